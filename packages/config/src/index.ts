@@ -1,0 +1,22 @@
+export {
+  ConfigError,
+  readConfig,
+  readSpec,
+  str,
+  int,
+  num,
+  bool,
+  oneOf,
+  hostPort,
+  list,
+  url,
+  optional,
+  type ConfigOf,
+  type Env,
+  type HostPort,
+  type Parser,
+  type Setting,
+  type Spec,
+} from './spec.js';
+export { commonSpec } from './sections/common.js';
+export { allSpecs, renderConfigDoc } from './doc.js';

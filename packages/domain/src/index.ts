@@ -1,0 +1,12 @@
+export { stableId } from './hash.js';
+export {
+  buildCdr,
+  cdrIdFor,
+  dispositionOf,
+  type CallDirection,
+  type CallFacts,
+  type Cdr,
+  type Disposition,
+  type HangupBy,
+  type PartyFacts,
+} from './cdr.js';

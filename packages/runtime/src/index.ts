@@ -1,0 +1,5 @@
+export { KumoError, isKumoError } from './errors.js';
+export { createLogger, silentLogger, REDACT_PATHS, type Logger, type LoggerSettings } from './logger.js';
+export { Lifecycle, type Closer } from './shutdown.js';
+export { createRegistry } from './metrics/registry.js';
+export { startOpsServer, type OpsServerOptions } from './http.js';

@@ -1,0 +1,2 @@
+export { createRedis, pingRedis, redactUrl, type RedisClient } from './client.js';
+export { keySchema, type KeySchema } from './keys.js';

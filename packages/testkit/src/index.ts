@@ -1,0 +1,3 @@
+export { freePort } from './ports.js';
+export { startRedis, type RedisHandle, type RedisOptions } from './redis.js';
+export { uniquePrefix } from './ids.js';

@@ -1,0 +1,41 @@
+import { defineConfig } from 'vitest/config';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('.', import.meta.url));
+
+// Tests import workspace packages from source (no build needed for unit tests);
+// processes spawned by integration tests run the built `dist/` (the test command builds first).
+const alias = [{ find: /^@kumo\/([a-z]+)$/, replacement: `${root}packages/$1/src/index.ts` }];
+
+export default defineConfig({
+  resolve: { alias },
+  test: {
+    projects: [
+      {
+        resolve: { alias },
+        test: {
+          name: 'unit',
+          include: ['packages/*/src/**/*.test.ts', 'packages/*/test/unit/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 20000,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        resolve: { alias },
+        test: {
+          name: 'integration',
+          include: ['packages/*/test/integration/**/*.test.ts', 'loadtest/**/*.smoke.test.ts'],
+          environment: 'node',
+          globalSetup: ['packages/testkit/src/global-setup.ts'],
+          testTimeout: 60000,
+          hookTimeout: 60000,
+          // Integration files start real processes and sockets: keep them from starving each other on 2 cores.
+          maxWorkers: 2,
+          fileParallelism: true,
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
+  },
+});
