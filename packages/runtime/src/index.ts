@@ -3,3 +3,4 @@ export { createLogger, silentLogger, REDACT_PATHS, type Logger, type LoggerSetti
 export { Lifecycle, type Closer } from './shutdown.js';
 export { createRegistry } from './metrics/registry.js';
 export { startOpsServer, type OpsServerOptions } from './http.js';
+export type { Env, ProcessContext, ProcessEntry } from './process.js';
