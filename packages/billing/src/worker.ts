@@ -68,6 +68,7 @@ export class BillingWorker {
 
   private async readLoop(shard: number): Promise<void> {
     const conn = this.redis.duplicate();
+    conn.on('error', () => undefined); // reported through the main connection's handler
     this.blocking.push(conn);
     let ownPending: string | null = '0';
     while (this.running) {

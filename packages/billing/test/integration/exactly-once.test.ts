@@ -1,0 +1,189 @@
+/**
+ * Exactly-once charging with real processes: the billing worker (built dist/) is SIGKILLed at
+ * random points and restarted while CDRs are published; then a private redis-server with AOF
+ * `appendfsync always` is SIGKILLed and restarted under load. Every CDR must be booked exactly
+ * once and the stored totals must equal a recomputation from the CDRs themselves.
+ * Size: KUMO_BILLING_TEST_CDRS (default 20,000; the long mode uses 100,000).
+ */
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { DEFAULT_TARIFF, rateCdr, sumTotals, type Cdr } from '@kumo/domain';
+import { BillingLedger, CdrStreams, createRedis, keySchema, type RedisClient } from '@kumo/store';
+import { startRedis, uniquePrefix } from '@kumo/testkit';
+import { kill, makeCdrs, rng, sleep, spawnWorker, waitFor } from './helpers.js';
+
+const N = Number(process.env.KUMO_BILLING_TEST_CDRS ?? 20000);
+const SHARDS = 4;
+const TENANTS = 25;
+const clients: RedisClient[] = [];
+afterAll(() => clients.forEach((c) => c.disconnect()));
+
+/** Checks every expected CDR is booked exactly once and totals equal the recomputation. */
+async function verify(redis: RedisClient, prefix: string, expected: readonly Cdr[], mayAlsoContain: readonly Cdr[] = []) {
+  const keys = keySchema(prefix);
+  const ledger = new BillingLedger(redis, keys, { closeGraceMs: 172800000 });
+  const byId = new Map([...mayAlsoContain, ...expected].map((c) => [c.cdrId, c]));
+  const booked: Cdr[] = [];
+  const byTenantMonth = new Map<string, Cdr[]>();
+  for (const c of expected) {
+    const k = `${c.tenantId}|${rateCdr(c, DEFAULT_TARIFF).month}`;
+    byTenantMonth.set(k, [...(byTenantMonth.get(k) ?? []), c]);
+  }
+  for (const k of [...byTenantMonth.keys()]) {
+    const [t, m] = k.split('|') as [string, string];
+    const ids = await redis.hkeys(keys.tenant.billCalls(t, m));
+    const unique = new Set(ids);
+    expect(unique.size).toBe(ids.length);
+    for (const id of ids) {
+      const c = byId.get(id);
+      expect(c, `booked CDR ${id} was never published`).toBeDefined();
+      booked.push(c!);
+    }
+    for (const c of byTenantMonth.get(k)!) expect(unique.has(c.cdrId), `CDR ${c.cdrId} not booked`).toBe(true);
+    expect(await redis.zcard(keys.tenant.billCallIndex(t, m))).toBe(ids.length);
+    // independent recomputation of the month's counters from the booked CDRs themselves
+    const mine = booked.filter((c) => c.tenantId === t && rateCdr(c, DEFAULT_TARIFF).month === m);
+    const want = sumTotals(mine.map((c) => ({ charge: rateCdr(c, DEFAULT_TARIFF), section: 'main' as const })));
+    expect(await redis.hgetall(keys.tenant.billTotals(t, m))).toEqual(want);
+    const report = await ledger.getMonthlyReport(t, m);
+    expect(report.main.calls).toBe(mine.length);
+    expect(report.main.charge).toBe(mine.reduce((s, c) => s + rateCdr(c, DEFAULT_TARIFF).charge, 0));
+  }
+  return booked.length;
+}
+
+async function allAcked(redis: RedisClient, prefix: string): Promise<boolean> {
+  const keys = keySchema(prefix);
+  for (let s = 0; s < SHARDS; s++) {
+    const groups = (await redis.xinfo('GROUPS', keys.global.cdrStream(s)).catch(() => [])) as unknown[][];
+    for (const g of groups) {
+      const pending = Number(g[g.indexOf('pending') + 1]);
+      const lag = g[g.indexOf('lag') + 1];
+      if (pending !== 0 || lag !== 0) return false;
+    }
+    if (groups.length === 0) return false;
+  }
+  return true;
+}
+
+describe('billing exactly-once (real processes)', () => {
+  it(`charges ${N} CDRs exactly once while the worker is SIGKILLed and restarted`, async () => {
+    const url = inject('redisUrl');
+    const prefix = uniquePrefix('eo');
+    const redis = createRedis(url);
+    clients.push(redis);
+    const streams = new CdrStreams(redis, keySchema(prefix), SHARDS);
+    const seed = Date.now() % 100000;
+    const r = rng(seed);
+    const cdrs = makeCdrs(N, { seed, tenants: TENANTS, now: Date.now(), tag: prefix });
+    const env = (consumer: string) => ({
+      KUMO_REDIS_URL: url,
+      KUMO_REDIS_PREFIX: prefix,
+      KUMO_CDR_SHARDS: String(SHARDS),
+      KUMO_BILLING_CONSUMER: consumer,
+      KUMO_BILLING_BATCH: '200',
+      KUMO_BILLING_CLAIM_IDLE_MS: '1500',
+      KUMO_BILLING_TRIM_INTERVAL_MS: '300',
+      KUMO_BILLING_RETENTION_MS: '0',
+    });
+    let worker = spawnWorker(env('w0'));
+    let kills = 0;
+    let publishing = true;
+    const killer = (async () => {
+      while (publishing) {
+        await sleep(250 + Math.floor(r() * 900));
+        await kill(worker);
+        kills++;
+        // sometimes come back under another name: the old consumer's pending entries must be reclaimed
+        worker = spawnWorker(env(`w${Math.floor(r() * 3)}`));
+      }
+    })();
+    // publish in chunks, with some CDRs published twice (a retried publish)
+    const chunk = Math.max(200, Math.floor(N / 40));
+    for (let i = 0; i < cdrs.length; i += chunk) {
+      const part = cdrs.slice(i, i + chunk);
+      await Promise.all(part.map((c) => streams.publishCdr(c)));
+      await Promise.all(part.filter((_, j) => j % 97 === 0).map((c) => streams.publishCdr(c)));
+      await sleep(100);
+    }
+    await sleep(500);
+    publishing = false;
+    await killer;
+    try {
+      await waitFor('every shard acknowledged', () => allAcked(redis, prefix), 40000);
+      expect(kills).toBeGreaterThanOrEqual(3);
+      expect(await verify(redis, prefix, cdrs)).toBe(N);
+      expect(await redis.xlen(keySchema(prefix).global.cdrDeadLetters())).toBe(0);
+    } finally {
+      await kill(worker, 'SIGTERM');
+    }
+  }, 90000);
+
+  it('every CDR whose publish was acknowledged is charged exactly once across redis-server SIGKILL + restart (AOF always)', async () => {
+    const h = await startRedis({ settings: { appendonly: 'yes', appendfsync: 'always' } });
+    const prefix = uniquePrefix('eor');
+    // no offline queue: a publish during the outage fails (and is retried by the test like call control would)
+    const redis = createRedis(h.url, { maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => 50 });
+    redis.on('error', () => undefined);
+    const check = createRedis(h.url, { maxRetriesPerRequest: null });
+    check.on('error', () => undefined);
+    clients.push(redis, check);
+    const streams = new CdrStreams(redis, keySchema(prefix), SHARDS);
+    const n = Math.floor(N / 2);
+    const cdrs = makeCdrs(n, { seed: 7, tenants: TENANTS, now: Date.now(), tag: prefix });
+    const worker = spawnWorker({
+      KUMO_REDIS_URL: h.url,
+      KUMO_REDIS_PREFIX: prefix,
+      KUMO_CDR_SHARDS: String(SHARDS),
+      KUMO_BILLING_CONSUMER: 'wr',
+      KUMO_BILLING_BATCH: '200',
+      KUMO_BILLING_CLAIM_IDLE_MS: '1500',
+      KUMO_BILLING_TRIM_INTERVAL_MS: '300',
+      KUMO_BILLING_RETENTION_MS: '0',
+    });
+    const acked: Cdr[] = [];
+    const failed: Cdr[] = [];
+    let restarts = 0;
+    let publishing = true;
+    const restarter = (async () => {
+      while (publishing) {
+        await sleep(700 + Math.floor(Math.random() * 600));
+        if (!publishing) break;
+        await h.restart();
+        restarts++;
+      }
+    })();
+    try {
+      const chunk = 250;
+      for (let i = 0; i < cdrs.length; i += chunk) {
+        await Promise.all(
+          cdrs.slice(i, i + chunk).map(async (c) => {
+            // like call control: a failed publish is retried a few times (duplicates are harmless)
+            for (let attempt = 0; attempt < 4; attempt++) {
+              try {
+                await streams.publishCdr(c);
+                acked.push(c);
+                return;
+              } catch {
+                await sleep(100);
+              }
+            }
+            failed.push(c);
+          }),
+        );
+        await sleep(60);
+      }
+      publishing = false;
+      await restarter;
+      expect(restarts).toBeGreaterThanOrEqual(2);
+      expect(acked.length).toBeGreaterThan(n / 2);
+      await waitFor('every shard acknowledged', () => allAcked(check, prefix), 40000);
+      const booked = await verify(check, prefix, acked, failed);
+      expect(booked).toBeGreaterThanOrEqual(acked.length);
+      expect(booked).toBeLessThanOrEqual(acked.length + failed.length);
+    } finally {
+      publishing = false;
+      await kill(worker, 'SIGTERM');
+      await h.stop();
+    }
+  }, 90000);
+});
