@@ -69,11 +69,15 @@ export function decodeStoredCall(tenantId: string, value: string): BookedCall {
   return { section, charge: { ...rest, tenantId, month: jstMonthOf(rest.startedAt) } };
 }
 
-function fieldArgs(c: CallCharge): (string | number)[] {
-  const inc = totalsIncrements(c);
-  const out: (string | number)[] = [inc.length];
-  for (const [f, n] of inc) out.push(f, n);
-  return out;
+/** `=<urlencoded>` for a present dimension value, '' when absent (what the charge script expects). */
+const dim = (v: string | null): string => (v === null ? '' : `=${encodeURIComponent(v)}`);
+
+/** The 12 charge-script arguments of one call. Mirrors `totalsIncrements` (checked at month close). */
+function chargeArgs(c: CallCharge): (string | number)[] {
+  return [
+    c.cdrId, c.month, c.startedAt, encodeBody(c), c.cls, dim(c.extension), dim(c.department), dim(c.trunkId),
+    c.answered ? 1 : 0, c.answered ? c.billableSeconds : 0, c.charge, c.taxBp,
+  ];
 }
 
 export interface LedgerOptions {
@@ -100,7 +104,7 @@ export class BillingLedger {
     const args: (string | number)[] = [this.opts.closeGraceMs, calls.length];
     for (const c of calls) {
       if (c.tenantId !== tenantId) throw new KumoError('KUMO_ERR_BILLING_TENANT', `call ${c.cdrId} is not of tenant ${tenantId}`);
-      args.push(c.cdrId, c.month, c.startedAt, encodeBody(c), ...fieldArgs(c));
+      args.push(...chargeArgs(c));
     }
     const k = this.keys.tenant;
     const res = (await chargeScript.run(this.redis, [k.billBase(tenantId), k.billClosed(tenantId)], args)) as string[];
