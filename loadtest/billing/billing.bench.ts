@@ -14,6 +14,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { DEFAULT_TARIFF, buildCdr, jstMonthOf, rateCdr, type Cdr } from '@kumo/domain';
@@ -27,7 +28,7 @@ const SHARDS = Number(process.env.KUMO_BENCH_SHARDS ?? 4);
 const TENANTS = Number(process.env.KUMO_BENCH_TENANTS ?? 50);
 const BATCH = 500;
 const WORKER = fileURLToPath(new URL('../../packages/billing/dist/worker-main.js', import.meta.url));
-const results: Record<string, unknown> = { n: N, closeN: CLOSE_N, fsync: FSYNC, shards: SHARDS, tenants: TENANTS, batch: BATCH };
+const results: Record<string, unknown> = { loadavgAtStart: loadavg().map((x) => Number(x.toFixed(2))), n: N, closeN: CLOSE_N, fsync: FSYNC, shards: SHARDS, tenants: TENANTS, batch: BATCH };
 
 let h: RedisHandle;
 let redis: RedisClient;
@@ -74,6 +75,11 @@ async function fill(prefix: string, n: number): Promise<void> {
     }
     await p.exec();
   }
+}
+
+async function usedMemory(): Promise<number> {
+  const info = await redis.info('memory');
+  return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0);
 }
 
 function groupInfo(g: unknown[]): Map<string, unknown> {
@@ -167,6 +173,7 @@ describe('billing benchmark', () => {
     const keys = keySchema(prefix);
     const ledger = new BillingLedger(redis, keys, { closeGraceMs: 86400_000 * 30 });
     const now = Date.now();
+    const memBefore = await usedMemory();
     const tFill = performance.now();
     const byTenant = new Map<string, ReturnType<typeof rateCdr>[]>();
     const flush = async () => {
@@ -183,6 +190,9 @@ describe('billing benchmark', () => {
     await flush();
     const month = jstMonthOf(now - 3600_000);
     const tenants = Array.from({ length: TENANTS }, (_, i) => `t${i}`);
+    const bytesPerCall = Math.round((await usedMemory()) - memBefore) / CLOSE_N;
+    results.bytesPerBookedCall = Math.round(bytesPerCall);
+    console.log(`memory: ${Math.round(bytesPerCall)} bytes of Redis per booked call`);
     console.log(`booked ${CLOSE_N} calls in ${((performance.now() - tFill) / 1000).toFixed(1)} s (direct ledger charging, in-process)`);
     // baseline: read every per-call record once, no parsing or recomputation
     const tb = performance.now();
@@ -199,6 +209,8 @@ describe('billing benchmark', () => {
     }
     const closeS = (performance.now() - tc) / 1000;
     console.log(`month close: ${calls} calls of ${TENANTS} tenants closed and reconciled in ${closeS.toFixed(2)} s (${mismatches} mismatches); raw HSCAN of ${seen} records: ${baseS.toFixed(2)} s; ratio ${(closeS / baseS).toFixed(2)}`);
+    results.loadavgAtEnd = loadavg().map((x) => Number(x.toFixed(2)));
+    console.log(`load average (1/5/15 min) at start ${JSON.stringify(results.loadavgAtStart)}, at end ${JSON.stringify(results.loadavgAtEnd)}`);
     Object.assign(results, { closeSeconds: Number(closeS.toFixed(2)), closeCalls: calls, closeBaselineScanSeconds: Number(baseS.toFixed(2)), closeMismatches: mismatches });
   });
 });

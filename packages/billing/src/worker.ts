@@ -73,6 +73,7 @@ export class BillingWorker {
     conn.on('error', () => undefined); // reported through the main connection's handler
     this.blocking.push(conn);
     let ownPending: string | null = '0';
+    let inflight: Promise<void> = Promise.resolve();
     while (this.running) {
       try {
         if (ownPending !== null) {
@@ -86,7 +87,14 @@ export class BillingWorker {
           await this.handle(shard, entries);
         } else {
           const entries = await this.streams.read(conn, { shard, consumer: this.o.consumer, count: this.o.batchSize, blockMs: this.o.blockMs });
-          if (entries.length > 0) await this.handle(shard, entries);
+          if (entries.length === 0) continue;
+          // Two batches per shard in flight: the next read and rating overlap the previous charge round trip.
+          const current = this.handle(shard, entries).catch((err: unknown) => {
+            this.m.loopErrors.inc({ loop: 'read' });
+            this.log.warn({ err, shard }, 'billing batch failed; entries stay pending');
+          });
+          await inflight;
+          inflight = current;
         }
       } catch (err) {
         if (!this.running) break;
@@ -95,6 +103,7 @@ export class BillingWorker {
         await this.sleep(500);
       }
     }
+    await inflight;
   }
 
   private async claimLoop(): Promise<void> {
