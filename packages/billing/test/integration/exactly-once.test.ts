@@ -3,7 +3,8 @@
  * random points and restarted while CDRs are published; then a private redis-server with AOF
  * `appendfsync always` is SIGKILLed and restarted under load. Every CDR must be booked exactly
  * once and the stored totals must equal a recomputation from the CDRs themselves.
- * Size: KUMO_BILLING_TEST_CDRS (default 20,000; the long mode uses 100,000).
+ * Size: KUMO_BILLING_TEST_CDRS (default 20,000; the long mode uses 100,000) and
+ * KUMO_BILLING_TEST_REDIS_CDRS for the Redis-restart test (default half of it).
  */
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { DEFAULT_TARIFF, rateCdr, sumTotals, type Cdr } from '@kumo/domain';
@@ -12,6 +13,8 @@ import { startRedis, uniquePrefix } from '@kumo/testkit';
 import { kill, makeCdrs, rng, sleep, spawnWorker, waitFor } from './helpers.js';
 
 const N = Number(process.env.KUMO_BILLING_TEST_CDRS ?? 20000);
+/** CDRs of the Redis-restart test (default N/2; publishing is throttled there). */
+const N_REDIS = Number(process.env.KUMO_BILLING_TEST_REDIS_CDRS ?? Math.floor(N / 2));
 const SHARDS = 4;
 const TENANTS = 25;
 /** Time limits grow with the size (the long mode runs 100,000 CDRs). */
@@ -130,7 +133,7 @@ describe('billing exactly-once (real processes)', () => {
     check.on('error', () => undefined);
     clients.push(redis, check);
     const streams = new CdrStreams(redis, keySchema(prefix), SHARDS);
-    const n = Math.floor(N / 2);
+    const n = N_REDIS;
     const cdrs = makeCdrs(n, { seed: 7, tenants: TENANTS, now: Date.now(), tag: prefix });
     const worker = spawnWorker({
       KUMO_REDIS_URL: h.url,

@@ -267,15 +267,20 @@ export class BillingLedger {
   async closeDueMonths(now = Date.now()): Promise<{ tenantId: string; month: Month; calls: number; mismatches: string[] }[]> {
     const g = this.keys.global;
     const out: { tenantId: string; month: Month; calls: number; mismatches: string[] }[] = [];
-    const months = (await this.redis.smembers(g.billMonths())).sort();
+    // Months older than two years are not revisited (bounded work per sweep).
+    const oldest = jstMonthOf(now - 730 * 86_400_000);
+    const months = (await this.redis.smembers(g.billMonths())).filter((m) => m >= oldest).sort();
     for (const m of months) {
       if (now < monthCloseAtMs(m, this.opts.closeGraceMs)) continue;
       const tenants = await this.redis.smembers(g.billMonthTenants(m));
-      for (const t of tenants) {
-        const marker = await this.closeMarker(t, m);
-        if (marker?.checkedAt !== undefined) continue;
-        const r = await this.closeMonth(t, m);
-        out.push({ tenantId: t, month: m, calls: r.calls ?? 0, mismatches: r.mismatches });
+      for (let i = 0; i < tenants.length; i += 100) {
+        const chunk = tenants.slice(i, i + 100);
+        const markers = await Promise.all(chunk.map((t) => this.closeMarker(t, m)));
+        for (const [j, t] of chunk.entries()) {
+          if (markers[j]?.checkedAt !== undefined) continue;
+          const r = await this.closeMonth(t, m);
+          out.push({ tenantId: t, month: m, calls: r.calls ?? 0, mismatches: r.mismatches });
+        }
       }
     }
     return out;
