@@ -30,15 +30,7 @@ export function parseCdrPayload(payload: string | null): { ok: true; cdr: Cdr } 
   }
   for (const k of ['calleeE164', 'callerExtension', 'calleeExtension', 'department', 'trunkId'] as const) if (!isStrOrNull(c[k])) problems.push(k);
   if (problems.length > 0) return { ok: false, error: `invalid CDR fields: ${problems.join(', ')}` };
-  return {
-    ok: true,
-    cdr: {
-      ...(c as unknown as Cdr),
-      calleeE164: (c.calleeE164 as string | null | undefined) ?? null,
-      callerExtension: (c.callerExtension as string | null | undefined) ?? null,
-      calleeExtension: (c.calleeExtension as string | null | undefined) ?? null,
-      department: (c.department as string | null | undefined) ?? null,
-      trunkId: (c.trunkId as string | null | undefined) ?? null,
-    },
-  };
+  // Normalise optional fields in place (the object is fresh from JSON.parse; no spread on this hot path).
+  for (const k of ['calleeE164', 'callerExtension', 'calleeExtension', 'department', 'trunkId'] as const) c[k] ??= null;
+  return { ok: true, cdr: c as unknown as Cdr };
 }

@@ -117,6 +117,7 @@ describe('billing exactly-once (real processes)', () => {
       await waitFor('every shard acknowledged', () => allAcked(redis, prefix), DRAIN_MS);
       expect(kills).toBeGreaterThanOrEqual(3);
       expect(await verify(redis, prefix, cdrs)).toBe(N);
+      console.log(`worker SIGKILLs: ${kills}; CDRs: ${N} (+${Math.ceil(N / 97)} duplicate publishes); all booked exactly once`);
       expect(await redis.xlen(keySchema(prefix).global.cdrDeadLetters())).toBe(0);
     } finally {
       await kill(worker, 'SIGTERM');
@@ -185,6 +186,7 @@ describe('billing exactly-once (real processes)', () => {
       const booked = await verify(check, prefix, acked, failed);
       expect(booked).toBeGreaterThanOrEqual(acked.length);
       expect(booked).toBeLessThanOrEqual(acked.length + failed.length);
+      console.log(`redis-server SIGKILLs: ${restarts}; publishes acknowledged: ${acked.length}, failed: ${failed.length}; booked exactly once: ${booked}`);
     } finally {
       publishing = false;
       await kill(worker, 'SIGTERM');

@@ -58,15 +58,55 @@ export interface AuditRecord {
 
 type StoredCall = Omit<CallCharge, 'tenantId' | 'month'>;
 
+/** The stored per-call JSON without its opening brace (the charge script prepends the section). Explicit fields: hot path. */
 function encodeBody(c: CallCharge): string {
-  const { tenantId: _t, month: _m, ...rest } = c;
-  return JSON.stringify(rest satisfies StoredCall).slice(1);
+  const stored: StoredCall = {
+    cdrId: c.cdrId,
+    direction: c.direction,
+    disposition: c.disposition,
+    calleeDialled: c.calleeDialled,
+    calleeE164: c.calleeE164,
+    startedAt: c.startedAt,
+    billableSeconds: c.billableSeconds,
+    extension: c.extension,
+    department: c.department,
+    trunkId: c.trunkId,
+    cls: c.cls,
+    rateKey: c.rateKey,
+    answered: c.answered,
+    billed: c.billed,
+    units: c.units,
+    charge: c.charge,
+    taxBp: c.taxBp,
+  };
+  return JSON.stringify(stored).slice(1);
 }
 
 /** Decodes a stored per-call value back into a booked call. */
 export function decodeStoredCall(tenantId: string, value: string): BookedCall {
-  const { section, ...rest } = JSON.parse(value) as StoredCall & { section: Section };
-  return { section, charge: { ...rest, tenantId, month: jstMonthOf(rest.startedAt) } };
+  const s = JSON.parse(value) as StoredCall & { section: Section };
+  const charge: CallCharge = {
+    cdrId: s.cdrId,
+    tenantId,
+    direction: s.direction,
+    disposition: s.disposition,
+    calleeDialled: s.calleeDialled,
+    calleeE164: s.calleeE164,
+    startedAt: s.startedAt,
+    billableSeconds: s.billableSeconds,
+    extension: s.extension,
+    department: s.department,
+    trunkId: s.trunkId,
+    month: jstMonthOf(s.startedAt),
+    cls: s.cls,
+    rateKey: s.rateKey,
+    answered: s.answered,
+    billed: s.billed,
+    units: s.units,
+    charge: s.charge,
+    taxBp: s.taxBp,
+  };
+  return { section: s.section, charge };
 }
 
 /** `=<urlencoded>` for a present dimension value, '' when absent (what the charge script expects). */
