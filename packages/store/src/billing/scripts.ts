@@ -70,6 +70,8 @@ local function is_closed(m)
 end
 local out = {}
 local incs = {}
+local writes = {}   -- target month -> { hset = {field, value, ...}, zadd = {score, member, ...} }
+local booked = {}   -- month|id booked by this call (duplicates inside one batch)
 local function count(acc, b, answered, secs, charge)
   acc[b .. 'n'] = (acc[b .. 'n'] or 0) + 1
   if answered then
@@ -77,6 +79,9 @@ local function count(acc, b, answered, secs, charge)
     if secs > 0 then acc[b .. 's'] = (acc[b .. 's'] or 0) + secs end
   end
   if charge > 0 then acc[b .. 'c'] = (acc[b .. 'c'] or 0) + charge end
+end
+local function is_booked(month, id)
+  return booked[month .. '|' .. id] or redis.call('HEXISTS', base .. ':calls:' .. month, id) == 1
 end
 local i = 3
 for k = 1, n do
@@ -89,7 +94,7 @@ for k = 1, n do
   local dup = false
   local hops = 0
   while true do
-    if redis.call('HEXISTS', base .. ':calls:' .. target, id) == 1 then dup = true; break end
+    if is_booked(target, id) then dup = true; break end
     if not is_closed(target) then break end
     target = next_month(target)
     hops = hops + 1
@@ -100,8 +105,15 @@ for k = 1, n do
   else
     local section = 'main'
     if target ~= m then section = 'adj' end
-    redis.call('HSET', base .. ':calls:' .. target, id, '{"section":"' .. section .. '",' .. body)
-    redis.call('ZADD', base .. ':idx:' .. target, score, id)
+    booked[target .. '|' .. id] = true
+    local w = writes[target]
+    if w == nil then w = { hset = {}, zadd = {} }; writes[target] = w end
+    local h = w.hset
+    h[#h + 1] = id
+    h[#h + 1] = '{"section":"' .. section .. '",' .. body
+    local z = w.zadd
+    z[#z + 1] = score
+    z[#z + 1] = id
     local tk = base .. ':tot:' .. target
     local acc = incs[tk]
     if acc == nil then acc = {}; incs[tk] = acc end
@@ -117,6 +129,16 @@ for k = 1, n do
     end
     out[k] = target .. '|' .. section
   end
+end
+-- one multi-field HSET and one multi-member ZADD per month (in chunks), then the counters
+local function chunked(cmd, key, list)
+  for j = 1, #list, 1000 do
+    redis.call(cmd, key, unpack(list, j, math.min(j + 999, #list)))
+  end
+end
+for month, w in pairs(writes) do
+  chunked('HSET', base .. ':calls:' .. month, w.hset)
+  chunked('ZADD', base .. ':idx:' .. month, w.zadd)
 end
 for tk, acc in pairs(incs) do
   for f, v in pairs(acc) do redis.call('HINCRBY', tk, f, v) end
