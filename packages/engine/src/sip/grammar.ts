@@ -141,9 +141,15 @@ export function parseHeaderParams(s: string, i: number, params: SipParams): numb
     if (i >= n || s.charCodeAt(i) !== 0x3b /* ; */) return i;
     i = skipWs(s, i + 1);
     const ns = i;
-    i = scan(TOKEN, s, i);
+    let upper = false;
+    while (i < n) {
+      const c = s.charCodeAt(i);
+      if (c >= 128 || TOKEN[c] === 0) break;
+      if (c >= 0x41 && c <= 0x5a) upper = true;
+      i++;
+    }
     if (i === ns) return -1;
-    const name = s.slice(ns, i).toLowerCase();
+    const name = upper ? s.slice(ns, i).toLowerCase() : s.slice(ns, i);
     i = skipWs(s, i);
     if (i < n && s.charCodeAt(i) === 0x3d /* = */) {
       i = skipWs(s, i + 1);

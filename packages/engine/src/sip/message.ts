@@ -195,6 +195,11 @@ export class SipRequest extends SipMessageBase {
     this.uriParsed = null;
   }
 
+  /** @internal The parser hands over the Request-URI it already parsed. */
+  _primeUri(u: Uri | undefined): void {
+    this.uriParsed = u;
+  }
+
   /** Parsed Request-URI (cached); undefined when malformed. */
   get requestUri(): Uri | undefined {
     if (this.uriParsed === null) this.uriParsed = parseUri(this.uriText);

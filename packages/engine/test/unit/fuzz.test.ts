@@ -163,17 +163,22 @@ describe('seeded mutation fuzz over the torture corpora', () => {
       const parts: Buffer[] = [];
       for (let j = 0; j < 3; j++) parts.push(mutate(rand, corpus, corpus[Math.floor(rand() * corpus.length)]!));
       const stream = Buffer.concat(parts);
-      const f = new StreamFramer({ maxMessageSize: 8192 });
-      const t0 = performance.now();
-      let pos = 0;
-      while (pos < stream.length) {
-        const len = 1 + Math.floor(rand() * 700);
-        for (const item of f.push(stream.subarray(pos, pos + len))) {
-          if (item.type === 'message' && item.result.ok) touch(item.result.msg);
+      const cuts: number[] = [];
+      for (let pos = 0; pos < stream.length; pos += 1 + Math.floor(rand() * 700)) cuts.push(pos);
+      const run = (): { f: StreamFramer; ms: number } => {
+        const f = new StreamFramer({ maxMessageSize: 8192 });
+        const t0 = performance.now();
+        for (let c = 0; c < cuts.length; c++) {
+          for (const item of f.push(stream.subarray(cuts[c], cuts[c + 1] ?? stream.length))) {
+            if (item.type === 'message' && item.result.ok) touch(item.result.msg);
+          }
         }
-        pos += len;
-      }
-      expect(performance.now() - t0).toBeLessThan(PER_MESSAGE_MS * 3);
+        return { f, ms: performance.now() - t0 };
+      };
+      let { f, ms } = run();
+      // A scheduler or GC pause is not reproducible; a blow-up is.
+      for (let retry = 0; retry < 2 && ms > PER_MESSAGE_MS * 3; retry++) ({ f, ms } = run());
+      expect(ms).toBeLessThan(PER_MESSAGE_MS * 3);
       expect(f.pending).toBeLessThanOrEqual(8192 + 700);
     }
   });
