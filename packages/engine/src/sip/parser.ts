@@ -41,6 +41,12 @@ export interface ParseOptions {
    * Content-Length are ignored.
    */
   stream?: boolean;
+  /**
+   * For messages written by an app (drachtio `sip` frames): the mandatory-header checks are skipped (the engine
+   * adds Via, tags, Call-ID, CSeq ...), and the body is everything after the empty line (Content-Length is ignored;
+   * `serialize` writes the right one). The start line and the header lines must still be well formed.
+   */
+  lenient?: boolean;
 }
 
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
@@ -95,19 +101,29 @@ function checkVersion(v: string): number {
   return Number(m[1]) === 2 && Number(m[2]) === 0 ? 0 : 1;
 }
 
+/** True when a datagram holds only CR/LF/SP/HTAB: a keep-alive (RFC 5626 §3.5.1 / §4.4.1), not a message. */
+export function isKeepAlive(buf: Buffer): boolean {
+  if (buf.length === 0) return false;
+  for (let i = 0; i < buf.length; i++) {
+    const c = buf[i];
+    if (c !== 0x0d && c !== 0x0a && c !== 0x20 && c !== 0x09) return false;
+  }
+  return true;
+}
+
 /** Parse one SIP message from a datagram (or a frame cut by `StreamFramer`). Never throws. */
 export function parseMessage(buf: Buffer, opts?: ParseOptions): ParseResult {
   const limits: ParserLimits =
     opts?.limits === undefined ? DEFAULT_LIMITS : { ...DEFAULT_LIMITS, ...opts.limits };
   try {
-    return parseInner(buf, limits, opts?.stream === true);
+    return parseInner(buf, limits, opts?.stream === true, opts?.lenient === true);
   } catch {
     // Defensive: the parser is written not to throw; this keeps the promise if it ever does.
     return fail(400, 'Malformed message', false, undefined, undefined, undefined, []);
   }
 }
 
-function parseInner(buf: Buffer, limits: ParserLimits, stream: boolean): ParseResult {
+function parseInner(buf: Buffer, limits: ParserLimits, stream: boolean, lenient: boolean): ParseResult {
   const total = buf.length;
   // RFC 3261 §7.5: CRLFs before the start line are ignored.
   let start = 0;
@@ -294,6 +310,17 @@ function parseInner(buf: Buffer, limits: ParserLimits, stream: boolean): ParseRe
     // Only the message's own extent counts: find it first when a Content-Length tells it.
     const cl = nCl === 1 ? parseUInt(clV) : undefined;
     if (cl === undefined || bodyStart - start + cl > limits.maxMessageSize) return F(513, 'Message Too Large');
+  }
+
+  if (lenient) {
+    if (total - start > limits.maxMessageSize) return F(513, 'Message Too Large');
+    const headers = SipHeaders.fromFields(fields);
+    const body = total > bodyStart ? buf.subarray(bodyStart, total) : EMPTY;
+    const m: SipMessage = isResponse
+      ? new SipResponse(status!, reason, headers, body, version)
+      : new SipRequest(method!, uri!, headers, body, version);
+    m.raw = start === 0 ? buf : buf.subarray(start);
+    return { ok: true, msg: m };
   }
 
   // ---- mandatory headers (RFC 3261 §8.1.1)
