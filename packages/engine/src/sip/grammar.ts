@@ -71,9 +71,18 @@ export function isWs(c: number): boolean {
   return c === 0x20 || c === 0x09;
 }
 
-/** A new empty parameter set (null prototype: any parameter name is safe). */
+/**
+ * Parameter sets are instances of a class whose prototype is an empty object with a null prototype: nothing is
+ * inherited (`params.constructor`, `params.__proto__` are ordinary, absent keys) and, unlike `Object.create(null)`
+ * objects, V8 keeps them in fast mode (several times faster to fill).
+ */
+class ParamSet {}
+delete (ParamSet.prototype as { constructor?: unknown }).constructor;
+Object.setPrototypeOf(ParamSet.prototype, null);
+
+/** A new empty parameter set (nothing inherited: any parameter name is safe). */
 export function newParams(): SipParams {
-  return Object.create(null) as SipParams;
+  return new ParamSet() as SipParams;
 }
 
 /**
