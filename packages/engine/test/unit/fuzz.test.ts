@@ -106,9 +106,20 @@ function handle(data: Buffer): void {
     const again = parseMessage(serialize(res));
     expect(again.ok || again.isResponse).toBe(true);
   }
-  // What we emit must parse back.
-  const back = parseMessage(serialize(r.msg));
+  // What we emit must parse back, and serializing is stable from then on.
+  const wire = serialize(r.msg);
+  const back = parseMessage(wire);
   expect(back.ok).toBe(true);
+  if (back.ok) expect(serialize(back.msg).equals(wire)).toBe(true);
+}
+
+/** The app-message path (lenient) must not throw either. */
+function handleLenient(data: Buffer): void {
+  const r = parseMessage(data, { lenient: true });
+  if (r.ok) {
+    touch(r.msg);
+    serialize(r.msg);
+  }
 }
 
 function timeBestOf(n: number, data: Buffer): number {
@@ -141,6 +152,7 @@ describe('seeded mutation fuzz over the torture corpora', () => {
       const t0 = performance.now();
       try {
         handle(data);
+        handleLenient(data);
       } catch (e) {
         throw new Error(`mutation #${k} threw: ${String(e)}\n${JSON.stringify(data.toString('latin1'))}`);
       }
