@@ -98,9 +98,8 @@ export async function up(env: Env, opts: UpOptions): Promise<number> {
     supervisor.start({ name, command: process.execPath, args: [main, name], env: childEnv });
     started.push(name);
   }
-  process.stdout.write(banner({ env: childEnv, processes: started, demo, redisUrl, dataDir, localRedis: redis !== undefined }));
-
-  return new Promise<number>((resolveExit) => {
+  // Signal handlers go in before the banner: whoever reads the banner may stop us at once.
+  const exitCode = new Promise<number>((resolveExit) => {
     let signals = 0;
     const stop = (sig: string): void => {
       signals += 1;
@@ -115,6 +114,8 @@ export async function up(env: Env, opts: UpOptions): Promise<number> {
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
   });
+  process.stdout.write(banner({ env: childEnv, processes: started, demo, redisUrl, dataDir, localRedis: redis !== undefined }));
+  return exitCode;
 }
 
 async function shutdown(log: Logger, supervisor: Supervisor, redis: LocalRedis | undefined, graceMs: number): Promise<void> {
