@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '@kumo/testkit';
 
 const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 const dirs: string[] = [];
@@ -52,16 +53,40 @@ describe('kumo up', () => {
     expect(r.output()).toMatch(/cannot start redis-server/);
   });
 
-  it('starts a local redis-server with AOF under the data dir and stops cleanly on SIGINT', async () => {
+  it('--demo: seeds the demo tenant, serves the API, keeps its credentials across restarts, stops cleanly', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kumo-up-'));
     dirs.push(dir);
-    const r = run(['up'], { KUMO_DATA_DIR: dir, KUMO_API_LISTEN: '127.0.0.1:0' }, /Kumo is up/);
-    await r.seen;
-    expect(existsSync(join(dir, 'secrets.json'))).toBe(true);
-    r.child.kill('SIGINT');
-    expect(await r.exited).toBe(0);
+    const env = { KUMO_DATA_DIR: dir, KUMO_API_LISTEN: `127.0.0.1:${await freePort()}` };
+    const first = run(['up', '--demo'], env, /Kumo is up/);
+    await first.seen;
+    expect(first.output()).toMatch(/Tenant key +kumo_/);
+    const credsFile = join(dir, 'demo-credentials.json');
+    expect(statSync(credsFile).mode & 0o077).toBe(0);
+    const creds = JSON.parse(readFileSync(credsFile, 'utf8')) as { tenantAdminKey: string; extensions: Record<string, string> };
+    expect(creds.extensions['1001']).toBe('pass1001');
+    const res = await fetch(`http://${env.KUMO_API_LISTEN}/v1/tenants/demo/extensions`, {
+      headers: { authorization: `Bearer ${creds.tenantAdminKey}` },
+    });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { items: { number: string }[] };
+    expect(body.items.map((e) => e.number)).toContain('1010');
+    first.child.kill('SIGINT');
+    expect(await first.exited).toBe(0);
     // AOF files exist (Redis 7 keeps them in appendonlydir/).
-    const redisFiles = readdirSync(join(dir, 'redis'));
-    expect(redisFiles.some((f) => f.startsWith('appendonly'))).toBe(true);
+    expect(readdirSync(join(dir, 'redis')).some((f) => f.startsWith('appendonly'))).toBe(true);
+    expect(existsSync(join(dir, 'secrets.json'))).toBe(true);
+
+    // Second run: same data (AOF), same keys, and the keys are not printed again.
+    const second = run(['up', '--demo'], env, /Kumo is up/);
+    await second.seen;
+    expect(second.output()).not.toMatch(/Tenant key +kumo_/);
+    const again = JSON.parse(readFileSync(credsFile, 'utf8')) as { tenantAdminKey: string };
+    expect(again.tenantAdminKey).toBe(creds.tenantAdminKey);
+    const res2 = await fetch(`http://${env.KUMO_API_LISTEN}/v1/tenants/demo`, {
+      headers: { authorization: `Bearer ${creds.tenantAdminKey}` },
+    });
+    expect(res2.status).toBe(200);
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
   });
 });
