@@ -10,3 +10,5 @@ export {
   type HangupBy,
   type PartyFacts,
 } from './cdr.js';
+// provisioning (api): tenants, extensions, groups, trunks, DIDs, numbering plan
+export * from './provisioning/index.js';
