@@ -64,7 +64,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
 
   // Authentication: every route but the public ones and the docs.
   app.addHook('onRequest', async (req: FastifyRequest) => {
-    if (req.routeOptions.config.public === true || req.url === '/docs' || req.url.startsWith('/docs/')) return;
+    const route = req.routeOptions.url ?? '';
+    if (req.routeOptions.config.public === true || route === '/docs' || route.startsWith('/docs/')) return;
     const key = bearer(req);
     if (key === undefined) throw new KumoError('KUMO_ERR_UNAUTHORIZED', 'missing Authorization: Bearer <API key>');
     const principal = await repo.apiKeys.authenticate(key);
