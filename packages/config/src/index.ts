@@ -19,5 +19,6 @@ export {
   type Spec,
 } from './spec.js';
 export { commonSpec } from './sections/common.js';
+export { upSpec } from './sections/up.js';
 export { apiSpec } from './sections/api.js';
 export { allSpecs, renderConfigDoc } from './doc.js';

@@ -1,1 +1,1 @@
-export {};
+export * from './sip/index.js';
