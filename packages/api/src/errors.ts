@@ -103,7 +103,7 @@ export function toKumoError(err: unknown): KumoError {
   if (e instanceof SyntaxError) return new KumoError('KUMO_ERR_MALFORMED_JSON', 'the body is not valid JSON');
   const status = typeof e.statusCode === 'number' ? e.statusCode : 500;
   if (status >= 400 && status < 500) return new KumoError('KUMO_ERR_BAD_REQUEST', e.message || 'bad request');
-  if (/ECONNREFUSED|Connection is closed|MaxRetriesPerRequest|ETIMEDOUT|EHOSTUNREACH/i.test(String(e.message))) {
+  if (/ECONNREFUSED|Connection is closed|MaxRetriesPerRequest|ETIMEDOUT|EHOSTUNREACH|Command timed out|OOM command not allowed/i.test(String(e.message))) {
     return new KumoError('KUMO_ERR_UNAVAILABLE', 'the data store is unavailable; retry later');
   }
   return new KumoError('KUMO_ERR_INTERNAL', 'internal error', {}, { cause: err });

@@ -76,3 +76,31 @@ describe('seedDemo', () => {
     }
   });
 });
+
+describe('Redis unavailable', () => {
+  it('a stuck Redis answers 503 KUMO_ERR_UNAVAILABLE (command timeout) and /readyz 503, and recovers', async () => {
+    const { startRedis } = await import('@kumo/testkit');
+    const { buildApp, createOperatorKey } = await import('@kumo/api');
+    const r = await startRedis();
+    const redis = createRedis(r.url, { maxRetriesPerRequest: 1, commandTimeout: 300 });
+    redis.on('error', () => undefined);
+    const keys = keySchema(uniquePrefix('down'));
+    const app = await buildApp({ redis, keys });
+    try {
+      const { key } = await createOperatorKey({ redis, keys }, 'op');
+      const auth = { authorization: `Bearer ${key}` };
+      expect((await app.inject({ url: '/v1/me', headers: auth })).statusCode).toBe(200);
+      r.process.kill('SIGSTOP');
+      const me = await app.inject({ url: '/v1/me', headers: auth });
+      expect([me.statusCode, me.json().code]).toEqual([503, 'KUMO_ERR_UNAVAILABLE']);
+      expect((await app.inject({ url: '/readyz' })).statusCode).toBe(503);
+      r.process.kill('SIGCONT');
+      await expect.poll(async () => (await app.inject({ url: '/readyz' })).statusCode, { timeout: 5000 }).toBe(200);
+    } finally {
+      r.process.kill('SIGCONT');
+      await app.close();
+      redis.disconnect();
+      await r.stop();
+    }
+  });
+});
