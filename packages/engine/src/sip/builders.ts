@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { SipHeaders, headerKey } from './headers.js';
 import { SipResponse, type SipRequest } from './message.js';
+import { parseNameAddr } from './nameaddr.js';
 import type { PartialMessage } from './parser.js';
+import type { HeaderField } from './types.js';
 
 export interface ResponseOptions {
   /** To-tag to add when the request's To has none (ignored for 100 Trying). Default: a new random tag. */
@@ -8,6 +11,8 @@ export interface ResponseOptions {
   /** Extra header fields, appended in order. */
   headers?: Iterable<readonly [string, string]>;
   body?: Buffer;
+  /** Copy Record-Route fields (dialog-creating responses). Default false. */
+  copyRecordRoute?: boolean;
 }
 
 const REASONS: Record<number, string> = {
@@ -56,13 +61,14 @@ export function generateBranch(): string {
 }
 
 /**
- * Build a response to a request (RFC 3261 §8.2.6): copies every Via (in order), From, To, Call-ID and CSeq; adds a
- * To-tag when To has none and the status is not 100.
+ * Build a response to a request (RFC 3261 §8.2.6): copies every Via (in order), From, To, Call-ID and CSeq (as
+ * written, with their original header names); adds a To-tag when To has none and the status is not 100.
+ * With `copyRecordRoute`, Record-Route fields are copied too (for dialog-creating responses, §12.1.1).
  */
 export function createResponse(req: SipRequest, status: number, reason?: string, opts?: ResponseOptions): SipResponse {
-  void req;
-  void opts;
-  return new SipResponse(status, reason ?? reasonPhrase(status));
+  const fields = copyCore(req.headers, status, opts, req.to?.tag !== undefined);
+  const res = new SipResponse(status, reason ?? reasonPhrase(status), SipHeaders.fromFields(fields), opts?.body);
+  return res;
 }
 
 /**
@@ -75,9 +81,40 @@ export function createErrorResponse(
   reason?: string,
   opts?: ResponseOptions,
 ): SipResponse | undefined {
-  void partial;
-  void status;
-  void reason;
-  void opts;
-  return undefined;
+  if (partial.isResponse || !partial.headers.has('via')) return undefined;
+  const toValue = partial.headers.get('to');
+  const to = toValue === undefined ? undefined : parseNameAddr(toValue);
+  // Absent or illegible To: copied as is, no tag added.
+  const hasTag = to === undefined || to.tag !== undefined;
+  const fields = copyCore(partial.headers, status, opts, hasTag);
+  return new SipResponse(status, reason ?? reasonPhrase(status), SipHeaders.fromFields(fields), opts?.body);
+}
+
+function copyCore(h: SipHeaders, status: number, opts: ResponseOptions | undefined, toHasTag: boolean): HeaderField[] {
+  const out: HeaderField[] = [];
+  const rr = opts?.copyRecordRoute === true;
+  for (const f of h) {
+    switch (f.key) {
+      case 'via':
+      case 'from':
+      case 'call-id':
+      case 'cseq':
+        out.push(f);
+        break;
+      case 'record-route':
+        if (rr) out.push(f);
+        break;
+      case 'to':
+        if (!toHasTag && status > 100) {
+          out.push({ name: f.name, key: f.key, value: `${f.value};tag=${opts?.toTag ?? generateTag()}` });
+        } else out.push(f);
+        break;
+      default:
+        break;
+    }
+  }
+  if (opts?.headers !== undefined) {
+    for (const [name, value] of opts.headers) out.push({ name, key: headerKey(name), value });
+  }
+  return out;
 }

@@ -44,6 +44,12 @@ export abstract class SipMessageBase {
     return this.cache;
   }
 
+  /** @internal The parser hands over what it already parsed, so the accessors do not parse twice. */
+  _prime(vias: Via[], from: NameAddr, to: NameAddr, cseq: CSeq): void {
+    this.cacheRev = this.headers.rev;
+    this.cache = { vias, from, to, cseq };
+  }
+
   /** Drop cached parsed headers (done automatically when edited through `headers`). */
   invalidate(): void {
     this.cacheRev = -1;
