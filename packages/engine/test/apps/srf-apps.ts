@@ -26,7 +26,7 @@ export function newCounters(): AppCounters {
 export async function connectSrf(port: number, secret = 'cymru'): Promise<any> {
   const srf: any = new Srf();
   await new Promise<void>((resolve, reject) => {
-    srf.once('connect', (err: unknown) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve()));
+    srf.once('connect', (err: unknown) => (err ? reject(err instanceof Error ? err : new Error('srf connect failed')) : resolve()));
     srf.once('error', reject);
     srf.connect({ host: '127.0.0.1', port, secret, reconnect: { maxAttempts: 1 } });
   });
