@@ -587,10 +587,7 @@ export class EngineCore {
         t.state = 'proceeding';
         t.retrans = cancel(t.retrans);
       }
-      if (t.cancelPending && !t.cancelSent) {
-        t.cancelSent = true;
-        this.sendBytes(t.dest, t.cancelPending);
-      }
+      if (t.cancelPending && !t.cancelSent) this.sendCancel(t);
       if (t.orphan) {
         this.sendCancel(t);
         return;
@@ -764,8 +761,7 @@ export class EngineCore {
     t.cancelPending = bytes;
     if (t.state === 'proceeding' && !t.cancelSent) {
       t.cancelSent = true;
-      this.sendBytes(t.dest, bytes);
-      // CANCEL is its own non-INVITE transaction: retransmit over UDP until its final response
+      // CANCEL is its own non-INVITE transaction: sent, and retransmitted over UDP until its final response
       this.startClient(this.newClientTxn('CANCEL', t.branch, t.req, bytes, t.dest, undefined, ''));
     }
     return bytes;
