@@ -2,12 +2,14 @@ import type { Spec } from './spec.js';
 import { commonSpec } from './sections/common.js';
 import { upSpec } from './sections/up.js';
 import { apiSpec } from './sections/api.js';
+import { engineSpec } from './sections/engine.js';
 
 /** Every process's settings, by section, in the order the docs show them. Add new sections here. */
 export const allSpecs: Readonly<Record<string, Spec>> = {
   common: commonSpec,
   up: upSpec,
   api: apiSpec,
+  engine: engineSpec,
 };
 
 /** Markdown tables for docs/configuration.md, generated from the specs themselves. */

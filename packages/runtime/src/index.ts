@@ -5,3 +5,4 @@ export { createRegistry } from './metrics/registry.js';
 export { startOpsServer, type OpsServerOptions } from './http.js';
 export type { Env, ProcessContext, ProcessEntry } from './process.js';
 export { createApiMetrics, type ApiMetrics } from './metrics/api.js';
+export { createEngineMetrics, metricMethod, statusClass, ENGINE_METRIC_METHODS, type EngineMetrics } from './metrics/engine.js';
