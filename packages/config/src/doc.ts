@@ -3,6 +3,7 @@ import { commonSpec } from './sections/common.js';
 import { upSpec } from './sections/up.js';
 import { apiSpec } from './sections/api.js';
 import { engineSpec } from './sections/engine.js';
+import { billingSpec, cdrStreamSpec } from './sections/billing.js';
 
 /** Every process's settings, by section, in the order the docs show them. Add new sections here. */
 export const allSpecs: Readonly<Record<string, Spec>> = {
@@ -10,6 +11,8 @@ export const allSpecs: Readonly<Record<string, Spec>> = {
   up: upSpec,
   api: apiSpec,
   engine: engineSpec,
+  cdr: cdrStreamSpec,
+  billing: billingSpec,
 };
 
 /** Markdown tables for docs/configuration.md, generated from the specs themselves. */

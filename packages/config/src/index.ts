@@ -22,4 +22,5 @@ export { commonSpec } from './sections/common.js';
 export { upSpec } from './sections/up.js';
 export { apiSpec } from './sections/api.js';
 export { engineSpec, sipListen, type SipListen } from './sections/engine.js';
+export { billingSpec, cdrStreamSpec } from './sections/billing.js';
 export { allSpecs, renderConfigDoc } from './doc.js';

@@ -12,3 +12,4 @@ export {
 } from './cdr.js';
 // provisioning (api): tenants, extensions, groups, trunks, DIDs, numbering plan
 export * from './provisioning/index.js';
+export * from './rating/index.js';

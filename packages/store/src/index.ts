@@ -22,3 +22,18 @@ export {
   type ApiRole,
   type IssuedKey,
 } from './provisioning/apikeys.js';
+export {
+  BILLING_GROUP,
+  BillingLedger,
+  CdrStreams,
+  cdrShardOf,
+  compareStreamIds,
+  decodeStoredCall,
+  type AuditRecord,
+  type BookedCall,
+  type ChargeOutcome,
+  type CloseMarker,
+  type DeadLetter,
+  type LedgerOptions,
+  type StreamEntry,
+} from './billing/index.js';
