@@ -19,4 +19,5 @@ export {
   type Spec,
 } from './spec.js';
 export { commonSpec } from './sections/common.js';
+export { sipSpec } from './sections/sip.js';
 export { allSpecs, renderConfigDoc } from './doc.js';

@@ -10,3 +10,15 @@ export {
   type PageQuery,
   type TrunkMatch,
 } from './provisioning/directory.js';
+// registrar (location service, brute-force guard)
+export {
+  LocationStore,
+  AuthGuardStore,
+  decodeBinding,
+  type Binding,
+  type BindingUpdate,
+  type FailureScope,
+  type RegisterRequest,
+  type RegisterResult,
+  type RegistrationListEntry,
+} from './registrar/location.js';
