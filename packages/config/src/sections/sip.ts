@@ -19,7 +19,9 @@ export const sipSpec = {
   },
   engineSecret: {
     env: 'KUMO_ENGINE_SECRET',
-    description: 'Shared secret authenticating the sip app to the engine control port (required).',
+    default: 'cymru',
+    description:
+      'Shared secret authenticating the sip app to the engine control port (the engine reads the same variable). The default suits the all-in-one on loopback only.',
     parse: str({ min: 1, max: 256 }),
     secret: true,
   },
