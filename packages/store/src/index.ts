@@ -10,6 +10,17 @@ export {
   type PageQuery,
   type TrunkMatch,
 } from './provisioning/directory.js';
+export { ProvisioningRepo, ha1Of } from './provisioning/provisioning.js';
+export { AuditRepo, SYSTEM_ACTOR, redactSecrets, type Actor, type AuditEntry } from './provisioning/audit.js';
+export {
+  ApiKeyRepo,
+  generateApiKey,
+  hashApiKey,
+  isWellFormedApiKey,
+  type ApiKeyRecord,
+  type ApiRole,
+  type IssuedKey,
+} from './provisioning/apikeys.js';
 // registrar (location service, brute-force guard)
 export {
   LocationStore,
