@@ -21,4 +21,5 @@ export {
 export { commonSpec } from './sections/common.js';
 export { engineSpec, sipListen, type SipListen } from './sections/engine.js';
 export { sipSpec } from './sections/sip.js';
+export { apiSpec } from './sections/api.js';
 export { allSpecs, renderConfigDoc } from './doc.js';

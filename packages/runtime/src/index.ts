@@ -15,3 +15,4 @@ export {
   type AuthFailureReason,
   type BlockScope,
 } from './metrics/sip.js';
+export { createApiMetrics, type ApiMetrics } from './metrics/api.js';
