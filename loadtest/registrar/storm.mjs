@@ -68,7 +68,7 @@ try {
   const sipPort = await freePort();
   const controlPort = await freePort();
   const secret = 'storm-secret';
-  engineChild = spawn(process.execPath, [here('./engine-proc.mjs'), String(sipPort), String(controlPort), secret], { stdio: ['ignore', 'pipe', 'inherit'] });
+  engineChild = spawn(process.execPath, [...(process.env.STORM_ENGINE_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.STORM_ENGINE_PROF}`] : []), here('./engine-proc.mjs'), String(sipPort), String(controlPort), secret], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise((resolve, reject) => {
     engineChild.stdout.on('data', (d) => d.toString().includes('READY') && resolve());
     engineChild.once('exit', (c) => reject(new Error(`engine exited ${c}`)));

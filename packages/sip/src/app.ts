@@ -7,7 +7,7 @@ import { createInviteHandler } from './call/hook.js';
 import { connectEngine, type EngineConnection } from './drachtio/adapter.js';
 import type { SipHandler } from './drachtio/types.js';
 import type { RegistrarDirectory } from './registrar/directory.js';
-import { storeDirectory } from './registrar/directory-store.js';
+import { cachedDirectory, storeDirectory } from './registrar/directory-store.js';
 import { createRegistrar, type RegistrarSettings } from './registrar/registrar.js';
 
 export type SipConfig = ConfigOf<typeof sipSpec>;
@@ -71,11 +71,14 @@ export interface SipApp {
   readonly guard: AuthGuardStore;
 }
 
+/** How long a tenant looked up by SIP domain is reused (status changes reach the registrar within this). */
+const TENANT_CACHE_MS = 2_000;
+
 /** Builds the request handlers by method: REGISTER → registrar, INVITE → call-control hook. */
 export function createSipApp(d: SipAppDeps): SipApp {
   const location = new LocationStore(d.redis, d.keys);
   const guard = new AuthGuardStore(d.redis, d.keys);
-  const directory = d.directory ?? storeDirectory(new DirectoryRepo(d.redis, d.keys));
+  const directory = d.directory ?? cachedDirectory(storeDirectory(new DirectoryRepo(d.redis, d.keys)), TENANT_CACHE_MS);
   const register = createRegistrar({
     settings: d.registrar,
     directory,

@@ -173,8 +173,7 @@ export function createRegistrar(d: RegistrarDeps): SipHandler {
     const ip = req.source_address;
 
     // --- blocked source? -------------------------------------------------------------------
-    const [ipBlocked, tenant] = await Promise.all([d.guard.isBlocked({ kind: 'ip', ip }), d.directory.tenantByDomain(domain)]);
-    if (ipBlocked) {
+    if (await d.guard.isBlocked({ kind: 'ip', ip })) {
       m?.blockedRequests.inc({ scope: 'ip' });
       if (s.bruteForce.action === '403') send(403, 'Forbidden', 'blocked');
       else done('blocked');
@@ -197,7 +196,8 @@ export function createRegistrar(d: RegistrarDeps): SipHandler {
       return;
     }
 
-    // Same work whether or not the domain/extension exist: a lookup, a hash, a compare.
+    // Same work whether or not the domain/extension exist: lookups, a hash, a compare.
+    const tenant = await d.directory.tenantByDomain(domain);
     const [secrets, aorBlocked] = await Promise.all([
       d.directory.credentials(tenant?.id ?? '\u0000none', extension),
       tenant ? d.guard.isBlocked({ kind: 'aor', tenantId: tenant.id, extension }) : Promise.resolve(false),
