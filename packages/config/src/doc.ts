@@ -1,5 +1,6 @@
 import type { Spec } from './spec.js';
 import { commonSpec } from './sections/common.js';
+import { upSpec } from './sections/up.js';
 import { engineSpec } from './sections/engine.js';
 import { sipSpec } from './sections/sip.js';
 import { apiSpec } from './sections/api.js';
@@ -7,6 +8,7 @@ import { apiSpec } from './sections/api.js';
 /** Every process's settings, by section, in the order the docs show them. Add new sections here. */
 export const allSpecs: Readonly<Record<string, Spec>> = {
   common: commonSpec,
+  up: upSpec,
   engine: engineSpec,
   sip: sipSpec,
   api: apiSpec,

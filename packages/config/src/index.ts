@@ -19,6 +19,7 @@ export {
   type Spec,
 } from './spec.js';
 export { commonSpec } from './sections/common.js';
+export { upSpec } from './sections/up.js';
 export { engineSpec, sipListen, type SipListen } from './sections/engine.js';
 export { sipSpec } from './sections/sip.js';
 export { apiSpec } from './sections/api.js';
