@@ -18,7 +18,7 @@ export function readSipConfig(env: Env): { common: ConfigOf<typeof commonSpec>; 
   const problems: string[] = [];
   const s = cfg.sip;
   if (cfg.common.redisUrl === undefined) problems.push('KUMO_REDIS_URL: required by the sip process');
-  if (s.nonceSecret === undefined && env.NODE_ENV === 'production') problems.push('KUMO_SIP_NONCE_SECRET: required when NODE_ENV=production');
+  if (s.nonceSecret === undefined && env.NODE_ENV === 'production') problems.push('KUMO_NONCE_SECRET: required when NODE_ENV=production');
   if (s.regMinExpires > s.regMaxExpires) problems.push('KUMO_SIP_REG_MIN_EXPIRES: must not exceed KUMO_SIP_REG_MAX_EXPIRES');
   if (s.regDefaultExpires < s.regMinExpires || s.regDefaultExpires > s.regMaxExpires) {
     problems.push('KUMO_SIP_REG_DEFAULT_EXPIRES: must lie between the minimum and maximum expiry');
@@ -33,7 +33,7 @@ export function registrarSettings(s: SipConfig, log?: Logger): RegistrarSettings
   let secret = s.nonceSecret;
   if (secret === undefined) {
     secret = randomBytes(32).toString('hex');
-    log?.warn('KUMO_SIP_NONCE_SECRET unset: using a random per-process nonce secret (set it when running several sip workers)');
+    log?.warn('KUMO_NONCE_SECRET unset: using a random per-process nonce secret (set it when running several sip workers)');
   }
   return {
     minExpires: s.regMinExpires,

@@ -66,7 +66,7 @@ export const sipSpec = {
 
   // --- digest authentication ---------------------------------------------------------------------
   nonceSecret: {
-    env: 'KUMO_SIP_NONCE_SECRET',
+    env: 'KUMO_NONCE_SECRET',
     description:
       'Server secret for stateless digest nonces (at least 16 characters). Required when NODE_ENV=production; otherwise a random one is made per process (nonces then do not survive a restart). All sip workers of one installation must share it; `kumo up` generates one.',
     parse: optional(str({ min: 16, max: 512 })),
