@@ -45,6 +45,7 @@ export function registrarSettings(s: SipConfig, log?: Logger): RegistrarSettings
     nonceLifetimeMs: s.nonceLifetimeS * 1000,
     algorithms: [...new Set(s.digestAlgorithms)] as DigestAlgorithm[],
     md5FirstUserAgents: s.digestMd5FirstUserAgents,
+    ipHostDomain: s.ipHostDomain,
     bruteForce: {
       windowMs: s.bfWindowS * 1000,
       ipThreshold: s.bfIpThreshold,

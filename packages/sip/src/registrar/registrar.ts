@@ -26,6 +26,8 @@ export interface RegistrarSettings {
   readonly algorithms: readonly DigestAlgorithm[];
   /** User-Agents that get the MD5 challenge first (legacy devices reading only the first challenge). */
   readonly md5FirstUserAgents?: RegExp | undefined;
+  /** Tenant domain for REGISTERs whose To host is an IP address (softphones given the server address as domain). */
+  readonly ipHostDomain?: string | undefined;
   readonly bruteForce: {
     readonly windowMs: number;
     readonly ipThreshold: number;
@@ -43,6 +45,10 @@ export interface RegistrarDeps {
   readonly log: Logger;
   readonly metrics?: SipMetrics;
   readonly now?: () => number;
+}
+
+function isIpHost(h: string): boolean {
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(h) || h.startsWith('[');
 }
 
 /** Binding id: the device (RFC 5626 instance + reg-id) when it says who it is, else the contact URI. */
@@ -169,7 +175,7 @@ export function createRegistrar(d: RegistrarDeps): SipHandler {
       return;
     }
     const extension = aor.user;
-    const domain = aor.host;
+    const domain = s.ipHostDomain !== undefined && isIpHost(aor.host) ? s.ipHostDomain : aor.host;
     const ip = req.source_address;
 
     // --- blocked source? -------------------------------------------------------------------
