@@ -1,6 +1,8 @@
 import type { Spec } from './spec.js';
 import { commonSpec } from './sections/common.js';
 import { upSpec } from './sections/up.js';
+import { engineSpec } from './sections/engine.js';
+import { sipSpec } from './sections/sip.js';
 import { apiSpec } from './sections/api.js';
 import { engineSpec } from './sections/engine.js';
 import { billingSpec, cdrStreamSpec } from './sections/billing.js';
@@ -9,6 +11,8 @@ import { billingSpec, cdrStreamSpec } from './sections/billing.js';
 export const allSpecs: Readonly<Record<string, Spec>> = {
   common: commonSpec,
   up: upSpec,
+  engine: engineSpec,
+  sip: sipSpec,
   api: apiSpec,
   engine: engineSpec,
   cdr: cdrStreamSpec,

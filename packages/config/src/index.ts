@@ -20,6 +20,8 @@ export {
 } from './spec.js';
 export { commonSpec } from './sections/common.js';
 export { upSpec } from './sections/up.js';
+export { engineSpec, sipListen, type SipListen } from './sections/engine.js';
+export { sipSpec } from './sections/sip.js';
 export { apiSpec } from './sections/api.js';
 export { engineSpec, sipListen, type SipListen } from './sections/engine.js';
 export { billingSpec, cdrStreamSpec } from './sections/billing.js';

@@ -37,3 +37,15 @@ export {
   type LedgerOptions,
   type StreamEntry,
 } from './billing/index.js';
+// registrar (location service, brute-force guard)
+export {
+  LocationStore,
+  AuthGuardStore,
+  decodeBinding,
+  type Binding,
+  type BindingUpdate,
+  type FailureScope,
+  type RegisterRequest,
+  type RegisterResult,
+  type RegistrationListEntry,
+} from './registrar/location.js';
