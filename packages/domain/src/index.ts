@@ -10,3 +10,4 @@ export {
   type HangupBy,
   type PartyFacts,
 } from './cdr.js';
+export * from './routing/index.js';
