@@ -10,29 +10,39 @@ import {
 } from '../index.js';
 
 const exts: ExtensionView[] = [
-  { number: '1001', did: '+81312340001' },
+  { number: '1001', outboundCallerId: '+81312340001' },
   { number: '1002', forwarding: { busy: '1003', noAnswer: '1004' } },
   { number: '1003' },
   { number: '1004' },
 ];
 const t: TenantRoutingView = {
   id: 'acme',
-  outboundTrunkId: 'carrier',
   extensions: new Map(exts.map((e) => [e.number, e])),
-  groups: new Map([['200', { number: '200', strategy: 'sequential', members: ['1003', '1004'], overflow: '1001' }]]),
-  trunks: new Map([
+  groups: new Map([
     [
-      'carrier',
+      '200',
       {
-        id: 'carrier',
-        numberFormat: 'e164',
-        gateways: [
-          { id: 'a', host: '127.0.0.1', priority: 1 },
-          { id: 'b', host: '127.0.0.1', priority: 2 },
+        number: '200',
+        strategy: 'sequential',
+        totalTimeoutSec: 60,
+        members: [
+          { extension: '1003', timeoutSec: 15 },
+          { extension: '1004', timeoutSec: 15 },
         ],
+        overflow: '1001',
       },
     ],
   ]),
+  trunks: [
+    {
+      id: 'carrier',
+      numberFormat: 'e164',
+      gateways: [
+        { host: '127.0.0.1', port: 5061, transport: 'udp', priority: 1 },
+        { host: '127.0.0.1', port: 5062, transport: 'udp', priority: 2 },
+      ],
+    },
+  ],
   dids: new Map(),
 };
 const regs = new Map(['1001', '1002', '1003', '1004'].map((e) => [e, [{ uri: `sip:${e}@127.0.0.1` }]]));

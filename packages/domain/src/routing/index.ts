@@ -1,5 +1,4 @@
 export {
-  DEFAULT_OUTSIDE_PREFIX,
   MAX_INTERNAL_DIGITS,
   NATIONAL_PLAN,
   classifyNational,
@@ -11,29 +10,21 @@ export {
   type DialledNumber,
   type EmergencyService,
   type InvalidReason,
-  type NumberKind,
+  type PublicNumberKind,
   type NumberingOptions,
   type PrivacyRequest,
   type TrunkNumberFormat,
 } from './numbering.js';
-export {
-  DEFAULT_PERMISSION,
-  PERMISSION_CLASSES,
-  REQUIRED_CLASS,
-  isPermissionClass,
-  mayDial,
-  permissionRank,
-  type PermissionClass,
-} from './permissions.js';
+export { DEFAULT_PERMISSION_CLASS, REQUIRED_CLASS, mayDial, permissionRank } from './permissions.js';
 export { orderMembers } from './hunt.js';
 export type {
-  CallerIdPolicy,
   ContactView,
   ExtensionView,
-  ForwardingView,
   GatewayView,
   HuntStateView,
   HuntStrategy,
+  PickupGroupView,
+  PlanOptions,
   RegistrationsView,
   RingGroupView,
   RouteCaller,
@@ -42,14 +33,14 @@ export type {
   TrunkView,
 } from './types.js';
 export {
-  DEFAULT_GROUP_TIMEOUT_SEC,
   DEFAULT_MEMBER_TIMEOUT_SEC,
-  DEFAULT_NO_ANSWER_SEC,
   DEFAULT_SETUP_TIMEOUT_SEC,
   MAX_FORWARD_DEPTH,
   MAX_STEPS,
   STOPS,
+  gatewayId,
   planRoute,
+  trunkOrder,
   type CalleeKind,
   type FailureClass,
   type Next,
@@ -75,3 +66,4 @@ export {
   type AttemptFailure,
   type AttemptState,
 } from './failover.js';
+export { internalTarget, referencedNumbers } from './references.js';

@@ -7,13 +7,13 @@ import {
   networkNumberToE164,
   parseDialled,
   type DialledNumber,
-  type NumberKind,
+  type PublicNumberKind,
   type PermissionClass,
 } from '../index.js';
 
 type Row = readonly [dialled: string, expected: DialledNumber, prefix?: string];
 const ext = (number: string): DialledNumber => ({ type: 'internal', number });
-const out = (kind: NumberKind, national: string, e164: string | null, privacy?: 'withhold' | 'present'): DialledNumber => ({
+const out = (kind: PublicNumberKind, national: string, e164: string | null, privacy?: 'withhold' | 'present'): DialledNumber => ({
   type: 'external',
   kind,
   national,
@@ -142,7 +142,7 @@ describe('parseDialled: the Japanese numbering plan', () => {
     expect(PLAN.length).toBeGreaterThanOrEqual(60);
   });
   it.each(PLAN.map(([d, e, p]) => ({ d, e, p })))('$d (prefix $p) → $e.type', ({ d, e, p }) => {
-    expect(parseDialled(d, p === undefined ? {} : { outsidePrefix: p })).toEqual(e);
+    expect(parseDialled(d, p === undefined ? {} : { outsideLinePrefix: p })).toEqual(e);
   });
 });
 
@@ -186,7 +186,7 @@ describe('number formats', () => {
 });
 
 describe('permission classes', () => {
-  const table: readonly [PermissionClass, NumberKind, boolean][] = [
+  const table: readonly [PermissionClass, PublicNumberKind, boolean][] = [
     ['internal', 'fixed', false],
     ['internal', 'toll-free', false],
     ['national', 'fixed', true],

@@ -13,8 +13,9 @@
  *
  * Pure and table-driven: see NATIONAL_PLAN below and docs/routing.md.
  */
+import { DEFAULT_NUMBERING_PLAN, EMERGENCY_NUMBERS, type NumberingPlan } from '../provisioning/types.js';
 
-export type NumberKind =
+export type PublicNumberKind =
   | 'fixed'
   | 'ip'
   | 'mobile'
@@ -37,7 +38,7 @@ export type DialledNumber =
   | { readonly type: 'internal'; readonly number: string }
   | {
       readonly type: 'external';
-      readonly kind: NumberKind;
+      readonly kind: PublicNumberKind;
       /** National format (`0…`; `010…` for international; service numbers as dialled). */
       readonly national: string;
       /** `+…`, or null for service numbers (1XY, #DDDD) that have no E.164 form. */
@@ -46,22 +47,18 @@ export type DialledNumber =
     }
   | { readonly type: 'invalid'; readonly reason: InvalidReason };
 
-export interface NumberingOptions {
-  /** Outside-line prefix; `''` means national numbers are dialled directly. Default `0`. */
-  readonly outsidePrefix?: string;
-}
-
-export const DEFAULT_OUTSIDE_PREFIX = '0';
+/** The parts of a tenant's numbering plan dialling depends on; defaults from DEFAULT_NUMBERING_PLAN. */
+export type NumberingOptions = Partial<Pick<NumberingPlan, 'outsideLinePrefix' | 'featureCodes'>>;
 /** Extensions and group numbers are at most this long; longer strings are never internal. */
 export const MAX_INTERNAL_DIGITS = 8;
-const EMERGENCY: ReadonlySet<string> = new Set(['110', '118', '119']);
+const EMERGENCY: ReadonlySet<string> = new Set(EMERGENCY_NUMBERS);
 const PRIVACY_CODES: Readonly<Record<string, PrivacyRequest>> = { '184': 'withhold', '186': 'present' };
 
 /**
  * National numbers (leading `0`, after the outside-line prefix), first match wins.
  * `length` is the full national length including the leading 0.
  */
-export const NATIONAL_PLAN: readonly { readonly prefix: string; readonly length: number; readonly kind: NumberKind; readonly note: string }[] = [
+export const NATIONAL_PLAN: readonly { readonly prefix: string; readonly length: number; readonly kind: PublicNumberKind; readonly note: string }[] = [
   { prefix: '0120', length: 10, kind: 'toll-free', note: 'free dial (フリーダイヤル)' },
   { prefix: '0800', length: 11, kind: 'toll-free', note: 'free dial, 11 digits' },
   { prefix: '0570', length: 10, kind: 'shared-cost', note: 'navi dial (ナビダイヤル)' },
@@ -138,14 +135,15 @@ function isPrivacyCode(s: string): s is '184' | '186' {
  * Whether an `internal` result is really an extension or group is for the caller to decide.
  */
 export function parseDialled(raw: string, opts: NumberingOptions = {}): DialledNumber {
-  const prefix = opts.outsidePrefix ?? DEFAULT_OUTSIDE_PREFIX;
+  const prefix = opts.outsideLinePrefix ?? DEFAULT_NUMBERING_PLAN.outsideLinePrefix;
+  const codes = opts.featureCodes ?? DEFAULT_NUMBERING_PLAN.featureCodes;
   const s = stripSeparators(raw.trim());
   if (s.length === 0) return { type: 'invalid', reason: 'empty' };
   if (!/^(\+?[0-9]+|[0-9*#]+)$/.test(s)) return { type: 'invalid', reason: 'malformed' };
 
-  if (s === '*8') return { type: 'pickup', scope: 'group' };
-  if (s.startsWith('**')) {
-    const ext = s.slice(2);
+  if (s === codes.pickup) return { type: 'pickup', scope: 'group' };
+  if (codes.directedPickup !== '' && s.startsWith(codes.directedPickup)) {
+    const ext = s.slice(codes.directedPickup.length);
     return /^\d+$/.test(ext) && ext.length <= MAX_INTERNAL_DIGITS ? { type: 'pickup', scope: 'directed', extension: ext } : { type: 'invalid', reason: 'malformed' };
   }
   if (s.includes('*')) return { type: 'invalid', reason: 'unsupported' };

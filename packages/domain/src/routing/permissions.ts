@@ -1,20 +1,17 @@
 /**
- * Permission classes (発信規制): what an extension may dial. Classes are ordered; each
- * one includes everything the previous ones allow. Emergency numbers are always allowed.
- * International (and premium-rate) numbers need `international`, which no extension has
- * unless it was given explicitly: the toll-fraud guard.
+ * Permission classes (発信規制): what an extension may dial. Classes (defined with the
+ * provisioning model) are ordered; each one includes everything the previous ones allow.
+ * Emergency numbers are always allowed. International (and premium-rate) numbers need
+ * `international`, which an extension only has when given explicitly: the toll-fraud guard.
  */
-import type { NumberKind } from './numbering.js';
+import { PERMISSION_CLASSES, type PermissionClass } from '../provisioning/types.js';
+import type { PublicNumberKind } from './numbering.js';
 
-export type PermissionClass = 'internal' | 'national' | 'mobile' | 'international';
-
-export const PERMISSION_CLASSES: readonly PermissionClass[] = ['internal', 'national', 'mobile', 'international'];
-
-/** What an extension gets when neither it nor its tenant says otherwise. */
-export const DEFAULT_PERMISSION: PermissionClass = 'mobile';
+/** An extension without a class (never true of a provisioned record): the API's default. */
+export const DEFAULT_PERMISSION_CLASS: PermissionClass = 'national';
 
 /** The least class that may dial each kind of public number. */
-export const REQUIRED_CLASS: Readonly<Record<NumberKind, PermissionClass>> = {
+export const REQUIRED_CLASS: Readonly<Record<PublicNumberKind, PermissionClass>> = {
   'toll-free': 'national',
   service: 'national',
   fixed: 'national',
@@ -30,10 +27,6 @@ export function permissionRank(c: PermissionClass): number {
   return PERMISSION_CLASSES.indexOf(c);
 }
 
-export function mayDial(cls: PermissionClass, kind: NumberKind): boolean {
+export function mayDial(cls: PermissionClass, kind: PublicNumberKind): boolean {
   return permissionRank(cls) >= permissionRank(REQUIRED_CLASS[kind]);
-}
-
-export function isPermissionClass(s: string): s is PermissionClass {
-  return (PERMISSION_CLASSES as readonly string[]).includes(s);
 }

@@ -2,8 +2,11 @@ import { describe, expect, it } from 'vitest';
 import {
   onAttemptFailed,
   orderMembers,
+  internalTarget,
   planRoute,
+  referencedNumbers,
   type ContactView,
+  type DidTarget,
   type ExtensionView,
   type HuntStateView,
   type Next,
@@ -22,41 +25,33 @@ const contact = (ext: string, n = 1): ContactView => ({
 
 function tenant(over: Partial<TenantRoutingView> = {}, exts: ExtensionView[] = [], groups: RingGroupView[] = []): TenantRoutingView {
   const baseExts: ExtensionView[] = [
-    { number: '1001', displayName: 'Sato', did: '+81312340001', pickupGroup: 'sales' },
-    { number: '1002', displayName: 'Suzuki', pickupGroup: 'sales' },
-    { number: '1003', displayName: 'Takahashi', pickupGroup: 'sales' },
-    { number: '1004', displayName: 'Tanaka', permission: 'international' },
-    { number: '1005', displayName: 'Ito', permission: 'internal' },
-    { number: '1006', displayName: 'Watanabe', permission: 'national', callerId: 'withhold' },
+    { number: '1001', displayName: 'Sato', outboundCallerId: '+81312340001', permissionClass: 'mobile' },
+    { number: '1002', displayName: 'Suzuki', permissionClass: 'mobile' },
+    { number: '1003', displayName: 'Takahashi' },
+    { number: '1004', displayName: 'Tanaka', permissionClass: 'international' },
+    { number: '1005', displayName: 'Ito', permissionClass: 'internal' },
+    { number: '1006', displayName: 'Watanabe', permissionClass: 'national', callerIdPresentation: 'restricted' },
   ];
+  const gw = (port: number, priority: number) => ({ host: '127.0.0.1', port, transport: 'udp' as const, priority });
   const trunks: TrunkView[] = [
-    {
-      id: 'carrier',
-      numberFormat: 'national',
-      setupTimeoutSec: 4,
-      gateways: [
-        { id: 'gw-b', host: '127.0.0.1', port: 5082, priority: 20 },
-        { id: 'gw-a', host: '127.0.0.1', port: 5081, priority: 10 },
-        { id: 'gw-c', host: '127.0.0.1', port: 5083, priority: 20 },
-      ],
-    },
-    { id: 'sos', numberFormat: 'e164', gateways: [{ id: 'sos-1', host: '127.0.0.1', port: 5090, priority: 1 }] },
-    { id: 'empty', numberFormat: 'e164', gateways: [] },
+    { id: 'carrier', numberFormat: 'national', callerId: '+81312340000', gateways: [gw(5082, 20), gw(5081, 10), gw(5083, 20)] },
+    { id: 'sos', numberFormat: 'e164', emergency: true, callerId: '+81312340000', gateways: [gw(5090, 1)] },
   ];
   const byNumber = new Map<string, ExtensionView>();
   for (const e of [...baseExts, ...exts]) byNumber.set(e.number, e);
   return {
     id: 'acme',
-    representativeNumber: '+81312340000',
-    outboundTrunkId: 'carrier',
-    emergencyTrunkId: 'sos',
     extensions: byNumber,
     groups: new Map(groups.map((g) => [g.number, g])),
-    trunks: new Map(trunks.map((t) => [t.id, t])),
-    dids: new Map([
-      ['+81312340001', '1001'],
-      ['+81312340000', '200'],
-      ['+81312340009', '9999'],
+    pickupGroups: [
+      { id: 'sales', members: ['1001', '1002', '1003'] },
+      { id: 'desk', members: ['1001', '1006'] },
+    ],
+    trunks,
+    dids: new Map<string, DidTarget>([
+      ['+81312340001', { type: 'extension', number: '1001' }],
+      ['+81312340000', { type: 'ringGroup', number: '200' }],
+      ['+81312340009', { type: 'extension', number: '9999' }],
     ]),
     ...over,
   };
@@ -139,7 +134,7 @@ describe('planRoute: extension calls', () => {
 
   it('forwards unconditionally to a group', () => {
     const t = tenant({}, [{ number: '1002', forwarding: { unconditional: '200' } }], [
-      { number: '200', strategy: 'ring-all', members: ['1003', '1004'] },
+      { number: '200', strategy: 'ring-all', totalTimeoutSec: 30, members: [{ extension: '1003', timeoutSec: 10 }, { extension: '1004', timeoutSec: 10 }] },
     ]);
     const s = first(planRoute('1002', me, t, ALL)) as RingStep;
     expect(s.group).toBe('200');
@@ -170,7 +165,7 @@ describe('planRoute: extension calls', () => {
   });
 
   it('ignores a forward to an external number the forwarding extension may not dial', () => {
-    const t = tenant({}, [{ number: '1005', permission: 'internal', forwarding: { unconditional: '009012345678' } }]);
+    const t = tenant({}, [{ number: '1005', permissionClass: 'internal', forwarding: { unconditional: '009012345678' } }]);
     const s = first(planRoute('1005', me, t, ALL)) as RingStep;
     expect(s.extension).toBe('1005');
   });
@@ -196,20 +191,21 @@ describe('planRoute: outside line', () => {
     const p = planRoute('00312345678', me, tenant(), ALL);
     expect(p.direction).toBe('outbound');
     expect(p.callee).toEqual({ dialled: '00312345678', kind: 'fixed', e164: '+81312345678' });
-    const gws = p.steps.map((s) => (s as TrunkStep).gateway.id);
-    expect(gws).toEqual(['gw-a', 'gw-b', 'gw-c']);
+    const gws = p.steps.map((s) => (s as TrunkStep).gatewayId);
+    expect(gws).toEqual(['127.0.0.1:5081', '127.0.0.1:5082', '127.0.0.1:5083']);
     const s = first(p) as TrunkStep;
     expect(s.number).toBe('0312345678');
     expect(s.callerId).toEqual({ user: '0312340001', e164: '+81312340001', displayName: 'Sato' });
-    expect(s.setupTimeoutSec).toBe(4);
+    expect(s.setupTimeoutSec).toBe(5);
+    expect((first(planRoute('00312345678', me, tenant(), ALL, { trunkSetupTimeoutSec: 3 })) as TrunkStep).setupTimeoutSec).toBe(3);
     expect(s.privacy).toBe(false);
     expect(target(s.on.failover)).toBe(1);
     expect(target((p.steps[1] as TrunkStep).on.failover)).toBe(2);
     expect('relay' in (p.steps[2] as TrunkStep).on.failover).toBe(true);
   });
 
-  it('uses the representative number when the extension has no DID, E.164 on E.164 trunks', () => {
-    const t = tenant({ outboundTrunkId: 'sos' });
+  it('uses the trunk’s representative number when the extension has none, E.164 on E.164 trunks', () => {
+    const t = tenant({ trunks: [{ id: 'x', numberFormat: 'e164', callerId: '+81312340000', gateways: [{ host: '127.0.0.1', port: 5070, transport: 'tcp', priority: 0 }] }] });
     const s = first(planRoute('009012345678', { kind: 'extension', extension: '1002' }, t, ALL)) as TrunkStep;
     expect(s.number).toBe('+819012345678');
     expect(s.callerId.user).toBe('+81312340000');
@@ -237,9 +233,20 @@ describe('planRoute: outside line', () => {
     expect(stopOf(p.start)?.reason).toBe('Forbidden (international calls not permitted)');
   });
 
-  it('applies the tenant default class', () => {
-    const p = planRoute('001014155550100', me, tenant({ defaultPermission: 'international' }), ALL);
-    expect('goto' in p.start).toBe(true);
+  it('an extension without a class gets the API default (national)', () => {
+    const t = tenant({}, [{ number: '1007' }]);
+    expect('goto' in planRoute('00312345678', { kind: 'extension', extension: '1007' }, t, ALL).start).toBe(true);
+    expect(stopOf(planRoute('009012345678', { kind: 'extension', extension: '1007' }, t, ALL).start)?.status).toBe(403);
+  });
+
+  it('fails over across trunks and never uses the emergency trunk for outside calls while another exists', () => {
+    const gw = { host: '127.0.0.2', port: 5060, transport: 'udp' as const, priority: 1 };
+    const t = tenant({ trunks: [...tenant().trunks, { id: 'backup', numberFormat: 'e164', gateways: [gw] }] });
+    const p = planRoute('00312345678', me, t, ALL);
+    expect(p.steps.map((s) => (s as TrunkStep).trunkId)).toEqual(['carrier', 'carrier', 'carrier', 'backup']);
+    expect((p.steps[3] as TrunkStep).number).toBe('+81312345678');
+    const sos = planRoute('119', me, t, ALL);
+    expect(sos.steps.map((s) => (s as TrunkStep).trunkId)).toEqual(['sos', 'carrier', 'carrier', 'carrier', 'backup']);
   });
 
   it.each([
@@ -255,8 +262,11 @@ describe('planRoute: outside line', () => {
   });
 
   it('503 without an outbound trunk or gateways', () => {
-    expect(stopOf(planRoute('00312345678', me, tenant({ outboundTrunkId: undefined } as never), ALL).start)?.code).toBe('no-trunk');
-    expect(stopOf(planRoute('00312345678', me, tenant({ outboundTrunkId: 'empty' }), ALL).start)?.code).toBe('no-gateway');
+    expect(stopOf(planRoute('00312345678', me, tenant({ trunks: [] }), ALL).start)?.code).toBe('no-trunk');
+    expect(stopOf(planRoute('00312345678', me, tenant({ trunks: [{ id: 'e', numberFormat: 'e164', gateways: [] }] }), ALL).start)?.code).toBe(
+      'no-gateway',
+    );
+    expect(stopOf(planRoute('119', me, tenant({ trunks: [] }), ALL).start)?.code).toBe('no-emergency-trunk');
   });
 
   it('routes a call to one of the tenant’s own DIDs internally', () => {
@@ -287,21 +297,24 @@ describe('planRoute: emergency', () => {
     expect(p.direction).toBe('emergency');
   });
 
-  it('falls back to the outbound trunk', () => {
-    const p = planRoute('119', me, tenant({ emergencyTrunkId: undefined } as never), ALL);
+  it('uses the first trunk when none is flagged for emergency', () => {
+    const p = planRoute('119', me, tenant({ trunks: tenant().trunks.filter((t) => t.id !== 'sos') }), ALL);
     expect((first(p) as TrunkStep).trunkId).toBe('carrier');
   });
 });
 
 describe('planRoute: pickup', () => {
-  it('*8 targets the other members of the caller’s pickup group', () => {
+  it('*8 targets the other members of the caller’s pickup groups', () => {
     const p = planRoute('*8', me, tenant(), ALL);
     const s = first(p);
-    expect(s).toMatchObject({ kind: 'pickup', scope: 'group', extensions: ['1002', '1003'] });
+    expect(s).toMatchObject({ kind: 'pickup', scope: 'group', extensions: ['1002', '1003', '1006'] });
     expect(stopOf(s.on.unavailable)?.code).toBe('nothing-to-pick-up');
   });
   it('**<ext> targets that extension', () => {
     expect(first(planRoute('**1004', me, tenant(), ALL))).toMatchObject({ kind: 'pickup', scope: 'directed', extensions: ['1004'] });
+    const custom = tenant({ numbering: { featureCodes: { pickup: '#8', directedPickup: '#9' } } });
+    expect(first(planRoute('#91004', me, custom, ALL))).toMatchObject({ kind: 'pickup', extensions: ['1004'] });
+    expect(first(planRoute('#8', me, custom, ALL))).toMatchObject({ kind: 'pickup', scope: 'group' });
     expect(stopOf(planRoute('**1999', me, tenant(), ALL).start)?.status).toBe(404);
   });
   it('*8 without a pickup group is 404', () => {
@@ -334,11 +347,11 @@ describe('planRoute: inbound from a trunk', () => {
 
 describe('ring groups', () => {
   const members = ['1001', '1002', '1003', '1004'];
+  const m = (...ms: string[]) => ms.map((extension) => ({ extension, timeoutSec: 10 }));
   const g = (strategy: RingGroupView['strategy'], over: Partial<RingGroupView> = {}): RingGroupView => ({
     number: '200',
     strategy,
-    members,
-    memberTimeoutSec: 10,
+    members: m(...members),
     totalTimeoutSec: 25,
     ...over,
   });
@@ -364,7 +377,7 @@ describe('ring groups', () => {
   });
 
   it('ring-all still rings members who are in a call', () => {
-    const p = planRoute('200', caller, tenant({}, [], [g('ring-all')]), ALL, { busy: new Set(['1002']) });
+    const p = planRoute('200', caller, tenant({}, [], [g('ring-all')]), ALL, { hunt: { busy: new Set(['1002']) } });
     expect((first(p) as RingStep).targets.map((t) => t.extension)).toContain('1002');
   });
 
@@ -391,16 +404,16 @@ describe('ring groups', () => {
     ['longest-idle', { idleSince: new Map([['1001', 5], ['1002', 5]]), busy: new Set(['1003']) }, ['1004', '1001', '1002']],
   ] as const)('%s with %o → %o', (strategy, state, want) => {
     expect(orderMembers(strategy, '200', members, state as HuntStateView)).toEqual(want);
-    expect(memberOrder(planRoute('200', caller, tenant({}, [], [g(strategy)]), ALL, state as HuntStateView))).toEqual(want);
+    expect(memberOrder(planRoute('200', caller, tenant({}, [], [g(strategy)]), ALL, { hunt: state }))).toEqual(want);
   });
 
   it('skips members with nothing registered and unknown members', () => {
-    const p = planRoute('200', caller, tenant({}, [], [g('sequential', { members: ['1001', '9999', '1002', '1003'] })]), regs(['1001', 1], ['1003', 1]));
+    const p = planRoute('200', caller, tenant({}, [], [g('sequential', { members: m('1001', '9999', '1002', '1003') })]), regs(['1001', 1], ['1003', 1]));
     expect(memberOrder(p)).toEqual(['1001', '1003']);
   });
 
   it('overflows after the last member, to a dial string', () => {
-    const p = planRoute('200', caller, tenant({}, [], [g('sequential', { members: ['1001', '1002'], overflow: '1003' })]), ALL);
+    const p = planRoute('200', caller, tenant({}, [], [g('sequential', { members: m('1001', '1002'), overflow: '1003' })]), ALL);
     const last = p.steps[target((first(p) as RingStep).on.busy)!] as RingStep;
     const over = p.steps[target(last.on['no-answer'])!] as RingStep;
     expect(over.extension).toBe('1003');
@@ -411,13 +424,15 @@ describe('ring groups', () => {
     const t = tenant({}, [], [g('sequential', { overflow: '1005' })]);
     expect((first(planRoute('200', caller, t, regs(['1005', 1]))) as RingStep).extension).toBe('1005');
     const t2 = tenant({}, [], [g('sequential')]);
-    expect(stopOf(planRoute('200', caller, t2, ALL, { busy: new Set(members) }).start)?.status).toBe(486);
+    expect(stopOf(planRoute('200', caller, t2, ALL, { hunt: { busy: new Set(members) } }).start)?.status).toBe(486);
     expect(stopOf(planRoute('200', caller, t2, new Map()).start)?.status).toBe(480);
   });
 
   it('member timeout never exceeds the total timeout', () => {
-    const p = planRoute('200', caller, tenant({}, [], [g('sequential', { memberTimeoutSec: 90, totalTimeoutSec: 20 })]), ALL);
+    const p = planRoute('200', caller, tenant({}, [], [g('sequential', { members: [{ extension: '1001', timeoutSec: 90 }], totalTimeoutSec: 20 })]), ALL);
     expect((first(p) as RingStep).timeoutSec).toBe(20);
+    const q = planRoute('200', caller, tenant({}, [], [g('sequential', { members: [{ extension: '1001', timeoutSec: 7 }, { extension: '1002', timeoutSec: 12 }] })]), ALL);
+    expect(q.steps.map((s) => (s as RingStep).timeoutSec)).toEqual([7, 12]);
   });
 
   it('a group call does not follow members’ own forwarding', () => {
@@ -432,5 +447,28 @@ describe('ring groups', () => {
     const d = onAttemptFailed(p, { step: s.index, now: 26_000, segmentStartedAt: { [s.segment!]: 0 } }, { kind: 'no-answer-timeout' });
     expect(d.action).toBe('try');
     expect(d.action === 'try' && (p.steps[d.step] as RingStep).extension).toBe('1005');
+  });
+});
+
+describe('referencedNumbers', () => {
+  it('lists forwarding targets, members and overflow that are internal', () => {
+    expect(referencedNumbers({ number: '1001', forwarding: { unconditional: '1002', busy: '00312345678', noAnswer: '200' } })).toEqual([
+      '1002',
+      '200',
+    ]);
+    expect(
+      referencedNumbers({
+        number: '200',
+        strategy: 'sequential',
+        totalTimeoutSec: 30,
+        members: [
+          { extension: '1001', timeoutSec: 5 },
+          { extension: '1002', timeoutSec: 5 },
+        ],
+        overflow: '1003',
+      }),
+    ).toEqual(['1001', '1002', '1003']);
+    expect(internalTarget('**1004')).toBe('1004');
+    expect(internalTarget('0110')).toBeUndefined();
   });
 });

@@ -10,23 +10,25 @@
  */
 import type { CallDirection } from '../cdr.js';
 import { orderMembers } from './hunt.js';
+import { DEFAULT_NUMBERING_PLAN, type NumberingPlan } from '../provisioning/types.js';
+import { DEFAULT_NO_ANSWER_TIMEOUT_SEC } from '../provisioning/validate.js';
 import {
-  DEFAULT_OUTSIDE_PREFIX,
   e164ToNational,
   formatForTrunk,
   isAnonymousUser,
   networkNumberToE164,
   parseDialled,
   type DialledNumber,
-  type NumberKind,
+  type PublicNumberKind,
 } from './numbering.js';
-import { DEFAULT_PERMISSION, mayDial } from './permissions.js';
+import { DEFAULT_PERMISSION_CLASS, mayDial } from './permissions.js';
 import type {
   ContactView,
   ExtensionView,
   GatewayView,
   HuntStateView,
   HuntStrategy,
+  PlanOptions,
   RegistrationsView,
   RingGroupView,
   RouteCaller,
@@ -89,6 +91,8 @@ export interface TrunkStep extends StepBase {
   readonly kind: 'trunk';
   readonly trunkId: string;
   readonly gateway: GatewayView;
+  /** `host:port`: names the gateway in CDRs and logs. */
+  readonly gatewayId: string;
   /** Request-URI user, in the trunk's number format. */
   readonly number: string;
   readonly callerId: TrunkCallerId;
@@ -112,7 +116,7 @@ export interface Segment {
   readonly onTimeout: Next;
 }
 
-export type CalleeKind = NumberKind | 'extension' | 'group' | 'emergency' | 'pickup';
+export type CalleeKind = PublicNumberKind | 'extension' | 'group' | 'emergency' | 'pickup';
 
 export interface PlannedCaller {
   /** What called phones show as the caller (extension number, or a callable number for outside callers). */
@@ -146,10 +150,9 @@ export interface RoutePlan {
   readonly notes: readonly string[];
 }
 
-export const DEFAULT_NO_ANSWER_SEC = 30;
-export const DEFAULT_MEMBER_TIMEOUT_SEC = 15;
-export const DEFAULT_GROUP_TIMEOUT_SEC = 60;
 export const DEFAULT_SETUP_TIMEOUT_SEC = 5;
+/** A member's ring time when the group does not say. */
+export const DEFAULT_MEMBER_TIMEOUT_SEC = 15;
 /** How many forwarding hops are followed. */
 export const MAX_FORWARD_DEPTH = 5;
 /** Hard cap on plan size, whatever the configuration. */
@@ -170,7 +173,7 @@ export const STOPS = {
   noTrunk: stop(503, 'Service Unavailable (no trunk)', 'no-trunk', true),
   noEmergencyTrunk: stop(503, 'Service Unavailable (no emergency trunk)', 'no-emergency-trunk', true),
   noGateway: stop(503, 'Service Unavailable (no gateway)', 'no-gateway', true),
-  forbidden: (kind: NumberKind): Next => stop(403, `Forbidden (${kind} calls not permitted)`, 'permission-denied', true),
+  forbidden: (kind: PublicNumberKind): Next => stop(403, `Forbidden (${kind} calls not permitted)`, 'permission-denied', true),
 } as const;
 const RELAY: Next = { relay: true };
 const all = (n: Next): Transitions => ({ busy: n, 'no-answer': n, unavailable: n, failover: n, rejected: n });
@@ -184,7 +187,8 @@ interface Builder {
   readonly tenant: TenantRoutingView;
   readonly regs: RegistrationsView;
   readonly hunt: HuntStateView;
-  readonly prefix: string;
+  readonly numbering: Pick<NumberingPlan, 'outsideLinePrefix' | 'featureCodes'>;
+  readonly setupTimeoutSec: number;
   readonly steps: (PlanStep | undefined)[];
   readonly segments: Record<string, Segment>;
   readonly notes: string[];
@@ -205,12 +209,12 @@ function contactsOf(b: Builder, ext: string): RingTarget[] {
   return (b.regs.get(ext) ?? []).map((contact) => ({ extension: ext, contact }));
 }
 
-function presentedNumber(b: Builder, party: Party): string | null {
-  return party.ext?.did ?? b.tenant.representativeNumber ?? null;
+export function gatewayId(g: GatewayView): string {
+  return `${g.host}:${g.port}`;
 }
 
-function trunkCallerId(b: Builder, trunk: TrunkView, party: Party): TrunkCallerId {
-  const e164 = presentedNumber(b, party);
+function trunkCallerId(trunk: TrunkView, party: Party): TrunkCallerId {
+  const e164 = party.ext?.outboundCallerId ?? trunk.callerId ?? null;
   const name = party.ext?.displayName;
   return {
     user: e164 === null ? 'anonymous' : formatForTrunk({ e164, national: e164ToNational(e164) }, trunk.numberFormat),
@@ -223,39 +227,55 @@ function gatewaysByPriority(trunk: TrunkView): GatewayView[] {
   return trunk.gateways.map((g, i) => ({ g, i })).sort((a, b) => a.g.priority - b.g.priority || a.i - b.i).map(({ g }) => g);
 }
 
-/** One step per gateway, by priority; 5xx/408/setup timeout moves to the next gateway. */
-function planTrunk(
+/**
+ * Trunks in the order they are tried. Outside calls: the trunks not flagged for emergency
+ * (all trunks when every one is flagged). Emergency calls: flagged trunks first, then the
+ * others, so an emergency call is never refused while any trunk exists.
+ */
+export function trunkOrder(trunks: readonly TrunkView[], emergency: boolean): TrunkView[] {
+  const flagged = trunks.filter((t) => t.emergency === true);
+  const other = trunks.filter((t) => t.emergency !== true);
+  if (emergency) return [...flagged, ...other];
+  return other.length > 0 ? other : [...flagged];
+}
+
+/**
+ * One step per gateway: trunks in order, each trunk's gateways by priority. 5xx, 408, a
+ * transport error or the setup timeout moves on to the next gateway (of the same or the
+ * next trunk); anything else ends the call.
+ */
+function planTrunks(
   b: Builder,
-  trunkId: string | undefined,
   number: { readonly e164: string | null; readonly national: string },
   party: Party,
   opts: { privacy: boolean; emergency: boolean; forwardedFrom?: string },
 ): Next {
-  const trunk = trunkId === undefined ? undefined : b.tenant.trunks.get(trunkId);
-  if (!trunk) return opts.emergency ? STOPS.noEmergencyTrunk : STOPS.noTrunk;
-  const gws = gatewaysByPriority(trunk);
-  if (gws.length === 0) return STOPS.noGateway;
+  const trunks = trunkOrder(b.tenant.trunks, opts.emergency);
+  if (trunks.length === 0) return opts.emergency ? STOPS.noEmergencyTrunk : STOPS.noTrunk;
+  const legs = trunks.flatMap((trunk) => gatewaysByPriority(trunk).map((gateway) => ({ trunk, gateway })));
+  if (legs.length === 0) return STOPS.noGateway;
   const indices: number[] = [];
-  for (let i = 0; i < gws.length; i++) {
+  for (let i = 0; i < legs.length; i++) {
     const idx = reserve(b);
     if (idx === undefined) break;
     indices.push(idx);
   }
   const first = indices[0];
   if (first === undefined) return STOPS.noGateway;
-  const callerId = trunkCallerId(b, trunk, party);
   indices.forEach((idx, i) => {
+    const { trunk, gateway } = legs[i] as { trunk: TrunkView; gateway: GatewayView };
     const next = indices[i + 1];
     b.steps[idx] = {
       kind: 'trunk',
       index: idx,
       direction: opts.emergency ? 'emergency' : 'outbound',
       trunkId: trunk.id,
-      gateway: gws[i] as GatewayView,
+      gateway,
+      gatewayId: gatewayId(gateway),
       number: formatForTrunk(number, trunk.numberFormat),
-      callerId,
+      callerId: trunkCallerId(trunk, party),
       privacy: opts.privacy,
-      setupTimeoutSec: trunk.setupTimeoutSec ?? DEFAULT_SETUP_TIMEOUT_SEC,
+      setupTimeoutSec: b.setupTimeoutSec,
       emergency: opts.emergency,
       ...(opts.forwardedFrom !== undefined ? { forwardedFrom: opts.forwardedFrom } : {}),
       on: {
@@ -270,9 +290,9 @@ function planTrunk(
   return { goto: first };
 }
 
-function withholds(b: Builder, party: Party, asked: 'withhold' | 'present' | undefined): boolean {
+function withholds(party: Party, asked: 'withhold' | 'present' | undefined): boolean {
   if (asked !== undefined) return asked === 'withhold';
-  return (party.ext?.callerId ?? b.tenant.defaultCallerId ?? 'present') === 'withhold';
+  return party.ext?.callerIdPresentation === 'restricted';
 }
 
 /**
@@ -285,7 +305,7 @@ function planDialString(b: Builder, dial: string, party: Party, path: ReadonlySe
     b.notes.push(`${via}: forwarding deeper than ${MAX_FORWARD_DEPTH} ignored`);
     return undefined;
   }
-  const d = parseDialled(dial, { outsidePrefix: b.prefix });
+  const d = parseDialled(dial, b.numbering);
   switch (d.type) {
     case 'internal': {
       if (path.has(d.number)) {
@@ -297,13 +317,13 @@ function planDialString(b: Builder, dial: string, party: Party, path: ReadonlySe
       return r;
     }
     case 'external': {
-      const cls = party.ext?.permission ?? b.tenant.defaultPermission ?? DEFAULT_PERMISSION;
+      const cls = party.ext?.permissionClass ?? DEFAULT_PERMISSION_CLASS;
       if (!mayDial(cls, d.kind)) {
         b.notes.push(`${via}: forwarding to ${d.kind} number not permitted, ignored`);
         return undefined;
       }
-      return planTrunk(b, b.tenant.outboundTrunkId, d, party, {
-        privacy: withholds(b, party, d.privacy),
+      return planTrunks(b, d, party, {
+        privacy: withholds(party, d.privacy),
         emergency: false,
         forwardedFrom: via,
       });
@@ -342,7 +362,7 @@ function planExtension(b: Builder, ext: ExtensionView, path: ReadonlySet<string>
     index: idx,
     direction: b.ringDirection,
     targets,
-    timeoutSec: ext.noAnswerTimeoutSec ?? DEFAULT_NO_ANSWER_SEC,
+    timeoutSec: ext.noAnswerTimeoutSec ?? DEFAULT_NO_ANSWER_TIMEOUT_SEC,
     extension: ext.number,
     ...(via !== undefined ? { forwardedFrom: via } : {}),
     on: { busy: onBusy, 'no-answer': onNoAnswer, unavailable: onNoAnswer, failover: onNoAnswer, rejected: RELAY },
@@ -352,10 +372,12 @@ function planExtension(b: Builder, ext: ExtensionView, path: ReadonlySet<string>
 
 function planGroup(b: Builder, g: RingGroupView, path: ReadonlySet<string>, depth: number, via?: string): Next {
   const here = new Set(path).add(g.number);
-  const order = orderMembers(g.strategy, g.number, g.members.filter((m) => b.tenant.extensions.has(m)), b.hunt);
+  const timeoutOf = new Map(g.members.map((m) => [m.extension, m.timeoutSec]));
+  const numbers = g.members.map((m) => m.extension).filter((m) => b.tenant.extensions.has(m));
+  const order = orderMembers(g.strategy, g.number, numbers, b.hunt);
   const reachable = order.filter((m) => contactsOf(b, m).length > 0);
-  const allBusy = g.members.length > 0 && g.members.every((m) => b.hunt.busy?.has(m) ?? false);
-  const total = g.totalTimeoutSec ?? DEFAULT_GROUP_TIMEOUT_SEC;
+  const allBusy = numbers.length > 0 && numbers.every((m) => b.hunt.busy?.has(m) ?? false);
+  const total = g.totalTimeoutSec;
   const fwd = via !== undefined ? { forwardedFrom: via } : {};
   // Members' steps first (the plan reads in ringing order), then the overflow target.
   const count = reachable.length === 0 ? 0 : g.strategy === 'ring-all' ? 1 : reachable.length;
@@ -365,7 +387,7 @@ function planGroup(b: Builder, g: RingGroupView, path: ReadonlySet<string>, dept
     if (idx === undefined) break;
     indices.push(idx);
   }
-  const overflow = g.overflow !== undefined ? planDialString(b, g.overflow, {}, here, depth, g.number) : undefined;
+  const overflow = g.overflow !== undefined && g.overflow !== '' ? planDialString(b, g.overflow, {}, here, depth, g.number) : undefined;
   const first = indices[0];
   if (first === undefined) return overflow ?? (allBusy ? STOPS.busy : reachable.length === 0 ? STOPS.notRegistered : STOPS.noAnswer);
   const exhausted = overflow ?? (allBusy ? STOPS.busy : STOPS.noAnswer);
@@ -387,7 +409,6 @@ function planGroup(b: Builder, g: RingGroupView, path: ReadonlySet<string>, dept
 
   const segment = `group:${g.number}:${first}`;
   b.segments[segment] = { totalTimeoutSec: total, onTimeout: exhausted };
-  const memberTimeout = Math.min(g.memberTimeoutSec ?? DEFAULT_MEMBER_TIMEOUT_SEC, total);
   indices.forEach((idx, i) => {
     const member = reachable[i] as string;
     const next = indices[i + 1];
@@ -396,7 +417,7 @@ function planGroup(b: Builder, g: RingGroupView, path: ReadonlySet<string>, dept
       index: idx,
       direction: b.ringDirection,
       targets: contactsOf(b, member),
-      timeoutSec: memberTimeout,
+      timeoutSec: Math.min(timeoutOf.get(member) ?? DEFAULT_MEMBER_TIMEOUT_SEC, total),
       group: g.number,
       strategy: g.strategy,
       member,
@@ -438,13 +459,17 @@ export function planRoute(
   caller: RouteCaller,
   tenant: TenantRoutingView,
   registrations: RegistrationsView,
-  hunt: HuntStateView = {},
+  options: PlanOptions = {},
 ): RoutePlan {
   const b: Builder = {
     tenant,
     regs: registrations,
-    hunt,
-    prefix: tenant.outsidePrefix ?? DEFAULT_OUTSIDE_PREFIX,
+    hunt: options.hunt ?? {},
+    numbering: {
+      outsideLinePrefix: tenant.numbering?.outsideLinePrefix ?? DEFAULT_NUMBERING_PLAN.outsideLinePrefix,
+      featureCodes: tenant.numbering?.featureCodes ?? DEFAULT_NUMBERING_PLAN.featureCodes,
+    },
+    setupTimeoutSec: options.trunkSetupTimeoutSec ?? DEFAULT_SETUP_TIMEOUT_SEC,
     steps: [],
     segments: {},
     notes: [],
@@ -457,15 +482,15 @@ export function planRoute(
     ? {
         user: ext.number,
         extension: ext.number,
-        ...(ext.displayName !== undefined ? { displayName: ext.displayName } : {}),
-        ...(ext.department !== undefined ? { department: ext.department } : {}),
-        ...(ext.did !== undefined ? { e164: ext.did } : {}),
+        ...(ext.displayName !== undefined && ext.displayName !== '' ? { displayName: ext.displayName } : {}),
+        ...(ext.department !== undefined && ext.department !== '' ? { department: ext.department } : {}),
+        ...(ext.outboundCallerId !== undefined ? { e164: ext.outboundCallerId } : {}),
       }
     : { user: caller.extension, extension: caller.extension };
   const base = { dialled, caller: callerParty, privacy: false };
   if (!ext) return finish(b, { ...base, direction: 'internal', callee: { dialled } }, STOPS.unknownCaller);
   const party: Party = { ext };
-  const d = parseDialled(dialled, { outsidePrefix: b.prefix });
+  const d = parseDialled(dialled, b.numbering);
 
   switch (d.type) {
     case 'invalid':
@@ -477,9 +502,9 @@ export function planRoute(
         if (!tenant.extensions.has(d.extension)) return finish(b, { ...base, direction: 'internal', callee }, STOPS.notFound);
         extensions = [d.extension];
       } else {
-        const pg = ext.pickupGroup;
-        if (pg === undefined) return finish(b, { ...base, direction: 'internal', callee }, STOPS.noPickupGroup);
-        extensions = [...tenant.extensions.values()].filter((e) => e.pickupGroup === pg && e.number !== ext.number).map((e) => e.number);
+        const mine = (tenant.pickupGroups ?? []).filter((g) => g.members.includes(ext.number));
+        if (mine.length === 0) return finish(b, { ...base, direction: 'internal', callee }, STOPS.noPickupGroup);
+        extensions = [...new Set(mine.flatMap((g) => g.members))].filter((m) => m !== ext.number);
       }
       const idx = reserve(b) as number;
       b.steps[idx] = { kind: 'pickup', index: idx, direction: 'internal', scope: d.scope, extensions, on: all(STOPS.nothingToPickUp) };
@@ -489,10 +514,7 @@ export function planRoute(
       // Emergency calls always carry the caller's number (P-Asserted-Identity); only an explicit
       // 184 asks the network to withhold it, whatever the extension's default.
       const privacy = d.privacy === 'withhold';
-      const start = planTrunk(b, tenant.emergencyTrunkId ?? tenant.outboundTrunkId, { e164: null, national: d.service }, party, {
-        privacy,
-        emergency: true,
-      });
+      const start = planTrunks(b, { e164: null, national: d.service }, party, { privacy, emergency: true });
       return finish(b, { ...base, privacy, direction: 'emergency', callee: { dialled, kind: 'emergency' } }, start);
     }
     case 'internal': {
@@ -507,18 +529,18 @@ export function planRoute(
     }
     case 'external': {
       const callee: PlannedCallee = { dialled, kind: d.kind, ...(d.e164 !== null ? { e164: d.e164 } : {}) };
-      const cls = ext.permission ?? tenant.defaultPermission ?? DEFAULT_PERMISSION;
+      const cls = ext.permissionClass ?? DEFAULT_PERMISSION_CLASS;
       if (!mayDial(cls, d.kind)) return finish(b, { ...base, direction: 'outbound', callee }, STOPS.forbidden(d.kind));
-      const privacy = withholds(b, party, d.privacy);
+      const privacy = withholds(party, d.privacy);
       const own = d.e164 === null ? undefined : tenant.dids.get(d.e164);
       if (own !== undefined) {
-        const start = planInternal(b, own, new Set(), 0);
+        const start = planInternal(b, own.number, new Set(), 0);
         if (start !== undefined) {
-          b.notes.push(`${d.e164 ?? ''} is the tenant's own DID: routed internally to ${own}`);
+          b.notes.push(`${d.e164 ?? ''} is the tenant's own DID: routed internally to ${own.number}`);
           return finish(b, { ...base, privacy, direction: 'internal', callee }, start);
         }
       }
-      const start = planTrunk(b, tenant.outboundTrunkId, d, party, { privacy, emergency: false });
+      const start = planTrunks(b, d, party, { privacy, emergency: false });
       return finish(b, { ...base, privacy, direction: 'outbound', callee }, start);
     }
   }
@@ -529,7 +551,7 @@ function planInbound(b: Builder, dialled: string, caller: Extract<RouteCaller, {
   const e164 = anonymous ? null : networkNumberToE164(caller.number);
   const callerParty: PlannedCaller = {
     // A number the called phone can call back: outside-line prefix + national format.
-    user: e164 !== null ? `${b.prefix}${e164ToNational(e164)}` : anonymous ? 'anonymous' : caller.number,
+    user: e164 !== null ? `${b.numbering.outsideLinePrefix}${e164ToNational(e164)}` : anonymous ? 'anonymous' : caller.number,
     ...(e164 !== null ? { e164 } : {}),
     ...(caller.displayName !== undefined ? { displayName: caller.displayName } : {}),
   };
@@ -538,11 +560,11 @@ function planInbound(b: Builder, dialled: string, caller: Extract<RouteCaller, {
   const callee: PlannedCallee = {
     dialled,
     ...(didE164 !== null ? { e164: didE164 } : {}),
-    ...(target !== undefined && b.tenant.extensions.has(target) ? { kind: 'extension' as const, extension: target } : {}),
-    ...(target !== undefined && b.tenant.groups.has(target) ? { kind: 'group' as const, group: target } : {}),
+    ...(target?.type === 'extension' ? { kind: 'extension' as const, extension: target.number } : {}),
+    ...(target?.type === 'ringGroup' ? { kind: 'group' as const, group: target.number } : {}),
   };
   const head = { dialled, caller: callerParty, callee, privacy: anonymous, direction: 'inbound' as const };
-  if (!b.tenant.trunks.has(caller.trunkId)) return finish(b, head, STOPS.unknownTrunk);
+  if (!b.tenant.trunks.some((t) => t.id === caller.trunkId)) return finish(b, head, STOPS.unknownTrunk);
   if (target === undefined) return finish(b, head, STOPS.unknownDid);
-  return finish(b, head, planInternal(b, target, new Set(), 0) ?? STOPS.unknownDid);
+  return finish(b, head, planInternal(b, target.number, new Set(), 0) ?? STOPS.unknownDid);
 }

@@ -1,89 +1,56 @@
 /**
- * What `planRoute` reads: a read-only view of one tenant's routing configuration and of
- * the live state (registrations, who is in a call, hunt cursors). The sip app builds these
- * views from the store; tests build them by hand.
+ * What `planRoute` reads: a read-only view of one tenant's routing configuration (the
+ * provisioning records themselves, or only the fields routing uses) and the live state
+ * (registrations, who is in a call, hunt cursors). The sip app loads just the records a
+ * call needs (see `numbersReferencedBy`); tests build views by hand.
  */
-import type { PermissionClass } from './permissions.js';
-import type { TrunkNumberFormat } from './numbering.js';
+import type {
+  DidTarget,
+  Extension,
+  Gateway,
+  NumberingPlan,
+  PickupGroup,
+  RingGroup,
+  RingStrategy,
+  Transport,
+  TrunkRecord,
+} from '../provisioning/types.js';
 
-export type HuntStrategy = 'ring-all' | 'sequential' | 'round-robin' | 'longest-idle';
-export type CallerIdPolicy = 'present' | 'withhold';
+/** An extension as routing needs it; a full `Extension`/`ExtensionRecord` fits. */
+export type ExtensionView = Pick<Extension, 'number'> &
+  Partial<
+    Pick<
+      Extension,
+      'displayName' | 'permissionClass' | 'callerIdPresentation' | 'outboundCallerId' | 'department' | 'noAnswerTimeoutSec' | 'forwarding'
+    >
+  >;
 
-/** Call forwarding targets are dial strings, exactly as the extension would dial them. */
-export interface ForwardingView {
-  readonly unconditional?: string;
-  readonly busy?: string;
-  /** Also used when no device of the extension is registered. */
-  readonly noAnswer?: string;
-}
+/** A ring group as routing needs it; a full `RingGroup` fits. */
+export type RingGroupView = Pick<RingGroup, 'number' | 'strategy' | 'members' | 'totalTimeoutSec'> & Partial<Pick<RingGroup, 'name' | 'overflow'>>;
 
-export interface ExtensionView {
-  readonly number: string;
-  readonly displayName?: string;
-  readonly permission?: PermissionClass;
-  /** E.164 DID presented as caller ID on outside calls instead of the tenant's representative number. */
-  readonly did?: string;
-  readonly callerId?: CallerIdPolicy;
-  /** Seconds to ring before no-answer; default 30. */
-  readonly noAnswerTimeoutSec?: number;
-  readonly forwarding?: ForwardingView;
-  readonly pickupGroup?: string;
-  readonly department?: string;
-}
+export type PickupGroupView = Pick<PickupGroup, 'id' | 'members'>;
 
-export interface RingGroupView {
-  readonly number: string;
-  readonly name?: string;
-  readonly strategy: HuntStrategy;
-  /** Extension numbers in configured order. */
-  readonly members: readonly string[];
-  /** Seconds each member rings (sequential, round-robin, longest-idle); default 15. */
-  readonly memberTimeoutSec?: number;
-  /** Seconds the whole group may ring; default 60. */
-  readonly totalTimeoutSec?: number;
-  /** Dial string to go to when nobody answers, everybody is busy or nobody is registered. */
-  readonly overflow?: string;
-}
+/** A trunk as routing needs it; a `TrunkRecord` fits. */
+export type TrunkView = Pick<TrunkRecord, 'id' | 'gateways' | 'numberFormat'> &
+  Partial<Pick<TrunkRecord, 'name' | 'callerId' | 'emergency' | 'channelLimit'>>;
 
-export type SipTransport = 'udp' | 'tcp' | 'tls' | 'ws' | 'wss';
-
-export interface GatewayView {
-  readonly id: string;
-  readonly host: string;
-  readonly port?: number;
-  readonly transport?: SipTransport;
-  /** Lower is tried first (like DNS SRV). */
-  readonly priority: number;
-}
-
-export interface TrunkView {
-  readonly id: string;
-  readonly name?: string;
-  readonly numberFormat: TrunkNumberFormat;
-  readonly gateways: readonly GatewayView[];
-  /** Seconds to wait for a provisional answer from a gateway before trying the next one; default 5. */
-  readonly setupTimeoutSec?: number;
-  /** Simultaneous calls (both directions); enforced by the call's channel accounting, not by the plan. */
-  readonly channels?: number;
-}
+export type GatewayView = Gateway;
+export type HuntStrategy = RingStrategy;
+export type SipTransport = Transport | 'ws' | 'wss';
 
 export interface TenantRoutingView {
   readonly id: string;
-  /** Default `0`. */
-  readonly outsidePrefix?: string;
-  /** E.164 number presented on outside calls when the extension has no DID. */
-  readonly representativeNumber?: string;
-  readonly defaultPermission?: PermissionClass;
-  readonly defaultCallerId?: CallerIdPolicy;
-  /** Trunk for outside calls. */
-  readonly outboundTrunkId?: string;
-  /** Trunk for 110/118/119; falls back to the outbound trunk. */
-  readonly emergencyTrunkId?: string;
+  /** Outside-line prefix and feature codes; default DEFAULT_NUMBERING_PLAN. */
+  readonly numbering?: Partial<Pick<NumberingPlan, 'outsideLinePrefix' | 'featureCodes'>>;
+  /** Extensions by number: at least the caller and every extension the call may reach. */
   readonly extensions: ReadonlyMap<string, ExtensionView>;
   readonly groups: ReadonlyMap<string, RingGroupView>;
-  readonly trunks: ReadonlyMap<string, TrunkView>;
-  /** Inbound DIDs: E.164 → extension or group number. */
-  readonly dids: ReadonlyMap<string, string>;
+  /** Pickup groups (at least those of the caller). */
+  readonly pickupGroups?: readonly PickupGroupView[];
+  /** Every trunk of the tenant, in id order (the store's order). */
+  readonly trunks: readonly TrunkView[];
+  /** Inbound DIDs (E.164) → target; at least the dialled one. */
+  readonly dids: ReadonlyMap<string, DidTarget>;
 }
 
 /** One registered device: where to send the INVITE (the address it registered from). */
@@ -107,6 +74,12 @@ export interface HuntStateView {
   readonly idleSince?: ReadonlyMap<string, number>;
   /** Group number → member who took the group's last call. */
   readonly lastAnswered?: ReadonlyMap<string, string>;
+}
+
+export interface PlanOptions {
+  readonly hunt?: HuntStateView;
+  /** Seconds to wait for a provisional answer from a trunk gateway before the next; default 5. */
+  readonly trunkSetupTimeoutSec?: number;
 }
 
 export type RouteCaller =
