@@ -19,4 +19,6 @@ export {
   type Spec,
 } from './spec.js';
 export { commonSpec } from './sections/common.js';
+export { engineSpec, sipListen, type SipListen } from './sections/engine.js';
+export { sipSpec } from './sections/sip.js';
 export { allSpecs, renderConfigDoc } from './doc.js';

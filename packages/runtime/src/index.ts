@@ -4,3 +4,14 @@ export { Lifecycle, type Closer } from './shutdown.js';
 export { createRegistry } from './metrics/registry.js';
 export { startOpsServer, type OpsServerOptions } from './http.js';
 export type { Env, ProcessContext, ProcessEntry } from './process.js';
+export { createEngineMetrics, metricMethod, statusClass, ENGINE_METRIC_METHODS, type EngineMetrics } from './metrics/engine.js';
+export {
+  createSipMetrics,
+  REGISTER_OUTCOMES,
+  AUTH_FAILURE_REASONS,
+  MAX_TENANT_LABELS,
+  type SipMetrics,
+  type RegisterOutcome,
+  type AuthFailureReason,
+  type BlockScope,
+} from './metrics/sip.js';

@@ -21,3 +21,15 @@ export {
   type ApiRole,
   type IssuedKey,
 } from './provisioning/apikeys.js';
+// registrar (location service, brute-force guard)
+export {
+  LocationStore,
+  AuthGuardStore,
+  decodeBinding,
+  type Binding,
+  type BindingUpdate,
+  type FailureScope,
+  type RegisterRequest,
+  type RegisterResult,
+  type RegistrationListEntry,
+} from './registrar/location.js';

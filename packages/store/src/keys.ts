@@ -54,6 +54,14 @@ function tenantKeys(prefix: string) {
     apiKeys: (id: string) => `${t(id)}:apikeys`,
 
     // --- registrar ---------------------------------------------------------------
+    /** Hash: one extension's bindings, binding id → encoded binding; PEXPIREAT = latest binding expiry. */
+    regBindings: (id: string, extension: string) => `${t(id)}:reg:b:${extension}`,
+    /** Sorted set: the tenant's bindings as `<extension> <binding id>`, score = expiry (ms); for listing/counting. */
+    regIndex: (id: string) => `${t(id)}:reg:idx`,
+    /** Sorted set: failed authentications for one extension (sliding window, members are attempts). */
+    regFailsAor: (id: string, extension: string) => `${t(id)}:reg:fail:${extension}`,
+    /** String with TTL: the extension is locked to the source addresses of its current bindings. */
+    regBlockAor: (id: string, extension: string) => `${t(id)}:reg:block:${extension}`,
 
     // --- call control / admission -----------------------------------------------
 
@@ -85,6 +93,12 @@ function globalKeys(prefix: string) {
     audit: () => `${prefix}:audit`,
 
     // --- registrar ---------------------------------------------------------------
+    /** String with TTL: the highest digest `nc` seen for one nonce (replay guard). */
+    regNonceCount: (nonce: string) => `${prefix}:reg:nc:${nonce}`,
+    /** Sorted set: failed authentications from one source IP (sliding window). */
+    regFailsIp: (ip: string) => `${prefix}:reg:fail:ip:${ip}`,
+    /** String with TTL: the source IP is blocked. */
+    regBlockIp: (ip: string) => `${prefix}:reg:block:ip:${ip}`,
 
     // --- call control / admission -----------------------------------------------
 
