@@ -21,4 +21,6 @@ export {
 export { commonSpec } from './sections/common.js';
 export { engineSpec, sipListen, type SipListen } from './sections/engine.js';
 export { sipSpec } from './sections/sip.js';
+export { upSpec } from './sections/up.js';
+export { billingSpec, cdrStreamSpec } from './sections/billing.js';
 export { allSpecs, renderConfigDoc } from './doc.js';

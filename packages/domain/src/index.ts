@@ -14,3 +14,4 @@ export {
 export * from './provisioning/index.js';
 // routing (call control): numbering plan, permissions, planRoute, hunt strategies, failover
 export * from './routing/index.js';
+export * from './rating/index.js';

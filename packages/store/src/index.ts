@@ -33,3 +33,19 @@ export {
   type RegisterResult,
   type RegistrationListEntry,
 } from './registrar/location.js';
+export { startLocalRedis, type LocalRedis, type LocalRedisOptions } from './local-server.js';
+export {
+  BILLING_GROUP,
+  BillingLedger,
+  CdrStreams,
+  cdrShardOf,
+  compareStreamIds,
+  decodeStoredCall,
+  type AuditRecord,
+  type BookedCall,
+  type ChargeOutcome,
+  type CloseMarker,
+  type DeadLetter,
+  type LedgerOptions,
+  type StreamEntry,
+} from './billing/index.js';

@@ -1,7 +1,7 @@
 export {
   MAX_INTERNAL_DIGITS,
   NATIONAL_PLAN,
-  classifyNational,
+  parseNational,
   e164ToNational,
   formatForTrunk,
   isAnonymousUser,

@@ -92,7 +92,7 @@ function stripSeparators(s: string): string {
 }
 
 /** Classifies a number in national format (no outside-line prefix, no 184/186). */
-export function classifyNational(n: string, privacy?: PrivacyRequest): DialledNumber {
+export function parseNational(n: string, privacy?: PrivacyRequest): DialledNumber {
   const withPrivacy = privacy === undefined ? {} : { privacy };
   if (EMERGENCY.has(n)) return { type: 'emergency', service: n as EmergencyService, ...withPrivacy };
   if (/^1\d\d$/.test(n) || /^#\d{4}$/.test(n)) {
@@ -122,8 +122,8 @@ export function classifyNational(n: string, privacy?: PrivacyRequest): DialledNu
 function classifyE164(plus: string, privacy?: PrivacyRequest): DialledNumber {
   const digits = plus.slice(1);
   if (!/^[1-9]\d*$/.test(digits)) return { type: 'invalid', reason: 'malformed' };
-  if (digits.startsWith('81')) return classifyNational(`0${digits.slice(2)}`, privacy);
-  return classifyNational(`${INTERNATIONAL_PREFIX}${digits}`, privacy);
+  if (digits.startsWith('81')) return parseNational(`0${digits.slice(2)}`, privacy);
+  return parseNational(`${INTERNATIONAL_PREFIX}${digits}`, privacy);
 }
 
 function isPrivacyCode(s: string): s is '184' | '186' {
@@ -148,7 +148,7 @@ export function parseDialled(raw: string, opts: NumberingOptions = {}): DialledN
   }
   if (s.includes('*')) return { type: 'invalid', reason: 'unsupported' };
   if (s.startsWith('+')) return classifyE164(s);
-  if (/^#\d{4}$/.test(s)) return classifyNational(s);
+  if (/^#\d{4}$/.test(s)) return parseNational(s);
 
   // 184/186 in front of the whole string: only when what follows is clearly a public number.
   const lead = s.slice(0, 3);
@@ -170,9 +170,9 @@ export function parseDialled(raw: string, opts: NumberingOptions = {}): DialledN
  * number / emergency number): returns the classification, else undefined.
  */
 function parseAfterPrefix(s: string, prefix: string, privacy: PrivacyRequest | undefined): DialledNumber | undefined {
-  if (privacy !== undefined && EMERGENCY.has(s)) return classifyNational(s, privacy);
+  if (privacy !== undefined && EMERGENCY.has(s)) return parseNational(s, privacy);
   if (prefix === '') {
-    if (s.startsWith('0') || (privacy !== undefined && /^1\d\d$/.test(s))) return classifyNational(s, privacy);
+    if (s.startsWith('0') || (privacy !== undefined && /^1\d\d$/.test(s))) return parseNational(s, privacy);
     return undefined;
   }
   if (!s.startsWith(prefix)) return undefined;
@@ -185,7 +185,7 @@ function parseAfterPrefix(s: string, prefix: string, privacy: PrivacyRequest | u
     n = n.slice(3);
     if (n.length === 0) return { type: 'invalid', reason: 'incomplete' };
   }
-  return classifyNational(n, p);
+  return parseNational(n, p);
 }
 
 export type TrunkNumberFormat = 'e164' | 'national';
@@ -215,7 +215,7 @@ export function networkNumberToE164(user: string): string | null {
   if (/^\+[1-9]\d{6,14}$/.test(s)) return s;
   if (/^[1-9]\d{9,14}$/.test(s)) return `+${s}`;
   if (/^0\d+$/.test(s)) {
-    const c = classifyNational(s);
+    const c = parseNational(s);
     return c.type === 'external' ? c.e164 : null;
   }
   return null;
