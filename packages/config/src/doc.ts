@@ -2,6 +2,7 @@ import type { Spec } from './spec.js';
 import { commonSpec } from './sections/common.js';
 import { engineSpec } from './sections/engine.js';
 import { sipSpec } from './sections/sip.js';
+import { routingSpec } from './sections/routing.js';
 import { upSpec } from './sections/up.js';
 import { billingSpec, cdrStreamSpec } from './sections/billing.js';
 
@@ -10,6 +11,7 @@ export const allSpecs: Readonly<Record<string, Spec>> = {
   common: commonSpec,
   engine: engineSpec,
   sip: sipSpec,
+  routing: routingSpec,
   up: upSpec,
   cdr: cdrStreamSpec,
   billing: billingSpec,

@@ -21,6 +21,7 @@ export {
 export { commonSpec } from './sections/common.js';
 export { engineSpec, sipListen, type SipListen } from './sections/engine.js';
 export { sipSpec } from './sections/sip.js';
+export { routingSpec } from './sections/routing.js';
 export { upSpec } from './sections/up.js';
 export { billingSpec, cdrStreamSpec } from './sections/billing.js';
 export { allSpecs, renderConfigDoc } from './doc.js';

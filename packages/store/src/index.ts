@@ -49,3 +49,5 @@ export {
   type LedgerOptions,
   type StreamEntry,
 } from './billing/index.js';
+// call routing (hunt state shared by sip processes)
+export { HuntStateStore, STATE_TTL_MS, type HuntState } from './calls/hunt.js';
