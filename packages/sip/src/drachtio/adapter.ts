@@ -99,7 +99,7 @@ async function run(h: SipHandler, req: SipRequest, res: SipResponse, log: Logger
   try {
     await h(req, res);
   } catch (err) {
-    log.error({ err, method: req.method, callId: req.callId }, 'handler failed');
+    log.error({ err, method: req.method, callId: req.get('call-id') }, 'handler failed');
     if (!res.finalResponseSent) {
       try {
         res.send(500, undefined, {});

@@ -3,7 +3,7 @@
  *
  * drachtio-srf 5 ships its own typings (lib/@types/index.d.ts) and there is no @types/drachtio-srf on
  * npm. Those typings are loose where we need precision (`get()` claims to always return a string,
- * `source_port` is typed as string but is a number at run time, `registration` is only set by a
+ * `source_port` is typed as string but is a number at run time, `callId` is declared but does not exist (use `get('call-id')`), `registration` is only set by a
  * separate middleware) and say nothing of `srf.register`/`srf.use('register')`. Handlers in Kumo take
  * these interfaces instead, so registrar and call-control code is unit-testable without drachtio.
  */
@@ -11,7 +11,6 @@ export interface SipRequest {
   readonly method: string;
   /** Request-URI as received. */
   readonly uri: string;
-  readonly callId: string;
   /** Where the request really came from (NAT: the public address), as reported by the engine. */
   readonly source_address: string;
   readonly source_port: number | string;

@@ -163,7 +163,8 @@ export function createRegistrar(d: RegistrarDeps): SipHandler {
     const to = parseNameAddr(req.get('to') ?? '');
     const aor = to ? parseSipUri(to.uri) : null;
     const cseq = parseCSeq(req.get('cseq'));
-    if (!aor?.user || cseq === null || !req.callId) {
+    const callId = req.get('call-id');
+    if (!aor?.user || cseq === null || callId === undefined || callId === '') {
       send(400, 'Bad To or CSeq', 'bad_request');
       return;
     }
@@ -251,7 +252,7 @@ export function createRegistrar(d: RegistrarDeps): SipHandler {
     const r = await d.location.register({
       tenantId: tenant.id,
       extension,
-      callId: req.callId,
+      callId,
       cseq,
       maxContacts: s.maxContacts,
       policy: s.contactsPolicy,

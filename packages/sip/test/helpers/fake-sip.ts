@@ -21,7 +21,6 @@ export function fakeRequest(headers: Record<string, string>, o: { ip?: string; p
   return {
     method: 'REGISTER',
     uri: o.uri ?? 'sip:demo.kumo.test',
-    callId: lower['call-id'] ?? 'cid',
     source_address: o.ip ?? '127.0.0.1',
     source_port: o.port ?? 5062,
     protocol: o.protocol ?? 'udp',
