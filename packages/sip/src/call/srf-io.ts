@@ -12,7 +12,6 @@ import type { CallIo, DialOutcome, InboundInvite, Leg, PendingDial } from './typ
 
 /** drachtio-srf request as seen by an app (the members used here). */
 export interface SrfRequest {
-  readonly callId: string;
   readonly body: string;
   readonly srf: SrfLike;
   get(name: string): string | undefined;
@@ -198,7 +197,7 @@ export function srfInvite(req: SrfRequest, res: SrfResponse): InboundInvite {
   const fromTag = req.getParsedHeader('from').params?.tag ?? '';
   const ua = req.get('user-agent');
   return {
-    callId: req.callId,
+    callId: req.get('call-id') ?? '',
     fromTag,
     sdp: req.body,
     ...(ua !== undefined ? { userAgent: ua } : {}),

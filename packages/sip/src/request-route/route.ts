@@ -84,7 +84,6 @@ export interface RouteDeps {
 /** The parts of an incoming INVITE the route reads (drachtio request or a test double). */
 export interface InviteRequest {
   readonly uri: string;
-  readonly callId: string;
   readonly source_address: string;
   readonly source_port: number | string;
   readonly protocol: string;
@@ -238,7 +237,7 @@ export function createInviteRoute(d: RouteDeps) {
     const emergency = ctx.caller?.kind === 'extension' && parseDialled(ctx.dialled).type === 'emergency';
     const r = await admit({
       tenant,
-      callId: ctx.req.callId,
+      callId: ctx.invite.callId,
       caller: ctx.caller as RouteCaller,
       dialled: ctx.dialled,
       emergency,
@@ -298,7 +297,7 @@ export function createInviteRoute(d: RouteDeps) {
       req,
       invite,
       io,
-      log: d.log.child({ callId: req.callId }),
+      log: d.log.child({ callId: invite.callId }),
       startedAt: now(),
       dialled: '',
       fromUser: '',
@@ -358,7 +357,7 @@ export function callFacts(ctx: RouteContext, endedAt: number): CallFacts | undef
   const rejection = o?.rejectionReason ?? (ctx.answered?.rejected === true ? ctx.answered.code : undefined);
   return {
     tenantId: tenant.id,
-    aLegCallId: ctx.req.callId,
+    aLegCallId: ctx.invite.callId,
     aLegFromTag: ctx.invite.fromTag,
     ...(o?.bLegCallId !== undefined ? { bLegCallId: o.bLegCallId } : {}),
     direction,
