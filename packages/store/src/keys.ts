@@ -64,6 +64,13 @@ function tenantKeys(prefix: string) {
     regBlockAor: (id: string, extension: string) => `${t(id)}:reg:block:${extension}`,
 
     // --- call control / admission -----------------------------------------------
+    // call routing (hunt state)
+    /** Hash: ring group number → the member who took the group's last call (round-robin cursor). */
+    huntLast: (id: string) => `${t(id)}:hunt:last`,
+    /** Hash: extension → number of answered calls it is in now (busy for hunt strategies). */
+    inCall: (id: string) => `${t(id)}:hunt:incall`,
+    /** Hash: extension → epoch ms its last call ended (longest-idle hunting). */
+    idleSince: (id: string) => `${t(id)}:hunt:idle`,
 
     // --- cdr / billing --------------------------------------------------------------
     /** Billing: the tenant's key base; the charge script derives the per-month keys below from it (same slot). */
