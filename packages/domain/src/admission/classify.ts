@@ -1,0 +1,47 @@
+/**
+ * Call classification for admission: emergency numbers, operator-configured priority
+ * numbers/extensions, and the deterministic sampling value used by disaster restriction.
+ */
+import { stableId } from '../hash.js';
+import type { CallPriority } from './policy.js';
+
+/** Japanese emergency numbers: police, coast guard, fire and ambulance. */
+export const EMERGENCY_NUMBERS: readonly string[] = ['110', '118', '119'];
+
+export function isEmergencyNumber(dialled: string): boolean {
+  return EMERGENCY_NUMBERS.includes(dialled.trim());
+}
+
+export interface PriorityFacts {
+  /** What the caller dialled (request-URI user). */
+  readonly dialled: string;
+  /** The callee's normalised E.164 number, when public. */
+  readonly calleeE164?: string;
+  /** The calling extension, when the caller is one of the tenant's extensions. */
+  readonly callerExtension?: string;
+  /** The caller's E.164 number (inbound calls). */
+  readonly callerE164?: string;
+  /** The callee extension (internal / inbound calls). */
+  readonly calleeExtension?: string;
+}
+
+/**
+ * `emergency` for 110/118/119; `priority` when the caller or callee is an operator-configured
+ * priority number or extension (e.g. a municipality's disaster office); otherwise `normal`.
+ * `priorityNumbers` mixes E.164 numbers (`+81…`) and the tenant's extension numbers.
+ */
+export function classifyCall(f: PriorityFacts, priorityNumbers: ReadonlySet<string>): CallPriority {
+  if (isEmergencyNumber(f.dialled)) return 'emergency';
+  const candidates = [f.dialled, f.calleeE164, f.callerExtension, f.callerE164, f.calleeExtension];
+  for (const c of candidates) if (c !== undefined && c !== '' && priorityNumbers.has(c)) return 'priority';
+  return 'normal';
+}
+
+/**
+ * A value in [0, 1) derived only from the call's identity, so every process (and every retry
+ * of the same INVITE) makes the same restriction decision for the same call.
+ */
+export function admissionSample(callId: string): number {
+  const hex = stableId('admission-sample', callId).slice(0, 13); // 52 bits
+  return parseInt(hex, 16) / 2 ** 52;
+}
