@@ -3,7 +3,7 @@
  * (one Lua script per decision), and keeps the leases, the flood-guard windows, the
  * restriction levels, the priority numbers and the per-tenant event stream.
  */
-import type { AdmissionCounters, AdmissionPlan, CallPriority, RejectReason, RestrictionLevel, Rejection } from '@kumo/domain';
+import type { AdmissionCounters, AdmissionPlan, CallPriority, RestrictionLevel, Rejection } from '@kumo/domain';
 import { isRejectReason } from '@kumo/domain';
 import { KumoError } from '@kumo/runtime';
 import type { RedisClient } from '../client.js';
