@@ -19,4 +19,5 @@ export {
   type Spec,
 } from './spec.js';
 export { commonSpec } from './sections/common.js';
+export { admissionSpec } from './sections/admission.js';
 export { allSpecs, renderConfigDoc } from './doc.js';
