@@ -29,12 +29,16 @@ describe('admissionSample', () => {
       expect(s).toBeLessThan(1);
     }
   });
-  it('is spread evenly enough for 50% / 10% restriction', () => {
+  it.each([
+    ['spread ids', (i: number) => `${i}-${i * 7919}@pbx.example`],
+    ['sequential ids', (i: number) => `call-${i}`],
+    ['uuid-like ids', (i: number) => `a84b4c76-e661-${String(i).padStart(4, '0')}@192.0.2.1`],
+  ])('is spread evenly enough for 50%% / 10%% restriction (%s)', (_n, id) => {
     const n = 10_000;
     let below50 = 0;
     let below10 = 0;
     for (let i = 0; i < n; i++) {
-      const s = admissionSample(`${i}-${i * 7919}@pbx.example`);
+      const s = admissionSample(id(i));
       if (s < 0.5) below50++;
       if (s < 0.1) below10++;
     }

@@ -42,6 +42,21 @@ export function classifyCall(f: PriorityFacts, priorityNumbers: ReadonlySet<stri
  * of the same INVITE) makes the same restriction decision for the same call.
  */
 export function admissionSample(callId: string): number {
-  const hex = stableId('admission-sample', callId).slice(0, 13); // 52 bits
-  return parseInt(hex, 16) / 2 ** 52;
+  const hex = stableId('admission-sample', callId);
+  const word = (i: number): number => parseInt(hex.slice(i * 8, i * 8 + 8), 16);
+  // FNV leaves the high bits of similar inputs (call-1, call-2, ...) correlated: finish with an avalanche mix.
+  const hi = fmix32(word(0) ^ word(3));
+  const lo = fmix32(word(1) ^ word(2) ^ hi);
+  return (hi * 2 ** 20 + (lo >>> 12)) / 2 ** 52;
+}
+
+/** MurmurHash3's 32-bit finaliser: every input bit affects every output bit. */
+function fmix32(h: number): number {
+  let x = h >>> 0;
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x85ebca6b);
+  x ^= x >>> 13;
+  x = Math.imul(x, 0xc2b2ae35);
+  x ^= x >>> 16;
+  return x >>> 0;
 }
