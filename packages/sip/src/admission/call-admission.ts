@@ -23,7 +23,7 @@ import {
   type TenantStatus,
   type TrunkLimit,
 } from '@kumo/domain';
-import type { AdmissionMetrics, Logger, OverloadDetector } from '@kumo/runtime';
+import { KumoError, type AdmissionMetrics, type Logger, type OverloadDetector } from '@kumo/runtime';
 import type { AdmissionStore, AdmissionTicket } from '@kumo/store';
 import type { RestrictionWatcher } from './restrictions.js';
 
@@ -125,7 +125,11 @@ export class CallAdmission {
     this.o.overload.close();
   }
 
-  /** Decides whether a new call may start, and takes its leases if so. */
+  /**
+   * Decides whether a new call may start, and takes its leases if so. Throws a KumoError
+   * `KUMO_ERR_ADMISSION_UNAVAILABLE` when Redis cannot be reached (answer 503), except for
+   * emergency calls, which are admitted without a lease.
+   */
   async admit(call: CallToAdmit): Promise<AdmissionResult> {
     const started = performance.now();
     this.pendingCount += 1;
@@ -167,7 +171,18 @@ export class CallAdmission {
       log.debug({ tenantId: call.tenantId, callId: call.callId, reason: plan.reason }, 'call refused by admission policy');
       return refusal(plan.status, plan.reason, plan.retryAfter);
     }
-    const out = await store.admit(call.tenantId, call.callId, plan);
+    let out: Awaited<ReturnType<AdmissionStore['admit']>>;
+    try {
+      out = await store.admit(call.tenantId, call.callId, plan);
+    } catch (err) {
+      if (priority === 'emergency') {
+        // Article 8: an emergency call goes through even when its lease cannot be recorded.
+        log.error({ err, tenantId: call.tenantId, callId: call.callId }, 'admission store unavailable; emergency call admitted without a lease');
+        const ticket: AdmissionTicket = { tenantId: call.tenantId, callId: call.callId, priority, ...(call.trunk ? { trunkId: call.trunk.trunkId } : {}) };
+        return { admit: true, ticket, priority };
+      }
+      throw new KumoError('KUMO_ERR_ADMISSION_UNAVAILABLE', 'admission store unavailable', { tenantId: call.tenantId }, { cause: err });
+    }
     if (out.admit) return { admit: true, ticket: out.ticket, priority };
     metrics.rejected(out.reason, priority);
     if (out.floodTripped) {

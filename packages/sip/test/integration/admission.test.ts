@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { admissionSpec, readConfig } from '@kumo/config';
-import { createRegistry, silentLogger, type OverloadDetector } from '@kumo/runtime';
+import { createAdmissionMetrics, createRegistry, silentLogger, type OverloadDetector } from '@kumo/runtime';
 import { AdmissionStore, createRedis, keySchema, type KeySchema, type RedisClient } from '@kumo/store';
 import { CallAdmission, createCallAdmission, RestrictionWatcher, admissionPolicyFromConfig, type CallToAdmit } from '@kumo/sip';
-import { uniquePrefix } from '@kumo/testkit';
+import { freePort, uniquePrefix } from '@kumo/testkit';
 
 const env = {
   KUMO_ADMISSION_RESTRICTION_POLL_MS: '200',
@@ -142,7 +142,6 @@ describe('call admission in the sip process', () => {
     const store = new AdmissionStore(redis, keys, { leaseTtlMs: 60_000, floodWindowMs: 60_000 });
     const overload: OverloadDetector = { overloaded: () => true, lagMs: () => 500, close: () => undefined };
     const registry = createRegistry('sip');
-    const { createAdmissionMetrics } = await import('@kumo/runtime');
     const a = new CallAdmission({
       store,
       policy: admissionPolicyFromConfig(config),
@@ -209,6 +208,30 @@ describe('call admission in the sip process', () => {
     if (te.admit) await a.release(te.ticket);
     expect((await a.leaseTrunk(m.ticket, trunk)).admit).toBe(true);
     expect((await api.counters('trk', { trunkId: 'carrier', now: Date.now() })).trunkChannels).toBe(1);
+  });
+
+  it('Redis down: ordinary calls fail with a typed error, emergency calls are still admitted', async () => {
+    const port = await freePort();
+    const dead = createRedis(`redis://127.0.0.1:${port}`, { enableOfflineQueue: false, maxRetriesPerRequest: 0, lazyConnect: true, retryStrategy: () => null });
+    dead.on('error', () => undefined);
+    clients.push(dead);
+    const store = new AdmissionStore(dead, keys, { leaseTtlMs: 60_000, floodWindowMs: 60_000 });
+    const a = new CallAdmission({
+      store,
+      policy: admissionPolicyFromConfig(config),
+      restrictions: new RestrictionWatcher({ store, log: silentLogger(), pollMs: 200 }),
+      overload: { overloaded: () => false, lagMs: () => 0, close: () => undefined },
+      metrics: createAdmissionMetrics(createRegistry('sip')),
+      log: silentLogger(),
+      leaseRenewMs: 60_000,
+      sweepMs: 60_000,
+      register: { perSecond: 1, burst: 1 },
+    });
+    admissions.push(a);
+    await a.start(); // the watcher keeps level 0 and logs
+    await expect(a.admit(call('down', 'd1'))).rejects.toMatchObject({ code: 'KUMO_ERR_ADMISSION_UNAVAILABLE' });
+    expect(await a.admit(call('down', 'd2', { facts: { dialled: '119' } }))).toMatchObject({ admit: true, priority: 'emergency' });
+    expect(await a.admitRegister('192.0.2.1')).toEqual({ allowed: true });
   });
 
   it('REGISTER cap per source', async () => {
