@@ -1,11 +1,13 @@
 import type { Spec } from './spec.js';
 import { commonSpec } from './sections/common.js';
 import { admissionSpec } from './sections/admission.js';
+import { apiSpec } from './sections/api.js';
 
 /** Every process's settings, by section, in the order the docs show them. Add new sections here. */
 export const allSpecs: Readonly<Record<string, Spec>> = {
   common: commonSpec,
   admission: admissionSpec,
+  api: apiSpec,
 };
 
 /** Markdown tables for docs/configuration.md, generated from the specs themselves. */

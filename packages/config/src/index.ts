@@ -20,4 +20,5 @@ export {
 } from './spec.js';
 export { commonSpec } from './sections/common.js';
 export { admissionSpec } from './sections/admission.js';
+export { apiSpec } from './sections/api.js';
 export { allSpecs, renderConfigDoc } from './doc.js';

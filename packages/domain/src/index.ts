@@ -41,3 +41,5 @@ export {
   type TrunkLimit,
 } from './admission/policy.js';
 export { classifyCall, isEmergencyNumber, admissionSample, EMERGENCY_NUMBERS, type PriorityFacts } from './admission/classify.js';
+// provisioning (api): tenants, extensions, groups, trunks, DIDs, numbering plan
+export * from './provisioning/index.js';

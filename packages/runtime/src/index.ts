@@ -11,3 +11,4 @@ export {
   type AdmissionReasonLabel,
 } from './metrics/admission.js';
 export { createOverloadDetector, type OverloadDetector, type OverloadDetectorOptions } from './overload.js';
+export { createApiMetrics, type ApiMetrics } from './metrics/api.js';

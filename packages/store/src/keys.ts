@@ -22,8 +22,36 @@ function tenantKeys(prefix: string) {
   const t = (id: string): string => `${prefix}:{t:${id}}`;
   return {
     // --- provisioning (api) ---------------------------------------------------
-    /** Hash: the tenant record and its contract. */
+    /** Hash: the tenant record and its contract (fields of `Tenant`, numbers as decimal strings). */
     record: (id: string) => `${t(id)}:tenant`,
+    /** Hash: number → kind (`extension` | `ringGroup` | `feature`): the tenant's one number space. */
+    numbers: (id: string) => `${t(id)}:numbers`,
+    /** Sorted set (score 0, lexical order) of extension numbers: the index lists and counts use. */
+    extensions: (id: string) => `${t(id)}:extensions`,
+    /** String: JSON `ExtensionRecord` (includes the HA1 values). */
+    extension: (id: string, number: string) => `${t(id)}:ext:${number}`,
+    /** Sorted set (score 0) of ring group numbers. */
+    ringGroups: (id: string) => `${t(id)}:ringgroups`,
+    /** String: JSON `RingGroup`. */
+    ringGroup: (id: string, number: string) => `${t(id)}:rg:${number}`,
+    /** Sorted set (score 0) of pickup group ids. */
+    pickupGroups: (id: string) => `${t(id)}:pickupgroups`,
+    /** String: JSON `PickupGroup`. */
+    pickupGroup: (id: string, groupId: string) => `${t(id)}:pg:${groupId}`,
+    /** Sorted set (score 0) of trunk ids. */
+    trunks: (id: string) => `${t(id)}:trunks`,
+    /** String: JSON `TrunkRecord` (includes the outbound registration password). */
+    trunk: (id: string, trunkId: string) => `${t(id)}:trunk:${trunkId}`,
+    /** Sorted set (score 0) of the tenant's DIDs (E.164). */
+    dids: (id: string) => `${t(id)}:dids`,
+    /** String: JSON `Did`. */
+    did: (id: string, number: string) => `${t(id)}:did:${number}`,
+    /** String: JSON `NumberingPlan`; absent = `DEFAULT_NUMBERING_PLAN`. */
+    numberingPlan: (id: string) => `${t(id)}:plan`,
+    /** Stream: configuration history (who, when, what). Capped (MAXLEN ~). */
+    audit: (id: string) => `${t(id)}:audit`,
+    /** Sorted set (score = creation ms) of the ids of the tenant's admin API keys. */
+    apiKeys: (id: string) => `${t(id)}:apikeys`,
 
     // --- registrar ---------------------------------------------------------------
 
@@ -59,8 +87,24 @@ function tenantKeys(prefix: string) {
 function globalKeys(prefix: string) {
   return {
     // --- provisioning (api) ---------------------------------------------------
-    /** Set of every tenant id. */
+    /** Sorted set (score 0, lexical order) of every tenant id. */
     tenants: () => `${prefix}:tenants`,
+    /** Hash: SIP domain (lower case) → tenant id. Unique across tenants. */
+    sipDomains: () => `${prefix}:idx:sipdomain`,
+    /** Hash: DID in E.164 → tenant id. */
+    dids: () => `${prefix}:idx:did`,
+    /** Hash: trunk gateway IP literal → JSON `{ tenantId, trunkId }` (inbound trunk identification). */
+    trunkSources: () => `${prefix}:idx:trunksrc`,
+    /** Hash: SHA-256 (hex) of an API key → JSON `ApiKeyRecord`. Keys are never stored in clear. */
+    apiKeys: () => `${prefix}:apikeys`,
+    /** Hash: API key id → SHA-256 (hex) of the key (for revoke / list by id). */
+    apiKeyIds: () => `${prefix}:apikeyids`,
+    /** Sorted set (score = creation ms) of operator API key ids. */
+    operatorKeys: () => `${prefix}:operatorkeys`,
+    /** String: platform-wide restriction level 0–3 (absent = 0). */
+    restrictionLevel: () => `${prefix}:restriction`,
+    /** Stream: platform-level configuration history (operator actions not tied to a tenant). */
+    audit: () => `${prefix}:audit`,
 
     // --- registrar ---------------------------------------------------------------
 
