@@ -19,6 +19,7 @@ export {
   floodTrips,
   restrictionShare,
   trunkLimitFor,
+  tenantTrunkLimitFor,
   isRejectReason,
   REJECT_REASONS,
   DEFAULT_ADMISSION_POLICY,

@@ -6,7 +6,6 @@ export {
   type AdmissionStoreOptions,
   type AdmissionTicket,
   type AdmitOutcome,
-  type RestrictionLevels,
   type Scope,
 } from './admission/store.js';
 // provisioning (api)

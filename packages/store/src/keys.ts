@@ -60,6 +60,8 @@ function tenantKeys(prefix: string) {
     admissionCalls: (id: string) => `${t(id)}:adm:calls`,
     /** ZSET callId → lease expiry (epoch ms): the calls holding a channel of one of the tenant's trunks. */
     admissionTrunk: (id: string, trunkId: string) => `${t(id)}:adm:trunk:${trunkId}`,
+    /** ZSET callId → lease expiry (epoch ms): the calls holding a channel on any of the tenant's trunks. */
+    admissionTrunkCalls: (id: string) => `${t(id)}:adm:trunkcalls`,
     /** SET of trunk ids that may have channel leases (what the sweeper visits). */
     admissionTrunks: (id: string) => `${t(id)}:adm:trunks`,
     /** HASH {trunk, source, priority, at} with PX = lease TTL: one admitted call's lease record. */
@@ -72,7 +74,7 @@ function tenantKeys(prefix: string) {
     admissionFloodCompletions: (id: string, source: string) => `${t(id)}:adm:flood:${source}:ok`,
     /** STRING epoch ms (PX = cooling time): the source is throttled until then. */
     admissionFloodUntil: (id: string, source: string) => `${t(id)}:adm:flood:${source}:until`,
-    /** STREAM (MAXLEN ~): the tenant's admission events (throttling, limits reached, restriction changes). */
+    /** STREAM (MAXLEN ~): the tenant's admission events (flood throttling, limits reached). */
     admissionEvents: (id: string) => `${t(id)}:adm:events`,
     /** HASH reason → last event time (ms): rate-limits limit-reached events to one per reason per gate period. */
     admissionEventGate: (id: string) => `${t(id)}:adm:evgate`,
@@ -109,8 +111,6 @@ function globalKeys(prefix: string) {
     // --- registrar ---------------------------------------------------------------
 
     // --- call control / admission -----------------------------------------------
-    /** HASH `platform` → level, `t:<tenantId>` → level: disaster restriction levels (absent = 0). */
-    admissionRestriction: () => `${prefix}:adm:restriction`,
     /** SET of platform-wide priority numbers (E.164, e.g. a municipality's disaster office). */
     admissionPriority: () => `${prefix}:adm:priority`,
     /** SET of tenant ids that have held leases (the sweeper's index). */

@@ -88,6 +88,12 @@ export const admissionSpec = {
     description: 'SIP status for calls from a throttled source: 503 (with Retry-After) or 403.',
     parse: oneOf('403', '503'),
   },
+  rateBurstS: {
+    env: 'KUMO_ADMISSION_RATE_BURST_S',
+    default: '2',
+    description: 'Call-rate burst, in seconds of the contract\'s calls per second (token bucket size = max(1, ceil(rate × this))).',
+    parse: int(0, 3600),
+  },
   retryAfterPortsS: {
     env: 'KUMO_ADMISSION_RETRY_AFTER_PORTS_S',
     default: '5',

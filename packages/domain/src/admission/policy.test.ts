@@ -9,6 +9,7 @@ import {
   refillBucket,
   restrictionShare,
   trunkLimitFor,
+  tenantTrunkLimitFor,
   type AdmissionCounters,
   type AdmissionDecision,
   type AdmissionPolicy,
@@ -21,9 +22,10 @@ import {
 
 const NOW = 1_700_000_000_000;
 
+const C = { ports: 100, callsPerSecond: 10, burst: 20 };
 const req = (o: Partial<AdmissionRequest> = {}): AdmissionRequest => ({
   status: 'active',
-  contract: { ports: 100, callsPerSecond: 10, burst: 20 },
+  contract: C,
   direction: 'outbound',
   priority: 'normal',
   trunk: { trunkId: 'tr1', channels: 30 },
@@ -37,6 +39,7 @@ const req = (o: Partial<AdmissionRequest> = {}): AdmissionRequest => ({
 const counters = (o: Partial<AdmissionCounters> = {}): AdmissionCounters => ({
   activeCalls: 0,
   trunkChannels: 0,
+  tenantTrunkChannels: 0,
   flood: { attempts: 0, completions: 0 },
   ...o,
 });
@@ -48,6 +51,7 @@ const outcome = (d: AdmissionDecision): string =>
 const full = counters({
   activeCalls: 100,
   trunkChannels: 30,
+  tenantTrunkChannels: 30,
   bucket: { tokens: 0, updatedAt: NOW },
   flood: { attempts: 500, completions: 0, throttledUntil: NOW + 60_000 },
 });
@@ -87,7 +91,15 @@ describe('admitCall: single rules', () => {
       { trunkChannels: 32 },
       'admit',
     ],
-    ['no trunk known: channels not checked', { trunk: undefined }, { trunkChannels: 999 }, 'admit'],
+    ['no trunk known: channels not checked', { trunk: undefined }, { trunkChannels: 999, tenantTrunkChannels: 999 }, 'admit'],
+    // tenant-wide trunk channels (contract)
+    ['tenant trunk channels 39 of 40', { contract: { ...C, trunkChannels: 40 } }, { tenantTrunkChannels: 39 }, 'admit'],
+    ['tenant trunk channels 40 of 40', { contract: { ...C, trunkChannels: 40 } }, { tenantTrunkChannels: 40 }, '503 trunk-channels ra=5'],
+    ['tenant trunk channels full: inbound too', { direction: 'inbound', contract: { ...C, trunkChannels: 40 } }, { tenantTrunkChannels: 40 }, '503 trunk-channels ra=5'],
+    ['tenant trunk channels full: emergency uses the reserve', { priority: 'emergency', contract: { ...C, trunkChannels: 40 } }, { tenantTrunkChannels: 40 }, 'admit'],
+    ['tenant trunk channels + reserve used: emergency refused', { priority: 'emergency', contract: { ...C, trunkChannels: 40 } }, { tenantTrunkChannels: 41 }, '503 trunk-channels ra=5'],
+    ['tenant trunk channels without a trunk: not checked', { trunk: undefined, contract: { ...C, trunkChannels: 40 } }, { tenantTrunkChannels: 99 }, 'admit'],
+    ['no tenant-wide limit in the contract', {}, { tenantTrunkChannels: 10_000 }, 'admit'],
     // call rate
     ['bucket with one token', {}, { bucket: { tokens: 1, updatedAt: NOW } }, 'admit'],
     ['bucket empty', {}, { bucket: { tokens: 0, updatedAt: NOW } }, '503 rate-limit ra=1'],
@@ -232,6 +244,11 @@ describe('helpers', () => {
     expect(floodTrips({ attempts: 21, completions: 4 }, s)).toBe(true);
     expect(floodTrips({ attempts: 21, completions: 5 }, s)).toBe(false);
     expect(floodTrips({ attempts: 20, completions: 0 }, s)).toBe(false);
+  });
+  it('tenantTrunkLimitFor adds the reserve for emergency calls only', () => {
+    expect(tenantTrunkLimitFor({ ...C, trunkChannels: 40 }, 'emergency', P)).toBe(41);
+    expect(tenantTrunkLimitFor({ ...C, trunkChannels: 40 }, 'priority', P)).toBe(40);
+    expect(tenantTrunkLimitFor(C, 'emergency', P)).toBeNull();
   });
   it('trunkLimitFor adds the reserve for emergency calls only', () => {
     const priorities: [CallPriority, number][] = [['emergency', 31], ['priority', 30], ['normal', 30]];

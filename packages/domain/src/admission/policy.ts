@@ -47,6 +47,8 @@ export interface AdmissionContract {
   readonly callsPerSecond: number;
   /** Token bucket size (the burst allowed above the steady rate); at least 1. */
   readonly burst: number;
+  /** Simultaneous calls over all the tenant's trunks together; absent = only per-trunk limits. */
+  readonly trunkChannels?: number;
 }
 
 export interface TrunkLimit {
@@ -116,8 +118,11 @@ export interface AdmissionPlan {
   readonly priority: CallPriority;
   /** Port limit; `null`: the call takes a port but is not limited (emergency). */
   readonly portLimit: number | null;
-  /** Trunk channel limit (emergency reserve included for emergency calls). */
-  readonly trunk: { readonly trunkId: string; readonly limit: number } | null;
+  /**
+   * Trunk channel limits (emergency reserve included for emergency calls): `limit` on this trunk,
+   * `tenantLimit` over all the tenant's trunks together (`null`: none).
+   */
+  readonly trunk: { readonly trunkId: string; readonly limit: number; readonly tenantLimit: number | null } | null;
   /** Token bucket to take from; `null`: not rate-limited. */
   readonly rate: { readonly perSecond: number; readonly burst: number } | null;
   /** Flood guard to apply to `source`; `null`: exempt (emergency). */
@@ -145,6 +150,8 @@ export interface AdmissionCounters {
   readonly activeCalls: number;
   /** Calls on the request's trunk now. */
   readonly trunkChannels: number;
+  /** Calls on all the tenant's trunks together now. */
+  readonly tenantTrunkChannels: number;
   /** `undefined`: a fresh (full) bucket. */
   readonly bucket?: TokenBucketState;
   readonly flood: FloodState;
@@ -198,11 +205,16 @@ export function planAdmission(req: AdmissionRequest, policy: AdmissionPolicy = D
   // Article 8: emergency calls bypass every policy rule; they still take a port (counted, not limited)
   // and may use the trunk's emergency reserve.
   if (priority === 'emergency') {
-    const reserve = req.trunk?.emergencyReserve ?? policy.emergencyTrunkReserve;
     return {
       priority,
       portLimit: null,
-      trunk: req.trunk ? { trunkId: req.trunk.trunkId, limit: req.trunk.channels + Math.max(0, reserve) } : null,
+      trunk: req.trunk
+        ? {
+            trunkId: req.trunk.trunkId,
+            limit: trunkLimitFor(req.trunk, priority, policy),
+            tenantLimit: tenantTrunkLimitFor(req.contract, priority, policy),
+          }
+        : null,
       rate: null,
       flood: null,
       retryAfterSeconds,
@@ -229,7 +241,9 @@ export function planAdmission(req: AdmissionRequest, policy: AdmissionPolicy = D
   return {
     priority,
     portLimit: contract.ports,
-    trunk: req.trunk ? { trunkId: req.trunk.trunkId, limit: req.trunk.channels } : null,
+    trunk: req.trunk
+      ? { trunkId: req.trunk.trunkId, limit: req.trunk.channels, tenantLimit: tenantTrunkLimitFor(contract, priority, policy) }
+      : null,
     // Article 6: the call rate caps calls the tenant starts; inbound calls are the carriers' load.
     rate:
       direction !== 'inbound' && contract.callsPerSecond > 0
@@ -273,8 +287,13 @@ export function evaluatePlan(plan: AdmissionPlan, counters: AdmissionCounters, n
   if (plan.portLimit !== null && counters.activeCalls >= plan.portLimit) {
     return reject(503, 'port-limit', plan.retryAfterSeconds.portLimit);
   }
-  // Article 5: simultaneous calls on a trunk never exceed its channels (plus the emergency reserve).
-  if (plan.trunk && counters.trunkChannels >= plan.trunk.limit) {
+  // Article 5: simultaneous calls on a trunk, and on all the tenant's trunks together, never exceed
+  // their channels (plus the emergency reserve).
+  if (
+    plan.trunk &&
+    (counters.trunkChannels >= plan.trunk.limit ||
+      (plan.trunk.tenantLimit !== null && counters.tenantTrunkChannels >= plan.trunk.tenantLimit))
+  ) {
     return reject(503, 'trunk-channels', plan.retryAfterSeconds.trunkChannels);
   }
   // Article 6: calls per second, with a burst.
@@ -320,4 +339,14 @@ export { isPlan as isAdmissionPlan };
 export function trunkLimitFor(trunk: TrunkLimit, priority: CallPriority, policy: AdmissionPolicy = DEFAULT_ADMISSION_POLICY): number {
   if (priority !== 'emergency') return trunk.channels;
   return trunk.channels + Math.max(0, trunk.emergencyReserve ?? policy.emergencyTrunkReserve);
+}
+
+/** The contract's limit over all trunks together (`null`: none), with the emergency reserve for emergency calls. */
+export function tenantTrunkLimitFor(
+  contract: AdmissionContract,
+  priority: CallPriority,
+  policy: AdmissionPolicy = DEFAULT_ADMISSION_POLICY,
+): number | null {
+  if (contract.trunkChannels === undefined) return null;
+  return priority === 'emergency' ? contract.trunkChannels + Math.max(0, policy.emergencyTrunkReserve) : contract.trunkChannels;
 }

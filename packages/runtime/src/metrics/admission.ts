@@ -36,7 +36,7 @@ export interface AdmissionMetrics {
   setLeasesHeld(n: number): void;
   setOverloaded(on: boolean): void;
   setEventLoopLag(seconds: number): void;
-  setRestriction(platformLevel: number, restrictedTenants: number): void;
+  setRestriction(platformLevel: number): void;
 }
 
 export function createAdmissionMetrics(registry: Registry): AdmissionMetrics {
@@ -92,11 +92,6 @@ export function createAdmissionMetrics(registry: Registry): AdmissionMetrics {
     help: 'Platform-wide disaster restriction level (0-3) as seen by this process.',
     registers: [registry],
   });
-  const restrictedTenants = new Gauge({
-    name: 'kumo_admission_restricted_tenants',
-    help: 'Tenants with their own non-zero restriction level, as seen by this process.',
-    registers: [registry],
-  });
   for (const p of PRIORITIES) decisions.inc({ outcome: 'admitted', reason: 'none', priority: p }, 0);
   return {
     admitted: (p) => decisions.inc({ outcome: 'admitted', reason: 'none', priority: priorityLabel(p) }),
@@ -109,9 +104,6 @@ export function createAdmissionMetrics(registry: Registry): AdmissionMetrics {
     setLeasesHeld: (n) => held.set(n),
     setOverloaded: (on) => overloaded.set(on ? 1 : 0),
     setEventLoopLag: (s) => lag.set(s),
-    setRestriction: (level, tenants) => {
-      platformLevel.set(level);
-      restrictedTenants.set(tenants);
-    },
+    setRestriction: (level) => platformLevel.set(level),
   };
 }

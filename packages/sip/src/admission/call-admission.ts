@@ -14,12 +14,14 @@ import {
   isEmergencyNumber,
   planAdmission,
   trunkLimitFor,
+  tenantTrunkLimitFor,
   type AdmissionContract,
   type AdmissionDirection,
   type AdmissionPolicy,
   type CallPriority,
   type PriorityFacts,
   type RejectReason,
+  type RestrictionLevel,
   type TenantStatus,
   type TrunkLimit,
 } from '@kumo/domain';
@@ -32,6 +34,8 @@ export interface CallToAdmit {
   /** The call's identity (A-leg Call-ID); admitting it again is harmless. */
   readonly callId: string;
   readonly status: TenantStatus;
+  /** The tenant's own restriction level, from its tenant record as read for this call. */
+  readonly restrictionLevel: RestrictionLevel;
   readonly contract: AdmissionContract;
   readonly direction: AdmissionDirection;
   /** Dialled digits and parties, for emergency / priority classification. */
@@ -159,7 +163,7 @@ export class CallAdmission {
         priority,
         ...(call.trunk ? { trunk: call.trunk } : {}),
         source: call.source,
-        restriction: this.o.restrictions.levelsFor(call.tenantId),
+        restriction: { platform: this.o.restrictions.platformLevel(), tenant: call.restrictionLevel },
         sample: admissionSample(call.callId),
         // only consulted for non-priority calls: never let it cost a priority call anything
         overloaded: priority === 'normal' && this.o.overload.overloaded(),
@@ -198,12 +202,18 @@ export class CallAdmission {
   }
 
   /**
-   * Takes a channel on the trunk chosen for an outbound attempt (emergency calls may use the
-   * trunk's reserve). On refusal the call may try its next trunk.
+   * Takes a channel on the trunk chosen for an outbound attempt, within the trunk's channels and
+   * (given the contract) the tenant's channels over all trunks; emergency calls may use the
+   * reserve. On refusal the call may try its next trunk.
    */
-  async leaseTrunk(ticket: AdmissionTicket, trunk: TrunkLimit): Promise<{ admit: true; ticket: AdmissionTicket } | AdmissionRefusal> {
+  async leaseTrunk(
+    ticket: AdmissionTicket,
+    trunk: TrunkLimit,
+    contract?: AdmissionContract,
+  ): Promise<{ admit: true; ticket: AdmissionTicket } | AdmissionRefusal> {
     const limit = trunkLimitFor(trunk, ticket.priority, this.o.policy);
-    const r = await this.o.store.leaseTrunk(ticket, trunk.trunkId, limit);
+    const tenantLimit = contract ? tenantTrunkLimitFor(contract, ticket.priority, this.o.policy) : null;
+    const r = await this.o.store.leaseTrunk(ticket, trunk.trunkId, limit, tenantLimit);
     if (!r.taken) {
       this.o.metrics.rejected('trunk-channels', ticket.priority);
       return refusal(503, 'trunk-channels', this.o.policy.retryAfterSeconds.trunkChannels);

@@ -30,7 +30,7 @@ export function createCallAdmission(o: CreateCallAdmissionOptions): CallAdmissio
     store,
     log: alog,
     pollMs: config.restrictionPollMs,
-    onChange: (l) => metrics.setRestriction(l.platform, l.tenants.size),
+    onChange: (level) => metrics.setRestriction(level),
   });
   const ref: { current?: CallAdmission } = {};
   const overload = createOverloadDetector({

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { admissionSpec, ConfigError, readConfig } from '@kumo/config';
 import { DEFAULT_ADMISSION_POLICY, REJECT_REASONS } from '@kumo/domain';
 import { ADMISSION_REASON_LABELS } from '@kumo/runtime';
-import { admissionPolicyFromConfig } from './policy-config.js';
+import { admissionContractOf, admissionPolicyFromConfig, trunkLimitOf } from './policy-config.js';
 import { rejectionHeaders } from './call-admission.js';
 
 describe('admission config', () => {
@@ -33,6 +33,14 @@ describe('admission config', () => {
     expect(p.restrictionShares).toEqual([0.8, 0.4, 0.05]);
     expect(p.flood.rejectStatus).toBe(403);
     expect(p.flood.minCompletionRatio).toBe(0.35);
+  });
+});
+
+describe('provisioning → admission input', () => {
+  it('derives the burst from the rate and keeps the tenant-wide trunk channels', () => {
+    expect(admissionContractOf({ ports: 100, trunkChannels: 30, callsPerSecond: 5 }, 2)).toEqual({ ports: 100, callsPerSecond: 5, burst: 10, trunkChannels: 30 });
+    expect(admissionContractOf({ ports: 100, trunkChannels: 30, callsPerSecond: 1 }, 0)).toMatchObject({ burst: 1 });
+    expect(trunkLimitOf({ id: 'carrier', channelLimit: 23 })).toEqual({ trunkId: 'carrier', channels: 23 });
   });
 });
 

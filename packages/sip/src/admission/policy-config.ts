@@ -1,4 +1,4 @@
-import type { AdmissionPolicy } from '@kumo/domain';
+import type { AdmissionContract, AdmissionPolicy, Contract, TrunkLimit, TrunkRecord } from '@kumo/domain';
 import type { ConfigOf, admissionSpec } from '@kumo/config';
 
 export type AdmissionConfig = ConfigOf<typeof admissionSpec>;
@@ -24,4 +24,22 @@ export function admissionPolicyFromConfig(c: AdmissionConfig): AdmissionPolicy {
       overload: c.retryAfterOverloadS,
     },
   };
+}
+
+/**
+ * A tenant's contract (provisioning model) as admission's input: the burst of the call-rate
+ * bucket is `KUMO_ADMISSION_RATE_BURST_S` seconds' worth of calls (at least one).
+ */
+export function admissionContractOf(c: Contract, burstSeconds: number): AdmissionContract {
+  return {
+    ports: c.ports,
+    callsPerSecond: c.callsPerSecond,
+    burst: Math.max(1, Math.ceil(c.callsPerSecond * burstSeconds)),
+    trunkChannels: c.trunkChannels,
+  };
+}
+
+/** A provisioned trunk's channel limit as admission's input. */
+export function trunkLimitOf(t: Pick<TrunkRecord, 'id' | 'channelLimit'>): TrunkLimit {
+  return { trunkId: t.id, channels: t.channelLimit };
 }

@@ -1,5 +1,5 @@
 import type { RestrictionLevel } from '@kumo/domain';
-import type { AdmissionStore, RestrictionLevels } from '@kumo/store';
+import type { AdmissionStore } from '@kumo/store';
 import type { Logger } from '@kumo/runtime';
 
 export interface RestrictionWatcherOptions {
@@ -7,22 +7,22 @@ export interface RestrictionWatcherOptions {
   readonly log: Logger;
   /** Poll period; changes are seen within this plus one Redis round trip (≤ 1 s by config). */
   readonly pollMs: number;
-  readonly onChange?: (levels: RestrictionLevels) => void;
+  readonly onChange?: (platformLevel: RestrictionLevel) => void;
 }
 
 /**
- * Keeps this process's view of the disaster restriction levels (platform-wide and per
- * tenant) fresh by polling one small Redis hash. If Redis is unreachable the last known
- * levels stay in force.
+ * Keeps this process's view of the platform-wide disaster restriction level fresh by polling
+ * one small Redis key. If Redis is unreachable the last known level stays in force. (A
+ * tenant's own level is part of its tenant record, read with the tenant for every call.)
  */
 export class RestrictionWatcher {
-  private levels: RestrictionLevels = { platform: 0, tenants: new Map() };
+  private level: RestrictionLevel = 0;
   private timer: NodeJS.Timeout | undefined;
   private inFlight = false;
 
   constructor(private readonly o: RestrictionWatcherOptions) {}
 
-  /** Reads the levels once, then keeps polling. */
+  /** Reads the level once, then keeps polling. */
   async start(): Promise<void> {
     await this.poll();
     this.timer ??= setInterval(() => void this.poll(), this.o.pollMs);
@@ -34,37 +34,24 @@ export class RestrictionWatcher {
     this.timer = undefined;
   }
 
-  levelsFor(tenantId: string): { platform: RestrictionLevel; tenant: RestrictionLevel } {
-    return { platform: this.levels.platform, tenant: this.levels.tenants.get(tenantId) ?? 0 };
-  }
-
-  current(): RestrictionLevels {
-    return this.levels;
+  platformLevel(): RestrictionLevel {
+    return this.level;
   }
 
   private async poll(): Promise<void> {
     if (this.inFlight) return;
     this.inFlight = true;
     try {
-      const next = await this.o.store.readRestrictions();
-      if (!same(next, this.levels)) {
-        this.o.log.warn(
-          { platform: next.platform, tenants: Object.fromEntries(next.tenants) },
-          'disaster restriction levels changed',
-        );
-        this.levels = next;
+      const next = await this.o.store.readPlatformRestriction();
+      if (next !== this.level) {
+        this.o.log.warn({ from: this.level, to: next }, 'platform-wide disaster restriction level changed');
+        this.level = next;
         this.o.onChange?.(next);
       }
     } catch (err) {
-      this.o.log.warn({ err }, 'could not read restriction levels; keeping the last known');
+      this.o.log.warn({ err }, 'could not read the restriction level; keeping the last known');
     } finally {
       this.inFlight = false;
     }
   }
-}
-
-function same(a: RestrictionLevels, b: RestrictionLevels): boolean {
-  if (a.platform !== b.platform || a.tenants.size !== b.tenants.size) return false;
-  for (const [t, l] of a.tenants) if (b.tenants.get(t) !== l) return false;
-  return true;
 }

@@ -20,12 +20,14 @@ local function num(n) return string.format('%.17g', n) end
 
 /**
  * KEYS: 1 calls, 2 trunk zset (any tenant key when no trunk), 3 bucket, 4 flood attempts,
- *       5 flood completions, 6 flood until, 7 lease record, 8 events, 9 trunks set, 10 event gate
+ *       5 flood completions, 6 flood until, 7 lease record, 8 events, 9 trunks set, 10 event gate,
+ *       11 tenant trunk calls
  * ARGV: 1 now ('' = server clock), 2 callId, 3 leaseTtlMs, 4 portLimit (-1: count only),
  *       5 trunkId ('' = none), 6 trunkLimit, 7 ratePerSec (-1: none), 8 burst,
  *       9 floodSource ('' = exempt), 10 windowMs, 11 attemptThreshold, 12 minCompletionRatio,
  *       13 coolingMs, 14 floodRejectStatus, 15 retryAfter port, 16 retryAfter trunk,
- *       17 priority, 18 events maxlen, 19 event gate ms, 20 max attempts kept per source
+ *       17 priority, 18 events maxlen, 19 event gate ms, 20 max attempts kept per source,
+ *       21 tenant trunk limit (-1: none)
  * Returns {admitted 0|1, reason, status, retryAfterSeconds, tripped 0|1, activeCalls, now, tokens}
  */
 export const ADMIT = `${PRELUDE}
@@ -38,6 +40,7 @@ local source, window, threshold, ratio = ARGV[9], tonumber(ARGV[10]), tonumber(A
 local cooling, floodStatus = tonumber(ARGV[13]), tonumber(ARGV[14])
 local raPort, raTrunk, prio = tonumber(ARGV[15]), tonumber(ARGV[16]), ARGV[17]
 local maxlen, gateMs, maxAttempts = ARGV[18], tonumber(ARGV[19]), tonumber(ARGV[20])
+local tenantTrunkLimit = tonumber(ARGV[21])
 
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if redis.call('ZSCORE', KEYS[1], callId) then
@@ -94,6 +97,13 @@ if trunkId ~= '' then
     gated('trunk-channels', {'trunk', trunkId, 'channels', trunkLimit})
     return refuse(503, 'trunk-channels', raTrunk, 0)
   end
+  if tenantTrunkLimit >= 0 then
+    redis.call('ZREMRANGEBYSCORE', KEYS[11], '-inf', now)
+    if redis.call('ZCARD', KEYS[11]) >= tenantTrunkLimit then
+      gated('trunk-channels', {'trunk', '*', 'channels', tenantTrunkLimit})
+      return refuse(503, 'trunk-channels', raTrunk, 0)
+    end
+  end
 end
 
 -- call rate
@@ -124,6 +134,7 @@ local exp = now + ttl
 redis.call('ZADD', KEYS[1], int(exp), callId)
 if trunkId ~= '' then
   redis.call('ZADD', KEYS[2], int(exp), callId)
+  redis.call('ZADD', KEYS[11], int(exp), callId)
   redis.call('SADD', KEYS[9], trunkId)
 end
 if source ~= '' then
@@ -140,8 +151,9 @@ return {1, 'admitted', 0, 0, 0, active + 1, int(now), tokensOut}
 
 /**
  * Takes a trunk channel for an already admitted call (outbound trunk chosen after routing).
- * KEYS: 1 trunk zset, 2 lease record, 3 trunks set, 4 events, 5 event gate
- * ARGV: 1 now, 2 callId, 3 trunkId, 4 limit, 5 leaseTtlMs, 6 events maxlen, 7 gate ms
+ * KEYS: 1 trunk zset, 2 lease record, 3 trunks set, 4 events, 5 event gate, 6 tenant trunk calls
+ * ARGV: 1 now, 2 callId, 3 trunkId, 4 limit, 5 leaseTtlMs, 6 events maxlen, 7 gate ms,
+ *       8 tenant trunk limit (-1: none)
  * Returns {taken 0|1, reason, channelsInUse}
  */
 export const LEASE_TRUNK = `${PRELUDE}
@@ -150,7 +162,13 @@ local callId, trunkId, limit, ttl = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumbe
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if redis.call('ZSCORE', KEYS[1], callId) then return {1, 'duplicate', redis.call('ZCARD', KEYS[1])} end
 local n = redis.call('ZCARD', KEYS[1])
-if n >= limit then
+local tenantLimit = tonumber(ARGV[8])
+local all = 0
+if tenantLimit >= 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', now)
+  all = redis.call('ZCARD', KEYS[6])
+end
+if n >= limit or (tenantLimit >= 0 and all >= tenantLimit) then
   local gateMs = tonumber(ARGV[7])
   local last = tonumber(redis.call('HGET', KEYS[5], 'trunk-channels'))
   if last == nil or now - last >= gateMs or now < last then
@@ -164,6 +182,7 @@ local exp = now + ttl
 local pttl = redis.call('PTTL', KEYS[2])
 if pttl > 0 then exp = now + pttl end
 redis.call('ZADD', KEYS[1], int(exp), callId)
+redis.call('ZADD', KEYS[6], int(exp), callId)
 redis.call('SADD', KEYS[3], trunkId)
 if pttl > 0 then redis.call('HSET', KEYS[2], 'trunk', trunkId) end
 return {1, 'admitted', n + 1}
@@ -171,12 +190,13 @@ return {1, 'admitted', n + 1}
 
 /**
  * Releases a call's leases; idempotent.
- * KEYS: 1 calls, 2 lease record, 3 trunk zset (or the lease record again when none)
+ * KEYS: 1 calls, 2 lease record, 3 trunk zset (or the lease record again when none), 4 tenant trunk calls
  * ARGV: 1 callId, 2 has trunk 0|1
  * Returns 1 when a port was held.
  */
 export const RELEASE = `
 local held = redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[4], ARGV[1])
 if ARGV[2] == '1' then redis.call('ZREM', KEYS[3], ARGV[1]) end
 redis.call('DEL', KEYS[2])
 return held
@@ -184,17 +204,18 @@ return held
 
 /**
  * Releases only the trunk channel (failover to the next trunk).
- * KEYS: 1 trunk zset, 2 lease record. ARGV: 1 callId
+ * KEYS: 1 trunk zset, 2 lease record, 3 tenant trunk calls. ARGV: 1 callId
  */
 export const RELEASE_TRUNK = `
 local held = redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
 if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('HSET', KEYS[2], 'trunk', '') end
 return held
 `;
 
 /**
  * Extends the leases of calls still in progress; a lease whose record is gone (expired) is lost.
- * KEYS: 1 calls, then per call: lease record, trunk zset (or the lease record again)
+ * KEYS: 1 calls, 2 tenant trunk calls, then per call: lease record, trunk zset (or the lease record again)
  * ARGV: 1 now, 2 leaseTtlMs, then per call: callId, has trunk 0|1
  * Returns the call ids whose leases were lost.
  */
@@ -206,14 +227,18 @@ local lost = {}
 local n = (#ARGV - 2) / 2
 for i = 1, n do
   local callId, hasTrunk = ARGV[1 + 2 * i], ARGV[2 + 2 * i]
-  local rec, trunk = KEYS[2 * i], KEYS[2 * i + 1]
+  local rec, trunk = KEYS[2 * i + 1], KEYS[2 * i + 2]
   if redis.call('EXISTS', rec) == 1 and redis.call('ZSCORE', KEYS[1], callId) then
     redis.call('ZADD', KEYS[1], 'XX', exp, callId)
-    if hasTrunk == '1' then redis.call('ZADD', trunk, 'XX', exp, callId) end
+    if hasTrunk == '1' then
+      redis.call('ZADD', trunk, 'XX', exp, callId)
+      redis.call('ZADD', KEYS[2], 'XX', exp, callId)
+    end
     redis.call('PEXPIRE', rec, ttl)
   else
     lost[#lost + 1] = callId
     redis.call('ZREM', KEYS[1], callId)
+    redis.call('ZREM', KEYS[2], callId)
     if hasTrunk == '1' then redis.call('ZREM', trunk, callId) end
   end
 end
@@ -222,16 +247,17 @@ return lost
 
 /**
  * Removes expired leases of one tenant.
- * KEYS: 1 calls, 2 trunks set, then one trunk zset per trunk id. ARGV: 1 now, then the trunk ids.
+ * KEYS: 1 calls, 2 trunks set, 3 tenant trunk calls, then one trunk zset per trunk id. ARGV: 1 now, then the trunk ids.
  * Returns {expired port leases, expired channel leases}.
  */
 export const SWEEP = `${PRELUDE}
 local now = clock(ARGV[1])
 local ports = redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
 local channels = 0
-for i = 3, #KEYS do
+for i = 4, #KEYS do
   channels = channels + redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now)
-  if redis.call('EXISTS', KEYS[i]) == 0 then redis.call('SREM', KEYS[2], ARGV[i - 1]) end
+  if redis.call('EXISTS', KEYS[i]) == 0 then redis.call('SREM', KEYS[2], ARGV[i - 2]) end
 end
 return {ports, channels}
 `;

@@ -45,11 +45,6 @@ export interface AdmissionEvent {
   readonly fields: Readonly<Record<string, string>>;
 }
 
-export interface RestrictionLevels {
-  readonly platform: RestrictionLevel;
-  readonly tenants: ReadonlyMap<string, RestrictionLevel>;
-}
-
 /** `platform` or a tenant id. */
 export type Scope = { readonly platform: true } | { readonly tenantId: string };
 
@@ -111,6 +106,7 @@ export class AdmissionStore {
         k.admissionEvents(tenantId),
         k.admissionTrunks(tenantId),
         k.admissionEventGate(tenantId),
+        k.admissionTrunkCalls(tenantId),
       ],
       [
         nowArg(now),
@@ -133,6 +129,7 @@ export class AdmissionStore {
         this.eventsMaxLen,
         this.eventGateMs,
         this.maxFloodAttempts,
+        plan.trunk?.tenantLimit ?? -1,
       ],
     )) as [number, string, number, number, number, number, string, string];
     const [admitted, reason, status, retryAfter, tripped, activeCalls, at] = raw;
@@ -159,6 +156,7 @@ export class AdmissionStore {
     ticket: AdmissionTicket,
     trunkId: string,
     limit: number,
+    tenantLimit: number | null = null,
     now?: number,
   ): Promise<{ readonly taken: true; readonly ticket: AdmissionTicket } | { readonly taken: false; readonly channelsInUse: number }> {
     const k = this.keys.tenant;
@@ -167,8 +165,15 @@ export class AdmissionStore {
       this.redis,
       'kumoLeaseTrunk',
       LEASE_TRUNK,
-      [k.admissionTrunk(t, trunkId), k.admissionLease(t, ticket.callId), k.admissionTrunks(t), k.admissionEvents(t), k.admissionEventGate(t)],
-      [nowArg(now), ticket.callId, trunkId, limit, this.opts.leaseTtlMs, this.eventsMaxLen, this.eventGateMs],
+      [
+        k.admissionTrunk(t, trunkId),
+        k.admissionLease(t, ticket.callId),
+        k.admissionTrunks(t),
+        k.admissionEvents(t),
+        k.admissionEventGate(t),
+        k.admissionTrunkCalls(t),
+      ],
+      [nowArg(now), ticket.callId, trunkId, limit, this.opts.leaseTtlMs, this.eventsMaxLen, this.eventGateMs, tenantLimit ?? -1],
     )) as [number, string, number];
     if (taken !== 1) return { taken: false, channelsInUse: n };
     this.noteLeasing(t);
@@ -183,7 +188,11 @@ export class AdmissionStore {
       this.redis,
       'kumoReleaseTrunk',
       RELEASE_TRUNK,
-      [k.admissionTrunk(ticket.tenantId, ticket.trunkId), k.admissionLease(ticket.tenantId, ticket.callId)],
+      [
+        k.admissionTrunk(ticket.tenantId, ticket.trunkId),
+        k.admissionLease(ticket.tenantId, ticket.callId),
+        k.admissionTrunkCalls(ticket.tenantId),
+      ],
       [ticket.callId],
     );
     const { trunkId: _dropped, ...rest } = ticket;
@@ -211,7 +220,7 @@ export class AdmissionStore {
       this.redis,
       'kumoRelease',
       RELEASE,
-      [k.admissionCalls(t), lease, ticket.trunkId !== undefined ? k.admissionTrunk(t, ticket.trunkId) : lease],
+      [k.admissionCalls(t), lease, ticket.trunkId !== undefined ? k.admissionTrunk(t, ticket.trunkId) : lease, k.admissionTrunkCalls(t)],
       [ticket.callId, ticket.trunkId !== undefined ? '1' : '0'],
     );
     return held === 1;
@@ -237,7 +246,7 @@ export class AdmissionStore {
       [...byTenant].map(async ([tenantId, list]) => {
         for (let i = 0; i < list.length; i += 200) {
           const chunk = list.slice(i, i + 200);
-          const keys = [k.admissionCalls(tenantId)];
+          const keys = [k.admissionCalls(tenantId), k.admissionTrunkCalls(tenantId)];
           const args: (string | number)[] = [nowArg(now), this.opts.leaseTtlMs];
           for (const t of chunk) {
             const rec = k.admissionLease(tenantId, t.callId);
@@ -260,7 +269,7 @@ export class AdmissionStore {
       this.redis,
       'kumoSweep',
       SWEEP,
-      [k.admissionCalls(tenantId), k.admissionTrunks(tenantId), ...trunks.map((tr) => k.admissionTrunk(tenantId, tr))],
+      [k.admissionCalls(tenantId), k.admissionTrunks(tenantId), k.admissionTrunkCalls(tenantId), ...trunks.map((tr) => k.admissionTrunk(tenantId, tr))],
       [nowArg(now), ...trunks],
     )) as [number, number];
     return { ports, channels };
@@ -284,9 +293,10 @@ export class AdmissionStore {
     const k = this.keys.tenant;
     const { now } = o;
     const from = `(${now - this.opts.floodWindowMs}`;
-    const [calls, trunk, bucket, att, ok, until] = await Promise.all([
+    const [calls, trunk, allTrunks, bucket, att, ok, until] = await Promise.all([
       this.redis.zcount(k.admissionCalls(tenantId), `(${now}`, '+inf'),
       o.trunkId !== undefined ? this.redis.zcount(k.admissionTrunk(tenantId, o.trunkId), `(${now}`, '+inf') : Promise.resolve(0),
+      this.redis.zcount(k.admissionTrunkCalls(tenantId), `(${now}`, '+inf'),
       this.redis.hmget(k.admissionBucket(tenantId), 'tokens', 'ts'),
       o.source !== undefined ? this.redis.zcount(k.admissionFloodAttempts(tenantId, o.source), from, '+inf') : Promise.resolve(0),
       o.source !== undefined ? this.redis.zcount(k.admissionFloodCompletions(tenantId, o.source), from, '+inf') : Promise.resolve(0),
@@ -296,6 +306,7 @@ export class AdmissionStore {
     return {
       activeCalls: calls,
       trunkChannels: trunk,
+      tenantTrunkChannels: allTrunks,
       ...(tokens != null && ts != null ? { bucket: { tokens: Number(tokens), updatedAt: Number(ts) } } : {}),
       flood: { attempts: att, completions: ok, ...(until != null ? { throttledUntil: Number(until) } : {}) },
     };
@@ -319,27 +330,17 @@ export class AdmissionStore {
 
   // --- restriction levels and priority numbers (written by the api, read by every sip process) ----
 
-  async setRestriction(scope: Scope, level: RestrictionLevel): Promise<void> {
-    const key = this.keys.global.admissionRestriction();
-    const field = 'platform' in scope ? 'platform' : `t:${scope.tenantId}`;
-    if (level === 0) await this.redis.hdel(key, field);
-    else await this.redis.hset(key, field, String(level));
-    if ('tenantId' in scope) await this.appendEvent(scope.tenantId, 'restriction', { level: String(level) });
+  /**
+   * The platform-wide restriction level (the provisioning key `restrictionLevel`, written by
+   * the api's `PUT /v1/platform/restriction`). A tenant's own level is in its tenant record.
+   */
+  async readPlatformRestriction(): Promise<RestrictionLevel> {
+    return asLevel(await this.redis.get(this.keys.global.restrictionLevel()));
   }
 
-  /** One small HGETALL: levels that are not 0. */
-  async readRestrictions(): Promise<RestrictionLevels> {
-    const all = await this.redis.hgetall(this.keys.global.admissionRestriction());
-    const tenants = new Map<string, RestrictionLevel>();
-    let platform: RestrictionLevel = 0;
-    for (const [field, v] of Object.entries(all)) {
-      if (field === 'platform') platform = asLevel(v);
-      else if (field.startsWith('t:')) {
-        const l = asLevel(v);
-        if (l > 0) tenants.set(field.slice(2), l);
-      }
-    }
-    return { platform, tenants };
+  /** Test and tooling helper; the api writes the level through the provisioning repository (audited). */
+  async setPlatformRestriction(level: RestrictionLevel): Promise<void> {
+    await this.redis.set(this.keys.global.restrictionLevel(), String(level));
   }
 
   private priorityKey(scope: Scope): string {

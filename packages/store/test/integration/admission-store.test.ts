@@ -77,7 +77,7 @@ describe('ADMIT script agrees with the pure admitCall', () => {
       const tenantId = `conf${i}`;
       const now = NOW + i * 100_000;
       const req = baseReq({
-        contract: { ports: 3, callsPerSecond: pick([0, 0.5, 2, 10]), burst: pick([1, 2, 3]) },
+        contract: { ports: 3, callsPerSecond: pick([0, 0.5, 2, 10]), burst: pick([1, 2, 3]), ...(rnd() < 0.5 ? { trunkChannels: 3 } : {}) },
         direction: pick(['outbound', 'internal', 'inbound'] as const),
         priority: pick(['normal', 'normal', 'priority', 'emergency'] as const),
         ...(rnd() < 0.6 ? { trunk: { trunkId: 'tr1', channels: 2 } } : {}),
@@ -89,6 +89,9 @@ describe('ADMIT script agrees with the pure admitCall', () => {
       for (let c = 0; c < active; c++) pipe.zadd(k.admissionCalls(tenantId), now + 5_000, `held${c}`);
       pipe.zadd(k.admissionCalls(tenantId), now - 1, 'expired-one'); // must not count
       for (let c = 0; c < onTrunk; c++) pipe.zadd(k.admissionTrunk(tenantId, 'tr1'), now + 5_000, `held${c}`);
+      const onOtherTrunks = Math.floor(rnd() * 3);
+      for (let c = 0; c < onTrunk + onOtherTrunks; c++) pipe.zadd(k.admissionTrunkCalls(tenantId), now + 5_000, `held${c}`);
+      pipe.zadd(k.admissionTrunkCalls(tenantId), now - 1, 'expired-one');
       if (rnd() < 0.7) pipe.hset(k.admissionBucket(tenantId), 'tokens', String(rnd() * 2.5), 'ts', String(now - Math.floor(rnd() * 800)));
       const attempts = Math.floor(rnd() * 9);
       const completions = Math.floor(rnd() * (attempts + 1));
@@ -212,6 +215,25 @@ describe('AdmissionStore leases', () => {
     expect((await short.admit('lazy', 'b', plan)).admit).toBe(true);
   });
 
+  it("the contract's channels over all trunks hold across trunks and two clients", async () => {
+    const s2 = new AdmissionStore(redis2, keys, { leaseTtlMs: 60_000, floodWindowMs: 10_000 });
+    const c = { ports: 1000, callsPerSecond: 0, burst: 1, trunkChannels: 25 };
+    const plans = ['ta', 'tb', 'tc'].map((trunkId) => planOf(baseReq({ contract: c, trunk: { trunkId, channels: 20 } }), NOFLOOD));
+    const r = await Promise.all(Array.from({ length: 300 }, (_, i) => (i % 2 ? store : s2).admit('alltrunks', `a${i}`, plans[i % 3]!)));
+    expect(r.filter((o) => o.admit)).toHaveLength(25);
+    expect(await redis.zcard(keys.tenant.admissionTrunkCalls('alltrunks'))).toBe(25);
+    // release gives the channel back to the tenant-wide count too
+    const one = r.find((o) => o.admit);
+    if (one?.admit) await store.release(one.ticket);
+    expect(await redis.zcard(keys.tenant.admissionTrunkCalls('alltrunks'))).toBe(24);
+    const late = await store.admit('alltrunks', 'late', planOf(baseReq({ contract: c, trunk: { trunkId: 'ta', channels: 20 } }), NOFLOOD));
+    expect(late.admit).toBe(true);
+    if (late.admit) {
+      const t = await store.leaseTrunk({ ...late.ticket, callId: 'late2' }, 'tb', 20, 25);
+      expect(t.taken).toBe(false);
+    }
+  });
+
   it('leaseTrunk: outbound failover takes and gives back channels, emergency uses the reserve', async () => {
     const plan = planOf(baseReq());
     const calls = await Promise.all(['o1', 'o2', 'o3'].map((c) => store.admit('fail', c, plan)));
@@ -291,17 +313,14 @@ describe('REGISTER cap, restriction levels, priority numbers', () => {
     expect((await store.takeRegisterToken('192.0.2.8', { perSecond: 2, burst: 4 }, NOW)).allowed).toBe(true);
   });
 
-  it('stores restriction levels (0 removes) and priority numbers', async () => {
-    await store.setRestriction({ platform: true }, 2);
-    await store.setRestriction({ tenantId: 'r1' }, 3);
-    await store.setRestriction({ tenantId: 'r2' }, 1);
-    await store.setRestriction({ tenantId: 'r2' }, 0);
-    const l = await store.readRestrictions();
-    expect(l.platform).toBe(2);
-    expect([...l.tenants]).toEqual([['r1', 3]]);
-    expect((await store.readEvents('r1'))[0]).toMatchObject({ type: 'restriction', fields: { level: '3' } });
-    await store.setRestriction({ platform: true }, 0);
-    expect((await store.readRestrictions()).platform).toBe(0);
+  it('reads the platform restriction level from the provisioning key, and stores priority numbers', async () => {
+    expect(await store.readPlatformRestriction()).toBe(0);
+    await redis.set(keys.global.restrictionLevel(), '2');
+    expect(await store.readPlatformRestriction()).toBe(2);
+    await store.setPlatformRestriction(0);
+    expect(await store.readPlatformRestriction()).toBe(0);
+    await redis.set(keys.global.restrictionLevel(), 'junk');
+    expect(await store.readPlatformRestriction()).toBe(0);
 
     await store.addPriorityNumbers({ platform: true }, ['+81312345678']);
     await store.addPriorityNumbers({ tenantId: 'r1' }, ['9001', '9002']);
