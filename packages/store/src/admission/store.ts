@@ -355,6 +355,16 @@ export class AdmissionStore {
     if (numbers.length > 0) await this.redis.srem(this.priorityKey(scope), ...numbers);
   }
 
+  /** Replaces the whole set atomically; returns the previous members (sorted). */
+  async replacePriorityNumbers(scope: Scope, numbers: readonly string[]): Promise<string[]> {
+    const key = this.priorityKey(scope);
+    const tx = this.redis.multi().smembers(key).del(key);
+    if (numbers.length > 0) tx.sadd(key, ...numbers);
+    const res = await tx.exec();
+    const before = res?.[0]?.[1];
+    return Array.isArray(before) ? (before as string[]).sort() : [];
+  }
+
   async listPriorityNumbers(scope: Scope): Promise<string[]> {
     return (await this.redis.smembers(this.priorityKey(scope))).sort();
   }
