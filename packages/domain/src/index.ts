@@ -44,3 +44,6 @@ export {
 export { classifyCall, isEmergencyNumber, admissionSample, EMERGENCY_NUMBERS, type PriorityFacts } from './admission/classify.js';
 // provisioning (api): tenants, extensions, groups, trunks, DIDs, numbering plan
 export * from './provisioning/index.js';
+// routing (call control): numbering plan, permissions, planRoute, hunt strategies, failover
+export * from './routing/index.js';
+export * from './rating/index.js';

@@ -29,7 +29,7 @@ import { KumoError, type AdmissionMetrics, type Logger, type OverloadDetector } 
 import type { AdmissionStore, AdmissionTicket } from '@kumo/store';
 import type { RestrictionWatcher } from './restrictions.js';
 
-export interface CallToAdmit {
+export interface AdmissionCall {
   readonly tenantId: string;
   /** The call's identity (A-leg Call-ID); admitting it again is harmless. */
   readonly callId: string;
@@ -134,7 +134,7 @@ export class CallAdmission {
    * `KUMO_ERR_ADMISSION_UNAVAILABLE` when Redis cannot be reached (answer 503), except for
    * emergency calls, which are admitted without a lease.
    */
-  async admit(call: CallToAdmit): Promise<AdmissionResult> {
+  async admit(call: AdmissionCall): Promise<AdmissionResult> {
     const started = performance.now();
     this.pendingCount += 1;
     try {
@@ -151,7 +151,7 @@ export class CallAdmission {
     }
   }
 
-  private async decide(call: CallToAdmit): Promise<AdmissionResult> {
+  private async decide(call: AdmissionCall): Promise<AdmissionResult> {
     const { log, metrics, store, policy } = this.o;
     const emergency = isEmergencyNumber(call.facts.dialled);
     const priority: CallPriority = emergency ? 'emergency' : classifyCall(call.facts, await this.priorityNumbers(call.tenantId));

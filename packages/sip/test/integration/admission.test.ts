@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { admissionSpec, readConfig } from '@kumo/config';
 import { createAdmissionMetrics, createRegistry, silentLogger, type OverloadDetector } from '@kumo/runtime';
 import { AdmissionStore, createRedis, keySchema, type KeySchema, type RedisClient } from '@kumo/store';
-import { CallAdmission, createCallAdmission, RestrictionWatcher, admissionPolicyFromConfig, type CallToAdmit } from '@kumo/sip';
+import { CallAdmission, createCallAdmission, RestrictionWatcher, admissionPolicyFromConfig, type AdmissionCall } from '@kumo/sip';
 import { freePort, uniquePrefix } from '@kumo/testkit';
 
 const env = {
@@ -15,7 +15,7 @@ const env = {
 const config = readConfig({ admission: admissionSpec }, env).admission;
 
 const contract = { ports: 100, callsPerSecond: 0, burst: 1 };
-const call = (tenantId: string, callId: string, o: Partial<CallToAdmit> = {}): CallToAdmit => ({
+const call = (tenantId: string, callId: string, o: Partial<AdmissionCall> = {}): AdmissionCall => ({
   tenantId,
   callId,
   status: 'active',
