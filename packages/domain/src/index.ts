@@ -36,12 +36,10 @@ export {
   type Lease,
   type RejectReason,
   type Rejection,
-  type RestrictionLevel,
-  type TenantStatus,
   type TokenBucketState,
   type TrunkLimit,
 } from './admission/policy.js';
-export { classifyCall, isEmergencyNumber, admissionSample, EMERGENCY_NUMBERS, type PriorityFacts } from './admission/classify.js';
+export { classifyCall, isEmergencyNumber, admissionSample, type PriorityFacts } from './admission/classify.js';
 // provisioning (api): tenants, extensions, groups, trunks, DIDs, numbering plan
 export * from './provisioning/index.js';
 // routing (call control): numbering plan, permissions, planRoute, hunt strategies, failover

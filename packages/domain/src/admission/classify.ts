@@ -3,13 +3,12 @@
  * numbers/extensions, and the deterministic sampling value used by disaster restriction.
  */
 import { stableId } from '../hash.js';
+import { EMERGENCY_NUMBERS } from '../provisioning/types.js';
 import type { CallPriority } from './policy.js';
 
-/** Japanese emergency numbers: police, coast guard, fire and ambulance. */
-export const EMERGENCY_NUMBERS: readonly string[] = ['110', '118', '119'];
-
+/** 110 (police), 118 (coast guard), 119 (fire and ambulance), dialled as such. */
 export function isEmergencyNumber(dialled: string): boolean {
-  return EMERGENCY_NUMBERS.includes(dialled.trim());
+  return (EMERGENCY_NUMBERS as readonly string[]).includes(dialled.trim());
 }
 
 export interface PriorityFacts {

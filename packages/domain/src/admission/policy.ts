@@ -15,12 +15,13 @@
  * docs/admission.md.
  */
 
-export type TenantStatus = 'active' | 'suspended' | 'terminated';
+import type { RestrictionLevel, TenantStatus } from '../provisioning/types.js';
+
+export type { RestrictionLevel, TenantStatus };
 /** Who starts the call relative to the tenant. `internal`: between two of its extensions. */
 export type AdmissionDirection = 'internal' | 'outbound' | 'inbound';
 /** `emergency`: 110/118/119; `priority`: an operator-configured priority number or extension. */
 export type CallPriority = 'emergency' | 'priority' | 'normal';
-export type RestrictionLevel = 0 | 1 | 2 | 3;
 
 /** Stable rejection reasons: the `X-Kumo-Reason` header, CDR `rejectionReason` and metric label. */
 export const REJECT_REASONS = [
