@@ -132,7 +132,12 @@ export function createSipApp(d: SipAppDeps): SipApp {
         guard,
         publishCdr: ((streams) => (cdr) => streams.publishCdr(cdr))(new CdrStreams(d.redis, d.keys, c.cdrShards)),
         pickups: new LocalPickupRegistry(),
-        auth: { nonceSecret: d.registrar.nonceSecret, nonceLifetimeMs: d.registrar.nonceLifetimeMs, algorithms: d.registrar.algorithms },
+        auth: {
+          nonceSecret: d.registrar.nonceSecret,
+          nonceLifetimeMs: d.registrar.nonceLifetimeMs,
+          algorithms: d.registrar.algorithms,
+          md5FirstUserAgents: d.registrar.md5FirstUserAgents,
+        },
         trunkSetupTimeoutSec: c.trunkSetupTimeoutSec,
         trunkRingCapSec: c.trunkRingCapSec,
         ...(admitCall ? { admitCall } : {}),

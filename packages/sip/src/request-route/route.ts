@@ -75,6 +75,8 @@ export interface RouteDeps {
     readonly nonceSecret: string;
     readonly nonceLifetimeMs: number;
     readonly algorithms: readonly DigestAlgorithm[];
+    /** User-Agents that get the MD5 challenge first (as for REGISTER). */
+    readonly md5FirstUserAgents?: RegExp | undefined;
   };
   readonly trunkSetupTimeoutSec?: number;
   readonly trunkRingCapSec?: number;
@@ -203,7 +205,12 @@ export function createInviteRoute(d: RouteDeps) {
     const a = d.auth;
     const challenge = (stale: boolean): 'done' => {
       const nonce = createNonce({ secret: a.nonceSecret, realm, nowMs: now() });
-      ctx.invite.reject(407, 'Proxy Authentication Required', multiHeader('Proxy-Authenticate', buildChallenges({ realm, nonce, algorithms: a.algorithms, stale })));
+      const ua = ctx.req.get('user-agent');
+      const algorithms =
+        ua !== undefined && a.md5FirstUserAgents?.test(ua) === true && a.algorithms.includes('MD5')
+          ? ['MD5' as const, ...a.algorithms.filter((x) => x !== 'MD5')]
+          : a.algorithms;
+      ctx.invite.reject(407, 'Proxy Authentication Required', multiHeader('Proxy-Authenticate', buildChallenges({ realm, nonce, algorithms, stale })));
       return 'done';
     };
     const creds = parseDigestCredentials(ctx.req.get('proxy-authorization'));
