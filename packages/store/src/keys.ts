@@ -76,9 +76,9 @@ function tenantKeys(prefix: string) {
     admissionLease: (id: string, callId: string) => `${t(id)}:adm:lease:${callId}`,
     /** HASH {tokens, ts}: the tenant's call-rate token bucket (expires once it would be full again). */
     admissionBucket: (id: string) => `${t(id)}:adm:bucket`,
-    /** ZSET callId → attempt time (ms): a flood-guard source's admitted attempts in the window. */
+    /** ZSET callId → end time (ms): a flood-guard source's calls that ended unanswered, in the window. */
     admissionFloodAttempts: (id: string, source: string) => `${t(id)}:adm:flood:${source}:att`,
-    /** ZSET callId → answer time (ms): a flood-guard source's answered calls in the window. */
+    /** ZSET callId → time (ms): a flood-guard source's answered calls, in the window. */
     admissionFloodCompletions: (id: string, source: string) => `${t(id)}:adm:flood:${source}:ok`,
     /** STRING epoch ms (PX = cooling time): the source is throttled until then. */
     admissionFloodUntil: (id: string, source: string) => `${t(id)}:adm:flood:${source}:until`,

@@ -63,7 +63,7 @@ export interface TrunkLimit {
 export interface FloodGuardSettings {
   /** Sliding window over which attempts and completions are counted. */
   readonly windowMs: number;
-  /** A source is judged only when it made more than this many attempts in the window. */
+  /** A source is judged only when more than this many of its attempts finished in the window. */
   readonly attemptThreshold: number;
   /** Completion ratio (0..1) below which a judged source is throttled. */
   readonly minCompletionRatio: number;
@@ -138,9 +138,9 @@ export interface TokenBucketState {
 }
 
 export interface FloodState {
-  /** Admitted attempts from the source in the window. */
+  /** The source's finished attempts in the window (ended unanswered + answered); calls in progress are not judged. */
   readonly attempts: number;
-  /** Of those sources' calls, how many were answered in the window. */
+  /** Of those, how many were answered. */
   readonly completions: number;
   /** Epoch ms until which the source is throttled, if it is. */
   readonly throttledUntil?: number;
@@ -165,7 +165,7 @@ export interface Lease {
   /** Whether a token was taken (the new bucket state is in `bucket`). */
   readonly token: boolean;
   readonly bucket?: TokenBucketState;
-  /** Record the attempt against this flood-guard source. */
+  /** The flood-guard source the call's ending (answered or not) is recorded against. */
   readonly floodSource?: string;
 }
 

@@ -238,14 +238,17 @@ export class CallAdmission {
     }
   }
 
-  /** Releases every lease of the call. Idempotent; never throws (a lease left behind expires). */
-  async release(ticket: AdmissionTicket): Promise<void> {
+  /**
+   * Releases every lease of the call and records for the flood guard whether it was answered.
+   * Idempotent; never throws (a lease left behind expires).
+   */
+  async release(ticket: AdmissionTicket, o: { answered?: boolean } = {}): Promise<void> {
     const k = key(ticket);
     const current = this.held.get(k) ?? ticket;
     this.held.delete(k);
     this.o.metrics.setLeasesHeld(this.held.size);
     try {
-      await this.o.store.release(current);
+      await this.o.store.release(current, o);
     } catch (err) {
       this.o.log.warn({ err, callId: ticket.callId }, 'could not release admission lease; it will expire');
     }

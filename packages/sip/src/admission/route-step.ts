@@ -54,7 +54,15 @@ export function admissionStep(admission: CallAdmission, o: { burstSeconds: numbe
     }
     if (!r.admit) return { admit: false, status: r.status, reason: REASON_PHRASE[r.status] ?? 'Service Unavailable', code: r.reason, headers: r.headers };
     const ticket = r.ticket;
-    return { admit: true, release: () => admission.release(ticket), answered: () => admission.markAnswered(ticket) };
+    let answered = false;
+    return {
+      admit: true,
+      release: () => admission.release(ticket, { answered }),
+      answered: () => {
+        answered = true;
+        return Promise.resolve();
+      },
+    };
   };
 }
 

@@ -19,8 +19,8 @@ local function num(n) return string.format('%.17g', n) end
 `;
 
 /**
- * KEYS: 1 calls, 2 trunk zset (any tenant key when no trunk), 3 bucket, 4 flood attempts,
- *       5 flood completions, 6 flood until, 7 lease record, 8 events, 9 trunks set, 10 event gate,
+ * KEYS: 1 calls, 2 trunk zset (any tenant key when no trunk), 3 bucket, 4 flood failures
+ *       (calls that ended unanswered), 5 flood completions (answered), 6 flood until, 7 lease record, 8 events, 9 trunks set, 10 event gate,
  *       11 tenant trunk calls
  * ARGV: 1 now ('' = server clock), 2 callId, 3 leaseTtlMs, 4 portLimit (-1: count only),
  *       5 trunkId ('' = none), 6 trunkLimit, 7 ratePerSec (-1: none), 8 burst,
@@ -73,8 +73,9 @@ if source ~= '' then
   end
   redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now - window)
   redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now - window)
-  local a = redis.call('ZCARD', KEYS[4])
+  -- attempts = finished attempts (failed + answered); calls still in progress are not judged
   local c = redis.call('ZCARD', KEYS[5])
+  local a = redis.call('ZCARD', KEYS[4]) + c
   if a > threshold and c < a * ratio then
     local u = now + cooling
     redis.call('SET', KEYS[6], int(u), 'PX', cooling)
@@ -137,13 +138,6 @@ if trunkId ~= '' then
   redis.call('ZADD', KEYS[11], int(exp), callId)
   redis.call('SADD', KEYS[9], trunkId)
 end
-if source ~= '' then
-  redis.call('ZADD', KEYS[4], int(now), callId)
-  local n = redis.call('ZCARD', KEYS[4])
-  if n > maxAttempts then redis.call('ZREMRANGEBYRANK', KEYS[4], 0, n - maxAttempts - 1) end
-  redis.call('PEXPIRE', KEYS[4], window)
-  if redis.call('EXISTS', KEYS[5]) == 1 then redis.call('PEXPIRE', KEYS[5], window) end
-end
 redis.call('HSET', KEYS[7], 'trunk', trunkId, 'source', source, 'priority', prio, 'at', int(now))
 redis.call('PEXPIRE', KEYS[7], ttl)
 return {1, 'admitted', 0, 0, 0, active + 1, int(now), tokensOut}
@@ -189,16 +183,27 @@ return {1, 'admitted', n + 1}
 `;
 
 /**
- * Releases a call's leases; idempotent.
- * KEYS: 1 calls, 2 lease record, 3 trunk zset (or the lease record again when none), 4 tenant trunk calls
- * ARGV: 1 callId, 2 has trunk 0|1
+ * Releases a call's leases; idempotent. The first release of a call with a flood-guard source
+ * records how it ended: answered (completions) or not (failures).
+ * KEYS: 1 calls, 2 lease record, 3 trunk zset (or the lease record again when none), 4 tenant trunk calls,
+ *       5 flood failures, 6 flood completions (any tenant key when no source)
+ * ARGV: 1 callId, 2 has trunk 0|1, 3 flood source '' | name, 4 answered 0|1, 5 now, 6 windowMs, 7 max kept
  * Returns 1 when a port was held.
  */
-export const RELEASE = `
+export const RELEASE = `${PRELUDE}
 local held = redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[4], ARGV[1])
 if ARGV[2] == '1' then redis.call('ZREM', KEYS[3], ARGV[1]) end
 redis.call('DEL', KEYS[2])
+if held == 1 and ARGV[3] ~= '' then
+  local now, window, maxKept = clock(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+  local key = KEYS[5]
+  if ARGV[4] == '1' or redis.call('ZSCORE', KEYS[6], ARGV[1]) then key = KEYS[6] end
+  redis.call('ZADD', key, 'NX', int(now), ARGV[1])
+  local n = redis.call('ZCARD', key)
+  if n > maxKept then redis.call('ZREMRANGEBYRANK', key, 0, n - maxKept - 1) end
+  redis.call('PEXPIRE', key, window)
+end
 return held
 `;
 

@@ -20,7 +20,7 @@ export interface AdmissionStoreOptions {
   readonly eventsMaxLen?: number;
   /** At most one limit-reached event per reason per tenant in this period. Default 10 s. */
   readonly eventGateMs?: number;
-  /** Attempts kept per flood-guard source (bounds memory under a flood). Default 10,000. */
+  /** Finished attempts kept per flood-guard source and outcome (bounds memory under a flood). Default 10,000. */
   readonly maxFloodAttempts?: number;
 }
 
@@ -199,7 +199,10 @@ export class AdmissionStore {
     return rest;
   }
 
-  /** The call was answered: it counts as a completion for its flood-guard source. */
+  /**
+   * The call was answered: it counts as a completion for its flood-guard source (also done by
+   * `release(ticket, { answered: true })`; calling both is harmless).
+   */
   async markAnswered(ticket: AdmissionTicket, now?: number): Promise<void> {
     if (ticket.floodSource === undefined) return;
     await runScript(
@@ -211,17 +214,36 @@ export class AdmissionStore {
     );
   }
 
-  /** Releases every lease of the call; idempotent. Resolves true when a port was still held. */
-  async release(ticket: AdmissionTicket): Promise<boolean> {
+  /**
+   * Releases every lease of the call; idempotent. Resolves true when a port was still held.
+   * The first release records the call's ending for its flood-guard source: answered or not.
+   */
+  async release(ticket: AdmissionTicket, o: { answered?: boolean; now?: number } = {}): Promise<boolean> {
     const k = this.keys.tenant;
     const t = ticket.tenantId;
     const lease = k.admissionLease(t, ticket.callId);
+    const src = ticket.floodSource;
     const held = await runScript(
       this.redis,
       'kumoRelease',
       RELEASE,
-      [k.admissionCalls(t), lease, ticket.trunkId !== undefined ? k.admissionTrunk(t, ticket.trunkId) : lease, k.admissionTrunkCalls(t)],
-      [ticket.callId, ticket.trunkId !== undefined ? '1' : '0'],
+      [
+        k.admissionCalls(t),
+        lease,
+        ticket.trunkId !== undefined ? k.admissionTrunk(t, ticket.trunkId) : lease,
+        k.admissionTrunkCalls(t),
+        src !== undefined ? k.admissionFloodAttempts(t, src) : lease,
+        src !== undefined ? k.admissionFloodCompletions(t, src) : lease,
+      ],
+      [
+        ticket.callId,
+        ticket.trunkId !== undefined ? '1' : '0',
+        src ?? '',
+        o.answered === true ? '1' : '0',
+        nowArg(o.now),
+        this.opts.floodWindowMs,
+        this.maxFloodAttempts,
+      ],
     );
     return held === 1;
   }
@@ -308,7 +330,7 @@ export class AdmissionStore {
       trunkChannels: trunk,
       tenantTrunkChannels: allTrunks,
       ...(tokens != null && ts != null ? { bucket: { tokens: Number(tokens), updatedAt: Number(ts) } } : {}),
-      flood: { attempts: att, completions: ok, ...(until != null ? { throttledUntil: Number(until) } : {}) },
+      flood: { attempts: att + ok, completions: ok, ...(until != null ? { throttledUntil: Number(until) } : {}) },
     };
   }
 

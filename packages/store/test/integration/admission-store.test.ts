@@ -286,6 +286,17 @@ describe('AdmissionStore flood guard and events', () => {
     expect((await store.admit('flood', 'f-after', plan('ext:300'))).admit).toBe(true);
   });
 
+  it('calls still in progress are not judged: 30 held calls from one source do not trip; answered ones count as complete', async () => {
+    const policy: AdmissionPolicy = { ...POLICY, flood: { ...POLICY.flood, attemptThreshold: 5 } };
+    const plan = planOf(baseReq({ source: 'ext:400', contract: { ports: 100, callsPerSecond: 0, burst: 1 } }), policy);
+    const held = await Promise.all(Array.from({ length: 30 }, (_, i) => store.admit('busy', `h${i}`, plan)));
+    expect(held.every((o) => o.admit)).toBe(true);
+    // they all end answered: still fine
+    for (const o of held) if (o.admit) await store.release(o.ticket, { answered: true });
+    expect(await store.counters('busy', { source: 'ext:400', now: Date.now() })).toMatchObject({ flood: { attempts: 30, completions: 30 } });
+    expect((await store.admit('busy', 'next', plan)).admit).toBe(true);
+  });
+
   it('limit-reached events are gated to one per reason per period', async () => {
     const plan = planOf(baseReq({ contract: { ports: 0, callsPerSecond: 0, burst: 1 } }));
     for (let i = 0; i < 20; i++) await store.admit('gate', `x${i}`, plan);
