@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { admissionSpec, readConfig } from '@kumo/config';
 import { createAdmissionMetrics, createRegistry, silentLogger, type OverloadDetector } from '@kumo/runtime';
 import { AdmissionStore, createRedis, keySchema, type KeySchema, type RedisClient } from '@kumo/store';
-import { CallAdmission, createCallAdmission, RestrictionWatcher, admissionPolicyFromConfig, type AdmissionCall } from '@kumo/sip';
+import { CallAdmission, createCallAdmission, RestrictionWatcher, admissionPolicyFromConfig, registerRateCap, type AdmissionCall } from '@kumo/sip';
 import { freePort, uniquePrefix } from '@kumo/testkit';
 
 const env = {
@@ -246,6 +246,23 @@ describe('call admission in the sip process', () => {
     await expect(a.admit(call('down', 'd1'))).rejects.toMatchObject({ code: 'KUMO_ERR_ADMISSION_UNAVAILABLE' });
     expect(await a.admit(call('down', 'd2', { facts: { dialled: '119' } }))).toMatchObject({ admit: true, priority: 'emergency' });
     expect(await a.admitRegister('192.0.2.1')).toEqual({ allowed: true });
+  });
+
+  it('registerRateCap answers 503 with Retry-After in front of the registrar', async () => {
+    const a = proc({ KUMO_ADMISSION_REGISTER_PER_SECOND: '1', KUMO_ADMISSION_REGISTER_BURST: '1' });
+    let reached = 0;
+    const handler = registerRateCap(a, (_req, res) => {
+      reached++;
+      res.send(200, 'OK', {});
+      return Promise.resolve();
+    });
+    const sent: { status: number; headers: Record<string, string> }[] = [];
+    const res = { finalResponseSent: false, send: (status: number, _r: string | undefined, o: { headers?: Record<string, string> }) => void sent.push({ status, headers: { ...(o.headers ?? {}) } }) };
+    const req = { method: 'REGISTER', uri: 'sip:x', source_address: '203.0.113.5', source_port: 5060, protocol: 'udp', get: () => undefined, has: () => false };
+    await handler(req, res);
+    await handler(req, res);
+    expect(reached).toBe(1);
+    expect(sent).toEqual([{ status: 200, headers: {} }, { status: 503, headers: { 'Retry-After': '1', 'X-Kumo-Reason': 'rate-limit' } }]);
   });
 
   it('REGISTER cap per source', async () => {
