@@ -201,6 +201,8 @@ export class CallSession {
       };
     }
     const answeredAt = this.io.now();
+    // Bridge first: in-dialog requests (a re-INVITE right after the ACK) must find the relay in place.
+    const bridged = this.io.bridge(caller, r.leg);
     const parties = [this.plan.caller.extension, r.target?.extension].filter((x): x is string => x !== undefined);
     const t = this.o.tracker;
     if (t) {
@@ -215,7 +217,7 @@ export class CallSession {
     }
     let hangupBy: HangupBy = 'system';
     try {
-      hangupBy = await this.io.bridge(caller, r.leg);
+      hangupBy = await bridged;
     } catch (err) {
       this.o.onError?.(err, 'bridge');
       await Promise.all([caller.hangup(), r.leg.hangup()]).catch(() => undefined);

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { validateDid, validateExtension, validateTenantCreate, validateTrunk, type Cdr } from '@kumo/domain';
+import { validateDid, validateExtension, validatePickupGroup, validateRingGroup, validateTenantCreate, validateTrunk, type Cdr } from '@kumo/domain';
 import { CdrStreams, ProvisioningRepo, SYSTEM_ACTOR } from '@kumo/store';
 import { freePort, runSipp, startSipp, type SippResult } from '@kumo/testkit';
 import { startStack, type Stack } from '../helpers/stack.js';
@@ -31,7 +31,20 @@ a=sendrecv
 `;
 
 /** A phone (or carrier) calling: optional digest (407 → ACK → INVITE with credentials), then `expect`. */
-function uac(o: { user: string; domain: string; password?: string; expect: number; holdMs?: number; sdp?: string }): string {
+interface UacOptions {
+  user: string;
+  domain: string;
+  password?: string;
+  expect: number;
+  holdMs?: number;
+  sdp?: string;
+  /** After the 200: `bye` (default) hang up after holdMs; `wait-bye` wait for the far end's BYE; `in-dialog` re-INVITE (hold) + INFO, then BYE. */
+  mode?: 'bye' | 'wait-bye' | 'in-dialog';
+  /** CANCEL after the first 180 (expect 487). */
+  cancel?: boolean;
+}
+
+function uac(o: UacOptions): string {
   const invite = (cseq: number, auth: string) => `
   <send retrans="500" start_txn="inv${cseq}"><![CDATA[
 INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
@@ -72,10 +85,114 @@ Content-Length: 0
   } else {
     body += invite(1, '');
   }
+  if (o.cancel === true) {
+    body += `
+  <recv response="180" response_txn="inv${cseq}"/>
+  <pause milliseconds="300"/>
+  <send><![CDATA[
+CANCEL sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+[last_Via:]
+From: "Caller" <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
+To: <sip:[service]@${o.domain}>
+Call-ID: [call_id]
+CSeq: ${cseq} CANCEL
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <recv response="200" response_txn="inv${cseq}"/>
+  <recv response="487" response_txn="inv${cseq}"/>${ackErr(cseq)}`;
+    return `<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="uac">${body}\n</scenario>\n`;
+  }
   body += `
   <recv response="180" optional="true" response_txn="inv${cseq}"/>
   <recv response="183" optional="true" response_txn="inv${cseq}"/>
   <recv response="180" optional="true" response_txn="inv${cseq}"/>`;
+  const inDialog = (method: string, seq: number, extra: string) => `
+  <send retrans="500"${method === 'INVITE' ? ' start_txn="reinv"' : ''}><![CDATA[
+${method} [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: "Caller" <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
+[last_To:]
+Call-ID: [call_id]
+CSeq: ${seq} ${method}
+Contact: <sip:${o.user}@[local_ip]:[local_port];transport=[transport]>
+Max-Forwards: 70
+${extra}
+]]></send>`;
+  if (o.expect === 200 && o.mode === 'wait-bye') {
+    body += `
+  <recv response="200" rrs="true" response_txn="inv${cseq}"/>
+  <send ack_txn="inv${cseq}"><![CDATA[
+ACK [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: "Caller" <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
+[last_To:]
+Call-ID: [call_id]
+CSeq: ${cseq} ACK
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <recv request="BYE"/>
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]></send>`;
+    return `<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="uac">${body}\n</scenario>\n`;
+  }
+  if (o.expect === 200 && o.mode === 'in-dialog') {
+    body += `
+  <recv response="200" rrs="true" response_txn="inv${cseq}"/>
+  <send ack_txn="inv${cseq}"><![CDATA[
+ACK [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: "Caller" <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
+[last_To:]
+Call-ID: [call_id]
+CSeq: ${cseq} ACK
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>`;
+    body += inDialog('INVITE', cseq + 1, `Content-Type: application/sdp
+Content-Length: [len]
+
+${SDP.replace('a=sendrecv', 'a=sendonly')}`);
+    body += `
+  <recv response="100" optional="true" response_txn="reinv"/>
+  <recv response="200" response_txn="reinv"/>
+  <send ack_txn="reinv"><![CDATA[
+ACK [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: "Caller" <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
+[last_To:]
+Call-ID: [call_id]
+CSeq: ${cseq + 1} ACK
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>`;
+    body += inDialog('INFO', cseq + 2, `Content-Type: application/dtmf-relay
+Content-Length: [len]
+
+Signal=5
+Duration=160
+`);
+    body += `
+  <recv response="200"/>`;
+    body += inDialog('BYE', cseq + 3, `Content-Length: 0
+`);
+    body += `
+  <recv response="200"/>`;
+    return `<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="uac">${body}\n</scenario>\n`;
+  }
   if (o.expect === 200) {
     body += `
   <recv response="200" rrs="true" response_txn="inv${cseq}"/>
@@ -111,6 +228,88 @@ Content-Length: 0
 }
 
 /** A phone or gateway answering `status` (200: answer, then wait for the BYE). */
+/** A phone that rings until CANCELled. */
+function uasRingCancel(): string {
+  return `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="uas-ring-cancel">
+  <recv request="INVITE"><action><ereg regexp="([0-9]+)" search_in="hdr" header="CSeq:" assign_to="all,cs"/></action></recv>
+  <send><![CDATA[
+SIP/2.0 180 Ringing
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]U[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:callee@[local_ip]:[local_port];transport=[transport]>
+Content-Length: 0
+
+]]></send>
+  <recv request="CANCEL" timeout="15000"/>
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]></send>
+  <send><![CDATA[
+SIP/2.0 487 Request Terminated
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]U[call_number]
+[last_Call-ID:]
+CSeq: [$cs] INVITE
+Content-Length: 0
+
+]]></send>
+  <recv request="ACK" timeout="15000"/>
+  <Reference variables="all"/>
+</scenario>
+`;
+}
+
+/** A phone that answers, then accepts a re-INVITE and an INFO relayed from the caller, then the BYE. */
+function uasInDialog(): string {
+  const ok = (sdp: boolean) => `
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]${sdp ? '' : ''}
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:callee@[local_ip]:[local_port];transport=[transport]>
+${sdp ? `Content-Type: application/sdp\nContent-Length: [len]\n\n${SDP}` : 'Content-Length: 0\n'}
+]]></send>`;
+  return `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="uas-in-dialog">
+  <recv request="INVITE"/>
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]U[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:callee@[local_ip]:[local_port];transport=[transport]>
+Content-Type: application/sdp
+Content-Length: [len]
+
+${SDP}
+]]></send>
+  <recv request="ACK"/>
+  <recv request="INVITE"><action><ereg regexp="a=sendonly" search_in="body" check_it="true" assign_to="held"/></action></recv>${ok(true)}
+  <recv request="ACK"/>
+  <recv request="INFO"><action><ereg regexp="Signal=5" search_in="body" check_it="true" assign_to="dtmf"/></action></recv>${ok(false)}
+  <recv request="BYE"/>${ok(false)}
+  <Reference variables="held,dtmf"/>
+</scenario>
+`;
+}
+
 function uas(status: number, o: { ringMs?: number; early?: boolean } = {}): string {
   const reply = (code: string, sdp: boolean) => `
   <send><![CDATA[
@@ -199,16 +398,30 @@ describe.each(['udp', 'tcp'] as const)('call routing with sipp over %s', (transp
       SYSTEM_ACTOR,
     );
     await repo.createDid(tenantId, ok(validateDid({ number: '0312340002', target: { type: 'extension', number: '1002' } })), SYSTEM_ACTOR);
+    await repo.createPickupGroup(tenantId, ok(validatePickupGroup({ id: 'desk', name: 'Desk', members: ['1001', '1002', '1003'] })), SYSTEM_ACTOR);
+    const members = [
+      { extension: '1003', timeoutSec: 5 },
+      { extension: '1004', timeoutSec: 5 },
+    ];
+    await repo.createRingGroup(tenantId, ok(validateRingGroup({ number: '600', name: 'RR', strategy: 'round-robin', members, totalTimeoutSec: 30 })), SYSTEM_ACTOR);
+    await repo.createRingGroup(tenantId, ok(validateRingGroup({ number: '601', name: 'Seq', strategy: 'sequential', members, totalTimeoutSec: 30 })), SYSTEM_ACTOR);
   });
   afterAll(async () => {
     await s.close();
-    rmSync(dir, { recursive: true, force: true });
+    if (!process.env.KUMO_SIPP_TRACE) rmSync(dir, { recursive: true, force: true });
   });
 
   /** A sipp UAS as the registered phone of `ext`. */
   async function phone(ext: string, xml: string) {
     const port = await freePort();
-    const h = startSipp({ scenario: file(xml), transport, localPort: port, calls: 1, timeoutS: 20 });
+    const h = startSipp({
+      scenario: file(xml),
+      transport,
+      localPort: port,
+      calls: 1,
+      timeoutS: 20,
+      ...(process.env.KUMO_SIPP_TRACE ? { args: ['-trace_msg', '-message_file', join(dir, `msg-uas-${n++}.log`)] } : {}),
+    });
     await s.app.location.register({
       tenantId,
       extension: ext,
@@ -223,18 +436,27 @@ describe.each(['udp', 'tcp'] as const)('call routing with sipp over %s', (transp
   }
   const unregister = (ext: string) => s.app.location.unregister(tenantId, ext);
   const call = (service: string, o: Parameters<typeof uac>[0], localHost = '127.0.0.1') =>
-    runSipp({ scenario: file(uac(o)), target: s.sipTarget, transport, service, calls: 1, timeoutS: 20, localHost });
+    runSipp({
+      scenario: file(uac(o)),
+      target: s.sipTarget,
+      transport,
+      service,
+      calls: 1,
+      timeoutS: 20,
+      localHost,
+      ...(process.env.KUMO_SIPP_TRACE ? { args: ['-trace_msg', '-message_file', join(dir, `msg-${n++}.log`)] } : {}),
+    });
   const caller = (expect: number, extra: Partial<Parameters<typeof uac>[0]> = {}) => ({ user: '1001', domain, password: 'pass1001x', expect, ...extra });
 
   async function cdrFor(calleeDialled: string): Promise<Cdr> {
     const key = streams.streamKey(streams.shardOf(tenantId));
     for (let i = 0; i < 50; i++) {
       const entries = await s.redis.xrange(key, '-', '+');
-      const cdrs = entries.map(([, f]) => JSON.parse(f[1] as string) as Cdr).filter((c) => c.calleeDialled === calleeDialled);
-      const last = cdrs[cdrs.length - 1];
+      const found = entries.map(([id, f]) => ({ id, cdr: JSON.parse(f[1] as string) as Cdr })).filter((e) => e.cdr.calleeDialled === calleeDialled);
+      const last = found[found.length - 1];
       if (last) {
-        await s.redis.del(key);
-        return last;
+        await s.redis.xdel(key, ...found.map((e) => e.id));
+        return last.cdr;
       }
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -338,5 +560,71 @@ describe.each(['udp', 'tcp'] as const)('call routing with sipp over %s', (transp
     const r = await call('1002', caller(488, { sdp: 'this is not sdp\n' }));
     expect(r.ok, explain(r)).toBe(true);
     expect(await cdrFor('1002')).toMatchObject({ disposition: 'rejected', rejectionReason: 'bad-sdp', finalStatus: 488 });
+  });
+
+  it('round-robin group: the next call starts after the member who took the last one (cursor in Redis)', async () => {
+    let first = await phone('1003', uas(200));
+    let r = await call('600', caller(200));
+    expect(r.ok, explain(r)).toBe(true);
+    expect((await first.done).ok).toBe(true);
+    expect(await cdrFor('600')).toMatchObject({ group: '600', calleeExtension: '1003', disposition: 'answered' });
+    expect(await s.redis.hget(s.keys.tenant.huntLast(tenantId), '600')).toBe('1003');
+    first = await phone('1003', uasRingCancel());
+    const second = await phone('1004', uas(200));
+    r = await call('600', caller(200));
+    expect(r.ok, explain(r)).toBe(true);
+    expect((await second.done).ok).toBe(true);
+    await first.stop();
+    expect(await cdrFor('600')).toMatchObject({ group: '600', calleeExtension: '1004' });
+    expect(await s.redis.hget(s.keys.tenant.huntLast(tenantId), '600')).toBe('1004');
+    await unregister('1003');
+    await unregister('1004');
+  });
+
+  it('sequential group: the first member rings out its time, the next answers', async () => {
+    const a = await phone('1003', uasRingCancel());
+    const b = await phone('1004', uas(200));
+    const r = await call('601', caller(200));
+    expect(r.ok, explain(r)).toBe(true);
+    expect((await a.done).ok).toBe(true);
+    expect((await b.done).ok).toBe(true);
+    const cdr = await cdrFor('601');
+    expect(cdr).toMatchObject({ group: '601', calleeExtension: '1004', disposition: 'answered' });
+    expect(cdr.ringSeconds).toBeGreaterThanOrEqual(5);
+    await unregister('1003');
+    await unregister('1004');
+  });
+
+  it('caller CANCEL: 487, the ringing phone is cancelled, CDR cancelled', async () => {
+    const callee = await phone('1002', uasRingCancel());
+    const r = await call('1002', caller(487, { cancel: true }));
+    expect(r.ok, explain(r)).toBe(true);
+    expect((await callee.done).ok).toBe(true);
+    expect(await cdrFor('1002')).toMatchObject({ disposition: 'cancelled', finalStatus: 487 });
+    await unregister('1002');
+  });
+
+  it('*8 picks up a call ringing another member of the pickup group', async () => {
+    const ringing = await phone('1002', uasRingCancel());
+    const original = call('1002', caller(200, { holdMs: 800 }));
+    await new Promise((res) => setTimeout(res, 500));
+    const picker = await call('*8', { user: '1003', domain, password: 'pass1003x', expect: 200, mode: 'wait-bye' });
+    expect(picker.ok, explain(picker)).toBe(true);
+    const r = await original;
+    expect(r.ok, explain(r)).toBe(true);
+    expect((await ringing.done).ok).toBe(true);
+    expect(await cdrFor('1002')).toMatchObject({ disposition: 'answered', calleeExtension: '1003', hangupBy: 'caller' });
+    expect(await cdrFor('*8')).toMatchObject({ disposition: 'answered', callerExtension: '1003', hangupBy: 'callee' });
+    await unregister('1002');
+  });
+
+  it('in-dialog: re-INVITE (hold) and INFO (DTMF) are relayed to the other party', async () => {
+    const callee = await phone('1002', uasInDialog());
+    const r = await call('1002', caller(200, { mode: 'in-dialog' }));
+    expect(r.ok, explain(r)).toBe(true);
+    const c = await callee.done;
+    expect(c.ok, explain(c)).toBe(true);
+    expect(await cdrFor('1002')).toMatchObject({ disposition: 'answered', hangupBy: 'caller' });
+    await unregister('1002');
   });
 });
