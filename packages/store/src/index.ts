@@ -1,6 +1,14 @@
 export { createRedis, pingRedis, redactUrl, type RedisClient } from './client.js';
 export { keySchema, type KeySchema } from './keys.js';
 export { startLocalRedis, type LocalRedis, type LocalRedisOptions } from './local-server.js';
+export {
+  AdmissionStore,
+  type AdmissionEvent,
+  type AdmissionStoreOptions,
+  type AdmissionTicket,
+  type AdmitOutcome,
+  type Scope,
+} from './admission/store.js';
 // provisioning (api)
 export {
   DirectoryRepo,
@@ -49,21 +57,5 @@ export {
   type RegisterResult,
   type RegistrationListEntry,
 } from './registrar/location.js';
-export { startLocalRedis, type LocalRedis, type LocalRedisOptions } from './local-server.js';
-export {
-  BILLING_GROUP,
-  BillingLedger,
-  CdrStreams,
-  cdrShardOf,
-  compareStreamIds,
-  decodeStoredCall,
-  type AuditRecord,
-  type BookedCall,
-  type ChargeOutcome,
-  type CloseMarker,
-  type DeadLetter,
-  type LedgerOptions,
-  type StreamEntry,
-} from './billing/index.js';
 // call routing (hunt state shared by sip processes)
 export { HuntStateStore, STATE_TTL_MS, type HuntState } from './calls/hunt.js';
