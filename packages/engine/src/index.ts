@@ -1,1 +1,98 @@
-export {};
+import { commonSpec, engineSpec, readConfig } from '@kumo/config';
+import { createEngineMetrics, startOpsServer, type EngineMetrics, type Logger, type ProcessContext } from '@kumo/runtime';
+import { EngineCore } from './engine.js';
+import type { SipTimers } from './transaction/timers.js';
+import type { ListenSpec } from './transport/types.js';
+
+export * from './sip/index.js';
+export { parseListenSpec, type ListenSpec } from './transport/types.js';
+export { SERVER_VERSION } from './control/server.js';
+export { FrameReader, encodeFrame, splitPayload, FrameError, MAX_LENGTH_DIGITS } from './control/framing.js';
+
+export interface EngineOptions {
+  /** SIP listen points; port 0 picks a free port (see the returned addresses). */
+  readonly listen: readonly ListenSpec[];
+  /** drachtio control listener (inbound mode). */
+  readonly control: { readonly host: string; readonly port: number };
+  readonly secret: string;
+  readonly log: Logger;
+  readonly metrics?: EngineMetrics;
+  readonly timers?: Partial<SipTimers>;
+  readonly maxMessageSize?: number;
+  readonly maxServerTransactions?: number;
+  readonly tcpIdleMs?: number;
+  readonly tcpMaxPerSource?: number;
+  readonly tcpMaxConnections?: number;
+  readonly appResponseTimeoutMs?: number;
+  readonly advertisedHost?: string;
+}
+
+export interface EngineHandle {
+  /** Bound SIP addresses. */
+  readonly sip: readonly { proto: 'udp' | 'tcp'; host: string; port: number }[];
+  /** Bound control address. */
+  readonly control: { host: string; port: number };
+  /** Live counts (transactions, dialogs), for tests and diagnostics. */
+  stats(): { serverTransactions: number; clientTransactions: number; dialogs: number; apps: number; tcpConnections: number };
+  /** Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Starts the engine: SIP transports and the drachtio control listener. */
+export async function startEngine(o: EngineOptions): Promise<EngineHandle> {
+  const core = new EngineCore({
+    listen: o.listen,
+    control: o.control,
+    secret: o.secret,
+    log: o.log,
+    metrics: o.metrics,
+    timers: o.timers ?? {},
+    limits: o.maxMessageSize !== undefined ? { maxMessageSize: o.maxMessageSize } : {},
+    ...(o.tcpIdleMs !== undefined ? { tcpIdleMs: o.tcpIdleMs } : {}),
+    ...(o.tcpMaxPerSource !== undefined ? { tcpMaxPerSource: o.tcpMaxPerSource } : {}),
+    ...(o.tcpMaxConnections !== undefined ? { tcpMaxConnections: o.tcpMaxConnections } : {}),
+    ...(o.maxServerTransactions !== undefined ? { maxServerTransactions: o.maxServerTransactions } : {}),
+    ...(o.appResponseTimeoutMs !== undefined ? { appResponseTimeoutMs: o.appResponseTimeoutMs } : {}),
+    advertisedHost: o.advertisedHost,
+  });
+  try {
+    await core.start();
+  } catch (err) {
+    await core.close();
+    throw err;
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    sip: core.transports.locals.map((l) => ({ proto: l.proto, host: l.host, port: l.port })),
+    control: { host: o.control.host, port: core.control.port },
+    stats: () => ({ ...core.stats, apps: core.control.apps.size, tcpConnections: core.transports.tcpConnectionCount }),
+    close: () => (closing ??= core.close()),
+  };
+}
+
+/** `kumo engine`: reads the engine config from `ctx.env`, starts the engine and its ops server. */
+export async function runEngine(ctx: ProcessContext): Promise<void> {
+  const cfg = readConfig({ common: commonSpec, engine: engineSpec }, ctx.env).engine;
+  const log = ctx.log.child({ part: 'engine' });
+  const metrics = createEngineMetrics(ctx.registry);
+  const engine = await startEngine({
+    listen: cfg.sipListen,
+    control: cfg.control,
+    secret: cfg.secret,
+    log,
+    metrics,
+    maxMessageSize: cfg.maxMessageSize,
+    maxServerTransactions: cfg.maxTransactions,
+    tcpIdleMs: cfg.tcpIdleSeconds * 1000,
+    tcpMaxPerSource: cfg.tcpMaxPerSource,
+    tcpMaxConnections: cfg.tcpMaxConnections,
+    ...(cfg.sipAdvertisedHost !== undefined ? { advertisedHost: cfg.sipAdvertisedHost } : {}),
+  });
+  ctx.lifecycle.onClose('engine', () => engine.close());
+  const ops = await startOpsServer({ host: cfg.opsListen.host, port: cfg.opsListen.port, registry: ctx.registry });
+  ctx.lifecycle.onClose('engine-ops', () => ops.close());
+  log.info(
+    { sip: engine.sip.map((s) => `${s.proto}/${s.host}:${s.port}`), control: `${engine.control.host}:${engine.control.port}`, ops: ops.port },
+    'engine serving',
+  );
+}

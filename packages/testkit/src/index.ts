@@ -1,3 +1,4 @@
 export { freePort } from './ports.js';
 export { startRedis, type RedisHandle, type RedisOptions } from './redis.js';
 export { uniquePrefix } from './ids.js';
+export { runSipp, startSipp, type SippOptions, type SippResult, type SippHandle } from './sipp.js';

@@ -1,0 +1,11 @@
+import { parseMessage, type SipMessage } from '../sip/index.js';
+
+/**
+ * Reads the SIP text an app puts in a `sip` frame. App messages are deliberately incomplete (an app's 200 has
+ * no Via, an app's INVITE may have only a From and a Contact), so the parser's lenient mode is used: mandatory
+ * header checks are skipped and the body is everything after the empty line.
+ */
+export function parseAppMessage(text: string): SipMessage | undefined {
+  const r = parseMessage(Buffer.from(text, 'utf8'), { lenient: true, limits: { maxMessageSize: 1048576 } });
+  return r.ok ? r.msg : undefined;
+}

@@ -1,0 +1,268 @@
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { createConnection, createServer, isIPv6, type Server, type Socket } from 'node:net';
+import type { Logger } from '@kumo/runtime';
+import type { FramedItem, ParseResult } from '../sip/index.js';
+import type { ListenSpec, LocalPoint, Peer, Proto, StreamConn } from './types.js';
+
+/** Cuts a TCP byte stream into SIP messages (the parser's StreamFramer). */
+export interface StreamSplitter {
+  push(chunk: Buffer): FramedItem[];
+}
+
+export interface TransportOptions {
+  readonly listen: readonly ListenSpec[];
+  readonly log: Logger;
+  /** Close TCP connections idle for this long (ms). */
+  readonly tcpIdleMs: number;
+  /** Maximum concurrent TCP connections from one source address. */
+  readonly tcpMaxPerSource: number;
+  /** Maximum TCP connections in total. */
+  readonly tcpMaxConnections: number;
+  readonly maxMessageSize: number;
+  readonly newSplitter: () => StreamSplitter;
+  /** A message arrived; `parsed` is set when the transport already parsed it (TCP). */
+  readonly onMessage: (data: Buffer, peer: Peer, parsed?: ParseResult) => void;
+  readonly onConnCount?: (n: number) => void;
+}
+
+interface UdpPoint {
+  readonly local: LocalPoint;
+  readonly sock: UdpSocket;
+}
+
+class TcpConn implements StreamConn {
+  closed = false;
+  lastActive = Date.now();
+  constructor(
+    readonly id: number,
+    readonly socket: Socket,
+    readonly remoteAddr: string,
+    readonly remotePort: number,
+    readonly local: LocalPoint,
+    readonly splitter: StreamSplitter,
+  ) {}
+}
+
+function normAddr(a: string | undefined): string {
+  if (!a) return '';
+  return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
+}
+
+/**
+ * UDP and TCP SIP transports. Messages in go to `onMessage` with the peer they came from;
+ * `send` writes to a peer, reusing a TCP connection to that address when one exists
+ * (inbound or outbound) and opening one otherwise.
+ */
+export class Transports {
+  readonly udp: UdpPoint[] = [];
+  readonly tcpServers: { local: LocalPoint; server: Server }[] = [];
+  private readonly conns = new Map<string, TcpConn>(); // "addr|port" → conn
+  private readonly perSource = new Map<string, number>();
+  private readonly connecting = new Map<string, Promise<TcpConn>>();
+  private nextConnId = 1;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(private readonly o: TransportOptions) {}
+
+  get locals(): LocalPoint[] {
+    return [...this.udp.map((u) => u.local), ...this.tcpServers.map((t) => t.local)];
+  }
+
+  async start(): Promise<void> {
+    for (const spec of this.o.listen) {
+      if (spec.proto === 'udp') await this.bindUdp(spec);
+      else await this.listenTcp(spec);
+    }
+    this.idleTimer = setInterval(() => this.sweepIdle(), Math.max(1000, Math.min(this.o.tcpIdleMs / 4, 30000)));
+    this.idleTimer.unref();
+  }
+
+  private async bindUdp(spec: ListenSpec): Promise<void> {
+    const family = isIPv6(spec.host) ? 6 : 4;
+    const sock = createSocket({ type: family === 6 ? 'udp6' : 'udp4', recvBufferSize: 8 * 1024 * 1024, sendBufferSize: 8 * 1024 * 1024 });
+    await new Promise<void>((resolve, reject) => {
+      sock.once('error', reject);
+      sock.bind(spec.port, spec.host, () => {
+        sock.off('error', reject);
+        resolve();
+      });
+    });
+    try {
+      sock.setRecvBufferSize(8 * 1024 * 1024);
+      sock.setSendBufferSize(8 * 1024 * 1024);
+    } catch {
+      /* best effort */
+    }
+    const local: LocalPoint = { proto: 'udp', host: spec.host, port: sock.address().port, family };
+    sock.on('error', (err) => this.o.log.warn({ err }, 'udp socket error'));
+    sock.on('message', (data, rinfo) => {
+      if (data.length > this.o.maxMessageSize) return;
+      this.o.onMessage(data, { proto: 'udp', addr: normAddr(rinfo.address), port: rinfo.port, local });
+    });
+    this.udp.push({ local, sock });
+  }
+
+  private async listenTcp(spec: ListenSpec): Promise<void> {
+    const family = isIPv6(spec.host) ? 6 : 4;
+    const server = createServer({ noDelay: true });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(spec.port, spec.host, 511, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const a = server.address();
+    const local: LocalPoint = { proto: 'tcp', host: spec.host, port: typeof a === 'object' && a ? a.port : spec.port, family };
+    server.on('error', (err) => this.o.log.warn({ err }, 'tcp server error'));
+    server.on('connection', (s) => this.accept(s, local));
+    this.tcpServers.push({ local, server });
+  }
+
+  private accept(s: Socket, local: LocalPoint): void {
+    const addr = normAddr(s.remoteAddress);
+    const n = this.perSource.get(addr) ?? 0;
+    if (n >= this.o.tcpMaxPerSource || this.conns.size >= this.o.tcpMaxConnections) {
+      this.o.log.warn({ addr, n }, 'tcp connection refused: too many connections');
+      s.destroy();
+      return;
+    }
+    this.attach(s, addr, s.remotePort ?? 0, local);
+  }
+
+  private attach(s: Socket, addr: string, port: number, local: LocalPoint): TcpConn {
+    s.setNoDelay(true);
+    const c = new TcpConn(this.nextConnId++, s, addr, port, local, this.o.newSplitter());
+    const key = `${addr}|${port}`;
+    this.conns.set(key, c);
+    this.perSource.set(addr, (this.perSource.get(addr) ?? 0) + 1);
+    this.o.onConnCount?.(this.conns.size);
+    s.on('data', (chunk: Buffer) => {
+      c.lastActive = Date.now();
+      let items: FramedItem[];
+      try {
+        items = c.splitter.push(chunk);
+      } catch (err) {
+        this.o.log.debug({ err, addr, port }, 'tcp framing error; closing connection');
+        s.destroy();
+        return;
+      }
+      for (const it of items) {
+        if (c.closed) return;
+        if (it.type === 'message') this.o.onMessage(it.data, { proto: 'tcp', addr, port, local, conn: c }, it.result);
+        else if (it.type === 'keepalive') {
+          if (it.kind === 'ping' && !s.destroyed) s.write('\r\n'); // RFC 5626 §4.4.1 pong
+        } else {
+          this.o.log.debug({ addr, port, reason: it.reason }, 'tcp framing error; closing connection');
+          if (it.result) this.o.onMessage(Buffer.alloc(0), { proto: 'tcp', addr, port, local, conn: c }, it.result);
+          s.end();
+          c.closed = true;
+          return;
+        }
+      }
+    });
+    s.on('error', (err) => this.o.log.debug({ err, addr, port }, 'tcp connection error'));
+    s.on('close', () => {
+      c.closed = true;
+      if (this.conns.get(key) === c) this.conns.delete(key);
+      const left = (this.perSource.get(addr) ?? 1) - 1;
+      if (left <= 0) this.perSource.delete(addr);
+      else this.perSource.set(addr, left);
+      this.o.onConnCount?.(this.conns.size);
+    });
+    return c;
+  }
+
+  private sweepIdle(): void {
+    const limit = Date.now() - this.o.tcpIdleMs;
+    for (const c of this.conns.values()) {
+      if (c.lastActive < limit) {
+        this.o.log.debug({ addr: c.remoteAddr, port: c.remotePort }, 'closing idle tcp connection');
+        c.socket.destroy();
+      }
+    }
+  }
+
+  /** The local point to use for sending to `addr` over `proto` (matching IP family). */
+  localFor(proto: Proto, addr: string): LocalPoint | undefined {
+    const fam = isIPv6(addr) ? 6 : 4;
+    const list = proto === 'udp' ? this.udp.map((u) => u.local) : this.tcpServers.map((t) => t.local);
+    return list.find((l) => l.family === fam) ?? list[0];
+  }
+
+  /** Existing TCP connection to addr:port, if any. */
+  findConn(addr: string, port: number): StreamConn | undefined {
+    const c = this.conns.get(`${addr}|${port}`);
+    return c && !c.closed ? c : undefined;
+  }
+
+  /**
+   * Sends bytes to a peer. Over TCP, reuses `peer.conn` or any connection to addr:port, else connects.
+   * Resolves false when it could not be sent (no transport, connect failure).
+   */
+  send(proto: Proto, addr: string, port: number, data: Buffer, conn?: StreamConn): boolean | Promise<boolean> {
+    if (this.closed) return false;
+    if (proto === 'udp') {
+      const fam = isIPv6(addr) ? 6 : 4;
+      const u = this.udp.find((p) => p.local.family === fam) ?? this.udp[0];
+      if (!u) return false;
+      u.sock.send(data, port, addr);
+      return true;
+    }
+    const c = conn && !conn.closed ? conn : this.findConn(addr, port);
+    if (c) {
+      c.socket.write(data);
+      (c as TcpConn).lastActive = Date.now();
+      return true;
+    }
+    return this.connect(addr, port).then(
+      (nc) => {
+        nc.socket.write(data);
+        return true;
+      },
+      (err: unknown) => {
+        this.o.log.debug({ err, addr, port }, 'tcp connect failed');
+        return false;
+      },
+    );
+  }
+
+  /** Opens (or joins an opening of) a TCP connection to addr:port. */
+  connect(addr: string, port: number): Promise<TcpConn> {
+    const key = `${addr}|${port}`;
+    const pending = this.connecting.get(key);
+    if (pending) return pending;
+    const local = this.localFor('tcp', addr);
+    if (!local) return Promise.reject(new Error('no tcp transport'));
+    const p = new Promise<TcpConn>((resolve, reject) => {
+      const s = createConnection({ host: addr, port, noDelay: true });
+      const timer = setTimeout(() => s.destroy(new Error('connect timeout')), 5000);
+      s.once('connect', () => {
+        clearTimeout(timer);
+        resolve(this.attach(s, addr, port, local));
+      });
+      s.once('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+    }).finally(() => this.connecting.delete(key));
+    this.connecting.set(key, p);
+    return p;
+  }
+
+  get tcpConnectionCount(): number {
+    return this.conns.size;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.idleTimer) clearInterval(this.idleTimer);
+    for (const c of this.conns.values()) c.socket.destroy();
+    await Promise.all([
+      ...this.udp.map((u) => new Promise<void>((r) => u.sock.close(() => r()))),
+      ...this.tcpServers.map((t) => new Promise<void>((r) => t.server.close(() => r()))),
+    ]);
+  }
+}
