@@ -1,6 +1,7 @@
 import type { ApiRoutePlugin } from '../context.js';
 import { admissionOperatorRoutes, admissionTenantRoutes } from './admission.js';
 import { auditRoutes } from './audit.js';
+import { billingOperatorRoutes, billingTenantRoutes } from './billing.js';
 import { didRoutes } from './dids.js';
 import { extensionRoutes } from './extensions.js';
 import { groupRoutes } from './groups.js';
@@ -32,6 +33,8 @@ export const routePlugins: readonly ApiRoutePlugin[] = [
   { name: 'registrations', scope: 'tenant', plugin: registrationRoutes },
   { name: 'registration-counts', scope: 'operator', plugin: registrationCountRoutes },
   // --- billing (tariffs, reports) ---
+  { name: 'billing-operator', scope: 'operator', plugin: billingOperatorRoutes },
+  { name: 'billing', scope: 'tenant', plugin: billingTenantRoutes },
   // --- admission (restriction, events) ---
   { name: 'admission-operator', scope: 'operator', plugin: admissionOperatorRoutes },
   { name: 'admission', scope: 'tenant', plugin: admissionTenantRoutes },
