@@ -5,7 +5,7 @@ import { Registry } from 'prom-client';
 import { KumoError, createApiMetrics, silentLogger, type ApiMetrics } from '@kumo/runtime';
 import { ProvisioningRepo, pingRedis } from '@kumo/store';
 import type { ApiDeps, ApiRoutePlugin, RouteContext } from './context.js';
-import { errorSchema, installErrorHandling } from './errors.js';
+import { errorSchema, installErrorHandling, type ErrorBody } from './errors.js';
 import { routePlugins } from './routes/index.js';
 
 export const DEFAULT_BODY_LIMIT = 262_144;
@@ -48,7 +48,14 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true, useDefaults: false } },
     routerOptions: { ignoreTrailingSlash: true },
+    // Errors raised before routing (bad URL encoding) get the same body as every other error.
+    frameworkErrors: (err, _req, reply) => {
+      const body: ErrorBody = { code: 'KUMO_ERR_BAD_REQUEST', message: err.message, details: {} };
+      void (reply as FastifyReply).code(400).send(body);
+    },
   });
+  // JSON only: without this, fastify would also accept text/plain bodies.
+  app.removeContentTypeParser('text/plain');
 
   app.decorateRequest('principal', null);
   app.decorateRequest('tenant', null);

@@ -13,6 +13,7 @@ import {
   createErrorResponse,
   formatNameAddr,
   formatVia,
+  isKeepAlive,
   parseMessage,
   parseNameAddr,
   parseUri,
@@ -76,6 +77,8 @@ export class EngineCore {
 
   private readonly serverTxns = new Map<string, ServerTxn>(); // key → txn
   private readonly serverById = new Map<string, ServerTxn>();
+  /** INVITE server transactions by Call-ID|CSeq|From-tag: ACK matching for UAs that give a non-2xx ACK a new branch. */
+  private readonly inviteByDialogKey = new Map<string, ServerTxn>();
   private readonly clientTxns = new Map<string, ClientTxn>(); // branch|method → txn
   private readonly clientById = new Map<string, ClientTxn>();
   readonly dialogs = new Map<string, Dialog>();
@@ -126,6 +129,7 @@ export class EngineCore {
     for (const d of this.dialogs.values()) this.stopAckWait(d);
     this.serverTxns.clear();
     this.serverById.clear();
+    this.inviteByDialogKey.clear();
     this.clientTxns.clear();
     this.clientById.clear();
     this.dialogs.clear();
@@ -203,7 +207,7 @@ export class EngineCore {
 
   private onNetwork(data: Buffer, peer: Peer, parsed?: ParseResult): void {
     if (this.closed) return;
-    if (!parsed && data.length <= 4 && data.toString('latin1').trim() === '') return; // UDP keep-alive
+    if (!parsed && isKeepAlive(data)) return; // UDP keep-alive (RFC 5626)
     let r: ParseResult;
     try {
       r = parsed ?? parseMessage(data, { limits: this.limits });
@@ -327,6 +331,7 @@ export class EngineCore {
       dest,
       app,
       dialogId: dialog?.id ?? '',
+      formedDialogId: '',
       toTag: toTag ?? '',
       state: 'trying',
       lastResponse: undefined,
@@ -338,6 +343,7 @@ export class EngineCore {
     };
     this.serverTxns.set(key, txn);
     this.serverById.set(txn.id, txn);
+    if (method === 'INVITE') this.inviteByDialogKey.set(this.ackKey(req), txn);
     this.m?.activeServerTransactions.set(this.serverById.size);
     if (method === 'INVITE') {
       // 100 Trying at once, before the app sees the request (controller.cpp 1651-1662)
@@ -398,9 +404,17 @@ export class EngineCore {
     this.countOut(res, dest.proto);
   }
 
+  private ackKey(req: SipRequest): string {
+    return `${req.callId ?? ''}|${req.cseq?.seq ?? ''}|${req.from?.tag ?? ''}`;
+  }
+
   private onNetworkAck(ack: SipRequest, peer: Peer): void {
-    // ACK for a non-2xx final: same branch as the INVITE
-    const st = this.serverTxns.get(this.serverKey(ack, 'INVITE'));
+    // ACK for a non-2xx final: same branch as the INVITE (or, leniently, same Call-ID/CSeq/From-tag)
+    let st = this.serverTxns.get(this.serverKey(ack, 'INVITE'));
+    if (!st) {
+      const alt = this.inviteByDialogKey.get(this.ackKey(ack));
+      if (alt && alt.finalStatus >= 300) st = alt;
+    }
     if (st && st.state === 'completed') {
       st.state = 'confirmed';
       st.retrans = cancel(st.retrans);
@@ -442,7 +456,7 @@ export class EngineCore {
       this.countOut(res, peer.proto);
       // keep a small CANCEL server transaction to answer retransmissions
       const t: ServerTxn = {
-        id: randomUUID(), key: ckey, method: 'CANCEL', req: c, peer, dest, app: undefined, dialogId: '', toTag: '',
+        id: randomUUID(), key: ckey, method: 'CANCEL', req: c, peer, dest, app: undefined, dialogId: '', formedDialogId: '', toTag: '',
         state: 'completed', lastResponse: bytes, finalStatus: status, cancelled: false, timer: undefined, retrans: undefined, interval: 0,
       };
       this.serverTxns.set(ckey, t);
@@ -455,16 +469,17 @@ export class EngineCore {
       this.sendFinal(inv, this.buildResponse(inv.req, 487, undefined, inv.toTag || newTag()));
       const text = serialize(c);
       const meta = this.metaTokens('network', text.length, peer.proto, peer.addr, peer.port);
-      this.toApp(inv.app, `sip|${meta}|${inv.id}|${inv.dialogId}|`, text);
-      const d = inv.dialogId ? this.dialogs.get(inv.dialogId) : undefined;
+      const did = inv.dialogId || inv.formedDialogId;
+      this.toApp(inv.app, `sip|${meta}|${inv.id}|${did}|`, text);
+      const d = inv.formedDialogId ? this.dialogs.get(inv.formedDialogId) : undefined;
       if (d && d.state === 'early') this.removeDialog(d);
       return;
     }
     // final already sent
-    if (inv.state === 'accepted' && inv.dialogId) {
+    if (inv.state === 'accepted' && inv.formedDialogId) {
       // CANCEL racing our 200: 481, then hang up once the ACK arrives (sip-dialog-controller.cpp 1640-1712)
       respond(481);
-      const d = this.dialogs.get(inv.dialogId);
+      const d = this.dialogs.get(inv.formedDialogId);
       if (d && d.state === 'confirmed') {
         if (d.ackWait) d.byeAfterAck = true;
         else this.engineBye(d, true);
@@ -520,6 +535,10 @@ export class EngineCore {
     t.state = 'terminated';
     if (this.serverTxns.get(t.key) === t) this.serverTxns.delete(t.key);
     this.serverById.delete(t.id);
+    if (t.method === 'INVITE') {
+      const k = this.ackKey(t.req);
+      if (this.inviteByDialogKey.get(k) === t) this.inviteByDialogKey.delete(k);
+    }
     this.m?.activeServerTransactions.set(this.serverById.size);
   }
 
@@ -569,10 +588,7 @@ export class EngineCore {
         t.state = 'proceeding';
         t.retrans = cancel(t.retrans);
       }
-      if (t.cancelPending && !t.cancelSent) {
-        t.cancelSent = true;
-        this.sendBytes(t.dest, t.cancelPending);
-      }
+      if (t.cancelPending && !t.cancelSent) this.sendCancel(t);
       if (t.orphan) {
         this.sendCancel(t);
         return;
@@ -746,8 +762,8 @@ export class EngineCore {
     t.cancelPending = bytes;
     if (t.state === 'proceeding' && !t.cancelSent) {
       t.cancelSent = true;
-      this.sendBytes(t.dest, bytes);
-      // CANCEL is its own non-INVITE transaction: retransmit over UDP until its final response
+      // CANCEL is its own non-INVITE transaction: startClient sends it (once; retransmitted over
+      // UDP until its final response). Sending it here as well put two CANCELs on TCP.
       this.startClient(this.newClientTxn('CANCEL', t.branch, t.req, bytes, t.dest, undefined, ''));
     }
     return bytes;
@@ -953,6 +969,7 @@ export class EngineCore {
     let dialogId = t.dialogId;
     if (t.method === 'INVITE' && status > 100 && t.dialogId === '') {
       dialogId = `${req.callId ?? ''};from-tag=${req.from?.tag ?? ''}`;
+      t.formedDialogId = dialogId;
       if (status < 300) this.ensureUasDialog(t, res, dialogId, status < 200 ? 'early' : 'confirmed');
       else {
         const d = this.dialogs.get(dialogId);
@@ -960,6 +977,7 @@ export class EngineCore {
       }
     } else if (t.method === 'SUBSCRIBE' && status >= 200 && status < 300 && t.dialogId === '') {
       dialogId = `${req.callId ?? ''};from-tag=${req.from?.tag ?? ''}`;
+      t.formedDialogId = dialogId;
       this.ensureUasDialog(t, res, dialogId, 'confirmed');
     }
 

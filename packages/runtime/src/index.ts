@@ -2,6 +2,7 @@ export { KumoError, isKumoError } from './errors.js';
 export { createLogger, silentLogger, REDACT_PATHS, type Logger, type LoggerSettings } from './logger.js';
 export { Lifecycle, type Closer } from './shutdown.js';
 export { createRegistry } from './metrics/registry.js';
+export { createBillingMetrics, type BillingMetrics } from './metrics/billing.js';
 export { startOpsServer, type OpsServerOptions } from './http.js';
 export type { Env, ProcessContext, ProcessEntry } from './process.js';
 export { createEngineMetrics, metricMethod, statusClass, ENGINE_METRIC_METHODS, type EngineMetrics } from './metrics/engine.js';
@@ -16,3 +17,4 @@ export {
   type BlockScope,
 } from './metrics/sip.js';
 export { createApiMetrics, type ApiMetrics } from './metrics/api.js';
+export { createEngineMetrics, metricMethod, statusClass, ENGINE_METRIC_METHODS, type EngineMetrics } from './metrics/engine.js';

@@ -1,9 +1,22 @@
 import { randomBytes } from 'node:crypto';
-import { ConfigError, commonSpec, readConfig, sipSpec, type ConfigOf, type Env } from '@kumo/config';
+import { ConfigError, cdrStreamSpec, commonSpec, readConfig, routingSpec, sipSpec, type ConfigOf, type Env } from '@kumo/config';
 import { createSipMetrics, startOpsServer, type Logger, type ProcessContext, type SipMetrics } from '@kumo/runtime';
-import { AuthGuardStore, DirectoryRepo, LocationStore, createRedis, keySchema, pingRedis, type KeySchema, type RedisClient } from '@kumo/store';
+import {
+  AuthGuardStore,
+  CdrStreams,
+  DirectoryRepo,
+  HuntStateStore,
+  LocationStore,
+  createRedis,
+  keySchema,
+  pingRedis,
+  type KeySchema,
+  type RedisClient,
+} from '@kumo/store';
 import type { DigestAlgorithm } from './auth/digest.js';
 import { createInviteHandler } from './call/hook.js';
+import { LocalPickupRegistry } from './call/pickup.js';
+import type { AdmitCall } from './request-route/route.js';
 import { connectEngine, type EngineConnection } from './drachtio/adapter.js';
 import type { SipHandler } from './drachtio/types.js';
 import type { RegistrarDirectory } from './registrar/directory.js';
@@ -13,8 +26,13 @@ import { createRegistrar, type RegistrarSettings } from './registrar/registrar.j
 export type SipConfig = ConfigOf<typeof sipSpec>;
 
 /** Reads and checks the sip process's settings (every problem at once). */
-export function readSipConfig(env: Env): { common: ConfigOf<typeof commonSpec>; sip: SipConfig } {
-  const cfg = readConfig({ common: commonSpec, sip: sipSpec }, env);
+export function readSipConfig(env: Env): {
+  common: ConfigOf<typeof commonSpec>;
+  sip: SipConfig;
+  routing: ConfigOf<typeof routingSpec>;
+  cdr: ConfigOf<typeof cdrStreamSpec>;
+} {
+  const cfg = readConfig({ common: commonSpec, sip: sipSpec, routing: routingSpec, cdr: cdrStreamSpec }, env);
   const problems: string[] = [];
   const s = cfg.sip;
   if (cfg.common.redisUrl === undefined) problems.push('KUMO_REDIS_URL: required by the sip process');
@@ -64,6 +82,14 @@ export interface SipAppDeps {
   readonly registrar: RegistrarSettings;
   /** Defaults to the provisioning data in Redis (DirectoryRepo). */
   readonly directory?: RegistrarDirectory;
+  /** Call control (INVITE); without it INVITEs are answered 501. */
+  readonly calls?: {
+    readonly cdrShards: number;
+    readonly trunkSetupTimeoutSec: number;
+    readonly trunkRingCapSec: number;
+    /** The admission step; default: admit everything. */
+    readonly admitCall?: AdmitCall;
+  };
 }
 
 export interface SipApp {
@@ -88,7 +114,28 @@ export function createSipApp(d: SipAppDeps): SipApp {
     log: d.log,
     ...(d.metrics ? { metrics: d.metrics } : {}),
   });
-  return { handlers: { REGISTER: register, INVITE: createInviteHandler() }, location, guard };
+  const c = d.calls;
+  const invite = c
+    ? createInviteHandler({
+        log: d.log.child({ component: 'calls' }),
+        directory: new DirectoryRepo(d.redis, d.keys),
+        location,
+        hunt: new HuntStateStore(d.redis, d.keys),
+        guard,
+        publishCdr: ((streams) => (cdr) => streams.publishCdr(cdr))(new CdrStreams(d.redis, d.keys, c.cdrShards)),
+        pickups: new LocalPickupRegistry(),
+        auth: {
+          nonceSecret: d.registrar.nonceSecret,
+          nonceLifetimeMs: d.registrar.nonceLifetimeMs,
+          algorithms: d.registrar.algorithms,
+          md5FirstUserAgents: d.registrar.md5FirstUserAgents,
+        },
+        trunkSetupTimeoutSec: c.trunkSetupTimeoutSec,
+        trunkRingCapSec: c.trunkRingCapSec,
+        ...(c.admitCall ? { admitCall: c.admitCall } : {}),
+      })
+    : createInviteHandler();
+  return { handlers: { REGISTER: register, INVITE: invite }, location, guard };
 }
 
 /** How long `runSip` waits for the first engine connection before resolving anyway (it keeps retrying). */
@@ -107,7 +154,14 @@ export async function runSip(ctx: ProcessContext): Promise<void> {
   });
   const keys = keySchema(cfg.common.redisKeyPrefix);
   const metrics = createSipMetrics(ctx.registry);
-  const app = createSipApp({ redis, keys, log, metrics, registrar: registrarSettings(cfg.sip, log) });
+  const app = createSipApp({
+    redis,
+    keys,
+    log,
+    metrics,
+    registrar: registrarSettings(cfg.sip, log),
+    calls: { cdrShards: cfg.cdr.shards, trunkSetupTimeoutSec: cfg.routing.trunkSetupTimeoutS, trunkRingCapSec: cfg.routing.trunkRingCapS },
+  });
   const repo = new DirectoryRepo(redis, keys);
   metrics.setBindingCounter(async () => {
     const out = new Map<string, number>();

@@ -33,5 +33,22 @@ export { parseContacts, parseNameAddr, parseSipUri, type ContactEntry, type Cont
 export { connectEngine, type EngineConnection, type EngineConnectionOptions } from './drachtio/adapter.js';
 export { multiHeader, type SendOptions, type SipHandler, type SipRequest, type SipResponse } from './drachtio/types.js';
 
-// Call-control hook (INVITE): replaced by the call-routing work.
-export { createInviteHandler } from './call/hook.js';
+// Call control (INVITE): the request route and call sessions.
+export { createInviteHandler, type CallControlDeps } from './call/hook.js';
+export {
+  admitEverything,
+  callFacts,
+  createInviteRoute,
+  type AdmissionAnswer,
+  type AdmitCall,
+  type CallToAdmit,
+  type InviteRequest,
+  type PublishCdr,
+  type RouteContext,
+  type RouteDeps,
+} from './request-route/route.js';
+export { loadRouting, contactOf, MAX_RECORDS_PER_CALL, type LoadedRouting } from './request-route/load.js';
+export { CallSession, type CallTracker, type PickupRegistry, type SessionOptions, type SessionOutcome } from './call/session.js';
+export { LocalPickupRegistry } from './call/pickup.js';
+export { checkSdp, sdpCodecs, type SdpCheck } from './call/sdp.js';
+export type { CallIo, DialOutcome, DialProgress, DialRequest, InboundInvite, Leg, PendingDial } from './call/types.js';

@@ -22,6 +22,21 @@ export {
   type ApiRole,
   type IssuedKey,
 } from './provisioning/apikeys.js';
+export {
+  BILLING_GROUP,
+  BillingLedger,
+  CdrStreams,
+  cdrShardOf,
+  compareStreamIds,
+  decodeStoredCall,
+  type AuditRecord,
+  type BookedCall,
+  type ChargeOutcome,
+  type CloseMarker,
+  type DeadLetter,
+  type LedgerOptions,
+  type StreamEntry,
+} from './billing/index.js';
 // registrar (location service, brute-force guard)
 export {
   LocationStore,
@@ -34,3 +49,21 @@ export {
   type RegisterResult,
   type RegistrationListEntry,
 } from './registrar/location.js';
+export { startLocalRedis, type LocalRedis, type LocalRedisOptions } from './local-server.js';
+export {
+  BILLING_GROUP,
+  BillingLedger,
+  CdrStreams,
+  cdrShardOf,
+  compareStreamIds,
+  decodeStoredCall,
+  type AuditRecord,
+  type BookedCall,
+  type ChargeOutcome,
+  type CloseMarker,
+  type DeadLetter,
+  type LedgerOptions,
+  type StreamEntry,
+} from './billing/index.js';
+// call routing (hunt state shared by sip processes)
+export { HuntStateStore, STATE_TTL_MS, type HuntState } from './calls/hunt.js';

@@ -64,8 +64,29 @@ function tenantKeys(prefix: string) {
     regBlockAor: (id: string, extension: string) => `${t(id)}:reg:block:${extension}`,
 
     // --- call control / admission -----------------------------------------------
+    // call routing (hunt state)
+    /** Hash: ring group number → the member who took the group's last call (round-robin cursor). */
+    huntLast: (id: string) => `${t(id)}:hunt:last`,
+    /** Hash: extension → number of answered calls it is in now (busy for hunt strategies). */
+    inCall: (id: string) => `${t(id)}:hunt:incall`,
+    /** Hash: extension → epoch ms its last call ended (longest-idle hunting). */
+    idleSince: (id: string) => `${t(id)}:hunt:idle`,
 
     // --- cdr / billing --------------------------------------------------------------
+    /** Billing: the tenant's key base; the charge script derives the per-month keys below from it (same slot). */
+    billBase: (id: string) => `${t(id)}:bill`,
+    /** String (JSON): the tenant's tariff override. */
+    billTariff: (id: string) => `${t(id)}:bill:tariff`,
+    /** Hash month → JSON {closedAt, revision, checkedAt?, ...}: months that are closed (frozen). */
+    billClosed: (id: string) => `${t(id)}:bill:closed`,
+    /** Hash `<section>|<dimension>|<value>|<metric>` → integer: a month's totals (see domain report.ts). */
+    billTotals: (id: string, month: string) => `${t(id)}:bill:tot:${month}`,
+    /** Hash cdrId → JSON per-call charge: every call booked into the month (also the charge-once record). */
+    billCalls: (id: string, month: string) => `${t(id)}:bill:calls:${month}`,
+    /** Sorted set cdrId by start time: the month's per-call detail in order, for pagination. */
+    billCallIndex: (id: string, month: string) => `${t(id)}:bill:idx:${month}`,
+    /** List (newest first) of JSON audit records: re-ratings, tariff changes, month closes. */
+    billAudit: (id: string) => `${t(id)}:bill:audit`,
 
   };
 }
@@ -103,6 +124,18 @@ function globalKeys(prefix: string) {
     // --- call control / admission -----------------------------------------------
 
     // --- cdr / billing --------------------------------------------------------------
+    /** Stream: CDRs of the tenants hashed to this shard (consumer group `billing`). Own hash tag per shard. */
+    cdrStream: (shard: number) => `${prefix}:{cdr:${shard}}:stream`,
+    /** Stream: entries that could not be charged (payload, error, deliveries), for operators. */
+    cdrDeadLetters: () => `${prefix}:cdr:dead`,
+    /** String (JSON): the platform default tariff. */
+    billTariffDefault: () => `${prefix}:bill:tariff`,
+    /** List (newest first): platform-level billing audit (default tariff changes). */
+    billAudit: () => `${prefix}:bill:audit`,
+    /** Set of months (YYYY-MM) with billing activity: what the month-close sweep looks at. */
+    billMonths: () => `${prefix}:bill:months`,
+    /** Set of tenant ids with calls booked in a month. */
+    billMonthTenants: (month: string) => `${prefix}:bill:month:${month}:tenants`,
 
   };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SipRequest } from './message.js';
-import { parseMessage } from './parser.js';
+import { isKeepAlive, parseMessage } from './parser.js';
 import { serialize } from './serialize.js';
 
 const CRLF = '\r\n';
@@ -160,5 +160,56 @@ describe('message accessors follow edits', () => {
     expect(m.requestUri).toMatchObject({ user: 'carol' });
     m.headers.set('CSeq', 'garbage');
     expect(m.cseq).toBeUndefined();
+  });
+});
+
+describe('app messages (lenient) and keep-alives', () => {
+  it('accepts what a drachtio-srf app sends: no Via, no tags, body framed by the frame', () => {
+    const sdp = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\n';
+    const data = Buffer.from(
+      `SIP/2.0 200 OK\r\nCall-ID: 1-29586@127.0.0.1\r\ncseq: 1 INVITE\r\nfrom: sipp <sip:sipp@127.0.0.1:5072>;tag=29586SIPpTag001\r\n` +
+        `to: service <sip:service@127.0.0.1:5060>\r\nContent-Length: 999\r\n\r\n${sdp}`,
+    );
+    expect(parseMessage(data).ok).toBe(false);
+    const r = parseMessage(data, { lenient: true });
+    if (!r.ok || !r.msg.isResponse) throw new Error('lenient parse failed');
+    expect(r.msg.status).toBe(200);
+    expect(r.msg.body.toString()).toBe(sdp);
+    expect(r.msg.vias).toEqual([]);
+    expect(r.msg.from?.tag).toBe('29586SIPpTag001');
+    expect(serialize(r.msg).toString()).toContain(`Content-Length: ${sdp.length}\r\n`);
+    const req = parseMessage(Buffer.from('INVITE sip:service@127.0.0.1:5090 SIP/2.0\r\nfrom: sip:sipp@localhost\r\n\r\n'), { lenient: true });
+    expect(req.ok && !req.msg.isResponse && req.msg.method).toBe('INVITE');
+    expect(parseMessage(Buffer.from('INVITE  sip:x SIP/2.0\r\n\r\n'), { lenient: true }).ok).toBe(false);
+  });
+
+  it.each<[string, boolean]>([['\r\n\r\n', true], ['\r\n', true], [' \r\n', true], ['', false], ['\r\nX', false]])(
+    'isKeepAlive(%j) = %j',
+    (s, k) => expect(isKeepAlive(Buffer.from(s))).toBe(k),
+  );
+});
+
+describe('top Via edits', () => {
+  it('sets received/rport on the top via only, also inside a comma-separated field', () => {
+    const data = req().toString().replace(
+      'Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK1;rport',
+      'Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK1;rport, SIP/2.0/UDP p.example;branch=z9hG4bK0',
+    );
+    const r = parseMessage(Buffer.from(data));
+    if (!r.ok) throw new Error(r.reason);
+    const m = r.msg;
+    const top = m.topVia!;
+    top.params.received = '192.0.2.9';
+    top.params.rport = '40000';
+    expect(m.setTopVia(top)).toBe(true);
+    expect(m.headers.get('via')).toBe(
+      'SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK1;rport=40000;received=192.0.2.9, SIP/2.0/UDP p.example;branch=z9hG4bK0',
+    );
+    expect(m.topVia).toMatchObject({ received: '192.0.2.9', rport: 40000 });
+    expect(m.removeTopVia()?.branch).toBe('z9hG4bK1');
+    expect(m.headers.getAll('via')).toEqual(['SIP/2.0/UDP p.example;branch=z9hG4bK0']);
+    expect(m.removeTopVia()?.host).toBe('p.example');
+    expect(m.headers.has('via')).toBe(false);
+    expect(m.removeTopVia()).toBeUndefined();
   });
 });

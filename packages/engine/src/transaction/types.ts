@@ -23,8 +23,10 @@ export interface ServerTxn {
   /** Where responses go (RFC 3261 §18.2.2 with RFC 3581). */
   readonly dest: Dest;
   app: AppConnection | undefined;
-  /** Dialog id the request belongs to ('' when none yet). */
+  /** Dialog id of an in-dialog request ('' for a dialog-creating or out-of-dialog request). */
   dialogId: string;
+  /** Dialog this request created with a 1xx/2xx (INVITE, SUBSCRIBE), '' until then. */
+  formedDialogId: string;
   toTag: string;
   /** 'trying' (no response yet), 'proceeding' (1xx sent), 'completed' (final sent, waiting ACK / timer J), 'confirmed', 'accepted' (2xx to INVITE sent). */
   state: 'trying' | 'proceeding' | 'completed' | 'confirmed' | 'accepted' | 'terminated';

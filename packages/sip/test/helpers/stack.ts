@@ -2,7 +2,15 @@ import { startEngine, type EngineHandle } from '@kumo/engine';
 import { createRegistry, createSipMetrics, silentLogger, type SipMetrics } from '@kumo/runtime';
 import { createRedis, keySchema, type KeySchema, type RedisClient } from '@kumo/store';
 import { freePort, uniquePrefix } from '@kumo/testkit';
-import { connectEngine, createSipApp, type EngineConnection, type RegistrarDirectory, type RegistrarSettings, type SipApp } from '@kumo/sip';
+import {
+  connectEngine,
+  createSipApp,
+  type EngineConnection,
+  type RegistrarDirectory,
+  type RegistrarSettings,
+  type SipApp,
+  type SipAppDeps,
+} from '@kumo/sip';
 import type { Registry } from 'prom-client';
 
 export const TEST_SETTINGS: RegistrarSettings = {
@@ -36,9 +44,12 @@ export interface Stack {
 /** Engine in-process on free ports + the sip app connected to it over the drachtio protocol. */
 export async function startStack(o: {
   redisUrl: string;
-  directory: RegistrarDirectory;
+  /** Default: the provisioning data in Redis. */
+  directory?: RegistrarDirectory;
   settings?: Partial<RegistrarSettings>;
   keys?: KeySchema;
+  /** Call control (INVITE routing); without it INVITEs get 501. */
+  calls?: SipAppDeps['calls'];
 }): Promise<Stack> {
   const log = silentLogger();
   const sipPort = await freePort();
@@ -56,7 +67,15 @@ export async function startStack(o: {
   const keys = o.keys ?? keySchema(uniquePrefix('sip'));
   const registry = createRegistry('sip-test');
   const metrics = createSipMetrics(registry);
-  const app = createSipApp({ redis, keys, log, metrics, registrar: { ...TEST_SETTINGS, ...o.settings }, directory: o.directory });
+  const app = createSipApp({
+    redis,
+    keys,
+    log,
+    metrics,
+    registrar: { ...TEST_SETTINGS, ...o.settings },
+    ...(o.directory ? { directory: o.directory } : {}),
+    ...(o.calls ? { calls: o.calls } : {}),
+  });
   const conn = connectEngine({ host: engine.control.host, port: engine.control.port, secret, log, metrics, handlers: app.handlers });
   await conn.connected;
   return {
