@@ -4,11 +4,7 @@ import { upSpec } from './sections/up.js';
 import { engineSpec } from './sections/engine.js';
 import { sipSpec } from './sections/sip.js';
 import { apiSpec } from './sections/api.js';
-import { engineSpec } from './sections/engine.js';
-import { engineSpec } from './sections/engine.js';
-import { sipSpec } from './sections/sip.js';
 import { routingSpec } from './sections/routing.js';
-import { upSpec } from './sections/up.js';
 import { billingSpec, cdrStreamSpec } from './sections/billing.js';
 
 /** Every process's settings, by section, in the order the docs show them. Add new sections here. */
@@ -18,10 +14,7 @@ export const allSpecs: Readonly<Record<string, Spec>> = {
   sip: sipSpec,
   routing: routingSpec,
   up: upSpec,
-  engine: engineSpec,
-  sip: sipSpec,
   api: apiSpec,
-  engine: engineSpec,
   cdr: cdrStreamSpec,
   billing: billingSpec,
 };

@@ -17,4 +17,3 @@ export {
   type BlockScope,
 } from './metrics/sip.js';
 export { createApiMetrics, type ApiMetrics } from './metrics/api.js';
-export { createEngineMetrics, metricMethod, statusClass, ENGINE_METRIC_METHODS, type EngineMetrics } from './metrics/engine.js';

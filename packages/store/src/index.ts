@@ -49,21 +49,5 @@ export {
   type RegisterResult,
   type RegistrationListEntry,
 } from './registrar/location.js';
-export { startLocalRedis, type LocalRedis, type LocalRedisOptions } from './local-server.js';
-export {
-  BILLING_GROUP,
-  BillingLedger,
-  CdrStreams,
-  cdrShardOf,
-  compareStreamIds,
-  decodeStoredCall,
-  type AuditRecord,
-  type BookedCall,
-  type ChargeOutcome,
-  type CloseMarker,
-  type DeadLetter,
-  type LedgerOptions,
-  type StreamEntry,
-} from './billing/index.js';
 // call routing (hunt state shared by sip processes)
 export { HuntStateStore, STATE_TTL_MS, type HuntState } from './calls/hunt.js';
