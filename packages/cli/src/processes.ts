@@ -1,4 +1,7 @@
 import { runApi } from '@kumo/api';
+import { runBilling } from '@kumo/billing';
+import { runEngine } from '@kumo/engine';
+import { runSip } from '@kumo/sip';
 import type { ProcessEntry } from '@kumo/runtime';
 
 /** Every deployable Kumo process, in start order (the supervisor stops them in reverse). */
@@ -7,7 +10,10 @@ export type ProcessName = (typeof PROCESS_NAMES)[number];
 
 /** The entry point of each deployable that exists in this build. */
 export const PROCESSES: Partial<Record<ProcessName, ProcessEntry>> = {
+  engine: runEngine,
+  sip: runSip,
   api: runApi,
+  billing: runBilling,
 };
 
 /**

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ConfigError, cdrStreamSpec, commonSpec, readConfig, routingSpec, sipSpec, type ConfigOf, type Env } from '@kumo/config';
+import { ConfigError, admissionSpec, cdrStreamSpec, commonSpec, readConfig, routingSpec, sipSpec, type ConfigOf, type Env } from '@kumo/config';
 import { createSipMetrics, startOpsServer, type Logger, type ProcessContext, type SipMetrics } from '@kumo/runtime';
 import {
   AuthGuardStore,
@@ -17,6 +17,9 @@ import type { DigestAlgorithm } from './auth/digest.js';
 import { createInviteHandler } from './call/hook.js';
 import { LocalPickupRegistry } from './call/pickup.js';
 import type { AdmitCall } from './request-route/route.js';
+import type { CallAdmission } from './admission/call-admission.js';
+import { createCallAdmission } from './admission/create.js';
+import { admissionStep, registerRateCap } from './admission/route-step.js';
 import { connectEngine, type EngineConnection } from './drachtio/adapter.js';
 import type { SipHandler } from './drachtio/types.js';
 import type { RegistrarDirectory } from './registrar/directory.js';
@@ -31,8 +34,9 @@ export function readSipConfig(env: Env): {
   sip: SipConfig;
   routing: ConfigOf<typeof routingSpec>;
   cdr: ConfigOf<typeof cdrStreamSpec>;
+  admission: ConfigOf<typeof admissionSpec>;
 } {
-  const cfg = readConfig({ common: commonSpec, sip: sipSpec, routing: routingSpec, cdr: cdrStreamSpec }, env);
+  const cfg = readConfig({ common: commonSpec, sip: sipSpec, routing: routingSpec, cdr: cdrStreamSpec, admission: admissionSpec }, env);
   const problems: string[] = [];
   const s = cfg.sip;
   if (cfg.common.redisUrl === undefined) problems.push('KUMO_REDIS_URL: required by the sip process');
@@ -42,6 +46,9 @@ export function readSipConfig(env: Env): {
     problems.push('KUMO_SIP_REG_DEFAULT_EXPIRES: must lie between the minimum and maximum expiry');
   }
   if (s.digestAlgorithms.length === 0) problems.push('KUMO_SIP_DIGEST_ALGORITHMS: name at least one algorithm');
+  if (cfg.admission.leaseRenewMs * 2 > cfg.admission.leaseTtlMs) {
+    problems.push('KUMO_ADMISSION_LEASE_RENEW_MS: must be at most half of KUMO_ADMISSION_LEASE_TTL_MS');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return cfg;
 }
@@ -87,9 +94,11 @@ export interface SipAppDeps {
     readonly cdrShards: number;
     readonly trunkSetupTimeoutSec: number;
     readonly trunkRingCapSec: number;
-    /** The admission step; default: admit everything. */
+    /** The admission step; default: `admission` below, else admit everything. */
     readonly admitCall?: AdmitCall;
   };
+  /** Contract and overload enforcement (docs/admission.md): the admitCall step and the REGISTER cap. */
+  readonly admission?: { readonly service: CallAdmission; readonly burstSeconds: number };
 }
 
 export interface SipApp {
@@ -106,7 +115,7 @@ export function createSipApp(d: SipAppDeps): SipApp {
   const location = new LocationStore(d.redis, d.keys);
   const guard = new AuthGuardStore(d.redis, d.keys);
   const directory = d.directory ?? cachedDirectory(storeDirectory(new DirectoryRepo(d.redis, d.keys)), TENANT_CACHE_MS);
-  const register = createRegistrar({
+  const registrar = createRegistrar({
     settings: d.registrar,
     directory,
     location,
@@ -114,7 +123,10 @@ export function createSipApp(d: SipAppDeps): SipApp {
     log: d.log,
     ...(d.metrics ? { metrics: d.metrics } : {}),
   });
+  const adm = d.admission;
+  const register = adm ? registerRateCap(adm.service, registrar) : registrar;
   const c = d.calls;
+  const admitCall = c?.admitCall ?? (adm ? admissionStep(adm.service, { burstSeconds: adm.burstSeconds }) : undefined);
   const invite = c
     ? createInviteHandler({
         log: d.log.child({ component: 'calls' }),
@@ -132,7 +144,7 @@ export function createSipApp(d: SipAppDeps): SipApp {
         },
         trunkSetupTimeoutSec: c.trunkSetupTimeoutSec,
         trunkRingCapSec: c.trunkRingCapSec,
-        ...(c.admitCall ? { admitCall: c.admitCall } : {}),
+        ...(admitCall ? { admitCall } : {}),
       })
     : createInviteHandler();
   return { handlers: { REGISTER: register, INVITE: invite }, location, guard };
@@ -154,6 +166,9 @@ export async function runSip(ctx: ProcessContext): Promise<void> {
   });
   const keys = keySchema(cfg.common.redisKeyPrefix);
   const metrics = createSipMetrics(ctx.registry);
+  const admission = createCallAdmission({ redis, keys, config: cfg.admission, log, registry: ctx.registry });
+  await admission.start();
+  ctx.lifecycle.onClose('admission', () => admission.close());
   const app = createSipApp({
     redis,
     keys,
@@ -161,6 +176,7 @@ export async function runSip(ctx: ProcessContext): Promise<void> {
     metrics,
     registrar: registrarSettings(cfg.sip, log),
     calls: { cdrShards: cfg.cdr.shards, trunkSetupTimeoutSec: cfg.routing.trunkSetupTimeoutS, trunkRingCapSec: cfg.routing.trunkRingCapS },
+    admission: { service: admission, burstSeconds: cfg.admission.rateBurstS },
   });
   const repo = new DirectoryRepo(redis, keys);
   metrics.setBindingCounter(async () => {

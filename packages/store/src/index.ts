@@ -1,6 +1,14 @@
 export { createRedis, pingRedis, redactUrl, type RedisClient } from './client.js';
 export { keySchema, type KeySchema } from './keys.js';
 export { startLocalRedis, type LocalRedis, type LocalRedisOptions } from './local-server.js';
+export {
+  AdmissionStore,
+  type AdmissionEvent,
+  type AdmissionStoreOptions,
+  type AdmissionTicket,
+  type AdmitOutcome,
+  type Scope,
+} from './admission/store.js';
 // provisioning (api)
 export {
   DirectoryRepo,

@@ -1,4 +1,5 @@
 import type { ApiRoutePlugin } from '../context.js';
+import { admissionOperatorRoutes, admissionTenantRoutes } from './admission.js';
 import { auditRoutes } from './audit.js';
 import { didRoutes } from './dids.js';
 import { extensionRoutes } from './extensions.js';
@@ -32,4 +33,6 @@ export const routePlugins: readonly ApiRoutePlugin[] = [
   { name: 'registration-counts', scope: 'operator', plugin: registrationCountRoutes },
   // --- billing (tariffs, reports) ---
   // --- admission (restriction, events) ---
+  { name: 'admission-operator', scope: 'operator', plugin: admissionOperatorRoutes },
+  { name: 'admission', scope: 'tenant', plugin: admissionTenantRoutes },
 ];

@@ -46,6 +46,23 @@ describe('authentication (401)', () => {
     expect((await h.call('DELETE', `/v1/tenants/bravo/api-keys/${apiKey.id}`)).statusCode).toBe(404);
   });
 
+  it('operator keys rotate: issue, list, revoke (not itself)', async () => {
+    const issued = (await h.call('POST', '/v1/platform/api-keys', { body: { name: 'second' } })).json();
+    expect(issued.apiKey).toMatchObject({ role: 'operator', name: 'second' });
+    expect((await h.call('GET', '/v1/platform/api-keys')).json().items.map((k: { name: string }) => k.name)).toEqual(['test operator', 'second']);
+    const self = await h.call('DELETE', `/v1/platform/api-keys/${issued.apiKey.id}`, { key: issued.key });
+    expect([self.statusCode, self.json().code]).toEqual([409, 'KUMO_ERR_SELF_REVOCATION']);
+    const tenantKeyId = (await h.call('GET', '/v1/me', { key: keyA })).json().id;
+    expect((await h.call('DELETE', `/v1/platform/api-keys/${tenantKeyId}`, { key: issued.key })).statusCode).toBe(404);
+    const first = (await h.call('GET', '/v1/me')).json().id;
+    expect((await h.call('DELETE', `/v1/platform/api-keys/${issued.apiKey.id}`)).statusCode).toBe(204);
+    expect((await h.call('GET', '/v1/me', { key: issued.key })).statusCode).toBe(401);
+    expect((await h.call('GET', '/v1/platform/audit?limit=2')).json().items.map((e: { action: string; actor: { keyId: string } }) => [e.action, e.actor.keyId])).toEqual([
+      ['apiKey.revoke', first],
+      ['apiKey.issue', first],
+    ]);
+  });
+
   it('/v1/me names the principal', async () => {
     expect((await h.call('GET', '/v1/me', { key: keyA })).json()).toMatchObject({ role: 'tenant-admin', tenantId: 'alpha' });
     expect((await h.call('GET', '/v1/me')).json()).toMatchObject({ role: 'operator', tenantId: null });
@@ -59,6 +76,9 @@ describe('roles (403)', () => {
     ['GET', '/v1/platform/restriction'],
     ['PUT', '/v1/platform/restriction'],
     ['GET', '/v1/platform/audit'],
+    ['GET', '/v1/platform/api-keys'],
+    ['POST', '/v1/platform/api-keys'],
+    ['DELETE', '/v1/platform/api-keys/abc'],
     ['PATCH', '/v1/tenants/alpha'],
     ['POST', '/v1/tenants/alpha/suspend'],
     ['POST', '/v1/tenants/alpha/resume'],
