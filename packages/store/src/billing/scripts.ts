@@ -70,15 +70,17 @@ local function is_closed(m)
 end
 local out = {}
 local incs = {}
+local taxes = {}
 local writes = {}   -- target month -> { hset = {field, value, ...}, zadd = {score, member, ...} }
 local booked = {}   -- month|id booked by this call (duplicates inside one batch)
+-- counters per (section|dimension|value|): {calls, answered, seconds, charge}, summed over the batch;
+-- the field names are built once per distinct prefix at the end
 local function count(acc, b, answered, secs, charge)
-  acc[b .. 'n'] = (acc[b .. 'n'] or 0) + 1
-  if answered then
-    acc[b .. 'a'] = (acc[b .. 'a'] or 0) + 1
-    if secs > 0 then acc[b .. 's'] = (acc[b .. 's'] or 0) + secs end
-  end
-  if charge > 0 then acc[b .. 'c'] = (acc[b .. 'c'] or 0) + charge end
+  local r = acc[b]
+  if r == nil then r = { 0, 0, 0, 0 }; acc[b] = r end
+  r[1] = r[1] + 1
+  if answered then r[2] = r[2] + 1; r[3] = r[3] + secs end
+  r[4] = r[4] + charge
 end
 local function is_booked(month, id)
   return booked[month .. '|' .. id] or redis.call('HEXISTS', base .. ':calls:' .. month, id) == 1
@@ -125,7 +127,9 @@ for k = 1, n do
     if trunk ~= '' then count(acc, s .. 'trunk|' .. string.sub(trunk, 2) .. '|', answered, secs, charge) end
     if charge > 0 then
       local f = s .. 'tax|' .. bp .. '|c'
-      acc[f] = (acc[f] or 0) + charge
+      local tx = taxes[tk]
+      if tx == nil then tx = {}; taxes[tk] = tx end
+      tx[f] = (tx[f] or 0) + charge
     end
     out[k] = target .. '|' .. section
   end
@@ -141,7 +145,15 @@ for month, w in pairs(writes) do
   chunked('ZADD', base .. ':idx:' .. month, w.zadd)
 end
 for tk, acc in pairs(incs) do
-  for f, v in pairs(acc) do redis.call('HINCRBY', tk, f, v) end
+  for b, r in pairs(acc) do
+    redis.call('HINCRBY', tk, b .. 'n', r[1])
+    if r[2] > 0 then redis.call('HINCRBY', tk, b .. 'a', r[2]) end
+    if r[3] > 0 then redis.call('HINCRBY', tk, b .. 's', r[3]) end
+    if r[4] > 0 then redis.call('HINCRBY', tk, b .. 'c', r[4]) end
+  end
+end
+for tk, tx in pairs(taxes) do
+  for f, v in pairs(tx) do redis.call('HINCRBY', tk, f, v) end
 end
 return out
 `);
