@@ -53,14 +53,28 @@ export function admissionStep(admission: CallAdmission, o: { burstSeconds: numbe
       return { admit: false, status: 503, reason: 'Service Unavailable', code: 'admission-unavailable', headers: { 'Retry-After': '5', 'X-Kumo-Reason': 'admission-unavailable' } };
     }
     if (!r.admit) return { admit: false, status: r.status, reason: REASON_PHRASE[r.status] ?? 'Service Unavailable', code: r.reason, headers: r.headers };
-    const ticket = r.ticket;
+    let ticket = r.ticket;
+    const inboundTrunk = ticket.trunkId !== undefined;
     let answered = false;
+    const contract = admissionContractOf(c.tenant, o.burstSeconds);
     return {
       admit: true,
       release: () => admission.release(ticket, { answered }),
       answered: () => {
         answered = true;
         return Promise.resolve();
+      },
+      // Inbound calls took their trunk's channel at admission (a forwarded inbound call going back out
+      // is not charged a second channel); outbound attempts take one per trunk tried.
+      leaseTrunk: async (trunk) => {
+        if (inboundTrunk) return true;
+        const t = await admission.leaseTrunk(ticket, trunkLimitOf(trunk), contract);
+        if (!t.admit) return false;
+        ticket = t.ticket;
+        return true;
+      },
+      releaseTrunk: async () => {
+        if (!inboundTrunk && ticket.trunkId !== undefined) ticket = await admission.releaseTrunk(ticket);
       },
     };
   };

@@ -35,9 +35,21 @@ export interface PickupRegistry {
   find(extensions: readonly string[]): CallSession | undefined;
 }
 
+/**
+ * Admission's channel leases for outbound trunk attempts (docs/admission.md, Article 5): taken
+ * before a trunk step, given back when the step fails (an answered call keeps its channel until
+ * the route releases the call's leases).
+ */
+export interface TrunkGate {
+  /** False: the trunk's (or the tenant's) channels are all in use; the step fails as a 503 and failover goes on. */
+  acquire(trunkId: string): Promise<boolean>;
+  release(trunkId: string): Promise<void>;
+}
+
 export interface SessionOptions {
   /** SIP domain of the tenant (host part of internal From/To). */
   readonly domain: string;
+  readonly trunkGate?: TrunkGate;
   readonly tracker?: CallTracker;
   readonly pickups?: PickupRegistry;
   /** Longest a trunk call may ring unanswered, s (the carrier usually ends it first). Default 180. */
@@ -147,8 +159,13 @@ export class CallSession {
           const picked = await this.runPickup(step.extensions, attempts, step);
           if (picked) return picked;
         }
-        const r = await this.runStep(step, { step: step.index, now: this.io.now(), segmentStartedAt });
+        const gate = step.kind === 'trunk' ? this.o.trunkGate : undefined;
+        const gated = gate && step.kind === 'trunk' ? await gate.acquire(step.trunkId) : true;
+        const r: StepResult = gated
+          ? await this.runStep(step, { step: step.index, now: this.io.now(), segmentStartedAt })
+          : { kind: 'failed', failure: { kind: 'response', status: 503, reason: 'Trunk Channels Full' } };
         if (r.kind === 'answered') return await this.connect(step, r, attempts);
+        if (gated && gate && step.kind === 'trunk') await gate.release(step.trunkId).catch((err: unknown) => this.o.onError?.(err, 'trunk-gate'));
         const d = onAttemptFailed(plan, { step: step.index, now: this.io.now(), segmentStartedAt }, r.failure);
         if (d.action === 'try') {
           next = { goto: d.step };

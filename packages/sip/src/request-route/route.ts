@@ -34,13 +34,20 @@ import {
 import { multiHeader } from '../drachtio/types.js';
 import { LocalPickupRegistry } from '../call/pickup.js';
 import { checkSdp, sdpCodecs } from '../call/sdp.js';
-import { CallSession, type SessionOutcome } from '../call/session.js';
+import { CallSession, type SessionOutcome, type TrunkGate } from '../call/session.js';
 import type { CallIo, InboundInvite } from '../call/types.js';
 import { loadRouting } from './load.js';
 
 /** What the admission step answers; the admission work plugs its service in here. */
 export type AdmissionAnswer =
-  | { readonly admit: true; release(): Promise<void>; answered?(): Promise<void> }
+  | {
+      readonly admit: true;
+      release(): Promise<void>;
+      answered?(): Promise<void>;
+      /** Outbound trunk attempts: take a channel on the trunk (false: full), give it back after a failed attempt. */
+      leaseTrunk?(trunk: TrunkRecord): Promise<boolean>;
+      releaseTrunk?(): Promise<void>;
+    }
   | { readonly admit: false; readonly status: number; readonly reason: string; readonly code: string; readonly headers?: Readonly<Record<string, string>> };
 
 export interface CallToAdmit {
@@ -112,6 +119,8 @@ export interface RouteContext {
   release?: () => Promise<void>;
   /** Tells admission the call was answered (flood guard completions). */
   admissionAnswered?: () => Promise<void>;
+  /** Admission's trunk channel leases for the session's trunk attempts. */
+  trunkGate?: TrunkGate;
   plan?: RoutePlan;
   outcome?: SessionOutcome;
   /** Set when the route itself answered the INVITE. */
@@ -256,6 +265,15 @@ export function createInviteRoute(d: RouteDeps) {
     if (!r.admit) return reply(ctx, r.status, r.reason, r.code, true, r.headers ? { ...r.headers } : undefined);
     ctx.release = () => r.release();
     if (r.answered) ctx.admissionAnswered = () => r.answered?.() ?? Promise.resolve();
+    if (r.leaseTrunk && r.releaseTrunk) {
+      ctx.trunkGate = {
+        acquire: async (trunkId) => {
+          const rec = await d.directory.trunk(tenant.id, trunkId);
+          return rec === null ? true : ((await r.leaseTrunk?.(rec)) ?? true);
+        },
+        release: () => r.releaseTrunk?.() ?? Promise.resolve(),
+      };
+    }
     return 'next';
   };
 
@@ -284,6 +302,7 @@ export function createInviteRoute(d: RouteDeps) {
         callEnded: (exts) => d.hunt.callEnded(tenant.id, exts, now()),
       },
       pickups: pickups.forTenant(tenant.id),
+      ...(ctx.trunkGate ? { trunkGate: ctx.trunkGate } : {}),
       ...(d.trunkRingCapSec !== undefined ? { trunkRingCapSec: d.trunkRingCapSec } : {}),
       onError: (err, where) => ctx.log.warn({ err, where }, 'call session error'),
     });

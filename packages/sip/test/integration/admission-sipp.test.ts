@@ -264,6 +264,37 @@ describe('admission with sipp over udp', () => {
     await s.app.location.unregister(tenantId, '1002');
   });
 
+  it('outbound trunk channels: 10 held calls fill the trunk, the 11th fails over to nothing (503), emergency uses the reserve', async () => {
+    const gateway = startSipp({ scenario: file(UAS), transport, localHost: '127.0.0.2', localPort: gw, calls: 11, timeoutS: 30 });
+    const held = startSipp({
+      scenario: file(uac(me('1001', 200, { holdMs: 4000 }))),
+      target: s.sipTarget,
+      transport,
+      service: '00312345678',
+      calls: 10,
+      rate: 50,
+      limit: 10,
+      timeoutS: 30,
+    });
+    const trunkInUse = async () => (await store.counters(tenantId, { trunkId: 'carrier', now: Date.now() })).trunkChannels;
+    const t0 = Date.now();
+    while ((await trunkInUse()) < 10) {
+      if (Date.now() - t0 > 10_000) throw new Error(`only ${await trunkInUse()} trunk channels in use`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const full = await runSipp({ scenario: file(uac(me('1002', 503))), target: s.sipTarget, transport, service: '00312345679', calls: 1, timeoutS: 10 });
+    expect(full.ok, explain(full)).toBe(true);
+    const emergency = await runSipp({ scenario: file(uac(me('1004', 200))), target: s.sipTarget, transport, service: '110', calls: 1, timeoutS: 10 });
+    expect(emergency.ok, explain(emergency)).toBe(true);
+    const h = await held.done;
+    expect(h.ok, explain(h)).toBe(true);
+    expect((await gateway.done).ok).toBe(true);
+    const t1 = Date.now();
+    while ((await trunkInUse()) > 0 && Date.now() - t1 < 3000) await new Promise((r) => setTimeout(r, 50));
+    expect(await trunkInUse()).toBe(0);
+    expect((await cdrsFor('00312345679'))[0]).toMatchObject({ direction: 'outbound', finalStatus: 503 });
+  });
+
   it("an incomplete-call flood (calls to a number that never answers) is throttled while the tenant's other extensions keep calling", async () => {
     // 1004 is not registered: every call ends 480 (incomplete)
     const flood = await runSipp({ scenario: file(uac(me('1003', 480))), target: s.sipTarget, transport, service: '1004', calls: 11, rate: 20, limit: 1, timeoutS: 20 });
