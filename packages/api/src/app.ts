@@ -5,7 +5,7 @@ import { Registry } from 'prom-client';
 import { KumoError, createApiMetrics, silentLogger, type ApiMetrics } from '@kumo/runtime';
 import { ProvisioningRepo, pingRedis } from '@kumo/store';
 import type { ApiDeps, ApiRoutePlugin, RouteContext } from './context.js';
-import { errorSchema, installErrorHandling } from './errors.js';
+import { errorSchema, installErrorHandling, type ErrorBody } from './errors.js';
 import { routePlugins } from './routes/index.js';
 
 export const DEFAULT_BODY_LIMIT = 262_144;
@@ -48,7 +48,14 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true, useDefaults: false } },
     routerOptions: { ignoreTrailingSlash: true },
+    // Errors raised before routing (bad URL encoding) get the same body as every other error.
+    frameworkErrors: (err, _req, reply) => {
+      const body: ErrorBody = { code: 'KUMO_ERR_BAD_REQUEST', message: err.message, details: {} };
+      void (reply as FastifyReply).code(400).send(body);
+    },
   });
+  // JSON only: without this, fastify would also accept text/plain bodies.
+  app.removeContentTypeParser('text/plain');
 
   app.decorateRequest('principal', null);
   app.decorateRequest('tenant', null);
@@ -64,7 +71,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
 
   // Authentication: every route but the public ones and the docs.
   app.addHook('onRequest', async (req: FastifyRequest) => {
-    if (req.routeOptions.config.public === true || req.url === '/docs' || req.url.startsWith('/docs/')) return;
+    const route = req.routeOptions.url ?? '';
+    if (req.routeOptions.config.public === true || route === '/docs' || route.startsWith('/docs/')) return;
     const key = bearer(req);
     if (key === undefined) throw new KumoError('KUMO_ERR_UNAUTHORIZED', 'missing Authorization: Bearer <API key>');
     const principal = await repo.apiKeys.authenticate(key);

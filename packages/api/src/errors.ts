@@ -28,6 +28,7 @@ export const ERROR_STATUS: Readonly<Record<string, number>> = {
   KUMO_ERR_TENANT_TERMINATED: 409,
   KUMO_ERR_TENANT_NOT_TERMINATED: 409,
   KUMO_ERR_CONCURRENT_UPDATE: 409,
+  KUMO_ERR_SELF_REVOCATION: 409,
   KUMO_ERR_BODY_TOO_LARGE: 413,
   KUMO_ERR_UNSUPPORTED_MEDIA_TYPE: 415,
   KUMO_ERR_INTERNAL: 500,
@@ -103,7 +104,7 @@ export function toKumoError(err: unknown): KumoError {
   if (e instanceof SyntaxError) return new KumoError('KUMO_ERR_MALFORMED_JSON', 'the body is not valid JSON');
   const status = typeof e.statusCode === 'number' ? e.statusCode : 500;
   if (status >= 400 && status < 500) return new KumoError('KUMO_ERR_BAD_REQUEST', e.message || 'bad request');
-  if (/ECONNREFUSED|Connection is closed|MaxRetriesPerRequest|ETIMEDOUT|EHOSTUNREACH/i.test(String(e.message))) {
+  if (/ECONNREFUSED|Connection is closed|MaxRetriesPerRequest|ETIMEDOUT|EHOSTUNREACH|Command timed out|OOM command not allowed/i.test(String(e.message))) {
     return new KumoError('KUMO_ERR_UNAVAILABLE', 'the data store is unavailable; retry later');
   }
   return new KumoError('KUMO_ERR_INTERNAL', 'internal error', {}, { cause: err });

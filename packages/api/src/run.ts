@@ -13,7 +13,8 @@ export async function runApi(ctx: ProcessContext): Promise<{ host: string; port:
   const redisUrl = cfg.common.redisUrl;
   if (redisUrl === undefined) throw new ConfigError(['KUMO_REDIS_URL: must be set for `kumo api` (kumo up sets it for its children)']);
   const log = ctx.log.child({ area: 'api' });
-  const redis = createRedis(redisUrl);
+  // A stuck Redis must not hang API requests: fail them (503) after the command timeout.
+  const redis = createRedis(redisUrl, { commandTimeout: cfg.api.redisTimeoutMs });
   ctx.lifecycle.onClose('api-redis', async () => {
     await redis.quit().catch(() => redis.disconnect());
   });

@@ -2,6 +2,7 @@ import { renderConfigDoc } from '@kumo/config';
 import { PROCESS_NAMES, PROCESSES, type ProcessName } from './processes.js';
 import { runOne } from './run-one.js';
 import { up } from './up.js';
+import { operatorKey } from './operator-key.js';
 
 const USAGE = `usage: kumo <command>
 
@@ -11,6 +12,7 @@ const USAGE = `usage: kumo <command>
   api                run the provisioning API alone
   billing            run the billing worker alone
   config-doc         print the configuration reference (Markdown)
+  operator-key NAME  issue an operator API key (production bootstrap; needs KUMO_REDIS_URL)
 
 Configuration comes from KUMO_* environment variables; see docs/configuration.md.
 `;
@@ -33,6 +35,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     }
     return up(process.env, { demo: rest.includes('--demo') });
   }
+  if (cmd === 'operator-key') return operatorKey(process.env, rest);
   if (cmd === 'config-doc') {
     process.stdout.write(renderConfigDoc());
     return 0;

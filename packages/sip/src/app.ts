@@ -23,7 +23,7 @@ import { admissionStep, registerRateCap } from './admission/route-step.js';
 import { connectEngine, type EngineConnection } from './drachtio/adapter.js';
 import type { SipHandler } from './drachtio/types.js';
 import type { RegistrarDirectory } from './registrar/directory.js';
-import { storeDirectory } from './registrar/directory-store.js';
+import { cachedDirectory, storeDirectory } from './registrar/directory-store.js';
 import { createRegistrar, type RegistrarSettings } from './registrar/registrar.js';
 
 export type SipConfig = ConfigOf<typeof sipSpec>;
@@ -40,7 +40,7 @@ export function readSipConfig(env: Env): {
   const problems: string[] = [];
   const s = cfg.sip;
   if (cfg.common.redisUrl === undefined) problems.push('KUMO_REDIS_URL: required by the sip process');
-  if (s.nonceSecret === undefined && env.NODE_ENV === 'production') problems.push('KUMO_SIP_NONCE_SECRET: required when NODE_ENV=production');
+  if (s.nonceSecret === undefined && env.NODE_ENV === 'production') problems.push('KUMO_NONCE_SECRET: required when NODE_ENV=production');
   if (s.regMinExpires > s.regMaxExpires) problems.push('KUMO_SIP_REG_MIN_EXPIRES: must not exceed KUMO_SIP_REG_MAX_EXPIRES');
   if (s.regDefaultExpires < s.regMinExpires || s.regDefaultExpires > s.regMaxExpires) {
     problems.push('KUMO_SIP_REG_DEFAULT_EXPIRES: must lie between the minimum and maximum expiry');
@@ -58,7 +58,7 @@ export function registrarSettings(s: SipConfig, log?: Logger): RegistrarSettings
   let secret = s.nonceSecret;
   if (secret === undefined) {
     secret = randomBytes(32).toString('hex');
-    log?.warn('KUMO_SIP_NONCE_SECRET unset: using a random per-process nonce secret (set it when running several sip workers)');
+    log?.warn('KUMO_NONCE_SECRET unset: using a random per-process nonce secret (set it when running several sip workers)');
   }
   return {
     minExpires: s.regMinExpires,
@@ -70,6 +70,7 @@ export function registrarSettings(s: SipConfig, log?: Logger): RegistrarSettings
     nonceLifetimeMs: s.nonceLifetimeS * 1000,
     algorithms: [...new Set(s.digestAlgorithms)] as DigestAlgorithm[],
     md5FirstUserAgents: s.digestMd5FirstUserAgents,
+    ipHostDomain: s.ipHostDomain,
     bruteForce: {
       windowMs: s.bfWindowS * 1000,
       ipThreshold: s.bfIpThreshold,
@@ -106,11 +107,14 @@ export interface SipApp {
   readonly guard: AuthGuardStore;
 }
 
+/** How long a tenant looked up by SIP domain is reused (status changes reach the registrar within this). */
+const TENANT_CACHE_MS = 2_000;
+
 /** Builds the request handlers by method: REGISTER → registrar, INVITE → call-control hook. */
 export function createSipApp(d: SipAppDeps): SipApp {
   const location = new LocationStore(d.redis, d.keys);
   const guard = new AuthGuardStore(d.redis, d.keys);
-  const directory = d.directory ?? storeDirectory(new DirectoryRepo(d.redis, d.keys));
+  const directory = d.directory ?? cachedDirectory(storeDirectory(new DirectoryRepo(d.redis, d.keys)), TENANT_CACHE_MS);
   const registrar = createRegistrar({
     settings: d.registrar,
     directory,

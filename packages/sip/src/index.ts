@@ -38,7 +38,7 @@ export {
 // Registrar.
 export { createRegistrar, planBindings, bindingId, renderContacts, type RegistrarDeps, type RegistrarSettings } from './registrar/registrar.js';
 export type { RegistrarDirectory, DirectoryTenant, DigestSecrets, TenantStatus } from './registrar/directory.js';
-export { storeDirectory } from './registrar/directory-store.js';
+export { cachedDirectory, storeDirectory } from './registrar/directory-store.js';
 export { parseContacts, parseNameAddr, parseSipUri, type ContactEntry, type ContactList, type SipUri } from './registrar/headers.js';
 
 // drachtio-srf adapter and the request/response types handlers use.

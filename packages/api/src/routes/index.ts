@@ -7,6 +7,7 @@ import { groupRoutes } from './groups.js';
 import { ledgerRoutes } from './ledgers.js';
 import { numberingPlanRoutes } from './numbering-plan.js';
 import { platformRoutes } from './platform.js';
+import { registrationCountRoutes, registrationRoutes } from './registrations.js';
 import { tenantRoutes } from './tenant.js';
 import { tenantsRoutes } from './tenants.js';
 import { trunkRoutes } from './trunks.js';
@@ -28,6 +29,8 @@ export const routePlugins: readonly ApiRoutePlugin[] = [
   { name: 'ledgers', scope: 'tenant', plugin: ledgerRoutes },
   { name: 'audit', scope: 'tenant', plugin: auditRoutes },
   // --- registrar (registrations) ---
+  { name: 'registrations', scope: 'tenant', plugin: registrationRoutes },
+  { name: 'registration-counts', scope: 'operator', plugin: registrationCountRoutes },
   // --- billing (tariffs, reports) ---
   // --- admission (restriction, events) ---
   { name: 'admission-operator', scope: 'operator', plugin: admissionOperatorRoutes },

@@ -26,10 +26,10 @@ export const apiSpec = {
     description: 'Trust X-Forwarded-* headers (set when the API runs behind a reverse proxy).',
     parse: bool,
   },
-  auditMaxLen: {
-    env: 'KUMO_API_AUDIT_MAXLEN',
-    default: '100000',
-    description: 'Approximate number of configuration-history entries kept per tenant (Redis stream MAXLEN ~).',
-    parse: int(100, 10_000_000),
+  redisTimeoutMs: {
+    env: 'KUMO_API_REDIS_TIMEOUT_MS',
+    default: '2000',
+    description: 'A Redis command taking longer fails the request with 503 KUMO_ERR_UNAVAILABLE instead of hanging it.',
+    parse: int(100, 60000),
   },
 } satisfies Spec;

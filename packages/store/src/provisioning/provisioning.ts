@@ -121,12 +121,14 @@ export class ProvisioningRepo extends DirectoryRepo {
     const t: Tenant = { ...v, createdAt: at, updatedAt: at };
     const fields = Object.entries(t).flatMap(([f, x]) => [f, String(x)]);
     const codes = featureCodeEntries(DEFAULT_NUMBERING_PLAN.featureCodes).map(([, c]) => c);
+    // Indexed first (idempotent): a crash between the two writes leaves an index entry that
+    // lists skip, never a tenant that lists cannot see.
+    await this.redis.zadd(k.global.tenants(), 0, v.id);
     const r = await this.lua.kumoCreateTenant(k.tenant.record(v.id), k.tenant.numbers(v.id), String(fields.length / 2), ...fields, ...codes);
     if (r[0] !== 'OK') {
       if (claimed === 1) await this.lua.kumoHdelIf(k.global.sipDomains(), v.sipDomain, v.id);
       fail(r, { tenantId: v.id });
     }
-    await this.redis.zadd(k.global.tenants(), 0, v.id);
     await this.audit.append(v.id, { actor, action: 'tenant.create', target: `tenant:${v.id}`, after: t });
     return t;
   }
