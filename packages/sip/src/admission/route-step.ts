@@ -5,7 +5,7 @@
 import { parseDialled, type PriorityFacts } from '@kumo/domain';
 import { isKumoError } from '@kumo/runtime';
 import type { SipHandler } from '../drachtio/types.js';
-import type { AdmissionAnswer, AdmitCall, CallToAdmit } from '../request-route/route.js';
+import type { AdmissionAnswer, AdmitCall, CallToAdmit, RouteDeps } from '../request-route/route.js';
 import type { AdmissionCall, CallAdmission } from './call-admission.js';
 import { admissionContractOf, trunkLimitOf } from './policy-config.js';
 
@@ -77,6 +77,21 @@ export function admissionStep(admission: CallAdmission, o: { burstSeconds: numbe
         if (!inboundTrunk && ticket.trunkId !== undefined) ticket = await admission.releaseTrunk(ticket);
       },
     };
+  };
+}
+
+/** The route's early overload gate (before the digest round), backed by CallAdmission. */
+export function overloadGateStep(admission: CallAdmission): NonNullable<RouteDeps['overloadGate']> {
+  return async (c) => {
+    const d = parseDialled(c.dialled);
+    const facts: PriorityFacts = {
+      dialled: d.type === 'emergency' ? d.service : c.dialled,
+      ...(d.type === 'external' && d.e164 !== null ? { calleeE164: d.e164 } : {}),
+      ...(d.type === 'internal' ? { calleeExtension: d.number } : {}),
+      ...(c.fromTrunk ? (c.fromUser.startsWith('+') ? { callerE164: c.fromUser } : {}) : { callerExtension: c.fromUser }),
+    };
+    const r = await admission.earlyOverloadRefusal(c.tenant.id, facts);
+    return r ? { admit: false, status: r.status, reason: 'Service Unavailable', code: r.reason, headers: r.headers } : undefined;
   };
 }
 

@@ -77,6 +77,14 @@ export interface RouteDeps {
   readonly guard: AuthGuardStore;
   readonly publishCdr: PublishCdr;
   readonly admitCall?: AdmitCall;
+  /**
+   * Cheap refusal before authentication while the process is overloaded (admission): a refused
+   * call then costs one transaction instead of a digest round. Undefined: go on.
+   */
+  readonly overloadGate?: (c: { readonly tenant: Tenant; readonly dialled: string; readonly fromUser: string; readonly fromTrunk: boolean }) =>
+    | Extract<AdmissionAnswer, { admit: false }>
+    | undefined
+    | Promise<Extract<AdmissionAnswer, { admit: false }> | undefined>;
   readonly pickups?: LocalPickupRegistry;
   readonly auth: {
     readonly nonceSecret: string;
@@ -242,6 +250,14 @@ export function createInviteRoute(d: RouteDeps) {
   };
 
   /** The caller's SDP offer must parse (488 otherwise); its codecs are kept for the CDR. */
+  /** OVERLOAD: while the process is overloaded, refuse new non-priority calls before spending a digest round on them. */
+  const overloadGate: Step = async (ctx) => {
+    if (!d.overloadGate) return 'next';
+    const r = await d.overloadGate({ tenant: ctx.tenant as Tenant, dialled: ctx.dialled, fromUser: ctx.fromUser, fromTrunk: ctx.trunk !== undefined });
+    if (!r) return 'next';
+    return reply(ctx, r.status, r.reason, r.code, true, r.headers ? { ...r.headers } : undefined);
+  };
+
   const checkOffer: Step = (ctx) => {
     const c = checkSdp(ctx.req.body);
     if (!c.ok) return Promise.resolve(reply(ctx, 488, 'Not Acceptable Here', 'bad-sdp'));
@@ -314,6 +330,7 @@ export function createInviteRoute(d: RouteDeps) {
     ['initContext', initContext],
     ['sanity', sanity],
     ['identifyTenant', identifyTenant],
+    ['overloadGate', overloadGate],
     ['authenticate', authenticate],
     ['checkOffer', checkOffer],
     ['admitCall', admitCall],
