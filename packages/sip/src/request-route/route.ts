@@ -1,7 +1,7 @@
 /**
  * The INVITE route, as named steps in the manner of a kamailio.cfg `request_route`:
  *
- *   initContext → sanity → identifyTenant → authenticate → checkOffer → admitCall → planRoute → runCall
+ *   initContext → sanity → identifyTenant → overloadGate → authenticate → checkOffer → admitCall → planRoute → runCall
  *
  * Each step either lets the request continue or answers it (and says why). Whatever
  * happens after the caller is known (a phone that authenticated, or a trunk recognised by
