@@ -95,10 +95,13 @@ export function overloadGateStep(admission: CallAdmission): NonNullable<RouteDep
   };
 }
 
-/** The REGISTER rate cap per source address: 503 + Retry-After beyond it, else the registrar. */
+/**
+ * The REGISTER rate cap per source (one device: address and port, so phones behind one NAT are
+ * counted apart): 503 + Retry-After beyond it, else the registrar.
+ */
 export function registerRateCap(admission: CallAdmission, registrar: SipHandler): SipHandler {
   return async (req, res) => {
-    const r = await admission.admitRegister(req.source_address);
+    const r = await admission.admitRegister(`${req.source_address}|${String(req.source_port)}`);
     if (!r.allowed) {
       res.send(503, 'Service Unavailable', { headers: r.headers });
       return;
