@@ -12,6 +12,13 @@ export async function runBilling(ctx: ProcessContext): Promise<void> {
   const consumer = billing.consumer === '' ? hostname().replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 64) : billing.consumer;
   // Commands wait for Redis to come back (reconnect) instead of failing: nothing is acknowledged until charged.
   const redis = createRedis(common.redisUrl, { maxRetriesPerRequest: null });
+  let lastErrorLog = 0;
+  redis.on('error', (err: Error) => {
+    if (Date.now() - lastErrorLog > 5000) {
+      lastErrorLog = Date.now();
+      log.warn({ err: err.message }, 'redis connection error (retrying)');
+    }
+  });
   ctx.lifecycle.onClose('redis', async () => {
     await redis.quit().catch(() => redis.disconnect());
   });

@@ -7,7 +7,7 @@
  * XACK. A crash anywhere before the XACK means redelivery; the script then finds the CDR
  * already booked and the entry is just acknowledged.
  */
-import { rateCdr, type CallCharge } from '@kumo/domain';
+import { rateCdr, type CallCharge, type Cdr, type Tariff } from '@kumo/domain';
 import type { BillingMetrics, Logger } from '@kumo/runtime';
 import type { BillingLedger, CdrStreams, RedisClient, StreamEntry } from '@kumo/store';
 import { parseCdrPayload } from './parse.js';
@@ -29,6 +29,8 @@ export class BillingWorker {
   private readonly blocking: RedisClient[] = [];
   private wake: () => void = () => undefined;
   private stopped: Promise<void> = Promise.resolve();
+  private pendingAck: Promise<void> = Promise.resolve();
+  private readonly noted = new Set<string>();
 
   constructor(
     private readonly redis: RedisClient,
@@ -68,8 +70,10 @@ export class BillingWorker {
 
   private async readLoop(shard: number): Promise<void> {
     const conn = this.redis.duplicate();
+    conn.on('error', () => undefined); // reported through the main connection's handler
     this.blocking.push(conn);
     let ownPending: string | null = '0';
+    let inflight: Promise<void> = Promise.resolve();
     while (this.running) {
       try {
         if (ownPending !== null) {
@@ -83,7 +87,14 @@ export class BillingWorker {
           await this.handle(shard, entries);
         } else {
           const entries = await this.streams.read(conn, { shard, consumer: this.o.consumer, count: this.o.batchSize, blockMs: this.o.blockMs });
-          if (entries.length > 0) await this.handle(shard, entries);
+          if (entries.length === 0) continue;
+          // Two batches per shard in flight: the next read and rating overlap the previous charge round trip.
+          const current = this.handle(shard, entries).catch((err: unknown) => {
+            this.m.loopErrors.inc({ loop: 'read' });
+            this.log.warn({ err, shard }, 'billing batch failed; entries stay pending');
+          });
+          await inflight;
+          inflight = current;
         }
       } catch (err) {
         if (!this.running) break;
@@ -92,6 +103,7 @@ export class BillingWorker {
         await this.sleep(500);
       }
     }
+    await inflight;
   }
 
   private async claimLoop(): Promise<void> {
@@ -156,23 +168,30 @@ export class BillingWorker {
   /** Rates and charges a batch of entries of one shard, then acknowledges what was booked. */
   async handle(shard: number, entries: readonly StreamEntry[]): Promise<void> {
     const end = this.m.batchSeconds.startTimer();
-    const byTenant = new Map<string, { e: StreamEntry; c: CallCharge }[]>();
     const failed: { e: StreamEntry; err: unknown }[] = [];
+    const parsed: { e: StreamEntry; cdr: Cdr }[] = [];
     for (const e of entries) {
       const p = parseCdrPayload(e.payload);
-      if (!p.ok) {
-        const n = await this.streams.deliveries(shard, e.id);
-        await this.streams.deadLetter(e, p.error, n);
-        this.m.cdrs.inc({ outcome: 'dead_letter' });
-        this.log.warn({ shard, entry: e.id, error: p.error }, 'CDR moved to dead letters');
+      if (p.ok) {
+        parsed.push({ e, cdr: p.cdr });
         continue;
       }
+      const n = await this.streams.deliveries(shard, e.id);
+      await this.streams.deadLetter(e, p.error, n);
+      this.m.cdrs.inc({ outcome: 'dead_letter' });
+      this.log.warn({ shard, entry: e.id, error: p.error }, 'CDR moved to dead letters');
+    }
+    // one tariff look-up per tenant and batch (cached in the ledger)
+    const tariffs = new Map<string, Promise<Tariff>>();
+    for (const { cdr } of parsed) if (!tariffs.has(cdr.tenantId)) tariffs.set(cdr.tenantId, this.ledger.tariffFor(cdr.tenantId));
+    await Promise.allSettled(tariffs.values());
+    const byTenant = new Map<string, { e: StreamEntry; c: CallCharge }[]>();
+    for (const { e, cdr } of parsed) {
       try {
-        const tariff = await this.ledger.tariffFor(p.cdr.tenantId);
-        const c = rateCdr(p.cdr, tariff);
-        const list = byTenant.get(c.tenantId) ?? [];
-        list.push({ e, c });
-        byTenant.set(c.tenantId, list);
+        const c = rateCdr(cdr, await (tariffs.get(cdr.tenantId) as Promise<Tariff>));
+        const list = byTenant.get(c.tenantId);
+        if (list) list.push({ e, c });
+        else byTenant.set(c.tenantId, [{ e, c }]);
       } catch (err) {
         failed.push({ e, err });
       }
@@ -181,24 +200,36 @@ export class BillingWorker {
     await Promise.all(
       [...byTenant.entries()].map(async ([tenantId, list]) => {
         try {
-          await this.ledger.noteActivity(tenantId, list.map((x) => x.c.month));
+          await this.noteActivity(tenantId, list.map((x) => x.c.month));
           const outcomes = await this.ledger.chargeBatch(tenantId, list.map((x) => x.c));
-          const later = new Set<string>();
+          const later: string[] = [];
+          let charged = 0;
+          let money = 0;
           outcomes.forEach((o, i) => {
             if (o.outcome === 'charged') {
-              this.m.cdrs.inc({ outcome: 'charged' });
-              this.m.chargedMinor.inc((list[i] as { c: CallCharge }).c.charge);
-              if (o.section === 'adj') later.add(o.month);
-            } else this.m.cdrs.inc({ outcome: 'duplicate' });
+              charged++;
+              money += (list[i] as { c: CallCharge }).c.charge;
+              if (o.section === 'adj') later.push(o.month);
+            }
           });
-          if (later.size > 0) await this.ledger.noteActivity(tenantId, later);
+          this.m.cdrs.inc({ outcome: 'charged' }, charged);
+          if (charged < outcomes.length) this.m.cdrs.inc({ outcome: 'duplicate' }, outcomes.length - charged);
+          if (money > 0) this.m.chargedMinor.inc(money);
+          if (later.length > 0) await this.noteActivity(tenantId, later);
           for (const x of list) ack.push(x.e.id);
         } catch (err) {
           for (const x of list) failed.push({ e: x.e, err });
         }
       }),
     );
-    await this.streams.ack(shard, ack);
+    // The acknowledgement of batch k overlaps reading batch k+1; a lost XACK only means a
+    // redelivery that the charge script recognises as a duplicate.
+    const acked = this.streams.ack(shard, ack);
+    await this.pendingAck;
+    this.pendingAck = acked.then(
+      () => undefined,
+      (err: unknown) => this.log.warn({ err, shard }, 'XACK failed; entries will be redelivered and recognised as duplicates'),
+    );
     for (const { e, err } of failed) {
       const n = await this.streams.deliveries(shard, e.id);
       if (n >= this.o.maxDeliveries) {
@@ -211,5 +242,16 @@ export class BillingWorker {
       }
     }
     end();
+  }
+
+  /** Tells the month-close sweep which months a tenant has calls in; remembered per process (the sets only grow). */
+  private async noteActivity(tenantId: string, months: readonly string[]): Promise<void> {
+    const fresh = [...new Set(months)].filter((m) => !this.noted.has(`${tenantId}|${m}`));
+    if (fresh.length === 0) return;
+    await this.ledger.noteActivity(tenantId, fresh);
+    for (const m of fresh) {
+      if (this.noted.size > 100_000) this.noted.clear();
+      this.noted.add(`${tenantId}|${m}`);
+    }
   }
 }

@@ -5,7 +5,8 @@ import { createServer } from 'node:net';
 import { commonSpec, ConfigError, readConfig, upSpec } from '@kumo/config';
 import { createLogger, isKumoError, type Env, type Logger } from '@kumo/runtime';
 import { startLocalRedis, type LocalRedis } from '@kumo/store';
-import { PROCESS_NAMES, PROCESSES } from './processes.js';
+import { PROCESS_NAMES, PROCESSES, READY_ENDPOINTS, type ProcessName } from './processes.js';
+import { waitReady } from './ready.js';
 import { loadOrCreateSecrets } from './secrets.js';
 import { Supervisor } from './supervisor.js';
 import { seedDemoTenant, type DemoSeedResult } from './demo.js';
@@ -78,7 +79,8 @@ export async function up(env: Env, opts: UpOptions): Promise<number> {
   let demo: DemoSeedResult | undefined;
   if (opts.demo) {
     try {
-      demo = await seedDemoTenant({ redisUrl, prefix: cfg.common.redisKeyPrefix, dataDir, log });
+      const apiUrl = `http://${childEnv['KUMO_API_LISTEN'] ?? '127.0.0.1:8080'}`;
+      demo = await seedDemoTenant({ redisUrl, prefix: cfg.common.redisKeyPrefix, dataDir, apiUrl, log });
     } catch (err) {
       log.error({ err }, 'could not seed the demo tenant');
       await redis?.stop();
@@ -92,15 +94,14 @@ export async function up(env: Env, opts: UpOptions): Promise<number> {
     healthyAfterMs: 60000,
   });
   const main = fileURLToPath(new URL('./main.js', import.meta.url));
-  const started: string[] = [];
+  const started: ProcessName[] = [];
   for (const name of PROCESS_NAMES) {
     if (PROCESSES[name] === undefined) continue;
     supervisor.start({ name, command: process.execPath, args: [main, name], env: childEnv });
     started.push(name);
   }
-  process.stdout.write(banner({ env: childEnv, processes: started, demo, redisUrl, dataDir, localRedis: redis !== undefined }));
-
-  return new Promise<number>((resolveExit) => {
+  // Signal handlers go in before the banner: whoever reads the banner may stop us at once.
+  const exitCode = new Promise<number>((resolveExit) => {
     let signals = 0;
     const stop = (sig: string): void => {
       signals += 1;
@@ -115,6 +116,17 @@ export async function up(env: Env, opts: UpOptions): Promise<number> {
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
   });
+  const readiness = await Promise.all(
+    started.map(async (name) => {
+      const ep = READY_ENDPOINTS[name];
+      const ok = await waitReady(`http://${childEnv[ep.env] ?? ep.dflt}/readyz`, 30000);
+      if (!ok) log.warn({ process: name }, 'not ready after 30 s; it keeps starting in the background');
+      return ok;
+    }),
+  );
+  if (readiness.every(Boolean)) log.info({ processes: started }, 'all processes ready');
+  process.stdout.write(banner({ env: childEnv, processes: started, demo, redisUrl, dataDir, localRedis: redis !== undefined }));
+  return exitCode;
 }
 
 async function shutdown(log: Logger, supervisor: Supervisor, redis: LocalRedis | undefined, graceMs: number): Promise<void> {

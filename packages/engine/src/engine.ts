@@ -13,6 +13,7 @@ import {
   createErrorResponse,
   formatNameAddr,
   formatVia,
+  isKeepAlive,
   parseMessage,
   parseNameAddr,
   parseUri,
@@ -206,7 +207,7 @@ export class EngineCore {
 
   private onNetwork(data: Buffer, peer: Peer, parsed?: ParseResult): void {
     if (this.closed) return;
-    if (!parsed && data.length <= 4 && data.toString('latin1').trim() === '') return; // UDP keep-alive
+    if (!parsed && isKeepAlive(data)) return; // UDP keep-alive (RFC 5626)
     let r: ParseResult;
     try {
       r = parsed ?? parseMessage(data, { limits: this.limits });
@@ -587,10 +588,7 @@ export class EngineCore {
         t.state = 'proceeding';
         t.retrans = cancel(t.retrans);
       }
-      if (t.cancelPending && !t.cancelSent) {
-        t.cancelSent = true;
-        this.sendBytes(t.dest, t.cancelPending);
-      }
+      if (t.cancelPending && !t.cancelSent) this.sendCancel(t);
       if (t.orphan) {
         this.sendCancel(t);
         return;

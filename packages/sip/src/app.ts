@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ConfigError, cdrStreamSpec, commonSpec, readConfig, routingSpec, sipSpec, type ConfigOf, type Env } from '@kumo/config';
+import { ConfigError, admissionSpec, cdrStreamSpec, commonSpec, readConfig, routingSpec, sipSpec, type ConfigOf, type Env } from '@kumo/config';
 import { createSipMetrics, startOpsServer, type Logger, type ProcessContext, type SipMetrics } from '@kumo/runtime';
 import {
   AuthGuardStore,
@@ -17,10 +17,13 @@ import type { DigestAlgorithm } from './auth/digest.js';
 import { createInviteHandler } from './call/hook.js';
 import { LocalPickupRegistry } from './call/pickup.js';
 import type { AdmitCall } from './request-route/route.js';
+import type { CallAdmission } from './admission/call-admission.js';
+import { createCallAdmission } from './admission/create.js';
+import { admissionStep, registerRateCap } from './admission/route-step.js';
 import { connectEngine, type EngineConnection } from './drachtio/adapter.js';
 import type { SipHandler } from './drachtio/types.js';
 import type { RegistrarDirectory } from './registrar/directory.js';
-import { storeDirectory } from './registrar/directory-store.js';
+import { cachedDirectory, storeDirectory } from './registrar/directory-store.js';
 import { createRegistrar, type RegistrarSettings } from './registrar/registrar.js';
 
 export type SipConfig = ConfigOf<typeof sipSpec>;
@@ -31,17 +34,21 @@ export function readSipConfig(env: Env): {
   sip: SipConfig;
   routing: ConfigOf<typeof routingSpec>;
   cdr: ConfigOf<typeof cdrStreamSpec>;
+  admission: ConfigOf<typeof admissionSpec>;
 } {
-  const cfg = readConfig({ common: commonSpec, sip: sipSpec, routing: routingSpec, cdr: cdrStreamSpec }, env);
+  const cfg = readConfig({ common: commonSpec, sip: sipSpec, routing: routingSpec, cdr: cdrStreamSpec, admission: admissionSpec }, env);
   const problems: string[] = [];
   const s = cfg.sip;
   if (cfg.common.redisUrl === undefined) problems.push('KUMO_REDIS_URL: required by the sip process');
-  if (s.nonceSecret === undefined && env.NODE_ENV === 'production') problems.push('KUMO_SIP_NONCE_SECRET: required when NODE_ENV=production');
+  if (s.nonceSecret === undefined && env.NODE_ENV === 'production') problems.push('KUMO_NONCE_SECRET: required when NODE_ENV=production');
   if (s.regMinExpires > s.regMaxExpires) problems.push('KUMO_SIP_REG_MIN_EXPIRES: must not exceed KUMO_SIP_REG_MAX_EXPIRES');
   if (s.regDefaultExpires < s.regMinExpires || s.regDefaultExpires > s.regMaxExpires) {
     problems.push('KUMO_SIP_REG_DEFAULT_EXPIRES: must lie between the minimum and maximum expiry');
   }
   if (s.digestAlgorithms.length === 0) problems.push('KUMO_SIP_DIGEST_ALGORITHMS: name at least one algorithm');
+  if (cfg.admission.leaseRenewMs * 2 > cfg.admission.leaseTtlMs) {
+    problems.push('KUMO_ADMISSION_LEASE_RENEW_MS: must be at most half of KUMO_ADMISSION_LEASE_TTL_MS');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return cfg;
 }
@@ -51,7 +58,7 @@ export function registrarSettings(s: SipConfig, log?: Logger): RegistrarSettings
   let secret = s.nonceSecret;
   if (secret === undefined) {
     secret = randomBytes(32).toString('hex');
-    log?.warn('KUMO_SIP_NONCE_SECRET unset: using a random per-process nonce secret (set it when running several sip workers)');
+    log?.warn('KUMO_NONCE_SECRET unset: using a random per-process nonce secret (set it when running several sip workers)');
   }
   return {
     minExpires: s.regMinExpires,
@@ -63,6 +70,7 @@ export function registrarSettings(s: SipConfig, log?: Logger): RegistrarSettings
     nonceLifetimeMs: s.nonceLifetimeS * 1000,
     algorithms: [...new Set(s.digestAlgorithms)] as DigestAlgorithm[],
     md5FirstUserAgents: s.digestMd5FirstUserAgents,
+    ipHostDomain: s.ipHostDomain,
     bruteForce: {
       windowMs: s.bfWindowS * 1000,
       ipThreshold: s.bfIpThreshold,
@@ -86,9 +94,11 @@ export interface SipAppDeps {
     readonly cdrShards: number;
     readonly trunkSetupTimeoutSec: number;
     readonly trunkRingCapSec: number;
-    /** The admission step; default: admit everything. */
+    /** The admission step; default: `admission` below, else admit everything. */
     readonly admitCall?: AdmitCall;
   };
+  /** Contract and overload enforcement (docs/admission.md): the admitCall step and the REGISTER cap. */
+  readonly admission?: { readonly service: CallAdmission; readonly burstSeconds: number };
 }
 
 export interface SipApp {
@@ -97,12 +107,15 @@ export interface SipApp {
   readonly guard: AuthGuardStore;
 }
 
+/** How long a tenant looked up by SIP domain is reused (status changes reach the registrar within this). */
+const TENANT_CACHE_MS = 2_000;
+
 /** Builds the request handlers by method: REGISTER → registrar, INVITE → call-control hook. */
 export function createSipApp(d: SipAppDeps): SipApp {
   const location = new LocationStore(d.redis, d.keys);
   const guard = new AuthGuardStore(d.redis, d.keys);
-  const directory = d.directory ?? storeDirectory(new DirectoryRepo(d.redis, d.keys));
-  const register = createRegistrar({
+  const directory = d.directory ?? cachedDirectory(storeDirectory(new DirectoryRepo(d.redis, d.keys)), TENANT_CACHE_MS);
+  const registrar = createRegistrar({
     settings: d.registrar,
     directory,
     location,
@@ -110,7 +123,10 @@ export function createSipApp(d: SipAppDeps): SipApp {
     log: d.log,
     ...(d.metrics ? { metrics: d.metrics } : {}),
   });
+  const adm = d.admission;
+  const register = adm ? registerRateCap(adm.service, registrar) : registrar;
   const c = d.calls;
+  const admitCall = c?.admitCall ?? (adm ? admissionStep(adm.service, { burstSeconds: adm.burstSeconds }) : undefined);
   const invite = c
     ? createInviteHandler({
         log: d.log.child({ component: 'calls' }),
@@ -128,7 +144,7 @@ export function createSipApp(d: SipAppDeps): SipApp {
         },
         trunkSetupTimeoutSec: c.trunkSetupTimeoutSec,
         trunkRingCapSec: c.trunkRingCapSec,
-        ...(c.admitCall ? { admitCall: c.admitCall } : {}),
+        ...(admitCall ? { admitCall } : {}),
       })
     : createInviteHandler();
   return { handlers: { REGISTER: register, INVITE: invite }, location, guard };
@@ -150,6 +166,9 @@ export async function runSip(ctx: ProcessContext): Promise<void> {
   });
   const keys = keySchema(cfg.common.redisKeyPrefix);
   const metrics = createSipMetrics(ctx.registry);
+  const admission = createCallAdmission({ redis, keys, config: cfg.admission, log, registry: ctx.registry });
+  await admission.start();
+  ctx.lifecycle.onClose('admission', () => admission.close());
   const app = createSipApp({
     redis,
     keys,
@@ -157,6 +176,7 @@ export async function runSip(ctx: ProcessContext): Promise<void> {
     metrics,
     registrar: registrarSettings(cfg.sip, log),
     calls: { cdrShards: cfg.cdr.shards, trunkSetupTimeoutSec: cfg.routing.trunkSetupTimeoutS, trunkRingCapSec: cfg.routing.trunkRingCapS },
+    admission: { service: admission, burstSeconds: cfg.admission.rateBurstS },
   });
   const repo = new DirectoryRepo(redis, keys);
   metrics.setBindingCounter(async () => {

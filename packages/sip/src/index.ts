@@ -1,3 +1,15 @@
+export {
+  CallAdmission,
+  rejectionHeaders,
+  type AdmissionRefusal,
+  type AdmissionResult,
+  type CallAdmissionOptions,
+  type AdmissionCall,
+} from './admission/call-admission.js';
+export { createCallAdmission, type CreateCallAdmissionOptions } from './admission/create.js';
+export { admissionPolicyFromConfig, admissionContractOf, trunkLimitOf, type AdmissionConfig } from './admission/policy-config.js';
+export { RestrictionWatcher, type RestrictionWatcherOptions } from './admission/restrictions.js';
+export { admissionStep, admissionCallOf, registerRateCap } from './admission/route-step.js';
 // The sip process (drachtio-srf app): registrar now, call control next.
 export { runSip, createSipApp, readSipConfig, registrarSettings, type SipApp, type SipAppDeps, type SipConfig } from './app.js';
 
@@ -26,7 +38,7 @@ export {
 // Registrar.
 export { createRegistrar, planBindings, bindingId, renderContacts, type RegistrarDeps, type RegistrarSettings } from './registrar/registrar.js';
 export type { RegistrarDirectory, DirectoryTenant, DigestSecrets, TenantStatus } from './registrar/directory.js';
-export { storeDirectory } from './registrar/directory-store.js';
+export { cachedDirectory, storeDirectory } from './registrar/directory-store.js';
 export { parseContacts, parseNameAddr, parseSipUri, type ContactEntry, type ContactList, type SipUri } from './registrar/headers.js';
 
 // drachtio-srf adapter and the request/response types handlers use.

@@ -1,5 +1,14 @@
 export { createRedis, pingRedis, redactUrl, type RedisClient } from './client.js';
 export { keySchema, type KeySchema } from './keys.js';
+export { startLocalRedis, type LocalRedis, type LocalRedisOptions } from './local-server.js';
+export {
+  AdmissionStore,
+  type AdmissionEvent,
+  type AdmissionStoreOptions,
+  type AdmissionTicket,
+  type AdmitOutcome,
+  type Scope,
+} from './admission/store.js';
 // provisioning (api)
 export {
   DirectoryRepo,
@@ -21,19 +30,6 @@ export {
   type ApiRole,
   type IssuedKey,
 } from './provisioning/apikeys.js';
-// registrar (location service, brute-force guard)
-export {
-  LocationStore,
-  AuthGuardStore,
-  decodeBinding,
-  type Binding,
-  type BindingUpdate,
-  type FailureScope,
-  type RegisterRequest,
-  type RegisterResult,
-  type RegistrationListEntry,
-} from './registrar/location.js';
-export { startLocalRedis, type LocalRedis, type LocalRedisOptions } from './local-server.js';
 export {
   BILLING_GROUP,
   BillingLedger,
@@ -49,5 +45,17 @@ export {
   type LedgerOptions,
   type StreamEntry,
 } from './billing/index.js';
+// registrar (location service, brute-force guard)
+export {
+  LocationStore,
+  AuthGuardStore,
+  decodeBinding,
+  type Binding,
+  type BindingUpdate,
+  type FailureScope,
+  type RegisterRequest,
+  type RegisterResult,
+  type RegistrationListEntry,
+} from './registrar/location.js';
 // call routing (hunt state shared by sip processes)
 export { HuntStateStore, STATE_TTL_MS, type HuntState } from './calls/hunt.js';

@@ -64,6 +64,30 @@ function tenantKeys(prefix: string) {
     regBlockAor: (id: string, extension: string) => `${t(id)}:reg:block:${extension}`,
 
     // --- call control / admission -----------------------------------------------
+    /** ZSET callId → lease expiry (epoch ms): the calls holding one of the tenant's ports. */
+    admissionCalls: (id: string) => `${t(id)}:adm:calls`,
+    /** ZSET callId → lease expiry (epoch ms): the calls holding a channel of one of the tenant's trunks. */
+    admissionTrunk: (id: string, trunkId: string) => `${t(id)}:adm:trunk:${trunkId}`,
+    /** ZSET callId → lease expiry (epoch ms): the calls holding a channel on any of the tenant's trunks. */
+    admissionTrunkCalls: (id: string) => `${t(id)}:adm:trunkcalls`,
+    /** SET of trunk ids that may have channel leases (what the sweeper visits). */
+    admissionTrunks: (id: string) => `${t(id)}:adm:trunks`,
+    /** HASH {trunk, source, priority, at} with PX = lease TTL: one admitted call's lease record. */
+    admissionLease: (id: string, callId: string) => `${t(id)}:adm:lease:${callId}`,
+    /** HASH {tokens, ts}: the tenant's call-rate token bucket (expires once it would be full again). */
+    admissionBucket: (id: string) => `${t(id)}:adm:bucket`,
+    /** ZSET callId → end time (ms): a flood-guard source's calls that ended unanswered, in the window. */
+    admissionFloodAttempts: (id: string, source: string) => `${t(id)}:adm:flood:${source}:att`,
+    /** ZSET callId → time (ms): a flood-guard source's answered calls, in the window. */
+    admissionFloodCompletions: (id: string, source: string) => `${t(id)}:adm:flood:${source}:ok`,
+    /** STRING epoch ms (PX = cooling time): the source is throttled until then. */
+    admissionFloodUntil: (id: string, source: string) => `${t(id)}:adm:flood:${source}:until`,
+    /** STREAM (MAXLEN ~): the tenant's admission events (flood throttling, limits reached). */
+    admissionEvents: (id: string) => `${t(id)}:adm:events`,
+    /** HASH reason → last event time (ms): rate-limits limit-reached events to one per reason per gate period. */
+    admissionEventGate: (id: string) => `${t(id)}:adm:evgate`,
+    /** SET of the tenant's priority numbers (E.164) and extensions. */
+    admissionPriority: (id: string) => `${t(id)}:adm:priority`,
     // call routing (hunt state)
     /** Hash: ring group number → the member who took the group's last call (round-robin cursor). */
     huntLast: (id: string) => `${t(id)}:hunt:last`,
@@ -122,6 +146,12 @@ function globalKeys(prefix: string) {
     regBlockIp: (ip: string) => `${prefix}:reg:block:ip:${ip}`,
 
     // --- call control / admission -----------------------------------------------
+    /** SET of platform-wide priority numbers (E.164, e.g. a municipality's disaster office). */
+    admissionPriority: () => `${prefix}:adm:priority`,
+    /** SET of tenant ids that have held leases (the sweeper's index). */
+    admissionLeasingTenants: () => `${prefix}:adm:leasing`,
+    /** HASH {tokens, ts}: REGISTER token bucket of one source (IP or IP:port). */
+    admissionRegister: (source: string) => `${prefix}:adm:reg:${source}`,
 
     // --- cdr / billing --------------------------------------------------------------
     /** Stream: CDRs of the tenants hashed to this shard (consumer group `billing`). Own hash tag per shard. */

@@ -64,9 +64,16 @@ export const sipSpec = {
     parse: oneOf('replace-oldest', 'reject'),
   },
 
+  ipHostDomain: {
+    env: 'KUMO_SIP_IP_HOST_DOMAIN',
+    description:
+      'Tenant SIP domain assumed for REGISTERs addressed to an IP address (a softphone given the server address as its domain, e.g. 127.0.0.1 with the demo tenant). Unset: such requests are treated like an unknown domain.',
+    parse: optional(str({ min: 1, max: 253, pattern: /^[a-z0-9.-]+$/ })),
+  },
+
   // --- digest authentication ---------------------------------------------------------------------
   nonceSecret: {
-    env: 'KUMO_SIP_NONCE_SECRET',
+    env: 'KUMO_NONCE_SECRET',
     description:
       'Server secret for stateless digest nonces (at least 16 characters). Required when NODE_ENV=production; otherwise a random one is made per process (nonces then do not survive a restart). All sip workers of one installation must share it; `kumo up` generates one.',
     parse: optional(str({ min: 16, max: 512 })),

@@ -6,6 +6,7 @@ import {
   emergencyTrunk,
   isIpLiteral,
   normalizeE164,
+  numberConflict,
   numberProblem,
   validateDid,
   validateExtension,
@@ -105,30 +106,39 @@ describe('validateTenantPatch', () => {
   });
 });
 
-describe('numberProblem', () => {
+describe('numberProblem / numberConflict', () => {
   const plan = DEFAULT_NUMBERING_PLAN;
   it.each([
     ['1001', 'extension', undefined],
     ['100', 'extension', 'must have 4 digits (numbering plan)'],
     ['10011', 'extension', 'must have 4 digits (numbering plan)'],
-    ['0123', 'extension', 'must not start with the outside-line prefix 0'],
     ['12a4', 'extension', 'must be digits only'],
     ['500', 'ringGroup', undefined],
     ['5', 'ringGroup', 'must have 2–8 digits'],
-    ['110', 'ringGroup', 'is an emergency number (110, 118, 119)'],
-    ['118', 'ringGroup', 'is an emergency number (110, 118, 119)'],
-    ['119', 'ringGroup', 'is an emergency number (110, 118, 119)'],
-    ['050', 'ringGroup', 'must not start with the outside-line prefix 0'],
-  ] as const)('%s as %s → %s', (n, kind, expected) => {
+    ['123456789', 'ringGroup', 'must have 2–8 digits'],
+  ] as const)('format: %s as %s → %s', (n, kind, expected) => {
     expect(numberProblem(n, plan, kind)).toBe(expected);
   });
 
-  it('digit feature codes and 3-digit plans collide', () => {
+  it.each([
+    ['1001', undefined],
+    ['110', 'is an emergency number (110, 118, 119)'],
+    ['118', 'is an emergency number (110, 118, 119)'],
+    ['119', 'is an emergency number (110, 118, 119)'],
+    ['0123', 'starts with the outside-line prefix 0'],
+    ['050', 'starts with the outside-line prefix 0'],
+    ['1190', undefined],
+  ] as const)('conflict: %s → %s', (n, expected) => {
+    expect(numberConflict(n, plan)).toBe(expected);
+  });
+
+  it('digit feature codes and other prefixes collide', () => {
     const p: NumberingPlan = { extensionLength: 3, outsideLinePrefix: '9', featureCodes: { pickup: '555', directedPickup: '77' } };
-    expect(numberProblem('555', p, 'extension')).toMatch(/feature code pickup/);
-    expect(numberProblem('771', p, 'extension')).toMatch(/feature code directedPickup/);
-    expect(numberProblem('119', p, 'extension')).toMatch(/emergency/);
-    expect(numberProblem('901', p, 'extension')).toMatch(/outside-line prefix 9/);
+    expect(numberConflict('555', p)).toMatch(/feature code pickup/);
+    expect(numberConflict('771', p)).toMatch(/feature code directedPickup/);
+    expect(numberConflict('119', p)).toMatch(/emergency/);
+    expect(numberConflict('901', p)).toMatch(/outside-line prefix 9/);
+    expect(numberConflict('012', p)).toBeUndefined();
     expect(numberProblem('012', p, 'extension')).toBeUndefined();
   });
 });
@@ -153,7 +163,7 @@ describe('validateExtension', () => {
 
   it.each([
     [{ number: '101' }, ['number']],
-    [{ number: '0101' }, ['number']],
+    [{ number: '0101' }, []],
     [{ displayName: '' }, ['displayName']],
     [{ password: 'short' }, ['password']],
     [{ password: 'has space!' }, ['password']],
@@ -223,7 +233,7 @@ describe('validateRingGroup', () => {
     [{ totalTimeoutSec: 4 }, ['totalTimeoutSec']],
     [{ overflow: '500' }, ['overflow']],
     [{ overflow: '1003' }, []],
-    [{ number: '110' }, ['number']],
+    [{ number: '5' }, ['number']],
     [{ members: Array.from({ length: 101 }, (_, i) => ({ extension: String(2000 + i) })) }, ['members']],
   ])('%o → %o', (patch, expected) => {
     expect(fields(validateRingGroup({ ...rg, ...patch }))).toEqual(expected);

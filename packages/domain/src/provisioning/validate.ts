@@ -222,8 +222,9 @@ export function validateRestrictionLevel(level: number): Validation<RestrictionL
 // ---- numbers in the tenant number space ------------------------------------------------------
 
 /**
- * Why `number` cannot be used as an extension / group number under `plan`, or undefined.
- * (Collisions with other numbers of the tenant are checked atomically in the store.)
+ * Format problem of an extension / group number under `plan` (→ HTTP 400), or undefined.
+ * Collisions with reserved numbers are `numberConflict`; with other numbers of the tenant,
+ * the store's atomic checks.
  */
 export function numberProblem(number: string, plan: NumberingPlan, kind: 'extension' | 'ringGroup'): string | undefined {
   if (!DIGITS.test(number)) return 'must be digits only';
@@ -231,9 +232,17 @@ export function numberProblem(number: string, plan: NumberingPlan, kind: 'extens
     return `must have ${plan.extensionLength} digits (numbering plan)`;
   }
   if (kind === 'ringGroup' && (number.length < 2 || number.length > 8)) return 'must have 2–8 digits';
+  return undefined;
+}
+
+/**
+ * Why `number` collides with a number the plan reserves (emergency numbers, the outside-line
+ * prefix, feature codes) (→ HTTP 409), or undefined.
+ */
+export function numberConflict(number: string, plan: NumberingPlan): string | undefined {
   if (isEmergencyNumber(number)) return 'is an emergency number (110, 118, 119)';
   if (plan.outsideLinePrefix !== '' && number.startsWith(plan.outsideLinePrefix)) {
-    return `must not start with the outside-line prefix ${plan.outsideLinePrefix}`;
+    return `starts with the outside-line prefix ${plan.outsideLinePrefix}`;
   }
   for (const [name, code] of featureCodeEntries(plan.featureCodes)) {
     if (number === code || (name === 'directedPickup' && number.startsWith(code))) return `collides with feature code ${name} (${code})`;

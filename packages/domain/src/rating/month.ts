@@ -9,16 +9,25 @@ export type Month = string;
 
 const pad2 = (n: number): string => String(n).padStart(2, '0');
 
-/** The JST calendar month an instant (epoch ms) falls in. */
-export function jstMonthOf(epochMs: number): Month {
-  const d = new Date(epochMs + JST_OFFSET_MS);
-  return `${d.getUTCFullYear()}-${pad2(d.getUTCMonth() + 1)}`;
-}
+// Rating asks for the month and date of every call: memoise per JST day (a pure cache, bounded).
+const dayCache = new Map<number, string>();
 
 /** The JST calendar date `YYYY-MM-DD` of an instant. */
 export function jstDateOf(epochMs: number): string {
-  const d = new Date(epochMs + JST_OFFSET_MS);
-  return `${d.getUTCFullYear()}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())}`;
+  const day = Math.floor((epochMs + JST_OFFSET_MS) / 86_400_000);
+  let s = dayCache.get(day);
+  if (s === undefined) {
+    const d = new Date(day * 86_400_000);
+    s = `${d.getUTCFullYear()}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())}`;
+    if (dayCache.size > 4096) dayCache.clear();
+    dayCache.set(day, s);
+  }
+  return s;
+}
+
+/** The JST calendar month an instant (epoch ms) falls in. */
+export function jstMonthOf(epochMs: number): Month {
+  return jstDateOf(epochMs).slice(0, 7);
 }
 
 export function isMonth(s: string): boolean {

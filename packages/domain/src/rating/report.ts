@@ -190,21 +190,40 @@ export function csvCell(v: string | number | boolean | null): string {
 
 const line = (cells: readonly (string | number | boolean | null)[]): string => cells.map(csvCell).join(',');
 
-export function reportToCsv(r: MonthlyReport): string {
-  const out = [line(['section', 'dimension', 'key', 'calls', 'answered', 'billable_seconds', 'charge_jpy'])];
+/** One flat row of a report: what CSV exports list. Money in yen strings (`formatYen`) or whole yen. */
+export interface ReportRow {
+  readonly section: 'main' | 'adjustments' | 'tax' | 'summary';
+  readonly dimension: string;
+  readonly key: string;
+  readonly calls: number | null;
+  readonly answered: number | null;
+  readonly seconds: number | null;
+  /** Yen: `123.45` for charges, whole yen for tax and summary lines. */
+  readonly amountJpy: string;
+}
+
+export function reportRows(r: MonthlyReport): ReportRow[] {
+  const out: ReportRow[] = [];
   for (const [name, s] of [['main', r.main], ['adjustments', r.adjustments]] as const) {
-    out.push(line([name, 'total', '', s.calls, s.answered, s.seconds, formatYen(s.charge)]));
+    out.push({ section: name, dimension: 'total', key: '', calls: s.calls, answered: s.answered, seconds: s.seconds, amountJpy: formatYen(s.charge) });
     for (const [dim, rs] of [['class', s.byClass], ['extension', s.byExtension], ['department', s.byDepartment], ['trunk', s.byTrunk]] as const) {
-      for (const x of rs) out.push(line([name, dim, x.key, x.calls, x.answered, x.seconds, formatYen(x.charge)]));
+      for (const x of rs) out.push({ section: name, dimension: dim, key: x.key, calls: x.calls, answered: x.answered, seconds: x.seconds, amountJpy: formatYen(x.charge) });
     }
   }
+  const none = { calls: null, answered: null, seconds: null };
   for (const t of r.tax) {
-    out.push(line(['tax', `rate_${t.rateBp / 100}%`, 'subtotal_jpy', '', '', '', String(t.subtotalYen)]));
-    out.push(line(['tax', `rate_${t.rateBp / 100}%`, 'tax_jpy', '', '', '', String(t.taxYen)]));
+    out.push({ section: 'tax', dimension: `rate_${t.rateBp / 100}%`, key: 'subtotal_jpy', ...none, amountJpy: String(t.subtotalYen) });
+    out.push({ section: 'tax', dimension: `rate_${t.rateBp / 100}%`, key: 'tax_jpy', ...none, amountJpy: String(t.taxYen) });
   }
-  out.push(line(['summary', '', 'subtotal_jpy', '', '', '', String(r.subtotalYen)]));
-  out.push(line(['summary', '', 'tax_jpy', '', '', '', String(r.taxYen)]));
-  out.push(line(['summary', '', 'total_jpy', '', '', '', String(r.totalYen)]));
+  out.push({ section: 'summary', dimension: '', key: 'subtotal_jpy', ...none, amountJpy: String(r.subtotalYen) });
+  out.push({ section: 'summary', dimension: '', key: 'tax_jpy', ...none, amountJpy: String(r.taxYen) });
+  out.push({ section: 'summary', dimension: '', key: 'total_jpy', ...none, amountJpy: String(r.totalYen) });
+  return out;
+}
+
+export function reportToCsv(r: MonthlyReport): string {
+  const out = [line(['section', 'dimension', 'key', 'calls', 'answered', 'billable_seconds', 'amount_jpy'])];
+  for (const x of reportRows(r)) out.push(line([x.section, x.dimension, x.key, x.calls, x.answered, x.seconds, x.amountJpy]));
   return `${out.join('\r\n')}\r\n`;
 }
 

@@ -18,7 +18,7 @@ export { newParams, unquote, quote, isToken, parseCSeq, parseUInt } from './gram
 export { parseUri, parseSipUri, formatUri, unescapeUri, formatParams, uriHostPort } from './uri.js';
 export { parseNameAddr, parseNameAddrList, formatNameAddr } from './nameaddr.js';
 export { parseVia, formatVia } from './via.js';
-export { parseMessage, type ParseResult, type ParseOptions, type PartialMessage } from './parser.js';
+export { parseMessage, isKeepAlive, type ParseResult, type ParseOptions, type PartialMessage } from './parser.js';
 export { StreamFramer, type FramedItem } from './framer.js';
 export { serialize, startLine } from './serialize.js';
 export {

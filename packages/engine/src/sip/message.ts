@@ -1,8 +1,8 @@
 import { parseCSeq, parseUInt } from './grammar.js';
-import { SipHeaders } from './headers.js';
+import { SipHeaders, splitHeaderValues } from './headers.js';
 import { parseNameAddr, parseNameAddrList } from './nameaddr.js';
 import { parseUri } from './uri.js';
-import { parseVia } from './via.js';
+import { formatVia, parseVia } from './via.js';
 import type { ContactSet, CSeq, HeaderField, NameAddr, Uri, Via } from './types.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -81,6 +81,32 @@ export abstract class SipMessageBase {
 
   get topVia(): Via | undefined {
     return this.vias?.[0];
+  }
+
+  /**
+   * Replace the top Via (e.g. after setting `received`/`rport` in its params). When the first Via field holds
+   * several comma-separated vias, only the first one is rewritten. False when there is no parsable Via.
+   */
+  setTopVia(via: Via): boolean {
+    return this.rewriteTopVia(formatVia(via));
+  }
+
+  /** Remove the top Via (only the first value of a comma-separated field) and return it. */
+  removeTopVia(): Via | undefined {
+    const top = this.topVia;
+    if (top === undefined) return undefined;
+    this.rewriteTopVia(undefined);
+    return top;
+  }
+
+  private rewriteTopVia(text: string | undefined): boolean {
+    const first = this.headers.get('via');
+    if (first === undefined || this.topVia === undefined) return false;
+    const rest = splitHeaderValues(first).slice(1);
+    if (text !== undefined) rest.unshift(text);
+    if (rest.length > 0) this.headers.replaceAt('via', 0, rest.join(', '));
+    else this.headers.removeFirst('via');
+    return true;
   }
 
   get from(): NameAddr | undefined {
@@ -193,6 +219,11 @@ export class SipRequest extends SipMessageBase {
   set uri(text: string) {
     this.uriText = text;
     this.uriParsed = null;
+  }
+
+  /** @internal The parser hands over the Request-URI it already parsed. */
+  _primeUri(u: Uri | undefined): void {
+    this.uriParsed = u;
   }
 
   /** Parsed Request-URI (cached); undefined when malformed. */

@@ -1,10 +1,11 @@
+import { isAscii } from 'node:buffer';
 import { TOKEN, allIn, isWs, parseCSeq, parseUInt } from './grammar.js';
 import { SipHeaders, headerKey } from './headers.js';
 import { SipRequest, SipResponse, type SipMessage } from './message.js';
 import { parseNameAddr } from './nameaddr.js';
 import { parseUri } from './uri.js';
 import { parseVia } from './via.js';
-import { DEFAULT_LIMITS, type CSeq, type HeaderField, type NameAddr, type ParserLimits, type Via } from './types.js';
+import { DEFAULT_LIMITS, type CSeq, type HeaderField, type NameAddr, type ParserLimits, type Uri, type Via } from './types.js';
 
 /** What could be read from a message that failed to parse: enough to answer a bad request. */
 export interface PartialMessage {
@@ -40,30 +41,20 @@ export interface ParseOptions {
    * Content-Length are ignored.
    */
   stream?: boolean;
+  /**
+   * For messages written by an app (drachtio `sip` frames): the mandatory-header checks are skipped (the engine
+   * adds Via, tags, Call-ID, CSeq ...), and the body is everything after the empty line (Content-Length is ignored;
+   * `serialize` writes the right one). The start line and the header lines must still be well formed.
+   */
+  lenient?: boolean;
 }
 
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
 const EMPTY = Buffer.alloc(0);
 
-/** Header names in common spellings → key, so the hot path does not lower-case them. */
-const KEY_CACHE = new Map<string, string>();
-for (const n of [
-  'Via', 'From', 'To', 'Call-ID', 'Call-Id', 'CSeq', 'Cseq', 'Contact', 'Max-Forwards', 'Content-Length',
-  'Content-Type', 'Route', 'Record-Route', 'Allow', 'Supported', 'Require', 'User-Agent', 'Server', 'Expires',
-  'Authorization', 'Proxy-Authorization', 'WWW-Authenticate', 'Proxy-Authenticate', 'Accept', 'Session-Expires',
-  'Min-SE', 'P-Asserted-Identity', 'Event', 'Subscription-State', 'Refer-To', 'Referred-By', 'Date', 'Timestamp',
-  'v', 'f', 't', 'i', 'm', 'l', 'c', 'k', 'x', 'o', 'r', 'b', 's', 'u', 'e', 'y',
-]) {
-  KEY_CACHE.set(n, headerKey(n));
-  KEY_CACHE.set(n.toLowerCase(), headerKey(n));
-}
-
+/** Canonical key of a header name (lower-casing a short string is cheaper than a cache lookup). */
 function keyOf(name: string): string {
-  const k = KEY_CACHE.get(name);
-  if (k !== undefined) return k;
-  const key = headerKey(name);
-  if (KEY_CACHE.size < 512) KEY_CACHE.set(name, key);
-  return key;
+  return headerKey(name);
 }
 
 type Fail = Extract<ParseResult, { ok: false }>;
@@ -94,19 +85,29 @@ function checkVersion(v: string): number {
   return Number(m[1]) === 2 && Number(m[2]) === 0 ? 0 : 1;
 }
 
+/** True when a datagram holds only CR/LF/SP/HTAB: a keep-alive (RFC 5626 §3.5.1 / §4.4.1), not a message. */
+export function isKeepAlive(buf: Buffer): boolean {
+  if (buf.length === 0) return false;
+  for (let i = 0; i < buf.length; i++) {
+    const c = buf[i];
+    if (c !== 0x0d && c !== 0x0a && c !== 0x20 && c !== 0x09) return false;
+  }
+  return true;
+}
+
 /** Parse one SIP message from a datagram (or a frame cut by `StreamFramer`). Never throws. */
 export function parseMessage(buf: Buffer, opts?: ParseOptions): ParseResult {
   const limits: ParserLimits =
     opts?.limits === undefined ? DEFAULT_LIMITS : { ...DEFAULT_LIMITS, ...opts.limits };
   try {
-    return parseInner(buf, limits, opts?.stream === true);
+    return parseInner(buf, limits, opts?.stream === true, opts?.lenient === true);
   } catch {
     // Defensive: the parser is written not to throw; this keeps the promise if it ever does.
     return fail(400, 'Malformed message', false, undefined, undefined, undefined, []);
   }
 }
 
-function parseInner(buf: Buffer, limits: ParserLimits, stream: boolean): ParseResult {
+function parseInner(buf: Buffer, limits: ParserLimits, stream: boolean, lenient: boolean): ParseResult {
   const total = buf.length;
   // RFC 3261 §7.5: CRLFs before the start line are ignored.
   let start = 0;
@@ -124,7 +125,8 @@ function parseInner(buf: Buffer, limits: ParserLimits, stream: boolean): ParseRe
     bodyStart = total;
   } else bodyStart = headEnd + 4;
 
-  const head = buf.toString('utf8', start, headEnd);
+  // Latin-1 decoding is cheaper and identical for ASCII, the usual case; UTF-8 otherwise.
+  const head = isAscii(buf.subarray(start, headEnd)) ? buf.toString('latin1', start, headEnd) : buf.toString('utf8', start, headEnd);
   const hn = head.length;
   let eol = head.indexOf('\r\n');
   if (eol < 0) eol = hn;
@@ -138,6 +140,7 @@ function parseInner(buf: Buffer, limits: ParserLimits, stream: boolean): ParseRe
   let reason = '';
   let version = 'SIP/2.0';
   let err: { status: number; reason: string } | undefined;
+  let ruri: Uri | undefined;
   const c0 = firstLine.charCodeAt(0);
   if ((c0 === 0x53 || c0 === 0x73) && /^sip\//i.test(firstLine)) {
     isResponse = true;
@@ -166,14 +169,18 @@ function parseInner(buf: Buffer, limits: ParserLimits, stream: boolean): ParseRe
     if (sp1 <= 0 || sp2 < 0 || firstLine.indexOf(' ', sp2 + 1) >= 0 || sp2 === sp1 + 1 || sp2 === firstLine.length - 1) {
       err = { status: 400, reason: 'Malformed request line' };
     } else {
-      method = firstLine.slice(0, sp1);
-      uri = firstLine.slice(sp1 + 1, sp2);
+      const m = firstLine.slice(0, sp1);
+      const u = firstLine.slice(sp1 + 1, sp2);
+      method = m;
+      uri = u;
       version = firstLine.slice(sp2 + 1);
       const vc = checkVersion(version);
-      if (!allIn(TOKEN, method)) err = { status: 400, reason: 'Malformed method' };
+      if (!allIn(TOKEN, m)) err = { status: 400, reason: 'Malformed method' };
       else if (vc < 0) err = { status: 400, reason: 'Malformed SIP version' };
       else if (vc > 0) err = { status: 505, reason: 'Version Not Supported' };
-      else if (firstLine.indexOf('\t') >= 0 || parseUri(uri) === undefined) err = { status: 400, reason: 'Malformed Request-URI' };
+      else if (firstLine.indexOf('\t') >= 0 || (ruri = parseUri(u)) === undefined) {
+        err = { status: 400, reason: 'Malformed Request-URI' };
+      }
     }
   }
   if (err === undefined && firstLine.length > limits.maxLineLength) err = { status: 400, reason: 'Start line too long' };
@@ -197,31 +204,44 @@ function parseInner(buf: Buffer, limits: ParserLimits, stream: boolean): ParseRe
   while (pos < hn) {
     let e = head.indexOf('\r\n', pos);
     if (e < 0) e = hn;
-    let line = head.slice(pos, e);
-    pos = e + 2;
-    if (line.length > 0 && isWs(line.charCodeAt(0))) {
+    if (isWs(head.charCodeAt(pos))) {
       // A continuation line with no header before it (e.g. right after the start line).
       err ??= { status: 400, reason: 'Unexpected continuation line' };
       break;
     }
-    while (pos < hn && isWs(head.charCodeAt(pos))) {
-      let e2 = head.indexOf('\r\n', pos);
-      if (e2 < 0) e2 = hn;
-      line += ` ${head.slice(pos, e2).trim()}`;
-      pos = e2 + 2;
+    // Work on `head` directly; only a folded field is assembled into its own string.
+    let s = head;
+    let ls = pos;
+    let le = e;
+    let next = e + 2;
+    if (next < hn && isWs(head.charCodeAt(next))) {
+      let line = head.slice(pos, e);
+      while (next < hn && isWs(head.charCodeAt(next))) {
+        let e2 = head.indexOf('\r\n', next);
+        if (e2 < 0) e2 = hn;
+        line += ` ${head.slice(next, e2).trim()}`;
+        next = e2 + 2;
+        if (line.length > limits.maxLineLength) break;
+      }
+      s = line;
+      ls = 0;
+      le = line.length;
     }
-    if (line.length > limits.maxLineLength) {
+    pos = next;
+    if (le - ls > limits.maxLineLength) {
       err ??= { status: 400, reason: 'Header line too long' };
       break;
     }
-    if (line.indexOf('\n') >= 0 || line.indexOf('\r') >= 0) {
+    const lf = s.indexOf('\n', ls);
+    const cr = s.indexOf('\r', ls);
+    if ((lf >= 0 && lf < le) || (cr >= 0 && cr < le)) {
       err ??= { status: 400, reason: 'Bare CR or LF in header' };
       break;
     }
-    const colon = line.indexOf(':');
+    const colon = s.indexOf(':', ls);
     let nameEnd = colon;
-    while (nameEnd > 0 && isWs(line.charCodeAt(nameEnd - 1))) nameEnd--;
-    if (colon < 0 || nameEnd <= 0 || !allIn(TOKEN, line, 0, nameEnd)) {
+    while (nameEnd > ls && isWs(s.charCodeAt(nameEnd - 1))) nameEnd--;
+    if (colon < 0 || colon >= le || nameEnd <= ls || !allIn(TOKEN, s, ls, nameEnd)) {
       err ??= { status: 400, reason: 'Malformed header line' };
       break;
     }
@@ -229,9 +249,13 @@ function parseInner(buf: Buffer, limits: ParserLimits, stream: boolean): ParseRe
       err ??= { status: 400, reason: 'Too many header fields' };
       break;
     }
-    const name = nameEnd === line.length ? line : line.slice(0, nameEnd);
+    const name = s.slice(ls, nameEnd);
     const key = keyOf(name);
-    const value = line.slice(colon + 1).trim();
+    let v0 = colon + 1;
+    let v1 = le;
+    while (v0 < v1 && isWs(s.charCodeAt(v0))) v0++;
+    while (v1 > v0 && isWs(s.charCodeAt(v1 - 1))) v1--;
+    const value = s.slice(v0, v1);
     switch (key) {
       case 'via':
         if (viaIdx < 0) viaIdx = fields.length;
@@ -270,6 +294,17 @@ function parseInner(buf: Buffer, limits: ParserLimits, stream: boolean): ParseRe
     // Only the message's own extent counts: find it first when a Content-Length tells it.
     const cl = nCl === 1 ? parseUInt(clV) : undefined;
     if (cl === undefined || bodyStart - start + cl > limits.maxMessageSize) return F(513, 'Message Too Large');
+  }
+
+  if (lenient) {
+    if (total - start > limits.maxMessageSize) return F(513, 'Message Too Large');
+    const headers = SipHeaders.fromFields(fields);
+    const body = total > bodyStart ? buf.subarray(bodyStart, total) : EMPTY;
+    const m: SipMessage = isResponse
+      ? new SipResponse(status!, reason, headers, body, version)
+      : new SipRequest(method!, uri!, headers, body, version);
+    m.raw = start === 0 ? buf : buf.subarray(start);
+    return { ok: true, msg: m };
   }
 
   // ---- mandatory headers (RFC 3261 §8.1.1)
@@ -321,9 +356,13 @@ function parseInner(buf: Buffer, limits: ParserLimits, stream: boolean): ParseRe
 
   const headers = SipHeaders.fromFields(fields);
   const body = end > bodyStart ? buf.subarray(bodyStart, end) : EMPTY;
-  const msg: SipMessage = isResponse
-    ? new SipResponse(status!, reason, headers, body, version)
-    : new SipRequest(method!, uri!, headers, body, version);
+  let msg: SipMessage;
+  if (isResponse) msg = new SipResponse(status!, reason, headers, body, version);
+  else {
+    const rq = new SipRequest(method!, uri!, headers, body, version);
+    rq._primeUri(ruri);
+    msg = rq;
+  }
   msg.raw = start === 0 && end === total ? buf : buf.subarray(start, end);
   msg._prime(vias, from, to, cseq);
   return { ok: true, msg };

@@ -1,4 +1,4 @@
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv6 } from 'node:net';
 import {
   HOST,
   SCHEME,
@@ -33,6 +33,28 @@ function parsePort(s: string, from: number, to: number): number | undefined {
   return v <= 65535 ? v : undefined;
 }
 
+/** Dotted-quad IPv4 (no leading zeros beyond a single 0, each part ≤ 255). */
+function isIPv4(s: string): boolean {
+  let parts = 0;
+  let i = 0;
+  const n = s.length;
+  while (i <= n) {
+    const p0 = i;
+    let v = 0;
+    while (i < n && isDigit(s.charCodeAt(i))) {
+      v = v * 10 + (s.charCodeAt(i) - 0x30);
+      i++;
+    }
+    const len = i - p0;
+    if (len === 0 || len > 3 || v > 255 || (len > 1 && s.charCodeAt(p0) === 0x30)) return false;
+    parts++;
+    if (i === n) break;
+    if (s.charCodeAt(i) !== 0x2e) return false;
+    i++;
+  }
+  return parts === 4;
+}
+
 /** Validate a host: `[IPv6]`, IPv4, or a hostname. */
 export function isValidHost(host: string): boolean {
   const n = host.length;
@@ -40,16 +62,13 @@ export function isValidHost(host: string): boolean {
   if (host.charCodeAt(0) === 0x5b /* [ */) {
     return n > 2 && host.charCodeAt(n - 1) === 0x5d && isIPv6(host.slice(1, -1));
   }
-  if (!allIn(HOST, host)) return false;
-  // Dotted digits only: must be a real IPv4 address (a hostname's top label cannot be numeric).
   let digitsDots = true;
   for (let i = 0; i < n; i++) {
     const c = host.charCodeAt(i);
-    if (!isDigit(c) && c !== 0x2e) {
-      digitsDots = false;
-      break;
-    }
+    if (c >= 128 || HOST[c] === 0) return false;
+    if (digitsDots && !isDigit(c) && c !== 0x2e) digitsDots = false;
   }
+  // Dotted digits only: must be a real IPv4 address (a hostname's top label cannot be numeric).
   if (digitsDots) return isIPv4(host);
   return host.charCodeAt(0) !== 0x2e && host.charCodeAt(0) !== 0x2d;
 }

@@ -38,7 +38,14 @@ function parseOne(s: string, i: number): [Via, number] | undefined {
   const t0 = i;
   i = scan(TOKEN, s, i);
   if (i === t0) return undefined;
-  const transport = s.slice(t0, i).toUpperCase();
+  let transport = s.slice(t0, i);
+  for (let k = t0; k < i; k++) {
+    const c = s.charCodeAt(k);
+    if (c >= 0x61 && c <= 0x7a) {
+      transport = transport.toUpperCase();
+      break;
+    }
+  }
   const ws = i;
   i = skipWs(s, i);
   if (i === ws) return undefined;
@@ -47,15 +54,20 @@ function parseOne(s: string, i: number): [Via, number] | undefined {
   const h1 = hostEnd(s, i);
   if (h1 <= h0) return undefined;
   i = skipWs(s, h1);
-  let hpText = s.slice(h0, h1);
+  let hp: ReturnType<typeof parseHostPort>;
   if (i < n && s.charCodeAt(i) === 0x3a) {
+    const gap = i > h1;
     i = skipWs(s, i + 1);
     const d0 = i;
     while (i < n && s.charCodeAt(i) >= 0x30 && s.charCodeAt(i) <= 0x39) i++;
     if (i === d0) return undefined;
-    hpText += `:${s.slice(d0, i)}`;
-  }
-  const hp = parseHostPort(hpText, 0, hpText.length);
+    // Usual case `host:port` is parsed in place; LWS around the colon needs a copy without it.
+    if (!gap && d0 === h1 + 1) hp = parseHostPort(s, h0, i);
+    else {
+      const hpText = `${s.slice(h0, h1)}:${s.slice(d0, i)}`;
+      hp = parseHostPort(hpText, 0, hpText.length);
+    }
+  } else hp = parseHostPort(s, h0, h1);
   if (hp === undefined) return undefined;
   const params = newParams();
   i = parseHeaderParams(s, i, params);

@@ -1,5 +1,5 @@
 import type { DirectoryRepo } from '@kumo/store';
-import type { RegistrarDirectory } from './directory.js';
+import type { DirectoryTenant, RegistrarDirectory } from './directory.js';
 
 /** The registrar's view of provisioning, read from Redis through the api's DirectoryRepo. */
 export function storeDirectory(repo: DirectoryRepo): RegistrarDirectory {
@@ -12,5 +12,27 @@ export function storeDirectory(repo: DirectoryRepo): RegistrarDirectory {
       const e = await repo.extension(tenantId, extension);
       return e ? { ha1Md5: e.ha1Md5, ha1Sha256: e.ha1Sha256 } : undefined;
     },
+  };
+}
+
+/**
+ * Caches tenant-by-domain answers (hits and misses) for `ttlMs`: every REGISTER of a tenant's phones
+ * asks for the same tenant. A status change (suspend, terminate) is seen within `ttlMs`.
+ */
+export function cachedDirectory(inner: RegistrarDirectory, ttlMs: number, now: () => number = Date.now): RegistrarDirectory {
+  const cache = new Map<string, { at: number; value: Promise<DirectoryTenant | undefined> }>();
+  const MAX = 10_000;
+  return {
+    tenantByDomain(domain) {
+      const hit = cache.get(domain);
+      const t = now();
+      if (hit && t - hit.at < ttlMs) return hit.value;
+      if (cache.size >= MAX) cache.clear();
+      const value = inner.tenantByDomain(domain);
+      cache.set(domain, { at: t, value });
+      value.catch(() => cache.delete(domain));
+      return value;
+    },
+    credentials: (tenantId, extension) => inner.credentials(tenantId, extension),
   };
 }

@@ -26,6 +26,8 @@ export interface RegistrarSettings {
   readonly algorithms: readonly DigestAlgorithm[];
   /** User-Agents that get the MD5 challenge first (legacy devices reading only the first challenge). */
   readonly md5FirstUserAgents?: RegExp | undefined;
+  /** Tenant domain for REGISTERs whose To host is an IP address (softphones given the server address as domain). */
+  readonly ipHostDomain?: string | undefined;
   readonly bruteForce: {
     readonly windowMs: number;
     readonly ipThreshold: number;
@@ -43,6 +45,10 @@ export interface RegistrarDeps {
   readonly log: Logger;
   readonly metrics?: SipMetrics;
   readonly now?: () => number;
+}
+
+function isIpHost(h: string): boolean {
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(h) || h.startsWith('[');
 }
 
 /** Binding id: the device (RFC 5626 instance + reg-id) when it says who it is, else the contact URI. */
@@ -169,12 +175,11 @@ export function createRegistrar(d: RegistrarDeps): SipHandler {
       return;
     }
     const extension = aor.user;
-    const domain = aor.host;
+    const domain = s.ipHostDomain !== undefined && isIpHost(aor.host) ? s.ipHostDomain : aor.host;
     const ip = req.source_address;
 
     // --- blocked source? -------------------------------------------------------------------
-    const [ipBlocked, tenant] = await Promise.all([d.guard.isBlocked({ kind: 'ip', ip }), d.directory.tenantByDomain(domain)]);
-    if (ipBlocked) {
+    if (await d.guard.isBlocked({ kind: 'ip', ip })) {
       m?.blockedRequests.inc({ scope: 'ip' });
       if (s.bruteForce.action === '403') send(403, 'Forbidden', 'blocked');
       else done('blocked');
@@ -197,7 +202,8 @@ export function createRegistrar(d: RegistrarDeps): SipHandler {
       return;
     }
 
-    // Same work whether or not the domain/extension exist: a lookup, a hash, a compare.
+    // Same work whether or not the domain/extension exist: lookups, a hash, a compare.
+    const tenant = await d.directory.tenantByDomain(domain);
     const [secrets, aorBlocked] = await Promise.all([
       d.directory.credentials(tenant?.id ?? '\u0000none', extension),
       tenant ? d.guard.isBlocked({ kind: 'aor', tenantId: tenant.id, extension }) : Promise.resolve(false),
@@ -234,7 +240,9 @@ export function createRegistrar(d: RegistrarDeps): SipHandler {
       return;
     }
     const nc = nonceCount(creds) as number; // verifyDigest checked it is there
-    if (!(await d.guard.acceptNonceCount(creds.nonce, nc, s.nonceLifetimeMs + 60_000))) {
+    // The nonce is ours (checked above): its time and random parts identify it; the MAC adds nothing.
+    const nonceKey = creds.nonce.slice(0, creds.nonce.lastIndexOf('.'));
+    if (!(await d.guard.acceptNonceCount(nonceKey, nc, s.nonceLifetimeMs + 60_000))) {
       challenge(domain, false, 'replay');
       return;
     }

@@ -110,6 +110,8 @@ export interface RouteContext {
   callerRecord?: ExtensionView;
   caller?: RouteCaller;
   release?: () => Promise<void>;
+  /** Tells admission the call was answered (flood guard completions). */
+  admissionAnswered?: () => Promise<void>;
   plan?: RoutePlan;
   outcome?: SessionOutcome;
   /** Set when the route itself answered the INVITE. */
@@ -253,6 +255,7 @@ export function createInviteRoute(d: RouteDeps) {
     });
     if (!r.admit) return reply(ctx, r.status, r.reason, r.code, true, r.headers ? { ...r.headers } : undefined);
     ctx.release = () => r.release();
+    if (r.answered) ctx.admissionAnswered = () => r.answered?.() ?? Promise.resolve();
     return 'next';
   };
 
@@ -396,6 +399,7 @@ export function createInviteRoute(d: RouteDeps) {
       if (!ctx.outcome && !ctx.answered) reply(ctx, 500, 'Server Internal Error', 'internal-error', false);
     } finally {
       try {
+        if (ctx.outcome?.answeredAt !== undefined) await ctx.admissionAnswered?.();
         await ctx.release?.();
       } catch (err) {
         ctx.log.warn({ err }, 'admission release failed');

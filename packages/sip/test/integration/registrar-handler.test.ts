@@ -125,6 +125,20 @@ describe('registrar handler (real Redis)', () => {
     expect((await t.register('1001', 'pass1001'))?.status).toBe(403);
   });
 
+  it('a REGISTER to an IP address is for the configured domain when set', async () => {
+    const plain = setup();
+    expect((await plain.register('1001', 'pass1001', {}, { domain: '127.0.0.1' }))?.status).toBe(403);
+    const t = setup({ ipHostDomain: 'demo.kumo.test' });
+    const c = await t.call({ To: '<sip:1001@127.0.0.1>', Contact: '<sip:1001@10.0.0.9:5062>' });
+    expect(challengesOf(c!)[0]).toMatch(/realm="demo.kumo.test"/);
+    const ok = await t.call({
+      To: '<sip:1001@127.0.0.1>', Contact: '<sip:1001@10.0.0.9:5062>',
+      Authorization: answer(c!, { algorithm: 'MD5', username: '1001', password: 'pass1001', uri: 'sip:127.0.0.1' }),
+    });
+    expect(ok?.status).toBe(200);
+    expect(await t.app.location.contactsFor('demo', '1001')).toHaveLength(1);
+  });
+
   it('+sip.instance replaces the device\'s old binding', async () => {
     const t = setup();
     const inst = ';+sip.instance="<urn:uuid:00000000-0000-1000-8000-000000000001>";reg-id=1';

@@ -69,11 +69,15 @@ export function decodeStoredCall(tenantId: string, value: string): BookedCall {
   return { section, charge: { ...rest, tenantId, month: jstMonthOf(rest.startedAt) } };
 }
 
-function fieldArgs(c: CallCharge): (string | number)[] {
-  const inc = totalsIncrements(c);
-  const out: (string | number)[] = [inc.length];
-  for (const [f, n] of inc) out.push(f, n);
-  return out;
+/** `=<urlencoded>` for a present dimension value, '' when absent (what the charge script expects). */
+const dim = (v: string | null): string => (v === null ? '' : `=${encodeURIComponent(v)}`);
+
+/** The 12 charge-script arguments of one call. Mirrors `totalsIncrements` (checked at month close). */
+function chargeArgs(c: CallCharge): (string | number)[] {
+  return [
+    c.cdrId, c.month, c.startedAt, encodeBody(c), c.cls, dim(c.extension), dim(c.department), dim(c.trunkId),
+    c.answered ? 1 : 0, c.answered ? c.billableSeconds : 0, c.charge, c.taxBp,
+  ];
 }
 
 export interface LedgerOptions {
@@ -100,7 +104,7 @@ export class BillingLedger {
     const args: (string | number)[] = [this.opts.closeGraceMs, calls.length];
     for (const c of calls) {
       if (c.tenantId !== tenantId) throw new KumoError('KUMO_ERR_BILLING_TENANT', `call ${c.cdrId} is not of tenant ${tenantId}`);
-      args.push(c.cdrId, c.month, c.startedAt, encodeBody(c), ...fieldArgs(c));
+      args.push(...chargeArgs(c));
     }
     const k = this.keys.tenant;
     const res = (await chargeScript.run(this.redis, [k.billBase(tenantId), k.billClosed(tenantId)], args)) as string[];
@@ -263,15 +267,20 @@ export class BillingLedger {
   async closeDueMonths(now = Date.now()): Promise<{ tenantId: string; month: Month; calls: number; mismatches: string[] }[]> {
     const g = this.keys.global;
     const out: { tenantId: string; month: Month; calls: number; mismatches: string[] }[] = [];
-    const months = (await this.redis.smembers(g.billMonths())).sort();
+    // Months older than two years are not revisited (bounded work per sweep).
+    const oldest = jstMonthOf(now - 730 * 86_400_000);
+    const months = (await this.redis.smembers(g.billMonths())).filter((m) => m >= oldest).sort();
     for (const m of months) {
       if (now < monthCloseAtMs(m, this.opts.closeGraceMs)) continue;
       const tenants = await this.redis.smembers(g.billMonthTenants(m));
-      for (const t of tenants) {
-        const marker = await this.closeMarker(t, m);
-        if (marker?.checkedAt !== undefined) continue;
-        const r = await this.closeMonth(t, m);
-        out.push({ tenantId: t, month: m, calls: r.calls ?? 0, mismatches: r.mismatches });
+      for (let i = 0; i < tenants.length; i += 100) {
+        const chunk = tenants.slice(i, i + 100);
+        const markers = await Promise.all(chunk.map((t) => this.closeMarker(t, m)));
+        for (const [j, t] of chunk.entries()) {
+          if (markers[j]?.checkedAt !== undefined) continue;
+          const r = await this.closeMonth(t, m);
+          out.push({ tenantId: t, month: m, calls: r.calls ?? 0, mismatches: r.mismatches });
+        }
       }
     }
     return out;

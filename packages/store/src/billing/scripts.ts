@@ -33,14 +33,18 @@ end
 /**
  * Charges a batch of CDRs of one tenant, each exactly once.
  * KEYS: [base, closedHash]
- * ARGV: graceMs, n, then per CDR: cdrId, cdrMonth, score(startedAt), body (detail JSON without its
- *       opening brace), nf, then nf pairs (counter field without section, increment).
+ * ARGV: graceMs, n, then 12 per CDR: cdrId, cdrMonth, score(startedAt), body (detail JSON without
+ *       its opening brace), class, ext, dept, trunk (each `=<urlencoded value>` or '' when absent),
+ *       answered (1/0), billable seconds, charge, tax rate bp.
  * For each CDR: if it is already booked in its month or any later month it was carried into,
  * it is a duplicate. Otherwise it is booked into its own month (section `main`) or, when that
  * month is closed (marker present, or Redis time past month end + grace: the marker is then
- * set), into the first open month after it (section `adj`).
+ * set), into the first open month after it (section `adj`). The month counters get the same
+ * increments as `totalsIncrements` in @kumo/domain (the month-close check recomputes them
+ * from the per-call records and compares).
  * Returns per CDR `dup|<month>` or `<month>|main` / `<month>|adj`.
  */
+export const CHARGE_ARGS_PER_CDR = 12;
 export const chargeScript = new LuaScript(`#!lua
 ${MONTH_HELPERS}
 local base = KEYS[1]
@@ -66,15 +70,21 @@ local function is_closed(m)
 end
 local out = {}
 local incs = {}
+local function count(acc, b, answered, secs, charge)
+  acc[b .. 'n'] = (acc[b .. 'n'] or 0) + 1
+  if answered then
+    acc[b .. 'a'] = (acc[b .. 'a'] or 0) + 1
+    if secs > 0 then acc[b .. 's'] = (acc[b .. 's'] or 0) + secs end
+  end
+  if charge > 0 then acc[b .. 'c'] = (acc[b .. 'c'] or 0) + charge end
+end
 local i = 3
 for k = 1, n do
-  local id = ARGV[i]
-  local m = ARGV[i + 1]
-  local score = ARGV[i + 2]
-  local body = ARGV[i + 3]
-  local nf = tonumber(ARGV[i + 4])
-  local f0 = i + 5
-  i = f0 + nf * 2
+  local id, m, score, body = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  local cls, ext, dept, trunk = ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]
+  local answered = ARGV[i + 8] == '1'
+  local secs, charge, bp = tonumber(ARGV[i + 9]), tonumber(ARGV[i + 10]), ARGV[i + 11]
+  i = i + 12
   local target = m
   local dup = false
   local hops = 0
@@ -95,9 +105,15 @@ for k = 1, n do
     local tk = base .. ':tot:' .. target
     local acc = incs[tk]
     if acc == nil then acc = {}; incs[tk] = acc end
-    for j = f0, f0 + nf * 2 - 1, 2 do
-      local f = section .. '|' .. ARGV[j]
-      acc[f] = (acc[f] or 0) + tonumber(ARGV[j + 1])
+    local s = section .. '|'
+    count(acc, s .. 'all||', answered, secs, charge)
+    count(acc, s .. 'class|' .. cls .. '|', answered, secs, charge)
+    if ext ~= '' then count(acc, s .. 'ext|' .. string.sub(ext, 2) .. '|', answered, secs, charge) end
+    if dept ~= '' then count(acc, s .. 'dept|' .. string.sub(dept, 2) .. '|', answered, secs, charge) end
+    if trunk ~= '' then count(acc, s .. 'trunk|' .. string.sub(trunk, 2) .. '|', answered, secs, charge) end
+    if charge > 0 then
+      local f = s .. 'tax|' .. bp .. '|c'
+      acc[f] = (acc[f] or 0) + charge
     end
     out[k] = target .. '|' .. section
   end

@@ -167,22 +167,30 @@ export class CdrStreams {
     return this.redis.xlen(this.keys.global.cdrDeadLetters());
   }
 
-  /** Re-publishes a dead letter's CDR (after a fix) and removes the dead letter. Returns the new entry id. */
+  /**
+   * Re-publishes a dead letter's CDR (after a fix) to the shard stream it came from, then removes
+   * the dead letter. Returns the new entry id, or null when there is no such dead letter.
+   */
   async replayDeadLetter(id: string): Promise<string | null> {
     const [dl] = (await this.redis.xrange(this.keys.global.cdrDeadLetters(), id, id)) as RawEntry[];
     if (!dl) return null;
-    const f = dl[1];
-    const i = f.indexOf('cdr');
-    if (i < 0 || f[i + 1] === undefined) throw new KumoError('KUMO_ERR_DEAD_LETTER_EMPTY', `dead letter ${id} has no CDR payload`);
-    const payload = f[i + 1] as string;
-    let tenantId: unknown;
-    try {
-      tenantId = (JSON.parse(payload) as { tenantId?: unknown }).tenantId;
-    } catch {
-      throw new KumoError('KUMO_ERR_DEAD_LETTER_INVALID', `dead letter ${id} payload is not JSON`);
+    const f = new Map<string, string>();
+    for (let i = 0; i + 1 < dl[1].length; i += 2) f.set(dl[1][i] as string, dl[1][i + 1] as string);
+    const payload = f.get('cdr');
+    if (payload === undefined) throw new KumoError('KUMO_ERR_DEAD_LETTER_EMPTY', `dead letter ${id} has no CDR payload`);
+    // The stream it came from is read by every worker; fall back to the tenant's shard under this process's shard count.
+    let stream = f.get('stream');
+    if (stream === undefined || !stream.startsWith(`${this.keys.prefix}:{cdr:`)) {
+      let tenantId: unknown;
+      try {
+        tenantId = (JSON.parse(payload) as { tenantId?: unknown }).tenantId;
+      } catch {
+        throw new KumoError('KUMO_ERR_DEAD_LETTER_INVALID', `dead letter ${id} payload is not JSON`);
+      }
+      if (typeof tenantId !== 'string') throw new KumoError('KUMO_ERR_DEAD_LETTER_INVALID', `dead letter ${id} has no tenantId`);
+      stream = this.streamKey(this.shardOf(tenantId));
     }
-    if (typeof tenantId !== 'string') throw new KumoError('KUMO_ERR_DEAD_LETTER_INVALID', `dead letter ${id} has no tenantId`);
-    const newId = await this.redis.xadd(this.streamKey(this.shardOf(tenantId)), '*', 'cdr', payload);
+    const newId = await this.redis.xadd(stream, '*', 'cdr', payload);
     await this.redis.xdel(this.keys.global.cdrDeadLetters(), id);
     return newId;
   }

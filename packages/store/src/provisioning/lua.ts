@@ -39,11 +39,11 @@ if ARGV[7] ~= '' then
   if tonumber(ARGV[8]) > lim then return {'ERR', 'CONTRACT_LIMIT', ARGV[7], tostring(lim)} end
 end
 if mode == 'create' then
-  if redis.call('EXISTS', KEYS[4]) == 1 then return {'ERR', 'EXISTS'} end
   if kind ~= '' then
     local taken = redis.call('HGET', KEYS[2], num)
     if taken then return {'ERR', 'NUMBER_TAKEN', taken} end
   end
+  if redis.call('EXISTS', KEYS[4]) == 1 then return {'ERR', 'EXISTS'} end
   if ARGV[6] == '1' then
     local ports = tonumber(redis.call('HGET', KEYS[1], 'ports') or '0')
     if redis.call('ZCARD', KEYS[3]) >= ports then return {'ERR', 'PORT_LIMIT', tostring(ports)} end

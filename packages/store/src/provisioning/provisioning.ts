@@ -4,6 +4,7 @@ import {
   digestA1Input,
   featureCodeEntries,
   isIpLiteral,
+  numberConflict,
   numberProblem,
   type Did,
   type DidValue,
@@ -269,9 +270,14 @@ export class ProvisioningRepo extends DirectoryRepo {
   }
 
   private async checkNumber(tenantId: string, number: string, kind: 'extension' | 'ringGroup'): Promise<void> {
-    const problem = numberProblem(number, await this.numberingPlan(tenantId), kind);
+    const plan = await this.numberingPlan(tenantId);
+    const problem = numberProblem(number, plan, kind);
     if (problem !== undefined) {
-      throw new KumoError('KUMO_ERR_NUMBER_RESERVED', `number ${number} ${problem}`, { field: 'number', number });
+      throw new KumoError('KUMO_ERR_VALIDATION', `number ${number} ${problem}`, { problems: [{ field: 'number', message: problem }] });
+    }
+    const conflict = numberConflict(number, plan);
+    if (conflict !== undefined) {
+      throw new KumoError('KUMO_ERR_NUMBER_RESERVED', `number ${number} ${conflict}`, { number });
     }
   }
 

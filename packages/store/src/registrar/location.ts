@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { RedisClient } from '../client.js';
 import type { KeySchema } from '../keys.js';
 import { FAIL_LUA, NONCE_COUNT_LUA, REGISTER_LUA } from './lua.js';
@@ -57,22 +58,29 @@ export interface RegistrationListEntry {
   readonly bindings: readonly Binding[];
 }
 
-interface Scripted {
-  kumoRegUpdate(k1: string, k2: string, ...args: (string | number)[]): Promise<unknown>;
-  kumoRegFail(k1: string, k2: string, ...args: (string | number)[]): Promise<unknown>;
-  kumoRegNc(k1: string, ...args: (string | number)[]): Promise<unknown>;
+/**
+ * EVALSHA with a fallback to EVAL on NOSCRIPT (fresh or flushed Redis, failover). Plain commands rather
+ * than ioredis `defineCommand`: custom commands inside auto-pipelines crashed ioredis 5 under
+ * concurrent load ("results[i] is not iterable") while their scripts were not yet cached.
+ */
+class Script {
+  private readonly sha: string;
+  constructor(private readonly lua: string) {
+    this.sha = createHash('sha1').update(lua).digest('hex');
+  }
+  async run(redis: RedisClient, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    try {
+      return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
+    } catch (err) {
+      if (err instanceof Error && err.message.startsWith('NOSCRIPT')) return redis.eval(this.lua, keys.length, ...keys, ...args);
+      throw err;
+    }
+  }
 }
 
-const defined = new WeakSet<object>();
-function scripted(redis: RedisClient): Scripted {
-  if (!defined.has(redis)) {
-    redis.defineCommand('kumoRegUpdate', { numberOfKeys: 2, lua: REGISTER_LUA });
-    redis.defineCommand('kumoRegFail', { numberOfKeys: 2, lua: FAIL_LUA });
-    redis.defineCommand('kumoRegNc', { numberOfKeys: 1, lua: NONCE_COUNT_LUA });
-    defined.add(redis);
-  }
-  return redis as unknown as Scripted;
-}
+const registerScript = new Script(REGISTER_LUA);
+const failScript = new Script(FAIL_LUA);
+const nonceCountScript = new Script(NONCE_COUNT_LUA);
 
 /** Call-IDs never contain `|` (RFC 3261 `word`), but a hostile one must not break the record format. */
 function safeCallId(s: string): string {
@@ -145,10 +153,10 @@ export class LocationStore {
       r.mode === 'update' ? r.updates.length : 0,
     ];
     if (r.mode === 'update') for (const u of r.updates) args.push(u.id, Math.max(0, Math.floor(u.expires)), encode(u));
-    const res = (await scripted(this.redis).kumoRegUpdate(
-      this.keys.tenant.regBindings(r.tenantId, r.extension),
-      this.keys.tenant.regIndex(r.tenantId),
-      ...args,
+    const res = (await registerScript.run(
+      this.redis,
+      [this.keys.tenant.regBindings(r.tenantId, r.extension), this.keys.tenant.regIndex(r.tenantId)],
+      args,
     )) as string[];
     if (res[0] === 'TOO_MANY') return { kind: 'too-many', max: Number(res[1]) };
     if (res[0] === 'OUT_OF_ORDER') return { kind: 'out-of-order' };
@@ -237,7 +245,7 @@ export class AuthGuardStore {
   ): Promise<{ count: number; blocked: boolean }> {
     const [fails, block] = this.keysOf(s);
     const member = `${Date.now()}-${Math.random().toString(36).slice(2, 10)}`;
-    const r = (await scripted(this.redis).kumoRegFail(fails, block, o.windowMs, o.threshold, o.blockMs, member)) as [number, number];
+    const r = (await failScript.run(this.redis, [fails, block], [o.windowMs, o.threshold, o.blockMs, member])) as [number, number];
     return { count: Number(r[0]), blocked: Number(r[1]) === 1 };
   }
 
@@ -251,7 +259,7 @@ export class AuthGuardStore {
 
   /** Replay guard: true when `nc` is higher than every earlier one for this nonce (and records it). */
   async acceptNonceCount(nonce: string, nc: number, ttlMs: number): Promise<boolean> {
-    const r = await scripted(this.redis).kumoRegNc(this.keys.global.regNonceCount(nonce), nc, ttlMs);
+    const r = await nonceCountScript.run(this.redis, [this.keys.global.regNonceCount(nonce)], [nc, ttlMs]);
     return Number(r) === 1;
   }
 }

@@ -91,6 +91,25 @@ describe('billing ledger (real Redis)', () => {
     expect(await redis.hexists(keys.tenant.billClosed('acme'), old.month)).toBe(1);
   });
 
+  it('the close sweep closes due months of every active tenant and reconciles them', async () => {
+    const keys = keySchema(uniquePrefix('bill'));
+    const open = new BillingLedger(redis, keys, { closeGraceMs: 365 * 86400_000 });
+    const at = now - 70 * 86400_000;
+    const old = [1, 2, 3].map((i) => rateCdr(cdr(i, { startedAt: at, answeredAt: at + 1000, endedAt: at + 200_000 }), DEFAULT_TARIFF));
+    await open.noteActivity('acme', [old[0]!.month]);
+    expect((await open.chargeBatch('acme', old)).every((o) => o.section === 'main')).toBe(true);
+    expect(await open.closeDueMonths()).toEqual([]);
+    const due = new BillingLedger(redis, keys, { closeGraceMs: 0 });
+    expect(await due.closeDueMonths()).toEqual([{ tenantId: 'acme', month: old[0]!.month, calls: 3, mismatches: [] }]);
+    expect(await due.closeDueMonths()).toEqual([]); // once
+    expect(await due.closeMarker('acme', old[0]!.month)).toMatchObject({ reconciled: true, calls: 3, revision: 0 });
+    // a tampered total is reported by the check
+    await redis.hincrby(keys.tenant.billTotals('acme', old[0]!.month), 'main|all||c', 1);
+    const again = await due.closeMonth('acme', old[0]!.month);
+    expect(again.reconciled).toBe(false);
+    expect(again.mismatches).toEqual([expect.stringContaining('main|all||c')]);
+  });
+
   it('re-rating a month is explicit and audited; totals follow the new tariff', async () => {
     const { ledger } = setup();
     const calls = Array.from({ length: 7 }, (_, i) => rateCdr(cdr(i), DEFAULT_TARIFF));
