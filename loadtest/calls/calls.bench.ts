@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { startEngine, type EngineHandle } from '@kumo/engine';
 import { validateExtension, validateTenantCreate } from '@kumo/domain';
-import { silentLogger } from '@kumo/runtime';
+import { createLogger, silentLogger } from '@kumo/runtime';
 import { CdrStreams, ProvisioningRepo, SYSTEM_ACTOR, createRedis, keySchema, type RedisClient } from '@kumo/store';
 import { connectEngine, createSipApp, type EngineConnection } from '@kumo/sip';
 import { freePort, runSipp, startRedis, startSipp, type RedisHandle, type SippResult } from '@kumo/testkit';
@@ -124,7 +124,9 @@ const dir = mkdtempSync(join(tmpdir(), 'kumo-bench-calls-'));
 beforeAll(async () => {
   rh = await startRedis({ settings: { appendonly: 'no' } });
   redis = createRedis(rh.url);
-  const log = silentLogger();
+  // KUMO_BENCH_LOG=warn (or error, debug…) shows the engine's and the sip app's logs.
+  const level = process.env.KUMO_BENCH_LOG;
+  const log = level !== undefined ? createLogger({ name: 'bench', level: level as 'warn' }) : silentLogger();
   sipPort = await freePort();
   engine = await startEngine({ listen: [{ proto: 'udp', host: '127.0.0.1', port: sipPort }], control: { host: '127.0.0.1', port: 0 }, secret: 's', log });
   const app = createSipApp({
