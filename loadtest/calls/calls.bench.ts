@@ -126,7 +126,7 @@ beforeAll(async () => {
   redis = createRedis(rh.url);
   // KUMO_BENCH_LOG=warn (or error, debug…) shows the engine's and the sip app's logs.
   const level = process.env.KUMO_BENCH_LOG;
-  const log = level !== undefined ? createLogger({ name: 'bench', level: level as 'warn' }) : silentLogger();
+  const log = level !== undefined ? createLogger({ name: 'bench', level: level }) : silentLogger();
   sipPort = await freePort();
   engine = await startEngine({ listen: [{ proto: 'udp', host: '127.0.0.1', port: sipPort }], control: { host: '127.0.0.1', port: 0 }, secret: 's', log });
   const app = createSipApp({
