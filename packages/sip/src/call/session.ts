@@ -20,7 +20,7 @@ import {
   type Stop,
   type TrunkStep,
 } from '@kumo/domain';
-import type { CallIo, DialRequest, InboundInvite, Leg, PendingDial } from './types.js';
+import type { CallIo, DialRequest, InboundInvite, Leg, PendingDial, TransferRequest } from './types.js';
 
 /** Call-state side effects (round-robin cursor, busy/idle); failures here never fail a call. */
 export interface CallTracker {
@@ -55,6 +55,13 @@ export interface SessionOptions {
   /** Longest a trunk call may ring unanswered, s (the carrier usually ends it first). Default 180. */
   readonly trunkRingCapSec?: number;
   readonly onError?: (err: unknown, where: string) => void;
+  /**
+   * Blind transfer (REFER) from one side of the answered call: connect the other side to the
+   * target. Without it REFER is answered 501.
+   */
+  readonly transfer?: (
+    t: TransferRequest & { readonly transferorExtension?: string },
+  ) => Promise<{ ok: true } | { ok: false; status: number; reason: string }>;
 }
 
 /** What happened, for the CDR (see CallFacts in @kumo/domain). */
@@ -219,7 +226,17 @@ export class CallSession {
     }
     const answeredAt = this.io.now();
     // Bridge first: in-dialog requests (a re-INVITE right after the ACK) must find the relay in place.
-    const bridged = this.io.bridge(caller, r.leg);
+    const transfer = this.o.transfer;
+    const bridged = this.io.bridge(
+      caller,
+      r.leg,
+      transfer
+        ? (t) => {
+            const transferorExtension = t.from === 'caller' ? this.plan.caller.extension : r.target?.extension;
+            return transfer({ ...t, ...(transferorExtension !== undefined ? { transferorExtension } : {}) });
+          }
+        : undefined,
+    );
     const parties = [this.plan.caller.extension, r.target?.extension].filter((x): x is string => x !== undefined);
     const t = this.o.tracker;
     if (t) {

@@ -14,7 +14,7 @@ import {
   planRoute,
   type CallDirection,
   type CallFacts,
-  type ExtensionRecord,
+  type ExtensionView,
   type RouteCaller,
   type RoutePlan,
   type Tenant,
@@ -34,8 +34,8 @@ import {
 import { multiHeader } from '../drachtio/types.js';
 import { LocalPickupRegistry } from '../call/pickup.js';
 import { checkSdp, sdpCodecs } from '../call/sdp.js';
-import { CallSession, type SessionOutcome, type TrunkGate } from '../call/session.js';
-import type { CallIo, InboundInvite } from '../call/types.js';
+import { CallSession, type SessionOptions, type SessionOutcome, type TrunkGate } from '../call/session.js';
+import type { CallIo, InboundInvite, TransferRequest } from '../call/types.js';
 import { loadRouting } from './load.js';
 
 /** What the admission step answers; the admission work plugs its service in here. */
@@ -122,7 +122,7 @@ export interface RouteContext {
   toUser: string;
   tenant?: Tenant;
   trunk?: TrunkRecord;
-  callerRecord?: ExtensionRecord;
+  callerRecord?: ExtensionView;
   caller?: RouteCaller;
   release?: () => Promise<void>;
   /** Tells admission the call was answered (flood guard completions). */
@@ -307,21 +307,94 @@ export function createInviteRoute(d: RouteDeps) {
     return 'next';
   };
 
+  const sessionOptions = (ctx: RouteContext, tenant: Tenant): SessionOptions => ({
+    domain: tenant.sipDomain,
+    tracker: {
+      groupAnswered: (g, m) => d.hunt.groupAnswered(tenant.id, g, m),
+      callStarted: (exts) => d.hunt.callStarted(tenant.id, exts),
+      callEnded: (exts) => d.hunt.callEnded(tenant.id, exts, now()),
+    },
+    pickups: pickups.forTenant(tenant.id),
+    ...(ctx.trunkGate ? { trunkGate: ctx.trunkGate } : {}),
+    ...(d.trunkRingCapSec !== undefined ? { trunkRingCapSec: d.trunkRingCapSec } : {}),
+    onError: (err, where) => ctx.log.warn({ err, where }, 'call session error'),
+    transfer: (t) => blindTransfer(ctx, tenant, t),
+  });
+
+  /**
+   * REFER: route the Refer-To target on behalf of the transferor (its permission class), offer
+   * it the transferee's SDP, re-INVITE the transferee with the target's answer and bridge them.
+   * Resolves once the target answered or failed; the transferred call has its own CDR.
+   */
+  const blindTransfer = async (
+    ctx: RouteContext,
+    tenant: Tenant,
+    t: TransferRequest & { readonly transferorExtension?: string },
+  ): Promise<{ ok: true } | { ok: false; status: number; reason: string }> => {
+    const ext = t.transferorExtension;
+    if (ext === undefined) return { ok: false, status: 403, reason: 'Forbidden' };
+    const caller: RouteCaller = { kind: 'extension', extension: ext };
+    const loaded = await loadRouting(d, tenant.id, t.target, caller);
+    const plan = planRoute(t.target, caller, loaded.view, loaded.registrations, {
+      hunt: loaded.hunt,
+      ...(d.trunkSetupTimeoutSec !== undefined ? { trunkSetupTimeoutSec: d.trunkSetupTimeoutSec } : {}),
+    });
+    let decide!: (r: { ok: true } | { ok: false; status: number; reason: string }) => void;
+    const decided = new Promise<{ ok: true } | { ok: false; status: number; reason: string }>((r) => (decide = r));
+    const invite: InboundInvite = {
+      callId: t.transferee.callId,
+      fromTag: `xfer-${now().toString(36)}`,
+      sdp: t.transferee.remoteSdp,
+      progress: () => undefined,
+      async answer(sdp) {
+        if (!t.transferee.reoffer) throw new Error('transferee cannot be re-offered');
+        await t.transferee.reoffer(sdp);
+        decide({ ok: true });
+        return t.transferee;
+      },
+      reject: (status, reason) => decide({ ok: false, status, reason }),
+      onCancel: () => undefined,
+    };
+    const xctx: RouteContext = {
+      req: ctx.req,
+      invite,
+      io: ctx.io,
+      log: ctx.log.child({ transfer: t.target }),
+      startedAt: now(),
+      dialled: t.target,
+      fromUser: ext,
+      fromHost: tenant.sipDomain,
+      toUser: t.target,
+      tenant,
+      caller,
+      ...(loaded.view.extensions.get(ext) ? { callerRecord: loaded.view.extensions.get(ext) as ExtensionView } : {}),
+      plan,
+      callerCodecs: sdpCodecs(t.transferee.remoteSdp),
+    };
+    const session = new CallSession(plan, invite, ctx.io, sessionOptions(xctx, tenant));
+    void session
+      .run()
+      .then(
+        (outcome) => {
+          xctx.outcome = outcome;
+          decide({ ok: false, status: outcome.finalStatus, reason: outcome.finalReason });
+        },
+        (err: unknown) => {
+          xctx.log.error({ err }, 'transfer session failed');
+          decide({ ok: false, status: 500, reason: 'Server Internal Error' });
+        },
+      )
+      .finally(async () => {
+        const facts = callFacts(xctx, now());
+        if (facts) await d.publishCdr(buildCdr(facts)).catch((err: unknown) => xctx.log.error({ err }, 'CDR publish failed'));
+      });
+    return decided;
+  };
+
   /** The call session runs the plan to the end of the call. */
   const runCall: Step = async (ctx) => {
     const tenant = ctx.tenant as Tenant;
-    const session = new CallSession(ctx.plan as RoutePlan, ctx.invite, ctx.io, {
-      domain: tenant.sipDomain,
-      tracker: {
-        groupAnswered: (g, m) => d.hunt.groupAnswered(tenant.id, g, m),
-        callStarted: (exts) => d.hunt.callStarted(tenant.id, exts),
-        callEnded: (exts) => d.hunt.callEnded(tenant.id, exts, now()),
-      },
-      pickups: pickups.forTenant(tenant.id),
-      ...(ctx.trunkGate ? { trunkGate: ctx.trunkGate } : {}),
-      ...(d.trunkRingCapSec !== undefined ? { trunkRingCapSec: d.trunkRingCapSec } : {}),
-      onError: (err, where) => ctx.log.warn({ err, where }, 'call session error'),
-    });
+    const session = new CallSession(ctx.plan as RoutePlan, ctx.invite, ctx.io, sessionOptions(ctx, tenant));
     ctx.outcome = await session.run();
     return 'done';
   };
