@@ -279,6 +279,12 @@ export function createInviteRoute(d: RouteDeps) {
       sourceAddress: ctx.req.source_address,
     });
     if (!r.admit) return reply(ctx, r.status, r.reason, r.code, true, r.headers ? { ...r.headers } : undefined);
+    bindAdmission(ctx, tenant, r);
+    return 'next';
+  };
+
+  /** Hands an admitted call's release, answered and trunk-channel hooks to the context. */
+  const bindAdmission = (ctx: RouteContext, tenant: Tenant, r: Extract<AdmissionAnswer, { admit: true }>): void => {
     ctx.release = () => r.release();
     if (r.answered) ctx.admissionAnswered = () => r.answered?.() ?? Promise.resolve();
     if (r.leaseTrunk && r.releaseTrunk) {
@@ -290,7 +296,6 @@ export function createInviteRoute(d: RouteDeps) {
         release: () => r.releaseTrunk?.() ?? Promise.resolve(),
       };
     }
-    return 'next';
   };
 
   /** Load what the call can touch, then the pure planRoute decides. */
@@ -371,6 +376,17 @@ export function createInviteRoute(d: RouteDeps) {
       plan,
       callerCodecs: sdpCodecs(t.transferee.remoteSdp),
     };
+    // The transferred call is a new call of the tenant: it is admitted (and holds its own port) like any other.
+    const adm = await admit({
+      tenant,
+      callId: `${invite.callId};${invite.fromTag}`,
+      caller,
+      dialled: t.target,
+      emergency: parseDialled(t.target).type === 'emergency',
+      sourceAddress: ctx.req.source_address,
+    });
+    if (!adm.admit) return { ok: false, status: adm.status, reason: adm.reason };
+    bindAdmission(xctx, tenant, adm);
     const session = new CallSession(plan, invite, ctx.io, sessionOptions(xctx, tenant));
     void session
       .run()
@@ -385,6 +401,12 @@ export function createInviteRoute(d: RouteDeps) {
         },
       )
       .finally(async () => {
+        try {
+          if (xctx.outcome?.answeredAt !== undefined) await xctx.admissionAnswered?.();
+          await xctx.release?.();
+        } catch (err) {
+          xctx.log.warn({ err }, 'admission release failed');
+        }
         const facts = callFacts(xctx, now());
         if (facts) await d.publishCdr(buildCdr(facts)).catch((err: unknown) => xctx.log.error({ err }, 'CDR publish failed'));
       });
