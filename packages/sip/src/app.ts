@@ -16,10 +16,10 @@ import {
 import type { DigestAlgorithm } from './auth/digest.js';
 import { createInviteHandler } from './call/hook.js';
 import { LocalPickupRegistry } from './call/pickup.js';
-import type { AdmitCall } from './request-route/route.js';
+import type { AdmitCall, RouteDeps } from './request-route/route.js';
 import type { CallAdmission } from './admission/call-admission.js';
 import { createCallAdmission } from './admission/create.js';
-import { admissionStep, registerRateCap } from './admission/route-step.js';
+import { admissionStep, overloadGateStep, registerRateCap } from './admission/route-step.js';
 import { connectEngine, type EngineConnection } from './drachtio/adapter.js';
 import type { SipHandler } from './drachtio/types.js';
 import type { RegistrarDirectory } from './registrar/directory.js';
@@ -96,6 +96,8 @@ export interface SipAppDeps {
     readonly trunkRingCapSec: number;
     /** The admission step; default: `admission` below, else admit everything. */
     readonly admitCall?: AdmitCall;
+    /** The early overload gate; default: `admission` below, else none. */
+    readonly overloadGate?: RouteDeps['overloadGate'];
   };
   /** Contract and overload enforcement (docs/admission.md): the admitCall step and the REGISTER cap. */
   readonly admission?: { readonly service: CallAdmission; readonly burstSeconds: number };
@@ -145,6 +147,7 @@ export function createSipApp(d: SipAppDeps): SipApp {
         trunkSetupTimeoutSec: c.trunkSetupTimeoutSec,
         trunkRingCapSec: c.trunkRingCapSec,
         ...(admitCall ? { admitCall } : {}),
+        ...(c.overloadGate ? { overloadGate: c.overloadGate } : adm ? { overloadGate: overloadGateStep(adm.service) } : {}),
       })
     : createInviteHandler();
   return { handlers: { REGISTER: register, INVITE: invite }, location, guard };

@@ -9,7 +9,7 @@ export {
 export { createCallAdmission, type CreateCallAdmissionOptions } from './admission/create.js';
 export { admissionPolicyFromConfig, admissionContractOf, trunkLimitOf, type AdmissionConfig } from './admission/policy-config.js';
 export { RestrictionWatcher, type RestrictionWatcherOptions } from './admission/restrictions.js';
-export { admissionStep, admissionCallOf, registerRateCap } from './admission/route-step.js';
+export { admissionStep, admissionCallOf, overloadGateStep, registerRateCap } from './admission/route-step.js';
 // The sip process (drachtio-srf app): registrar now, call control next.
 export { runSip, createSipApp, readSipConfig, registrarSettings, type SipApp, type SipAppDeps, type SipConfig } from './app.js';
 

@@ -202,6 +202,18 @@ export class CallAdmission {
   }
 
   /**
+   * The early overload gate (before authentication): while overloaded, a call that is neither to
+   * an emergency number nor to or from a priority number is refused at once. The full decision
+   * after authentication applies the same rule with the authenticated caller.
+   */
+  async earlyOverloadRefusal(tenantId: string, facts: PriorityFacts): Promise<AdmissionRefusal | undefined> {
+    if (isEmergencyNumber(facts.dialled) || !this.o.overload.overloaded()) return undefined;
+    if (classifyCall(facts, await this.priorityNumbers(tenantId)) !== 'normal') return undefined;
+    this.o.metrics.rejected('overload', 'normal');
+    return refusal(503, 'overload', this.o.policy.retryAfterSeconds.overload);
+  }
+
+  /**
    * Takes a channel on the trunk chosen for an outbound attempt, within the trunk's channels and
    * (given the contract) the tenant's channels over all trunks; emergency calls may use the
    * reserve. On refusal the call may try its next trunk.

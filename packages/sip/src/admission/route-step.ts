@@ -5,7 +5,7 @@
 import { parseDialled, type PriorityFacts } from '@kumo/domain';
 import { isKumoError } from '@kumo/runtime';
 import type { SipHandler } from '../drachtio/types.js';
-import type { AdmissionAnswer, AdmitCall, CallToAdmit } from '../request-route/route.js';
+import type { AdmissionAnswer, AdmitCall, CallToAdmit, RouteDeps } from '../request-route/route.js';
 import type { AdmissionCall, CallAdmission } from './call-admission.js';
 import { admissionContractOf, trunkLimitOf } from './policy-config.js';
 
@@ -53,8 +53,10 @@ export function admissionStep(admission: CallAdmission, o: { burstSeconds: numbe
       return { admit: false, status: 503, reason: 'Service Unavailable', code: 'admission-unavailable', headers: { 'Retry-After': '5', 'X-Kumo-Reason': 'admission-unavailable' } };
     }
     if (!r.admit) return { admit: false, status: r.status, reason: REASON_PHRASE[r.status] ?? 'Service Unavailable', code: r.reason, headers: r.headers };
-    const ticket = r.ticket;
+    let ticket = r.ticket;
+    const inboundTrunk = ticket.trunkId !== undefined;
     let answered = false;
+    const contract = admissionContractOf(c.tenant, o.burstSeconds);
     return {
       admit: true,
       release: () => admission.release(ticket, { answered }),
@@ -62,14 +64,44 @@ export function admissionStep(admission: CallAdmission, o: { burstSeconds: numbe
         answered = true;
         return Promise.resolve();
       },
+      // Inbound calls took their trunk's channel at admission (a forwarded inbound call going back out
+      // is not charged a second channel); outbound attempts take one per trunk tried.
+      leaseTrunk: async (trunk) => {
+        if (inboundTrunk) return true;
+        const t = await admission.leaseTrunk(ticket, trunkLimitOf(trunk), contract);
+        if (!t.admit) return false;
+        ticket = t.ticket;
+        return true;
+      },
+      releaseTrunk: async () => {
+        if (!inboundTrunk && ticket.trunkId !== undefined) ticket = await admission.releaseTrunk(ticket);
+      },
     };
   };
 }
 
-/** The REGISTER rate cap per source address: 503 + Retry-After beyond it, else the registrar. */
+/** The route's early overload gate (before the digest round), backed by CallAdmission. */
+export function overloadGateStep(admission: CallAdmission): NonNullable<RouteDeps['overloadGate']> {
+  return async (c) => {
+    const d = parseDialled(c.dialled);
+    const facts: PriorityFacts = {
+      dialled: d.type === 'emergency' ? d.service : c.dialled,
+      ...(d.type === 'external' && d.e164 !== null ? { calleeE164: d.e164 } : {}),
+      ...(d.type === 'internal' ? { calleeExtension: d.number } : {}),
+      ...(c.fromTrunk ? (c.fromUser.startsWith('+') ? { callerE164: c.fromUser } : {}) : { callerExtension: c.fromUser }),
+    };
+    const r = await admission.earlyOverloadRefusal(c.tenant.id, facts);
+    return r ? { admit: false, status: r.status, reason: 'Service Unavailable', code: r.reason, headers: r.headers } : undefined;
+  };
+}
+
+/**
+ * The REGISTER rate cap per source (one device: address and port, so phones behind one NAT are
+ * counted apart): 503 + Retry-After beyond it, else the registrar.
+ */
 export function registerRateCap(admission: CallAdmission, registrar: SipHandler): SipHandler {
   return async (req, res) => {
-    const r = await admission.admitRegister(req.source_address);
+    const r = await admission.admitRegister(`${req.source_address}|${String(req.source_port)}`);
     if (!r.allowed) {
       res.send(503, 'Service Unavailable', { headers: r.headers });
       return;

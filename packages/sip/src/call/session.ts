@@ -20,7 +20,7 @@ import {
   type Stop,
   type TrunkStep,
 } from '@kumo/domain';
-import type { CallIo, DialRequest, InboundInvite, Leg, PendingDial } from './types.js';
+import type { CallIo, DialRequest, InboundInvite, Leg, PendingDial, TransferRequest } from './types.js';
 
 /** Call-state side effects (round-robin cursor, busy/idle); failures here never fail a call. */
 export interface CallTracker {
@@ -35,14 +35,33 @@ export interface PickupRegistry {
   find(extensions: readonly string[]): CallSession | undefined;
 }
 
+/**
+ * Admission's channel leases for outbound trunk attempts (docs/admission.md, Article 5): taken
+ * before a trunk step, given back when the step fails (an answered call keeps its channel until
+ * the route releases the call's leases).
+ */
+export interface TrunkGate {
+  /** False: the trunk's (or the tenant's) channels are all in use; the step fails as a 503 and failover goes on. */
+  acquire(trunkId: string): Promise<boolean>;
+  release(trunkId: string): Promise<void>;
+}
+
 export interface SessionOptions {
   /** SIP domain of the tenant (host part of internal From/To). */
   readonly domain: string;
+  readonly trunkGate?: TrunkGate;
   readonly tracker?: CallTracker;
   readonly pickups?: PickupRegistry;
   /** Longest a trunk call may ring unanswered, s (the carrier usually ends it first). Default 180. */
   readonly trunkRingCapSec?: number;
   readonly onError?: (err: unknown, where: string) => void;
+  /**
+   * Blind transfer (REFER) from one side of the answered call: connect the other side to the
+   * target. Without it REFER is answered 501.
+   */
+  readonly transfer?: (
+    t: TransferRequest & { readonly transferorExtension?: string },
+  ) => Promise<{ ok: true } | { ok: false; status: number; reason: string }>;
 }
 
 /** What happened, for the CDR (see CallFacts in @kumo/domain). */
@@ -147,8 +166,13 @@ export class CallSession {
           const picked = await this.runPickup(step.extensions, attempts, step);
           if (picked) return picked;
         }
-        const r = await this.runStep(step, { step: step.index, now: this.io.now(), segmentStartedAt });
+        const gate = step.kind === 'trunk' ? this.o.trunkGate : undefined;
+        const gated = gate && step.kind === 'trunk' ? await gate.acquire(step.trunkId) : true;
+        const r: StepResult = gated
+          ? await this.runStep(step, { step: step.index, now: this.io.now(), segmentStartedAt })
+          : { kind: 'failed', failure: { kind: 'response', status: 503, reason: 'Trunk Channels Full' } };
         if (r.kind === 'answered') return await this.connect(step, r, attempts);
+        if (gated && gate && step.kind === 'trunk') await gate.release(step.trunkId).catch((err: unknown) => this.o.onError?.(err, 'trunk-gate'));
         const d = onAttemptFailed(plan, { step: step.index, now: this.io.now(), segmentStartedAt }, r.failure);
         if (d.action === 'try') {
           next = { goto: d.step };
@@ -202,7 +226,17 @@ export class CallSession {
     }
     const answeredAt = this.io.now();
     // Bridge first: in-dialog requests (a re-INVITE right after the ACK) must find the relay in place.
-    const bridged = this.io.bridge(caller, r.leg);
+    const transfer = this.o.transfer;
+    const bridged = this.io.bridge(
+      caller,
+      r.leg,
+      transfer
+        ? (t) => {
+            const transferorExtension = t.from === 'caller' ? this.plan.caller.extension : r.target?.extension;
+            return transfer({ ...t, ...(transferorExtension !== undefined ? { transferorExtension } : {}) });
+          }
+        : undefined,
+    );
     const parties = [this.plan.caller.extension, r.target?.extension].filter((x): x is string => x !== undefined);
     const t = this.o.tracker;
     if (t) {

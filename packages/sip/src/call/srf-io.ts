@@ -42,6 +42,7 @@ export interface SrfDialog {
   request(opts: { method: string; headers?: Record<string, string>; body?: string }): Promise<SrfDialogRes>;
   on(ev: 'destroy', cb: (req?: unknown) => void): void;
   on(ev: 'modify' | 'info' | 'update' | 'refer' | 'notify' | 'message', cb: (req: SrfRequest, res: SrfResponse) => void): void;
+  removeListener(ev: string, cb: (...args: never[]) => void): void;
 }
 
 interface SentRequest {
@@ -68,8 +69,11 @@ function legOf(d: SrfDialog, userAgent?: string): Leg {
   let gone: Promise<void> | undefined;
   const leg: Leg = {
     callId: d.sip.callId,
-    remoteSdp: d.remote.sdp,
+    get remoteSdp() {
+      return d.remote.sdp;
+    },
     ...(userAgent !== undefined ? { userAgent } : {}),
+    reoffer: (sdp) => d.modify(sdp),
     hangup: () => {
       if (!d.connected) return Promise.resolve();
       gone ??= d.destroy().then(
@@ -138,22 +142,75 @@ export function srfCallIo(srf: SrfLike, log: Logger): CallIo {
         },
       };
     },
-    bridge(caller, callee): Promise<HangupBy> {
+    bridge(caller, callee, onTransfer): Promise<HangupBy> {
       const a = dialogs.get(caller);
       const b = dialogs.get(callee);
       if (!a || !b) return Promise.resolve('system');
       return new Promise<HangupBy>((resolve) => {
         let done = false;
-        const end = (by: HangupBy, other: SrfDialog): void => {
+        /** Set while a transfer runs: the transferee must survive the transferor's BYE. */
+        let transferring = false;
+        const end = (by: HangupBy, other: SrfDialog | undefined): void => {
           if (done) return;
           done = true;
-          if (other.connected) void other.destroy().catch(() => undefined);
+          detachA();
+          detachB();
+          if (!transferring && other?.connected === true) void other.destroy().catch(() => undefined);
           resolve(by);
         };
-        a.on('destroy', () => end('caller', b));
-        b.on('destroy', () => end('callee', a));
-        relay(a, b, log);
-        relay(b, a, log);
+        const onA = (): void => end('caller', b);
+        const onB = (): void => end('callee', a);
+        a.on('destroy', onA);
+        b.on('destroy', onB);
+        const transfer = (side: 'caller' | 'callee', transferee: Leg) => (req: SrfRequest, res: SrfResponse) => {
+          if (!onTransfer) return res.send(501, 'Not Implemented');
+          const referTo = req.get('refer-to') ?? '';
+          if (/replaces/i.test(referTo)) return res.send(501, 'Not Implemented (attended transfer)');
+          const m = /<?sips?:([^@;>]+)@/i.exec(referTo);
+          const target = m?.[1] !== undefined ? decodeURIComponent(m[1]) : '';
+          if (target === '') return res.send(400, 'Bad Refer-To');
+          const transferor = side === 'caller' ? a : b;
+          res.send(202, 'Accepted');
+          transferring = true;
+          void sipfrag(transferor, '100 Trying', false, log);
+          // The transferee leaves this bridge now; the transfer's own session takes it over.
+          (side === 'caller' ? detachB : detachA)();
+          onTransfer({ from: side, target, transferee }).then(
+            async (r) => {
+              if (r.ok) {
+                await sipfrag(transferor, '200 OK', true, log);
+                // Release the transferor; this call is over for it.
+                if (transferor.connected) void transferor.destroy().catch(() => undefined);
+                end(side, undefined);
+              } else {
+                await sipfrag(transferor, `${r.status} ${r.reason}`, true, log);
+                transferring = false;
+                // Back to the call as it was; if the transferor left meanwhile, nobody is left for the transferee.
+                if (done) void transferee.hangup().catch(() => undefined);
+                else (side === 'caller' ? attachB : attachA)();
+              }
+            },
+            (err: unknown) => log.warn({ err }, 'transfer failed'),
+          );
+        };
+        const relayA = relay(a, b, log, transfer('caller', callee));
+        const relayB = relay(b, a, log, transfer('callee', caller));
+        const detachA = (): void => {
+          a.removeListener('destroy', onA);
+          relayA.detach();
+        };
+        const detachB = (): void => {
+          b.removeListener('destroy', onB);
+          relayB.detach();
+        };
+        const attachA = (): void => {
+          a.on('destroy', onA);
+          relayA.attach();
+        };
+        const attachB = (): void => {
+          b.on('destroy', onB);
+          relayB.attach();
+        };
         // Either side may already be gone (a BYE racing the 200/ACK).
         if (!a.connected) end('caller', b);
         else if (!b.connected) end('callee', a);
@@ -162,9 +219,29 @@ export function srfCallIo(srf: SrfLike, log: Logger): CallIo {
   };
 }
 
-/** In-dialog requests from `from` are re-issued on `to`; the answer goes back. */
-function relay(from: SrfDialog, to: SrfDialog, log: Logger): void {
-  from.on('modify', (req, res) => {
+/** NOTIFY with a message/sipfrag body (RFC 3515) reporting a REFER's progress. */
+async function sipfrag(d: SrfDialog, status: string, final: boolean, log: Logger): Promise<void> {
+  if (!d.connected) return;
+  try {
+    await d.request({
+      method: 'NOTIFY',
+      headers: {
+        Event: 'refer',
+        'Subscription-State': final ? 'terminated;reason=noresource' : 'active;expires=60',
+        'Content-Type': 'message/sipfrag;version=2.0',
+      },
+      body: `SIP/2.0 ${status}\r\n`,
+    });
+  } catch (err) {
+    log.debug({ err }, 'NOTIFY (sipfrag) failed');
+  }
+}
+
+type Handler = (req: SrfRequest, res: SrfResponse) => void;
+
+/** In-dialog requests from `from` are re-issued on `to`; the answer goes back. Detachable. */
+function relay(from: SrfDialog, to: SrfDialog, log: Logger, onRefer: Handler): { attach(): void; detach(): void } {
+  const modify: Handler = (req, res) => {
     to.modify(req.body).then(
       (sdp) => res.send(200, { body: sdp, headers: { 'Content-Type': 'application/sdp' } }),
       (err: unknown) => {
@@ -172,8 +249,8 @@ function relay(from: SrfDialog, to: SrfDialog, log: Logger): void {
         res.send(typeof e.status === 'number' && e.status >= 400 ? e.status : 488);
       },
     );
-  });
-  const pass = (method: 'INFO' | 'UPDATE' | 'MESSAGE') => (req: SrfRequest, res: SrfResponse) => {
+  };
+  const pass = (method: 'INFO' | 'UPDATE' | 'MESSAGE'): Handler => (req, res) => {
     const ct = req.get('Content-Type');
     to.request({ method, headers: ct !== undefined ? { 'Content-Type': ct } : {}, ...(req.body ? { body: req.body } : {}) }).then(
       (r) => {
@@ -186,11 +263,23 @@ function relay(from: SrfDialog, to: SrfDialog, log: Logger): void {
       },
     );
   };
-  from.on('info', pass('INFO'));
-  from.on('update', pass('UPDATE'));
-  from.on('message', pass('MESSAGE'));
-  // Transfer (REFER) is not offered yet: refuse it rather than let drachtio-srf accept it.
-  from.on('refer', (_req, res) => res.send(501, 'Not Implemented'));
+  const handlers: [ 'modify' | 'info' | 'update' | 'message' | 'refer', Handler][] = [
+    ['modify', modify],
+    ['info', pass('INFO')],
+    ['update', pass('UPDATE')],
+    ['message', pass('MESSAGE')],
+    ['refer', onRefer],
+  ];
+  const attach = (): void => {
+    for (const [ev, h] of handlers) from.on(ev, h);
+  };
+  attach();
+  return {
+    attach,
+    detach: () => {
+      for (const [ev, h] of handlers) from.removeListener(ev, h);
+    },
+  };
 }
 
 export function srfInvite(req: SrfRequest, res: SrfResponse): InboundInvite {

@@ -24,11 +24,27 @@ export interface DialProgress {
 /** An established dialog, on either side of the B2BUA. */
 export interface Leg {
   readonly callId: string;
+  /** The far end's current SDP. */
   readonly remoteSdp: string;
   readonly userAgent?: string;
   /** Sends BYE (idempotent; a leg already gone resolves at once). */
   hangup(): Promise<void>;
+  /** re-INVITE with `sdp`; resolves with the far end's answer. Optional for legs that cannot. */
+  reoffer?(sdp: string): Promise<string>;
 }
+
+/** A blind transfer asked for by one side of a bridged call (REFER). */
+export interface TransferRequest {
+  /** The side that sent the REFER (the transferor). */
+  readonly from: 'caller' | 'callee';
+  /** User part of the Refer-To URI: what to dial. */
+  readonly target: string;
+  /** The other side, who stays and is connected to the target. */
+  readonly transferee: Leg;
+}
+
+/** Resolves once the transfer target answered (`ok`) or failed; the transferred call goes on. */
+export type TransferHandler = (t: TransferRequest) => Promise<{ ok: true } | { ok: false; status: number; reason: string }>;
 
 export type DialOutcome = { readonly kind: 'answered'; readonly leg: Leg } | { readonly kind: 'failed'; readonly failure: AttemptFailure };
 
@@ -63,7 +79,7 @@ export interface CallIo {
    * Connects two answered legs (in-dialog requests relayed both ways) and resolves when
    * the call ends, with who hung up.
    */
-  bridge(caller: Leg, callee: Leg): Promise<HangupBy>;
+  bridge(caller: Leg, callee: Leg, onTransfer?: TransferHandler): Promise<HangupBy>;
   now(): number;
   /** Returns a function that clears the timer. */
   setTimer(ms: number, cb: () => void): () => void;

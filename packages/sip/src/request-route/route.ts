@@ -1,7 +1,7 @@
 /**
  * The INVITE route, as named steps in the manner of a kamailio.cfg `request_route`:
  *
- *   initContext → sanity → identifyTenant → authenticate → checkOffer → admitCall → planRoute → runCall
+ *   initContext → sanity → identifyTenant → overloadGate → authenticate → checkOffer → admitCall → planRoute → runCall
  *
  * Each step either lets the request continue or answers it (and says why). Whatever
  * happens after the caller is known (a phone that authenticated, or a trunk recognised by
@@ -14,7 +14,7 @@ import {
   planRoute,
   type CallDirection,
   type CallFacts,
-  type ExtensionRecord,
+  type ExtensionView,
   type RouteCaller,
   type RoutePlan,
   type Tenant,
@@ -34,13 +34,20 @@ import {
 import { multiHeader } from '../drachtio/types.js';
 import { LocalPickupRegistry } from '../call/pickup.js';
 import { checkSdp, sdpCodecs } from '../call/sdp.js';
-import { CallSession, type SessionOutcome } from '../call/session.js';
-import type { CallIo, InboundInvite } from '../call/types.js';
+import { CallSession, type SessionOptions, type SessionOutcome, type TrunkGate } from '../call/session.js';
+import type { CallIo, InboundInvite, TransferRequest } from '../call/types.js';
 import { loadRouting } from './load.js';
 
 /** What the admission step answers; the admission work plugs its service in here. */
 export type AdmissionAnswer =
-  | { readonly admit: true; release(): Promise<void>; answered?(): Promise<void> }
+  | {
+      readonly admit: true;
+      release(): Promise<void>;
+      answered?(): Promise<void>;
+      /** Outbound trunk attempts: take a channel on the trunk (false: full), give it back after a failed attempt. */
+      leaseTrunk?(trunk: TrunkRecord): Promise<boolean>;
+      releaseTrunk?(): Promise<void>;
+    }
   | { readonly admit: false; readonly status: number; readonly reason: string; readonly code: string; readonly headers?: Readonly<Record<string, string>> };
 
 export interface CallToAdmit {
@@ -70,6 +77,14 @@ export interface RouteDeps {
   readonly guard: AuthGuardStore;
   readonly publishCdr: PublishCdr;
   readonly admitCall?: AdmitCall;
+  /**
+   * Cheap refusal before authentication while the process is overloaded (admission): a refused
+   * call then costs one transaction instead of a digest round. Undefined: go on.
+   */
+  readonly overloadGate?: (c: { readonly tenant: Tenant; readonly dialled: string; readonly fromUser: string; readonly fromTrunk: boolean }) =>
+    | Extract<AdmissionAnswer, { admit: false }>
+    | undefined
+    | Promise<Extract<AdmissionAnswer, { admit: false }> | undefined>;
   readonly pickups?: LocalPickupRegistry;
   readonly auth: {
     readonly nonceSecret: string;
@@ -107,11 +122,13 @@ export interface RouteContext {
   toUser: string;
   tenant?: Tenant;
   trunk?: TrunkRecord;
-  callerRecord?: ExtensionRecord;
+  callerRecord?: ExtensionView;
   caller?: RouteCaller;
   release?: () => Promise<void>;
   /** Tells admission the call was answered (flood guard completions). */
   admissionAnswered?: () => Promise<void>;
+  /** Admission's trunk channel leases for the session's trunk attempts. */
+  trunkGate?: TrunkGate;
   plan?: RoutePlan;
   outcome?: SessionOutcome;
   /** Set when the route itself answered the INVITE. */
@@ -233,6 +250,14 @@ export function createInviteRoute(d: RouteDeps) {
   };
 
   /** The caller's SDP offer must parse (488 otherwise); its codecs are kept for the CDR. */
+  /** OVERLOAD: while the process is overloaded, refuse new non-priority calls before spending a digest round on them. */
+  const overloadGate: Step = async (ctx) => {
+    if (!d.overloadGate) return 'next';
+    const r = await d.overloadGate({ tenant: ctx.tenant as Tenant, dialled: ctx.dialled, fromUser: ctx.fromUser, fromTrunk: ctx.trunk !== undefined });
+    if (!r) return 'next';
+    return reply(ctx, r.status, r.reason, r.code, true, r.headers ? { ...r.headers } : undefined);
+  };
+
   const checkOffer: Step = (ctx) => {
     const c = checkSdp(ctx.req.body);
     if (!c.ok) return Promise.resolve(reply(ctx, 488, 'Not Acceptable Here', 'bad-sdp'));
@@ -254,9 +279,23 @@ export function createInviteRoute(d: RouteDeps) {
       sourceAddress: ctx.req.source_address,
     });
     if (!r.admit) return reply(ctx, r.status, r.reason, r.code, true, r.headers ? { ...r.headers } : undefined);
+    bindAdmission(ctx, tenant, r);
+    return 'next';
+  };
+
+  /** Hands an admitted call's release, answered and trunk-channel hooks to the context. */
+  const bindAdmission = (ctx: RouteContext, tenant: Tenant, r: Extract<AdmissionAnswer, { admit: true }>): void => {
     ctx.release = () => r.release();
     if (r.answered) ctx.admissionAnswered = () => r.answered?.() ?? Promise.resolve();
-    return 'next';
+    if (r.leaseTrunk && r.releaseTrunk) {
+      ctx.trunkGate = {
+        acquire: async (trunkId) => {
+          const rec = await d.directory.trunk(tenant.id, trunkId);
+          return rec === null ? true : ((await r.leaseTrunk?.(rec)) ?? true);
+        },
+        release: () => r.releaseTrunk?.() ?? Promise.resolve(),
+      };
+    }
   };
 
   /** Load what the call can touch, then the pure planRoute decides. */
@@ -273,20 +312,111 @@ export function createInviteRoute(d: RouteDeps) {
     return 'next';
   };
 
+  const sessionOptions = (ctx: RouteContext, tenant: Tenant): SessionOptions => ({
+    domain: tenant.sipDomain,
+    tracker: {
+      groupAnswered: (g, m) => d.hunt.groupAnswered(tenant.id, g, m),
+      callStarted: (exts) => d.hunt.callStarted(tenant.id, exts),
+      callEnded: (exts) => d.hunt.callEnded(tenant.id, exts, now()),
+    },
+    pickups: pickups.forTenant(tenant.id),
+    ...(ctx.trunkGate ? { trunkGate: ctx.trunkGate } : {}),
+    ...(d.trunkRingCapSec !== undefined ? { trunkRingCapSec: d.trunkRingCapSec } : {}),
+    onError: (err, where) => ctx.log.warn({ err, where }, 'call session error'),
+    transfer: (t) => blindTransfer(ctx, tenant, t),
+  });
+
+  /**
+   * REFER: route the Refer-To target on behalf of the transferor (its permission class), offer
+   * it the transferee's SDP, re-INVITE the transferee with the target's answer and bridge them.
+   * Resolves once the target answered or failed; the transferred call has its own CDR.
+   */
+  const blindTransfer = async (
+    ctx: RouteContext,
+    tenant: Tenant,
+    t: TransferRequest & { readonly transferorExtension?: string },
+  ): Promise<{ ok: true } | { ok: false; status: number; reason: string }> => {
+    const ext = t.transferorExtension;
+    if (ext === undefined) return { ok: false, status: 403, reason: 'Forbidden' };
+    const caller: RouteCaller = { kind: 'extension', extension: ext };
+    const loaded = await loadRouting(d, tenant.id, t.target, caller);
+    const plan = planRoute(t.target, caller, loaded.view, loaded.registrations, {
+      hunt: loaded.hunt,
+      ...(d.trunkSetupTimeoutSec !== undefined ? { trunkSetupTimeoutSec: d.trunkSetupTimeoutSec } : {}),
+    });
+    let decide!: (r: { ok: true } | { ok: false; status: number; reason: string }) => void;
+    const decided = new Promise<{ ok: true } | { ok: false; status: number; reason: string }>((r) => (decide = r));
+    const invite: InboundInvite = {
+      callId: t.transferee.callId,
+      fromTag: `xfer-${now().toString(36)}`,
+      sdp: t.transferee.remoteSdp,
+      progress: () => undefined,
+      async answer(sdp) {
+        if (!t.transferee.reoffer) throw new Error('transferee cannot be re-offered');
+        await t.transferee.reoffer(sdp);
+        decide({ ok: true });
+        return t.transferee;
+      },
+      reject: (status, reason) => decide({ ok: false, status, reason }),
+      onCancel: () => undefined,
+    };
+    const xctx: RouteContext = {
+      req: ctx.req,
+      invite,
+      io: ctx.io,
+      log: ctx.log.child({ transfer: t.target }),
+      startedAt: now(),
+      dialled: t.target,
+      fromUser: ext,
+      fromHost: tenant.sipDomain,
+      toUser: t.target,
+      tenant,
+      caller,
+      ...(loaded.view.extensions.get(ext) ? { callerRecord: loaded.view.extensions.get(ext) as ExtensionView } : {}),
+      plan,
+      callerCodecs: sdpCodecs(t.transferee.remoteSdp),
+    };
+    // The transferred call is a new call of the tenant: it is admitted (and holds its own port) like any other.
+    const adm = await admit({
+      tenant,
+      callId: `${invite.callId};${invite.fromTag}`,
+      caller,
+      dialled: t.target,
+      emergency: parseDialled(t.target).type === 'emergency',
+      sourceAddress: ctx.req.source_address,
+    });
+    if (!adm.admit) return { ok: false, status: adm.status, reason: adm.reason };
+    bindAdmission(xctx, tenant, adm);
+    const session = new CallSession(plan, invite, ctx.io, sessionOptions(xctx, tenant));
+    void session
+      .run()
+      .then(
+        (outcome) => {
+          xctx.outcome = outcome;
+          decide({ ok: false, status: outcome.finalStatus, reason: outcome.finalReason });
+        },
+        (err: unknown) => {
+          xctx.log.error({ err }, 'transfer session failed');
+          decide({ ok: false, status: 500, reason: 'Server Internal Error' });
+        },
+      )
+      .finally(async () => {
+        try {
+          if (xctx.outcome?.answeredAt !== undefined) await xctx.admissionAnswered?.();
+          await xctx.release?.();
+        } catch (err) {
+          xctx.log.warn({ err }, 'admission release failed');
+        }
+        const facts = callFacts(xctx, now());
+        if (facts) await d.publishCdr(buildCdr(facts)).catch((err: unknown) => xctx.log.error({ err }, 'CDR publish failed'));
+      });
+    return decided;
+  };
+
   /** The call session runs the plan to the end of the call. */
   const runCall: Step = async (ctx) => {
     const tenant = ctx.tenant as Tenant;
-    const session = new CallSession(ctx.plan as RoutePlan, ctx.invite, ctx.io, {
-      domain: tenant.sipDomain,
-      tracker: {
-        groupAnswered: (g, m) => d.hunt.groupAnswered(tenant.id, g, m),
-        callStarted: (exts) => d.hunt.callStarted(tenant.id, exts),
-        callEnded: (exts) => d.hunt.callEnded(tenant.id, exts, now()),
-      },
-      pickups: pickups.forTenant(tenant.id),
-      ...(d.trunkRingCapSec !== undefined ? { trunkRingCapSec: d.trunkRingCapSec } : {}),
-      onError: (err, where) => ctx.log.warn({ err, where }, 'call session error'),
-    });
+    const session = new CallSession(ctx.plan as RoutePlan, ctx.invite, ctx.io, sessionOptions(ctx, tenant));
     ctx.outcome = await session.run();
     return 'done';
   };
@@ -295,6 +425,7 @@ export function createInviteRoute(d: RouteDeps) {
     ['initContext', initContext],
     ['sanity', sanity],
     ['identifyTenant', identifyTenant],
+    ['overloadGate', overloadGate],
     ['authenticate', authenticate],
     ['checkOffer', checkOffer],
     ['admitCall', admitCall],

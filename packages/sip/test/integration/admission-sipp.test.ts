@@ -35,7 +35,7 @@ a=sendrecv
  * A phone calling with digest auth. `expect` 200: answer, hold, BYE. Otherwise the final status,
  * optionally checking the `X-Kumo-Reason` value and that `Retry-After` is present.
  */
-function uac(o: { user: string; domain: string; password: string; expect: number; holdMs?: number; reason?: string }): string {
+function uac(o: { user: string; domain: string; password: string; expect: number; holdMs?: number; reason?: string; retryAfter?: boolean }): string {
   const invite = (cseq: number, auth: string) => `
   <send retrans="500" start_txn="inv${cseq}"><![CDATA[
 INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
@@ -94,11 +94,12 @@ Content-Length: 0
     body += `
   <recv response="${o.expect}" response_txn="inv2">
     <action>
-      <ereg regexp="${o.reason}" search_in="hdr" header="X-Kumo-Reason:" check_it="true" assign_to="why"/>
-      <ereg regexp="[0-9]+" search_in="hdr" header="Retry-After:" check_it="true" assign_to="ra"/>
+      <ereg regexp="${o.reason}" search_in="hdr" header="X-Kumo-Reason:" check_it="true" assign_to="why"/>${
+        o.retryAfter === false ? '' : '\n      <ereg regexp="[0-9]+" search_in="hdr" header="Retry-After:" check_it="true" assign_to="ra"/>'
+      }
     </action>
   </recv>
-  <Reference variables="why,ra"/>${ack(2, 'sip:[service]@[remote_ip]:[remote_port]')}`;
+  <Reference variables="${o.retryAfter === false ? 'why' : 'why,ra'}"/>${ack(2, 'sip:[service]@[remote_ip]:[remote_port]')}`;
   } else {
     body += `\n  <recv response="${o.expect}" response_txn="inv2"/>${ack(2, 'sip:[service]@[remote_ip]:[remote_port]')}`;
   }
@@ -261,6 +262,79 @@ describe('admission with sipp over udp', () => {
     const [rejected] = (await cdrsFor('1002', 101)).filter((c) => c.callerExtension === '1003');
     expect(rejected).toMatchObject({ disposition: 'rejected', finalStatus: 503, rejectionReason: 'port-limit' });
     expect((await cdrsFor('119'))[0]).toMatchObject({ direction: 'emergency', disposition: 'answered' });
+    await s.app.location.unregister(tenantId, '1002');
+  });
+
+  it('outbound trunk channels: 10 held calls fill the trunk, the 11th fails over to nothing (503), emergency uses the reserve', async () => {
+    const gateway = startSipp({ scenario: file(UAS), transport, localHost: '127.0.0.2', localPort: gw, calls: 11, timeoutS: 30 });
+    const held = startSipp({
+      scenario: file(uac(me('1001', 200, { holdMs: 4000 }))),
+      target: s.sipTarget,
+      transport,
+      service: '00312345678',
+      calls: 10,
+      rate: 50,
+      limit: 10,
+      timeoutS: 30,
+    });
+    const trunkInUse = async () => (await store.counters(tenantId, { trunkId: 'carrier', now: Date.now() })).trunkChannels;
+    const t0 = Date.now();
+    while ((await trunkInUse()) < 10) {
+      if (Date.now() - t0 > 10_000) throw new Error(`only ${await trunkInUse()} trunk channels in use`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const full = await runSipp({ scenario: file(uac(me('1002', 503))), target: s.sipTarget, transport, service: '00312345679', calls: 1, timeoutS: 10 });
+    expect(full.ok, explain(full)).toBe(true);
+    const emergency = await runSipp({ scenario: file(uac(me('1004', 200))), target: s.sipTarget, transport, service: '110', calls: 1, timeoutS: 10 });
+    expect(emergency.ok, explain(emergency)).toBe(true);
+    const h = await held.done;
+    expect(h.ok, explain(h)).toBe(true);
+    expect((await gateway.done).ok).toBe(true);
+    const t1 = Date.now();
+    while ((await trunkInUse()) > 0 && Date.now() - t1 < 3000) await new Promise((r) => setTimeout(r, 50));
+    expect(await trunkInUse()).toBe(0);
+    expect((await cdrsFor('00312345679'))[0]).toMatchObject({ direction: 'outbound', finalStatus: 503 });
+  });
+
+  it('suspension mid-day and a tenant restriction level apply from the next call; a call in progress and emergency calls go on', async () => {
+    const repo = new ProvisioningRepo(s.redis, s.keys);
+    const callee = await phone('1002', 1);
+    const inProgress = startSipp({ scenario: file(uac(me('1001', 200, { holdMs: 3000 }))), target: s.sipTarget, transport, service: '1002', calls: 1, timeoutS: 20 });
+    const t0 = Date.now();
+    while ((await activeCalls()) < 1) {
+      if (Date.now() - t0 > 10_000) throw new Error('call not up');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    try {
+      await repo.setTenantStatus(tenantId, 'suspended', SYSTEM_ACTOR);
+      const refused = await runSipp({
+        scenario: file(uac(me('1003', 403, { reason: 'tenant-suspended', retryAfter: false }))),
+        target: s.sipTarget,
+        transport,
+        service: '1002',
+        calls: 1,
+        timeoutS: 10,
+      });
+      expect(refused.ok, explain(refused)).toBe(true);
+      const gateway = startSipp({ scenario: file(UAS), transport, localHost: '127.0.0.2', localPort: gw, calls: 1, timeoutS: 20 });
+      const emergency = await runSipp({ scenario: file(uac(me('1004', 200))), target: s.sipTarget, transport, service: '119', calls: 1, timeoutS: 10 });
+      expect(emergency.ok, explain(emergency)).toBe(true);
+      expect((await gateway.done).ok).toBe(true);
+    } finally {
+      await repo.setTenantStatus(tenantId, 'active', SYSTEM_ACTOR);
+    }
+    const held = await inProgress.done;
+    expect(held.ok, explain(held)).toBe(true);
+    expect((await callee.done).ok).toBe(true);
+    // the operator restricts this tenant (level 3): its next outgoing call is refused at once
+    await repo.updateTenant(tenantId, { restrictionLevel: 3 }, SYSTEM_ACTOR);
+    try {
+      const restricted = await runSipp({ scenario: file(uac(me('1001', 503, { reason: 'restricted' }))), target: s.sipTarget, transport, service: '00312345670', calls: 1, timeoutS: 10 });
+      expect(restricted.ok, explain(restricted)).toBe(true);
+    } finally {
+      await repo.updateTenant(tenantId, { restrictionLevel: 0 }, SYSTEM_ACTOR);
+    }
+    expect((await cdrsFor('00312345670'))[0]).toMatchObject({ disposition: 'rejected', rejectionReason: 'restricted' });
     await s.app.location.unregister(tenantId, '1002');
   });
 

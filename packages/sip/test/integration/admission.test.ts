@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { admissionSpec, readConfig } from '@kumo/config';
 import { createAdmissionMetrics, createRegistry, silentLogger, type OverloadDetector } from '@kumo/runtime';
@@ -200,6 +202,36 @@ describe('call admission in the sip process', () => {
     expect(counters.activeCalls).toBe(5);
     const more = await Promise.all(Array.from({ length: 6 }, (_, i) => alive.admit(call('crash', `more${i}`, { contract: small }))));
     expect(more.filter((r) => r.admit)).toHaveLength(5);
+  });
+
+  it('a real sip-like process killed with SIGKILL: its leases stop counting after the TTL and are swept', async () => {
+    const prefix = keys.prefix;
+    const child = spawn(process.execPath, [fileURLToPath(new URL('../fixtures/hold-leases.mjs', import.meta.url)), inject('redisUrl'), prefix, 'killed', '60', '1500'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const t0 = Date.now();
+    while (!out.includes('held')) {
+      if (Date.now() - t0 > 15_000) throw new Error(`child did not start: ${err}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(out).toContain('held 60');
+    const live = proc();
+    await live.start();
+    const c100 = { ...contract, ports: 100 };
+    // 60 held by the child: 40 more fit
+    const first = await Promise.all(Array.from({ length: 41 }, (_, i) => live.admit(call('killed', `live${i}`, { contract: c100, direction: 'internal' }))));
+    expect(first.filter((r) => r.admit)).toHaveLength(40);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    await new Promise((r) => setTimeout(r, 1600));
+    await live.sweepNow();
+    expect((await api.counters('killed', { now: Date.now() })).activeCalls).toBe(40);
+    const after = await Promise.all(Array.from({ length: 61 }, (_, i) => live.admit(call('killed', `after${i}`, { contract: c100, direction: 'internal' }))));
+    expect(after.filter((r) => r.admit)).toHaveLength(60);
   });
 
   it('outbound trunk leasing through the service, with the emergency reserve', async () => {

@@ -39,7 +39,7 @@ interface UacOptions {
   holdMs?: number;
   sdp?: string;
   /** After the 200: `bye` (default) hang up after holdMs; `wait-bye` wait for the far end's BYE; `in-dialog` re-INVITE (hold) + INFO, then BYE. */
-  mode?: 'bye' | 'wait-bye' | 'in-dialog';
+  mode?: 'bye' | 'wait-bye' | 'in-dialog' | 'transferred';
   /** CANCEL after the first 180 (expect 487). */
   cancel?: boolean;
 }
@@ -145,6 +145,51 @@ SIP/2.0 200 OK
 Content-Length: 0
 
 ]]></send>`;
+    return `<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="uac">${body}\n</scenario>\n`;
+  }
+  if (o.expect === 200 && o.mode === 'transferred') {
+    // Answer the re-INVITE that connects us to the transfer target, then hang up.
+    body += `
+  <recv response="200" rrs="true" response_txn="inv${cseq}"><action><ereg regexp=".*" search_in="hdr" header="To:" assign_to="peerTo"/></action></recv>
+  <send ack_txn="inv${cseq}"><![CDATA[
+ACK [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: "Caller" <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
+To: [$peerTo]
+Call-ID: [call_id]
+CSeq: ${cseq} ACK
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <recv request="INVITE" timeout="15000"/>
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:${o.user}@[local_ip]:[local_port];transport=[transport]>
+Content-Type: application/sdp
+Content-Length: [len]
+
+${SDP}
+]]></send>
+  <recv request="ACK"/>
+  <pause milliseconds="300"/>
+  <send retrans="500"><![CDATA[
+BYE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: "Caller" <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
+To: [$peerTo]
+Call-ID: [call_id]
+CSeq: ${cseq + 1} BYE
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <recv response="200"/>`;
     return `<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="uac">${body}\n</scenario>\n`;
   }
   if (o.expect === 200 && o.mode === 'in-dialog') {
@@ -267,6 +312,59 @@ Content-Length: 0
 ]]></send>
   <recv request="ACK" timeout="15000"/>
   <Reference variables="all"/>
+</scenario>
+`;
+}
+
+/** A phone that answers, then transfers the caller with REFER to `target` and expects NOTIFYs and a BYE. */
+function uasTransfer(target: string, domain: string): string {
+  const ok200 = `
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]></send>`;
+  return `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="uas-transfer">
+  <recv request="INVITE" rrs="true"><action><ereg regexp=".*" search_in="hdr" header="From:" assign_to="peer"/></action></recv>
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]U[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:callee@[local_ip]:[local_port];transport=[transport]>
+Content-Type: application/sdp
+Content-Length: [len]
+
+${SDP}
+]]></send>
+  <recv request="ACK"/>
+  <pause milliseconds="200"/>
+  <send retrans="500"><![CDATA[
+REFER [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: <sip:callee@${domain}>;tag=[pid]U[call_number]
+To: [$peer]
+Call-ID: [call_id]
+CSeq: 1 REFER
+Contact: <sip:callee@[local_ip]:[local_port];transport=[transport]>
+Refer-To: <sip:${target}@${domain}>
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <recv response="202"/>
+  <recv request="NOTIFY"/>${ok200}
+  <recv request="NOTIFY"><action><ereg regexp="SIP/2.0 200" search_in="body" check_it="true" assign_to="done"/></action></recv>${ok200}
+  <recv request="BYE"/>${ok200}
+  <Reference variables="done"/>
 </scenario>
 `;
 }
@@ -626,5 +724,20 @@ describe.each(['udp', 'tcp'] as const)('call routing with sipp over %s', (transp
     expect(c.ok, explain(c)).toBe(true);
     expect(await cdrFor('1002')).toMatchObject({ disposition: 'answered', hangupBy: 'caller' });
     await unregister('1002');
+  });
+
+  it('blind transfer: the callee REFERs the caller to another extension (NOTIFY sipfrag, transferor released)', async () => {
+    const transferor = await phone('1002', uasTransfer('1004', domain));
+    const target = await phone('1004', uas(200));
+    const r = await call('1002', caller(200, { mode: 'transferred' }));
+    expect(r.ok, explain(r)).toBe(true);
+    const t = await transferor.done;
+    expect(t.ok, explain(t)).toBe(true);
+    const x = await target.done;
+    expect(x.ok, explain(x)).toBe(true);
+    expect(await cdrFor('1002')).toMatchObject({ disposition: 'answered', calleeExtension: '1002', hangupBy: 'callee' });
+    expect(await cdrFor('1004')).toMatchObject({ disposition: 'answered', callerExtension: '1002', calleeExtension: '1004' });
+    await unregister('1002');
+    await unregister('1004');
   });
 });

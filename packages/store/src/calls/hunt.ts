@@ -44,7 +44,11 @@ export class HuntStateStore {
   constructor(
     private readonly redis: RedisClient,
     private readonly keys: KeySchema,
-  ) {}
+  ) {
+    // Define the script now, before traffic: ioredis auto-pipelining cannot run a command defined
+    // while a pipeline is pending ("pipeline[functionName] is not a function").
+    scripted(redis);
+  }
 
   /** The state of the given extensions and groups (three HMGETs, one round trip with pipelining). */
   async read(tenantId: string, extensions: readonly string[], groups: readonly string[]): Promise<HuntState> {
@@ -69,17 +73,17 @@ export class HuntStateStore {
     return { busy, idleSince, lastAnswered };
   }
 
+  // Plain commands, not MULTI: with ioredis auto-pipelining, MULTI blocks interleaved with
+  // other commands under load handed replies to the wrong callers (seen in loadtest/calls).
   async groupAnswered(tenantId: string, group: string, member: string): Promise<void> {
     const key = this.keys.tenant.huntLast(tenantId);
-    await this.redis.multi().hset(key, group, member).pexpire(key, STATE_TTL_MS).exec();
+    await Promise.all([this.redis.hset(key, group, member), this.redis.pexpire(key, STATE_TTL_MS)]);
   }
 
   async callStarted(tenantId: string, extensions: readonly string[]): Promise<void> {
     if (extensions.length === 0) return;
     const key = this.keys.tenant.inCall(tenantId);
-    const m = this.redis.multi();
-    for (const e of extensions) m.hincrby(key, e, 1);
-    await m.pexpire(key, STATE_TTL_MS).exec();
+    await Promise.all([...extensions.map((e) => this.redis.hincrby(key, e, 1)), this.redis.pexpire(key, STATE_TTL_MS)]);
   }
 
   async callEnded(tenantId: string, extensions: readonly string[], nowMs = Date.now()): Promise<void> {

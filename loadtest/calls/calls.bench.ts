@@ -1,0 +1,236 @@
+/**
+ * Call-routing benchmark: registered extension calls registered extension, digest on the
+ * INVITE, through the whole path (engine → sip app: tenant, 407/digest, planRoute over
+ * Redis, B2BUA with forking, hunt state, CDR published to Redis), against sipp calling sipp
+ * directly in the same run as the baseline.
+ *
+ *   npx tsc -b && npx vitest run --config loadtest/calls/vitest.config.ts
+ *
+ * Env: KUMO_BENCH_CALLS (default 20000) calls per run, KUMO_BENCH_RATES (default "300")
+ * comma-separated call rates to try in order (calls/s), KUMO_BENCH_LIMIT (default 2000)
+ * simultaneous calls. Engine and sip app run in this one Node process (one core); sipp in
+ * its own processes. Results go to loadtest/results/calls.json.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import { startEngine, type EngineHandle } from '@kumo/engine';
+import { validateExtension, validateTenantCreate } from '@kumo/domain';
+import { createLogger, silentLogger } from '@kumo/runtime';
+import { CdrStreams, ProvisioningRepo, SYSTEM_ACTOR, createRedis, keySchema, type RedisClient } from '@kumo/store';
+import { connectEngine, createSipApp, type EngineConnection } from '@kumo/sip';
+import { freePort, runSipp, startRedis, startSipp, type RedisHandle, type SippResult } from '@kumo/testkit';
+
+const N = Number(process.env.KUMO_BENCH_CALLS ?? 20_000);
+const RATES = (process.env.KUMO_BENCH_RATES ?? '300').split(',').map(Number);
+const LIMIT = Number(process.env.KUMO_BENCH_LIMIT ?? 2000);
+const DOMAIN = 'bench.kumo.test';
+const results: Record<string, unknown> = { loadavgAtStart: loadavg().map((x) => Number(x.toFixed(2))), calls: N, limit: LIMIT, runs: [] as unknown[] };
+
+const SDP = `v=0
+o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+s=-
+c=IN IP[media_ip_type] [media_ip]
+t=0 0
+m=audio [media_port] RTP/AVP 0
+a=rtpmap:0 PCMU/8000
+`;
+
+/** Phone 1001 calling through Kumo: 407 → ACK → INVITE with digest → 200 → ACK → BYE. */
+const UAC_DIGEST = `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="bench-uac-digest">
+  <send retrans="500" start_txn="inv1"><![CDATA[
+INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: <sip:1001@${DOMAIN}>;tag=[pid]T[call_number]
+To: <sip:[service]@${DOMAIN}>
+Call-ID: [call_id]
+CSeq: 1 INVITE
+Contact: <sip:1001@[local_ip]:[local_port]>
+Max-Forwards: 70
+User-Agent: sipp-bench
+Content-Type: application/sdp
+Content-Length: [len]
+
+${SDP}
+]]></send>
+  <recv response="100" optional="true" response_txn="inv1"/>
+  <recv response="407" auth="true" response_txn="inv1"/>
+  <send ack_txn="inv1"><![CDATA[
+ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: <sip:1001@${DOMAIN}>;tag=[pid]T[call_number]
+[last_To:]
+Call-ID: [call_id]
+CSeq: 1 ACK
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <send retrans="500" start_txn="inv2" start_rtd="1"><![CDATA[
+INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: <sip:1001@${DOMAIN}>;tag=[pid]T[call_number]
+To: <sip:[service]@${DOMAIN}>
+Call-ID: [call_id]
+CSeq: 2 INVITE
+Contact: <sip:1001@[local_ip]:[local_port]>
+Max-Forwards: 70
+User-Agent: sipp-bench
+[authentication username=1001 password=pass1001x]
+Content-Type: application/sdp
+Content-Length: [len]
+
+${SDP}
+]]></send>
+  <recv response="100" optional="true" response_txn="inv2"/>
+  <recv response="180" optional="true" rtd="1" response_txn="inv2"/>
+  <recv response="200" rrs="true" response_txn="inv2"/>
+  <send ack_txn="inv2"><![CDATA[
+ACK [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: <sip:1001@${DOMAIN}>;tag=[pid]T[call_number]
+[last_To:]
+Call-ID: [call_id]
+CSeq: 2 ACK
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <send retrans="500"><![CDATA[
+BYE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: <sip:1001@${DOMAIN}>;tag=[pid]T[call_number]
+[last_To:]
+Call-ID: [call_id]
+CSeq: 3 BYE
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <recv response="200"/>
+</scenario>
+`;
+
+let rh: RedisHandle;
+let redis: RedisClient;
+let engine: EngineHandle;
+let conn: EngineConnection;
+let sipPort = 0;
+const keys = keySchema('bench');
+const dir = mkdtempSync(join(tmpdir(), 'kumo-bench-calls-'));
+
+beforeAll(async () => {
+  rh = await startRedis({ settings: { appendonly: 'no' } });
+  redis = createRedis(rh.url);
+  // KUMO_BENCH_LOG=warn (or error, debug…) shows the engine's and the sip app's logs.
+  const level = process.env.KUMO_BENCH_LOG;
+  const log = level !== undefined ? createLogger({ name: 'bench', level: level }) : silentLogger();
+  sipPort = await freePort();
+  engine = await startEngine({ listen: [{ proto: 'udp', host: '127.0.0.1', port: sipPort }], control: { host: '127.0.0.1', port: 0 }, secret: 's', log });
+  const app = createSipApp({
+    redis,
+    keys,
+    log,
+    registrar: {
+      minExpires: 60,
+      maxExpires: 3600,
+      defaultExpires: 600,
+      maxContacts: 5,
+      contactsPolicy: 'replace-oldest',
+      nonceSecret: 'n'.repeat(32),
+      nonceLifetimeMs: 60_000,
+      algorithms: ['SHA-256', 'MD5'],
+      md5FirstUserAgents: /^sipp/i,
+      bruteForce: { windowMs: 60_000, ipThreshold: 1_000_000, aorThreshold: 1_000_000, blockMs: 1000, action: '403' },
+    },
+    calls: { cdrShards: 4, trunkSetupTimeoutSec: 5, trunkRingCapSec: 60 },
+  });
+  conn = connectEngine({ host: '127.0.0.1', port: engine.control.port, secret: 's', log, handlers: app.handlers });
+  await conn.connected;
+  const repo = new ProvisioningRepo(redis, keys);
+  const tenant = validateTenantCreate({ id: 'bench', name: 'Bench', sipDomain: DOMAIN, ports: 100, trunkChannels: 10, callsPerSecond: 1000 });
+  if (!tenant.ok) throw new Error('tenant');
+  await repo.createTenant(tenant.value, SYSTEM_ACTOR);
+  for (const number of ['1001', '1002']) {
+    const e = validateExtension({ number, displayName: number, password: `pass${number}x` });
+    if (!e.ok) throw new Error('ext');
+    await repo.createExtension('bench', e.value, SYSTEM_ACTOR);
+  }
+});
+
+afterAll(async () => {
+  await conn.close();
+  await engine.close();
+  redis.disconnect();
+  await rh.stop();
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(new URL('../results/', import.meta.url), { recursive: true });
+  writeFileSync(new URL('../results/calls.json', import.meta.url), `${JSON.stringify({ at: new Date().toISOString(), ...results }, null, 2)}\n`);
+});
+
+function rate(r: SippResult): number {
+  return Math.round((r.successful / (r.durationMs / 1000)) * 10) / 10;
+}
+
+function uasOn(port: number, calls: number) {
+  return startSipp({ scenario: { builtin: 'uas' }, localPort: port, calls, timeoutS: 900, args: ['-l', String(LIMIT)] });
+}
+
+describe('calls benchmark', () => {
+  it('sipp → sipp baseline, then extension → extension through Kumo', async () => {
+    const runs = results.runs as unknown[];
+    for (const r of RATES) {
+      // Baseline: the same call shape (INVITE, 180, 200, ACK, BYE) sipp to sipp.
+      const bport = await freePort();
+      const buas = uasOn(bport, N);
+      const base = await runSipp({ scenario: { builtin: 'uac' }, target: `127.0.0.1:${bport}`, calls: N, rate: r, limit: LIMIT, timeoutS: 900 });
+      await buas.stop();
+
+      // Kumo: 1002 registered at a sipp UAS; 1001 calls it with digest.
+      const uport = await freePort();
+      const uas = uasOn(uport, N);
+      await redis.del(keys.tenant.regBindings('bench', '1002'));
+      const { LocationStore } = await import('@kumo/store');
+      await new LocationStore(redis, keys).register({
+        tenantId: 'bench',
+        extension: '1002',
+        callId: `bench-${uport}`,
+        cseq: 1,
+        maxContacts: 5,
+        policy: 'replace-oldest',
+        mode: 'update',
+        updates: [{ id: `b${uport}`, expires: 3600, contact: `sip:1002@127.0.0.1:${uport}`, source: { address: '127.0.0.1', port: uport, transport: 'udp' } }],
+      });
+      const f = join(dir, `uac-${r}.xml`);
+      writeFileSync(f, UAC_DIGEST);
+      const streams = new CdrStreams(redis, keys, 4);
+      const stream = streams.streamKey(streams.shardOf('bench'));
+      await redis.del(stream);
+      const rssBefore = process.memoryUsage().rss;
+      const kumo = await runSipp({ scenario: { file: f }, target: `127.0.0.1:${sipPort}`, service: '1002', calls: N, rate: r, limit: LIMIT, timeoutS: 900 });
+      await uas.stop();
+      await new Promise((res) => setTimeout(res, 500));
+      const cdrs = await redis.xlen(stream);
+      const run = {
+        rate: r,
+        baseline: { ok: base.ok, successful: base.successful, failed: base.failed, callsPerSecond: rate(base) },
+        kumo: {
+          ok: kumo.ok,
+          successful: kumo.successful,
+          failed: kumo.failed,
+          retransmissions: kumo.retransmissions,
+          callsPerSecond: rate(kumo),
+          cdrs,
+          rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20),
+          rssGrowthMiB: Math.round((process.memoryUsage().rss - rssBefore) / 2 ** 20),
+        },
+        ratio: Math.round((rate(kumo) / Math.max(rate(base), 0.1)) * 1000) / 1000,
+      };
+      runs.push(run);
+      process.stdout.write(`calls benchmark @${r}/s: ${JSON.stringify(run)}\n`);
+      if (!kumo.ok || kumo.failed > 0) break;
+    }
+  });
+});

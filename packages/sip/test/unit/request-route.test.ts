@@ -1,0 +1,194 @@
+import { describe, expect, it } from 'vitest';
+import type { Cdr, ExtensionRecord, Tenant } from '@kumo/domain';
+import { silentLogger } from '@kumo/runtime';
+import type { AuthGuardStore, DirectoryRepo, HuntStateStore, LocationStore } from '@kumo/store';
+import {
+  buildDigestAuthorization,
+  computeHa1,
+  createInviteRoute,
+  parseChallenge,
+  type CallIo,
+  type InboundInvite,
+  type InviteRequest,
+  type Leg,
+} from '@kumo/sip';
+
+const tenant: Tenant = {
+  id: 'acme',
+  name: 'Acme',
+  sipDomain: 'acme.test',
+  status: 'active',
+  restrictionLevel: 0,
+  notes: '',
+  ports: 100,
+  trunkChannels: 10,
+  callsPerSecond: 10,
+  createdAt: '',
+  updatedAt: '',
+};
+const ext = (number: string): ExtensionRecord => ({
+  number,
+  displayName: `U${number}`,
+  permissionClass: 'national',
+  callerIdPresentation: 'allowed',
+  device: {},
+  department: 'sales',
+  noAnswerTimeoutSec: 30,
+  forwarding: {},
+  createdAt: '',
+  updatedAt: '',
+  ha1Md5: computeHa1('MD5', number, 'acme.test', 'secret-pw'),
+  ha1Sha256: computeHa1('SHA-256', number, 'acme.test', 'secret-pw'),
+});
+
+const directory = {
+  trunkBySourceAddress: (ip: string) => Promise.resolve(ip === '192.0.2.1' ? { tenantId: 'acme', trunk: { id: 'carrier', gateways: [], numberFormat: 'national', channelLimit: 1, emergency: false, name: '', createdAt: '', updatedAt: '' } } : null),
+  tenantById: () => Promise.resolve(tenant),
+  tenantByDomain: (d: string) => Promise.resolve(d === 'acme.test' ? tenant : null),
+  did: () => Promise.resolve(null),
+  extension: (_t: string, n: string) => Promise.resolve(['1001', '1002'].includes(n) ? ext(n) : null),
+  numberingPlan: () => Promise.resolve({ extensionLength: 4, outsideLinePrefix: '0', featureCodes: { pickup: '*8', directedPickup: '**' } }),
+  trunks: () => Promise.resolve([]),
+  numberKind: (_t: string, n: string) => Promise.resolve(['1001', '1002'].includes(n) ? 'extension' : null),
+  ringGroup: () => Promise.resolve(null),
+  pickupGroupsOf: () => Promise.resolve([]),
+} as unknown as DirectoryRepo;
+
+function setup() {
+  const cdrs: Cdr[] = [];
+  const route = createInviteRoute({
+    log: silentLogger(),
+    directory,
+    location: { contactsFor: () => Promise.resolve([]) } as unknown as LocationStore,
+    hunt: { read: () => Promise.resolve({ busy: new Set(), idleSince: new Map(), lastAnswered: new Map() }) } as unknown as HuntStateStore,
+    guard: { acceptNonceCount: () => Promise.resolve(true) } as unknown as AuthGuardStore,
+    publishCdr: (c) => {
+      cdrs.push(c);
+      return Promise.resolve();
+    },
+    auth: { nonceSecret: 'x'.repeat(32), nonceLifetimeMs: 30_000, algorithms: ['SHA-256', 'MD5'] },
+  });
+  return { route, cdrs };
+}
+
+const SDP = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n';
+
+function request(h: Record<string, string>, o: { uri?: string; ip?: string; body?: string } = {}): InviteRequest {
+  const lower = Object.fromEntries(Object.entries({ 'call-id': 'cid-1', ...h }).map(([k, v]) => [k.toLowerCase(), v]));
+  return {
+    uri: o.uri ?? 'sip:1002@acme.test',
+    source_address: o.ip ?? '127.0.0.1',
+    source_port: 5060,
+    protocol: 'udp',
+    body: o.body ?? SDP,
+    get: (n) => lower[n.toLowerCase()],
+    has: (n) => n.toLowerCase() in lower,
+  };
+}
+
+function invite(req: InviteRequest) {
+  const sent: { status: number; reason: string; headers?: Readonly<Record<string, string>> }[] = [];
+  const inv: InboundInvite = {
+    callId: req.get('call-id') ?? '',
+    fromTag: /tag=([^;]+)/.exec(req.get('from') ?? '')?.[1] ?? '',
+    sdp: req.body,
+    ...(req.get('user-agent') !== undefined ? { userAgent: req.get('user-agent') as string } : {}),
+    progress: () => undefined,
+    answer: () => Promise.reject(new Error('not in this test')),
+    reject: (status, reason, headers) => {
+      sent.push({ status, reason, ...(headers ? { headers } : {}) });
+    },
+    onCancel: () => undefined,
+  };
+  return { inv, sent };
+}
+
+const io: CallIo = {
+  dial: () => ({ outcome: new Promise(() => undefined), cancel: () => undefined }),
+  bridge: (_a: Leg, _b: Leg) => Promise.resolve('caller'),
+  now: () => 1000,
+  setTimer: () => () => undefined,
+};
+
+const from = (user: string, tag = 'ft1') => `<sip:${user}@acme.test>;tag=${tag}`;
+
+function authorized(user: string, h: Record<string, string>, challenge: string, password = 'secret-pw'): Record<string, string> {
+  const c = parseChallenge(challenge);
+  if (!c) throw new Error('no challenge');
+  const auth = buildDigestAuthorization({ algorithm: c.algorithm, username: user, password, realm: c.realm, nonce: c.nonce, method: 'INVITE', uri: 'sip:1002@acme.test', nc: 1, cnonce: 'abc' });
+  return { ...h, 'Proxy-Authorization': auth };
+}
+
+describe('request route', () => {
+  it.each([
+    [{ From: from('1001'), To: '<sip:1002@acme.test>', 'Max-Forwards': '0' }, 483],
+    [{ From: from('1001'), To: '<sip:1002@acme.test>;tag=x' }, 481],
+    [{ From: '<sip:1001@acme.test>', To: '<sip:1002@acme.test>' }, 400],
+    [{ From: from('1001', 'a'), To: '<sip:1002@acme.test>' }, 407],
+  ])('sanity and challenge: %o → %i', async (h, status) => {
+    const { route, cdrs } = setup();
+    const req = request(h);
+    const { inv, sent } = invite(req);
+    await route(req, inv, io);
+    expect(sent[0]?.status).toBe(status);
+    expect(cdrs).toHaveLength(0);
+  });
+
+  it('unknown source → 403, no CDR', async () => {
+    const { route, cdrs } = setup();
+    const req = request({ From: '<sip:1001@other.test>;tag=a', To: '<sip:1002@other.test>' }, { uri: 'sip:1002@other.test' });
+    const { inv, sent } = invite(req);
+    await route(req, inv, io);
+    expect(sent[0]?.status).toBe(403);
+    expect(cdrs).toHaveLength(0);
+  });
+
+  async function challenged(h: Record<string, string>) {
+    const { route, cdrs } = setup();
+    const first = invite(request(h));
+    await route(request(h), first.inv, io);
+    const challenge = first.sent[0]?.headers?.['Proxy-Authenticate']?.split('\r\n')[0] ?? '';
+    return { route, cdrs, challenge };
+  }
+
+  it('a wrong password or a From that is not the authenticated user → 403 without CDR', async () => {
+    const h = { From: from('1001'), To: '<sip:1002@acme.test>' };
+    let s = await challenged(h);
+    let req = request(authorized('1001', h, s.challenge, 'wrong'));
+    let x = invite(req);
+    await s.route(req, x.inv, io);
+    expect(x.sent[0]?.status).toBe(403);
+    s = await challenged(h);
+    req = request(authorized('1002', h, s.challenge));
+    x = invite(req);
+    await s.route(req, x.inv, io);
+    expect(x.sent[0]).toMatchObject({ status: 403 });
+    expect(s.cdrs).toHaveLength(0);
+  });
+
+  it('authenticated: unparseable SDP → 488 with a rejected CDR; unknown number → 404 with a CDR', async () => {
+    const h = { From: from('1001'), To: '<sip:1002@acme.test>', 'User-Agent': 'phone/1' };
+    let s = await challenged(h);
+    let req = request(authorized('1001', h, s.challenge), { body: 'garbage' });
+    let x = invite(req);
+    await s.route(req, x.inv, io);
+    expect(x.sent[0]?.status).toBe(488);
+    expect(s.cdrs[0]).toMatchObject({ tenantId: 'acme', disposition: 'rejected', rejectionReason: 'bad-sdp', callerExtension: '1001', userAgent: 'phone/1', department: 'sales' });
+    s = await challenged(h);
+    req = request(authorized('1001', h, s.challenge), { uri: 'sip:1999@acme.test' });
+    x = invite(req);
+    await s.route(req, x.inv, io);
+    expect(x.sent[0]?.status).toBe(404);
+    expect(s.cdrs[0]).toMatchObject({ calleeDialled: '1999', rejectionReason: 'not-found', codecs: ['PCMU'] });
+  });
+
+  it('authenticated call to an unregistered extension → 480 with a no-answer CDR', async () => {
+    const h = { From: from('1001'), To: '<sip:1002@acme.test>' };
+    const s = await challenged(h);
+    const req = request(authorized('1001', h, s.challenge));
+    const x = invite(req);
+    await s.route(req, x.inv, io);
+    expect(x.sent[0]?.status).toBe(480);
+    expect(s.cdrs[0]).toMatchObject({ disposition: 'no-answer', calleeExtension: '1002', direction: 'internal' });
+  });
+});
