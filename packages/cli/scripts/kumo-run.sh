@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's run command: installs what is missing, builds, and starts Kumo all-in-one with the demo tenant.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-bash scripts/ensure-deps.sh
+cd "$(dirname "$0")/../../.."
+bash packages/cli/scripts/ensure-deps.sh
 npx tsc -b
 exec node packages/cli/dist/main.js up --demo "$@"

@@ -2,7 +2,7 @@
 # Installs what Kumo needs on a fresh Debian machine: Debian packages (when root) and npm packages.
 # Usage: ensure-deps.sh [--with-sipp]
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../../.."
 
 need_apt=()
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)

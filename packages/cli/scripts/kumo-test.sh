@@ -3,8 +3,8 @@
 # (unit + integration against real redis-server, the real engine and sipp).
 # Writes vitest's JSON report to .vitest-results.json.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-bash scripts/ensure-deps.sh --with-sipp
+cd "$(dirname "$0")/../../.."
+bash packages/cli/scripts/ensure-deps.sh --with-sipp
 npx tsc -b
 npx eslint . --max-warnings=0
 npx vitest run --reporter=default --reporter=json --outputFile.json=.vitest-results.json "$@"

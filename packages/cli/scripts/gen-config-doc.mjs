@@ -1,11 +1,11 @@
 // Regenerates the generated configuration tables in docs/configuration.md and README.md
 // from the config specs (needs a build of packages/config).
 import { readFileSync, writeFileSync } from 'node:fs';
-import { renderConfigDoc } from '../packages/config/dist/index.js';
+import { renderConfigDoc } from '../../config/dist/index.js';
 
 const START = '<!-- generated:start (npm run docs:config) -->';
 const END = '<!-- generated:end -->';
-for (const name of ['../docs/configuration.md', '../README.md']) {
+for (const name of ['../../../docs/configuration.md', '../../../README.md']) {
   const file = new URL(name, import.meta.url);
   const doc = readFileSync(file, 'utf8');
   const a = doc.indexOf(START);
