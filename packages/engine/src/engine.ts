@@ -241,12 +241,12 @@ export class EngineCore {
   }
 
   /** Adds `received` / fills `rport` on the top Via (RFC 3261 §18.2.1, RFC 3581). */
-  private stampVia(req: SipRequest, peer: Peer): void {
+  private stampVia(req: SipRequest, peer: Peer): boolean {
     const first = req.headers.get('via');
-    if (first === undefined) return;
+    if (first === undefined) return false;
     const vias = parseVia(first);
     const v = vias?.[0];
-    if (!vias || !v) return;
+    if (!vias || !v) return false;
     let changed = false;
     if (bareHost(v.host) !== peer.addr) {
       v.params.received = peer.addr;
@@ -259,6 +259,7 @@ export class EngineCore {
       changed = true;
     }
     if (changed) req.headers.replaceAt('via', 0, vias.map((x) => formatVia(x)).join(', '));
+    return changed;
   }
 
   private serverKey(req: SipRequest, method: string): string {
@@ -271,7 +272,7 @@ export class EngineCore {
   private onNetworkRequest(req: SipRequest, peer: Peer): void {
     const method = req.method;
     this.m?.requestsIn.inc({ method: metricMethod(method), transport: peer.proto });
-    this.stampVia(req, peer);
+    if (this.stampVia(req, peer)) req.raw = undefined; // re-serialized for the app
     if (method === 'ACK') return this.onNetworkAck(req, peer);
     if (method === 'CANCEL') return this.onNetworkCancel(req, peer);
 
@@ -357,7 +358,7 @@ export class EngineCore {
     // drop the state when the app never answers (drachtio CLIENT_TIMEOUT); no response is sent
     txn.timer = later(this.appTimeoutMs, () => this.deleteServer(txn));
 
-    const text = serialize(req);
+    const text = req.raw ?? serialize(req);
     const meta = this.metaTokens('network', text.length, peer.proto, peer.addr, peer.port);
     if (dialog) {
       this.toApp(app, `sip|${meta}|${txn.id}|${dialog.id}|`, text);
@@ -434,7 +435,7 @@ export class EngineCore {
       const t = c && !c.star ? c.contacts[0]?.uriText : undefined;
       if (t !== undefined) d.remoteTarget = t;
     }
-    const text = serialize(ack);
+    const text = ack.raw ?? serialize(ack);
     // the ACK carries the INVITE's transaction id (captured: proto token empty)
     this.toApp(d.app, `sip|${this.metaTokens('network', text.length, '', peer.addr, peer.port)}|${w.txnId}|${d.id}|`, text);
     if (d.byeAfterAck) this.engineBye(d, true);
