@@ -1,4 +1,5 @@
 #!/usr/bin/env node
 import { runCli } from './index.js';
 
-process.exitCode = await runCli(process.argv.slice(2));
+const code = await runCli(process.argv.slice(2));
+process.exit(code);

@@ -19,5 +19,11 @@ export {
   type Spec,
 } from './spec.js';
 export { commonSpec } from './sections/common.js';
+export { upSpec } from './sections/up.js';
 export { engineSpec, sipListen, type SipListen } from './sections/engine.js';
+export { sipSpec } from './sections/sip.js';
+export { admissionSpec } from './sections/admission.js';
+export { apiSpec } from './sections/api.js';
+export { routingSpec } from './sections/routing.js';
+export { billingSpec, cdrStreamSpec } from './sections/billing.js';
 export { allSpecs, renderConfigDoc } from './doc.js';

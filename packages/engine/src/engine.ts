@@ -763,7 +763,8 @@ export class EngineCore {
     t.cancelPending = bytes;
     if (t.state === 'proceeding' && !t.cancelSent) {
       t.cancelSent = true;
-      // CANCEL is its own non-INVITE transaction: sent, and retransmitted over UDP until its final response
+      // CANCEL is its own non-INVITE transaction: startClient sends it (once; retransmitted over
+      // UDP until its final response). Sending it here as well put two CANCELs on TCP.
       this.startClient(this.newClientTxn('CANCEL', t.branch, t.req, bytes, t.dest, undefined, ''));
     }
     return bytes;

@@ -2,6 +2,25 @@ export { KumoError, isKumoError } from './errors.js';
 export { createLogger, silentLogger, REDACT_PATHS, type Logger, type LoggerSettings } from './logger.js';
 export { Lifecycle, type Closer } from './shutdown.js';
 export { createRegistry } from './metrics/registry.js';
+export { createBillingMetrics, type BillingMetrics } from './metrics/billing.js';
 export { startOpsServer, type OpsServerOptions } from './http.js';
 export type { Env, ProcessContext, ProcessEntry } from './process.js';
+export {
+  createAdmissionMetrics,
+  ADMISSION_REASON_LABELS,
+  type AdmissionMetrics,
+  type AdmissionReasonLabel,
+} from './metrics/admission.js';
+export { createOverloadDetector, type OverloadDetector, type OverloadDetectorOptions } from './overload.js';
+export { createApiMetrics, type ApiMetrics } from './metrics/api.js';
 export { createEngineMetrics, metricMethod, statusClass, ENGINE_METRIC_METHODS, type EngineMetrics } from './metrics/engine.js';
+export {
+  createSipMetrics,
+  REGISTER_OUTCOMES,
+  AUTH_FAILURE_REASONS,
+  MAX_TENANT_LABELS,
+  type SipMetrics,
+  type RegisterOutcome,
+  type AuthFailureReason,
+  type BlockScope,
+} from './metrics/sip.js';

@@ -17,4 +17,5 @@ export interface ProcessContext {
   readonly registry: Registry;
 }
 
-export type ProcessEntry = (ctx: ProcessContext) => Promise<void>;
+/** Resolves once serving; may resolve with what it bound (addresses), which the CLI ignores. */
+export type ProcessEntry = (ctx: ProcessContext) => Promise<unknown>;

@@ -1,1 +1,66 @@
-export {};
+export {
+  CallAdmission,
+  rejectionHeaders,
+  type AdmissionRefusal,
+  type AdmissionResult,
+  type CallAdmissionOptions,
+  type AdmissionCall,
+} from './admission/call-admission.js';
+export { createCallAdmission, type CreateCallAdmissionOptions } from './admission/create.js';
+export { admissionPolicyFromConfig, admissionContractOf, trunkLimitOf, type AdmissionConfig } from './admission/policy-config.js';
+export { RestrictionWatcher, type RestrictionWatcherOptions } from './admission/restrictions.js';
+export { admissionStep, admissionCallOf, registerRateCap } from './admission/route-step.js';
+// The sip process (drachtio-srf app): registrar now, call control next.
+export { runSip, createSipApp, readSipConfig, registrarSettings, type SipApp, type SipAppDeps, type SipConfig } from './app.js';
+
+// Digest authentication (RFC 3261 / 7616 / 8760), shared by the registrar (401) and call control (407).
+export {
+  DIGEST_ALGORITHMS,
+  buildChallenges,
+  buildDigestAuthorization,
+  checkNonce,
+  computeDigestResponse,
+  computeHa1,
+  createNonce,
+  digestHash,
+  dummyHa1,
+  nonceCount,
+  parseChallenge,
+  parseDigestCredentials,
+  verifyDigest,
+  type ChallengeOptions,
+  type DigestAlgorithm,
+  type DigestCredentials,
+  type NonceCheck,
+  type NonceOptions,
+} from './auth/digest.js';
+
+// Registrar.
+export { createRegistrar, planBindings, bindingId, renderContacts, type RegistrarDeps, type RegistrarSettings } from './registrar/registrar.js';
+export type { RegistrarDirectory, DirectoryTenant, DigestSecrets, TenantStatus } from './registrar/directory.js';
+export { cachedDirectory, storeDirectory } from './registrar/directory-store.js';
+export { parseContacts, parseNameAddr, parseSipUri, type ContactEntry, type ContactList, type SipUri } from './registrar/headers.js';
+
+// drachtio-srf adapter and the request/response types handlers use.
+export { connectEngine, type EngineConnection, type EngineConnectionOptions } from './drachtio/adapter.js';
+export { multiHeader, type SendOptions, type SipHandler, type SipRequest, type SipResponse } from './drachtio/types.js';
+
+// Call control (INVITE): the request route and call sessions.
+export { createInviteHandler, type CallControlDeps } from './call/hook.js';
+export {
+  admitEverything,
+  callFacts,
+  createInviteRoute,
+  type AdmissionAnswer,
+  type AdmitCall,
+  type CallToAdmit,
+  type InviteRequest,
+  type PublishCdr,
+  type RouteContext,
+  type RouteDeps,
+} from './request-route/route.js';
+export { loadRouting, contactOf, MAX_RECORDS_PER_CALL, type LoadedRouting } from './request-route/load.js';
+export { CallSession, type CallTracker, type PickupRegistry, type SessionOptions, type SessionOutcome } from './call/session.js';
+export { LocalPickupRegistry } from './call/pickup.js';
+export { checkSdp, sdpCodecs, type SdpCheck } from './call/sdp.js';
+export type { CallIo, DialOutcome, DialProgress, DialRequest, InboundInvite, Leg, PendingDial } from './call/types.js';

@@ -1,2 +1,61 @@
 export { createRedis, pingRedis, redactUrl, type RedisClient } from './client.js';
 export { keySchema, type KeySchema } from './keys.js';
+export { startLocalRedis, type LocalRedis, type LocalRedisOptions } from './local-server.js';
+export {
+  AdmissionStore,
+  type AdmissionEvent,
+  type AdmissionStoreOptions,
+  type AdmissionTicket,
+  type AdmitOutcome,
+  type Scope,
+} from './admission/store.js';
+// provisioning (api)
+export {
+  DirectoryRepo,
+  didKeyOf,
+  tenantFromHash,
+  type DidMatch,
+  type Page,
+  type PageQuery,
+  type TrunkMatch,
+} from './provisioning/directory.js';
+export { ProvisioningRepo, ha1Of } from './provisioning/provisioning.js';
+export { AuditRepo, SYSTEM_ACTOR, redactSecrets, type Actor, type AuditEntry } from './provisioning/audit.js';
+export {
+  ApiKeyRepo,
+  generateApiKey,
+  hashApiKey,
+  isWellFormedApiKey,
+  type ApiKeyRecord,
+  type ApiRole,
+  type IssuedKey,
+} from './provisioning/apikeys.js';
+export {
+  BILLING_GROUP,
+  BillingLedger,
+  CdrStreams,
+  cdrShardOf,
+  compareStreamIds,
+  decodeStoredCall,
+  type AuditRecord,
+  type BookedCall,
+  type ChargeOutcome,
+  type CloseMarker,
+  type DeadLetter,
+  type LedgerOptions,
+  type StreamEntry,
+} from './billing/index.js';
+// registrar (location service, brute-force guard)
+export {
+  LocationStore,
+  AuthGuardStore,
+  decodeBinding,
+  type Binding,
+  type BindingUpdate,
+  type FailureScope,
+  type RegisterRequest,
+  type RegisterResult,
+  type RegistrationListEntry,
+} from './registrar/location.js';
+// call routing (hunt state shared by sip processes)
+export { HuntStateStore, STATE_TTL_MS, type HuntState } from './calls/hunt.js';

@@ -22,14 +22,95 @@ function tenantKeys(prefix: string) {
   const t = (id: string): string => `${prefix}:{t:${id}}`;
   return {
     // --- provisioning (api) ---------------------------------------------------
-    /** Hash: the tenant record and its contract. */
+    /** Hash: the tenant record and its contract (fields of `Tenant`, numbers as decimal strings). */
     record: (id: string) => `${t(id)}:tenant`,
+    /** Hash: number → kind (`extension` | `ringGroup` | `feature`): the tenant's one number space. */
+    numbers: (id: string) => `${t(id)}:numbers`,
+    /** Sorted set (score 0, lexical order) of extension numbers: the index lists and counts use. */
+    extensions: (id: string) => `${t(id)}:extensions`,
+    /** String: JSON `ExtensionRecord` (includes the HA1 values). */
+    extension: (id: string, number: string) => `${t(id)}:ext:${number}`,
+    /** Sorted set (score 0) of ring group numbers. */
+    ringGroups: (id: string) => `${t(id)}:ringgroups`,
+    /** String: JSON `RingGroup`. */
+    ringGroup: (id: string, number: string) => `${t(id)}:rg:${number}`,
+    /** Sorted set (score 0) of pickup group ids. */
+    pickupGroups: (id: string) => `${t(id)}:pickupgroups`,
+    /** String: JSON `PickupGroup`. */
+    pickupGroup: (id: string, groupId: string) => `${t(id)}:pg:${groupId}`,
+    /** Sorted set (score 0) of trunk ids. */
+    trunks: (id: string) => `${t(id)}:trunks`,
+    /** String: JSON `TrunkRecord` (includes the outbound registration password). */
+    trunk: (id: string, trunkId: string) => `${t(id)}:trunk:${trunkId}`,
+    /** Sorted set (score 0) of the tenant's DIDs (E.164). */
+    dids: (id: string) => `${t(id)}:dids`,
+    /** String: JSON `Did`. */
+    did: (id: string, number: string) => `${t(id)}:did:${number}`,
+    /** String: JSON `NumberingPlan`; absent = `DEFAULT_NUMBERING_PLAN`. */
+    numberingPlan: (id: string) => `${t(id)}:plan`,
+    /** Stream: configuration history (who, when, what). Capped (MAXLEN ~). */
+    audit: (id: string) => `${t(id)}:audit`,
+    /** Sorted set (score = creation ms) of the ids of the tenant's admin API keys. */
+    apiKeys: (id: string) => `${t(id)}:apikeys`,
 
     // --- registrar ---------------------------------------------------------------
+    /** Hash: one extension's bindings, binding id → encoded binding; PEXPIREAT = latest binding expiry. */
+    regBindings: (id: string, extension: string) => `${t(id)}:reg:b:${extension}`,
+    /** Sorted set: the tenant's bindings as `<extension> <binding id>`, score = expiry (ms); for listing/counting. */
+    regIndex: (id: string) => `${t(id)}:reg:idx`,
+    /** Sorted set: failed authentications for one extension (sliding window, members are attempts). */
+    regFailsAor: (id: string, extension: string) => `${t(id)}:reg:fail:${extension}`,
+    /** String with TTL: the extension is locked to the source addresses of its current bindings. */
+    regBlockAor: (id: string, extension: string) => `${t(id)}:reg:block:${extension}`,
 
     // --- call control / admission -----------------------------------------------
+    /** ZSET callId → lease expiry (epoch ms): the calls holding one of the tenant's ports. */
+    admissionCalls: (id: string) => `${t(id)}:adm:calls`,
+    /** ZSET callId → lease expiry (epoch ms): the calls holding a channel of one of the tenant's trunks. */
+    admissionTrunk: (id: string, trunkId: string) => `${t(id)}:adm:trunk:${trunkId}`,
+    /** ZSET callId → lease expiry (epoch ms): the calls holding a channel on any of the tenant's trunks. */
+    admissionTrunkCalls: (id: string) => `${t(id)}:adm:trunkcalls`,
+    /** SET of trunk ids that may have channel leases (what the sweeper visits). */
+    admissionTrunks: (id: string) => `${t(id)}:adm:trunks`,
+    /** HASH {trunk, source, priority, at} with PX = lease TTL: one admitted call's lease record. */
+    admissionLease: (id: string, callId: string) => `${t(id)}:adm:lease:${callId}`,
+    /** HASH {tokens, ts}: the tenant's call-rate token bucket (expires once it would be full again). */
+    admissionBucket: (id: string) => `${t(id)}:adm:bucket`,
+    /** ZSET callId → end time (ms): a flood-guard source's calls that ended unanswered, in the window. */
+    admissionFloodAttempts: (id: string, source: string) => `${t(id)}:adm:flood:${source}:att`,
+    /** ZSET callId → time (ms): a flood-guard source's answered calls, in the window. */
+    admissionFloodCompletions: (id: string, source: string) => `${t(id)}:adm:flood:${source}:ok`,
+    /** STRING epoch ms (PX = cooling time): the source is throttled until then. */
+    admissionFloodUntil: (id: string, source: string) => `${t(id)}:adm:flood:${source}:until`,
+    /** STREAM (MAXLEN ~): the tenant's admission events (flood throttling, limits reached). */
+    admissionEvents: (id: string) => `${t(id)}:adm:events`,
+    /** HASH reason → last event time (ms): rate-limits limit-reached events to one per reason per gate period. */
+    admissionEventGate: (id: string) => `${t(id)}:adm:evgate`,
+    /** SET of the tenant's priority numbers (E.164) and extensions. */
+    admissionPriority: (id: string) => `${t(id)}:adm:priority`,
+    // call routing (hunt state)
+    /** Hash: ring group number → the member who took the group's last call (round-robin cursor). */
+    huntLast: (id: string) => `${t(id)}:hunt:last`,
+    /** Hash: extension → number of answered calls it is in now (busy for hunt strategies). */
+    inCall: (id: string) => `${t(id)}:hunt:incall`,
+    /** Hash: extension → epoch ms its last call ended (longest-idle hunting). */
+    idleSince: (id: string) => `${t(id)}:hunt:idle`,
 
     // --- cdr / billing --------------------------------------------------------------
+    /** Billing: the tenant's key base; the charge script derives the per-month keys below from it (same slot). */
+    billBase: (id: string) => `${t(id)}:bill`,
+    /** String (JSON): the tenant's tariff override. */
+    billTariff: (id: string) => `${t(id)}:bill:tariff`,
+    /** Hash month → JSON {closedAt, revision, checkedAt?, ...}: months that are closed (frozen). */
+    billClosed: (id: string) => `${t(id)}:bill:closed`,
+    /** Hash `<section>|<dimension>|<value>|<metric>` → integer: a month's totals (see domain report.ts). */
+    billTotals: (id: string, month: string) => `${t(id)}:bill:tot:${month}`,
+    /** Hash cdrId → JSON per-call charge: every call booked into the month (also the charge-once record). */
+    billCalls: (id: string, month: string) => `${t(id)}:bill:calls:${month}`,
+    /** Sorted set cdrId by start time: the month's per-call detail in order, for pagination. */
+    billCallIndex: (id: string, month: string) => `${t(id)}:bill:idx:${month}`,
+    /** List (newest first) of JSON audit records: re-ratings, tariff changes, month closes. */
+    billAudit: (id: string) => `${t(id)}:bill:audit`,
 
   };
 }
@@ -37,14 +118,54 @@ function tenantKeys(prefix: string) {
 function globalKeys(prefix: string) {
   return {
     // --- provisioning (api) ---------------------------------------------------
-    /** Set of every tenant id. */
+    /** Sorted set (score 0, lexical order) of every tenant id. */
     tenants: () => `${prefix}:tenants`,
+    /** Hash: SIP domain (lower case) → tenant id. Unique across tenants. */
+    sipDomains: () => `${prefix}:idx:sipdomain`,
+    /** Hash: DID in E.164 → tenant id. */
+    dids: () => `${prefix}:idx:did`,
+    /** Hash: trunk gateway IP literal → JSON `{ tenantId, trunkId }` (inbound trunk identification). */
+    trunkSources: () => `${prefix}:idx:trunksrc`,
+    /** Hash: SHA-256 (hex) of an API key → JSON `ApiKeyRecord`. Keys are never stored in clear. */
+    apiKeys: () => `${prefix}:apikeys`,
+    /** Hash: API key id → SHA-256 (hex) of the key (for revoke / list by id). */
+    apiKeyIds: () => `${prefix}:apikeyids`,
+    /** Sorted set (score = creation ms) of operator API key ids. */
+    operatorKeys: () => `${prefix}:operatorkeys`,
+    /** String: platform-wide restriction level 0–3 (absent = 0). */
+    restrictionLevel: () => `${prefix}:restriction`,
+    /** Stream: platform-level configuration history (operator actions not tied to a tenant). */
+    audit: () => `${prefix}:audit`,
 
     // --- registrar ---------------------------------------------------------------
+    /** String with TTL: the highest digest `nc` seen for one nonce (replay guard). */
+    regNonceCount: (nonce: string) => `${prefix}:reg:nc:${nonce}`,
+    /** Sorted set: failed authentications from one source IP (sliding window). */
+    regFailsIp: (ip: string) => `${prefix}:reg:fail:ip:${ip}`,
+    /** String with TTL: the source IP is blocked. */
+    regBlockIp: (ip: string) => `${prefix}:reg:block:ip:${ip}`,
 
     // --- call control / admission -----------------------------------------------
+    /** SET of platform-wide priority numbers (E.164, e.g. a municipality's disaster office). */
+    admissionPriority: () => `${prefix}:adm:priority`,
+    /** SET of tenant ids that have held leases (the sweeper's index). */
+    admissionLeasingTenants: () => `${prefix}:adm:leasing`,
+    /** HASH {tokens, ts}: REGISTER token bucket of one source (IP or IP:port). */
+    admissionRegister: (source: string) => `${prefix}:adm:reg:${source}`,
 
     // --- cdr / billing --------------------------------------------------------------
+    /** Stream: CDRs of the tenants hashed to this shard (consumer group `billing`). Own hash tag per shard. */
+    cdrStream: (shard: number) => `${prefix}:{cdr:${shard}}:stream`,
+    /** Stream: entries that could not be charged (payload, error, deliveries), for operators. */
+    cdrDeadLetters: () => `${prefix}:cdr:dead`,
+    /** String (JSON): the platform default tariff. */
+    billTariffDefault: () => `${prefix}:bill:tariff`,
+    /** List (newest first): platform-level billing audit (default tariff changes). */
+    billAudit: () => `${prefix}:bill:audit`,
+    /** Set of months (YYYY-MM) with billing activity: what the month-close sweep looks at. */
+    billMonths: () => `${prefix}:bill:months`,
+    /** Set of tenant ids with calls booked in a month. */
+    billMonthTenants: (month: string) => `${prefix}:bill:month:${month}:tenants`,
 
   };
 }

@@ -68,6 +68,7 @@ describe('parseUri', () => {
     ['sip:example.com', { user: undefined, host: 'example.com' }],
     ['sip:%61lice@example.com', { user: '%61lice' }],
     ['sip:+1-212@gw;user=phone', { user: '+1-212', host: 'gw' }],
+    ['sip:*72#1001@pbx', { user: '*72#1001', host: 'pbx' }],
     ['tel:+1-212-555-0101;phone-context=example.com', { kind: 'tel', number: '+1-212-555-0101' }],
     ['mailto:someone@example.com', { kind: 'other', scheme: 'mailto', opaque: 'someone@example.com' }],
     ['soap.beep://192.0.2.103:3002', { kind: 'other', scheme: 'soap.beep' }],

@@ -19,8 +19,11 @@ function table(chars: string, alnum: boolean): Uint8Array {
 export const TOKEN = table("-.!%*_+`'~", true);
 /** Characters of a generic-param value that is not quoted: token plus host characters (`:` and `[` `]` for IPv6). */
 export const PARAM_VALUE = table("-.!%*_+`'~:[]", true);
-/** URI user: unreserved / escaped / user-unreserved (`&=+$,;?/`). */
-export const URI_USER = table("-_.!~*'()%&=+$,;?/", true);
+/**
+ * URI user: unreserved / escaped / user-unreserved (`&=+$,;?/`), and leniently `#`, which PBX dial strings
+ * (`sip:*72#1001@pbx`) often carry unescaped.
+ */
+export const URI_USER = table("-_.!~*'()%&=+$,;?/#", true);
 /** URI password: unreserved / escaped / `&=+$,`. */
 export const URI_PASSWORD = table("-_.!~*'()%&=+$,", true);
 /** URI paramchar: unreserved / escaped / param-unreserved (`[]/:&+$`). */

@@ -172,7 +172,8 @@ export class SipHeaders implements Iterable<HeaderField> {
     let out: string[] | undefined;
     for (const f of this.list) {
       if (f.key !== key) continue;
-      const parts = splitHeaderValues(f.value);
+      const v = f.value;
+      const parts = v.indexOf(',') < 0 ? (v.trim() === '' ? [] : [v.trim()]) : splitHeaderValues(v);
       if (out === undefined) out = parts;
       else for (const p of parts) out.push(p);
     }

@@ -52,25 +52,9 @@ export interface ParseOptions {
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
 const EMPTY = Buffer.alloc(0);
 
-/** Header names in common spellings → key, so the hot path does not lower-case them. */
-const KEY_CACHE = new Map<string, string>();
-for (const n of [
-  'Via', 'From', 'To', 'Call-ID', 'Call-Id', 'CSeq', 'Cseq', 'Contact', 'Max-Forwards', 'Content-Length',
-  'Content-Type', 'Route', 'Record-Route', 'Allow', 'Supported', 'Require', 'User-Agent', 'Server', 'Expires',
-  'Authorization', 'Proxy-Authorization', 'WWW-Authenticate', 'Proxy-Authenticate', 'Accept', 'Session-Expires',
-  'Min-SE', 'P-Asserted-Identity', 'Event', 'Subscription-State', 'Refer-To', 'Referred-By', 'Date', 'Timestamp',
-  'v', 'f', 't', 'i', 'm', 'l', 'c', 'k', 'x', 'o', 'r', 'b', 's', 'u', 'e', 'y',
-]) {
-  KEY_CACHE.set(n, headerKey(n));
-  KEY_CACHE.set(n.toLowerCase(), headerKey(n));
-}
-
+/** Canonical key of a header name (lower-casing a short string is cheaper than a cache lookup). */
 function keyOf(name: string): string {
-  const k = KEY_CACHE.get(name);
-  if (k !== undefined) return k;
-  const key = headerKey(name);
-  if (KEY_CACHE.size < 512) KEY_CACHE.set(name, key);
-  return key;
+  return headerKey(name);
 }
 
 type Fail = Extract<ParseResult, { ok: false }>;

@@ -1,0 +1,19 @@
+import { defineRoutes, tenantOf } from '../context.js';
+import { auditEntrySchema, auditQuery, errors, page, parseLimit, tenantParams } from '../schemas.js';
+
+/** Configuration history (`/v1/tenants/:tenantId/audit`), newest first. */
+export const auditRoutes = defineRoutes((app, { repo }) => {
+  app.get<{ Querystring: { limit?: string; before?: string } }>(
+    '/audit',
+    {
+      schema: {
+        tags: ['tenant'],
+        summary: 'Who changed what, when (secrets redacted). Page with ?before=<next>.',
+        params: tenantParams,
+        querystring: auditQuery,
+        response: { 200: page(auditEntrySchema), ...errors() },
+      },
+    },
+    async (req) => repo.audit.list(tenantOf(req).id, { before: req.query.before, limit: parseLimit(req.query) }),
+  );
+});

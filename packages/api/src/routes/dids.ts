@@ -1,0 +1,59 @@
+import { KumoError } from '@kumo/runtime';
+import { normalizeE164, validateDid, type DidInput } from '@kumo/domain';
+import { didKeyOf } from '@kumo/store';
+import { actorOf, defineRoutes, tenantOf } from '../context.js';
+import { valid } from '../errors.js';
+import { didCreateBody, didPutBody, didSchema, errors, numberParams, page, pageQuery, parseLimit, tenantParams } from '../schemas.js';
+
+function didPath(n: string): string {
+  const e = didKeyOf(n);
+  if (e === undefined) throw new KumoError('KUMO_ERR_NOT_FOUND', 'DID not found');
+  return e;
+}
+
+/** DIDs (`/v1/tenants/:tenantId/dids`): public numbers routed to an extension or ring group. Paths accept `+81…` (URL-encoded) or `0…`. */
+export const didRoutes = defineRoutes((app, { repo }) => {
+  app.get<{ Querystring: { limit?: string; after?: string } }>(
+    '/dids',
+    { schema: { tags: ['tenant'], summary: 'List DIDs (E.164 order)', params: tenantParams, querystring: pageQuery, response: { 200: page(didSchema), ...errors() } } },
+    async (req) => repo.listDids(tenantOf(req).id, { after: req.query.after, limit: parseLimit(req.query) }),
+  );
+  app.post<{ Body: DidInput }>(
+    '/dids',
+    {
+      schema: {
+        tags: ['tenant'],
+        summary: 'Add a DID; national numbers are stored as E.164. 409 when another tenant has it.',
+        params: tenantParams,
+        body: didCreateBody,
+        response: { 201: didSchema, ...errors(403, 409) },
+      },
+    },
+    async (req, reply) => reply.code(201).send(await repo.createDid(tenantOf(req).id, valid(validateDid(req.body)), actorOf(req))),
+  );
+  app.get<{ Params: { number: string } }>(
+    '/dids/:number',
+    { schema: { tags: ['tenant'], summary: 'One DID', params: numberParams, response: { 200: didSchema, ...errors() } } },
+    async (req) => {
+      const d = await repo.did(tenantOf(req).id, req.params.number);
+      if (d === null) throw new KumoError('KUMO_ERR_NOT_FOUND', 'DID not found');
+      return d;
+    },
+  );
+  app.put<{ Params: { number: string }; Body: Omit<DidInput, 'number'> }>(
+    '/dids/:number',
+    { schema: { tags: ['tenant'], summary: 'Change where a DID goes', params: numberParams, body: didPutBody, response: { 200: didSchema, ...errors(403, 409) } } },
+    async (req) => {
+      const number = normalizeE164(req.params.number) ?? didPath(req.params.number);
+      return repo.replaceDid(tenantOf(req).id, valid(validateDid({ ...req.body, number })), actorOf(req));
+    },
+  );
+  app.delete<{ Params: { number: string } }>(
+    '/dids/:number',
+    { schema: { tags: ['tenant'], summary: 'Remove a DID', params: numberParams, response: { 204: { type: 'null' }, ...errors(403, 409) } } },
+    async (req, reply) => {
+      await repo.deleteDid(tenantOf(req).id, didPath(req.params.number), actorOf(req));
+      return reply.code(204).send();
+    },
+  );
+});

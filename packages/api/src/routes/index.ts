@@ -1,0 +1,38 @@
+import type { ApiRoutePlugin } from '../context.js';
+import { admissionOperatorRoutes, admissionTenantRoutes } from './admission.js';
+import { auditRoutes } from './audit.js';
+import { didRoutes } from './dids.js';
+import { extensionRoutes } from './extensions.js';
+import { groupRoutes } from './groups.js';
+import { ledgerRoutes } from './ledgers.js';
+import { numberingPlanRoutes } from './numbering-plan.js';
+import { platformRoutes } from './platform.js';
+import { registrationCountRoutes, registrationRoutes } from './registrations.js';
+import { tenantRoutes } from './tenant.js';
+import { tenantsRoutes } from './tenants.js';
+import { trunkRoutes } from './trunks.js';
+
+/**
+ * Every route plugin of the API. To add an area (registrations, billing, admission…):
+ * write `packages/api/src/routes/<name>.ts` exporting a `FastifyPluginAsync<RouteContext>`
+ * and add one line here with its scope (see `ApiRoutePlugin` in context.ts).
+ */
+export const routePlugins: readonly ApiRoutePlugin[] = [
+  { name: 'tenants', scope: 'operator', plugin: tenantsRoutes },
+  { name: 'platform', scope: 'operator', plugin: platformRoutes },
+  { name: 'tenant', scope: 'tenant', plugin: tenantRoutes },
+  { name: 'extensions', scope: 'tenant', plugin: extensionRoutes },
+  { name: 'groups', scope: 'tenant', plugin: groupRoutes },
+  { name: 'trunks', scope: 'tenant', plugin: trunkRoutes },
+  { name: 'dids', scope: 'tenant', plugin: didRoutes },
+  { name: 'numbering-plan', scope: 'tenant', plugin: numberingPlanRoutes },
+  { name: 'ledgers', scope: 'tenant', plugin: ledgerRoutes },
+  { name: 'audit', scope: 'tenant', plugin: auditRoutes },
+  // --- registrar (registrations) ---
+  { name: 'registrations', scope: 'tenant', plugin: registrationRoutes },
+  { name: 'registration-counts', scope: 'operator', plugin: registrationCountRoutes },
+  // --- billing (tariffs, reports) ---
+  // --- admission (restriction, events) ---
+  { name: 'admission-operator', scope: 'operator', plugin: admissionOperatorRoutes },
+  { name: 'admission', scope: 'tenant', plugin: admissionTenantRoutes },
+];

@@ -1,0 +1,75 @@
+import { KumoError } from '@kumo/runtime';
+import { validateTrunk, type TrunkInput } from '@kumo/domain';
+import { actorOf, defineRoutes, tenantOf } from '../context.js';
+import { valid } from '../errors.js';
+import { errors, idParams, page, pageQuery, parseLimit, tenantParams, trunkCreateBody, trunkPutBody, trunkSchema } from '../schemas.js';
+
+type TrunkPut = Omit<TrunkInput, 'id' | 'registration'> & {
+  registration?: { username: string; password?: string; realm?: string; expiresSec?: number };
+};
+
+/** Trunks (`/v1/tenants/:tenantId/trunks`). Registration passwords are stored (needed to register) but never returned. */
+export const trunkRoutes = defineRoutes((app, { repo }) => {
+  app.get<{ Querystring: { limit?: string; after?: string } }>(
+    '/trunks',
+    { schema: { tags: ['tenant'], summary: 'List trunks', params: tenantParams, querystring: pageQuery, response: { 200: page(trunkSchema), ...errors() } } },
+    async (req) => repo.listTrunks(tenantOf(req).id, { after: req.query.after, limit: parseLimit(req.query) }),
+  );
+  app.post<{ Body: TrunkInput }>(
+    '/trunks',
+    {
+      schema: {
+        tags: ['tenant'],
+        summary: "Create a trunk. channelLimit may not exceed the contract's trunkChannels (409); gateway IPs are unique platform-wide (409).",
+        params: tenantParams,
+        body: trunkCreateBody,
+        response: { 201: trunkSchema, ...errors(403, 409) },
+      },
+    },
+    async (req, reply) => {
+      const t = tenantOf(req);
+      return reply.code(201).send(await repo.createTrunk(t.id, valid(validateTrunk(req.body)), actorOf(req)));
+    },
+  );
+  app.get<{ Params: { id: string } }>(
+    '/trunks/:id',
+    { schema: { tags: ['tenant'], summary: 'One trunk', params: idParams, response: { 200: trunkSchema, ...errors() } } },
+    async (req) => {
+      const tr = await repo.trunk(tenantOf(req).id, req.params.id);
+      if (tr === null) throw new KumoError('KUMO_ERR_NOT_FOUND', 'trunk not found');
+      return tr;
+    },
+  );
+  app.put<{ Params: { id: string }; Body: TrunkPut }>(
+    '/trunks/:id',
+    { schema: { tags: ['tenant'], summary: 'Replace a trunk', params: idParams, body: trunkPutBody, response: { 200: trunkSchema, ...errors(403, 409) } } },
+    async (req) => {
+      const t = tenantOf(req);
+      const { registration, ...rest } = req.body;
+      let reg: TrunkInput['registration'];
+      if (registration !== undefined) {
+        let password = registration.password;
+        if (password === undefined) {
+          const cur = await repo.trunk(t.id, req.params.id);
+          password = cur?.registration?.password;
+          if (password === undefined) {
+            throw new KumoError('KUMO_ERR_VALIDATION', 'registration/password is required', {
+              problems: [{ field: 'registration/password', message: 'is required (no stored password to keep)' }],
+            });
+          }
+        }
+        reg = { ...registration, password };
+      }
+      const v = valid(validateTrunk({ ...rest, id: req.params.id, ...(reg !== undefined ? { registration: reg } : {}) }));
+      return repo.replaceTrunk(t.id, v, actorOf(req));
+    },
+  );
+  app.delete<{ Params: { id: string } }>(
+    '/trunks/:id',
+    { schema: { tags: ['tenant'], summary: 'Delete a trunk', params: idParams, response: { 204: { type: 'null' }, ...errors(403, 409) } } },
+    async (req, reply) => {
+      await repo.deleteTrunk(tenantOf(req).id, req.params.id, actorOf(req));
+      return reply.code(204).send();
+    },
+  );
+});

@@ -1,0 +1,35 @@
+import { billingSpec, cdrStreamSpec, commonSpec, ConfigError, readConfig } from '@kumo/config';
+import { createBillingMetrics, startOpsServer, type ProcessContext } from '@kumo/runtime';
+import { BillingLedger, CdrStreams, createRedis, keySchema, pingRedis, redactUrl } from '@kumo/store';
+import { hostname } from 'node:os';
+import { BillingWorker } from './worker.js';
+
+/** `kumo billing`: reads its config, starts the worker loops and the ops server, resolves when serving. */
+export async function runBilling(ctx: ProcessContext): Promise<void> {
+  const { common, billing, cdr } = readConfig({ common: commonSpec, billing: billingSpec, cdr: cdrStreamSpec }, ctx.env);
+  if (common.redisUrl === undefined) throw new ConfigError(['KUMO_REDIS_URL: required by the billing worker']);
+  const log = ctx.log.child({ component: 'billing' });
+  const consumer = billing.consumer === '' ? hostname().replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 64) : billing.consumer;
+  // Commands wait for Redis to come back (reconnect) instead of failing: nothing is acknowledged until charged.
+  const redis = createRedis(common.redisUrl, { maxRetriesPerRequest: null });
+  let lastErrorLog = 0;
+  redis.on('error', (err: Error) => {
+    if (Date.now() - lastErrorLog > 5000) {
+      lastErrorLog = Date.now();
+      log.warn({ err: err.message }, 'redis connection error (retrying)');
+    }
+  });
+  ctx.lifecycle.onClose('redis', async () => {
+    await redis.quit().catch(() => redis.disconnect());
+  });
+  const keys = keySchema(common.redisKeyPrefix);
+  const streams = new CdrStreams(redis, keys, cdr.shards);
+  const ledger = new BillingLedger(redis, keys, { closeGraceMs: billing.closeGraceMs });
+  const metrics = createBillingMetrics(ctx.registry);
+  const worker = new BillingWorker(redis, streams, ledger, { ...billing, consumer }, log, metrics);
+  await worker.start();
+  ctx.lifecycle.onClose('billing-worker', () => worker.stop());
+  const ops = await startOpsServer({ host: billing.opsListen.host, port: billing.opsListen.port, registry: ctx.registry, ready: () => pingRedis(redis) });
+  ctx.lifecycle.onClose('ops-server', ops.close);
+  log.info({ consumer, shards: cdr.shards, redis: redactUrl(common.redisUrl), ops: `${billing.opsListen.host}:${ops.port}` }, 'billing worker started');
+}

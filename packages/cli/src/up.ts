@@ -1,0 +1,138 @@
+import { mkdirSync } from 'node:fs';
+import { resolve, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createServer } from 'node:net';
+import { commonSpec, ConfigError, readConfig, upSpec } from '@kumo/config';
+import { createLogger, isKumoError, type Env, type Logger } from '@kumo/runtime';
+import { startLocalRedis, type LocalRedis } from '@kumo/store';
+import { PROCESS_NAMES, PROCESSES, READY_ENDPOINTS, type ProcessName } from './processes.js';
+import { waitReady } from './ready.js';
+import { loadOrCreateSecrets } from './secrets.js';
+import { Supervisor } from './supervisor.js';
+import { seedDemoTenant, type DemoSeedResult } from './demo.js';
+import { banner } from './banner.js';
+
+export interface UpOptions {
+  readonly demo: boolean;
+}
+
+async function freeLoopbackPort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => res(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+}
+
+/**
+ * `kumo up`: the all-in-one launcher. Starts a local redis-server (AOF on) unless
+ * KUMO_REDIS_URL is set, seeds the demo tenant with --demo, then runs every deployable
+ * as a supervised child process. Ctrl-C stops the children in reverse order, then Redis.
+ */
+export async function up(env: Env, opts: UpOptions): Promise<number> {
+  let cfg;
+  try {
+    cfg = readConfig({ common: commonSpec, up: upSpec }, env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`kumo up: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const log = createLogger({ name: 'up', level: cfg.common.logLevel });
+  const dataDir = resolve(cfg.up.dataDir);
+  mkdirSync(join(dataDir, 'redis'), { recursive: true, mode: 0o700 });
+  const secrets = loadOrCreateSecrets(dataDir);
+
+  let redis: LocalRedis | undefined;
+  let redisUrl = cfg.common.redisUrl;
+  if (redisUrl === undefined) {
+    const port = cfg.up.redisPort === 0 ? await freeLoopbackPort() : cfg.up.redisPort;
+    try {
+      redis = await startLocalRedis({
+        port,
+        dir: join(dataDir, 'redis'),
+        bin: cfg.up.redisBin,
+        settings: { appendonly: 'yes', appendfsync: 'everysec', save: '', 'maxmemory-policy': 'noeviction' },
+      });
+    } catch (err) {
+      process.stderr.write(`kumo up: cannot start redis-server: ${(err as Error).message}\n`);
+      const output = isKumoError(err) ? err.details?.['output'] : undefined;
+      if (typeof output === 'string') process.stderr.write(`${output}\n`);
+      return 1;
+    }
+    redisUrl = redis.url;
+    log.info({ port, dir: join(dataDir, 'redis') }, 'local redis-server started (AOF on)');
+  }
+
+  const childEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    KUMO_REDIS_URL: redisUrl,
+    KUMO_ENGINE_SECRET: env['KUMO_ENGINE_SECRET'] ?? secrets.engineSecret,
+    KUMO_NONCE_SECRET: env['KUMO_NONCE_SECRET'] ?? secrets.nonceSecret,
+  };
+
+  let demo: DemoSeedResult | undefined;
+  if (opts.demo) {
+    try {
+      const apiUrl = `http://${childEnv['KUMO_API_LISTEN'] ?? '127.0.0.1:8080'}`;
+      demo = await seedDemoTenant({ redisUrl, prefix: cfg.common.redisKeyPrefix, dataDir, apiUrl, log });
+    } catch (err) {
+      log.error({ err }, 'could not seed the demo tenant');
+      await redis?.stop();
+      return 1;
+    }
+  }
+
+  const supervisor = new Supervisor(log, {
+    minBackoffMs: 500,
+    maxBackoffMs: cfg.up.restartMaxBackoffMs,
+    healthyAfterMs: 60000,
+  });
+  const main = fileURLToPath(new URL('./main.js', import.meta.url));
+  const started: ProcessName[] = [];
+  for (const name of PROCESS_NAMES) {
+    if (PROCESSES[name] === undefined) continue;
+    supervisor.start({ name, command: process.execPath, args: [main, name], env: childEnv });
+    started.push(name);
+  }
+  // Signal handlers go in before the banner: whoever reads the banner may stop us at once.
+  const exitCode = new Promise<number>((resolveExit) => {
+    let signals = 0;
+    const stop = (sig: string): void => {
+      signals += 1;
+      if (signals > 1) {
+        process.stderr.write('kumo up: second signal, exiting now\n');
+        resolveExit(130);
+        return;
+      }
+      log.info({ signal: sig }, 'stopping Kumo');
+      void shutdown(log, supervisor, redis, cfg.common.shutdownGraceMs).then(() => resolveExit(0));
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+  });
+  const readiness = await Promise.all(
+    started.map(async (name) => {
+      const ep = READY_ENDPOINTS[name];
+      const ok = await waitReady(`http://${childEnv[ep.env] ?? ep.dflt}/readyz`, 30000);
+      if (!ok) log.warn({ process: name }, 'not ready after 30 s; it keeps starting in the background');
+      return ok;
+    }),
+  );
+  if (readiness.every(Boolean)) log.info({ processes: started }, 'all processes ready');
+  process.stdout.write(banner({ env: childEnv, processes: started, demo, redisUrl, dataDir, localRedis: redis !== undefined }));
+  return exitCode;
+}
+
+async function shutdown(log: Logger, supervisor: Supervisor, redis: LocalRedis | undefined, graceMs: number): Promise<void> {
+  await supervisor.stop(graceMs);
+  if (redis) {
+    await redis.stop();
+    log.info('redis-server stopped (AOF flushed)');
+  }
+}

@@ -1,0 +1,92 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '@kumo/testkit';
+
+const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+function run(args: string[], env: Record<string, string>, untilOutput?: RegExp) {
+  const child = spawn(process.execPath, [MAIN, ...args], {
+    env: { ...process.env, KUMO_LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const seen = untilOutput
+    ? new Promise<void>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`timed out waiting for ${String(untilOutput)}; got:\n${out}`)), 30000);
+        const check = (): void => {
+          if (untilOutput.test(out)) {
+            clearTimeout(t);
+            resolve();
+          }
+        };
+        child.stdout.on('data', check);
+        child.stderr.on('data', check);
+      })
+    : Promise.resolve();
+  return { child, exited, seen, output: () => out };
+}
+
+describe('kumo up', () => {
+  it('reports every configuration problem at once and exits 2', async () => {
+    const r = run(['up'], { KUMO_LOG_LEVEL: 'loud', KUMO_REDIS_PORT: '70000', KUMO_REDIS_PREFIX: 'has space' });
+    expect(await r.exited).toBe(2);
+    const out = r.output();
+    expect(out).toContain('KUMO_LOG_LEVEL');
+    expect(out).toContain('KUMO_REDIS_PORT');
+    expect(out).toContain('KUMO_REDIS_PREFIX');
+  });
+
+  it('exits non-zero with the reason when redis-server cannot start', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kumo-up-'));
+    dirs.push(dir);
+    const r = run(['up'], { KUMO_DATA_DIR: dir, KUMO_REDIS_SERVER_BIN: join(dir, 'no-such-redis') });
+    expect(await r.exited).toBe(1);
+    expect(r.output()).toMatch(/cannot start redis-server/);
+  });
+
+  it('--demo: seeds the demo tenant, serves the API, keeps its credentials across restarts, stops cleanly', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kumo-up-'));
+    dirs.push(dir);
+    const env = { KUMO_DATA_DIR: dir, KUMO_API_LISTEN: `127.0.0.1:${await freePort()}` };
+    const first = run(['up', '--demo'], env, /Kumo is up/);
+    await first.seen;
+    expect(first.output()).toMatch(/Tenant key +kumo_/);
+    const credsFile = join(dir, 'demo-credentials.json');
+    expect(statSync(credsFile).mode & 0o077).toBe(0);
+    const creds = JSON.parse(readFileSync(credsFile, 'utf8')) as { tenantAdminKey: string; extensions: Record<string, string> };
+    expect(creds.extensions['1001']).toBe('pass1001');
+    const res = await fetch(`http://${env.KUMO_API_LISTEN}/v1/tenants/demo/extensions`, {
+      headers: { authorization: `Bearer ${creds.tenantAdminKey}` },
+    });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { items: { number: string }[] };
+    expect(body.items.map((e) => e.number)).toContain('1010');
+    first.child.kill('SIGINT');
+    expect(await first.exited).toBe(0);
+    // AOF files exist (Redis 7 keeps them in appendonlydir/).
+    expect(readdirSync(join(dir, 'redis')).some((f) => f.startsWith('appendonly'))).toBe(true);
+    expect(existsSync(join(dir, 'secrets.json'))).toBe(true);
+
+    // Second run: same data (AOF), same keys, and the keys are not printed again.
+    const second = run(['up', '--demo'], env, /Kumo is up/);
+    await second.seen;
+    expect(second.output()).not.toMatch(/Tenant key +kumo_/);
+    const again = JSON.parse(readFileSync(credsFile, 'utf8')) as { tenantAdminKey: string };
+    expect(again.tenantAdminKey).toBe(creds.tenantAdminKey);
+    const res2 = await fetch(`http://${env.KUMO_API_LISTEN}/v1/tenants/demo`, {
+      headers: { authorization: `Bearer ${creds.tenantAdminKey}` },
+    });
+    expect(res2.status).toBe(200);
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+  });
+});

@@ -1,0 +1,30 @@
+import { int, str, type Spec } from '../spec.js';
+
+/** Settings of the all-in-one launcher `kumo up`. */
+export const upSpec = {
+  dataDir: {
+    env: 'KUMO_DATA_DIR',
+    default: '.kumo',
+    description:
+      'Where `kumo up` keeps its local state: redis/ (AOF), secrets.json (generated engine and nonce secrets), demo-credentials.json.',
+    parse: str({ min: 1 }),
+  },
+  redisPort: {
+    env: 'KUMO_REDIS_PORT',
+    default: '0',
+    description: 'Port of the local redis-server that `kumo up` starts when KUMO_REDIS_URL is unset (0 = a free port).',
+    parse: int(0, 65535),
+  },
+  redisBin: {
+    env: 'KUMO_REDIS_SERVER_BIN',
+    default: 'redis-server',
+    description: 'The redis-server binary `kumo up` runs.',
+    parse: str({ min: 1 }),
+  },
+  restartMaxBackoffMs: {
+    env: 'KUMO_RESTART_MAX_BACKOFF_MS',
+    default: '30000',
+    description: 'Longest wait before `kumo up` restarts a crashed process (backoff doubles from 500 ms).',
+    parse: int(100, 600000),
+  },
+} satisfies Spec;

@@ -1,0 +1,26 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { allSpecs, renderConfigDoc } from '@kumo/config';
+
+const DOC = fileURLToPath(new URL('../../../../docs/configuration.md', import.meta.url));
+
+describe('docs/configuration.md', () => {
+  it('matches the settings declared in code (run `npm run docs:config` after changing a section)', () => {
+    const doc = readFileSync(DOC, 'utf8');
+    const start = doc.indexOf('-->', doc.indexOf('<!-- generated:start')) + 3;
+    const end = doc.indexOf('<!-- generated:end -->');
+    expect(doc.slice(start, end).trim()).toBe(renderConfigDoc().trim());
+  });
+
+  it('names every variable KUMO_*, and a variable two processes share (e.g. the engine link) has one default', () => {
+    const seen = new Map<string, string | undefined>();
+    for (const spec of Object.values(allSpecs)) {
+      for (const s of Object.values(spec)) {
+        expect(s.env).toMatch(/^KUMO_[A-Z0-9_]+$/);
+        if (seen.has(s.env)) expect(s.default, s.env).toBe(seen.get(s.env));
+        seen.set(s.env, s.default);
+      }
+    }
+  });
+});

@@ -1,0 +1,228 @@
+/**
+ * SIP digest authentication (RFC 3261 §22, RFC 7616, RFC 8760), server side.
+ *
+ * Pure functions over strings plus node:crypto; no I/O. Used by the registrar (401/WWW-Authenticate)
+ * and by call control (407/Proxy-Authenticate): both build challenges with `buildChallenges`, parse
+ * the answer with `parseDigestCredentials` and check it with `verifyDigest`.
+ *
+ * Nonces are stateless: `<issued-ms hex>.<random hex>.<hmac hex>`, where the HMAC-SHA-256 covers the
+ * time, the random part and the realm under a server secret. Any process holding the secret can check
+ * a nonce; an old one is answered with `stale=true`. Replays (non-increasing `nc` for one nonce) are
+ * caught by the caller with the nonce-count store (Redis), since that needs shared state.
+ */
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+
+export type DigestAlgorithm = 'SHA-256' | 'MD5';
+export const DIGEST_ALGORITHMS: readonly DigestAlgorithm[] = ['SHA-256', 'MD5'];
+
+const HASH_OF: Record<DigestAlgorithm, string> = { 'SHA-256': 'sha256', MD5: 'md5' };
+
+export function digestHash(alg: DigestAlgorithm, s: string): string {
+  return createHash(HASH_OF[alg]).update(s, 'utf8').digest('hex');
+}
+
+/** HA1 = H(username:realm:password): what the store keeps instead of the password. */
+export function computeHa1(alg: DigestAlgorithm, username: string, realm: string, password: string): string {
+  return digestHash(alg, `${username}:${realm}:${password}`);
+}
+
+// ---- nonces -------------------------------------------------------------------------------------
+
+export interface NonceOptions {
+  readonly secret: string;
+  readonly realm: string;
+  readonly nowMs: number;
+}
+
+function nonceMac(secret: string, ts: string, rnd: string, realm: string): string {
+  return createHmac('sha256', secret).update(`${ts}:${rnd}:${realm.toLowerCase()}`).digest('hex').slice(0, 32);
+}
+
+export function createNonce(o: NonceOptions): string {
+  const ts = Math.floor(o.nowMs).toString(16);
+  const rnd = randomBytes(8).toString('hex');
+  return `${ts}.${rnd}.${nonceMac(o.secret, ts, rnd, o.realm)}`;
+}
+
+export type NonceCheck = 'valid' | 'stale' | 'invalid';
+
+/** `invalid`: not ours (forged, other realm, other secret); `stale`: ours but older than `lifetimeMs`. */
+export function checkNonce(nonce: string, o: NonceOptions & { readonly lifetimeMs: number }): NonceCheck {
+  const m = /^([0-9a-f]{1,14})\.([0-9a-f]{16})\.([0-9a-f]{32})$/.exec(nonce);
+  if (!m) return 'invalid';
+  const [, ts, rnd, mac] = m as unknown as [string, string, string, string];
+  const want = Buffer.from(nonceMac(o.secret, ts, rnd, o.realm), 'hex');
+  if (!timingSafeEqual(want, Buffer.from(mac, 'hex'))) return 'invalid';
+  const issued = parseInt(ts, 16);
+  if (issued > o.nowMs + 5_000) return 'invalid';
+  return o.nowMs - issued > o.lifetimeMs ? 'stale' : 'valid';
+}
+
+// ---- challenges ---------------------------------------------------------------------------------
+
+export interface ChallengeOptions {
+  readonly realm: string;
+  readonly nonce: string;
+  /** In preference order; one header value per algorithm (RFC 8760: the preferred one first). */
+  readonly algorithms: readonly DigestAlgorithm[];
+  readonly stale?: boolean;
+}
+
+function quote(s: string): string {
+  return `"${s.replace(/["\\]/g, (c) => `\\${c}`)}"`;
+}
+
+/** The values of the `WWW-Authenticate` (or `Proxy-Authenticate`) headers, one per algorithm. */
+export function buildChallenges(o: ChallengeOptions): string[] {
+  return o.algorithms.map(
+    (alg) =>
+      `Digest realm=${quote(o.realm)}, nonce=${quote(o.nonce)}, algorithm=${alg}, qop="auth"` +
+      (o.stale === true ? ', stale=true' : ''),
+  );
+}
+
+// ---- credentials --------------------------------------------------------------------------------
+
+export interface DigestCredentials {
+  readonly username: string;
+  readonly realm: string;
+  readonly nonce: string;
+  readonly uri: string;
+  readonly response: string;
+  readonly algorithm: DigestAlgorithm;
+  readonly qop?: string;
+  readonly nc?: string;
+  readonly cnonce?: string;
+  readonly opaque?: string;
+}
+
+/** Parses `Digest k=v, k="v", …`; null when it is not a well-formed digest answer we support. */
+export function parseDigestCredentials(header: string | undefined): DigestCredentials | null {
+  if (header === undefined) return null;
+  const m = /^\s*Digest\s+([\s\S]*)$/i.exec(header);
+  if (!m?.[1]) return null;
+  const params = new Map<string, string>();
+  const re = /\s*([a-zA-Z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,"]*))\s*(?:,|$)/gy;
+  const body = m[1].trim();
+  let pos = 0;
+  while (pos < body.length) {
+    re.lastIndex = pos;
+    const p = re.exec(body);
+    if (!p?.[1]) return null;
+    const v = p[2] !== undefined ? p[2].replace(/\\(.)/g, '$1') : (p[3] ?? '');
+    params.set(p[1].toLowerCase(), v);
+    pos = re.lastIndex;
+    if (p[0].length === 0) return null;
+  }
+  const get = (k: string): string | undefined => params.get(k);
+  const username = get('username');
+  const realm = get('realm');
+  const nonce = get('nonce');
+  const uri = get('uri');
+  const response = get('response');
+  if (username === undefined || realm === undefined || nonce === undefined || uri === undefined || response === undefined) {
+    return null;
+  }
+  const rawAlg = (get('algorithm') ?? 'MD5').toUpperCase();
+  const algorithm = DIGEST_ALGORITHMS.find((a) => a === rawAlg);
+  if (!algorithm) return null;
+  const qop = get('qop');
+  const nc = get('nc');
+  const cnonce = get('cnonce');
+  const opaque = get('opaque');
+  return {
+    username,
+    realm,
+    nonce,
+    uri,
+    response: response.toLowerCase(),
+    algorithm,
+    ...(qop !== undefined ? { qop } : {}),
+    ...(nc !== undefined ? { nc } : {}),
+    ...(cnonce !== undefined ? { cnonce } : {}),
+    ...(opaque !== undefined ? { opaque } : {}),
+  };
+}
+
+/** The `response` value a client computes (qop=auth, or the RFC 2069 form without qop). */
+export function computeDigestResponse(o: {
+  readonly algorithm: DigestAlgorithm;
+  readonly ha1: string;
+  readonly method: string;
+  readonly uri: string;
+  readonly nonce: string;
+  readonly qop?: string | undefined;
+  readonly nc?: string | undefined;
+  readonly cnonce?: string | undefined;
+}): string {
+  const ha2 = digestHash(o.algorithm, `${o.method}:${o.uri}`);
+  if (o.qop === undefined) return digestHash(o.algorithm, `${o.ha1}:${o.nonce}:${ha2}`);
+  return digestHash(o.algorithm, `${o.ha1}:${o.nonce}:${o.nc ?? ''}:${o.cnonce ?? ''}:${o.qop}:${ha2}`);
+}
+
+/** Parses `nc` (8 hex digits); undefined when absent or malformed. */
+export function nonceCount(c: DigestCredentials): number | undefined {
+  if (c.nc === undefined || !/^[0-9a-fA-F]{8}$/.test(c.nc)) return undefined;
+  return parseInt(c.nc, 16);
+}
+
+/**
+ * Checks the answer against HA1 in constant time. We only offer qop=auth, so an answer must carry
+ * qop=auth with nc and cnonce (the RFC 2069 form is refused: it has no nonce count to stop replays).
+ */
+export function verifyDigest(c: DigestCredentials, ha1: string, method: string): boolean {
+  if (c.qop?.toLowerCase() !== 'auth' || c.cnonce === undefined || nonceCount(c) === undefined) return false;
+  const want = computeDigestResponse({
+    algorithm: c.algorithm,
+    ha1,
+    method,
+    uri: c.uri,
+    nonce: c.nonce,
+    qop: 'auth',
+    nc: c.nc,
+    cnonce: c.cnonce,
+  });
+  const a = Buffer.from(want, 'utf8');
+  const b = Buffer.from(c.response, 'utf8');
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/**
+ * A stand-in HA1 for users that do not exist, so the server does the same work (and answers the same
+ * way) whether or not the user exists. Derived from the secret so it is stable but unguessable.
+ */
+export function dummyHa1(alg: DigestAlgorithm, secret: string, username: string, realm: string): string {
+  return digestHash(alg, `${username}:${realm}:${createHmac('sha256', secret).update(`dummy:${username}@${realm}`).digest('hex')}`);
+}
+
+/** Client side, for tests and tools: builds an Authorization value answering one challenge. */
+export function buildDigestAuthorization(o: {
+  readonly algorithm: DigestAlgorithm;
+  readonly username: string;
+  readonly password: string;
+  readonly realm: string;
+  readonly nonce: string;
+  readonly method: string;
+  readonly uri: string;
+  readonly nc: number;
+  readonly cnonce: string;
+}): string {
+  const nc = o.nc.toString(16).padStart(8, '0');
+  const ha1 = computeHa1(o.algorithm, o.username, o.realm, o.password);
+  const response = computeDigestResponse({ ...o, ha1, qop: 'auth', nc });
+  return (
+    `Digest username=${quote(o.username)}, realm=${quote(o.realm)}, nonce=${quote(o.nonce)}, uri=${quote(o.uri)}, ` +
+    `response="${response}", algorithm=${o.algorithm}, qop=auth, nc=${nc}, cnonce=${quote(o.cnonce)}`
+  );
+}
+
+/** Parses one challenge value (`Digest realm=…, nonce=…, algorithm=…`), for tests and tools. */
+export function parseChallenge(v: string): { realm: string; nonce: string; algorithm: DigestAlgorithm; stale: boolean } | null {
+  const get = (k: string): string | undefined => new RegExp(`${k}=(?:"([^"]*)"|([^,\\s]+))`, 'i').exec(v)?.slice(1).find((x) => x !== undefined);
+  const realm = get('realm');
+  const nonce = get('nonce');
+  const alg = (get('algorithm') ?? 'MD5').toUpperCase();
+  const algorithm = DIGEST_ALGORITHMS.find((a) => a === alg);
+  if (realm === undefined || nonce === undefined || !algorithm) return null;
+  return { realm, nonce, algorithm, stale: get('stale')?.toLowerCase() === 'true' };
+}

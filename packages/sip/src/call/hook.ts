@@ -1,0 +1,30 @@
+import type { SipHandler, SipRequest, SipResponse } from '../drachtio/types.js';
+import { createInviteRoute, type InviteRequest, type RouteDeps } from '../request-route/route.js';
+import { srfCallIo, srfInvite, type SrfRequest } from './srf-io.js';
+import type { CallIo } from './types.js';
+
+export type CallControlDeps = RouteDeps;
+
+/**
+ * The INVITE handler `runSip` installs: the request route (request-route/route.ts) over
+ * drachtio-srf. Without deps (registrar-only tests) every INVITE is answered 501.
+ */
+export function createInviteHandler(deps?: CallControlDeps): SipHandler {
+  if (!deps) {
+    return (_req, res) => {
+      res.send(501, 'Not Implemented', {});
+      return Promise.resolve();
+    };
+  }
+  const route = createInviteRoute(deps);
+  const ios = new WeakMap<object, CallIo>();
+  return async (req: SipRequest, res: SipResponse) => {
+    const r = req as unknown as SrfRequest & InviteRequest;
+    let io = ios.get(r.srf);
+    if (!io) {
+      io = srfCallIo(r.srf, deps.log);
+      ios.set(r.srf, io);
+    }
+    await route(r, srfInvite(r, res), io);
+  };
+}

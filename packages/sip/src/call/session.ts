@@ -1,0 +1,431 @@
+/**
+ * CallSession: one call, from the caller's INVITE to its end. Runs a route plan step by
+ * step — forking to every contact of a ring step (first answer wins, the others are
+ * CANCELled), one gateway at a time for trunks — asks the pure `onAttemptFailed` after
+ * each failed step, bridges the answered legs and records the facts the CDR is built from.
+ *
+ * It owns its legs: whatever happens (caller CANCEL, timers, a 200 crossing a CANCEL,
+ * errors) every leg it started is cancelled or hung up.
+ */
+import {
+  mergeForkFailures,
+  onAttemptFailed,
+  stepTimeoutMs,
+  type AttemptFailure,
+  type HangupBy,
+  type PlanStep,
+  type RingStep,
+  type RingTarget,
+  type RoutePlan,
+  type Stop,
+  type TrunkStep,
+} from '@kumo/domain';
+import type { CallIo, DialRequest, InboundInvite, Leg, PendingDial } from './types.js';
+
+/** Call-state side effects (round-robin cursor, busy/idle); failures here never fail a call. */
+export interface CallTracker {
+  groupAnswered(group: string, member: string): Promise<void>;
+  callStarted(extensions: readonly string[]): Promise<void>;
+  callEnded(extensions: readonly string[]): Promise<void>;
+}
+
+/** Ringing calls that `*8` / `**<ext>` can take (see pickup.ts). */
+export interface PickupRegistry {
+  ringing(extension: string, session: CallSession): () => void;
+  find(extensions: readonly string[]): CallSession | undefined;
+}
+
+export interface SessionOptions {
+  /** SIP domain of the tenant (host part of internal From/To). */
+  readonly domain: string;
+  readonly tracker?: CallTracker;
+  readonly pickups?: PickupRegistry;
+  /** Longest a trunk call may ring unanswered, s (the carrier usually ends it first). Default 180. */
+  readonly trunkRingCapSec?: number;
+  readonly onError?: (err: unknown, where: string) => void;
+}
+
+/** What happened, for the CDR (see CallFacts in @kumo/domain). */
+export interface SessionOutcome {
+  readonly answeredAt?: number;
+  readonly endedAt: number;
+  readonly finalStatus: number;
+  readonly finalReason: string;
+  readonly hangupBy?: HangupBy;
+  readonly rejectionReason?: string;
+  readonly cancelledByCaller: boolean;
+  readonly bLegCallId?: string;
+  /** Remote SDP of the answering party (codecs are read from it). */
+  readonly answerSdp?: string;
+  readonly userAgentB?: string;
+  /** The step that answered, or the last one tried. */
+  readonly step?: PlanStep;
+  /** The extension that answered (ring steps). */
+  readonly answeredBy?: string;
+  /** Steps tried, in order. */
+  readonly attempts: readonly number[];
+}
+
+type StepResult =
+  | { kind: 'answered'; leg: Leg; target?: RingTarget; pickedUp?: boolean }
+  | { kind: 'failed'; failure: AttemptFailure };
+
+interface Fork {
+  readonly req: DialRequest;
+  readonly target?: RingTarget;
+}
+
+const DEFAULT_TRUNK_RING_CAP_SEC = 180;
+
+function hostPort(address: string, port: number): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+function quoteName(name: string): string {
+  return `"${name.replace(/["\\]/g, '')}"`;
+}
+
+export class CallSession {
+  private callerCancelled = false;
+  private abortStep: (() => void) | undefined;
+  private pickupHook: ((leg: Leg, byExtension?: string) => boolean) | undefined;
+  private earlySdpSent = false;
+  private ringingSent = false;
+  private readonly ended: Promise<HangupBy>;
+  private resolveEnded!: (by: HangupBy) => void;
+
+  constructor(
+    readonly plan: RoutePlan,
+    readonly invite: InboundInvite,
+    private readonly io: CallIo,
+    private readonly o: SessionOptions,
+  ) {
+    this.ended = new Promise((r) => (this.resolveEnded = r));
+    invite.onCancel(() => {
+      this.callerCancelled = true;
+      this.abortStep?.();
+    });
+  }
+
+  /** The caller's SDP offer (a picker is answered with it). */
+  get callerSdp(): string {
+    return this.invite.sdp;
+  }
+
+  /**
+   * Connects `leg` (a picker, already answered with this call's offer) in place of the
+   * ringing devices. Returns false when the call is no longer ringing. Otherwise resolves,
+   * through `whenEnded()`, once the bridged call ends.
+   */
+  pickUp(leg: Leg, byExtension?: string): boolean {
+    return this.pickupHook?.(leg, byExtension) ?? false;
+  }
+
+  whenEnded(): Promise<HangupBy> {
+    return this.ended;
+  }
+
+  async run(): Promise<SessionOutcome> {
+    const plan = this.plan;
+    const attempts: number[] = [];
+    const segmentStartedAt: Record<string, number> = {};
+    let next = plan.start;
+    let stop: Stop | undefined;
+    let lastStep: PlanStep | undefined;
+    try {
+      while ('goto' in next) {
+        const step = plan.steps[next.goto];
+        if (!step) break;
+        lastStep = step;
+        attempts.push(step.index);
+        if (step.segment !== undefined && segmentStartedAt[step.segment] === undefined) segmentStartedAt[step.segment] = this.io.now();
+        if (this.callerCancelled) {
+          stop = { status: 487, reason: 'Request Terminated', code: 'cancelled', rejected: false };
+          break;
+        }
+        if (step.kind === 'pickup') {
+          const picked = await this.runPickup(step.extensions, attempts, step);
+          if (picked) return picked;
+        }
+        const r = await this.runStep(step, { step: step.index, now: this.io.now(), segmentStartedAt });
+        if (r.kind === 'answered') return await this.connect(step, r, attempts);
+        const d = onAttemptFailed(plan, { step: step.index, now: this.io.now(), segmentStartedAt }, r.failure);
+        if (d.action === 'try') {
+          next = { goto: d.step };
+          continue;
+        }
+        stop = d.stop;
+        break;
+      }
+      if (stop === undefined) {
+        stop =
+          'stop' in next
+            ? next.stop
+            : { status: 500, reason: 'Server Internal Error', code: 'bad-plan', rejected: false };
+      }
+    } catch (err) {
+      this.o.onError?.(err, 'run');
+      stop = { status: 500, reason: 'Server Internal Error', code: 'internal-error', rejected: false };
+    }
+    const cancelled = this.callerCancelled || stop.code === 'cancelled';
+    if (!cancelled) this.invite.reject(stop.status, stop.reason);
+    this.resolveEnded('system');
+    return {
+      endedAt: this.io.now(),
+      finalStatus: cancelled ? 487 : stop.status,
+      finalReason: cancelled ? 'Request Terminated' : stop.reason,
+      ...(stop.rejected ? { rejectionReason: stop.code } : {}),
+      cancelledByCaller: this.callerCancelled,
+      ...(lastStep !== undefined ? { step: lastStep } : {}),
+      attempts,
+    };
+  }
+
+  private async connect(step: PlanStep, r: Extract<StepResult, { kind: 'answered' }>, attempts: number[]): Promise<SessionOutcome> {
+    let caller: Leg;
+    try {
+      caller = await this.invite.answer(r.leg.remoteSdp);
+    } catch (err) {
+      // The caller went away while the callee answered: hang the callee up.
+      this.o.onError?.(err, 'answer');
+      await r.leg.hangup().catch(() => undefined);
+      this.resolveEnded('caller');
+      return {
+        endedAt: this.io.now(),
+        finalStatus: 487,
+        finalReason: 'Request Terminated',
+        cancelledByCaller: true,
+        bLegCallId: r.leg.callId,
+        step,
+        attempts,
+      };
+    }
+    const answeredAt = this.io.now();
+    // Bridge first: in-dialog requests (a re-INVITE right after the ACK) must find the relay in place.
+    const bridged = this.io.bridge(caller, r.leg);
+    const parties = [this.plan.caller.extension, r.target?.extension].filter((x): x is string => x !== undefined);
+    const t = this.o.tracker;
+    if (t) {
+      const ring = step.kind === 'ring' ? step : undefined;
+      const member = r.target?.extension;
+      await Promise.all([
+        ring?.group !== undefined && ring.strategy === 'round-robin' && member !== undefined
+          ? t.groupAnswered(ring.group, member)
+          : Promise.resolve(),
+        t.callStarted(parties),
+      ]).catch((err: unknown) => this.o.onError?.(err, 'tracker'));
+    }
+    let hangupBy: HangupBy = 'system';
+    try {
+      hangupBy = await bridged;
+    } catch (err) {
+      this.o.onError?.(err, 'bridge');
+      await Promise.all([caller.hangup(), r.leg.hangup()]).catch(() => undefined);
+    } finally {
+      if (t) await t.callEnded(parties).catch((err: unknown) => this.o.onError?.(err, 'tracker'));
+      this.resolveEnded(hangupBy);
+    }
+    return {
+      answeredAt,
+      endedAt: this.io.now(),
+      finalStatus: 200,
+      finalReason: 'OK',
+      hangupBy,
+      cancelledByCaller: false,
+      bLegCallId: r.leg.callId,
+      answerSdp: r.leg.remoteSdp,
+      ...(r.leg.userAgent !== undefined ? { userAgentB: r.leg.userAgent } : {}),
+      step,
+      ...(r.target !== undefined ? { answeredBy: r.target.extension } : {}),
+      attempts,
+    };
+  }
+
+  private runStep(step: PlanStep, state: Parameters<typeof stepTimeoutMs>[1]): Promise<StepResult> {
+    switch (step.kind) {
+      case 'ring':
+        return this.runForks(this.ringForks(step), { ringMs: stepTimeoutMs(this.plan, state), pickable: step });
+      case 'trunk':
+        return this.runForks([{ req: this.trunkRequest(step) }], {
+          ringMs: (this.o.trunkRingCapSec ?? DEFAULT_TRUNK_RING_CAP_SEC) * 1000,
+          setupMs: step.setupTimeoutSec * 1000,
+        });
+      case 'pickup':
+        return Promise.resolve({ kind: 'failed', failure: { kind: 'no-targets' } });
+    }
+  }
+
+  /** `*8` / `**<ext>`: answer with the ringing call's offer and take that call's place. */
+  private async runPickup(extensions: readonly string[], attempts: number[], step: PlanStep): Promise<SessionOutcome | undefined> {
+    const victim = this.o.pickups?.find(extensions);
+    if (!victim) return undefined;
+    let mine: Leg;
+    try {
+      mine = await this.invite.answer(victim.callerSdp);
+    } catch {
+      this.resolveEnded('caller');
+      return { endedAt: this.io.now(), finalStatus: 487, finalReason: 'Request Terminated', cancelledByCaller: true, step, attempts };
+    }
+    const answeredAt = this.io.now();
+    let hangupBy: HangupBy = 'system';
+    if (victim.pickUp(mine, this.plan.caller.extension)) {
+      // From the ringing call's side the picker is the callee: turn its view around.
+      const by = await victim.whenEnded();
+      hangupBy = by === 'callee' ? 'caller' : by === 'caller' ? 'callee' : 'system';
+    } else {
+      await mine.hangup().catch(() => undefined);
+    }
+    this.resolveEnded(hangupBy);
+    return {
+      answeredAt,
+      endedAt: this.io.now(),
+      finalStatus: 200,
+      finalReason: 'OK',
+      hangupBy,
+      cancelledByCaller: false,
+      bLegCallId: victim.invite.callId,
+      answerSdp: victim.callerSdp,
+      step,
+      attempts,
+    };
+  }
+
+  private ringForks(step: RingStep): Fork[] {
+    const domain = this.o.domain;
+    const c = this.plan.caller;
+    const from = `${c.displayName !== undefined ? `${quoteName(c.displayName)} ` : ''}<sip:${c.user}@${domain}>`;
+    return step.targets.map((target) => {
+      const src = target.contact.source;
+      return {
+        target,
+        req: {
+          uri: target.contact.uri,
+          ...(src ? { proxy: `sip:${hostPort(src.address, src.port)};transport=${src.transport}` } : {}),
+          headers: { From: from, To: `<sip:${target.extension}@${domain}>` },
+          sdp: this.invite.sdp,
+        },
+      };
+    });
+  }
+
+  private trunkRequest(step: TrunkStep): DialRequest {
+    const g = step.gateway;
+    const hp = hostPort(g.host, g.port);
+    const id = step.callerId;
+    const asserted = id.e164 !== null ? `<sip:${id.user}@${hp}>` : undefined;
+    const display = id.displayName !== undefined ? `${quoteName(id.displayName)} ` : '';
+    const headers: Record<string, string> = {
+      From: step.privacy ? '"Anonymous" <sip:anonymous@anonymous.invalid>' : `${display}<sip:${id.user}@${hp}>`,
+      To: `<sip:${step.number}@${hp}>`,
+    };
+    if (asserted !== undefined) headers['P-Asserted-Identity'] = asserted;
+    if (step.privacy) headers.Privacy = 'id';
+    return { uri: `sip:${step.number}@${hp};transport=${g.transport}`, headers, sdp: this.invite.sdp };
+  }
+
+  private runForks(forks: readonly Fork[], timing: { ringMs: number; setupMs?: number; pickable?: RingStep }): Promise<StepResult> {
+    return new Promise<StepResult>((resolve) => {
+      const pending: PendingDial[] = [];
+      const failures: AttemptFailure[] = [];
+      const clears: (() => void)[] = [];
+      const unregister: (() => void)[] = [];
+      let settled = false;
+      let provisional = false;
+      let early = false;
+      const finish = (r: StepResult): void => {
+        if (settled) return;
+        settled = true;
+        for (const c of clears) c();
+        for (const u of unregister) u();
+        this.abortStep = undefined;
+        this.pickupHook = undefined;
+        resolve(r);
+      };
+      const cancelAll = (except?: number): void => {
+        pending.forEach((p, i) => {
+          if (i !== except) p.cancel();
+        });
+      };
+      if (forks.length === 0) {
+        finish({ kind: 'failed', failure: { kind: 'no-targets' } });
+        return;
+      }
+      this.abortStep = () => {
+        cancelAll();
+        finish({ kind: 'failed', failure: { kind: 'caller-cancelled' } });
+      };
+      if (timing.pickable && this.o.pickups) {
+        const targets = [...new Set(timing.pickable.targets.map((t) => t.extension))];
+        for (const ext of targets) unregister.push(this.o.pickups.ringing(ext, this));
+        this.pickupHook = (leg, byExtension) => {
+          if (settled) return false;
+          cancelAll();
+          const target: RingTarget | undefined = byExtension !== undefined ? { extension: byExtension, contact: { uri: '' } } : undefined;
+          finish({ kind: 'answered', leg, pickedUp: true, ...(target !== undefined ? { target } : {}) });
+          return true;
+        };
+      }
+      if (Number.isFinite(timing.ringMs)) {
+        clears.push(
+          this.io.setTimer(timing.ringMs, () => {
+            cancelAll();
+            finish({ kind: 'failed', failure: { kind: 'no-answer-timeout', earlyMedia: early } });
+          }),
+        );
+      }
+      if (timing.setupMs !== undefined) {
+        clears.push(
+          this.io.setTimer(timing.setupMs, () => {
+            if (provisional) return;
+            cancelAll();
+            finish({ kind: 'failed', failure: { kind: 'setup-timeout' } });
+          }),
+        );
+      }
+      forks.forEach((f, i) => {
+        const p = this.io.dial(f.req, (prog) => {
+          if (settled || prog.status <= 100) return;
+          provisional = true;
+          if (prog.sdp !== undefined && prog.sdp !== '' && !this.earlySdpSent) {
+            this.earlySdpSent = true;
+            early = true;
+            this.invite.progress(183, prog.sdp);
+          } else if (!this.ringingSent && !this.earlySdpSent) {
+            this.ringingSent = true;
+            this.invite.progress(180);
+          }
+        });
+        pending.push(p);
+        p.outcome.then(
+          (o) => {
+            if (settled) {
+              if (o.kind === 'answered') void o.leg.hangup().catch(() => undefined);
+              return;
+            }
+            if (o.kind === 'answered') {
+              cancelAll(i);
+              finish({ kind: 'answered', leg: o.leg, ...(f.target !== undefined ? { target: f.target } : {}) });
+              return;
+            }
+            failures.push(o.failure);
+            if (failures.length === forks.length) {
+              const merged = mergeForkFailures(failures);
+              finish({ kind: 'failed', failure: withEarly(merged, early) });
+            }
+          },
+          (err: unknown) => {
+            this.o.onError?.(err, 'dial');
+            failures.push({ kind: 'transport-error' });
+            if (!settled && failures.length === forks.length) finish({ kind: 'failed', failure: withEarly(mergeForkFailures(failures), early) });
+          },
+        );
+      });
+    });
+  }
+}
+
+function withEarly(f: AttemptFailure, early: boolean): AttemptFailure {
+  if (!early) return f;
+  if (f.kind === 'response' || f.kind === 'transport-error' || f.kind === 'no-answer-timeout') return { ...f, earlyMedia: true };
+  return f;
+}

@@ -1,0 +1,111 @@
+import Srf from 'drachtio-srf';
+import type { Logger, SipMetrics } from '@kumo/runtime';
+import type { SipHandler, SipRequest, SipResponse } from './types.js';
+
+export interface EngineConnectionOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly secret: string;
+  readonly log: Logger;
+  readonly metrics?: Pick<SipMetrics, 'engineConnected'>;
+  /** Method (upper case) → handler. Requests of other methods get 405 from the fallback. */
+  readonly handlers: Readonly<Record<string, SipHandler>>;
+  /** Longest wait between reconnection attempts, ms. */
+  readonly retryMaxDelayMs?: number;
+}
+
+export interface EngineConnection {
+  readonly srf: Srf;
+  /** Resolves on the first successful connection. */
+  readonly connected: Promise<void>;
+  isConnected(): boolean;
+  close(): Promise<void>;
+}
+
+/**
+ * Connects drachtio-srf to the engine's control port (Kumo engine or C++ drachtio-server), routes
+ * requests by method to Kumo handlers, and keeps reconnecting (drachtio-srf's backoff, capped).
+ */
+export function connectEngine(o: EngineConnectionOptions): EngineConnection {
+  const srf = new Srf();
+  const log = o.log.child({ component: 'drachtio' });
+  let up = false;
+  let closed = false;
+  let resolveFirst!: () => void;
+  const connected = new Promise<void>((r) => (resolveFirst = r));
+
+  for (const [method, handler] of Object.entries(o.handlers)) {
+    srf.use(method.toLowerCase(), (req, res) => {
+      void run(handler, req, res, log);
+    });
+  }
+  srf.use((req, res) => {
+    const r = res as unknown as SipResponse;
+    if (req.method !== 'ACK' && !r.finalResponseSent) r.send(405, undefined, { headers: { Allow: Object.keys(o.handlers).join(', ') } });
+  });
+
+  srf.on('connect', (err: Error | null, hostPort: string) => {
+    if (err) {
+      log.warn({ err }, 'engine connection refused');
+      return;
+    }
+    up = true;
+    o.metrics?.engineConnected.set(1);
+    log.info({ hostPort }, 'connected to engine');
+    resolveFirst();
+  });
+  srf.on('error', (err: Error) => {
+    if (!closed) log.warn({ err: err.message }, 'engine connection error');
+  });
+  const onDown = (): void => {
+    if (up) log.warn('engine connection lost; reconnecting');
+    up = false;
+    o.metrics?.engineConnected.set(0);
+  };
+  (srf as unknown as NodeJS.EventEmitter).on('close', onDown);
+  (srf as unknown as NodeJS.EventEmitter).on('reconnecting', (opts: { attempt?: number; delay?: number }) => {
+    log.debug({ attempt: opts.attempt, delay: opts.delay }, 'reconnecting to engine');
+  });
+
+  const connectOpts = {
+    host: o.host,
+    port: o.port,
+    secret: o.secret,
+    reconnect: { retryMaxDelay: o.retryMaxDelayMs ?? 2000 },
+  };
+  // drachtio-srf's connect() returns the app, not a promise (its typings say otherwise).
+  (srf.connect as unknown as (opts: object) => unknown)(connectOpts);
+
+  return {
+    srf,
+    connected,
+    isConnected: () => up,
+    close() {
+      if (!closed) {
+        closed = true;
+        o.metrics?.engineConnected.set(0);
+        try {
+          srf.disconnect();
+        } catch {
+          // already gone
+        }
+      }
+      return Promise.resolve();
+    },
+  };
+}
+
+async function run(h: SipHandler, req: SipRequest, res: SipResponse, log: Logger): Promise<void> {
+  try {
+    await h(req, res);
+  } catch (err) {
+    log.error({ err, method: req.method, callId: req.get('call-id') }, 'handler failed');
+    if (!res.finalResponseSent) {
+      try {
+        res.send(500, undefined, {});
+      } catch {
+        // connection gone
+      }
+    }
+  }
+}

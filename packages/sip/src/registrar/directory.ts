@@ -1,0 +1,24 @@
+/**
+ * What the registrar needs from provisioning, as an interface so the registrar does not depend on how
+ * the api stores tenants. `storeDirectory()` (directory-store.ts) implements it over @kumo/store.
+ */
+export type TenantStatus = 'active' | 'suspended' | 'terminated';
+
+export interface DirectoryTenant {
+  readonly id: string;
+  /** The tenant's SIP domain: the digest realm of its phones. */
+  readonly domain: string;
+  readonly status: TenantStatus;
+}
+
+export interface DigestSecrets {
+  /** HA1 = MD5(`extension:domain:password`), hex. */
+  readonly ha1Md5: string;
+  /** HA1 = SHA-256(`extension:domain:password`), hex. */
+  readonly ha1Sha256: string;
+}
+
+export interface RegistrarDirectory {
+  tenantByDomain(domain: string): Promise<DirectoryTenant | undefined>;
+  credentials(tenantId: string, extension: string): Promise<DigestSecrets | undefined>;
+}

@@ -1,0 +1,136 @@
+/**
+ * Loads the slice of a tenant's configuration and live state one call can touch — never the
+ * whole tenant: the caller, the dialled extension or group, whatever their forwarding,
+ * members and overflow lead to (bounded), the trunks, the DID, pickup groups when a pickup
+ * code was dialled — then hands it to the pure `planRoute`.
+ */
+import {
+  MAX_FORWARD_DEPTH,
+  internalTarget,
+  networkNumberToE164,
+  parseDialled,
+  referencedNumbers,
+  type ContactView,
+  type DidTarget,
+  type ExtensionView,
+  type NumberingPlan,
+  type PickupGroupView,
+  type RingGroupView,
+  type RouteCaller,
+  type SipTransport,
+  type TenantRoutingView,
+  type TrunkRecord,
+} from '@kumo/domain';
+import type { Binding, DirectoryRepo, HuntState, HuntStateStore, LocationStore } from '@kumo/store';
+
+/** At most this many extension/group records are loaded for one call. */
+export const MAX_RECORDS_PER_CALL = 64;
+
+export interface LoadedRouting {
+  readonly view: TenantRoutingView;
+  readonly registrations: ReadonlyMap<string, readonly ContactView[]>;
+  readonly hunt: HuntState;
+}
+
+const TRANSPORTS: readonly SipTransport[] = ['udp', 'tcp', 'tls', 'ws', 'wss'];
+
+export function contactOf(b: Binding): ContactView {
+  const t = b.source.transport.toLowerCase();
+  const transport = (TRANSPORTS as readonly string[]).includes(t) ? (t as SipTransport) : 'udp';
+  return {
+    uri: b.contact,
+    source: { address: b.source.address, port: b.source.port, transport },
+    ...(b.userAgent !== undefined ? { userAgent: b.userAgent } : {}),
+    ...(b.instanceId !== undefined ? { instanceId: b.instanceId } : {}),
+  };
+}
+
+export interface LoadDeps {
+  readonly directory: DirectoryRepo;
+  readonly location: LocationStore;
+  readonly hunt: HuntStateStore;
+}
+
+export async function loadRouting(
+  d: LoadDeps,
+  tenantId: string,
+  dialled: string,
+  caller: RouteCaller,
+  known: { readonly callerRecord?: ExtensionView; readonly trunks?: readonly TrunkRecord[] } = {},
+): Promise<LoadedRouting> {
+  const [numbering, trunks] = await Promise.all([
+    d.directory.numberingPlan(tenantId),
+    known.trunks ? Promise.resolve(known.trunks) : d.directory.trunks(tenantId),
+  ]);
+  const extensions = new Map<string, ExtensionView>();
+  const groups = new Map<string, RingGroupView>();
+  const dids = new Map<string, DidTarget>();
+  let pickupGroups: PickupGroupView[] = [];
+  if (known.callerRecord) extensions.set(known.callerRecord.number, known.callerRecord);
+
+  const start: string[] = [];
+  const opts: Pick<NumberingPlan, 'outsideLinePrefix' | 'featureCodes'> = numbering;
+  if (caller.kind === 'extension') {
+    if (!known.callerRecord) start.push(caller.extension);
+    const p = parseDialled(dialled, opts);
+    const t = internalTarget(dialled, opts);
+    if (t !== undefined) start.push(t);
+    if (p.type === 'external' && p.e164 !== null) {
+      const did = await d.directory.did(tenantId, p.e164);
+      if (did) {
+        dids.set(did.number, did.target);
+        start.push(did.target.number);
+      }
+    }
+    if (p.type === 'pickup' && p.scope === 'group') pickupGroups = await d.directory.pickupGroupsOf(tenantId, caller.extension);
+  } else {
+    const e164 = networkNumberToE164(dialled);
+    const did = e164 === null ? null : await d.directory.did(tenantId, e164);
+    if (did) {
+      dids.set(did.number, did.target);
+      start.push(did.target.number);
+    }
+  }
+
+  // Breadth-first over what the records lead to, bounded in depth and count.
+  let frontier = [...new Set(start)];
+  const seen = new Set<string>(extensions.keys());
+  for (let depth = 0; depth <= MAX_FORWARD_DEPTH + 1 && frontier.length > 0; depth++) {
+    const todo = frontier.filter((n) => !seen.has(n)).slice(0, MAX_RECORDS_PER_CALL - seen.size);
+    for (const n of todo) seen.add(n);
+    const kinds = await Promise.all(todo.map((n) => d.directory.numberKind(tenantId, n)));
+    const recs = await Promise.all(
+      todo.map((n, i) =>
+        kinds[i] === 'extension'
+          ? d.directory.extension(tenantId, n)
+          : kinds[i] === 'ringGroup'
+            ? d.directory.ringGroup(tenantId, n)
+            : Promise.resolve(null),
+      ),
+    );
+    const next: string[] = [];
+    for (const r of recs) {
+      if (!r) continue;
+      if ('strategy' in r) groups.set(r.number, r);
+      else extensions.set(r.number, r);
+      next.push(...referencedNumbers(r, opts));
+    }
+    frontier = next;
+  }
+
+  const extNumbers = [...extensions.keys()];
+  const [bindings, hunt] = await Promise.all([
+    Promise.all(extNumbers.map((e) => d.location.contactsFor(tenantId, e))),
+    d.hunt.read(tenantId, extNumbers, [...groups.keys()]),
+  ]);
+  const registrations = new Map<string, ContactView[]>();
+  extNumbers.forEach((e, i) => {
+    const b = bindings[i] ?? [];
+    if (b.length > 0) registrations.set(e, b.map(contactOf));
+  });
+  return {
+    view: { id: tenantId, numbering: opts, extensions, groups, pickupGroups, trunks, dids },
+    registrations,
+    hunt,
+  };
+}

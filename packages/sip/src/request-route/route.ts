@@ -1,0 +1,402 @@
+/**
+ * The INVITE route, as named steps in the manner of a kamailio.cfg `request_route`:
+ *
+ *   initContext → sanity → identifyTenant → authenticate → checkOffer → admitCall → planRoute → runCall
+ *
+ * Each step either lets the request continue or answers it (and says why). Whatever
+ * happens after the caller is known (a phone that authenticated, or a trunk recognised by
+ * its source address), the call gets a CDR, published in `finally` and awaited; the
+ * admission lease is released in the same `finally`.
+ */
+import {
+  buildCdr,
+  parseDialled,
+  planRoute,
+  type CallDirection,
+  type CallFacts,
+  type ExtensionRecord,
+  type RouteCaller,
+  type RoutePlan,
+  type Tenant,
+  type TrunkRecord,
+} from '@kumo/domain';
+import type { Logger } from '@kumo/runtime';
+import type { AuthGuardStore, DirectoryRepo, HuntStateStore, LocationStore } from '@kumo/store';
+import {
+  buildChallenges,
+  checkNonce,
+  createNonce,
+  nonceCount,
+  parseDigestCredentials,
+  verifyDigest,
+  type DigestAlgorithm,
+} from '../auth/digest.js';
+import { multiHeader } from '../drachtio/types.js';
+import { LocalPickupRegistry } from '../call/pickup.js';
+import { checkSdp, sdpCodecs } from '../call/sdp.js';
+import { CallSession, type SessionOutcome } from '../call/session.js';
+import type { CallIo, InboundInvite } from '../call/types.js';
+import { loadRouting } from './load.js';
+
+/** What the admission step answers; the admission work plugs its service in here. */
+export type AdmissionAnswer =
+  | { readonly admit: true; release(): Promise<void>; answered?(): Promise<void> }
+  | { readonly admit: false; readonly status: number; readonly reason: string; readonly code: string; readonly headers?: Readonly<Record<string, string>> };
+
+export interface CallToAdmit {
+  readonly tenant: Tenant;
+  readonly callId: string;
+  readonly caller: RouteCaller;
+  readonly dialled: string;
+  /** Emergency numbers are recognised before admission so they can bypass limits. */
+  readonly emergency: boolean;
+  readonly trunk?: TrunkRecord;
+  readonly sourceAddress: string;
+}
+
+export type AdmitCall = (call: CallToAdmit) => Promise<AdmissionAnswer>;
+
+/** Until admission is wired in, every call is admitted. */
+export const admitEverything: AdmitCall = () => Promise.resolve({ admit: true, release: () => Promise.resolve() });
+
+/** Publishes one CDR, awaited (from @kumo/store's CdrStreams). */
+export type PublishCdr = (cdr: ReturnType<typeof buildCdr>) => Promise<unknown>;
+
+export interface RouteDeps {
+  readonly log: Logger;
+  readonly directory: DirectoryRepo;
+  readonly location: LocationStore;
+  readonly hunt: HuntStateStore;
+  readonly guard: AuthGuardStore;
+  readonly publishCdr: PublishCdr;
+  readonly admitCall?: AdmitCall;
+  readonly pickups?: LocalPickupRegistry;
+  readonly auth: {
+    readonly nonceSecret: string;
+    readonly nonceLifetimeMs: number;
+    readonly algorithms: readonly DigestAlgorithm[];
+    /** User-Agents that get the MD5 challenge first (as for REGISTER). */
+    readonly md5FirstUserAgents?: RegExp | undefined;
+  };
+  readonly trunkSetupTimeoutSec?: number;
+  readonly trunkRingCapSec?: number;
+  readonly now?: () => number;
+}
+
+/** The parts of an incoming INVITE the route reads (drachtio request or a test double). */
+export interface InviteRequest {
+  readonly uri: string;
+  readonly source_address: string;
+  readonly source_port: number | string;
+  readonly protocol: string;
+  readonly body: string;
+  get(name: string): string | undefined;
+  has(name: string): boolean;
+}
+
+export interface RouteContext {
+  readonly req: InviteRequest;
+  readonly invite: InboundInvite;
+  readonly io: CallIo;
+  readonly log: Logger;
+  readonly startedAt: number;
+  /** Request-URI user: what was dialled (or the DID, from a trunk). */
+  dialled: string;
+  fromUser: string;
+  fromHost: string;
+  toUser: string;
+  tenant?: Tenant;
+  trunk?: TrunkRecord;
+  callerRecord?: ExtensionRecord;
+  caller?: RouteCaller;
+  release?: () => Promise<void>;
+  /** Tells admission the call was answered (flood guard completions). */
+  admissionAnswered?: () => Promise<void>;
+  plan?: RoutePlan;
+  outcome?: SessionOutcome;
+  /** Set when the route itself answered the INVITE. */
+  answered?: { status: number; reason: string; code: string; rejected: boolean };
+  callerCodecs: readonly string[];
+}
+
+type Step = (ctx: RouteContext) => Promise<'next' | 'done'>;
+
+function userOf(uri: string): string {
+  const m = /^sips?:([^@;>]+)@/i.exec(uri.trim());
+  return m?.[1] !== undefined ? decodeURIComponent(m[1]) : '';
+}
+function hostOf(uri: string): string {
+  const m = /^sips?:(?:[^@;>]+@)?(\[[^\]]+\]|[^:;>]+)/i.exec(uri.trim());
+  return (m?.[1] ?? '').toLowerCase();
+}
+function uriOfNameAddr(v: string | undefined): string {
+  if (v === undefined) return '';
+  const m = /<([^>]*)>/.exec(v);
+  return (m?.[1] ?? v.split(';')[0] ?? '').trim();
+}
+
+export function createInviteRoute(d: RouteDeps) {
+  const now = d.now ?? Date.now;
+  const admit = d.admitCall ?? admitEverything;
+  const pickups = d.pickups ?? new LocalPickupRegistry();
+
+  const reply = (ctx: RouteContext, status: number, reason: string, code: string, rejected = true, headers?: Record<string, string>): 'done' => {
+    ctx.answered = { status, reason, code, rejected };
+    ctx.invite.reject(status, reason, headers);
+    return 'done';
+  };
+
+  // ---- the steps ---------------------------------------------------------------------------
+
+  /** Reads the request once into the context. */
+  const initContext: Step = (ctx) => {
+    ctx.dialled = userOf(ctx.req.uri);
+    const from = uriOfNameAddr(ctx.req.get('from'));
+    ctx.fromUser = userOf(from);
+    ctx.fromHost = hostOf(from);
+    ctx.toUser = userOf(uriOfNameAddr(ctx.req.get('to')));
+    return Promise.resolve('next');
+  };
+
+  /** Header sanity the engine does not already enforce. */
+  const sanity: Step = (ctx) => {
+    const mf = ctx.req.get('max-forwards');
+    if (mf !== undefined && Number(mf) <= 0) return Promise.resolve(reply(ctx, 483, 'Too Many Hops', 'too-many-hops'));
+    if (/;\s*tag=/i.test(ctx.req.get('to') ?? '')) return Promise.resolve(reply(ctx, 481, 'Call/Transaction Does Not Exist', 'stray-in-dialog'));
+    if (ctx.invite.fromTag === '' || ctx.fromUser === '') return Promise.resolve(reply(ctx, 400, 'Bad From', 'bad-from'));
+    if (ctx.dialled === '') return Promise.resolve(reply(ctx, 404, 'Not Found', 'no-request-uri-user'));
+    return Promise.resolve('next');
+  };
+
+  /** Trunks by the source address of their gateways; phones by their SIP domain. */
+  const identifyTenant: Step = async (ctx) => {
+    const match = await d.directory.trunkBySourceAddress(ctx.req.source_address);
+    if (match) {
+      const tenant = await d.directory.tenantById(match.tenantId);
+      if (!tenant) return reply(ctx, 403, 'Forbidden', 'unknown-source');
+      ctx.tenant = tenant;
+      ctx.trunk = match.trunk;
+      // The DID is in the request-URI, or in To when the carrier puts the gateway there.
+      const byUri = await d.directory.did(tenant.id, ctx.dialled);
+      if (!byUri && ctx.toUser !== '' && (await d.directory.did(tenant.id, ctx.toUser))) ctx.dialled = ctx.toUser;
+      const pai = uriOfNameAddr(ctx.req.get('p-asserted-identity'));
+      const display = /^\s*"([^"]*)"/.exec(ctx.req.get('from') ?? '')?.[1];
+      const privacy = /\bid\b/i.test(ctx.req.get('privacy') ?? '');
+      ctx.caller = {
+        kind: 'trunk',
+        trunkId: match.trunk.id,
+        number: privacy ? 'anonymous' : userOf(pai) || ctx.fromUser,
+        ...(display !== undefined && !privacy ? { displayName: display } : {}),
+      };
+      return 'next';
+    }
+    const tenant = (await d.directory.tenantByDomain(ctx.fromHost)) ?? (await d.directory.tenantByDomain(hostOf(ctx.req.uri)));
+    if (!tenant) return reply(ctx, 403, 'Forbidden', 'unknown-source');
+    if (tenant.status === 'terminated') return reply(ctx, 403, 'Forbidden', 'tenant-terminated');
+    ctx.tenant = tenant;
+    return 'next';
+  };
+
+  /** Digest (407) for phones, as for REGISTER; the caller is the authenticated extension. */
+  const authenticate: Step = async (ctx) => {
+    if (ctx.trunk) return 'next';
+    const tenant = ctx.tenant as Tenant;
+    const realm = tenant.sipDomain;
+    const a = d.auth;
+    const challenge = (stale: boolean): 'done' => {
+      const nonce = createNonce({ secret: a.nonceSecret, realm, nowMs: now() });
+      const ua = ctx.req.get('user-agent');
+      const algorithms =
+        ua !== undefined && a.md5FirstUserAgents?.test(ua) === true && a.algorithms.includes('MD5')
+          ? ['MD5' as const, ...a.algorithms.filter((x) => x !== 'MD5')]
+          : a.algorithms;
+      ctx.invite.reject(407, 'Proxy Authentication Required', multiHeader('Proxy-Authenticate', buildChallenges({ realm, nonce, algorithms, stale })));
+      return 'done';
+    };
+    const creds = parseDigestCredentials(ctx.req.get('proxy-authorization'));
+    if (!creds || creds.realm.toLowerCase() !== realm || !a.algorithms.includes(creds.algorithm)) return challenge(false);
+    const state = checkNonce(creds.nonce, { secret: a.nonceSecret, realm, nowMs: now(), lifetimeMs: a.nonceLifetimeMs });
+    if (state !== 'valid') return challenge(state === 'stale');
+    const rec = await d.directory.extension(tenant.id, creds.username);
+    const ha1 = rec ? (creds.algorithm === 'MD5' ? rec.ha1Md5 : rec.ha1Sha256) : undefined;
+    if (!rec || ha1 === undefined || !verifyDigest(creds, ha1, 'INVITE')) {
+      // No CDR: nobody was authenticated.
+      ctx.invite.reject(403, 'Forbidden');
+      ctx.answered = { status: 403, reason: 'Forbidden', code: 'auth-failed', rejected: true };
+      return 'done';
+    }
+    if (!(await d.guard.acceptNonceCount(creds.nonce, nonceCount(creds) as number, a.nonceLifetimeMs + 60_000))) return challenge(false);
+    ctx.callerRecord = rec;
+    ctx.caller = { kind: 'extension', extension: rec.number };
+    if (ctx.fromUser !== rec.number) return reply(ctx, 403, 'Forbidden (From does not match the authenticated user)', 'from-mismatch');
+    return 'next';
+  };
+
+  /** The caller's SDP offer must parse (488 otherwise); its codecs are kept for the CDR. */
+  const checkOffer: Step = (ctx) => {
+    const c = checkSdp(ctx.req.body);
+    if (!c.ok) return Promise.resolve(reply(ctx, 488, 'Not Acceptable Here', 'bad-sdp'));
+    ctx.callerCodecs = c.codecs;
+    return Promise.resolve('next');
+  };
+
+  /** ADMISSION: tenant status, emergency bypass, limits (filled in by the admission work). */
+  const admitCall: Step = async (ctx) => {
+    const tenant = ctx.tenant as Tenant;
+    const emergency = ctx.caller?.kind === 'extension' && parseDialled(ctx.dialled).type === 'emergency';
+    const r = await admit({
+      tenant,
+      callId: ctx.invite.callId,
+      caller: ctx.caller as RouteCaller,
+      dialled: ctx.dialled,
+      emergency,
+      ...(ctx.trunk ? { trunk: ctx.trunk } : {}),
+      sourceAddress: ctx.req.source_address,
+    });
+    if (!r.admit) return reply(ctx, r.status, r.reason, r.code, true, r.headers ? { ...r.headers } : undefined);
+    ctx.release = () => r.release();
+    if (r.answered) ctx.admissionAnswered = () => r.answered?.() ?? Promise.resolve();
+    return 'next';
+  };
+
+  /** Load what the call can touch, then the pure planRoute decides. */
+  const planRouteStep: Step = async (ctx) => {
+    const tenant = ctx.tenant as Tenant;
+    const loaded = await loadRouting(d, tenant.id, ctx.dialled, ctx.caller as RouteCaller, {
+      ...(ctx.callerRecord ? { callerRecord: ctx.callerRecord } : {}),
+    });
+    ctx.plan = planRoute(ctx.dialled, ctx.caller as RouteCaller, loaded.view, loaded.registrations, {
+      hunt: loaded.hunt,
+      ...(d.trunkSetupTimeoutSec !== undefined ? { trunkSetupTimeoutSec: d.trunkSetupTimeoutSec } : {}),
+    });
+    if (ctx.plan.notes.length > 0) ctx.log.debug({ notes: ctx.plan.notes }, 'route plan notes');
+    return 'next';
+  };
+
+  /** The call session runs the plan to the end of the call. */
+  const runCall: Step = async (ctx) => {
+    const tenant = ctx.tenant as Tenant;
+    const session = new CallSession(ctx.plan as RoutePlan, ctx.invite, ctx.io, {
+      domain: tenant.sipDomain,
+      tracker: {
+        groupAnswered: (g, m) => d.hunt.groupAnswered(tenant.id, g, m),
+        callStarted: (exts) => d.hunt.callStarted(tenant.id, exts),
+        callEnded: (exts) => d.hunt.callEnded(tenant.id, exts, now()),
+      },
+      pickups: pickups.forTenant(tenant.id),
+      ...(d.trunkRingCapSec !== undefined ? { trunkRingCapSec: d.trunkRingCapSec } : {}),
+      onError: (err, where) => ctx.log.warn({ err, where }, 'call session error'),
+    });
+    ctx.outcome = await session.run();
+    return 'done';
+  };
+
+  const steps: readonly [string, Step][] = [
+    ['initContext', initContext],
+    ['sanity', sanity],
+    ['identifyTenant', identifyTenant],
+    ['authenticate', authenticate],
+    ['checkOffer', checkOffer],
+    ['admitCall', admitCall],
+    ['planRoute', planRouteStep],
+    ['runCall', runCall],
+  ];
+
+  return async function route(req: InviteRequest, invite: InboundInvite, io: CallIo): Promise<RouteContext> {
+    const ctx: RouteContext = {
+      req,
+      invite,
+      io,
+      log: d.log.child({ callId: invite.callId }),
+      startedAt: now(),
+      dialled: '',
+      fromUser: '',
+      fromHost: '',
+      toUser: '',
+      callerCodecs: [],
+    };
+    let at = '';
+    try {
+      for (const [name, step] of steps) {
+        at = name;
+        if ((await step(ctx)) === 'done') break;
+      }
+    } catch (err) {
+      ctx.log.error({ err, step: at }, 'INVITE route failed');
+      if (!ctx.outcome && !ctx.answered) reply(ctx, 500, 'Server Internal Error', 'internal-error', false);
+    } finally {
+      try {
+        if (ctx.outcome?.answeredAt !== undefined) await ctx.admissionAnswered?.();
+        await ctx.release?.();
+      } catch (err) {
+        ctx.log.warn({ err }, 'admission release failed');
+      }
+      const facts = callFacts(ctx, now());
+      if (facts) {
+        try {
+          await d.publishCdr(buildCdr(facts));
+        } catch (err) {
+          // The billing-relevant write failed: log loudly with the whole record so it can be replayed.
+          ctx.log.error({ err, cdr: buildCdr(facts) }, 'CDR publish failed');
+        }
+      }
+    }
+    return ctx;
+  };
+}
+
+/** The CDR facts of a routed (or refused) call; undefined before a tenant and caller are known. */
+export function callFacts(ctx: RouteContext, endedAt: number): CallFacts | undefined {
+  const tenant = ctx.tenant;
+  const caller = ctx.caller;
+  if (!tenant || !caller) return undefined;
+  if (ctx.answered?.code === 'from-mismatch' || ctx.answered?.code === 'auth-failed') return undefined;
+  const plan = ctx.plan;
+  const o = ctx.outcome;
+  const step = o?.step;
+  const trunkStep = step?.kind === 'trunk' ? step : undefined;
+  const ringStep = step?.kind === 'ring' ? step : undefined;
+  const direction: CallDirection =
+    trunkStep?.direction ?? plan?.direction ?? (caller.kind === 'trunk' ? 'inbound' : parseDialled(ctx.dialled).type === 'emergency' ? 'emergency' : 'internal');
+  const rec = ctx.callerRecord;
+  const codecs = o?.answerSdp !== undefined ? sdpCodecs(o.answerSdp) : [...ctx.callerCodecs];
+  const calleeExt = o?.answeredBy ?? plan?.callee.extension;
+  const group = ringStep?.group ?? plan?.callee.group;
+  const trunkId = trunkStep?.trunkId ?? ctx.trunk?.id;
+  const status = o?.finalStatus ?? ctx.answered?.status ?? 500;
+  const reason = o?.finalReason ?? ctx.answered?.reason;
+  const rejection = o?.rejectionReason ?? (ctx.answered?.rejected === true ? ctx.answered.code : undefined);
+  return {
+    tenantId: tenant.id,
+    aLegCallId: ctx.invite.callId,
+    aLegFromTag: ctx.invite.fromTag,
+    ...(o?.bLegCallId !== undefined ? { bLegCallId: o.bLegCallId } : {}),
+    direction,
+    caller: {
+      dialled: caller.kind === 'trunk' ? caller.number : ctx.fromUser,
+      ...(plan?.caller.e164 !== undefined ? { e164: plan.caller.e164 } : {}),
+      ...(caller.kind === 'extension' ? { extension: caller.extension } : {}),
+      ...(rec?.displayName ? { displayName: rec.displayName } : plan?.caller.displayName !== undefined ? { displayName: plan.caller.displayName } : {}),
+      ...(rec?.department ? { department: rec.department } : {}),
+    },
+    callee: {
+      dialled: ctx.dialled,
+      ...(plan?.callee.e164 !== undefined ? { e164: plan.callee.e164 } : {}),
+      ...(calleeExt !== undefined ? { extension: calleeExt } : {}),
+    },
+    ...(group !== undefined ? { group } : {}),
+    ...(trunkId !== undefined ? { trunkId } : {}),
+    ...(trunkStep ? { gatewayId: trunkStep.gatewayId } : {}),
+    startedAt: ctx.startedAt,
+    ...(o?.answeredAt !== undefined ? { answeredAt: o.answeredAt } : {}),
+    endedAt: o?.endedAt ?? endedAt,
+    finalStatus: status,
+    ...(reason !== undefined ? { finalReason: reason } : {}),
+    ...(o?.hangupBy !== undefined ? { hangupBy: o.hangupBy } : {}),
+    ...(rejection !== undefined ? { rejectionReason: rejection } : {}),
+    ...(o?.cancelledByCaller === true ? { cancelledByCaller: true } : {}),
+    codecs,
+    ...(ctx.invite.userAgent !== undefined ? { userAgent: ctx.invite.userAgent } : {}),
+    privacy: plan?.privacy ?? false,
+  };
+}

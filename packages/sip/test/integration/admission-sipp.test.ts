@@ -1,0 +1,292 @@
+/**
+ * Admission on live calls, end to end: sipp phones and a sipp carrier gateway, the in-process
+ * engine, the sip app with the admitCall step backed by CallAdmission, real Redis.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { admissionSpec, readConfig } from '@kumo/config';
+import { validateExtension, validateTenantCreate, validateTrunk, type Cdr } from '@kumo/domain';
+import { createRegistry, silentLogger } from '@kumo/runtime';
+import { AdmissionStore, CdrStreams, ProvisioningRepo, SYSTEM_ACTOR } from '@kumo/store';
+import { freePort, runSipp, startSipp, type SippResult } from '@kumo/testkit';
+import { admissionStep, createCallAdmission, type CallAdmission } from '@kumo/sip';
+import { startStack, type Stack } from '../helpers/stack.js';
+
+function ok<T>(v: { ok: true; value: T } | { ok: false; problems: readonly unknown[] }): T {
+  if (!v.ok) throw new Error(JSON.stringify(v.problems));
+  return v.value;
+}
+const explain = (r: SippResult): string => `sipp exit ${r.code}: ${r.errors.slice(0, 2000)} ${r.stderr.slice(0, 500)}`;
+
+const SDP = `v=0
+o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+s=-
+c=IN IP[media_ip_type] [media_ip]
+t=0 0
+m=audio [media_port] RTP/AVP 0 8
+a=rtpmap:0 PCMU/8000
+a=rtpmap:8 PCMA/8000
+a=sendrecv
+`;
+
+/**
+ * A phone calling with digest auth. `expect` 200: answer, hold, BYE. Otherwise the final status,
+ * optionally checking the `X-Kumo-Reason` value and that `Retry-After` is present.
+ */
+function uac(o: { user: string; domain: string; password: string; expect: number; holdMs?: number; reason?: string }): string {
+  const invite = (cseq: number, auth: string) => `
+  <send retrans="500" start_txn="inv${cseq}"><![CDATA[
+INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: "Caller" <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
+To: <sip:[service]@${o.domain}>
+Call-ID: [call_id]
+CSeq: ${cseq} INVITE
+Contact: <sip:${o.user}@[local_ip]:[local_port];transport=[transport]>
+Max-Forwards: 70
+User-Agent: sipp-kumo
+${auth}Content-Type: application/sdp
+Content-Length: [len]
+
+${SDP}
+]]></send>
+  <recv response="100" optional="true" response_txn="inv${cseq}"/>`;
+  const ack = (cseq: number, uri: string) => `
+  <send ack_txn="inv${cseq}"><![CDATA[
+ACK ${uri} SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: "Caller" <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
+[last_To:]
+Call-ID: [call_id]
+CSeq: ${cseq} ACK
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>`;
+  let body = invite(1, '');
+  body += `\n  <recv response="407" auth="true" response_txn="inv1"/>`;
+  body += ack(1, 'sip:[service]@[remote_ip]:[remote_port]');
+  body += invite(2, `[authentication username=${o.user} password=${o.password}]\n`);
+  body += `
+  <recv response="180" optional="true" response_txn="inv2"/>
+  <recv response="183" optional="true" response_txn="inv2"/>
+  <recv response="180" optional="true" response_txn="inv2"/>`;
+  if (o.expect === 200) {
+    body += `\n  <recv response="200" rrs="true" response_txn="inv2"/>`;
+    body += ack(2, '[next_url]');
+    body += `
+  <pause milliseconds="${o.holdMs ?? 200}"/>
+  <send retrans="500"><![CDATA[
+BYE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: "Caller" <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
+[last_To:]
+Call-ID: [call_id]
+CSeq: 3 BYE
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <recv response="200"/>`;
+  } else if (o.reason !== undefined) {
+    body += `
+  <recv response="${o.expect}" response_txn="inv2">
+    <action>
+      <ereg regexp="${o.reason}" search_in="hdr" header="X-Kumo-Reason:" check_it="true" assign_to="why"/>
+      <ereg regexp="[0-9]+" search_in="hdr" header="Retry-After:" check_it="true" assign_to="ra"/>
+    </action>
+  </recv>
+  <Reference variables="why,ra"/>${ack(2, 'sip:[service]@[remote_ip]:[remote_port]')}`;
+  } else {
+    body += `\n  <recv response="${o.expect}" response_txn="inv2"/>${ack(2, 'sip:[service]@[remote_ip]:[remote_port]')}`;
+  }
+  return `<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="uac">${body}\n</scenario>\n`;
+}
+
+/** A phone or gateway that answers every call and waits for the BYE. */
+const UAS = `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="uas">
+  <recv request="INVITE"/>
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]U[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:callee@[local_ip]:[local_port];transport=[transport]>
+Content-Type: application/sdp
+Content-Length: [len]
+
+${SDP}
+]]></send>
+  <recv request="ACK"/>
+  <recv request="BYE"/>
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]></send>
+</scenario>
+`;
+
+describe('admission with sipp over udp', () => {
+  const tenantId = 'adm-sipp';
+  const domain = `${tenantId}.kumo.test`;
+  const transport = 'udp';
+  let s: Stack;
+  let admission: CallAdmission;
+  let store: AdmissionStore;
+  let streams: CdrStreams;
+  let gw = 0;
+  const dir = mkdtempSync(join(tmpdir(), 'kumo-adm-'));
+  let n = 0;
+  const file = (xml: string): { file: string } => {
+    const f = join(dir, `s${n++}.xml`);
+    writeFileSync(f, xml);
+    return { file: f };
+  };
+
+  beforeAll(async () => {
+    const stackRef: { admission?: CallAdmission } = {};
+    s = await startStack({
+      redisUrl: inject('redisUrl'),
+      calls: {
+        cdrShards: 1,
+        trunkSetupTimeoutSec: 2,
+        trunkRingCapSec: 30,
+        admitCall: (c) => admissionStep(stackRef.admission as CallAdmission, { burstSeconds: 2 })(c),
+      },
+    });
+    const config = readConfig(
+      { admission: admissionSpec },
+      { KUMO_ADMISSION_FLOOD_ATTEMPTS: '10', KUMO_ADMISSION_FLOOD_MIN_COMPLETION_PERCENT: '30', KUMO_ADMISSION_OVERLOAD_LAG_MS: '0' },
+    ).admission;
+    admission = createCallAdmission({ redis: s.redis, keys: s.keys, config, log: silentLogger(), registry: createRegistry('sip') });
+    stackRef.admission = admission;
+    await admission.start();
+    store = new AdmissionStore(s.redis, s.keys, { leaseTtlMs: 120_000, floodWindowMs: 60_000 });
+    streams = new CdrStreams(s.redis, s.keys, 1);
+    const repo = new ProvisioningRepo(s.redis, s.keys);
+    await repo.createTenant(
+      ok(validateTenantCreate({ id: tenantId, name: 'Adm', sipDomain: domain, ports: 100, trunkChannels: 10, callsPerSecond: 200 })),
+      SYSTEM_ACTOR,
+    );
+    for (const number of ['1001', '1002', '1003', '1004']) {
+      await repo.createExtension(tenantId, ok(validateExtension({ number, displayName: `User ${number}`, password: `pass${number}x`, permissionClass: 'mobile' })), SYSTEM_ACTOR);
+    }
+    gw = await freePort('127.0.0.2');
+    await repo.createTrunk(
+      tenantId,
+      ok(validateTrunk({ id: 'carrier', name: 'Carrier', channelLimit: 10, numberFormat: 'national', callerId: '+81312340000', gateways: [{ host: '127.0.0.2', port: gw, transport, priority: 1 }] })),
+      SYSTEM_ACTOR,
+    );
+  });
+  afterAll(async () => {
+    admission.close();
+    await s.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function phone(ext: string, calls: number) {
+    const port = await freePort();
+    const h = startSipp({ scenario: file(UAS), transport, localPort: port, calls, timeoutS: 40 });
+    await s.app.location.register({
+      tenantId,
+      extension: ext,
+      callId: `reg-${ext}-${port}`,
+      cseq: n++,
+      maxContacts: 5,
+      policy: 'replace-oldest',
+      mode: 'update',
+      updates: [{ id: `b${port}`, expires: 300, contact: `sip:${ext}@127.0.0.1:${port}`, source: { address: '127.0.0.1', port, transport } }],
+    });
+    return h;
+  }
+  const me = (user: string, expect: number, extra: Partial<Parameters<typeof uac>[0]> = {}) => ({ user, domain, password: `pass${user}x`, expect, ...extra });
+
+  async function cdrsFor(calleeDialled: string, count = 1): Promise<Cdr[]> {
+    const key = streams.streamKey(streams.shardOf(tenantId));
+    for (let i = 0; i < 100; i++) {
+      const entries = await s.redis.xrange(key, '-', '+');
+      const cdrs = entries.map(([, f]) => JSON.parse(f[1] as string) as Cdr).filter((c) => c.calleeDialled === calleeDialled);
+      if (cdrs.length >= count) return cdrs;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`no CDR for ${calleeDialled}`);
+  }
+  const activeCalls = async () => (await store.counters(tenantId, { now: Date.now() })).activeCalls;
+
+  it('ports=100: 100 held calls fill the tenant, the 101st gets 503 with Retry-After and X-Kumo-Reason, an emergency call still connects', async () => {
+    const callee = await phone('1002', 100);
+    const held = startSipp({
+      scenario: file(uac(me('1001', 200, { holdMs: 6000 }))),
+      target: s.sipTarget,
+      transport,
+      service: '1002',
+      calls: 100,
+      rate: 100,
+      limit: 100,
+      timeoutS: 40,
+    });
+    const t0 = Date.now();
+    while ((await activeCalls()) < 100) {
+      if (Date.now() - t0 > 15_000) throw new Error(`only ${await activeCalls()} calls up`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const refused = await runSipp({ scenario: file(uac(me('1003', 503, { reason: 'port-limit' }))), target: s.sipTarget, transport, service: '1002', calls: 1, timeoutS: 10 });
+    expect(refused.ok, explain(refused)).toBe(true);
+
+    const gateway = startSipp({ scenario: file(UAS), transport, localHost: '127.0.0.2', localPort: gw, calls: 1, timeoutS: 20 });
+    const emergency = await runSipp({ scenario: file(uac(me('1004', 200))), target: s.sipTarget, transport, service: '119', calls: 1, timeoutS: 10 });
+    expect(emergency.ok, explain(emergency)).toBe(true);
+    expect((await gateway.done).ok).toBe(true);
+
+    const h = await held.done;
+    expect(h.ok, explain(h)).toBe(true);
+    expect(h.successful).toBe(100);
+    expect((await callee.done).ok).toBe(true);
+    // every lease comes back once the sip side has finished tearing the calls down
+    const t1 = Date.now();
+    while ((await activeCalls()) > 0 && Date.now() - t1 < 3000) await new Promise((r) => setTimeout(r, 50));
+    expect(await activeCalls()).toBe(0);
+
+    const [rejected] = (await cdrsFor('1002', 101)).filter((c) => c.callerExtension === '1003');
+    expect(rejected).toMatchObject({ disposition: 'rejected', finalStatus: 503, rejectionReason: 'port-limit' });
+    expect((await cdrsFor('119'))[0]).toMatchObject({ direction: 'emergency', disposition: 'answered' });
+    await s.app.location.unregister(tenantId, '1002');
+  });
+
+  it("an incomplete-call flood (calls to a number that never answers) is throttled while the tenant's other extensions keep calling", async () => {
+    // 1004 is not registered: every call ends 480 (incomplete)
+    const flood = await runSipp({ scenario: file(uac(me('1003', 480))), target: s.sipTarget, transport, service: '1004', calls: 11, rate: 20, limit: 1, timeoutS: 20 });
+    expect(flood.ok, explain(flood)).toBe(true);
+    const throttled = await runSipp({
+      scenario: file(uac(me('1003', 503, { reason: 'incomplete-call-flood' }))),
+      target: s.sipTarget,
+      transport,
+      service: '1004',
+      calls: 3,
+      rate: 20,
+      limit: 1,
+      timeoutS: 20,
+    });
+    expect(throttled.ok, explain(throttled)).toBe(true);
+    // another extension of the same tenant is not affected
+    const callee = await phone('1002', 1);
+    const other = await runSipp({ scenario: file(uac(me('1001', 200))), target: s.sipTarget, transport, service: '1002', calls: 1, timeoutS: 10 });
+    expect(other.ok, explain(other)).toBe(true);
+    expect((await callee.done).ok).toBe(true);
+    const events = await store.readEvents(tenantId);
+    expect(events.find((e) => e.type === 'incomplete-call-flood')?.fields).toMatchObject({ source: 'ext:1003' });
+    expect((await cdrsFor('1004', 14)).filter((c) => c.rejectionReason === 'incomplete-call-flood')).toHaveLength(3);
+    await s.app.location.unregister(tenantId, '1002');
+  });
+});

@@ -1,0 +1,630 @@
+/**
+ * Call routing end to end: sipp phones and a sipp carrier, the in-process engine, the sip
+ * app over the drachtio protocol, real Redis. Each case asserts the SIP outcome at sipp and
+ * the CDR on the stream. Phones live on 127.0.0.1, the carrier's gateways on 127.0.0.2/.3
+ * (trunks are recognised by source address).
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { validateDid, validateExtension, validatePickupGroup, validateRingGroup, validateTenantCreate, validateTrunk, type Cdr } from '@kumo/domain';
+import { CdrStreams, ProvisioningRepo, SYSTEM_ACTOR } from '@kumo/store';
+import { freePort, runSipp, startSipp, type SippResult } from '@kumo/testkit';
+import { startStack, type Stack } from '../helpers/stack.js';
+
+function ok<T>(v: { ok: true; value: T } | { ok: false; problems: readonly unknown[] }): T {
+  if (!v.ok) throw new Error(JSON.stringify(v.problems));
+  return v.value;
+}
+const explain = (r: SippResult): string => `sipp exit ${r.code}: ${r.errors.slice(0, 2000)} ${r.stderr.slice(0, 500)}`;
+
+const SDP = `v=0
+o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+s=-
+c=IN IP[media_ip_type] [media_ip]
+t=0 0
+m=audio [media_port] RTP/AVP 0 8
+a=rtpmap:0 PCMU/8000
+a=rtpmap:8 PCMA/8000
+a=sendrecv
+`;
+
+/** A phone (or carrier) calling: optional digest (407 → ACK → INVITE with credentials), then `expect`. */
+interface UacOptions {
+  user: string;
+  domain: string;
+  password?: string;
+  expect: number;
+  holdMs?: number;
+  sdp?: string;
+  /** After the 200: `bye` (default) hang up after holdMs; `wait-bye` wait for the far end's BYE; `in-dialog` re-INVITE (hold) + INFO, then BYE. */
+  mode?: 'bye' | 'wait-bye' | 'in-dialog';
+  /** CANCEL after the first 180 (expect 487). */
+  cancel?: boolean;
+}
+
+function uac(o: UacOptions): string {
+  const invite = (cseq: number, auth: string) => `
+  <send retrans="500" start_txn="inv${cseq}"><![CDATA[
+INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: "Caller" <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
+To: <sip:[service]@${o.domain}>
+Call-ID: [call_id]
+CSeq: ${cseq} INVITE
+Contact: <sip:${o.user}@[local_ip]:[local_port];transport=[transport]>
+Max-Forwards: 70
+User-Agent: sipp-kumo
+${auth}Content-Type: application/sdp
+Content-Length: [len]
+
+${o.sdp ?? SDP}
+]]></send>
+  <recv response="100" optional="true" response_txn="inv${cseq}"/>`;
+  const ackErr = (cseq: number) => `
+  <send ack_txn="inv${cseq}"><![CDATA[
+ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: "Caller" <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
+[last_To:]
+Call-ID: [call_id]
+CSeq: ${cseq} ACK
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>`;
+  let body = '';
+  let cseq = 1;
+  if (o.password !== undefined) {
+    body += invite(1, '');
+    body += `\n  <recv response="407" auth="true" response_txn="inv1"/>`;
+    body += ackErr(1);
+    cseq = 2;
+    body += invite(2, `[authentication username=${o.user} password=${o.password}]\n`);
+  } else {
+    body += invite(1, '');
+  }
+  if (o.cancel === true) {
+    body += `
+  <recv response="180" response_txn="inv${cseq}"/>
+  <pause milliseconds="300"/>
+  <send><![CDATA[
+CANCEL sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+[last_Via:]
+From: "Caller" <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
+To: <sip:[service]@${o.domain}>
+Call-ID: [call_id]
+CSeq: ${cseq} CANCEL
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <recv response="200" response_txn="inv${cseq}"/>
+  <recv response="487" response_txn="inv${cseq}"/>${ackErr(cseq)}`;
+    return `<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="uac">${body}\n</scenario>\n`;
+  }
+  body += `
+  <recv response="180" optional="true" response_txn="inv${cseq}"/>
+  <recv response="183" optional="true" response_txn="inv${cseq}"/>
+  <recv response="180" optional="true" response_txn="inv${cseq}"/>`;
+  const inDialog = (method: string, seq: number, extra: string) => `
+  <send retrans="500"${method === 'INVITE' ? ' start_txn="reinv"' : ''}><![CDATA[
+${method} [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: "Caller" <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
+[last_To:]
+Call-ID: [call_id]
+CSeq: ${seq} ${method}
+Contact: <sip:${o.user}@[local_ip]:[local_port];transport=[transport]>
+Max-Forwards: 70
+${extra}
+]]></send>`;
+  if (o.expect === 200 && o.mode === 'wait-bye') {
+    body += `
+  <recv response="200" rrs="true" response_txn="inv${cseq}"/>
+  <send ack_txn="inv${cseq}"><![CDATA[
+ACK [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: "Caller" <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
+[last_To:]
+Call-ID: [call_id]
+CSeq: ${cseq} ACK
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <recv request="BYE"/>
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]></send>`;
+    return `<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="uac">${body}\n</scenario>\n`;
+  }
+  if (o.expect === 200 && o.mode === 'in-dialog') {
+    body += `
+  <recv response="200" rrs="true" response_txn="inv${cseq}"/>
+  <send ack_txn="inv${cseq}"><![CDATA[
+ACK [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: "Caller" <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
+[last_To:]
+Call-ID: [call_id]
+CSeq: ${cseq} ACK
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>`;
+    body += inDialog('INVITE', cseq + 1, `Content-Type: application/sdp
+Content-Length: [len]
+
+${SDP.replace('a=sendrecv', 'a=sendonly')}`);
+    body += `
+  <recv response="100" optional="true" response_txn="reinv"/>
+  <recv response="200" response_txn="reinv"/>
+  <send ack_txn="reinv"><![CDATA[
+ACK [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: "Caller" <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
+[last_To:]
+Call-ID: [call_id]
+CSeq: ${cseq + 1} ACK
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>`;
+    body += inDialog('INFO', cseq + 2, `Content-Type: application/dtmf-relay
+Content-Length: [len]
+
+Signal=5
+Duration=160
+`);
+    body += `
+  <recv response="200"/>`;
+    body += inDialog('BYE', cseq + 3, `Content-Length: 0
+`);
+    body += `
+  <recv response="200"/>`;
+    return `<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="uac">${body}\n</scenario>\n`;
+  }
+  if (o.expect === 200) {
+    body += `
+  <recv response="200" rrs="true" response_txn="inv${cseq}"/>
+  <send ack_txn="inv${cseq}"><![CDATA[
+ACK [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: "Caller" <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
+[last_To:]
+Call-ID: [call_id]
+CSeq: ${cseq} ACK
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <pause milliseconds="${o.holdMs ?? 200}"/>
+  <send retrans="500"><![CDATA[
+BYE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: "Caller" <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
+[last_To:]
+Call-ID: [call_id]
+CSeq: ${cseq + 1} BYE
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <recv response="200"/>`;
+  } else {
+    body += `
+  <recv response="${o.expect}" response_txn="inv${cseq}"/>${ackErr(cseq)}`;
+  }
+  return `<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="uac">${body}\n</scenario>\n`;
+}
+
+/** A phone or gateway answering `status` (200: answer, then wait for the BYE). */
+/** A phone that rings until CANCELled. */
+function uasRingCancel(): string {
+  return `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="uas-ring-cancel">
+  <recv request="INVITE"><action><ereg regexp="([0-9]+)" search_in="hdr" header="CSeq:" assign_to="all,cs"/></action></recv>
+  <send><![CDATA[
+SIP/2.0 180 Ringing
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]U[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:callee@[local_ip]:[local_port];transport=[transport]>
+Content-Length: 0
+
+]]></send>
+  <recv request="CANCEL" timeout="15000"/>
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]></send>
+  <send><![CDATA[
+SIP/2.0 487 Request Terminated
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]U[call_number]
+[last_Call-ID:]
+CSeq: [$cs] INVITE
+Content-Length: 0
+
+]]></send>
+  <recv request="ACK" timeout="15000"/>
+  <Reference variables="all"/>
+</scenario>
+`;
+}
+
+/** A phone that answers, then accepts a re-INVITE and an INFO relayed from the caller, then the BYE. */
+function uasInDialog(): string {
+  const ok = (sdp: boolean) => `
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]${sdp ? '' : ''}
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:callee@[local_ip]:[local_port];transport=[transport]>
+${sdp ? `Content-Type: application/sdp\nContent-Length: [len]\n\n${SDP}` : 'Content-Length: 0\n'}
+]]></send>`;
+  return `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="uas-in-dialog">
+  <recv request="INVITE"/>
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]U[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:callee@[local_ip]:[local_port];transport=[transport]>
+Content-Type: application/sdp
+Content-Length: [len]
+
+${SDP}
+]]></send>
+  <recv request="ACK"/>
+  <recv request="INVITE"><action><ereg regexp="a=sendonly" search_in="body" check_it="true" assign_to="held"/></action></recv>${ok(true)}
+  <recv request="ACK"/>
+  <recv request="INFO"><action><ereg regexp="Signal=5" search_in="body" check_it="true" assign_to="dtmf"/></action></recv>${ok(false)}
+  <recv request="BYE"/>${ok(false)}
+  <Reference variables="held,dtmf"/>
+</scenario>
+`;
+}
+
+function uas(status: number, o: { ringMs?: number; early?: boolean } = {}): string {
+  const reply = (code: string, sdp: boolean) => `
+  <send><![CDATA[
+SIP/2.0 ${code}
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]U[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:callee@[local_ip]:[local_port];transport=[transport]>
+${sdp ? 'Content-Type: application/sdp\n' : ''}Content-Length: [len]
+${sdp ? `\n${SDP}` : '\n'}
+]]></send>`;
+  let body = `\n  <recv request="INVITE"/>`;
+  body += reply(o.early === true ? '183 Session Progress' : '180 Ringing', o.early === true);
+  if (o.ringMs !== undefined) body += `\n  <pause milliseconds="${o.ringMs}"/>`;
+  if (status === 200) {
+    body += reply('200 OK', true);
+    body += `\n  <recv request="ACK"/>\n  <recv request="BYE"/>`;
+    body += `
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]></send>`;
+  } else {
+    const reason: Record<number, string> = { 486: 'Busy Here', 503: 'Service Unavailable', 480: 'Temporarily Unavailable' };
+    body += reply(`${status} ${reason[status] ?? 'Failed'}`, false);
+    body += `\n  <recv request="ACK"/>`;
+  }
+  return `<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="uas">${body}\n</scenario>\n`;
+}
+
+describe.each(['udp', 'tcp'] as const)('call routing with sipp over %s', (transport) => {
+  const tenantId = `acme-${transport}`;
+  const domain = `${tenantId}.kumo.test`;
+  let s: Stack;
+  let streams: CdrStreams;
+  const gw = { a: 0, b: 0 };
+  const dir = mkdtempSync(join(tmpdir(), 'kumo-calls-'));
+  let n = 0;
+  const file = (xml: string): { file: string } => {
+    const f = join(dir, `s${n++}.xml`);
+    writeFileSync(f, xml);
+    return { file: f };
+  };
+
+  beforeAll(async () => {
+    s = await startStack({ redisUrl: inject('redisUrl'), calls: { cdrShards: 2, trunkSetupTimeoutSec: 2, trunkRingCapSec: 30 } });
+    streams = new CdrStreams(s.redis, s.keys, 2);
+    const repo = new ProvisioningRepo(s.redis, s.keys);
+    await repo.createTenant(
+      ok(validateTenantCreate({ id: tenantId, name: 'Acme', sipDomain: domain, ports: 100, trunkChannels: 10, callsPerSecond: 50 })),
+      SYSTEM_ACTOR,
+    );
+    for (const [number, extra] of [
+      ['1001', { permissionClass: 'mobile' as const, outboundCallerId: '+81312340001' }],
+      ['1002', {}],
+      ['1003', { forwarding: { busy: '1002' } }],
+      ['1004', {}],
+    ] as const) {
+      await repo.createExtension(tenantId, ok(validateExtension({ number, displayName: `User ${number}`, password: `pass${number}x`, ...extra })), SYSTEM_ACTOR);
+    }
+    gw.a = await freePort('127.0.0.2');
+    gw.b = await freePort('127.0.0.3');
+    await repo.createTrunk(
+      tenantId,
+      ok(
+        validateTrunk({
+          id: 'carrier',
+          name: 'Carrier',
+          channelLimit: 10,
+          numberFormat: 'national',
+          callerId: '+81312340000',
+          gateways: [
+            { host: '127.0.0.2', port: gw.a, transport, priority: 1 },
+            { host: '127.0.0.3', port: gw.b, transport, priority: 2 },
+          ],
+        }),
+      ),
+      SYSTEM_ACTOR,
+    );
+    await repo.createDid(tenantId, ok(validateDid({ number: '0312340002', target: { type: 'extension', number: '1002' } })), SYSTEM_ACTOR);
+    await repo.createPickupGroup(tenantId, ok(validatePickupGroup({ id: 'desk', name: 'Desk', members: ['1001', '1002', '1003'] })), SYSTEM_ACTOR);
+    const members = [
+      { extension: '1003', timeoutSec: 5 },
+      { extension: '1004', timeoutSec: 5 },
+    ];
+    await repo.createRingGroup(tenantId, ok(validateRingGroup({ number: '600', name: 'RR', strategy: 'round-robin', members, totalTimeoutSec: 30 })), SYSTEM_ACTOR);
+    await repo.createRingGroup(tenantId, ok(validateRingGroup({ number: '601', name: 'Seq', strategy: 'sequential', members, totalTimeoutSec: 30 })), SYSTEM_ACTOR);
+  });
+  afterAll(async () => {
+    await s.close();
+    if (!process.env.KUMO_SIPP_TRACE) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A sipp UAS as the registered phone of `ext`. */
+  async function phone(ext: string, xml: string) {
+    const port = await freePort();
+    const h = startSipp({
+      scenario: file(xml),
+      transport,
+      localPort: port,
+      calls: 1,
+      timeoutS: 20,
+      ...(process.env.KUMO_SIPP_TRACE ? { args: ['-trace_msg', '-message_file', join(dir, `msg-uas-${n++}.log`)] } : {}),
+    });
+    await s.app.location.register({
+      tenantId,
+      extension: ext,
+      callId: `reg-${ext}-${port}`,
+      cseq: n++,
+      maxContacts: 5,
+      policy: 'replace-oldest',
+      mode: 'update',
+      updates: [{ id: `b${port}`, expires: 300, contact: `sip:${ext}@127.0.0.1:${port}`, source: { address: '127.0.0.1', port, transport } }],
+    });
+    return h;
+  }
+  const unregister = (ext: string) => s.app.location.unregister(tenantId, ext);
+  const call = (service: string, o: Parameters<typeof uac>[0], localHost = '127.0.0.1') =>
+    runSipp({
+      scenario: file(uac(o)),
+      target: s.sipTarget,
+      transport,
+      service,
+      calls: 1,
+      timeoutS: 20,
+      localHost,
+      ...(process.env.KUMO_SIPP_TRACE ? { args: ['-trace_msg', '-message_file', join(dir, `msg-${n++}.log`)] } : {}),
+    });
+  const caller = (expect: number, extra: Partial<Parameters<typeof uac>[0]> = {}) => ({ user: '1001', domain, password: 'pass1001x', expect, ...extra });
+
+  async function cdrFor(calleeDialled: string): Promise<Cdr> {
+    const key = streams.streamKey(streams.shardOf(tenantId));
+    for (let i = 0; i < 50; i++) {
+      const entries = await s.redis.xrange(key, '-', '+');
+      const found = entries.map(([id, f]) => ({ id, cdr: JSON.parse(f[1] as string) as Cdr })).filter((e) => e.cdr.calleeDialled === calleeDialled);
+      const last = found[found.length - 1];
+      if (last) {
+        await s.redis.xdel(key, ...found.map((e) => e.id));
+        return last.cdr;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`no CDR for ${calleeDialled}`);
+  }
+
+  it('extension → extension: answered, both legs in the CDR', async () => {
+    const callee = await phone('1002', uas(200));
+    const r = await call('1002', caller(200));
+    expect(r.ok, explain(r)).toBe(true);
+    expect((await callee.done).ok).toBe(true);
+    const cdr = await cdrFor('1002');
+    expect(cdr).toMatchObject({
+      tenantId,
+      direction: 'internal',
+      disposition: 'answered',
+      finalStatus: 200,
+      callerExtension: '1001',
+      calleeExtension: '1002',
+      hangupBy: 'caller',
+      codecs: ['PCMU', 'PCMA'],
+      userAgent: 'sipp-kumo',
+    });
+    expect(cdr.callIdB).not.toBeNull();
+    expect(cdr.answeredAt).not.toBeNull();
+    await unregister('1002');
+  });
+
+  it('nothing registered → 480, CDR no-answer', async () => {
+    const r = await call('1004', caller(480));
+    expect(r.ok, explain(r)).toBe(true);
+    expect(await cdrFor('1004')).toMatchObject({ disposition: 'no-answer', finalStatus: 480, rejectionReason: null });
+  });
+
+  it('busy → busy forwarding to another extension', async () => {
+    const busy = await phone('1003', uas(486));
+    const fwd = await phone('1002', uas(200));
+    const r = await call('1003', caller(200));
+    expect(r.ok, explain(r)).toBe(true);
+    expect((await busy.done).ok).toBe(true);
+    expect((await fwd.done).ok).toBe(true);
+    expect(await cdrFor('1003')).toMatchObject({ disposition: 'answered', calleeExtension: '1002' });
+    await unregister('1003');
+    await unregister('1002');
+  });
+
+  it('unknown number → 404 rejected; international without permission → 403', async () => {
+    let r = await call('1999', caller(404));
+    expect(r.ok, explain(r)).toBe(true);
+    expect(await cdrFor('1999')).toMatchObject({ disposition: 'rejected', rejectionReason: 'not-found' });
+    r = await call('001014155550100', caller(403));
+    expect(r.ok, explain(r)).toBe(true);
+    expect(await cdrFor('001014155550100')).toMatchObject({ disposition: 'rejected', rejectionReason: 'permission-denied', direction: 'outbound' });
+  });
+
+  it('outside line: 503 from the first gateway → the second answers; national format, caller ID', async () => {
+    const a = startSipp({ scenario: file(uas(503)), transport, localHost: '127.0.0.2', localPort: gw.a, calls: 1, timeoutS: 20 });
+    const b = startSipp({ scenario: file(uas(200)), transport, localHost: '127.0.0.3', localPort: gw.b, calls: 1, timeoutS: 20 });
+    const r = await call('00312345678', caller(200));
+    expect(r.ok, explain(r)).toBe(true);
+    expect((await a.done).ok).toBe(true);
+    expect((await b.done).ok).toBe(true);
+    expect(await cdrFor('00312345678')).toMatchObject({
+      direction: 'outbound',
+      disposition: 'answered',
+      calleeE164: '+81312345678',
+      trunkId: 'carrier',
+      gatewayId: `127.0.0.3:${gw.b}`,
+    });
+  });
+
+  it('emergency 110 goes to the trunk even without the prefix', async () => {
+    const a = startSipp({ scenario: file(uas(200)), transport, localHost: '127.0.0.2', localPort: gw.a, calls: 1, timeoutS: 20 });
+    const r = await call('110', caller(200));
+    expect(r.ok, explain(r)).toBe(true);
+    expect((await a.done).ok).toBe(true);
+    expect(await cdrFor('110')).toMatchObject({ direction: 'emergency', disposition: 'answered', privacy: false });
+  });
+
+  it('inbound: DID → extension without digest; unknown DID → 404; unknown source → 403', async () => {
+    const callee = await phone('1002', uas(200));
+    let r = await call('0312340002', { user: '09011112222', domain: '127.0.0.2', expect: 200 }, '127.0.0.2');
+    expect(r.ok, explain(r)).toBe(true);
+    expect((await callee.done).ok).toBe(true);
+    expect(await cdrFor('0312340002')).toMatchObject({
+      direction: 'inbound',
+      disposition: 'answered',
+      trunkId: 'carrier',
+      calleeExtension: '1002',
+      callerE164: '+819011112222',
+    });
+    r = await call('0312349999', { user: '09011112222', domain: '127.0.0.2', expect: 404 }, '127.0.0.2');
+    expect(r.ok, explain(r)).toBe(true);
+    expect(await cdrFor('0312349999')).toMatchObject({ direction: 'inbound', rejectionReason: 'unknown-did' });
+    r = await call('0312340002', { user: '09011112222', domain: 'nowhere.test', expect: 403 }, '127.0.0.9');
+    expect(r.ok, explain(r)).toBe(true);
+    await unregister('1002');
+  });
+
+  it('unparseable SDP → 488', async () => {
+    const r = await call('1002', caller(488, { sdp: 'this is not sdp\n' }));
+    expect(r.ok, explain(r)).toBe(true);
+    expect(await cdrFor('1002')).toMatchObject({ disposition: 'rejected', rejectionReason: 'bad-sdp', finalStatus: 488 });
+  });
+
+  it('round-robin group: the next call starts after the member who took the last one (cursor in Redis)', async () => {
+    let first = await phone('1003', uas(200));
+    let r = await call('600', caller(200));
+    expect(r.ok, explain(r)).toBe(true);
+    expect((await first.done).ok).toBe(true);
+    expect(await cdrFor('600')).toMatchObject({ group: '600', calleeExtension: '1003', disposition: 'answered' });
+    expect(await s.redis.hget(s.keys.tenant.huntLast(tenantId), '600')).toBe('1003');
+    first = await phone('1003', uasRingCancel());
+    const second = await phone('1004', uas(200));
+    r = await call('600', caller(200));
+    expect(r.ok, explain(r)).toBe(true);
+    expect((await second.done).ok).toBe(true);
+    await first.stop();
+    expect(await cdrFor('600')).toMatchObject({ group: '600', calleeExtension: '1004' });
+    expect(await s.redis.hget(s.keys.tenant.huntLast(tenantId), '600')).toBe('1004');
+    await unregister('1003');
+    await unregister('1004');
+  });
+
+  it('sequential group: the first member rings out its time, the next answers', async () => {
+    const a = await phone('1003', uasRingCancel());
+    const b = await phone('1004', uas(200));
+    const r = await call('601', caller(200));
+    expect(r.ok, explain(r)).toBe(true);
+    expect((await a.done).ok).toBe(true);
+    expect((await b.done).ok).toBe(true);
+    const cdr = await cdrFor('601');
+    expect(cdr).toMatchObject({ group: '601', calleeExtension: '1004', disposition: 'answered' });
+    expect(cdr.ringSeconds).toBeGreaterThanOrEqual(5);
+    await unregister('1003');
+    await unregister('1004');
+  });
+
+  it('caller CANCEL: 487, the ringing phone is cancelled, CDR cancelled', async () => {
+    const callee = await phone('1002', uasRingCancel());
+    const r = await call('1002', caller(487, { cancel: true }));
+    expect(r.ok, explain(r)).toBe(true);
+    expect((await callee.done).ok).toBe(true);
+    expect(await cdrFor('1002')).toMatchObject({ disposition: 'cancelled', finalStatus: 487 });
+    await unregister('1002');
+  });
+
+  it('*8 picks up a call ringing another member of the pickup group', async () => {
+    const ringing = await phone('1002', uasRingCancel());
+    const original = call('1002', caller(200, { holdMs: 800 }));
+    await new Promise((res) => setTimeout(res, 500));
+    const picker = await call('*8', { user: '1003', domain, password: 'pass1003x', expect: 200, mode: 'wait-bye' });
+    expect(picker.ok, explain(picker)).toBe(true);
+    const r = await original;
+    expect(r.ok, explain(r)).toBe(true);
+    expect((await ringing.done).ok).toBe(true);
+    expect(await cdrFor('1002')).toMatchObject({ disposition: 'answered', calleeExtension: '1003', hangupBy: 'caller' });
+    expect(await cdrFor('*8')).toMatchObject({ disposition: 'answered', callerExtension: '1003', hangupBy: 'callee' });
+    await unregister('1002');
+  });
+
+  it('in-dialog: re-INVITE (hold) and INFO (DTMF) are relayed to the other party', async () => {
+    const callee = await phone('1002', uasInDialog());
+    const r = await call('1002', caller(200, { mode: 'in-dialog' }));
+    expect(r.ok, explain(r)).toBe(true);
+    const c = await callee.done;
+    expect(c.ok, explain(c)).toBe(true);
+    expect(await cdrFor('1002')).toMatchObject({ disposition: 'answered', hangupBy: 'caller' });
+    await unregister('1002');
+  });
+});

@@ -1,0 +1,311 @@
+import { describe, expect, it } from 'vitest';
+import { planRoute, type ContactView, type ExtensionView, type HangupBy, type RingGroupView, type TenantRoutingView } from '@kumo/domain';
+import {
+  CallSession,
+  LocalPickupRegistry,
+  type CallIo,
+  type DialOutcome,
+  type DialProgress,
+  type DialRequest,
+  type InboundInvite,
+  type Leg,
+  type PendingDial,
+} from '@kumo/sip';
+
+const tick = () => new Promise<void>((r) => setImmediate(r));
+
+class FakeDial implements PendingDial {
+  cancelled = false;
+  settled = false;
+  private resolve!: (o: DialOutcome) => void;
+  readonly outcome = new Promise<DialOutcome>((r) => (this.resolve = r));
+  hungUp = false;
+  constructor(
+    readonly req: DialRequest,
+    private readonly onProgress: (p: DialProgress) => void,
+  ) {}
+  cancel(): void {
+    this.cancelled = true;
+    if (!this.settled) this.fail(487);
+  }
+  progress(status: number, sdp?: string): void {
+    this.onProgress({ status, ...(sdp ? { sdp } : {}) });
+  }
+  answer(sdp = 'v=0 B'): Leg {
+    const leg: Leg = {
+      callId: `b-${this.req.uri}`,
+      remoteSdp: sdp,
+      hangup: () => {
+        this.hungUp = true;
+        return Promise.resolve();
+      },
+    };
+    this.settled = true;
+    this.resolve({ kind: 'answered', leg });
+    return leg;
+  }
+  fail(status: number): void {
+    this.settled = true;
+    this.resolve({ kind: 'failed', failure: { kind: 'response', status } });
+  }
+}
+
+class FakeIo implements CallIo {
+  t = 1_000_000;
+  readonly timers: { at: number; cb: () => void; live: boolean }[] = [];
+  readonly dials: FakeDial[] = [];
+  bridged: [Leg, Leg] | undefined;
+  hangupBy: HangupBy = 'callee';
+  now(): number {
+    return this.t;
+  }
+  setTimer(ms: number, cb: () => void): () => void {
+    const e = { at: this.t + ms, cb, live: true };
+    this.timers.push(e);
+    return () => (e.live = false);
+  }
+  async advance(ms: number): Promise<void> {
+    const end = this.t + ms;
+    for (;;) {
+      const due = this.timers.filter((x) => x.live && x.at <= end).sort((a, b) => a.at - b.at)[0];
+      if (!due) break;
+      this.t = due.at;
+      due.live = false;
+      due.cb();
+      await tick();
+    }
+    this.t = end;
+    await tick();
+  }
+  dial(req: DialRequest, onProgress: (p: DialProgress) => void): PendingDial {
+    const d = new FakeDial(req, onProgress);
+    this.dials.push(d);
+    return d;
+  }
+  bridge(a: Leg, b: Leg): Promise<HangupBy> {
+    this.bridged = [a, b];
+    return Promise.resolve(this.hangupBy);
+  }
+}
+
+class FakeInvite implements InboundInvite {
+  readonly progressSent: { status: number; sdp?: string }[] = [];
+  answeredWith: string | undefined;
+  rejected: { status: number; reason: string } | undefined;
+  private cancelCb: (() => void) | undefined;
+  constructor(
+    readonly callId = 'a-call',
+    readonly sdp = 'v=0 A',
+  ) {}
+  readonly fromTag = 'ft';
+  progress(status: 180 | 183, sdp?: string): void {
+    this.progressSent.push({ status, ...(sdp ? { sdp } : {}) });
+  }
+  answer(sdp: string): Promise<Leg> {
+    this.answeredWith = sdp;
+    return Promise.resolve({ callId: this.callId, remoteSdp: this.sdp, hangup: () => Promise.resolve() });
+  }
+  reject(status: number, reason: string): void {
+    this.rejected = { status, reason };
+  }
+  onCancel(cb: () => void): void {
+    this.cancelCb = cb;
+  }
+  cancel(): void {
+    this.cancelCb?.();
+  }
+}
+
+const contacts = (ext: string, n: number): ContactView[] =>
+  Array.from({ length: n }, (_, i) => ({ uri: `sip:${ext}@10.0.0.${i + 1}`, source: { address: '127.0.0.1', port: 6000 + i, transport: 'udp' as const } }));
+
+const exts: ExtensionView[] = [
+  { number: '1001', displayName: 'Sato', permissionClass: 'mobile' },
+  { number: '1002', forwarding: { busy: '1003' } },
+  { number: '1003' },
+  { number: '1004' },
+];
+const group: RingGroupView = {
+  number: '200',
+  strategy: 'sequential',
+  totalTimeoutSec: 60,
+  members: [
+    { extension: '1003', timeoutSec: 10 },
+    { extension: '1004', timeoutSec: 10 },
+  ],
+};
+const tenant: TenantRoutingView = {
+  id: 'acme',
+  extensions: new Map(exts.map((e) => [e.number, e])),
+  groups: new Map([['200', group]]),
+  pickupGroups: [{ id: 'p', members: ['1001', '1002', '1003'] }],
+  trunks: [
+    {
+      id: 'carrier',
+      numberFormat: 'national',
+      callerId: '+81312340000',
+      gateways: [
+        { host: '127.0.0.1', port: 5081, transport: 'udp', priority: 1 },
+        { host: '127.0.0.1', port: 5082, transport: 'tcp', priority: 2 },
+      ],
+    },
+  ],
+  dids: new Map(),
+};
+const regs = new Map([
+  ['1002', contacts('1002', 2)],
+  ['1003', contacts('1003', 1)],
+  ['1004', contacts('1004', 1)],
+]);
+const me = { kind: 'extension', extension: '1001' } as const;
+
+function session(dialled: string, io = new FakeIo(), invite = new FakeInvite(), pickups?: LocalPickupRegistry, caller: typeof me | { kind: 'extension'; extension: string } = me) {
+  const plan = planRoute(dialled, caller, tenant, regs);
+  const s = new CallSession(plan, invite, io, { domain: 'acme.kumo.test', ...(pickups ? { pickups: pickups.forTenant('acme') } : {}) });
+  return { s, io, invite, run: s.run() };
+}
+
+describe('CallSession', () => {
+  it('forks to every contact; the first answer wins and the others are cancelled', async () => {
+    const { io, invite, run } = session('1002');
+    await tick();
+    expect(io.dials.map((d) => d.req.proxy)).toEqual(['sip:127.0.0.1:6000;transport=udp', 'sip:127.0.0.1:6001;transport=udp']);
+    expect(io.dials[0]!.req.headers.From).toBe('"Sato" <sip:1001@acme.kumo.test>');
+    expect(io.dials[0]!.req.sdp).toBe('v=0 A');
+    io.dials[0]!.progress(180);
+    io.dials[1]!.progress(180);
+    io.dials[1]!.answer('v=0 B2');
+    const o = await run;
+    expect(invite.progressSent).toEqual([{ status: 180 }]);
+    expect(io.dials[0]!.cancelled).toBe(true);
+    expect(io.dials[1]!.cancelled).toBe(false);
+    expect(invite.answeredWith).toBe('v=0 B2');
+    expect(o).toMatchObject({ finalStatus: 200, hangupBy: 'callee', answeredBy: '1002', answeredAt: 1_000_000, attempts: [0] });
+  });
+
+  it('every device busy → busy forwarding', async () => {
+    const { io, run } = session('1002');
+    await tick();
+    io.dials[0]!.fail(486);
+    io.dials[1]!.fail(486);
+    await tick();
+    await tick();
+    expect(io.dials).toHaveLength(3);
+    expect(io.dials[2]!.req.headers.To).toBe('<sip:1003@acme.kumo.test>');
+    io.dials[2]!.answer();
+    expect(await run).toMatchObject({ finalStatus: 200, answeredBy: '1003' });
+  });
+
+  it('no answer within the extension timeout → 480', async () => {
+    const { io, invite, run } = session('1003');
+    await tick();
+    await io.advance(30_000);
+    const o = await run;
+    expect(io.dials[0]!.cancelled).toBe(true);
+    expect(invite.rejected).toEqual({ status: 480, reason: 'Temporarily Unavailable' });
+    expect(o).toMatchObject({ finalStatus: 480, cancelledByCaller: false });
+  });
+
+  it('caller CANCEL stops every fork; a 200 crossing the CANCEL is hung up', async () => {
+    const { io, invite, run } = session('1002');
+    await tick();
+    invite.cancel();
+    const late = io.dials[1]!;
+    const o = await run;
+    expect(io.dials.every((d) => d.cancelled)).toBe(true);
+    expect(o).toMatchObject({ finalStatus: 487, cancelledByCaller: true });
+    expect(invite.rejected).toBeUndefined();
+    void late;
+  });
+
+  it('sequential group: next member after the member timeout', async () => {
+    const { io, run } = session('200');
+    await tick();
+    expect(io.dials).toHaveLength(1);
+    await io.advance(10_000);
+    expect(io.dials).toHaveLength(2);
+    expect(io.dials[1]!.req.headers.To).toBe('<sip:1004@acme.kumo.test>');
+    io.dials[1]!.answer();
+    expect(await run).toMatchObject({ finalStatus: 200, answeredBy: '1004' });
+  });
+
+  it('trunk: 503 on the first gateway → the second; number and caller ID in the trunk format', async () => {
+    const { io, run } = session('00312345678');
+    await tick();
+    const d1 = io.dials[0]!;
+    expect(d1.req.uri).toBe('sip:0312345678@127.0.0.1:5081;transport=udp');
+    expect(d1.req.headers['P-Asserted-Identity']).toBe('<sip:0312340000@127.0.0.1:5081>');
+    d1.fail(503);
+    await tick();
+    await tick();
+    expect(io.dials[1]!.req.uri).toBe('sip:0312345678@127.0.0.1:5082;transport=tcp');
+    io.dials[1]!.answer();
+    const o = await run;
+    expect(o.step).toMatchObject({ kind: 'trunk', gatewayId: '127.0.0.1:5082' });
+  });
+
+  it('trunk: no provisional within the setup timeout → next gateway', async () => {
+    const { io, run } = session('00312345678');
+    await tick();
+    await io.advance(5_000);
+    expect(io.dials[0]!.cancelled).toBe(true);
+    expect(io.dials).toHaveLength(2);
+    io.dials[1]!.progress(180);
+    await io.advance(6_000);
+    io.dials[1]!.fail(486);
+    expect(await run).toMatchObject({ finalStatus: 486 });
+  });
+
+  it('trunk: never fails over after early media', async () => {
+    const { io, invite, run } = session('00312345678');
+    await tick();
+    io.dials[0]!.progress(183, 'v=0 early');
+    io.dials[0]!.fail(503);
+    const o = await run;
+    expect(invite.progressSent).toEqual([{ status: 183, sdp: 'v=0 early' }]);
+    expect(io.dials).toHaveLength(1);
+    expect(o.finalStatus).toBe(503);
+  });
+
+  it('withheld caller ID: anonymous From, Privacy: id, P-Asserted-Identity kept', async () => {
+    const { io, run, invite } = session('01840312345678');
+    await tick();
+    expect(io.dials[0]!.req.headers).toMatchObject({
+      From: '"Anonymous" <sip:anonymous@anonymous.invalid>',
+      Privacy: 'id',
+      'P-Asserted-Identity': '<sip:0312340000@127.0.0.1:5081>',
+    });
+    invite.cancel();
+    await run;
+  });
+
+  it('refused plans answer at once', async () => {
+    const { invite, run } = session('001014155550100');
+    const o = await run;
+    expect(invite.rejected?.status).toBe(403);
+    expect(o).toMatchObject({ finalStatus: 403, rejectionReason: 'permission-denied' });
+  });
+
+  it('*8 picks up a call ringing a member of the pickup group', async () => {
+    const pickups = new LocalPickupRegistry();
+    const io = new FakeIo();
+    const ringing = session('1003', io, new FakeInvite('ringing-call', 'v=0 caller'), pickups);
+    await tick();
+    expect(pickups.size).toBe(1);
+    const picker = session('*8', io, new FakeInvite('picker-call', 'v=0 picker'), pickups, { kind: 'extension', extension: '1002' });
+    const a = await ringing.run;
+    const p = await picker.run;
+    expect(io.dials[0]!.cancelled).toBe(true);
+    expect(ringing.invite.answeredWith).toBe('v=0 picker');
+    expect(picker.invite.answeredWith).toBe('v=0 caller');
+    expect(a).toMatchObject({ finalStatus: 200, answeredBy: '1002', hangupBy: 'callee' });
+    expect(p).toMatchObject({ finalStatus: 200, hangupBy: 'caller', bLegCallId: 'ringing-call' });
+    expect(pickups.size).toBe(0);
+  });
+
+  it('*8 with nothing ringing → 480', async () => {
+    const { invite, run } = session('*8', new FakeIo(), new FakeInvite(), new LocalPickupRegistry());
+    await run;
+    expect(invite.rejected?.status).toBe(480);
+  });
+});

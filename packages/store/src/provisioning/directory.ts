@@ -1,0 +1,250 @@
+import {
+  DEFAULT_NUMBERING_PLAN,
+  canonicalHost,
+  isTenantStatus,
+  normalizeE164,
+  type Did,
+  type ExtensionRecord,
+  type NumberKind,
+  type NumberingPlan,
+  type PickupGroup,
+  type RestrictionLevel,
+  type RingGroup,
+  type Tenant,
+  type TrunkRecord,
+} from '@kumo/domain';
+import type { RedisClient } from '../client.js';
+import type { KeySchema } from '../keys.js';
+
+/** One page of a list: `next` is the cursor for the following page, null at the end. */
+export interface Page<T> {
+  readonly items: readonly T[];
+  readonly next: string | null;
+}
+
+export interface PageQuery {
+  /** Exclusive cursor: the last id/number of the previous page. */
+  readonly after?: string | undefined;
+  /** 1–1000, default 100. */
+  readonly limit?: number | undefined;
+}
+
+export interface TrunkMatch {
+  readonly tenantId: string;
+  readonly trunk: TrunkRecord;
+}
+
+export interface DidMatch {
+  readonly tenantId: string;
+  readonly did: Did;
+}
+
+/** Parses the tenant hash written by `ProvisioningRepo`; null when absent. */
+export function tenantFromHash(h: Record<string, string>): Tenant | null {
+  if (h.id === undefined || h.sipDomain === undefined) return null;
+  const status = h.status ?? 'active';
+  return {
+    id: h.id,
+    name: h.name ?? '',
+    sipDomain: h.sipDomain,
+    ports: Number(h.ports ?? 0),
+    trunkChannels: Number(h.trunkChannels ?? 0),
+    callsPerSecond: Number(h.callsPerSecond ?? 0),
+    status: isTenantStatus(status) ? status : 'active',
+    restrictionLevel: Math.min(3, Math.max(0, Number(h.restrictionLevel ?? 0))) as RestrictionLevel,
+    notes: h.notes ?? '',
+    createdAt: h.createdAt ?? '',
+    updatedAt: h.updatedAt ?? '',
+  };
+}
+
+function parse<T>(s: string | null | undefined): T | null {
+  if (s === null || s === undefined) return null;
+  return JSON.parse(s) as T;
+}
+
+/** ZRANGEBYLEX bounds for an exclusive cursor. */
+function lexFrom(after: string | undefined): string {
+  return after === undefined || after === '' ? '-' : `(${after}`;
+}
+
+function pageLimit(q: PageQuery): number {
+  const l = q.limit ?? 100;
+  return Math.min(1000, Math.max(1, Math.trunc(l)));
+}
+
+/**
+ * Read side of the provisioning data, for every process (sip registrar and call control,
+ * admission, billing, the api itself). Every method is one or two round trips, reads only
+ * indexes and records (no KEYS/SCAN), and returns `null` for "not there".
+ *
+ * ```ts
+ * const dir = new DirectoryRepo(redis, keySchema(prefix));
+ * const t = await dir.tenantByDomain('demo.kumo.test');
+ * const ext = t && (await dir.extension(t.id, '1001')); // ext.ha1Md5 for digest auth
+ * ```
+ */
+export class DirectoryRepo {
+  constructor(
+    protected readonly redis: RedisClient,
+    protected readonly keys: KeySchema,
+  ) {}
+
+  // ---- tenants -------------------------------------------------------------------------
+
+  async tenantById(tenantId: string): Promise<Tenant | null> {
+    return tenantFromHash(await this.redis.hgetall(this.keys.tenant.record(tenantId)));
+  }
+
+  /** SIP domain / digest realm → tenant (case-insensitive). */
+  async tenantByDomain(domain: string): Promise<Tenant | null> {
+    const id = await this.redis.hget(this.keys.global.sipDomains(), domain.trim().toLowerCase());
+    return id === null ? null : this.tenantById(id);
+  }
+
+  async listTenants(q: PageQuery = {}): Promise<Page<Tenant>> {
+    const limit = pageLimit(q);
+    const ids = await this.redis.zrangebylex(this.keys.global.tenants(), lexFrom(q.after), '+', 'LIMIT', 0, limit);
+    const items = (await Promise.all(ids.map((id) => this.tenantById(id)))).filter((t): t is Tenant => t !== null);
+    return { items, next: ids.length === limit ? (ids[ids.length - 1] ?? null) : null };
+  }
+
+  /** Platform-wide restriction level (0 when never set). */
+  async platformRestrictionLevel(): Promise<RestrictionLevel> {
+    const v = Number((await this.redis.get(this.keys.global.restrictionLevel())) ?? 0);
+    return (Number.isInteger(v) && v >= 0 && v <= 3 ? v : 0) as RestrictionLevel;
+  }
+
+  // ---- number space ----------------------------------------------------------------------
+
+  /** What a number is in the tenant: an extension, a ring group, a feature code, or null. */
+  async numberKind(tenantId: string, number: string): Promise<NumberKind | null> {
+    return (await this.redis.hget(this.keys.tenant.numbers(tenantId), number)) as NumberKind | null;
+  }
+
+  async numberingPlan(tenantId: string): Promise<NumberingPlan> {
+    return parse<NumberingPlan>(await this.redis.get(this.keys.tenant.numberingPlan(tenantId))) ?? DEFAULT_NUMBERING_PLAN;
+  }
+
+  // ---- extensions ------------------------------------------------------------------------
+
+  /** The extension including its HA1 values (`ha1Md5`, `ha1Sha256`) for digest authentication. */
+  async extension(tenantId: string, number: string): Promise<ExtensionRecord | null> {
+    return parse<ExtensionRecord>(await this.redis.get(this.keys.tenant.extension(tenantId, number)));
+  }
+
+  async listExtensions(tenantId: string, q: PageQuery = {}): Promise<Page<ExtensionRecord>> {
+    return this.page(tenantId, this.keys.tenant.extensions(tenantId), (n) => this.keys.tenant.extension(tenantId, n), q);
+  }
+
+  async countExtensions(tenantId: string): Promise<number> {
+    return this.redis.zcard(this.keys.tenant.extensions(tenantId));
+  }
+
+  // ---- groups ----------------------------------------------------------------------------
+
+  async ringGroup(tenantId: string, number: string): Promise<RingGroup | null> {
+    return parse<RingGroup>(await this.redis.get(this.keys.tenant.ringGroup(tenantId, number)));
+  }
+
+  async listRingGroups(tenantId: string, q: PageQuery = {}): Promise<Page<RingGroup>> {
+    return this.page(tenantId, this.keys.tenant.ringGroups(tenantId), (n) => this.keys.tenant.ringGroup(tenantId, n), q);
+  }
+
+  async pickupGroup(tenantId: string, groupId: string): Promise<PickupGroup | null> {
+    return parse<PickupGroup>(await this.redis.get(this.keys.tenant.pickupGroup(tenantId, groupId)));
+  }
+
+  /** Every pickup group of the tenant (small: at most a few hundred). */
+  async pickupGroups(tenantId: string): Promise<PickupGroup[]> {
+    return this.all<PickupGroup>(this.keys.tenant.pickupGroups(tenantId), (id) => this.keys.tenant.pickupGroup(tenantId, id));
+  }
+
+  /** The pickup groups an extension belongs to. */
+  async pickupGroupsOf(tenantId: string, extension: string): Promise<PickupGroup[]> {
+    return (await this.pickupGroups(tenantId)).filter((g) => g.members.includes(extension));
+  }
+
+  async listPickupGroups(tenantId: string, q: PageQuery = {}): Promise<Page<PickupGroup>> {
+    return this.page(tenantId, this.keys.tenant.pickupGroups(tenantId), (n) => this.keys.tenant.pickupGroup(tenantId, n), q);
+  }
+
+  // ---- trunks ----------------------------------------------------------------------------
+
+  async trunk(tenantId: string, trunkId: string): Promise<TrunkRecord | null> {
+    return parse<TrunkRecord>(await this.redis.get(this.keys.tenant.trunk(tenantId, trunkId)));
+  }
+
+  /** Every trunk of the tenant (with registration credentials), in id order. */
+  async trunks(tenantId: string): Promise<TrunkRecord[]> {
+    return this.all<TrunkRecord>(this.keys.tenant.trunks(tenantId), (id) => this.keys.tenant.trunk(tenantId, id));
+  }
+
+  async listTrunks(tenantId: string, q: PageQuery = {}): Promise<Page<TrunkRecord>> {
+    return this.page(tenantId, this.keys.tenant.trunks(tenantId), (n) => this.keys.tenant.trunk(tenantId, n), q);
+  }
+
+  /**
+   * Inbound trunk identification: the source IP of a request → the tenant and trunk whose
+   * gateway has that IP. Gateways given as host names are not indexed. IPv4-mapped IPv6
+   * (`::ffff:192.0.2.1`) is matched as IPv4.
+   */
+  async trunkBySourceAddress(ip: string): Promise<TrunkMatch | null> {
+    let host = canonicalHost(ip);
+    if (host.startsWith('::ffff:') && host.includes('.')) host = host.slice(7);
+    const ref = parse<{ tenantId: string; trunkId: string }>(await this.redis.hget(this.keys.global.trunkSources(), host));
+    if (ref === null) return null;
+    const trunk = await this.trunk(ref.tenantId, ref.trunkId);
+    return trunk === null ? null : { tenantId: ref.tenantId, trunk };
+  }
+
+  // ---- DIDs ------------------------------------------------------------------------------
+
+  /**
+   * An inbound called number → tenant and DID. Accepts E.164 (`+81312345678`), national
+   * (`0312345678`) and E.164 without `+` (`81312345678`).
+   */
+  async didLookup(number: string): Promise<DidMatch | null> {
+    const e164 = didKeyOf(number);
+    if (e164 === undefined) return null;
+    const tenantId = await this.redis.hget(this.keys.global.dids(), e164);
+    if (tenantId === null) return null;
+    const did = parse<Did>(await this.redis.get(this.keys.tenant.did(tenantId, e164)));
+    return did === null ? null : { tenantId, did };
+  }
+
+  async did(tenantId: string, number: string): Promise<Did | null> {
+    const e164 = didKeyOf(number);
+    return e164 === undefined ? null : parse<Did>(await this.redis.get(this.keys.tenant.did(tenantId, e164)));
+  }
+
+  async listDids(tenantId: string, q: PageQuery = {}): Promise<Page<Did>> {
+    return this.page(tenantId, this.keys.tenant.dids(tenantId), (n) => this.keys.tenant.did(tenantId, n), q);
+  }
+
+  // ---- helpers ---------------------------------------------------------------------------
+
+  protected async page<T>(_tenantId: string, index: string, keyOf: (member: string) => string, q: PageQuery): Promise<Page<T>> {
+    const limit = pageLimit(q);
+    const members = await this.redis.zrangebylex(index, lexFrom(q.after), '+', 'LIMIT', 0, limit);
+    if (members.length === 0) return { items: [], next: null };
+    const raw = await this.redis.mget(members.map(keyOf));
+    const items = raw.map((s) => parse<T>(s)).filter((x): x is T => x !== null);
+    return { items, next: members.length === limit ? (members[members.length - 1] ?? null) : null };
+  }
+
+  protected async all<T>(index: string, keyOf: (member: string) => string): Promise<T[]> {
+    const members = await this.redis.zrange(index, 0, -1);
+    if (members.length === 0) return [];
+    const raw = await this.redis.mget(members.map(keyOf));
+    return raw.map((s) => parse<T>(s)).filter((x): x is T => x !== null);
+  }
+}
+
+/** The E.164 form used as the DID key, or undefined when `number` is not a public number. */
+export function didKeyOf(number: string): string | undefined {
+  const n = normalizeE164(number);
+  if (n !== undefined) return n;
+  const digits = number.trim().replace(/[\s\-()]/g, '');
+  return /^[1-9][0-9]{6,14}$/.test(digits) ? `+${digits}` : undefined;
+}

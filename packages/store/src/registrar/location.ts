@@ -1,0 +1,265 @@
+import { createHash } from 'node:crypto';
+import type { RedisClient } from '../client.js';
+import type { KeySchema } from '../keys.js';
+import { FAIL_LUA, NONCE_COUNT_LUA, REGISTER_LUA } from './lua.js';
+
+/** One registered contact of an extension (RFC 3261 §10 binding). */
+export interface Binding {
+  /** Stable id within the extension: from +sip.instance/reg-id when present, else the contact URI. */
+  readonly id: string;
+  /** Contact URI as the device sent it (without header parameters). */
+  readonly contact: string;
+  /** Where the REGISTER really came from; call control sends requests here (NAT). */
+  readonly source: { readonly address: string; readonly port: number; readonly transport: string };
+  readonly userAgent?: string;
+  /** RFC 5626 `+sip.instance` (e.g. `<urn:uuid:…>`) and `reg-id`. */
+  readonly instanceId?: string;
+  readonly regId?: number;
+  /** Contact `q` parameter, when given. */
+  readonly q?: number;
+  readonly expiresAt: number;
+  readonly updatedAt: number;
+  readonly callId: string;
+  readonly cseq: number;
+}
+
+/** What the registrar asks for one contact of a REGISTER. */
+export interface BindingUpdate {
+  readonly id: string;
+  /** Seconds; 0 removes the binding. */
+  readonly expires: number;
+  readonly contact: string;
+  readonly source: Binding['source'];
+  readonly userAgent?: string;
+  readonly instanceId?: string;
+  readonly regId?: number;
+  readonly q?: number;
+}
+
+export type RegisterResult =
+  | { readonly kind: 'ok'; readonly now: number; readonly bindings: readonly Binding[]; readonly evicted: number }
+  | { readonly kind: 'too-many'; readonly max: number }
+  | { readonly kind: 'out-of-order' };
+
+export interface RegisterRequest {
+  readonly tenantId: string;
+  readonly extension: string;
+  readonly callId: string;
+  readonly cseq: number;
+  readonly maxContacts: number;
+  readonly policy: 'replace-oldest' | 'reject';
+  /** `update` applies `updates`; `wildcard` removes every binding (Contact: *); `query` changes nothing. */
+  readonly mode: 'update' | 'wildcard' | 'query';
+  readonly updates: readonly BindingUpdate[];
+}
+
+export interface RegistrationListEntry {
+  readonly extension: string;
+  readonly bindings: readonly Binding[];
+}
+
+/**
+ * EVALSHA with a fallback to EVAL on NOSCRIPT (fresh or flushed Redis, failover). Plain commands rather
+ * than ioredis `defineCommand`: custom commands inside auto-pipelines crashed ioredis 5 under
+ * concurrent load ("results[i] is not iterable") while their scripts were not yet cached.
+ */
+class Script {
+  private readonly sha: string;
+  constructor(private readonly lua: string) {
+    this.sha = createHash('sha1').update(lua).digest('hex');
+  }
+  async run(redis: RedisClient, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    try {
+      return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
+    } catch (err) {
+      if (err instanceof Error && err.message.startsWith('NOSCRIPT')) return redis.eval(this.lua, keys.length, ...keys, ...args);
+      throw err;
+    }
+  }
+}
+
+const registerScript = new Script(REGISTER_LUA);
+const failScript = new Script(FAIL_LUA);
+const nonceCountScript = new Script(NONCE_COUNT_LUA);
+
+/** Call-IDs never contain `|` (RFC 3261 `word`), but a hostile one must not break the record format. */
+function safeCallId(s: string): string {
+  return s.replace(/\|/g, '_').slice(0, 200);
+}
+
+interface StoredJson {
+  c: string;
+  a: string;
+  p: number;
+  t: string;
+  ua?: string;
+  i?: string;
+  r?: number;
+  q?: number;
+}
+
+function encode(u: BindingUpdate): string {
+  const j: StoredJson = { c: u.contact, a: u.source.address, p: u.source.port, t: u.source.transport };
+  if (u.userAgent !== undefined) j.ua = u.userAgent.slice(0, 128);
+  if (u.instanceId !== undefined) j.i = u.instanceId;
+  if (u.regId !== undefined) j.r = u.regId;
+  if (u.q !== undefined) j.q = u.q;
+  return JSON.stringify(j);
+}
+
+/** Decodes one stored binding; undefined when malformed. */
+export function decodeBinding(id: string, v: string): Binding | undefined {
+  const m = /^(\d+)\|(\d+)\|(\d+)\|([^|]*)\|(.*)$/s.exec(v);
+  if (!m) return undefined;
+  try {
+    const j = JSON.parse(m[5] as string) as StoredJson;
+    return {
+      id,
+      contact: j.c,
+      source: { address: j.a, port: j.p, transport: j.t },
+      ...(j.ua !== undefined ? { userAgent: j.ua } : {}),
+      ...(j.i !== undefined ? { instanceId: j.i } : {}),
+      ...(j.r !== undefined ? { regId: j.r } : {}),
+      ...(j.q !== undefined ? { q: j.q } : {}),
+      expiresAt: Number(m[1]),
+      updatedAt: Number(m[2]),
+      cseq: Number(m[3]),
+      callId: m[4] as string,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The location service: bindings per extension with TTL, a per-tenant index for listing and counting,
+ * one Lua script per REGISTER. Everything of one tenant lives in its hash-tag slot.
+ */
+export class LocationStore {
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly keys: KeySchema,
+  ) {}
+
+  /** Applies one REGISTER atomically and returns every live binding afterwards. */
+  async register(r: RegisterRequest): Promise<RegisterResult> {
+    const args: (string | number)[] = [
+      r.extension,
+      safeCallId(r.callId),
+      r.cseq,
+      r.maxContacts,
+      r.policy,
+      r.mode,
+      r.mode === 'update' ? r.updates.length : 0,
+    ];
+    if (r.mode === 'update') for (const u of r.updates) args.push(u.id, Math.max(0, Math.floor(u.expires)), encode(u));
+    const res = (await registerScript.run(
+      this.redis,
+      [this.keys.tenant.regBindings(r.tenantId, r.extension), this.keys.tenant.regIndex(r.tenantId)],
+      args,
+    )) as string[];
+    if (res[0] === 'TOO_MANY') return { kind: 'too-many', max: Number(res[1]) };
+    if (res[0] === 'OUT_OF_ORDER') return { kind: 'out-of-order' };
+    const bindings: Binding[] = [];
+    for (let i = 3; i + 1 < res.length; i += 2) {
+      const b = decodeBinding(res[i] as string, res[i + 1] as string);
+      if (b) bindings.push(b);
+    }
+    bindings.sort((a, b) => a.updatedAt - b.updatedAt || a.id.localeCompare(b.id));
+    return { kind: 'ok', now: Number(res[1]), evicted: Number(res[2]), bindings };
+  }
+
+  /** Live bindings of one extension (for call control: where to send an INVITE). */
+  async contactsFor(tenantId: string, extension: string, nowMs = Date.now()): Promise<Binding[]> {
+    const raw = await this.redis.hgetall(this.keys.tenant.regBindings(tenantId, extension));
+    const out: Binding[] = [];
+    for (const [id, v] of Object.entries(raw)) {
+      const b = decodeBinding(id, v);
+      if (b && b.expiresAt > nowMs) out.push(b);
+    }
+    return out.sort((a, b) => (b.q ?? 0) - (a.q ?? 0) || b.updatedAt - a.updatedAt);
+  }
+
+  /** Removes some (ids) or all bindings of an extension, e.g. an admin's force-unregister. Returns how many were live. */
+  async unregister(tenantId: string, extension: string, ids?: readonly string[]): Promise<number> {
+    const before = await this.contactsFor(tenantId, extension);
+    const target = ids ? before.filter((b) => ids.includes(b.id)) : before;
+    if (target.length === 0) return 0;
+    const res = await this.register({
+      tenantId,
+      extension,
+      callId: '',
+      cseq: 0,
+      maxContacts: Number.MAX_SAFE_INTEGER,
+      policy: 'replace-oldest',
+      mode: ids ? 'update' : 'wildcard',
+      updates: target.map((b) => ({ id: b.id, expires: 0, contact: b.contact, source: b.source })),
+    });
+    return res.kind === 'ok' ? target.length : 0;
+  }
+
+  /** Live bindings in a tenant (each device counts). */
+  async countBindings(tenantId: string, nowMs = Date.now()): Promise<number> {
+    return this.redis.zcount(this.keys.tenant.regIndex(tenantId), `(${nowMs}`, '+inf');
+  }
+
+  /** Live registrations of a tenant grouped by extension, in extension order, paged by extension. */
+  async listTenant(
+    tenantId: string,
+    o: { limit?: number; after?: string; nowMs?: number } = {},
+  ): Promise<{ entries: RegistrationListEntry[]; next?: string }> {
+    const now = o.nowMs ?? Date.now();
+    const limit = Math.min(Math.max(o.limit ?? 100, 1), 1000);
+    const members = await this.redis.zrangebyscore(this.keys.tenant.regIndex(tenantId), `(${now}`, '+inf');
+    const exts = [...new Set(members.map((m) => m.split(' ')[0] as string))]
+      .filter((e) => o.after === undefined || e > o.after)
+      .sort();
+    const page = exts.slice(0, limit);
+    const entries = await Promise.all(
+      page.map(async (extension) => ({ extension, bindings: await this.contactsFor(tenantId, extension, now) })),
+    );
+    const more = exts.length > limit;
+    return { entries: entries.filter((e) => e.bindings.length > 0), ...(more ? { next: page[page.length - 1] as string } : {}) };
+  }
+}
+
+export type FailureScope = { readonly kind: 'ip'; readonly ip: string } | { readonly kind: 'aor'; readonly tenantId: string; readonly extension: string };
+
+/** Brute-force guard state: failures in a sliding window and blocks with TTL, kept in Redis (they survive restarts). */
+export class AuthGuardStore {
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly keys: KeySchema,
+  ) {}
+
+  private keysOf(s: FailureScope): [string, string] {
+    return s.kind === 'ip'
+      ? [this.keys.global.regFailsIp(s.ip), this.keys.global.regBlockIp(s.ip)]
+      : [this.keys.tenant.regFailsAor(s.tenantId, s.extension), this.keys.tenant.regBlockAor(s.tenantId, s.extension)];
+  }
+
+  /** Records one failure; `blocked` is true when this failure started a block. */
+  async recordFailure(
+    s: FailureScope,
+    o: { windowMs: number; threshold: number; blockMs: number },
+  ): Promise<{ count: number; blocked: boolean }> {
+    const [fails, block] = this.keysOf(s);
+    const member = `${Date.now()}-${Math.random().toString(36).slice(2, 10)}`;
+    const r = (await failScript.run(this.redis, [fails, block], [o.windowMs, o.threshold, o.blockMs, member])) as [number, number];
+    return { count: Number(r[0]), blocked: Number(r[1]) === 1 };
+  }
+
+  async isBlocked(s: FailureScope): Promise<boolean> {
+    return (await this.redis.exists(this.keysOf(s)[1])) === 1;
+  }
+
+  async unblock(s: FailureScope): Promise<void> {
+    await this.redis.del(...this.keysOf(s));
+  }
+
+  /** Replay guard: true when `nc` is higher than every earlier one for this nonce (and records it). */
+  async acceptNonceCount(nonce: string, nc: number, ttlMs: number): Promise<boolean> {
+    const r = await nonceCountScript.run(this.redis, [this.keys.global.regNonceCount(nonce)], [nc, ttlMs]);
+    return Number(r) === 1;
+  }
+}
