@@ -27,3 +27,4 @@ process.on('message', (m) => {
   if (m === 'stats') process.send?.({ errors, rss: process.memoryUsage().rss });
 });
 process.on('SIGTERM', () => process.exit(0));
+process.on('SIGINT', () => process.exit(0));

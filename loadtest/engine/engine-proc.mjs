@@ -15,3 +15,4 @@ process.on('message', (m) => {
   if (m === 'stats') process.send?.({ stats: engine.stats(), rss: process.memoryUsage().rss, heap: process.memoryUsage().heapUsed });
 });
 process.on('SIGTERM', () => void engine.close().then(() => process.exit(0)));
+process.on('SIGINT', () => void engine.close().then(() => process.exit(0)));
