@@ -18,7 +18,7 @@ const opt = (name, def) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : def;
 };
-const rates = String(opt('rates', '1000,1500,2000,2500,3000')).split(',').map(Number);
+const rates = String(opt('rates', '1000,1500,2000,2500,3000')).split(',').map(Number).filter((n) => n > 0);
 const CALLS = Number(opt('calls', '20000'));
 const transport = args.includes('--tcp') ? 'tcp' : 'udp';
 const memoryCalls = args.includes('--memory') ? Number(opt('memory', '10000')) : 0;
@@ -87,8 +87,10 @@ console.log(`transport ${transport}; engine sip ${sipPort}, control ${controlPor
 const uasMain = sipp(['-sn', 'uas', '-p', String(uasPort), '-m', '100000000'], 'uas');
 await sleep(2000);
 
-const warm = await step(300, 3000, sipPort);
-console.log(`warm-up: 3000 calls at 300/s → ok ${warm.ok} failed ${warm.failed} retrans ${warm.retrans}`);
+if (rates.length > 0) {
+  const warm = await step(300, 3000, sipPort);
+  console.log(`warm-up: 3000 calls at 300/s → ok ${warm.ok} failed ${warm.failed} retrans ${warm.retrans}`);
+}
 
 let best = 0;
 let bestAchieved = 0;
@@ -109,6 +111,7 @@ for (const rate of rates) {
 let baseBest = 0;
 let baseAchieved = 0;
 const directUas = await freePort();
+if (rates.length === 0) rates.push(); // nothing to compare
 const uasDirect = sipp(['-sn', 'uas', '-p', String(directUas), '-m', '100000000'], 'uas');
 await sleep(1000);
 for (const rate of rates) {
@@ -123,10 +126,12 @@ for (const rate of rates) {
 uasDirect.child.kill('SIGTERM');
 
 if (memoryCalls > 0) {
+  await sleep(3000);
   const idle = await ask(engine);
-  const hold = Math.ceil(memoryCalls / 500) * 1000 + 15000;
-  const uac = sipp(['-sn', 'uac', `127.0.0.1:${sipPort}`, '-p', String(await freePort()), '-r', '500', '-m', String(memoryCalls), '-d', String(hold), '-l', String(memoryCalls + 10), '-timeout', `${Math.ceil(hold / 1000) * 2 + 60}s`], 'uac');
-  await sleep(Math.ceil(memoryCalls / 500) * 1000 + 5000);
+  const memRate = 300;
+  const hold = Math.ceil(memoryCalls / memRate) * 1000 + 15000;
+  const uac = sipp(['-sn', 'uac', `127.0.0.1:${sipPort}`, '-p', String(await freePort()), '-r', String(memRate), '-m', String(memoryCalls), '-d', String(hold), '-l', String(memoryCalls + 10), '-timeout', `${Math.ceil(hold / 1000) * 2 + 60}s`], 'uac');
+  await sleep(Math.ceil(memoryCalls / memRate) * 1000 + 5000);
   if (global.gc) global.gc();
   const full = await ask(engine);
   console.log(`memory: ${full.stats.dialogs} engine dialogs; engine RSS ${(idle.rss / 1e6).toFixed(1)} MB idle → ${(full.rss / 1e6).toFixed(1)} MB; heap ${(idle.heap / 1e6).toFixed(1)} → ${(full.heap / 1e6).toFixed(1)} MB; ≈ ${((full.rss - idle.rss) / Math.max(1, full.stats.dialogs)).toFixed(0)} B RSS (${((full.heap - idle.heap) / Math.max(1, full.stats.dialogs)).toFixed(0)} B heap) per dialog (2 dialogs per B2BUA call)`);
