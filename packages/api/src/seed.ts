@@ -1,4 +1,4 @@
-import { validateExtension, validateRingGroup, validateTenantCreate, type Validation } from '@kumo/domain';
+import { validateExtension, validatePickupGroup, validateRingGroup, validateTenantCreate, type Validation } from '@kumo/domain';
 import { KumoError } from '@kumo/runtime';
 import { ProvisioningRepo, SYSTEM_ACTOR, isWellFormedApiKey, type KeySchema, type RedisClient } from '@kumo/store';
 
@@ -12,6 +12,8 @@ export const DEMO = {
   /** SIP password of an extension: `pass` + number. */
   password: (ext: string) => `pass${ext}`,
   ringGroup: '500',
+  /** Pickup group `desk` (1001–1005): `*8` from any of them answers a call ringing another. */
+  pickupGroup: 'desk',
   operatorKeyName: 'demo operator',
   tenantKeyName: 'demo tenant admin',
 } as const;
@@ -86,6 +88,15 @@ export async function seedDemo(
     );
     try {
       await repo.createRingGroup(DEMO.tenantId, v, SYSTEM_ACTOR);
+    } catch (e) {
+      if ((e as KumoError).code !== 'KUMO_ERR_EXISTS') throw e;
+    }
+  }
+
+  if ((await repo.pickupGroup(DEMO.tenantId, DEMO.pickupGroup)) === null) {
+    const v = ok(validatePickupGroup({ id: DEMO.pickupGroup, name: 'Demo desk', members: DEMO.extensions.slice(0, 5) }));
+    try {
+      await repo.createPickupGroup(DEMO.tenantId, v, SYSTEM_ACTOR);
     } catch (e) {
       if ((e as KumoError).code !== 'KUMO_ERR_EXISTS') throw e;
     }

@@ -32,7 +32,7 @@ export function banner(b: BannerInput): string {
       '',
       `  Demo tenant  ${d.tenantId}  (SIP domain ${d.sipDomain}, ${d.ports} ports)`,
       `  Phones       extensions ${d.extensions[0]}–${d.extensions[d.extensions.length - 1]}; user = extension, password = pass<ext> (e.g. ${d.extensions[0]} / pass${d.extensions[0]})`,
-      `  Ring group   ${d.ringGroup} (ring-all)`,
+      `  Ring group   ${d.ringGroup} (ring-all over 1001–1003); pickup group desk (1001–1005, *8)`,
       `  Credentials  ${d.credentialsFile}`,
     );
     if (d.operatorKey) lines.push(`  Operator key ${d.operatorKey}`);

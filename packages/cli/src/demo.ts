@@ -4,6 +4,9 @@ import { DEMO, seedDemo } from '@kumo/api';
 import type { Logger } from '@kumo/runtime';
 import { createRedis, keySchema } from '@kumo/store';
 
+/** The demo tenant's SIP domain (the same value `seedDemo` provisions). */
+export const DEMO_SIP_DOMAIN: string = DEMO.sipDomain;
+
 export interface DemoSeedResult {
   readonly tenantId: string;
   readonly sipDomain: string;

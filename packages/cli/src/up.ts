@@ -9,7 +9,7 @@ import { PROCESS_NAMES, PROCESSES, READY_ENDPOINTS, type ProcessName } from './p
 import { waitReady } from './ready.js';
 import { loadOrCreateSecrets } from './secrets.js';
 import { Supervisor } from './supervisor.js';
-import { seedDemoTenant, type DemoSeedResult } from './demo.js';
+import { DEMO_SIP_DOMAIN, seedDemoTenant, type DemoSeedResult } from './demo.js';
 import { banner } from './banner.js';
 
 export interface UpOptions {
@@ -78,6 +78,8 @@ export async function up(env: Env, opts: UpOptions): Promise<number> {
 
   let demo: DemoSeedResult | undefined;
   if (opts.demo) {
+    // A softphone given only "127.0.0.1" as its domain registers to the demo tenant.
+    childEnv['KUMO_SIP_IP_HOST_DOMAIN'] ??= DEMO_SIP_DOMAIN;
     try {
       const apiUrl = `http://${childEnv['KUMO_API_LISTEN'] ?? '127.0.0.1:8080'}`;
       demo = await seedDemoTenant({ redisUrl, prefix: cfg.common.redisKeyPrefix, dataDir, apiUrl, log });

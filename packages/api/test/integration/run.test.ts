@@ -57,6 +57,7 @@ describe('seedDemo', () => {
       expect((await dir.extension('demo', '1005'))?.ha1Md5).toBe(ha1Of('1005', 'demo.kumo.test', 'pass1005').ha1Md5);
       expect((await dir.ringGroup('demo', '500'))?.members.map((m) => m.extension)).toEqual(['1001', '1002', '1003']);
       expect((await dir.ringGroup('demo', '500'))?.strategy).toBe('ring-all');
+      expect((await dir.pickupGroup('demo', 'desk'))?.members).toEqual(['1001', '1002', '1003', '1004', '1005']);
 
       const again = await seedDemo({ redis, keys }, { keys: { operatorKey: first.operatorKey, tenantAdminKey: first.tenantAdminKey } });
       expect(again).toMatchObject({ tenantCreated: false, keysIssued: false, operatorKey: first.operatorKey, tenantAdminKey: first.tenantAdminKey });

@@ -56,10 +56,21 @@ describe('kumo up', () => {
   it('--demo: seeds the demo tenant, serves the API, keeps its credentials across restarts, stops cleanly', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kumo-up-'));
     dirs.push(dir);
-    const env = { KUMO_DATA_DIR: dir, KUMO_API_LISTEN: `127.0.0.1:${await freePort()}` };
+    const sipPort = await freePort();
+    const env = {
+      KUMO_DATA_DIR: dir,
+      KUMO_API_LISTEN: `127.0.0.1:${await freePort()}`,
+      KUMO_SIP_LISTEN: `udp/127.0.0.1:${sipPort},tcp/127.0.0.1:${sipPort}`,
+      KUMO_ENGINE_CONTROL: `127.0.0.1:${await freePort()}`,
+      KUMO_ENGINE_OPS_LISTEN: `127.0.0.1:${await freePort()}`,
+      KUMO_SIP_OPS_LISTEN: `127.0.0.1:${await freePort()}`,
+      KUMO_BILLING_OPS_LISTEN: `127.0.0.1:${await freePort()}`,
+    };
     const first = run(['up', '--demo'], env, /Kumo is up/);
     await first.seen;
     expect(first.output()).toMatch(/Tenant key +kumo_/);
+    expect(first.output()).toMatch(/processes +engine, sip, api, billing/);
+    expect(first.output()).not.toMatch(/not ready after/);
     const credsFile = join(dir, 'demo-credentials.json');
     expect(statSync(credsFile).mode & 0o077).toBe(0);
     const creds = JSON.parse(readFileSync(credsFile, 'utf8')) as { tenantAdminKey: string; extensions: Record<string, string> };

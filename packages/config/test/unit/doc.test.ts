@@ -3,13 +3,14 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { allSpecs, renderConfigDoc } from '@kumo/config';
 
-const DOC = fileURLToPath(new URL('../../../../docs/configuration.md', import.meta.url));
+const DOCS = ['../../../../docs/configuration.md', '../../../../README.md'].map((p) => fileURLToPath(new URL(p, import.meta.url)));
 
-describe('docs/configuration.md', () => {
-  it('matches the settings declared in code (run `npm run docs:config` after changing a section)', () => {
-    const doc = readFileSync(DOC, 'utf8');
+describe('configuration reference', () => {
+  it.each(DOCS)('%s matches the settings declared in code (run `npm run docs:config` after changing a section)', (file) => {
+    const doc = readFileSync(file, 'utf8');
     const start = doc.indexOf('-->', doc.indexOf('<!-- generated:start')) + 3;
     const end = doc.indexOf('<!-- generated:end -->');
+    expect(end).toBeGreaterThan(start);
     expect(doc.slice(start, end).trim()).toBe(renderConfigDoc().trim());
   });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { cachedDirectory } from './directory-store.js';
 import { parseContacts, parseSipUri } from './headers.js';
 import { bindingId, planBindings, renderContacts } from './registrar.js';
 
@@ -73,5 +74,28 @@ describe('planBindings (RFC 3261 §10.3)', () => {
   it('renders remaining expiry per binding', () => {
     const b = { id: 'x', contact: 'sip:1001@h', source: { address: 'a', port: 1, transport: 'udp' }, expiresAt: 61_000, updatedAt: 0, callId: 'c', cseq: 1, instanceId: '<urn:uuid:A>', regId: 1 };
     expect(renderContacts([b], 1_000)).toBe('<sip:1001@h>;expires=60;+sip.instance="<urn:uuid:A>";reg-id=1');
+  });
+});
+
+describe('cachedDirectory', () => {
+  it('reuses tenant answers (hits and misses) for the TTL, then asks again', async () => {
+    let calls = 0;
+    let clock = 0;
+    const inner = {
+      tenantByDomain: (d: string) => {
+        calls++;
+        return Promise.resolve(d === 'a.test' ? { id: 'a', domain: d, status: 'active' as const } : undefined);
+      },
+      credentials: () => Promise.resolve(undefined),
+    };
+    const dir = cachedDirectory(inner, 1000, () => clock);
+    expect(await dir.tenantByDomain('a.test')).toMatchObject({ id: 'a' });
+    expect(await dir.tenantByDomain('a.test')).toMatchObject({ id: 'a' });
+    expect(await dir.tenantByDomain('x.test')).toBeUndefined();
+    expect(await dir.tenantByDomain('x.test')).toBeUndefined();
+    expect(calls).toBe(2);
+    clock = 1001;
+    await dir.tenantByDomain('a.test');
+    expect(calls).toBe(3);
   });
 });

@@ -111,7 +111,7 @@ export function planBindings(
       id: bindingId({ uri: c.uri, instanceId, regId }),
       expires: Math.min(asked, s.maxExpires),
       contact: c.uri,
-      source: { address: req.source_address, port: Number.isFinite(port) ? port : 0, transport: req.protocol.toLowerCase() },
+      source: { address: req.source_address, port: Number.isFinite(port) ? port : 0, transport: (req.protocol || 'udp').toLowerCase() },
       ...(ua !== undefined ? { userAgent: ua } : {}),
       ...(instanceId !== undefined ? { instanceId } : {}),
       ...(regId !== undefined ? { regId } : {}),

@@ -183,18 +183,21 @@ describe('AdmissionStore leases', () => {
   });
 
   it("a crashed holder's leases expire, are not counted, and are swept; renewed leases survive", async () => {
-    const short = new AdmissionStore(redis2, keys, { leaseTtlMs: 800, floodWindowMs: 10_000 });
+    // Lease time comes from Redis TIME (shared by every sip process), so this test runs on the wall
+    // clock: margins are wide enough that only a multi-second stall of the machine could break it.
+    const short = new AdmissionStore(redis2, keys, { leaseTtlMs: 2500, floodWindowMs: 10_000 });
     const plan = planOf(baseReq({ contract: { ports: 10, callsPerSecond: 0, burst: 1 }, trunk: { trunkId: 'tr', channels: 10 } }), NOFLOOD);
     const held = await Promise.all(Array.from({ length: 10 }, (_, i) => short.admit('crash', `k${i}`, plan)));
     expect(held.every((o) => o.admit)).toBe(true);
     expect(await store.admit('crash', 'new-0', plan)).toMatchObject({ admit: false, reason: 'port-limit' });
     // the "survivor" process keeps renewing two of its calls; the rest belong to a process that died
     const tickets = held.slice(0, 2).map((o) => (o.admit ? o.ticket : undefined)!);
-    for (let i = 0; i < 5; i++) {
-      await new Promise((r) => setTimeout(r, 200));
+    const renewedSince = Date.now();
+    while (Date.now() - renewedSince < 3000) {
+      await new Promise((r) => setTimeout(r, 250));
       expect(await short.renew(tickets)).toEqual([]);
     }
-    // 1000 ms > 800 ms TTL: the 8 unrenewed leases are gone, the 2 renewed ones are held
+    // over 3000 ms > 2500 ms TTL: the 8 unrenewed leases are gone, the 2 renewed ones are held
     const swept = await store.sweepAll();
     expect(swept.ports).toBe(8);
     expect(swept.channels).toBe(8);
@@ -202,16 +205,16 @@ describe('AdmissionStore leases', () => {
     const again = await Promise.all(Array.from({ length: 9 }, (_, i) => store.admit('crash', `new-${i}`, plan)));
     expect(again.filter((o) => o.admit).length).toBe(8);
     // a lease lost to expiry is reported by renew and not resurrected
-    await new Promise((r) => setTimeout(r, 900));
+    await new Promise((r) => setTimeout(r, 2800));
     expect((await short.renew(tickets)).sort()).toEqual(['k0', 'k1']);
   });
 
   it('expired leases are not counted even before the sweeper runs', async () => {
-    const short = new AdmissionStore(redis, keys, { leaseTtlMs: 100, floodWindowMs: 10_000 });
+    const short = new AdmissionStore(redis, keys, { leaseTtlMs: 1500, floodWindowMs: 10_000 });
     const plan = planOf(baseReq({ contract: { ports: 1, callsPerSecond: 0, burst: 1 } }));
     expect((await short.admit('lazy', 'a', plan)).admit).toBe(true);
     expect((await short.admit('lazy', 'b', plan)).admit).toBe(false);
-    await new Promise((r) => setTimeout(r, 150));
+    await new Promise((r) => setTimeout(r, 1700));
     expect((await short.admit('lazy', 'b', plan)).admit).toBe(true);
   });
 
