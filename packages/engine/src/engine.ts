@@ -426,7 +426,7 @@ export class EngineCore {
     if (st && st.state === 'confirmed') return;
     // ACK for a 2xx: a new transaction inside the dialog
     const d = this.findDialog(ack.callId ?? '', ack.from?.tag ?? '', ack.to?.tag ?? '');
-    if (!d || d.role !== 'uas') return;
+    if (!d) return; // a UAC dialog also waits for ACKs: to the 2xx of a re-INVITE it received
     const w = d.ackWait;
     if (!w || (ack.cseq?.seq ?? -1) !== w.cseq) return; // retransmitted or stray ACK
     this.stopAckWait(d);
