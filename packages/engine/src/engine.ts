@@ -932,6 +932,10 @@ export class EngineCore {
       conn.respond(msgId, 'NOK|invalid status');
       return;
     }
+    if (status > 100 && status < 200 && /(^|,)\s*100rel\s*(,|$)/i.test(app.headers.get('require') ?? '')) {
+      conn.respond(msgId, 'NOK|reliable provisional responses (100rel/PRACK) are not supported by the Kumo engine');
+      return;
+    }
     const req = t.req;
     const l = t.peer.local;
     // To-tag: the app may choose it; otherwise one per transaction
