@@ -20,6 +20,7 @@ const cases: Case[] = [
   { name: '486 busy', file: 'uac-busy-expect-486.xml', service: 'busy' },
   { name: '404 not found', file: 'uac-notfound-expect-404.xml', service: 'notfound' },
   { name: 're-INVITE hold and unhold', file: 'uac-reinvite-hold-unhold-expect-200.xml', service: 'service' },
+  { name: 'the app re-INVITEs the caller (hold), ACKs the 2xx and hangs up', file: 'uac-app-reinvites-then-hangs-up-expect-bye.xml', service: 'reinvite' },
   { name: 'INVITE retransmission absorbed while the app decides', file: 'uac-invite-retransmitted-expect-one-call.xml', service: 'slow', check: (c, b) => expect(c.invites - b.invites).toBe(1) },
   { name: '200 retransmitted until ACK', file: 'uac-late-ack-expect-200.xml', service: 'service', udpOnly: true },
   { name: 'packet loss recovered by retransmissions', file: 'uac-lossy-call-expect-200.xml', service: 'service', udpOnly: true },
