@@ -51,6 +51,9 @@ export interface EngineCoreOptions {
   readonly advertisedHost?: string | undefined;
 }
 
+/** How long an INVITE may stay in Proceeding (ringing) before the engine gives up (RFC 3261 timer C, > 3 min). */
+const TIMER_C_MS = 181000;
+
 /** Headers an app may not set (drachtio.cpp 182-189): the stack writes them. */
 const APP_FORBIDDEN = new Set(['via', 'route', 'record-route', 'rseq', 'content-length']);
 /** Headers the engine controls in requests it builds. */
@@ -591,6 +594,10 @@ export class EngineCore {
       if (t.state === 'calling') {
         t.state = 'proceeding';
         t.retrans = cancel(t.retrans);
+        // Timer B runs only in Calling (RFC 3261 §17.1.1.2): a callee may ring for minutes. A proxy-like timer C
+        // (3 min) bounds the wait; the app decides earlier with a CANCEL.
+        t.timer = cancel(t.timer);
+        t.timer = later(TIMER_C_MS, () => this.clientTimeout(t));
       }
       if (t.cancelPending && !t.cancelSent) this.sendCancel(t);
       if (t.orphan) {
@@ -826,12 +833,17 @@ export class EngineCore {
 
   private clientTimeout(t: ClientTxn): void {
     if (t.state === 'completed' || t.state === 'accepted' || t.state === 'terminated') return;
-    const wasProceeding = t.state === 'proceeding';
-    this.deleteClient(t);
-    if (t.method === 'CANCEL') return;
-    if (t.method === 'INVITE' && wasProceeding) {
-      // Timer B does not fire in Proceeding (RFC 3261): the 487 or final will come; keep waiting bounded.
+    if (t.method === 'INVITE' && t.state === 'proceeding' && !t.orphan) {
+      // timer C: report 408 now, CANCEL the ringing callee, and keep the transaction to ACK what comes back
+      this.failClient(t, 408, 'Request Timeout');
+      t.orphan = true;
+      this.sendCancel(t);
+      t.timer = later(64 * this.t.T1, () => this.deleteClient(t));
+      return;
     }
+    const wasOrphan = t.orphan;
+    this.deleteClient(t);
+    if (t.method === 'CANCEL' || wasOrphan) return;
     this.failClient(t, 408, 'Request Timeout');
   }
 

@@ -122,4 +122,19 @@ describe.each(['udp', 'tcp'] as const)('unmodified drachtio-srf as UAC, sipp as 
     await waitFor(() => short.engine.stats().dialogs === 0, 3000);
     await short.engine.close();
   });
+
+  it('createUAC: a callee ringing longer than timer B is still answered (timer B stops at the first provisional)', async () => {
+    const short = await startStack({ T1: 50 }); // timer B = 3.2 s; the callee rings for 5 s
+    const app = await connectSrf(short.controlPort);
+    const port = await freePort();
+    const sipp = startSipp({ scenario: scenario('uas-ring-5s-then-answer-expect-ack-bye.xml'), transport, localPort: port, calls: 1, timeoutS: 20 });
+    await sleep(150);
+    const dlg = await app.createUAC(`sip:service@127.0.0.1:${port}${tp}`, { localSdp: ANSWER_SDP });
+    await dlg.destroy();
+    const r = await sipp.done;
+    expect(r.errors).toBe('');
+    expect(r.successful).toBe(1);
+    disconnectSrf(app);
+    await short.engine.close();
+  });
 });
