@@ -54,6 +54,9 @@ export interface EngineCoreOptions {
 /** How long an INVITE may stay in Proceeding (ringing) before the engine gives up (RFC 3261 timer C, > 3 min). */
 const TIMER_C_MS = 181000;
 
+/** Upper bound on a server transaction the app keeps in Proceeding (state is dropped after it). */
+const PROCEEDING_LIMIT_MS = 600000;
+
 /** Headers an app may not set (drachtio.cpp 182-189): the stack writes them. */
 const APP_FORBIDDEN = new Set(['via', 'route', 'record-route', 'rseq', 'content-length']);
 /** Headers the engine controls in requests it builds. */
@@ -1006,6 +1009,9 @@ export class EngineCore {
       bytes = serialize(res);
       t.lastResponse = bytes;
       t.state = 'proceeding';
+      // the app has answered: the 64 s app-response timeout no longer applies (a call may ring for minutes)
+      t.timer = cancel(t.timer);
+      t.timer = later(PROCEEDING_LIMIT_MS, () => this.deleteServer(t));
       this.sendBytes(t.dest, bytes);
       this.countOut(res, t.dest.proto);
     } else {

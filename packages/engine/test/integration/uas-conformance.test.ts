@@ -74,6 +74,22 @@ describe.each(['udp', 'tcp'] as const)('unmodified drachtio-srf as UAS, sipp as 
   });
 });
 
+describe('app response timeout', () => {
+  it('a request the app answered with a provisional outlives the app-response timeout', async () => {
+    const stack = await startStack({ appResponseTimeoutMs: 100 });
+    const srf = await connectSrf(stack.controlPort);
+    const c = newCounters();
+    installUas(srf, c);
+    await new Promise((r) => setTimeout(r, 100));
+    // 'ring': the app sends 180 at once; the caller CANCELs 200 ms later, past the 100 ms app timeout: still known
+    const r = await runSipp({ scenario: scenario('uac-cancel-after-180-expect-487.xml'), target: `127.0.0.1:${stack.sipPort}`, localPort: await freePort(), calls: 1, service: 'ring', timeoutS: 15 });
+    expect(r.errors).toBe('');
+    expect(r.successful).toBe(1);
+    disconnectSrf(srf);
+    await stack.engine.close();
+  });
+});
+
 describe('missing ACK', () => {
   it('retransmits the 200, then sends BYE and reports it to the app as unsolicited', async () => {
     const stack = await startStack({ T1: 50 });
