@@ -51,6 +51,12 @@ export interface EngineCoreOptions {
   readonly advertisedHost?: string | undefined;
 }
 
+/** How long an INVITE may stay in Proceeding (ringing) before the engine gives up (RFC 3261 timer C, > 3 min). */
+const TIMER_C_MS = 181000;
+
+/** Upper bound on a server transaction the app keeps in Proceeding (state is dropped after it). */
+const PROCEEDING_LIMIT_MS = 600000;
+
 /** Headers an app may not set (drachtio.cpp 182-189): the stack writes them. */
 const APP_FORBIDDEN = new Set(['via', 'route', 'record-route', 'rseq', 'content-length']);
 /** Headers the engine controls in requests it builds. */
@@ -241,12 +247,12 @@ export class EngineCore {
   }
 
   /** Adds `received` / fills `rport` on the top Via (RFC 3261 §18.2.1, RFC 3581). */
-  private stampVia(req: SipRequest, peer: Peer): void {
+  private stampVia(req: SipRequest, peer: Peer): boolean {
     const first = req.headers.get('via');
-    if (first === undefined) return;
+    if (first === undefined) return false;
     const vias = parseVia(first);
     const v = vias?.[0];
-    if (!vias || !v) return;
+    if (!vias || !v) return false;
     let changed = false;
     if (bareHost(v.host) !== peer.addr) {
       v.params.received = peer.addr;
@@ -259,6 +265,7 @@ export class EngineCore {
       changed = true;
     }
     if (changed) req.headers.replaceAt('via', 0, vias.map((x) => formatVia(x)).join(', '));
+    return changed;
   }
 
   private serverKey(req: SipRequest, method: string): string {
@@ -271,7 +278,7 @@ export class EngineCore {
   private onNetworkRequest(req: SipRequest, peer: Peer): void {
     const method = req.method;
     this.m?.requestsIn.inc({ method: metricMethod(method), transport: peer.proto });
-    this.stampVia(req, peer);
+    if (this.stampVia(req, peer)) req.raw = undefined; // re-serialized for the app
     if (method === 'ACK') return this.onNetworkAck(req, peer);
     if (method === 'CANCEL') return this.onNetworkCancel(req, peer);
 
@@ -357,7 +364,7 @@ export class EngineCore {
     // drop the state when the app never answers (drachtio CLIENT_TIMEOUT); no response is sent
     txn.timer = later(this.appTimeoutMs, () => this.deleteServer(txn));
 
-    const text = serialize(req);
+    const text = req.raw ?? serialize(req);
     const meta = this.metaTokens('network', text.length, peer.proto, peer.addr, peer.port);
     if (dialog) {
       this.toApp(app, `sip|${meta}|${txn.id}|${dialog.id}|`, text);
@@ -425,7 +432,7 @@ export class EngineCore {
     if (st && st.state === 'confirmed') return;
     // ACK for a 2xx: a new transaction inside the dialog
     const d = this.findDialog(ack.callId ?? '', ack.from?.tag ?? '', ack.to?.tag ?? '');
-    if (!d || d.role !== 'uas') return;
+    if (!d) return; // a UAC dialog also waits for ACKs: to the 2xx of a re-INVITE it received
     const w = d.ackWait;
     if (!w || (ack.cseq?.seq ?? -1) !== w.cseq) return; // retransmitted or stray ACK
     this.stopAckWait(d);
@@ -434,7 +441,7 @@ export class EngineCore {
       const t = c && !c.star ? c.contacts[0]?.uriText : undefined;
       if (t !== undefined) d.remoteTarget = t;
     }
-    const text = serialize(ack);
+    const text = ack.raw ?? serialize(ack);
     // the ACK carries the INVITE's transaction id (captured: proto token empty)
     this.toApp(d.app, `sip|${this.metaTokens('network', text.length, '', peer.addr, peer.port)}|${w.txnId}|${d.id}|`, text);
     if (d.byeAfterAck) this.engineBye(d, true);
@@ -563,8 +570,11 @@ export class EngineCore {
 
   private resendAckFor(res: SipResponse): void {
     const callId = res.callId ?? '';
-    const d = this.dialogs.get(`${callId};from-tag=${res.from?.tag ?? ''}`);
-    if (d && d.role === 'uac' && d.lastAck && d.lastAck.cseq === res.cseq?.seq) {
+    // our request: From-tag is ours; the dialog id holds our tag (UAC dialog) or the peer's (UAS dialog)
+    const ours = res.from?.tag ?? '';
+    const a = this.dialogs.get(`${callId};from-tag=${ours}`);
+    const d = a && a.localTag === ours ? a : this.dialogs.get(`${callId};from-tag=${res.to?.tag ?? ''}`);
+    if (d && d.localTag === ours && d.lastAck && d.lastAck.cseq === res.cseq?.seq) {
       this.sendBytes(d.lastAck.dest, d.lastAck.bytes);
       this.m?.retransmissions.inc({ direction: 'out' });
     }
@@ -587,6 +597,10 @@ export class EngineCore {
       if (t.state === 'calling') {
         t.state = 'proceeding';
         t.retrans = cancel(t.retrans);
+        // Timer B runs only in Calling (RFC 3261 §17.1.1.2): a callee may ring for minutes. A proxy-like timer C
+        // (3 min) bounds the wait; the app decides earlier with a CANCEL.
+        t.timer = cancel(t.timer);
+        t.timer = later(TIMER_C_MS, () => this.clientTimeout(t));
       }
       if (t.cancelPending && !t.cancelSent) this.sendCancel(t);
       if (t.orphan) {
@@ -822,12 +836,17 @@ export class EngineCore {
 
   private clientTimeout(t: ClientTxn): void {
     if (t.state === 'completed' || t.state === 'accepted' || t.state === 'terminated') return;
-    const wasProceeding = t.state === 'proceeding';
-    this.deleteClient(t);
-    if (t.method === 'CANCEL') return;
-    if (t.method === 'INVITE' && wasProceeding) {
-      // Timer B does not fire in Proceeding (RFC 3261): the 487 or final will come; keep waiting bounded.
+    if (t.method === 'INVITE' && t.state === 'proceeding' && !t.orphan) {
+      // timer C: report 408 now, CANCEL the ringing callee, and keep the transaction to ACK what comes back
+      this.failClient(t, 408, 'Request Timeout');
+      t.orphan = true;
+      this.sendCancel(t);
+      t.timer = later(64 * this.t.T1, () => this.deleteClient(t));
+      return;
     }
+    const wasOrphan = t.orphan;
+    this.deleteClient(t);
+    if (t.method === 'CANCEL' || wasOrphan) return;
     this.failClient(t, 408, 'Request Timeout');
   }
 
@@ -931,6 +950,10 @@ export class EngineCore {
       conn.respond(msgId, 'NOK|invalid status');
       return;
     }
+    if (status > 100 && status < 200 && /(^|,)\s*100rel\s*(,|$)/i.test(app.headers.get('require') ?? '')) {
+      conn.respond(msgId, 'NOK|reliable provisional responses (100rel/PRACK) are not supported by the Kumo engine');
+      return;
+    }
     const req = t.req;
     const l = t.peer.local;
     // To-tag: the app may choose it; otherwise one per transaction
@@ -986,6 +1009,9 @@ export class EngineCore {
       bytes = serialize(res);
       t.lastResponse = bytes;
       t.state = 'proceeding';
+      // the app has answered: the 64 s app-response timeout no longer applies (a call may ring for minutes)
+      t.timer = cancel(t.timer);
+      t.timer = later(PROCEEDING_LIMIT_MS, () => this.deleteServer(t));
       this.sendBytes(t.dest, bytes);
       this.countOut(res, t.dest.proto);
     } else {
@@ -1145,8 +1171,7 @@ export class EngineCore {
     const d = this.dialogs.get(dialogId);
     const method = app.method;
     if (method === 'ACK') {
-      // A UAS-side dialog sends an ACK too once the app re-INVITEd through it (inviteCSeq > 0).
-      if (!d || d.state !== 'confirmed' || (d.role !== 'uac' && d.inviteCSeq <= 0)) {
+      if (!d || d.state !== 'confirmed' || d.inviteCSeq === 0) {
         conn.respond(msgId, 'NOK|ACK for non-success responses is automatically generated by the stack');
         return;
       }

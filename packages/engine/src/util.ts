@@ -19,18 +19,35 @@ export function newBranch(): string {
   return `z9hG4bK${prefix}${counter.toString(36)}`;
 }
 
+function fastChars(n: number): string {
+  let s = '';
+  for (let i = 0; i < n; i++) s += ALPHA[Math.floor(Math.random() * 62)];
+  return s;
+}
+
 export function newTag(): string {
   counter = (counter + 1) % 0x7fffffff;
-  return `${prefix.slice(0, 5)}${counter.toString(36)}${randomToken(3)}`;
+  return `${prefix.slice(0, 5)}${counter.toString(36)}${fastChars(3)}`;
 }
 
 /** `hh:mm:ss.uuuuuu` (UTC), the time token of drachtio frames. */
-export function stackTime(d = new Date()): string {
+let lastMs = -1;
+let lastTime = '';
+
+export function stackTime(): string {
+  const now = Date.now();
+  if (now === lastMs) return lastTime;
+  lastMs = now;
+  lastTime = formatStackTime(new Date(now));
+  return lastTime;
+}
+
+function formatStackTime(d: Date): string {
   const p2 = (n: number): string => (n < 10 ? `0${n}` : String(n));
   const us = String(d.getUTCMilliseconds() * 1000).padStart(6, '0');
   return `${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())}.${us}`;
 }
 
 export function randomCSeq(): number {
-  return 1 + (randomBytes(4).readUInt32BE(0) % 100000000);
+  return 1 + Math.floor(Math.random() * 100000000);
 }

@@ -24,11 +24,30 @@ export class AppConnection {
     return `${this.socket.remoteAddress ?? '?'}:${this.socket.remotePort ?? 0}`;
   }
 
-  /** Sends `⟨new msgId⟩|rest`; returns the msgId. */
+  private pending: string[] = [];
+  private flushScheduled = false;
+
+  /**
+   * Sends `⟨new msgId⟩|rest`; returns the msgId. Frames are queued and written together once per event-loop
+   * turn (one syscall for many frames under load; order is kept).
+   */
   send(rest: string): string {
     const id = randomUUID();
-    if (!this.closed && !this.socket.destroyed) this.socket.write(encodeFrame(`${id}|${rest}`));
+    if (this.closed || this.socket.destroyed) return id;
+    this.pending.push(encodeFrame(`${id}|${rest}`));
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
     return id;
+  }
+
+  flush(): void {
+    this.flushScheduled = false;
+    if (this.pending.length === 0) return;
+    const data = this.pending.length === 1 ? (this.pending[0] as string) : this.pending.join('');
+    this.pending = [];
+    if (!this.closed && !this.socket.destroyed) this.socket.write(data);
   }
 
   /** Sends a `response` frame to the app's frame `rid`. */
@@ -188,6 +207,7 @@ export class ControlServer {
         if (!ok) {
           this.o.log.warn({ app: conn.id, remote: conn.remote }, 'app gave an incorrect secret');
           conn.respond(msgId, 'NO|incorrect secret');
+          conn.flush();
           conn.socket.end();
           return;
         }

@@ -66,6 +66,14 @@ export function installUas(srf: any, c: AppCounters): void {
         (dlg: any) => {
           watchDialog(dlg, c);
           if (user === 'hangup') setTimeout(() => void dlg.destroy().catch(() => undefined), 300);
+          if (user === 'reinvite') {
+            setTimeout(() => {
+              dlg.modify('hold').then(
+                () => dlg.destroy().catch(() => undefined),
+                (err: any) => c.errors.push(`re-INVITE failed: ${String(err?.message ?? err)}`),
+              );
+            }, 200);
+          }
         },
         (err: any) => {
           if (!(err?.status === 487)) c.errors.push(String(err?.message ?? err));

@@ -256,6 +256,8 @@ describe('golden frames (drachtio-protocol.md §1.5)', () => {
     await peer.next(); // 100
     const inv = await app.next();
     const tx = inv.tokens[8] as string;
+    const rel = app.send(`sip|${tx}|${CRLF}SIP/2.0 183 Session Progress${CRLF}Require: 100rel${CRLF}Content-Length: 0${CRLF}${CRLF}`);
+    expect((await app.next()).tokens.slice(1, 5)).toEqual(['response', rel, 'NOK', 'reliable provisional responses (100rel/PRACK) are not supported by the Kumo engine']);
     app.send(`sip|${tx}|${CRLF}SIP/2.0 180 Ringing${CRLF}Call-ID: ${cid}${CRLF}cseq: 1 INVITE${CRLF}Content-Length: 0${CRLF}${CRLF}`);
     await app.next(); // echo
     await peer.next(); // 180

@@ -101,4 +101,40 @@ describe.each(['udp', 'tcp'] as const)('unmodified drachtio-srf as UAC, sipp as 
     disconnectSrf(b2bSrf);
     await waitFor(() => stack.engine.stats().dialogs === 0, 3000);
   });
+
+  it('B2BUA: the callee re-INVITEs (hold) and hangs up; the ACK of its re-INVITE is matched (no BYE from the engine)', async () => {
+    const short = await startStack({ T1: 50 }); // timer H at 3.2 s: an unmatched ACK would end the call
+    const c = newCounters();
+    const b2bSrf = await connectSrf(short.controlPort);
+    const uasPort = await freePort();
+    installB2b(b2bSrf, (user) => `sip:${user}@127.0.0.1:${uasPort}${tp}`, c);
+    await sleep(100);
+    const callee = startSipp({ scenario: scenario('uas-answer-reinvite-then-bye-expect-200.xml'), transport, localPort: uasPort, calls: 1, timeoutS: 20 });
+    await sleep(150);
+    const r = await runSipp({ scenario: scenario('uac-callee-hangs-up-expect-bye.xml'), target: `127.0.0.1:${short.sipPort}`, transport, localPort: await freePort(), calls: 1, timeoutS: 20 });
+    const u = await callee.done;
+    expect(u.errors).toBe('');
+    expect(u.successful).toBe(1);
+    expect(r.errors).toBe('');
+    expect(r.successful).toBe(1);
+    expect(c.errors).toEqual([]);
+    disconnectSrf(b2bSrf);
+    await waitFor(() => short.engine.stats().dialogs === 0, 3000);
+    await short.engine.close();
+  });
+
+  it('createUAC: a callee ringing longer than timer B is still answered (timer B stops at the first provisional)', async () => {
+    const short = await startStack({ T1: 50 }); // timer B = 3.2 s; the callee rings for 5 s
+    const app = await connectSrf(short.controlPort);
+    const port = await freePort();
+    const sipp = startSipp({ scenario: scenario('uas-ring-5s-then-answer-expect-ack-bye.xml'), transport, localPort: port, calls: 1, timeoutS: 20 });
+    await sleep(150);
+    const dlg = await app.createUAC(`sip:service@127.0.0.1:${port}${tp}`, { localSdp: ANSWER_SDP });
+    await dlg.destroy();
+    const r = await sipp.done;
+    expect(r.errors).toBe('');
+    expect(r.successful).toBe(1);
+    disconnectSrf(app);
+    await short.engine.close();
+  });
 });

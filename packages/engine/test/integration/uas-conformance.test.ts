@@ -20,6 +20,7 @@ const cases: Case[] = [
   { name: '486 busy', file: 'uac-busy-expect-486.xml', service: 'busy' },
   { name: '404 not found', file: 'uac-notfound-expect-404.xml', service: 'notfound' },
   { name: 're-INVITE hold and unhold', file: 'uac-reinvite-hold-unhold-expect-200.xml', service: 'service' },
+  { name: 'the app re-INVITEs the caller (hold), ACKs the 2xx and hangs up', file: 'uac-app-reinvites-then-hangs-up-expect-bye.xml', service: 'reinvite' },
   { name: 'INVITE retransmission absorbed while the app decides', file: 'uac-invite-retransmitted-expect-one-call.xml', service: 'slow', check: (c, b) => expect(c.invites - b.invites).toBe(1) },
   { name: '200 retransmitted until ACK', file: 'uac-late-ack-expect-200.xml', service: 'service', udpOnly: true },
   { name: 'packet loss recovered by retransmissions', file: 'uac-lossy-call-expect-200.xml', service: 'service', udpOnly: true },
@@ -70,6 +71,22 @@ describe.each(['udp', 'tcp'] as const)('unmodified drachtio-srf as UAS, sipp as 
 
   it('no state left behind', async () => {
     await waitFor(() => stack.engine.stats().dialogs === 0, 3000).catch(() => expect(stack.engine.stats()).toMatchObject({ dialogs: 0 }));
+  });
+});
+
+describe('app response timeout', () => {
+  it('a request the app answered with a provisional outlives the app-response timeout', async () => {
+    const stack = await startStack({ appResponseTimeoutMs: 100 });
+    const srf = await connectSrf(stack.controlPort);
+    const c = newCounters();
+    installUas(srf, c);
+    await new Promise((r) => setTimeout(r, 100));
+    // 'ring': the app sends 180 at once; the caller CANCELs 200 ms later, past the 100 ms app timeout: still known
+    const r = await runSipp({ scenario: scenario('uac-cancel-after-180-expect-487.xml'), target: `127.0.0.1:${stack.sipPort}`, localPort: await freePort(), calls: 1, service: 'ring', timeoutS: 15 });
+    expect(r.errors).toBe('');
+    expect(r.successful).toBe(1);
+    disconnectSrf(srf);
+    await stack.engine.close();
   });
 });
 

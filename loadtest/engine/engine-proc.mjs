@@ -1,0 +1,18 @@
+// The engine alone in its own process (as `kumo engine` runs it), for the benchmark.
+import { startEngine } from '../../packages/engine/dist/index.js';
+import { createLogger } from '../../packages/runtime/dist/index.js';
+
+const [sipPort, controlPort, transport = 'udp'] = process.argv.slice(2).map(String);
+const engine = await startEngine({
+  listen: [{ proto: transport, host: '127.0.0.1', port: Number(sipPort) }],
+  control: { host: '127.0.0.1', port: Number(controlPort) },
+  secret: 'cymru',
+  log: createLogger({ level: 'warn', name: 'engine' }),
+  maxServerTransactions: 1000000,
+});
+process.send?.({ ready: true });
+process.on('message', (m) => {
+  if (m === 'stats') process.send?.({ stats: engine.stats(), rss: process.memoryUsage().rss, heap: process.memoryUsage().heapUsed });
+});
+process.on('SIGTERM', () => void engine.close().then(() => process.exit(0)));
+process.on('SIGINT', () => void engine.close().then(() => process.exit(0)));
