@@ -10,6 +10,7 @@ export {
   hostPort,
   list,
   url,
+  redisUrl,
   optional,
   type ConfigOf,
   type Env,

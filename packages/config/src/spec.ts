@@ -146,6 +146,15 @@ export const url =
     }
   };
 
+/**
+ * A Redis URL of one of the shapes the store's client factory accepts. Checked by shape only
+ * (WHATWG URL rejects Sentinel/Cluster host lists); the store reports bad hosts at start-up.
+ */
+export const redisUrl: Parser<string> = (raw) =>
+  /^(redis|rediss|redis-sentinel|redis-cluster):\/\/(?:[^@/\s]*@)?[^/?#@\s]+(\/[^?#\s]*)?(\?[^#\s]*)?$/.test(raw)
+    ? { ok: true, value: raw }
+    : { ok: false, error: 'must be redis://, rediss://, redis-sentinel://host:port,…/master or redis-cluster://host:port,…' };
+
 export const optional =
   <T>(inner: Parser<T>): Parser<T | undefined> =>
   (raw) =>

@@ -1,4 +1,4 @@
-import { int, oneOf, optional, str, url, type Spec } from '../spec.js';
+import { int, oneOf, optional, redisUrl, str, type Spec } from '../spec.js';
 
 /** Settings every Kumo process reads. */
 export const commonSpec = {
@@ -12,7 +12,7 @@ export const commonSpec = {
     env: 'KUMO_REDIS_URL',
     description:
       'Redis to use: redis://host:port/db, rediss://…, redis-sentinel://host:port,host:port/mastername, redis-cluster://host:port,host:port. Unset under `kumo up`: a local redis-server is started.',
-    parse: optional(url('redis:', 'rediss:', 'redis-sentinel:', 'redis-cluster:')),
+    parse: optional(redisUrl),
     secret: true,
   },
   redisKeyPrefix: {

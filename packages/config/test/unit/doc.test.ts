@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { allSpecs, renderConfigDoc } from '@kumo/config';
+import { allSpecs, commonSpec, readSpec, renderConfigDoc } from '@kumo/config';
 
 const DOCS = ['../../../../docs/configuration.md', '../../../../README.md'].map((p) => fileURLToPath(new URL(p, import.meta.url)));
 
@@ -23,5 +23,19 @@ describe('configuration reference', () => {
         seen.set(s.env, s.default);
       }
     }
+  });
+});
+
+describe('KUMO_REDIS_URL', () => {
+  it.each([
+    ['redis://127.0.0.1:6379/0', true],
+    ['rediss://:pw@cache:6380', true],
+    ['redis-sentinel://:pw@s1:26379,s2:26379,[::1]:26379/kumo?db=2', true],
+    ['redis-cluster://n1:7000,n2:7001,n3:7002', true],
+    ['http://127.0.0.1:6379', false],
+    ['redis://', false],
+    ['redis://host with space', false],
+  ])('%s → %s', (raw, ok) => {
+    expect(readSpec(commonSpec, { KUMO_REDIS_URL: raw }).problems.length === 0).toBe(ok);
   });
 });
