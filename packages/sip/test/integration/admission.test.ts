@@ -234,6 +234,32 @@ describe('call admission in the sip process', () => {
     expect(after.filter((r) => r.admit)).toHaveLength(60);
   });
 
+  it('two processes racing 500 concurrent admissions each never overshoot the 100 ports', async () => {
+    const fixture = fileURLToPath(new URL('../fixtures/hold-leases.mjs', import.meta.url));
+    const racers = [0, 1].map(() => {
+      const child = spawn(process.execPath, [fixture, inject('redisUrl'), keys.prefix, 'race', '500', '60000'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      return { child, out: () => out, err: () => err };
+    });
+    try {
+      const t0 = Date.now();
+      while (!racers.every((r) => r.out().includes('held'))) {
+        if (Date.now() - t0 > 20_000) throw new Error(`racers did not finish: ${racers.map((r) => r.err()).join('\n')}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const held = racers.map((r) => Number(/held (\d+)/.exec(r.out())?.[1]));
+      expect(held[0]! + held[1]!).toBe(100);
+      expect((await api.counters('race', { now: Date.now() })).activeCalls).toBe(100);
+    } finally {
+      for (const r of racers) r.child.kill('SIGKILL');
+    }
+  });
+
   it('outbound trunk leasing through the service, with the emergency reserve', async () => {
     const a = proc();
     await a.start();
