@@ -35,6 +35,11 @@ export function parseReplaces(referTo: string): { callId: string; toTag: string;
   return { callId, toTag, fromTag };
 }
 
+/** Parses a Replaces header (RFC 3891: `callid;to-tag=x;from-tag=y[;early-only]`). */
+export function parseReplacesHeader(v: string): { callId: string; toTag: string; fromTag: string } | undefined {
+  return parseReplaces(`?replaces=${encodeURIComponent(v.trim())}`);
+}
+
 export class LocalDialogRegistry {
   private readonly byKey = new Map<string, Entry>();
 

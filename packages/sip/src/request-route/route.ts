@@ -1,7 +1,7 @@
 /**
  * The INVITE route, as named steps in the manner of a kamailio.cfg `request_route`:
  *
- *   initContext → sanity → identifyTenant → overloadGate → authenticate → checkOffer → admitCall → planRoute → runCall
+ *   initContext → sanity → identifyTenant → overloadGate → authenticate → checkOffer → admitCall → replaces → planRoute → runCall
  *
  * Each step either lets the request continue or answers it (and says why). Whatever
  * happens after the caller is known (a phone that authenticated, or a trunk recognised by
@@ -33,11 +33,11 @@ import {
   type DigestAlgorithm,
 } from '../auth/digest.js';
 import { multiHeader } from '../drachtio/types.js';
-import { LocalDialogRegistry } from '../call/dialogs.js';
+import { LocalDialogRegistry, parseReplacesHeader } from '../call/dialogs.js';
 import { LocalPickupRegistry } from '../call/pickup.js';
 import { checkSdp, sdpCodecs } from '../call/sdp.js';
 import { CallSession, type SessionOptions, type SessionOutcome, type TrunkGate } from '../call/session.js';
-import type { AttendedRequest, CallIo, InboundInvite, TransferRequest } from '../call/types.js';
+import type { AttendedRequest, CallIo, InboundInvite, Leg, TransferRequest } from '../call/types.js';
 import { loadRouting } from './load.js';
 
 /** What the admission step answers; the admission work plugs its service in here. */
@@ -303,6 +303,55 @@ export function createInviteRoute(d: RouteDeps) {
     }
   };
 
+  /**
+   * INVITE with Replaces (RFC 3891) naming a bridged leg of this tenant: the new caller takes
+   * that leg's place. The other party is re-INVITEd with the caller's offer, its answer answers
+   * the caller, the replaced leg gets a BYE and the two are bridged; the call's CDR is this
+   * INVITE's. Unknown (or early, or busy transferring) → 481; another tenant's call → 403.
+   */
+  const replaces: Step = async (ctx) => {
+    const h = ctx.req.get('replaces');
+    if (h === undefined) return 'next';
+    const tenant = ctx.tenant as Tenant;
+    const r = parseReplacesHeader(h);
+    if (!r) return reply(ctx, 400, 'Bad Replaces', 'bad-replaces');
+    const found = dialogs.forTenant(tenant.id).find(r);
+    if (found.kind === 'other-tenant') return reply(ctx, 403, 'Forbidden', 'replaces-other-tenant');
+    const taken = found.kind === 'found' ? found.leg.takeOver() : undefined;
+    if (!taken) return reply(ctx, 481, 'Call/Transaction Does Not Exist', 'replaces-unknown');
+    let mine: Leg;
+    try {
+      if (!taken.other.reoffer) throw new Error('leg cannot be re-offered');
+      const answer = await taken.other.reoffer(ctx.invite.sdp);
+      mine = await ctx.invite.answer(answer);
+    } catch (err) {
+      ctx.log.info({ err }, 'INVITE with Replaces: joining failed');
+      await Promise.all([taken.other.hangup(), taken.replaced.hangup()]).catch(() => undefined);
+      return reply(ctx, 500, 'Server Internal Error', 'replaces-failed', false);
+    }
+    void taken.replaced.hangup();
+    const answeredAt = now();
+    let hangupBy: HangupBy = 'system';
+    try {
+      hangupBy = await ctx.io.bridge(mine, taken.other, undefined, { dialogs: dialogs.forTenant(tenant.id) });
+    } catch (err) {
+      ctx.log.warn({ err }, 'replacing call failed');
+      await Promise.all([mine.hangup(), taken.other.hangup()]).catch(() => undefined);
+    }
+    ctx.outcome = {
+      answeredAt,
+      endedAt: now(),
+      finalStatus: 200,
+      finalReason: 'OK',
+      hangupBy,
+      cancelledByCaller: false,
+      bLegCallId: taken.other.callId,
+      answerSdp: taken.other.remoteSdp,
+      attempts: [],
+    };
+    return 'done';
+  };
+
   /** Load what the call can touch, then the pure planRoute decides. */
   const planRouteStep: Step = async (ctx) => {
     const tenant = ctx.tenant as Tenant;
@@ -517,6 +566,7 @@ export function createInviteRoute(d: RouteDeps) {
     ['authenticate', authenticate],
     ['checkOffer', checkOffer],
     ['admitCall', admitCall],
+    ['replaces', replaces],
     ['planRoute', planRouteStep],
     ['runCall', runCall],
   ];

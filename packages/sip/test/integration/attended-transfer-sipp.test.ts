@@ -43,7 +43,7 @@ ${body === '' ? 'Content-Length: 0\n' : `Content-Type: application/sdp\nContent-
 ]]></send>`;
 
 /** A phone calling `[service]` with digest and a fixed Call-ID; after the 200 it runs `then`. */
-function caller(o: { user: string; domain: string; name: string; then: string }): string {
+function caller(o: { user: string; domain: string; name: string; then: string; headers?: string; final?: number; answerOf?: string }): string {
   const invite = (cseq: number, auth: string) => `
   <send retrans="500" start_txn="inv${cseq}"><![CDATA[
 INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
@@ -55,7 +55,7 @@ CSeq: ${cseq} INVITE
 Contact: <sip:${o.user}@[local_ip]:[local_port];transport=[transport]>
 Max-Forwards: 70
 User-Agent: sipp-kumo
-${auth}Content-Type: application/sdp
+${o.headers ?? ''}${auth}Content-Type: application/sdp
 Content-Length: [len]
 
 ${sdp(o.name)}
@@ -76,9 +76,16 @@ Content-Length: 0
   return `<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="caller">${invite(1, '')}
   <recv response="407" auth="true" response_txn="inv1"/>${ack(1, '[last_To:]')}${invite(2, `[authentication username=${o.user} password=pass${o.user}x]\n`)}
-  <recv response="180" optional="true" response_txn="inv2"/>
-  <recv response="200" rrs="true" response_txn="inv2"><action><ereg regexp=".*" search_in="hdr" header="To:" assign_to="peerTo"/></action></recv>${ack(2, 'To: [$peerTo]', '[next_url]')}
-${o.then.replaceAll('@FROM@', `<sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]`)}
+  <recv response="180" optional="true" response_txn="inv2"/>${
+    o.final !== undefined
+      ? `
+  <recv response="${o.final}" response_txn="inv2"/>${ack(2, '[last_To:]')}`
+      : `
+  <recv response="200" rrs="true" response_txn="inv2"><action><ereg regexp=".*" search_in="hdr" header="To:" assign_to="peerTo"/>${
+    o.answerOf !== undefined ? `<ereg regexp="s=${o.answerOf}" search_in="body" check_it="true" assign_to="answer"/>` : ''
+  }</action></recv>${ack(2, 'To: [$peerTo]', '[next_url]')}
+${o.then.replaceAll('@FROM@', `<sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]`)}${o.answerOf !== undefined ? '\n  <Reference variables="answer"/>' : ''}`
+  }
 </scenario>
 `;
 }
@@ -344,5 +351,63 @@ describe('attended transfer (REFER with Replaces) with sipp over udp', () => {
     }
     expect(call1).toMatchObject({ disposition: 'answered', calleeExtension: '1002', hangupBy: 'callee' });
     await s.app.location.unregister(tenantId, '1002');
+  });
+
+  /** A phone that answers and waits for the BYE. */
+  const answerWaitBye = `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="answer">
+  <recv request="INVITE"/>
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]U[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:phone@[local_ip]:[local_port];transport=[transport]>
+Content-Type: application/sdp
+Content-Length: [len]
+
+${sdp('phoneB')}
+]]></send>
+  <recv request="ACK"/>${waitBye}
+</scenario>
+`;
+
+  it('INVITE with Replaces takes a bridged leg’s place: the other party is re-INVITEd, the replaced leg gets a BYE', async () => {
+    const u = `${Date.now().toString(36)}`;
+    const callA = `call1-${u}-1`;
+    const b = await phone('1002', answerWaitBye);
+    const a = dial('1002', caller({ user: '1001', domain, name: 'phoneA', then: transferee('phoneX', 'phoneA') }), `call1-${u}`);
+    const aEntry = await waitFor('call 1 bridged', () => entry(callA));
+    // B's leg as B sees it: Call-ID, to-tag = Kumo's tag (local here), from-tag = B's.
+    const [cid, localTag, remoteTag] = aEntry.peerKey.split(';') as [string, string, string];
+    const x = await dial(
+      '1002',
+      caller({ user: '1004', domain, name: 'phoneX', then: waitBye, answerOf: 'phoneA', headers: `Replaces: ${cid};to-tag=${localTag};from-tag=${remoteTag}\n` }),
+      `callx-${u}`,
+    );
+    expect(x.ok, `X: ${explain(x)}`).toBe(true);
+    const [ra, rb] = await Promise.all([a, b.h.done]);
+    expect(ra.ok, `A: ${explain(ra)}`).toBe(true);
+    expect(rb.ok, `B: ${explain(rb)}`).toBe(true);
+    let list: Cdr[] = [];
+    for (let i = 0; i < 100 && list.length < 2; i++) {
+      list = (await cdrs()).filter((c) => c.callIdA === callA || c.callIdA === `callx-${u}-1`);
+      if (list.length < 2) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(list.find((c) => c.callIdA === callA)).toMatchObject({ disposition: 'answered', calleeExtension: '1002', hangupBy: 'callee' });
+    expect(list.find((c) => c.callIdA === `callx-${u}-1`)).toMatchObject({ disposition: 'answered', callerExtension: '1004', hangupBy: 'callee' });
+    await s.app.location.unregister(tenantId, '1002');
+  });
+
+  it('INVITE with an unknown Replaces → 481', async () => {
+    const u = `${Date.now().toString(36)}`;
+    const x = await dial(
+      '1002',
+      caller({ user: '1004', domain, name: 'phoneX', then: '', final: 481, headers: 'Replaces: nosuchcall;to-tag=a;from-tag=b\n' }),
+      `callx-${u}`,
+    );
+    expect(x.ok, `X: ${explain(x)}`).toBe(true);
   });
 });
