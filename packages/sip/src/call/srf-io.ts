@@ -1,7 +1,9 @@
 /**
  * `CallIo` and `InboundInvite` over drachtio-srf: `createUAC` per fork (sent to the address
  * the phone registered from, through `proxy`), `createUAS` for the caller once a callee
- * answers, and an in-dialog relay between the two dialogs (BYE, re-INVITE, UPDATE, INFO).
+ * answers, and an in-dialog relay between the two dialogs (BYE, re-INVITE, UPDATE, INFO),
+ * blind transfer (REFER) and attended transfer (REFER with Replaces, legs found in the
+ * tenant's `DialogRegistry`).
  *
  * drachtio-srf's typings are loose (see drachtio/types.ts); the few members used here are
  * typed locally.

@@ -205,9 +205,9 @@ Content-Length: 0
 `;
 }
 
-describe('attended transfer (REFER with Replaces) with sipp over udp', () => {
-  const transport = 'udp' as const;
-  const tenantId = 'attended-udp';
+describe.each(['udp', 'tcp'] as const)('attended transfer (Replaces) with sipp over %s', (transport) => {
+  const tenantId = `attended-${transport}`;
+  const otherTenant = `attended-other-${transport}`;
   const domain = `${tenantId}.kumo.test`;
   let s: Stack;
   let streams: CdrStreams;
@@ -227,6 +227,12 @@ describe('attended transfer (REFER with Replaces) with sipp over udp', () => {
     const t = validateTenantCreate({ id: tenantId, name: 'Attended', sipDomain: domain, ports: 100, trunkChannels: 10, callsPerSecond: 50 });
     if (!t.ok) throw new Error(JSON.stringify(t.problems));
     await repo.createTenant(t.value, SYSTEM_ACTOR);
+    const t2 = validateTenantCreate({ id: otherTenant, name: 'Other', sipDomain: `${otherTenant}.kumo.test`, ports: 100, trunkChannels: 1, callsPerSecond: 10 });
+    if (!t2.ok) throw new Error(JSON.stringify(t2.problems));
+    await repo.createTenant(t2.value, SYSTEM_ACTOR);
+    const e2 = validateExtension({ number: '2001', password: 'pass2001x' });
+    if (!e2.ok) throw new Error(JSON.stringify(e2.problems));
+    await repo.createExtension(otherTenant, e2.value, SYSTEM_ACTOR);
     for (const number of ['1001', '1002', '1004']) {
       const e = validateExtension({ number, displayName: `User ${number}`, password: `pass${number}x` });
       if (!e.ok) throw new Error(JSON.stringify(e.problems));
@@ -282,7 +288,8 @@ describe('attended transfer (REFER with Replaces) with sipp over udp', () => {
     return entries.map(([, f]) => JSON.parse(f[1] as string) as Cdr);
   }
 
-  it('B transfers A to C: A and C re-INVITEd with each other’s SDP, B gets NOTIFY 200 and BYEs, three CDRs', async () => {
+  // The Replaces value reaches B's sipp in a UDP INFO from the test (see the file comment): UDP only.
+  it.skipIf(transport === 'tcp')('B transfers A to C: A and C re-INVITEd with each other’s SDP, B gets NOTIFY 200 and BYEs, three CDRs', async () => {
     const u = `${Date.now().toString(36)}`;
     const callA = `call1-${u}-1`;
     const call2 = `call2-${u}-1`;
@@ -292,6 +299,7 @@ describe('attended transfer (REFER with Replaces) with sipp over udp', () => {
     const aEntry = await waitFor('call 1 bridged', () => entry(callA));
     const b2 = dial('1004', caller({ user: '1002', domain, name: 'phoneB2', then: waitBye }), `call2-${u}`);
     const replaced = await waitFor('call 2 bridged', () => entry(call2));
+    expect(replaced.tenantId).toBe(tenantId);
     const [cid, localTag, remoteTag] = replaced.key.split(';') as [string, string, string];
     const replaces = `${cid}%3Bto-tag%3D${localTag}%3Bfrom-tag%3D${remoteTag}`;
     // Hand B's call-1 sipp the Replaces of its own call-2 leg.
@@ -382,13 +390,28 @@ ${sdp('phoneB')}
     const aEntry = await waitFor('call 1 bridged', () => entry(callA));
     // B's leg as B sees it: Call-ID, to-tag = Kumo's tag (local here), from-tag = B's.
     const [cid, localTag, remoteTag] = aEntry.peerKey.split(';') as [string, string, string];
-    const x = await dial(
+    const xp = dial(
       '1002',
       caller({ user: '1004', domain, name: 'phoneX', then: waitBye, answerOf: 'phoneA', headers: `Replaces: ${cid};to-tag=${localTag};from-tag=${remoteTag}\n` }),
       `callx-${u}`,
     );
+    // Another tenant's phone naming the new leg of the same call: 403, nothing changes.
+    const joinedLeg = (await waitFor('joined call bridged', () => entry(`callx-${u}-1`))).key.split(';') as [string, string, string];
+    const o = await dial(
+      '2001',
+      caller({
+        user: '2001',
+        domain: `${otherTenant}.kumo.test`,
+        name: 'phoneO',
+        then: '',
+        final: 403,
+        headers: `Replaces: ${joinedLeg[0]};to-tag=${joinedLeg[1]};from-tag=${joinedLeg[2]}\n`,
+      }),
+      `callo-${u}`,
+    );
+    expect(o.ok, `other tenant: ${explain(o)}`).toBe(true);
+    const [x, ra, rb] = await Promise.all([xp, a, b.h.done]);
     expect(x.ok, `X: ${explain(x)}`).toBe(true);
-    const [ra, rb] = await Promise.all([a, b.h.done]);
     expect(ra.ok, `A: ${explain(ra)}`).toBe(true);
     expect(rb.ok, `B: ${explain(rb)}`).toBe(true);
     let list: Cdr[] = [];
