@@ -15,6 +15,7 @@ import {
 } from '@kumo/store';
 import type { DigestAlgorithm } from './auth/digest.js';
 import { createInviteHandler } from './call/hook.js';
+import { LocalDialogRegistry } from './call/dialogs.js';
 import { LocalPickupRegistry } from './call/pickup.js';
 import type { AdmitCall, RouteDeps } from './request-route/route.js';
 import type { CallAdmission } from './admission/call-admission.js';
@@ -107,6 +108,8 @@ export interface SipApp {
   readonly handlers: Readonly<Record<string, SipHandler>>;
   readonly location: LocationStore;
   readonly guard: AuthGuardStore;
+  /** Bridged legs of this process (attended transfer); exposed for tests and leak checks. */
+  readonly dialogs: LocalDialogRegistry;
 }
 
 /** How long a tenant looked up by SIP domain is reused (status changes reach the registrar within this). */
@@ -129,6 +132,7 @@ export function createSipApp(d: SipAppDeps): SipApp {
   const register = adm ? registerRateCap(adm.service, registrar) : registrar;
   const c = d.calls;
   const admitCall = c?.admitCall ?? (adm ? admissionStep(adm.service, { burstSeconds: adm.burstSeconds }) : undefined);
+  const dialogs = new LocalDialogRegistry();
   const invite = c
     ? createInviteHandler({
         log: d.log.child({ component: 'calls' }),
@@ -138,6 +142,7 @@ export function createSipApp(d: SipAppDeps): SipApp {
         guard,
         publishCdr: ((streams) => (cdr) => streams.publishCdr(cdr))(new CdrStreams(d.redis, d.keys, c.cdrShards)),
         pickups: new LocalPickupRegistry(),
+        dialogs,
         auth: {
           nonceSecret: d.registrar.nonceSecret,
           nonceLifetimeMs: d.registrar.nonceLifetimeMs,
@@ -150,7 +155,7 @@ export function createSipApp(d: SipAppDeps): SipApp {
         ...(c.overloadGate ? { overloadGate: c.overloadGate } : adm ? { overloadGate: overloadGateStep(adm.service) } : {}),
       })
     : createInviteHandler();
-  return { handlers: { REGISTER: register, INVITE: invite }, location, guard };
+  return { handlers: { REGISTER: register, INVITE: invite }, location, guard, dialogs };
 }
 
 /** How long `runSip` waits for the first engine connection before resolving anyway (it keeps retrying). */

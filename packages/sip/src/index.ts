@@ -62,5 +62,6 @@ export {
 export { loadRouting, contactOf, MAX_RECORDS_PER_CALL, type LoadedRouting } from './request-route/load.js';
 export { CallSession, type CallTracker, type PickupRegistry, type SessionOptions, type SessionOutcome } from './call/session.js';
 export { LocalPickupRegistry } from './call/pickup.js';
+export { LocalDialogRegistry, parseReplaces } from './call/dialogs.js';
 export { checkSdp, sdpCodecs, type SdpCheck } from './call/sdp.js';
 export type { CallIo, DialOutcome, DialProgress, DialRequest, InboundInvite, Leg, PendingDial } from './call/types.js';

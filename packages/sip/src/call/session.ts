@@ -20,7 +20,7 @@ import {
   type Stop,
   type TrunkStep,
 } from '@kumo/domain';
-import type { CallIo, DialRequest, InboundInvite, Leg, PendingDial, TransferRequest } from './types.js';
+import type { AttendedRequest, BridgeOptions, CallIo, DialogRegistry, DialRequest, InboundInvite, Leg, PendingDial, TransferRequest } from './types.js';
 
 /** Call-state side effects (round-robin cursor, busy/idle); failures here never fail a call. */
 export interface CallTracker {
@@ -61,6 +61,12 @@ export interface SessionOptions {
    */
   readonly transfer?: (
     t: TransferRequest & { readonly transferorExtension?: string },
+  ) => Promise<{ ok: true } | { ok: false; status: number; reason: string }>;
+  /** Bridged legs of the tenant (attended transfer finds the replaced call here). */
+  readonly dialogs?: DialogRegistry;
+  /** Attended transfer (REFER with Replaces). Without it (or `dialogs`) such a REFER is answered 501. */
+  readonly attended?: (
+    t: AttendedRequest & { readonly transferorExtension?: string },
   ) => Promise<{ ok: true } | { ok: false; status: number; reason: string }>;
 }
 
@@ -227,6 +233,15 @@ export class CallSession {
     const answeredAt = this.io.now();
     // Bridge first: in-dialog requests (a re-INVITE right after the ACK) must find the relay in place.
     const transfer = this.o.transfer;
+    const attended = this.o.attended;
+    const transferorOf = (from: 'caller' | 'callee'): { transferorExtension?: string } => {
+      const x = from === 'caller' ? this.plan.caller.extension : r.target?.extension;
+      return x !== undefined ? { transferorExtension: x } : {};
+    };
+    const bridgeOpts: BridgeOptions = {
+      ...(this.o.dialogs ? { dialogs: this.o.dialogs } : {}),
+      ...(attended ? { attended: (t: AttendedRequest) => attended({ ...t, ...transferorOf(t.from) }) } : {}),
+    };
     const bridged = this.io.bridge(
       caller,
       r.leg,
@@ -236,6 +251,7 @@ export class CallSession {
             return transfer({ ...t, ...(transferorExtension !== undefined ? { transferorExtension } : {}) });
           }
         : undefined,
+      bridgeOpts,
     );
     const parties = [this.plan.caller.extension, r.target?.extension].filter((x): x is string => x !== undefined);
     const t = this.o.tracker;

@@ -1,14 +1,17 @@
 /**
  * `CallIo` and `InboundInvite` over drachtio-srf: `createUAC` per fork (sent to the address
  * the phone registered from, through `proxy`), `createUAS` for the caller once a callee
- * answers, and an in-dialog relay between the two dialogs (BYE, re-INVITE, UPDATE, INFO).
+ * answers, and an in-dialog relay between the two dialogs (BYE, re-INVITE, UPDATE, INFO),
+ * blind transfer (REFER) and attended transfer (REFER with Replaces, legs found in the
+ * tenant's `DialogRegistry`).
  *
  * drachtio-srf's typings are loose (see drachtio/types.ts); the few members used here are
  * typed locally.
  */
 import type { HangupBy } from '@kumo/domain';
 import type { Logger } from '@kumo/runtime';
-import type { CallIo, DialOutcome, InboundInvite, Leg, PendingDial } from './types.js';
+import { parseReplaces } from './dialogs.js';
+import type { BridgedLeg, CallIo, DialOutcome, InboundInvite, Leg, PendingDial } from './types.js';
 
 /** drachtio-srf request as seen by an app (the members used here). */
 export interface SrfRequest {
@@ -33,7 +36,7 @@ interface SrfDialogRes {
 }
 
 export interface SrfDialog {
-  readonly sip: { readonly callId: string };
+  readonly sip: { readonly callId: string; readonly localTag?: string; readonly remoteTag?: string };
   readonly remote: { sdp: string };
   readonly local: { sdp: string };
   readonly connected: boolean;
@@ -142,7 +145,7 @@ export function srfCallIo(srf: SrfLike, log: Logger): CallIo {
         },
       };
     },
-    bridge(caller, callee, onTransfer): Promise<HangupBy> {
+    bridge(caller, callee, onTransfer, opts): Promise<HangupBy> {
       const a = dialogs.get(caller);
       const b = dialogs.get(callee);
       if (!a || !b) return Promise.resolve('system');
@@ -150,9 +153,11 @@ export function srfCallIo(srf: SrfLike, log: Logger): CallIo {
         let done = false;
         /** Set while a transfer runs: the transferee must survive the transferor's BYE. */
         let transferring = false;
+        const registration: { off?: () => void } = {};
         const end = (by: HangupBy, other: SrfDialog | undefined): void => {
           if (done) return;
           done = true;
+          registration.off?.();
           detachA();
           detachB();
           if (!transferring && other?.connected === true) void other.destroy().catch(() => undefined);
@@ -163,9 +168,9 @@ export function srfCallIo(srf: SrfLike, log: Logger): CallIo {
         a.on('destroy', onA);
         b.on('destroy', onB);
         const transfer = (side: 'caller' | 'callee', transferee: Leg) => (req: SrfRequest, res: SrfResponse) => {
-          if (!onTransfer) return res.send(501, 'Not Implemented');
           const referTo = req.get('refer-to') ?? '';
-          if (/replaces/i.test(referTo)) return res.send(501, 'Not Implemented (attended transfer)');
+          if (/replaces/i.test(referTo)) return attended(side, transferee, referTo, req, res);
+          if (!onTransfer) return res.send(501, 'Not Implemented');
           const m = /<?sips?:([^@;>]+)@/i.exec(referTo);
           const target = m?.[1] !== undefined ? decodeURIComponent(m[1]) : '';
           if (target === '') return res.send(400, 'Bad Refer-To');
@@ -193,6 +198,75 @@ export function srfCallIo(srf: SrfLike, log: Logger): CallIo {
             (err: unknown) => log.warn({ err }, 'transfer failed'),
           );
         };
+        /** REFER with Replaces: join the transferee to the other party of the replaced dialog (docs/routing.md). */
+        const attended = (side: 'caller' | 'callee', transferee: Leg, referTo: string, _req: SrfRequest, res: SrfResponse): void => {
+          const handler = opts?.attended;
+          const dialogs = opts?.dialogs;
+          if (!handler || !dialogs) return res.send(501, 'Not Implemented (attended transfer)');
+          const r = parseReplaces(referTo);
+          if (!r) return res.send(400, 'Bad Replaces');
+          const m = /<?sips?:([^@;>?]+)@/i.exec(referTo);
+          const target = m?.[1] !== undefined ? decodeURIComponent(m[1]) : '';
+          const found = dialogs.find(r);
+          if (found.kind === 'other-tenant') return res.send(403, 'Forbidden');
+          const transferor = side === 'caller' ? a : b;
+          const mine = (side === 'caller' ? legA : legB).key;
+          const self = found.kind === 'found' && found.leg.key.callId === mine.callId && found.leg.key.localTag === mine.localTag;
+          if (found.kind === 'none' || self || transferring || done) {
+            // RFC 3891 answers an unknown Replaces with 481; a REFER reports it in the final NOTIFY.
+            res.send(202, 'Accepted');
+            void sipfrag(transferor, '481 Call/Transaction Does Not Exist', true, log);
+            return;
+          }
+          res.send(202, 'Accepted');
+          transferring = true;
+          void sipfrag(transferor, '100 Trying', false, log);
+          (side === 'caller' ? detachB : detachA)();
+          let joined = false;
+          handler({
+            from: side,
+            target,
+            transferee,
+            join: async () => {
+              const taken = found.leg.takeOver();
+              if (!taken) return { ok: false, status: 481, reason: 'Call/Transaction Does Not Exist' };
+              joined = true;
+              void taken.replaced.hangup();
+              try {
+                if (!transferee.reoffer || !taken.other.reoffer) throw new Error('leg cannot be re-offered');
+                const answer = await transferee.reoffer(taken.other.remoteSdp);
+                await taken.other.reoffer(answer);
+                return { ok: true, other: taken.other };
+              } catch (err) {
+                log.debug({ err }, 'attended transfer re-INVITE failed');
+                await Promise.all([transferee.hangup(), taken.other.hangup()]).catch(() => undefined);
+                return { ok: false, status: 500, reason: 'Server Internal Error' };
+              }
+            },
+          }).then(
+            async (x) => {
+              await sipfrag(transferor, x.ok ? '200 OK' : `${x.status} ${x.reason}`, true, log);
+              if (x.ok || joined) {
+                if (transferor.connected) void transferor.destroy().catch(() => undefined);
+                end(side, undefined);
+                return;
+              }
+              transferring = false;
+              if (done) void transferee.hangup().catch(() => undefined);
+              else (side === 'caller' ? attachB : attachA)();
+            },
+            (err: unknown) => log.warn({ err }, 'attended transfer failed'),
+          );
+        };
+        const keyOf = (d: SrfDialog) => ({ callId: d.sip.callId, localTag: d.sip.localTag ?? '', remoteTag: d.sip.remoteTag ?? '' });
+        const takeOver = (side: 'caller' | 'callee') => (): { replaced: Leg; other: Leg } | undefined => {
+          if (done || transferring) return undefined;
+          transferring = true;
+          end(side, undefined);
+          return side === 'caller' ? { replaced: caller, other: callee } : { replaced: callee, other: caller };
+        };
+        const legA: BridgedLeg = { key: keyOf(a), takeOver: takeOver('caller') };
+        const legB: BridgedLeg = { key: keyOf(b), takeOver: takeOver('callee') };
         const relayA = relay(a, b, log, transfer('caller', callee));
         const relayB = relay(b, a, log, transfer('callee', caller));
         const detachA = (): void => {
@@ -211,6 +285,8 @@ export function srfCallIo(srf: SrfLike, log: Logger): CallIo {
           b.on('destroy', onB);
           relayB.attach();
         };
+        const off = opts?.dialogs?.add(legA, legB);
+        if (off) registration.off = off;
         // Either side may already be gone (a BYE racing the 200/ACK).
         if (!a.connected) end('caller', b);
         else if (!b.connected) end('callee', a);

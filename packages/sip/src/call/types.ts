@@ -43,6 +43,55 @@ export interface TransferRequest {
   readonly transferee: Leg;
 }
 
+/** SIP dialog identifiers, tags as Kumo sees them. */
+export interface DialogKey {
+  readonly callId: string;
+  readonly localTag: string;
+  readonly remoteTag: string;
+}
+
+/** One leg of a live bridge, findable by its dialog (attended transfer). */
+export interface BridgedLeg {
+  readonly key: DialogKey;
+  /**
+   * Takes the leg's bridge apart for an attended transfer: the bridge ends (its call's CDR
+   * says the side of this leg hung up) without hanging anything up; returns this leg (to be
+   * released by the caller) and the other one (to be joined). Undefined once the bridge ended
+   * or is busy with a transfer.
+   */
+  takeOver(): { replaced: Leg; other: Leg } | undefined;
+}
+
+/** Bridged legs of one tenant (call/dialogs.ts). */
+export interface DialogRegistry {
+  /** Registers both legs of a bridge; returns the function that removes them. */
+  add(a: BridgedLeg, b: BridgedLeg): () => void;
+  find(r: { callId: string; toTag: string; fromTag: string }): { kind: 'found'; leg: BridgedLeg } | { kind: 'other-tenant' } | { kind: 'none' };
+}
+
+/** An attended transfer (REFER with Replaces) asked for by one side of a bridged call. */
+export interface AttendedRequest {
+  readonly from: 'caller' | 'callee';
+  /** User part of the Refer-To URI (for the joined call's CDR). */
+  readonly target: string;
+  readonly transferee: Leg;
+  /**
+   * Takes the replaced call over and connects the transferee to its other party (re-INVITEs
+   * both with each other's SDP). On failure both are hung up.
+   */
+  join(): Promise<{ ok: true; other: Leg } | { ok: false; status: number; reason: string }>;
+}
+
+export type AttendedHandler = (t: AttendedRequest) => Promise<{ ok: true } | { ok: false; status: number; reason: string }>;
+
+/** Optional bridge features beyond blind transfer. */
+export interface BridgeOptions {
+  /** Where the bridged legs are registered, and Replaces targets found. */
+  readonly dialogs?: DialogRegistry;
+  /** Without it REFER with Replaces is answered 501. */
+  readonly attended?: AttendedHandler;
+}
+
 /** Resolves once the transfer target answered (`ok`) or failed; the transferred call goes on. */
 export type TransferHandler = (t: TransferRequest) => Promise<{ ok: true } | { ok: false; status: number; reason: string }>;
 
@@ -79,7 +128,7 @@ export interface CallIo {
    * Connects two answered legs (in-dialog requests relayed both ways) and resolves when
    * the call ends, with who hung up.
    */
-  bridge(caller: Leg, callee: Leg, onTransfer?: TransferHandler): Promise<HangupBy>;
+  bridge(caller: Leg, callee: Leg, onTransfer?: TransferHandler, opts?: BridgeOptions): Promise<HangupBy>;
   now(): number;
   /** Returns a function that clears the timer. */
   setTimer(ms: number, cb: () => void): () => void;

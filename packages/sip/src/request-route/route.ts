@@ -1,7 +1,7 @@
 /**
  * The INVITE route, as named steps in the manner of a kamailio.cfg `request_route`:
  *
- *   initContext → sanity → identifyTenant → overloadGate → authenticate → checkOffer → admitCall → planRoute → runCall
+ *   initContext → sanity → identifyTenant → overloadGate → authenticate → checkOffer → admitCall → replaces → planRoute → runCall
  *
  * Each step either lets the request continue or answers it (and says why). Whatever
  * happens after the caller is known (a phone that authenticated, or a trunk recognised by
@@ -15,6 +15,7 @@ import {
   type CallDirection,
   type CallFacts,
   type ExtensionView,
+  type HangupBy,
   type RouteCaller,
   type RoutePlan,
   type Tenant,
@@ -32,10 +33,11 @@ import {
   type DigestAlgorithm,
 } from '../auth/digest.js';
 import { multiHeader } from '../drachtio/types.js';
+import { LocalDialogRegistry, parseReplacesHeader } from '../call/dialogs.js';
 import { LocalPickupRegistry } from '../call/pickup.js';
 import { checkSdp, sdpCodecs } from '../call/sdp.js';
 import { CallSession, type SessionOptions, type SessionOutcome, type TrunkGate } from '../call/session.js';
-import type { CallIo, InboundInvite, TransferRequest } from '../call/types.js';
+import type { AttendedRequest, CallIo, InboundInvite, Leg, TransferRequest } from '../call/types.js';
 import { loadRouting } from './load.js';
 
 /** What the admission step answers; the admission work plugs its service in here. */
@@ -86,6 +88,8 @@ export interface RouteDeps {
     | undefined
     | Promise<Extract<AdmissionAnswer, { admit: false }> | undefined>;
   readonly pickups?: LocalPickupRegistry;
+  /** Bridged legs by dialog, for attended transfer (per process, like `pickups`). */
+  readonly dialogs?: LocalDialogRegistry;
   readonly auth: {
     readonly nonceSecret: string;
     readonly nonceLifetimeMs: number;
@@ -156,6 +160,7 @@ export function createInviteRoute(d: RouteDeps) {
   const now = d.now ?? Date.now;
   const admit = d.admitCall ?? admitEverything;
   const pickups = d.pickups ?? new LocalPickupRegistry();
+  const dialogs = d.dialogs ?? new LocalDialogRegistry();
 
   const reply = (ctx: RouteContext, status: number, reason: string, code: string, rejected = true, headers?: Record<string, string>): 'done' => {
     ctx.answered = { status, reason, code, rejected };
@@ -298,6 +303,55 @@ export function createInviteRoute(d: RouteDeps) {
     }
   };
 
+  /**
+   * INVITE with Replaces (RFC 3891) naming a bridged leg of this tenant: the new caller takes
+   * that leg's place. The other party is re-INVITEd with the caller's offer, its answer answers
+   * the caller, the replaced leg gets a BYE and the two are bridged; the call's CDR is this
+   * INVITE's. Unknown (or early, or busy transferring) → 481; another tenant's call → 403.
+   */
+  const replaces: Step = async (ctx) => {
+    const h = ctx.req.get('replaces');
+    if (h === undefined) return 'next';
+    const tenant = ctx.tenant as Tenant;
+    const r = parseReplacesHeader(h);
+    if (!r) return reply(ctx, 400, 'Bad Replaces', 'bad-replaces');
+    const found = dialogs.forTenant(tenant.id).find(r);
+    if (found.kind === 'other-tenant') return reply(ctx, 403, 'Forbidden', 'replaces-other-tenant');
+    const taken = found.kind === 'found' ? found.leg.takeOver() : undefined;
+    if (!taken) return reply(ctx, 481, 'Call/Transaction Does Not Exist', 'replaces-unknown');
+    let mine: Leg;
+    try {
+      if (!taken.other.reoffer) throw new Error('leg cannot be re-offered');
+      const answer = await taken.other.reoffer(ctx.invite.sdp);
+      mine = await ctx.invite.answer(answer);
+    } catch (err) {
+      ctx.log.info({ err }, 'INVITE with Replaces: joining failed');
+      await Promise.all([taken.other.hangup(), taken.replaced.hangup()]).catch(() => undefined);
+      return reply(ctx, 500, 'Server Internal Error', 'replaces-failed', false);
+    }
+    void taken.replaced.hangup();
+    const answeredAt = now();
+    let hangupBy: HangupBy = 'system';
+    try {
+      hangupBy = await ctx.io.bridge(mine, taken.other, undefined, { dialogs: dialogs.forTenant(tenant.id) });
+    } catch (err) {
+      ctx.log.warn({ err }, 'replacing call failed');
+      await Promise.all([mine.hangup(), taken.other.hangup()]).catch(() => undefined);
+    }
+    ctx.outcome = {
+      answeredAt,
+      endedAt: now(),
+      finalStatus: 200,
+      finalReason: 'OK',
+      hangupBy,
+      cancelledByCaller: false,
+      bLegCallId: taken.other.callId,
+      answerSdp: taken.other.remoteSdp,
+      attempts: [],
+    };
+    return 'done';
+  };
+
   /** Load what the call can touch, then the pure planRoute decides. */
   const planRouteStep: Step = async (ctx) => {
     const tenant = ctx.tenant as Tenant;
@@ -324,7 +378,90 @@ export function createInviteRoute(d: RouteDeps) {
     ...(d.trunkRingCapSec !== undefined ? { trunkRingCapSec: d.trunkRingCapSec } : {}),
     onError: (err, where) => ctx.log.warn({ err, where }, 'call session error'),
     transfer: (t) => blindTransfer(ctx, tenant, t),
+    dialogs: dialogs.forTenant(tenant.id),
+    attended: (t) => attendedTransfer(ctx, tenant, t),
   });
+
+  /**
+   * REFER with Replaces: the transferee is joined to the other party of the replaced call (both
+   * re-INVITEd with each other's SDP, see srf-io.ts). The joined call is admitted like a new call
+   * and has its own CDR: A-leg Call-ID of the transferee, From tag `axfer-…`, caller = the
+   * transferor's extension, callee = the Refer-To user.
+   */
+  const attendedTransfer = async (
+    ctx: RouteContext,
+    tenant: Tenant,
+    t: AttendedRequest & { readonly transferorExtension?: string },
+  ): Promise<{ ok: true } | { ok: false; status: number; reason: string }> => {
+    const ext = t.transferorExtension;
+    if (ext === undefined) return { ok: false, status: 403, reason: 'Forbidden' };
+    const caller: RouteCaller = { kind: 'extension', extension: ext };
+    const fromTag = `axfer-${now().toString(36)}`;
+    const invite: InboundInvite = {
+      callId: t.transferee.callId,
+      fromTag,
+      sdp: t.transferee.remoteSdp,
+      progress: () => undefined,
+      answer: () => Promise.reject(new Error('joined call is not answered')),
+      reject: () => undefined,
+      onCancel: () => undefined,
+    };
+    const [callerRecord, targetRecord] = await Promise.all([d.directory.extension(tenant.id, ext), d.directory.extension(tenant.id, t.target)]);
+    const xctx: RouteContext = {
+      req: ctx.req,
+      invite,
+      io: ctx.io,
+      log: ctx.log.child({ attendedTransfer: t.target }),
+      startedAt: now(),
+      dialled: t.target,
+      fromUser: ext,
+      fromHost: tenant.sipDomain,
+      toUser: t.target,
+      tenant,
+      caller,
+      ...(callerRecord ? { callerRecord } : {}),
+      callerCodecs: sdpCodecs(t.transferee.remoteSdp),
+    };
+    const adm = await admit({ tenant, callId: `${invite.callId};${fromTag}`, caller, dialled: t.target, emergency: false, sourceAddress: ctx.req.source_address });
+    if (!adm.admit) return { ok: false, status: adm.status, reason: adm.reason };
+    bindAdmission(xctx, tenant, adm);
+    const j = await t.join();
+    if (!j.ok) {
+      await xctx.release?.().catch((err: unknown) => xctx.log.warn({ err }, 'admission release failed'));
+      return j;
+    }
+    const answeredAt = now();
+    void (async () => {
+      let hangupBy: HangupBy = 'system';
+      try {
+        hangupBy = await ctx.io.bridge(t.transferee, j.other, undefined, { dialogs: dialogs.forTenant(tenant.id) });
+      } catch (err) {
+        xctx.log.warn({ err }, 'joined call failed');
+        await Promise.all([t.transferee.hangup(), j.other.hangup()]).catch(() => undefined);
+      }
+      xctx.outcome = {
+        answeredAt,
+        endedAt: now(),
+        finalStatus: 200,
+        finalReason: 'OK',
+        hangupBy,
+        cancelledByCaller: false,
+        bLegCallId: j.other.callId,
+        answerSdp: j.other.remoteSdp,
+        ...(targetRecord ? { answeredBy: targetRecord.number } : {}),
+        attempts: [],
+      };
+      try {
+        await xctx.admissionAnswered?.();
+        await xctx.release?.();
+      } catch (err) {
+        xctx.log.warn({ err }, 'admission release failed');
+      }
+      const facts = callFacts(xctx, now());
+      if (facts) await d.publishCdr(buildCdr(facts)).catch((err: unknown) => xctx.log.error({ err, cdr: buildCdr(facts) }, 'CDR publish failed'));
+    })();
+    return { ok: true };
+  };
 
   /**
    * REFER: route the Refer-To target on behalf of the transferor (its permission class), offer
@@ -429,6 +566,7 @@ export function createInviteRoute(d: RouteDeps) {
     ['authenticate', authenticate],
     ['checkOffer', checkOffer],
     ['admitCall', admitCall],
+    ['replaces', replaces],
     ['planRoute', planRouteStep],
     ['runCall', runCall],
   ];

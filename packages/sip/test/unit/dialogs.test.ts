@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { LocalDialogRegistry, parseReplaces } from '../../src/call/dialogs.js';
+import type { BridgedLeg } from '../../src/call/types.js';
+
+describe('parseReplaces', () => {
+  it.each([
+    ['<sip:1004@x.test?Replaces=abc%40h%3Bto-tag%3Dt1%3Bfrom-tag%3Df1>', { callId: 'abc@h', toTag: 't1', fromTag: 'f1' }],
+    ['<sip:1004@x.test?Replaces=abc%3Bfrom-tag%3Df1%3Bto-tag%3Dt1>', { callId: 'abc', toTag: 't1', fromTag: 'f1' }],
+    ['<sip:1004@x.test?foo=1&replaces=abc;to-tag=t1;from-tag=f1>', { callId: 'abc', toTag: 't1', fromTag: 'f1' }],
+    ['<sip:1004@x.test?Replaces=abc%3Bto-tag%3Dt1%3Bfrom-tag%3Df1%3Bearly-only>', { callId: 'abc', toTag: 't1', fromTag: 'f1' }],
+  ])('%s', (referTo, want) => {
+    expect(parseReplaces(referTo)).toEqual(want);
+  });
+  it.each([
+    '<sip:1004@x.test>',
+    '<sip:1004@x.test?Replaces=abc%3Bto-tag%3Dt1>',
+    '<sip:1004@x.test?Replaces=%3Bto-tag%3Dt1%3Bfrom-tag%3Df1>',
+    '<sip:1004@x.test?Replaces=%E0%A4%A>',
+  ])('rejects %s', (referTo) => {
+    expect(parseReplaces(referTo)).toBeUndefined();
+  });
+});
+
+describe('LocalDialogRegistry', () => {
+  const leg = (callId: string, localTag: string, remoteTag: string): BridgedLeg => ({ key: { callId, localTag, remoteTag }, takeOver: () => undefined });
+
+  it('finds a leg by Replaces (to-tag = Kumo’s local tag), per tenant, and forgets it', () => {
+    const reg = new LocalDialogRegistry();
+    const a = leg('c1', 'kumo1', 'phone1');
+    const off = reg.forTenant('t1').add(a, leg('c2', 'kumo2', 'phone2'));
+    expect(reg.forTenant('t1').find({ callId: 'c1', toTag: 'kumo1', fromTag: 'phone1' })).toEqual({ kind: 'found', leg: a });
+    expect(reg.forTenant('t1').find({ callId: 'c1', toTag: 'phone1', fromTag: 'kumo1' })).toEqual({ kind: 'none' });
+    expect(reg.forTenant('t2').find({ callId: 'c1', toTag: 'kumo1', fromTag: 'phone1' })).toEqual({ kind: 'other-tenant' });
+    expect(reg.list().map((e) => e.peerKey)).toEqual(['c2;kumo2;phone2', 'c1;kumo1;phone1']);
+    off();
+    expect(reg.size).toBe(0);
+    expect(reg.forTenant('t1').find({ callId: 'c1', toTag: 'kumo1', fromTag: 'phone1' })).toEqual({ kind: 'none' });
+  });
+});
