@@ -107,6 +107,8 @@ export interface SipApp {
   readonly handlers: Readonly<Record<string, SipHandler>>;
   readonly location: LocationStore;
   readonly guard: AuthGuardStore;
+  /** In-process call state, for leak checks and diagnostics: 0 once no call is ringing. */
+  stats(): { readonly ringing: number };
 }
 
 /** How long a tenant looked up by SIP domain is reused (status changes reach the registrar within this). */
@@ -129,6 +131,7 @@ export function createSipApp(d: SipAppDeps): SipApp {
   const register = adm ? registerRateCap(adm.service, registrar) : registrar;
   const c = d.calls;
   const admitCall = c?.admitCall ?? (adm ? admissionStep(adm.service, { burstSeconds: adm.burstSeconds }) : undefined);
+  const pickups = new LocalPickupRegistry();
   const invite = c
     ? createInviteHandler({
         log: d.log.child({ component: 'calls' }),
@@ -137,7 +140,7 @@ export function createSipApp(d: SipAppDeps): SipApp {
         hunt: new HuntStateStore(d.redis, d.keys),
         guard,
         publishCdr: ((streams) => (cdr) => streams.publishCdr(cdr))(new CdrStreams(d.redis, d.keys, c.cdrShards)),
-        pickups: new LocalPickupRegistry(),
+        pickups,
         auth: {
           nonceSecret: d.registrar.nonceSecret,
           nonceLifetimeMs: d.registrar.nonceLifetimeMs,
@@ -150,7 +153,7 @@ export function createSipApp(d: SipAppDeps): SipApp {
         ...(c.overloadGate ? { overloadGate: c.overloadGate } : adm ? { overloadGate: overloadGateStep(adm.service) } : {}),
       })
     : createInviteHandler();
-  return { handlers: { REGISTER: register, INVITE: invite }, location, guard };
+  return { handlers: { REGISTER: register, INVITE: invite }, location, guard, stats: () => ({ ringing: pickups.size }) };
 }
 
 /** How long `runSip` waits for the first engine connection before resolving anyway (it keeps retrying). */
