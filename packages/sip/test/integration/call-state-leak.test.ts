@@ -1,5 +1,6 @@
 /**
- * Leak regression: after a few hundred finished calls (answered, cancelled, nobody registered) and the end of their transactions' timers, every piece of per-call state is
+ * Leak regression: after a few hundred finished calls (answered, cancelled, busy, nobody
+ * registered) and the end of their transactions' timers, every piece of per-call state is
  * gone: the engine's transactions and dialogs, drachtio-srf's dialogs and pending requests,
  * and the sip app's ringing (pickup) registry. Short SIP timers (T1 = 20 ms) keep the wait
  * short; the answered calls run over UDP, the failure paths over TCP (no 32 s timer D).
@@ -105,8 +106,12 @@ Content-Length: 0
 
 ]]></send>`;
 
-/** The callee's phone: rings until CANCELled (200 + 487). */
-function uas(): string {
+/** The callee's phone: rings then answers 486, or rings until CANCELled (200 + 487). */
+function uas(kind: 'busy' | 'ring'): string {
+  if (kind === 'busy') {
+    const body = `\n  <recv request="INVITE"/>${reply('180 Ringing')}${reply('486 Busy Here')}\n  <recv request="ACK"/>`;
+    return `<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="uas-busy">${body}\n</scenario>\n`;
+  }
   let body = `\n  <recv request="INVITE"><action><ereg regexp="([0-9]+)" search_in="hdr" header="CSeq:" assign_to="all,cs"/></action></recv>`;
   body += reply('180 Ringing');
   body += `\n  <recv request="CANCEL"/>${reply('200 OK')}${reply('487 Request Terminated', 'CSeq: [$cs] INVITE')}`;
@@ -134,7 +139,7 @@ describe('per-call state is released after calls end', () => {
     const t = validateTenantCreate({ id: tenantId, name: 'Leak', sipDomain: domain, ports: 1000, trunkChannels: 10, callsPerSecond: 1000 });
     if (!t.ok) throw new Error('tenant');
     await repo.createTenant(t.value, SYSTEM_ACTOR);
-    for (const number of ['1001', '1002', '1003', '1004']) {
+    for (const number of ['1001', '1002', '1003', '1004', '1005']) {
       const e = validateExtension({ number, displayName: number, password: `pass${number}x` });
       if (!e.ok) throw new Error('extension');
       await repo.createExtension(tenantId, e.value, SYSTEM_ACTOR);
@@ -200,14 +205,16 @@ describe('per-call state is released after calls end', () => {
     expect(await settled()).toEqual(zero);
   });
 
-  it('cancelled and unregistered calls over TCP', async () => {
-    const ringing = await phone('1003', file(uas()), 'tcp', 40);
-    for (const [service, outcome] of [['1003', 'cancel'], ['1004', 480]] as const) {
+  it('cancelled, busy and unregistered calls over TCP', async () => {
+    const ringing = await phone('1003', file(uas('ring')), 'tcp', 40);
+    const busy = await phone('1005', file(uas('busy')), 'tcp', 40);
+    for (const [service, outcome] of [['1003', 'cancel'], ['1005', 486], ['1004', 480]] as const) {
       const r = await calls(service, outcome, 'tcp', 40);
       expect(r.ok, `${service}: ${explain(r).slice(0, 900)}`).toBe(true);
       expect(r.successful).toBe(40);
     }
     expect((await ringing.done).ok).toBe(true);
+    expect((await busy.done).ok).toBe(true);
     expect(await settled()).toEqual(zero);
   });
 });
