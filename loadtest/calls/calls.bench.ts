@@ -26,6 +26,15 @@ const N = Number(process.env.KUMO_BENCH_CALLS ?? 20_000);
 const RATES = (process.env.KUMO_BENCH_RATES ?? '300').split(',').map(Number);
 const LIMIT = Number(process.env.KUMO_BENCH_LIMIT ?? 2000);
 const DOMAIN = 'bench.kumo.test';
+/** Wait after a run before the settled memory figures: past 64·T1 (32 s) so transactions have ended. */
+const SETTLE_MS = Number(process.env.KUMO_BENCH_SETTLE_MS ?? 34_000);
+function gcIfExposed(): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc) {
+    gc();
+    gc();
+  }
+}
 const results: Record<string, unknown> = { loadavgAtStart: loadavg().map((x) => Number(x.toFixed(2))), calls: N, limit: LIMIT, runs: [] as unknown[] };
 
 const SDP = `v=0
@@ -208,11 +217,24 @@ describe('calls benchmark', () => {
       const streams = new CdrStreams(redis, keys, 4);
       const stream = streams.streamKey(streams.shardOf('bench'));
       await redis.del(stream);
+      gcIfExposed();
       const rssBefore = process.memoryUsage().rss;
+      const heapBefore = process.memoryUsage().heapUsed;
+      let rssPeak = rssBefore;
+      const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 1000);
       const kumo = await runSipp({ scenario: { file: f }, target: `127.0.0.1:${sipPort}`, service: '1002', calls: N, rate: r, limit: LIMIT, timeoutS: 900 });
       await uas.stop();
       await new Promise((res) => setTimeout(res, 500));
       const cdrs = await redis.xlen(stream);
+      clearInterval(sampler);
+      const rssRightAfter = process.memoryUsage().rss;
+      const inWindow = engine.stats();
+      // Transactions stay for their RFC 3261 timers (64·T1 = 32 s) after a call ends: wait them
+      // out, then collect garbage, so what remains is what finished calls really keep.
+      await new Promise((res) => setTimeout(res, SETTLE_MS));
+      gcIfExposed();
+      const settled = process.memoryUsage();
+      const mib = (b: number): number => Math.round(b / 2 ** 20);
       const run = {
         rate: r,
         baseline: { ok: base.ok, successful: base.successful, failed: base.failed, callsPerSecond: rate(base) },
@@ -223,8 +245,18 @@ describe('calls benchmark', () => {
           retransmissions: kumo.retransmissions,
           callsPerSecond: rate(kumo),
           cdrs,
-          rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20),
-          rssGrowthMiB: Math.round((process.memoryUsage().rss - rssBefore) / 2 ** 20),
+          memory: {
+            rssBeforeMiB: mib(rssBefore),
+            rssPeakMiB: mib(rssPeak),
+            rssRightAfterMiB: mib(rssRightAfter),
+            engineRightAfter: inWindow,
+            rssSettledMiB: mib(settled.rss),
+            heapUsedGrowthSettledMiB: Math.round(((settled.heapUsed - heapBefore) / 2 ** 20) * 10) / 10,
+            heapUsedGrowthPerCallB: Math.round((settled.heapUsed - heapBefore) / Math.max(kumo.successful, 1)),
+            engineSettled: engine.stats(),
+            srfSettled: conn.stats(),
+            gcExposed: typeof globalThis.gc === 'function',
+          },
         },
         ratio: Math.round((rate(kumo) / Math.max(rate(base), 0.1)) * 1000) / 1000,
       };

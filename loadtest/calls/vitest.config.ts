@@ -15,5 +15,8 @@ export default defineConfig({
     testTimeout: 1_800_000,
     hookTimeout: 120_000,
     fileParallelism: false,
+    // Settled memory figures are taken after a forced GC.
+    pool: 'forks',
+    execArgv: ['--expose-gc'],
   },
 });

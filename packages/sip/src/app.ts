@@ -108,8 +108,10 @@ export interface SipApp {
   readonly handlers: Readonly<Record<string, SipHandler>>;
   readonly location: LocationStore;
   readonly guard: AuthGuardStore;
-  /** Bridged legs of this process (attended transfer); exposed for tests and leak checks. */
+  /** Bridged legs of this process (attended transfer); exposed for tests. */
   readonly dialogs: LocalDialogRegistry;
+  /** In-process call state, for leak checks and diagnostics: all 0 once no call is ringing or bridged. */
+  stats(): { readonly ringing: number; readonly bridgedLegs: number };
 }
 
 /** How long a tenant looked up by SIP domain is reused (status changes reach the registrar within this). */
@@ -133,6 +135,7 @@ export function createSipApp(d: SipAppDeps): SipApp {
   const c = d.calls;
   const admitCall = c?.admitCall ?? (adm ? admissionStep(adm.service, { burstSeconds: adm.burstSeconds }) : undefined);
   const dialogs = new LocalDialogRegistry();
+  const pickups = new LocalPickupRegistry();
   const invite = c
     ? createInviteHandler({
         log: d.log.child({ component: 'calls' }),
@@ -141,7 +144,7 @@ export function createSipApp(d: SipAppDeps): SipApp {
         hunt: new HuntStateStore(d.redis, d.keys),
         guard,
         publishCdr: ((streams) => (cdr) => streams.publishCdr(cdr))(new CdrStreams(d.redis, d.keys, c.cdrShards)),
-        pickups: new LocalPickupRegistry(),
+        pickups,
         dialogs,
         auth: {
           nonceSecret: d.registrar.nonceSecret,
@@ -155,7 +158,13 @@ export function createSipApp(d: SipAppDeps): SipApp {
         ...(c.overloadGate ? { overloadGate: c.overloadGate } : adm ? { overloadGate: overloadGateStep(adm.service) } : {}),
       })
     : createInviteHandler();
-  return { handlers: { REGISTER: register, INVITE: invite }, location, guard, dialogs };
+  return {
+    handlers: { REGISTER: register, INVITE: invite },
+    location,
+    guard,
+    dialogs,
+    stats: () => ({ ringing: pickups.size, bridgedLegs: dialogs.size }),
+  };
 }
 
 /** How long `runSip` waits for the first engine connection before resolving anyway (it keeps retrying). */

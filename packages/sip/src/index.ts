@@ -42,7 +42,7 @@ export { cachedDirectory, storeDirectory } from './registrar/directory-store.js'
 export { parseContacts, parseNameAddr, parseSipUri, type ContactEntry, type ContactList, type SipUri } from './registrar/headers.js';
 
 // drachtio-srf adapter and the request/response types handlers use.
-export { connectEngine, type EngineConnection, type EngineConnectionOptions } from './drachtio/adapter.js';
+export { connectEngine, type EngineConnection, type EngineConnectionOptions, type SrfStats } from './drachtio/adapter.js';
 export { multiHeader, type SendOptions, type SipHandler, type SipRequest, type SipResponse } from './drachtio/types.js';
 
 // Call control (INVITE): the request route and call sessions.

@@ -19,7 +19,39 @@ export interface EngineConnection {
   /** Resolves on the first successful connection. */
   readonly connected: Promise<void>;
   isConnected(): boolean;
+  /**
+   * drachtio-srf's own bookkeeping, summed over engine connections: dialogs it tracks and requests
+   * awaiting an answer. For leak checks and diagnostics: all return to 0 once calls and their
+   * transactions have ended.
+   */
+  stats(): SrfStats;
   close(): Promise<void>;
+}
+
+export interface SrfStats {
+  readonly dialogs: number;
+  readonly pendingRequests: number;
+  readonly pendingSipRequests: number;
+  readonly pendingNetworkInvites: number;
+  readonly pendingAckOrPrack: number;
+}
+
+/** drachtio-srf internals read by `stats()` (not in its typings). */
+interface SrfInternals {
+  _dialogs?: Map<string, unknown>;
+  _app?: { client?: { mapServer?: Map<unknown, Record<string, unknown>> } };
+}
+
+function srfStats(srf: Srf): SrfStats {
+  const i = srf as unknown as SrfInternals;
+  const out = { dialogs: i._dialogs?.size ?? 0, pendingRequests: 0, pendingSipRequests: 0, pendingNetworkInvites: 0, pendingAckOrPrack: 0 };
+  for (const server of i._app?.client?.mapServer?.values() ?? []) {
+    for (const k of ['pendingRequests', 'pendingSipRequests', 'pendingNetworkInvites', 'pendingAckOrPrack'] as const) {
+      const m = server[k];
+      if (m instanceof Map) out[k] += m.size;
+    }
+  }
+  return out;
 }
 
 /**
@@ -80,6 +112,7 @@ export function connectEngine(o: EngineConnectionOptions): EngineConnection {
     srf,
     connected,
     isConnected: () => up,
+    stats: () => srfStats(srf),
     close() {
       if (!closed) {
         closed = true;

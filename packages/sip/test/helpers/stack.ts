@@ -1,4 +1,4 @@
-import { startEngine, type EngineHandle } from '@kumo/engine';
+import { startEngine, type EngineHandle, type EngineOptions } from '@kumo/engine';
 import { createRegistry, createSipMetrics, silentLogger, type SipMetrics } from '@kumo/runtime';
 import { createRedis, keySchema, type KeySchema, type RedisClient } from '@kumo/store';
 import { freePort, uniquePrefix } from '@kumo/testkit';
@@ -50,6 +50,8 @@ export async function startStack(o: {
   keys?: KeySchema;
   /** Call control (INVITE routing); without it INVITEs get 501. */
   calls?: SipAppDeps['calls'];
+  /** SIP timers of the engine (short ones let transaction state expire quickly in tests). */
+  timers?: EngineOptions['timers'];
 }): Promise<Stack> {
   const log = silentLogger();
   const sipPort = await freePort();
@@ -62,6 +64,7 @@ export async function startStack(o: {
     control: { host: '127.0.0.1', port: 0 },
     secret,
     log,
+    ...(o.timers ? { timers: o.timers } : {}),
   });
   const redis = createRedis(o.redisUrl);
   const keys = o.keys ?? keySchema(uniquePrefix('sip'));
