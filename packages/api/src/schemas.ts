@@ -225,3 +225,16 @@ export const auditQuery = obj({
   limit: { type: 'string', pattern: '^[0-9]{1,4}$' },
   before: { type: 'string', pattern: '^[0-9]+-[0-9]+$', description: 'Cursor: the `next` value of the previous page' },
 });
+
+/** `?encoding=` and `?lang=` of every CSV export (ledgers, billing reports). */
+export const csvQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    encoding: { type: 'string', enum: ['utf-8', 'shift_jis'], description: 'Default utf-8' },
+    lang: { type: 'string', enum: ['en', 'ja'], description: 'Header language; default en' },
+  },
+} as const;
+
+/** The response of every CSV export. */
+export const csvResponse = { 200: { type: 'string', description: 'CSV (RFC 4180, CRLF)' }, ...errors() };

@@ -21,7 +21,7 @@ import { BillingLedger, CdrStreams, type BookedCall } from '@kumo/store';
 import type { FastifyRequest } from 'fastify';
 import { actorOf, defineRoutes, tenantOf, type RouteContext } from '../context.js';
 import { contentType, encodeCsv, toCsv, type CsvColumn, type CsvEncoding, type CsvLang } from '../csv.js';
-import { errors, tenantParams } from '../schemas.js';
+import { csvQuery, csvResponse, errors, tenantParams } from '../schemas.js';
 
 /** The API only reads the close grace to label a month without a close marker yet; the worker's sweep sets markers. */
 const DEFAULT_CLOSE_GRACE_MS = 172_800_000;
@@ -63,15 +63,6 @@ const obj = (properties: Record<string, unknown>, required: string[] = Object.ke
 const intS = { type: 'integer' } as const;
 const strS = { type: 'string' } as const;
 const monthParams = obj({ tenantId: { type: 'string', maxLength: 64 }, month: { type: 'string', maxLength: 16, description: 'YYYY-MM (Asia/Tokyo) or `current`' } });
-const csvQuery = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    encoding: { type: 'string', enum: ['utf-8', 'shift_jis'], description: 'Default utf-8' },
-    lang: { type: 'string', enum: ['en', 'ja'], description: 'Header language; default en' },
-  },
-} as const;
-const csvResponse = { 200: { type: 'string', description: 'CSV (RFC 4180, CRLF)' }, ...errors() };
 const rowS = obj({ key: strS, calls: intS, answered: intS, seconds: intS, charge: intS });
 const sectionS = obj({
   calls: intS, answered: intS, seconds: intS, charge: intS,

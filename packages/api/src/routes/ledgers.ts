@@ -2,18 +2,7 @@ import type { ExtensionRecord, PickupGroup, TrunkRecord } from '@kumo/domain';
 import type { ProvisioningRepo } from '@kumo/store';
 import { defineRoutes, tenantOf } from '../context.js';
 import { contentType, encodeCsv, toCsv, type CsvColumn, type CsvEncoding, type CsvLang } from '../csv.js';
-import { errors, tenantParams } from '../schemas.js';
-
-const ledgerQuery = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    encoding: { type: 'string', enum: ['utf-8', 'shift_jis'], description: 'Default utf-8' },
-    lang: { type: 'string', enum: ['en', 'ja'], description: 'Header language; default en' },
-  },
-} as const;
-
-const csvResponse = { 200: { type: 'string', description: 'CSV (RFC 4180, CRLF)' }, ...errors() };
+import { csvQuery, csvResponse, tenantParams } from '../schemas.js';
 
 const equipment: CsvColumn<ExtensionRecord>[] = [
   { en: 'extension', ja: '内線番号', value: (e) => e.number },
@@ -75,7 +64,7 @@ export const ledgerRoutes = defineRoutes((app, { repo }) => {
   const send = (name: string, summary: string, render: (tenantId: string, lang: CsvLang) => Promise<string>): void => {
     app.get<Q>(
       `/ledgers/${name}.csv`,
-      { schema: { tags: ['tenant'], summary, params: tenantParams, querystring: ledgerQuery, produces: ['text/csv'], response: csvResponse } },
+      { schema: { tags: ['tenant'], summary, params: tenantParams, querystring: csvQuery, produces: ['text/csv'], response: csvResponse } },
       async (req, reply) => {
         const t = tenantOf(req);
         const encoding = req.query.encoding ?? 'utf-8';
