@@ -216,22 +216,28 @@ function percentiles(values: number[]): Rtd {
 }
 
 /** Runs a scenario file with `-trace_rtt -rtt_freq 1`; sipp writes `<name>_<pid>_rtt.csv` in its working directory. */
-async function runWithRtt(o: SippOptions & { scenario: { file: string } }): Promise<{ result: SippResult; rtd: Record<string, Rtd> }> {
+async function runWithRtt(o: SippOptions & { scenario: { file: string } }): Promise<{ result: SippResult; rtd: Record<string, Rtd>; steady: Record<string, Rtd> }> {
   const h = startSipp({ ...o, args: [...(o.args ?? []), '-trace_rtt', '-rtt_freq', '1'] });
   const pid = h.process.pid;
   const result = await h.done;
   const name = `${basename(o.scenario.file, '.xml')}_${pid}_rtt.csv`;
   const rtd: Record<string, number[]> = {};
+  const steady: Record<string, number[]> = {};
+  let firstAt = NaN;
   if (existsSync(name)) {
     const kept = join(dir, name);
     renameSync(name, kept);
     for (const line of readFileSync(kept, 'utf8').trim().split('\n').slice(1)) {
-      const [, ms, no] = line.split(';');
-      if (ms === undefined || no === undefined) continue;
+      const [at, ms, no] = line.split(';');
+      if (at === undefined || ms === undefined || no === undefined) continue;
       (rtd[no] ??= []).push(Number(ms));
+      if (Number.isNaN(firstAt)) firstAt = Number(at);
+      // Steady state: leave out the first 10 s (JIT warm-up, first Redis scripts).
+      if (Number(at) - firstAt >= 10_000) (steady[no] ??= []).push(Number(ms));
     }
   }
-  return { result, rtd: Object.fromEntries(Object.entries(rtd).map(([k, v]) => [k, percentiles(v)])) };
+  const pct = (m: Record<string, number[]>): Record<string, Rtd> => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, percentiles(v)]));
+  return { result, rtd: pct(rtd), steady: pct(steady) };
 }
 
 async function registerCallee(uport: number): Promise<void> {
@@ -246,6 +252,17 @@ async function registerCallee(uport: number): Promise<void> {
     mode: 'update',
     updates: [{ id: `b${uport}`, expires: 3600, contact: `sip:1002@127.0.0.1:${uport}`, source: { address: '127.0.0.1', port: uport, transport: 'udp' } }],
   });
+}
+
+/** Resident memory of a process (sipp) from /proc, in KiB; 0 when gone. */
+function rssKiB(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
 }
 
 function uasOn(port: number, calls: number) {
@@ -287,8 +304,8 @@ describe.skipIf(!PHASES.includes('latency'))('INVITE→180 relay latency', () =>
     const run = {
       rate: LAT_RATE,
       calls: LAT_CALLS,
-      baseline: { ...summary(base.result), invite180Ms: baseRtd },
-      kumo: { ...summary(kumo.result), cdrs, authInvite180Ms: relay, invite407Ms: kumo.rtd['2'] },
+      baseline: { ...summary(base.result), invite180Ms: baseRtd, invite180MsAfter10s: base.steady['1'] },
+      kumo: { ...summary(kumo.result), cdrs, authInvite180Ms: relay, invite407Ms: kumo.rtd['2'], authInvite180MsAfter10s: kumo.steady['1'], invite407MsAfter10s: kumo.steady['2'] },
       ratioP99: relay && baseRtd ? Math.round((relay.p99 / Math.max(baseRtd.p99, 1)) * 100) / 100 : null,
       ratioP50: relay && baseRtd ? Math.round((relay.p50 / Math.max(baseRtd.p50, 1)) * 100) / 100 : null,
       note: 'sipp reports whole ms (observed in steps of 4 ms on this machine); ratios divide by max(baseline, 1 ms)',
@@ -307,7 +324,11 @@ describe.skipIf(!PHASES.includes('hold'))('hold time', () => {
     const bf = join(dir, 'hold-plain.xml');
     writeFileSync(bf, uacPlain(holdMs));
     const base = startSipp({ scenario: { file: bf }, target: `127.0.0.1:${bport}`, calls: HOLD_CALLS, rate: HOLD_RATE, limit: LIMIT, timeoutS });
+    // sipp's own memory at the plateau (all calls up), both ends.
+    let sippRss = { uacKiB: 0, uasKiB: 0 };
+    const atPlateau = setTimeout(() => (sippRss = { uacKiB: rssKiB(base.process.pid), uasKiB: rssKiB(buas.process.pid) }), (HOLD_OFFER_S + 1) * 1000);
     const baseResult = await base.done;
+    clearTimeout(atPlateau);
     await buas.stop();
 
     const uport = await freePort();
@@ -320,12 +341,19 @@ describe.skipIf(!PHASES.includes('hold'))('hold time', () => {
     const before = process.memoryUsage();
     // Sample every second; the peak is the sample with the most calls in the sip app.
     let peak = { legs: 0, rss: before.rss, heapUsed: before.heapUsed, atS: 0 };
+    // Once every call is up: a forced GC, so what remains is the live state of the held calls.
+    let afterGc: { legs: number; rss: number; heapUsed: number; atS: number } | undefined;
     const t0 = Date.now();
     const sampler = setInterval(() => {
       const legs = app.stats().bridgedLegs;
       if (legs >= peak.legs) {
         const m = process.memoryUsage();
         peak = { legs, rss: m.rss, heapUsed: m.heapUsed, atS: Math.round((Date.now() - t0) / 1000) };
+      }
+      if (afterGc === undefined && legs >= 2 * HOLD_CALLS * 0.99) {
+        gcIfExposed();
+        const m = process.memoryUsage();
+        afterGc = { legs: app.stats().bridgedLegs, rss: m.rss, heapUsed: m.heapUsed, atS: Math.round((Date.now() - t0) / 1000) };
       }
     }, 1000);
     const kumo = await startSipp({ scenario: { file: kf }, target: `127.0.0.1:${sipPort}`, service: '1002', calls: HOLD_CALLS, rate: HOLD_RATE, limit: LIMIT, timeoutS }).done;
@@ -340,7 +368,7 @@ describe.skipIf(!PHASES.includes('hold'))('hold time', () => {
       offeredS: HOLD_OFFER_S,
       holdS: HOLD_S,
       calls: HOLD_CALLS,
-      baseline: summary(baseResult),
+      baseline: { ...summary(baseResult), sippRssAtPlateau: sippRss },
       kumo: {
         ...summary(kumo),
         cdrs,
@@ -352,6 +380,14 @@ describe.skipIf(!PHASES.includes('hold'))('hold time', () => {
         heapUsedAtPeakMiB: mib(peak.heapUsed),
         rssPerConcurrentCallKiB: Math.round(((peak.rss - before.rss) / concurrent / 1024) * 10) / 10,
         heapPerConcurrentCallKiB: Math.round(((peak.heapUsed - before.heapUsed) / concurrent / 1024) * 10) / 10,
+        plateauAfterGc: afterGc && {
+          atS: afterGc.atS,
+          bridgedLegs: afterGc.legs,
+          rssMiB: mib(afterGc.rss),
+          heapUsedMiB: mib(afterGc.heapUsed),
+          heapPerCallKiB: Math.round(((afterGc.heapUsed - before.heapUsed) / (afterGc.legs / 2) / 1024) * 10) / 10,
+          rssPerCallKiB: Math.round(((afterGc.rss - before.rss) / (afterGc.legs / 2) / 1024) * 10) / 10,
+        },
       },
       ratioPeakConcurrent: Math.round((kumo.peakCurrentCalls / Math.max(baseResult.peakCurrentCalls, 1)) * 1000) / 1000,
     };
