@@ -43,6 +43,8 @@ export interface SippResult {
   readonly successful: number;
   readonly failed: number;
   readonly retransmissions: number;
+  /** Highest `CurrentCall` over the `-fd 1` rows of the stat file (concurrent calls at the peak). */
+  readonly peakCurrentCalls: number;
   /** Unexpected-message log (`-trace_err`). */
   readonly errors: string;
   readonly stdout: string;
@@ -57,8 +59,8 @@ export interface SippHandle {
   stop(): Promise<SippResult>;
 }
 
-function parseStatCsv(path: string): { successful: number; failed: number; retransmissions: number } {
-  const zero = { successful: 0, failed: 0, retransmissions: 0 };
+function parseStatCsv(path: string): { successful: number; failed: number; retransmissions: number; peakCurrentCalls: number } {
+  const zero = { successful: 0, failed: 0, retransmissions: 0, peakCurrentCalls: 0 };
   if (!existsSync(path)) return zero;
   const lines = readFileSync(path, 'utf8').trim().split('\n');
   if (lines.length < 2) return zero;
@@ -68,7 +70,10 @@ function parseStatCsv(path: string): { successful: number; failed: number; retra
     const i = head.indexOf(name);
     return i < 0 ? 0 : Number(last[i] ?? 0) || 0;
   };
-  return { successful: col('SuccessfulCall(C)'), failed: col('FailedCall(C)'), retransmissions: col('Retransmissions(C)') };
+  const cur = head.indexOf('CurrentCall');
+  let peakCurrentCalls = 0;
+  if (cur >= 0) for (const l of lines.slice(1)) peakCurrentCalls = Math.max(peakCurrentCalls, Number(l.split(';')[cur] ?? 0) || 0);
+  return { successful: col('SuccessfulCall(C)'), failed: col('FailedCall(C)'), retransmissions: col('Retransmissions(C)'), peakCurrentCalls };
 }
 
 /** Starts sipp in the background (e.g. a UAS) and returns a handle. */
