@@ -163,8 +163,9 @@ describe('billing exactly-once (real processes)', () => {
       for (let i = 0; i < cdrs.length; i += chunk) {
         await Promise.all(
           cdrs.slice(i, i + chunk).map(async (c) => {
-            // like call control: a failed publish is retried a few times (duplicates are harmless)
-            for (let attempt = 0; attempt < 4; attempt++) {
+            // like call control: a failed publish is retried for about two seconds, which outlasts a
+            // redis-server restart even on a busy machine (duplicates are harmless)
+            for (let attempt = 0; attempt < 20; attempt++) {
               try {
                 await streams.publishCdr(c);
                 acked.push(c);
