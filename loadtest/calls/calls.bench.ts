@@ -15,17 +15,16 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { startEngine, type EngineHandle } from '@kumo/engine';
-import { validateExtension, validateTenantCreate } from '@kumo/domain';
-import { createLogger, silentLogger } from '@kumo/runtime';
-import { CdrStreams, ProvisioningRepo, SYSTEM_ACTOR, createRedis, keySchema, type RedisClient } from '@kumo/store';
-import { connectEngine, createSipApp, type EngineConnection } from '@kumo/sip';
-import { freePort, runSipp, startRedis, startSipp, type RedisHandle, type SippResult } from '@kumo/testkit';
+import { BENCH_DOMAIN, startCallBenchStack, type CallBenchStack } from './stack.js';
+import type { EngineHandle } from '@kumo/engine';
+import { CdrStreams, type RedisClient, type KeySchema } from '@kumo/store';
+import type { EngineConnection } from '@kumo/sip';
+import { freePort, runSipp, startSipp, type SippResult } from '@kumo/testkit';
 
 const N = Number(process.env.KUMO_BENCH_CALLS ?? 20_000);
 const RATES = (process.env.KUMO_BENCH_RATES ?? '300').split(',').map(Number);
 const LIMIT = Number(process.env.KUMO_BENCH_LIMIT ?? 2000);
-const DOMAIN = 'bench.kumo.test';
+const DOMAIN = BENCH_DOMAIN;
 /** Wait after a run before the settled memory figures: past 64·T1 (32 s) so transactions have ended. */
 const SETTLE_MS = Number(process.env.KUMO_BENCH_SETTLE_MS ?? 34_000);
 function gcIfExposed(): void {
@@ -122,58 +121,21 @@ Content-Length: 0
 </scenario>
 `;
 
-let rh: RedisHandle;
+let stack: CallBenchStack;
 let redis: RedisClient;
 let engine: EngineHandle;
 let conn: EngineConnection;
 let sipPort = 0;
-const keys = keySchema('bench');
+let keys: KeySchema;
 const dir = mkdtempSync(join(tmpdir(), 'kumo-bench-calls-'));
 
 beforeAll(async () => {
-  rh = await startRedis({ settings: { appendonly: 'no' } });
-  redis = createRedis(rh.url);
-  // KUMO_BENCH_LOG=warn (or error, debug…) shows the engine's and the sip app's logs.
-  const level = process.env.KUMO_BENCH_LOG;
-  const log = level !== undefined ? createLogger({ name: 'bench', level: level }) : silentLogger();
-  sipPort = await freePort();
-  engine = await startEngine({ listen: [{ proto: 'udp', host: '127.0.0.1', port: sipPort }], control: { host: '127.0.0.1', port: 0 }, secret: 's', log });
-  const app = createSipApp({
-    redis,
-    keys,
-    log,
-    registrar: {
-      minExpires: 60,
-      maxExpires: 3600,
-      defaultExpires: 600,
-      maxContacts: 5,
-      contactsPolicy: 'replace-oldest',
-      nonceSecret: 'n'.repeat(32),
-      nonceLifetimeMs: 60_000,
-      algorithms: ['SHA-256', 'MD5'],
-      md5FirstUserAgents: /^sipp/i,
-      bruteForce: { windowMs: 60_000, ipThreshold: 1_000_000, aorThreshold: 1_000_000, blockMs: 1000, action: '403' },
-    },
-    calls: { cdrShards: 4, trunkSetupTimeoutSec: 5, trunkRingCapSec: 60 },
-  });
-  conn = connectEngine({ host: '127.0.0.1', port: engine.control.port, secret: 's', log, handlers: app.handlers });
-  await conn.connected;
-  const repo = new ProvisioningRepo(redis, keys);
-  const tenant = validateTenantCreate({ id: 'bench', name: 'Bench', sipDomain: DOMAIN, ports: 100, trunkChannels: 10, callsPerSecond: 1000 });
-  if (!tenant.ok) throw new Error('tenant');
-  await repo.createTenant(tenant.value, SYSTEM_ACTOR);
-  for (const number of ['1001', '1002']) {
-    const e = validateExtension({ number, displayName: number, password: `pass${number}x` });
-    if (!e.ok) throw new Error('ext');
-    await repo.createExtension('bench', e.value, SYSTEM_ACTOR);
-  }
+  stack = await startCallBenchStack({ ports: 100 });
+  ({ redis, engine, conn, sipPort, keys } = stack);
 });
 
 afterAll(async () => {
-  await conn.close();
-  await engine.close();
-  redis.disconnect();
-  await rh.stop();
+  await stack.close();
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(new URL('../results/', import.meta.url), { recursive: true });
   writeFileSync(new URL('../results/calls.json', import.meta.url), `${JSON.stringify({ at: new Date().toISOString(), ...results }, null, 2)}\n`);

@@ -21,12 +21,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, w
 import { loadavg, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { startEngine, type EngineHandle } from '@kumo/engine';
-import { validateExtension, validateTenantCreate } from '@kumo/domain';
-import { createLogger, silentLogger } from '@kumo/runtime';
-import { CdrStreams, LocationStore, ProvisioningRepo, SYSTEM_ACTOR, createRedis, keySchema, type RedisClient } from '@kumo/store';
-import { connectEngine, createSipApp, type EngineConnection, type SipApp } from '@kumo/sip';
-import { freePort, startRedis, startSipp, type RedisHandle, type SippOptions, type SippResult } from '@kumo/testkit';
+import { BENCH_DOMAIN, startCallBenchStack, type CallBenchStack } from './stack.js';
+import { CdrStreams, LocationStore, type RedisClient, type KeySchema } from '@kumo/store';
+import type { SipApp } from '@kumo/sip';
+import { freePort, startSipp, type SippOptions, type SippResult } from '@kumo/testkit';
 
 const PHASES = (process.env.KUMO_BENCH_PHASES ?? 'latency,hold').split(',');
 const LAT_CALLS = Number(process.env.KUMO_BENCH_LAT_CALLS ?? 6000);
@@ -36,7 +34,7 @@ const HOLD_OFFER_S = Number(process.env.KUMO_BENCH_HOLD_OFFER_S ?? 60);
 const HOLD_S = Number(process.env.KUMO_BENCH_HOLD_S ?? 60);
 const HOLD_CALLS = HOLD_RATE * HOLD_OFFER_S;
 const LIMIT = Math.max(2000, HOLD_CALLS + 100);
-const DOMAIN = 'bench.kumo.test';
+const DOMAIN = BENCH_DOMAIN;
 const results: Record<string, unknown> = { loadavgAtStart: loadavg().map((x) => Number(x.toFixed(2))) };
 
 function gcIfExposed(): void {
@@ -145,58 +143,21 @@ ${ack('1001', 1)}${pause(holdMs)}${bye('1001', 2)}</scenario>
 `;
 }
 
-let rh: RedisHandle;
+let stack: CallBenchStack;
 let redis: RedisClient;
-let engine: EngineHandle;
-let conn: EngineConnection;
 let app: SipApp;
 let sipPort = 0;
-const keys = keySchema('bench');
+let keys: KeySchema;
 const dir = mkdtempSync(join(tmpdir(), 'kumo-bench-lathold-'));
 
 beforeAll(async () => {
-  rh = await startRedis({ settings: { appendonly: 'no' } });
-  redis = createRedis(rh.url);
-  const level = process.env.KUMO_BENCH_LOG;
-  const log = level !== undefined ? createLogger({ name: 'bench', level: level }) : silentLogger();
-  sipPort = await freePort();
-  engine = await startEngine({ listen: [{ proto: 'udp', host: '127.0.0.1', port: sipPort }], control: { host: '127.0.0.1', port: 0 }, secret: 's', log });
-  app = createSipApp({
-    redis,
-    keys,
-    log,
-    registrar: {
-      minExpires: 60,
-      maxExpires: 3600,
-      defaultExpires: 600,
-      maxContacts: 5,
-      contactsPolicy: 'replace-oldest',
-      nonceSecret: 'n'.repeat(32),
-      nonceLifetimeMs: 60_000,
-      algorithms: ['SHA-256', 'MD5'],
-      md5FirstUserAgents: /^sipp/i,
-      bruteForce: { windowMs: 60_000, ipThreshold: 1_000_000, aorThreshold: 1_000_000, blockMs: 1000, action: '403' },
-    },
-    calls: { cdrShards: 4, trunkSetupTimeoutSec: 5, trunkRingCapSec: 60 },
-  });
-  conn = connectEngine({ host: '127.0.0.1', port: engine.control.port, secret: 's', log, handlers: app.handlers });
-  await conn.connected;
-  const repo = new ProvisioningRepo(redis, keys);
-  const tenant = validateTenantCreate({ id: 'bench', name: 'Bench', sipDomain: DOMAIN, ports: 20_000, trunkChannels: 10, callsPerSecond: 1000 });
-  if (!tenant.ok) throw new Error('tenant');
-  await repo.createTenant(tenant.value, SYSTEM_ACTOR);
-  for (const number of ['1001', '1002']) {
-    const e = validateExtension({ number, displayName: number, password: `pass${number}x` });
-    if (!e.ok) throw new Error('ext');
-    await repo.createExtension('bench', e.value, SYSTEM_ACTOR);
-  }
+  stack = await startCallBenchStack({ ports: 20_000 });
+  ({ redis, sipPort, keys } = stack);
+  app = stack.app;
 });
 
 afterAll(async () => {
-  await conn.close();
-  await engine.close();
-  redis.disconnect();
-  await rh.stop();
+  await stack.close();
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(new URL('../results/', import.meta.url), { recursive: true });
   writeFileSync(new URL('../results/calls-latency-hold.json', import.meta.url), `${JSON.stringify({ at: new Date().toISOString(), ...results }, null, 2)}\n`);
