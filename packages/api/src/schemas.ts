@@ -223,7 +223,7 @@ export const auditEntrySchema = obj(
 );
 export const auditQuery = obj({
   limit: { type: 'string', pattern: '^[0-9]{1,4}$' },
-  before: { type: 'string', pattern: '^[0-9]+-[0-9]+$', description: 'Cursor: the `next` value of the previous page' },
+  before: { type: 'string', maxLength: 41, description: 'Cursor: the `next` value of the previous page (a stream id)' },
 });
 
 /** `?encoding=` and `?lang=` of every CSV export (ledgers, billing reports). */

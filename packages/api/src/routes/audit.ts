@@ -1,4 +1,5 @@
 import { defineRoutes, tenantOf } from '../context.js';
+import { streamCursor } from '../cursors.js';
 import { auditEntrySchema, auditQuery, errors, page, parseLimit, tenantParams } from '../schemas.js';
 
 /** Configuration history (`/v1/tenants/:tenantId/audit`), newest first. */
@@ -14,6 +15,6 @@ export const auditRoutes = defineRoutes((app, { repo }) => {
         response: { 200: page(auditEntrySchema), ...errors() },
       },
     },
-    async (req) => repo.audit.list(tenantOf(req).id, { before: req.query.before, limit: parseLimit(req.query) }),
+    async (req) => repo.audit.list(tenantOf(req).id, { before: streamCursor(req.query.before, 'before'), limit: parseLimit(req.query) }),
   );
 });

@@ -1,6 +1,7 @@
 import { validateRestrictionLevel } from '@kumo/domain';
 import { KumoError } from '@kumo/runtime';
 import { actorOf, defineRoutes } from '../context.js';
+import { streamCursor } from '../cursors.js';
 import { valid } from '../errors.js';
 import { apiKeyBody, apiKeySchema, auditEntrySchema, auditQuery, errors, issuedKeySchema, page, parseLimit } from '../schemas.js';
 
@@ -42,7 +43,7 @@ export const platformRoutes = defineRoutes((app, { repo }) => {
         response: { 200: page(auditEntrySchema), ...errors(403) },
       },
     },
-    async (req) => repo.audit.list(null, { before: req.query.before, limit: parseLimit(req.query) }),
+    async (req) => repo.audit.list(null, { before: streamCursor(req.query.before, 'before'), limit: parseLimit(req.query) }),
   );
 
   // ---- operator API keys ----------------------------------------------------------------------
