@@ -26,6 +26,12 @@ export async function runApi(ctx: ProcessContext): Promise<{ host: string; port:
     bodyLimit: cfg.api.bodyLimit,
     docs: cfg.api.docs,
     trustProxy: cfg.api.trustProxy,
+    security: {
+      authFailLimit: cfg.api.authFailLimit,
+      authFailWindowMs: cfg.api.authFailWindowSec * 1000,
+      tenantWriteBurst: cfg.api.tenantWriteBurst,
+      tenantWriteRate: cfg.api.tenantWriteRate,
+    },
   });
   ctx.lifecycle.onClose('api-http', () => app.close());
   await app.listen({ host: cfg.api.listen.host, port: cfg.api.listen.port });

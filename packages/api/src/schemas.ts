@@ -63,7 +63,7 @@ export const tenantSchema = obj(
     createdAt: ts,
     updatedAt: ts,
   },
-  ['id', 'name', 'sipDomain', 'ports', 'trunkChannels', 'callsPerSecond', 'status', 'restrictionLevel', 'notes'],
+  ['id', 'name', 'sipDomain', 'ports', 'trunkChannels', 'callsPerSecond', 'status', 'restrictionLevel'],
 );
 
 export const tenantCreateBody = obj(

@@ -2,14 +2,15 @@ import { KumoError } from '@kumo/runtime';
 import { validateTenantPatch, type TenantPatch, type TenantStatus } from '@kumo/domain';
 import { actorOf, defineRoutes, tenantOf } from '../context.js';
 import { valid } from '../errors.js';
+import { forPrincipal } from '../hygiene.js';
 import { apiKeyBody, apiKeySchema, errors, issuedKeySchema, tenantParams, tenantPatchBody, tenantSchema } from '../schemas.js';
 
 /** One tenant (`/v1/tenants/:tenantId`): read (both roles); contract, status, deletion and keys (operators). */
 export const tenantRoutes = defineRoutes((app, { repo }) => {
   const op = { operatorOnly: true } as const;
 
-  app.get('/', { schema: { tags: ['tenant'], summary: 'The tenant and its contract', params: tenantParams, response: { 200: tenantSchema, ...errors() } } }, (req) =>
-    tenantOf(req),
+  app.get('/', { schema: { tags: ['tenant'], summary: 'The tenant and its contract (`notes` for operators only)', params: tenantParams, response: { 200: tenantSchema, ...errors() } } }, (req) =>
+    forPrincipal(tenantOf(req), req.principal?.role),
   );
 
   app.patch<{ Body: TenantPatch }>(
@@ -41,7 +42,7 @@ export const tenantRoutes = defineRoutes((app, { repo }) => {
   app.delete<{ Querystring: { confirm?: string } }>(
     '/',
     {
-      config: op,
+      config: { ...op, allowTerminated: true },
       schema: {
         tags: ['operator'],
         summary: 'Delete every piece of data of a terminated tenant. Requires ?confirm=<tenantId>.',
