@@ -36,6 +36,8 @@ export interface ApiDeps {
   readonly docs?: boolean;
   readonly trustProxy?: boolean;
   readonly now?: () => Date;
+  /** Days a purged tenant's billing records are kept (default 7 years); 0 keeps nothing. */
+  readonly retainBillingDays?: number;
   /** Rate limits of docs/security.md (default `DEFAULT_SECURITY`). */
   readonly security?: Partial<SecurityOptions>;
   /** Extra route plugins (other areas: registrations, billing, admission…). */

@@ -61,3 +61,9 @@ export {
 export { HuntStateStore, STATE_TTL_MS, type HuntState } from './calls/hunt.js';
 // security (api rate limits)
 export { ApiRateLimits } from './security/ratelimit.js';
+export {
+  TenantDataLifecycle,
+  DEFAULT_BILLING_RETENTION_MS,
+  type PurgeResult,
+  type RetentionRecord,
+} from './lifecycle/tenant-data.js';

@@ -173,6 +173,10 @@ function globalKeys(prefix: string) {
     // --- security (api rate limits, audit chain, data lifecycle) ------------------
     /** STRING counter with PX = window: failed API authentications from one source address. */
     apiAuthFails: (source: string) => `${prefix}:api:authfail:${source}`,
+    /** Sorted set: retention set id → expiry (epoch ms): billing records kept after a tenant's purge. */
+    retention: () => `${prefix}:retention`,
+    /** A key of one retention set (own hash tag `{r:<id>}`; `meta` = JSON RetentionRecord). Operator-only. */
+    retained: (retentionId: string, suffix: string) => `${prefix}:{r:${retentionId}}:${suffix}`,
   };
 }
 

@@ -45,11 +45,25 @@ export const tenantRoutes = defineRoutes((app, { repo }) => {
       config: { ...op, allowTerminated: true },
       schema: {
         tags: ['operator'],
-        summary: 'Delete every piece of data of a terminated tenant. Requires ?confirm=<tenantId>.',
+        summary: 'Delete every piece of data of a terminated tenant (billing records go to an operator-only retention set). Requires ?confirm=<tenantId>.',
         params: tenantParams,
         querystring: { type: 'object', additionalProperties: false, properties: { confirm: { type: 'string', maxLength: 64 } } },
         response: {
-          200: { type: 'object', additionalProperties: false, required: ['deletedKeys'], properties: { deletedKeys: { type: 'integer' } } },
+          200: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['deletedKeys', 'indexEntries', 'cdrEntries', 'retention'],
+            properties: {
+              deletedKeys: { type: 'integer', description: "Keys under the tenant's hash tag" },
+              indexEntries: { type: 'integer', description: 'Entries removed from global indexes' },
+              cdrEntries: { type: 'integer', description: 'CDR stream entries and dead letters removed' },
+              retention: {
+                type: ['object', 'null'],
+                description: 'The retention set keeping billing records (operator-only) until expiresAt; null when nothing is kept',
+                properties: { id: { type: 'string' }, expiresAt: { type: 'integer' }, keys: { type: 'array', items: { type: 'string' } } },
+              },
+            },
+          },
           ...errors(403, 409),
         },
       },

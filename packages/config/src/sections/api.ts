@@ -57,4 +57,16 @@ export const apiSpec = {
     description: "Sustained writes per second of one tenant's admins (a token bucket shared by every api process).",
     parse: int(1, 100000),
   },
+  retainBillingDays: {
+    env: 'KUMO_RETENTION_BILLING_DAYS',
+    default: '2562',
+    description: "Days a deleted (purged) tenant's billing records are kept, operator-only, before the retention job deletes them (default 7 years, the Japanese legal period for books); 0 keeps nothing.",
+    parse: int(0, 36600),
+  },
+  retentionSweepSec: {
+    env: 'KUMO_RETENTION_SWEEP_SEC',
+    default: '3600',
+    description: 'How often the api process runs the retention job (deletes expired retention sets and audit entries older than their retention period).',
+    parse: int(10, 86400),
+  },
 } satisfies Spec;
