@@ -7,7 +7,7 @@ import { ApiRateLimits, DEFAULT_BILLING_RETENTION_MS, ProvisioningRepo, pingRedi
 import type { ApiDeps, ApiRoutePlugin, RouteContext } from './context.js';
 import { errorSchema, installErrorHandling, type ErrorBody } from './errors.js';
 import { routePlugins } from './routes/index.js';
-import { AuthFailureGuard, DEFAULT_SECURITY, clientErrorHandler, installHygiene, isWrite, takeTenantWrite } from './hygiene.js';
+import { AuthFailureGuard, DEFAULT_SECURITY, checkAuditQuota, clientErrorHandler, installHygiene, isWrite, takeTenantWrite } from './hygiene.js';
 
 export const DEFAULT_BODY_LIMIT = 262_144;
 
@@ -156,7 +156,10 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
             if (t.status === 'terminated' && isWrite(req.method) && req.routeOptions.config.allowTerminated !== true) {
               throw new KumoError('KUMO_ERR_TENANT_TERMINATED', 'the tenant is terminated: its data is read-only until it is deleted');
             }
-            if (p.role === 'tenant-admin' && isWrite(req.method)) await takeTenantWrite(limits, security, t.id);
+            if (p.role === 'tenant-admin' && isWrite(req.method)) {
+              await takeTenantWrite(limits, security, t.id);
+              await checkAuditQuota(repo.audit, security, t.id);
+            }
             req.tenant = t;
           });
           for (const p of all.filter((x) => x.scope === 'tenant')) await tScope.register(p.plugin, ctx);

@@ -33,6 +33,7 @@ export const ERROR_STATUS: Readonly<Record<string, number>> = {
   KUMO_ERR_UNSUPPORTED_MEDIA_TYPE: 415,
   // security (docs/security.md)
   KUMO_ERR_INVALID_TEXT: 400,
+  KUMO_ERR_QUOTA_EXCEEDED: 409,
   KUMO_ERR_RATE_LIMITED: 429,
   KUMO_ERR_HEADERS_TOO_LARGE: 431,
   KUMO_ERR_INTERNAL: 500,

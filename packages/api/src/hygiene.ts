@@ -15,7 +15,7 @@ import type { Socket } from 'node:net';
 import helmet from '@fastify/helmet';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { KumoError, type Logger } from '@kumo/runtime';
-import type { ApiRateLimits } from '@kumo/store';
+import type { ApiRateLimits, AuditRepo } from '@kumo/store';
 import type { ErrorBody } from './errors.js';
 
 export interface SecurityOptions {
@@ -25,6 +25,8 @@ export interface SecurityOptions {
   /** Tenant-admin writes: bucket size and refill per second (per tenant). */
   readonly tenantWriteBurst: number;
   readonly tenantWriteRate: number;
+  /** Per-tenant audit quota (entries); tenant-admin writes are refused at it. */
+  readonly auditQuotaEntries: number;
 }
 
 export const DEFAULT_SECURITY: SecurityOptions = {
@@ -32,6 +34,7 @@ export const DEFAULT_SECURITY: SecurityOptions = {
   authFailWindowMs: 300_000,
   tenantWriteBurst: 300,
   tenantWriteRate: 20,
+  auditQuotaEntries: 1_000_000,
 };
 
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -157,6 +160,18 @@ export function rateLimited(message: string, retryAfterMs: number): KumoError {
 export async function takeTenantWrite(limits: ApiRateLimits, opts: SecurityOptions, tenantId: string): Promise<void> {
   const r = await limits.takeWrite(tenantId, opts.tenantWriteBurst, opts.tenantWriteRate);
   if (!r.ok) throw rateLimited("the tenant's API write rate limit is exceeded; retry later", r.retryAfterMs);
+}
+
+/** Per-tenant data quota (Article 37): the audit trail. */
+export async function checkAuditQuota(audit: AuditRepo, opts: SecurityOptions, tenantId: string): Promise<void> {
+  const used = await audit.size(tenantId);
+  if (used >= opts.auditQuotaEntries) {
+    throw new KumoError('KUMO_ERR_QUOTA_EXCEEDED', `the tenant's audit trail is full (${used} of ${opts.auditQuotaEntries} entries); ask the operator`, {
+      quota: 'audit',
+      limit: opts.auditQuotaEntries,
+      used,
+    });
+  }
 }
 
 /**

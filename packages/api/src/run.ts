@@ -1,6 +1,6 @@
 import { apiSpec, commonSpec, readConfig, ConfigError } from '@kumo/config';
 import type { ProcessContext } from '@kumo/runtime';
-import { TenantDataLifecycle, createRedis, keySchema, redactUrl } from '@kumo/store';
+import { AuditRepo, TenantDataLifecycle, createRedis, keySchema, redactUrl } from '@kumo/store';
 import { buildApp } from './app.js';
 
 /**
@@ -32,15 +32,18 @@ export async function runApi(ctx: ProcessContext): Promise<{ host: string; port:
       authFailWindowMs: cfg.api.authFailWindowSec * 1000,
       tenantWriteBurst: cfg.api.tenantWriteBurst,
       tenantWriteRate: cfg.api.tenantWriteRate,
+      auditQuotaEntries: cfg.api.auditQuotaEntries,
     },
   });
   ctx.lifecycle.onClose('api-http', () => app.close());
   // The retention job (docs/security.md): expired retention sets of purged tenants.
-  const lifecycle = new TenantDataLifecycle(redis, keySchema(cfg.common.redisKeyPrefix), { retainBillingMs: cfg.api.retainBillingDays * 86_400_000 });
+  const keys = keySchema(cfg.common.redisKeyPrefix);
+  const lifecycle = new TenantDataLifecycle(redis, keys, { retainBillingMs: cfg.api.retainBillingDays * 86_400_000 });
+  const audit = new AuditRepo(redis, keys);
   const sweep = (): void => {
-    lifecycle.sweepRetention().then(
-      (n) => {
-        if (n > 0) log.info({ deletedSets: n }, 'retention job deleted expired retention sets');
+    Promise.all([lifecycle.sweepRetention(), lifecycle.trimAudit(audit, cfg.api.auditRetentionDays * 86_400_000)]).then(
+      ([sets, entries]) => {
+        if (sets > 0 || entries > 0) log.info({ deletedSets: sets, auditEntriesTrimmed: entries }, 'retention job done');
       },
       (err: unknown) => log.warn({ err }, 'retention job failed; retried at the next run'),
     );

@@ -218,8 +218,18 @@ export const auditEntrySchema = obj(
     target: { type: 'string' },
     before: {},
     after: {},
+    hash: { type: 'string', description: 'Hash chain: SHA-256 of the previous entry hash and this entry (tamper evidence)' },
   },
   ['id', 'at', 'actor', 'action', 'target'],
+);
+export const auditVerificationSchema = obj(
+  {
+    ok: { type: 'boolean' },
+    entries: { type: 'integer', description: 'Entries checked' },
+    firstBad: { type: ['string', 'null'], description: 'Id of the first entry that does not match, or `head`' },
+    reason: { type: ['string', 'null'] },
+  },
+  ['ok', 'entries', 'firstBad', 'reason'],
 );
 export const auditQuery = obj({
   limit: { type: 'string', pattern: '^[0-9]{1,4}$' },

@@ -20,7 +20,17 @@ export {
   type TrunkMatch,
 } from './provisioning/directory.js';
 export { ProvisioningRepo, ha1Of } from './provisioning/provisioning.js';
-export { AuditRepo, SYSTEM_ACTOR, redactSecrets, type Actor, type AuditEntry } from './provisioning/audit.js';
+export {
+  AuditRepo,
+  AUDIT_GENESIS,
+  DEFAULT_AUDIT_RETENTION_MS,
+  SYSTEM_ACTOR,
+  redactSecrets,
+  type Actor,
+  type AuditEntry,
+  type AuditInput,
+  type AuditVerification,
+} from './provisioning/audit.js';
 export {
   ApiKeyRepo,
   generateApiKey,

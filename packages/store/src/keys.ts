@@ -48,7 +48,7 @@ function tenantKeys(prefix: string) {
     did: (id: string, number: string) => `${t(id)}:did:${number}`,
     /** String: JSON `NumberingPlan`; absent = `DEFAULT_NUMBERING_PLAN`. */
     numberingPlan: (id: string) => `${t(id)}:plan`,
-    /** Stream: configuration history (who, when, what). Capped (MAXLEN ~). */
+    /** Stream: configuration history (who, when, what): a hash chain, trimmed by time only (docs/security.md). */
     audit: (id: string) => `${t(id)}:audit`,
     /** Sorted set (score = creation ms) of the ids of the tenant's admin API keys. */
     apiKeys: (id: string) => `${t(id)}:apikeys`,
@@ -115,6 +115,10 @@ function tenantKeys(prefix: string) {
     // --- security (api rate limits, audit chain, data lifecycle) ------------------
     /** HASH {tokens, ts}: the tenant's API write token bucket (expires once full again). */
     apiWriteBucket: (id: string) => `${t(id)}:api:wbucket`,
+    /** String: hash of the newest entry of the tenant's audit chain. */
+    auditHead: (id: string) => `${t(id)}:audit:head`,
+    /** String: hash of the newest entry trimmed by retention (the chain's anchor). */
+    auditAnchor: (id: string) => `${t(id)}:audit:anchor`,
   };
 }
 
@@ -171,6 +175,10 @@ function globalKeys(prefix: string) {
     billMonthTenants: (month: string) => `${prefix}:bill:month:${month}:tenants`,
 
     // --- security (api rate limits, audit chain, data lifecycle) ------------------
+    /** String: hash of the newest entry of the platform audit chain. */
+    auditHead: () => `${prefix}:audit:head`,
+    /** String: hash of the newest platform audit entry trimmed by retention (the chain's anchor). */
+    auditAnchor: () => `${prefix}:audit:anchor`,
     /** STRING counter with PX = window: failed API authentications from one source address. */
     apiAuthFails: (source: string) => `${prefix}:api:authfail:${source}`,
     /** Sorted set: retention set id → expiry (epoch ms): billing records kept after a tenant's purge. */

@@ -1,7 +1,7 @@
 import { defineRoutes, tenantOf } from '../context.js';
 import { streamCursor } from '../cursors.js';
 import { forPrincipal } from '../hygiene.js';
-import { auditEntrySchema, auditQuery, errors, page, parseLimit, tenantParams } from '../schemas.js';
+import { auditEntrySchema, auditQuery, auditVerificationSchema, errors, page, parseLimit, tenantParams } from '../schemas.js';
 
 /** Configuration history (`/v1/tenants/:tenantId/audit`), newest first. */
 export const auditRoutes = defineRoutes((app, { repo }) => {
@@ -18,5 +18,18 @@ export const auditRoutes = defineRoutes((app, { repo }) => {
     },
     async (req) =>
       forPrincipal(await repo.audit.list(tenantOf(req).id, { before: streamCursor(req.query.before, 'before'), limit: parseLimit(req.query) }), req.principal?.role),
+  );
+  app.get(
+    '/audit/verify',
+    {
+      config: { operatorOnly: true },
+      schema: {
+        tags: ['operator'],
+        summary: "Check the tenant's audit hash chain (changed, removed or inserted entries are detected)",
+        params: tenantParams,
+        response: { 200: auditVerificationSchema, ...errors(403) },
+      },
+    },
+    async (req) => repo.audit.verify(tenantOf(req).id),
   );
 });

@@ -3,7 +3,7 @@ import { KumoError } from '@kumo/runtime';
 import { actorOf, defineRoutes } from '../context.js';
 import { streamCursor } from '../cursors.js';
 import { valid } from '../errors.js';
-import { apiKeyBody, apiKeySchema, auditEntrySchema, auditQuery, errors, issuedKeySchema, page, parseLimit } from '../schemas.js';
+import { apiKeyBody, apiKeySchema, auditEntrySchema, auditQuery, auditVerificationSchema, errors, issuedKeySchema, page, parseLimit } from '../schemas.js';
 
 const levelSchema = {
   type: 'object',
@@ -44,6 +44,12 @@ export const platformRoutes = defineRoutes((app, { repo }) => {
       },
     },
     async (req) => repo.audit.list(null, { before: streamCursor(req.query.before, 'before'), limit: parseLimit(req.query) }),
+  );
+
+  app.get(
+    '/platform/audit/verify',
+    { schema: { tags: ['operator'], summary: 'Check the platform audit hash chain', response: { 200: auditVerificationSchema, ...errors(403) } } },
+    async () => repo.audit.verify(null),
   );
 
   // ---- data retention (docs/security.md) ----------------------------------------------------

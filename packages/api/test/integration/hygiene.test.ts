@@ -7,6 +7,7 @@ import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@kumo/runtime';
+import { AuditRepo, keySchema } from '@kumo/store';
 import { harness, type Harness } from './helpers.js';
 
 let h: Harness;
@@ -178,6 +179,34 @@ describe('rate limits', () => {
       expect(Number(limited.headers['retry-after'])).toBeGreaterThanOrEqual(1);
       expect((await g.call('GET', '/v1/tenants/rl/extensions', { key: k })).statusCode).toBe(200);
       expect((await g.call('DELETE', '/v1/tenants/rl/extensions/1000')).statusCode).toBe(204);
+    } finally {
+      await g.close();
+    }
+  });
+});
+
+describe('audit chain and quota', () => {
+  it('operators verify the tenant and platform chains; tenant admins cannot', async () => {
+    const v = await h.call('GET', '/v1/tenants/hy/audit/verify');
+    expect(v.json()).toMatchObject({ ok: true, firstBad: null });
+    expect(v.json().entries).toBeGreaterThan(1);
+    expect((await h.call('GET', '/v1/tenants/hy/audit/verify', { key })).statusCode).toBe(403);
+    expect((await h.call('GET', '/v1/platform/audit/verify')).json().ok).toBe(true);
+    const entries = (await h.call('GET', '/v1/tenants/hy/audit', { key })).json().items;
+    expect(entries[0].hash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('a full audit trail refuses tenant-admin writes with a clear error (Article 37 quota)', async () => {
+    const g = await harness({ security: { auditQuotaEntries: 100 } });
+    try {
+      const k = await g.tenant('qq');
+      const audit = new AuditRepo(g.redis, keySchema(g.prefix));
+      await audit.appendMany('qq', Array.from({ length: 100 }, () => ({ actor: { keyId: 'x', role: 'tenant-admin' as const }, action: 'x', target: 'x' })));
+      const r = await g.call('POST', '/v1/tenants/qq/extensions', { key: k, body: { number: '1001', displayName: 'x', password: 'pass10001' } });
+      expect([r.statusCode, r.json().code]).toEqual([409, 'KUMO_ERR_QUOTA_EXCEEDED']);
+      expect(r.json().details).toMatchObject({ quota: 'audit', limit: 100 });
+      expect((await g.call('GET', '/v1/tenants/qq/extensions', { key: k })).statusCode).toBe(200);
+      expect((await g.call('POST', '/v1/tenants/qq/extensions', { body: { number: '1001', displayName: 'x', password: 'pass10001' } })).statusCode).toBe(201);
     } finally {
       await g.close();
     }

@@ -63,6 +63,18 @@ export const apiSpec = {
     description: "Days a deleted (purged) tenant's billing records are kept, operator-only, before the retention job deletes them (default 7 years, the Japanese legal period for books); 0 keeps nothing.",
     parse: int(0, 36600),
   },
+  auditRetentionDays: {
+    env: 'KUMO_AUDIT_RETENTION_DAYS',
+    default: '730',
+    description: 'Days audit entries (tenant and platform trails) are kept; the retention job trims older ones. Time-based only, so a burst of changes never pushes history out.',
+    parse: int(1, 36600),
+  },
+  auditQuotaEntries: {
+    env: 'KUMO_AUDIT_QUOTA_ENTRIES',
+    default: '1000000',
+    description: "Per-tenant audit quota (Article 37): when a tenant's trail holds this many entries, tenant-admin writes answer 409 KUMO_ERR_QUOTA_EXCEEDED until retention trims it or an operator raises the quota. Operators are not limited.",
+    parse: int(100, 1_000_000_000),
+  },
   retentionSweepSec: {
     env: 'KUMO_RETENTION_SWEEP_SEC',
     default: '3600',

@@ -17,6 +17,7 @@
 import { randomBytes } from 'node:crypto';
 import type { RedisClient } from '../client.js';
 import type { KeySchema } from '../keys.js';
+import type { AuditRepo } from '../provisioning/audit.js';
 
 export interface RetentionRecord {
   readonly id: string;
@@ -196,6 +197,13 @@ export class TenantDataLifecycle {
     if (late.length > 0) deletedKeys += await this.redis.unlink(...late);
     deletedKeys += await this.redis.unlink(record);
     return { deletedKeys, indexEntries, cdrEntries, retention };
+  }
+
+  /** The audit part of the retention job: every tenant's trail and the platform's, by time. */
+  async trimAudit(audit: AuditRepo, retentionMs: number): Promise<number> {
+    let n = await audit.trimExpired(null, retentionMs);
+    for (const id of await this.redis.zrange(this.keys.global.tenants(), 0, -1)) n += await audit.trimExpired(id, retentionMs);
+    return n;
   }
 
   /** Retention sets, soonest expiry first (operators only). */
