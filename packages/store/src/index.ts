@@ -44,6 +44,7 @@ export {
   BILLING_GROUP,
   BillingLedger,
   CdrStreams,
+  type CdrReplication,
   cdrShardOf,
   compareStreamIds,
   decodeStoredCall,
