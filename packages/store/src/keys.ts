@@ -141,8 +141,8 @@ function globalKeys(prefix: string) {
     operatorKeys: () => `${prefix}:operatorkeys`,
     /** String: platform-wide restriction level 0–3 (absent = 0). */
     restrictionLevel: () => `${prefix}:restriction`,
-    /** Stream: platform-level configuration history (operator actions not tied to a tenant). */
-    audit: () => `${prefix}:audit`,
+    /** Stream: platform-level configuration history (operator actions, also on tenants). Hash tag `{audit}`: its chain keys share the slot. */
+    audit: () => `${prefix}:{audit}`,
 
     // --- registrar ---------------------------------------------------------------
     /** String with TTL: the highest digest `nc` seen for one nonce (replay guard). */
@@ -176,9 +176,9 @@ function globalKeys(prefix: string) {
 
     // --- security (api rate limits, audit chain, data lifecycle) ------------------
     /** String: hash of the newest entry of the platform audit chain. */
-    auditHead: () => `${prefix}:audit:head`,
+    auditHead: () => `${prefix}:{audit}:head`,
     /** String: hash of the newest platform audit entry trimmed by retention (the chain's anchor). */
-    auditAnchor: () => `${prefix}:audit:anchor`,
+    auditAnchor: () => `${prefix}:{audit}:anchor`,
     /** STRING counter with PX = window: failed API authentications from one source address. */
     apiAuthFails: (source: string) => `${prefix}:api:authfail:${source}`,
     /** Sorted set: retention set id → expiry (epoch ms): billing records kept after a tenant's purge. */

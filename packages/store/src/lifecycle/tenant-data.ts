@@ -15,6 +15,7 @@
  * Purge runs off the call path (an operator action), so SCAN is acceptable here.
  */
 import { randomBytes } from 'node:crypto';
+import { Cluster, type Redis } from 'ioredis';
 import type { RedisClient } from '../client.js';
 import type { KeySchema } from '../keys.js';
 import type { AuditRepo } from '../provisioning/audit.js';
@@ -51,13 +52,17 @@ export class TenantDataLifecycle {
     private readonly now: () => number = () => Date.now(),
   ) {}
 
+  /** SCAN over every node that holds data (each master of a Cluster; the one server otherwise). */
   private async scan(match: string, each: (keys: string[]) => void): Promise<void> {
-    let cursor = '0';
-    do {
-      const [next, found] = await this.redis.scan(cursor, 'MATCH', match, 'COUNT', SCAN_COUNT);
-      cursor = next;
-      if (found.length > 0) each(found);
-    } while (cursor !== '0');
+    const nodes: Redis[] = this.redis instanceof Cluster ? this.redis.nodes('master') : [this.redis];
+    for (const node of nodes) {
+      let cursor = '0';
+      do {
+        const [next, found] = await node.scan(cursor, 'MATCH', match, 'COUNT', SCAN_COUNT);
+        cursor = next;
+        if (found.length > 0) each(found);
+      } while (cursor !== '0');
+    }
   }
 
   /** Every key under the tenant's hash tag. */

@@ -94,5 +94,7 @@ describe('provisioning store', () => {
     expect(await dir.didLookup('0311112222')).toBeNull();
     expect(await dir.trunkBySourceAddress('192.0.2.99')).toBeNull();
     expect(await dir.extension('gone', '1001')).toBeNull();
+    // Every key under the tenant's hash tag is gone (scanned on every Cluster master).
+    expect(await repo.lifecycle.tenantKeys('gone')).toEqual([]);
   });
 });
