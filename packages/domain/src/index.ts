@@ -45,3 +45,5 @@ export * from './provisioning/index.js';
 // routing (call control): numbering plan, permissions, planRoute, hunt strategies, failover
 export * from './routing/index.js';
 export * from './rating/index.js';
+// security: gateway address classes, operator grants, caller-ID rules, toll-fraud guard
+export * from './security/index.js';

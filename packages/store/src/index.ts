@@ -78,3 +78,4 @@ export {
   type PurgeResult,
   type RetentionRecord,
 } from './lifecycle/tenant-data.js';
+export { GrantRepo } from './security/grants.js';

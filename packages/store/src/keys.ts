@@ -115,6 +115,8 @@ function tenantKeys(prefix: string) {
     // --- security (api rate limits, audit chain, data lifecycle) ------------------
     /** HASH {tokens, ts}: the tenant's API write token bucket (expires once full again). */
     apiWriteBucket: (id: string) => `${t(id)}:api:wbucket`,
+    /** String (JSON `Grants`): numbers, number blocks and gateway addresses an operator assigned to the tenant. */
+    grants: (id: string) => `${t(id)}:grants`,
     /** String: hash of the newest entry of the tenant's audit chain. */
     auditHead: (id: string) => `${t(id)}:audit:head`,
     /** String: hash of the newest entry trimmed by retention (the chain's anchor). */

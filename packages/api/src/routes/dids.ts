@@ -1,8 +1,9 @@
 import { KumoError } from '@kumo/runtime';
 import { normalizeE164, validateDid, type DidInput } from '@kumo/domain';
-import { didKeyOf } from '@kumo/store';
+import { GrantRepo, didKeyOf } from '@kumo/store';
 import { actorOf, defineRoutes, tenantOf } from '../context.js';
 import { valid } from '../errors.js';
+import { checkDidGranted, hideOtherTenants } from '../ownership.js';
 import { didCreateBody, didPutBody, didSchema, errors, numberParams, page, pageQuery, parseLimit, tenantParams } from '../schemas.js';
 
 function didPath(n: string): string {
@@ -12,7 +13,8 @@ function didPath(n: string): string {
 }
 
 /** DIDs (`/v1/tenants/:tenantId/dids`): public numbers routed to an extension or ring group. Paths accept `+81…` (URL-encoded) or `0…`. */
-export const didRoutes = defineRoutes((app, { repo }) => {
+export const didRoutes = defineRoutes((app, { redis, keys, repo }) => {
+  const grants = new GrantRepo(redis, keys, repo.audit);
   app.get<{ Querystring: { limit?: string; after?: string } }>(
     '/dids',
     { schema: { tags: ['tenant'], summary: 'List DIDs (E.164 order)', params: tenantParams, querystring: pageQuery, response: { 200: page(didSchema), ...errors() } } },
@@ -23,13 +25,22 @@ export const didRoutes = defineRoutes((app, { repo }) => {
     {
       schema: {
         tags: ['tenant'],
-        summary: 'Add a DID; national numbers are stored as E.164. 409 when another tenant has it.',
+        summary: 'Add a DID; national numbers are stored as E.164. Tenant admins: only numbers the operator assigned (GET …/grants), else 403.',
         params: tenantParams,
         body: didCreateBody,
         response: { 201: didSchema, ...errors(403, 409) },
       },
     },
-    async (req, reply) => reply.code(201).send(await repo.createDid(tenantOf(req).id, valid(validateDid(req.body)), actorOf(req))),
+    async (req, reply) => {
+      const t = tenantOf(req);
+      const v = valid(validateDid(req.body));
+      await checkDidGranted(grants, req, t.id, v.number);
+      try {
+        return reply.code(201).send(await repo.createDid(t.id, v, actorOf(req)));
+      } catch (err) {
+        throw hideOtherTenants(err, req);
+      }
+    },
   );
   app.get<{ Params: { number: string } }>(
     '/dids/:number',

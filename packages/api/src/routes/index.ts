@@ -4,6 +4,7 @@ import { auditRoutes } from './audit.js';
 import { billingOperatorRoutes, billingTenantRoutes } from './billing.js';
 import { didRoutes } from './dids.js';
 import { extensionRoutes } from './extensions.js';
+import { grantRoutes } from './grants.js';
 import { groupRoutes } from './groups.js';
 import { ledgerRoutes } from './ledgers.js';
 import { numberingPlanRoutes } from './numbering-plan.js';
@@ -38,4 +39,6 @@ export const routePlugins: readonly ApiRoutePlugin[] = [
   // --- admission (restriction, events) ---
   { name: 'admission-operator', scope: 'operator', plugin: admissionOperatorRoutes },
   { name: 'admission', scope: 'tenant', plugin: admissionTenantRoutes },
+  // --- security (operator grants of numbers and carrier gateways) ---
+  { name: 'grants', scope: 'tenant', plugin: grantRoutes },
 ];

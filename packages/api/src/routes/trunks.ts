@@ -1,7 +1,9 @@
 import { KumoError } from '@kumo/runtime';
 import { validateTrunk, type TrunkInput } from '@kumo/domain';
+import { GrantRepo } from '@kumo/store';
 import { actorOf, defineRoutes, tenantOf } from '../context.js';
 import { valid } from '../errors.js';
+import { checkGatewaysGranted, hideOtherTenants } from '../ownership.js';
 import { errors, idParams, page, pageQuery, parseLimit, tenantParams, trunkCreateBody, trunkPutBody, trunkSchema } from '../schemas.js';
 
 type TrunkPut = Omit<TrunkInput, 'id' | 'registration'> & {
@@ -9,7 +11,8 @@ type TrunkPut = Omit<TrunkInput, 'id' | 'registration'> & {
 };
 
 /** Trunks (`/v1/tenants/:tenantId/trunks`). Registration passwords are stored (needed to register) but never returned. */
-export const trunkRoutes = defineRoutes((app, { repo }) => {
+export const trunkRoutes = defineRoutes((app, { redis, keys, repo }) => {
+  const grants = new GrantRepo(redis, keys, repo.audit);
   app.get<{ Querystring: { limit?: string; after?: string } }>(
     '/trunks',
     { schema: { tags: ['tenant'], summary: 'List trunks', params: tenantParams, querystring: pageQuery, response: { 200: page(trunkSchema), ...errors() } } },
@@ -28,7 +31,13 @@ export const trunkRoutes = defineRoutes((app, { repo }) => {
     },
     async (req, reply) => {
       const t = tenantOf(req);
-      return reply.code(201).send(await repo.createTrunk(t.id, valid(validateTrunk(req.body)), actorOf(req)));
+      const v = valid(validateTrunk(req.body));
+      await checkGatewaysGranted(grants, req, t.id, v.gateways.map((g) => g.host));
+      try {
+        return reply.code(201).send(await repo.createTrunk(t.id, v, actorOf(req)));
+      } catch (err) {
+        throw hideOtherTenants(err, req);
+      }
     },
   );
   app.get<{ Params: { id: string } }>(
@@ -61,7 +70,13 @@ export const trunkRoutes = defineRoutes((app, { repo }) => {
         reg = { ...registration, password };
       }
       const v = valid(validateTrunk({ ...rest, id: req.params.id, ...(reg !== undefined ? { registration: reg } : {}) }));
-      return repo.replaceTrunk(t.id, v, actorOf(req));
+      const cur = await repo.trunk(t.id, req.params.id);
+      await checkGatewaysGranted(grants, req, t.id, v.gateways.map((g) => g.host), cur?.gateways.map((g) => g.host) ?? []);
+      try {
+        return await repo.replaceTrunk(t.id, v, actorOf(req));
+      } catch (err) {
+        throw hideOtherTenants(err, req);
+      }
     },
   );
   app.delete<{ Params: { id: string } }>(

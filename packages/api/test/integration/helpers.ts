@@ -4,6 +4,14 @@ import { createRedis, keySchema, type RedisClient } from '@kumo/store';
 import { uniquePrefix } from '@kumo/testkit';
 import { buildApp, createOperatorKey, type ApiDeps } from '@kumo/api';
 
+export const TEST_GRANTS = {
+  blocks: [
+    { first: '+81355550000', count: 10000 },
+    { first: '+81366660000', count: 10000 },
+  ],
+  gateways: [...Array.from({ length: 254 }, (_, i) => `192.0.2.${i + 1}`), ...Array.from({ length: 20 }, (_, i) => `198.51.100.${i + 1}`)],
+};
+
 export interface Harness {
   app: FastifyInstance;
   redis: RedisClient;
@@ -47,6 +55,10 @@ export async function harness(o: { bodyLimit?: number; security?: ApiDeps['secur
         body: { id, name: `Tenant ${id}`, sipDomain: `${id}.kumo.test`, ports: 100, trunkChannels: 10, callsPerSecond: 5, ...extra },
       });
       if (r.statusCode !== 201) throw new Error(`tenant create ${r.statusCode} ${r.body}`);
+      // Numbers and carrier gateways are operator-owned (docs/security.md): every test tenant is
+      // granted the documentation pools (03-5555-xxxx, 03-6666-xxxx, 192.0.2.0/24, 198.51.100.1–20).
+      const g = await h.call('PUT', `/v1/tenants/${id}/grants`, { body: TEST_GRANTS });
+      if (g.statusCode !== 200) throw new Error(`grants ${g.statusCode} ${g.body}`);
       const k = await h.call('POST', `/v1/tenants/${id}/api-keys`, { body: { name: 'admin' } });
       if (k.statusCode !== 201) throw new Error(`key create ${k.statusCode} ${k.body}`);
       return k.json<{ key: string }>().key;

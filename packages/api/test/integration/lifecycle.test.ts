@@ -164,7 +164,7 @@ describe('tenant purge', () => {
     expect((await get('/admission/events')).items).toEqual([]);
     expect((await get('/registrations')).items).toEqual([]);
     expect((await get('/billing/tariff')).override).toBeNull();
-    expect((await get('/audit')).items.map((e: { action: string }) => e.action)).toEqual(['apiKey.issue', 'tenant.create']);
+    expect((await get('/audit')).items.map((e: { action: string }) => e.action)).toEqual(['apiKey.issue', 'grants.update', 'tenant.create']);
     // The freed DID and gateway can be given to the new tenant.
     expect((await h.call('POST', `/v1/tenants/${GONE}/dids`, { body: { number: '+81500000010', target: { type: 'extension', number: '1001' } } })).json().code).toBe(
       'KUMO_ERR_UNKNOWN_REFERENCE',
