@@ -6,7 +6,7 @@
  */
 import { canonicalHost, classifyAddress, isGatewayGranted, isNumberGranted, isSpecialAddress } from '@kumo/domain';
 import { KumoError, isKumoError } from '@kumo/runtime';
-import type { GrantRepo } from '@kumo/store';
+import type { GrantRepo, ProvisioningRepo } from '@kumo/store';
 import type { FastifyRequest } from 'fastify';
 
 const isOperator = (req: FastifyRequest): boolean => req.principal?.role === 'operator';
@@ -36,6 +36,21 @@ export async function checkGatewaysGranted(grants: GrantRepo, req: FastifyReques
       throw new KumoError('KUMO_ERR_NOT_ASSIGNED', `gateway ${h} is not assigned to this tenant; carrier gateways are assigned by the operator`, { host: h });
     }
   }
+}
+
+/**
+ * Caller-ID rule: an outbound caller ID (extension `outboundCallerId`, trunk `callerId`) must be
+ * one of the tenant's numbers — its DIDs, or numbers the operator approved (granted). The trunk's
+ * `numberFormat` decides how it is sent (`formatForTrunk`); 184/186 per call are unaffected.
+ */
+export async function checkCallerIdOwned(grants: GrantRepo, repo: ProvisioningRepo, tenantId: string, e164: string | undefined, field: string): Promise<void> {
+  if (e164 === undefined || e164 === '') return;
+  if (isNumberGranted(await grants.get(tenantId), e164)) return;
+  if ((await repo.did(tenantId, e164)) !== null) return;
+  throw new KumoError('KUMO_ERR_CALLER_ID_NOT_OWNED', `${field} ${e164} is not one of this tenant's numbers (its DIDs or numbers the operator approved)`, {
+    problems: [{ field, message: "must be one of the tenant's DIDs or operator-approved numbers" }],
+    number: e164,
+  });
 }
 
 /** For tenant admins, "taken by another tenant" becomes "not available" (no other tenant is revealed). */

@@ -1,11 +1,14 @@
 import { KumoError } from '@kumo/runtime';
 import { validateExtension, validateExtensionPatch, type ExtensionInput, type ExtensionPatch } from '@kumo/domain';
 import { actorOf, defineRoutes, tenantOf } from '../context.js';
+import { GrantRepo } from '@kumo/store';
 import { valid } from '../errors.js';
+import { checkCallerIdOwned } from '../ownership.js';
 import { errors, extensionCreateBody, extensionPatchBody, extensionSchema, numberParams, page, pageQuery, parseLimit, tenantParams } from '../schemas.js';
 
 /** Extensions (`/v1/tenants/:tenantId/extensions`). Passwords go in; only HA1 digests are stored; nothing secret comes out. */
-export const extensionRoutes = defineRoutes((app, { repo }) => {
+export const extensionRoutes = defineRoutes((app, { redis, keys, repo }) => {
+  const grants = new GrantRepo(redis, keys, repo.audit);
   app.get<{ Querystring: { limit?: string; after?: string } }>(
     '/extensions',
     { schema: { tags: ['tenant'], summary: 'List extensions (number order)', params: tenantParams, querystring: pageQuery, response: { 200: page(extensionSchema), ...errors() } } },
@@ -26,6 +29,7 @@ export const extensionRoutes = defineRoutes((app, { repo }) => {
     async (req, reply) => {
       const t = tenantOf(req);
       const v = valid(validateExtension(req.body, await repo.numberingPlan(t.id)));
+      await checkCallerIdOwned(grants, repo, t.id, v.outboundCallerId, 'outboundCallerId');
       return reply.code(201).send(await repo.createExtension(t.id, v, actorOf(req)));
     },
   );
@@ -51,7 +55,11 @@ export const extensionRoutes = defineRoutes((app, { repo }) => {
         response: { 200: extensionSchema, ...errors(403, 409) },
       },
     },
-    async (req) => repo.updateExtension(tenantOf(req).id, req.params.number, valid(validateExtensionPatch(req.body)), actorOf(req)),
+    async (req) => {
+      const patch = valid(validateExtensionPatch(req.body));
+      await checkCallerIdOwned(grants, repo, tenantOf(req).id, patch.outboundCallerId, 'outboundCallerId');
+      return repo.updateExtension(tenantOf(req).id, req.params.number, patch, actorOf(req));
+    },
   );
 
   app.delete<{ Params: { number: string } }>(

@@ -3,7 +3,7 @@ import { validateTrunk, type TrunkInput } from '@kumo/domain';
 import { GrantRepo } from '@kumo/store';
 import { actorOf, defineRoutes, tenantOf } from '../context.js';
 import { valid } from '../errors.js';
-import { checkGatewaysGranted, hideOtherTenants } from '../ownership.js';
+import { checkCallerIdOwned, checkGatewaysGranted, hideOtherTenants } from '../ownership.js';
 import { errors, idParams, page, pageQuery, parseLimit, tenantParams, trunkCreateBody, trunkPutBody, trunkSchema } from '../schemas.js';
 
 type TrunkPut = Omit<TrunkInput, 'id' | 'registration'> & {
@@ -33,6 +33,7 @@ export const trunkRoutes = defineRoutes((app, { redis, keys, repo }) => {
       const t = tenantOf(req);
       const v = valid(validateTrunk(req.body));
       await checkGatewaysGranted(grants, req, t.id, v.gateways.map((g) => g.host));
+      await checkCallerIdOwned(grants, repo, t.id, v.callerId, 'callerId');
       try {
         return reply.code(201).send(await repo.createTrunk(t.id, v, actorOf(req)));
       } catch (err) {
@@ -72,6 +73,7 @@ export const trunkRoutes = defineRoutes((app, { redis, keys, repo }) => {
       const v = valid(validateTrunk({ ...rest, id: req.params.id, ...(reg !== undefined ? { registration: reg } : {}) }));
       const cur = await repo.trunk(t.id, req.params.id);
       await checkGatewaysGranted(grants, req, t.id, v.gateways.map((g) => g.host), cur?.gateways.map((g) => g.host) ?? []);
+      await checkCallerIdOwned(grants, repo, t.id, v.callerId, 'callerId');
       try {
         return await repo.replaceTrunk(t.id, v, actorOf(req));
       } catch (err) {

@@ -5,6 +5,7 @@ import { uniquePrefix } from '@kumo/testkit';
 import { buildApp, createOperatorKey, type ApiDeps } from '@kumo/api';
 
 export const TEST_GRANTS = {
+  numbers: ['+81312345678', '+81612345678'],
   blocks: [
     { first: '+81355550000', count: 10000 },
     { first: '+81366660000', count: 10000 },

@@ -85,3 +85,24 @@ describe('carrier gateways', () => {
     expect(r.body).not.toMatch(/another|own-a|trunk t1/);
   });
 });
+
+describe('caller ID rules', () => {
+  it("outbound caller IDs must be the tenant's DIDs or operator-approved numbers", async () => {
+    const foreign = await h.call('PATCH', '/v1/tenants/own-a/extensions/1001', { key, body: { outboundCallerId: '+14155550100' } });
+    expect([foreign.statusCode, foreign.json().code]).toEqual([400, 'KUMO_ERR_CALLER_ID_NOT_OWNED']);
+    expect(foreign.json().details.problems[0].field).toBe('outboundCallerId');
+    // Someone else's Japanese number: refused too, as for operators.
+    expect((await h.call('PATCH', '/v1/tenants/own-a/extensions/1001', { body: { outboundCallerId: '0355550000' } })).json().code).toBe('KUMO_ERR_CALLER_ID_NOT_OWNED');
+    const ext = await h.call('POST', '/v1/tenants/own-a/extensions', { key, body: { number: '1002', displayName: 'B', password: 'pass10002', outboundCallerId: '+14155550100' } });
+    expect(ext.json().code).toBe('KUMO_ERR_CALLER_ID_NOT_OWNED');
+    // Its DIDs (added earlier) are fine; so is a number an operator approved (granted).
+    expect((await h.call('PATCH', '/v1/tenants/own-a/extensions/1001', { key, body: { outboundCallerId: '03-1234-0001' } })).json().outboundCallerId).toBe('+81312340001');
+    expect((await h.call('PATCH', '/v1/tenants/own-a/extensions/1001', { key, body: { outboundCallerId: '+81312345099' } })).statusCode).toBe(200);
+    await h.call('PUT', '/v1/tenants/own-a/grants', { body: { numbers: ['0312349999'], gateways: ['203.0.113.7', '203.0.113.8'] } });
+    expect((await h.call('PATCH', '/v1/tenants/own-a/extensions/1001', { key, body: { outboundCallerId: '0312349999' } })).statusCode).toBe(200);
+    const tr = await h.call('POST', '/v1/tenants/own-a/trunks', { key, body: { ...trunk('203.0.113.7', 'cid'), callerId: '+14155550100' } });
+    expect(tr.json().code).toBe('KUMO_ERR_CALLER_ID_NOT_OWNED');
+    const ok = await h.call('POST', '/v1/tenants/own-a/trunks', { key, body: { ...trunk('203.0.113.8', 'cid'), callerId: '0312340001', numberFormat: 'national' } });
+    expect(ok.statusCode).toBe(201);
+  });
+});
