@@ -62,10 +62,11 @@ Content-Length: [len]
 ${o.sdp ?? SDP}
 ]]></send>
   <recv response="100" optional="true" response_txn="inv${cseq}"/>`;
+  // The ACK for a non-2xx final response is part of the INVITE's transaction: the INVITE's branch.
   const ackErr = (cseq: number) => `
   <send ack_txn="inv${cseq}"><![CDATA[
 ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch-of:inv${cseq}];rport
 From: "Caller" <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
 [last_To:]
 Call-ID: [call_id]
@@ -91,7 +92,7 @@ Content-Length: 0
   <pause milliseconds="300"/>
   <send><![CDATA[
 CANCEL sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-[last_Via:]
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch-of:inv${cseq}];rport
 From: "Caller" <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
 To: <sip:[service]@${o.domain}>
 Call-ID: [call_id]
