@@ -26,6 +26,7 @@ import type { SipHandler } from './drachtio/types.js';
 import type { RegistrarDirectory } from './registrar/directory.js';
 import { cachedDirectory, storeDirectory } from './registrar/directory-store.js';
 import { createRegistrar, type RegistrarSettings } from './registrar/registrar.js';
+import { methodHandlers } from './methods/methods.js';
 
 export type SipConfig = ConfigOf<typeof sipSpec>;
 
@@ -117,7 +118,7 @@ export interface SipApp {
 /** How long a tenant looked up by SIP domain is reused (status changes reach the registrar within this). */
 const TENANT_CACHE_MS = 2_000;
 
-/** Builds the request handlers by method: REGISTER → registrar, INVITE → call-control hook. */
+/** Builds the request handlers by method: REGISTER → registrar, INVITE → call-control hook, OPTIONS and the rest → methods/. */
 export function createSipApp(d: SipAppDeps): SipApp {
   const location = new LocationStore(d.redis, d.keys);
   const guard = new AuthGuardStore(d.redis, d.keys);
@@ -159,7 +160,7 @@ export function createSipApp(d: SipAppDeps): SipApp {
       })
     : createInviteHandler();
   return {
-    handlers: { REGISTER: register, INVITE: invite },
+    handlers: { ...methodHandlers(), REGISTER: register, INVITE: invite },
     location,
     guard,
     dialogs,

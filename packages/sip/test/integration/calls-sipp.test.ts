@@ -233,7 +233,14 @@ Duration=160
 `);
     body += `
   <recv response="200"/>`;
-    body += inDialog('BYE', cseq + 3, `Content-Length: 0
+    // OPTIONS inside the call: answered by Kumo with its capabilities, not relayed to the callee.
+    body += inDialog('OPTIONS', cseq + 3, `Accept: application/sdp
+Content-Length: 0
+`);
+    body += `
+  <recv response="200"><action><ereg regexp="INVITE.*OPTIONS" search_in="hdr" header="Allow:" check_it="true" assign_to="allow"/><ereg regexp="replaces" search_in="hdr" header="Supported:" check_it="true" assign_to="sup"/></action></recv>
+  <Reference variables="allow,sup"/>`;
+    body += inDialog('BYE', cseq + 4, `Content-Length: 0
 `);
     body += `
   <recv response="200"/>`;
@@ -717,7 +724,7 @@ describe.each(['udp', 'tcp'] as const)('call routing with sipp over %s', (transp
     await unregister('1002');
   });
 
-  it('in-dialog: re-INVITE (hold) and INFO (DTMF) are relayed to the other party', async () => {
+  it('in-dialog: re-INVITE (hold) and INFO (DTMF) are relayed to the other party; OPTIONS is answered by Kumo', async () => {
     const callee = await phone('1002', uasInDialog());
     const r = await call('1002', caller(200, { mode: 'in-dialog' }));
     expect(r.ok, explain(r)).toBe(true);
