@@ -239,7 +239,13 @@ export class DirectoryRepo {
 
   private async gatewaysAt(host: string): Promise<GatewayMatch[]> {
     const ids = (await this.redis.smembers(this.keys.global.trunkSourcesAt(host))).sort();
-    if (ids.length === 0) return [];
+    if (ids.length === 0) {
+      // Index written before gateways had an identity (field = IP only): every gateway of that trunk at this IP.
+      const legacy = parse<{ tenantId: string; trunkId: string }>(await this.redis.hget(this.keys.global.trunkSources(), host));
+      const trunk = legacy ? await this.trunk(legacy.tenantId, legacy.trunkId) : null;
+      if (!legacy || !trunk) return [];
+      return trunk.gateways.filter((g) => g.host === host).map((g) => ({ tenantId: legacy.tenantId, trunk, gateway: g, exactPort: false }));
+    }
     const refs = await this.redis.hmget(this.keys.global.trunkSources(), ...ids);
     const out: GatewayMatch[] = [];
     const trunks = new Map<string, Promise<TrunkRecord | null>>();
