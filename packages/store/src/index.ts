@@ -36,6 +36,7 @@ export {
   BILLING_GROUP,
   BillingLedger,
   CdrStreams,
+  type CdrReplication,
   cdrShardOf,
   compareStreamIds,
   decodeStoredCall,
