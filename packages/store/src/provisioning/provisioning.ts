@@ -3,12 +3,12 @@ import {
   DEFAULT_NUMBERING_PLAN,
   digestA1Input,
   featureCodeEntries,
-  isIpLiteral,
   numberConflict,
   numberProblem,
   type Did,
   type DidValue,
   type ExtensionPatch,
+  type Gateway,
   type ExtensionRecord,
   type ExtensionValue,
   type NumberingPlan,
@@ -28,6 +28,7 @@ import { KumoError } from '@kumo/runtime';
 import type { RedisClient } from '../client.js';
 import type { KeySchema } from '../keys.js';
 import { ApiKeyRepo } from './apikeys.js';
+import { gatewayIdentity, uniqueIpGateways } from './directory.js';
 import { AuditRepo, type Actor } from './audit.js';
 import { DirectoryRepo } from './directory.js';
 import { provisioningScripts, type LuaReply, type ProvisioningScripts } from './lua.js';
@@ -184,7 +185,7 @@ export class ProvisioningRepo extends DirectoryRepo {
     ]);
     await this.apiKeys.revokeTenant(id);
     for (const d of dids) await this.lua.kumoHdelIf(k.global.dids(), d, id);
-    for (const trunk of await this.trunks(id)) await this.releaseSources(id, trunk.id, trunk.gateways.map((g) => g.host));
+    for (const trunk of await this.trunks(id)) await this.releaseSources(id, trunk.id, trunk.gateways);
     await this.lua.kumoHdelIf(k.global.sipDomains(), t.sipDomain, id);
     await this.redis.zrem(k.global.tenants(), id);
     const all = [
@@ -418,31 +419,43 @@ export class ProvisioningRepo extends DirectoryRepo {
     };
   }
 
-  /** Claims the gateway IPs of a trunk in the global source index; 409 when another trunk has one. */
-  private async claimSources(tenantId: string, trunkId: string, hosts: readonly string[]): Promise<string[]> {
+  /**
+   * Claims the gateways of a trunk in the global source index, by identity (transport, IP, port):
+   * two trunks may share a carrier IP on different ports or transports; 409 when another trunk has
+   * the same gateway.
+   */
+  private async claimSources(tenantId: string, trunkId: string, gateways: readonly Gateway[]): Promise<Gateway[]> {
     const ref = JSON.stringify({ tenantId, trunkId });
-    const claimed: string[] = [];
-    for (const h of new Set(hosts.filter(isIpLiteral))) {
-      const ok = await this.redis.hsetnx(this.keys.global.trunkSources(), h, ref);
-      if (ok === 1) {
-        claimed.push(h);
+    const claimed: Gateway[] = [];
+    for (const g of uniqueIpGateways(gateways)) {
+      const id = gatewayIdentity(g);
+      const ok = await this.redis.hsetnx(this.keys.global.trunkSources(), id, ref);
+      if (ok === 1 || (await this.redis.hget(this.keys.global.trunkSources(), id)) === ref) {
+        if (ok === 1) claimed.push(g);
+        await this.redis.sadd(this.keys.global.trunkSourcesAt(g.host), id);
         continue;
       }
-      if ((await this.redis.hget(this.keys.global.trunkSources(), h)) === ref) continue;
       await this.releaseSources(tenantId, trunkId, claimed);
-      throw new KumoError('KUMO_ERR_GATEWAY_TAKEN', `gateway ${h} already belongs to another trunk`, { host: h });
+      throw new KumoError('KUMO_ERR_GATEWAY_TAKEN', `gateway ${g.host}:${g.port} (${g.transport}) already belongs to another trunk`, {
+        host: g.host,
+        port: g.port,
+        transport: g.transport,
+      });
     }
     return claimed;
   }
 
-  private async releaseSources(tenantId: string, trunkId: string, hosts: readonly string[]): Promise<void> {
+  private async releaseSources(tenantId: string, trunkId: string, gateways: readonly Gateway[]): Promise<void> {
     const ref = JSON.stringify({ tenantId, trunkId });
-    for (const h of new Set(hosts.filter(isIpLiteral))) await this.lua.kumoHdelIf(this.keys.global.trunkSources(), h, ref);
+    for (const g of uniqueIpGateways(gateways)) {
+      const id = gatewayIdentity(g);
+      if ((await this.lua.kumoHdelIf(this.keys.global.trunkSources(), id, ref)) === 1) await this.redis.srem(this.keys.global.trunkSourcesAt(g.host), id);
+    }
   }
 
   async createTrunk(tenantId: string, v: TrunkValue, actor: Actor): Promise<TrunkRecord> {
     await this.mustTenant(tenantId);
-    const claimed = await this.claimSources(tenantId, v.id, v.gateways.map((g) => g.host));
+    const claimed = await this.claimSources(tenantId, v.id, v.gateways);
     const at = this.iso();
     const rec: TrunkRecord = { ...v, createdAt: at, updatedAt: at };
     try {
@@ -457,7 +470,7 @@ export class ProvisioningRepo extends DirectoryRepo {
 
   /** Replaces a trunk. A registration without password keeps the stored password. */
   async replaceTrunk(tenantId: string, v: TrunkValue, actor: Actor): Promise<TrunkRecord> {
-    const claimed = await this.claimSources(tenantId, v.id, v.gateways.map((g) => g.host));
+    const claimed = await this.claimSources(tenantId, v.id, v.gateways);
     let res: { before: TrunkRecord; after: TrunkRecord };
     try {
       res = await this.update<TrunkRecord>(tenantId, this.trunkSpec(tenantId, v.id, v.channelLimit), (cur) => ({
@@ -469,15 +482,15 @@ export class ProvisioningRepo extends DirectoryRepo {
       await this.releaseSources(tenantId, v.id, claimed);
       throw e;
     }
-    const keep = new Set(v.gateways.map((g) => g.host));
-    await this.releaseSources(tenantId, v.id, res.before.gateways.map((g) => g.host).filter((h) => !keep.has(h)));
+    const keep = new Set(v.gateways.map(gatewayIdentity));
+    await this.releaseSources(tenantId, v.id, res.before.gateways.filter((g) => !keep.has(gatewayIdentity(g))));
     await this.audit.append(tenantId, { actor, action: 'trunk.update', target: `trunk:${v.id}`, before: res.before, after: res.after });
     return res.after;
   }
 
   async deleteTrunk(tenantId: string, id: string, actor: Actor): Promise<void> {
     const before = await this.remove<TrunkRecord>(tenantId, this.trunkSpec(tenantId, id));
-    await this.releaseSources(tenantId, id, before.gateways.map((g) => g.host));
+    await this.releaseSources(tenantId, id, before.gateways);
     await this.audit.append(tenantId, { actor, action: 'trunk.delete', target: `trunk:${id}`, before });
   }
 
