@@ -15,6 +15,7 @@
  * Purge runs off the call path (an operator action), so SCAN is acceptable here.
  */
 import { randomBytes } from 'node:crypto';
+import { Cluster } from 'ioredis';
 import type { RedisClient } from '../client.js';
 import type { KeySchema } from '../keys.js';
 
@@ -50,13 +51,17 @@ export class TenantDataLifecycle {
     private readonly now: () => number = () => Date.now(),
   ) {}
 
+  /** SCAN every node that holds data: on a Cluster a SCAN sees only the node it is sent to. */
   private async scan(match: string, each: (keys: string[]) => void): Promise<void> {
-    let cursor = '0';
-    do {
-      const [next, found] = await this.redis.scan(cursor, 'MATCH', match, 'COUNT', SCAN_COUNT);
-      cursor = next;
-      if (found.length > 0) each(found);
-    } while (cursor !== '0');
+    const nodes = this.redis instanceof Cluster ? this.redis.nodes('master') : [this.redis];
+    for (const node of nodes) {
+      let cursor = '0';
+      do {
+        const [next, found] = await node.scan(cursor, 'MATCH', match, 'COUNT', SCAN_COUNT);
+        cursor = next;
+        if (found.length > 0) each(found);
+      } while (cursor !== '0');
+    }
   }
 
   /** Every key under the tenant's hash tag. */
