@@ -133,8 +133,13 @@ function globalKeys(prefix: string) {
     sipDomains: () => `${prefix}:idx:sipdomain`,
     /** Hash: DID in E.164 → tenant id. */
     dids: () => `${prefix}:idx:did`,
-    /** Hash: trunk gateway IP literal → JSON `{ tenantId, trunkId }` (inbound trunk identification). */
+    /**
+     * Hash: trunk gateway identity `transport|IP literal|port` → JSON `{ tenantId, trunkId }` (inbound
+     * trunk identification; one gateway identity belongs to one trunk, an address may hold several).
+     */
     trunkSources: () => `${prefix}:idx:trunksrc`,
+    /** Set: the gateway identities (fields of `trunkSources`) at one IP literal. */
+    trunkSourcesAt: (ip: string) => `${prefix}:idx:trunksrc:at:${ip}`,
     /** Hash: SHA-256 (hex) of an API key → JSON `ApiKeyRecord`. Keys are never stored in clear. */
     apiKeys: () => `${prefix}:apikeys`,
     /** Hash: API key id → SHA-256 (hex) of the key (for revoke / list by id). */

@@ -15,7 +15,7 @@
  * Purge runs off the call path (an operator action), so SCAN is acceptable here.
  */
 import { randomBytes } from 'node:crypto';
-import { Cluster, type Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
 import type { RedisClient } from '../client.js';
 import type { KeySchema } from '../keys.js';
 import type { AuditRepo } from '../provisioning/audit.js';
@@ -52,9 +52,9 @@ export class TenantDataLifecycle {
     private readonly now: () => number = () => Date.now(),
   ) {}
 
-  /** SCAN over every node that holds data (each master of a Cluster; the one server otherwise). */
+  /** SCAN every node that holds data: on a Cluster a SCAN sees only the node it is sent to. */
   private async scan(match: string, each: (keys: string[]) => void): Promise<void> {
-    const nodes: Redis[] = this.redis instanceof Cluster ? this.redis.nodes('master') : [this.redis];
+    const nodes = this.redis instanceof Cluster ? this.redis.nodes('master') : [this.redis];
     for (const node of nodes) {
       let cursor = '0';
       do {

@@ -3,12 +3,12 @@ import {
   DEFAULT_NUMBERING_PLAN,
   digestA1Input,
   featureCodeEntries,
-  isIpLiteral,
   numberConflict,
   numberProblem,
   type Did,
   type DidValue,
   type ExtensionPatch,
+  type Gateway,
   type ExtensionRecord,
   type ExtensionValue,
   type NumberingPlan,
@@ -28,6 +28,7 @@ import { KumoError } from '@kumo/runtime';
 import type { RedisClient } from '../client.js';
 import type { KeySchema } from '../keys.js';
 import { ApiKeyRepo } from './apikeys.js';
+import { gatewayIdentity, uniqueIpGateways } from './directory.js';
 import { AuditRepo, type Actor } from './audit.js';
 import { DirectoryRepo } from './directory.js';
 import { DEFAULT_BILLING_RETENTION_MS, TenantDataLifecycle, type PurgeResult } from '../lifecycle/tenant-data.js';
@@ -180,6 +181,8 @@ export class ProvisioningRepo extends DirectoryRepo {
       throw new KumoError('KUMO_ERR_TENANT_NOT_TERMINATED', 'only a terminated tenant can be deleted', { tenantId: id, status: t.status });
     }
     await this.apiKeys.revokeTenant(id);
+    // Gateway identities first: their per-host index sets are not under the tenant's hash tag.
+    for (const trunk of await this.trunks(id)) await this.releaseSources(id, trunk.id, trunk.gateways);
     const r = await this.lifecycle.purge(t);
     await this.audit.append(null, {
       actor,
@@ -395,31 +398,43 @@ export class ProvisioningRepo extends DirectoryRepo {
     };
   }
 
-  /** Claims the gateway IPs of a trunk in the global source index; 409 when another trunk has one. */
-  private async claimSources(tenantId: string, trunkId: string, hosts: readonly string[]): Promise<string[]> {
+  /**
+   * Claims the gateways of a trunk in the global source index, by identity (transport, IP, port):
+   * two trunks may share a carrier IP on different ports or transports; 409 when another trunk has
+   * the same gateway.
+   */
+  private async claimSources(tenantId: string, trunkId: string, gateways: readonly Gateway[]): Promise<Gateway[]> {
     const ref = JSON.stringify({ tenantId, trunkId });
-    const claimed: string[] = [];
-    for (const h of new Set(hosts.filter(isIpLiteral))) {
-      const ok = await this.redis.hsetnx(this.keys.global.trunkSources(), h, ref);
-      if (ok === 1) {
-        claimed.push(h);
+    const claimed: Gateway[] = [];
+    for (const g of uniqueIpGateways(gateways)) {
+      const id = gatewayIdentity(g);
+      const ok = await this.redis.hsetnx(this.keys.global.trunkSources(), id, ref);
+      if (ok === 1 || (await this.redis.hget(this.keys.global.trunkSources(), id)) === ref) {
+        if (ok === 1) claimed.push(g);
+        await this.redis.sadd(this.keys.global.trunkSourcesAt(g.host), id);
         continue;
       }
-      if ((await this.redis.hget(this.keys.global.trunkSources(), h)) === ref) continue;
       await this.releaseSources(tenantId, trunkId, claimed);
-      throw new KumoError('KUMO_ERR_GATEWAY_TAKEN', `gateway ${h} already belongs to another trunk`, { host: h });
+      throw new KumoError('KUMO_ERR_GATEWAY_TAKEN', `gateway ${g.host}:${g.port} (${g.transport}) already belongs to another trunk`, {
+        host: g.host,
+        port: g.port,
+        transport: g.transport,
+      });
     }
     return claimed;
   }
 
-  private async releaseSources(tenantId: string, trunkId: string, hosts: readonly string[]): Promise<void> {
+  private async releaseSources(tenantId: string, trunkId: string, gateways: readonly Gateway[]): Promise<void> {
     const ref = JSON.stringify({ tenantId, trunkId });
-    for (const h of new Set(hosts.filter(isIpLiteral))) await this.lua.kumoHdelIf(this.keys.global.trunkSources(), h, ref);
+    for (const g of uniqueIpGateways(gateways)) {
+      const id = gatewayIdentity(g);
+      if ((await this.lua.kumoHdelIf(this.keys.global.trunkSources(), id, ref)) === 1) await this.redis.srem(this.keys.global.trunkSourcesAt(g.host), id);
+    }
   }
 
   async createTrunk(tenantId: string, v: TrunkValue, actor: Actor): Promise<TrunkRecord> {
     await this.mustTenant(tenantId);
-    const claimed = await this.claimSources(tenantId, v.id, v.gateways.map((g) => g.host));
+    const claimed = await this.claimSources(tenantId, v.id, v.gateways);
     const at = this.iso();
     const rec: TrunkRecord = { ...v, createdAt: at, updatedAt: at };
     try {
@@ -434,7 +449,7 @@ export class ProvisioningRepo extends DirectoryRepo {
 
   /** Replaces a trunk. A registration without password keeps the stored password. */
   async replaceTrunk(tenantId: string, v: TrunkValue, actor: Actor): Promise<TrunkRecord> {
-    const claimed = await this.claimSources(tenantId, v.id, v.gateways.map((g) => g.host));
+    const claimed = await this.claimSources(tenantId, v.id, v.gateways);
     let res: { before: TrunkRecord; after: TrunkRecord };
     try {
       res = await this.update<TrunkRecord>(tenantId, this.trunkSpec(tenantId, v.id, v.channelLimit), (cur) => ({
@@ -446,15 +461,15 @@ export class ProvisioningRepo extends DirectoryRepo {
       await this.releaseSources(tenantId, v.id, claimed);
       throw e;
     }
-    const keep = new Set(v.gateways.map((g) => g.host));
-    await this.releaseSources(tenantId, v.id, res.before.gateways.map((g) => g.host).filter((h) => !keep.has(h)));
+    const keep = new Set(v.gateways.map(gatewayIdentity));
+    await this.releaseSources(tenantId, v.id, res.before.gateways.filter((g) => !keep.has(gatewayIdentity(g))));
     await this.audit.append(tenantId, { actor, action: 'trunk.update', target: `trunk:${v.id}`, before: res.before, after: res.after });
     return res.after;
   }
 
   async deleteTrunk(tenantId: string, id: string, actor: Actor): Promise<void> {
     const before = await this.remove<TrunkRecord>(tenantId, this.trunkSpec(tenantId, id));
-    await this.releaseSources(tenantId, id, before.gateways.map((g) => g.host));
+    await this.releaseSources(tenantId, id, before.gateways);
     await this.audit.append(tenantId, { actor, action: 'trunk.delete', target: `trunk:${id}`, before });
   }
 
