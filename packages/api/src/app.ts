@@ -5,7 +5,7 @@ import { Registry } from 'prom-client';
 import { KumoError, createApiMetrics, silentLogger, type ApiMetrics } from '@kumo/runtime';
 import { ProvisioningRepo, pingRedis } from '@kumo/store';
 import type { ApiDeps, ApiRoutePlugin, RouteContext } from './context.js';
-import { errorSchema, installErrorHandling, type ErrorBody } from './errors.js';
+import { errorSchema, installErrorHandling, notFound, type ErrorBody } from './errors.js';
 import { routePlugins } from './routes/index.js';
 
 export const DEFAULT_BODY_LIMIT = 262_144;
@@ -36,7 +36,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const registry = deps.registry ?? new Registry();
   const metrics = metricsFor(registry);
   const repo = new ProvisioningRepo(deps.redis, deps.keys, deps.now);
-  const ctx: RouteContext = { redis: deps.redis, keys: deps.keys, repo, log, registry };
+  const ctx: RouteContext = { redis: deps.redis, keys: deps.keys, repo, log, registry, ownSipAddresses: deps.ownSipAddresses ?? [] };
 
   // Typed as fastify's logger so the instance is the plain FastifyInstance plugins expect.
   const fastifyLog: FastifyBaseLogger = log;
@@ -56,6 +56,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   });
   // JSON only: without this, fastify would also accept text/plain bodies.
   app.removeContentTypeParser('text/plain');
+  // PATCH bodies are JSON Merge Patches (RFC 7396); its media type is accepted as JSON.
+  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
 
   app.decorateRequest('principal', null);
   app.decorateRequest('tenant', null);
@@ -132,14 +134,14 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
             if (p === null) throw new KumoError('KUMO_ERR_UNAUTHORIZED', 'authentication required');
             const id = (req.params as { tenantId?: string }).tenantId ?? '';
             // A tenant admin cannot tell another tenant from a missing one.
-            if (p.role === 'tenant-admin' && p.tenantId !== id) throw new KumoError('KUMO_ERR_NOT_FOUND', 'tenant not found');
+            if (p.role === 'tenant-admin' && p.tenantId !== id) throw notFound('tenant', id);
             const t = await repo.tenantById(id);
-            if (t === null) throw new KumoError('KUMO_ERR_NOT_FOUND', 'tenant not found');
+            if (t === null) throw notFound('tenant', id);
             if (req.routeOptions.config.operatorOnly === true && p.role !== 'operator') {
               throw new KumoError('KUMO_ERR_FORBIDDEN', 'operator key required');
             }
             if (p.role === 'tenant-admin' && t.status === 'suspended' && req.method !== 'GET' && req.method !== 'HEAD') {
-              throw new KumoError('KUMO_ERR_TENANT_SUSPENDED', 'the tenant is suspended: configuration is read-only');
+              throw new KumoError('KUMO_ERR_TENANT_SUSPENDED', 'the tenant is suspended: configuration is read-only', { tenantId: t.id });
             }
             req.tenant = t;
           });

@@ -302,7 +302,7 @@ export const billingOperatorRoutes = defineRoutes((app, ctx) => {
     async (req) => {
       try {
         const id = await streams.replayDeadLetter(req.params.id);
-        if (id === null) throw new KumoError('KUMO_ERR_NOT_FOUND', 'dead letter not found');
+        if (id === null) throw new KumoError('KUMO_ERR_NOT_FOUND', `dead letter ${req.params.id} not found`, { resource: 'deadLetter', id: req.params.id });
         return { entryId: id };
       } catch (err) {
         if (isKumoError(err) && err.code.startsWith('KUMO_ERR_DEAD_LETTER_')) throw new KumoError('KUMO_ERR_BAD_REQUEST', err.message);

@@ -1,15 +1,29 @@
 import { KumoError } from '@kumo/runtime';
-import { validateTrunk, type TrunkInput } from '@kumo/domain';
+import { mergePatch, validateTrunk, type TrunkInput, type TrunkRecord } from '@kumo/domain';
 import { actorOf, defineRoutes, tenantOf } from '../context.js';
-import { valid } from '../errors.js';
-import { errors, idParams, page, pageQuery, parseLimit, tenantParams, trunkCreateBody, trunkPutBody, trunkSchema } from '../schemas.js';
+import { notFound, valid } from '../errors.js';
+import { errors, idParams, page, pageQuery, parseLimit, tenantParams, trunkCreateBody, trunkPatchBody, trunkPutBody, trunkSchema } from '../schemas.js';
 
 type TrunkPut = Omit<TrunkInput, 'id' | 'registration'> & {
   registration?: { username: string; password?: string; realm?: string; expiresSec?: number };
 };
 
+/** The settings of a stored trunk (with the stored registration password, never returned). */
+function settingsOf(cur: TrunkRecord): Omit<TrunkInput, 'id'> {
+  const { id: _i, createdAt: _c, updatedAt: _u, ...rest } = cur;
+  return rest;
+}
+
+function registrationPasswordMissing(): KumoError {
+  return new KumoError('KUMO_ERR_VALIDATION', 'registration/password is required (no stored password to keep)', {
+    problems: [{ field: 'registration/password', message: 'is required (no stored password to keep)' }],
+  });
+}
+
 /** Trunks (`/v1/tenants/:tenantId/trunks`). Registration passwords are stored (needed to register) but never returned. */
-export const trunkRoutes = defineRoutes((app, { repo }) => {
+export const trunkRoutes = defineRoutes((app, { repo, ownSipAddresses }) => {
+  const check = (v: TrunkInput) => valid(validateTrunk(v, { ownAddresses: ownSipAddresses }));
+
   app.get<{ Querystring: { limit?: string; after?: string } }>(
     '/trunks',
     { schema: { tags: ['tenant'], summary: 'List trunks', params: tenantParams, querystring: pageQuery, response: { 200: page(trunkSchema), ...errors() } } },
@@ -20,23 +34,21 @@ export const trunkRoutes = defineRoutes((app, { repo }) => {
     {
       schema: {
         tags: ['tenant'],
-        summary: "Create a trunk. channelLimit may not exceed the contract's trunkChannels (409); gateway IPs are unique platform-wide (409).",
+        summary:
+          "Create a trunk. channelLimit may not exceed the contract's trunkChannels (409); a gateway IP belongs to one trunk platform-wide (409); gateways may not be Kumo's own addresses (400).",
         params: tenantParams,
         body: trunkCreateBody,
         response: { 201: trunkSchema, ...errors(403, 409) },
       },
     },
-    async (req, reply) => {
-      const t = tenantOf(req);
-      return reply.code(201).send(await repo.createTrunk(t.id, valid(validateTrunk(req.body)), actorOf(req)));
-    },
+    async (req, reply) => reply.code(201).send(await repo.createTrunk(tenantOf(req).id, check(req.body), actorOf(req))),
   );
   app.get<{ Params: { id: string } }>(
     '/trunks/:id',
     { schema: { tags: ['tenant'], summary: 'One trunk', params: idParams, response: { 200: trunkSchema, ...errors() } } },
     async (req) => {
       const tr = await repo.trunk(tenantOf(req).id, req.params.id);
-      if (tr === null) throw new KumoError('KUMO_ERR_NOT_FOUND', 'trunk not found');
+      if (tr === null) throw notFound('trunk', req.params.id);
       return tr;
     },
   );
@@ -44,24 +56,47 @@ export const trunkRoutes = defineRoutes((app, { repo }) => {
     '/trunks/:id',
     { schema: { tags: ['tenant'], summary: 'Replace a trunk', params: idParams, body: trunkPutBody, response: { 200: trunkSchema, ...errors(403, 409) } } },
     async (req) => {
-      const t = tenantOf(req);
+      const id = req.params.id;
       const { registration, ...rest } = req.body;
-      let reg: TrunkInput['registration'];
-      if (registration !== undefined) {
-        let password = registration.password;
-        if (password === undefined) {
-          const cur = await repo.trunk(t.id, req.params.id);
-          password = cur?.registration?.password;
-          if (password === undefined) {
-            throw new KumoError('KUMO_ERR_VALIDATION', 'registration/password is required', {
-              problems: [{ field: 'registration/password', message: 'is required (no stored password to keep)' }],
-            });
+      return repo.replaceTrunk(
+        tenantOf(req).id,
+        id,
+        (cur) => {
+          let reg: TrunkInput['registration'];
+          if (registration !== undefined) {
+            const password = registration.password ?? cur.registration?.password;
+            if (password === undefined) throw registrationPasswordMissing();
+            reg = { ...registration, password };
           }
-        }
-        reg = { ...registration, password };
-      }
-      const v = valid(validateTrunk({ ...rest, id: req.params.id, ...(reg !== undefined ? { registration: reg } : {}) }));
-      return repo.replaceTrunk(t.id, v, actorOf(req));
+          return check({ ...rest, id, ...(reg !== undefined ? { registration: reg } : {}) });
+        },
+        actorOf(req),
+      );
+    },
+  );
+  app.patch<{ Params: { id: string }; Body: Record<string, unknown> }>(
+    '/trunks/:id',
+    {
+      schema: {
+        tags: ['tenant'],
+        summary: 'Change a trunk (JSON Merge Patch; `gateways` is replaced as a list, `registration` merges, null removes it)',
+        params: idParams,
+        body: trunkPatchBody,
+        response: { 200: trunkSchema, ...errors(403, 409) },
+      },
+    },
+    async (req) => {
+      const id = req.params.id;
+      return repo.replaceTrunk(
+        tenantOf(req).id,
+        id,
+        (cur) => {
+          const merged = mergePatch(settingsOf(cur), req.body);
+          if (merged.registration !== undefined && merged.registration.password === undefined) throw registrationPasswordMissing();
+          return check({ ...merged, id });
+        },
+        actorOf(req),
+      );
     },
   );
   app.delete<{ Params: { id: string } }>(

@@ -15,11 +15,16 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function harness(o: { bodyLimit?: number } = {}): Promise<Harness> {
+export async function harness(o: { bodyLimit?: number; ownSipAddresses?: { host: string; port: number }[] } = {}): Promise<Harness> {
   const redis = createRedis(inject('redisUrl'));
   const prefix = uniquePrefix('api');
   const keys = keySchema(prefix);
-  const app = await buildApp({ redis, keys, ...(o.bodyLimit !== undefined ? { bodyLimit: o.bodyLimit } : {}) });
+  const app = await buildApp({
+    redis,
+    keys,
+    ...(o.bodyLimit !== undefined ? { bodyLimit: o.bodyLimit } : {}),
+    ...(o.ownSipAddresses !== undefined ? { ownSipAddresses: o.ownSipAddresses } : {}),
+  });
   const { key: operatorKey } = await createOperatorKey({ redis, keys }, 'test operator');
   const h: Harness = {
     app,

@@ -30,11 +30,13 @@ describe('tenant-admin resources', () => {
       noAnswerTimeoutSec: 20,
       forwarding: { busy: '1002', noAnswer: '0312345678' },
     };
+    // Forwarding targets must exist (UNKNOWN_REFERENCE otherwise).
+    expect((await h.call('POST', t('/extensions'), { key, body: { number: '1002', displayName: 'B', password: 'pass1002' } })).statusCode).toBe(201);
     const r = await h.call('POST', t('/extensions'), { key, body });
     expect(r.statusCode).toBe(201);
     expect(r.json()).toMatchObject({ outboundCallerId: '+81312345678', device: { mac: '00:11:22:aa:bb:cc' }, noAnswerTimeoutSec: 20 });
     const before = await dir.extension('res', '1001');
-    const p = await h.call('PATCH', t('/extensions/1001'), { key, body: { displayName: 'Yamada', forwarding: {}, outboundCallerId: '' } });
+    const p = await h.call('PATCH', t('/extensions/1001'), { key, body: { displayName: 'Yamada', forwarding: null, outboundCallerId: null } });
     expect(p.json()).toMatchObject({ displayName: 'Yamada', forwarding: {}, department: '営業部' });
     expect(p.json()).not.toHaveProperty('outboundCallerId');
     expect((await dir.extension('res', '1001'))?.ha1Md5).toBe(before?.ha1Md5);
@@ -43,6 +45,7 @@ describe('tenant-admin resources', () => {
     expect((await h.call('DELETE', t('/extensions/1001'), { key })).statusCode).toBe(204);
     expect((await h.call('DELETE', t('/extensions/1001'), { key })).statusCode).toBe(404);
     expect(await dir.numberKind('res', '1001')).toBeNull();
+    expect((await h.call('DELETE', t('/extensions/1002'), { key })).statusCode).toBe(204);
   });
 
   it('pagination walks every extension once', async () => {
