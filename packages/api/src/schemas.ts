@@ -303,7 +303,7 @@ export const csvQuery = {
   additionalProperties: false,
   properties: {
     encoding: { type: 'string', enum: ['utf-8', 'shift_jis'], description: 'Default utf-8' },
-    lang: { type: 'string', enum: ['en', 'ja'], description: 'Header language; default en' },
+    lang: { type: 'string', enum: ['en', 'ja'], description: 'Language of the headers and of vocabulary values (classes, dispositions, sections …); default en. Times are Asia/Tokyo with the offset in both.' },
   },
 } as const;
 

@@ -15,7 +15,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function harness(o: { bodyLimit?: number; ownSipAddresses?: { host: string; port: number }[] } = {}): Promise<Harness> {
+export async function harness(o: { bodyLimit?: number; ownSipAddresses?: { host: string; port: number }[]; now?: () => Date } = {}): Promise<Harness> {
   const redis = createRedis(inject('redisUrl'));
   const prefix = uniquePrefix('api');
   const keys = keySchema(prefix);
@@ -24,6 +24,7 @@ export async function harness(o: { bodyLimit?: number; ownSipAddresses?: { host:
     keys,
     ...(o.bodyLimit !== undefined ? { bodyLimit: o.bodyLimit } : {}),
     ...(o.ownSipAddresses !== undefined ? { ownSipAddresses: o.ownSipAddresses } : {}),
+    ...(o.now !== undefined ? { now: o.now } : {}),
   });
   const { key: operatorKey } = await createOperatorKey({ redis, keys }, 'test operator');
   const h: Harness = {

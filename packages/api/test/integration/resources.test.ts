@@ -170,7 +170,7 @@ describe('ledgers', () => {
     expect(raw.includes(Buffer.from('内線番号', 'utf8'))).toBe(false);
     const text = iconv.decode(raw, 'Shift_JIS');
     expect(text.split('\r\n')[0]).toBe('内線番号,表示名,部署,発信規制クラス,発信者番号通知,通知番号,無応答時間(秒),無条件転送先,話中転送先,無応答転送先,ピックアップグループ,登録日時,更新日時');
-    expect(text).toContain('4001,"髙橋 ""ハシゴ"", 一郎",総務部,national,allowed');
+    expect(text).toContain('4001,"髙橋 ""ハシゴ"", 一郎",総務部,国内（固定）,通知');
     const utf8 = (await h.call('GET', t('/ledgers/extensions.csv?lang=ja'), { key })).body;
     expect(text).toBe(utf8);
   });
@@ -179,7 +179,7 @@ describe('ledgers', () => {
     const r = await h.call('GET', t('/ledgers/trunks.csv?lang=ja&encoding=shift_jis'), { key });
     const text = iconv.decode(r.rawPayload, 'Shift_JIS');
     expect(text.split('\r\n')[0]).toBe('局線ID,名称,ゲートウェイ,同時通話数,番号形式,代表番号,緊急通報用,登録ユーザー,登録日時');
-    expect(text).toContain('kddi,KDDI 光ダイレクト,192.0.2.30:5060/udp(10),2,national,+81612345678,false,,');
+    expect(text).toContain('kddi,KDDI 光ダイレクト,192.0.2.30:5060/udp(10),2,国内形式（0から）,+81612345678,いいえ,,');
   });
 });
 
