@@ -5,6 +5,7 @@
  */
 import {
   CALLER_ID_PRESENTATIONS,
+  CALLER_NAME_MODES,
   DID_TARGET_TYPES,
   NUMBER_FORMATS,
   PERMISSION_CLASSES,
@@ -221,6 +222,12 @@ const trunkProps = {
   numberFormat: { type: 'string', enum: [...NUMBER_FORMATS] },
   callerId: str(20),
   emergency: { type: 'boolean' },
+  callerName: {
+    type: 'string',
+    enum: [...CALLER_NAME_MODES],
+    description: "Display name in From on outbound calls: none (default: number only), extension (the caller's display name), fixed (callerNameFixed)",
+  },
+  callerNameFixed: str(50, { description: "The name sent when callerName is 'fixed' (e.g. the company name)" }),
 };
 const registrationIn = (passwordRequired: boolean) =>
   obj(
@@ -244,7 +251,7 @@ export const trunkPutBody = {
 };
 export const trunkPatchBody = mergePatchBody(
   { ...trunkProps, registration: registrationIn(false) },
-  ['numberFormat', 'callerId', 'emergency', 'registration'],
+  ['numberFormat', 'callerId', 'emergency', 'registration', 'callerName', 'callerNameFixed'],
   'JSON Merge Patch (RFC 7396): `gateways` is replaced as a whole list; `registration` merges by member (`{"registration":{"expiresSec":600}}` keeps user and password), `"registration": null` removes it.',
   [{ channelLimit: 4 }, { registration: { expiresSec: 600 } }, { registration: null }],
 );

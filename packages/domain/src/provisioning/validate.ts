@@ -6,6 +6,7 @@
  */
 import {
   CALLER_ID_PRESENTATIONS,
+  CALLER_NAME_MODES,
   DEFAULT_NUMBERING_PLAN,
   DID_TARGET_TYPES,
   EMERGENCY_NUMBERS,
@@ -16,6 +17,7 @@ import {
   TENANT_STATUSES,
   TRANSPORTS,
   type CallerIdPresentation,
+  type CallerNameMode,
   type Contract,
   type Device,
   type DidTarget,
@@ -501,6 +503,8 @@ export interface TrunkInput {
   readonly numberFormat?: NumberFormat;
   readonly callerId?: string;
   readonly emergency?: boolean;
+  readonly callerName?: CallerNameMode;
+  readonly callerNameFixed?: string;
 }
 
 export interface TrunkValue {
@@ -512,6 +516,8 @@ export interface TrunkValue {
   readonly numberFormat: NumberFormat;
   readonly callerId?: string;
   readonly emergency: boolean;
+  readonly callerName: CallerNameMode;
+  readonly callerNameFixed?: string;
 }
 
 /** An address Kumo itself listens on (SIP), so no trunk may point there. */
@@ -590,6 +596,11 @@ export function validateTrunk(
     callerId = normalizeE164(v.callerId);
     if (callerId === undefined) c.fail('callerId', 'must be a public number (+81… or 0…)');
   }
+  c.oneOf('callerName', v.callerName, CALLER_NAME_MODES);
+  const callerName = v.callerName ?? 'none';
+  const callerNameFixed = c.text('callerNameFixed', v.callerNameFixed, 50);
+  if (callerName === 'fixed' && (callerNameFixed === undefined || callerNameFixed === '')) c.fail('callerNameFixed', "is required when callerName is 'fixed'");
+  if (callerName !== 'fixed' && callerNameFixed !== undefined && callerNameFixed !== '') c.fail('callerNameFixed', "is only used when callerName is 'fixed'");
   return c.done({
     id: v.id,
     name,
@@ -599,6 +610,8 @@ export function validateTrunk(
     numberFormat: v.numberFormat ?? 'national',
     ...(callerId !== undefined ? { callerId } : {}),
     emergency: v.emergency ?? false,
+    callerName,
+    ...(callerName === 'fixed' && callerNameFixed !== undefined ? { callerNameFixed } : {}),
   });
 }
 
