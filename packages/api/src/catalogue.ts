@@ -159,10 +159,10 @@ export const ERROR_CATALOGUE = {
   },
   KUMO_ERR_ROUTE_NOT_FOUND: {
     status: 404,
-    when: 'no such route (path or method)',
-    details: ['method', 'path'],
-    en: (d) => `no route ${s(d.method)} ${s(d.path)}`,
-    ja: (d) => `${s(d.method)} ${s(d.path)} というAPIはありません`,
+    when: 'no such route (path or method); nothing of the URL is echoed',
+    details: [],
+    en: () => 'no such route',
+    ja: () => 'そのAPIはありません',
   },
   KUMO_ERR_EXISTS: {
     status: 409,
@@ -229,10 +229,10 @@ export const ERROR_CATALOGUE = {
   },
   KUMO_ERR_GATEWAY_TAKEN: {
     status: 409,
-    when: 'the gateway IP belongs to another trunk (of this or any tenant: unique platform-wide)',
-    details: ['host'],
-    en: (d) => `gateway ${s(d.host)} already belongs to another trunk`,
-    ja: (d) => `ゲートウェイ ${s(d.host)} はすでに別のトランクで使われています`,
+    when: 'the gateway (IP, port, transport) belongs to another trunk, of this or any tenant (see the gateway rule under Trunks)',
+    details: ['host', 'port', 'transport'],
+    en: (d) => `gateway ${s(d.host)}:${s(d.port)} (${s(d.transport)}) already belongs to another trunk`,
+    ja: (d) => `ゲートウェイ ${s(d.host)}:${s(d.port)}（${s(d.transport)}）はすでに別のトランクで使われています`,
   },
   KUMO_ERR_PLAN_CONFLICT: {
     status: 409,
@@ -282,6 +282,27 @@ export const ERROR_CATALOGUE = {
     details: [],
     en: () => 'send application/json',
     ja: () => 'application/json で送信してください',
+  },
+  KUMO_ERR_INVALID_TEXT: {
+    status: 400,
+    when: 'a body, query or path string that is not well-formed Unicode (invalid UTF-8, a lone surrogate)',
+    details: ['problems: [{field, message}]'],
+    en: (d) => `${fields(d) || 'the request'} contains invalid text (invalid UTF-8 or a lone surrogate)`,
+    ja: (d) => `${fields(d) || 'リクエスト'} に不正な文字（UTF-8として不正、または孤立したサロゲート）が含まれています`,
+  },
+  KUMO_ERR_RATE_LIMITED: {
+    status: 429,
+    when: 'too many failed authentications from one address, or a tenant above its API write rate; see `Retry-After`',
+    details: ['retryAfterSec'],
+    en: (_d, m) => m || 'too many requests; retry later',
+    ja: (d) => `リクエストが多すぎます。${s(d.retryAfterSec)}秒後に再度お試しください`,
+  },
+  KUMO_ERR_HEADERS_TOO_LARGE: {
+    status: 431,
+    when: 'the request line and headers are larger than the limit (answered before routing)',
+    details: [],
+    en: () => 'the request line and headers are larger than the limit',
+    ja: () => 'リクエスト行とヘッダーが大きすぎます',
   },
   KUMO_ERR_INTERNAL: {
     status: 500,

@@ -104,15 +104,16 @@ export function installErrorHandling(app: FastifyInstance, onContractRejection: 
     else req.log.debug({ code: k.code }, 'request rejected');
     if (CONTRACT_CODES.has(k.code)) onContractRejection(k.code);
     if (status === 401) void reply.header('www-authenticate', 'Bearer realm="kumo"');
+    if (typeof k.details?.retryAfterSec === 'number') void reply.header('retry-after', String(k.details.retryAfterSec));
     const lang = languageOf(req.headers['accept-language']);
     const details = { ...(k.details ?? {}) };
     const body: ErrorBody = { code: k.code, message: messageOf(k.code, details, k.message, lang), details };
     return reply.status(status).header('content-language', lang).type('application/json; charset=utf-8').send(body);
   });
   app.setNotFoundHandler((req: FastifyRequest, reply: FastifyReply) => {
+    // One answer for every method and path: nothing of the (possibly huge) URL is echoed.
     const lang = languageOf(req.headers['accept-language']);
-    const details = { method: req.method, path: req.url.split('?')[0] ?? '' };
-    const body: ErrorBody = { code: 'KUMO_ERR_ROUTE_NOT_FOUND', message: messageOf('KUMO_ERR_ROUTE_NOT_FOUND', details, '', lang), details };
+    const body: ErrorBody = { code: 'KUMO_ERR_ROUTE_NOT_FOUND', message: messageOf('KUMO_ERR_ROUTE_NOT_FOUND', {}, '', lang), details: {} };
     return reply.status(404).header('content-language', lang).send(body);
   });
 }

@@ -2,7 +2,7 @@ import { inject } from 'vitest';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { createRedis, keySchema, type RedisClient } from '@kumo/store';
 import { uniquePrefix } from '@kumo/testkit';
-import { buildApp, createOperatorKey } from '@kumo/api';
+import { buildApp, createOperatorKey, type ApiDeps } from '@kumo/api';
 
 export interface Harness {
   app: FastifyInstance;
@@ -15,7 +15,9 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function harness(o: { bodyLimit?: number; ownSipAddresses?: { host: string; port: number }[]; now?: () => Date } = {}): Promise<Harness> {
+export async function harness(
+  o: { bodyLimit?: number; security?: ApiDeps['security']; log?: ApiDeps['log']; ownSipAddresses?: { host: string; port: number }[]; now?: () => Date } = {},
+): Promise<Harness> {
   const redis = createRedis(inject('redisUrl'));
   const prefix = uniquePrefix('api');
   const keys = keySchema(prefix);
@@ -25,6 +27,8 @@ export async function harness(o: { bodyLimit?: number; ownSipAddresses?: { host:
     ...(o.bodyLimit !== undefined ? { bodyLimit: o.bodyLimit } : {}),
     ...(o.ownSipAddresses !== undefined ? { ownSipAddresses: o.ownSipAddresses } : {}),
     ...(o.now !== undefined ? { now: o.now } : {}),
+    ...(o.security !== undefined ? { security: o.security } : {}),
+    ...(o.log !== undefined ? { log: o.log } : {}),
   });
   const { key: operatorKey } = await createOperatorKey({ redis, keys }, 'test operator');
   const h: Harness = {
