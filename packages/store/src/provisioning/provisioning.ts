@@ -340,9 +340,10 @@ export class ProvisioningRepo extends DirectoryRepo {
 
   /**
    * Read-modify-write with compare-and-set; retried on concurrent change. `change` gets the
-   * stored record and returns the new one (it may throw a validation error).
+   * stored record and returns the new one (it may throw a validation error). A delete is
+   * refused while the references index names the record.
    */
-  private async update<T>(tenantId: string, s: EntitySpec, change: (cur: T) => T | Promise<T>): Promise<{ before: T; after: T }> {
+  private async cas<T>(tenantId: string, s: EntitySpec, mode: 'update' | 'delete', change: (cur: T) => T | Promise<T>): Promise<{ before: T; after: T }> {
     const numbering = await this.numbering(tenantId);
     for (let i = 0; i < CAS_ATTEMPTS; i++) {
       const raw = await this.redis.get(s.key);
@@ -351,29 +352,22 @@ export class ProvisioningRepo extends DirectoryRepo {
         fail(['ERR', 'NOT_FOUND'], this.ctx(tenantId, s));
       }
       const before = JSON.parse(raw) as T;
-      const after = await change(before);
-      const r = await this.put(tenantId, s, 'update', JSON.stringify(after), raw, refsOf(s.resource, after, numbering), refsOf(s.resource, before, numbering));
+      const after = mode === 'update' ? await change(before) : before;
+      const json = mode === 'update' ? JSON.stringify(after) : '';
+      const refs = mode === 'update' ? refsOf(s.resource, after, numbering) : [];
+      const r = await this.put(tenantId, s, mode, json, raw, refs, refsOf(s.resource, before, numbering));
       if (r[0] === 'OK') return { before, after };
       if (r[1] !== 'RETRY') fail(r, this.ctx(tenantId, s));
     }
     throw new KumoError('KUMO_ERR_CONCURRENT_UPDATE', 'the record changed concurrently too often; retry');
   }
 
-  /** Deletes a record (compare-and-set on what was read); refused while the references index names it. */
+  private update<T>(tenantId: string, s: EntitySpec, change: (cur: T) => T | Promise<T>): Promise<{ before: T; after: T }> {
+    return this.cas(tenantId, s, 'update', change);
+  }
+
   private async remove<T>(tenantId: string, s: EntitySpec): Promise<T> {
-    const numbering = await this.numbering(tenantId);
-    for (let i = 0; i < CAS_ATTEMPTS; i++) {
-      const raw = await this.redis.get(s.key);
-      if (raw === null) {
-        await this.mustTenant(tenantId);
-        fail(['ERR', 'NOT_FOUND'], this.ctx(tenantId, s));
-      }
-      const before = JSON.parse(raw) as T;
-      const r = await this.put(tenantId, s, 'delete', '', raw, [], refsOf(s.resource, before, numbering));
-      if (r[0] === 'OK') return before;
-      if (r[1] !== 'RETRY') fail(r, this.ctx(tenantId, s));
-    }
-    throw new KumoError('KUMO_ERR_CONCURRENT_UPDATE', 'the record changed concurrently too often; retry');
+    return (await this.cas<T>(tenantId, s, 'delete', (cur) => cur)).before;
   }
 
   private async create(tenantId: string, s: EntitySpec, value: unknown): Promise<void> {
