@@ -5,7 +5,7 @@ import { Registry } from 'prom-client';
 import { KumoError, createApiMetrics, silentLogger, type ApiMetrics } from '@kumo/runtime';
 import { ApiRateLimits, DEFAULT_BILLING_RETENTION_MS, ProvisioningRepo, pingRedis } from '@kumo/store';
 import type { ApiDeps, ApiRoutePlugin, RouteContext } from './context.js';
-import { errorSchema, installErrorHandling, type ErrorBody } from './errors.js';
+import { errorSchema, installErrorHandling, notFound, type ErrorBody } from './errors.js';
 import { routePlugins } from './routes/index.js';
 import { AuthFailureGuard, DEFAULT_SECURITY, checkAuditQuota, clientErrorHandler, installHygiene, isWrite, takeTenantWrite } from './hygiene.js';
 
@@ -39,7 +39,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const repo = new ProvisioningRepo(deps.redis, deps.keys, deps.now, {
     retainBillingMs: (deps.retainBillingDays ?? DEFAULT_BILLING_RETENTION_MS / 86_400_000) * 86_400_000,
   });
-  const ctx: RouteContext = { redis: deps.redis, keys: deps.keys, repo, log, registry };
+  const ctx: RouteContext = { redis: deps.redis, keys: deps.keys, repo, log, registry, ownSipAddresses: deps.ownSipAddresses ?? [] };
   const security = { ...DEFAULT_SECURITY, ...(deps.security ?? {}) };
   const limits = new ApiRateLimits(deps.redis, deps.keys);
   const authGuard = new AuthFailureGuard(limits, security, log);
@@ -143,14 +143,14 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
             if (p === null) throw new KumoError('KUMO_ERR_UNAUTHORIZED', 'authentication required');
             const id = (req.params as { tenantId?: string }).tenantId ?? '';
             // A tenant admin cannot tell another tenant from a missing one.
-            if (p.role === 'tenant-admin' && p.tenantId !== id) throw new KumoError('KUMO_ERR_NOT_FOUND', 'tenant not found');
+            if (p.role === 'tenant-admin' && p.tenantId !== id) throw notFound('tenant', id);
             const t = await repo.tenantById(id);
-            if (t === null) throw new KumoError('KUMO_ERR_NOT_FOUND', 'tenant not found');
+            if (t === null) throw notFound('tenant', id);
             if (req.routeOptions.config.operatorOnly === true && p.role !== 'operator') {
               throw new KumoError('KUMO_ERR_FORBIDDEN', 'operator key required');
             }
             if (p.role === 'tenant-admin' && t.status === 'suspended' && req.method !== 'GET' && req.method !== 'HEAD') {
-              throw new KumoError('KUMO_ERR_TENANT_SUSPENDED', 'the tenant is suspended: configuration is read-only');
+              throw new KumoError('KUMO_ERR_TENANT_SUSPENDED', 'the tenant is suspended: configuration is read-only', { tenantId: t.id });
             }
             // A terminated tenant is read-only for everyone; only its deletion (purge) remains.
             if (t.status === 'terminated' && isWrite(req.method) && req.routeOptions.config.allowTerminated !== true) {

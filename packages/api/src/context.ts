@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Logger } from '@kumo/runtime';
-import type { Tenant } from '@kumo/domain';
+import type { OwnAddress, Tenant } from '@kumo/domain';
 import type { ApiKeyRecord, Actor, KeySchema, ProvisioningRepo, RedisClient } from '@kumo/store';
 import { KumoError } from '@kumo/runtime';
 import type { SecurityOptions } from './hygiene.js';
@@ -42,6 +42,8 @@ export interface ApiDeps {
   readonly security?: Partial<SecurityOptions>;
   /** Extra route plugins (other areas: registrations, billing, admission…). */
   readonly plugins?: readonly ApiRoutePlugin[];
+  /** Kumo's own SIP listen addresses: no trunk gateway may point there (default none). */
+  readonly ownSipAddresses?: readonly OwnAddress[];
 }
 
 /** What every route plugin receives as its options. */
@@ -51,6 +53,8 @@ export interface RouteContext {
   readonly repo: ProvisioningRepo;
   readonly log: Logger;
   readonly registry: Registry;
+  /** Kumo's own SIP listen addresses (trunk gateways may not point there). */
+  readonly ownSipAddresses: readonly OwnAddress[];
 }
 
 /**
@@ -76,7 +80,7 @@ export function actorOf(req: FastifyRequest): Actor {
 
 /** The tenant loaded by the tenant scope guard. */
 export function tenantOf(req: FastifyRequest): Tenant {
-  if (req.tenant === null) throw new KumoError('KUMO_ERR_NOT_FOUND', 'tenant not found');
+  if (req.tenant === null) throw new KumoError('KUMO_ERR_NOT_FOUND', 'tenant not found', { resource: 'tenant' });
   return req.tenant;
 }
 

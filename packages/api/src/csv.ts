@@ -1,4 +1,5 @@
 import iconv from 'iconv-lite';
+import { formatJst } from '@kumo/domain';
 
 export type CsvEncoding = 'utf-8' | 'shift_jis';
 export type CsvLang = 'en' | 'ja';
@@ -6,7 +7,8 @@ export type CsvLang = 'en' | 'ja';
 export interface CsvColumn<T> {
   readonly en: string;
   readonly ja: string;
-  readonly value: (row: T) => string | number | boolean | undefined | null;
+  /** The cell; with `lang` = ja, values from a fixed vocabulary are given in Japanese (see vocabulary.ts). */
+  readonly value: (row: T, lang: CsvLang) => string | number | boolean | undefined | null;
 }
 
 /** Guards against spreadsheet formula injection without breaking `+81…` numbers. */
@@ -19,7 +21,7 @@ function cell(v: string | number | boolean | undefined | null): string {
 /** RFC 4180 CSV (CRLF line ends) with a header row in the chosen language. */
 export function toCsv<T>(columns: readonly CsvColumn<T>[], rows: readonly T[], lang: CsvLang): string {
   const lines = [columns.map((c) => cell(lang === 'ja' ? c.ja : c.en)).join(',')];
-  for (const r of rows) lines.push(columns.map((c) => cell(c.value(r))).join(','));
+  for (const r of rows) lines.push(columns.map((c) => cell(c.value(r, lang))).join(','));
   return lines.join('\r\n') + '\r\n';
 }
 
@@ -30,4 +32,15 @@ export function encodeCsv(text: string, encoding: CsvEncoding): Buffer {
 
 export function contentType(encoding: CsvEncoding): string {
   return `text/csv; charset=${encoding === 'shift_jis' ? 'Shift_JIS' : 'utf-8'}`;
+}
+
+/**
+ * Every time in a CSV export, in Asia/Tokyo with the offset shown (`2026-11-25 09:00:00+09:00`),
+ * whatever the language: ledgers and billing alike. Accepts epoch ms or an ISO-8601 string.
+ */
+export function csvTime(t: number | string | undefined | null): string | undefined {
+  if (t === undefined || t === null || t === '') return undefined;
+  const ms = typeof t === 'number' ? t : Date.parse(t);
+  if (!Number.isFinite(ms)) return typeof t === 'string' ? t : undefined;
+  return `${formatJst(ms)}+09:00`;
 }

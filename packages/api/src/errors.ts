@@ -1,47 +1,17 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { KumoError, isKumoError } from '@kumo/runtime';
 import type { Validation } from '@kumo/domain';
+import { ERROR_CATALOGUE, languageOf, messageOf } from './catalogue.js';
 
-/** HTTP status of every error code the API answers with. Codes are stable: clients may switch on them. */
-export const ERROR_STATUS: Readonly<Record<string, number>> = {
-  KUMO_ERR_VALIDATION: 400,
-  KUMO_ERR_UNKNOWN_FIELD: 400,
-  KUMO_ERR_MALFORMED_JSON: 400,
-  KUMO_ERR_BAD_REQUEST: 400,
-  KUMO_ERR_UNKNOWN_REFERENCE: 400,
-  KUMO_ERR_CONFIRMATION_REQUIRED: 400,
-  KUMO_ERR_UNAUTHORIZED: 401,
-  KUMO_ERR_FORBIDDEN: 403,
-  KUMO_ERR_TENANT_SUSPENDED: 403,
-  KUMO_ERR_NOT_FOUND: 404,
-  KUMO_ERR_ROUTE_NOT_FOUND: 404,
-  KUMO_ERR_EXISTS: 409,
-  KUMO_ERR_PORT_LIMIT: 409,
-  KUMO_ERR_PORTS_BELOW_PROVISIONED: 409,
-  KUMO_ERR_CONTRACT_LIMIT: 409,
-  KUMO_ERR_NUMBER_TAKEN: 409,
-  KUMO_ERR_NUMBER_RESERVED: 409,
-  KUMO_ERR_DOMAIN_TAKEN: 409,
-  KUMO_ERR_DID_TAKEN: 409,
-  KUMO_ERR_GATEWAY_TAKEN: 409,
-  KUMO_ERR_PLAN_CONFLICT: 409,
-  KUMO_ERR_TENANT_TERMINATED: 409,
-  KUMO_ERR_TENANT_NOT_TERMINATED: 409,
-  KUMO_ERR_CONCURRENT_UPDATE: 409,
-  KUMO_ERR_SELF_REVOCATION: 409,
-  KUMO_ERR_BODY_TOO_LARGE: 413,
-  KUMO_ERR_UNSUPPORTED_MEDIA_TYPE: 415,
-  // security (docs/security.md)
-  KUMO_ERR_INVALID_TEXT: 400,
-  KUMO_ERR_QUOTA_EXCEEDED: 409,
-  KUMO_ERR_NOT_ASSIGNED: 403,
-  KUMO_ERR_ADDRESS_NOT_ALLOWED: 400,
-  KUMO_ERR_CALLER_ID_NOT_OWNED: 400,
-  KUMO_ERR_RATE_LIMITED: 429,
-  KUMO_ERR_HEADERS_TOO_LARGE: 431,
-  KUMO_ERR_INTERNAL: 500,
-  KUMO_ERR_UNAVAILABLE: 503,
-};
+/** HTTP status of every error code the API answers with (from the catalogue in catalogue.ts). */
+export const ERROR_STATUS: Readonly<Record<string, number>> = Object.fromEntries(
+  Object.entries(ERROR_CATALOGUE).map(([code, e]) => [code, e.status]),
+);
+
+/** 404 KUMO_ERR_NOT_FOUND for a resource, the same from every route and verb. */
+export function notFound(resource: string, id: string): KumoError {
+  return new KumoError('KUMO_ERR_NOT_FOUND', `${resource} ${id} not found`, { resource, id });
+}
 
 const CONTRACT_CODES = new Set(['KUMO_ERR_PORT_LIMIT', 'KUMO_ERR_PORTS_BELOW_PROVISIONED', 'KUMO_ERR_CONTRACT_LIMIT']);
 
@@ -95,7 +65,10 @@ function fromAjv(err: FastifyError): KumoError {
 
 /** Maps anything thrown in a route or hook to one KumoError. */
 export function toKumoError(err: unknown): KumoError {
-  if (isKumoError(err)) return err;
+  if (isKumoError(err)) {
+    // A code outside the catalogue is an internal failure of some layer: never sent as is.
+    return err.code in ERROR_CATALOGUE ? err : new KumoError('KUMO_ERR_INTERNAL', 'internal error', {}, { cause: err });
+  }
   const e = err as FastifyError;
   if (e.validation) return fromAjv(e);
   switch (e.code) {
@@ -132,12 +105,15 @@ export function installErrorHandling(app: FastifyInstance, onContractRejection: 
     if (CONTRACT_CODES.has(k.code)) onContractRejection(k.code);
     if (status === 401) void reply.header('www-authenticate', 'Bearer realm="kumo"');
     if (typeof k.details?.retryAfterSec === 'number') void reply.header('retry-after', String(k.details.retryAfterSec));
-    const body: ErrorBody = { code: k.code, message: status >= 500 && k.code === 'KUMO_ERR_INTERNAL' ? 'internal error' : k.message, details: { ...(k.details ?? {}) } };
-    return reply.status(status).type('application/json; charset=utf-8').send(body);
+    const lang = languageOf(req.headers['accept-language']);
+    const details = { ...(k.details ?? {}) };
+    const body: ErrorBody = { code: k.code, message: messageOf(k.code, details, k.message, lang), details };
+    return reply.status(status).header('content-language', lang).type('application/json; charset=utf-8').send(body);
   });
   app.setNotFoundHandler((req: FastifyRequest, reply: FastifyReply) => {
     // One answer for every method and path: nothing of the (possibly huge) URL is echoed.
-    const body: ErrorBody = { code: 'KUMO_ERR_ROUTE_NOT_FOUND', message: 'no such route', details: {} };
-    return reply.status(404).send(body);
+    const lang = languageOf(req.headers['accept-language']);
+    const body: ErrorBody = { code: 'KUMO_ERR_ROUTE_NOT_FOUND', message: messageOf('KUMO_ERR_ROUTE_NOT_FOUND', {}, '', lang), details: {} };
+    return reply.status(404).header('content-language', lang).send(body);
   });
 }

@@ -93,7 +93,8 @@ export async function installHygiene(app: FastifyInstance): Promise<void> {
   // JSON bodies: strict UTF-8, then fastify's own parser (prototype poisoning refused), then no lone surrogates.
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body: Buffer, done) => {
+  // application/merge-patch+json: the JSON Merge Patch bodies of PATCH (RFC 7396), parsed the same way.
+  app.addContentTypeParser(['application/json', 'application/merge-patch+json'], { parseAs: 'buffer' }, (req, body: Buffer, done) => {
     let text: string;
     try {
       text = strictUtf8.decode(body);

@@ -1,4 +1,4 @@
-import { apiSpec, commonSpec, readConfig, ConfigError } from '@kumo/config';
+import { apiSpec, commonSpec, engineSpec, readConfig, ConfigError } from '@kumo/config';
 import type { ProcessContext } from '@kumo/runtime';
 import { AuditRepo, TenantDataLifecycle, createRedis, keySchema, redactUrl } from '@kumo/store';
 import { buildApp } from './app.js';
@@ -9,7 +9,12 @@ import { buildApp } from './app.js';
  * Returns the bound address (useful with `KUMO_API_LISTEN=127.0.0.1:0`).
  */
 export async function runApi(ctx: ProcessContext): Promise<{ host: string; port: number; url: string }> {
-  const cfg = readConfig({ common: commonSpec, api: apiSpec }, ctx.env);
+  // The engine's SIP addresses too: a trunk gateway may not point at Kumo itself.
+  const cfg = readConfig({ common: commonSpec, api: apiSpec, engine: engineSpec }, ctx.env);
+  const ownSipAddresses = [
+    ...cfg.engine.sipListen.map((l) => ({ host: l.host, port: l.port })),
+    ...(cfg.engine.sipAdvertisedHost !== undefined ? cfg.engine.sipListen.map((l) => ({ host: cfg.engine.sipAdvertisedHost ?? '', port: l.port })) : []),
+  ];
   const redisUrl = cfg.common.redisUrl;
   if (redisUrl === undefined) throw new ConfigError(['KUMO_REDIS_URL: must be set for `kumo api` (kumo up sets it for its children)']);
   const log = ctx.log.child({ area: 'api' });
@@ -26,6 +31,7 @@ export async function runApi(ctx: ProcessContext): Promise<{ host: string; port:
     bodyLimit: cfg.api.bodyLimit,
     docs: cfg.api.docs,
     trustProxy: cfg.api.trustProxy,
+    ownSipAddresses,
     retainBillingDays: cfg.api.retainBillingDays,
     security: {
       authFailLimit: cfg.api.authFailLimit,

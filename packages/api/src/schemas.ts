@@ -5,6 +5,7 @@
  */
 import {
   CALLER_ID_PRESENTATIONS,
+  CALLER_NAME_MODES,
   DID_TARGET_TYPES,
   NUMBER_FORMATS,
   PERMISSION_CLASSES,
@@ -22,6 +23,42 @@ const obj = (properties: Record<string, unknown>, required: string[] = [], addit
   ({ type: 'object', additionalProperties, required, properties }) as const;
 
 export const errorRef = { $ref: 'KumoError#' } as const;
+
+type Schema = Record<string, unknown>;
+
+/** The schema, or JSON null (RFC 7396: null in a merge patch removes the member). */
+export function nullable(schema: Schema): Schema {
+  const t = schema.type;
+  return {
+    ...schema,
+    type: Array.isArray(t) ? [...(t as string[]), 'null'] : [t, 'null'],
+    ...(Array.isArray(schema.enum) ? { enum: [...(schema.enum as unknown[]), null] } : {}),
+  };
+}
+
+/**
+ * The JSON Merge Patch (RFC 7396) body of a resource, derived from its properties: every
+ * member optional; members that may be absent (`clearable`) also accept null (= remove /
+ * back to the default); nested objects are patches themselves (their members all clearable).
+ */
+export function mergePatchBody(props: Record<string, Schema>, clearable: readonly string[], description: string, examples: readonly unknown[] = []): Schema {
+  const out: Record<string, Schema> = {};
+  for (const [k, v] of Object.entries(props)) {
+    let p = v;
+    if (v.type === 'object' && typeof v.properties === 'object' && v.properties !== null) {
+      p = mergePatchBody(v.properties as Record<string, Schema>, Object.keys(v.properties), '');
+      delete p.description;
+    }
+    out[k] = clearable.includes(k) ? nullable(p) : p;
+  }
+  return {
+    type: 'object',
+    additionalProperties: false,
+    properties: out,
+    ...(description !== '' ? { description } : {}),
+    ...(examples.length > 0 ? { examples: [...examples] } : {}),
+  };
+}
 
 /** Standard error responses, added to every route's `response`. */
 export function errors(...statuses: number[]): Record<number, unknown> {
@@ -79,12 +116,12 @@ export const tenantCreateBody = obj(
   ['id', 'name', 'sipDomain', 'ports', 'trunkChannels', 'callsPerSecond'],
 );
 
-export const tenantPatchBody = obj({
-  name: str(200, { minLength: 1 }),
-  ...contractProps,
-  restrictionLevel: int(0, 3),
-  notes: str(2000),
-});
+export const tenantPatchBody = mergePatchBody(
+  { name: str(200, { minLength: 1 }), ...contractProps, restrictionLevel: int(0, 3), notes: str(2000) },
+  ['restrictionLevel', 'notes'],
+  'JSON Merge Patch (RFC 7396): null resets `restrictionLevel` to 0 and `notes` to empty. `trunkChannels` may not exceed `ports`.',
+  [{ ports: 300, trunkChannels: 30 }, { notes: null }],
+);
 
 export const tenantParams = obj({ tenantId: str(64) }, ['tenantId']);
 
@@ -126,7 +163,14 @@ export const extensionCreateBody = obj(
   },
   ['number', 'displayName', 'password'],
 );
-export const extensionPatchBody = obj({ ...extensionProps, password: { type: 'string', minLength: 8, maxLength: 64 } });
+const passwordIn = { type: 'string', minLength: 8, maxLength: 64, description: 'Write-only; omitted = keep the stored digests' } as const;
+export const extensionPutBody = { ...obj({ ...extensionProps, password: passwordIn }, ['displayName']), description: 'Full replacement: omitted fields take their defaults; an omitted password keeps the stored one.' };
+export const extensionPatchBody = mergePatchBody(
+  { ...extensionProps, password: passwordIn },
+  ['permissionClass', 'callerIdPresentation', 'outboundCallerId', 'device', 'department', 'noAnswerTimeoutSec', 'forwarding'],
+  'JSON Merge Patch (RFC 7396): members given replace, null removes (back to the default), objects merge by member — `{"forwarding":{"busy":"1002"}}` keeps the other forwarding kinds, `{"forwarding":{"noAnswer":null}}` clears one kind, `{"forwarding":null}` clears all.',
+  [{ forwarding: { busy: '1002' } }, { forwarding: { noAnswer: null } }, { department: '営業部', outboundCallerId: null }],
+);
 export const numberParams = obj({ tenantId: str(64), number: str(32) }, ['tenantId', 'number']);
 export const idParams = obj({ tenantId: str(64), id: str(64) }, ['tenantId', 'id']);
 
@@ -148,12 +192,22 @@ export const ringGroupSchema = obj({ number: str(8), ...ringGroupProps, createdA
   'totalTimeoutSec',
 ]);
 export const ringGroupCreateBody = obj({ number: digits(), ...ringGroupProps }, ['number', 'name', 'strategy', 'members']);
-export const ringGroupPutBody = obj(ringGroupProps, ['name', 'strategy', 'members']);
+export const ringGroupPutBody = { ...obj(ringGroupProps, ['name', 'strategy', 'members']), description: 'Full replacement: omitted fields take their defaults.' };
+export const ringGroupPatchBody = mergePatchBody(
+  ringGroupProps,
+  ['totalTimeoutSec', 'overflow'],
+  'JSON Merge Patch (RFC 7396): members given replace (`members` is replaced as a whole list), null removes `overflow` / resets `totalTimeoutSec`.',
+  [{ name: 'Support 2' }, { overflow: null }, { members: [{ extension: '1004' }, { extension: '1005', timeoutSec: 15 }] }],
+);
 
 const pickupProps = { name: str(100, { minLength: 1 }), members: { type: 'array', items: digits(), maxItems: 500 } };
 export const pickupGroupSchema = obj({ id: str(32), ...pickupProps, createdAt: ts, updatedAt: ts }, ['id', 'name', 'members']);
 export const pickupGroupCreateBody = obj({ id: str(32, { minLength: 1 }), ...pickupProps }, ['id', 'name', 'members']);
-export const pickupGroupPutBody = obj(pickupProps, ['name', 'members']);
+export const pickupGroupPutBody = { ...obj(pickupProps, ['name', 'members']), description: 'Full replacement.' };
+export const pickupGroupPatchBody = mergePatchBody(pickupProps, [], 'JSON Merge Patch (RFC 7396): `members` is replaced as a whole list.', [
+  { name: '3F' },
+  { members: ['1001', '1002'] },
+]);
 
 // ---- trunks ----------------------------------------------------------------------------------
 
@@ -168,6 +222,12 @@ const trunkProps = {
   numberFormat: { type: 'string', enum: [...NUMBER_FORMATS] },
   callerId: str(20),
   emergency: { type: 'boolean' },
+  callerName: {
+    type: 'string',
+    enum: [...CALLER_NAME_MODES],
+    description: "Display name in From on outbound calls: none (default: number only), extension (the caller's display name), fixed (callerNameFixed)",
+  },
+  callerNameFixed: str(50, { description: "The name sent when callerName is 'fixed' (e.g. the company name)" }),
 };
 const registrationIn = (passwordRequired: boolean) =>
   obj(
@@ -185,9 +245,15 @@ export const trunkSchema = obj(
   ['id', 'name', 'gateways', 'channelLimit', 'numberFormat', 'emergency'],
 );
 export const trunkCreateBody = obj({ id: str(32, { minLength: 1 }), ...trunkProps, registration: registrationIn(true) }, ['id', 'name', 'gateways', 'channelLimit']);
-export const trunkPutBody = obj(
-  { ...trunkProps, registration: { ...registrationIn(false), description: 'Omit password to keep the stored one' } },
-  ['name', 'gateways', 'channelLimit'],
+export const trunkPutBody = {
+  ...obj({ ...trunkProps, registration: { ...registrationIn(false), description: 'Omit password to keep the stored one' } }, ['name', 'gateways', 'channelLimit']),
+  description: 'Full replacement: omitted fields take their defaults (no registration = none); a registration without password keeps the stored password.',
+};
+export const trunkPatchBody = mergePatchBody(
+  { ...trunkProps, registration: registrationIn(false) },
+  ['numberFormat', 'callerId', 'emergency', 'registration', 'callerName', 'callerNameFixed'],
+  'JSON Merge Patch (RFC 7396): `gateways` is replaced as a whole list; `registration` merges by member (`{"registration":{"expiresSec":600}}` keeps user and password), `"registration": null` removes it.',
+  [{ channelLimit: 4 }, { registration: { expiresSec: 600 } }, { registration: null }],
 );
 
 // ---- DIDs ------------------------------------------------------------------------------------
@@ -195,7 +261,13 @@ export const trunkPutBody = obj(
 const didTarget = obj({ type: { type: 'string', enum: [...DID_TARGET_TYPES] }, number: digits() }, ['type', 'number']);
 export const didSchema = obj({ number: str(20), target: didTarget, description: str(200), createdAt: ts, updatedAt: ts }, ['number', 'target', 'description']);
 export const didCreateBody = obj({ number: str(24, { minLength: 1 }), target: didTarget, description: str(200) }, ['number', 'target']);
-export const didPutBody = obj({ target: didTarget, description: str(200) }, ['target']);
+export const didPutBody = { ...obj({ target: didTarget, description: str(200) }, ['target']), description: 'Full replacement: an omitted description becomes empty.' };
+export const didPatchBody = mergePatchBody(
+  { target: didTarget, description: str(200) },
+  ['description'],
+  'JSON Merge Patch (RFC 7396): `{"description":"…"}` keeps the target; `target` merges by member.',
+  [{ description: '代表' }, { target: { type: 'ringGroup', number: '600' } }],
+);
 
 // ---- numbering plan --------------------------------------------------------------------------
 
@@ -205,7 +277,13 @@ export const planSchema = obj({ extensionLength: int(2, 8), outsideLinePrefix: s
   'outsideLinePrefix',
   'featureCodes',
 ]);
-export const planBody = obj({ extensionLength: int(2, 8), outsideLinePrefix: str(1), featureCodes });
+export const planBody = { ...obj({ extensionLength: int(2, 8), outsideLinePrefix: str(1), featureCodes }), description: 'Full replacement: omitted fields take their defaults (4, "0", *8 / **).' };
+export const planPatchBody = mergePatchBody(
+  { extensionLength: int(2, 8), outsideLinePrefix: str(1), featureCodes },
+  ['extensionLength', 'outsideLinePrefix', 'featureCodes'],
+  'JSON Merge Patch (RFC 7396): omitted fields keep their value, null resets to the default.',
+  [{ featureCodes: { pickup: '*9' } }, { outsideLinePrefix: null }],
+);
 
 // ---- audit -----------------------------------------------------------------------------------
 
@@ -242,7 +320,7 @@ export const csvQuery = {
   additionalProperties: false,
   properties: {
     encoding: { type: 'string', enum: ['utf-8', 'shift_jis'], description: 'Default utf-8' },
-    lang: { type: 'string', enum: ['en', 'ja'], description: 'Header language; default en' },
+    lang: { type: 'string', enum: ['en', 'ja'], description: 'Language of the headers and of vocabulary values (classes, dispositions, sections …); default en. Times are Asia/Tokyo with the offset in both.' },
   },
 } as const;
 

@@ -112,6 +112,14 @@ function tenantKeys(prefix: string) {
     /** List (newest first) of JSON audit records: re-ratings, tariff changes, month closes. */
     billAudit: (id: string) => `${t(id)}:bill:audit`,
 
+    // --- provisioning references (api) ---------------------------------------------
+    /**
+     * Sorted set (score 0, lexical order) of references between the tenant's records:
+     * `<target number>|<referrer resource>:<referrer id>|<field>`, e.g. `1007|ringGroup:600|members`.
+     * Written with the referrer; read before deleting the target (refuse or cascade).
+     */
+    refs: (id: string) => `${t(id)}:refs`,
+
     // --- security (api rate limits, audit chain, data lifecycle) ------------------
     /** HASH {tokens, ts}: the tenant's API write token bucket (expires once full again). */
     apiWriteBucket: (id: string) => `${t(id)}:api:wbucket`,

@@ -8,7 +8,6 @@
  */
 import {
   effectiveTariff,
-  formatJst,
   formatYen,
   jstMonthOf,
   reportRows,
@@ -19,7 +18,8 @@ import { KumoError, isKumoError } from '@kumo/runtime';
 import { BillingLedger, CdrStreams, type BookedCall } from '@kumo/store';
 import type { FastifyRequest } from 'fastify';
 import { actorOf, defineRoutes, tenantOf, type RouteContext } from '../context.js';
-import { contentType, encodeCsv, toCsv, type CsvColumn, type CsvEncoding, type CsvLang } from '../csv.js';
+import { contentType, csvTime, encodeCsv, toCsv, type CsvColumn, type CsvEncoding, type CsvLang } from '../csv.js';
+import { ja, jaDimension, jaRateKey } from '../vocabulary.js';
 import { checkMonth, streamCursor } from '../cursors.js';
 import { csvQuery, csvResponse, errors, tenantParams } from '../schemas.js';
 
@@ -107,10 +107,16 @@ const deadLetterS = obj({ id: strS, stream: strS, entryId: strS, error: strS, de
 
 // ---- CSV columns ---------------------------------------------------------------------------------
 
+const jaIf = <T extends string>(l: CsvLang, v: T, f: (v: T) => string | undefined): string => (l === 'ja' ? (f(v) ?? v) : v);
+
 const reportColumns: CsvColumn<ReportRow>[] = [
-  { en: 'section', ja: '区分', value: (r) => r.section },
-  { en: 'dimension', ja: '集計軸', value: (r) => r.dimension },
-  { en: 'key', ja: '項目', value: (r) => r.key },
+  { en: 'section', ja: '区分', value: (r, l) => jaIf(l, r.section, (v) => ja('section', v)) },
+  { en: 'dimension', ja: '集計軸', value: (r, l) => jaIf(l, r.dimension, jaDimension) },
+  {
+    en: 'key',
+    ja: '項目',
+    value: (r, l) => (r.dimension === 'class' ? jaIf(l, r.key, (v) => ja('callClass', v)) : r.section === 'tax' || r.section === 'summary' ? jaIf(l, r.key, (v) => ja('summaryKey', v)) : r.key),
+  },
   { en: 'calls', ja: '通話数', value: (r) => r.calls },
   { en: 'answered', ja: '応答数', value: (r) => r.answered },
   { en: 'billable_seconds', ja: '課金秒数', value: (r) => r.seconds },
@@ -119,16 +125,16 @@ const reportColumns: CsvColumn<ReportRow>[] = [
 
 const callColumns: CsvColumn<BookedCall>[] = [
   { en: 'cdr_id', ja: 'CDR ID', value: (b) => b.charge.cdrId },
-  { en: 'section', ja: '区分', value: (b) => (b.section === 'main' ? 'main' : 'adjustment') },
-  { en: 'started_at_jst', ja: '開始日時(JST)', value: (b) => formatJst(b.charge.startedAt) },
-  { en: 'direction', ja: '発着信', value: (b) => b.charge.direction },
-  { en: 'disposition', ja: '結果', value: (b) => b.charge.disposition },
+  { en: 'section', ja: '区分', value: (b, l) => jaIf(l, b.section === 'main' ? 'main' : 'adjustment', (v) => ja('section', v)) },
+  { en: 'started_at_jst', ja: '開始日時(JST)', value: (b) => csvTime(b.charge.startedAt) },
+  { en: 'direction', ja: '発着信', value: (b, l) => jaIf(l, b.charge.direction, (v) => ja('direction', v)) },
+  { en: 'disposition', ja: '結果', value: (b, l) => jaIf(l, b.charge.disposition, (v) => ja('disposition', v)) },
   { en: 'callee', ja: '着信先', value: (b) => b.charge.calleeE164 ?? b.charge.calleeDialled },
   { en: 'extension', ja: '内線番号', value: (b) => b.charge.extension },
   { en: 'department', ja: '部署', value: (b) => b.charge.department },
   { en: 'trunk', ja: '局線', value: (b) => b.charge.trunkId },
-  { en: 'class', ja: '通話種別', value: (b) => b.charge.cls },
-  { en: 'rate', ja: '料金区分', value: (b) => b.charge.rateKey },
+  { en: 'class', ja: '通話種別', value: (b, l) => jaIf(l, b.charge.cls, (v) => ja('callClass', v)) },
+  { en: 'rate', ja: '料金区分', value: (b, l) => jaIf(l, b.charge.rateKey, jaRateKey) },
   { en: 'billable_seconds', ja: '課金秒数', value: (b) => b.charge.billableSeconds },
   { en: 'units', ja: '課金単位数', value: (b) => b.charge.units },
   { en: 'charge_jpy', ja: '料金(円)', value: (b) => formatYen(b.charge.charge) },
@@ -302,7 +308,7 @@ export const billingOperatorRoutes = defineRoutes((app, ctx) => {
     async (req) => {
       try {
         const id = await streams.replayDeadLetter(streamCursor(req.params.id, 'id') ?? '');
-        if (id === null) throw new KumoError('KUMO_ERR_NOT_FOUND', 'dead letter not found');
+        if (id === null) throw new KumoError('KUMO_ERR_NOT_FOUND', `dead letter ${req.params.id} not found`, { resource: 'deadLetter', id: req.params.id });
         return { entryId: id };
       } catch (err) {
         if (isKumoError(err) && err.code.startsWith('KUMO_ERR_DEAD_LETTER_')) throw new KumoError('KUMO_ERR_BAD_REQUEST', err.message);

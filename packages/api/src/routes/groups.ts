@@ -1,7 +1,14 @@
-import { KumoError } from '@kumo/runtime';
-import { validatePickupGroup, validateRingGroup, type PickupGroupInput, type RingGroupInput } from '@kumo/domain';
+import {
+  mergePatch,
+  validatePickupGroup,
+  validateRingGroup,
+  type PickupGroup,
+  type PickupGroupInput,
+  type RingGroup,
+  type RingGroupInput,
+} from '@kumo/domain';
 import { actorOf, defineRoutes, tenantOf } from '../context.js';
-import { valid } from '../errors.js';
+import { notFound, valid } from '../errors.js';
 import {
   errors,
   idParams,
@@ -10,13 +17,27 @@ import {
   pageQuery,
   parseLimit,
   pickupGroupCreateBody,
+  pickupGroupPatchBody,
   pickupGroupPutBody,
   pickupGroupSchema,
   ringGroupCreateBody,
+  ringGroupPatchBody,
   ringGroupPutBody,
   ringGroupSchema,
   tenantParams,
 } from '../schemas.js';
+
+function ringGroupSettings(g: RingGroup): Omit<RingGroupInput, 'number'> {
+  const { number: _n, createdAt: _c, updatedAt: _u, ...rest } = g;
+  return rest;
+}
+function pickupGroupSettings(g: PickupGroup): Omit<PickupGroupInput, 'id'> {
+  const { id: _i, createdAt: _c, updatedAt: _u, ...rest } = g;
+  return rest;
+}
+
+const DELETE_GROUP =
+  'Delete a ring group; 409 KUMO_ERR_IN_USE (listing them) while forwarding, an overflow or a DID points to it.';
 
 /** Ring groups (`/ring-groups`) and pickup groups (`/pickup-groups`) of a tenant. */
 export const groupRoutes = defineRoutes((app, { repo }) => {
@@ -32,7 +53,7 @@ export const groupRoutes = defineRoutes((app, { repo }) => {
     {
       schema: {
         tags: ['tenant'],
-        summary: 'Create a ring group; members must be existing extensions',
+        summary: 'Create a ring group; members must be existing extensions, the overflow an extension or ring group (or an outside number)',
         params: tenantParams,
         body: ringGroupCreateBody,
         response: { 201: ringGroupSchema, ...errors(403, 409) },
@@ -49,7 +70,7 @@ export const groupRoutes = defineRoutes((app, { repo }) => {
     { schema: { tags: ['tenant'], summary: 'One ring group', params: numberParams, response: { 200: ringGroupSchema, ...errors() } } },
     async (req) => {
       const g = await repo.ringGroup(tenantOf(req).id, req.params.number);
-      if (g === null) throw new KumoError('KUMO_ERR_NOT_FOUND', 'ring group not found');
+      if (g === null) throw notFound('ringGroup', req.params.number);
       return g;
     },
   );
@@ -58,13 +79,32 @@ export const groupRoutes = defineRoutes((app, { repo }) => {
     { schema: { tags: ['tenant'], summary: 'Replace a ring group', params: numberParams, body: ringGroupPutBody, response: { 200: ringGroupSchema, ...errors(403, 409) } } },
     async (req) => {
       const t = tenantOf(req);
-      const v = valid(validateRingGroup({ ...req.body, number: req.params.number }, await repo.numberingPlan(t.id)));
-      return repo.replaceRingGroup(t.id, v, actorOf(req));
+      const plan = await repo.numberingPlan(t.id);
+      const number = req.params.number;
+      return repo.replaceRingGroup(t.id, number, () => valid(validateRingGroup({ ...req.body, number }, plan)), actorOf(req));
+    },
+  );
+  app.patch<{ Params: { number: string }; Body: Record<string, unknown> }>(
+    '/ring-groups/:number',
+    {
+      schema: {
+        tags: ['tenant'],
+        summary: 'Change a ring group (JSON Merge Patch; `members` is replaced as a list)',
+        params: numberParams,
+        body: ringGroupPatchBody,
+        response: { 200: ringGroupSchema, ...errors(403, 409) },
+      },
+    },
+    async (req) => {
+      const t = tenantOf(req);
+      const plan = await repo.numberingPlan(t.id);
+      const number = req.params.number;
+      return repo.replaceRingGroup(t.id, number, (cur) => valid(validateRingGroup({ ...mergePatch(ringGroupSettings(cur), req.body), number }, plan)), actorOf(req));
     },
   );
   app.delete<{ Params: { number: string } }>(
     '/ring-groups/:number',
-    { schema: { tags: ['tenant'], summary: 'Delete a ring group', params: numberParams, response: { 204: { type: 'null' }, ...errors(403, 409) } } },
+    { schema: { tags: ['tenant'], summary: DELETE_GROUP, params: numberParams, response: { 204: { type: 'null' }, ...errors(403, 409) } } },
     async (req, reply) => {
       await repo.deleteRingGroup(tenantOf(req).id, req.params.number, actorOf(req));
       return reply.code(204).send();
@@ -88,18 +128,37 @@ export const groupRoutes = defineRoutes((app, { repo }) => {
     { schema: { tags: ['tenant'], summary: 'One pickup group', params: idParams, response: { 200: pickupGroupSchema, ...errors() } } },
     async (req) => {
       const g = await repo.pickupGroup(tenantOf(req).id, req.params.id);
-      if (g === null) throw new KumoError('KUMO_ERR_NOT_FOUND', 'pickup group not found');
+      if (g === null) throw notFound('pickupGroup', req.params.id);
       return g;
     },
   );
   app.put<{ Params: { id: string }; Body: Omit<PickupGroupInput, 'id'> }>(
     '/pickup-groups/:id',
     { schema: { tags: ['tenant'], summary: 'Replace a pickup group', params: idParams, body: pickupGroupPutBody, response: { 200: pickupGroupSchema, ...errors(403, 409) } } },
-    async (req) => repo.replacePickupGroup(tenantOf(req).id, valid(validatePickupGroup({ ...req.body, id: req.params.id })), actorOf(req)),
+    async (req) => {
+      const id = req.params.id;
+      return repo.replacePickupGroup(tenantOf(req).id, id, () => valid(validatePickupGroup({ ...req.body, id })), actorOf(req));
+    },
+  );
+  app.patch<{ Params: { id: string }; Body: Record<string, unknown> }>(
+    '/pickup-groups/:id',
+    {
+      schema: {
+        tags: ['tenant'],
+        summary: 'Change a pickup group (JSON Merge Patch; `members` is replaced as a list)',
+        params: idParams,
+        body: pickupGroupPatchBody,
+        response: { 200: pickupGroupSchema, ...errors(403, 409) },
+      },
+    },
+    async (req) => {
+      const id = req.params.id;
+      return repo.replacePickupGroup(tenantOf(req).id, id, (cur) => valid(validatePickupGroup({ ...mergePatch(pickupGroupSettings(cur), req.body), id })), actorOf(req));
+    },
   );
   app.delete<{ Params: { id: string } }>(
     '/pickup-groups/:id',
-    { schema: { tags: ['tenant'], summary: 'Delete a pickup group', params: idParams, response: { 204: { type: 'null' }, ...errors(403, 409) } } },
+    { schema: { tags: ['tenant'], summary: 'Delete a pickup group (nothing refers to pickup groups)', params: idParams, response: { 204: { type: 'null' }, ...errors(403, 409) } } },
     async (req, reply) => {
       await repo.deletePickupGroup(tenantOf(req).id, req.params.id, actorOf(req));
       return reply.code(204).send();

@@ -1,7 +1,8 @@
 import type { ExtensionRecord, PickupGroup, TrunkRecord } from '@kumo/domain';
 import type { ProvisioningRepo } from '@kumo/store';
 import { defineRoutes, tenantOf } from '../context.js';
-import { contentType, encodeCsv, toCsv, type CsvColumn, type CsvEncoding, type CsvLang } from '../csv.js';
+import { contentType, csvTime, encodeCsv, toCsv, type CsvColumn, type CsvEncoding, type CsvLang } from '../csv.js';
+import { ja } from '../vocabulary.js';
 import { csvQuery, csvResponse, tenantParams } from '../schemas.js';
 
 const equipment: CsvColumn<ExtensionRecord>[] = [
@@ -17,16 +18,16 @@ const extensions = (pickup: Map<string, string[]>): CsvColumn<ExtensionRecord>[]
   { en: 'extension', ja: '内線番号', value: (e) => e.number },
   { en: 'display_name', ja: '表示名', value: (e) => e.displayName },
   { en: 'department', ja: '部署', value: (e) => e.department },
-  { en: 'permission_class', ja: '発信規制クラス', value: (e) => e.permissionClass },
-  { en: 'caller_id_presentation', ja: '発信者番号通知', value: (e) => e.callerIdPresentation },
+  { en: 'permission_class', ja: '発信規制クラス', value: (e, l) => (l === 'ja' ? ja('permissionClass', e.permissionClass) : e.permissionClass) },
+  { en: 'caller_id_presentation', ja: '発信者番号通知', value: (e, l) => (l === 'ja' ? ja('callerIdPresentation', e.callerIdPresentation) : e.callerIdPresentation) },
   { en: 'outbound_caller_id', ja: '通知番号', value: (e) => e.outboundCallerId },
   { en: 'no_answer_timeout_sec', ja: '無応答時間(秒)', value: (e) => e.noAnswerTimeoutSec },
   { en: 'forward_unconditional', ja: '無条件転送先', value: (e) => e.forwarding.unconditional },
   { en: 'forward_busy', ja: '話中転送先', value: (e) => e.forwarding.busy },
   { en: 'forward_no_answer', ja: '無応答転送先', value: (e) => e.forwarding.noAnswer },
   { en: 'pickup_groups', ja: 'ピックアップグループ', value: (e) => (pickup.get(e.number) ?? []).join(' ') },
-  { en: 'created_at', ja: '登録日時', value: (e) => e.createdAt },
-  { en: 'updated_at', ja: '更新日時', value: (e) => e.updatedAt },
+  { en: 'created_at', ja: '登録日時', value: (e) => csvTime(e.createdAt) },
+  { en: 'updated_at', ja: '更新日時', value: (e) => csvTime(e.updatedAt) },
 ];
 
 const trunks: CsvColumn<TrunkRecord>[] = [
@@ -34,11 +35,11 @@ const trunks: CsvColumn<TrunkRecord>[] = [
   { en: 'name', ja: '名称', value: (t) => t.name },
   { en: 'gateways', ja: 'ゲートウェイ', value: (t) => t.gateways.map((g) => `${g.host}:${g.port}/${g.transport}(${g.priority})`).join(' ') },
   { en: 'channel_limit', ja: '同時通話数', value: (t) => t.channelLimit },
-  { en: 'number_format', ja: '番号形式', value: (t) => t.numberFormat },
+  { en: 'number_format', ja: '番号形式', value: (t, l) => (l === 'ja' ? ja('numberFormat', t.numberFormat) : t.numberFormat) },
   { en: 'caller_id', ja: '代表番号', value: (t) => t.callerId },
-  { en: 'emergency', ja: '緊急通報用', value: (t) => t.emergency },
+  { en: 'emergency', ja: '緊急通報用', value: (t, l) => (l === 'ja' ? ja('boolean', t.emergency) : t.emergency) },
   { en: 'registration_user', ja: '登録ユーザー', value: (t) => t.registration?.username },
-  { en: 'created_at', ja: '登録日時', value: (t) => t.createdAt },
+  { en: 'created_at', ja: '登録日時', value: (t) => csvTime(t.createdAt) },
 ];
 
 async function allExtensions(repo: ProvisioningRepo, tenantId: string): Promise<ExtensionRecord[]> {

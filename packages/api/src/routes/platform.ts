@@ -2,7 +2,7 @@ import { validateRestrictionLevel } from '@kumo/domain';
 import { KumoError } from '@kumo/runtime';
 import { actorOf, defineRoutes } from '../context.js';
 import { streamCursor } from '../cursors.js';
-import { valid } from '../errors.js';
+import { notFound, valid } from '../errors.js';
 import { apiKeyBody, apiKeySchema, auditEntrySchema, auditQuery, auditVerificationSchema, errors, issuedKeySchema, page, parseLimit } from '../schemas.js';
 
 const levelSchema = {
@@ -131,7 +131,7 @@ export const platformRoutes = defineRoutes((app, { repo }) => {
     },
     async (req, reply) => {
       const rec = await repo.apiKeys.byId(req.params.id);
-      if (rec === null || rec.role !== 'operator') throw new KumoError('KUMO_ERR_NOT_FOUND', 'API key not found');
+      if (rec === null || rec.role !== 'operator') throw notFound('apiKey', req.params.id);
       if (rec.id === req.principal?.id) throw new KumoError('KUMO_ERR_SELF_REVOCATION', 'an operator key cannot revoke itself; use another operator key');
       await repo.apiKeys.revoke(rec.id);
       await repo.audit.append(null, { actor: actorOf(req), action: 'apiKey.revoke', target: `apiKey:${rec.id}`, before: rec });

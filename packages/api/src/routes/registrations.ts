@@ -137,7 +137,7 @@ export const registrationRoutes = defineRoutes((app, { redis, keys, repo }) => {
     async (req, reply) => {
       const tenantId = tenantOf(req).id;
       const removed = await location.unregister(tenantId, req.params.number, [req.params.bindingId]);
-      if (removed === 0) throw new KumoError('KUMO_ERR_NOT_FOUND', 'no such registration');
+      if (removed === 0) throw new KumoError('KUMO_ERR_NOT_FOUND', `registration ${req.params.bindingId} not found`, { resource: 'registration', id: req.params.bindingId });
       await repo.audit.append(tenantId, {
         actor: actorOf(req),
         action: 'registration.delete',

@@ -1,7 +1,7 @@
 import { KumoError } from '@kumo/runtime';
-import { validateTenantPatch, type TenantPatch, type TenantStatus } from '@kumo/domain';
+import { contractProblems, validateTenantPatch, type TenantPatch, type TenantStatus } from '@kumo/domain';
 import { actorOf, defineRoutes, tenantOf } from '../context.js';
-import { valid } from '../errors.js';
+import { notFound, valid } from '../errors.js';
 import { forPrincipal } from '../hygiene.js';
 import { apiKeyBody, apiKeySchema, errors, issuedKeySchema, tenantParams, tenantPatchBody, tenantSchema } from '../schemas.js';
 
@@ -25,7 +25,22 @@ export const tenantRoutes = defineRoutes((app, { repo }) => {
         response: { 200: tenantSchema, ...errors(403, 409) },
       },
     },
-    async (req) => repo.updateTenant(tenantOf(req).id, valid(validateTenantPatch(req.body)), actorOf(req)),
+    async (req) => {
+      const t = tenantOf(req);
+      // Merge patch: null resets a clearable field to its default.
+      const body = req.body as Record<string, unknown>;
+      const patch = valid(
+        validateTenantPatch({
+          ...req.body,
+          ...(body.restrictionLevel === null ? { restrictionLevel: 0 } : {}),
+          ...(body.notes === null ? { notes: '' } : {}),
+        }),
+      );
+      // Rules between contract fields hold on the contract as it will be.
+      const cross = contractProblems({ ...t, ...patch });
+      if (cross.length > 0) valid({ ok: false, problems: cross });
+      return repo.updateTenant(t.id, patch, actorOf(req));
+    },
   );
 
   const statusAction = (path: string, status: TenantStatus, summary: string): void => {
@@ -71,7 +86,7 @@ export const tenantRoutes = defineRoutes((app, { repo }) => {
     async (req) => {
       const t = tenantOf(req);
       if (req.query.confirm !== t.id) {
-        throw new KumoError('KUMO_ERR_CONFIRMATION_REQUIRED', `add ?confirm=${t.id} to delete the tenant's data`);
+        throw new KumoError('KUMO_ERR_CONFIRMATION_REQUIRED', `add ?confirm=${t.id} to delete the tenant's data`, { tenantId: t.id });
       }
       return repo.purgeTenant(t.id, actorOf(req));
     },
@@ -107,7 +122,7 @@ export const tenantRoutes = defineRoutes((app, { repo }) => {
     },
     async (req, reply) => {
       const t = tenantOf(req);
-      if (t.status === 'terminated') throw new KumoError('KUMO_ERR_TENANT_TERMINATED', 'the tenant is terminated');
+      if (t.status === 'terminated') throw new KumoError('KUMO_ERR_TENANT_TERMINATED', 'the tenant is terminated', { tenantId: t.id });
       const issued = await repo.apiKeys.issue({ role: 'tenant-admin', tenantId: t.id, name: req.body.name });
       await repo.audit.append(t.id, { actor: actorOf(req), action: 'apiKey.issue', target: `apiKey:${issued.record.id}`, after: issued.record });
       return reply.code(201).send({ key: issued.key, apiKey: issued.record });
@@ -128,7 +143,7 @@ export const tenantRoutes = defineRoutes((app, { repo }) => {
     async (req, reply) => {
       const t = tenantOf(req);
       const rec = await repo.apiKeys.byId(req.params.id);
-      if (rec?.tenantId !== t.id) throw new KumoError('KUMO_ERR_NOT_FOUND', 'API key not found');
+      if (rec?.tenantId !== t.id) throw notFound('apiKey', req.params.id);
       await repo.apiKeys.revoke(rec.id);
       await repo.audit.append(t.id, { actor: actorOf(req), action: 'apiKey.revoke', target: `apiKey:${rec.id}`, before: rec });
       return reply.code(204).send();

@@ -13,7 +13,7 @@ describe('edges of the HTTP surface', () => {
     ['GET', '/v1/tenants/%zz', 400, 'KUMO_ERR_BAD_REQUEST'],
     ['GET', '/v1/tenants/edge/extensions/%E0%A4%A', 400, 'KUMO_ERR_BAD_REQUEST'],
     ['OPTIONS', '/v1/tenants', 404, 'KUMO_ERR_ROUTE_NOT_FOUND'],
-    ['PUT', '/v1/tenants/edge/extensions/1001', 404, 'KUMO_ERR_ROUTE_NOT_FOUND'],
+    ['POST', '/v1/tenants/edge/extensions/1001', 404, 'KUMO_ERR_ROUTE_NOT_FOUND'],
   ] as const)('%s %s → %d %s', async (method, url, status, code) => {
     const r = await h.call(method, url);
     expect([r.statusCode, r.json().code]).toEqual([status, code]);

@@ -24,7 +24,9 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function harness(o: { bodyLimit?: number; security?: ApiDeps['security']; log?: ApiDeps['log'] } = {}): Promise<Harness> {
+export async function harness(
+  o: { bodyLimit?: number; security?: ApiDeps['security']; log?: ApiDeps['log']; ownSipAddresses?: { host: string; port: number }[]; now?: () => Date } = {},
+): Promise<Harness> {
   const redis = createRedis(inject('redisUrl'));
   const prefix = uniquePrefix('api');
   const keys = keySchema(prefix);
@@ -32,6 +34,8 @@ export async function harness(o: { bodyLimit?: number; security?: ApiDeps['secur
     redis,
     keys,
     ...(o.bodyLimit !== undefined ? { bodyLimit: o.bodyLimit } : {}),
+    ...(o.ownSipAddresses !== undefined ? { ownSipAddresses: o.ownSipAddresses } : {}),
+    ...(o.now !== undefined ? { now: o.now } : {}),
     ...(o.security !== undefined ? { security: o.security } : {}),
     ...(o.log !== undefined ? { log: o.log } : {}),
   });

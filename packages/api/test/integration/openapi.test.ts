@@ -22,3 +22,18 @@ describe('OpenAPI document', () => {
     }
   });
 });
+
+describe('OpenAPI: one update model', () => {
+  it('every item resource has PUT and PATCH; each PATCH body says it is a merge patch and has examples', async () => {
+    const doc = (await h.call('GET', '/docs/json', { key: null })).json();
+    const items = ['extensions/{number}', 'ring-groups/{number}', 'pickup-groups/{id}', 'trunks/{id}', 'dids/{number}'].map((p) => `/v1/tenants/{tenantId}/${p}`);
+    for (const path of [...items, '/v1/tenants/{tenantId}/numbering-plan']) {
+      expect(doc.paths[path], path).toHaveProperty('put');
+      const media = doc.paths[path].patch.requestBody.content['application/json'];
+      expect(media.schema.description, path).toMatch(/JSON Merge Patch \(RFC 7396\)/);
+      expect(Object.keys(media.examples ?? {}).length, path).toBeGreaterThan(0);
+    }
+    const ext = doc.paths['/v1/tenants/{tenantId}/extensions/{number}'].patch.requestBody.content['application/json'].schema;
+    expect(ext.description).toContain('{"forwarding":{"noAnswer":null}}');
+  });
+});

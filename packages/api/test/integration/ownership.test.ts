@@ -49,7 +49,14 @@ describe('numbers', () => {
 });
 
 describe('carrier gateways', () => {
-  it.each(['127.0.0.1', '0.0.0.0', '::', '255.255.255.255', '::ffff:127.0.0.1', '169.254.0.1', '224.0.0.1', 'localhost'])(
+  it.each(['0.0.0.0', '::', 'localhost'])('%s is never a gateway: 400 KUMO_ERR_VALIDATION for everyone (unspecified, or a name of this host)', async (host) => {
+    for (const k of [key, undefined]) {
+      const r = await h.call('POST', '/v1/tenants/own-a/trunks', { ...(k ? { key: k } : {}), body: trunk(host) });
+      expect([r.statusCode, r.json().code, r.json().details.problems?.[0]?.field]).toEqual([400, 'KUMO_ERR_VALIDATION', 'gateways/0/host']);
+    }
+  });
+
+  it.each(['127.0.0.1', '255.255.255.255', '::ffff:127.0.0.1', '169.254.0.1', '224.0.0.1'])(
     '%s is refused for tenant admins and operators unless granted explicitly',
     async (host) => {
       const a = await h.call('POST', '/v1/tenants/own-a/trunks', { key, body: trunk(host) });

@@ -30,11 +30,13 @@ describe('tenant-admin resources', () => {
       noAnswerTimeoutSec: 20,
       forwarding: { busy: '1002', noAnswer: '0312345678' },
     };
+    // Forwarding targets must exist (UNKNOWN_REFERENCE otherwise).
+    expect((await h.call('POST', t('/extensions'), { key, body: { number: '1002', displayName: 'B', password: 'pass1002' } })).statusCode).toBe(201);
     const r = await h.call('POST', t('/extensions'), { key, body });
     expect(r.statusCode).toBe(201);
     expect(r.json()).toMatchObject({ outboundCallerId: '+81312345678', device: { mac: '00:11:22:aa:bb:cc' }, noAnswerTimeoutSec: 20 });
     const before = await dir.extension('res', '1001');
-    const p = await h.call('PATCH', t('/extensions/1001'), { key, body: { displayName: 'Yamada', forwarding: {}, outboundCallerId: '' } });
+    const p = await h.call('PATCH', t('/extensions/1001'), { key, body: { displayName: 'Yamada', forwarding: null, outboundCallerId: null } });
     expect(p.json()).toMatchObject({ displayName: 'Yamada', forwarding: {}, department: '営業部' });
     expect(p.json()).not.toHaveProperty('outboundCallerId');
     expect((await dir.extension('res', '1001'))?.ha1Md5).toBe(before?.ha1Md5);
@@ -43,6 +45,7 @@ describe('tenant-admin resources', () => {
     expect((await h.call('DELETE', t('/extensions/1001'), { key })).statusCode).toBe(204);
     expect((await h.call('DELETE', t('/extensions/1001'), { key })).statusCode).toBe(404);
     expect(await dir.numberKind('res', '1001')).toBeNull();
+    expect((await h.call('DELETE', t('/extensions/1002'), { key })).statusCode).toBe(204);
   });
 
   it('pagination walks every extension once', async () => {
@@ -167,7 +170,7 @@ describe('ledgers', () => {
     expect(raw.includes(Buffer.from('内線番号', 'utf8'))).toBe(false);
     const text = iconv.decode(raw, 'Shift_JIS');
     expect(text.split('\r\n')[0]).toBe('内線番号,表示名,部署,発信規制クラス,発信者番号通知,通知番号,無応答時間(秒),無条件転送先,話中転送先,無応答転送先,ピックアップグループ,登録日時,更新日時');
-    expect(text).toContain('4001,"髙橋 ""ハシゴ"", 一郎",総務部,national,allowed');
+    expect(text).toContain('4001,"髙橋 ""ハシゴ"", 一郎",総務部,国内（固定）,通知');
     const utf8 = (await h.call('GET', t('/ledgers/extensions.csv?lang=ja'), { key })).body;
     expect(text).toBe(utf8);
   });
@@ -176,7 +179,7 @@ describe('ledgers', () => {
     const r = await h.call('GET', t('/ledgers/trunks.csv?lang=ja&encoding=shift_jis'), { key });
     const text = iconv.decode(r.rawPayload, 'Shift_JIS');
     expect(text.split('\r\n')[0]).toBe('局線ID,名称,ゲートウェイ,同時通話数,番号形式,代表番号,緊急通報用,登録ユーザー,登録日時');
-    expect(text).toContain('kddi,KDDI 光ダイレクト,192.0.2.30:5060/udp(10),2,national,+81612345678,false,,');
+    expect(text).toContain('kddi,KDDI 光ダイレクト,192.0.2.30:5060/udp(10),2,国内形式（0から）,+81612345678,いいえ,,');
   });
 });
 

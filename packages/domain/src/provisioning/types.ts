@@ -145,6 +145,14 @@ export const NUMBER_FORMATS = ['e164', 'national'] as const;
 /** How the called/calling numbers are sent to the carrier: `+81312345678` or `0312345678`. */
 export type NumberFormat = (typeof NUMBER_FORMATS)[number];
 
+export const CALLER_NAME_MODES = ['none', 'extension', 'fixed'] as const;
+/**
+ * The display name sent to the carrier in From on outbound calls: `none` (number only, the
+ * default — internal names stay inside), `extension` (the calling extension's display name),
+ * `fixed` (the trunk's `callerNameFixed`, e.g. the company name).
+ */
+export type CallerNameMode = (typeof CALLER_NAME_MODES)[number];
+
 /** What Redis holds for a trunk (including the registration password: sip needs it). */
 export interface TrunkRecord {
   /** Slug, unique in the tenant. */
@@ -159,6 +167,10 @@ export interface TrunkRecord {
   readonly callerId?: string;
   /** Emergency calls (110/118/119) use the first trunk with this flag, else the first trunk. */
   readonly emergency: boolean;
+  /** Display name in From on outbound calls; absent (older records) = `none`. */
+  readonly callerName?: CallerNameMode;
+  /** The name sent when `callerName` is `fixed`. */
+  readonly callerNameFixed?: string;
   readonly createdAt: string;
   readonly updatedAt: string;
 }

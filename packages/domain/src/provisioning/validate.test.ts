@@ -275,6 +275,7 @@ describe('validateTrunk', () => {
       numberFormat: 'national',
       callerId: '+81312345678',
       emergency: false,
+      callerName: 'none',
     });
   });
 
@@ -293,6 +294,15 @@ describe('validateTrunk', () => {
     [{ registration: { username: 'u', password: 'p' } }, []],
     [{ registration: { username: '', password: '' } }, ['registration/username', 'registration/password']],
     [{ registration: { username: 'u', password: 'p', expiresSec: 10 } }, ['registration/expiresSec']],
+    [{ gateways: [{ host: ' 1001' }] }, ['gateways/0/host']],
+    [{ gateways: [{ host: '1001' }] }, ['gateways/0/host']],
+    [{ gateways: [{ host: 'localhost', port: 5070 }] }, ['gateways/0/host']],
+    [{ gateways: [{ host: '127.0.0.2', port: 5070 }] }, []],
+    [{ callerName: 'extension' as const }, []],
+    [{ callerName: 'fixed' as const }, ['callerNameFixed']],
+    [{ callerName: 'fixed' as const, callerNameFixed: 'ACME 株式会社' }, []],
+    [{ callerNameFixed: 'ACME' }, ['callerNameFixed']],
+    [{ callerName: 'loud' as never }, ['callerName']],
   ])('%o → %o', (patch, expected) => {
     expect(fields(validateTrunk({ ...trunk, ...patch }, { trunkChannels: 10 }))).toEqual(expected);
   });

@@ -6,6 +6,7 @@
  */
 import {
   CALLER_ID_PRESENTATIONS,
+  CALLER_NAME_MODES,
   DEFAULT_NUMBERING_PLAN,
   DID_TARGET_TYPES,
   EMERGENCY_NUMBERS,
@@ -16,6 +17,7 @@ import {
   TENANT_STATUSES,
   TRANSPORTS,
   type CallerIdPresentation,
+  type CallerNameMode,
   type Contract,
   type Device,
   type DidTarget,
@@ -165,6 +167,18 @@ function checkContract(c: Checker, v: Partial<Contract>): void {
   c.intIn('callsPerSecond', v.callsPerSecond, CONTRACT_LIMITS.callsPerSecond.min, CONTRACT_LIMITS.callsPerSecond.max);
 }
 
+/**
+ * Rules between contract fields, on the contract as it will be after a create or PATCH:
+ * a tenant cannot have more simultaneous trunk calls than extensions (ports).
+ */
+export function contractProblems(v: Contract): Problem[] {
+  const out: Problem[] = [];
+  if (Number.isInteger(v.trunkChannels) && Number.isInteger(v.ports) && v.trunkChannels > v.ports) {
+    out.push({ field: 'trunkChannels', message: `must not exceed ports (${v.ports})` });
+  }
+  return out;
+}
+
 export function validateTenantCreate(v: TenantCreateInput): Validation<TenantValue> {
   const c = new Checker();
   if (!TENANT_ID.test(v.id)) c.fail('id', 'must be 2–32 characters of a-z, 0-9 and -, starting with a letter or digit');
@@ -172,6 +186,7 @@ export function validateTenantCreate(v: TenantCreateInput): Validation<TenantVal
   const sipDomain = v.sipDomain.trim().toLowerCase();
   if (!DOMAIN.test(sipDomain)) c.fail('sipDomain', 'must be a DNS domain name such as pbx.example.jp');
   checkContract(c, v);
+  if (c.problems.length === 0) for (const p of contractProblems(v)) c.fail(p.field, p.message);
   c.oneOf('status', v.status, TENANT_STATUSES);
   if (v.status === 'terminated') c.fail('status', 'a tenant cannot be created terminated');
   c.intIn('restrictionLevel', v.restrictionLevel, 0, MAX_RESTRICTION_LEVEL);
@@ -239,6 +254,13 @@ export function numberProblem(number: string, plan: NumberingPlan, kind: 'extens
  * Why `number` collides with a number the plan reserves (emergency numbers, the outside-line
  * prefix, feature codes) (→ HTTP 409), or undefined.
  */
+export function numberConflictReason(number: string, plan: NumberingPlan): 'emergency' | 'outsideLinePrefix' | 'featureCode' | undefined {
+  if (isEmergencyNumber(number)) return 'emergency';
+  if (plan.outsideLinePrefix !== '' && number.startsWith(plan.outsideLinePrefix)) return 'outsideLinePrefix';
+  if (numberConflict(number, plan) !== undefined) return 'featureCode';
+  return undefined;
+}
+
 export function numberConflict(number: string, plan: NumberingPlan): string | undefined {
   if (isEmergencyNumber(number)) return 'is an emergency number (110, 118, 119)';
   if (plan.outsideLinePrefix !== '' && number.startsWith(plan.outsideLinePrefix)) {
@@ -268,8 +290,8 @@ export function featureCodeEntries(codes: FeatureCodes): [keyof FeatureCodes, st
 export interface ExtensionInput {
   readonly number: string;
   readonly displayName: string;
-  /** Clear text, only on the way in; 8–64 printable characters. */
-  readonly password: string;
+  /** Clear text, only on the way in; 8–64 printable characters. Required on create. */
+  readonly password?: string;
   readonly permissionClass?: PermissionClass;
   readonly callerIdPresentation?: CallerIdPresentation;
   readonly outboundCallerId?: string;
@@ -282,7 +304,8 @@ export interface ExtensionInput {
 export interface ExtensionValue {
   readonly number: string;
   readonly displayName: string;
-  readonly password: string;
+  /** Absent on a replacement that keeps the stored digests. */
+  readonly password?: string;
   readonly permissionClass: PermissionClass;
   readonly callerIdPresentation: CallerIdPresentation;
   readonly outboundCallerId?: string;
@@ -317,7 +340,7 @@ function checkDevice(c: Checker, d: Device | undefined): Device {
   return out;
 }
 
-function checkForwarding(c: Checker, f: Forwarding | undefined): Forwarding {
+function checkForwarding(c: Checker, f: Forwarding | undefined, self?: string): Forwarding {
   if (f === undefined) return {};
   const out: { -readonly [K in keyof Forwarding]: Forwarding[K] } = {};
   for (const k of ['unconditional', 'busy', 'noAnswer'] as const) {
@@ -325,6 +348,7 @@ function checkForwarding(c: Checker, f: Forwarding | undefined): Forwarding {
     if (t === undefined || t === '') continue;
     if (!DIAL_STRING.test(t)) c.fail(`forwarding/${k}`, 'must be a dial string (digits, *, #, optional leading +)');
     else if (isEmergencyNumber(t)) c.fail(`forwarding/${k}`, 'cannot forward to an emergency number');
+    else if (t === self) c.fail(`forwarding/${k}`, 'cannot forward to itself');
     else out[k] = t;
   }
   return out;
@@ -340,21 +364,30 @@ function checkExtensionFields(c: Checker, v: ExtensionPatch): void {
   c.intIn('noAnswerTimeoutSec', v.noAnswerTimeoutSec, 5, 300);
 }
 
-export function validateExtension(v: ExtensionInput, plan: NumberingPlan = DEFAULT_NUMBERING_PLAN): Validation<ExtensionValue> {
+/**
+ * A whole extension: a create (`password` required) or a replacement (PUT, or a PATCH merged
+ * into the stored extension), where an absent password keeps the stored digests.
+ */
+export function validateExtension(
+  v: ExtensionInput,
+  plan: NumberingPlan = DEFAULT_NUMBERING_PLAN,
+  opts: { readonly requirePassword?: boolean } = {},
+): Validation<ExtensionValue> {
   const c = new Checker();
   const np = numberProblem(v.number, plan, 'extension');
-  if (np !== undefined) c.fail('number', np);
+  // A reserved number (110, 119, a feature code …) is a 409 NUMBER_RESERVED from the store, whatever its length.
+  if (np !== undefined && numberConflict(v.number, plan) === undefined) c.fail('number', np);
   const displayName = c.text('displayName', v.displayName, 100, { required: true }) ?? '';
-  if (v.password === undefined) c.fail('password', 'is required');
+  if (v.password === undefined && opts.requirePassword !== false) c.fail('password', 'is required');
   checkExtensionFields(c, v);
   const device = checkDevice(c, v.device);
-  const forwarding = checkForwarding(c, v.forwarding);
+  const forwarding = checkForwarding(c, v.forwarding, v.number);
   const department = c.text('department', v.department, 100) ?? '';
   const outboundCallerId = v.outboundCallerId ? normalizeE164(v.outboundCallerId) : undefined;
   return c.done({
     number: v.number,
     displayName,
-    password: v.password,
+    ...(v.password !== undefined ? { password: v.password } : {}),
     permissionClass: v.permissionClass ?? 'national',
     callerIdPresentation: v.callerIdPresentation ?? 'allowed',
     ...(outboundCallerId !== undefined ? { outboundCallerId } : {}),
@@ -407,7 +440,7 @@ export const MAX_RING_GROUP_MEMBERS = 100;
 export function validateRingGroup(v: RingGroupInput, plan: NumberingPlan = DEFAULT_NUMBERING_PLAN): Validation<RingGroupValue> {
   const c = new Checker();
   const np = numberProblem(v.number, plan, 'ringGroup');
-  if (np !== undefined) c.fail('number', np);
+  if (np !== undefined && numberConflict(v.number, plan) === undefined) c.fail('number', np);
   const name = c.text('name', v.name, 100, { required: true }) ?? '';
   c.oneOf('strategy', v.strategy, RING_STRATEGIES);
   if (v.members.length === 0) c.fail('members', 'must have at least one member');
@@ -470,6 +503,8 @@ export interface TrunkInput {
   readonly numberFormat?: NumberFormat;
   readonly callerId?: string;
   readonly emergency?: boolean;
+  readonly callerName?: CallerNameMode;
+  readonly callerNameFixed?: string;
 }
 
 export interface TrunkValue {
@@ -481,9 +516,47 @@ export interface TrunkValue {
   readonly numberFormat: NumberFormat;
   readonly callerId?: string;
   readonly emergency: boolean;
+  readonly callerName: CallerNameMode;
+  readonly callerNameFixed?: string;
 }
 
-export function validateTrunk(v: TrunkInput, contract?: Pick<Contract, 'trunkChannels'>): Validation<TrunkValue> {
+/** An address Kumo itself listens on (SIP), so no trunk may point there. */
+export interface OwnAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+const UNSPECIFIED = new Set(['0.0.0.0', '::', '0:0:0:0:0:0:0:0']);
+
+/**
+ * Why a gateway host cannot be a carrier's address, or undefined. Hosts are taken exactly as
+ * given (`" 1001"` is refused, not trimmed into a value); a host name needs a non-numeric
+ * top-level label (RFC 1123 §2.1), so `1001` is neither a name nor an address; `localhost`
+ * and the unspecified addresses are Kumo itself; so is any of Kumo's own SIP listen addresses
+ * (host and port; a wildcard listener makes every loopback address on that port Kumo's).
+ * Other loopback addresses on other ports are allowed (lab carriers such as sipp).
+ */
+export function gatewayHostProblem(raw: string, port: number, own: readonly OwnAddress[] = []): string | undefined {
+  if (raw !== raw.trim() || raw.length === 0) return 'must not have leading or trailing spaces';
+  const host = canonicalHost(raw);
+  const ip = isIpLiteral(host);
+  if (!ip && !HOSTNAME.test(host)) return 'must be an IP address or host name';
+  if (!ip && /^[0-9]+$/.test(host.split('.').pop() ?? '')) return 'must be an IP address or a host name with a non-numeric top-level label';
+  if (host === 'localhost' || host.endsWith('.localhost')) return "must not be localhost (Kumo's own address)";
+  if (UNSPECIFIED.has(host)) return 'must not be an unspecified address';
+  const loopback = host.startsWith('127.') || host === '::1';
+  for (const o of own) {
+    const oh = canonicalHost(o.host);
+    if (o.port !== port) continue;
+    if (oh === host || (UNSPECIFIED.has(oh) && loopback)) return `must not be Kumo's own SIP address (${o.host}:${o.port})`;
+  }
+  return undefined;
+}
+
+export function validateTrunk(
+  v: TrunkInput,
+  contract?: { readonly trunkChannels?: number; readonly ownAddresses?: readonly OwnAddress[] },
+): Validation<TrunkValue> {
   const c = new Checker();
   if (!SLUG.test(v.id)) c.fail('id', 'must be 1–32 characters of a-z, 0-9, _ and -');
   const name = c.text('name', v.name, 100, { required: true }) ?? '';
@@ -492,12 +565,13 @@ export function validateTrunk(v: TrunkInput, contract?: Pick<Contract, 'trunkCha
   const seen = new Set<string>();
   const gateways: Gateway[] = v.gateways.map((g, i) => {
     const host = canonicalHost(g.host);
-    if (!isIpLiteral(host) && !HOSTNAME.test(host)) c.fail(`gateways/${i}/host`, 'must be an IP address or host name');
     c.intIn(`gateways/${i}/port`, g.port, 1, 65535);
     c.oneOf(`gateways/${i}/transport`, g.transport, TRANSPORTS);
     c.intIn(`gateways/${i}/priority`, g.priority, 0, 1000);
     const transport = g.transport ?? 'udp';
     const port = g.port ?? (transport === 'tls' ? 5061 : 5060);
+    const hp = gatewayHostProblem(g.host, port, contract?.ownAddresses);
+    if (hp !== undefined) c.fail(`gateways/${i}/host`, hp);
     const k = `${host}:${port}:${transport}`;
     if (seen.has(k)) c.fail(`gateways/${i}`, 'is listed twice');
     seen.add(k);
@@ -513,7 +587,7 @@ export function validateTrunk(v: TrunkInput, contract?: Pick<Contract, 'trunkCha
     registration = { username, password: r.password, ...(realm ? { realm } : {}), expiresSec: r.expiresSec ?? 3600 };
   }
   c.intIn('channelLimit', v.channelLimit, 1, CONTRACT_LIMITS.trunkChannels.max);
-  if (contract !== undefined && Number.isInteger(v.channelLimit) && v.channelLimit > contract.trunkChannels) {
+  if (contract?.trunkChannels !== undefined && Number.isInteger(v.channelLimit) && v.channelLimit > contract.trunkChannels) {
     c.fail('channelLimit', `must not exceed the contract's trunkChannels (${contract.trunkChannels})`);
   }
   c.oneOf('numberFormat', v.numberFormat, NUMBER_FORMATS);
@@ -522,6 +596,11 @@ export function validateTrunk(v: TrunkInput, contract?: Pick<Contract, 'trunkCha
     callerId = normalizeE164(v.callerId);
     if (callerId === undefined) c.fail('callerId', 'must be a public number (+81… or 0…)');
   }
+  c.oneOf('callerName', v.callerName, CALLER_NAME_MODES);
+  const callerName = v.callerName ?? 'none';
+  const callerNameFixed = c.text('callerNameFixed', v.callerNameFixed, 50);
+  if (callerName === 'fixed' && (callerNameFixed === undefined || callerNameFixed === '')) c.fail('callerNameFixed', "is required when callerName is 'fixed'");
+  if (callerName !== 'fixed' && callerNameFixed !== undefined && callerNameFixed !== '') c.fail('callerNameFixed', "is only used when callerName is 'fixed'");
   return c.done({
     id: v.id,
     name,
@@ -531,6 +610,8 @@ export function validateTrunk(v: TrunkInput, contract?: Pick<Contract, 'trunkCha
     numberFormat: v.numberFormat ?? 'national',
     ...(callerId !== undefined ? { callerId } : {}),
     emergency: v.emergency ?? false,
+    callerName,
+    ...(callerName === 'fixed' && callerNameFixed !== undefined ? { callerNameFixed } : {}),
   });
 }
 

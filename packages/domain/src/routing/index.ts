@@ -66,4 +66,4 @@ export {
   type AttemptFailure,
   type AttemptState,
 } from './failover.js';
-export { internalTarget, referencedNumbers } from './references.js';
+export { forwardingHops, forwardingProblem, internalTarget, referencedNumbers, type ForwardingHop, type ForwardingProblem } from './references.js';

@@ -195,13 +195,25 @@ describe('planRoute: outside line', () => {
     expect(gws).toEqual(['127.0.0.1:5081', '127.0.0.1:5082', '127.0.0.1:5083']);
     const s = first(p) as TrunkStep;
     expect(s.number).toBe('0312345678');
-    expect(s.callerId).toEqual({ user: '0312340001', e164: '+81312340001', displayName: 'Sato' });
+    // No display name to the carrier unless the trunk asks for one (issue 18 item 8).
+    expect(s.callerId).toEqual({ user: '0312340001', e164: '+81312340001' });
     expect(s.setupTimeoutSec).toBe(5);
     expect((first(planRoute('00312345678', me, tenant(), ALL, { trunkSetupTimeoutSec: 3 })) as TrunkStep).setupTimeoutSec).toBe(3);
     expect(s.privacy).toBe(false);
     expect(target(s.on.failover)).toBe(1);
     expect(target((p.steps[1] as TrunkStep).on.failover)).toBe(2);
     expect('relay' in (p.steps[2] as TrunkStep).on.failover).toBe(true);
+  });
+
+  it.each([
+    [{}, undefined],
+    [{ callerName: 'none' }, undefined],
+    [{ callerName: 'extension' }, 'Sato'],
+    [{ callerName: 'fixed', callerNameFixed: 'ACME 株式会社' }, 'ACME 株式会社'],
+  ] as const)('trunk %j sends the display name %j to the carrier', (over, name) => {
+    const t = tenant({ trunks: [{ id: 'x', numberFormat: 'national', gateways: [{ host: '127.0.0.1', port: 5070, transport: 'udp', priority: 0 }], ...over }] });
+    const s = first(planRoute('00312345678', me, t, ALL)) as TrunkStep;
+    expect(s.callerId.displayName).toBe(name);
   });
 
   it('uses the trunk’s representative number when the extension has none, E.164 on E.164 trunks', () => {

@@ -215,7 +215,8 @@ export function gatewayId(g: GatewayView): string {
 
 function trunkCallerId(trunk: TrunkView, party: Party): TrunkCallerId {
   const e164 = party.ext?.outboundCallerId ?? trunk.callerId ?? null;
-  const name = party.ext?.displayName;
+  // Internal names stay inside unless the trunk says otherwise (callerName, default none).
+  const name = trunk.callerName === 'extension' ? party.ext?.displayName : trunk.callerName === 'fixed' ? trunk.callerNameFixed : undefined;
   return {
     user: e164 === null ? 'anonymous' : formatForTrunk({ e164, national: e164ToNational(e164) }, trunk.numberFormat),
     e164,

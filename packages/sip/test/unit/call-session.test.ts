@@ -235,6 +235,8 @@ describe('CallSession', () => {
     const d1 = io.dials[0]!;
     expect(d1.req.uri).toBe('sip:0312345678@127.0.0.1:5081;transport=udp');
     expect(d1.req.headers['P-Asserted-Identity']).toBe('<sip:0312340000@127.0.0.1:5081>');
+    // The extension's internal display name does not go to the carrier (trunk callerName: none).
+    expect(d1.req.headers.From).toBe('<sip:0312340000@127.0.0.1:5081>');
     d1.fail(503);
     await tick();
     await tick();

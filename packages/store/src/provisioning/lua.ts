@@ -6,14 +6,17 @@
 import type { RedisClient } from '../client.js';
 
 /**
- * Put / delete one tenant entity, atomically with its contract and number-space rules.
+ * Put / delete one tenant entity, atomically with its contract, number-space and reference rules.
  *
- * KEYS: 1 tenant record (hash), 2 numbers (hash), 3 index (zset), 4 entity (string)
- * ARGV: 1 kind ('' = not in the number space), 2 number-space number or '' (also the
- *       index member when 9 is ''), 3 mode create|update|delete, 4 json, 5 expected json
- *       (update CAS), 6 '1' = count against `ports`, 7 contract field limit ('' = none),
- *       8 value that must be <= that field, 9 index member (defaults to 2),
- *       10.. pairs (number, kind) that must exist in the number space.
+ * KEYS: 1 tenant record (hash), 2 numbers (hash), 3 index (zset), 4 entity (string),
+ *       5 references index (zset of `<target>|<referrer>|<field>`)
+ * ARGV: 1 kind ('' = not in the number space), 2 number-space number or '', 3 mode
+ *       create|update|delete, 4 json, 5 expected json (update/delete compare-and-set),
+ *       6 '1' = count against `ports`, 7 contract field limit ('' = none), 8 value that must
+ *       be <= that field, 9 index member (defaults to 2), 10 referrer label (`<resource>:<id>`),
+ *       11 n, then n triples (number, kind, field) the entity refers to (kind `any` = an
+ *       extension or a ring group), then the references index members the entity made before.
+ * Delete refuses (IN_USE, with up to 50 referrers) while anything refers to the number.
  */
 export const PUT_ENTITY = `
 local status = redis.call('HGET', KEYS[1], 'status')
@@ -22,26 +25,47 @@ if status == 'terminated' then return {'ERR', 'TENANT_TERMINATED'} end
 local kind, num, mode = ARGV[1], ARGV[2], ARGV[3]
 local member = ARGV[9]
 if member == nil or member == '' then member = num end
+local label = ARGV[10]
+local n = tonumber(ARGV[11])
+local firstOld = 12 + n * 3
+local function dropOld()
+  for i = firstOld, #ARGV do redis.call('ZREM', KEYS[5], ARGV[i]) end
+end
+local function addNew()
+  for i = 12, 11 + n * 3, 3 do redis.call('ZADD', KEYS[5], 0, ARGV[i] .. '|' .. label .. '|' .. ARGV[i + 2]) end
+end
 if mode == 'delete' then
   local cur = redis.call('GET', KEYS[4])
   if not cur then return {'ERR', 'NOT_FOUND'} end
+  if ARGV[5] ~= '' and cur ~= ARGV[5] then return {'ERR', 'RETRY'} end
+  if kind ~= '' then
+    local refs = redis.call('ZRANGEBYLEX', KEYS[5], '[' .. num .. '|', '[' .. num .. '|\\255', 'LIMIT', 0, 50)
+    if refs[1] then
+      local out = {'ERR', 'IN_USE'}
+      for _, r in ipairs(refs) do out[#out + 1] = r end
+      return out
+    end
+  end
   redis.call('DEL', KEYS[4])
   redis.call('ZREM', KEYS[3], member)
   if kind ~= '' and redis.call('HGET', KEYS[2], num) == kind then redis.call('HDEL', KEYS[2], num) end
+  dropOld()
   return {'OK', cur}
 end
-for i = 10, #ARGV, 2 do
+for i = 12, 11 + n * 3, 3 do
   local k = redis.call('HGET', KEYS[2], ARGV[i])
-  if k ~= ARGV[i + 1] then return {'ERR', 'UNKNOWN_REFERENCE', ARGV[i], ARGV[i + 1]} end
+  local want = ARGV[i + 1]
+  local ok = (k == want) or (want == 'any' and (k == 'extension' or k == 'ringGroup'))
+  if not ok then return {'ERR', 'UNKNOWN_REFERENCE', ARGV[i], want, ARGV[i + 2]} end
 end
 if ARGV[7] ~= '' then
   local lim = tonumber(redis.call('HGET', KEYS[1], ARGV[7]) or '0')
-  if tonumber(ARGV[8]) > lim then return {'ERR', 'CONTRACT_LIMIT', ARGV[7], tostring(lim)} end
+  if tonumber(ARGV[8]) > lim then return {'ERR', 'CONTRACT_LIMIT', ARGV[7], tostring(lim), ARGV[8]} end
 end
 if mode == 'create' then
   if kind ~= '' then
     local taken = redis.call('HGET', KEYS[2], num)
-    if taken then return {'ERR', 'NUMBER_TAKEN', taken} end
+    if taken then return {'ERR', 'NUMBER_TAKEN', taken, num} end
   end
   if redis.call('EXISTS', KEYS[4]) == 1 then return {'ERR', 'EXISTS'} end
   if ARGV[6] == '1' then
@@ -51,6 +75,7 @@ if mode == 'create' then
   if kind ~= '' then redis.call('HSET', KEYS[2], num, kind) end
   redis.call('ZADD', KEYS[3], 0, member)
   redis.call('SET', KEYS[4], ARGV[4])
+  addNew()
   return {'OK'}
 end
 -- update
@@ -58,6 +83,8 @@ local cur = redis.call('GET', KEYS[4])
 if not cur then return {'ERR', 'NOT_FOUND'} end
 if cur ~= ARGV[5] then return {'ERR', 'RETRY'} end
 redis.call('SET', KEYS[4], ARGV[4])
+dropOld()
+addNew()
 return {'OK', cur}
 `;
 
@@ -153,7 +180,7 @@ return n
 export type LuaReply = [string, ...string[]];
 
 export interface ProvisioningScripts {
-  /** 4 keys then ARGV. */
+  /** 5 keys then ARGV. */
   kumoPutEntity(...keysThenArgv: string[]): Promise<LuaReply>;
   kumoCreateTenant(record: string, numbers: string, ...argv: string[]): Promise<LuaReply>;
   kumoUpdateTenant(record: string, extensions: string, ...argv: string[]): Promise<LuaReply>;
@@ -168,7 +195,7 @@ const defined = new WeakSet<object>();
 /** Registers the scripts on a client once (EVALSHA with automatic EVAL fallback). */
 export function provisioningScripts(redis: RedisClient): ProvisioningScripts {
   if (!defined.has(redis)) {
-    redis.defineCommand('kumoPutEntity', { numberOfKeys: 4, lua: PUT_ENTITY });
+    redis.defineCommand('kumoPutEntity', { numberOfKeys: 5, lua: PUT_ENTITY });
     redis.defineCommand('kumoCreateTenant', { numberOfKeys: 2, lua: CREATE_TENANT });
     redis.defineCommand('kumoUpdateTenant', { numberOfKeys: 2, lua: UPDATE_TENANT });
     redis.defineCommand('kumoSetPlan', { numberOfKeys: 5, lua: SET_PLAN });

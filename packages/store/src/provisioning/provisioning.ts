@@ -1,13 +1,19 @@
 import { createHash } from 'node:crypto';
 import {
   DEFAULT_NUMBERING_PLAN,
+  MAX_FORWARD_DEPTH,
   digestA1Input,
+  forwardingHops,
+  forwardingProblem,
   featureCodeEntries,
   numberConflict,
+  numberConflictReason,
   numberProblem,
   type Did,
+  type ExtensionView,
+  type NumberingOptions,
+  type RingGroupView,
   type DidValue,
-  type ExtensionPatch,
   type Gateway,
   type ExtensionRecord,
   type ExtensionValue,
@@ -45,7 +51,57 @@ export function ha1Of(user: string, realm: string, password: string): { ha1Md5: 
 
 type Kind = 'extension' | 'ringGroup' | '';
 
+/** The record types of a tenant, as named in error details (`resource`) and the references index. */
+export type Resource = 'extension' | 'ringGroup' | 'pickupGroup' | 'trunk' | 'did';
+
+/** A reference from a record to a number of the tenant's number space. */
+export interface Ref {
+  readonly number: string;
+  /** What the number must be: `any` = an extension or a ring group. */
+  readonly kind: 'extension' | 'ringGroup' | 'any';
+  /** The referring field: `members`, `overflow`, `target`, `forwarding/busy` … */
+  readonly field: string;
+}
+
+/** Who refers to a number (from the references index). */
+export interface Referrer {
+  readonly resource: string;
+  readonly id: string;
+  readonly field: string;
+}
+
+/** `1007|ringGroup:600|members` → `{resource: 'ringGroup', id: '600', field: 'members'}`. */
+export function parseReferrer(m: string): Referrer {
+  const [, label = '', field = ''] = m.split('|');
+  const i = label.indexOf(':');
+  return { resource: label.slice(0, i), id: label.slice(i + 1), field };
+}
+
+/** Every reference a record makes (what must exist when it is written). */
+export function refsOf(resource: Resource, v: unknown, numbering: NumberingOptions): Ref[] {
+  switch (resource) {
+    case 'extension':
+      return forwardingHops(v as ExtensionView, numbering).map((h) => ({ number: h.to, kind: 'any', field: h.field }));
+    case 'ringGroup': {
+      const g = v as RingGroupView;
+      return [
+        ...g.members.map((m) => ({ number: m.extension, kind: 'extension' as const, field: 'members' })),
+        ...forwardingHops(g, numbering).map((h) => ({ number: h.to, kind: 'any' as const, field: h.field })),
+      ];
+    }
+    case 'pickupGroup':
+      return (v as PickupGroupInput).members.map((m) => ({ number: m, kind: 'extension', field: 'members' }));
+    case 'did': {
+      const t = (v as DidValue).target;
+      return [{ number: t.number, kind: t.type, field: 'target' }];
+    }
+    default:
+      return [];
+  }
+}
+
 interface EntitySpec {
+  readonly resource: Resource;
   readonly kind: Kind;
   /** Number-space number ('' when the entity has none). */
   readonly number: string;
@@ -55,30 +111,68 @@ interface EntitySpec {
   readonly key: string;
   readonly countPorts?: boolean;
   readonly limit?: { field: string; value: number };
-  readonly refs?: readonly (readonly [string, 'extension' | 'ringGroup'])[];
 }
 
-const ERR_MAP: Record<string, { code: `KUMO_ERR_${string}`; message: (d: string[]) => string }> = {
-  TENANT_NOT_FOUND: { code: 'KUMO_ERR_NOT_FOUND', message: () => 'tenant not found' },
-  TENANT_TERMINATED: { code: 'KUMO_ERR_TENANT_TERMINATED', message: () => 'the tenant is terminated' },
-  NOT_FOUND: { code: 'KUMO_ERR_NOT_FOUND', message: () => 'not found' },
-  EXISTS: { code: 'KUMO_ERR_EXISTS', message: () => 'already exists' },
-  NUMBER_TAKEN: { code: 'KUMO_ERR_NUMBER_TAKEN', message: (d) => `the number is already used by a ${d[0] ?? 'number'}` },
-  PORT_LIMIT: { code: 'KUMO_ERR_PORT_LIMIT', message: (d) => `the contract allows ${d[0] ?? '?'} extensions (ports)` },
-  UNKNOWN_REFERENCE: { code: 'KUMO_ERR_UNKNOWN_REFERENCE', message: (d) => `${d[0] ?? '?'} is not a ${d[1] ?? 'known number'}` },
-  CONTRACT_LIMIT: { code: 'KUMO_ERR_CONTRACT_LIMIT', message: (d) => `exceeds the contract's ${d[0] ?? ''} (${d[1] ?? '?'})` },
+interface FailContext {
+  readonly tenantId: string;
+  readonly resource?: string;
+  readonly id?: string;
+}
+
+/**
+ * Lua error replies → KumoErrors with named `details` (the api's error catalogue renders its
+ * messages from them; the messages here are the English form for other callers).
+ */
+const an = (w: unknown): string => `${/^[aeiou]/i.test(String(w)) ? 'an' : 'a'} ${String(w)}`;
+
+const ERR_MAP: Record<
+  string,
+  { code: `KUMO_ERR_${string}`; details: (d: string[], c: FailContext) => Record<string, unknown>; message: (d: Record<string, unknown>) => string }
+> = {
+  TENANT_NOT_FOUND: { code: 'KUMO_ERR_NOT_FOUND', details: (_d, c) => ({ resource: 'tenant', id: c.tenantId }), message: (d) => `tenant ${String(d.id)} not found` },
+  TENANT_TERMINATED: { code: 'KUMO_ERR_TENANT_TERMINATED', details: (_d, c) => ({ tenantId: c.tenantId }), message: () => 'the tenant is terminated' },
+  NOT_FOUND: { code: 'KUMO_ERR_NOT_FOUND', details: (_d, c) => ({ resource: c.resource, id: c.id }), message: (d) => `${String(d.resource)} ${String(d.id)} not found` },
+  EXISTS: { code: 'KUMO_ERR_EXISTS', details: (_d, c) => ({ resource: c.resource, id: c.id }), message: (d) => `${String(d.resource)} ${String(d.id)} already exists` },
+  NUMBER_TAKEN: {
+    code: 'KUMO_ERR_NUMBER_TAKEN',
+    details: (d, c) => ({ number: d[1] ?? c.id, usedBy: d[0] ?? 'number' }),
+    message: (d) => `number ${String(d.number)} is already used by ${an(d.usedBy)}`,
+  },
+  PORT_LIMIT: { code: 'KUMO_ERR_PORT_LIMIT', details: (d) => ({ ports: Number(d[0]) }), message: (d) => `the contract allows ${String(d.ports)} extensions (ports)` },
+  UNKNOWN_REFERENCE: {
+    code: 'KUMO_ERR_UNKNOWN_REFERENCE',
+    details: (d) => ({ field: d[2] ?? '', number: d[0] ?? '', expected: d[1] === 'any' ? 'extension or ring group' : (d[1] ?? '') }),
+    message: (d) => `${String(d.field)}: ${String(d.number)} is not ${an(d.expected)} of this tenant`,
+  },
+  CONTRACT_LIMIT: {
+    code: 'KUMO_ERR_CONTRACT_LIMIT',
+    details: (d) => ({ field: d[0] ?? '', limit: Number(d[1]), value: Number(d[2]) }),
+    message: (d) => `${String(d.value)} exceeds the contract's ${String(d.field)} (${String(d.limit)})`,
+  },
   PORTS_BELOW_PROVISIONED: {
     code: 'KUMO_ERR_PORTS_BELOW_PROVISIONED',
-    message: (d) => `ports cannot be lowered below the ${d[0] ?? '?'} provisioned extensions`,
+    details: (d) => ({ provisioned: Number(d[0]) }),
+    message: (d) => `ports cannot be lowered below the ${String(d.provisioned)} provisioned extensions`,
   },
-  PLAN_CONFLICT: { code: 'KUMO_ERR_PLAN_CONFLICT', message: (d) => `the numbering plan conflicts with existing number ${d[1] ?? ''} (${d[0] ?? ''})` },
+  PLAN_CONFLICT: {
+    code: 'KUMO_ERR_PLAN_CONFLICT',
+    details: (d) => ({ rule: d[0] ?? '', number: d[1] ?? '' }),
+    message: (d) => `the numbering plan's ${String(d.rule)} conflicts with existing number ${String(d.number)}`,
+  },
+  IN_USE: {
+    code: 'KUMO_ERR_IN_USE',
+    details: (d, c) => ({ resource: c.resource, id: c.id, referrers: d.map(parseReferrer) }),
+    message: (d) =>
+      `${String(d.resource)} ${String(d.id)} is still used by ${(d.referrers as Referrer[]).map((r) => `${r.resource} ${r.id} (${r.field})`).join(', ')}`,
+  },
 };
 
-function fail(reply: LuaReply, extra: Record<string, unknown> = {}): never {
+function fail(reply: LuaReply, ctx: FailContext): never {
   const [, what = 'UNKNOWN', ...rest] = reply;
   const m = ERR_MAP[what];
   if (!m) throw new KumoError('KUMO_ERR_INTERNAL', `unexpected store reply ${what}`);
-  throw new KumoError(m.code, m.message(rest), { ...extra, ...(rest.length > 0 ? { reason: rest } : {}) });
+  const details = m.details(rest, ctx);
+  throw new KumoError(m.code, m.message(details), details);
 }
 
 const CAS_ATTEMPTS = 8;
@@ -133,7 +227,7 @@ export class ProvisioningRepo extends DirectoryRepo {
     const r = await this.lua.kumoCreateTenant(k.tenant.record(v.id), k.tenant.numbers(v.id), String(fields.length / 2), ...fields, ...codes);
     if (r[0] !== 'OK') {
       if (claimed === 1) await this.lua.kumoHdelIf(k.global.sipDomains(), v.sipDomain, v.id);
-      fail(r, { tenantId: v.id });
+      fail(r, { tenantId: v.id, resource: 'tenant', id: v.id });
     }
     await this.audit.append(v.id, { actor, action: 'tenant.create', target: `tenant:${v.id}`, after: t });
     return t;
@@ -141,7 +235,7 @@ export class ProvisioningRepo extends DirectoryRepo {
 
   private async mustTenant(id: string): Promise<Tenant> {
     const t = await this.tenantById(id);
-    if (t === null) throw new KumoError('KUMO_ERR_NOT_FOUND', 'tenant not found', { tenantId: id });
+    if (t === null) throw new KumoError('KUMO_ERR_NOT_FOUND', `tenant ${id} not found`, { resource: 'tenant', id });
     return t;
   }
 
@@ -203,13 +297,23 @@ export class ProvisioningRepo extends DirectoryRepo {
 
   // ---- generic entity write ----------------------------------------------------------------
 
-  private async put(tenantId: string, s: EntitySpec, mode: 'create' | 'update' | 'delete', json = '', expected = ''): Promise<LuaReply> {
-    const refs = (s.refs ?? []).flatMap(([n, kind]) => [n, kind]);
+  private async put(
+    tenantId: string,
+    s: EntitySpec,
+    mode: 'create' | 'update' | 'delete',
+    json: string,
+    expected: string,
+    refs: readonly Ref[],
+    oldRefs: readonly Ref[],
+  ): Promise<LuaReply> {
+    const tk = this.keys.tenant;
+    const label = `${s.resource}:${s.member}`;
     return this.lua.kumoPutEntity(
-      this.keys.tenant.record(tenantId),
-      this.keys.tenant.numbers(tenantId),
+      tk.record(tenantId),
+      tk.numbers(tenantId),
       s.index,
       s.key,
+      tk.refs(tenantId),
       s.kind,
       s.number,
       mode,
@@ -219,47 +323,164 @@ export class ProvisioningRepo extends DirectoryRepo {
       s.limit?.field ?? '',
       String(s.limit?.value ?? 0),
       s.member,
-      ...refs,
+      label,
+      String(refs.length),
+      ...refs.flatMap((r) => [r.number, r.kind, r.field]),
+      ...oldRefs.map((r) => `${r.number}|${label}|${r.field}`),
     );
   }
 
-  /** Read-modify-write with compare-and-set; retried on concurrent change. */
-  private async update<T>(tenantId: string, s: EntitySpec, change: (cur: T) => T | Promise<T>): Promise<{ before: T; after: T }> {
+  private ctx(tenantId: string, s: EntitySpec): FailContext {
+    return { tenantId, resource: s.resource, id: s.member };
+  }
+
+  private async numbering(tenantId: string): Promise<NumberingOptions> {
+    return this.numberingPlan(tenantId);
+  }
+
+  /**
+   * Read-modify-write with compare-and-set; retried on concurrent change. `change` gets the
+   * stored record and returns the new one (it may throw a validation error). A delete is
+   * refused while the references index names the record.
+   */
+  private async cas<T>(tenantId: string, s: EntitySpec, mode: 'update' | 'delete', change: (cur: T) => T | Promise<T>): Promise<{ before: T; after: T }> {
+    const numbering = await this.numbering(tenantId);
     for (let i = 0; i < CAS_ATTEMPTS; i++) {
       const raw = await this.redis.get(s.key);
       if (raw === null) {
         await this.mustTenant(tenantId);
-        throw new KumoError('KUMO_ERR_NOT_FOUND', 'not found', { target: s.member });
+        fail(['ERR', 'NOT_FOUND'], this.ctx(tenantId, s));
       }
       const before = JSON.parse(raw) as T;
-      const after = await change(before);
-      const r = await this.put(tenantId, s, 'update', JSON.stringify(after), raw);
+      const after = mode === 'update' ? await change(before) : before;
+      const json = mode === 'update' ? JSON.stringify(after) : '';
+      const refs = mode === 'update' ? refsOf(s.resource, after, numbering) : [];
+      const r = await this.put(tenantId, s, mode, json, raw, refs, refsOf(s.resource, before, numbering));
       if (r[0] === 'OK') return { before, after };
-      if (r[1] !== 'RETRY') fail(r, { tenantId });
+      if (r[1] !== 'RETRY') fail(r, this.ctx(tenantId, s));
     }
     throw new KumoError('KUMO_ERR_CONCURRENT_UPDATE', 'the record changed concurrently too often; retry');
   }
 
+  private update<T>(tenantId: string, s: EntitySpec, change: (cur: T) => T | Promise<T>): Promise<{ before: T; after: T }> {
+    return this.cas(tenantId, s, 'update', change);
+  }
+
   private async remove<T>(tenantId: string, s: EntitySpec): Promise<T> {
-    const r = await this.put(tenantId, s, 'delete');
-    if (r[0] !== 'OK') fail(r, { tenantId });
-    return JSON.parse(r[1] ?? 'null') as T;
+    return (await this.cas<T>(tenantId, s, 'delete', (cur) => cur)).before;
   }
 
   private async create(tenantId: string, s: EntitySpec, value: unknown): Promise<void> {
-    const r = await this.put(tenantId, s, 'create', JSON.stringify(value));
-    if (r[0] !== 'OK') fail(r, { tenantId });
+    const numbering = await this.numbering(tenantId);
+    const r = await this.put(tenantId, s, 'create', JSON.stringify(value), '', refsOf(s.resource, value, numbering), []);
+    if (r[0] !== 'OK') fail(r, this.ctx(tenantId, s));
   }
 
   private async checkNumber(tenantId: string, number: string, kind: 'extension' | 'ringGroup'): Promise<void> {
     const plan = await this.numberingPlan(tenantId);
+    // Reserved first: 110 as an extension is "reserved" (409), not "must have 4 digits".
+    const conflict = numberConflict(number, plan);
+    if (conflict !== undefined) {
+      throw new KumoError('KUMO_ERR_NUMBER_RESERVED', `number ${number} ${conflict}`, { number, reason: numberConflictReason(number, plan) });
+    }
     const problem = numberProblem(number, plan, kind);
     if (problem !== undefined) {
       throw new KumoError('KUMO_ERR_VALIDATION', `number ${number} ${problem}`, { problems: [{ field: 'number', message: problem }] });
     }
-    const conflict = numberConflict(number, plan);
-    if (conflict !== undefined) {
-      throw new KumoError('KUMO_ERR_NUMBER_RESERVED', `number ${number} ${conflict}`, { number });
+  }
+
+  /** Who refers to a number of the tenant (forwarding, groups, overflow, DIDs), in index order. */
+  async referrersOf(tenantId: string, number: string, limit = 1000): Promise<Referrer[]> {
+    const key = this.keys.tenant.refs(tenantId);
+    const members = await this.redis.zrangebylex(key, `[${number}|`, `[${number}|\xff`, 'LIMIT', 0, limit);
+    return members.map(parseReferrer);
+  }
+
+  /**
+   * Refuses forwarding / overflow that call routing would cut (see `forwardingProblem` in
+   * domain/routing): loads what the item leads to, up to the routing depth, and checks.
+   */
+  private async checkForwardingChains(tenantId: string, item: ExtensionView | RingGroupView): Promise<void> {
+    const numbering = await this.numbering(tenantId);
+    const views = new Map<string, ExtensionView | RingGroupView>([[item.number, item]]);
+    let frontier = forwardingHops(item, numbering).map((h) => h.to);
+    for (let depth = 0; depth <= MAX_FORWARD_DEPTH && frontier.length > 0; depth++) {
+      const todo = [...new Set(frontier)].filter((n) => !views.has(n));
+      const recs = await Promise.all(todo.map(async (n) => (await this.extension(tenantId, n)) ?? (await this.ringGroup(tenantId, n))));
+      frontier = [];
+      for (const r of recs) {
+        if (r === null) continue;
+        views.set(r.number, r);
+        frontier.push(...forwardingHops(r, numbering).map((h) => h.to));
+      }
+    }
+    const p = forwardingProblem(item.number, (n) => views.get(n), MAX_FORWARD_DEPTH, numbering, await this.longestLead(tenantId, item.number));
+    if (p !== undefined) {
+      const what = p.kind === 'loop' ? 'unconditional forwarding loops' : `more than ${MAX_FORWARD_DEPTH} forwarding hops`;
+      throw new KumoError('KUMO_ERR_FORWARDING_LOOP', `${p.field}: ${p.chain.join(' → ')}: ${what}`, {
+        field: p.field,
+        chain: p.chain,
+        maxDepth: MAX_FORWARD_DEPTH,
+      });
+    }
+  }
+
+  /**
+   * The longest chain of forwarding / overflow hops that leads to `number` (from the
+   * references index, walking backwards up to the routing depth), without `number`.
+   */
+  private async longestLead(tenantId: string, number: string): Promise<string[]> {
+    let best: string[] = [];
+    const back = async (n: string, chain: string[]): Promise<void> => {
+      if (chain.length > best.length) best = chain;
+      if (chain.length > MAX_FORWARD_DEPTH) return;
+      const from = (await this.referrersOf(tenantId, n, 100)).filter(
+        (r) => (r.field.startsWith('forwarding/') || r.field === 'overflow') && r.id !== number && !chain.includes(r.id),
+      );
+      for (const r of from) await back(r.id, [r.id, ...chain]);
+    };
+    await back(number, []);
+    return best;
+  }
+
+  /**
+   * Delete policy of a number (extension or ring group): removed from ring group member lists
+   * (unless it is the last member) and pickup groups — what an admin removing a person expects;
+   * refused (409 KUMO_ERR_IN_USE, listing them) while forwarding, an overflow, a DID or a ring
+   * group it is the last member of points to it — calls would go nowhere.
+   */
+  private async releaseMemberships(tenantId: string, resource: Resource, number: string, actor: Actor): Promise<void> {
+    const refs = await this.referrersOf(tenantId, number);
+    const cascade: Referrer[] = [];
+    const blocking: Referrer[] = [];
+    for (const r of refs) {
+      if (r.field !== 'members') blocking.push(r);
+      else if (r.resource === 'pickupGroup') cascade.push(r);
+      else if (r.resource === 'ringGroup') {
+        const g = await this.ringGroup(tenantId, r.id);
+        if (g !== null && g.members.length <= 1) blocking.push(r);
+        else cascade.push(r);
+      } else blocking.push(r);
+    }
+    if (blocking.length > 0) {
+      throw new KumoError('KUMO_ERR_IN_USE', `${resource} ${number} is still used`, { resource, id: number, referrers: blocking });
+    }
+    for (const r of cascade) {
+      if (r.resource === 'ringGroup') {
+        const { before, after } = await this.update<RingGroup>(tenantId, this.rgSpec(tenantId, r.id), (cur) => {
+          const members = cur.members.filter((m) => m.extension !== number);
+          if (members.length === 0) throw new KumoError('KUMO_ERR_IN_USE', `${resource} ${number} is still used`, { resource, id: number, referrers: [r] });
+          return { ...cur, members, updatedAt: this.iso() };
+        });
+        await this.audit.append(tenantId, { actor, action: 'ringGroup.update', target: `ringGroup:${r.id}`, before, after });
+      } else {
+        const { before, after } = await this.update<PickupGroup>(tenantId, this.pgSpec(tenantId, r.id), (cur) => ({
+          ...cur,
+          members: cur.members.filter((m) => m !== number),
+          updatedAt: this.iso(),
+        }));
+        await this.audit.append(tenantId, { actor, action: 'pickupGroup.update', target: `pickupGroup:${r.id}`, before, after });
+      }
     }
   }
 
@@ -267,35 +488,41 @@ export class ProvisioningRepo extends DirectoryRepo {
 
   private extSpec(tenantId: string, number: string, countPorts = false): EntitySpec {
     const tk = this.keys.tenant;
-    return { kind: 'extension', number, member: number, index: tk.extensions(tenantId), key: tk.extension(tenantId, number), countPorts };
+    return { resource: 'extension', kind: 'extension', number, member: number, index: tk.extensions(tenantId), key: tk.extension(tenantId, number), countPorts };
   }
 
   async createExtension(tenantId: string, v: ExtensionValue, actor: Actor): Promise<ExtensionRecord> {
     const t = await this.mustTenant(tenantId);
     await this.checkNumber(tenantId, v.number, 'extension');
-    const at = this.iso();
     const { password, ...rest } = v;
+    if (password === undefined) {
+      throw new KumoError('KUMO_ERR_VALIDATION', 'password is required', { problems: [{ field: 'password', message: 'is required' }] });
+    }
+    await this.checkForwardingChains(tenantId, rest);
+    const at = this.iso();
     const rec: ExtensionRecord = { ...rest, ...ha1Of(v.number, t.sipDomain, password), createdAt: at, updatedAt: at };
     await this.create(tenantId, this.extSpec(tenantId, v.number, true), rec);
     await this.audit.append(tenantId, { actor, action: 'extension.create', target: `extension:${v.number}`, after: rec });
     return rec;
   }
 
-  async updateExtension(tenantId: string, number: string, patch: ExtensionPatch, actor: Actor): Promise<ExtensionRecord> {
+  /**
+   * Replaces an extension with what `build` makes of the stored one (PUT: the body; PATCH:
+   * the body merged into it). A value without password keeps the stored digests.
+   */
+  async replaceExtension(tenantId: string, number: string, build: (cur: ExtensionRecord) => ExtensionValue, actor: Actor): Promise<ExtensionRecord> {
     const t = await this.mustTenant(tenantId);
-    const { before, after } = await this.update<ExtensionRecord>(tenantId, this.extSpec(tenantId, number), (cur) => {
-      const { password, outboundCallerId, ...rest } = patch;
-      const next: Record<string, unknown> = { ...cur, ...rest, updatedAt: this.iso() };
-      if (outboundCallerId !== undefined) {
-        if (outboundCallerId === '') delete next.outboundCallerId;
-        else next.outboundCallerId = outboundCallerId;
-      }
-      if (password !== undefined) Object.assign(next, ha1Of(number, t.sipDomain, password));
-      return next as unknown as ExtensionRecord;
+    let changedPassword = false;
+    const { before, after } = await this.update<ExtensionRecord>(tenantId, this.extSpec(tenantId, number), async (cur) => {
+      const { password, ...v } = build(cur);
+      await this.checkForwardingChains(tenantId, { ...v, number });
+      changedPassword = password !== undefined;
+      const digests = password !== undefined ? ha1Of(number, t.sipDomain, password) : { ha1Md5: cur.ha1Md5, ha1Sha256: cur.ha1Sha256 };
+      return { ...v, number, ...digests, createdAt: cur.createdAt, updatedAt: this.iso() };
     });
     await this.audit.append(tenantId, {
       actor,
-      action: patch.password !== undefined ? 'extension.update+password' : 'extension.update',
+      action: changedPassword ? 'extension.update+password' : 'extension.update',
       target: `extension:${number}`,
       before,
       after,
@@ -303,84 +530,77 @@ export class ProvisioningRepo extends DirectoryRepo {
     return after;
   }
 
+  /** Deletes an extension under the delete policy of `releaseMemberships`. */
   async deleteExtension(tenantId: string, number: string, actor: Actor): Promise<void> {
+    if ((await this.redis.exists(this.keys.tenant.extension(tenantId, number))) === 1) await this.releaseMemberships(tenantId, 'extension', number, actor);
     const before = await this.remove<ExtensionRecord>(tenantId, this.extSpec(tenantId, number));
     await this.audit.append(tenantId, { actor, action: 'extension.delete', target: `extension:${number}`, before });
   }
 
   // ---- ring groups ----------------------------------------------------------------------
 
-  private rgSpec(tenantId: string, v: Pick<RingGroupValue, 'number'> & Partial<RingGroupValue>): EntitySpec {
+  private rgSpec(tenantId: string, number: string): EntitySpec {
     const tk = this.keys.tenant;
-    return {
-      kind: 'ringGroup',
-      number: v.number,
-      member: v.number,
-      index: tk.ringGroups(tenantId),
-      key: tk.ringGroup(tenantId, v.number),
-      refs: (v.members ?? []).map((m) => [m.extension, 'extension'] as const),
-    };
+    return { resource: 'ringGroup', kind: 'ringGroup', number, member: number, index: tk.ringGroups(tenantId), key: tk.ringGroup(tenantId, number) };
   }
 
   async createRingGroup(tenantId: string, v: RingGroupValue, actor: Actor): Promise<RingGroup> {
     await this.mustTenant(tenantId);
     await this.checkNumber(tenantId, v.number, 'ringGroup');
+    await this.checkForwardingChains(tenantId, v);
     const at = this.iso();
     const rec: RingGroup = { ...v, createdAt: at, updatedAt: at };
-    await this.create(tenantId, this.rgSpec(tenantId, v), rec);
+    await this.create(tenantId, this.rgSpec(tenantId, v.number), rec);
     await this.audit.append(tenantId, { actor, action: 'ringGroup.create', target: `ringGroup:${v.number}`, after: rec });
     return rec;
   }
 
-  async replaceRingGroup(tenantId: string, v: RingGroupValue, actor: Actor): Promise<RingGroup> {
-    const { before, after } = await this.update<RingGroup>(tenantId, this.rgSpec(tenantId, v), (cur) => ({
-      ...v,
-      createdAt: cur.createdAt,
-      updatedAt: this.iso(),
-    }));
-    await this.audit.append(tenantId, { actor, action: 'ringGroup.update', target: `ringGroup:${v.number}`, before, after });
+  /** Replaces a ring group with what `build` makes of the stored one (PUT / PATCH). */
+  async replaceRingGroup(tenantId: string, number: string, build: (cur: RingGroup) => RingGroupValue, actor: Actor): Promise<RingGroup> {
+    const { before, after } = await this.update<RingGroup>(tenantId, this.rgSpec(tenantId, number), async (cur) => {
+      const v = build(cur);
+      await this.checkForwardingChains(tenantId, v);
+      return { ...v, number, createdAt: cur.createdAt, updatedAt: this.iso() };
+    });
+    await this.audit.append(tenantId, { actor, action: 'ringGroup.update', target: `ringGroup:${number}`, before, after });
     return after;
   }
 
   async deleteRingGroup(tenantId: string, number: string, actor: Actor): Promise<void> {
-    const before = await this.remove<RingGroup>(tenantId, this.rgSpec(tenantId, { number }));
+    if ((await this.redis.exists(this.keys.tenant.ringGroup(tenantId, number))) === 1) await this.releaseMemberships(tenantId, 'ringGroup', number, actor);
+    const before = await this.remove<RingGroup>(tenantId, this.rgSpec(tenantId, number));
     await this.audit.append(tenantId, { actor, action: 'ringGroup.delete', target: `ringGroup:${number}`, before });
   }
 
   // ---- pickup groups ----------------------------------------------------------------------
 
-  private pgSpec(tenantId: string, v: Pick<PickupGroupInput, 'id'> & Partial<PickupGroupInput>): EntitySpec {
+  private pgSpec(tenantId: string, id: string): EntitySpec {
     const tk = this.keys.tenant;
-    return {
-      kind: '',
-      number: '',
-      member: v.id,
-      index: tk.pickupGroups(tenantId),
-      key: tk.pickupGroup(tenantId, v.id),
-      refs: (v.members ?? []).map((m) => [m, 'extension'] as const),
-    };
+    return { resource: 'pickupGroup', kind: '', number: '', member: id, index: tk.pickupGroups(tenantId), key: tk.pickupGroup(tenantId, id) };
   }
 
   async createPickupGroup(tenantId: string, v: PickupGroupInput, actor: Actor): Promise<PickupGroup> {
     const at = this.iso();
     const rec: PickupGroup = { ...v, createdAt: at, updatedAt: at };
-    await this.create(tenantId, this.pgSpec(tenantId, v), rec);
+    await this.create(tenantId, this.pgSpec(tenantId, v.id), rec);
     await this.audit.append(tenantId, { actor, action: 'pickupGroup.create', target: `pickupGroup:${v.id}`, after: rec });
     return rec;
   }
 
-  async replacePickupGroup(tenantId: string, v: PickupGroupInput, actor: Actor): Promise<PickupGroup> {
-    const { before, after } = await this.update<PickupGroup>(tenantId, this.pgSpec(tenantId, v), (cur) => ({
-      ...v,
+  /** Replaces a pickup group with what `build` makes of the stored one (PUT / PATCH). */
+  async replacePickupGroup(tenantId: string, id: string, build: (cur: PickupGroup) => PickupGroupInput, actor: Actor): Promise<PickupGroup> {
+    const { before, after } = await this.update<PickupGroup>(tenantId, this.pgSpec(tenantId, id), (cur) => ({
+      ...build(cur),
+      id,
       createdAt: cur.createdAt,
       updatedAt: this.iso(),
     }));
-    await this.audit.append(tenantId, { actor, action: 'pickupGroup.update', target: `pickupGroup:${v.id}`, before, after });
+    await this.audit.append(tenantId, { actor, action: 'pickupGroup.update', target: `pickupGroup:${id}`, before, after });
     return after;
   }
 
   async deletePickupGroup(tenantId: string, id: string, actor: Actor): Promise<void> {
-    const before = await this.remove<PickupGroup>(tenantId, this.pgSpec(tenantId, { id }));
+    const before = await this.remove<PickupGroup>(tenantId, this.pgSpec(tenantId, id));
     await this.audit.append(tenantId, { actor, action: 'pickupGroup.delete', target: `pickupGroup:${id}`, before });
   }
 
@@ -389,6 +609,7 @@ export class ProvisioningRepo extends DirectoryRepo {
   private trunkSpec(tenantId: string, id: string, channelLimit?: number): EntitySpec {
     const tk = this.keys.tenant;
     return {
+      resource: 'trunk',
       kind: '',
       number: '',
       member: id,
@@ -447,23 +668,30 @@ export class ProvisioningRepo extends DirectoryRepo {
     return rec;
   }
 
-  /** Replaces a trunk. A registration without password keeps the stored password. */
-  async replaceTrunk(tenantId: string, v: TrunkValue, actor: Actor): Promise<TrunkRecord> {
-    const claimed = await this.claimSources(tenantId, v.id, v.gateways);
+  /** Replaces a trunk with what `build` makes of the stored one (PUT / PATCH). */
+  async replaceTrunk(tenantId: string, id: string, build: (cur: TrunkRecord) => TrunkValue, actor: Actor): Promise<TrunkRecord> {
+    const cur0 = await this.trunk(tenantId, id);
+    if (cur0 === null) {
+      await this.mustTenant(tenantId);
+      fail(['ERR', 'NOT_FOUND'], { tenantId, resource: 'trunk', id });
+    }
+    const first = build(cur0);
+    const claimed = await this.claimSources(tenantId, id, first.gateways);
     let res: { before: TrunkRecord; after: TrunkRecord };
     try {
-      res = await this.update<TrunkRecord>(tenantId, this.trunkSpec(tenantId, v.id, v.channelLimit), (cur) => ({
-        ...v,
+      res = await this.update<TrunkRecord>(tenantId, this.trunkSpec(tenantId, id, first.channelLimit), (cur) => ({
+        ...build(cur),
+        id,
         createdAt: cur.createdAt,
         updatedAt: this.iso(),
       }));
     } catch (e) {
-      await this.releaseSources(tenantId, v.id, claimed);
+      await this.releaseSources(tenantId, id, claimed);
       throw e;
     }
-    const keep = new Set(v.gateways.map(gatewayIdentity));
-    await this.releaseSources(tenantId, v.id, res.before.gateways.filter((g) => !keep.has(gatewayIdentity(g))));
-    await this.audit.append(tenantId, { actor, action: 'trunk.update', target: `trunk:${v.id}`, before: res.before, after: res.after });
+    const keep = new Set(res.after.gateways.map(gatewayIdentity));
+    await this.releaseSources(tenantId, id, res.before.gateways.filter((g) => !keep.has(gatewayIdentity(g))));
+    await this.audit.append(tenantId, { actor, action: 'trunk.update', target: `trunk:${id}`, before: res.before, after: res.after });
     return res.after;
   }
 
@@ -475,16 +703,9 @@ export class ProvisioningRepo extends DirectoryRepo {
 
   // ---- DIDs ------------------------------------------------------------------------------
 
-  private didSpec(tenantId: string, number: string, target?: DidValue['target']): EntitySpec {
+  private didSpec(tenantId: string, number: string): EntitySpec {
     const tk = this.keys.tenant;
-    return {
-      kind: '',
-      number: '',
-      member: number,
-      index: tk.dids(tenantId),
-      key: tk.did(tenantId, number),
-      ...(target !== undefined ? { refs: [[target.number, target.type]] as const } : {}),
-    };
+    return { resource: 'did', kind: '', number: '', member: number, index: tk.dids(tenantId), key: tk.did(tenantId, number) };
   }
 
   async createDid(tenantId: string, v: DidValue, actor: Actor): Promise<Did> {
@@ -497,7 +718,7 @@ export class ProvisioningRepo extends DirectoryRepo {
     const at = this.iso();
     const rec: Did = { ...v, createdAt: at, updatedAt: at };
     try {
-      await this.create(tenantId, this.didSpec(tenantId, v.number, v.target), rec);
+      await this.create(tenantId, this.didSpec(tenantId, v.number), rec);
     } catch (e) {
       if (claimed === 1) await this.lua.kumoHdelIf(g, v.number, tenantId);
       throw e;
@@ -506,13 +727,15 @@ export class ProvisioningRepo extends DirectoryRepo {
     return rec;
   }
 
-  async replaceDid(tenantId: string, v: DidValue, actor: Actor): Promise<Did> {
-    const { before, after } = await this.update<Did>(tenantId, this.didSpec(tenantId, v.number, v.target), (cur) => ({
-      ...v,
+  /** Replaces a DID with what `build` makes of the stored one (PUT / PATCH). */
+  async replaceDid(tenantId: string, number: string, build: (cur: Did) => DidValue, actor: Actor): Promise<Did> {
+    const { before, after } = await this.update<Did>(tenantId, this.didSpec(tenantId, number), (cur) => ({
+      ...build(cur),
+      number,
       createdAt: cur.createdAt,
       updatedAt: this.iso(),
     }));
-    await this.audit.append(tenantId, { actor, action: 'did.update', target: `did:${v.number}`, before, after });
+    await this.audit.append(tenantId, { actor, action: 'did.update', target: `did:${number}`, before, after });
     return after;
   }
 

@@ -44,7 +44,7 @@ describe('trunk gateway identity: address + port + transport', () => {
   });
 
   it('changing or deleting a trunk releases exactly its gateways', async () => {
-    await repo.replaceTrunk('ta', trunk('second', [{ host: '198.51.100.7', port: 5090 }]), SYSTEM_ACTOR);
+    await repo.replaceTrunk('ta', 'second', () => trunk('second', [{ host: '198.51.100.7', port: 5090 }]), SYSTEM_ACTOR);
     expect((await dir.trunksAtSource('198.51.100.7', 5080, 'udp')).map((m) => m.trunk.id)).toEqual(['main', 'second']);
     await repo.createTrunk('tb', trunk('took-5080', [{ host: '198.51.100.7', port: 5080 }]), SYSTEM_ACTOR);
     await repo.deleteTrunk('ta', 'main', SYSTEM_ACTOR);
