@@ -156,6 +156,7 @@ export class CallSession {
     const segmentStartedAt: Record<string, number> = {};
     let next = plan.start;
     let stop: Stop | undefined;
+    let trunkFull = false;
     let lastStep: PlanStep | undefined;
     try {
       while ('goto' in next) {
@@ -174,6 +175,7 @@ export class CallSession {
         }
         const gate = step.kind === 'trunk' ? this.o.trunkGate : undefined;
         const gated = gate && step.kind === 'trunk' ? await gate.acquire(step.trunkId) : true;
+        if (!gated) trunkFull = true;
         const r: StepResult = gated
           ? await this.runStep(step, { step: step.index, now: this.io.now(), segmentStartedAt })
           : { kind: 'failed', failure: { kind: 'response', status: 503, reason: 'Trunk Channels Full' } };
@@ -197,8 +199,10 @@ export class CallSession {
       this.o.onError?.(err, 'run');
       stop = { status: 500, reason: 'Server Internal Error', code: 'internal-error', rejected: false };
     }
+    // The trunk's own channel limit, relayed as the last failure: say so (X-Kumo-Reason, Retry-After).
+    if (trunkFull && stop.code === 'status-503' && stop.reason === 'Trunk Channels Full') stop = { ...stop, code: 'trunk-channels', rejected: true };
     const cancelled = this.callerCancelled || stop.code === 'cancelled';
-    if (!cancelled) this.invite.reject(stop.status, stop.reason);
+    if (!cancelled) this.invite.reject(stop.status, stop.reason, { 'X-Kumo-Reason': stop.code });
     this.resolveEnded('system');
     return {
       endedAt: this.io.now(),

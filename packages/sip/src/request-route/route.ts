@@ -40,6 +40,7 @@ import { CallSession, type SessionOptions, type SessionOutcome, type TrunkGate }
 import type { AttendedRequest, CallIo, InboundInvite, Leg, TransferRequest } from '../call/types.js';
 import { tenantDomainOf, type TenantHostSettings } from '../tenant/identify.js';
 import { loadRouting } from './load.js';
+import { codeOf, defaultRefusalCode, logRefusal, refusalHeaders } from './refusal.js';
 
 /** What the admission step answers; the admission work plugs its service in here. */
 export type AdmissionAnswer =
@@ -140,6 +141,8 @@ export interface RouteContext {
   outcome?: SessionOutcome;
   /** Set when the route itself answered the INVITE. */
   answered?: { status: number; reason: string; code: string; rejected: boolean };
+  /** The step running now (named in the refusal log line). */
+  step?: string;
   callerCodecs: readonly string[];
 }
 
@@ -167,8 +170,28 @@ export function createInviteRoute(d: RouteDeps) {
 
   const reply = (ctx: RouteContext, status: number, reason: string, code: string, rejected = true, headers?: Record<string, string>): 'done' => {
     ctx.answered = { status, reason, code, rejected };
-    ctx.invite.reject(status, reason, headers);
+    ctx.invite.reject(status, reason, { 'X-Kumo-Reason': code, ...headers });
     return 'done';
+  };
+
+  /**
+   * Every final refusal of the INVITE, whichever step or the call session sends it, goes out with
+   * `Reason`, `X-Kumo-Reason` and (where retrying helps) `Retry-After`, and is logged once
+   * (refusal.ts). Challenges (401/407) are not refusals.
+   */
+  const refusing = (context: () => RouteContext, invite: InboundInvite): InboundInvite => {
+    const wrapped = Object.create(invite) as InboundInvite & { reject: InboundInvite['reject'] };
+    wrapped.reject = (status, reason, headers) => {
+      if (status === 401 || status === 407) {
+        invite.reject(status, reason, headers);
+        return;
+      }
+      const ctx = context();
+      const code = codeOf(headers) ?? ctx.answered?.code ?? defaultRefusalCode(status);
+      invite.reject(status, reason, refusalHeaders(status, code, headers));
+      logRefusal(ctx.log, { tenant: ctx.tenant?.id, callId: invite.callId, method: 'INVITE', step: ctx.step ?? 'route', status, code });
+    };
+    return wrapped;
   };
 
   // ---- the steps ---------------------------------------------------------------------------
@@ -609,9 +632,12 @@ export function createInviteRoute(d: RouteDeps) {
   ];
 
   return async function route(req: InviteRequest, invite: InboundInvite, io: CallIo): Promise<RouteContext> {
-    const ctx: RouteContext = {
+    // eslint-disable-next-line prefer-const -- the refusal wrapper reads the context it is part of
+    let ctx: RouteContext;
+    const refusable = refusing(() => ctx, invite);
+    ctx = {
       req,
-      invite,
+      invite: refusable,
       io,
       log: d.log.child({ callId: invite.callId }),
       startedAt: now(),
@@ -625,6 +651,7 @@ export function createInviteRoute(d: RouteDeps) {
     try {
       for (const [name, step] of steps) {
         at = name;
+        ctx.step = name;
         if ((await step(ctx)) === 'done') break;
       }
     } catch (err) {
