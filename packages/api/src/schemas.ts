@@ -11,6 +11,7 @@ import {
   RING_STRATEGIES,
   TENANT_STATUSES,
   TRANSPORTS,
+  TRUNK_ROLES,
 } from '@kumo/domain';
 
 const str = (maxLength: number, extra: Record<string, unknown> = {}) => ({ type: 'string', maxLength, ...extra }) as const;
@@ -167,7 +168,15 @@ const trunkProps = {
   channelLimit: int(1, 20000),
   numberFormat: { type: 'string', enum: [...NUMBER_FORMATS] },
   callerId: str(20),
-  emergency: { type: 'boolean' },
+  roles: {
+    type: 'array',
+    items: { type: 'string', enum: [...TRUNK_ROLES] },
+    minItems: 1,
+    maxItems: 2,
+    uniqueItems: true,
+    description: 'ordinary (outside calls), emergency (110/118/119 first), or both; default ordinary',
+  },
+  emergency: { type: 'boolean', description: 'Deprecated: true = roles [ordinary, emergency]; in responses, whether roles include emergency' },
 };
 const registrationIn = (passwordRequired: boolean) =>
   obj(

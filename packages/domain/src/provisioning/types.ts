@@ -141,6 +141,20 @@ export interface TrunkRegistration {
   readonly expiresSec: number;
 }
 
+/**
+ * What a trunk carries: `ordinary` outside calls, `emergency` calls (110/118/119), or both.
+ * Ordinary calls use the trunks with the `ordinary` role; emergency calls the `emergency` ones
+ * first and then every other trunk, so an emergency call is never refused while any trunk exists.
+ */
+export const TRUNK_ROLES = ['ordinary', 'emergency'] as const;
+export type TrunkRole = (typeof TRUNK_ROLES)[number];
+
+/** A trunk's roles; records written before roles existed have only the `emergency` flag (ordinary + emergency). */
+export function trunkRoles(t: { readonly roles?: readonly TrunkRole[] | undefined; readonly emergency?: boolean | undefined }): readonly TrunkRole[] {
+  if (t.roles !== undefined && t.roles.length > 0) return t.roles;
+  return t.emergency === true ? ['ordinary', 'emergency'] : ['ordinary'];
+}
+
 export const NUMBER_FORMATS = ['e164', 'national'] as const;
 /** How the called/calling numbers are sent to the carrier: `+81312345678` or `0312345678`. */
 export type NumberFormat = (typeof NUMBER_FORMATS)[number];
@@ -157,7 +171,9 @@ export interface TrunkRecord {
   readonly numberFormat: NumberFormat;
   /** Representative caller ID (代表番号), E.164. */
   readonly callerId?: string;
-  /** Emergency calls (110/118/119) use the first trunk with this flag, else the first trunk. */
+  /** What the trunk carries (see TRUNK_ROLES). */
+  readonly roles?: readonly TrunkRole[];
+  /** Derived from `roles` (it includes `emergency`); kept for readers of older records and exports. */
   readonly emergency: boolean;
   readonly createdAt: string;
   readonly updatedAt: string;

@@ -274,8 +274,20 @@ describe('validateTrunk', () => {
       channelLimit: 10,
       numberFormat: 'national',
       callerId: '+81312345678',
+      roles: ['ordinary'],
       emergency: false,
     });
+  });
+
+  it.each([
+    [{}, ['ordinary']],
+    [{ emergency: true }, ['ordinary', 'emergency']],
+    [{ roles: ['emergency'] as const }, ['emergency']],
+    [{ roles: ['emergency', 'ordinary'] as const }, ['ordinary', 'emergency']],
+  ])('roles %o → %o', (patch, roles) => {
+    const r = validateTrunk({ ...trunk, ...patch });
+    expect(r.ok && r.value.roles).toEqual(roles);
+    expect(r.ok && r.value.emergency).toBe(roles.includes('emergency'));
   });
 
   it.each([
@@ -293,6 +305,10 @@ describe('validateTrunk', () => {
     [{ registration: { username: 'u', password: 'p' } }, []],
     [{ registration: { username: '', password: '' } }, ['registration/username', 'registration/password']],
     [{ registration: { username: 'u', password: 'p', expiresSec: 10 } }, ['registration/expiresSec']],
+    [{ roles: [] }, ['roles']],
+    [{ roles: ['ordinary', 'ordinary'] as never }, ['roles']],
+    [{ roles: ['backup'] as never }, ['roles/0']],
+    [{ roles: ['ordinary'] as const, emergency: true }, ['emergency']],
   ])('%o → %o', (patch, expected) => {
     expect(fields(validateTrunk({ ...trunk, ...patch }, { trunkChannels: 10 }))).toEqual(expected);
   });

@@ -10,7 +10,7 @@
  */
 import type { CallDirection } from '../cdr.js';
 import { orderMembers } from './hunt.js';
-import { DEFAULT_NUMBERING_PLAN, type NumberingPlan } from '../provisioning/types.js';
+import { DEFAULT_NUMBERING_PLAN, trunkRoles, type NumberingPlan, type TrunkRole } from '../provisioning/types.js';
 import { DEFAULT_NO_ANSWER_TIMEOUT_SEC } from '../provisioning/validate.js';
 import {
   e164ToNational,
@@ -228,15 +228,15 @@ function gatewaysByPriority(trunk: TrunkView): GatewayView[] {
 }
 
 /**
- * Trunks in the order they are tried. Outside calls: the trunks not flagged for emergency
- * (all trunks when every one is flagged). Emergency calls: flagged trunks first, then the
- * others, so an emergency call is never refused while any trunk exists.
+ * Trunks in the order they are tried (roles: TRUNK_ROLES). Outside calls: the trunks with the
+ * `ordinary` role, in id order — all of them, so ordinary calls fail over across every ordinary
+ * trunk. Emergency calls: the `emergency` trunks first, then every other trunk, so an emergency call
+ * is never refused while any trunk exists.
  */
 export function trunkOrder(trunks: readonly TrunkView[], emergency: boolean): TrunkView[] {
-  const flagged = trunks.filter((t) => t.emergency === true);
-  const other = trunks.filter((t) => t.emergency !== true);
-  if (emergency) return [...flagged, ...other];
-  return other.length > 0 ? other : [...flagged];
+  const has = (t: TrunkView, r: TrunkRole): boolean => trunkRoles(t).includes(r);
+  if (!emergency) return trunks.filter((t) => has(t, 'ordinary'));
+  return [...trunks.filter((t) => has(t, 'emergency')), ...trunks.filter((t) => !has(t, 'emergency'))];
 }
 
 /**

@@ -32,7 +32,7 @@ export type PickupGroupView = Pick<PickupGroup, 'id' | 'members'>;
 
 /** A trunk as routing needs it; a `TrunkRecord` fits. */
 export type TrunkView = Pick<TrunkRecord, 'id' | 'gateways' | 'numberFormat'> &
-  Partial<Pick<TrunkRecord, 'name' | 'callerId' | 'emergency' | 'channelLimit'>>;
+  Partial<Pick<TrunkRecord, 'name' | 'callerId' | 'emergency' | 'roles' | 'channelLimit'>>;
 
 export type GatewayView = Gateway;
 export type HuntStrategy = RingStrategy;

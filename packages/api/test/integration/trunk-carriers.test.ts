@@ -1,0 +1,35 @@
+/** Trunk roles and gateway identity through the API (issue 12 item 9). */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { harness, type Harness } from './helpers.js';
+
+let h: Harness;
+let key: string;
+
+beforeAll(async () => {
+  h = await harness();
+  key = await h.tenant('carriers-api');
+});
+afterAll(() => h.close());
+
+const t = (path: string) => `/v1/tenants/carriers-api${path}`;
+
+describe('trunks: roles and gateway identity', () => {
+  it('roles are explicit (default ordinary); the old emergency flag means both; both are returned', async () => {
+    const plain = await h.call('POST', t('/trunks'), { key, body: { id: 'main', name: 'Main', gateways: [{ host: '198.51.100.20' }], channelLimit: 2 } });
+    expect(plain.statusCode).toBe(201);
+    expect(plain.json()).toMatchObject({ roles: ['ordinary'], emergency: false });
+    const sos = await h.call('POST', t('/trunks'), { key, body: { id: 'sos', name: 'SOS', gateways: [{ host: '198.51.100.21' }], channelLimit: 2, roles: ['emergency'] } });
+    expect(sos.json()).toMatchObject({ roles: ['emergency'], emergency: true });
+    const flag = await h.call('POST', t('/trunks'), { key, body: { id: 'flag', name: 'Flag', gateways: [{ host: '198.51.100.22' }], channelLimit: 2, emergency: true } });
+    expect(flag.json()).toMatchObject({ roles: ['ordinary', 'emergency'], emergency: true });
+    const bad = await h.call('POST', t('/trunks'), { key, body: { id: 'bad', name: 'Bad', gateways: [{ host: '198.51.100.23' }], channelLimit: 2, roles: [] } });
+    expect(bad.statusCode).toBe(400);
+  });
+
+  it('a second trunk to the same carrier IP on another port is accepted; the same gateway twice is 409', async () => {
+    const second = await h.call('POST', t('/trunks'), { key, body: { id: 'main-5080', name: 'Main 5080', gateways: [{ host: '198.51.100.20', port: 5080 }], channelLimit: 2 } });
+    expect(second.statusCode).toBe(201);
+    const dup = await h.call('POST', t('/trunks'), { key, body: { id: 'dup', name: 'Dup', gateways: [{ host: '198.51.100.20', port: 5080 }], channelLimit: 2 } });
+    expect(dup.statusCode).toBe(409);
+  });
+});
