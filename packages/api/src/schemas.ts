@@ -199,6 +199,29 @@ export const trunkPutBody = obj(
   ['name', 'gateways', 'channelLimit'],
 );
 
+export const trunkStatusSchema = obj(
+  {
+    id: str(32),
+    gateways: {
+      type: 'array',
+      items: obj(
+        {
+          host: str(253),
+          port: int(1, 65535),
+          transport: { type: 'string', enum: [...TRANSPORTS] },
+          state: { type: 'string', enum: ['up', 'down', 'unknown'] },
+          since: ts,
+          lastPingAt: ts,
+          failures: int(0, 1_000_000),
+          lastStatus: int(100, 699),
+        },
+        ['host', 'port', 'transport', 'state'],
+      ),
+    },
+  },
+  ['id', 'gateways'],
+);
+
 // ---- DIDs ------------------------------------------------------------------------------------
 
 const didTarget = obj({ type: { type: 'string', enum: [...DID_TARGET_TYPES] }, number: digits() }, ['type', 'number']);

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { ConfigError, admissionSpec, cdrStreamSpec, commonSpec, readConfig, routingSpec, sipSpec, type ConfigOf, type Env } from '@kumo/config';
-import { createSipMetrics, startOpsServer, type Logger, type ProcessContext, type SipMetrics } from '@kumo/runtime';
+import { createSipMetrics, createTrunkMetrics, startOpsServer, type Logger, type ProcessContext, type SipMetrics, type TrunkMetrics } from '@kumo/runtime';
 import {
   AuthGuardStore,
   CdrStreams,
   type CdrReplication,
   DirectoryRepo,
+  GatewayHealthStore,
   HuntStateStore,
   LocationStore,
   createRedis,
@@ -28,6 +29,8 @@ import type { RegistrarDirectory } from './registrar/directory.js';
 import { cachedDirectory, storeDirectory } from './registrar/directory-store.js';
 import { createRegistrar, type RegistrarSettings } from './registrar/registrar.js';
 import { methodHandlers } from './methods/methods.js';
+import { optionsPing } from './drachtio/options-ping.js';
+import { GatewayMonitor } from './trunks/gateway-monitor.js';
 
 export type SipConfig = ConfigOf<typeof sipSpec>;
 
@@ -100,6 +103,8 @@ export interface SipAppDeps {
     readonly cdrReplication?: CdrReplication;
     readonly trunkSetupTimeoutSec: number;
     readonly trunkRingCapSec: number;
+    /** OPTIONS pings to trunk gateways (trunks/gateway-monitor.ts); absent or intervalMs 0: off. */
+    readonly gatewayHealth?: { readonly intervalMs: number; readonly timeoutMs: number; readonly downAfter: number; readonly metrics?: TrunkMetrics };
     /** The admission step; default: `admission` below, else admit everything. */
     readonly admitCall?: AdmitCall;
     /** The early overload gate; default: `admission` below, else none. */
@@ -115,6 +120,8 @@ export interface SipApp {
   readonly guard: AuthGuardStore;
   /** Bridged legs of this process (attended transfer); exposed for tests. */
   readonly dialogs: LocalDialogRegistry;
+  /** Trunk gateway pings: started once the engine connection exists (`start(optionsPing(conn.srf))`). */
+  readonly gatewayMonitor?: GatewayMonitor;
   /** In-process call state, for leak checks and diagnostics: all 0 once no call is ringing or bridged. */
   stats(): { readonly ringing: number; readonly bridgedLegs: number };
 }
@@ -141,12 +148,27 @@ export function createSipApp(d: SipAppDeps): SipApp {
   const admitCall = c?.admitCall ?? (adm ? admissionStep(adm.service, { burstSeconds: adm.burstSeconds }) : undefined);
   const dialogs = new LocalDialogRegistry();
   const pickups = new LocalPickupRegistry();
+  const gatewayHealth = new GatewayHealthStore(d.redis, d.keys);
+  const gh = c?.gatewayHealth;
+  const gatewayMonitor =
+    gh && gh.intervalMs > 0
+      ? new GatewayMonitor({
+          directory: new DirectoryRepo(d.redis, d.keys),
+          store: gatewayHealth,
+          log: d.log.child({ component: 'gateways' }),
+          intervalMs: gh.intervalMs,
+          timeoutMs: gh.timeoutMs,
+          downAfter: gh.downAfter,
+          ...(gh.metrics ? { metrics: gh.metrics } : {}),
+        })
+      : undefined;
   const invite = c
     ? createInviteHandler({
         log: d.log.child({ component: 'calls' }),
         directory: new DirectoryRepo(d.redis, d.keys),
         location,
         hunt: new HuntStateStore(d.redis, d.keys),
+        gatewayHealth,
         guard,
         publishCdr: ((streams) => (cdr) => streams.publishCdr(cdr))(new CdrStreams(d.redis, d.keys, c.cdrShards, c.cdrReplication)),
         pickups,
@@ -169,6 +191,7 @@ export function createSipApp(d: SipAppDeps): SipApp {
     location,
     guard,
     dialogs,
+    ...(gatewayMonitor ? { gatewayMonitor } : {}),
     stats: () => ({ ringing: pickups.size, bridgedLegs: dialogs.size }),
   };
 }
@@ -201,7 +224,15 @@ export async function runSip(ctx: ProcessContext): Promise<void> {
     calls: {
       cdrShards: cfg.cdr.shards,
       cdrReplication: { minReplicas: cfg.cdr.minReplicas, timeoutMs: cfg.cdr.replicaTimeoutMs },
-      trunkSetupTimeoutSec: cfg.routing.trunkSetupTimeoutS, trunkRingCapSec: cfg.routing.trunkRingCapS },
+      trunkSetupTimeoutSec: cfg.routing.trunkSetupTimeoutS,
+      trunkRingCapSec: cfg.routing.trunkRingCapS,
+      gatewayHealth: {
+        intervalMs: cfg.routing.gatewayPingIntervalS * 1000,
+        timeoutMs: cfg.routing.gatewayPingTimeoutMs,
+        downAfter: cfg.routing.gatewayDownAfter,
+        metrics: createTrunkMetrics(ctx.registry),
+      },
+    },
     admission: { service: admission, burstSeconds: cfg.admission.rateBurstS },
   });
   const repo = new DirectoryRepo(redis, keys);
@@ -233,6 +264,11 @@ export async function runSip(ctx: ProcessContext): Promise<void> {
   });
   engine.conn = conn;
   ctx.lifecycle.onClose('engine-connection', () => conn.close());
+  if (app.gatewayMonitor) {
+    const monitor = app.gatewayMonitor;
+    monitor.start(optionsPing(conn.srf));
+    ctx.lifecycle.onClose('gateway-monitor', () => monitor.close());
+  }
   let timer: NodeJS.Timeout | undefined;
   const waited = await Promise.race([
     conn.connected.then(() => true),

@@ -62,3 +62,4 @@ export {
 } from './registrar/location.js';
 // call routing (hunt state shared by sip processes)
 export { HuntStateStore, STATE_TTL_MS, type HuntState } from './calls/hunt.js';
+export { GatewayHealthStore, type GatewayHealth } from './calls/gateway-health.js';

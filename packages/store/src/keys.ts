@@ -172,6 +172,12 @@ function globalKeys(prefix: string) {
     /** Set of tenant ids with calls booked in a month. */
     billMonthTenants: (month: string) => `${prefix}:bill:month:${month}:tenants`,
 
+    // --- trunk gateway health (sip) ------------------------------------------------------
+    /** Hash: gateway identity `transport|IP|port` → JSON `GatewayHealth` (OPTIONS pings). */
+    gatewayHealth: () => `${prefix}:gw:health`,
+    /** String with TTL: the sip worker that runs this round of pings (one pinger per installation). */
+    gatewayPingLock: () => `${prefix}:gw:ping:lock`,
+
   };
 }
 

@@ -1,15 +1,17 @@
 import { KumoError } from '@kumo/runtime';
-import { validateTrunk, type TrunkInput } from '@kumo/domain';
+import { gatewayIdentity, validateTrunk, type TrunkInput } from '@kumo/domain';
+import { GatewayHealthStore } from '@kumo/store';
 import { actorOf, defineRoutes, tenantOf } from '../context.js';
 import { valid } from '../errors.js';
-import { errors, idParams, page, pageQuery, parseLimit, tenantParams, trunkCreateBody, trunkPutBody, trunkSchema } from '../schemas.js';
+import { errors, idParams, page, pageQuery, parseLimit, tenantParams, trunkCreateBody, trunkPutBody, trunkSchema, trunkStatusSchema } from '../schemas.js';
 
 type TrunkPut = Omit<TrunkInput, 'id' | 'registration'> & {
   registration?: { username: string; password?: string; realm?: string; expiresSec?: number };
 };
 
 /** Trunks (`/v1/tenants/:tenantId/trunks`). Registration passwords are stored (needed to register) but never returned. */
-export const trunkRoutes = defineRoutes((app, { repo }) => {
+export const trunkRoutes = defineRoutes((app, { repo, redis, keys }) => {
+  const health = new GatewayHealthStore(redis, keys);
   app.get<{ Querystring: { limit?: string; after?: string } }>(
     '/trunks',
     { schema: { tags: ['tenant'], summary: 'List trunks', params: tenantParams, querystring: pageQuery, response: { 200: page(trunkSchema), ...errors() } } },
@@ -38,6 +40,36 @@ export const trunkRoutes = defineRoutes((app, { repo }) => {
       const tr = await repo.trunk(tenantOf(req).id, req.params.id);
       if (tr === null) throw new KumoError('KUMO_ERR_NOT_FOUND', 'trunk not found');
       return tr;
+    },
+  );
+  app.get<{ Params: { id: string } }>(
+    '/trunks/:id/status',
+    {
+      schema: {
+        tags: ['tenant'],
+        summary: 'Gateway health (OPTIONS pings by the sip process): per gateway up, down or unknown (not pinged yet, or a host name)',
+        params: idParams,
+        response: { 200: trunkStatusSchema, ...errors() },
+      },
+    },
+    async (req) => {
+      const tr = await repo.trunk(tenantOf(req).id, req.params.id);
+      if (tr === null) throw new KumoError('KUMO_ERR_NOT_FOUND', 'trunk not found');
+      const h = await health.read(tr.gateways.map(gatewayIdentity));
+      return {
+        id: tr.id,
+        gateways: tr.gateways.map((g) => {
+          const s = h.get(gatewayIdentity(g));
+          return {
+            host: g.host,
+            port: g.port,
+            transport: g.transport,
+            state: s?.state ?? 'unknown',
+            ...(s ? { since: new Date(s.since).toISOString(), lastPingAt: new Date(s.lastPingAt).toISOString(), failures: s.failures } : {}),
+            ...(s?.lastStatus !== undefined ? { lastStatus: s.lastStatus } : {}),
+          };
+        }),
+      };
     },
   );
   app.put<{ Params: { id: string }; Body: TrunkPut }>(

@@ -1,5 +1,6 @@
 /** Trunk roles and gateway identity through the API (issue 12 item 9). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GatewayHealthStore, keySchema } from '@kumo/store';
 import { harness, type Harness } from './helpers.js';
 
 let h: Harness;
@@ -31,5 +32,20 @@ describe('trunks: roles and gateway identity', () => {
     expect(second.statusCode).toBe(201);
     const dup = await h.call('POST', t('/trunks'), { key, body: { id: 'dup', name: 'Dup', gateways: [{ host: '198.51.100.20', port: 5080 }], channelLimit: 2 } });
     expect(dup.statusCode).toBe(409);
+  });
+
+  it('status: each gateway up, down (from the sip process’s OPTIONS pings) or unknown', async () => {
+    const health = new GatewayHealthStore(h.redis, keySchema(h.prefix));
+    await health.record('udp|198.51.100.20|5080', false, undefined, Date.parse('2026-01-01T00:00:00Z'), 1);
+    const r = await h.call('GET', t('/trunks/main-5080/status'), { key });
+    expect(r.statusCode).toBe(200);
+    expect(r.json()).toEqual({
+      id: 'main-5080',
+      gateways: [
+        { host: '198.51.100.20', port: 5080, transport: 'udp', state: 'down', since: '2026-01-01T00:00:00.000Z', lastPingAt: '2026-01-01T00:00:00.000Z', failures: 1 },
+      ],
+    });
+    expect((await h.call('GET', t('/trunks/main/status'), { key })).json()).toMatchObject({ gateways: [{ state: 'unknown' }] });
+    expect((await h.call('GET', t('/trunks/nope/status'), { key })).statusCode).toBe(404);
   });
 });

@@ -132,6 +132,11 @@ export interface Gateway {
   readonly priority: number;
 }
 
+/** A gateway's identity: transport, host, port (inbound identification, health state). */
+export function gatewayIdentity(g: Pick<Gateway, 'host' | 'port' | 'transport'>): string {
+  return `${g.transport}|${g.host}|${g.port}`;
+}
+
 /** Outbound REGISTER to the carrier. The password is needed in clear to answer challenges. */
 export interface TrunkRegistration {
   readonly username: string;

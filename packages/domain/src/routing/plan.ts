@@ -10,7 +10,7 @@
  */
 import type { CallDirection } from '../cdr.js';
 import { orderMembers } from './hunt.js';
-import { DEFAULT_NUMBERING_PLAN, trunkRoles, type NumberingPlan, type TrunkRole } from '../provisioning/types.js';
+import { DEFAULT_NUMBERING_PLAN, gatewayIdentity, trunkRoles, type NumberingPlan, type TrunkRole } from '../provisioning/types.js';
 import { DEFAULT_NO_ANSWER_TIMEOUT_SEC } from '../provisioning/validate.js';
 import {
   e164ToNational,
@@ -252,8 +252,15 @@ function planTrunks(
 ): Next {
   const trunks = trunkOrder(b.tenant.trunks, opts.emergency);
   if (trunks.length === 0) return opts.emergency ? STOPS.noEmergencyTrunk : STOPS.noTrunk;
-  const legs = trunks.flatMap((trunk) => gatewaysByPriority(trunk).map((gateway) => ({ trunk, gateway })));
+  const all = trunks.flatMap((trunk) => gatewaysByPriority(trunk).map((gateway) => ({ trunk, gateway })));
+  // Gateways the OPTIONS pings found down: not tried (no per-call setup timeout on a dead gateway);
+  // an emergency call still tries them, after every gateway that is up.
+  const down = b.tenant.downGateways;
+  const isDown = (g: GatewayView): boolean => down !== undefined && down.has(gatewayIdentity(g));
+  const up = all.filter((l) => !isDown(l.gateway));
+  const legs = opts.emergency ? [...up, ...all.filter((l) => isDown(l.gateway))] : up;
   if (legs.length === 0) return STOPS.noGateway;
+  if (up.length < all.length) b.notes.push(`${all.length - up.length} trunk gateway(s) down${opts.emergency ? ', tried last' : ', skipped'}`);
   const indices: number[] = [];
   for (let i = 0; i < legs.length; i++) {
     const idx = reserve(b);

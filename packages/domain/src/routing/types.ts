@@ -51,6 +51,8 @@ export interface TenantRoutingView {
   readonly trunks: readonly TrunkView[];
   /** Inbound DIDs (E.164) → target; at least the dialled one. */
   readonly dids: ReadonlyMap<string, DidTarget>;
+  /** Trunk gateways found down by OPTIONS pings (`gatewayIdentity`): skipped by ordinary calls, tried last by emergency calls. */
+  readonly downGateways?: ReadonlySet<string>;
 }
 
 /** One registered device: where to send the INVITE (the address it registered from). */

@@ -22,7 +22,7 @@ import {
   type TrunkRecord,
 } from '@kumo/domain';
 import type { Logger } from '@kumo/runtime';
-import type { AuthGuardStore, DirectoryRepo, HuntStateStore, LocationStore } from '@kumo/store';
+import type { AuthGuardStore, DirectoryRepo, GatewayHealthStore, HuntStateStore, LocationStore } from '@kumo/store';
 import {
   buildChallenges,
   checkNonce,
@@ -78,6 +78,8 @@ export interface RouteDeps {
   readonly directory: DirectoryRepo;
   readonly location: LocationStore;
   readonly hunt: HuntStateStore;
+  /** Trunk gateway health (OPTIONS pings, trunks/gateway-monitor.ts): gateways down are skipped. */
+  readonly gatewayHealth?: Pick<GatewayHealthStore, 'down'>;
   readonly guard: AuthGuardStore;
   readonly publishCdr: PublishCdr;
   readonly admitCall?: AdmitCall;

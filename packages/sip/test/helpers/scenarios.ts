@@ -153,3 +153,42 @@ ${auth}Content-Length: 0
 ]]></send>`;
   return wrap('register', `${req(1, '')}\n  <recv response="401" auth="true"/>${req(2, `[authentication username=${o.user} password=${o.password}]\n`)}\n  <recv response="200"/>`);
 }
+
+/**
+ * A carrier gateway: answers OPTIONS pings (200) and calls (180, 200, then waits for the BYE), each
+ * OPTIONS or INVITE a "call" of its own.
+ */
+export function gatewayUas(): string {
+  const ok = (extra: string, tag: boolean): string => `<![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]${tag ? ';tag=[pid]G[call_number]' : ''}
+[last_Call-ID:]
+[last_CSeq:]
+${extra}]]>`;
+  return wrap(
+    'gateway',
+    `
+  <recv request="OPTIONS" optional="true" next="1"/>
+  <recv request="INVITE"/>
+  <send><![CDATA[
+SIP/2.0 180 Ringing
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]G[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:gw@[local_ip]:[local_port];transport=[transport]>
+Content-Length: 0
+
+]]></send>
+  <send>${ok(`Contact: <sip:gw@[local_ip]:[local_port];transport=[transport]>\nContent-Type: application/sdp\nContent-Length: [len]\n\n${SDP}`, true)}</send>
+  <recv request="ACK"/>
+  <recv request="BYE"/>
+  <send next="2">${ok('Content-Length: 0\n\n', false)}</send>
+  <label id="1"/>
+  <send>${ok('Allow: INVITE, ACK, CANCEL, BYE, OPTIONS\nContent-Length: 0\n\n', true)}</send>
+  <label id="2"/>`,
+  );
+}

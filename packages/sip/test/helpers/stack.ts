@@ -5,6 +5,7 @@ import { freePort, uniquePrefix } from '@kumo/testkit';
 import {
   connectEngine,
   createSipApp,
+  optionsPing,
   type EngineConnection,
   type RegistrarDirectory,
   type RegistrarSettings,
@@ -81,6 +82,7 @@ export async function startStack(o: {
   });
   const conn = connectEngine({ host: engine.control.host, port: engine.control.port, secret, log, metrics, handlers: app.handlers });
   await conn.connected;
+  app.gatewayMonitor?.start(optionsPing(conn.srf));
   return {
     engine,
     conn,
@@ -92,6 +94,7 @@ export async function startStack(o: {
     sipPort,
     sipTarget: `127.0.0.1:${sipPort}`,
     async close() {
+      await app.gatewayMonitor?.close();
       await conn.close();
       await engine.close();
       redis.disconnect();

@@ -1,6 +1,7 @@
 import {
   DEFAULT_NUMBERING_PLAN,
   canonicalHost,
+  gatewayIdentity,
   isIpLiteral,
   isTenantStatus,
   normalizeE164,
@@ -43,10 +44,8 @@ export interface GatewayMatch extends TrunkMatch {
   readonly exactPort: boolean;
 }
 
-/** A gateway's identity in the source index: transport, IP literal, port. */
-export function gatewayIdentity(g: Pick<Gateway, 'host' | 'port' | 'transport'>): string {
-  return `${g.transport}|${g.host}|${g.port}`;
-}
+/** A gateway's identity in the source index: transport, IP literal, port (one rule, in the domain). */
+export { gatewayIdentity };
 
 /** The gateways given as IP literals (only those identify inbound requests), each identity once. */
 export function uniqueIpGateways<G extends Pick<Gateway, 'host' | 'port' | 'transport'>>(gateways: readonly G[]): G[] {
