@@ -260,6 +260,21 @@ describe('planRoute: outside line', () => {
     expect((first(planRoute('118', me, sosOnly, ALL)) as TrunkStep).trunkId).toBe('c-sos');
   });
 
+  it('gateways found down by OPTIONS pings: skipped by outside calls, tried last by emergency calls; all down → 503 no-gateway', () => {
+    const g = (port: number) => ({ host: '127.0.0.3', port, transport: 'udp' as const, priority: port });
+    const trunks: TrunkView[] = [
+      { id: 'a', numberFormat: 'national', roles: ['ordinary', 'emergency'], gateways: [g(5060), g(5070)] },
+      { id: 'b', numberFormat: 'national', gateways: [g(5080)] },
+    ];
+    const down = new Set(['udp|127.0.0.3|5060']);
+    const t = { ...tenant({ trunks }), downGateways: down };
+    expect(planRoute('00312345678', me, t, ALL).steps.map((s) => (s as TrunkStep).gatewayId)).toEqual(['127.0.0.3:5070', '127.0.0.3:5080']);
+    expect(planRoute('119', me, t, ALL).steps.map((s) => (s as TrunkStep).gatewayId)).toEqual(['127.0.0.3:5070', '127.0.0.3:5080', '127.0.0.3:5060']);
+    const allDown = { ...tenant({ trunks }), downGateways: new Set(['udp|127.0.0.3|5060', 'udp|127.0.0.3|5070', 'udp|127.0.0.3|5080']) };
+    expect(stopOf(planRoute('00312345678', me, allDown, ALL).start)?.code).toBe('no-gateway');
+    expect(planRoute('110', me, allDown, ALL).steps).toHaveLength(3);
+  });
+
   it('fails over across trunks and never uses an emergency-only trunk for outside calls', () => {
     const gw = { host: '127.0.0.2', port: 5060, transport: 'udp' as const, priority: 1 };
     const t = tenant({ trunks: [...tenant().trunks, { id: 'backup', numberFormat: 'e164', gateways: [gw] }] });
