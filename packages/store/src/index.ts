@@ -63,3 +63,11 @@ export {
 // call routing (hunt state shared by sip processes)
 export { HuntStateStore, STATE_TTL_MS, type HuntState } from './calls/hunt.js';
 export { GatewayHealthStore, type GatewayHealth } from './calls/gateway-health.js';
+// security (api rate limits)
+export { ApiRateLimits } from './security/ratelimit.js';
+export {
+  TenantDataLifecycle,
+  DEFAULT_BILLING_RETENTION_MS,
+  type PurgeResult,
+  type RetentionRecord,
+} from './lifecycle/tenant-data.js';

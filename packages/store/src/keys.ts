@@ -112,6 +112,9 @@ function tenantKeys(prefix: string) {
     /** List (newest first) of JSON audit records: re-ratings, tariff changes, month closes. */
     billAudit: (id: string) => `${t(id)}:bill:audit`,
 
+    // --- security (api rate limits, audit chain, data lifecycle) ------------------
+    /** HASH {tokens, ts}: the tenant's API write token bucket (expires once full again). */
+    apiWriteBucket: (id: string) => `${t(id)}:api:wbucket`,
   };
 }
 
@@ -178,6 +181,13 @@ function globalKeys(prefix: string) {
     /** String with TTL: the sip worker that runs this round of pings (one pinger per installation). */
     gatewayPingLock: () => `${prefix}:gw:ping:lock`,
 
+    // --- security (api rate limits, audit chain, data lifecycle) ------------------
+    /** STRING counter with PX = window: failed API authentications from one source address. */
+    apiAuthFails: (source: string) => `${prefix}:api:authfail:${source}`,
+    /** Sorted set: retention set id → expiry (epoch ms): billing records kept after a tenant's purge. */
+    retention: () => `${prefix}:retention`,
+    /** A key of one retention set (own hash tag `{r:<id>}`; `meta` = JSON RetentionRecord). Operator-only. */
+    retained: (retentionId: string, suffix: string) => `${prefix}:{r:${retentionId}}:${suffix}`,
   };
 }
 

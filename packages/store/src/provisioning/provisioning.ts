@@ -31,6 +31,7 @@ import { ApiKeyRepo } from './apikeys.js';
 import { gatewayIdentity, uniqueIpGateways } from './directory.js';
 import { AuditRepo, type Actor } from './audit.js';
 import { DirectoryRepo } from './directory.js';
+import { DEFAULT_BILLING_RETENTION_MS, TenantDataLifecycle, type PurgeResult } from '../lifecycle/tenant-data.js';
 import { provisioningScripts, type LuaReply, type ProvisioningScripts } from './lua.js';
 
 /** HA1 values for digest auth: hex MD5 and SHA-256 of `user:realm:password`. */
@@ -94,12 +95,16 @@ export class ProvisioningRepo extends DirectoryRepo {
   readonly audit: AuditRepo;
   readonly apiKeys: ApiKeyRepo;
 
+  readonly lifecycle: TenantDataLifecycle;
+
   constructor(
     redis: RedisClient,
     keys: KeySchema,
     private readonly now: () => Date = () => new Date(),
+    retention: { retainBillingMs: number } = { retainBillingMs: DEFAULT_BILLING_RETENTION_MS },
   ) {
     super(redis, keys);
+    this.lifecycle = new TenantDataLifecycle(redis, keys, retention, () => now().getTime());
     this.lua = provisioningScripts(redis);
     this.audit = new AuditRepo(redis, keys, now);
     this.apiKeys = new ApiKeyRepo(redis, keys, now);
@@ -166,53 +171,27 @@ export class ProvisioningRepo extends DirectoryRepo {
   }
 
   /**
-   * Contract termination: deletes every key of a terminated tenant and its entries in the
-   * global indexes. Only for `terminated` tenants (409 otherwise). Logged in the platform audit.
+   * Contract termination (Article 38): deletes every key of a terminated tenant, its entries in
+   * the global indexes and its CDRs, keeping only what the retention policy requires (see
+   * `TenantDataLifecycle`). Only for `terminated` tenants (409 otherwise). Logged in the platform audit.
    */
-  async purgeTenant(id: string, actor: Actor): Promise<{ deletedKeys: number }> {
+  async purgeTenant(id: string, actor: Actor): Promise<PurgeResult> {
     const t = await this.mustTenant(id);
     if (t.status !== 'terminated') {
       throw new KumoError('KUMO_ERR_TENANT_NOT_TERMINATED', 'only a terminated tenant can be deleted', { tenantId: id, status: t.status });
     }
-    const k = this.keys;
-    const tk = k.tenant;
-    const [exts, rgs, pgs, trunkIds, dids] = await Promise.all([
-      this.redis.zrange(tk.extensions(id), 0, -1),
-      this.redis.zrange(tk.ringGroups(id), 0, -1),
-      this.redis.zrange(tk.pickupGroups(id), 0, -1),
-      this.redis.zrange(tk.trunks(id), 0, -1),
-      this.redis.zrange(tk.dids(id), 0, -1),
-    ]);
     await this.apiKeys.revokeTenant(id);
-    for (const d of dids) await this.lua.kumoHdelIf(k.global.dids(), d, id);
+    // Gateway identities first: their per-host index sets are not under the tenant's hash tag.
     for (const trunk of await this.trunks(id)) await this.releaseSources(id, trunk.id, trunk.gateways);
-    await this.lua.kumoHdelIf(k.global.sipDomains(), t.sipDomain, id);
-    await this.redis.zrem(k.global.tenants(), id);
-    const all = [
-      ...exts.map((n) => tk.extension(id, n)),
-      ...rgs.map((n) => tk.ringGroup(id, n)),
-      ...pgs.map((n) => tk.pickupGroup(id, n)),
-      ...trunkIds.map((n) => tk.trunk(id, n)),
-      ...dids.map((n) => tk.did(id, n)),
-      tk.extensions(id),
-      tk.ringGroups(id),
-      tk.pickupGroups(id),
-      tk.trunks(id),
-      tk.dids(id),
-      tk.numbers(id),
-      tk.numberingPlan(id),
-      tk.audit(id),
-      tk.apiKeys(id),
-      tk.record(id),
-    ];
-    let deletedKeys = 0;
-    // The record goes last, in the last batch: a half-done purge can be retried.
-    for (let i = 0; i < all.length; i += 5000) {
-      const batch = all.slice(i, i + 5000);
-      deletedKeys += await this.lua.kumoDeleteKeys(batch.length, ...batch);
-    }
-    await this.audit.append(null, { actor, action: 'tenant.purge', target: `tenant:${id}`, before: { id, sipDomain: t.sipDomain }, after: { deletedKeys } });
-    return { deletedKeys };
+    const r = await this.lifecycle.purge(t);
+    await this.audit.append(null, {
+      actor,
+      action: 'tenant.purge',
+      target: `tenant:${id}`,
+      before: { id, sipDomain: t.sipDomain },
+      after: { deletedKeys: r.deletedKeys, indexEntries: r.indexEntries, cdrEntries: r.cdrEntries, retention: r.retention?.id ?? null },
+    });
+    return r;
   }
 
   async setPlatformRestrictionLevel(level: RestrictionLevel, actor: Actor): Promise<RestrictionLevel> {
