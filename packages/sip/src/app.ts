@@ -8,6 +8,7 @@ import {
   DirectoryRepo,
   GatewayHealthStore,
   HuntStateStore,
+  TrunkRegistrationStore,
   LocationStore,
   createRedis,
   keySchema,
@@ -31,6 +32,8 @@ import { createRegistrar, type RegistrarSettings } from './registrar/registrar.j
 import { methodHandlers } from './methods/methods.js';
 import { optionsPing } from './drachtio/options-ping.js';
 import { GatewayMonitor } from './trunks/gateway-monitor.js';
+import { registerClient } from './drachtio/register-client.js';
+import { TrunkRegistrant } from './trunks/registrant.js';
 
 export type SipConfig = ConfigOf<typeof sipSpec>;
 
@@ -105,6 +108,8 @@ export interface SipAppDeps {
     readonly trunkRingCapSec: number;
     /** OPTIONS pings to trunk gateways (trunks/gateway-monitor.ts); absent or intervalMs 0: off. */
     readonly gatewayHealth?: { readonly intervalMs: number; readonly timeoutMs: number; readonly downAfter: number; readonly metrics?: TrunkMetrics };
+    /** Kumo's REGISTER to carriers for registration-based trunks (trunks/registrant.ts); absent: off. */
+    readonly trunkRegistration?: { readonly checkMs: number; readonly timeoutMs: number; readonly retryBaseMs?: number; readonly retryMaxMs: number };
     /** The admission step; default: `admission` below, else admit everything. */
     readonly admitCall?: AdmitCall;
     /** The early overload gate; default: `admission` below, else none. */
@@ -122,6 +127,8 @@ export interface SipApp {
   readonly dialogs: LocalDialogRegistry;
   /** Trunk gateway pings: started once the engine connection exists (`start(optionsPing(conn.srf))`). */
   readonly gatewayMonitor?: GatewayMonitor;
+  /** Registration-based trunks: started once the engine connection exists (`start(registerClient(conn.srf))`). */
+  readonly trunkRegistrant?: TrunkRegistrant;
   /** In-process call state, for leak checks and diagnostics: all 0 once no call is ringing or bridged. */
   stats(): { readonly ringing: number; readonly bridgedLegs: number };
 }
@@ -162,6 +169,18 @@ export function createSipApp(d: SipAppDeps): SipApp {
           ...(gh.metrics ? { metrics: gh.metrics } : {}),
         })
       : undefined;
+  const tr = c?.trunkRegistration;
+  const trunkRegistrant = tr
+    ? new TrunkRegistrant({
+        directory: new DirectoryRepo(d.redis, d.keys),
+        store: new TrunkRegistrationStore(d.redis, d.keys),
+        log: d.log.child({ component: 'trunk-registration' }),
+        checkMs: tr.checkMs,
+        timeoutMs: tr.timeoutMs,
+        retryMaxMs: tr.retryMaxMs,
+        ...(tr.retryBaseMs !== undefined ? { retryBaseMs: tr.retryBaseMs } : {}),
+      })
+    : undefined;
   const invite = c
     ? createInviteHandler({
         log: d.log.child({ component: 'calls' }),
@@ -192,6 +211,7 @@ export function createSipApp(d: SipAppDeps): SipApp {
     guard,
     dialogs,
     ...(gatewayMonitor ? { gatewayMonitor } : {}),
+    ...(trunkRegistrant ? { trunkRegistrant } : {}),
     stats: () => ({ ringing: pickups.size, bridgedLegs: dialogs.size }),
   };
 }
@@ -232,6 +252,7 @@ export async function runSip(ctx: ProcessContext): Promise<void> {
         downAfter: cfg.routing.gatewayDownAfter,
         metrics: createTrunkMetrics(ctx.registry),
       },
+      trunkRegistration: { checkMs: 5000, timeoutMs: 10_000, retryMaxMs: cfg.routing.trunkRegRetryMaxS * 1000 },
     },
     admission: { service: admission, burstSeconds: cfg.admission.rateBurstS },
   });
@@ -268,6 +289,11 @@ export async function runSip(ctx: ProcessContext): Promise<void> {
     const monitor = app.gatewayMonitor;
     monitor.start(optionsPing(conn.srf));
     ctx.lifecycle.onClose('gateway-monitor', () => monitor.close());
+  }
+  if (app.trunkRegistrant) {
+    const registrant = app.trunkRegistrant;
+    registrant.start(registerClient(conn.srf));
+    ctx.lifecycle.onClose('trunk-registrant', () => registrant.close());
   }
   let timer: NodeJS.Timeout | undefined;
   const waited = await Promise.race([

@@ -63,6 +63,7 @@ export {
 // call routing (hunt state shared by sip processes)
 export { HuntStateStore, STATE_TTL_MS, type HuntState } from './calls/hunt.js';
 export { GatewayHealthStore, type GatewayHealth } from './calls/gateway-health.js';
+export { TrunkRegistrationStore, type TrunkRegistrationState } from './calls/trunk-registration.js';
 // security (api rate limits)
 export { ApiRateLimits } from './security/ratelimit.js';
 export {

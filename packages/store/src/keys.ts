@@ -180,6 +180,10 @@ function globalKeys(prefix: string) {
     gatewayHealth: () => `${prefix}:gw:health`,
     /** String with TTL: the sip worker that runs this round of pings (one pinger per installation). */
     gatewayPingLock: () => `${prefix}:gw:ping:lock`,
+    /** Hash: `<tenantId>/<trunkId>` → JSON `TrunkRegistrationState` (Kumo's REGISTER to a carrier). */
+    trunkRegistrations: () => `${prefix}:trunk:reg`,
+    /** String with TTL: the sip worker that registers the trunks (one registrant per installation). */
+    trunkRegLock: () => `${prefix}:trunk:reg:lock`,
 
     // --- security (api rate limits, audit chain, data lifecycle) ------------------
     /** STRING counter with PX = window: failed API authentications from one source address. */

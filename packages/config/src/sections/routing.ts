@@ -27,6 +27,13 @@ export const routingSpec = {
     description: 'How long a gateway has to answer an OPTIONS ping, milliseconds.',
     parse: int(100, 60000),
   },
+  trunkRegRetryMaxS: {
+    env: 'KUMO_SIP_TRUNK_REG_RETRY_MAX_S',
+    default: '300',
+    description:
+      'Registration-based trunks: longest wait between REGISTER retries after a failure (the backoff starts at 5 s and doubles). Bindings are refreshed at 80 % of the time the carrier granted.',
+    parse: int(5, 3600),
+  },
   gatewayDownAfter: {
     env: 'KUMO_SIP_GATEWAY_DOWN_AFTER',
     default: '2',

@@ -50,6 +50,8 @@ export interface SessionOptions {
   /** SIP domain of the tenant (host part of internal From/To). */
   readonly domain: string;
   readonly trunkGate?: TrunkGate;
+  /** Credentials of a registration-based trunk: its outbound INVITEs answer the carrier's 401/407. */
+  readonly trunkAuth?: (trunkId: string) => { readonly username: string; readonly password: string } | undefined;
   readonly tracker?: CallTracker;
   readonly pickups?: PickupRegistry;
   /** Longest a trunk call may ring unanswered, s (the carrier usually ends it first). Default 180. */
@@ -374,7 +376,8 @@ export class CallSession {
     };
     if (asserted !== undefined) headers['P-Asserted-Identity'] = asserted;
     if (step.privacy) headers.Privacy = 'id';
-    return { uri: `sip:${step.number}@${hp};transport=${g.transport}`, headers, sdp: this.invite.sdp };
+    const auth = this.o.trunkAuth?.(step.trunkId);
+    return { uri: `sip:${step.number}@${hp};transport=${g.transport}`, headers, sdp: this.invite.sdp, ...(auth ? { auth } : {}) };
   }
 
   private runForks(forks: readonly Fork[], timing: { ringMs: number; setupMs?: number; pickable?: RingStep }): Promise<StepResult> {

@@ -20,6 +20,7 @@ import {
   type RoutePlan,
   type Tenant,
   type TrunkRecord,
+  type TrunkView,
 } from '@kumo/domain';
 import type { Logger } from '@kumo/runtime';
 import type { AuthGuardStore, DirectoryRepo, GatewayHealthStore, HuntStateStore, LocationStore } from '@kumo/store';
@@ -145,6 +146,8 @@ export interface RouteContext {
   answered?: { status: number; reason: string; code: string; rejected: boolean };
   /** The step running now (named in the refusal log line). */
   step?: string;
+  /** Trunk credentials (registration-based trunks), from the trunks loaded for this call. */
+  trunkAuth?: ReadonlyMap<string, { readonly username: string; readonly password: string }>;
   callerCodecs: readonly string[];
 }
 
@@ -162,6 +165,16 @@ function uriOfNameAddr(v: string | undefined): string {
   if (v === undefined) return '';
   const m = /<([^>]*)>/.exec(v);
   return (m?.[1] ?? v.split(';')[0] ?? '').trim();
+}
+
+/** username/password of the registration-based trunks among `trunks`. */
+function trunkCredentials(trunks: readonly TrunkView[]): Map<string, { username: string; password: string }> {
+  const out = new Map<string, { username: string; password: string }>();
+  for (const t of trunks) {
+    const r = (t as Partial<TrunkRecord>).registration;
+    if (r) out.set(t.id, { username: r.username, password: r.password });
+  }
+  return out;
 }
 
 export function createInviteRoute(d: RouteDeps) {
@@ -243,6 +256,10 @@ export function createInviteRoute(d: RouteDeps) {
       if (await d.directory.did(tenant.id, ctx.dialled)) return { match: { tenant, trunk: m.trunk, dialled: ctx.dialled } };
       if (ctx.toUser !== '' && (await d.directory.did(tenant.id, ctx.toUser))) return { match: { tenant, trunk: m.trunk, dialled: ctx.toUser } };
     }
+    // Addressed to the contact Kumo registered for a registration-based trunk: that trunk's call.
+    const registered = candidates.find((m) => m.trunk.registration !== undefined && m.trunk.registration.username === ctx.dialled);
+    const regTenant = registered ? await tenantOf(registered.tenantId) : null;
+    if (registered && regTenant) return { match: { tenant: regTenant, trunk: registered.trunk, dialled: ctx.dialled } };
     const first = candidates.find((m) => m.exactPort) ?? candidates[0];
     const tenant = first ? await tenantOf(first.tenantId) : null;
     if (!first || !tenant) return undefined;
@@ -420,6 +437,7 @@ export function createInviteRoute(d: RouteDeps) {
     const loaded = await loadRouting(d, tenant.id, ctx.dialled, ctx.caller as RouteCaller, {
       ...(ctx.callerRecord ? { callerRecord: ctx.callerRecord } : {}),
     });
+    ctx.trunkAuth = trunkCredentials(loaded.view.trunks);
     ctx.plan = planRoute(ctx.dialled, ctx.caller as RouteCaller, loaded.view, loaded.registrations, {
       hunt: loaded.hunt,
       ...(d.trunkSetupTimeoutSec !== undefined ? { trunkSetupTimeoutSec: d.trunkSetupTimeoutSec } : {}),
@@ -437,6 +455,7 @@ export function createInviteRoute(d: RouteDeps) {
     },
     pickups: pickups.forTenant(tenant.id),
     ...(ctx.trunkGate ? { trunkGate: ctx.trunkGate } : {}),
+    ...(ctx.trunkAuth && ctx.trunkAuth.size > 0 ? { trunkAuth: (id: string) => ctx.trunkAuth?.get(id) } : {}),
     ...(d.trunkRingCapSec !== undefined ? { trunkRingCapSec: d.trunkRingCapSec } : {}),
     onError: (err, where) => ctx.log.warn({ err, where }, 'call session error'),
     transfer: (t) => blindTransfer(ctx, tenant, t),
@@ -573,6 +592,7 @@ export function createInviteRoute(d: RouteDeps) {
       caller,
       ...(loaded.view.extensions.get(ext) ? { callerRecord: loaded.view.extensions.get(ext) as ExtensionView } : {}),
       plan,
+      trunkAuth: trunkCredentials(loaded.view.trunks),
       callerCodecs: sdpCodecs(t.transferee.remoteSdp),
     };
     // The transferred call is a new call of the tenant: it is admitted (and holds its own port) like any other.

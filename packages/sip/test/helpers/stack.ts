@@ -6,6 +6,7 @@ import {
   connectEngine,
   createSipApp,
   optionsPing,
+  registerClient,
   type EngineConnection,
   type RegistrarDirectory,
   type RegistrarSettings,
@@ -83,6 +84,7 @@ export async function startStack(o: {
   const conn = connectEngine({ host: engine.control.host, port: engine.control.port, secret, log, metrics, handlers: app.handlers });
   await conn.connected;
   app.gatewayMonitor?.start(optionsPing(conn.srf));
+  app.trunkRegistrant?.start(registerClient(conn.srf));
   return {
     engine,
     conn,
@@ -95,6 +97,7 @@ export async function startStack(o: {
     sipTarget: `127.0.0.1:${sipPort}`,
     async close() {
       await app.gatewayMonitor?.close();
+      await app.trunkRegistrant?.close();
       await conn.close();
       await engine.close();
       redis.disconnect();
