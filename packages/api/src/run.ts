@@ -27,6 +27,7 @@ export async function runApi(ctx: ProcessContext): Promise<{ host: string; port:
     docs: cfg.api.docs,
     trustProxy: cfg.api.trustProxy,
     retainBillingDays: cfg.api.retainBillingDays,
+    ...(cfg.common.secretKey ? { secretKey: cfg.common.secretKey } : {}),
     security: {
       authFailLimit: cfg.api.authFailLimit,
       authFailWindowMs: cfg.api.authFailWindowSec * 1000,

@@ -202,6 +202,16 @@ export const trunkPutBody = obj(
 export const trunkStatusSchema = obj(
   {
     id: str(32),
+    registration: obj(
+      {
+        state: { type: 'string', enum: ['registered', 'failed', 'unregistered'] },
+        expiresAt: ts,
+        nextAttemptAt: ts,
+        failures: int(0, 1_000_000),
+        lastStatus: int(100, 699),
+      },
+      ['state'],
+    ),
     gateways: {
       type: 'array',
       items: obj(

@@ -9,6 +9,7 @@ import {
   GatewayHealthStore,
   HuntStateStore,
   TrunkRegistrationStore,
+  secretBox,
   LocationStore,
   createRedis,
   keySchema,
@@ -99,6 +100,8 @@ export interface SipAppDeps {
   readonly registrar: RegistrarSettings;
   /** Defaults to the provisioning data in Redis (DirectoryRepo). */
   readonly directory?: RegistrarDirectory;
+  /** KUMO_SECRET_KEY: opens sealed trunk registration passwords. */
+  readonly secretKey?: Buffer;
   /** Call control (INVITE); without it INVITEs are answered 501. */
   readonly calls?: {
     readonly cdrShards: number;
@@ -155,12 +158,14 @@ export function createSipApp(d: SipAppDeps): SipApp {
   const admitCall = c?.admitCall ?? (adm ? admissionStep(adm.service, { burstSeconds: adm.burstSeconds }) : undefined);
   const dialogs = new LocalDialogRegistry();
   const pickups = new LocalPickupRegistry();
+  // Provisioning as the call path, the gateway monitor and the trunk registrant read it (secrets opened).
+  const provisioning = new DirectoryRepo(d.redis, d.keys).useSecrets(d.secretKey ? secretBox(d.secretKey) : undefined);
   const gatewayHealth = new GatewayHealthStore(d.redis, d.keys);
   const gh = c?.gatewayHealth;
   const gatewayMonitor =
     gh && gh.intervalMs > 0
       ? new GatewayMonitor({
-          directory: new DirectoryRepo(d.redis, d.keys),
+          directory: provisioning,
           store: gatewayHealth,
           log: d.log.child({ component: 'gateways' }),
           intervalMs: gh.intervalMs,
@@ -172,7 +177,7 @@ export function createSipApp(d: SipAppDeps): SipApp {
   const tr = c?.trunkRegistration;
   const trunkRegistrant = tr
     ? new TrunkRegistrant({
-        directory: new DirectoryRepo(d.redis, d.keys),
+        directory: provisioning,
         store: new TrunkRegistrationStore(d.redis, d.keys),
         log: d.log.child({ component: 'trunk-registration' }),
         checkMs: tr.checkMs,
@@ -184,7 +189,7 @@ export function createSipApp(d: SipAppDeps): SipApp {
   const invite = c
     ? createInviteHandler({
         log: d.log.child({ component: 'calls' }),
-        directory: new DirectoryRepo(d.redis, d.keys),
+        directory: provisioning,
         location,
         hunt: new HuntStateStore(d.redis, d.keys),
         gatewayHealth,
@@ -241,6 +246,7 @@ export async function runSip(ctx: ProcessContext): Promise<void> {
     log,
     metrics,
     registrar: registrarSettings(cfg.sip, log),
+    ...(cfg.common.secretKey ? { secretKey: cfg.common.secretKey } : {}),
     calls: {
       cdrShards: cfg.cdr.shards,
       cdrReplication: { minReplicas: cfg.cdr.minReplicas, timeoutMs: cfg.cdr.replicaTimeoutMs },

@@ -22,6 +22,7 @@ export {
   type TrunkMatch,
 } from './provisioning/directory.js';
 export { ProvisioningRepo, ha1Of } from './provisioning/provisioning.js';
+export { secretBox, isSealed, type SecretBox } from './provisioning/secrets.js';
 export { AuditRepo, SYSTEM_ACTOR, redactSecrets, type Actor, type AuditEntry } from './provisioning/audit.js';
 export {
   ApiKeyRepo,

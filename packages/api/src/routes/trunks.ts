@@ -1,6 +1,6 @@
 import { KumoError } from '@kumo/runtime';
 import { gatewayIdentity, validateTrunk, type TrunkInput } from '@kumo/domain';
-import { GatewayHealthStore } from '@kumo/store';
+import { GatewayHealthStore, TrunkRegistrationStore } from '@kumo/store';
 import { actorOf, defineRoutes, tenantOf } from '../context.js';
 import { valid } from '../errors.js';
 import { errors, idParams, page, pageQuery, parseLimit, tenantParams, trunkCreateBody, trunkPutBody, trunkSchema, trunkStatusSchema } from '../schemas.js';
@@ -12,6 +12,7 @@ type TrunkPut = Omit<TrunkInput, 'id' | 'registration'> & {
 /** Trunks (`/v1/tenants/:tenantId/trunks`). Registration passwords are stored (needed to register) but never returned. */
 export const trunkRoutes = defineRoutes((app, { repo, redis, keys }) => {
   const health = new GatewayHealthStore(redis, keys);
+  const registrations = new TrunkRegistrationStore(redis, keys);
   app.get<{ Querystring: { limit?: string; after?: string } }>(
     '/trunks',
     { schema: { tags: ['tenant'], summary: 'List trunks', params: tenantParams, querystring: pageQuery, response: { 200: page(trunkSchema), ...errors() } } },
@@ -56,8 +57,20 @@ export const trunkRoutes = defineRoutes((app, { repo, redis, keys }) => {
       const tr = await repo.trunk(tenantOf(req).id, req.params.id);
       if (tr === null) throw new KumoError('KUMO_ERR_NOT_FOUND', 'trunk not found');
       const h = await health.read(tr.gateways.map(gatewayIdentity));
+      const reg = tr.registration ? await registrations.get(tenantOf(req).id, tr.id) : undefined;
+      const iso = (ms: number | undefined) => (ms === undefined ? {} : { at: new Date(ms).toISOString() });
       return {
         id: tr.id,
+        ...(tr.registration
+          ? {
+              registration: {
+                state: reg?.state ?? 'unregistered',
+                ...(reg?.expiresAt !== undefined ? { expiresAt: iso(reg.expiresAt).at } : {}),
+                ...(reg ? { nextAttemptAt: iso(reg.nextAt).at, failures: reg.failures } : {}),
+                ...(reg?.lastStatus !== undefined ? { lastStatus: reg.lastStatus } : {}),
+              },
+            }
+          : {}),
         gateways: tr.gateways.map((g) => {
           const s = h.get(gatewayIdentity(g));
           return {

@@ -48,4 +48,15 @@ describe('trunks: roles and gateway identity', () => {
     expect((await h.call('GET', t('/trunks/main/status'), { key })).json()).toMatchObject({ gateways: [{ state: 'unknown' }] });
     expect((await h.call('GET', t('/trunks/nope/status'), { key })).statusCode).toBe(404);
   });
+
+  it('status of a registration-based trunk: its registration state; the password is never returned', async () => {
+    const c = await h.call('POST', t('/trunks'), {
+      key,
+      body: { id: 'reg', name: 'Reg', gateways: [{ host: '198.51.100.40' }], channelLimit: 1, registration: { username: 'u9', password: 'never-shown' } },
+    });
+    expect(c.statusCode).toBe(201);
+    expect(c.body).not.toContain('never-shown');
+    expect((await h.call('GET', t('/trunks/reg/status'), { key })).json()).toMatchObject({ registration: { state: 'unregistered' } });
+    expect((await h.call('GET', t('/trunks/reg'), { key })).body).not.toContain('never-shown');
+  });
 });

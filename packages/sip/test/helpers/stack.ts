@@ -52,6 +52,8 @@ export async function startStack(o: {
   keys?: KeySchema;
   /** Call control (INVITE routing); without it INVITEs get 501. */
   calls?: SipAppDeps['calls'];
+  /** KUMO_SECRET_KEY of the sip app (sealed trunk passwords). */
+  secretKey?: Buffer;
   /** SIP timers of the engine (short ones let transaction state expire quickly in tests). */
   timers?: EngineOptions['timers'];
 }): Promise<Stack> {
@@ -80,6 +82,7 @@ export async function startStack(o: {
     registrar: { ...TEST_SETTINGS, ...o.settings },
     ...(o.directory ? { directory: o.directory } : {}),
     ...(o.calls ? { calls: o.calls } : {}),
+    ...(o.secretKey ? { secretKey: o.secretKey } : {}),
   });
   const conn = connectEngine({ host: engine.control.host, port: engine.control.port, secret, log, metrics, handlers: app.handlers });
   await conn.connected;

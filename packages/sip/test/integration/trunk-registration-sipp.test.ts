@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { validateExtension, validateTenantCreate, validateTrunk } from '@kumo/domain';
-import { ProvisioningRepo, SYSTEM_ACTOR, TrunkRegistrationStore, type TrunkRegistrationState } from '@kumo/store';
+import { randomBytes } from 'node:crypto';
+import { ProvisioningRepo, SYSTEM_ACTOR, TrunkRegistrationStore, secretBox, type TrunkRegistrationState } from '@kumo/store';
 import { freePort, runSipp, startSipp, type SippHandle, type SippResult } from '@kumo/testkit';
 import { carrierRegistrar, uacCall } from '../helpers/scenarios.js';
 import { startStack, type Stack } from '../helpers/stack.js';
@@ -43,13 +44,16 @@ describe('registration-based trunk against a sipp carrier', () => {
     }
   }
 
+  // The trunk password is sealed at rest (KUMO_SECRET_KEY): the api seals, the sip app opens.
+  const secretKey = randomBytes(32);
   beforeAll(async () => {
     s = await startStack({
       redisUrl: inject('redisUrl'),
+      secretKey,
       calls: { cdrShards: 1, trunkSetupTimeoutSec: 5, trunkRingCapSec: 30, trunkRegistration: { checkMs: 100, timeoutMs: 700, retryBaseMs: 300, retryMaxMs: 1200 } },
     });
     store = new TrunkRegistrationStore(s.redis, s.keys);
-    repo = new ProvisioningRepo(s.redis, s.keys);
+    repo = new ProvisioningRepo(s.redis, s.keys).useSecrets(secretBox(secretKey));
     await repo.createTenant(ok(validateTenantCreate({ id: tenantId, name: 'Reg', sipDomain: domain, ports: 100, trunkChannels: 10, callsPerSecond: 50 })), SYSTEM_ACTOR);
     await repo.createExtension(tenantId, ok(validateExtension({ number: '1001', password: 'pass1001x', permissionClass: 'national' })), SYSTEM_ACTOR);
   });
@@ -76,6 +80,7 @@ describe('registration-based trunk against a sipp carrier', () => {
       ),
       SYSTEM_ACTOR,
     );
+    expect(await s.redis.get(s.keys.tenant.trunk(tenantId, 'reg'))).not.toContain('trunk-secret');
     const first = await until('registered', () => store.get(tenantId, 'reg'), (r) => r.state === 'registered');
     // The carrier granted 2 s: Kumo refreshes at 80 % of that, before the binding expires.
     expect(first).toMatchObject({ state: 'registered', lastStatus: 200, failures: 0 });

@@ -29,6 +29,7 @@ import type { RedisClient } from '../client.js';
 import type { KeySchema } from '../keys.js';
 import { ApiKeyRepo } from './apikeys.js';
 import { gatewayIdentity, uniqueIpGateways } from './directory.js';
+import { isSealed } from './secrets.js';
 import { AuditRepo, type Actor } from './audit.js';
 import { DirectoryRepo } from './directory.js';
 import { DEFAULT_BILLING_RETENTION_MS, TenantDataLifecycle, type PurgeResult } from '../lifecycle/tenant-data.js';
@@ -432,13 +433,20 @@ export class ProvisioningRepo extends DirectoryRepo {
     }
   }
 
+  /** The registration password sealed with the secret key (when one is configured), as stored. */
+  private sealTrunk(t: TrunkRecord): TrunkRecord {
+    const r = t.registration;
+    if (!r || !this.secrets || isSealed(r.password)) return t;
+    return { ...t, registration: { ...r, password: this.secrets.seal(r.password) } };
+  }
+
   async createTrunk(tenantId: string, v: TrunkValue, actor: Actor): Promise<TrunkRecord> {
     await this.mustTenant(tenantId);
     const claimed = await this.claimSources(tenantId, v.id, v.gateways);
     const at = this.iso();
     const rec: TrunkRecord = { ...v, createdAt: at, updatedAt: at };
     try {
-      await this.create(tenantId, this.trunkSpec(tenantId, v.id, v.channelLimit), rec);
+      await this.create(tenantId, this.trunkSpec(tenantId, v.id, v.channelLimit), this.sealTrunk(rec));
     } catch (e) {
       await this.releaseSources(tenantId, v.id, claimed);
       throw e;
@@ -452,11 +460,13 @@ export class ProvisioningRepo extends DirectoryRepo {
     const claimed = await this.claimSources(tenantId, v.id, v.gateways);
     let res: { before: TrunkRecord; after: TrunkRecord };
     try {
-      res = await this.update<TrunkRecord>(tenantId, this.trunkSpec(tenantId, v.id, v.channelLimit), (cur) => ({
-        ...v,
-        createdAt: cur.createdAt,
-        updatedAt: this.iso(),
-      }));
+      res = await this.update<TrunkRecord>(tenantId, this.trunkSpec(tenantId, v.id, v.channelLimit), (cur) =>
+        this.sealTrunk({
+          ...v,
+          createdAt: cur.createdAt,
+          updatedAt: this.iso(),
+        }),
+      );
     } catch (e) {
       await this.releaseSources(tenantId, v.id, claimed);
       throw e;
@@ -464,7 +474,7 @@ export class ProvisioningRepo extends DirectoryRepo {
     const keep = new Set(v.gateways.map(gatewayIdentity));
     await this.releaseSources(tenantId, v.id, res.before.gateways.filter((g) => !keep.has(gatewayIdentity(g))));
     await this.audit.append(tenantId, { actor, action: 'trunk.update', target: `trunk:${v.id}`, before: res.before, after: res.after });
-    return res.after;
+    return this.openTrunk(res.after) as TrunkRecord;
   }
 
   async deleteTrunk(tenantId: string, id: string, actor: Actor): Promise<void> {
