@@ -112,7 +112,7 @@ export interface SipAppDeps {
     /** OPTIONS pings to trunk gateways (trunks/gateway-monitor.ts); absent or intervalMs 0: off. */
     readonly gatewayHealth?: { readonly intervalMs: number; readonly timeoutMs: number; readonly downAfter: number; readonly metrics?: TrunkMetrics };
     /** Kumo's REGISTER to carriers for registration-based trunks (trunks/registrant.ts); absent: off. */
-    readonly trunkRegistration?: { readonly checkMs: number; readonly timeoutMs: number; readonly retryBaseMs?: number; readonly retryMaxMs: number };
+    readonly trunkRegistration?: { readonly checkMs: number; readonly timeoutMs: number; readonly retryBaseMs?: number; readonly retryMaxMs: number; readonly metrics?: TrunkMetrics };
     /** The admission step; default: `admission` below, else admit everything. */
     readonly admitCall?: AdmitCall;
     /** The early overload gate; default: `admission` below, else none. */
@@ -183,6 +183,7 @@ export function createSipApp(d: SipAppDeps): SipApp {
         checkMs: tr.checkMs,
         timeoutMs: tr.timeoutMs,
         retryMaxMs: tr.retryMaxMs,
+        ...(tr.metrics ? { metrics: tr.metrics } : {}),
         ...(tr.retryBaseMs !== undefined ? { retryBaseMs: tr.retryBaseMs } : {}),
       })
     : undefined;
@@ -237,6 +238,7 @@ export async function runSip(ctx: ProcessContext): Promise<void> {
   });
   const keys = keySchema(cfg.common.redisKeyPrefix);
   const metrics = createSipMetrics(ctx.registry);
+  const trunkMetrics = createTrunkMetrics(ctx.registry);
   const admission = createCallAdmission({ redis, keys, config: cfg.admission, log, registry: ctx.registry });
   await admission.start();
   ctx.lifecycle.onClose('admission', () => admission.close());
@@ -256,9 +258,9 @@ export async function runSip(ctx: ProcessContext): Promise<void> {
         intervalMs: cfg.routing.gatewayPingIntervalS * 1000,
         timeoutMs: cfg.routing.gatewayPingTimeoutMs,
         downAfter: cfg.routing.gatewayDownAfter,
-        metrics: createTrunkMetrics(ctx.registry),
+        metrics: trunkMetrics,
       },
-      trunkRegistration: { checkMs: 5000, timeoutMs: 10_000, retryMaxMs: cfg.routing.trunkRegRetryMaxS * 1000 },
+      trunkRegistration: { checkMs: 5000, timeoutMs: 10_000, retryMaxMs: cfg.routing.trunkRegRetryMaxS * 1000, metrics: trunkMetrics },
     },
     admission: { service: admission, burstSeconds: cfg.admission.rateBurstS },
   });

@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Gateway, TrunkRegistration } from '@kumo/domain';
-import type { Logger } from '@kumo/runtime';
+import type { Logger, TrunkMetrics } from '@kumo/runtime';
 import type { DirectoryRepo, TrunkRegistrationState, TrunkRegistrationStore } from '@kumo/store';
 
 export interface RegisterAttempt {
@@ -32,6 +32,7 @@ export interface TrunkRegistrantOptions {
   readonly timeoutMs: number;
   readonly retryBaseMs?: number;
   readonly retryMaxMs: number;
+  readonly metrics?: TrunkMetrics;
   readonly now?: () => number;
 }
 
@@ -63,6 +64,7 @@ export class TrunkRegistrant {
     if (!send || !(await this.o.store.lead(this.owner, Math.max(this.o.checkMs * 3, 5000)))) return;
     const now = this.o.now ?? Date.now;
     const keep = new Set<string>();
+    const rows: { tenant: string; trunk: string; state: TrunkRegistrationState['state'] }[] = [];
     let after: string | undefined;
     do {
       const page = await this.o.directory.listTenants({ limit: 500, ...(after !== undefined ? { after } : {}) });
@@ -73,13 +75,15 @@ export class TrunkRegistrant {
           if (!reg || !gw) continue;
           keep.add(`${t.id}/${trunk.id}`);
           const prev = await this.o.store.get(t.id, trunk.id);
-          if (prev && now() < prev.nextAt) continue;
-          await this.o.store.set(t.id, trunk.id, await this.register(t.id, trunk.id, gw, reg, prev, send, now));
+          const cur = prev && now() < prev.nextAt ? prev : await this.register(t.id, trunk.id, gw, reg, prev, send, now);
+          if (cur !== prev) await this.o.store.set(t.id, trunk.id, cur);
+          rows.push({ tenant: t.id, trunk: trunk.id, state: cur.state });
         }
       }
       after = page.next ?? undefined;
     } while (after !== undefined && !this.closed);
     await this.o.store.prune(keep);
+    this.o.metrics?.setRegistrations(rows);
   }
 
   private async register(

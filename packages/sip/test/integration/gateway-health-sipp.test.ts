@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createRegistry, createTrunkMetrics } from '@kumo/runtime';
 import { gatewayIdentity, validateExtension, validateTenantCreate, validateTrunk } from '@kumo/domain';
 import { GatewayHealthStore, ProvisioningRepo, SYSTEM_ACTOR } from '@kumo/store';
 import { freePort, runSipp, startSipp, type SippHandle, type SippResult } from '@kumo/testkit';
@@ -26,6 +27,7 @@ describe('trunk gateway health by OPTIONS', () => {
   let health: GatewayHealthStore;
   const gw = { a: { host: '127.0.0.6', port: 0 }, b: { host: '127.0.0.7', port: 0 } };
   const sipps: SippHandle[] = [];
+  const registry = createRegistry('gw-health-test');
   const dir = mkdtempSync(join(tmpdir(), 'kumo-gwhealth-'));
   let n = 0;
   const file = (xml: string): { file: string } => {
@@ -52,7 +54,7 @@ describe('trunk gateway health by OPTIONS', () => {
     s = await startStack({
       redisUrl: inject('redisUrl'),
       // A long setup timeout: a call that tried the dead gateway first would outlast the caller's sipp.
-      calls: { cdrShards: 1, trunkSetupTimeoutSec: 10, trunkRingCapSec: 30, gatewayHealth: { intervalMs: 200, timeoutMs: 300, downAfter: 2 } },
+      calls: { cdrShards: 1, trunkSetupTimeoutSec: 10, trunkRingCapSec: 30, gatewayHealth: { intervalMs: 200, timeoutMs: 300, downAfter: 2, metrics: createTrunkMetrics(registry) } },
     });
     health = new GatewayHealthStore(s.redis, s.keys);
     const repo = new ProvisioningRepo(s.redis, s.keys);
@@ -91,6 +93,7 @@ describe('trunk gateway health by OPTIONS', () => {
     expect(r.ok, explain(r)).toBe(true);
     expect(Date.now() - started).toBeLessThan(6000);
     expect((await health.read([id(gw.a)])).get(id(gw.a))).toMatchObject({ state: 'down' });
+    await until('metrics', async () => /kumo_trunk_gateways\{tenant="gwhealth",trunk="carrier",state="down"[^}]*\} 1/.test(await registry.metrics()));
   });
 
   it('it comes back when it answers again', async () => {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { validateExtension, validateTenantCreate, validateTrunk } from '@kumo/domain';
 import { randomBytes } from 'node:crypto';
+import { createRegistry, createTrunkMetrics } from '@kumo/runtime';
 import { ProvisioningRepo, SYSTEM_ACTOR, TrunkRegistrationStore, secretBox, type TrunkRegistrationState } from '@kumo/store';
 import { freePort, runSipp, startSipp, type SippHandle, type SippResult } from '@kumo/testkit';
 import { carrierRegistrar, uacCall } from '../helpers/scenarios.js';
@@ -46,11 +47,12 @@ describe('registration-based trunk against a sipp carrier', () => {
 
   // The trunk password is sealed at rest (KUMO_SECRET_KEY): the api seals, the sip app opens.
   const secretKey = randomBytes(32);
+  const registry = createRegistry('trunk-reg-test');
   beforeAll(async () => {
     s = await startStack({
       redisUrl: inject('redisUrl'),
       secretKey,
-      calls: { cdrShards: 1, trunkSetupTimeoutSec: 5, trunkRingCapSec: 30, trunkRegistration: { checkMs: 100, timeoutMs: 700, retryBaseMs: 300, retryMaxMs: 1200 } },
+      calls: { cdrShards: 1, trunkSetupTimeoutSec: 5, trunkRingCapSec: 30, trunkRegistration: { checkMs: 100, timeoutMs: 700, retryBaseMs: 300, retryMaxMs: 1200, metrics: createTrunkMetrics(registry) } },
     });
     store = new TrunkRegistrationStore(s.redis, s.keys);
     repo = new ProvisioningRepo(s.redis, s.keys).useSecrets(secretBox(secretKey));
@@ -104,5 +106,8 @@ describe('registration-based trunk against a sipp carrier', () => {
     expect(one.nextAt - (one.lastAttemptAt ?? 0)).toBe(300);
     const two = await until('failed twice', () => store.get(tenantId, 'dead'), (r) => r.failures >= 2);
     expect(two.nextAt - (two.lastAttemptAt ?? 0)).toBe(600);
+    const text = await registry.metrics();
+    expect(text).toMatch(/kumo_trunk_registered\{tenant="regtrunk",trunk="reg"[^}]*\} 1/);
+    expect(text).toMatch(/kumo_trunk_registered\{tenant="regtrunk",trunk="dead"[^}]*\} 0/);
   });
 });
