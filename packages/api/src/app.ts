@@ -3,7 +3,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { Registry } from 'prom-client';
 import { KumoError, createApiMetrics, silentLogger, type ApiMetrics } from '@kumo/runtime';
-import { ApiRateLimits, DEFAULT_BILLING_RETENTION_MS, ProvisioningRepo, pingRedis } from '@kumo/store';
+import { ApiRateLimits, DEFAULT_BILLING_RETENTION_MS, ProvisioningRepo, pingRedis, secretBox } from '@kumo/store';
 import type { ApiDeps, ApiRoutePlugin, RouteContext } from './context.js';
 import { errorSchema, installErrorHandling, notFound, type ErrorBody } from './errors.js';
 import { routePlugins } from './routes/index.js';
@@ -38,7 +38,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const metrics = metricsFor(registry);
   const repo = new ProvisioningRepo(deps.redis, deps.keys, deps.now, {
     retainBillingMs: (deps.retainBillingDays ?? DEFAULT_BILLING_RETENTION_MS / 86_400_000) * 86_400_000,
-  });
+  }).useSecrets(deps.secretKey ? secretBox(deps.secretKey) : undefined);
   const ctx: RouteContext = { redis: deps.redis, keys: deps.keys, repo, log, registry, ownSipAddresses: deps.ownSipAddresses ?? [] };
   const security = { ...DEFAULT_SECURITY, ...(deps.security ?? {}) };
   const limits = new ApiRateLimits(deps.redis, deps.keys);

@@ -318,6 +318,20 @@ export const ERROR_CATALOGUE = {
     en: (d) => `the tenant's ${s(d.quota)} quota is used up (${s(d.used)} of ${s(d.limit)}); ask the operator`,
     ja: (d) => `テナントの${s(d.quota)}の上限に達しました（${s(d.limit)}件中${s(d.used)}件）。オペレーターにお問い合わせください`,
   },
+  KUMO_ERR_CONFIG: {
+    status: 500,
+    when: 'start-up only: a setting is invalid (e.g. `KUMO_SECRET_KEY` is not 32 bytes), so the process refuses to start; no request causes it',
+    details: [],
+    en: (_d, m) => m || 'the server is misconfigured',
+    ja: () => 'サーバーの設定に誤りがあります',
+  },
+  KUMO_ERR_SECRET: {
+    status: 500,
+    when: 'a stored secret (a trunk registration password) cannot be opened with the configured `KUMO_SECRET_KEY`: the key was changed without re-sealing (docs/security.md); no request causes it',
+    details: [],
+    en: (_d, m) => m || 'a stored secret cannot be decrypted with the configured key',
+    ja: () => '保存された秘密情報を設定された鍵で復号できません。オペレーターにお問い合わせください',
+  },
   KUMO_ERR_RATE_LIMITED: {
     status: 429,
     when: 'too many failed authentications from one address, or a tenant above its API write rate; see `Retry-After`',

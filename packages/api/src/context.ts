@@ -38,6 +38,8 @@ export interface ApiDeps {
   readonly now?: () => Date;
   /** Days a purged tenant's billing records are kept (default 7 years); 0 keeps nothing. */
   readonly retainBillingDays?: number;
+  /** KUMO_SECRET_KEY: seals trunk registration passwords before they are stored. */
+  readonly secretKey?: Buffer;
   /** Rate limits of docs/security.md (default `DEFAULT_SECURITY`). */
   readonly security?: Partial<SecurityOptions>;
   /** Extra route plugins (other areas: registrations, billing, admission…). */

@@ -33,6 +33,7 @@ export async function runApi(ctx: ProcessContext): Promise<{ host: string; port:
     trustProxy: cfg.api.trustProxy,
     ownSipAddresses,
     retainBillingDays: cfg.api.retainBillingDays,
+    ...(cfg.common.secretKey ? { secretKey: cfg.common.secretKey } : {}),
     security: {
       authFailLimit: cfg.api.authFailLimit,
       authFailWindowMs: cfg.api.authFailWindowSec * 1000,

@@ -12,6 +12,7 @@ import {
   RING_STRATEGIES,
   TENANT_STATUSES,
   TRANSPORTS,
+  TRUNK_ROLES,
 } from '@kumo/domain';
 
 const str = (maxLength: number, extra: Record<string, unknown> = {}) => ({ type: 'string', maxLength, ...extra }) as const;
@@ -221,7 +222,15 @@ const trunkProps = {
   channelLimit: int(1, 20000),
   numberFormat: { type: 'string', enum: [...NUMBER_FORMATS] },
   callerId: str(20),
-  emergency: { type: 'boolean' },
+  roles: {
+    type: 'array',
+    items: { type: 'string', enum: [...TRUNK_ROLES] },
+    minItems: 1,
+    maxItems: 2,
+    uniqueItems: true,
+    description: 'ordinary (outside calls), emergency (110/118/119 first), or both; default ordinary',
+  },
+  emergency: { type: 'boolean', description: 'Deprecated: true = roles [ordinary, emergency]; in responses, whether roles include emergency' },
   callerName: {
     type: 'string',
     enum: [...CALLER_NAME_MODES],
@@ -254,6 +263,39 @@ export const trunkPatchBody = mergePatchBody(
   ['numberFormat', 'callerId', 'emergency', 'registration', 'callerName', 'callerNameFixed'],
   'JSON Merge Patch (RFC 7396): `gateways` is replaced as a whole list; `registration` merges by member (`{"registration":{"expiresSec":600}}` keeps user and password), `"registration": null` removes it.',
   [{ channelLimit: 4 }, { registration: { expiresSec: 600 } }, { registration: null }],
+);
+
+export const trunkStatusSchema = obj(
+  {
+    id: str(32),
+    registration: obj(
+      {
+        state: { type: 'string', enum: ['registered', 'failed', 'unregistered'] },
+        expiresAt: ts,
+        nextAttemptAt: ts,
+        failures: int(0, 1_000_000),
+        lastStatus: int(100, 699),
+      },
+      ['state'],
+    ),
+    gateways: {
+      type: 'array',
+      items: obj(
+        {
+          host: str(253),
+          port: int(1, 65535),
+          transport: { type: 'string', enum: [...TRANSPORTS] },
+          state: { type: 'string', enum: ['up', 'down', 'unknown'] },
+          since: ts,
+          lastPingAt: ts,
+          failures: int(0, 1_000_000),
+          lastStatus: int(100, 699),
+        },
+        ['host', 'port', 'transport', 'state'],
+      ),
+    },
+  },
+  ['id', 'gateways'],
 );
 
 // ---- DIDs ------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ export const VOCABULARY = {
     tollfree: 'フリーダイヤル',
     international: '国際電話',
     other: 'その他',
+    service: 'サービス番号（104・117等）',
     emergency: '緊急通報',
     internal: '内線',
     inbound: '着信',

@@ -74,6 +74,7 @@ export async function up(env: Env, opts: UpOptions): Promise<number> {
     KUMO_REDIS_URL: redisUrl,
     KUMO_ENGINE_SECRET: env['KUMO_ENGINE_SECRET'] ?? secrets.engineSecret,
     KUMO_NONCE_SECRET: env['KUMO_NONCE_SECRET'] ?? secrets.nonceSecret,
+    KUMO_SECRET_KEY: env['KUMO_SECRET_KEY'] ?? secrets.secretKey,
   };
 
   let demo: DemoSeedResult | undefined;

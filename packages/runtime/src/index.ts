@@ -24,3 +24,4 @@ export {
   type AuthFailureReason,
   type BlockScope,
 } from './metrics/sip.js';
+export { createTrunkMetrics, type TrunkMetrics } from './metrics/trunks.js';

@@ -1,12 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { ConfigError, admissionSpec, cdrStreamSpec, commonSpec, readConfig, routingSpec, sipSpec, type ConfigOf, type Env } from '@kumo/config';
-import { createSipMetrics, startOpsServer, type Logger, type ProcessContext, type SipMetrics } from '@kumo/runtime';
+import { createSipMetrics, createTrunkMetrics, startOpsServer, type Logger, type ProcessContext, type SipMetrics, type TrunkMetrics } from '@kumo/runtime';
 import {
   AuthGuardStore,
   CdrStreams,
   type CdrReplication,
   DirectoryRepo,
+  GatewayHealthStore,
   HuntStateStore,
+  TrunkRegistrationStore,
+  secretBox,
   LocationStore,
   createRedis,
   keySchema,
@@ -28,6 +31,10 @@ import type { RegistrarDirectory } from './registrar/directory.js';
 import { cachedDirectory, storeDirectory } from './registrar/directory-store.js';
 import { createRegistrar, type RegistrarSettings } from './registrar/registrar.js';
 import { methodHandlers } from './methods/methods.js';
+import { optionsPing } from './drachtio/options-ping.js';
+import { GatewayMonitor } from './trunks/gateway-monitor.js';
+import { registerClient } from './drachtio/register-client.js';
+import { TrunkRegistrant } from './trunks/registrant.js';
 
 export type SipConfig = ConfigOf<typeof sipSpec>;
 
@@ -93,6 +100,8 @@ export interface SipAppDeps {
   readonly registrar: RegistrarSettings;
   /** Defaults to the provisioning data in Redis (DirectoryRepo). */
   readonly directory?: RegistrarDirectory;
+  /** KUMO_SECRET_KEY: opens sealed trunk registration passwords. */
+  readonly secretKey?: Buffer;
   /** Call control (INVITE); without it INVITEs are answered 501. */
   readonly calls?: {
     readonly cdrShards: number;
@@ -100,6 +109,10 @@ export interface SipAppDeps {
     readonly cdrReplication?: CdrReplication;
     readonly trunkSetupTimeoutSec: number;
     readonly trunkRingCapSec: number;
+    /** OPTIONS pings to trunk gateways (trunks/gateway-monitor.ts); absent or intervalMs 0: off. */
+    readonly gatewayHealth?: { readonly intervalMs: number; readonly timeoutMs: number; readonly downAfter: number; readonly metrics?: TrunkMetrics };
+    /** Kumo's REGISTER to carriers for registration-based trunks (trunks/registrant.ts); absent: off. */
+    readonly trunkRegistration?: { readonly checkMs: number; readonly timeoutMs: number; readonly retryBaseMs?: number; readonly retryMaxMs: number; readonly metrics?: TrunkMetrics };
     /** The admission step; default: `admission` below, else admit everything. */
     readonly admitCall?: AdmitCall;
     /** The early overload gate; default: `admission` below, else none. */
@@ -115,6 +128,10 @@ export interface SipApp {
   readonly guard: AuthGuardStore;
   /** Bridged legs of this process (attended transfer); exposed for tests. */
   readonly dialogs: LocalDialogRegistry;
+  /** Trunk gateway pings: started once the engine connection exists (`start(optionsPing(conn.srf))`). */
+  readonly gatewayMonitor?: GatewayMonitor;
+  /** Registration-based trunks: started once the engine connection exists (`start(registerClient(conn.srf))`). */
+  readonly trunkRegistrant?: TrunkRegistrant;
   /** In-process call state, for leak checks and diagnostics: all 0 once no call is ringing or bridged. */
   stats(): { readonly ringing: number; readonly bridgedLegs: number };
 }
@@ -141,12 +158,42 @@ export function createSipApp(d: SipAppDeps): SipApp {
   const admitCall = c?.admitCall ?? (adm ? admissionStep(adm.service, { burstSeconds: adm.burstSeconds }) : undefined);
   const dialogs = new LocalDialogRegistry();
   const pickups = new LocalPickupRegistry();
+  // Provisioning as the call path, the gateway monitor and the trunk registrant read it (secrets opened).
+  const provisioning = new DirectoryRepo(d.redis, d.keys).useSecrets(d.secretKey ? secretBox(d.secretKey) : undefined);
+  const gatewayHealth = new GatewayHealthStore(d.redis, d.keys);
+  const gh = c?.gatewayHealth;
+  const gatewayMonitor =
+    gh && gh.intervalMs > 0
+      ? new GatewayMonitor({
+          directory: provisioning,
+          store: gatewayHealth,
+          log: d.log.child({ component: 'gateways' }),
+          intervalMs: gh.intervalMs,
+          timeoutMs: gh.timeoutMs,
+          downAfter: gh.downAfter,
+          ...(gh.metrics ? { metrics: gh.metrics } : {}),
+        })
+      : undefined;
+  const tr = c?.trunkRegistration;
+  const trunkRegistrant = tr
+    ? new TrunkRegistrant({
+        directory: provisioning,
+        store: new TrunkRegistrationStore(d.redis, d.keys),
+        log: d.log.child({ component: 'trunk-registration' }),
+        checkMs: tr.checkMs,
+        timeoutMs: tr.timeoutMs,
+        retryMaxMs: tr.retryMaxMs,
+        ...(tr.metrics ? { metrics: tr.metrics } : {}),
+        ...(tr.retryBaseMs !== undefined ? { retryBaseMs: tr.retryBaseMs } : {}),
+      })
+    : undefined;
   const invite = c
     ? createInviteHandler({
         log: d.log.child({ component: 'calls' }),
-        directory: new DirectoryRepo(d.redis, d.keys),
+        directory: provisioning,
         location,
         hunt: new HuntStateStore(d.redis, d.keys),
+        gatewayHealth,
         guard,
         publishCdr: ((streams) => (cdr) => streams.publishCdr(cdr))(new CdrStreams(d.redis, d.keys, c.cdrShards, c.cdrReplication)),
         pickups,
@@ -169,6 +216,8 @@ export function createSipApp(d: SipAppDeps): SipApp {
     location,
     guard,
     dialogs,
+    ...(gatewayMonitor ? { gatewayMonitor } : {}),
+    ...(trunkRegistrant ? { trunkRegistrant } : {}),
     stats: () => ({ ringing: pickups.size, bridgedLegs: dialogs.size }),
   };
 }
@@ -189,6 +238,7 @@ export async function runSip(ctx: ProcessContext): Promise<void> {
   });
   const keys = keySchema(cfg.common.redisKeyPrefix);
   const metrics = createSipMetrics(ctx.registry);
+  const trunkMetrics = createTrunkMetrics(ctx.registry);
   const admission = createCallAdmission({ redis, keys, config: cfg.admission, log, registry: ctx.registry });
   await admission.start();
   ctx.lifecycle.onClose('admission', () => admission.close());
@@ -198,10 +248,20 @@ export async function runSip(ctx: ProcessContext): Promise<void> {
     log,
     metrics,
     registrar: registrarSettings(cfg.sip, log),
+    ...(cfg.common.secretKey ? { secretKey: cfg.common.secretKey } : {}),
     calls: {
       cdrShards: cfg.cdr.shards,
       cdrReplication: { minReplicas: cfg.cdr.minReplicas, timeoutMs: cfg.cdr.replicaTimeoutMs },
-      trunkSetupTimeoutSec: cfg.routing.trunkSetupTimeoutS, trunkRingCapSec: cfg.routing.trunkRingCapS },
+      trunkSetupTimeoutSec: cfg.routing.trunkSetupTimeoutS,
+      trunkRingCapSec: cfg.routing.trunkRingCapS,
+      gatewayHealth: {
+        intervalMs: cfg.routing.gatewayPingIntervalS * 1000,
+        timeoutMs: cfg.routing.gatewayPingTimeoutMs,
+        downAfter: cfg.routing.gatewayDownAfter,
+        metrics: trunkMetrics,
+      },
+      trunkRegistration: { checkMs: 5000, timeoutMs: 10_000, retryMaxMs: cfg.routing.trunkRegRetryMaxS * 1000, metrics: trunkMetrics },
+    },
     admission: { service: admission, burstSeconds: cfg.admission.rateBurstS },
   });
   const repo = new DirectoryRepo(redis, keys);
@@ -233,6 +293,16 @@ export async function runSip(ctx: ProcessContext): Promise<void> {
   });
   engine.conn = conn;
   ctx.lifecycle.onClose('engine-connection', () => conn.close());
+  if (app.gatewayMonitor) {
+    const monitor = app.gatewayMonitor;
+    monitor.start(optionsPing(conn.srf));
+    ctx.lifecycle.onClose('gateway-monitor', () => monitor.close());
+  }
+  if (app.trunkRegistrant) {
+    const registrant = app.trunkRegistrant;
+    registrant.start(registerClient(conn.srf));
+    ctx.lifecycle.onClose('trunk-registrant', () => registrant.close());
+  }
   let timer: NodeJS.Timeout | undefined;
   const waited = await Promise.race([
     conn.connected.then(() => true),

@@ -48,6 +48,12 @@ export { multiHeader, type SendOptions, type SipHandler, type SipRequest, type S
 // OPTIONS, 405/481/501 for what Kumo does not serve.
 export { ACCEPTED_TYPES, ALLOWED_METHODS, KNOWN_METHODS, NOT_SERVED_METHODS, SUPPORTED_OPTIONS, answerOptions, capabilityHeaders, methodHandlers, refuseMethod } from './methods/methods.js';
 
+// Trunk gateway health (OPTIONS pings).
+export { GatewayMonitor, type GatewayMonitorOptions, type GatewayPing } from './trunks/gateway-monitor.js';
+export { optionsPing } from './drachtio/options-ping.js';
+export { TrunkRegistrant, type TrunkRegistrantOptions, type SendRegister, type RegisterAttempt } from './trunks/registrant.js';
+export { registerClient } from './drachtio/register-client.js';
+
 // Call control (INVITE): the request route and call sessions.
 export { createInviteHandler, type CallControlDeps } from './call/hook.js';
 export {

@@ -22,6 +22,7 @@ export {
   type TrunkMatch,
 } from './provisioning/directory.js';
 export { ProvisioningRepo, ha1Of } from './provisioning/provisioning.js';
+export { secretBox, isSealed, type SecretBox } from './provisioning/secrets.js';
 export {
   AuditRepo,
   AUDIT_GENESIS,
@@ -72,6 +73,8 @@ export {
 } from './registrar/location.js';
 // call routing (hunt state shared by sip processes)
 export { HuntStateStore, STATE_TTL_MS, type HuntState } from './calls/hunt.js';
+export { GatewayHealthStore, type GatewayHealth } from './calls/gateway-health.js';
+export { TrunkRegistrationStore, type TrunkRegistrationState } from './calls/trunk-registration.js';
 // security (api rate limits)
 export { ApiRateLimits } from './security/ratelimit.js';
 export {

@@ -189,6 +189,16 @@ function globalKeys(prefix: string) {
     /** Set of tenant ids with calls booked in a month. */
     billMonthTenants: (month: string) => `${prefix}:bill:month:${month}:tenants`,
 
+    // --- trunk gateway health (sip) ------------------------------------------------------
+    /** Hash: gateway identity `transport|IP|port` → JSON `GatewayHealth` (OPTIONS pings). */
+    gatewayHealth: () => `${prefix}:gw:health`,
+    /** String with TTL: the sip worker that runs this round of pings (one pinger per installation). */
+    gatewayPingLock: () => `${prefix}:gw:ping:lock`,
+    /** Hash: `<tenantId>/<trunkId>` → JSON `TrunkRegistrationState` (Kumo's REGISTER to a carrier). */
+    trunkRegistrations: () => `${prefix}:trunk:reg`,
+    /** String with TTL: the sip worker that registers the trunks (one registrant per installation). */
+    trunkRegLock: () => `${prefix}:trunk:reg:lock`,
+
     // --- security (api rate limits, audit chain, data lifecycle) ------------------
     /** String: hash of the newest entry of the platform audit chain. */
     auditHead: () => `${prefix}:{audit}:head`,

@@ -1,11 +1,11 @@
 import { KumoError } from '@kumo/runtime';
-import { mergePatch, validateTrunk, type TrunkInput, type TrunkRecord, type TrunkValue } from '@kumo/domain';
-import { GrantRepo } from '@kumo/store';
+import { gatewayIdentity, mergePatch, validateTrunk, type TrunkInput, type TrunkRecord, type TrunkValue } from '@kumo/domain';
+import { GatewayHealthStore, GrantRepo, TrunkRegistrationStore } from '@kumo/store';
 import type { FastifyRequest } from 'fastify';
 import { actorOf, defineRoutes, tenantOf } from '../context.js';
 import { notFound, valid } from '../errors.js';
 import { checkCallerIdOwned, checkGatewaysGranted, hideOtherTenants } from '../ownership.js';
-import { errors, idParams, page, pageQuery, parseLimit, tenantParams, trunkCreateBody, trunkPatchBody, trunkPutBody, trunkSchema } from '../schemas.js';
+import { errors, idParams, page, pageQuery, parseLimit, tenantParams, trunkCreateBody, trunkPatchBody, trunkPutBody, trunkSchema, trunkStatusSchema } from '../schemas.js';
 
 type TrunkPut = Omit<TrunkInput, 'id' | 'registration'> & {
   registration?: { username: string; password?: string; realm?: string; expiresSec?: number };
@@ -26,6 +26,8 @@ function registrationPasswordMissing(): KumoError {
 /** Trunks (`/v1/tenants/:tenantId/trunks`). Registration passwords are stored (needed to register) but never returned. */
 export const trunkRoutes = defineRoutes((app, { redis, keys, repo, ownSipAddresses }) => {
   const grants = new GrantRepo(redis, keys, repo.audit);
+  const health = new GatewayHealthStore(redis, keys);
+  const registrations = new TrunkRegistrationStore(redis, keys);
   const check = (v: TrunkInput) => valid(validateTrunk(v, { ownAddresses: ownSipAddresses }));
   /** Ownership (docs/security.md): gateways the operator assigned (`before`: the trunk's current ones) and an owned caller ID. */
   const checkOwned = async (req: FastifyRequest, tenantId: string, v: TrunkValue, before: readonly string[] = []): Promise<void> => {
@@ -80,6 +82,48 @@ export const trunkRoutes = defineRoutes((app, { redis, keys, repo, ownSipAddress
       const tr = await repo.trunk(tenantOf(req).id, req.params.id);
       if (tr === null) throw notFound('trunk', req.params.id);
       return tr;
+    },
+  );
+  app.get<{ Params: { id: string } }>(
+    '/trunks/:id/status',
+    {
+      schema: {
+        tags: ['tenant'],
+        summary: 'Gateway health (OPTIONS pings by the sip process): per gateway up, down or unknown (not pinged yet, or a host name)',
+        params: idParams,
+        response: { 200: trunkStatusSchema, ...errors() },
+      },
+    },
+    async (req) => {
+      const tr = await repo.trunk(tenantOf(req).id, req.params.id);
+      if (tr === null) throw notFound('trunk', req.params.id);
+      const h = await health.read(tr.gateways.map(gatewayIdentity));
+      const reg = tr.registration ? await registrations.get(tenantOf(req).id, tr.id) : undefined;
+      const iso = (ms: number | undefined) => (ms === undefined ? {} : { at: new Date(ms).toISOString() });
+      return {
+        id: tr.id,
+        ...(tr.registration
+          ? {
+              registration: {
+                state: reg?.state ?? 'unregistered',
+                ...(reg?.expiresAt !== undefined ? { expiresAt: iso(reg.expiresAt).at } : {}),
+                ...(reg ? { nextAttemptAt: iso(reg.nextAt).at, failures: reg.failures } : {}),
+                ...(reg?.lastStatus !== undefined ? { lastStatus: reg.lastStatus } : {}),
+              },
+            }
+          : {}),
+        gateways: tr.gateways.map((g) => {
+          const s = h.get(gatewayIdentity(g));
+          return {
+            host: g.host,
+            port: g.port,
+            transport: g.transport,
+            state: s?.state ?? 'unknown',
+            ...(s ? { since: new Date(s.since).toISOString(), lastPingAt: new Date(s.lastPingAt).toISOString(), failures: s.failures } : {}),
+            ...(s?.lastStatus !== undefined ? { lastStatus: s.lastStatus } : {}),
+          };
+        }),
+      };
     },
   );
   app.put<{ Params: { id: string }; Body: TrunkPut }>(

@@ -130,13 +130,13 @@ describe('a 200-extension office through the API only', () => {
     });
     await ok('PATCH', '/trunks/ntt', { registration: { expiresSec: 600 }, callerName: 'fixed', callerNameFixed: '株式会社オフィス' });
     trunks.set('ntt', {
-      id: 'ntt', name: 'NTT ひかり電話', channelLimit: 16, numberFormat: 'national', callerId: '+81312345000', emergency: true, callerName: 'fixed', callerNameFixed: '株式会社オフィス',
+      id: 'ntt', name: 'NTT ひかり電話', channelLimit: 16, numberFormat: 'national', callerId: '+81312345000', roles: ['ordinary', 'emergency'], emergency: true, callerName: 'fixed', callerNameFixed: '株式会社オフィス',
       gateways: [{ host: '192.0.2.81', port: 5060, transport: 'udp', priority: 10 }, { host: '192.0.2.82', port: 5060, transport: 'udp', priority: 20 }],
       registration: { username: '0312345000', expiresSec: 600 },
     });
     await ok('POST', '/trunks', { id: 'ipv', name: 'IP 事業者', channelLimit: 4, gateways: [{ host: 'sbc.carrier.example', transport: 'tls' }] });
     await ok('PUT', '/trunks/ipv', { name: 'IP 事業者 (予備)', channelLimit: 4, numberFormat: 'e164', gateways: [{ host: '198.51.100.7', port: 5080, transport: 'tcp', priority: 5 }] });
-    trunks.set('ipv', { id: 'ipv', name: 'IP 事業者 (予備)', channelLimit: 4, numberFormat: 'e164', emergency: false, callerName: 'none', gateways: [{ host: '198.51.100.7', port: 5080, transport: 'tcp', priority: 5 }] });
+    trunks.set('ipv', { id: 'ipv', name: 'IP 事業者 (予備)', channelLimit: 4, numberFormat: 'e164', roles: ['ordinary'], emergency: false, callerName: 'none', gateways: [{ host: '198.51.100.7', port: 5080, transport: 'tcp', priority: 5 }] });
 
     // DIDs to groups and extensions; PATCH a description, PUT another's target.
     for (let i = 0; i < 10; i++) {

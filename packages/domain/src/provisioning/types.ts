@@ -132,6 +132,11 @@ export interface Gateway {
   readonly priority: number;
 }
 
+/** A gateway's identity: transport, host, port (inbound identification, health state). */
+export function gatewayIdentity(g: Pick<Gateway, 'host' | 'port' | 'transport'>): string {
+  return `${g.transport}|${g.host}|${g.port}`;
+}
+
 /** Outbound REGISTER to the carrier. The password is needed in clear to answer challenges. */
 export interface TrunkRegistration {
   readonly username: string;
@@ -139,6 +144,20 @@ export interface TrunkRegistration {
   /** Defaults to the first gateway's host. */
   readonly realm?: string;
   readonly expiresSec: number;
+}
+
+/**
+ * What a trunk carries: `ordinary` outside calls, `emergency` calls (110/118/119), or both.
+ * Ordinary calls use the trunks with the `ordinary` role; emergency calls the `emergency` ones
+ * first and then every other trunk, so an emergency call is never refused while any trunk exists.
+ */
+export const TRUNK_ROLES = ['ordinary', 'emergency'] as const;
+export type TrunkRole = (typeof TRUNK_ROLES)[number];
+
+/** A trunk's roles; records written before roles existed have only the `emergency` flag (ordinary + emergency). */
+export function trunkRoles(t: { readonly roles?: readonly TrunkRole[] | undefined; readonly emergency?: boolean | undefined }): readonly TrunkRole[] {
+  if (t.roles !== undefined && t.roles.length > 0) return t.roles;
+  return t.emergency === true ? ['ordinary', 'emergency'] : ['ordinary'];
 }
 
 export const NUMBER_FORMATS = ['e164', 'national'] as const;
@@ -165,7 +184,9 @@ export interface TrunkRecord {
   readonly numberFormat: NumberFormat;
   /** Representative caller ID (代表番号), E.164. */
   readonly callerId?: string;
-  /** Emergency calls (110/118/119) use the first trunk with this flag, else the first trunk. */
+  /** What the trunk carries (see TRUNK_ROLES). */
+  readonly roles?: readonly TrunkRole[];
+  /** Derived from `roles` (it includes `emergency`); kept for readers of older records and exports. */
   readonly emergency: boolean;
   /** Display name in From on outbound calls; absent (older records) = `none`. */
   readonly callerName?: CallerNameMode;

@@ -274,9 +274,21 @@ describe('validateTrunk', () => {
       channelLimit: 10,
       numberFormat: 'national',
       callerId: '+81312345678',
+      roles: ['ordinary'],
       emergency: false,
       callerName: 'none',
     });
+  });
+
+  it.each([
+    [{}, ['ordinary']],
+    [{ emergency: true }, ['ordinary', 'emergency']],
+    [{ roles: ['emergency'] as const }, ['emergency']],
+    [{ roles: ['emergency', 'ordinary'] as const }, ['ordinary', 'emergency']],
+  ])('roles %o → %o', (patch, roles) => {
+    const r = validateTrunk({ ...trunk, ...patch });
+    expect(r.ok && r.value.roles).toEqual(roles);
+    expect(r.ok && r.value.emergency).toBe(roles.includes('emergency'));
   });
 
   it.each([
@@ -303,6 +315,10 @@ describe('validateTrunk', () => {
     [{ callerName: 'fixed' as const, callerNameFixed: 'ACME 株式会社' }, []],
     [{ callerNameFixed: 'ACME' }, ['callerNameFixed']],
     [{ callerName: 'loud' as never }, ['callerName']],
+    [{ roles: [] }, ['roles']],
+    [{ roles: ['ordinary', 'ordinary'] as never }, ['roles']],
+    [{ roles: ['backup'] as never }, ['roles/0']],
+    [{ roles: ['ordinary'] as const, emergency: true }, ['emergency']],
   ])('%o → %o', (patch, expected) => {
     expect(fields(validateTrunk({ ...trunk, ...patch }, { trunkChannels: 10 }))).toEqual(expected);
   });

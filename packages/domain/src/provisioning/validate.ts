@@ -16,6 +16,9 @@ import {
   RING_STRATEGIES,
   TENANT_STATUSES,
   TRANSPORTS,
+  TRUNK_ROLES,
+  trunkRoles,
+  type TrunkRole,
   type CallerIdPresentation,
   type CallerNameMode,
   type Contract,
@@ -502,6 +505,9 @@ export interface TrunkInput {
   readonly channelLimit: number;
   readonly numberFormat?: NumberFormat;
   readonly callerId?: string;
+  /** Default `['ordinary']`. */
+  readonly roles?: readonly TrunkRole[];
+  /** Deprecated: `true` without `roles` means `['ordinary', 'emergency']`. */
   readonly emergency?: boolean;
   readonly callerName?: CallerNameMode;
   readonly callerNameFixed?: string;
@@ -515,6 +521,7 @@ export interface TrunkValue {
   readonly channelLimit: number;
   readonly numberFormat: NumberFormat;
   readonly callerId?: string;
+  readonly roles: readonly TrunkRole[];
   readonly emergency: boolean;
   readonly callerName: CallerNameMode;
   readonly callerNameFixed?: string;
@@ -601,6 +608,16 @@ export function validateTrunk(
   const callerNameFixed = c.text('callerNameFixed', v.callerNameFixed, 50);
   if (callerName === 'fixed' && (callerNameFixed === undefined || callerNameFixed === '')) c.fail('callerNameFixed', "is required when callerName is 'fixed'");
   if (callerName !== 'fixed' && callerNameFixed !== undefined && callerNameFixed !== '') c.fail('callerNameFixed', "is only used when callerName is 'fixed'");
+  let roles: TrunkRole[] = [...trunkRoles({ roles: v.roles, emergency: v.emergency })];
+  if (v.roles !== undefined) {
+    if (v.roles.length === 0) c.fail('roles', 'must name at least one role (ordinary, emergency)');
+    v.roles.forEach((r, i) => {
+      if (!(TRUNK_ROLES as readonly string[]).includes(r)) c.fail(`roles/${i}`, `must be one of ${TRUNK_ROLES.join(', ')}`);
+    });
+    if (new Set(v.roles).size !== v.roles.length) c.fail('roles', 'lists a role twice');
+    if (v.emergency !== undefined && v.emergency !== v.roles.includes('emergency')) c.fail('emergency', 'contradicts roles (omit it; roles decide)');
+  }
+  roles = TRUNK_ROLES.filter((r) => roles.includes(r));
   return c.done({
     id: v.id,
     name,
@@ -609,7 +626,8 @@ export function validateTrunk(
     channelLimit: v.channelLimit,
     numberFormat: v.numberFormat ?? 'national',
     ...(callerId !== undefined ? { callerId } : {}),
-    emergency: v.emergency ?? false,
+    roles,
+    emergency: roles.includes('emergency'),
     callerName,
     ...(callerName === 'fixed' && callerNameFixed !== undefined ? { callerNameFixed } : {}),
   });
@@ -684,6 +702,6 @@ export function isTenantStatus(s: string): s is TenantStatus {
 }
 
 /** The trunk emergency calls use: the first flagged one, else the first. */
-export function emergencyTrunk<T extends { readonly emergency: boolean }>(trunks: readonly T[]): T | undefined {
-  return trunks.find((t) => t.emergency) ?? trunks[0];
+export function emergencyTrunk<T extends { readonly emergency: boolean; readonly roles?: readonly TrunkRole[] }>(trunks: readonly T[]): T | undefined {
+  return trunks.find((t) => trunkRoles(t).includes('emergency')) ?? trunks[0];
 }

@@ -4,6 +4,7 @@
  * (184/186 caller-ID prefixes stripped, `010` international prefix, leading `0` national).
  */
 import type { CallDirection } from '../cdr.js';
+import { isServiceCode } from '../routing/numbering.js';
 
 export type DestinationClass =
   | 'fixed'
@@ -11,17 +12,20 @@ export type DestinationClass =
   | 'mobile'
   | 'tollfree'
   | 'international'
+  | 'service'
   | 'emergency'
   | 'internal'
   | 'inbound'
   | 'other';
 
 export const DESTINATION_CLASSES: readonly DestinationClass[] = [
-  'fixed', 'ip', 'mobile', 'tollfree', 'international', 'emergency', 'internal', 'inbound', 'other',
+  'fixed', 'ip', 'mobile', 'tollfree', 'international', 'service', 'emergency', 'internal', 'inbound', 'other',
 ];
 
 export type Destination =
   | { readonly cls: 'international'; readonly digits: string }
+  /** A service number (1XY, #DDDD) as dialled after the outside-line prefix. */
+  | { readonly cls: 'service'; readonly code: string }
   | { readonly cls: 'fixed' | 'ip' | 'mobile' | 'tollfree' | 'other'; readonly national: string }
   | { readonly cls: 'emergency' | 'internal' | 'inbound'; readonly number: string };
 
@@ -60,6 +64,10 @@ export function classifyDestination(c: CalleeFacts): Destination {
   let d = dialled;
   if (/^18[46]/.test(d) && d.length > 3) d = d.slice(3);
   if (EMERGENCY.has(d)) return { cls: 'emergency', number: d };
+  // 1XY / #DDDD after the outside-line prefix 0 (`0104`, `0#7119`): before `010`, which `0104` also starts with.
+  const svc = d.startsWith('0') ? d.slice(1) : d;
+  if (EMERGENCY.has(svc)) return { cls: 'emergency', number: svc };
+  if (isServiceCode(svc)) return { cls: 'service', code: svc };
   if (d.startsWith('+')) return d.startsWith('+81') ? national(`0${d.slice(3)}`) : { cls: 'international', digits: d.slice(1) };
   if (d.startsWith('010')) return { cls: 'international', digits: d.slice(3) };
   if (d.startsWith('0')) return national(d);

@@ -5,7 +5,7 @@
 import type { CallDirection, Cdr, Disposition } from '../cdr.js';
 import { classifyDestination, longestPrefix, type DestinationClass } from './classify.js';
 import { jstDateOf, jstMonthOf, type Month } from './month.js';
-import type { Price, Tariff } from './tariff.js';
+import { DEFAULT_SERVICE, type Price, type Tariff } from './tariff.js';
 
 /** A priced unit count: `units = ceil(seconds / unitSeconds)`, charge = fee + max(units × price, min). */
 export function chargeFor(p: Price, seconds: number): { units: number; charge: number } {
@@ -89,6 +89,12 @@ export function rateCall(input: RatingInput, tariff: Tariff): CallCharge {
     case 'other':
       price = c[dest.cls];
       break;
+    case 'service': {
+      const svc = c.service ?? DEFAULT_SERVICE;
+      price = svc.codes[dest.code] ?? svc.default;
+      rateKey = `service:${dest.code in svc.codes ? dest.code : 'default'}`;
+      break;
+    }
     case 'international': {
       const pre = longestPrefix(c.international.prefixes, dest.digits);
       price = pre === undefined ? c.international.default : c.international.prefixes[pre];

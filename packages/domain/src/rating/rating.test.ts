@@ -87,6 +87,18 @@ describe('classifyDestination', () => {
     [{ to: '0312345678', dir: 'inbound' as const }, 'inbound'],
     [{ to: '119', dir: 'emergency' as const }, 'emergency'],
     [{ to: '12345' }, 'other'],
+    // 1XY service numbers after the outside-line prefix (issue 12 item 10: 0104 was "international").
+    [{ to: '0104' }, 'service'],
+    [{ to: '0117' }, 'service'],
+    [{ to: '0171' }, 'service'],
+    [{ to: '0177' }, 'service'],
+    [{ to: '0188' }, 'service'],
+    [{ to: '0189' }, 'service'],
+    [{ to: '0#7119' }, 'service'],
+    [{ to: '#7119' }, 'service'],
+    [{ to: '1840177' }, 'service'],
+    [{ to: '0110' }, 'emergency'],
+    [{ to: '0104420794600' }, 'international'],
   ])('%o → %s', (o, cls) => {
     const c = cdr(o);
     expect(classifyDestination(c).cls).toBe(cls);
@@ -135,6 +147,12 @@ describe('rateCdr: every class with the default tariff', () => {
     [{ to: '1002', secs: 600, dir: 'internal' as const }, 'internal', 'internal', false, 0],
     [{ to: '0312345678', secs: 600, dir: 'inbound' as const }, 'inbound', 'inbound', false, 0],
     [{ to: '0570123456', secs: 60 }, 'other', 'other', true, 1000],
+    [{ to: '0104', secs: 40 }, 'service', 'service:104', true, 6600],
+    [{ to: '0117', secs: 181 }, 'service', 'service:default', true, 1700],
+    [{ to: '0177', secs: 30 }, 'service', 'service:default', true, 850],
+    [{ to: '0171', secs: 120 }, 'service', 'service:171', true, 0],
+    [{ to: '0189', secs: 300 }, 'service', 'service:189', true, 0],
+    [{ to: '0#7119', secs: 60 }, 'service', 'service:default', true, 850],
     [{ to: '0101202555000', secs: 60 }, 'international', 'intl:1', true, 900],
     [{ to: '0104420794600', secs: 61 }, 'international', 'intl:44', true, 2400],
     [{ to: '0108613800000', secs: 1 }, 'international', 'intl:86', true, 1100],

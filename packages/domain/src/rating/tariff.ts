@@ -43,6 +43,14 @@ export interface TariffClasses {
   readonly international: InternationalTariff;
   /** Any other public number (0570 navi-dial, 0180, 0990, unknown short codes). */
   readonly other: Price;
+  /** Service numbers (1XY, #DDDD): per code, else `default`. Absent in older tariffs: DEFAULT_TARIFF's. */
+  readonly service?: ServiceTariff;
+}
+
+export interface ServiceTariff {
+  /** Service code (`104`, `#7119`) → price. */
+  readonly codes: Readonly<Record<string, Price>>;
+  readonly default: Price;
 }
 
 /** Consumption tax in basis points (1000 = 10%) from a JST date on. */
@@ -64,6 +72,7 @@ export interface TariffOverride {
     readonly mobile?: Price;
     readonly international?: { readonly prefixes?: Readonly<Record<string, Price>>; readonly default?: Price };
     readonly other?: Price;
+    readonly service?: { readonly codes?: Readonly<Record<string, Price>>; readonly default?: Price };
   };
 }
 
@@ -91,6 +100,15 @@ export const DEFAULT_TARIFF: Tariff = {
       default: { unitSeconds: 60, unitPrice: 3000, connectionFee: 0 },
     },
     other: { unitSeconds: 60, unitPrice: 1000 },
+    service: {
+      codes: {
+        // 104: a fee per enquiry rather than per minute; 171 and 189: free of charge.
+        '104': { unitSeconds: 3600, unitPrice: 0, connectionFee: 6600 },
+        '171': { unitSeconds: 60, unitPrice: 0 },
+        '189': { unitSeconds: 60, unitPrice: 0 },
+      },
+      default: { unitSeconds: 180, unitPrice: 850 },
+    },
   },
   tax: [
     { from: '2014-04-01', rateBp: 800 },
@@ -144,6 +162,21 @@ function checkIntlPrefixes(x: unknown, path: string, v: V): void {
   }
 }
 
+function checkService(x: unknown, path: string, v: V, complete: boolean): void {
+  if (!isObj(x)) return void v.errors.push(`${path}: must be an object {codes, default}`);
+  for (const k of Object.keys(x)) if (k !== 'codes' && k !== 'default') v.errors.push(`${path}.${k}: unknown field`);
+  if (x.codes !== undefined || complete) {
+    if (!isObj(x.codes)) v.errors.push(`${path}.codes: object of service code → price required`);
+    else {
+      for (const [code, p] of Object.entries(x.codes)) {
+        if (!/^(1\d\d|#\d{4})$/.test(code)) v.errors.push(`${path}.codes.${code}: must be a 1XY or #DDDD service code`);
+        checkPrice(p, `${path}.codes.${code}`, v);
+      }
+    }
+  }
+  if (x.default !== undefined || complete) checkPrice(x.default, `${path}.default`, v);
+}
+
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; errors: string[] };
 
 /** Validates a platform tariff document (every class priced, tax periods sorted). */
@@ -153,7 +186,8 @@ export function parseTariff(x: unknown): ParseResult<Tariff> {
   const c = x.classes;
   if (!isObj(c)) v.errors.push('classes: required');
   else {
-    for (const k of Object.keys(c)) if (!['fixed', 'ip', 'mobile', 'international', 'other'].includes(k)) v.errors.push(`classes.${k}: unknown class`);
+    for (const k of Object.keys(c)) if (!['fixed', 'ip', 'mobile', 'international', 'other', 'service'].includes(k)) v.errors.push(`classes.${k}: unknown class`);
+    if (c.service !== undefined) checkService(c.service, 'classes.service', v, true);
     checkFixed(c.fixed, 'classes.fixed', v);
     checkPrice(c.ip, 'classes.ip', v);
     checkPrice(c.mobile, 'classes.mobile', v);
@@ -195,7 +229,8 @@ export function parseTariffOverride(x: unknown): ParseResult<TariffOverride> {
             if (val.prefixes !== undefined) checkIntlPrefixes(val.prefixes, 'classes.international.prefixes', v);
             if (val.default !== undefined) checkPrice(val.default, 'classes.international.default', v);
           }
-        } else v.errors.push(`classes.${k}: unknown class`);
+        } else if (k === 'service') checkService(val, 'classes.service', v, false);
+        else v.errors.push(`classes.${k}: unknown class`);
       }
     }
   }
@@ -214,6 +249,10 @@ export function effectiveTariff(platform: Tariff, override: TariffOverride | und
       ip: o.ip ?? p.ip,
       mobile: o.mobile ?? p.mobile,
       other: o.other ?? p.other,
+      service: {
+        codes: { ...(p.service ?? DEFAULT_SERVICE).codes, ...(o.service?.codes ?? {}) },
+        default: o.service?.default ?? (p.service ?? DEFAULT_SERVICE).default,
+      },
       international: {
         prefixes: { ...p.international.prefixes, ...(o.international?.prefixes ?? {}) },
         default: o.international?.default ?? p.international.default,
@@ -221,3 +260,6 @@ export function effectiveTariff(platform: Tariff, override: TariffOverride | und
     },
   };
 }
+
+/** Service prices for tariffs stored before the class existed. */
+export const DEFAULT_SERVICE: ServiceTariff = DEFAULT_TARIFF.classes.service as ServiceTariff;

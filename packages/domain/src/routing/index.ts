@@ -2,6 +2,8 @@ export {
   MAX_INTERNAL_DIGITS,
   NATIONAL_PLAN,
   parseNational,
+  isServiceCode,
+  SERVICE_NUMBERS,
   e164ToNational,
   formatForTrunk,
   isAnonymousUser,

@@ -3,6 +3,8 @@ import {
   e164ToNational,
   formatForTrunk,
   isAnonymousUser,
+  isServiceCode,
+  SERVICE_NUMBERS,
   mayDial,
   networkNumberToE164,
   parseDialled,
@@ -112,6 +114,11 @@ const PLAN: readonly Row[] = [
   ['0104', out('service', '104', null)],
   ['0#7119', out('service', '#7119', null)],
   ['#7119', out('service', '#7119', null)],
+  ['0171', out('service', '171', null)],
+  ['0177', out('service', '177', null)],
+  ['0188', out('service', '188', null)],
+  ['0189', out('service', '189', null)],
+  ['0#8000', out('service', '#8000', null)],
   // feature codes
   ['*8', { type: 'pickup', scope: 'group' }],
   ['**1001', { type: 'pickup', scope: 'directed', extension: '1001' }],
@@ -205,4 +212,12 @@ describe('permission classes', () => {
   it.each(table)('%s may dial %s: %s', (cls, kind, want) => {
     expect(mayDial(cls, kind)).toBe(want);
   });
+});
+
+describe('service numbers (特番)', () => {
+  it.each(Object.keys(SERVICE_NUMBERS))('%s after the outside-line prefix is a service call', (code) => {
+    expect(parseDialled(`0${code}`)).toMatchObject({ type: 'external', kind: 'service', national: code, e164: null });
+    expect(isServiceCode(code)).toBe(true);
+  });
+  it.each(['110', '118', '119', '1', '10', '1000', '#71', '0104'])('%s is no service code', (n) => expect(isServiceCode(n)).toBe(false));
 });

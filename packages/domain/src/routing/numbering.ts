@@ -86,6 +86,32 @@ const INTERNATIONAL_PREFIX = '010';
 const E164_MAX_DIGITS = 15;
 const INTERNATIONAL_MIN_DIGITS = 7;
 
+/**
+ * Service numbers (特番): three-digit 1XY codes and four-digit `#DDDD` numbers, dialled after the
+ * outside-line prefix. They have no E.164 form, go to the carrier as dialled and are rated as their
+ * own class (`service`). The well-known ones, for documentation and reports; any other 1XY is a
+ * service number too (the carrier decides whether it exists). 110/118/119 are emergency, 184/186
+ * caller-ID prefixes.
+ */
+export const SERVICE_NUMBERS: Readonly<Record<string, string>> = {
+  '104': 'directory assistance (番号案内)',
+  '113': 'fault reports (故障受付)',
+  '115': 'telegrams (電報)',
+  '116': 'carrier sales office (営業窓口)',
+  '117': 'speaking clock (時報)',
+  '171': 'disaster message dial (災害用伝言ダイヤル)',
+  '177': 'weather forecast (天気予報)',
+  '188': 'consumer hotline (消費者ホットライン)',
+  '189': 'child consultation (児童相談所虐待対応ダイヤル)',
+  '#7119': 'emergency medical advice (救急安心センター)',
+  '#8000': 'paediatric advice (子ども医療電話相談)',
+};
+
+/** A service code as dialled after the outside-line prefix: 1XY (not 110/118/119) or #DDDD. */
+export function isServiceCode(n: string): boolean {
+  return (/^1\d\d$/.test(n) && !EMERGENCY.has(n)) || /^#\d{4}$/.test(n);
+}
+
 /** Visual separators users and phones put in numbers (RFC 3966 visual-separator + space). */
 function stripSeparators(s: string): string {
   return s.replace(/[-.() ]/g, '');
@@ -95,7 +121,7 @@ function stripSeparators(s: string): string {
 export function parseNational(n: string, privacy?: PrivacyRequest): DialledNumber {
   const withPrivacy = privacy === undefined ? {} : { privacy };
   if (EMERGENCY.has(n)) return { type: 'emergency', service: n as EmergencyService, ...withPrivacy };
-  if (/^1\d\d$/.test(n) || /^#\d{4}$/.test(n)) {
+  if (isServiceCode(n)) {
     return { type: 'external', kind: 'service', national: n, e164: null, ...withPrivacy };
   }
   if (!/^0\d*$/.test(n)) return { type: 'invalid', reason: n.length === 0 ? 'incomplete' : 'unsupported' };

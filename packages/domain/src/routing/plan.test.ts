@@ -35,7 +35,7 @@ function tenant(over: Partial<TenantRoutingView> = {}, exts: ExtensionView[] = [
   const gw = (port: number, priority: number) => ({ host: '127.0.0.1', port, transport: 'udp' as const, priority });
   const trunks: TrunkView[] = [
     { id: 'carrier', numberFormat: 'national', callerId: '+81312340000', gateways: [gw(5082, 20), gw(5081, 10), gw(5083, 20)] },
-    { id: 'sos', numberFormat: 'e164', emergency: true, callerId: '+81312340000', gateways: [gw(5090, 1)] },
+    { id: 'sos', numberFormat: 'e164', roles: ['emergency'], callerId: '+81312340000', gateways: [gw(5090, 1)] },
   ];
   const byNumber = new Map<string, ExtensionView>();
   for (const e of [...baseExts, ...exts]) byNumber.set(e.number, e);
@@ -251,7 +251,43 @@ describe('planRoute: outside line', () => {
     expect(stopOf(planRoute('009012345678', { kind: 'extension', extension: '1007' }, t, ALL).start)?.status).toBe(403);
   });
 
-  it('fails over across trunks and never uses the emergency trunk for outside calls while another exists', () => {
+  it('trunk roles: an ordinary call fails over across every ordinary trunk; a trunk with both roles carries both', () => {
+    const g = (port: number) => ({ host: '127.0.0.3', port, transport: 'udp' as const, priority: 1 });
+    const t = tenant({
+      trunks: [
+        { id: 'a-main', numberFormat: 'national', gateways: [g(5060)] },
+        { id: 'b-both', numberFormat: 'national', roles: ['ordinary', 'emergency'], gateways: [g(5070)] },
+        { id: 'c-sos', numberFormat: 'national', roles: ['emergency'], gateways: [g(5080)] },
+      ],
+    });
+    expect(planRoute('00312345678', me, t, ALL).steps.map((s) => (s as TrunkStep).trunkId)).toEqual(['a-main', 'b-both']);
+    expect(planRoute('110', me, t, ALL).steps.map((s) => (s as TrunkStep).trunkId)).toEqual(['b-both', 'c-sos', 'a-main']);
+    // Issue 12 item 9: a trunk flagged `emergency: true` (records before roles) no longer drops out of ordinary failover.
+    const legacy = tenant({ trunks: [{ id: 'a-main', numberFormat: 'national', gateways: [g(5060)] }, { id: 'b-flag', numberFormat: 'national', emergency: true, gateways: [g(5070)] }] });
+    expect(planRoute('00312345678', me, legacy, ALL).steps.map((s) => (s as TrunkStep).trunkId)).toEqual(['a-main', 'b-flag']);
+    expect(planRoute('119', me, legacy, ALL).steps.map((s) => (s as TrunkStep).trunkId)).toEqual(['b-flag', 'a-main']);
+    // Only emergency trunks: ordinary calls have no trunk (503), emergency calls go out.
+    const sosOnly = tenant({ trunks: [{ id: 'c-sos', numberFormat: 'national', roles: ['emergency'], gateways: [g(5080)] }] });
+    expect(stopOf(planRoute('00312345678', me, sosOnly, ALL).start)?.code).toBe('no-trunk');
+    expect((first(planRoute('118', me, sosOnly, ALL)) as TrunkStep).trunkId).toBe('c-sos');
+  });
+
+  it('gateways found down by OPTIONS pings: skipped by outside calls, tried last by emergency calls; all down → 503 no-gateway', () => {
+    const g = (port: number) => ({ host: '127.0.0.3', port, transport: 'udp' as const, priority: port });
+    const trunks: TrunkView[] = [
+      { id: 'a', numberFormat: 'national', roles: ['ordinary', 'emergency'], gateways: [g(5060), g(5070)] },
+      { id: 'b', numberFormat: 'national', gateways: [g(5080)] },
+    ];
+    const down = new Set(['udp|127.0.0.3|5060']);
+    const t = { ...tenant({ trunks }), downGateways: down };
+    expect(planRoute('00312345678', me, t, ALL).steps.map((s) => (s as TrunkStep).gatewayId)).toEqual(['127.0.0.3:5070', '127.0.0.3:5080']);
+    expect(planRoute('119', me, t, ALL).steps.map((s) => (s as TrunkStep).gatewayId)).toEqual(['127.0.0.3:5070', '127.0.0.3:5080', '127.0.0.3:5060']);
+    const allDown = { ...tenant({ trunks }), downGateways: new Set(['udp|127.0.0.3|5060', 'udp|127.0.0.3|5070', 'udp|127.0.0.3|5080']) };
+    expect(stopOf(planRoute('00312345678', me, allDown, ALL).start)?.code).toBe('no-gateway');
+    expect(planRoute('110', me, allDown, ALL).steps).toHaveLength(3);
+  });
+
+  it('fails over across trunks and never uses an emergency-only trunk for outside calls', () => {
     const gw = { host: '127.0.0.2', port: 5060, transport: 'udp' as const, priority: 1 };
     const t = tenant({ trunks: [...tenant().trunks, { id: 'backup', numberFormat: 'e164', gateways: [gw] }] });
     const p = planRoute('00312345678', me, t, ALL);

@@ -10,7 +10,7 @@
  */
 import type { CallDirection } from '../cdr.js';
 import { orderMembers } from './hunt.js';
-import { DEFAULT_NUMBERING_PLAN, type NumberingPlan } from '../provisioning/types.js';
+import { DEFAULT_NUMBERING_PLAN, gatewayIdentity, trunkRoles, type NumberingPlan, type TrunkRole } from '../provisioning/types.js';
 import { DEFAULT_NO_ANSWER_TIMEOUT_SEC } from '../provisioning/validate.js';
 import {
   e164ToNational,
@@ -229,15 +229,15 @@ function gatewaysByPriority(trunk: TrunkView): GatewayView[] {
 }
 
 /**
- * Trunks in the order they are tried. Outside calls: the trunks not flagged for emergency
- * (all trunks when every one is flagged). Emergency calls: flagged trunks first, then the
- * others, so an emergency call is never refused while any trunk exists.
+ * Trunks in the order they are tried (roles: TRUNK_ROLES). Outside calls: the trunks with the
+ * `ordinary` role, in id order — all of them, so ordinary calls fail over across every ordinary
+ * trunk. Emergency calls: the `emergency` trunks first, then every other trunk, so an emergency call
+ * is never refused while any trunk exists.
  */
 export function trunkOrder(trunks: readonly TrunkView[], emergency: boolean): TrunkView[] {
-  const flagged = trunks.filter((t) => t.emergency === true);
-  const other = trunks.filter((t) => t.emergency !== true);
-  if (emergency) return [...flagged, ...other];
-  return other.length > 0 ? other : [...flagged];
+  const has = (t: TrunkView, r: TrunkRole): boolean => trunkRoles(t).includes(r);
+  if (!emergency) return trunks.filter((t) => has(t, 'ordinary'));
+  return [...trunks.filter((t) => has(t, 'emergency')), ...trunks.filter((t) => !has(t, 'emergency'))];
 }
 
 /**
@@ -253,8 +253,15 @@ function planTrunks(
 ): Next {
   const trunks = trunkOrder(b.tenant.trunks, opts.emergency);
   if (trunks.length === 0) return opts.emergency ? STOPS.noEmergencyTrunk : STOPS.noTrunk;
-  const legs = trunks.flatMap((trunk) => gatewaysByPriority(trunk).map((gateway) => ({ trunk, gateway })));
+  const all = trunks.flatMap((trunk) => gatewaysByPriority(trunk).map((gateway) => ({ trunk, gateway })));
+  // Gateways the OPTIONS pings found down: not tried (no per-call setup timeout on a dead gateway);
+  // an emergency call still tries them, after every gateway that is up.
+  const down = b.tenant.downGateways;
+  const isDown = (g: GatewayView): boolean => down !== undefined && down.has(gatewayIdentity(g));
+  const up = all.filter((l) => !isDown(l.gateway));
+  const legs = opts.emergency ? [...up, ...all.filter((l) => isDown(l.gateway))] : up;
   if (legs.length === 0) return STOPS.noGateway;
+  if (up.length < all.length) b.notes.push(`${all.length - up.length} trunk gateway(s) down${opts.emergency ? ', tried last' : ', skipped'}`);
   const indices: number[] = [];
   for (let i = 0; i < legs.length; i++) {
     const idx = reserve(b);

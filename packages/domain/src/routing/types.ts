@@ -32,7 +32,7 @@ export type PickupGroupView = Pick<PickupGroup, 'id' | 'members'>;
 
 /** A trunk as routing needs it; a `TrunkRecord` fits. */
 export type TrunkView = Pick<TrunkRecord, 'id' | 'gateways' | 'numberFormat'> &
-  Partial<Pick<TrunkRecord, 'name' | 'callerId' | 'emergency' | 'channelLimit' | 'callerName' | 'callerNameFixed'>>;
+  Partial<Pick<TrunkRecord, 'name' | 'callerId' | 'emergency' | 'roles' | 'channelLimit' | 'callerName' | 'callerNameFixed'>>;
 
 export type GatewayView = Gateway;
 export type HuntStrategy = RingStrategy;
@@ -51,6 +51,8 @@ export interface TenantRoutingView {
   readonly trunks: readonly TrunkView[];
   /** Inbound DIDs (E.164) → target; at least the dialled one. */
   readonly dids: ReadonlyMap<string, DidTarget>;
+  /** Trunk gateways found down by OPTIONS pings (`gatewayIdentity`): skipped by ordinary calls, tried last by emergency calls. */
+  readonly downGateways?: ReadonlySet<string>;
 }
 
 /** One registered device: where to send the INVITE (the address it registered from). */

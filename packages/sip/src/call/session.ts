@@ -50,6 +50,8 @@ export interface SessionOptions {
   /** SIP domain of the tenant (host part of internal From/To). */
   readonly domain: string;
   readonly trunkGate?: TrunkGate;
+  /** Credentials of a registration-based trunk: its outbound INVITEs answer the carrier's 401/407. */
+  readonly trunkAuth?: (trunkId: string) => { readonly username: string; readonly password: string } | undefined;
   readonly tracker?: CallTracker;
   readonly pickups?: PickupRegistry;
   /** Longest a trunk call may ring unanswered, s (the carrier usually ends it first). Default 180. */
@@ -156,6 +158,7 @@ export class CallSession {
     const segmentStartedAt: Record<string, number> = {};
     let next = plan.start;
     let stop: Stop | undefined;
+    let trunkFull = false;
     let lastStep: PlanStep | undefined;
     try {
       while ('goto' in next) {
@@ -174,6 +177,7 @@ export class CallSession {
         }
         const gate = step.kind === 'trunk' ? this.o.trunkGate : undefined;
         const gated = gate && step.kind === 'trunk' ? await gate.acquire(step.trunkId) : true;
+        if (!gated) trunkFull = true;
         const r: StepResult = gated
           ? await this.runStep(step, { step: step.index, now: this.io.now(), segmentStartedAt })
           : { kind: 'failed', failure: { kind: 'response', status: 503, reason: 'Trunk Channels Full' } };
@@ -197,8 +201,10 @@ export class CallSession {
       this.o.onError?.(err, 'run');
       stop = { status: 500, reason: 'Server Internal Error', code: 'internal-error', rejected: false };
     }
+    // The trunk's own channel limit, relayed as the last failure: say so (X-Kumo-Reason, Retry-After).
+    if (trunkFull && stop.code === 'status-503' && stop.reason === 'Trunk Channels Full') stop = { ...stop, code: 'trunk-channels', rejected: true };
     const cancelled = this.callerCancelled || stop.code === 'cancelled';
-    if (!cancelled) this.invite.reject(stop.status, stop.reason);
+    if (!cancelled) this.invite.reject(stop.status, stop.reason, { 'X-Kumo-Reason': stop.code });
     this.resolveEnded('system');
     return {
       endedAt: this.io.now(),
@@ -370,7 +376,8 @@ export class CallSession {
     };
     if (asserted !== undefined) headers['P-Asserted-Identity'] = asserted;
     if (step.privacy) headers.Privacy = 'id';
-    return { uri: `sip:${step.number}@${hp};transport=${g.transport}`, headers, sdp: this.invite.sdp };
+    const auth = this.o.trunkAuth?.(step.trunkId);
+    return { uri: `sip:${step.number}@${hp};transport=${g.transport}`, headers, sdp: this.invite.sdp, ...(auth ? { auth } : {}) };
   }
 
   private runForks(forks: readonly Fork[], timing: { ringMs: number; setupMs?: number; pickable?: RingStep }): Promise<StepResult> {

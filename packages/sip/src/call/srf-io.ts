@@ -61,7 +61,7 @@ interface SipErrorLike {
 export interface SrfLike {
   createUAC(
     uri: string,
-    opts: { headers: Record<string, string>; localSdp: string; proxy?: string },
+    opts: { headers: Record<string, string>; localSdp: string; proxy?: string; auth?: { username: string; password: string } },
     progress: { cbRequest: (err: unknown, req?: SentRequest) => void; cbProvisional: (res: SrfDialogRes) => void },
   ): Promise<SrfDialog>;
   createUAS(req: SrfRequest, res: SrfResponse, opts: { localSdp: string; headers?: Record<string, string> }): Promise<SrfDialog>;
@@ -104,7 +104,12 @@ export function srfCallIo(srf: SrfLike, log: Logger): CallIo {
       const outcome: Promise<DialOutcome> = srf
         .createUAC(
           req.uri,
-          { headers: { ...req.headers }, localSdp: req.sdp, ...(req.proxy !== undefined ? { proxy: req.proxy } : {}) },
+          {
+            headers: { ...req.headers },
+            localSdp: req.sdp,
+            ...(req.proxy !== undefined ? { proxy: req.proxy } : {}),
+            ...(req.auth !== undefined ? { auth: { ...req.auth } } : {}),
+          },
           {
             cbRequest: (err, r) => {
               if (err || !r) return;

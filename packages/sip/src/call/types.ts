@@ -13,6 +13,8 @@ export interface DialRequest {
   /** From, To, P-Asserted-Identity, Privacy… */
   readonly headers: Readonly<Record<string, string>>;
   readonly sdp: string;
+  /** Digest credentials to answer a 401/407 from the far end (a registration-based trunk). */
+  readonly auth?: { readonly username: string; readonly password: string };
 }
 
 export interface DialProgress {

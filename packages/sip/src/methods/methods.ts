@@ -11,6 +11,7 @@
  * - Any other method that reaches the app: `501 Not Implemented` with `Allow`.
  */
 import type { SipHandler, SipRequest, SipResponse } from '../drachtio/types.js';
+import { refusalHeaders } from '../request-route/refusal.js';
 
 /** What Kumo accepts: out of dialog REGISTER, INVITE, OPTIONS; inside calls the rest. */
 export const ALLOWED_METHODS = ['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS', 'REGISTER', 'INFO', 'UPDATE', 'REFER', 'NOTIFY', 'PRACK'] as const;
@@ -45,7 +46,7 @@ function hasToTag(req: SipRequest): boolean {
 export const answerOptions: SipHandler = (req, res) => {
   // An OPTIONS with a To tag belongs to a dialog; inside a call drachtio-srf hands it to the call's
   // dialog (srf-io.ts answers it there), so one arriving here names a dialog that does not exist.
-  if (hasToTag(req)) res.send(481, 'Call/Transaction Does Not Exist', {});
+  if (hasToTag(req)) res.send(481, 'Call/Transaction Does Not Exist', { headers: refusalHeaders(481, 'no-dialog') });
   else res.send(200, 'OK', { headers: capabilityHeaders() });
   return Promise.resolve();
 };
@@ -55,9 +56,9 @@ export function refuseMethod(req: SipRequest, res: SipResponse): void {
   if (req.method === 'ACK' || res.finalResponseSent) return;
   const m = req.method.toUpperCase();
   const allow = { Allow: ALLOWED_METHODS.join(', ') };
-  if (!KNOWN_METHODS.has(m)) res.send(501, 'Not Implemented', { headers: allow });
-  else if (hasToTag(req) || DIALOG_ONLY.has(m)) res.send(481, 'Call/Transaction Does Not Exist', {});
-  else res.send(405, 'Method Not Allowed', { headers: allow });
+  if (!KNOWN_METHODS.has(m)) res.send(501, 'Not Implemented', { headers: refusalHeaders(501, 'unknown-method', allow) });
+  else if (hasToTag(req) || DIALOG_ONLY.has(m)) res.send(481, 'Call/Transaction Does Not Exist', { headers: refusalHeaders(481, 'no-dialog') });
+  else res.send(405, 'Method Not Allowed', { headers: refusalHeaders(405, 'method-not-allowed', allow) });
 }
 
 /** Handlers for the methods the app routes besides REGISTER and INVITE. */

@@ -6,6 +6,7 @@
  */
 import {
   MAX_FORWARD_DEPTH,
+  gatewayIdentity,
   internalTarget,
   networkNumberToE164,
   parseDialled,
@@ -21,7 +22,7 @@ import {
   type TenantRoutingView,
   type TrunkRecord,
 } from '@kumo/domain';
-import type { Binding, DirectoryRepo, HuntState, HuntStateStore, LocationStore } from '@kumo/store';
+import type { Binding, DirectoryRepo, GatewayHealthStore, HuntState, HuntStateStore, LocationStore } from '@kumo/store';
 
 /** At most this many extension/group records are loaded for one call. */
 export const MAX_RECORDS_PER_CALL = 64;
@@ -49,6 +50,8 @@ export interface LoadDeps {
   readonly directory: DirectoryRepo;
   readonly location: LocationStore;
   readonly hunt: HuntStateStore;
+  /** Trunk gateway health (OPTIONS pings); without it every gateway counts as up. */
+  readonly gatewayHealth?: Pick<GatewayHealthStore, 'down'>;
 }
 
 export async function loadRouting(
@@ -119,9 +122,11 @@ export async function loadRouting(
   }
 
   const extNumbers = [...extensions.keys()];
-  const [bindings, hunt] = await Promise.all([
+  const gatewayIds = d.gatewayHealth ? trunks.flatMap((t) => t.gateways.map(gatewayIdentity)) : [];
+  const [bindings, hunt, downGateways] = await Promise.all([
     Promise.all(extNumbers.map((e) => d.location.contactsFor(tenantId, e))),
     d.hunt.read(tenantId, extNumbers, [...groups.keys()]),
+    d.gatewayHealth && gatewayIds.length > 0 ? d.gatewayHealth.down(gatewayIds) : Promise.resolve(new Set<string>()),
   ]);
   const registrations = new Map<string, ContactView[]>();
   extNumbers.forEach((e, i) => {
@@ -129,7 +134,7 @@ export async function loadRouting(
     if (b.length > 0) registrations.set(e, b.map(contactOf));
   });
   return {
-    view: { id: tenantId, numbering: opts, extensions, groups, pickupGroups, trunks, dids },
+    view: { id: tenantId, numbering: opts, extensions, groups, pickupGroups, trunks, dids, ...(downGateways.size > 0 ? { downGateways } : {}) },
     registrations,
     hunt,
   };

@@ -20,9 +20,10 @@ import {
   type RoutePlan,
   type Tenant,
   type TrunkRecord,
+  type TrunkView,
 } from '@kumo/domain';
 import type { Logger } from '@kumo/runtime';
-import type { AuthGuardStore, DirectoryRepo, HuntStateStore, LocationStore } from '@kumo/store';
+import type { AuthGuardStore, DirectoryRepo, GatewayHealthStore, HuntStateStore, LocationStore } from '@kumo/store';
 import {
   buildChallenges,
   checkNonce,
@@ -40,6 +41,7 @@ import { CallSession, type SessionOptions, type SessionOutcome, type TrunkGate }
 import type { AttendedRequest, CallIo, InboundInvite, Leg, TransferRequest } from '../call/types.js';
 import { tenantDomainOf, type TenantHostSettings } from '../tenant/identify.js';
 import { loadRouting } from './load.js';
+import { codeOf, defaultRefusalCode, logRefusal, refusalHeaders } from './refusal.js';
 
 /** What the admission step answers; the admission work plugs its service in here. */
 export type AdmissionAnswer =
@@ -77,6 +79,8 @@ export interface RouteDeps {
   readonly directory: DirectoryRepo;
   readonly location: LocationStore;
   readonly hunt: HuntStateStore;
+  /** Trunk gateway health (OPTIONS pings, trunks/gateway-monitor.ts): gateways down are skipped. */
+  readonly gatewayHealth?: Pick<GatewayHealthStore, 'down'>;
   readonly guard: AuthGuardStore;
   readonly publishCdr: PublishCdr;
   readonly admitCall?: AdmitCall;
@@ -140,6 +144,10 @@ export interface RouteContext {
   outcome?: SessionOutcome;
   /** Set when the route itself answered the INVITE. */
   answered?: { status: number; reason: string; code: string; rejected: boolean };
+  /** The step running now (named in the refusal log line). */
+  step?: string;
+  /** Trunk credentials (registration-based trunks), from the trunks loaded for this call. */
+  trunkAuth?: ReadonlyMap<string, { readonly username: string; readonly password: string }>;
   callerCodecs: readonly string[];
 }
 
@@ -159,6 +167,16 @@ function uriOfNameAddr(v: string | undefined): string {
   return (m?.[1] ?? v.split(';')[0] ?? '').trim();
 }
 
+/** username/password of the registration-based trunks among `trunks`. */
+function trunkCredentials(trunks: readonly TrunkView[]): Map<string, { username: string; password: string }> {
+  const out = new Map<string, { username: string; password: string }>();
+  for (const t of trunks) {
+    const r = (t as Partial<TrunkRecord>).registration;
+    if (r) out.set(t.id, { username: r.username, password: r.password });
+  }
+  return out;
+}
+
 export function createInviteRoute(d: RouteDeps) {
   const now = d.now ?? Date.now;
   const admit = d.admitCall ?? admitEverything;
@@ -167,8 +185,28 @@ export function createInviteRoute(d: RouteDeps) {
 
   const reply = (ctx: RouteContext, status: number, reason: string, code: string, rejected = true, headers?: Record<string, string>): 'done' => {
     ctx.answered = { status, reason, code, rejected };
-    ctx.invite.reject(status, reason, headers);
+    ctx.invite.reject(status, reason, { 'X-Kumo-Reason': code, ...headers });
     return 'done';
+  };
+
+  /**
+   * Every final refusal of the INVITE, whichever step or the call session sends it, goes out with
+   * `Reason`, `X-Kumo-Reason` and (where retrying helps) `Retry-After`, and is logged once
+   * (refusal.ts). Challenges (401/407) are not refusals.
+   */
+  const refusing = (context: () => RouteContext, invite: InboundInvite): InboundInvite => {
+    const wrapped = Object.create(invite) as InboundInvite & { reject: InboundInvite['reject'] };
+    wrapped.reject = (status, reason, headers) => {
+      if (status === 401 || status === 407) {
+        invite.reject(status, reason, headers);
+        return;
+      }
+      const ctx = context();
+      const code = codeOf(headers) ?? ctx.answered?.code ?? defaultRefusalCode(status);
+      invite.reject(status, reason, refusalHeaders(status, code, headers));
+      logRefusal(ctx.log, { tenant: ctx.tenant?.id, callId: invite.callId, method: 'INVITE', step: ctx.step ?? 'route', status, code });
+    };
+    return wrapped;
   };
 
   // ---- the steps ---------------------------------------------------------------------------
@@ -218,6 +256,10 @@ export function createInviteRoute(d: RouteDeps) {
       if (await d.directory.did(tenant.id, ctx.dialled)) return { match: { tenant, trunk: m.trunk, dialled: ctx.dialled } };
       if (ctx.toUser !== '' && (await d.directory.did(tenant.id, ctx.toUser))) return { match: { tenant, trunk: m.trunk, dialled: ctx.toUser } };
     }
+    // Addressed to the contact Kumo registered for a registration-based trunk: that trunk's call.
+    const registered = candidates.find((m) => m.trunk.registration !== undefined && m.trunk.registration.username === ctx.dialled);
+    const regTenant = registered ? await tenantOf(registered.tenantId) : null;
+    if (registered && regTenant) return { match: { tenant: regTenant, trunk: registered.trunk, dialled: ctx.dialled } };
     const first = candidates.find((m) => m.exactPort) ?? candidates[0];
     const tenant = first ? await tenantOf(first.tenantId) : null;
     if (!first || !tenant) return undefined;
@@ -395,6 +437,7 @@ export function createInviteRoute(d: RouteDeps) {
     const loaded = await loadRouting(d, tenant.id, ctx.dialled, ctx.caller as RouteCaller, {
       ...(ctx.callerRecord ? { callerRecord: ctx.callerRecord } : {}),
     });
+    ctx.trunkAuth = trunkCredentials(loaded.view.trunks);
     ctx.plan = planRoute(ctx.dialled, ctx.caller as RouteCaller, loaded.view, loaded.registrations, {
       hunt: loaded.hunt,
       ...(d.trunkSetupTimeoutSec !== undefined ? { trunkSetupTimeoutSec: d.trunkSetupTimeoutSec } : {}),
@@ -412,6 +455,7 @@ export function createInviteRoute(d: RouteDeps) {
     },
     pickups: pickups.forTenant(tenant.id),
     ...(ctx.trunkGate ? { trunkGate: ctx.trunkGate } : {}),
+    ...(ctx.trunkAuth && ctx.trunkAuth.size > 0 ? { trunkAuth: (id: string) => ctx.trunkAuth?.get(id) } : {}),
     ...(d.trunkRingCapSec !== undefined ? { trunkRingCapSec: d.trunkRingCapSec } : {}),
     onError: (err, where) => ctx.log.warn({ err, where }, 'call session error'),
     transfer: (t) => blindTransfer(ctx, tenant, t),
@@ -548,6 +592,7 @@ export function createInviteRoute(d: RouteDeps) {
       caller,
       ...(loaded.view.extensions.get(ext) ? { callerRecord: loaded.view.extensions.get(ext) as ExtensionView } : {}),
       plan,
+      trunkAuth: trunkCredentials(loaded.view.trunks),
       callerCodecs: sdpCodecs(t.transferee.remoteSdp),
     };
     // The transferred call is a new call of the tenant: it is admitted (and holds its own port) like any other.
@@ -609,9 +654,12 @@ export function createInviteRoute(d: RouteDeps) {
   ];
 
   return async function route(req: InviteRequest, invite: InboundInvite, io: CallIo): Promise<RouteContext> {
-    const ctx: RouteContext = {
+    // eslint-disable-next-line prefer-const -- the refusal wrapper reads the context it is part of
+    let ctx: RouteContext;
+    const refusable = refusing(() => ctx, invite);
+    ctx = {
       req,
-      invite,
+      invite: refusable,
       io,
       log: d.log.child({ callId: invite.callId }),
       startedAt: now(),
@@ -625,6 +673,7 @@ export function createInviteRoute(d: RouteDeps) {
     try {
       for (const [name, step] of steps) {
         at = name;
+        ctx.step = name;
         if ((await step(ctx)) === 'done') break;
       }
     } catch (err) {

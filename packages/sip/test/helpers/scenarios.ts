@@ -153,3 +153,106 @@ ${auth}Content-Length: 0
 ]]></send>`;
   return wrap('register', `${req(1, '')}\n  <recv response="401" auth="true"/>${req(2, `[authentication username=${o.user} password=${o.password}]\n`)}\n  <recv response="200"/>`);
 }
+
+/**
+ * A carrier gateway: answers OPTIONS pings (200) and calls (180, 200, then waits for the BYE), each
+ * OPTIONS or INVITE a "call" of its own.
+ */
+export function gatewayUas(): string {
+  const ok = (extra: string, tag: boolean): string => `<![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]${tag ? ';tag=[pid]G[call_number]' : ''}
+[last_Call-ID:]
+[last_CSeq:]
+${extra}]]>`;
+  return wrap(
+    'gateway',
+    `
+  <recv request="OPTIONS" optional="true" next="1"/>
+  <recv request="INVITE"/>
+  <send><![CDATA[
+SIP/2.0 180 Ringing
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]G[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:gw@[local_ip]:[local_port];transport=[transport]>
+Content-Length: 0
+
+]]></send>
+  <send>${ok(`Contact: <sip:gw@[local_ip]:[local_port];transport=[transport]>\nContent-Type: application/sdp\nContent-Length: [len]\n\n${SDP}`, true)}</send>
+  <recv request="ACK"/>
+  <recv request="BYE"/>
+  <send next="2">${ok('Content-Length: 0\n\n', false)}</send>
+  <label id="1"/>
+  <send>${ok('Allow: INVITE, ACK, CANCEL, BYE, OPTIONS\nContent-Length: 0\n\n', true)}</send>
+  <label id="2"/>`,
+  );
+}
+
+/**
+ * A carrier that wants registration: challenges the REGISTER (401) and every INVITE (407) with MD5
+ * digest, checks the answer names `username`, grants `expiresSec`, then answers the call (180, 200,
+ * waits for the BYE). Each REGISTER (with its retry) or INVITE (with its retry) is one sipp call.
+ */
+export function carrierRegistrar(o: { username: string; realm: string; expiresSec: number }): string {
+  const hdrs = (toTag: boolean): string => `[last_Via:]
+[last_From:]
+[last_To:]${toTag ? ';tag=[pid]C[call_number]' : ''}
+[last_Call-ID:]
+[last_CSeq:]`;
+  const challenge = (code: string, header: string): string => `
+  <send><![CDATA[
+SIP/2.0 ${code}
+${hdrs(true)}
+${header}: Digest realm="${o.realm}", nonce="[pid]n[call_number]", algorithm=MD5
+Content-Length: 0
+
+]]></send>`;
+  return wrap(
+    'carrier-registrar',
+    `
+  <recv request="REGISTER" optional="true" next="1"/>
+  <recv request="INVITE"/>${challenge('407 Proxy Authentication Required', 'Proxy-Authenticate')}
+  <recv request="ACK"/>
+  <recv request="INVITE"><action><ereg regexp="username=&quot;${o.username}&quot;" search_in="hdr" header="Proxy-Authorization:" check_it="true" assign_to="pa"/></action></recv>
+  <send><![CDATA[
+SIP/2.0 180 Ringing
+${hdrs(true)}
+Contact: <sip:carrier@[local_ip]:[local_port];transport=[transport]>
+Content-Length: 0
+
+]]></send>
+  <send><![CDATA[
+SIP/2.0 200 OK
+${hdrs(true)}
+Contact: <sip:carrier@[local_ip]:[local_port];transport=[transport]>
+Content-Type: application/sdp
+Content-Length: [len]
+
+${SDP}
+]]></send>
+  <recv request="ACK"/>
+  <recv request="BYE"/>
+  <send next="2"><![CDATA[
+SIP/2.0 200 OK
+${hdrs(false)}
+Content-Length: 0
+
+]]></send>
+  <label id="1"/>${challenge('401 Unauthorized', 'WWW-Authenticate')}
+  <recv request="REGISTER"><action><ereg regexp="username=&quot;${o.username}&quot;" search_in="hdr" header="Authorization:" check_it="true" assign_to="ra"/></action></recv>
+  <send><![CDATA[
+SIP/2.0 200 OK
+${hdrs(true)}
+[last_Contact:];expires=${o.expiresSec}
+Content-Length: 0
+
+]]></send>
+  <label id="2"/>
+  <Reference variables="pa,ra"/>`,
+  );
+}

@@ -5,6 +5,8 @@ import { freePort, uniquePrefix } from '@kumo/testkit';
 import {
   connectEngine,
   createSipApp,
+  optionsPing,
+  registerClient,
   type EngineConnection,
   type RegistrarDirectory,
   type RegistrarSettings,
@@ -50,6 +52,8 @@ export async function startStack(o: {
   keys?: KeySchema;
   /** Call control (INVITE routing); without it INVITEs get 501. */
   calls?: SipAppDeps['calls'];
+  /** KUMO_SECRET_KEY of the sip app (sealed trunk passwords). */
+  secretKey?: Buffer;
   /** SIP timers of the engine (short ones let transaction state expire quickly in tests). */
   timers?: EngineOptions['timers'];
 }): Promise<Stack> {
@@ -78,9 +82,12 @@ export async function startStack(o: {
     registrar: { ...TEST_SETTINGS, ...o.settings },
     ...(o.directory ? { directory: o.directory } : {}),
     ...(o.calls ? { calls: o.calls } : {}),
+    ...(o.secretKey ? { secretKey: o.secretKey } : {}),
   });
   const conn = connectEngine({ host: engine.control.host, port: engine.control.port, secret, log, metrics, handlers: app.handlers });
   await conn.connected;
+  app.gatewayMonitor?.start(optionsPing(conn.srf));
+  app.trunkRegistrant?.start(registerClient(conn.srf));
   return {
     engine,
     conn,
@@ -92,6 +99,8 @@ export async function startStack(o: {
     sipPort,
     sipTarget: `127.0.0.1:${sipPort}`,
     async close() {
+      await app.gatewayMonitor?.close();
+      await app.trunkRegistrant?.close();
       await conn.close();
       await engine.close();
       redis.disconnect();

@@ -95,12 +95,13 @@ Content-Length: 0
     body += `
   <recv response="${o.expect}" response_txn="inv2">
     <action>
-      <ereg regexp="${o.reason}" search_in="hdr" header="X-Kumo-Reason:" check_it="true" assign_to="why"/>${
+      <ereg regexp="${o.reason}" search_in="hdr" header="X-Kumo-Reason:" check_it="true" assign_to="why"/>
+      <ereg regexp="SIP;cause=${o.expect};text=&quot;${o.reason}&quot;" search_in="hdr" header="Reason:" check_it="true" assign_to="rsn"/>${
         o.retryAfter === false ? '' : '\n      <ereg regexp="[0-9]+" search_in="hdr" header="Retry-After:" check_it="true" assign_to="ra"/>'
       }
     </action>
   </recv>
-  <Reference variables="${o.retryAfter === false ? 'why' : 'why,ra'}"/>${ack(2, 'sip:[service]@[remote_ip]:[remote_port]')}`;
+  <Reference variables="${o.retryAfter === false ? 'why,rsn' : 'why,rsn,ra'}"/>${ack(2, 'sip:[service]@[remote_ip]:[remote_port]')}`;
   } else {
     body += `\n  <recv response="${o.expect}" response_txn="inv2"/>${ack(2, 'sip:[service]@[remote_ip]:[remote_port]')}`;
   }
@@ -284,7 +285,8 @@ describe('admission with sipp over udp', () => {
       if (Date.now() - t0 > 10_000) throw new Error(`only ${await trunkInUse()} trunk channels in use`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    const full = await runSipp({ scenario: file(uac(me('1002', 503))), target: s.sipTarget, transport, service: '00312345679', calls: 1, timeoutS: 10 });
+    // The trunk is full: 503 with Reason, X-Kumo-Reason: trunk-channels and Retry-After (issue 12 item 8).
+    const full = await runSipp({ scenario: file(uac(me('1002', 503, { reason: 'trunk-channels' }))), target: s.sipTarget, transport, service: '00312345679', calls: 1, timeoutS: 10 });
     expect(full.ok, explain(full)).toBe(true);
     const emergency = await runSipp({ scenario: file(uac(me('1004', 200))), target: s.sipTarget, transport, service: '110', calls: 1, timeoutS: 10 });
     expect(emergency.ok, explain(emergency)).toBe(true);

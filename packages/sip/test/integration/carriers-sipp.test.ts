@@ -77,19 +77,18 @@ describe.each(['udp', 'tcp'] as const)('phones and carriers told apart, over %s'
   }
   const unregister = (ext: string) => s.app.location.unregister(tenantId, ext);
 
-  /** CDRs already returned: each test's call publishes one new CDR, possibly a moment after sipp ends. */
-  const seenCdrs = new Set<string>();
-  async function lastCdr(): Promise<Cdr | undefined> {
-    for (let i = 0; i < 250; i++) {
-      const e = await s.redis.xrevrange(streams.streamKey(0), '+', '-', 'COUNT', 1);
-      if (e.length > 0 && e[0]?.[0] !== undefined) {
-        const cdr = JSON.parse(e[0][1][1] as string) as Cdr;
-        if (cdr.tenantId === tenantId && !seenCdrs.has(cdr.cdrId)) {
-          seenCdrs.add(cdr.cdrId);
-          return cdr;
-        }
-      }
-      await new Promise((r) => setTimeout(r, 20));
+  /** sipp's Call-ID for a run with `callArgs(tag)` is `<tag>-1`: the CDR of exactly that call. */
+  let calls = 0;
+  const callArgs = (): { args: string[]; callId: string } => {
+    const tag = `carriers-${transport}-${Date.now().toString(36)}-${calls++}`;
+    return { args: ['-cid_str', `${tag}-%u`], callId: `${tag}-1` };
+  };
+  async function cdrOf(callId: string): Promise<Cdr | undefined> {
+    for (let i = 0; i < 200; i++) {
+      const entries = await s.redis.xrange(streams.streamKey(0), '-', '+');
+      const cdr = entries.map(([, f]) => JSON.parse(f[1] as string) as Cdr).find((c) => c.callIdA === callId);
+      if (cdr) return cdr;
+      await new Promise((r) => setTimeout(r, 25));
     }
     return undefined;
   }
@@ -98,10 +97,11 @@ describe.each(['udp', 'tcp'] as const)('phones and carriers told apart, over %s'
     const reg = await runSipp({ scenario: file(register({ user: '1001', domain: '127.0.0.1', password: 'pass1001x' })), target: s.sipTarget, transport, calls: 1, timeoutS: 15 });
     expect(reg.ok, explain(reg)).toBe(true);
     const callee = await phone('1002');
-    const r = await runSipp({ scenario: file(uacCall({ user: '1001', domain: '127.0.0.1', password: 'pass1001x', expect: 200 })), target: s.sipTarget, transport, service: '1002', calls: 1, timeoutS: 15 });
+    const c = callArgs();
+    const r = await runSipp({ scenario: file(uacCall({ user: '1001', domain: '127.0.0.1', password: 'pass1001x', expect: 200 })), target: s.sipTarget, transport, service: '1002', calls: 1, timeoutS: 15, args: c.args });
     expect(r.ok, explain(r)).toBe(true);
     expect((await callee.done).ok).toBe(true);
-    expect(await lastCdr()).toMatchObject({ disposition: 'answered', callerExtension: '1001', calleeExtension: '1002', direction: 'internal' });
+    expect(await cdrOf(c.callId)).toMatchObject({ disposition: 'answered', callerExtension: '1001', calleeExtension: '1002', direction: 'internal' });
     await unregister('1002');
   });
 
@@ -109,17 +109,20 @@ describe.each(['udp', 'tcp'] as const)('phones and carriers told apart, over %s'
     const reg = await runSipp({ scenario: file(register({ user: '1003', domain, password: 'pass1003x' })), target: s.sipTarget, transport, localHost: GW, calls: 1, timeoutS: 15 });
     expect(reg.ok, explain(reg)).toBe(true);
     const callee = await phone('1002');
-    const r = await runSipp({ scenario: file(uacCall({ user: '1003', domain, password: 'pass1003x', expect: 200 })), target: s.sipTarget, transport, localHost: GW, service: '1002', calls: 1, timeoutS: 15 });
+    const c = callArgs();
+    const r = await runSipp({ scenario: file(uacCall({ user: '1003', domain, password: 'pass1003x', expect: 200 })), target: s.sipTarget, transport, localHost: GW, service: '1002', calls: 1, timeoutS: 15, args: c.args });
     expect(r.ok, explain(r)).toBe(true);
     expect((await callee.done).ok).toBe(true);
-    expect(await lastCdr()).toMatchObject({ disposition: 'answered', callerExtension: '1003', direction: 'internal' });
+    expect(await cdrOf(c.callId)).toMatchObject({ disposition: 'answered', callerExtension: '1003', direction: 'internal' });
     await unregister('1002');
   });
 
   it('the carrier on that address still reaches its DID (no challenge)', async () => {
     const callee = await phone('1002');
+    const c = callArgs();
     const r = await runSipp({
       scenario: file(uacCall({ user: '0901234567', domain: GW, ruriHost: domain, expect: 200 })),
+      args: c.args,
       target: s.sipTarget,
       transport,
       localHost: GW,
@@ -130,7 +133,7 @@ describe.each(['udp', 'tcp'] as const)('phones and carriers told apart, over %s'
     });
     expect(r.ok, explain(r)).toBe(true);
     expect((await callee.done).ok).toBe(true);
-    expect(await lastCdr()).toMatchObject({ disposition: 'answered', direction: 'inbound', trunkId: 'carrier', calleeExtension: '1002' });
+    expect(await cdrOf(c.callId)).toMatchObject({ disposition: 'answered', direction: 'inbound', trunkId: 'carrier', calleeExtension: '1002' });
     await unregister('1002');
   });
 });

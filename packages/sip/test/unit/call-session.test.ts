@@ -246,6 +246,24 @@ describe('CallSession', () => {
     expect(o.step).toMatchObject({ kind: 'trunk', gatewayId: '127.0.0.1:5082' });
   });
 
+  it('trunk full (every gateway’s trunk refuses a channel): 503 with X-Kumo-Reason trunk-channels, a rejected outcome', async () => {
+    const headers: Record<string, string>[] = [];
+    const invite = new (class extends FakeInvite {
+      override reject(status: number, reason: string, h?: Readonly<Record<string, string>>): void {
+        super.reject(status, reason);
+        headers.push({ ...h });
+      }
+    })();
+    const io = new FakeIo();
+    const plan = planRoute('00312345678', me, tenant, regs);
+    const s = new CallSession(plan, invite, io, { domain: 'acme.kumo.test', trunkGate: { acquire: () => Promise.resolve(false), release: () => Promise.resolve() } });
+    const o = await s.run();
+    expect(io.dials).toHaveLength(0);
+    expect(invite.rejected).toEqual({ status: 503, reason: 'Trunk Channels Full' });
+    expect(headers[0]).toEqual({ 'X-Kumo-Reason': 'trunk-channels' });
+    expect(o).toMatchObject({ finalStatus: 503, rejectionReason: 'trunk-channels' });
+  });
+
   it('trunk: no provisional within the setup timeout → next gateway', async () => {
     const { io, run } = session('00312345678');
     await tick();

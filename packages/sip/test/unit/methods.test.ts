@@ -43,6 +43,10 @@ describe('methods Kumo answers itself', () => {
     const r = call(method, to);
     expect(r.status).toBe(status);
     if (status === 405 || status === 501 || status === 200) expect(r.headers.Allow).toMatch(/^INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER/);
+    if (status !== 200) {
+      expect(r.headers.Reason).toMatch(new RegExp(`^SIP;cause=${status};text="[a-z-]+"$`));
+      expect(r.headers['X-Kumo-Reason']).toMatch(/^[a-z-]+$/);
+    }
     if (status === 200) {
       expect(r.headers.Accept).toBe('application/sdp');
       expect(r.headers.Supported).toBe('replaces');

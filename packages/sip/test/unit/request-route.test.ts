@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Cdr, ExtensionRecord, Tenant } from '@kumo/domain';
-import { silentLogger } from '@kumo/runtime';
+import { silentLogger, type Logger } from '@kumo/runtime';
 import type { AuthGuardStore, DirectoryRepo, HuntStateStore, LocationStore } from '@kumo/store';
 import {
   buildDigestAuthorization,
@@ -57,11 +57,25 @@ const directory = {
   pickupGroupsOf: () => Promise.resolve([]),
 } as unknown as DirectoryRepo;
 
-function setup(o: { tenantHosts?: { ipHostDomain?: string; domainAliases?: ReadonlyMap<string, string> } } = {}) {
+/** A logger that keeps its info lines. */
+function capture(): { log: Logger; lines: { obj: Record<string, unknown>; msg: string }[] } {
+  const lines: { obj: Record<string, unknown>; msg: string }[] = [];
+  const log = {
+    info: (obj: Record<string, unknown>, msg: string) => lines.push({ obj, msg }),
+    debug: () => undefined,
+    warn: () => undefined,
+    error: () => undefined,
+    trace: () => undefined,
+    child: () => log,
+  };
+  return { log: log as unknown as Logger, lines };
+}
+
+function setup(o: { tenantHosts?: { ipHostDomain?: string; domainAliases?: ReadonlyMap<string, string> }; log?: Logger } = {}) {
   const cdrs: Cdr[] = [];
   const route = createInviteRoute({
     ...(o.tenantHosts ? { tenantHosts: o.tenantHosts } : {}),
-    log: silentLogger(),
+    log: o.log ?? silentLogger(),
     directory,
     location: { contactsFor: () => Promise.resolve([]) } as unknown as LocationStore,
     hunt: { read: () => Promise.resolve({ busy: new Set(), idleSince: new Map(), lastAnswered: new Map() }) } as unknown as HuntStateStore,
@@ -242,5 +256,47 @@ describe('request route', () => {
     await route(req, inv, io);
     expect(sent[0]?.status).toBe(404);
     expect(cdrs[0]).toMatchObject({ direction: 'inbound', trunkId: 'carrier' });
+  });
+
+  it('every refusal says why: Reason (RFC 3326), X-Kumo-Reason, and one info line with tenant, Call-ID, step and reason', async () => {
+    const cap = capture();
+    const { route } = setup({ log: cap.log });
+    let req = request({ From: '<sip:1001@other.test>;tag=a', To: '<sip:1002@other.test>' }, { uri: 'sip:1002@other.test' });
+    let x = invite(req);
+    await route(req, x.inv, io);
+    expect(x.sent[0]).toMatchObject({ status: 403, headers: { Reason: 'SIP;cause=403;text="unknown-source"', 'X-Kumo-Reason': 'unknown-source' } });
+    expect(x.sent[0]?.headers?.['Retry-After']).toBeUndefined();
+    expect(cap.lines).toEqual([{ obj: { tenant: undefined, callId: 'cid-1', method: 'INVITE', step: 'identifyTenant', status: 403, reason: 'unknown-source' }, msg: 'INVITE refused: 403 unknown-source' }]);
+
+    // A refusal from the call session (nothing registered: 480) and one from authentication (403).
+    const h = { From: from('1001'), To: '<sip:1002@acme.test>' };
+    const s = await challenged(h);
+    const c2 = capture();
+    const { route: r2 } = setup({ log: c2.log });
+    req = request(authorized('1001', h, s.challenge));
+    x = invite(req);
+    await r2(req, x.inv, io);
+    expect(x.sent[0]).toMatchObject({ status: 480, headers: { Reason: 'SIP;cause=480;text="not-registered"', 'X-Kumo-Reason': 'not-registered' } });
+    expect(c2.lines.map((l) => [l.obj.tenant, l.obj.step, l.obj.reason])).toEqual([['acme', 'runCall', 'not-registered']]);
+    const c3 = capture();
+    const { route: r3 } = setup({ log: c3.log });
+    const s3 = await challenged(h);
+    req = request(authorized('1001', h, s3.challenge, 'wrong'));
+    x = invite(req);
+    await r3(req, x.inv, io);
+    expect(x.sent[0]?.status).toBe(403);
+    expect(x.sent[0]?.headers?.Reason).toMatch(/^SIP;cause=403;text="/);
+    expect(c3.lines.map((l) => [l.obj.tenant, l.obj.step])).toEqual([['acme', 'authenticate']]);
+  });
+
+  it('a challenge (407) is no refusal: no Reason, no log line', async () => {
+    const cap = capture();
+    const { route } = setup({ log: cap.log });
+    const req = request({ From: from('1001'), To: '<sip:1002@acme.test>' });
+    const x = invite(req);
+    await route(req, x.inv, io);
+    expect(x.sent[0]?.status).toBe(407);
+    expect(x.sent[0]?.headers?.Reason).toBeUndefined();
+    expect(cap.lines).toEqual([]);
   });
 });

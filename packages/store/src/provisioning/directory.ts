@@ -1,6 +1,7 @@
 import {
   DEFAULT_NUMBERING_PLAN,
   canonicalHost,
+  gatewayIdentity,
   isIpLiteral,
   isTenantStatus,
   normalizeE164,
@@ -17,6 +18,7 @@ import {
 } from '@kumo/domain';
 import type { RedisClient } from '../client.js';
 import type { KeySchema } from '../keys.js';
+import { isSealed, type SecretBox } from './secrets.js';
 
 /** One page of a list: `next` is the cursor for the following page, null at the end. */
 export interface Page<T> {
@@ -43,10 +45,8 @@ export interface GatewayMatch extends TrunkMatch {
   readonly exactPort: boolean;
 }
 
-/** A gateway's identity in the source index: transport, IP literal, port. */
-export function gatewayIdentity(g: Pick<Gateway, 'host' | 'port' | 'transport'>): string {
-  return `${g.transport}|${g.host}|${g.port}`;
-}
+/** A gateway's identity in the source index: transport, IP literal, port (one rule, in the domain). */
+export { gatewayIdentity };
 
 /** The gateways given as IP literals (only those identify inbound requests), each identity once. */
 export function uniqueIpGateways<G extends Pick<Gateway, 'host' | 'port' | 'transport'>>(gateways: readonly G[]): G[] {
@@ -115,10 +115,29 @@ function pageLimit(q: PageQuery): number {
  * ```
  */
 export class DirectoryRepo {
+  /** Opens encrypted secrets on reading (trunk registration passwords); see `useSecrets`. */
+  protected secrets: SecretBox | undefined;
+
   constructor(
     protected readonly redis: RedisClient,
     protected readonly keys: KeySchema,
   ) {}
+
+  /**
+   * Seals secrets on writing and opens them on reading with `box` (KUMO_SECRET_KEY). Without a box,
+   * secrets are written in clear and sealed ones are returned as stored. Returns this repo.
+   */
+  useSecrets(box: SecretBox | undefined): this {
+    this.secrets = box;
+    return this;
+  }
+
+  /** A trunk as stored → as used (registration password opened). */
+  protected openTrunk(t: TrunkRecord | null): TrunkRecord | null {
+    const r = t?.registration;
+    if (!t || !r || !this.secrets || !isSealed(r.password)) return t;
+    return { ...t, registration: { ...r, password: this.secrets.open(r.password) } };
+  }
 
   // ---- tenants -------------------------------------------------------------------------
 
@@ -202,12 +221,13 @@ export class DirectoryRepo {
   // ---- trunks ----------------------------------------------------------------------------
 
   async trunk(tenantId: string, trunkId: string): Promise<TrunkRecord | null> {
-    return parse<TrunkRecord>(await this.redis.get(this.keys.tenant.trunk(tenantId, trunkId)));
+    return this.openTrunk(parse<TrunkRecord>(await this.redis.get(this.keys.tenant.trunk(tenantId, trunkId))));
   }
 
   /** Every trunk of the tenant (with registration credentials), in id order. */
   async trunks(tenantId: string): Promise<TrunkRecord[]> {
-    return this.all<TrunkRecord>(this.keys.tenant.trunks(tenantId), (id) => this.keys.tenant.trunk(tenantId, id));
+    const all = await this.all<TrunkRecord>(this.keys.tenant.trunks(tenantId), (id) => this.keys.tenant.trunk(tenantId, id));
+    return all.map((t) => this.openTrunk(t) as TrunkRecord);
   }
 
   async listTrunks(tenantId: string, q: PageQuery = {}): Promise<Page<TrunkRecord>> {

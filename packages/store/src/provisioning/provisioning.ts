@@ -35,6 +35,7 @@ import type { RedisClient } from '../client.js';
 import type { KeySchema } from '../keys.js';
 import { ApiKeyRepo } from './apikeys.js';
 import { gatewayIdentity, uniqueIpGateways } from './directory.js';
+import { isSealed } from './secrets.js';
 import { AuditRepo, type Actor } from './audit.js';
 import { DirectoryRepo } from './directory.js';
 import { DEFAULT_BILLING_RETENTION_MS, TenantDataLifecycle, type PurgeResult } from '../lifecycle/tenant-data.js';
@@ -653,13 +654,20 @@ export class ProvisioningRepo extends DirectoryRepo {
     }
   }
 
+  /** The registration password sealed with the secret key (when one is configured), as stored. */
+  private sealTrunk(t: TrunkRecord): TrunkRecord {
+    const r = t.registration;
+    if (!r || !this.secrets || isSealed(r.password)) return t;
+    return { ...t, registration: { ...r, password: this.secrets.seal(r.password) } };
+  }
+
   async createTrunk(tenantId: string, v: TrunkValue, actor: Actor): Promise<TrunkRecord> {
     await this.mustTenant(tenantId);
     const claimed = await this.claimSources(tenantId, v.id, v.gateways);
     const at = this.iso();
     const rec: TrunkRecord = { ...v, createdAt: at, updatedAt: at };
     try {
-      await this.create(tenantId, this.trunkSpec(tenantId, v.id, v.channelLimit), rec);
+      await this.create(tenantId, this.trunkSpec(tenantId, v.id, v.channelLimit), this.sealTrunk(rec));
     } catch (e) {
       await this.releaseSources(tenantId, v.id, claimed);
       throw e;
@@ -679,12 +687,14 @@ export class ProvisioningRepo extends DirectoryRepo {
     const claimed = await this.claimSources(tenantId, id, first.gateways);
     let res: { before: TrunkRecord; after: TrunkRecord };
     try {
-      res = await this.update<TrunkRecord>(tenantId, this.trunkSpec(tenantId, id, first.channelLimit), (cur) => ({
-        ...build(cur),
-        id,
-        createdAt: cur.createdAt,
-        updatedAt: this.iso(),
-      }));
+      res = await this.update<TrunkRecord>(tenantId, this.trunkSpec(tenantId, id, first.channelLimit), (cur) =>
+        this.sealTrunk({
+          ...build(this.openTrunk(cur) as TrunkRecord),
+          id,
+          createdAt: cur.createdAt,
+          updatedAt: this.iso(),
+        }),
+      );
     } catch (e) {
       await this.releaseSources(tenantId, id, claimed);
       throw e;
@@ -692,7 +702,7 @@ export class ProvisioningRepo extends DirectoryRepo {
     const keep = new Set(res.after.gateways.map(gatewayIdentity));
     await this.releaseSources(tenantId, id, res.before.gateways.filter((g) => !keep.has(gatewayIdentity(g))));
     await this.audit.append(tenantId, { actor, action: 'trunk.update', target: `trunk:${id}`, before: res.before, after: res.after });
-    return res.after;
+    return this.openTrunk(res.after) as TrunkRecord;
   }
 
   async deleteTrunk(tenantId: string, id: string, actor: Actor): Promise<void> {

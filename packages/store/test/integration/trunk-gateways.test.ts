@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { validateTenantCreate, validateTrunk, type TrunkInput } from '@kumo/domain';
-import { createRedis, keySchema, DirectoryRepo, ProvisioningRepo, SYSTEM_ACTOR, type RedisClient } from '@kumo/store';
+import { randomBytes } from 'node:crypto';
+import { createRedis, keySchema, secretBox, DirectoryRepo, ProvisioningRepo, SYSTEM_ACTOR, type KeySchema, type RedisClient } from '@kumo/store';
 import { uniquePrefix } from '@kumo/testkit';
 
 let redis: RedisClient;
 let repo: ProvisioningRepo;
 let dir: DirectoryRepo;
+let keys: KeySchema;
 
 function ok<T>(v: { ok: true; value: T } | { ok: false; problems: readonly unknown[] }): T {
   if (!v.ok) throw new Error(JSON.stringify(v.problems));
@@ -15,7 +17,7 @@ const trunk = (id: string, gateways: TrunkInput['gateways']) => ok(validateTrunk
 
 beforeAll(async () => {
   redis = createRedis(inject('redisUrl'));
-  const keys = keySchema(uniquePrefix('gw'));
+  keys = keySchema(uniquePrefix('gw'));
   repo = new ProvisioningRepo(redis, keys);
   dir = new DirectoryRepo(redis, keys);
   for (const id of ['ta', 'tb']) {
@@ -49,5 +51,25 @@ describe('trunk gateway identity: address + port + transport', () => {
     await repo.createTrunk('tb', trunk('took-5080', [{ host: '198.51.100.7', port: 5080 }]), SYSTEM_ACTOR);
     await repo.deleteTrunk('ta', 'main', SYSTEM_ACTOR);
     expect((await dir.trunksAtSource('198.51.100.7', 5060, 'udp')).map((m) => m.trunk.id)).toEqual(['took-5080', 'second']);
+  });
+});
+
+describe('trunk registration passwords sealed at rest (KUMO_SECRET_KEY)', () => {
+  it('stored as enc:v1:… (AES-256-GCM), opened for the sip process, unusable without the key', async () => {
+    const key = randomBytes(32);
+    const sealed = new ProvisioningRepo(redis, keys).useSecrets(secretBox(key));
+    const v = ok(validateTrunk({ id: 'reg', name: 'reg', gateways: [{ host: '198.51.100.30' }], channelLimit: 1, registration: { username: 'u1', password: 'carrier-pw' } }));
+    expect((await sealed.createTrunk('ta', v, SYSTEM_ACTOR)).registration?.password).toBe('carrier-pw');
+    const raw = (await redis.get(keys.tenant.trunk('ta', 'reg'))) ?? '';
+    expect(raw).not.toContain('carrier-pw');
+    expect(raw).toMatch(/"password":"enc:v1:/);
+    expect((await new DirectoryRepo(redis, keys).useSecrets(secretBox(key)).trunk('ta', 'reg'))?.registration?.password).toBe('carrier-pw');
+    expect((await new DirectoryRepo(redis, keys).trunk('ta', 'reg'))?.registration?.password).toMatch(/^enc:v1:/);
+    await expect(new DirectoryRepo(redis, keys).useSecrets(secretBox(randomBytes(32))).trunk('ta', 'reg')).rejects.toMatchObject({ code: 'KUMO_ERR_SECRET' });
+    // A replace that keeps the password (the api's PUT without one) reads it opened and seals it again.
+    const cur = await sealed.trunk('ta', 'reg');
+    await sealed.replaceTrunk('ta', ok(validateTrunk({ ...v, name: 'renamed', registration: { username: 'u1', password: cur?.registration?.password ?? '' } })), SYSTEM_ACTOR);
+    expect((await sealed.trunk('ta', 'reg'))?.registration?.password).toBe('carrier-pw');
+    expect(await redis.get(keys.tenant.trunk('ta', 'reg'))).not.toContain('carrier-pw');
   });
 });
