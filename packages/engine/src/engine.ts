@@ -5,6 +5,7 @@ import { metricMethod, statusClass, type EngineMetrics, type Logger } from '@kum
 import { parseAppMessage } from './control/app-message.js';
 import { ControlServer, type AppConnection } from './control/server.js';
 import type { Dialog } from './dialog/dialog.js';
+import { DialogTable } from './dialog/table.js';
 import {
   SipHeaders,
   SipRequest,
@@ -28,8 +29,11 @@ import {
   type ValidationPolicy,
   validateRequest,
 } from './sip/index.js';
-import { DEFAULT_TIMERS, cancel, later, type SipTimers } from './transaction/timers.js';
-import type { ClientTxn, Dest, ServerTxn } from './transaction/types.js';
+import { ClientTransaction, type ClientTimeout } from './transaction/client.js';
+import { realClock, type Clock } from './transaction/clock.js';
+import { ServerTransaction } from './transaction/server.js';
+import { DEFAULT_TIMERS, type SipTimers } from './transaction/timers.js';
+import type { Dest, TxnTransport } from './transaction/types.js';
 import { Transports } from './transport/transports.js';
 import { bareHost, hostport, type ListenSpec, type LocalPoint, type Peer } from './transport/types.js';
 import { newBranch, newTag, randomCSeq, stackTime } from './util.js';
@@ -53,7 +57,40 @@ export interface EngineCoreOptions {
   readonly advertisedHost?: string | undefined;
   /** Option tags a request may Require (others → 420 with Unsupported). Default `DEFAULT_SUPPORTED`. */
   readonly supported?: readonly string[] | undefined;
+  /** Timers of the transaction and dialog layers (tests inject a fake one). */
+  readonly clock?: Clock | undefined;
 }
+
+/** What the engine (the TU) keeps with a server transaction. */
+interface ServerTu {
+  /** The parsed request, dropped once the final response is sent (retransmissions match by key). */
+  req: SipRequest | undefined;
+  readonly peer: Peer;
+  /** Call-ID|CSeq|From-tag: lenient matching of a non-2xx ACK with another branch. */
+  readonly ackKey: string;
+  readonly cseq: number;
+  /** Dialog id of an in-dialog request ('' for a dialog-creating or out-of-dialog request). */
+  readonly dialogId: string;
+  /** Dialog this request created with a 1xx/2xx (INVITE, SUBSCRIBE), '' until then. */
+  formedDialogId: string;
+  toTag: string;
+  cancelled: boolean;
+}
+
+/** What the engine keeps with a client transaction. */
+interface ClientTu {
+  readonly req: SipRequest;
+  /** Dialog id of an in-dialog request ('' for out-of-dialog). */
+  readonly dialogId: string;
+  /** The app went away (or the engine sent it): CANCEL/BYE whatever comes back, report nothing. */
+  orphan: boolean;
+  /** A CANCEL asked for before any provisional arrived: sent when one does. */
+  cancelPending: Buffer | undefined;
+  cancelSent: boolean;
+}
+
+type ServerTxn = ServerTransaction<ServerTu>;
+type ClientTxn = ClientTransaction<ClientTu>;
 
 /** Option tags the engine and Kumo's sip app serve (100rel/PRACK is not supported). */
 export const DEFAULT_SUPPORTED: readonly string[] = Object.freeze(['replaces']);
@@ -93,13 +130,19 @@ export class EngineCore {
   /** What `validateRequest` checks on every request from the network (RFC 3261 §8.2, §16.3). */
   private readonly policy: ValidationPolicy;
 
+  private readonly clock: Clock;
+  /** The transport as the transaction and dialog layers see it. */
+  private readonly txp: TxnTransport;
+
   private readonly serverTxns = new Map<string, ServerTxn>(); // key → txn
   private readonly serverById = new Map<string, ServerTxn>();
   /** INVITE server transactions by Call-ID|CSeq|From-tag: ACK matching for UAs that give a non-2xx ACK a new branch. */
   private readonly inviteByDialogKey = new Map<string, ServerTxn>();
   private readonly clientTxns = new Map<string, ClientTxn>(); // branch|method → txn
   private readonly clientById = new Map<string, ClientTxn>();
-  readonly dialogs = new Map<string, Dialog>();
+  /** The app each live transaction belongs to: the control bridge's business, never the transaction's. */
+  private readonly owner = new Map<string, AppConnection>();
+  readonly dialogs: DialogTable;
   private closed = false;
 
   constructor(private readonly o: EngineCoreOptions) {
@@ -109,6 +152,12 @@ export class EngineCore {
     this.limits = o.limits ?? {};
     this.maxServerTxns = o.maxServerTransactions ?? 50000;
     this.appTimeoutMs = o.appResponseTimeoutMs ?? 64000;
+    this.clock = o.clock ?? realClock;
+    this.txp = {
+      send: (d, bytes) => this.sendBytes(d, bytes),
+      retransmitted: () => this.m?.retransmissions.inc({ direction: 'out' }),
+    };
+    this.dialogs = new DialogTable({ clock: this.clock, timers: this.t, transport: this.txp, onSize: (n) => this.m?.activeDialogs.set(n) });
     this.policy = {
       supported: o.supported ?? DEFAULT_SUPPORTED,
       // a B2BUA forwards what it accepts: Max-Forwards 0 → 483; it answers INVITEs with SDP → 406 otherwise
@@ -148,9 +197,10 @@ export class EngineCore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const t of this.serverTxns.values()) this.stopServer(t);
-    for (const t of this.clientTxns.values()) this.stopClient(t);
-    for (const d of this.dialogs.values()) this.stopAckWait(d);
+    for (const t of this.serverTxns.values()) t.stop();
+    for (const t of this.serverById.values()) t.stop();
+    for (const t of this.clientById.values()) t.stop();
+    this.owner.clear();
     this.serverTxns.clear();
     this.serverById.clear();
     this.inviteByDialogKey.clear();
@@ -305,10 +355,7 @@ export class EngineCore {
     const existing = this.serverTxns.get(key);
     if (existing) {
       this.m?.retransmissions.inc({ direction: 'in' });
-      if (existing.lastResponse && existing.state !== 'trying') {
-        this.sendBytes(existing.dest, existing.lastResponse);
-        this.m?.retransmissions.inc({ direction: 'out' });
-      }
+      existing.onRequestRetransmission();
       return;
     }
     const dest = this.responseDest(req, peer);
@@ -323,7 +370,7 @@ export class EngineCore {
     const fromTag = req.from?.tag ?? '';
     let dialog: Dialog | undefined;
     if (toTag !== undefined) {
-      dialog = this.findDialog(callId, fromTag, toTag);
+      dialog = this.dialogs.find(callId, fromTag, toTag);
       if (!dialog) return this.statelessReply(req, dest, 481);
       const seq = req.cseq?.seq ?? 0;
       if (dialog.remoteSeq > 0 && seq < dialog.remoteSeq) return this.statelessReply(req, dest, 500, [], 'CSeq Out of Order');
@@ -347,40 +394,24 @@ export class EngineCore {
     }
     if (this.serverById.size >= this.maxServerTxns) return this.statelessReply(req, dest, 503, [['Retry-After', '5']]);
 
-    const txn: ServerTxn = {
-      id: randomUUID(),
-      key,
-      method,
+    const txn = this.newServerTxn(key, method, dest, {
       req,
       peer,
-      dest,
-      app,
+      ackKey: method === 'INVITE' ? this.ackKey(req) : '',
+      cseq: req.cseq?.seq ?? 0,
       dialogId: dialog?.id ?? '',
       formedDialogId: '',
       toTag: toTag ?? '',
-      state: 'trying',
-      lastResponse: undefined,
-      finalStatus: 0,
       cancelled: false,
-      timer: undefined,
-      retrans: undefined,
-      interval: 0,
-    };
-    this.serverTxns.set(key, txn);
-    this.serverById.set(txn.id, txn);
-    if (method === 'INVITE') this.inviteByDialogKey.set(this.ackKey(req), txn);
-    this.m?.activeServerTransactions.set(this.serverById.size);
+    });
+    this.owner.set(txn.id, app);
     if (method === 'INVITE') {
       // 100 Trying at once, before the app sees the request (controller.cpp 1651-1662)
       const trying = this.buildResponse(req, 100, 'Trying');
-      txn.lastResponse = serialize(trying);
-      txn.state = 'proceeding';
-      this.sendBytes(dest, txn.lastResponse);
+      txn.sendTrying(serialize(trying));
       this.countOut(trying, peer.proto);
       if (dialog) dialog.inviteTxnId = txn.id;
     }
-    // drop the state when the app never answers (drachtio CLIENT_TIMEOUT); no response is sent
-    txn.timer = later(this.appTimeoutMs, () => this.deleteServer(txn));
 
     const text = req.raw ?? serialize(req);
     const meta = this.metaTokens('network', text.length, peer.proto, peer.addr, peer.port);
@@ -409,12 +440,41 @@ export class EngineCore {
     return h;
   }
 
-  private findDialog(callId: string, fromTag: string, toTag: string): Dialog | undefined {
-    const a = this.dialogs.get(`${callId};from-tag=${fromTag}`);
-    if (a && a.role === 'uas' && a.localTag === toTag) return a;
-    const b = this.dialogs.get(`${callId};from-tag=${toTag}`);
-    if (b && b.role === 'uac' && b.localTag === toTag) return b;
-    return a ?? b;
+  /**
+   * A server transaction for a request from the network. The TU timer (drachtio CLIENT_TIMEOUT) drops the state
+   * silently when the app never answers. A CANCEL's transaction is kept by key only (it is never the app's).
+   */
+  private newServerTxn(key: string, method: string, dest: Dest, tu: ServerTu): ServerTxn {
+    const tracked = method !== 'CANCEL';
+    const txn: ServerTxn = new ServerTransaction(
+      {
+        id: randomUUID(),
+        key,
+        method,
+        dest,
+        timers: this.t,
+        clock: this.clock,
+        transport: this.txp,
+        tuTimeoutMs: this.appTimeoutMs,
+        proceedingLimitMs: PROCEEDING_LIMIT_MS,
+        onTerminated: () => {
+          if (this.serverTxns.get(key) === txn) this.serverTxns.delete(key);
+          if (!tracked) return;
+          this.serverById.delete(txn.id);
+          this.owner.delete(txn.id);
+          if (tu.ackKey !== '' && this.inviteByDialogKey.get(tu.ackKey) === txn) this.inviteByDialogKey.delete(tu.ackKey);
+          this.m?.activeServerTransactions.set(this.serverById.size);
+        },
+      },
+      tu,
+    );
+    this.serverTxns.set(key, txn);
+    if (tracked) {
+      this.serverById.set(txn.id, txn);
+      if (tu.ackKey !== '') this.inviteByDialogKey.set(tu.ackKey, txn);
+      this.m?.activeServerTransactions.set(this.serverById.size);
+    }
+    return txn;
   }
 
   /** Builds a response to a network request, copying Via/From/To/Call-ID/CSeq (RFC 3261 §8.2.6). */
@@ -453,20 +513,13 @@ export class EngineCore {
       const alt = this.inviteByDialogKey.get(this.ackKey(ack));
       if (alt && alt.finalStatus >= 300) st = alt;
     }
-    if (st && st.state === 'completed') {
-      st.state = 'confirmed';
-      st.retrans = cancel(st.retrans);
-      st.timer = cancel(st.timer);
-      st.timer = later(peer.proto === 'udp' ? this.t.T4 : 0, () => this.deleteServer(st));
-      return;
-    }
-    if (st && st.state === 'confirmed') return;
+    if (st && st.onAck()) return; // Completed → Confirmed (timer I), or a retransmitted ACK
     // ACK for a 2xx: a new transaction inside the dialog
-    const d = this.findDialog(ack.callId ?? '', ack.from?.tag ?? '', ack.to?.tag ?? '');
+    const d = this.dialogs.find(ack.callId ?? '', ack.from?.tag ?? '', ack.to?.tag ?? '');
     if (!d) return; // a UAC dialog also waits for ACKs: to the 2xx of a re-INVITE it received
     const w = d.ackWait;
     if (!w || (ack.cseq?.seq ?? -1) !== w.cseq) return; // retransmitted or stray ACK
-    this.stopAckWait(d);
+    this.dialogs.stopAckWait(d);
     if (ack.headers.get('contact') !== undefined) {
       const c = ack.contact;
       const t = c && !c.star ? c.contacts[0]?.uriText : undefined;
@@ -483,41 +536,37 @@ export class EngineCore {
     const ckey = this.serverKey(c, 'CANCEL');
     const prior = this.serverTxns.get(ckey);
     if (prior) {
-      if (prior.lastResponse) this.sendBytes(prior.dest, prior.lastResponse);
+      prior.onRequestRetransmission();
       return;
     }
     const inv = this.serverTxns.get(this.serverKey(c, 'INVITE'));
     const respond = (status: number): void => {
+      // a small CANCEL server transaction answers its retransmissions (timer J)
       const res = this.buildResponse(c, status);
-      const bytes = serialize(res);
-      this.sendBytes(dest, bytes);
+      const t = this.newServerTxn(ckey, 'CANCEL', dest, {
+        req: undefined, peer, ackKey: '', cseq: 0, dialogId: '', formedDialogId: '', toTag: '', cancelled: false,
+      });
+      t.sendFinal(status, serialize(res));
       this.countOut(res, peer.proto);
-      // keep a small CANCEL server transaction to answer retransmissions
-      const t: ServerTxn = {
-        id: randomUUID(), key: ckey, method: 'CANCEL', req: c, peer, dest, app: undefined, dialogId: '', formedDialogId: '', toTag: '',
-        state: 'completed', lastResponse: bytes, finalStatus: status, cancelled: false, timer: undefined, retrans: undefined, interval: 0,
-      };
-      this.serverTxns.set(ckey, t);
-      t.timer = later(peer.proto === 'udp' ? 64 * this.t.T1 : 0, () => this.serverTxns.get(ckey) === t && this.serverTxns.delete(ckey));
     };
     if (!inv) return respond(481);
-    if (inv.state === 'trying' || inv.state === 'proceeding') {
+    if (inv.pending && inv.tu.req) {
       respond(200);
-      inv.cancelled = true;
-      this.sendFinal(inv, this.buildResponse(inv.req, 487, undefined, inv.toTag || newTag()));
+      inv.tu.cancelled = true;
+      this.sendFinal(inv, this.buildResponse(inv.tu.req, 487, undefined, inv.tu.toTag || newTag()));
       const text = serialize(c);
       const meta = this.metaTokens('network', text.length, peer.proto, peer.addr, peer.port);
-      const did = inv.dialogId || inv.formedDialogId;
-      this.toApp(inv.app, `sip|${meta}|${inv.id}|${did}|`, text);
-      const d = inv.formedDialogId ? this.dialogs.get(inv.formedDialogId) : undefined;
+      const did = inv.tu.dialogId || inv.tu.formedDialogId;
+      this.toApp(this.owner.get(inv.id), `sip|${meta}|${inv.id}|${did}|`, text);
+      const d = inv.tu.formedDialogId ? this.dialogs.get(inv.tu.formedDialogId) : undefined;
       if (d && d.state === 'early') this.removeDialog(d);
       return;
     }
     // final already sent
-    if (inv.state === 'accepted' && inv.formedDialogId) {
+    if (inv.state === 'accepted' && inv.tu.formedDialogId) {
       // CANCEL racing our 200: 481, then hang up once the ACK arrives (sip-dialog-controller.cpp 1640-1712)
       respond(481);
-      const d = this.dialogs.get(inv.formedDialogId);
+      const d = this.dialogs.get(inv.tu.formedDialogId);
       if (d && d.state === 'confirmed') {
         if (d.ackWait) d.byeAfterAck = true;
         else this.engineBye(d, true);
@@ -527,57 +576,16 @@ export class EngineCore {
     respond(200);
   }
 
-  /** Sends a final response on a server transaction and runs its completion timers. */
+  /**
+   * Sends a final response on a server transaction (which runs its completion timers) and drops the parsed
+   * request: from now on only the matching key and the response bytes are needed.
+   */
   private sendFinal(t: ServerTxn, res: SipResponse): Buffer {
     const bytes = serialize(res);
-    t.lastResponse = bytes;
-    t.finalStatus = res.status;
-    this.sendBytes(t.dest, bytes);
+    t.sendFinal(res.status, bytes);
+    t.tu.req = undefined;
     this.countOut(res, t.dest.proto);
-    t.timer = cancel(t.timer);
-    t.retrans = cancel(t.retrans);
-    const udp = t.dest.proto === 'udp';
-    if (t.method === 'INVITE') {
-      if (res.status >= 300) {
-        t.state = 'completed';
-        if (udp) {
-          t.interval = this.t.T1;
-          const g = (): void => {
-            if (t.state !== 'completed') return;
-            this.sendBytes(t.dest, bytes);
-            this.m?.retransmissions.inc({ direction: 'out' });
-            t.interval = Math.min(t.interval * 2, this.t.T2);
-            t.retrans = later(t.interval, g);
-          };
-          t.retrans = later(t.interval, g);
-        }
-        t.timer = later(64 * this.t.T1, () => this.deleteServer(t)); // timer H
-      } else {
-        t.state = 'accepted';
-        t.timer = later(64 * this.t.T1, () => this.deleteServer(t)); // timer L (RFC 6026)
-      }
-    } else {
-      t.state = 'completed';
-      t.timer = later(udp ? 64 * this.t.T1 : 0, () => this.deleteServer(t)); // timer J
-    }
     return bytes;
-  }
-
-  private stopServer(t: ServerTxn): void {
-    t.timer = cancel(t.timer);
-    t.retrans = cancel(t.retrans);
-  }
-
-  private deleteServer(t: ServerTxn): void {
-    this.stopServer(t);
-    t.state = 'terminated';
-    if (this.serverTxns.get(t.key) === t) this.serverTxns.delete(t.key);
-    this.serverById.delete(t.id);
-    if (t.method === 'INVITE') {
-      const k = this.ackKey(t.req);
-      if (this.inviteByDialogKey.get(k) === t) this.inviteByDialogKey.delete(k);
-    }
-    this.m?.activeServerTransactions.set(this.serverById.size);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -596,17 +604,15 @@ export class EngineCore {
     }
     // A CANCEL's client transaction completes on its final response like any non-INVITE one (no retransmissions
     // after it); it has no app, so the response is never reported (drachtio-agent.js 319-326).
-    if (t.method === 'INVITE') this.onInviteResponse(t, res, peer);
+    if (t.isInvite) this.onInviteResponse(t, res, peer);
     else this.onNonInviteResponse(t, res, peer);
   }
 
   private resendAckFor(res: SipResponse): void {
     const callId = res.callId ?? '';
     // our request: From-tag is ours; the dialog id holds our tag (UAC dialog) or the peer's (UAS dialog)
-    const ours = res.from?.tag ?? '';
-    const a = this.dialogs.get(`${callId};from-tag=${ours}`);
-    const d = a && a.localTag === ours ? a : this.dialogs.get(`${callId};from-tag=${res.to?.tag ?? ''}`);
-    if (d && d.localTag === ours && d.lastAck && d.lastAck.cseq === res.cseq?.seq) {
+    const d = this.dialogs.forResponse(callId, res.from?.tag ?? '', res.to?.tag ?? '');
+    if (d && d.lastAck && d.lastAck.cseq === res.cseq?.seq) {
       this.sendBytes(d.lastAck.dest, d.lastAck.bytes);
       this.m?.retransmissions.inc({ direction: 'out' });
     }
@@ -615,7 +621,7 @@ export class EngineCore {
   private deliverResponse(t: ClientTxn, res: SipResponse, peer: Peer, dialogId: string): void {
     const text = serialize(res);
     const meta = this.metaTokens('network', text.length, peer.proto, peer.addr, peer.port);
-    this.toApp(t.app, `sip|${meta}|${t.id}|${dialogId}|`, text);
+    this.toApp(this.owner.get(t.id), `sip|${meta}|${t.id}|${dialogId}|`, text);
   }
 
   private onInviteResponse(t: ClientTxn, res: SipResponse, peer: Peer): void {
@@ -623,19 +629,14 @@ export class EngineCore {
     const toTag = res.to?.tag;
     const callId = res.callId ?? '';
     const localTag = res.from?.tag ?? '';
-    const inDialog = t.dialogId !== '';
-    const dialogId = inDialog ? t.dialogId : toTag !== undefined ? `${callId};from-tag=${localTag}` : '';
+    const inDialog = t.tu.dialogId !== '';
+    const dialogId = inDialog ? t.tu.dialogId : toTag !== undefined ? `${callId};from-tag=${localTag}` : '';
+    // the transaction absorbs retransmissions and ACKs a non-2xx final itself (RFC 3261 §17.1.1.3)
+    const outcome = t.receive(s, () => serialize(this.buildNon2xxAck(t, res)));
     if (s < 200) {
-      if (t.state === 'calling') {
-        t.state = 'proceeding';
-        t.retrans = cancel(t.retrans);
-        // Timer B runs only in Calling (RFC 3261 §17.1.1.2): a callee may ring for minutes. A proxy-like timer C
-        // (3 min) bounds the wait; the app decides earlier with a CANCEL.
-        t.timer = cancel(t.timer);
-        t.timer = later(TIMER_C_MS, () => this.clientTimeout(t));
-      }
-      if (t.cancelPending && !t.cancelSent) this.sendCancel(t);
-      if (t.orphan) {
+      if (outcome === 'retransmission') return;
+      if (t.tu.cancelPending && !t.tu.cancelSent) this.sendCancel(t);
+      if (t.tu.orphan) {
         this.sendCancel(t);
         return;
       }
@@ -647,14 +648,10 @@ export class EngineCore {
       return;
     }
     if (s < 300) {
-      if (t.state === 'accepted') {
+      if (outcome === 'retransmission') {
         this.resendAckFor(res);
         return;
       }
-      t.state = 'accepted';
-      t.retrans = cancel(t.retrans);
-      t.timer = cancel(t.timer);
-      t.timer = later(64 * this.t.T1, () => this.deleteClient(t)); // timer M
       let d = this.dialogs.get(dialogId);
       if (!inDialog) {
         if (!d || d.role !== 'uac') d = this.createUacDialog(t, res, dialogId, 'confirmed');
@@ -664,7 +661,8 @@ export class EngineCore {
         const target = c && !c.star ? c.contacts[0]?.uriText : undefined;
         if (target !== undefined) d.remoteTarget = target;
       }
-      if (t.orphan || !t.app || t.app.closed) {
+      const app = this.owner.get(t.id);
+      if (t.tu.orphan || !app || app.closed) {
         if (d) {
           this.sendDialogAck(d, undefined);
           this.engineBye(d, false);
@@ -674,46 +672,29 @@ export class EngineCore {
       this.deliverResponse(t, res, peer, dialogId);
       return;
     }
-    // 300-699: the stack ACKs (RFC 3261 §17.1.1.3)
-    if (t.state === 'completed') {
-      if (t.ackBytes) this.sendBytes(t.dest, t.ackBytes);
-      return;
-    }
-    t.state = 'completed';
-    t.retrans = cancel(t.retrans);
-    t.timer = cancel(t.timer);
-    t.ackBytes = serialize(this.buildNon2xxAck(t, res));
-    this.sendBytes(t.dest, t.ackBytes);
-    t.timer = later(t.dest.proto === 'udp' ? 32000 : 0, () => this.deleteClient(t)); // timer D
+    // 300-699: the transaction sent the ACK (timer D)
+    if (outcome === 'retransmission') return;
     const d = dialogId ? this.dialogs.get(dialogId) : undefined;
     if (!inDialog && d && d.role === 'uac' && d.state === 'early') {
       d.state = 'failed';
       // keep briefly so the app's ACK gets drachtio's NOK, then forget it
-      later(2000, () => this.dialogs.get(d.id) === d && d.state === 'failed' && this.removeDialog(d));
+      this.clock.set(2000, () => this.dialogs.get(d.id) === d && d.state === 'failed' && this.removeDialog(d));
     }
-    if (!t.orphan) this.deliverResponse(t, res, peer, dialogId);
+    if (!t.tu.orphan) this.deliverResponse(t, res, peer, dialogId);
   }
 
   private onNonInviteResponse(t: ClientTxn, res: SipResponse, peer: Peer): void {
-    if (t.state === 'completed' || t.state === 'terminated') return; // retransmission
-    if (res.status < 200) {
-      t.state = 'proceeding';
-      if (!t.orphan) this.deliverResponse(t, res, peer, t.dialogId);
-      return;
-    }
-    t.state = 'completed';
-    t.retrans = cancel(t.retrans);
-    t.timer = cancel(t.timer);
-    t.timer = later(t.dest.proto === 'udp' ? this.t.T4 : 0, () => this.deleteClient(t)); // timer K
-    if (t.method === 'BYE' && t.dialogId) {
-      const d = this.dialogs.get(t.dialogId);
+    const outcome = t.receive(res.status);
+    if (outcome === 'retransmission') return;
+    if (outcome === 'final' && t.method === 'BYE' && t.tu.dialogId) {
+      const d = this.dialogs.get(t.tu.dialogId);
       if (d) this.removeDialog(d);
     }
-    if (!t.orphan) this.deliverResponse(t, res, peer, t.dialogId);
+    if (!t.tu.orphan) this.deliverResponse(t, res, peer, t.tu.dialogId);
   }
 
   private createUacDialog(t: ClientTxn, res: SipResponse, id: string, state: 'early' | 'confirmed'): Dialog {
-    const req = t.req;
+    const req = t.tu.req;
     const from = req.headers.get('from') ?? '';
     const to = res.headers.get('to') ?? req.headers.get('to') ?? '';
     const c = res.contact;
@@ -731,7 +712,7 @@ export class EngineCore {
       localSeq: req.cseq?.seq ?? 1,
       remoteSeq: 0,
       localContact: req.headers.get('contact') ?? '',
-      app: t.app,
+      app: this.owner.get(t.id),
       dest: t.dest,
       state,
       isInvite: true,
@@ -756,61 +737,50 @@ export class EngineCore {
   }
 
   private addDialog(d: Dialog): void {
-    const prev = this.dialogs.get(d.id);
-    if (prev) this.stopAckWait(prev);
-    this.dialogs.set(d.id, d);
-    this.m?.activeDialogs.set(this.dialogs.size);
+    this.dialogs.add(d);
   }
 
   private removeDialog(d: Dialog): void {
-    this.stopAckWait(d);
-    d.state = 'terminated';
-    if (this.dialogs.get(d.id) === d) this.dialogs.delete(d.id);
-    this.m?.activeDialogs.set(this.dialogs.size);
-  }
-
-  private stopAckWait(d: Dialog): void {
-    if (!d.ackWait) return;
-    cancel(d.ackWait.timer);
-    cancel(d.ackWait.retrans);
-    d.ackWait = undefined;
+    this.dialogs.remove(d);
   }
 
   private buildNon2xxAck(t: ClientTxn, res: SipResponse): SipRequest {
+    const req = t.tu.req;
     const h = new SipHeaders();
-    h.append('Via', t.req.headers.get('via') ?? '');
-    for (const r of t.req.headers.getAll('route')) h.append('Route', r);
+    h.append('Via', req.headers.get('via') ?? '');
+    for (const r of req.headers.getAll('route')) h.append('Route', r);
     h.append('Max-Forwards', '70');
-    h.append('From', t.req.headers.get('from') ?? '');
-    h.append('To', res.headers.get('to') ?? t.req.headers.get('to') ?? '');
-    h.append('Call-ID', t.req.headers.get('call-id') ?? '');
-    h.append('CSeq', `${t.req.cseq?.seq ?? 1} ACK`);
+    h.append('From', req.headers.get('from') ?? '');
+    h.append('To', res.headers.get('to') ?? req.headers.get('to') ?? '');
+    h.append('Call-ID', req.headers.get('call-id') ?? '');
+    h.append('CSeq', `${req.cseq?.seq ?? 1} ACK`);
     h.append('Content-Length', '0');
-    return new SipRequest('ACK', t.req.uri, h);
+    return new SipRequest('ACK', req.uri, h);
   }
 
   private buildCancel(t: ClientTxn): Buffer {
+    const req = t.tu.req;
     const h = new SipHeaders();
-    h.append('Via', t.req.headers.get('via') ?? '');
-    for (const r of t.req.headers.getAll('route')) h.append('Route', r);
+    h.append('Via', req.headers.get('via') ?? '');
+    for (const r of req.headers.getAll('route')) h.append('Route', r);
     h.append('Max-Forwards', '70');
-    h.append('From', t.req.headers.get('from') ?? '');
-    h.append('To', t.req.headers.get('to') ?? '');
-    h.append('Call-ID', t.req.headers.get('call-id') ?? '');
-    h.append('CSeq', `${t.req.cseq?.seq ?? 1} CANCEL`);
+    h.append('From', req.headers.get('from') ?? '');
+    h.append('To', req.headers.get('to') ?? '');
+    h.append('Call-ID', req.headers.get('call-id') ?? '');
+    h.append('CSeq', `${req.cseq?.seq ?? 1} CANCEL`);
     h.append('Content-Length', '0');
-    return serialize(new SipRequest('CANCEL', t.req.uri, h));
+    return serialize(new SipRequest('CANCEL', req.uri, h));
   }
 
   /** Sends (or schedules, before any provisional) a CANCEL for an INVITE client transaction. */
   private sendCancel(t: ClientTxn): Buffer {
-    const bytes = t.cancelPending ?? this.buildCancel(t);
-    t.cancelPending = bytes;
-    if (t.state === 'proceeding' && !t.cancelSent) {
-      t.cancelSent = true;
-      // CANCEL is its own non-INVITE transaction: startClient sends it (once; retransmitted over
-      // UDP until its final response). Sending it here as well put two CANCELs on TCP.
-      this.startClient(this.newClientTxn('CANCEL', t.branch, t.req, bytes, t.dest, undefined, ''));
+    const bytes = t.tu.cancelPending ?? this.buildCancel(t);
+    t.tu.cancelPending = bytes;
+    if (t.state === 'proceeding' && !t.tu.cancelSent) {
+      t.tu.cancelSent = true;
+      // CANCEL is its own non-INVITE transaction (RFC 3261 §9.1): sent once, retransmitted over UDP until its final
+      // response, and complete on it.
+      this.startClient(this.newClientTxn('CANCEL', t.branch, t.tu.req, bytes, t.dest, undefined, ''));
     }
     return bytes;
   }
@@ -819,104 +789,81 @@ export class EngineCore {
   // client transactions
 
   private newClientTxn(method: string, branch: string, req: SipRequest, bytes: Buffer, dest: Dest, app: AppConnection | undefined, dialogId: string): ClientTxn {
-    return {
-      id: randomUUID(),
-      key: `${branch}|${method}`,
-      branch,
-      method,
-      req,
-      bytes,
-      dest,
-      app,
-      dialogId,
-      state: 'calling',
-      timer: undefined,
-      retrans: undefined,
-      interval: this.t.T1,
-      cancelPending: undefined,
-      cancelSent: false,
-      ackBytes: undefined,
-      orphan: false,
-    };
+    const t: ClientTxn = new ClientTransaction(
+      {
+        id: randomUUID(),
+        branch,
+        method,
+        dest,
+        bytes,
+        timers: this.t,
+        clock: this.clock,
+        transport: this.txp,
+        timerCMs: TIMER_C_MS,
+        onTimeout: (timer) => this.clientTimeout(t, timer),
+        onTerminated: () => {
+          if (this.clientTxns.get(t.key) === t) this.clientTxns.delete(t.key);
+          this.clientById.delete(t.id);
+          this.owner.delete(t.id);
+          this.m?.activeClientTransactions.set(this.clientById.size);
+        },
+      },
+      { req, dialogId, orphan: false, cancelPending: undefined, cancelSent: false },
+    );
+    if (app) this.owner.set(t.id, app);
+    return t;
   }
 
   /** Registers and sends a client transaction, with timers A/B or E/F (retransmissions only over UDP). */
   private startClient(t: ClientTxn): void {
-    if (t.method === 'ACK') {
-      this.sendBytes(t.dest, t.bytes);
-      return;
-    }
     this.clientTxns.set(t.key, t);
     this.clientById.set(t.id, t);
     this.m?.activeClientTransactions.set(this.clientById.size);
-    this.sendBytes(t.dest, t.bytes);
-    this.countOut(t.req, t.dest.proto);
-    const invite = t.method === 'INVITE';
-    if (t.dest.proto === 'udp') {
-      const tick = (): void => {
-        if (t.state === 'terminated' || t.state === 'completed' || t.state === 'accepted') return;
-        if (invite && t.state !== 'calling') return;
-        this.sendBytes(t.dest, t.bytes);
-        this.m?.retransmissions.inc({ direction: 'out' });
-        t.interval = invite ? t.interval * 2 : t.state === 'proceeding' ? this.t.T2 : Math.min(t.interval * 2, this.t.T2);
-        t.retrans = later(t.interval, tick);
-      };
-      t.retrans = later(t.interval, tick);
-    }
-    t.timer = later(64 * this.t.T1, () => this.clientTimeout(t)); // timer B / F
+    this.m?.requestsOut.inc({ method: metricMethod(t.method), transport: t.dest.proto });
+    t.start();
   }
 
-  private clientTimeout(t: ClientTxn): void {
-    if (t.state === 'completed' || t.state === 'accepted' || t.state === 'terminated') return;
-    if (t.method === 'INVITE' && t.state === 'proceeding' && !t.orphan) {
+  private clientTimeout(t: ClientTxn, timer: ClientTimeout): void {
+    if (timer === 'C' && !t.tu.orphan) {
       // timer C: report 408 now, CANCEL the ringing callee, and keep the transaction to ACK what comes back
       this.failClient(t, 408, 'Request Timeout');
-      t.orphan = true;
+      t.tu.orphan = true;
       this.sendCancel(t);
-      t.timer = later(64 * this.t.T1, () => this.deleteClient(t));
+      t.holdFor(64 * this.t.T1);
       return;
     }
-    const wasOrphan = t.orphan;
-    this.deleteClient(t);
-    if (t.method === 'CANCEL' || wasOrphan) return;
-    this.failClient(t, 408, 'Request Timeout');
+    if (t.method !== 'CANCEL' && !t.tu.orphan) this.failClient(t, 408, 'Request Timeout');
+    else this.failClient(t, 0, '');
+    t.terminate();
   }
 
-  /** Reports a locally generated final response (408 timeout, 503 transport failure) to the app. */
+  /**
+   * Ends what a failed client transaction leaves (a BYE's dialog, an INVITE's early dialog) and reports a locally
+   * generated final response (408 timeout; `status` 0: none) to its app.
+   */
   private failClient(t: ClientTxn, status: number, reason: string): void {
-    if (t.method === 'BYE' && t.dialogId) {
-      const d = this.dialogs.get(t.dialogId);
+    const req = t.tu.req;
+    if (t.method === 'BYE' && t.tu.dialogId) {
+      const d = this.dialogs.get(t.tu.dialogId);
       if (d) this.removeDialog(d);
     }
-    if (t.method === 'INVITE' && !t.dialogId) {
-      const d = this.dialogs.get(`${t.req.callId ?? ''};from-tag=${t.req.from?.tag ?? ''}`);
+    if (t.method === 'INVITE' && !t.tu.dialogId) {
+      const d = this.dialogs.get(`${req.callId ?? ''};from-tag=${req.from?.tag ?? ''}`);
       if (d && d.state === 'early') this.removeDialog(d);
     }
-    if (!t.app || t.orphan) return;
+    const app = this.owner.get(t.id);
+    if (status === 0 || !app || t.tu.orphan) return;
     const h = new SipHeaders();
-    h.append('Via', t.req.headers.get('via') ?? '');
-    h.append('From', t.req.headers.get('from') ?? '');
-    h.append('To', t.req.headers.get('to') ?? '');
-    h.append('Call-ID', t.req.headers.get('call-id') ?? '');
-    h.append('CSeq', t.req.headers.get('cseq') ?? '');
+    h.append('Via', req.headers.get('via') ?? '');
+    h.append('From', req.headers.get('from') ?? '');
+    h.append('To', req.headers.get('to') ?? '');
+    h.append('Call-ID', req.headers.get('call-id') ?? '');
+    h.append('CSeq', req.headers.get('cseq') ?? '');
     h.append('Content-Length', '0');
     const res = new SipResponse(status, reason, h);
     const text = serialize(res);
     const meta = this.metaTokens('network', text.length, t.dest.proto, t.dest.addr, t.dest.port);
-    this.toApp(t.app, `sip|${meta}|${t.id}|${t.dialogId}|`, text);
-  }
-
-  private stopClient(t: ClientTxn): void {
-    t.timer = cancel(t.timer);
-    t.retrans = cancel(t.retrans);
-  }
-
-  private deleteClient(t: ClientTxn): void {
-    this.stopClient(t);
-    t.state = 'terminated';
-    if (this.clientTxns.get(t.key) === t) this.clientTxns.delete(t.key);
-    this.clientById.delete(t.id);
-    this.m?.activeClientTransactions.set(this.clientById.size);
+    this.toApp(app, `sip|${meta}|${t.id}|${t.tu.dialogId}|`, text);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -969,7 +916,7 @@ export class EngineCore {
       conn.respond(msgId, 'NOK|unknown transaction');
       return;
     }
-    if (t.cancelled) {
+    if (t.tu.cancelled) {
       conn.respond(msgId, 'NOK|request was cancelled');
       return;
     }
@@ -986,23 +933,27 @@ export class EngineCore {
       conn.respond(msgId, 'NOK|reliable provisional responses (100rel/PRACK) are not supported by the Kumo engine');
       return;
     }
-    const req = t.req;
-    const l = t.peer.local;
+    const req = t.tu.req;
+    if (!req) {
+      conn.respond(msgId, 'NOK|a final response was already sent');
+      return;
+    }
+    const l = t.tu.peer.local;
     // To-tag: the app may choose it; otherwise one per transaction
     const appTo = app.headers.get('to');
     const appToTag = appTo !== undefined ? parseNameAddr(appTo)?.tag : undefined;
-    if (appToTag !== undefined && req.to?.tag === undefined) t.toTag = appToTag;
-    if (t.toTag === '' && status > 100) t.toTag = newTag();
+    if (appToTag !== undefined && req.to?.tag === undefined) t.tu.toTag = appToTag;
+    if (t.tu.toTag === '' && status > 100) t.tu.toTag = newTag();
 
     const h = new SipHeaders();
     for (const v of req.headers.getAll('via')) h.append('Via', v);
-    const forming = isDialogForming(t.method) && status > 100 && status < 300 && t.dialogId === '';
-    if (forming || (t.dialogId === '' && t.method === 'INVITE' && status > 100 && status < 300)) {
+    const forming = isDialogForming(t.method) && status > 100 && status < 300 && t.tu.dialogId === '';
+    if (forming || (t.tu.dialogId === '' && t.method === 'INVITE' && status > 100 && status < 300)) {
       for (const rr of req.headers.getAll('record-route')) h.append('Record-Route', rr);
     }
     h.append('From', req.headers.get('from') ?? app.headers.get('from') ?? '');
     let to = req.headers.get('to') ?? appTo ?? '';
-    if (status > 100 && req.to?.tag === undefined) to = `${stripTag(to)};tag=${t.toTag}`;
+    if (status > 100 && req.to?.tag === undefined) to = `${stripTag(to)};tag=${t.tu.toTag}`;
     h.append('To', to);
     h.append('Call-ID', req.headers.get('call-id') ?? '');
     h.append('CSeq', req.headers.get('cseq') ?? '');
@@ -1021,39 +972,35 @@ export class EngineCore {
     const res = new SipResponse(status, app.reason || reasonPhrase(status), h, app.body);
 
     // dialog bookkeeping
-    let dialogId = t.dialogId;
-    if (t.method === 'INVITE' && status > 100 && t.dialogId === '') {
+    let dialogId = t.tu.dialogId;
+    if (t.method === 'INVITE' && status > 100 && t.tu.dialogId === '') {
       dialogId = `${req.callId ?? ''};from-tag=${req.from?.tag ?? ''}`;
-      t.formedDialogId = dialogId;
-      if (status < 300) this.ensureUasDialog(t, res, dialogId, status < 200 ? 'early' : 'confirmed');
+      t.tu.formedDialogId = dialogId;
+      if (status < 300) this.ensureUasDialog(t, req, res, dialogId, status < 200 ? 'early' : 'confirmed');
       else {
         const d = this.dialogs.get(dialogId);
         if (d && d.role === 'uas' && d.state === 'early') this.removeDialog(d);
       }
-    } else if (t.method === 'SUBSCRIBE' && status >= 200 && status < 300 && t.dialogId === '') {
+    } else if (t.method === 'SUBSCRIBE' && status >= 200 && status < 300 && t.tu.dialogId === '') {
       dialogId = `${req.callId ?? ''};from-tag=${req.from?.tag ?? ''}`;
-      t.formedDialogId = dialogId;
-      this.ensureUasDialog(t, res, dialogId, 'confirmed');
+      t.tu.formedDialogId = dialogId;
+      this.ensureUasDialog(t, req, res, dialogId, 'confirmed');
     }
 
     let bytes: Buffer;
     if (status < 200) {
       bytes = serialize(res);
-      t.lastResponse = bytes;
-      t.state = 'proceeding';
       // the app has answered: the 64 s app-response timeout no longer applies (a call may ring for minutes)
-      t.timer = cancel(t.timer);
-      t.timer = later(PROCEEDING_LIMIT_MS, () => this.deleteServer(t));
-      this.sendBytes(t.dest, bytes);
+      t.sendProvisional(bytes);
       this.countOut(res, t.dest.proto);
     } else {
       bytes = this.sendFinal(t, res);
-      if (t.method === 'INVITE' && status < 300) this.startAckWait(t, dialogId, bytes);
-      if (t.method === 'BYE' && t.dialogId) {
-        const d = this.dialogs.get(t.dialogId);
+      if (t.isInvite && status < 300) this.startAckWait(t, dialogId, bytes);
+      if (t.method === 'BYE' && t.tu.dialogId) {
+        const d = this.dialogs.get(t.tu.dialogId);
         if (d) this.removeDialog(d);
       }
-      if (t.method === 'INVITE' && status >= 300 && t.dialogId) {
+      if (t.method === 'INVITE' && status >= 300 && t.tu.dialogId) {
         // a failed re-INVITE leaves the dialog as it was
       }
     }
@@ -1061,8 +1008,7 @@ export class EngineCore {
     conn.respond(msgId, `OK|${meta}|${t.id}|${dialogId}||Msg sent:|\r\n${bytes.toString('utf8')}`);
   }
 
-  private ensureUasDialog(t: ServerTxn, res: SipResponse, id: string, state: 'early' | 'confirmed'): void {
-    const req = t.req;
+  private ensureUasDialog(t: ServerTxn, req: SipRequest, res: SipResponse, id: string, state: 'early' | 'confirmed'): void {
     let d = this.dialogs.get(id);
     if (d && d.role === 'uas') {
       if (state === 'confirmed') d.state = 'confirmed';
@@ -1073,7 +1019,7 @@ export class EngineCore {
       id,
       role: 'uas',
       callId: req.callId ?? '',
-      localTag: t.toTag,
+      localTag: t.tu.toTag,
       remoteTag: req.from?.tag ?? '',
       localUri: stripTag(req.headers.get('to') ?? ''),
       remoteUri: stripTag(req.headers.get('from') ?? ''),
@@ -1081,8 +1027,8 @@ export class EngineCore {
       routeSet: req.headers.values('record-route'),
       localSeq: randomCSeq(),
       remoteSeq: req.cseq?.seq ?? 0,
-      localContact: res.headers.get('contact') ?? this.localContact(t.peer.local),
-      app: t.app,
+      localContact: res.headers.get('contact') ?? this.localContact(t.tu.peer.local),
+      app: this.owner.get(t.id),
       dest: t.dest,
       state,
       isInvite: t.method === 'INVITE',
@@ -1100,23 +1046,7 @@ export class EngineCore {
   private startAckWait(t: ServerTxn, dialogId: string, bytes: Buffer): void {
     const d = this.dialogs.get(dialogId);
     if (!d) return;
-    this.stopAckWait(d);
-    d.inviteTxnId = t.id;
-    const w: NonNullable<Dialog['ackWait']> = { txnId: t.id, cseq: t.req.cseq?.seq ?? 0, bytes, timer: undefined, retrans: undefined, interval: this.t.T1, dest: t.dest };
-    d.ackWait = w;
-    if (t.dest.proto === 'udp') {
-      const g = (): void => {
-        if (d.ackWait !== w) return;
-        this.sendBytes(w.dest, w.bytes);
-        this.m?.retransmissions.inc({ direction: 'out' });
-        w.interval = Math.min(w.interval * 2, this.t.T2);
-        w.retrans = later(w.interval, g);
-      };
-      w.retrans = later(w.interval, g);
-    }
-    w.timer = later(64 * this.t.T1, () => {
-      if (d.ackWait !== w) return;
-      this.stopAckWait(d);
+    this.dialogs.startAckWait(d, t.id, t.tu.cseq, bytes, t.dest, () => {
       this.log.info({ dialogId: d.id }, 'no ACK for 2xx; sending BYE');
       this.engineBye(d, true);
     });
@@ -1340,23 +1270,23 @@ export class EngineCore {
   private onAppGone(conn: AppConnection): void {
     // Each transaction and dialog is cleaned up on its own: one that fails (a bad destination, a throw in a
     // builder) is logged and dropped, and never stops the loop from handling the rest.
-    for (const t of [...this.serverById.values()]) {
-      if (t.app !== conn) continue;
-      t.app = undefined;
-      this.guard('server transaction', t.id, () => {
-        if (t.state === 'trying' || t.state === 'proceeding') {
-          const res = this.buildResponse(t.req, t.method === 'INVITE' ? 480 : 503, undefined, t.toTag || newTag());
-          this.sendFinal(t, res);
-        }
-      }, () => this.deleteServer(t));
-    }
-    for (const t of [...this.clientById.values()]) {
-      if (t.app !== conn) continue;
-      t.orphan = true;
-      t.app = undefined;
-      this.guard('client transaction', t.id, () => {
-        if (t.method === 'INVITE' && (t.state === 'proceeding' || t.state === 'calling')) this.sendCancel(t);
-      }, () => this.deleteClient(t));
+    for (const [id, app] of [...this.owner]) {
+      if (app !== conn) continue;
+      this.owner.delete(id);
+      const st = this.serverById.get(id);
+      if (st) {
+        this.guard('server transaction', id, () => {
+          const req = st.tu.req;
+          if (st.pending && req) this.sendFinal(st, this.buildResponse(req, st.isInvite ? 480 : 503, undefined, st.tu.toTag || newTag()));
+        }, () => st.terminate());
+      }
+      const ct = this.clientById.get(id);
+      if (ct) {
+        ct.tu.orphan = true;
+        this.guard('client transaction', id, () => {
+          if (ct.isInvite && ct.pending) this.sendCancel(ct);
+        }, () => ct.terminate());
+      }
     }
     for (const d of [...this.dialogs.values()]) {
       if (d.app !== conn) continue;
