@@ -4,8 +4,10 @@ import { isIP } from 'node:net';
 import { metricMethod, statusClass, type EngineMetrics, type Logger } from '@kumo/runtime';
 import { parseAppMessage } from './control/app-message.js';
 import { ControlServer, type AppConnection } from './control/server.js';
+import { DEFAULT_OVERLOAD, OverloadGuard, type OverloadOptions } from './overload.js';
 import type { Dialog } from './dialog/dialog.js';
 import { DialogTable } from './dialog/table.js';
+import { buildInDialog, confirmUacDialog, dialogDest, stripTag, uacDialog, uasDialog } from './dialog/ua.js';
 import {
   SipHeaders,
   SipRequest,
@@ -59,6 +61,8 @@ export interface EngineCoreOptions {
   readonly supported?: readonly string[] | undefined;
   /** Timers of the transaction and dialog layers (tests inject a fake one). */
   readonly clock?: Clock | undefined;
+  /** Load shedding of new INVITEs (defaults `DEFAULT_OVERLOAD`). */
+  readonly overload?: Partial<OverloadOptions> | undefined;
 }
 
 /** What the engine (the TU) keeps with a server transaction. */
@@ -75,6 +79,8 @@ interface ServerTu {
   formedDialogId: string;
   toTag: string;
   cancelled: boolean;
+  /** A new INVITE handed to an app that has not answered it yet (counted by the overload guard). */
+  awaitingApp: boolean;
 }
 
 /** What the engine keeps with a client transaction. */
@@ -143,6 +149,7 @@ export class EngineCore {
   /** The app each live transaction belongs to: the control bridge's business, never the transaction's. */
   private readonly owner = new Map<string, AppConnection>();
   readonly dialogs: DialogTable;
+  readonly overload: OverloadGuard;
   private closed = false;
 
   constructor(private readonly o: EngineCoreOptions) {
@@ -157,6 +164,7 @@ export class EngineCore {
       send: (d, bytes) => this.sendBytes(d, bytes),
       retransmitted: () => this.m?.retransmissions.inc({ direction: 'out' }),
     };
+    this.overload = new OverloadGuard({ ...DEFAULT_OVERLOAD, ...o.overload }, this.clock);
     this.dialogs = new DialogTable({ clock: this.clock, timers: this.t, transport: this.txp, onSize: (n) => this.m?.activeDialogs.set(n) });
     this.policy = {
       supported: o.supported ?? DEFAULT_SUPPORTED,
@@ -192,11 +200,13 @@ export class EngineCore {
   async start(): Promise<void> {
     await this.transports.start();
     await this.control.listen();
+    this.overload.start();
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.overload.stop();
     for (const t of this.serverTxns.values()) t.stop();
     for (const t of this.serverById.values()) t.stop();
     for (const t of this.clientById.values()) t.stop();
@@ -211,8 +221,9 @@ export class EngineCore {
     await this.transports.close();
   }
 
-  get stats(): { serverTransactions: number; clientTransactions: number; dialogs: number } {
-    return { serverTransactions: this.serverById.size, clientTransactions: this.clientById.size, dialogs: this.dialogs.size };
+  get stats(): { serverTransactions: number; clientTransactions: number; dialogs: number; shedding: boolean; shed: number } {
+    const o = this.overload.state;
+    return { serverTransactions: this.serverById.size, clientTransactions: this.clientById.size, dialogs: this.dialogs.size, shedding: o.shedding, shed: o.shed };
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -359,6 +370,10 @@ export class EngineCore {
       return;
     }
     const dest = this.responseDest(req, peer);
+    // Overload: refuse new calls cheaply, statelessly, before any app sees them; what was admitted goes on.
+    if (method === 'INVITE' && req.to?.tag === undefined && this.overload.shouldShed()) {
+      return this.statelessReply(req, dest, 503, [['Retry-After', String(this.overload.o.retryAfterS)]], 'Service Unavailable');
+    }
     const v = validateRequest(req, this.policy);
     if (!v.ok) {
       this.m?.parseErrors.inc({ transport: peer.proto });
@@ -403,8 +418,10 @@ export class EngineCore {
       formedDialogId: '',
       toTag: toTag ?? '',
       cancelled: false,
+      awaitingApp: method === 'INVITE' && !dialog,
     });
     this.owner.set(txn.id, app);
+    if (txn.tu.awaitingApp) this.overload.delivered();
     if (method === 'INVITE') {
       // 100 Trying at once, before the app sees the request (controller.cpp 1651-1662)
       const trying = this.buildResponse(req, 100, 'Trying');
@@ -458,6 +475,7 @@ export class EngineCore {
         tuTimeoutMs: this.appTimeoutMs,
         proceedingLimitMs: PROCEEDING_LIMIT_MS,
         onTerminated: () => {
+          this.settle(txn);
           if (this.serverTxns.get(key) === txn) this.serverTxns.delete(key);
           if (!tracked) return;
           this.serverById.delete(txn.id);
@@ -544,7 +562,7 @@ export class EngineCore {
       // a small CANCEL server transaction answers its retransmissions (timer J)
       const res = this.buildResponse(c, status);
       const t = this.newServerTxn(ckey, 'CANCEL', dest, {
-        req: undefined, peer, ackKey: '', cseq: 0, dialogId: '', formedDialogId: '', toTag: '', cancelled: false,
+        req: undefined, peer, ackKey: '', cseq: 0, dialogId: '', formedDialogId: '', toTag: '', cancelled: false, awaitingApp: false,
       });
       t.sendFinal(status, serialize(res));
       this.countOut(res, peer.proto);
@@ -580,7 +598,15 @@ export class EngineCore {
    * Sends a final response on a server transaction (which runs its completion timers) and drops the parsed
    * request: from now on only the matching key and the response bytes are needed.
    */
+  /** The app answered a new INVITE, or it ended unanswered: no longer part of the apps' backlog. */
+  private settle(t: ServerTxn): void {
+    if (!t.tu.awaitingApp) return;
+    t.tu.awaitingApp = false;
+    this.overload.settled();
+  }
+
   private sendFinal(t: ServerTxn, res: SipResponse): Buffer {
+    this.settle(t);
     const bytes = serialize(res);
     t.sendFinal(res.status, bytes);
     t.tu.req = undefined;
@@ -655,7 +681,7 @@ export class EngineCore {
       let d = this.dialogs.get(dialogId);
       if (!inDialog) {
         if (!d || d.role !== 'uac') d = this.createUacDialog(t, res, dialogId, 'confirmed');
-        else this.confirmUacDialog(d, res);
+        else confirmUacDialog(d, res);
       } else if (d) {
         const c = res.contact;
         const target = c && !c.star ? c.contacts[0]?.uriText : undefined;
@@ -694,46 +720,9 @@ export class EngineCore {
   }
 
   private createUacDialog(t: ClientTxn, res: SipResponse, id: string, state: 'early' | 'confirmed'): Dialog {
-    const req = t.tu.req;
-    const from = req.headers.get('from') ?? '';
-    const to = res.headers.get('to') ?? req.headers.get('to') ?? '';
-    const c = res.contact;
-    const rr = res.headers.values('record-route').reverse();
-    const d: Dialog = {
-      id,
-      role: 'uac',
-      callId: req.callId ?? '',
-      localTag: req.from?.tag ?? '',
-      remoteTag: res.to?.tag ?? '',
-      localUri: stripTag(from),
-      remoteUri: stripTag(to),
-      remoteTarget: (c && !c.star ? c.contacts[0]?.uriText : undefined) ?? req.uri,
-      routeSet: rr,
-      localSeq: req.cseq?.seq ?? 1,
-      remoteSeq: 0,
-      localContact: req.headers.get('contact') ?? '',
-      app: this.owner.get(t.id),
-      dest: t.dest,
-      state,
-      isInvite: true,
-      ackWait: undefined,
-      inviteTxnId: '',
-      inviteCSeq: req.cseq?.seq ?? 1,
-      lastAck: undefined,
-      byeAfterAck: false,
-      created: Date.now(),
-    };
+    const d = uacDialog(t.tu.req, res, id, state, t.dest, this.owner.get(t.id));
     this.addDialog(d);
     return d;
-  }
-
-  private confirmUacDialog(d: Dialog, res: SipResponse): void {
-    d.state = 'confirmed';
-    d.remoteTag = res.to?.tag ?? d.remoteTag;
-    const c = res.contact;
-    const target = c && !c.star ? c.contacts[0]?.uriText : undefined;
-    if (target !== undefined) d.remoteTarget = target;
-    d.routeSet = res.headers.values('record-route').reverse();
   }
 
   private addDialog(d: Dialog): void {
@@ -991,6 +980,7 @@ export class EngineCore {
     if (status < 200) {
       bytes = serialize(res);
       // the app has answered: the 64 s app-response timeout no longer applies (a call may ring for minutes)
+      this.settle(t);
       t.sendProvisional(bytes);
       this.countOut(res, t.dest.proto);
     } else {
@@ -1009,37 +999,13 @@ export class EngineCore {
   }
 
   private ensureUasDialog(t: ServerTxn, req: SipRequest, res: SipResponse, id: string, state: 'early' | 'confirmed'): void {
-    let d = this.dialogs.get(id);
+    const d = this.dialogs.get(id);
     if (d && d.role === 'uas') {
       if (state === 'confirmed') d.state = 'confirmed';
       return;
     }
-    const c = req.contact;
-    d = {
-      id,
-      role: 'uas',
-      callId: req.callId ?? '',
-      localTag: t.tu.toTag,
-      remoteTag: req.from?.tag ?? '',
-      localUri: stripTag(req.headers.get('to') ?? ''),
-      remoteUri: stripTag(req.headers.get('from') ?? ''),
-      remoteTarget: (c && !c.star ? c.contacts[0]?.uriText : undefined) ?? '',
-      routeSet: req.headers.values('record-route'),
-      localSeq: randomCSeq(),
-      remoteSeq: req.cseq?.seq ?? 0,
-      localContact: res.headers.get('contact') ?? this.localContact(t.tu.peer.local),
-      app: this.owner.get(t.id),
-      dest: t.dest,
-      state,
-      isInvite: t.method === 'INVITE',
-      ackWait: undefined,
-      inviteTxnId: t.id,
-      inviteCSeq: 0,
-      lastAck: undefined,
-      byeAfterAck: false,
-      created: Date.now(),
-    };
-    this.addDialog(d);
+    const localContact = res.headers.get('contact') ?? this.localContact(t.tu.peer.local);
+    this.addDialog(uasDialog(req, id, state, { localTag: t.tu.toTag, localContact, inviteTxnId: t.id, dest: t.dest, app: this.owner.get(t.id) }));
   }
 
   /** 2xx to INVITE: retransmit (UDP) until the ACK; BYE after 64·T1 without one (RFC 6026, drachtio timer G/H). */
@@ -1055,8 +1021,8 @@ export class EngineCore {
   /** The engine hangs up a dialog itself; `tellApp` reports it as an `unsolicited` BYE. */
   private engineBye(d: Dialog, tellApp: boolean): void {
     if (d.state === 'terminated') return;
-    const req = this.buildInDialog(d, 'BYE', undefined, new SipHeaders(), Buffer.alloc(0));
-    const dest = this.dialogDest(d);
+    const req = buildInDialog(d, 'BYE', undefined, new SipHeaders(), Buffer.alloc(0));
+    const dest = dialogDest(d);
     const l = this.localFor(dest);
     if (!l) return;
     const branch = newBranch();
@@ -1073,8 +1039,8 @@ export class EngineCore {
   private sendDialogAck(d: Dialog, body: Buffer | undefined, contentType?: string): Buffer {
     const h = new SipHeaders();
     if (body && body.length > 0) h.append('Content-Type', contentType ?? 'application/sdp');
-    const req = this.buildInDialog(d, 'ACK', undefined, h, body ?? Buffer.alloc(0), d.inviteCSeq);
-    const dest = this.dialogDest(d);
+    const req = buildInDialog(d, 'ACK', undefined, h, body ?? Buffer.alloc(0), d.inviteCSeq);
+    const dest = dialogDest(d);
     const l = this.localFor(dest);
     req.headers.prepend('Via', l ? this.viaFor(l, newBranch()) : '');
     const bytes = serialize(req);
@@ -1082,51 +1048,6 @@ export class EngineCore {
     this.sendBytes(dest, bytes);
     this.countOut(req, dest.proto);
     return bytes;
-  }
-
-  /** Where in-dialog requests go: first route (loose routing) or the remote target; reuse the TCP connection. */
-  private dialogDest(d: Dialog): Dest {
-    const first = d.routeSet[0];
-    const target = first !== undefined ? parseNameAddr(first)?.uri : parseUri(d.remoteTarget);
-    const u = target && target.kind === 'sip' ? target : undefined;
-    if (!u) return d.dest;
-    const proto = (u.params.transport ?? '').toLowerCase() === 'tcp' ? 'tcp' : d.dest.proto;
-    const addr = bareHost(u.host);
-    const port = u.port ?? 5060;
-    if (d.dest.conn && !d.dest.conn.closed && proto === 'tcp') return d.dest; // connection reuse
-    if (isIP(addr) === 0) return d.dest; // no DNS for in-dialog targets: use where the dialog came from
-    return { proto, addr, port };
-  }
-
-  /** Builds an in-dialog request (RFC 3261 §12.2.1.1), without Via. */
-  private buildInDialog(d: Dialog, method: string, uri: string | undefined, extra: SipHeaders, body: Buffer, cseq?: number): SipRequest {
-    const h = new SipHeaders();
-    let ruri = uri !== undefined && uri !== 'sip:placeholder' && method !== 'ACK' ? uri : d.remoteTarget;
-    const routes = [...d.routeSet];
-    const first = routes[0];
-    if (first !== undefined) {
-      const na = parseNameAddr(first);
-      const fu = na?.uri;
-      if (fu && fu.kind === 'sip' && !('lr' in fu.params)) {
-        // strict routing (RFC 3261 §12.2.1.1)
-        routes.shift();
-        routes.push(`<${ruri}>`);
-        ruri = na.uriText;
-      }
-    }
-    for (const r of routes) h.append('Route', r);
-    h.append('Max-Forwards', '70');
-    h.append('From', `${d.localUri};tag=${d.localTag}`);
-    h.append('To', d.remoteTag ? `${d.remoteUri};tag=${d.remoteTag}` : d.remoteUri);
-    h.append('Call-ID', d.callId);
-    let seq = cseq;
-    if (seq === undefined) {
-      d.localSeq += 1;
-      seq = d.localSeq;
-    }
-    h.append('CSeq', `${seq} ${method}`);
-    for (const f of extra) h.append(f.name, f.value);
-    return new SipRequest(method, ruri, h, body);
   }
 
   private appInDialog(conn: AppConnection, msgId: string, dialogId: string, app: SipRequest): void {
@@ -1152,7 +1073,7 @@ export class EngineCore {
       conn.respond(msgId, 'NOK|PRACK (100rel) is not supported by the Kumo engine');
       return;
     }
-    const dest = this.dialogDest(d);
+    const dest = dialogDest(d);
     const l = this.localFor(dest);
     if (!l) {
       conn.respond(msgId, 'NOK|no transport for the dialog');
@@ -1173,7 +1094,7 @@ export class EngineCore {
     if (app.body.length > 0 && !extra.has('content-type') && app.body.subarray(0, 3).toString('latin1') === 'v=0') {
       extra.append('Content-Type', 'application/sdp');
     }
-    const req = this.buildInDialog(d, method, app.uri, extra, app.body);
+    const req = buildInDialog(d, method, app.uri, extra, app.body);
     const branch = newBranch();
     req.headers.prepend('Via', this.viaFor(l, branch));
     if (method === 'INVITE') d.inviteCSeq = req.cseq?.seq ?? d.localSeq;
@@ -1313,12 +1234,3 @@ export class EngineCore {
     }
   }
 }
-
-function stripTag(value: string): string {
-  const na = parseNameAddr(value);
-  if (!na || na.tag === undefined) return value;
-  const params = { ...na.params };
-  delete params.tag;
-  return formatNameAddr({ ...na, params, tag: undefined, bracketed: true });
-}
-

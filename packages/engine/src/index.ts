@@ -1,6 +1,7 @@
 import { commonSpec, engineSpec, readConfig } from '@kumo/config';
 import { createEngineMetrics, startOpsServer, type EngineMetrics, type Logger, type ProcessContext } from '@kumo/runtime';
 import { EngineCore } from './engine.js';
+import type { OverloadOptions } from './overload.js';
 import type { SipTimers } from './transaction/timers.js';
 import type { ListenSpec } from './transport/types.js';
 
@@ -27,6 +28,8 @@ export interface EngineOptions {
   readonly advertisedHost?: string;
   /** Option tags a request may Require (default `replaces`); others get 420 with Unsupported. */
   readonly supported?: readonly string[];
+  /** Load shedding of new INVITEs: event-loop lag and unanswered-INVITE limits, Retry-After. */
+  readonly overload?: Partial<OverloadOptions>;
 }
 
 export interface EngineHandle {
@@ -35,7 +38,7 @@ export interface EngineHandle {
   /** Bound control address. */
   readonly control: { host: string; port: number };
   /** Live counts (transactions, dialogs), for tests and diagnostics. */
-  stats(): { serverTransactions: number; clientTransactions: number; dialogs: number; apps: number; tcpConnections: number };
+  stats(): { serverTransactions: number; clientTransactions: number; dialogs: number; apps: number; tcpConnections: number; shedding: boolean; shed: number };
   /** Idempotent. */
   close(): Promise<void>;
 }
@@ -57,6 +60,7 @@ export async function startEngine(o: EngineOptions): Promise<EngineHandle> {
     ...(o.appResponseTimeoutMs !== undefined ? { appResponseTimeoutMs: o.appResponseTimeoutMs } : {}),
     advertisedHost: o.advertisedHost,
     supported: o.supported?.filter((t) => t.toLowerCase() !== '100rel'),
+    overload: o.overload,
   });
   try {
     await core.start();
@@ -90,6 +94,7 @@ export async function runEngine(ctx: ProcessContext): Promise<void> {
     tcpMaxPerSource: cfg.tcpMaxPerSource,
     tcpMaxConnections: cfg.tcpMaxConnections,
     supported: cfg.sipSupported,
+    overload: { lagHighMs: cfg.shedLagMs, pendingHigh: cfg.shedPendingInvites, retryAfterS: cfg.shedRetryAfterSeconds },
     ...(cfg.sipAdvertisedHost !== undefined ? { advertisedHost: cfg.sipAdvertisedHost } : {}),
   });
   ctx.lifecycle.onClose('engine', () => engine.close());

@@ -86,4 +86,24 @@ export const engineSpec = {
       'SIP option tags a request may list in Require, comma-separated; a request requiring any other gets 420 Bad Extension with Unsupported (RFC 3261 §8.2.2.3). 100rel is never supported.',
     parse: list(str({ min: 1, max: 64, pattern: /^[A-Za-z0-9.!%*_+`'~-]+$/ })),
   },
+  shedLagMs: {
+    env: 'KUMO_ENGINE_SHED_LAG_MS',
+    default: '250',
+    description:
+      'Load shedding: event-loop lag (ms, smoothed) above which new INVITEs are answered 503 with Retry-After before reaching the app; shedding stops under half of it.',
+    parse: int(10, 10000),
+  },
+  shedPendingInvites: {
+    env: 'KUMO_ENGINE_SHED_PENDING_INVITES',
+    default: '2000',
+    description:
+      'Load shedding: new INVITEs handed to the apps and not yet answered (not even 1xx) above which new INVITEs are answered 503; shedding stops under half of it.',
+    parse: int(10, 1000000),
+  },
+  shedRetryAfterSeconds: {
+    env: 'KUMO_ENGINE_SHED_RETRY_AFTER_SECONDS',
+    default: '5',
+    description: 'Retry-After (seconds) of the 503 sent to a shed INVITE.',
+    parse: int(1, 3600),
+  },
 } satisfies Spec;
