@@ -36,8 +36,8 @@ import { realClock, type Clock } from './transaction/clock.js';
 import { ServerTransaction } from './transaction/server.js';
 import { DEFAULT_TIMERS, type SipTimers } from './transaction/timers.js';
 import type { Dest, TxnTransport } from './transaction/types.js';
-import { Transports } from './transport/transports.js';
-import { bareHost, hostport, type ListenSpec, type LocalPoint, type Peer } from './transport/types.js';
+import { Transports, type TlsSettings } from './transport/transports.js';
+import { bareHost, hostport, isStream, type ListenSpec, type LocalPoint, type Peer, type Proto } from './transport/types.js';
 import { newBranch, newTag, randomCSeq, stackTime } from './util.js';
 
 export interface EngineCoreOptions {
@@ -63,6 +63,8 @@ export interface EngineCoreOptions {
   readonly clock?: Clock | undefined;
   /** Load shedding of new INVITEs (defaults `DEFAULT_OVERLOAD`). */
   readonly overload?: Partial<OverloadOptions> | undefined;
+  /** Certificate and key for `tls/` listen points and outbound TLS. */
+  readonly tls?: TlsSettings | undefined;
 }
 
 /** What the engine (the TU) keeps with a server transaction. */
@@ -182,6 +184,7 @@ export class EngineCore {
       newSplitter: () => new StreamFramer(this.limits),
       onMessage: (data, peer, parsed) => this.onNetwork(data, peer, parsed),
       onConnCount: (n) => this.m?.tcpConnections.set(n),
+      tls: o.tls,
     });
     this.control = new ControlServer({
       host: o.control.host,
@@ -240,7 +243,7 @@ export class EngineCore {
   }
 
   private localContact(l: LocalPoint, user?: string): string {
-    return `<sip:${user !== undefined ? `${user}@` : ''}${this.advertised(l)}${l.proto === 'tcp' ? ';transport=tcp' : ''}>`;
+    return `<sip:${user !== undefined ? `${user}@` : ''}${this.advertised(l)}${l.proto !== 'udp' ? `;transport=${l.proto}` : ''}>`;
   }
 
   private viaFor(l: LocalPoint, branch: string): string {
@@ -249,7 +252,7 @@ export class EngineCore {
 
   /** RFC 3261 §18.2.2 / RFC 3581: where responses to `req` from `peer` go. */
   private responseDest(req: SipRequest, peer: Peer): Dest {
-    if (peer.proto === 'tcp') return { proto: 'tcp', addr: peer.addr, port: peer.port, conn: peer.conn };
+    if (isStream(peer.proto)) return { proto: peer.proto, addr: peer.addr, port: peer.port, conn: peer.conn };
     const v = req.topVia;
     if (v && v.rport === undefined) {
       return { proto: 'udp', addr: peer.addr, port: v.port ?? 5060 };
@@ -266,7 +269,7 @@ export class EngineCore {
   // sending
 
   private sendBytes(d: Dest, bytes: Buffer): void {
-    const r = this.transports.send(d.proto, d.addr, d.port, bytes, d.conn);
+    const r = this.transports.send(d.proto, d.addr, d.port, bytes, d.conn, d.host);
     if (r === false) this.log.debug({ dest: d }, 'could not send');
     else if (r !== true) void r;
   }
@@ -309,8 +312,8 @@ export class EngineCore {
       if (!res) return;
       const v = res.topVia;
       const dest: Dest =
-        peer.proto === 'tcp'
-          ? { proto: 'tcp', addr: peer.addr, port: peer.port, conn: peer.conn }
+        isStream(peer.proto)
+          ? { proto: peer.proto, addr: peer.addr, port: peer.port, conn: peer.conn }
           : { proto: 'udp', addr: peer.addr, port: v && v.rport === undefined ? (v.port ?? 5060) : peer.port };
       this.sendBytes(dest, serialize(res));
       this.countOut(res, peer.proto);
@@ -1120,21 +1123,26 @@ export class EngineCore {
     conn.respond(msgId, `OK|${meta}|${randomUUID()}|Msg sent:|\r\n${bytes.toString('utf8')}`);
   }
 
-  /** Destination of a new request: outbound proxy, else the Request-URI (`;transport=tcp` → TCP). */
+  /**
+   * Destination of a new request: outbound proxy, else the Request-URI (`;transport=tcp` → TCP; `sips:` or
+   * `;transport=tls` → TLS, default port 5061, the hostname kept for the certificate check).
+   */
   private async resolveDest(uriText: string): Promise<Dest> {
     const u = parseUri(uriText);
     if (!u || u.kind !== 'sip') throw new Error(`cannot route to ${uriText}`);
     const su: SipUri = u;
     const t = (su.params.transport ?? '').toLowerCase();
-    let proto: 'udp' | 'tcp' = t === 'tcp' ? 'tcp' : 'udp';
+    if (t === 'ws' || t === 'wss') throw new Error(`transport ${t} is not supported by the Kumo engine`);
+    let proto: Proto = su.scheme === 'sips' || t === 'tls' ? 'tls' : t === 'tcp' ? 'tcp' : 'udp';
     if (proto === 'udp' && this.transports.udp.length === 0) proto = 'tcp';
-    if (su.scheme === 'sips' || t === 'tls' || t === 'ws' || t === 'wss') throw new Error(`transport ${t || 'tls'} is not supported by the Kumo engine`);
+    if (this.transports.localFor(proto, bareHost(su.host)) === undefined) throw new Error(`no ${proto} transport for ${uriText}`);
     let addr = bareHost(su.host);
-    if (isIP(addr) === 0) {
+    const host = isIP(addr) === 0 ? addr : undefined;
+    if (host !== undefined) {
       const r = await lookup(addr);
       addr = r.address;
     }
-    return { proto, addr, port: su.port ?? 5060 };
+    return { proto, addr, port: su.port ?? (proto === 'tls' ? 5061 : 5060), ...(host !== undefined ? { host } : {}) };
   }
 
   private async appNewRequest(conn: AppConnection, msgId: string, app: SipRequest, routeUrl: string): Promise<void> {
@@ -1144,8 +1152,8 @@ export class EngineCore {
       return;
     }
     const dest = await this.resolveDest(routeUrl !== '' ? (routeUrl.includes(':') && /^sips?:/.test(routeUrl) ? routeUrl : `sip:${routeUrl}`) : app.uri);
-    if (dest.proto === 'tcp') {
-      const existing = this.transports.findConn(dest.addr, dest.port);
+    if (isStream(dest.proto)) {
+      const existing = this.transports.findConn(dest.proto, dest.addr, dest.port);
       if (existing) dest.conn = existing;
     }
     const l = this.localFor(dest);

@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import type { AppConnection } from '../control/server.js';
 import { SipHeaders, SipRequest, formatNameAddr, parseNameAddr, parseUri, type SipResponse } from '../sip/index.js';
 import type { Dest } from '../transaction/types.js';
-import { bareHost } from '../transport/types.js';
+import { bareHost, isStream, type Proto } from '../transport/types.js';
 import { randomCSeq } from '../util.js';
 import type { Dialog } from './dialog.js';
 
@@ -98,10 +98,11 @@ export function dialogDest(d: Dialog): Dest {
   const target = first !== undefined ? parseNameAddr(first)?.uri : parseUri(d.remoteTarget);
   const u = target && target.kind === 'sip' ? target : undefined;
   if (!u) return d.dest;
-  const proto = (u.params.transport ?? '').toLowerCase() === 'tcp' ? 'tcp' : d.dest.proto;
+  const tp = (u.params.transport ?? '').toLowerCase();
+  const proto: Proto = u.scheme === 'sips' || tp === 'tls' ? 'tls' : tp === 'tcp' ? 'tcp' : d.dest.proto;
   const addr = bareHost(u.host);
-  const port = u.port ?? 5060;
-  if (d.dest.conn && !d.dest.conn.closed && proto === 'tcp') return d.dest; // connection reuse
+  const port = u.port ?? (proto === 'tls' ? 5061 : 5060);
+  if (d.dest.conn && !d.dest.conn.closed && isStream(proto)) return d.dest; // connection reuse
   if (isIP(addr) === 0) return d.dest; // no DNS for in-dialog targets: use where the dialog came from
   return { proto, addr, port };
 }

@@ -6,6 +6,8 @@ export interface Dest {
   addr: string;
   port: number;
   conn?: StreamConn | undefined;
+  /** The hostname the address was resolved from: TLS server name and certificate check. */
+  host?: string | undefined;
 }
 
 /** What the transaction and dialog layers need of the transport layer: send bytes, count retransmissions. */
