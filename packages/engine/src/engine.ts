@@ -1,33 +1,26 @@
 import { randomUUID } from 'node:crypto';
-import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
 import { metricMethod, statusClass, type EngineMetrics, type Logger } from '@kumo/runtime';
-import { parseAppMessage } from './control/app-message.js';
+import { ControlBridge, metaTokens, toApp } from './control/bridge.js';
 import { ControlServer, type AppConnection } from './control/server.js';
 import { DEFAULT_OVERLOAD, OverloadGuard, type OverloadOptions } from './overload.js';
 import type { Dialog } from './dialog/dialog.js';
 import { DialogTable } from './dialog/table.js';
-import { buildInDialog, confirmUacDialog, dialogDest, stripTag, uacDialog, uasDialog } from './dialog/ua.js';
+import { buildInDialog, confirmUacDialog, dialogDest, uacDialog, uasDialog } from './dialog/ua.js';
 import {
   SipHeaders,
   SipRequest,
   SipResponse,
   StreamFramer,
   createErrorResponse,
-  formatNameAddr,
   formatVia,
   isKeepAlive,
   parseMessage,
-  parseNameAddr,
-  parseUri,
   parseVia,
-  prettyHeaderName,
   reasonPhrase,
   serialize,
   type ParseResult,
   type ParserLimits,
   type SipMessage,
-  type SipUri,
   type ValidationPolicy,
   validateRequest,
 } from './sip/index.js';
@@ -37,8 +30,8 @@ import { ServerTransaction } from './transaction/server.js';
 import { DEFAULT_TIMERS, type SipTimers } from './transaction/timers.js';
 import type { Dest, TxnTransport } from './transaction/types.js';
 import { Transports, type TlsSettings } from './transport/transports.js';
-import { bareHost, hostport, isStream, type ListenSpec, type LocalPoint, type Peer, type Proto } from './transport/types.js';
-import { newBranch, newTag, randomCSeq, stackTime } from './util.js';
+import { bareHost, hostport, isStream, type ListenSpec, type LocalPoint, type Peer } from './transport/types.js';
+import { newBranch, newTag } from './util.js';
 
 export interface EngineCoreOptions {
   readonly listen: readonly ListenSpec[];
@@ -68,7 +61,7 @@ export interface EngineCoreOptions {
 }
 
 /** What the engine (the TU) keeps with a server transaction. */
-interface ServerTu {
+export interface ServerTu {
   /** The parsed request, dropped once the final response is sent (retransmissions match by key). */
   req: SipRequest | undefined;
   readonly peer: Peer;
@@ -86,7 +79,7 @@ interface ServerTu {
 }
 
 /** What the engine keeps with a client transaction. */
-interface ClientTu {
+export interface ClientTu {
   readonly req: SipRequest;
   /** Dialog id of an in-dialog request ('' for out-of-dialog). */
   readonly dialogId: string;
@@ -97,8 +90,8 @@ interface ClientTu {
   cancelSent: boolean;
 }
 
-type ServerTxn = ServerTransaction<ServerTu>;
-type ClientTxn = ClientTransaction<ClientTu>;
+export type ServerTxn = ServerTransaction<ServerTu>;
+export type ClientTxn = ClientTransaction<ClientTu>;
 
 /** Option tags the engine and Kumo's sip app serve (100rel/PRACK is not supported). */
 export const DEFAULT_SUPPORTED: readonly string[] = Object.freeze(['replaces']);
@@ -112,16 +105,6 @@ const TIMER_C_MS = 181000;
 /** Upper bound on a server transaction the app keeps in Proceeding (state is dropped after it). */
 const PROCEEDING_LIMIT_MS = 600000;
 
-/** Headers an app may not set (drachtio.cpp 182-189): the stack writes them. */
-const APP_FORBIDDEN = new Set(['via', 'route', 'record-route', 'rseq', 'content-length']);
-/** Headers the engine controls in requests it builds. */
-const REQ_CONTROLLED = new Set(['from', 'to', 'call-id', 'cseq', 'max-forwards', 'contact', 'content-type']);
-const RESP_CORE = new Set(['from', 'to', 'call-id', 'cseq', 'contact', 'content-type']);
-
-function isDialogForming(method: string): boolean {
-  return method === 'INVITE' || method === 'SUBSCRIBE';
-}
-
 /**
  * The Kumo SIP engine core: transports, transactions and dialogs, and the drachtio-server side of
  * the control protocol. One instance serves any number of drachtio-srf apps.
@@ -129,7 +112,7 @@ function isDialogForming(method: string): boolean {
 export class EngineCore {
   readonly control: ControlServer;
   readonly transports: Transports;
-  private readonly log: Logger;
+  readonly log: Logger;
   private readonly m: EngineMetrics | undefined;
   private readonly t: SipTimers;
   private readonly limits: Partial<ParserLimits>;
@@ -148,8 +131,8 @@ export class EngineCore {
   private readonly inviteByDialogKey = new Map<string, ServerTxn>();
   private readonly clientTxns = new Map<string, ClientTxn>(); // branch|method → txn
   private readonly clientById = new Map<string, ClientTxn>();
-  /** The app each live transaction belongs to: the control bridge's business, never the transaction's. */
-  private readonly owner = new Map<string, AppConnection>();
+  /** The app side of the control protocol; it owns the map of which app a transaction belongs to. */
+  private readonly bridge: ControlBridge;
   readonly dialogs: DialogTable;
   readonly overload: OverloadGuard;
   private closed = false;
@@ -186,14 +169,15 @@ export class EngineCore {
       onConnCount: (n) => this.m?.tcpConnections.set(n),
       tls: o.tls,
     });
+    this.bridge = new ControlBridge(this);
     this.control = new ControlServer({
       host: o.control.host,
       port: o.control.port,
       secret: o.secret,
       log: o.log.child({ part: 'control' }),
       handlers: {
-        onSip: (conn, tokens, sip) => this.onAppSip(conn, tokens, sip),
-        onDisconnect: (conn) => this.onAppGone(conn),
+        onSip: (conn, tokens, sip) => this.bridge.onAppSip(conn, tokens, sip),
+        onDisconnect: (conn) => this.bridge.onAppGone(conn),
         hostports: () => this.hostports(),
         onAppCount: (n) => this.m?.connectedApps.set(n),
       },
@@ -213,7 +197,7 @@ export class EngineCore {
     for (const t of this.serverTxns.values()) t.stop();
     for (const t of this.serverById.values()) t.stop();
     for (const t of this.clientById.values()) t.stop();
-    this.owner.clear();
+    this.bridge.owner.clear();
     this.serverTxns.clear();
     this.serverById.clear();
     this.inviteByDialogKey.clear();
@@ -224,6 +208,16 @@ export class EngineCore {
     await this.transports.close();
   }
 
+  /** A live server transaction by id (the drachtio transactionId). */
+  serverTxn(id: string): ServerTxn | undefined {
+    return this.serverById.get(id);
+  }
+
+  /** A live client transaction by id. */
+  clientTxn(id: string): ClientTxn | undefined {
+    return this.clientById.get(id);
+  }
+
   get stats(): { serverTransactions: number; clientTransactions: number; dialogs: number; shedding: boolean; shed: number } {
     const o = this.overload.state;
     return { serverTransactions: this.serverById.size, clientTransactions: this.clientById.size, dialogs: this.dialogs.size, shedding: o.shedding, shed: o.shed };
@@ -232,7 +226,7 @@ export class EngineCore {
   // ---------------------------------------------------------------------------------------------
   // addresses
 
-  private advertised(l: LocalPoint): string {
+  advertised(l: LocalPoint): string {
     const h = this.o.advertisedHost ?? l.host;
     return hostport(h === '0.0.0.0' ? '127.0.0.1' : h === '::' ? '::1' : h, l.port);
   }
@@ -242,11 +236,11 @@ export class EngineCore {
     return { public: list, local: list };
   }
 
-  private localContact(l: LocalPoint, user?: string): string {
+  localContact(l: LocalPoint, user?: string): string {
     return `<sip:${user !== undefined ? `${user}@` : ''}${this.advertised(l)}${l.proto !== 'udp' ? `;transport=${l.proto}` : ''}>`;
   }
 
-  private viaFor(l: LocalPoint, branch: string): string {
+  viaFor(l: LocalPoint, branch: string): string {
     return `SIP/2.0/${l.proto.toUpperCase()} ${this.advertised(l)};rport;branch=${branch}`;
   }
 
@@ -260,7 +254,7 @@ export class EngineCore {
     return { proto: 'udp', addr: peer.addr, port: peer.port };
   }
 
-  private localFor(d: Dest): LocalPoint | undefined {
+  localFor(d: Dest): LocalPoint | undefined {
     if (d.conn) return d.conn.local;
     return this.transports.localFor(d.proto, d.addr);
   }
@@ -274,20 +268,11 @@ export class EngineCore {
     else if (r !== true) void r;
   }
 
-  private countOut(msg: SipMessage, proto: string): void {
+  countOut(msg: SipMessage, proto: string): void {
     if (!this.m) return;
     if (msg.isResponse) {
       this.m.responsesOut.inc({ method: metricMethod(msg.cseq?.method ?? ''), status: statusClass(msg.status), transport: proto });
     } else this.m.requestsOut.inc({ method: metricMethod(msg.method), transport: proto });
-  }
-
-  private metaTokens(source: string, bytes: number, proto: string, addr: string, port: number): string {
-    return `${source}|${bytes}|${proto}|${addr}|${port}|${stackTime()}`;
-  }
-
-  private toApp(app: AppConnection | undefined, leader: string, msg: Buffer | string): void {
-    if (!app || app.closed) return;
-    app.send(`${leader}\r\n${typeof msg === 'string' ? msg : msg.toString('utf8')}`);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -423,7 +408,7 @@ export class EngineCore {
       cancelled: false,
       awaitingApp: method === 'INVITE' && !dialog,
     });
-    this.owner.set(txn.id, app);
+    this.bridge.owner.set(txn.id, app);
     if (txn.tu.awaitingApp) this.overload.delivered();
     if (method === 'INVITE') {
       // 100 Trying at once, before the app sees the request (controller.cpp 1651-1662)
@@ -434,11 +419,11 @@ export class EngineCore {
     }
 
     const text = req.raw ?? serialize(req);
-    const meta = this.metaTokens('network', text.length, peer.proto, peer.addr, peer.port);
+    const meta = metaTokens('network', text.length, peer.proto, peer.addr, peer.port);
     if (dialog) {
-      this.toApp(app, `sip|${meta}|${txn.id}|${dialog.id}|`, text);
+      toApp(app, `sip|${meta}|${txn.id}|${dialog.id}|`, text);
     } else {
-      this.toApp(app, `sip|${meta}|${txn.id}||${this.advertisedHostOnly(peer.local)}|${peer.local.port}|`, text);
+      toApp(app, `sip|${meta}|${txn.id}||${this.advertisedHostOnly(peer.local)}|${peer.local.port}|`, text);
     }
   }
 
@@ -482,7 +467,7 @@ export class EngineCore {
           if (this.serverTxns.get(key) === txn) this.serverTxns.delete(key);
           if (!tracked) return;
           this.serverById.delete(txn.id);
-          this.owner.delete(txn.id);
+          this.bridge.owner.delete(txn.id);
           if (tu.ackKey !== '' && this.inviteByDialogKey.get(tu.ackKey) === txn) this.inviteByDialogKey.delete(tu.ackKey);
           this.m?.activeServerTransactions.set(this.serverById.size);
         },
@@ -499,7 +484,7 @@ export class EngineCore {
   }
 
   /** Builds a response to a network request, copying Via/From/To/Call-ID/CSeq (RFC 3261 §8.2.6). */
-  private buildResponse(req: SipRequest, status: number, reason?: string, toTag?: string, extra: [string, string][] = []): SipResponse {
+  buildResponse(req: SipRequest, status: number, reason?: string, toTag?: string, extra: [string, string][] = []): SipResponse {
     const h = new SipHeaders();
     for (const v of req.headers.getAll('via')) h.append('Via', v);
     const from = req.headers.get('from');
@@ -548,7 +533,7 @@ export class EngineCore {
     }
     const text = ack.raw ?? serialize(ack);
     // the ACK carries the INVITE's transaction id (captured: proto token empty)
-    this.toApp(d.app, `sip|${this.metaTokens('network', text.length, '', peer.addr, peer.port)}|${w.txnId}|${d.id}|`, text);
+    toApp(d.app, `sip|${metaTokens('network', text.length, '', peer.addr, peer.port)}|${w.txnId}|${d.id}|`, text);
     if (d.byeAfterAck) this.engineBye(d, true);
   }
 
@@ -576,9 +561,9 @@ export class EngineCore {
       inv.tu.cancelled = true;
       this.sendFinal(inv, this.buildResponse(inv.tu.req, 487, undefined, inv.tu.toTag || newTag()));
       const text = serialize(c);
-      const meta = this.metaTokens('network', text.length, peer.proto, peer.addr, peer.port);
+      const meta = metaTokens('network', text.length, peer.proto, peer.addr, peer.port);
       const did = inv.tu.dialogId || inv.tu.formedDialogId;
-      this.toApp(this.owner.get(inv.id), `sip|${meta}|${inv.id}|${did}|`, text);
+      toApp(this.bridge.owner.get(inv.id), `sip|${meta}|${inv.id}|${did}|`, text);
       const d = inv.tu.formedDialogId ? this.dialogs.get(inv.tu.formedDialogId) : undefined;
       if (d && d.state === 'early') this.removeDialog(d);
       return;
@@ -602,13 +587,13 @@ export class EngineCore {
    * request: from now on only the matching key and the response bytes are needed.
    */
   /** The app answered a new INVITE, or it ended unanswered: no longer part of the apps' backlog. */
-  private settle(t: ServerTxn): void {
+  settle(t: ServerTxn): void {
     if (!t.tu.awaitingApp) return;
     t.tu.awaitingApp = false;
     this.overload.settled();
   }
 
-  private sendFinal(t: ServerTxn, res: SipResponse): Buffer {
+  sendFinal(t: ServerTxn, res: SipResponse): Buffer {
     this.settle(t);
     const bytes = serialize(res);
     t.sendFinal(res.status, bytes);
@@ -649,8 +634,8 @@ export class EngineCore {
 
   private deliverResponse(t: ClientTxn, res: SipResponse, peer: Peer, dialogId: string): void {
     const text = serialize(res);
-    const meta = this.metaTokens('network', text.length, peer.proto, peer.addr, peer.port);
-    this.toApp(this.owner.get(t.id), `sip|${meta}|${t.id}|${dialogId}|`, text);
+    const meta = metaTokens('network', text.length, peer.proto, peer.addr, peer.port);
+    toApp(this.bridge.owner.get(t.id), `sip|${meta}|${t.id}|${dialogId}|`, text);
   }
 
   private onInviteResponse(t: ClientTxn, res: SipResponse, peer: Peer): void {
@@ -690,7 +675,7 @@ export class EngineCore {
         const target = c && !c.star ? c.contacts[0]?.uriText : undefined;
         if (target !== undefined) d.remoteTarget = target;
       }
-      const app = this.owner.get(t.id);
+      const app = this.bridge.owner.get(t.id);
       if (t.tu.orphan || !app || app.closed) {
         if (d) {
           this.sendDialogAck(d, undefined);
@@ -723,7 +708,7 @@ export class EngineCore {
   }
 
   private createUacDialog(t: ClientTxn, res: SipResponse, id: string, state: 'early' | 'confirmed'): Dialog {
-    const d = uacDialog(t.tu.req, res, id, state, t.dest, this.owner.get(t.id));
+    const d = uacDialog(t.tu.req, res, id, state, t.dest, this.bridge.owner.get(t.id));
     this.addDialog(d);
     return d;
   }
@@ -732,7 +717,7 @@ export class EngineCore {
     this.dialogs.add(d);
   }
 
-  private removeDialog(d: Dialog): void {
+  removeDialog(d: Dialog): void {
     this.dialogs.remove(d);
   }
 
@@ -765,7 +750,7 @@ export class EngineCore {
   }
 
   /** Sends (or schedules, before any provisional) a CANCEL for an INVITE client transaction. */
-  private sendCancel(t: ClientTxn): Buffer {
+  sendCancel(t: ClientTxn): Buffer {
     const bytes = t.tu.cancelPending ?? this.buildCancel(t);
     t.tu.cancelPending = bytes;
     if (t.state === 'proceeding' && !t.tu.cancelSent) {
@@ -780,7 +765,7 @@ export class EngineCore {
   // ---------------------------------------------------------------------------------------------
   // client transactions
 
-  private newClientTxn(method: string, branch: string, req: SipRequest, bytes: Buffer, dest: Dest, app: AppConnection | undefined, dialogId: string): ClientTxn {
+  newClientTxn(method: string, branch: string, req: SipRequest, bytes: Buffer, dest: Dest, app: AppConnection | undefined, dialogId: string): ClientTxn {
     const t: ClientTxn = new ClientTransaction(
       {
         id: randomUUID(),
@@ -796,18 +781,18 @@ export class EngineCore {
         onTerminated: () => {
           if (this.clientTxns.get(t.key) === t) this.clientTxns.delete(t.key);
           this.clientById.delete(t.id);
-          this.owner.delete(t.id);
+          this.bridge.owner.delete(t.id);
           this.m?.activeClientTransactions.set(this.clientById.size);
         },
       },
       { req, dialogId, orphan: false, cancelPending: undefined, cancelSent: false },
     );
-    if (app) this.owner.set(t.id, app);
+    if (app) this.bridge.owner.set(t.id, app);
     return t;
   }
 
   /** Registers and sends a client transaction, with timers A/B or E/F (retransmissions only over UDP). */
-  private startClient(t: ClientTxn): void {
+  startClient(t: ClientTxn): void {
     this.clientTxns.set(t.key, t);
     this.clientById.set(t.id, t);
     this.m?.activeClientTransactions.set(this.clientById.size);
@@ -843,7 +828,7 @@ export class EngineCore {
       const d = this.dialogs.get(`${req.callId ?? ''};from-tag=${req.from?.tag ?? ''}`);
       if (d && d.state === 'early') this.removeDialog(d);
     }
-    const app = this.owner.get(t.id);
+    const app = this.bridge.owner.get(t.id);
     if (status === 0 || !app || t.tu.orphan) return;
     const h = new SipHeaders();
     h.append('Via', req.headers.get('via') ?? '');
@@ -854,165 +839,22 @@ export class EngineCore {
     h.append('Content-Length', '0');
     const res = new SipResponse(status, reason, h);
     const text = serialize(res);
-    const meta = this.metaTokens('network', text.length, t.dest.proto, t.dest.addr, t.dest.port);
-    this.toApp(app, `sip|${meta}|${t.id}|${t.tu.dialogId}|`, text);
+    const meta = metaTokens('network', text.length, t.dest.proto, t.dest.addr, t.dest.port);
+    toApp(app, `sip|${meta}|${t.id}|${t.tu.dialogId}|`, text);
   }
 
-  // ---------------------------------------------------------------------------------------------
-  // app → engine
-
-  private onAppSip(conn: AppConnection, tokens: readonly string[], text: string): void {
-    const msgId = tokens[0] ?? '';
-    const txnId = tokens[2] ?? '';
-    const dialogId = tokens[3] ?? '';
-    const routeUrl = tokens[4] ?? '';
-    const msg = parseAppMessage(text);
-    if (!msg) {
-      conn.respond(msgId, 'NOK|could not parse the SIP message');
-      return;
-    }
-    try {
-      if (msg.isResponse) this.appResponse(conn, msgId, txnId, msg);
-      else if (dialogId !== '') this.appInDialog(conn, msgId, dialogId, msg);
-      else if (txnId !== '' && msg.method === 'CANCEL') this.appCancel(conn, msgId, txnId, msg);
-      else if (msg.method === 'ACK') conn.respond(msgId, 'NOK|ACK for non-success responses is automatically generated by the stack');
-      else
-        this.appNewRequest(conn, msgId, msg, routeUrl).catch((err: unknown) => {
-          this.log.warn({ err }, 'could not send request');
-          conn.respond(msgId, `NOK|${(err as Error).message}`);
-        });
-    } catch (err) {
-      this.log.error({ err }, 'error handling app sip frame');
-      conn.respond(msgId, `NOK|internal error: ${(err as Error).message}`);
-    }
-  }
-
-  /** Rewrites `@localhost` to our address (drachtio `makeTags`). */
-  private fixLocalhost(value: string, l: LocalPoint): string {
-    if (!value.includes('@localhost')) return value;
-    return value.replace(/@localhost(:\d+)?(?=[>;?\s]|$)/g, `@${this.advertised(l)}`);
-  }
-
-  /** Name-addr form of a From/To/Contact value, `@localhost` rewritten. */
-  private normAddr(value: string, l: LocalPoint): string {
-    const v = this.fixLocalhost(value, l);
-    const na = parseNameAddr(v);
-    if (!na) return v;
-    if (na.bracketed) return v;
-    return formatNameAddr({ ...na, bracketed: true });
-  }
-
-  private appResponse(conn: AppConnection, msgId: string, txnId: string, app: SipResponse): void {
-    const t = this.serverById.get(txnId);
-    if (!t || t.state === 'terminated') {
-      conn.respond(msgId, 'NOK|unknown transaction');
-      return;
-    }
-    if (t.tu.cancelled) {
-      conn.respond(msgId, 'NOK|request was cancelled');
-      return;
-    }
-    if (t.finalStatus >= 200) {
-      conn.respond(msgId, 'NOK|a final response was already sent');
-      return;
-    }
-    const status = app.status;
-    if (status < 100 || status > 699) {
-      conn.respond(msgId, 'NOK|invalid status');
-      return;
-    }
-    if (status > 100 && status < 200 && /(^|,)\s*100rel\s*(,|$)/i.test(app.headers.get('require') ?? '')) {
-      conn.respond(msgId, 'NOK|reliable provisional responses (100rel/PRACK) are not supported by the Kumo engine');
-      return;
-    }
-    const req = t.tu.req;
-    if (!req) {
-      conn.respond(msgId, 'NOK|a final response was already sent');
-      return;
-    }
-    const l = t.tu.peer.local;
-    // To-tag: the app may choose it; otherwise one per transaction
-    const appTo = app.headers.get('to');
-    const appToTag = appTo !== undefined ? parseNameAddr(appTo)?.tag : undefined;
-    if (appToTag !== undefined && req.to?.tag === undefined) t.tu.toTag = appToTag;
-    if (t.tu.toTag === '' && status > 100) t.tu.toTag = newTag();
-
-    const h = new SipHeaders();
-    for (const v of req.headers.getAll('via')) h.append('Via', v);
-    const forming = isDialogForming(t.method) && status > 100 && status < 300 && t.tu.dialogId === '';
-    if (forming || (t.tu.dialogId === '' && t.method === 'INVITE' && status > 100 && status < 300)) {
-      for (const rr of req.headers.getAll('record-route')) h.append('Record-Route', rr);
-    }
-    h.append('From', req.headers.get('from') ?? app.headers.get('from') ?? '');
-    let to = req.headers.get('to') ?? appTo ?? '';
-    if (status > 100 && req.to?.tag === undefined) to = `${stripTag(to)};tag=${t.tu.toTag}`;
-    h.append('To', to);
-    h.append('Call-ID', req.headers.get('call-id') ?? '');
-    h.append('CSeq', req.headers.get('cseq') ?? '');
-    const appContact = app.headers.get('contact');
-    if (appContact !== undefined) h.append('Contact', this.normAddr(appContact, l));
-    else if (status > 100 && status < 300 && (isDialogForming(t.method) || t.method === 'REFER')) h.append('Contact', this.localContact(l));
-    for (const f of app.headers) {
-      if (APP_FORBIDDEN.has(f.key) || RESP_CORE.has(f.key)) continue;
-      h.append(prettyHeaderName(f.name), f.key === 'p-asserted-identity' ? this.fixLocalhost(f.value, l) : f.value);
-    }
-    const ct = app.headers.get('content-type');
-    if (app.body.length > 0) {
-      if (ct !== undefined) h.append('Content-Type', ct);
-      else if (app.body.subarray(0, 3).toString('latin1') === 'v=0') h.append('Content-Type', 'application/sdp');
-    }
-    const res = new SipResponse(status, app.reason || reasonPhrase(status), h, app.body);
-
-    // dialog bookkeeping
-    let dialogId = t.tu.dialogId;
-    if (t.method === 'INVITE' && status > 100 && t.tu.dialogId === '') {
-      dialogId = `${req.callId ?? ''};from-tag=${req.from?.tag ?? ''}`;
-      t.tu.formedDialogId = dialogId;
-      if (status < 300) this.ensureUasDialog(t, req, res, dialogId, status < 200 ? 'early' : 'confirmed');
-      else {
-        const d = this.dialogs.get(dialogId);
-        if (d && d.role === 'uas' && d.state === 'early') this.removeDialog(d);
-      }
-    } else if (t.method === 'SUBSCRIBE' && status >= 200 && status < 300 && t.tu.dialogId === '') {
-      dialogId = `${req.callId ?? ''};from-tag=${req.from?.tag ?? ''}`;
-      t.tu.formedDialogId = dialogId;
-      this.ensureUasDialog(t, req, res, dialogId, 'confirmed');
-    }
-
-    let bytes: Buffer;
-    if (status < 200) {
-      bytes = serialize(res);
-      // the app has answered: the 64 s app-response timeout no longer applies (a call may ring for minutes)
-      this.settle(t);
-      t.sendProvisional(bytes);
-      this.countOut(res, t.dest.proto);
-    } else {
-      bytes = this.sendFinal(t, res);
-      if (t.isInvite && status < 300) this.startAckWait(t, dialogId, bytes);
-      if (t.method === 'BYE' && t.tu.dialogId) {
-        const d = this.dialogs.get(t.tu.dialogId);
-        if (d) this.removeDialog(d);
-      }
-      if (t.method === 'INVITE' && status >= 300 && t.tu.dialogId) {
-        // a failed re-INVITE leaves the dialog as it was
-      }
-    }
-    const meta = this.metaTokens('application', bytes.length, t.dest.proto, t.dest.addr, t.dest.port);
-    conn.respond(msgId, `OK|${meta}|${t.id}|${dialogId}||Msg sent:|\r\n${bytes.toString('utf8')}`);
-  }
-
-  private ensureUasDialog(t: ServerTxn, req: SipRequest, res: SipResponse, id: string, state: 'early' | 'confirmed'): void {
+  ensureUasDialog(t: ServerTxn, req: SipRequest, res: SipResponse, id: string, state: 'early' | 'confirmed'): void {
     const d = this.dialogs.get(id);
     if (d && d.role === 'uas') {
       if (state === 'confirmed') d.state = 'confirmed';
       return;
     }
     const localContact = res.headers.get('contact') ?? this.localContact(t.tu.peer.local);
-    this.addDialog(uasDialog(req, id, state, { localTag: t.tu.toTag, localContact, inviteTxnId: t.id, dest: t.dest, app: this.owner.get(t.id) }));
+    this.addDialog(uasDialog(req, id, state, { localTag: t.tu.toTag, localContact, inviteTxnId: t.id, dest: t.dest, app: this.bridge.owner.get(t.id) }));
   }
 
   /** 2xx to INVITE: retransmit (UDP) until the ACK; BYE after 64·T1 without one (RFC 6026, drachtio timer G/H). */
-  private startAckWait(t: ServerTxn, dialogId: string, bytes: Buffer): void {
+  startAckWait(t: ServerTxn, dialogId: string, bytes: Buffer): void {
     const d = this.dialogs.get(dialogId);
     if (!d) return;
     this.dialogs.startAckWait(d, t.id, t.tu.cseq, bytes, t.dest, () => {
@@ -1022,7 +864,7 @@ export class EngineCore {
   }
 
   /** The engine hangs up a dialog itself; `tellApp` reports it as an `unsolicited` BYE. */
-  private engineBye(d: Dialog, tellApp: boolean): void {
+  engineBye(d: Dialog, tellApp: boolean): void {
     if (d.state === 'terminated') return;
     const req = buildInDialog(d, 'BYE', undefined, new SipHeaders(), Buffer.alloc(0));
     const dest = dialogDest(d);
@@ -1034,12 +876,12 @@ export class EngineCore {
     this.removeDialog(d);
     this.startClient(this.newClientTxn('BYE', branch, req, bytes, dest, undefined, ''));
     if (tellApp && d.app && !d.app.closed) {
-      const meta = this.metaTokens('application', bytes.length, dest.proto, dest.addr, dest.port);
-      this.toApp(d.app, `sip|${meta}|unsolicited|${d.id}|`, bytes);
+      const meta = metaTokens('application', bytes.length, dest.proto, dest.addr, dest.port);
+      toApp(d.app, `sip|${meta}|unsolicited|${d.id}|`, bytes);
     }
   }
 
-  private sendDialogAck(d: Dialog, body: Buffer | undefined, contentType?: string): Buffer {
+  sendDialogAck(d: Dialog, body: Buffer | undefined, contentType?: string): Buffer {
     const h = new SipHeaders();
     if (body && body.length > 0) h.append('Content-Type', contentType ?? 'application/sdp');
     const req = buildInDialog(d, 'ACK', undefined, h, body ?? Buffer.alloc(0), d.inviteCSeq);
@@ -1053,192 +895,4 @@ export class EngineCore {
     return bytes;
   }
 
-  private appInDialog(conn: AppConnection, msgId: string, dialogId: string, app: SipRequest): void {
-    const d = this.dialogs.get(dialogId);
-    const method = app.method;
-    if (method === 'ACK') {
-      if (!d || d.state !== 'confirmed' || d.inviteCSeq === 0) {
-        conn.respond(msgId, 'NOK|ACK for non-success responses is automatically generated by the stack');
-        return;
-      }
-      const bytes = this.sendDialogAck(d, app.body, app.headers.get('content-type'));
-      const dest = d.lastAck?.dest ?? d.dest;
-      const meta = this.metaTokens('application', bytes.length, dest.proto, dest.addr, dest.port);
-      conn.respond(msgId, `OK|${meta}|${randomUUID()}|Msg sent:|\r\n${bytes.toString('utf8')}`);
-      if (d.byeAfterAck) this.engineBye(d, true);
-      return;
-    }
-    if (!d || d.state === 'terminated' || d.state === 'failed') {
-      conn.respond(msgId, 'NOK|unable to find dialog');
-      return;
-    }
-    if (method === 'PRACK') {
-      conn.respond(msgId, 'NOK|PRACK (100rel) is not supported by the Kumo engine');
-      return;
-    }
-    const dest = dialogDest(d);
-    const l = this.localFor(dest);
-    if (!l) {
-      conn.respond(msgId, 'NOK|no transport for the dialog');
-      return;
-    }
-    const extra = new SipHeaders();
-    for (const f of app.headers) {
-      if (APP_FORBIDDEN.has(f.key) || f.key === 'from' || f.key === 'to' || f.key === 'call-id' || f.key === 'cseq' || f.key === 'max-forwards') continue;
-      if (f.key === 'contact') {
-        extra.append('Contact', this.normAddr(f.value, l));
-        continue;
-      }
-      extra.append(prettyHeaderName(f.name), f.key === 'p-asserted-identity' ? this.fixLocalhost(f.value, l) : f.value);
-    }
-    if ((method === 'INVITE' || method === 'UPDATE' || method === 'SUBSCRIBE' || method === 'REFER') && !extra.has('contact')) {
-      extra.append('Contact', d.localContact || this.localContact(l));
-    }
-    if (app.body.length > 0 && !extra.has('content-type') && app.body.subarray(0, 3).toString('latin1') === 'v=0') {
-      extra.append('Content-Type', 'application/sdp');
-    }
-    const req = buildInDialog(d, method, app.uri, extra, app.body);
-    const branch = newBranch();
-    req.headers.prepend('Via', this.viaFor(l, branch));
-    if (method === 'INVITE') d.inviteCSeq = req.cseq?.seq ?? d.localSeq;
-    const bytes = serialize(req);
-    const t = this.newClientTxn(method, branch, req, bytes, dest, conn, d.id);
-    this.startClient(t);
-    const meta = this.metaTokens('application', bytes.length, dest.proto, dest.addr, dest.port);
-    conn.respond(msgId, `OK|${meta}|${t.id}|Msg sent:|\r\n${bytes.toString('utf8')}`);
-  }
-
-  private appCancel(conn: AppConnection, msgId: string, txnId: string, _app: SipRequest): void {
-    const t = this.clientById.get(txnId);
-    if (!t || t.method !== 'INVITE') {
-      conn.respond(msgId, 'NOK|unknown transaction');
-      return;
-    }
-    if (t.state !== 'calling' && t.state !== 'proceeding') {
-      conn.respond(msgId, 'NOK|transaction already completed');
-      return;
-    }
-    const bytes = this.sendCancel(t);
-    const meta = this.metaTokens('application', bytes.length, t.dest.proto, t.dest.addr, t.dest.port);
-    conn.respond(msgId, `OK|${meta}|${randomUUID()}|Msg sent:|\r\n${bytes.toString('utf8')}`);
-  }
-
-  /**
-   * Destination of a new request: outbound proxy, else the Request-URI (`;transport=tcp` → TCP; `sips:` or
-   * `;transport=tls` → TLS, default port 5061, the hostname kept for the certificate check).
-   */
-  private async resolveDest(uriText: string): Promise<Dest> {
-    const u = parseUri(uriText);
-    if (!u || u.kind !== 'sip') throw new Error(`cannot route to ${uriText}`);
-    const su: SipUri = u;
-    const t = (su.params.transport ?? '').toLowerCase();
-    if (t === 'ws' || t === 'wss') throw new Error(`transport ${t} is not supported by the Kumo engine`);
-    let proto: Proto = su.scheme === 'sips' || t === 'tls' ? 'tls' : t === 'tcp' ? 'tcp' : 'udp';
-    if (proto === 'udp' && this.transports.udp.length === 0) proto = 'tcp';
-    if (this.transports.localFor(proto, bareHost(su.host)) === undefined) throw new Error(`no ${proto} transport for ${uriText}`);
-    let addr = bareHost(su.host);
-    const host = isIP(addr) === 0 ? addr : undefined;
-    if (host !== undefined) {
-      const r = await lookup(addr);
-      addr = r.address;
-    }
-    return { proto, addr, port: su.port ?? (proto === 'tls' ? 5061 : 5060), ...(host !== undefined ? { host } : {}) };
-  }
-
-  private async appNewRequest(conn: AppConnection, msgId: string, app: SipRequest, routeUrl: string): Promise<void> {
-    const method = app.method;
-    if (method === 'PRACK') {
-      conn.respond(msgId, 'NOK|PRACK (100rel) is not supported by the Kumo engine');
-      return;
-    }
-    const dest = await this.resolveDest(routeUrl !== '' ? (routeUrl.includes(':') && /^sips?:/.test(routeUrl) ? routeUrl : `sip:${routeUrl}`) : app.uri);
-    if (isStream(dest.proto)) {
-      const existing = this.transports.findConn(dest.proto, dest.addr, dest.port);
-      if (existing) dest.conn = existing;
-    }
-    const l = this.localFor(dest);
-    if (!l) throw new Error(`no ${dest.proto} transport`);
-    const h = new SipHeaders();
-    const branch = newBranch();
-    h.append('Via', this.viaFor(l, branch));
-    const ruriText = this.fixLocalhost(app.uri, l);
-    const appFrom = app.headers.get('from');
-    const appContact = app.headers.get('contact');
-    let from = appFrom !== undefined ? this.normAddr(appFrom, l) : appContact !== undefined ? this.normAddr(appContact, l) : this.localContact(l, 'kumo');
-    const fna = parseNameAddr(from);
-    if (fna && fna.tag === undefined) from = `${from};tag=${newTag()}`;
-    h.append('From', from);
-    const appTo = app.headers.get('to');
-    h.append('To', appTo !== undefined ? this.normAddr(appTo, l) : `<${ruriText}>`);
-    h.append('Call-ID', app.headers.get('call-id') ?? `${randomUUID()}`);
-    const appCSeq = app.cseq;
-    h.append('CSeq', appCSeq ? `${appCSeq.seq} ${method}` : `${randomCSeq()} ${method}`);
-    h.append('Max-Forwards', app.headers.get('max-forwards') ?? '70');
-    if (appContact !== undefined) h.append('Contact', this.normAddr(appContact, l));
-    else if (method === 'INVITE' || method === 'SUBSCRIBE' || method === 'REFER') h.append('Contact', this.localContact(l));
-    for (const f of app.headers) {
-      if (APP_FORBIDDEN.has(f.key) || REQ_CONTROLLED.has(f.key)) continue;
-      h.append(prettyHeaderName(f.name), f.key === 'p-asserted-identity' ? this.fixLocalhost(f.value, l) : f.value);
-    }
-    const ct = app.headers.get('content-type');
-    if (app.body.length > 0) {
-      if (ct !== undefined) h.append('Content-Type', ct);
-      else if (app.body.subarray(0, 3).toString('latin1') === 'v=0') h.append('Content-Type', 'application/sdp');
-    }
-    const req = new SipRequest(method, ruriText, h, app.body);
-    const bytes = serialize(req);
-    const t = this.newClientTxn(method, branch, req, bytes, dest, conn, '');
-    this.startClient(t);
-    const meta = this.metaTokens('application', bytes.length, dest.proto, dest.addr, dest.port);
-    conn.respond(msgId, `OK|${meta}|${t.id}|Msg sent:|\r\n${bytes.toString('utf8')}`);
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // app disconnect
-
-  private onAppGone(conn: AppConnection): void {
-    // Each transaction and dialog is cleaned up on its own: one that fails (a bad destination, a throw in a
-    // builder) is logged and dropped, and never stops the loop from handling the rest.
-    for (const [id, app] of [...this.owner]) {
-      if (app !== conn) continue;
-      this.owner.delete(id);
-      const st = this.serverById.get(id);
-      if (st) {
-        this.guard('server transaction', id, () => {
-          const req = st.tu.req;
-          if (st.pending && req) this.sendFinal(st, this.buildResponse(req, st.isInvite ? 480 : 503, undefined, st.tu.toTag || newTag()));
-        }, () => st.terminate());
-      }
-      const ct = this.clientById.get(id);
-      if (ct) {
-        ct.tu.orphan = true;
-        this.guard('client transaction', id, () => {
-          if (ct.isInvite && ct.pending) this.sendCancel(ct);
-        }, () => ct.terminate());
-      }
-    }
-    for (const d of [...this.dialogs.values()]) {
-      if (d.app !== conn) continue;
-      d.app = undefined;
-      this.guard('dialog', d.id, () => {
-        if (d.state === 'confirmed' && d.isInvite) this.engineBye(d, false);
-        // an early UAS dialog ended with the 480 above; an early UAC one ends with the answer to its CANCEL
-        else if (d.state !== 'early' || d.role === 'uas') this.removeDialog(d);
-      }, () => this.removeDialog(d));
-    }
-  }
-
-  /** Runs one clean-up step; on a throw, logs it and runs `fallback` (which forgets the state) instead. */
-  private guard(what: string, id: string, step: () => void, fallback: () => void): void {
-    try {
-      step();
-    } catch (err) {
-      this.log.warn({ err, what, id }, 'clean-up step failed; state dropped');
-      try {
-        fallback();
-      } catch (err2) {
-        this.log.error({ err: err2, what, id }, 'could not drop state');
-      }
-    }
-  }
 }
