@@ -149,7 +149,10 @@ export class EngineCore {
       send: (d, bytes) => this.sendBytes(d, bytes),
       retransmitted: () => this.m?.retransmissions.inc({ direction: 'out' }),
     };
-    this.overload = new OverloadGuard({ ...DEFAULT_OVERLOAD, ...o.overload }, this.clock);
+    this.overload = new OverloadGuard({ ...DEFAULT_OVERLOAD, ...o.overload }, this.clock, undefined, (st) => {
+      this.m?.overloaded.set(st.shedding ? 1 : 0);
+      this.m?.pendingInvites.set(st.pendingInvites);
+    });
     this.dialogs = new DialogTable({ clock: this.clock, timers: this.t, transport: this.txp, onSize: (n) => this.m?.activeDialogs.set(n) });
     this.policy = {
       supported: o.supported ?? DEFAULT_SUPPORTED,
@@ -360,6 +363,7 @@ export class EngineCore {
     const dest = this.responseDest(req, peer);
     // Overload: refuse new calls cheaply, statelessly, before any app sees them; what was admitted goes on.
     if (method === 'INVITE' && req.to?.tag === undefined && this.overload.shouldShed()) {
+      this.m?.shedInvites.inc();
       return this.statelessReply(req, dest, 503, [['Retry-After', String(this.overload.o.retryAfterS)]], 'Service Unavailable');
     }
     const v = validateRequest(req, this.policy);

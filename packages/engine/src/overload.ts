@@ -38,6 +38,8 @@ export class OverloadGuard {
     readonly o: OverloadOptions,
     private readonly clock: Clock,
     private readonly now: () => number = () => performance.now(),
+    /** Told whenever the shedding state or the backlog changes (metrics). */
+    private readonly onChange?: (s: { shedding: boolean; pendingInvites: number }) => void,
   ) {}
 
   /** Starts sampling the event-loop lag: a timer that fires late measures how far behind the loop is. */
@@ -90,5 +92,6 @@ export class OverloadGuard {
     if (!this.on) {
       if (this.lagEwma > lagHighMs || this.pending > pendingHigh) this.on = true;
     } else if (this.lagEwma < lagHighMs / 2 && this.pending < pendingHigh / 2) this.on = false;
+    this.onChange?.({ shedding: this.on, pendingInvites: this.pending });
   }
 }

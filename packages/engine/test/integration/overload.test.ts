@@ -6,7 +6,7 @@
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '@kumo/runtime';
+import { createEngineMetrics, createRegistry, silentLogger } from '@kumo/runtime';
 import { startEngine, type EngineHandle } from '../../src/index.js';
 import { connectSrf, disconnectSrf, installUas, newCounters, type AppCounters } from '../apps/srf-apps.js';
 import { waitFor } from './harness.js';
@@ -37,9 +37,11 @@ describe('load shedding', () => {
   let sock: UdpSocket;
   let c: AppCounters;
   const inbox: string[] = [];
+  const registry = createRegistry('engine-overload-test');
 
   beforeAll(async () => {
     engine = await startEngine({
+      metrics: createEngineMetrics(registry),
       listen: [{ proto: 'udp', host: '127.0.0.1', port: 0 }],
       control: { host: '127.0.0.1', port: 0 },
       secret: 'cymru',
@@ -81,6 +83,10 @@ describe('load shedding', () => {
     await waitFor(() => answers(1).length === before + 1);
     expect(answers(1).every((m) => m.startsWith('SIP/2.0 100 '))).toBe(true);
     expect(engine.stats().shed).toBe(1);
+    const text = await registry.metrics();
+    expect(text).toMatch(/^kumo_engine_shed_invites_total\{[^}]*\} 1$/m);
+    expect(text).toMatch(/^kumo_engine_overloaded\{[^}]*\} 1$/m);
+    expect(text).toMatch(/^kumo_engine_pending_invites\{[^}]*\} 4$/m);
     // the app never answers: the app-response timeout settles the backlog and calls are admitted again
     await waitFor(() => engine.stats().serverTransactions === 0, 5000);
     expect(engine.stats().shedding).toBe(false);
