@@ -80,7 +80,8 @@ export interface ServerTu {
 
 /** What the engine keeps with a client transaction. */
 export interface ClientTu {
-  readonly req: SipRequest;
+  /** The request as built, released once a final response was handled (the dialog keeps what it needs). */
+  req: SipRequest | undefined;
   /** Dialog id of an in-dialog request ('' for out-of-dialog). */
   readonly dialogId: string;
   /** The app went away (or the engine sent it): CANCEL/BYE whatever comes back, report nothing. */
@@ -679,6 +680,7 @@ export class EngineCore {
         const target = c && !c.star ? c.contacts[0]?.uriText : undefined;
         if (target !== undefined) d.remoteTarget = target;
       }
+      t.tu.req = undefined; // Accepted: 2xx retransmissions are answered from the dialog
       const app = this.bridge.owner.get(t.id);
       if (t.tu.orphan || !app || app.closed) {
         if (d) {
@@ -690,8 +692,9 @@ export class EngineCore {
       this.deliverResponse(t, res, peer, dialogId);
       return;
     }
-    // 300-699: the transaction sent the ACK (timer D)
+    // 300-699: the transaction sent the ACK (timer D) and re-sends it on retransmissions
     if (outcome === 'retransmission') return;
+    t.tu.req = undefined;
     const d = dialogId ? this.dialogs.get(dialogId) : undefined;
     if (!inDialog && d && d.role === 'uac' && d.state === 'early') {
       d.state = 'failed';
@@ -704,6 +707,7 @@ export class EngineCore {
   private onNonInviteResponse(t: ClientTxn, res: SipResponse, peer: Peer): void {
     const outcome = t.receive(res.status);
     if (outcome === 'retransmission') return;
+    if (outcome === 'final') t.tu.req = undefined;
     if (outcome === 'final' && t.method === 'BYE' && t.tu.dialogId) {
       const d = this.dialogs.get(t.tu.dialogId);
       if (d) this.removeDialog(d);
@@ -712,7 +716,7 @@ export class EngineCore {
   }
 
   private createUacDialog(t: ClientTxn, res: SipResponse, id: string, state: 'early' | 'confirmed'): Dialog {
-    const d = uacDialog(t.tu.req, res, id, state, t.dest, this.bridge.owner.get(t.id));
+    const d = uacDialog(this.reqOf(t), res, id, state, t.dest, this.bridge.owner.get(t.id));
     this.addDialog(d);
     return d;
   }
@@ -725,8 +729,15 @@ export class EngineCore {
     this.dialogs.remove(d);
   }
 
-  private buildNon2xxAck(t: ClientTxn, res: SipResponse): SipRequest {
+  /** The request of a client transaction that has not had its final response yet. */
+  private reqOf(t: ClientTxn): SipRequest {
     const req = t.tu.req;
+    if (!req) throw new Error(`client transaction ${t.id}: request already released`);
+    return req;
+  }
+
+  private buildNon2xxAck(t: ClientTxn, res: SipResponse): SipRequest {
+    const req = this.reqOf(t);
     const h = new SipHeaders();
     h.append('Via', req.headers.get('via') ?? '');
     for (const r of req.headers.getAll('route')) h.append('Route', r);
@@ -740,7 +751,7 @@ export class EngineCore {
   }
 
   private buildCancel(t: ClientTxn): Buffer {
-    const req = t.tu.req;
+    const req = this.reqOf(t);
     const h = new SipHeaders();
     h.append('Via', req.headers.get('via') ?? '');
     for (const r of req.headers.getAll('route')) h.append('Route', r);
@@ -761,7 +772,7 @@ export class EngineCore {
       t.tu.cancelSent = true;
       // CANCEL is its own non-INVITE transaction (RFC 3261 §9.1): sent once, retransmitted over UDP until its final
       // response, and complete on it.
-      this.startClient(this.newClientTxn('CANCEL', t.branch, t.tu.req, bytes, t.dest, undefined, ''));
+      this.startClient(this.newClientTxn('CANCEL', t.branch, this.reqOf(t), bytes, t.dest, undefined, ''));
     }
     return bytes;
   }
@@ -823,11 +834,12 @@ export class EngineCore {
    * generated final response (408 timeout; `status` 0: none) to its app.
    */
   private failClient(t: ClientTxn, status: number, reason: string): void {
-    const req = t.tu.req;
     if (t.method === 'BYE' && t.tu.dialogId) {
       const d = this.dialogs.get(t.tu.dialogId);
       if (d) this.removeDialog(d);
     }
+    const req = t.tu.req;
+    if (!req) return; // a final response was handled: nothing left to fail
     if (t.method === 'INVITE' && !t.tu.dialogId) {
       const d = this.dialogs.get(`${req.callId ?? ''};from-tag=${req.from?.tag ?? ''}`);
       if (d && d.state === 'early') this.removeDialog(d);

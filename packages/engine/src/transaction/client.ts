@@ -3,6 +3,8 @@ import { Retransmitter } from './retransmit.js';
 import type { SipTimers } from './timers.js';
 import type { Dest, TxnTransport } from './types.js';
 
+const EMPTY = Buffer.alloc(0);
+
 /** Client transaction states (RFC 3261 §17.1, RFC 6026 `accepted` for an INVITE's 2xx). */
 export type ClientState = 'calling' | 'proceeding' | 'completed' | 'accepted' | 'terminated';
 
@@ -39,13 +41,20 @@ export class ClientTransaction<TU = unknown> {
   private readonly retrans: Retransmitter;
   /** The ACK for a non-2xx final, re-sent on its retransmissions. */
   private ackBytes: Buffer | undefined;
+  /** The request as sent, for retransmissions; released at the final response. */
+  private reqBytes: Buffer | undefined;
+
+  private readonly o: ClientTxnOptions;
 
   constructor(
-    private readonly o: ClientTxnOptions,
+    o: ClientTxnOptions,
     readonly tu: TU,
   ) {
+    this.reqBytes = o.bytes;
+    this.o = { ...o, bytes: EMPTY };
     this.retrans = new Retransmitter(o.clock, () => {
-      this.o.transport.send(this.o.dest, this.o.bytes);
+      if (this.reqBytes === undefined) return;
+      this.o.transport.send(this.o.dest, this.reqBytes);
       this.o.transport.retransmitted();
     });
   }
@@ -66,8 +75,9 @@ export class ClientTransaction<TU = unknown> {
   get dest(): Dest {
     return this.o.dest;
   }
+  /** The request as sent (empty once a final response arrived). */
   get bytes(): Buffer {
-    return this.o.bytes;
+    return this.reqBytes ?? EMPTY;
   }
   get isInvite(): boolean {
     return this.o.method === 'INVITE';
@@ -83,7 +93,7 @@ export class ClientTransaction<TU = unknown> {
 
   /** Sends the request and arms timers A and B (INVITE) or E and F. */
   start(): void {
-    this.o.transport.send(this.o.dest, this.o.bytes);
+    if (this.reqBytes) this.o.transport.send(this.o.dest, this.reqBytes);
     const { T1, T2 } = this.o.timers;
     if (this.udp) this.retrans.start(T1, this.isInvite ? Infinity : T2);
     this.timer = this.o.clock.set(64 * T1, () => this.o.onTimeout(this.isInvite ? 'B' : 'F'));
@@ -111,6 +121,7 @@ export class ClientTransaction<TU = unknown> {
     if (status < 300) {
       if (!this.pending) return 'retransmission'; // the 2xx again: the dialog re-sends its ACK
       this.state = 'accepted';
+      this.reqBytes = undefined;
       this.retrans.stop();
       this.timer = this.o.clock.clear(this.timer);
       this.timer = this.o.clock.set(64 * T1, () => this.terminate()); // timer M
@@ -122,6 +133,7 @@ export class ClientTransaction<TU = unknown> {
     }
     if (!this.pending) return 'retransmission';
     this.state = 'completed';
+    this.reqBytes = undefined;
     this.retrans.stop();
     this.timer = this.o.clock.clear(this.timer);
     this.ackBytes = ack?.();
@@ -139,6 +151,7 @@ export class ClientTransaction<TU = unknown> {
       return 'provisional';
     }
     this.state = 'completed';
+    this.reqBytes = undefined;
     this.retrans.stop();
     this.timer = this.o.clock.clear(this.timer);
     this.timer = this.o.clock.set(this.udp ? T4 : 0, () => this.terminate()); // timer K

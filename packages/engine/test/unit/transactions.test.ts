@@ -239,8 +239,10 @@ describe('INVITE client transaction', () => {
     const { t, clock } = client('INVITE');
     t.start();
     t.receive(100);
+    expect(t.bytes.toString()).toBe('REQ');
     expect(t.receive(200)).toBe('final');
     expect(t.state).toBe('accepted');
+    expect(t.bytes).toHaveLength(0); // the request is released at the final response
     expect(t.receive(200)).toBe('retransmission');
     clock.advance(64 * 500);
     expect(t.state).toBe('terminated');
