@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { commonSpec, engineSpec, readConfig } from '@kumo/config';
+import { ConfigError, commonSpec, engineSpec, readConfig } from '@kumo/config';
 import { createEngineMetrics, startOpsServer, type EngineMetrics, type Logger, type ProcessContext } from '@kumo/runtime';
 import { EngineCore } from './engine.js';
 import type { OverloadOptions } from './overload.js';
@@ -87,7 +87,7 @@ export async function runEngine(ctx: ProcessContext): Promise<void> {
   const cfg = readConfig({ common: commonSpec, engine: engineSpec }, ctx.env).engine;
   const wantsTls = cfg.sipListen.some((l) => l.proto === 'tls');
   if (wantsTls && (cfg.sipTlsCert === undefined || cfg.sipTlsKey === undefined)) {
-    throw new Error('KUMO_SIP_LISTEN has a tls/ address: set KUMO_SIP_TLS_CERT and KUMO_SIP_TLS_KEY (PEM files)');
+    throw new ConfigError(['KUMO_SIP_LISTEN: a tls/ address needs KUMO_SIP_TLS_CERT and KUMO_SIP_TLS_KEY (PEM files)']);
   }
   const tls: TlsSettings | undefined =
     cfg.sipTlsCert !== undefined && cfg.sipTlsKey !== undefined
