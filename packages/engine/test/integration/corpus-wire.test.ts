@@ -4,10 +4,11 @@
  * TCP to a running engine with an unmodified drachtio-srf app connected, and the response read from the socket is
  * the verdict. The app answers whatever reaches it with a marked response, so "accepted" means "reached the app".
  */
-import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import type { Socket as UdpSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import { randomInt } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bindUdp } from '@kumo/testkit';
 import { parseMessage } from '../../src/index.js';
 import { loadCorpora, type CorpusFile } from '../unit/corpora.js';
 import { connectSrf, disconnectSrf } from '../apps/srf-apps.js';
@@ -184,11 +185,7 @@ describe('torture corpora over the wire', () => {
       srf = await connectSrf(stack.controlPort);
       installMarkedApp(srf, seen);
       for (const port of [0, 5060, 5050, 5070, 6050, 19823]) {
-        const s = createSocket('udp4');
-        await new Promise<void>((resolve, reject) => {
-          s.once('error', reject);
-          s.bind(port, host, () => resolve());
-        });
+        const s = await bindUdp(port, host);
         s.on('message', (d) => inbox.push(d.toString('utf8')));
         socks.push(s);
       }
