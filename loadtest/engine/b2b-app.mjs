@@ -24,7 +24,7 @@ srf.invite((req, res) => {
 });
 srf.on('connect', () => process.send?.({ ready: true }));
 process.on('message', (m) => {
-  if (m === 'stats') process.send?.({ errors, rss: process.memoryUsage().rss });
+  if (m === 'stats') process.send?.({ errors, rss: process.memoryUsage().rss, cpu: process.cpuUsage() });
 });
 process.on('SIGTERM', () => process.exit(0));
 process.on('SIGINT', () => process.exit(0));

@@ -3,15 +3,23 @@
  * Engine benchmark: sipp uac → Kumo engine (own process) → drachtio-srf B2BUA app (own process) → sipp uas,
  * all on loopback. Finds the highest call rate with 0 failed calls and 0 retransmissions over CALLS calls per
  * step (after a warm-up), then runs sipp uac → sipp uas directly at that rate as the baseline and prints the ratio.
- * Optionally (--memory) measures the engine's memory per active call with CONCURRENT held calls.
+ * Each step prints the engine's and the apps' CPU-seconds per 1,000 calls and the load average.
+ * Options:
+ *   --apps N              N B2BUA app processes (the engine round-robins INVITEs over them); default 1
+ *   --overload [SECONDS]  after the capacity search, offer 2× the highest clean rate for SECONDS (default 60): the
+ *                         achieved rate, calls shed with 503 and admitted calls that failed
+ *   --memory N            engine memory per active call with N held calls
+ *   --burst N             N calls at the highest clean rate, then the engine's RSS a minute later vs idle
  *
- *   npx tsc -b && node loadtest/engine/bench.mjs [--rates 1000,1500,2000] [--calls 20000] [--tcp] [--memory 10000]
+ *   npx tsc -b && node --expose-gc loadtest/engine/bench.mjs [--rates 1000,1500,2000] [--calls 20000] [--tcp]
+ *     [--apps 2] [--overload 60] [--memory 10000] [--burst 20000]
  */
 import { fork, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
+import { loadavg } from 'node:os';
 
 const args = process.argv.slice(2);
 const opt = (name, def) => {
@@ -22,6 +30,10 @@ const rates = String(opt('rates', '1000,1500,2000,2500,3000')).split(',').map(Nu
 const CALLS = Number(opt('calls', '20000'));
 const transport = args.includes('--tcp') ? 'tcp' : 'udp';
 const memoryCalls = args.includes('--memory') ? Number(opt('memory', '10000')) : 0;
+const appCount = Math.max(1, Number(opt('apps', '1')));
+const overloadS = args.includes('--overload') ? Number(/^\d+$/.test(String(opt('overload', ''))) ? opt('overload') : 60) : 0;
+const burstCalls = args.includes('--burst') ? Number(opt('burst', '20000')) : 0;
+const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 const here = new URL('.', import.meta.url).pathname;
 
 async function freePort() {
@@ -58,7 +70,7 @@ function sipp(argv, label) {
 }
 
 function startChild(file, argv) {
-  const c = fork(join(here, file), argv, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const c = fork(join(here, file), argv, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: ['--expose-gc'] });
   return new Promise((resolve, reject) => {
     c.once('message', (m) => (m.ready ? resolve(c) : reject(new Error('bad ready'))));
     c.once('exit', (code) => reject(new Error(`${file} exited ${code}`)));
@@ -81,8 +93,21 @@ const sipPort = await freePort();
 const controlPort = await freePort();
 const uasPort = await freePort();
 const engine = await startChild('engine-proc.mjs', [String(sipPort), String(controlPort), transport]);
-const app = await startChild('b2b-app.mjs', [String(controlPort), String(uasPort), transport]);
-console.log(`transport ${transport}; engine sip ${sipPort}, control ${controlPort}; uas ${uasPort}`);
+const apps = [];
+for (let i = 0; i < appCount; i++) apps.push(await startChild('b2b-app.mjs', [String(controlPort), String(uasPort), transport]));
+console.log(`transport ${transport}; engine sip ${sipPort}, control ${controlPort}; uas ${uasPort}; ${appCount} app process(es); load average ${load()}`);
+
+/** CPU-seconds of the engine and of all apps, and the engine's stats. */
+async function cpuNow() {
+  const e = await ask(engine);
+  let a = 0;
+  for (const p of apps) {
+    const s = await ask(p);
+    a += (s.cpu.user + s.cpu.system) / 1e6;
+  }
+  return { engine: (e.cpu.user + e.cpu.system) / 1e6, apps: a, stats: e.stats };
+}
+const perK = (sec, calls) => (calls > 0 ? ((sec * 1000) / calls).toFixed(3) : 'n/a');
 // one sipp uas behind the B2BUA for the whole run
 const uasMain = sipp(['-sn', 'uas', '-p', String(uasPort), '-m', '100000000'], 'uas');
 await sleep(2000);
@@ -95,15 +120,20 @@ if (rates.length > 0) {
 let best = 0;
 let bestAchieved = 0;
 let bestRetrans = 0;
+let bestCpu = '';
 for (const rate of rates) {
+  const c0 = await cpuNow();
   const r = await step(rate, CALLS, sipPort);
+  const c1 = await cpuNow();
   const achieved = r.ok / r.seconds;
   const clean = r.code === 0 && r.failed === 0 && r.ok === CALLS;
-  console.log(`B2BUA offered ${rate} calls/s × ${CALLS}: ok ${r.ok} failed ${r.failed} retrans ${r.retrans} in ${r.seconds.toFixed(1)} s (${achieved.toFixed(0)} calls/s achieved) exit ${r.code} → ${clean ? (r.retrans === 0 ? 'clean' : 'no failures, with retransmissions') : 'FAILED'}`);
+  const cpu = `engine ${perK(c1.engine - c0.engine, r.ok)} CPU-s, apps ${perK(c1.apps - c0.apps, r.ok)} CPU-s per 1,000 calls`;
+  console.log(`B2BUA offered ${rate} calls/s × ${CALLS}: ok ${r.ok} failed ${r.failed} retrans ${r.retrans} in ${r.seconds.toFixed(1)} s (${achieved.toFixed(0)} calls/s achieved) exit ${r.code} → ${clean ? (r.retrans === 0 ? 'clean' : 'no failures, with retransmissions') : 'FAILED'}; ${cpu}; shed ${c1.stats.shed - c0.stats.shed}; load average ${load()}`);
   if (!clean) break;
   best = rate;
   bestAchieved = achieved;
   bestRetrans = r.retrans;
+  bestCpu = cpu;
   await sleep(2000);
 }
 
@@ -125,6 +155,35 @@ for (const rate of rates) {
 }
 uasDirect.child.kill('SIGTERM');
 
+// overload: 2× the highest clean rate for overloadS seconds. Calls the engine sheds (503 + Retry-After) count as
+// failed in sipp; admitted calls that failed = sipp's failed − shed.
+let overloadLine = '';
+if (overloadS > 0 && best > 0) {
+  await sleep(3000);
+  const rate = best * 2;
+  const c0 = await cpuNow();
+  const r = await step(rate, rate * overloadS, sipPort);
+  const c1 = await cpuNow();
+  const shed = c1.stats.shed - c0.stats.shed;
+  overloadLine = `overload: offered ${rate}/s (2× ${best}) for ${overloadS} s: ok ${r.ok} (${(r.ok / r.seconds).toFixed(0)} calls/s = ${((r.ok / r.seconds / bestAchieved) * 100).toFixed(0)} % of capacity), shed with 503 ${shed}, admitted calls failed ${Math.max(0, r.failed - shed)}, retrans ${r.retrans}; engine ${perK(c1.engine - c0.engine, r.ok)} CPU-s, apps ${perK(c1.apps - c0.apps, r.ok)} CPU-s per 1,000 calls; load average ${load()}`;
+  console.log(overloadLine);
+}
+
+if (burstCalls > 0 && best > 0) {
+  await sleep(5000);
+  const idle = await new Promise((resolve) => {
+    engine.once('message', resolve);
+    engine.send('gc');
+  });
+  const r = await step(best, burstCalls, sipPort);
+  await sleep(60000);
+  const after = await new Promise((resolve) => {
+    engine.once('message', resolve);
+    engine.send('gc');
+  });
+  console.log(`burst: ${r.ok}/${burstCalls} calls at ${best}/s; engine RSS idle ${(idle.rss / 1e6).toFixed(1)} MB → ${(after.rss / 1e6).toFixed(1)} MB a minute after (${((after.rss - idle.rss) / 1e6).toFixed(1)} MB above idle); heap ${(idle.heap / 1e6).toFixed(1)} → ${(after.heap / 1e6).toFixed(1)} MB`);
+}
+
 if (memoryCalls > 0) {
   await sleep(3000);
   const idle = await ask(engine);
@@ -139,10 +198,12 @@ if (memoryCalls > 0) {
   await uac.done;
 }
 
-const appStats = await ask(app);
-console.log(`app B2BUA errors: ${appStats.errors}`);
-console.log(`RESULT engine B2BUA (${transport}): highest offered rate with 0 failed calls over ${CALLS} calls = ${best}/s (achieved ${bestAchieved.toFixed(0)}/s, ${bestRetrans} sipp retransmissions); baseline sipp→sipp: ${baseBest}/s (achieved ${baseAchieved.toFixed(0)}/s); ratio engine/baseline = ${baseAchieved > 0 ? (bestAchieved / baseAchieved).toFixed(2) : 'n/a'}`);
+let appErrors = 0;
+for (const p of apps) appErrors += (await ask(p)).errors;
+console.log(`app B2BUA errors: ${appErrors}`);
+console.log(`RESULT engine B2BUA (${transport}, ${appCount} app process(es)): highest offered rate with 0 failed calls over ${CALLS} calls = ${best}/s (achieved ${bestAchieved.toFixed(0)}/s, ${bestRetrans} sipp retransmissions; ${bestCpu}); baseline sipp→sipp: ${baseBest}/s (achieved ${baseAchieved.toFixed(0)}/s); ratio engine/baseline = ${baseAchieved > 0 ? (bestAchieved / baseAchieved).toFixed(2) : 'n/a'}; load average ${load()}`);
+if (overloadLine) console.log(`RESULT ${overloadLine}`);
 uasMain.child.kill('SIGTERM');
 engine.kill('SIGTERM');
-app.kill('SIGTERM');
+for (const p of apps) p.kill('SIGTERM');
 process.exit(0);

@@ -12,7 +12,8 @@ const engine = await startEngine({
 });
 process.send?.({ ready: true });
 process.on('message', (m) => {
-  if (m === 'stats') process.send?.({ stats: engine.stats(), rss: process.memoryUsage().rss, heap: process.memoryUsage().heapUsed });
+  if (m === 'gc') globalThis.gc?.();
+  if (m === 'stats' || m === 'gc') process.send?.({ stats: engine.stats(), rss: process.memoryUsage().rss, heap: process.memoryUsage().heapUsed, cpu: process.cpuUsage() });
 });
 process.on('SIGTERM', () => void engine.close().then(() => process.exit(0)));
 process.on('SIGINT', () => void engine.close().then(() => process.exit(0)));

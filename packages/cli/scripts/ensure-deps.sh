@@ -8,6 +8,8 @@ need_apt=()
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 if [[ "${1:-}" == "--with-sipp" ]]; then
   command -v sipp >/dev/null 2>&1 || need_apt+=(sip-tester)
+  # the engine's TLS test makes a throw-away self-signed certificate
+  command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 fi
 if ((${#need_apt[@]})); then
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then

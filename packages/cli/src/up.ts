@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:net';
-import { commonSpec, ConfigError, readConfig, upSpec } from '@kumo/config';
+import { commonSpec, ConfigError, engineSpec, readConfig, upSpec } from '@kumo/config';
 import { createLogger, isKumoError, type Env, type Logger } from '@kumo/runtime';
 import { startLocalRedis, type LocalRedis } from '@kumo/store';
 import { PROCESS_NAMES, PROCESSES, READY_ENDPOINTS, type ProcessName } from './processes.js';
@@ -11,6 +11,7 @@ import { loadOrCreateSecrets } from './secrets.js';
 import { Supervisor } from './supervisor.js';
 import { DEMO_SIP_DOMAIN, seedDemoTenant, type DemoSeedResult } from './demo.js';
 import { banner } from './banner.js';
+import { ensureDemoTls } from './tls.js';
 
 export interface UpOptions {
   readonly demo: boolean;
@@ -81,6 +82,15 @@ export async function up(env: Env, opts: UpOptions): Promise<number> {
   if (opts.demo) {
     // A softphone given only "127.0.0.1" as its domain registers to the demo tenant.
     childEnv['KUMO_SIP_IP_HOST_DOMAIN'] ??= DEMO_SIP_DOMAIN;
+    // SIP over TLS too (port 5061), with a self-signed certificate made once, unless the listen addresses are set.
+    if (childEnv['KUMO_SIP_LISTEN'] === undefined) {
+      const tls = ensureDemoTls(dataDir);
+      if (tls) {
+        childEnv['KUMO_SIP_LISTEN'] = `${engineSpec.sipListen.default},tls/127.0.0.1:5061`;
+        childEnv['KUMO_SIP_TLS_CERT'] ??= tls.cert;
+        childEnv['KUMO_SIP_TLS_KEY'] ??= tls.key;
+      } else log.warn('openssl not found: the demo serves SIP over UDP and TCP only');
+    }
     try {
       const apiUrl = `http://${childEnv['KUMO_API_LISTEN'] ?? '127.0.0.1:8080'}`;
       demo = await seedDemoTenant({ redisUrl, prefix: cfg.common.redisKeyPrefix, dataDir, apiUrl, log });

@@ -1,38 +1,37 @@
 import { randomUUID } from 'node:crypto';
-import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
 import { metricMethod, statusClass, type EngineMetrics, type Logger } from '@kumo/runtime';
-import { parseAppMessage } from './control/app-message.js';
+import { ControlBridge, metaTokens, toApp } from './control/bridge.js';
 import { ControlServer, type AppConnection } from './control/server.js';
+import { DEFAULT_OVERLOAD, OverloadGuard, type OverloadOptions } from './overload.js';
 import type { Dialog } from './dialog/dialog.js';
+import { DialogTable } from './dialog/table.js';
+import { buildInDialog, confirmUacDialog, dialogDest, uacDialog, uasDialog } from './dialog/ua.js';
 import {
   SipHeaders,
   SipRequest,
   SipResponse,
   StreamFramer,
   createErrorResponse,
-  formatNameAddr,
   formatVia,
   isKeepAlive,
   parseMessage,
-  parseNameAddr,
-  parseUri,
   parseVia,
-  prettyHeaderName,
   reasonPhrase,
   serialize,
   type ParseResult,
   type ParserLimits,
   type SipMessage,
-  type SipUri,
   type ValidationPolicy,
   validateRequest,
 } from './sip/index.js';
-import { DEFAULT_TIMERS, cancel, later, type SipTimers } from './transaction/timers.js';
-import type { ClientTxn, Dest, ServerTxn } from './transaction/types.js';
-import { Transports } from './transport/transports.js';
-import { bareHost, hostport, type ListenSpec, type LocalPoint, type Peer } from './transport/types.js';
-import { newBranch, newTag, randomCSeq, stackTime } from './util.js';
+import { ClientTransaction, type ClientTimeout } from './transaction/client.js';
+import { realClock, type Clock } from './transaction/clock.js';
+import { ServerTransaction } from './transaction/server.js';
+import { DEFAULT_TIMERS, type SipTimers } from './transaction/timers.js';
+import type { Dest, TxnTransport } from './transaction/types.js';
+import { Transports, type TlsSettings } from './transport/transports.js';
+import { bareHost, hostport, isStream, type ListenSpec, type LocalPoint, type Peer } from './transport/types.js';
+import { newBranch, newTag } from './util.js';
 
 export interface EngineCoreOptions {
   readonly listen: readonly ListenSpec[];
@@ -53,7 +52,47 @@ export interface EngineCoreOptions {
   readonly advertisedHost?: string | undefined;
   /** Option tags a request may Require (others → 420 with Unsupported). Default `DEFAULT_SUPPORTED`. */
   readonly supported?: readonly string[] | undefined;
+  /** Timers of the transaction and dialog layers (tests inject a fake one). */
+  readonly clock?: Clock | undefined;
+  /** Load shedding of new INVITEs (defaults `DEFAULT_OVERLOAD`). */
+  readonly overload?: Partial<OverloadOptions> | undefined;
+  /** Certificate and key for `tls/` listen points and outbound TLS. */
+  readonly tls?: TlsSettings | undefined;
 }
+
+/** What the engine (the TU) keeps with a server transaction. */
+export interface ServerTu {
+  /** The parsed request, dropped once the final response is sent (retransmissions match by key). */
+  req: SipRequest | undefined;
+  readonly peer: Peer;
+  /** Call-ID|CSeq|From-tag: lenient matching of a non-2xx ACK with another branch. */
+  readonly ackKey: string;
+  readonly cseq: number;
+  /** Dialog id of an in-dialog request ('' for a dialog-creating or out-of-dialog request). */
+  readonly dialogId: string;
+  /** Dialog this request created with a 1xx/2xx (INVITE, SUBSCRIBE), '' until then. */
+  formedDialogId: string;
+  toTag: string;
+  cancelled: boolean;
+  /** A new INVITE handed to an app that has not answered it yet (counted by the overload guard). */
+  awaitingApp: boolean;
+}
+
+/** What the engine keeps with a client transaction. */
+export interface ClientTu {
+  /** The request as built, released once a final response was handled (the dialog keeps what it needs). */
+  req: SipRequest | undefined;
+  /** Dialog id of an in-dialog request ('' for out-of-dialog). */
+  readonly dialogId: string;
+  /** The app went away (or the engine sent it): CANCEL/BYE whatever comes back, report nothing. */
+  orphan: boolean;
+  /** A CANCEL asked for before any provisional arrived: sent when one does. */
+  cancelPending: Buffer | undefined;
+  cancelSent: boolean;
+}
+
+export type ServerTxn = ServerTransaction<ServerTu>;
+export type ClientTxn = ClientTransaction<ClientTu>;
 
 /** Option tags the engine and Kumo's sip app serve (100rel/PRACK is not supported). */
 export const DEFAULT_SUPPORTED: readonly string[] = Object.freeze(['replaces']);
@@ -67,16 +106,6 @@ const TIMER_C_MS = 181000;
 /** Upper bound on a server transaction the app keeps in Proceeding (state is dropped after it). */
 const PROCEEDING_LIMIT_MS = 600000;
 
-/** Headers an app may not set (drachtio.cpp 182-189): the stack writes them. */
-const APP_FORBIDDEN = new Set(['via', 'route', 'record-route', 'rseq', 'content-length']);
-/** Headers the engine controls in requests it builds. */
-const REQ_CONTROLLED = new Set(['from', 'to', 'call-id', 'cseq', 'max-forwards', 'contact', 'content-type']);
-const RESP_CORE = new Set(['from', 'to', 'call-id', 'cseq', 'contact', 'content-type']);
-
-function isDialogForming(method: string): boolean {
-  return method === 'INVITE' || method === 'SUBSCRIBE';
-}
-
 /**
  * The Kumo SIP engine core: transports, transactions and dialogs, and the drachtio-server side of
  * the control protocol. One instance serves any number of drachtio-srf apps.
@@ -84,7 +113,7 @@ function isDialogForming(method: string): boolean {
 export class EngineCore {
   readonly control: ControlServer;
   readonly transports: Transports;
-  private readonly log: Logger;
+  readonly log: Logger;
   private readonly m: EngineMetrics | undefined;
   private readonly t: SipTimers;
   private readonly limits: Partial<ParserLimits>;
@@ -93,13 +122,20 @@ export class EngineCore {
   /** What `validateRequest` checks on every request from the network (RFC 3261 §8.2, §16.3). */
   private readonly policy: ValidationPolicy;
 
+  private readonly clock: Clock;
+  /** The transport as the transaction and dialog layers see it. */
+  private readonly txp: TxnTransport;
+
   private readonly serverTxns = new Map<string, ServerTxn>(); // key → txn
   private readonly serverById = new Map<string, ServerTxn>();
   /** INVITE server transactions by Call-ID|CSeq|From-tag: ACK matching for UAs that give a non-2xx ACK a new branch. */
   private readonly inviteByDialogKey = new Map<string, ServerTxn>();
   private readonly clientTxns = new Map<string, ClientTxn>(); // branch|method → txn
   private readonly clientById = new Map<string, ClientTxn>();
-  readonly dialogs = new Map<string, Dialog>();
+  /** The app side of the control protocol; it owns the map of which app a transaction belongs to. */
+  private readonly bridge: ControlBridge;
+  readonly dialogs: DialogTable;
+  readonly overload: OverloadGuard;
   private closed = false;
 
   constructor(private readonly o: EngineCoreOptions) {
@@ -109,6 +145,16 @@ export class EngineCore {
     this.limits = o.limits ?? {};
     this.maxServerTxns = o.maxServerTransactions ?? 50000;
     this.appTimeoutMs = o.appResponseTimeoutMs ?? 64000;
+    this.clock = o.clock ?? realClock;
+    this.txp = {
+      send: (d, bytes) => this.sendBytes(d, bytes),
+      retransmitted: () => this.m?.retransmissions.inc({ direction: 'out' }),
+    };
+    this.overload = new OverloadGuard({ ...DEFAULT_OVERLOAD, ...o.overload }, this.clock, undefined, (st) => {
+      this.m?.overloaded.set(st.shedding ? 1 : 0);
+      this.m?.pendingInvites.set(st.pendingInvites);
+    });
+    this.dialogs = new DialogTable({ clock: this.clock, timers: this.t, transport: this.txp, onSize: (n) => this.m?.activeDialogs.set(n) });
     this.policy = {
       supported: o.supported ?? DEFAULT_SUPPORTED,
       // a B2BUA forwards what it accepts: Max-Forwards 0 → 483; it answers INVITEs with SDP → 406 otherwise
@@ -125,15 +171,17 @@ export class EngineCore {
       newSplitter: () => new StreamFramer(this.limits),
       onMessage: (data, peer, parsed) => this.onNetwork(data, peer, parsed),
       onConnCount: (n) => this.m?.tcpConnections.set(n),
+      tls: o.tls,
     });
+    this.bridge = new ControlBridge(this);
     this.control = new ControlServer({
       host: o.control.host,
       port: o.control.port,
       secret: o.secret,
       log: o.log.child({ part: 'control' }),
       handlers: {
-        onSip: (conn, tokens, sip) => this.onAppSip(conn, tokens, sip),
-        onDisconnect: (conn) => this.onAppGone(conn),
+        onSip: (conn, tokens, sip) => this.bridge.onAppSip(conn, tokens, sip),
+        onDisconnect: (conn) => this.bridge.onAppGone(conn),
         hostports: () => this.hostports(),
         onAppCount: (n) => this.m?.connectedApps.set(n),
       },
@@ -143,14 +191,17 @@ export class EngineCore {
   async start(): Promise<void> {
     await this.transports.start();
     await this.control.listen();
+    this.overload.start();
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const t of this.serverTxns.values()) this.stopServer(t);
-    for (const t of this.clientTxns.values()) this.stopClient(t);
-    for (const d of this.dialogs.values()) this.stopAckWait(d);
+    this.overload.stop();
+    for (const t of this.serverTxns.values()) t.stop();
+    for (const t of this.serverById.values()) t.stop();
+    for (const t of this.clientById.values()) t.stop();
+    this.bridge.owner.clear();
     this.serverTxns.clear();
     this.serverById.clear();
     this.inviteByDialogKey.clear();
@@ -161,14 +212,25 @@ export class EngineCore {
     await this.transports.close();
   }
 
-  get stats(): { serverTransactions: number; clientTransactions: number; dialogs: number } {
-    return { serverTransactions: this.serverById.size, clientTransactions: this.clientById.size, dialogs: this.dialogs.size };
+  /** A live server transaction by id (the drachtio transactionId). */
+  serverTxn(id: string): ServerTxn | undefined {
+    return this.serverById.get(id);
+  }
+
+  /** A live client transaction by id. */
+  clientTxn(id: string): ClientTxn | undefined {
+    return this.clientById.get(id);
+  }
+
+  get stats(): { serverTransactions: number; clientTransactions: number; dialogs: number; shedding: boolean; shed: number } {
+    const o = this.overload.state;
+    return { serverTransactions: this.serverById.size, clientTransactions: this.clientById.size, dialogs: this.dialogs.size, shedding: o.shedding, shed: o.shed };
   }
 
   // ---------------------------------------------------------------------------------------------
   // addresses
 
-  private advertised(l: LocalPoint): string {
+  advertised(l: LocalPoint): string {
     const h = this.o.advertisedHost ?? l.host;
     return hostport(h === '0.0.0.0' ? '127.0.0.1' : h === '::' ? '::1' : h, l.port);
   }
@@ -178,17 +240,17 @@ export class EngineCore {
     return { public: list, local: list };
   }
 
-  private localContact(l: LocalPoint, user?: string): string {
-    return `<sip:${user !== undefined ? `${user}@` : ''}${this.advertised(l)}${l.proto === 'tcp' ? ';transport=tcp' : ''}>`;
+  localContact(l: LocalPoint, user?: string): string {
+    return `<sip:${user !== undefined ? `${user}@` : ''}${this.advertised(l)}${l.proto !== 'udp' ? `;transport=${l.proto}` : ''}>`;
   }
 
-  private viaFor(l: LocalPoint, branch: string): string {
+  viaFor(l: LocalPoint, branch: string): string {
     return `SIP/2.0/${l.proto.toUpperCase()} ${this.advertised(l)};rport;branch=${branch}`;
   }
 
   /** RFC 3261 §18.2.2 / RFC 3581: where responses to `req` from `peer` go. */
   private responseDest(req: SipRequest, peer: Peer): Dest {
-    if (peer.proto === 'tcp') return { proto: 'tcp', addr: peer.addr, port: peer.port, conn: peer.conn };
+    if (isStream(peer.proto)) return { proto: peer.proto, addr: peer.addr, port: peer.port, conn: peer.conn };
     const v = req.topVia;
     if (v && v.rport === undefined) {
       return { proto: 'udp', addr: peer.addr, port: v.port ?? 5060 };
@@ -196,7 +258,7 @@ export class EngineCore {
     return { proto: 'udp', addr: peer.addr, port: peer.port };
   }
 
-  private localFor(d: Dest): LocalPoint | undefined {
+  localFor(d: Dest): LocalPoint | undefined {
     if (d.conn) return d.conn.local;
     return this.transports.localFor(d.proto, d.addr);
   }
@@ -205,25 +267,16 @@ export class EngineCore {
   // sending
 
   private sendBytes(d: Dest, bytes: Buffer): void {
-    const r = this.transports.send(d.proto, d.addr, d.port, bytes, d.conn);
+    const r = this.transports.send(d.proto, d.addr, d.port, bytes, d.conn, d.host);
     if (r === false) this.log.debug({ dest: d }, 'could not send');
     else if (r !== true) void r;
   }
 
-  private countOut(msg: SipMessage, proto: string): void {
+  countOut(msg: SipMessage, proto: string): void {
     if (!this.m) return;
     if (msg.isResponse) {
       this.m.responsesOut.inc({ method: metricMethod(msg.cseq?.method ?? ''), status: statusClass(msg.status), transport: proto });
     } else this.m.requestsOut.inc({ method: metricMethod(msg.method), transport: proto });
-  }
-
-  private metaTokens(source: string, bytes: number, proto: string, addr: string, port: number): string {
-    return `${source}|${bytes}|${proto}|${addr}|${port}|${stackTime()}`;
-  }
-
-  private toApp(app: AppConnection | undefined, leader: string, msg: Buffer | string): void {
-    if (!app || app.closed) return;
-    app.send(`${leader}\r\n${typeof msg === 'string' ? msg : msg.toString('utf8')}`);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -248,8 +301,8 @@ export class EngineCore {
       if (!res) return;
       const v = res.topVia;
       const dest: Dest =
-        peer.proto === 'tcp'
-          ? { proto: 'tcp', addr: peer.addr, port: peer.port, conn: peer.conn }
+        isStream(peer.proto)
+          ? { proto: peer.proto, addr: peer.addr, port: peer.port, conn: peer.conn }
           : { proto: 'udp', addr: peer.addr, port: v && v.rport === undefined ? (v.port ?? 5060) : peer.port };
       this.sendBytes(dest, serialize(res));
       this.countOut(res, peer.proto);
@@ -305,13 +358,15 @@ export class EngineCore {
     const existing = this.serverTxns.get(key);
     if (existing) {
       this.m?.retransmissions.inc({ direction: 'in' });
-      if (existing.lastResponse && existing.state !== 'trying') {
-        this.sendBytes(existing.dest, existing.lastResponse);
-        this.m?.retransmissions.inc({ direction: 'out' });
-      }
+      existing.onRequestRetransmission();
       return;
     }
     const dest = this.responseDest(req, peer);
+    // Overload: refuse new calls cheaply, statelessly, before any app sees them; what was admitted goes on.
+    if (method === 'INVITE' && req.to?.tag === undefined && this.overload.shouldShed()) {
+      this.m?.shedInvites.inc();
+      return this.statelessReply(req, dest, 503, [['Retry-After', String(this.overload.o.retryAfterS)]], 'Service Unavailable');
+    }
     const v = validateRequest(req, this.policy);
     if (!v.ok) {
       this.m?.parseErrors.inc({ transport: peer.proto });
@@ -323,7 +378,7 @@ export class EngineCore {
     const fromTag = req.from?.tag ?? '';
     let dialog: Dialog | undefined;
     if (toTag !== undefined) {
-      dialog = this.findDialog(callId, fromTag, toTag);
+      dialog = this.dialogs.find(callId, fromTag, toTag);
       if (!dialog) return this.statelessReply(req, dest, 481);
       const seq = req.cseq?.seq ?? 0;
       if (dialog.remoteSeq > 0 && seq < dialog.remoteSeq) return this.statelessReply(req, dest, 500, [], 'CSeq Out of Order');
@@ -347,47 +402,33 @@ export class EngineCore {
     }
     if (this.serverById.size >= this.maxServerTxns) return this.statelessReply(req, dest, 503, [['Retry-After', '5']]);
 
-    const txn: ServerTxn = {
-      id: randomUUID(),
-      key,
-      method,
+    const txn = this.newServerTxn(key, method, dest, {
       req,
       peer,
-      dest,
-      app,
+      ackKey: method === 'INVITE' ? this.ackKey(req) : '',
+      cseq: req.cseq?.seq ?? 0,
       dialogId: dialog?.id ?? '',
       formedDialogId: '',
       toTag: toTag ?? '',
-      state: 'trying',
-      lastResponse: undefined,
-      finalStatus: 0,
       cancelled: false,
-      timer: undefined,
-      retrans: undefined,
-      interval: 0,
-    };
-    this.serverTxns.set(key, txn);
-    this.serverById.set(txn.id, txn);
-    if (method === 'INVITE') this.inviteByDialogKey.set(this.ackKey(req), txn);
-    this.m?.activeServerTransactions.set(this.serverById.size);
+      awaitingApp: method === 'INVITE' && !dialog,
+    });
+    this.bridge.owner.set(txn.id, app);
+    if (txn.tu.awaitingApp) this.overload.delivered();
     if (method === 'INVITE') {
       // 100 Trying at once, before the app sees the request (controller.cpp 1651-1662)
       const trying = this.buildResponse(req, 100, 'Trying');
-      txn.lastResponse = serialize(trying);
-      txn.state = 'proceeding';
-      this.sendBytes(dest, txn.lastResponse);
+      txn.sendTrying(serialize(trying));
       this.countOut(trying, peer.proto);
       if (dialog) dialog.inviteTxnId = txn.id;
     }
-    // drop the state when the app never answers (drachtio CLIENT_TIMEOUT); no response is sent
-    txn.timer = later(this.appTimeoutMs, () => this.deleteServer(txn));
 
     const text = req.raw ?? serialize(req);
-    const meta = this.metaTokens('network', text.length, peer.proto, peer.addr, peer.port);
+    const meta = metaTokens('network', text.length, peer.proto, peer.addr, peer.port);
     if (dialog) {
-      this.toApp(app, `sip|${meta}|${txn.id}|${dialog.id}|`, text);
+      toApp(app, `sip|${meta}|${txn.id}|${dialog.id}|`, text);
     } else {
-      this.toApp(app, `sip|${meta}|${txn.id}||${this.advertisedHostOnly(peer.local)}|${peer.local.port}|`, text);
+      toApp(app, `sip|${meta}|${txn.id}||${this.advertisedHostOnly(peer.local)}|${peer.local.port}|`, text);
     }
   }
 
@@ -409,16 +450,46 @@ export class EngineCore {
     return h;
   }
 
-  private findDialog(callId: string, fromTag: string, toTag: string): Dialog | undefined {
-    const a = this.dialogs.get(`${callId};from-tag=${fromTag}`);
-    if (a && a.role === 'uas' && a.localTag === toTag) return a;
-    const b = this.dialogs.get(`${callId};from-tag=${toTag}`);
-    if (b && b.role === 'uac' && b.localTag === toTag) return b;
-    return a ?? b;
+  /**
+   * A server transaction for a request from the network. The TU timer (drachtio CLIENT_TIMEOUT) drops the state
+   * silently when the app never answers. A CANCEL's transaction is kept by key only (it is never the app's).
+   */
+  private newServerTxn(key: string, method: string, dest: Dest, tu: ServerTu): ServerTxn {
+    const tracked = method !== 'CANCEL';
+    const txn: ServerTxn = new ServerTransaction(
+      {
+        id: randomUUID(),
+        key,
+        method,
+        dest,
+        timers: this.t,
+        clock: this.clock,
+        transport: this.txp,
+        tuTimeoutMs: this.appTimeoutMs,
+        proceedingLimitMs: PROCEEDING_LIMIT_MS,
+        onTerminated: () => {
+          this.settle(txn);
+          if (this.serverTxns.get(key) === txn) this.serverTxns.delete(key);
+          if (!tracked) return;
+          this.serverById.delete(txn.id);
+          this.bridge.owner.delete(txn.id);
+          if (tu.ackKey !== '' && this.inviteByDialogKey.get(tu.ackKey) === txn) this.inviteByDialogKey.delete(tu.ackKey);
+          this.m?.activeServerTransactions.set(this.serverById.size);
+        },
+      },
+      tu,
+    );
+    this.serverTxns.set(key, txn);
+    if (tracked) {
+      this.serverById.set(txn.id, txn);
+      if (tu.ackKey !== '') this.inviteByDialogKey.set(tu.ackKey, txn);
+      this.m?.activeServerTransactions.set(this.serverById.size);
+    }
+    return txn;
   }
 
   /** Builds a response to a network request, copying Via/From/To/Call-ID/CSeq (RFC 3261 §8.2.6). */
-  private buildResponse(req: SipRequest, status: number, reason?: string, toTag?: string, extra: [string, string][] = []): SipResponse {
+  buildResponse(req: SipRequest, status: number, reason?: string, toTag?: string, extra: [string, string][] = []): SipResponse {
     const h = new SipHeaders();
     for (const v of req.headers.getAll('via')) h.append('Via', v);
     const from = req.headers.get('from');
@@ -453,20 +524,13 @@ export class EngineCore {
       const alt = this.inviteByDialogKey.get(this.ackKey(ack));
       if (alt && alt.finalStatus >= 300) st = alt;
     }
-    if (st && st.state === 'completed') {
-      st.state = 'confirmed';
-      st.retrans = cancel(st.retrans);
-      st.timer = cancel(st.timer);
-      st.timer = later(peer.proto === 'udp' ? this.t.T4 : 0, () => this.deleteServer(st));
-      return;
-    }
-    if (st && st.state === 'confirmed') return;
+    if (st && st.onAck()) return; // Completed → Confirmed (timer I), or a retransmitted ACK
     // ACK for a 2xx: a new transaction inside the dialog
-    const d = this.findDialog(ack.callId ?? '', ack.from?.tag ?? '', ack.to?.tag ?? '');
+    const d = this.dialogs.find(ack.callId ?? '', ack.from?.tag ?? '', ack.to?.tag ?? '');
     if (!d) return; // a UAC dialog also waits for ACKs: to the 2xx of a re-INVITE it received
     const w = d.ackWait;
     if (!w || (ack.cseq?.seq ?? -1) !== w.cseq) return; // retransmitted or stray ACK
-    this.stopAckWait(d);
+    this.dialogs.stopAckWait(d);
     if (ack.headers.get('contact') !== undefined) {
       const c = ack.contact;
       const t = c && !c.star ? c.contacts[0]?.uriText : undefined;
@@ -474,7 +538,7 @@ export class EngineCore {
     }
     const text = ack.raw ?? serialize(ack);
     // the ACK carries the INVITE's transaction id (captured: proto token empty)
-    this.toApp(d.app, `sip|${this.metaTokens('network', text.length, '', peer.addr, peer.port)}|${w.txnId}|${d.id}|`, text);
+    toApp(d.app, `sip|${metaTokens('network', text.length, '', peer.addr, peer.port)}|${w.txnId}|${d.id}|`, text);
     if (d.byeAfterAck) this.engineBye(d, true);
   }
 
@@ -483,41 +547,37 @@ export class EngineCore {
     const ckey = this.serverKey(c, 'CANCEL');
     const prior = this.serverTxns.get(ckey);
     if (prior) {
-      if (prior.lastResponse) this.sendBytes(prior.dest, prior.lastResponse);
+      prior.onRequestRetransmission();
       return;
     }
     const inv = this.serverTxns.get(this.serverKey(c, 'INVITE'));
     const respond = (status: number): void => {
+      // a small CANCEL server transaction answers its retransmissions (timer J)
       const res = this.buildResponse(c, status);
-      const bytes = serialize(res);
-      this.sendBytes(dest, bytes);
+      const t = this.newServerTxn(ckey, 'CANCEL', dest, {
+        req: undefined, peer, ackKey: '', cseq: 0, dialogId: '', formedDialogId: '', toTag: '', cancelled: false, awaitingApp: false,
+      });
+      t.sendFinal(status, serialize(res));
       this.countOut(res, peer.proto);
-      // keep a small CANCEL server transaction to answer retransmissions
-      const t: ServerTxn = {
-        id: randomUUID(), key: ckey, method: 'CANCEL', req: c, peer, dest, app: undefined, dialogId: '', formedDialogId: '', toTag: '',
-        state: 'completed', lastResponse: bytes, finalStatus: status, cancelled: false, timer: undefined, retrans: undefined, interval: 0,
-      };
-      this.serverTxns.set(ckey, t);
-      t.timer = later(peer.proto === 'udp' ? 64 * this.t.T1 : 0, () => this.serverTxns.get(ckey) === t && this.serverTxns.delete(ckey));
     };
     if (!inv) return respond(481);
-    if (inv.state === 'trying' || inv.state === 'proceeding') {
+    if (inv.pending && inv.tu.req) {
       respond(200);
-      inv.cancelled = true;
-      this.sendFinal(inv, this.buildResponse(inv.req, 487, undefined, inv.toTag || newTag()));
+      inv.tu.cancelled = true;
+      this.sendFinal(inv, this.buildResponse(inv.tu.req, 487, undefined, inv.tu.toTag || newTag()));
       const text = serialize(c);
-      const meta = this.metaTokens('network', text.length, peer.proto, peer.addr, peer.port);
-      const did = inv.dialogId || inv.formedDialogId;
-      this.toApp(inv.app, `sip|${meta}|${inv.id}|${did}|`, text);
-      const d = inv.formedDialogId ? this.dialogs.get(inv.formedDialogId) : undefined;
+      const meta = metaTokens('network', text.length, peer.proto, peer.addr, peer.port);
+      const did = inv.tu.dialogId || inv.tu.formedDialogId;
+      toApp(this.bridge.owner.get(inv.id), `sip|${meta}|${inv.id}|${did}|`, text);
+      const d = inv.tu.formedDialogId ? this.dialogs.get(inv.tu.formedDialogId) : undefined;
       if (d && d.state === 'early') this.removeDialog(d);
       return;
     }
     // final already sent
-    if (inv.state === 'accepted' && inv.formedDialogId) {
+    if (inv.state === 'accepted' && inv.tu.formedDialogId) {
       // CANCEL racing our 200: 481, then hang up once the ACK arrives (sip-dialog-controller.cpp 1640-1712)
       respond(481);
-      const d = this.dialogs.get(inv.formedDialogId);
+      const d = this.dialogs.get(inv.tu.formedDialogId);
       if (d && d.state === 'confirmed') {
         if (d.ackWait) d.byeAfterAck = true;
         else this.engineBye(d, true);
@@ -527,57 +587,24 @@ export class EngineCore {
     respond(200);
   }
 
-  /** Sends a final response on a server transaction and runs its completion timers. */
-  private sendFinal(t: ServerTxn, res: SipResponse): Buffer {
+  /**
+   * Sends a final response on a server transaction (which runs its completion timers) and drops the parsed
+   * request: from now on only the matching key and the response bytes are needed.
+   */
+  /** The app answered a new INVITE, or it ended unanswered: no longer part of the apps' backlog. */
+  settle(t: ServerTxn): void {
+    if (!t.tu.awaitingApp) return;
+    t.tu.awaitingApp = false;
+    this.overload.settled();
+  }
+
+  sendFinal(t: ServerTxn, res: SipResponse): Buffer {
+    this.settle(t);
     const bytes = serialize(res);
-    t.lastResponse = bytes;
-    t.finalStatus = res.status;
-    this.sendBytes(t.dest, bytes);
+    t.sendFinal(res.status, bytes);
+    t.tu.req = undefined;
     this.countOut(res, t.dest.proto);
-    t.timer = cancel(t.timer);
-    t.retrans = cancel(t.retrans);
-    const udp = t.dest.proto === 'udp';
-    if (t.method === 'INVITE') {
-      if (res.status >= 300) {
-        t.state = 'completed';
-        if (udp) {
-          t.interval = this.t.T1;
-          const g = (): void => {
-            if (t.state !== 'completed') return;
-            this.sendBytes(t.dest, bytes);
-            this.m?.retransmissions.inc({ direction: 'out' });
-            t.interval = Math.min(t.interval * 2, this.t.T2);
-            t.retrans = later(t.interval, g);
-          };
-          t.retrans = later(t.interval, g);
-        }
-        t.timer = later(64 * this.t.T1, () => this.deleteServer(t)); // timer H
-      } else {
-        t.state = 'accepted';
-        t.timer = later(64 * this.t.T1, () => this.deleteServer(t)); // timer L (RFC 6026)
-      }
-    } else {
-      t.state = 'completed';
-      t.timer = later(udp ? 64 * this.t.T1 : 0, () => this.deleteServer(t)); // timer J
-    }
     return bytes;
-  }
-
-  private stopServer(t: ServerTxn): void {
-    t.timer = cancel(t.timer);
-    t.retrans = cancel(t.retrans);
-  }
-
-  private deleteServer(t: ServerTxn): void {
-    this.stopServer(t);
-    t.state = 'terminated';
-    if (this.serverTxns.get(t.key) === t) this.serverTxns.delete(t.key);
-    this.serverById.delete(t.id);
-    if (t.method === 'INVITE') {
-      const k = this.ackKey(t.req);
-      if (this.inviteByDialogKey.get(k) === t) this.inviteByDialogKey.delete(k);
-    }
-    this.m?.activeServerTransactions.set(this.serverById.size);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -596,17 +623,15 @@ export class EngineCore {
     }
     // A CANCEL's client transaction completes on its final response like any non-INVITE one (no retransmissions
     // after it); it has no app, so the response is never reported (drachtio-agent.js 319-326).
-    if (t.method === 'INVITE') this.onInviteResponse(t, res, peer);
+    if (t.isInvite) this.onInviteResponse(t, res, peer);
     else this.onNonInviteResponse(t, res, peer);
   }
 
   private resendAckFor(res: SipResponse): void {
     const callId = res.callId ?? '';
     // our request: From-tag is ours; the dialog id holds our tag (UAC dialog) or the peer's (UAS dialog)
-    const ours = res.from?.tag ?? '';
-    const a = this.dialogs.get(`${callId};from-tag=${ours}`);
-    const d = a && a.localTag === ours ? a : this.dialogs.get(`${callId};from-tag=${res.to?.tag ?? ''}`);
-    if (d && d.localTag === ours && d.lastAck && d.lastAck.cseq === res.cseq?.seq) {
+    const d = this.dialogs.forResponse(callId, res.from?.tag ?? '', res.to?.tag ?? '');
+    if (d && d.lastAck && d.lastAck.cseq === res.cseq?.seq) {
       this.sendBytes(d.lastAck.dest, d.lastAck.bytes);
       this.m?.retransmissions.inc({ direction: 'out' });
     }
@@ -614,8 +639,8 @@ export class EngineCore {
 
   private deliverResponse(t: ClientTxn, res: SipResponse, peer: Peer, dialogId: string): void {
     const text = serialize(res);
-    const meta = this.metaTokens('network', text.length, peer.proto, peer.addr, peer.port);
-    this.toApp(t.app, `sip|${meta}|${t.id}|${dialogId}|`, text);
+    const meta = metaTokens('network', text.length, peer.proto, peer.addr, peer.port);
+    toApp(this.bridge.owner.get(t.id), `sip|${meta}|${t.id}|${dialogId}|`, text);
   }
 
   private onInviteResponse(t: ClientTxn, res: SipResponse, peer: Peer): void {
@@ -623,19 +648,14 @@ export class EngineCore {
     const toTag = res.to?.tag;
     const callId = res.callId ?? '';
     const localTag = res.from?.tag ?? '';
-    const inDialog = t.dialogId !== '';
-    const dialogId = inDialog ? t.dialogId : toTag !== undefined ? `${callId};from-tag=${localTag}` : '';
+    const inDialog = t.tu.dialogId !== '';
+    const dialogId = inDialog ? t.tu.dialogId : toTag !== undefined ? `${callId};from-tag=${localTag}` : '';
+    // the transaction absorbs retransmissions and ACKs a non-2xx final itself (RFC 3261 §17.1.1.3)
+    const outcome = t.receive(s, () => serialize(this.buildNon2xxAck(t, res)));
     if (s < 200) {
-      if (t.state === 'calling') {
-        t.state = 'proceeding';
-        t.retrans = cancel(t.retrans);
-        // Timer B runs only in Calling (RFC 3261 §17.1.1.2): a callee may ring for minutes. A proxy-like timer C
-        // (3 min) bounds the wait; the app decides earlier with a CANCEL.
-        t.timer = cancel(t.timer);
-        t.timer = later(TIMER_C_MS, () => this.clientTimeout(t));
-      }
-      if (t.cancelPending && !t.cancelSent) this.sendCancel(t);
-      if (t.orphan) {
+      if (outcome === 'retransmission') return;
+      if (t.tu.cancelPending && !t.tu.cancelSent) this.sendCancel(t);
+      if (t.tu.orphan) {
         this.sendCancel(t);
         return;
       }
@@ -647,24 +667,22 @@ export class EngineCore {
       return;
     }
     if (s < 300) {
-      if (t.state === 'accepted') {
+      if (outcome === 'retransmission') {
         this.resendAckFor(res);
         return;
       }
-      t.state = 'accepted';
-      t.retrans = cancel(t.retrans);
-      t.timer = cancel(t.timer);
-      t.timer = later(64 * this.t.T1, () => this.deleteClient(t)); // timer M
       let d = this.dialogs.get(dialogId);
       if (!inDialog) {
         if (!d || d.role !== 'uac') d = this.createUacDialog(t, res, dialogId, 'confirmed');
-        else this.confirmUacDialog(d, res);
+        else confirmUacDialog(d, res);
       } else if (d) {
         const c = res.contact;
         const target = c && !c.star ? c.contacts[0]?.uriText : undefined;
         if (target !== undefined) d.remoteTarget = target;
       }
-      if (t.orphan || !t.app || t.app.closed) {
+      t.tu.req = undefined; // Accepted: 2xx retransmissions are answered from the dialog
+      const app = this.bridge.owner.get(t.id);
+      if (t.tu.orphan || !app || app.closed) {
         if (d) {
           this.sendDialogAck(d, undefined);
           this.engineBye(d, false);
@@ -674,143 +692,87 @@ export class EngineCore {
       this.deliverResponse(t, res, peer, dialogId);
       return;
     }
-    // 300-699: the stack ACKs (RFC 3261 §17.1.1.3)
-    if (t.state === 'completed') {
-      if (t.ackBytes) this.sendBytes(t.dest, t.ackBytes);
-      return;
-    }
-    t.state = 'completed';
-    t.retrans = cancel(t.retrans);
-    t.timer = cancel(t.timer);
-    t.ackBytes = serialize(this.buildNon2xxAck(t, res));
-    this.sendBytes(t.dest, t.ackBytes);
-    t.timer = later(t.dest.proto === 'udp' ? 32000 : 0, () => this.deleteClient(t)); // timer D
+    // 300-699: the transaction sent the ACK (timer D) and re-sends it on retransmissions
+    if (outcome === 'retransmission') return;
+    t.tu.req = undefined;
     const d = dialogId ? this.dialogs.get(dialogId) : undefined;
     if (!inDialog && d && d.role === 'uac' && d.state === 'early') {
       d.state = 'failed';
       // keep briefly so the app's ACK gets drachtio's NOK, then forget it
-      later(2000, () => this.dialogs.get(d.id) === d && d.state === 'failed' && this.removeDialog(d));
+      this.clock.set(2000, () => this.dialogs.get(d.id) === d && d.state === 'failed' && this.removeDialog(d));
     }
-    if (!t.orphan) this.deliverResponse(t, res, peer, dialogId);
+    if (!t.tu.orphan) this.deliverResponse(t, res, peer, dialogId);
   }
 
   private onNonInviteResponse(t: ClientTxn, res: SipResponse, peer: Peer): void {
-    if (t.state === 'completed' || t.state === 'terminated') return; // retransmission
-    if (res.status < 200) {
-      t.state = 'proceeding';
-      if (!t.orphan) this.deliverResponse(t, res, peer, t.dialogId);
-      return;
-    }
-    t.state = 'completed';
-    t.retrans = cancel(t.retrans);
-    t.timer = cancel(t.timer);
-    t.timer = later(t.dest.proto === 'udp' ? this.t.T4 : 0, () => this.deleteClient(t)); // timer K
-    if (t.method === 'BYE' && t.dialogId) {
-      const d = this.dialogs.get(t.dialogId);
+    const outcome = t.receive(res.status);
+    if (outcome === 'retransmission') return;
+    if (outcome === 'final') t.tu.req = undefined;
+    if (outcome === 'final' && t.method === 'BYE' && t.tu.dialogId) {
+      const d = this.dialogs.get(t.tu.dialogId);
       if (d) this.removeDialog(d);
     }
-    if (!t.orphan) this.deliverResponse(t, res, peer, t.dialogId);
+    if (!t.tu.orphan) this.deliverResponse(t, res, peer, t.tu.dialogId);
   }
 
   private createUacDialog(t: ClientTxn, res: SipResponse, id: string, state: 'early' | 'confirmed'): Dialog {
-    const req = t.req;
-    const from = req.headers.get('from') ?? '';
-    const to = res.headers.get('to') ?? req.headers.get('to') ?? '';
-    const c = res.contact;
-    const rr = res.headers.values('record-route').reverse();
-    const d: Dialog = {
-      id,
-      role: 'uac',
-      callId: req.callId ?? '',
-      localTag: req.from?.tag ?? '',
-      remoteTag: res.to?.tag ?? '',
-      localUri: stripTag(from),
-      remoteUri: stripTag(to),
-      remoteTarget: (c && !c.star ? c.contacts[0]?.uriText : undefined) ?? req.uri,
-      routeSet: rr,
-      localSeq: req.cseq?.seq ?? 1,
-      remoteSeq: 0,
-      localContact: req.headers.get('contact') ?? '',
-      app: t.app,
-      dest: t.dest,
-      state,
-      isInvite: true,
-      ackWait: undefined,
-      inviteTxnId: '',
-      inviteCSeq: req.cseq?.seq ?? 1,
-      lastAck: undefined,
-      byeAfterAck: false,
-      created: Date.now(),
-    };
+    const d = uacDialog(this.reqOf(t), res, id, state, t.dest, this.bridge.owner.get(t.id));
     this.addDialog(d);
     return d;
   }
 
-  private confirmUacDialog(d: Dialog, res: SipResponse): void {
-    d.state = 'confirmed';
-    d.remoteTag = res.to?.tag ?? d.remoteTag;
-    const c = res.contact;
-    const target = c && !c.star ? c.contacts[0]?.uriText : undefined;
-    if (target !== undefined) d.remoteTarget = target;
-    d.routeSet = res.headers.values('record-route').reverse();
-  }
-
   private addDialog(d: Dialog): void {
-    const prev = this.dialogs.get(d.id);
-    if (prev) this.stopAckWait(prev);
-    this.dialogs.set(d.id, d);
-    this.m?.activeDialogs.set(this.dialogs.size);
+    this.dialogs.add(d);
   }
 
-  private removeDialog(d: Dialog): void {
-    this.stopAckWait(d);
-    d.state = 'terminated';
-    if (this.dialogs.get(d.id) === d) this.dialogs.delete(d.id);
-    this.m?.activeDialogs.set(this.dialogs.size);
+  removeDialog(d: Dialog): void {
+    this.dialogs.remove(d);
   }
 
-  private stopAckWait(d: Dialog): void {
-    if (!d.ackWait) return;
-    cancel(d.ackWait.timer);
-    cancel(d.ackWait.retrans);
-    d.ackWait = undefined;
+  /** The request of a client transaction that has not had its final response yet. */
+  private reqOf(t: ClientTxn): SipRequest {
+    const req = t.tu.req;
+    if (!req) throw new Error(`client transaction ${t.id}: request already released`);
+    return req;
   }
 
   private buildNon2xxAck(t: ClientTxn, res: SipResponse): SipRequest {
+    const req = this.reqOf(t);
     const h = new SipHeaders();
-    h.append('Via', t.req.headers.get('via') ?? '');
-    for (const r of t.req.headers.getAll('route')) h.append('Route', r);
+    h.append('Via', req.headers.get('via') ?? '');
+    for (const r of req.headers.getAll('route')) h.append('Route', r);
     h.append('Max-Forwards', '70');
-    h.append('From', t.req.headers.get('from') ?? '');
-    h.append('To', res.headers.get('to') ?? t.req.headers.get('to') ?? '');
-    h.append('Call-ID', t.req.headers.get('call-id') ?? '');
-    h.append('CSeq', `${t.req.cseq?.seq ?? 1} ACK`);
+    h.append('From', req.headers.get('from') ?? '');
+    h.append('To', res.headers.get('to') ?? req.headers.get('to') ?? '');
+    h.append('Call-ID', req.headers.get('call-id') ?? '');
+    h.append('CSeq', `${req.cseq?.seq ?? 1} ACK`);
     h.append('Content-Length', '0');
-    return new SipRequest('ACK', t.req.uri, h);
+    return new SipRequest('ACK', req.uri, h);
   }
 
   private buildCancel(t: ClientTxn): Buffer {
+    const req = this.reqOf(t);
     const h = new SipHeaders();
-    h.append('Via', t.req.headers.get('via') ?? '');
-    for (const r of t.req.headers.getAll('route')) h.append('Route', r);
+    h.append('Via', req.headers.get('via') ?? '');
+    for (const r of req.headers.getAll('route')) h.append('Route', r);
     h.append('Max-Forwards', '70');
-    h.append('From', t.req.headers.get('from') ?? '');
-    h.append('To', t.req.headers.get('to') ?? '');
-    h.append('Call-ID', t.req.headers.get('call-id') ?? '');
-    h.append('CSeq', `${t.req.cseq?.seq ?? 1} CANCEL`);
+    h.append('From', req.headers.get('from') ?? '');
+    h.append('To', req.headers.get('to') ?? '');
+    h.append('Call-ID', req.headers.get('call-id') ?? '');
+    h.append('CSeq', `${req.cseq?.seq ?? 1} CANCEL`);
     h.append('Content-Length', '0');
-    return serialize(new SipRequest('CANCEL', t.req.uri, h));
+    return serialize(new SipRequest('CANCEL', req.uri, h));
   }
 
   /** Sends (or schedules, before any provisional) a CANCEL for an INVITE client transaction. */
-  private sendCancel(t: ClientTxn): Buffer {
-    const bytes = t.cancelPending ?? this.buildCancel(t);
-    t.cancelPending = bytes;
-    if (t.state === 'proceeding' && !t.cancelSent) {
-      t.cancelSent = true;
-      // CANCEL is its own non-INVITE transaction: startClient sends it (once; retransmitted over
-      // UDP until its final response). Sending it here as well put two CANCELs on TCP.
-      this.startClient(this.newClientTxn('CANCEL', t.branch, t.req, bytes, t.dest, undefined, ''));
+  sendCancel(t: ClientTxn): Buffer {
+    const bytes = t.tu.cancelPending ?? this.buildCancel(t);
+    t.tu.cancelPending = bytes;
+    if (t.state === 'proceeding' && !t.tu.cancelSent) {
+      t.tu.cancelSent = true;
+      // CANCEL is its own non-INVITE transaction (RFC 3261 §9.1): sent once, retransmitted over UDP until its final
+      // response, and complete on it.
+      this.startClient(this.newClientTxn('CANCEL', t.branch, this.reqOf(t), bytes, t.dest, undefined, ''));
     }
     return bytes;
   }
@@ -818,315 +780,110 @@ export class EngineCore {
   // ---------------------------------------------------------------------------------------------
   // client transactions
 
-  private newClientTxn(method: string, branch: string, req: SipRequest, bytes: Buffer, dest: Dest, app: AppConnection | undefined, dialogId: string): ClientTxn {
-    return {
-      id: randomUUID(),
-      key: `${branch}|${method}`,
-      branch,
-      method,
-      req,
-      bytes,
-      dest,
-      app,
-      dialogId,
-      state: 'calling',
-      timer: undefined,
-      retrans: undefined,
-      interval: this.t.T1,
-      cancelPending: undefined,
-      cancelSent: false,
-      ackBytes: undefined,
-      orphan: false,
-    };
+  newClientTxn(method: string, branch: string, req: SipRequest, bytes: Buffer, dest: Dest, app: AppConnection | undefined, dialogId: string): ClientTxn {
+    const t: ClientTxn = new ClientTransaction(
+      {
+        id: randomUUID(),
+        branch,
+        method,
+        dest,
+        bytes,
+        timers: this.t,
+        clock: this.clock,
+        transport: this.txp,
+        timerCMs: TIMER_C_MS,
+        onTimeout: (timer) => this.clientTimeout(t, timer),
+        onTerminated: () => {
+          if (this.clientTxns.get(t.key) === t) this.clientTxns.delete(t.key);
+          this.clientById.delete(t.id);
+          this.bridge.owner.delete(t.id);
+          this.m?.activeClientTransactions.set(this.clientById.size);
+        },
+      },
+      { req, dialogId, orphan: false, cancelPending: undefined, cancelSent: false },
+    );
+    if (app) this.bridge.owner.set(t.id, app);
+    return t;
   }
 
   /** Registers and sends a client transaction, with timers A/B or E/F (retransmissions only over UDP). */
-  private startClient(t: ClientTxn): void {
-    if (t.method === 'ACK') {
-      this.sendBytes(t.dest, t.bytes);
-      return;
-    }
+  startClient(t: ClientTxn): void {
     this.clientTxns.set(t.key, t);
     this.clientById.set(t.id, t);
     this.m?.activeClientTransactions.set(this.clientById.size);
-    this.sendBytes(t.dest, t.bytes);
-    this.countOut(t.req, t.dest.proto);
-    const invite = t.method === 'INVITE';
-    if (t.dest.proto === 'udp') {
-      const tick = (): void => {
-        if (t.state === 'terminated' || t.state === 'completed' || t.state === 'accepted') return;
-        if (invite && t.state !== 'calling') return;
-        this.sendBytes(t.dest, t.bytes);
-        this.m?.retransmissions.inc({ direction: 'out' });
-        t.interval = invite ? t.interval * 2 : t.state === 'proceeding' ? this.t.T2 : Math.min(t.interval * 2, this.t.T2);
-        t.retrans = later(t.interval, tick);
-      };
-      t.retrans = later(t.interval, tick);
-    }
-    t.timer = later(64 * this.t.T1, () => this.clientTimeout(t)); // timer B / F
+    this.m?.requestsOut.inc({ method: metricMethod(t.method), transport: t.dest.proto });
+    t.start();
   }
 
-  private clientTimeout(t: ClientTxn): void {
-    if (t.state === 'completed' || t.state === 'accepted' || t.state === 'terminated') return;
-    if (t.method === 'INVITE' && t.state === 'proceeding' && !t.orphan) {
+  private clientTimeout(t: ClientTxn, timer: ClientTimeout): void {
+    if (timer === 'C' && !t.tu.orphan) {
       // timer C: report 408 now, CANCEL the ringing callee, and keep the transaction to ACK what comes back
       this.failClient(t, 408, 'Request Timeout');
-      t.orphan = true;
+      t.tu.orphan = true;
       this.sendCancel(t);
-      t.timer = later(64 * this.t.T1, () => this.deleteClient(t));
+      t.holdFor(64 * this.t.T1);
       return;
     }
-    const wasOrphan = t.orphan;
-    this.deleteClient(t);
-    if (t.method === 'CANCEL' || wasOrphan) return;
-    this.failClient(t, 408, 'Request Timeout');
+    if (t.method !== 'CANCEL' && !t.tu.orphan) this.failClient(t, 408, 'Request Timeout');
+    else this.failClient(t, 0, '');
+    t.terminate();
   }
 
-  /** Reports a locally generated final response (408 timeout, 503 transport failure) to the app. */
+  /**
+   * Ends what a failed client transaction leaves (a BYE's dialog, an INVITE's early dialog) and reports a locally
+   * generated final response (408 timeout; `status` 0: none) to its app.
+   */
   private failClient(t: ClientTxn, status: number, reason: string): void {
-    if (t.method === 'BYE' && t.dialogId) {
-      const d = this.dialogs.get(t.dialogId);
+    if (t.method === 'BYE' && t.tu.dialogId) {
+      const d = this.dialogs.get(t.tu.dialogId);
       if (d) this.removeDialog(d);
     }
-    if (t.method === 'INVITE' && !t.dialogId) {
-      const d = this.dialogs.get(`${t.req.callId ?? ''};from-tag=${t.req.from?.tag ?? ''}`);
+    const req = t.tu.req;
+    if (!req) return; // a final response was handled: nothing left to fail
+    if (t.method === 'INVITE' && !t.tu.dialogId) {
+      const d = this.dialogs.get(`${req.callId ?? ''};from-tag=${req.from?.tag ?? ''}`);
       if (d && d.state === 'early') this.removeDialog(d);
     }
-    if (!t.app || t.orphan) return;
+    const app = this.bridge.owner.get(t.id);
+    if (status === 0 || !app || t.tu.orphan) return;
     const h = new SipHeaders();
-    h.append('Via', t.req.headers.get('via') ?? '');
-    h.append('From', t.req.headers.get('from') ?? '');
-    h.append('To', t.req.headers.get('to') ?? '');
-    h.append('Call-ID', t.req.headers.get('call-id') ?? '');
-    h.append('CSeq', t.req.headers.get('cseq') ?? '');
+    h.append('Via', req.headers.get('via') ?? '');
+    h.append('From', req.headers.get('from') ?? '');
+    h.append('To', req.headers.get('to') ?? '');
+    h.append('Call-ID', req.headers.get('call-id') ?? '');
+    h.append('CSeq', req.headers.get('cseq') ?? '');
     h.append('Content-Length', '0');
     const res = new SipResponse(status, reason, h);
     const text = serialize(res);
-    const meta = this.metaTokens('network', text.length, t.dest.proto, t.dest.addr, t.dest.port);
-    this.toApp(t.app, `sip|${meta}|${t.id}|${t.dialogId}|`, text);
+    const meta = metaTokens('network', text.length, t.dest.proto, t.dest.addr, t.dest.port);
+    toApp(app, `sip|${meta}|${t.id}|${t.tu.dialogId}|`, text);
   }
 
-  private stopClient(t: ClientTxn): void {
-    t.timer = cancel(t.timer);
-    t.retrans = cancel(t.retrans);
-  }
-
-  private deleteClient(t: ClientTxn): void {
-    this.stopClient(t);
-    t.state = 'terminated';
-    if (this.clientTxns.get(t.key) === t) this.clientTxns.delete(t.key);
-    this.clientById.delete(t.id);
-    this.m?.activeClientTransactions.set(this.clientById.size);
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // app → engine
-
-  private onAppSip(conn: AppConnection, tokens: readonly string[], text: string): void {
-    const msgId = tokens[0] ?? '';
-    const txnId = tokens[2] ?? '';
-    const dialogId = tokens[3] ?? '';
-    const routeUrl = tokens[4] ?? '';
-    const msg = parseAppMessage(text);
-    if (!msg) {
-      conn.respond(msgId, 'NOK|could not parse the SIP message');
-      return;
-    }
-    try {
-      if (msg.isResponse) this.appResponse(conn, msgId, txnId, msg);
-      else if (dialogId !== '') this.appInDialog(conn, msgId, dialogId, msg);
-      else if (txnId !== '' && msg.method === 'CANCEL') this.appCancel(conn, msgId, txnId, msg);
-      else if (msg.method === 'ACK') conn.respond(msgId, 'NOK|ACK for non-success responses is automatically generated by the stack');
-      else
-        this.appNewRequest(conn, msgId, msg, routeUrl).catch((err: unknown) => {
-          this.log.warn({ err }, 'could not send request');
-          conn.respond(msgId, `NOK|${(err as Error).message}`);
-        });
-    } catch (err) {
-      this.log.error({ err }, 'error handling app sip frame');
-      conn.respond(msgId, `NOK|internal error: ${(err as Error).message}`);
-    }
-  }
-
-  /** Rewrites `@localhost` to our address (drachtio `makeTags`). */
-  private fixLocalhost(value: string, l: LocalPoint): string {
-    if (!value.includes('@localhost')) return value;
-    return value.replace(/@localhost(:\d+)?(?=[>;?\s]|$)/g, `@${this.advertised(l)}`);
-  }
-
-  /** Name-addr form of a From/To/Contact value, `@localhost` rewritten. */
-  private normAddr(value: string, l: LocalPoint): string {
-    const v = this.fixLocalhost(value, l);
-    const na = parseNameAddr(v);
-    if (!na) return v;
-    if (na.bracketed) return v;
-    return formatNameAddr({ ...na, bracketed: true });
-  }
-
-  private appResponse(conn: AppConnection, msgId: string, txnId: string, app: SipResponse): void {
-    const t = this.serverById.get(txnId);
-    if (!t || t.state === 'terminated') {
-      conn.respond(msgId, 'NOK|unknown transaction');
-      return;
-    }
-    if (t.cancelled) {
-      conn.respond(msgId, 'NOK|request was cancelled');
-      return;
-    }
-    if (t.finalStatus >= 200) {
-      conn.respond(msgId, 'NOK|a final response was already sent');
-      return;
-    }
-    const status = app.status;
-    if (status < 100 || status > 699) {
-      conn.respond(msgId, 'NOK|invalid status');
-      return;
-    }
-    if (status > 100 && status < 200 && /(^|,)\s*100rel\s*(,|$)/i.test(app.headers.get('require') ?? '')) {
-      conn.respond(msgId, 'NOK|reliable provisional responses (100rel/PRACK) are not supported by the Kumo engine');
-      return;
-    }
-    const req = t.req;
-    const l = t.peer.local;
-    // To-tag: the app may choose it; otherwise one per transaction
-    const appTo = app.headers.get('to');
-    const appToTag = appTo !== undefined ? parseNameAddr(appTo)?.tag : undefined;
-    if (appToTag !== undefined && req.to?.tag === undefined) t.toTag = appToTag;
-    if (t.toTag === '' && status > 100) t.toTag = newTag();
-
-    const h = new SipHeaders();
-    for (const v of req.headers.getAll('via')) h.append('Via', v);
-    const forming = isDialogForming(t.method) && status > 100 && status < 300 && t.dialogId === '';
-    if (forming || (t.dialogId === '' && t.method === 'INVITE' && status > 100 && status < 300)) {
-      for (const rr of req.headers.getAll('record-route')) h.append('Record-Route', rr);
-    }
-    h.append('From', req.headers.get('from') ?? app.headers.get('from') ?? '');
-    let to = req.headers.get('to') ?? appTo ?? '';
-    if (status > 100 && req.to?.tag === undefined) to = `${stripTag(to)};tag=${t.toTag}`;
-    h.append('To', to);
-    h.append('Call-ID', req.headers.get('call-id') ?? '');
-    h.append('CSeq', req.headers.get('cseq') ?? '');
-    const appContact = app.headers.get('contact');
-    if (appContact !== undefined) h.append('Contact', this.normAddr(appContact, l));
-    else if (status > 100 && status < 300 && (isDialogForming(t.method) || t.method === 'REFER')) h.append('Contact', this.localContact(l));
-    for (const f of app.headers) {
-      if (APP_FORBIDDEN.has(f.key) || RESP_CORE.has(f.key)) continue;
-      h.append(prettyHeaderName(f.name), f.key === 'p-asserted-identity' ? this.fixLocalhost(f.value, l) : f.value);
-    }
-    const ct = app.headers.get('content-type');
-    if (app.body.length > 0) {
-      if (ct !== undefined) h.append('Content-Type', ct);
-      else if (app.body.subarray(0, 3).toString('latin1') === 'v=0') h.append('Content-Type', 'application/sdp');
-    }
-    const res = new SipResponse(status, app.reason || reasonPhrase(status), h, app.body);
-
-    // dialog bookkeeping
-    let dialogId = t.dialogId;
-    if (t.method === 'INVITE' && status > 100 && t.dialogId === '') {
-      dialogId = `${req.callId ?? ''};from-tag=${req.from?.tag ?? ''}`;
-      t.formedDialogId = dialogId;
-      if (status < 300) this.ensureUasDialog(t, res, dialogId, status < 200 ? 'early' : 'confirmed');
-      else {
-        const d = this.dialogs.get(dialogId);
-        if (d && d.role === 'uas' && d.state === 'early') this.removeDialog(d);
-      }
-    } else if (t.method === 'SUBSCRIBE' && status >= 200 && status < 300 && t.dialogId === '') {
-      dialogId = `${req.callId ?? ''};from-tag=${req.from?.tag ?? ''}`;
-      t.formedDialogId = dialogId;
-      this.ensureUasDialog(t, res, dialogId, 'confirmed');
-    }
-
-    let bytes: Buffer;
-    if (status < 200) {
-      bytes = serialize(res);
-      t.lastResponse = bytes;
-      t.state = 'proceeding';
-      // the app has answered: the 64 s app-response timeout no longer applies (a call may ring for minutes)
-      t.timer = cancel(t.timer);
-      t.timer = later(PROCEEDING_LIMIT_MS, () => this.deleteServer(t));
-      this.sendBytes(t.dest, bytes);
-      this.countOut(res, t.dest.proto);
-    } else {
-      bytes = this.sendFinal(t, res);
-      if (t.method === 'INVITE' && status < 300) this.startAckWait(t, dialogId, bytes);
-      if (t.method === 'BYE' && t.dialogId) {
-        const d = this.dialogs.get(t.dialogId);
-        if (d) this.removeDialog(d);
-      }
-      if (t.method === 'INVITE' && status >= 300 && t.dialogId) {
-        // a failed re-INVITE leaves the dialog as it was
-      }
-    }
-    const meta = this.metaTokens('application', bytes.length, t.dest.proto, t.dest.addr, t.dest.port);
-    conn.respond(msgId, `OK|${meta}|${t.id}|${dialogId}||Msg sent:|\r\n${bytes.toString('utf8')}`);
-  }
-
-  private ensureUasDialog(t: ServerTxn, res: SipResponse, id: string, state: 'early' | 'confirmed'): void {
-    const req = t.req;
-    let d = this.dialogs.get(id);
+  ensureUasDialog(t: ServerTxn, req: SipRequest, res: SipResponse, id: string, state: 'early' | 'confirmed'): void {
+    const d = this.dialogs.get(id);
     if (d && d.role === 'uas') {
       if (state === 'confirmed') d.state = 'confirmed';
       return;
     }
-    const c = req.contact;
-    d = {
-      id,
-      role: 'uas',
-      callId: req.callId ?? '',
-      localTag: t.toTag,
-      remoteTag: req.from?.tag ?? '',
-      localUri: stripTag(req.headers.get('to') ?? ''),
-      remoteUri: stripTag(req.headers.get('from') ?? ''),
-      remoteTarget: (c && !c.star ? c.contacts[0]?.uriText : undefined) ?? '',
-      routeSet: req.headers.values('record-route'),
-      localSeq: randomCSeq(),
-      remoteSeq: req.cseq?.seq ?? 0,
-      localContact: res.headers.get('contact') ?? this.localContact(t.peer.local),
-      app: t.app,
-      dest: t.dest,
-      state,
-      isInvite: t.method === 'INVITE',
-      ackWait: undefined,
-      inviteTxnId: t.id,
-      inviteCSeq: 0,
-      lastAck: undefined,
-      byeAfterAck: false,
-      created: Date.now(),
-    };
-    this.addDialog(d);
+    const localContact = res.headers.get('contact') ?? this.localContact(t.tu.peer.local);
+    this.addDialog(uasDialog(req, id, state, { localTag: t.tu.toTag, localContact, inviteTxnId: t.id, dest: t.dest, app: this.bridge.owner.get(t.id) }));
   }
 
   /** 2xx to INVITE: retransmit (UDP) until the ACK; BYE after 64·T1 without one (RFC 6026, drachtio timer G/H). */
-  private startAckWait(t: ServerTxn, dialogId: string, bytes: Buffer): void {
+  startAckWait(t: ServerTxn, dialogId: string, bytes: Buffer): void {
     const d = this.dialogs.get(dialogId);
     if (!d) return;
-    this.stopAckWait(d);
-    d.inviteTxnId = t.id;
-    const w: NonNullable<Dialog['ackWait']> = { txnId: t.id, cseq: t.req.cseq?.seq ?? 0, bytes, timer: undefined, retrans: undefined, interval: this.t.T1, dest: t.dest };
-    d.ackWait = w;
-    if (t.dest.proto === 'udp') {
-      const g = (): void => {
-        if (d.ackWait !== w) return;
-        this.sendBytes(w.dest, w.bytes);
-        this.m?.retransmissions.inc({ direction: 'out' });
-        w.interval = Math.min(w.interval * 2, this.t.T2);
-        w.retrans = later(w.interval, g);
-      };
-      w.retrans = later(w.interval, g);
-    }
-    w.timer = later(64 * this.t.T1, () => {
-      if (d.ackWait !== w) return;
-      this.stopAckWait(d);
+    this.dialogs.startAckWait(d, t.id, t.tu.cseq, bytes, t.dest, () => {
       this.log.info({ dialogId: d.id }, 'no ACK for 2xx; sending BYE');
       this.engineBye(d, true);
     });
   }
 
   /** The engine hangs up a dialog itself; `tellApp` reports it as an `unsolicited` BYE. */
-  private engineBye(d: Dialog, tellApp: boolean): void {
+  engineBye(d: Dialog, tellApp: boolean): void {
     if (d.state === 'terminated') return;
-    const req = this.buildInDialog(d, 'BYE', undefined, new SipHeaders(), Buffer.alloc(0));
-    const dest = this.dialogDest(d);
+    const req = buildInDialog(d, 'BYE', undefined, new SipHeaders(), Buffer.alloc(0));
+    const dest = dialogDest(d);
     const l = this.localFor(dest);
     if (!l) return;
     const branch = newBranch();
@@ -1135,16 +892,16 @@ export class EngineCore {
     this.removeDialog(d);
     this.startClient(this.newClientTxn('BYE', branch, req, bytes, dest, undefined, ''));
     if (tellApp && d.app && !d.app.closed) {
-      const meta = this.metaTokens('application', bytes.length, dest.proto, dest.addr, dest.port);
-      this.toApp(d.app, `sip|${meta}|unsolicited|${d.id}|`, bytes);
+      const meta = metaTokens('application', bytes.length, dest.proto, dest.addr, dest.port);
+      toApp(d.app, `sip|${meta}|unsolicited|${d.id}|`, bytes);
     }
   }
 
-  private sendDialogAck(d: Dialog, body: Buffer | undefined, contentType?: string): Buffer {
+  sendDialogAck(d: Dialog, body: Buffer | undefined, contentType?: string): Buffer {
     const h = new SipHeaders();
     if (body && body.length > 0) h.append('Content-Type', contentType ?? 'application/sdp');
-    const req = this.buildInDialog(d, 'ACK', undefined, h, body ?? Buffer.alloc(0), d.inviteCSeq);
-    const dest = this.dialogDest(d);
+    const req = buildInDialog(d, 'ACK', undefined, h, body ?? Buffer.alloc(0), d.inviteCSeq);
+    const dest = dialogDest(d);
     const l = this.localFor(dest);
     req.headers.prepend('Via', l ? this.viaFor(l, newBranch()) : '');
     const bytes = serialize(req);
@@ -1154,241 +911,4 @@ export class EngineCore {
     return bytes;
   }
 
-  /** Where in-dialog requests go: first route (loose routing) or the remote target; reuse the TCP connection. */
-  private dialogDest(d: Dialog): Dest {
-    const first = d.routeSet[0];
-    const target = first !== undefined ? parseNameAddr(first)?.uri : parseUri(d.remoteTarget);
-    const u = target && target.kind === 'sip' ? target : undefined;
-    if (!u) return d.dest;
-    const proto = (u.params.transport ?? '').toLowerCase() === 'tcp' ? 'tcp' : d.dest.proto;
-    const addr = bareHost(u.host);
-    const port = u.port ?? 5060;
-    if (d.dest.conn && !d.dest.conn.closed && proto === 'tcp') return d.dest; // connection reuse
-    if (isIP(addr) === 0) return d.dest; // no DNS for in-dialog targets: use where the dialog came from
-    return { proto, addr, port };
-  }
-
-  /** Builds an in-dialog request (RFC 3261 §12.2.1.1), without Via. */
-  private buildInDialog(d: Dialog, method: string, uri: string | undefined, extra: SipHeaders, body: Buffer, cseq?: number): SipRequest {
-    const h = new SipHeaders();
-    let ruri = uri !== undefined && uri !== 'sip:placeholder' && method !== 'ACK' ? uri : d.remoteTarget;
-    const routes = [...d.routeSet];
-    const first = routes[0];
-    if (first !== undefined) {
-      const na = parseNameAddr(first);
-      const fu = na?.uri;
-      if (fu && fu.kind === 'sip' && !('lr' in fu.params)) {
-        // strict routing (RFC 3261 §12.2.1.1)
-        routes.shift();
-        routes.push(`<${ruri}>`);
-        ruri = na.uriText;
-      }
-    }
-    for (const r of routes) h.append('Route', r);
-    h.append('Max-Forwards', '70');
-    h.append('From', `${d.localUri};tag=${d.localTag}`);
-    h.append('To', d.remoteTag ? `${d.remoteUri};tag=${d.remoteTag}` : d.remoteUri);
-    h.append('Call-ID', d.callId);
-    let seq = cseq;
-    if (seq === undefined) {
-      d.localSeq += 1;
-      seq = d.localSeq;
-    }
-    h.append('CSeq', `${seq} ${method}`);
-    for (const f of extra) h.append(f.name, f.value);
-    return new SipRequest(method, ruri, h, body);
-  }
-
-  private appInDialog(conn: AppConnection, msgId: string, dialogId: string, app: SipRequest): void {
-    const d = this.dialogs.get(dialogId);
-    const method = app.method;
-    if (method === 'ACK') {
-      if (!d || d.state !== 'confirmed' || d.inviteCSeq === 0) {
-        conn.respond(msgId, 'NOK|ACK for non-success responses is automatically generated by the stack');
-        return;
-      }
-      const bytes = this.sendDialogAck(d, app.body, app.headers.get('content-type'));
-      const dest = d.lastAck?.dest ?? d.dest;
-      const meta = this.metaTokens('application', bytes.length, dest.proto, dest.addr, dest.port);
-      conn.respond(msgId, `OK|${meta}|${randomUUID()}|Msg sent:|\r\n${bytes.toString('utf8')}`);
-      if (d.byeAfterAck) this.engineBye(d, true);
-      return;
-    }
-    if (!d || d.state === 'terminated' || d.state === 'failed') {
-      conn.respond(msgId, 'NOK|unable to find dialog');
-      return;
-    }
-    if (method === 'PRACK') {
-      conn.respond(msgId, 'NOK|PRACK (100rel) is not supported by the Kumo engine');
-      return;
-    }
-    const dest = this.dialogDest(d);
-    const l = this.localFor(dest);
-    if (!l) {
-      conn.respond(msgId, 'NOK|no transport for the dialog');
-      return;
-    }
-    const extra = new SipHeaders();
-    for (const f of app.headers) {
-      if (APP_FORBIDDEN.has(f.key) || f.key === 'from' || f.key === 'to' || f.key === 'call-id' || f.key === 'cseq' || f.key === 'max-forwards') continue;
-      if (f.key === 'contact') {
-        extra.append('Contact', this.normAddr(f.value, l));
-        continue;
-      }
-      extra.append(prettyHeaderName(f.name), f.key === 'p-asserted-identity' ? this.fixLocalhost(f.value, l) : f.value);
-    }
-    if ((method === 'INVITE' || method === 'UPDATE' || method === 'SUBSCRIBE' || method === 'REFER') && !extra.has('contact')) {
-      extra.append('Contact', d.localContact || this.localContact(l));
-    }
-    if (app.body.length > 0 && !extra.has('content-type') && app.body.subarray(0, 3).toString('latin1') === 'v=0') {
-      extra.append('Content-Type', 'application/sdp');
-    }
-    const req = this.buildInDialog(d, method, app.uri, extra, app.body);
-    const branch = newBranch();
-    req.headers.prepend('Via', this.viaFor(l, branch));
-    if (method === 'INVITE') d.inviteCSeq = req.cseq?.seq ?? d.localSeq;
-    const bytes = serialize(req);
-    const t = this.newClientTxn(method, branch, req, bytes, dest, conn, d.id);
-    this.startClient(t);
-    const meta = this.metaTokens('application', bytes.length, dest.proto, dest.addr, dest.port);
-    conn.respond(msgId, `OK|${meta}|${t.id}|Msg sent:|\r\n${bytes.toString('utf8')}`);
-  }
-
-  private appCancel(conn: AppConnection, msgId: string, txnId: string, _app: SipRequest): void {
-    const t = this.clientById.get(txnId);
-    if (!t || t.method !== 'INVITE') {
-      conn.respond(msgId, 'NOK|unknown transaction');
-      return;
-    }
-    if (t.state !== 'calling' && t.state !== 'proceeding') {
-      conn.respond(msgId, 'NOK|transaction already completed');
-      return;
-    }
-    const bytes = this.sendCancel(t);
-    const meta = this.metaTokens('application', bytes.length, t.dest.proto, t.dest.addr, t.dest.port);
-    conn.respond(msgId, `OK|${meta}|${randomUUID()}|Msg sent:|\r\n${bytes.toString('utf8')}`);
-  }
-
-  /** Destination of a new request: outbound proxy, else the Request-URI (`;transport=tcp` → TCP). */
-  private async resolveDest(uriText: string): Promise<Dest> {
-    const u = parseUri(uriText);
-    if (!u || u.kind !== 'sip') throw new Error(`cannot route to ${uriText}`);
-    const su: SipUri = u;
-    const t = (su.params.transport ?? '').toLowerCase();
-    let proto: 'udp' | 'tcp' = t === 'tcp' ? 'tcp' : 'udp';
-    if (proto === 'udp' && this.transports.udp.length === 0) proto = 'tcp';
-    if (su.scheme === 'sips' || t === 'tls' || t === 'ws' || t === 'wss') throw new Error(`transport ${t || 'tls'} is not supported by the Kumo engine`);
-    let addr = bareHost(su.host);
-    if (isIP(addr) === 0) {
-      const r = await lookup(addr);
-      addr = r.address;
-    }
-    return { proto, addr, port: su.port ?? 5060 };
-  }
-
-  private async appNewRequest(conn: AppConnection, msgId: string, app: SipRequest, routeUrl: string): Promise<void> {
-    const method = app.method;
-    if (method === 'PRACK') {
-      conn.respond(msgId, 'NOK|PRACK (100rel) is not supported by the Kumo engine');
-      return;
-    }
-    const dest = await this.resolveDest(routeUrl !== '' ? (routeUrl.includes(':') && /^sips?:/.test(routeUrl) ? routeUrl : `sip:${routeUrl}`) : app.uri);
-    if (dest.proto === 'tcp') {
-      const existing = this.transports.findConn(dest.addr, dest.port);
-      if (existing) dest.conn = existing;
-    }
-    const l = this.localFor(dest);
-    if (!l) throw new Error(`no ${dest.proto} transport`);
-    const h = new SipHeaders();
-    const branch = newBranch();
-    h.append('Via', this.viaFor(l, branch));
-    const ruriText = this.fixLocalhost(app.uri, l);
-    const appFrom = app.headers.get('from');
-    const appContact = app.headers.get('contact');
-    let from = appFrom !== undefined ? this.normAddr(appFrom, l) : appContact !== undefined ? this.normAddr(appContact, l) : this.localContact(l, 'kumo');
-    const fna = parseNameAddr(from);
-    if (fna && fna.tag === undefined) from = `${from};tag=${newTag()}`;
-    h.append('From', from);
-    const appTo = app.headers.get('to');
-    h.append('To', appTo !== undefined ? this.normAddr(appTo, l) : `<${ruriText}>`);
-    h.append('Call-ID', app.headers.get('call-id') ?? `${randomUUID()}`);
-    const appCSeq = app.cseq;
-    h.append('CSeq', appCSeq ? `${appCSeq.seq} ${method}` : `${randomCSeq()} ${method}`);
-    h.append('Max-Forwards', app.headers.get('max-forwards') ?? '70');
-    if (appContact !== undefined) h.append('Contact', this.normAddr(appContact, l));
-    else if (method === 'INVITE' || method === 'SUBSCRIBE' || method === 'REFER') h.append('Contact', this.localContact(l));
-    for (const f of app.headers) {
-      if (APP_FORBIDDEN.has(f.key) || REQ_CONTROLLED.has(f.key)) continue;
-      h.append(prettyHeaderName(f.name), f.key === 'p-asserted-identity' ? this.fixLocalhost(f.value, l) : f.value);
-    }
-    const ct = app.headers.get('content-type');
-    if (app.body.length > 0) {
-      if (ct !== undefined) h.append('Content-Type', ct);
-      else if (app.body.subarray(0, 3).toString('latin1') === 'v=0') h.append('Content-Type', 'application/sdp');
-    }
-    const req = new SipRequest(method, ruriText, h, app.body);
-    const bytes = serialize(req);
-    const t = this.newClientTxn(method, branch, req, bytes, dest, conn, '');
-    this.startClient(t);
-    const meta = this.metaTokens('application', bytes.length, dest.proto, dest.addr, dest.port);
-    conn.respond(msgId, `OK|${meta}|${t.id}|Msg sent:|\r\n${bytes.toString('utf8')}`);
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // app disconnect
-
-  private onAppGone(conn: AppConnection): void {
-    // Each transaction and dialog is cleaned up on its own: one that fails (a bad destination, a throw in a
-    // builder) is logged and dropped, and never stops the loop from handling the rest.
-    for (const t of [...this.serverById.values()]) {
-      if (t.app !== conn) continue;
-      t.app = undefined;
-      this.guard('server transaction', t.id, () => {
-        if (t.state === 'trying' || t.state === 'proceeding') {
-          const res = this.buildResponse(t.req, t.method === 'INVITE' ? 480 : 503, undefined, t.toTag || newTag());
-          this.sendFinal(t, res);
-        }
-      }, () => this.deleteServer(t));
-    }
-    for (const t of [...this.clientById.values()]) {
-      if (t.app !== conn) continue;
-      t.orphan = true;
-      t.app = undefined;
-      this.guard('client transaction', t.id, () => {
-        if (t.method === 'INVITE' && (t.state === 'proceeding' || t.state === 'calling')) this.sendCancel(t);
-      }, () => this.deleteClient(t));
-    }
-    for (const d of [...this.dialogs.values()]) {
-      if (d.app !== conn) continue;
-      d.app = undefined;
-      this.guard('dialog', d.id, () => {
-        if (d.state === 'confirmed' && d.isInvite) this.engineBye(d, false);
-        // an early UAS dialog ended with the 480 above; an early UAC one ends with the answer to its CANCEL
-        else if (d.state !== 'early' || d.role === 'uas') this.removeDialog(d);
-      }, () => this.removeDialog(d));
-    }
-  }
-
-  /** Runs one clean-up step; on a throw, logs it and runs `fallback` (which forgets the state) instead. */
-  private guard(what: string, id: string, step: () => void, fallback: () => void): void {
-    try {
-      step();
-    } catch (err) {
-      this.log.warn({ err, what, id }, 'clean-up step failed; state dropped');
-      try {
-        fallback();
-      } catch (err2) {
-        this.log.error({ err: err2, what, id }, 'could not drop state');
-      }
-    }
-  }
 }
-
-function stripTag(value: string): string {
-  const na = parseNameAddr(value);
-  if (!na || na.tag === undefined) return value;
-  const params = { ...na.params };
-  delete params.tag;
-  return formatNameAddr({ ...na, params, tag: undefined, bracketed: true });
-}
-

@@ -1,6 +1,9 @@
-import { commonSpec, engineSpec, readConfig } from '@kumo/config';
+import { readFileSync } from 'node:fs';
+import { ConfigError, commonSpec, engineSpec, readConfig } from '@kumo/config';
 import { createEngineMetrics, startOpsServer, type EngineMetrics, type Logger, type ProcessContext } from '@kumo/runtime';
 import { EngineCore } from './engine.js';
+import type { OverloadOptions } from './overload.js';
+import type { TlsSettings } from './transport/transports.js';
 import type { SipTimers } from './transaction/timers.js';
 import type { ListenSpec } from './transport/types.js';
 
@@ -27,15 +30,19 @@ export interface EngineOptions {
   readonly advertisedHost?: string;
   /** Option tags a request may Require (default `replaces`); others get 420 with Unsupported. */
   readonly supported?: readonly string[];
+  /** Load shedding of new INVITEs: event-loop lag and unanswered-INVITE limits, Retry-After. */
+  readonly overload?: Partial<OverloadOptions>;
+  /** PEM certificate and key for `tls/` listen points; `verify` checks peers on outbound TLS (default true). */
+  readonly tls?: TlsSettings;
 }
 
 export interface EngineHandle {
   /** Bound SIP addresses. */
-  readonly sip: readonly { proto: 'udp' | 'tcp'; host: string; port: number }[];
+  readonly sip: readonly { proto: 'udp' | 'tcp' | 'tls'; host: string; port: number }[];
   /** Bound control address. */
   readonly control: { host: string; port: number };
   /** Live counts (transactions, dialogs), for tests and diagnostics. */
-  stats(): { serverTransactions: number; clientTransactions: number; dialogs: number; apps: number; tcpConnections: number };
+  stats(): { serverTransactions: number; clientTransactions: number; dialogs: number; apps: number; tcpConnections: number; shedding: boolean; shed: number };
   /** Idempotent. */
   close(): Promise<void>;
 }
@@ -57,6 +64,8 @@ export async function startEngine(o: EngineOptions): Promise<EngineHandle> {
     ...(o.appResponseTimeoutMs !== undefined ? { appResponseTimeoutMs: o.appResponseTimeoutMs } : {}),
     advertisedHost: o.advertisedHost,
     supported: o.supported?.filter((t) => t.toLowerCase() !== '100rel'),
+    overload: o.overload,
+    tls: o.tls,
   });
   try {
     await core.start();
@@ -76,6 +85,14 @@ export async function startEngine(o: EngineOptions): Promise<EngineHandle> {
 /** `kumo engine`: reads the engine config from `ctx.env`, starts the engine and its ops server. */
 export async function runEngine(ctx: ProcessContext): Promise<void> {
   const cfg = readConfig({ common: commonSpec, engine: engineSpec }, ctx.env).engine;
+  const wantsTls = cfg.sipListen.some((l) => l.proto === 'tls');
+  if (wantsTls && (cfg.sipTlsCert === undefined || cfg.sipTlsKey === undefined)) {
+    throw new ConfigError(['KUMO_SIP_LISTEN: a tls/ address needs KUMO_SIP_TLS_CERT and KUMO_SIP_TLS_KEY (PEM files)']);
+  }
+  const tls: TlsSettings | undefined =
+    cfg.sipTlsCert !== undefined && cfg.sipTlsKey !== undefined
+      ? { cert: readFileSync(cfg.sipTlsCert), key: readFileSync(cfg.sipTlsKey), verify: cfg.sipTlsVerify }
+      : undefined;
   const log = ctx.log.child({ part: 'engine' });
   const metrics = createEngineMetrics(ctx.registry);
   const engine = await startEngine({
@@ -90,6 +107,8 @@ export async function runEngine(ctx: ProcessContext): Promise<void> {
     tcpMaxPerSource: cfg.tcpMaxPerSource,
     tcpMaxConnections: cfg.tcpMaxConnections,
     supported: cfg.sipSupported,
+    overload: { lagHighMs: cfg.shedLagMs, pendingHigh: cfg.shedPendingInvites, retryAfterS: cfg.shedRetryAfterSeconds },
+    ...(tls ? { tls } : {}),
     ...(cfg.sipAdvertisedHost !== undefined ? { advertisedHost: cfg.sipAdvertisedHost } : {}),
   });
   ctx.lifecycle.onClose('engine', () => engine.close());

@@ -1,18 +1,18 @@
-import { hostPort, int, list, optional, str, type Parser, type Spec } from '../spec.js';
+import { bool, hostPort, int, list, optional, str, type Parser, type Spec } from '../spec.js';
 
 export interface SipListen {
-  readonly proto: 'udp' | 'tcp';
+  readonly proto: 'udp' | 'tcp' | 'tls';
   readonly host: string;
   readonly port: number;
 }
 
-/** `udp/127.0.0.1:5060`, `tcp/[::1]:5060`. */
+/** `udp/127.0.0.1:5060`, `tcp/[::1]:5060`, `tls/0.0.0.0:5061`. */
 export const sipListen: Parser<SipListen> = (raw) => {
-  const m = /^(udp|tcp)\/(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s/]+)):(\d{1,5})$/i.exec(raw);
-  if (!m) return { ok: false, error: 'must be udp/host:port or tcp/host:port (IPv6 as [addr])' };
+  const m = /^(udp|tcp|tls)\/(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s/]+)):(\d{1,5})$/i.exec(raw);
+  if (!m) return { ok: false, error: 'must be udp/host:port, tcp/host:port or tls/host:port (IPv6 as [addr])' };
   const port = Number(m[4]);
   if (port > 65535) return { ok: false, error: 'port must be 0-65535' };
-  return { ok: true, value: { proto: (m[1] as string).toLowerCase() as 'udp' | 'tcp', host: (m[2] ?? m[3]) as string, port } };
+  return { ok: true, value: { proto: (m[1] as string).toLowerCase() as 'udp' | 'tcp' | 'tls', host: (m[2] ?? m[3]) as string, port } };
 };
 
 /** Settings of the SIP engine (`kumo engine`). */
@@ -20,7 +20,8 @@ export const engineSpec = {
   sipListen: {
     env: 'KUMO_SIP_LISTEN',
     default: 'udp/127.0.0.1:5060,tcp/127.0.0.1:5060',
-    description: 'SIP listen addresses, comma-separated `udp/host:port` or `tcp/host:port` (IPv6 as `[addr]`).',
+    description:
+      'SIP listen addresses, comma-separated `udp/host:port`, `tcp/host:port` or `tls/host:port` (IPv6 as `[addr]`; TLS needs KUMO_SIP_TLS_CERT and KUMO_SIP_TLS_KEY).',
     parse: list(sipListen),
   },
   sipAdvertisedHost: {
@@ -85,5 +86,43 @@ export const engineSpec = {
     description:
       'SIP option tags a request may list in Require, comma-separated; a request requiring any other gets 420 Bad Extension with Unsupported (RFC 3261 §8.2.2.3). 100rel is never supported.',
     parse: list(str({ min: 1, max: 64, pattern: /^[A-Za-z0-9.!%*_+`'~-]+$/ })),
+  },
+  shedLagMs: {
+    env: 'KUMO_ENGINE_SHED_LAG_MS',
+    default: '250',
+    description:
+      'Load shedding: event-loop lag (ms, smoothed) above which new INVITEs are answered 503 with Retry-After before reaching the app; shedding stops under half of it.',
+    parse: int(10, 10000),
+  },
+  shedPendingInvites: {
+    env: 'KUMO_ENGINE_SHED_PENDING_INVITES',
+    default: '2000',
+    description:
+      'Load shedding: new INVITEs handed to the apps and not yet answered (not even 1xx) above which new INVITEs are answered 503; shedding stops under half of it.',
+    parse: int(10, 1000000),
+  },
+  shedRetryAfterSeconds: {
+    env: 'KUMO_ENGINE_SHED_RETRY_AFTER_SECONDS',
+    default: '5',
+    description: 'Retry-After (seconds) of the 503 sent to a shed INVITE.',
+    parse: int(1, 3600),
+  },
+  sipTlsCert: {
+    env: 'KUMO_SIP_TLS_CERT',
+    default: '',
+    description: 'PEM file of the certificate (chain) the SIP TLS listeners present (required with a `tls/` listen address).',
+    parse: optional(str({ min: 1, max: 4096 })),
+  },
+  sipTlsKey: {
+    env: 'KUMO_SIP_TLS_KEY',
+    default: '',
+    description: 'PEM file of the private key of KUMO_SIP_TLS_CERT.',
+    parse: optional(str({ min: 1, max: 4096 })),
+  },
+  sipTlsVerify: {
+    env: 'KUMO_SIP_TLS_VERIFY',
+    default: 'true',
+    description: 'Verify the certificate of the peer when the engine opens a TLS connection (sips: targets, `transport=tls`).',
+    parse: bool,
   },
 } satisfies Spec;

@@ -1,4 +1,6 @@
 import type { AppConnection } from '../control/server.js';
+import type { TimerHandle } from '../transaction/clock.js';
+import type { Retransmitter } from '../transaction/retransmit.js';
 import type { Dest } from '../transaction/types.js';
 
 /** A SIP dialog (RFC 3261 §12) as the engine tracks it for one app. */
@@ -27,7 +29,7 @@ export interface Dialog {
   state: 'early' | 'confirmed' | 'failed' | 'terminated';
   readonly isInvite: boolean;
   /** UAS: the INVITE transaction whose 2xx waits for its ACK. */
-  ackWait: { txnId: string; cseq: number; bytes: Buffer; timer: NodeJS.Timeout | undefined; retrans: NodeJS.Timeout | undefined; interval: number; dest: Dest } | undefined;
+  ackWait: { txnId: string; cseq: number; retrans: Retransmitter; timer: TimerHandle | undefined } | undefined;
   /** UAS: the txn id of the last INVITE, reported with its ACK. */
   inviteTxnId: string;
   /** UAC: CSeq of the last INVITE we sent, and the ACK we sent for its 2xx (resent on retransmitted 2xx). */

@@ -1,8 +1,17 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { createConnection, createServer, isIPv6, type Server, type Socket } from 'node:net';
+import { createConnection, createServer, isIP, isIPv6, type Server, type Socket } from 'node:net';
+import { connect as tlsConnect, createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import type { Logger } from '@kumo/runtime';
 import type { FramedItem, ParseResult } from '../sip/index.js';
-import type { ListenSpec, LocalPoint, Peer, Proto, StreamConn } from './types.js';
+import { isStream, type ListenSpec, type LocalPoint, type Peer, type Proto, type StreamConn } from './types.js';
+
+/** Certificate and key of the TLS listeners (PEM), and whether outbound TLS verifies the peer. */
+export interface TlsSettings {
+  readonly cert: string | Buffer;
+  readonly key: string | Buffer;
+  /** Verify the peer's certificate on connections the engine opens (default true). */
+  readonly verify?: boolean;
+}
 
 /** Cuts a TCP byte stream into SIP messages (the parser's StreamFramer). */
 export interface StreamSplitter {
@@ -25,6 +34,8 @@ export interface TransportOptions {
   /** A message arrived; `parsed` is set when the transport already parsed it (TCP). */
   readonly onMessage: (data: Buffer, peer: Peer, parsed?: ParseResult) => void;
   readonly onConnCount?: (n: number) => void;
+  /** Needed for `tls/` listen points and outbound TLS. */
+  readonly tls?: TlsSettings | undefined;
 }
 
 interface UdpPoint {
@@ -51,14 +62,15 @@ function normAddr(a: string | undefined): string {
 }
 
 /**
- * UDP and TCP SIP transports. Messages in go to `onMessage` with the peer they came from;
+ * UDP, TCP and TLS SIP transports (TLS is TCP with a TLS socket: same framing, limits and reuse). Messages in go to `onMessage` with the peer they came from;
  * `send` writes to a peer, reusing a TCP connection to that address when one exists
  * (inbound or outbound) and opening one otherwise.
  */
 export class Transports {
   readonly udp: UdpPoint[] = [];
+  /** TCP and TLS listeners (`local.proto` tells which). */
   readonly tcpServers: { local: LocalPoint; server: Server }[] = [];
-  private readonly conns = new Map<string, TcpConn>(); // "addr|port" → conn
+  private readonly conns = new Map<string, TcpConn>(); // "proto|addr|port" → conn
   private readonly perSource = new Map<string, number>();
   private readonly connecting = new Map<string, Promise<TcpConn>>();
   private nextConnId = 1;
@@ -74,7 +86,7 @@ export class Transports {
   async start(): Promise<void> {
     for (const spec of this.o.listen) {
       if (spec.proto === 'udp') await this.bindUdp(spec);
-      else await this.listenTcp(spec);
+      else await this.listenStream(spec);
     }
     this.idleTimer = setInterval(() => this.sweepIdle(), Math.max(1000, Math.min(this.o.tcpIdleMs / 4, 30000)));
     this.idleTimer.unref();
@@ -105,9 +117,16 @@ export class Transports {
     this.udp.push({ local, sock });
   }
 
-  private async listenTcp(spec: ListenSpec): Promise<void> {
+  private async listenStream(spec: ListenSpec): Promise<void> {
     const family = isIPv6(spec.host) ? 6 : 4;
-    const server = createServer({ noDelay: true });
+    let server: Server;
+    if (spec.proto === 'tls') {
+      const tls = this.o.tls;
+      if (!tls) throw new Error(`${spec.proto}/${spec.host}:${spec.port}: a TLS listen address needs a certificate and key`);
+      const ts = createTlsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' });
+      ts.on('tlsClientError', (err) => this.o.log.debug({ err: err.message }, 'tls handshake failed'));
+      server = ts;
+    } else server = createServer({ noDelay: true });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(spec.port, spec.host, 511, () => {
@@ -116,9 +135,10 @@ export class Transports {
       });
     });
     const a = server.address();
-    const local: LocalPoint = { proto: 'tcp', host: spec.host, port: typeof a === 'object' && a ? a.port : spec.port, family };
-    server.on('error', (err) => this.o.log.warn({ err }, 'tcp server error'));
-    server.on('connection', (s) => this.accept(s, local));
+    const local: LocalPoint = { proto: spec.proto, host: spec.host, port: typeof a === 'object' && a ? a.port : spec.port, family };
+    server.on('error', (err) => this.o.log.warn({ err }, `${spec.proto} server error`));
+    // TLS: a connection counts once its handshake is done
+    server.on(spec.proto === 'tls' ? 'secureConnection' : 'connection', (s: Socket) => this.accept(s, local));
     this.tcpServers.push({ local, server });
   }
 
@@ -136,7 +156,8 @@ export class Transports {
   private attach(s: Socket, addr: string, port: number, local: LocalPoint): TcpConn {
     s.setNoDelay(true);
     const c = new TcpConn(this.nextConnId++, s, addr, port, local, this.o.newSplitter());
-    const key = `${addr}|${port}`;
+    const proto = local.proto;
+    const key = `${proto}|${addr}|${port}`;
     this.conns.set(key, c);
     this.perSource.set(addr, (this.perSource.get(addr) ?? 0) + 1);
     this.o.onConnCount?.(this.conns.size);
@@ -152,14 +173,14 @@ export class Transports {
       }
       for (const it of items) {
         if (c.closed) return;
-        if (it.type === 'message') this.o.onMessage(it.data, { proto: 'tcp', addr, port, local, conn: c }, it.result);
+        if (it.type === 'message') this.o.onMessage(it.data, { proto, addr, port, local, conn: c }, it.result);
         else if (it.type === 'keepalive') {
           if (it.kind === 'ping' && !s.destroyed) s.write('\r\n'); // RFC 5626 §4.4.1 pong
         } else {
           // The stream cannot be framed any further: answer what was legible, read nothing more, but keep the
           // connection writable for a while so the requests framed before the error still get their answers.
           this.o.log.debug({ addr, port, reason: it.reason }, 'tcp framing error; closing connection');
-          if (it.result) this.o.onMessage(Buffer.alloc(0), { proto: 'tcp', addr, port, local, conn: c }, it.result);
+          if (it.result) this.o.onMessage(Buffer.alloc(0), { proto, addr, port, local, conn: c }, it.result);
           s.pause();
           const linger = setTimeout(() => s.end(), this.o.tcpErrorLingerMs ?? 4000);
           linger.unref();
@@ -193,13 +214,13 @@ export class Transports {
   /** The local point to use for sending to `addr` over `proto` (matching IP family). */
   localFor(proto: Proto, addr: string): LocalPoint | undefined {
     const fam = isIPv6(addr) ? 6 : 4;
-    const list = proto === 'udp' ? this.udp.map((u) => u.local) : this.tcpServers.map((t) => t.local);
+    const list = proto === 'udp' ? this.udp.map((u) => u.local) : this.tcpServers.filter((t) => t.local.proto === proto).map((t) => t.local);
     return list.find((l) => l.family === fam) ?? list[0];
   }
 
-  /** Existing TCP connection to addr:port, if any. */
-  findConn(addr: string, port: number): StreamConn | undefined {
-    const c = this.conns.get(`${addr}|${port}`);
+  /** Existing TCP/TLS connection to addr:port, if any. */
+  findConn(proto: Proto, addr: string, port: number): StreamConn | undefined {
+    const c = this.conns.get(`${proto}|${addr}|${port}`);
     return c && !c.closed ? c : undefined;
   }
 
@@ -207,7 +228,7 @@ export class Transports {
    * Sends bytes to a peer. Over TCP, reuses `peer.conn` or any connection to addr:port, else connects.
    * Resolves false when it could not be sent (no transport, connect failure).
    */
-  send(proto: Proto, addr: string, port: number, data: Buffer, conn?: StreamConn): boolean | Promise<boolean> {
+  send(proto: Proto, addr: string, port: number, data: Buffer, conn?: StreamConn, servername?: string): boolean | Promise<boolean> {
     if (this.closed) return false;
     // Never hand a socket an unusable port: dgram throws ERR_SOCKET_BAD_PORT synchronously.
     if (!Number.isInteger(port) || port < 1 || port > 65535) return false;
@@ -223,13 +244,14 @@ export class Transports {
       }
       return true;
     }
-    const c = conn && !conn.closed ? conn : this.findConn(addr, port);
+    if (!isStream(proto)) return false;
+    const c = conn && !conn.closed ? conn : this.findConn(proto, addr, port);
     if (c) {
       c.socket.write(data);
       (c as TcpConn).lastActive = Date.now();
       return true;
     }
-    return this.connect(addr, port).then(
+    return this.connect(proto, addr, port, servername).then(
       (nc) => {
         nc.socket.write(data);
         return true;
@@ -241,21 +263,26 @@ export class Transports {
     );
   }
 
-  /** Opens (or joins an opening of) a TCP connection to addr:port. */
-  connect(addr: string, port: number): Promise<TcpConn> {
-    const key = `${addr}|${port}`;
+  /** Opens (or joins an opening of) a TCP or TLS connection to addr:port. */
+  connect(proto: Proto, addr: string, port: number, servername?: string): Promise<TcpConn> {
+    const key = `${proto}|${addr}|${port}`;
     const pending = this.connecting.get(key);
     if (pending) return pending;
-    const local = this.localFor('tcp', addr);
-    if (!local) return Promise.reject(new Error('no tcp transport'));
+    const local = this.localFor(proto, addr);
+    if (!local) return Promise.reject(new Error(`no ${proto} transport`));
     const p = new Promise<TcpConn>((resolve, reject) => {
-      const s = createConnection({ host: addr, port, noDelay: true });
+      let s: Socket | TLSSocket;
+      if (proto === 'tls') {
+        const name = servername ?? (isIP(addr) === 0 ? addr : undefined);
+        s = tlsConnect({ host: addr, port, ...(name !== undefined ? { servername: name } : {}), rejectUnauthorized: this.o.tls?.verify ?? true, minVersion: 'TLSv1.2' });
+        s.setNoDelay(true);
+      } else s = createConnection({ host: addr, port, noDelay: true });
       const timer = setTimeout(() => s.destroy(new Error('connect timeout')), 5000);
-      s.once('connect', () => {
+      s.once(proto === 'tls' ? 'secureConnect' : 'connect', () => {
         clearTimeout(timer);
         resolve(this.attach(s, addr, port, local));
       });
-      s.once('error', (err) => {
+      s.once('error', (err: Error) => {
         clearTimeout(timer);
         reject(err);
       });

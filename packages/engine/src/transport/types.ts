@@ -1,8 +1,13 @@
 import type { Socket } from 'node:net';
 
-export type Proto = 'udp' | 'tcp';
+export type Proto = 'udp' | 'tcp' | 'tls';
 
-/** One listening address, as configured: `udp/127.0.0.1:5060`. */
+/** TCP and TLS: connection-oriented, Content-Length framed, no retransmissions (RFC 3261 §17.1.1.2, §18). */
+export function isStream(p: Proto): boolean {
+  return p !== 'udp';
+}
+
+/** One listening address, as configured: `udp/127.0.0.1:5060`, `tls/0.0.0.0:5061`. */
 export interface ListenSpec {
   readonly proto: Proto;
   readonly host: string;
@@ -17,7 +22,7 @@ export interface LocalPoint {
   readonly family: 4 | 6;
 }
 
-/** A TCP connection as the transaction layer sees it. */
+/** A TCP or TLS connection as the transaction layer sees it (`local.proto` tells which). */
 export interface StreamConn {
   readonly id: number;
   readonly socket: Socket;
@@ -48,9 +53,9 @@ export function bareHost(host: string): string {
   return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
 }
 
-/** Parses `udp/127.0.0.1:5060`, `tcp/[::1]:5060`. */
+/** Parses `udp/127.0.0.1:5060`, `tcp/[::1]:5060`, `tls/0.0.0.0:5061`. */
 export function parseListenSpec(raw: string): ListenSpec | undefined {
-  const m = /^(udp|tcp)\/(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s/]+)):(\d{1,5})$/i.exec(raw.trim());
+  const m = /^(udp|tcp|tls)\/(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s/]+)):(\d{1,5})$/i.exec(raw.trim());
   if (!m) return undefined;
   const port = Number(m[4]);
   if (port > 65535) return undefined;

@@ -28,6 +28,12 @@ export interface EngineMetrics {
   readonly activeDialogs: Gauge;
   readonly connectedApps: Gauge;
   readonly tcpConnections: Gauge;
+  /** New INVITEs refused with 503 by load shedding. */
+  readonly shedInvites: Counter;
+  /** 1 while the engine sheds new INVITEs. */
+  readonly overloaded: Gauge;
+  /** New INVITEs handed to apps and not answered yet (the shedding backlog signal). */
+  readonly pendingInvites: Gauge;
 }
 
 /** The SIP engine's metric families (labels: SIP method from a fixed list, status class, transport). */
@@ -45,5 +51,8 @@ export function createEngineMetrics(registry: Registry): EngineMetrics {
     activeDialogs: new Gauge({ name: 'kumo_engine_dialogs', help: 'Active dialogs', registers }),
     connectedApps: new Gauge({ name: 'kumo_engine_connected_apps', help: 'Authenticated drachtio app connections', registers }),
     tcpConnections: new Gauge({ name: 'kumo_engine_tcp_connections', help: 'Open SIP TCP connections', registers }),
+    shedInvites: new Counter({ name: 'kumo_engine_shed_invites_total', help: 'New INVITEs refused with 503 + Retry-After by load shedding', registers }),
+    overloaded: new Gauge({ name: 'kumo_engine_overloaded', help: '1 while the engine sheds new INVITEs (event-loop lag or app backlog over its limit)', registers }),
+    pendingInvites: new Gauge({ name: 'kumo_engine_pending_invites', help: 'New INVITEs handed to apps and not answered yet', registers }),
   };
 }

@@ -5,12 +5,13 @@
  * answer them 401/403). The engine-only verdicts of all 61 messages are in
  * `packages/engine/test/integration/corpus-wire.test.ts`.
  */
-import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import type { Socket as UdpSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { randomInt } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { bindUdp } from '@kumo/testkit';
 import { memoryDirectory } from '../helpers/fake-sip.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
@@ -82,11 +83,7 @@ describe('torture messages through the engine to the sip app', () => {
     const socks: UdpSocket[] = [];
     const inbox: string[] = [];
     for (const port of [0, 5060]) {
-      const so = createSocket('udp4');
-      await new Promise<void>((resolve, reject) => {
-        so.once('error', reject);
-        so.bind(port, host, () => resolve());
-      });
+      const so = await bindUdp(port, host);
       so.on('message', (d) => inbox.push(d.toString('utf8')));
       socks.push(so);
     }

@@ -1,0 +1,142 @@
+import { isIP } from 'node:net';
+import type { AppConnection } from '../control/server.js';
+import { SipHeaders, SipRequest, formatNameAddr, parseNameAddr, parseUri, type SipResponse } from '../sip/index.js';
+import type { Dest } from '../transaction/types.js';
+import { bareHost, isStream, type Proto } from '../transport/types.js';
+import { randomCSeq } from '../util.js';
+import type { Dialog } from './dialog.js';
+
+/** Pure dialog-state functions of the UA core (RFC 3261 §12): creating dialogs and building in-dialog requests. */
+
+/** A From/To value without its tag, as a dialog's local/remote URI. */
+export function stripTag(value: string): string {
+  const na = parseNameAddr(value);
+  if (!na || na.tag === undefined) return value;
+  const params = { ...na.params };
+  delete params.tag;
+  return formatNameAddr({ ...na, params, tag: undefined, bracketed: true });
+}
+
+function firstContact(m: SipRequest | SipResponse): string | undefined {
+  const c = m.contact;
+  return c && !c.star ? c.contacts[0]?.uriText : undefined;
+}
+
+/** UAC dialog from our INVITE and a 1xx-with-tag or 2xx (§12.1.2): route set = Record-Route reversed. */
+export function uacDialog(req: SipRequest, res: SipResponse, id: string, state: 'early' | 'confirmed', dest: Dest, app: AppConnection | undefined): Dialog {
+  return {
+    id,
+    role: 'uac',
+    callId: req.callId ?? '',
+    localTag: req.from?.tag ?? '',
+    remoteTag: res.to?.tag ?? '',
+    localUri: stripTag(req.headers.get('from') ?? ''),
+    remoteUri: stripTag(res.headers.get('to') ?? req.headers.get('to') ?? ''),
+    remoteTarget: firstContact(res) ?? req.uri,
+    routeSet: res.headers.values('record-route').reverse(),
+    localSeq: req.cseq?.seq ?? 1,
+    remoteSeq: 0,
+    localContact: req.headers.get('contact') ?? '',
+    app,
+    dest,
+    state,
+    isInvite: true,
+    ackWait: undefined,
+    inviteTxnId: '',
+    inviteCSeq: req.cseq?.seq ?? 1,
+    lastAck: undefined,
+    byeAfterAck: false,
+    created: Date.now(),
+  };
+}
+
+/** An early UAC dialog confirmed by the 2xx: its tag, target and route set win (§12.1.2, §13.2.2.4). */
+export function confirmUacDialog(d: Dialog, res: SipResponse): void {
+  d.state = 'confirmed';
+  d.remoteTag = res.to?.tag ?? d.remoteTag;
+  const target = firstContact(res);
+  if (target !== undefined) d.remoteTarget = target;
+  d.routeSet = res.headers.values('record-route').reverse();
+}
+
+/** UAS dialog from a request and our 1xx/2xx (§12.1.1): route set = Record-Route as received. */
+export function uasDialog(
+  req: SipRequest,
+  id: string,
+  state: 'early' | 'confirmed',
+  o: { localTag: string; localContact: string; inviteTxnId: string; dest: Dest; app: AppConnection | undefined },
+): Dialog {
+  return {
+    id,
+    role: 'uas',
+    callId: req.callId ?? '',
+    localTag: o.localTag,
+    remoteTag: req.from?.tag ?? '',
+    localUri: stripTag(req.headers.get('to') ?? ''),
+    remoteUri: stripTag(req.headers.get('from') ?? ''),
+    remoteTarget: firstContact(req) ?? '',
+    routeSet: req.headers.values('record-route'),
+    localSeq: randomCSeq(),
+    remoteSeq: req.cseq?.seq ?? 0,
+    localContact: o.localContact,
+    app: o.app,
+    dest: o.dest,
+    state,
+    isInvite: req.method === 'INVITE',
+    ackWait: undefined,
+    inviteTxnId: o.inviteTxnId,
+    inviteCSeq: 0,
+    lastAck: undefined,
+    byeAfterAck: false,
+    created: Date.now(),
+  };
+}
+
+/** Where in-dialog requests go: first route (loose routing) or the remote target; reuse the TCP connection. */
+export function dialogDest(d: Dialog): Dest {
+  const first = d.routeSet[0];
+  const target = first !== undefined ? parseNameAddr(first)?.uri : parseUri(d.remoteTarget);
+  const u = target && target.kind === 'sip' ? target : undefined;
+  if (!u) return d.dest;
+  const tp = (u.params.transport ?? '').toLowerCase();
+  const proto: Proto = u.scheme === 'sips' || tp === 'tls' ? 'tls' : tp === 'tcp' ? 'tcp' : d.dest.proto;
+  const addr = bareHost(u.host);
+  const port = u.port ?? (proto === 'tls' ? 5061 : 5060);
+  if (d.dest.conn && !d.dest.conn.closed && isStream(proto)) return d.dest; // connection reuse
+  if (isIP(addr) === 0) return d.dest; // no DNS for in-dialog targets: use where the dialog came from
+  return { proto, addr, port };
+}
+
+/**
+ * Builds an in-dialog request (§12.2.1.1), without Via: Request-URI = remote target (or the app's, unless it is
+ * drachtio's `sip:placeholder`), the route set (strict routing when the first route has no `lr`), From/To/Call-ID
+ * from the dialog, the next local CSeq unless `cseq` is given (the ACK reuses the INVITE's).
+ */
+export function buildInDialog(d: Dialog, method: string, uri: string | undefined, extra: SipHeaders, body: Buffer, cseq?: number): SipRequest {
+  const h = new SipHeaders();
+  let ruri = uri !== undefined && uri !== 'sip:placeholder' && method !== 'ACK' ? uri : d.remoteTarget;
+  const routes = [...d.routeSet];
+  const first = routes[0];
+  if (first !== undefined) {
+    const na = parseNameAddr(first);
+    const fu = na?.uri;
+    if (fu && fu.kind === 'sip' && !('lr' in fu.params)) {
+      routes.shift();
+      routes.push(`<${ruri}>`);
+      ruri = na.uriText;
+    }
+  }
+  for (const r of routes) h.append('Route', r);
+  h.append('Max-Forwards', '70');
+  h.append('From', `${d.localUri};tag=${d.localTag}`);
+  h.append('To', d.remoteTag ? `${d.remoteUri};tag=${d.remoteTag}` : d.remoteUri);
+  h.append('Call-ID', d.callId);
+  let seq = cseq;
+  if (seq === undefined) {
+    d.localSeq += 1;
+    seq = d.localSeq;
+  }
+  h.append('CSeq', `${seq} ${method}`);
+  for (const f of extra) h.append(f.name, f.value);
+  return new SipRequest(method, ruri, h, body);
+}
