@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { ConfigError, admissionSpec, cdrStreamSpec, commonSpec, readConfig, routingSpec, sipSpec, type ConfigOf, type Env } from '@kumo/config';
 import { createSipMetrics, startOpsServer, type Logger, type ProcessContext, type SipMetrics } from '@kumo/runtime';
 import {
+  AdmissionStore,
   AuthGuardStore,
+  CallRecordStore,
   CdrStreams,
   DirectoryRepo,
   HuntStateStore,
@@ -11,13 +14,17 @@ import {
   keySchema,
   pingRedis,
   type KeySchema,
+  type LegRecord,
   type RedisClient,
 } from '@kumo/store';
 import type { DigestAlgorithm } from './auth/digest.js';
 import { createInviteHandler } from './call/hook.js';
 import { LocalDialogRegistry } from './call/dialogs.js';
 import { LocalPickupRegistry } from './call/pickup.js';
-import type { AdmitCall, RouteDeps } from './request-route/route.js';
+import type { AdmitCall, CallLifecycle, RouteDeps } from './request-route/route.js';
+import { CallRegistry } from './call/registry.js';
+import { CallRecovery } from './call/recovery.js';
+import { byeLeg, type SrfLike } from './call/srf-io.js';
 import type { CallAdmission } from './admission/call-admission.js';
 import { createCallAdmission } from './admission/create.js';
 import { admissionStep, overloadGateStep, registerRateCap } from './admission/route-step.js';
@@ -47,6 +54,7 @@ export function readSipConfig(env: Env): {
     problems.push('KUMO_SIP_REG_DEFAULT_EXPIRES: must lie between the minimum and maximum expiry');
   }
   if (s.digestAlgorithms.length === 0) problems.push('KUMO_SIP_DIGEST_ALGORITHMS: name at least one algorithm');
+  if (s.callOwnerDeadMs < s.callHeartbeatMs * 2) problems.push('KUMO_SIP_CALL_OWNER_DEAD_MS: must be at least twice KUMO_SIP_CALL_HEARTBEAT_MS');
   if (cfg.admission.leaseRenewMs * 2 > cfg.admission.leaseTtlMs) {
     problems.push('KUMO_ADMISSION_LEASE_RENEW_MS: must be at most half of KUMO_ADMISSION_LEASE_TTL_MS');
   }
@@ -99,6 +107,8 @@ export interface SipAppDeps {
     readonly admitCall?: AdmitCall;
     /** The early overload gate; default: `admission` below, else none. */
     readonly overloadGate?: RouteDeps['overloadGate'];
+    /** Call records, keep-alive and maximum duration (docs/reliability.md); the registry is created when not given. */
+    readonly lifecycle?: Partial<CallLifecycle>;
   };
   /** Contract and overload enforcement (docs/admission.md): the admitCall step and the REGISTER cap. */
   readonly admission?: { readonly service: CallAdmission; readonly burstSeconds: number };
@@ -110,6 +120,8 @@ export interface SipApp {
   readonly guard: AuthGuardStore;
   /** Bridged legs of this process (attended transfer); exposed for tests. */
   readonly dialogs: LocalDialogRegistry;
+  /** Every call of this process and the work it started (drain, engine-loss reconciliation). */
+  readonly calls: CallRegistry;
   /** In-process call state, for leak checks and diagnostics: all 0 once no call is ringing or bridged. */
   stats(): { readonly ringing: number; readonly bridgedLegs: number };
 }
@@ -136,6 +148,8 @@ export function createSipApp(d: SipAppDeps): SipApp {
   const admitCall = c?.admitCall ?? (adm ? admissionStep(adm.service, { burstSeconds: adm.burstSeconds }) : undefined);
   const dialogs = new LocalDialogRegistry();
   const pickups = new LocalPickupRegistry();
+  const registry = c?.lifecycle?.registry ?? new CallRegistry();
+  const lifecycle: CallLifecycle = { ...c?.lifecycle, registry };
   const invite = c
     ? createInviteHandler({
         log: d.log.child({ component: 'calls' }),
@@ -154,6 +168,7 @@ export function createSipApp(d: SipAppDeps): SipApp {
         },
         trunkSetupTimeoutSec: c.trunkSetupTimeoutSec,
         trunkRingCapSec: c.trunkRingCapSec,
+        lifecycle,
         ...(admitCall ? { admitCall } : {}),
         ...(c.overloadGate ? { overloadGate: c.overloadGate } : adm ? { overloadGate: overloadGateStep(adm.service) } : {}),
       })
@@ -163,6 +178,7 @@ export function createSipApp(d: SipAppDeps): SipApp {
     location,
     guard,
     dialogs,
+    calls: registry,
     stats: () => ({ ringing: pickups.size, bridgedLegs: dialogs.size }),
   };
 }
@@ -186,13 +202,33 @@ export async function runSip(ctx: ProcessContext): Promise<void> {
   const admission = createCallAdmission({ redis, keys, config: cfg.admission, log, registry: ctx.registry });
   await admission.start();
   ctx.lifecycle.onClose('admission', () => admission.close());
+  // Reliability (docs/reliability.md): call records owned by this process, heart-beaten; dead owners' calls recovered.
+  const owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  const records = new CallRecordStore(redis, keys, owner);
+  const calls = new CallRegistry();
+  const cdrs = new CdrStreams(redis, keys, cfg.cdr.shards);
+  const engine: { conn?: EngineConnection } = {};
+  const recovery = new CallRecovery({
+    records,
+    publishCdr: (cdr) => cdrs.publishCdr(cdr),
+    admission: new AdmissionStore(redis, keys, { leaseTtlMs: cfg.admission.leaseTtlMs, floodWindowMs: cfg.admission.floodWindowMs }),
+    hangupLeg: (leg) => (engine.conn?.isConnected() ? byeLeg(engine.conn.srf as unknown as SrfLike, leg, log) : Promise.resolve(undefined)),
+    log: log.child({ component: 'recovery' }),
+    heartbeatMs: cfg.sip.callHeartbeatMs,
+    deadAfterMs: cfg.sip.callOwnerDeadMs,
+  });
   const app = createSipApp({
     redis,
     keys,
     log,
     metrics,
     registrar: registrarSettings(cfg.sip, log),
-    calls: { cdrShards: cfg.cdr.shards, trunkSetupTimeoutSec: cfg.routing.trunkSetupTimeoutS, trunkRingCapSec: cfg.routing.trunkRingCapS },
+    calls: {
+      cdrShards: cfg.cdr.shards,
+      trunkSetupTimeoutSec: cfg.routing.trunkSetupTimeoutS,
+      trunkRingCapSec: cfg.routing.trunkRingCapS,
+      lifecycle: { registry: calls, records, keepAliveMs: cfg.sip.keepAliveS * 1000, maxDurationMs: cfg.sip.maxCallS * 1000 },
+    },
     admission: { service: admission, burstSeconds: cfg.admission.rateBurstS },
   });
   const repo = new DirectoryRepo(redis, keys);
@@ -204,16 +240,16 @@ export async function runSip(ctx: ProcessContext): Promise<void> {
     return out;
   });
 
-  const engine: { conn?: EngineConnection } = {};
   const ops = await startOpsServer({
     host: cfg.sip.opsListen.host,
     port: cfg.sip.opsListen.port,
     registry: ctx.registry,
-    ready: async () => (engine.conn?.isConnected() ?? false) && (await pingRedis(redis)),
+    ready: async () => !calls.draining && (engine.conn?.isConnected() ?? false) && (await pingRedis(redis)),
   });
   ctx.lifecycle.onClose('ops-server', ops.close);
   log.info({ port: ops.port }, 'ops server listening');
 
+  const reconcile = engineLossReconciler(calls, () => engine.conn, log);
   const conn = connectEngine({
     host: cfg.sip.engineControl.host,
     port: cfg.sip.engineControl.port,
@@ -221,9 +257,15 @@ export async function runSip(ctx: ProcessContext): Promise<void> {
     log,
     metrics,
     handlers: app.handlers,
+    onDown: reconcile.down,
+    onUp: reconcile.up,
   });
   engine.conn = conn;
   ctx.lifecycle.onClose('engine-connection', () => conn.close());
+  recovery.start();
+  // Closers run in reverse: this one (drain) runs before the engine link and Redis close.
+  ctx.lifecycle.extendGrace(cfg.sip.drainGraceMs + 10_000);
+  ctx.lifecycle.onClose('calls', () => drain(calls, recovery, cfg.sip.drainGraceMs, log));
   let timer: NodeJS.Timeout | undefined;
   const waited = await Promise.race([
     conn.connected.then(() => true),
@@ -231,4 +273,55 @@ export async function runSip(ctx: ProcessContext): Promise<void> {
   ]);
   if (timer) clearTimeout(timer);
   if (!waited) log.warn({ engine: cfg.sip.engineControl }, 'engine not reachable yet; serving once it is (retrying)');
+}
+
+/**
+ * Graceful stop (docs/reliability.md): new calls get 503 + Retry-After (and /readyz fails);
+ * established calls go on for up to `graceMs`; what is left is then ended by the system, with
+ * CDRs published, before the engine link and Redis close. A clean stop leaves no call record.
+ */
+export async function drain(calls: CallRegistry, recovery: CallRecovery | undefined, graceMs: number, log: Logger): Promise<void> {
+  calls.drain();
+  if (calls.busy > 0) log.info({ calls: calls.size, graceMs }, 'draining: refusing new calls, waiting for calls in progress');
+  if (!(await calls.idle(graceMs))) {
+    const n = calls.endAll('shutdown');
+    log.warn({ calls: n }, 'drain grace over: ending the calls left (CDR end cause shutdown)');
+    await calls.idle(8_000);
+  }
+  await recovery?.stop({ retire: calls.busy === 0 });
+}
+
+/** The pending BYEs of calls a lost engine link took with it, sent once a link is back. */
+const PENDING_BYE_MAX_AGE_MS = 5 * 60_000;
+
+/**
+ * Engine loss: the engine link is gone, so every call of this process is ended at once (its CDR
+ * says `engine-lost`, billed up to now); the dialogs' BYEs wait for the link to come back (to the
+ * same engine or another one), then go out as new requests built from the legs' records.
+ */
+export function engineLossReconciler(
+  calls: CallRegistry,
+  conn: () => EngineConnection | undefined,
+  log: Logger,
+): { down: () => void; up: () => void } {
+  let pending: { at: number; leg: LegRecord }[] = [];
+  return {
+    down: () => {
+      const live = calls.list();
+      if (live.length === 0) return;
+      const at = Date.now();
+      for (const c of live) for (const leg of c.legs()) pending.push({ at, leg });
+      log.error({ calls: live.length, legs: pending.length }, 'engine link lost: ending every call of this process (CDR end cause engine-lost)');
+      calls.endAll('engine-lost');
+    },
+    up: () => {
+      const c = conn();
+      const now = Date.now();
+      const todo = pending.filter((p) => now - p.at < PENDING_BYE_MAX_AGE_MS);
+      pending = [];
+      if (!c || todo.length === 0) return;
+      log.warn({ legs: todo.length }, 'engine link back: sending BYE to the legs of calls ended by the engine loss');
+      for (const p of todo) calls.track(byeLeg(c.srf as unknown as SrfLike, p.leg, log), (err) => log.warn({ err }, 'BYE after engine loss failed'));
+    },
+  };
 }

@@ -59,3 +59,5 @@ export {
 } from './registrar/location.js';
 // call routing (hunt state shared by sip processes)
 export { HuntStateStore, STATE_TTL_MS, type HuntState } from './calls/hunt.js';
+// call records (reliability: recovery of calls of a dead sip process)
+export { CallRecordStore, type CallRecord, type LegRecord, type OwnerBeat } from './calls/records.js';

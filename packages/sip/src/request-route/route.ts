@@ -1,7 +1,7 @@
 /**
  * The INVITE route, as named steps in the manner of a kamailio.cfg `request_route`:
  *
- *   initContext → sanity → identifyTenant → overloadGate → authenticate → checkOffer → admitCall → replaces → planRoute → runCall
+ *   initContext → sanity → identifyTenant → overloadGate → authenticate → checkOffer → admitCall → recordCall → replaces → planRoute → runCall
  *
  * Each step either lets the request continue or answers it (and says why). Whatever
  * happens after the caller is known (a phone that authenticated, or a trunk recognised by
@@ -22,7 +22,7 @@ import {
   type TrunkRecord,
 } from '@kumo/domain';
 import type { Logger } from '@kumo/runtime';
-import type { AuthGuardStore, DirectoryRepo, HuntStateStore, LocationStore } from '@kumo/store';
+import type { AuthGuardStore, CallRecordStore, DirectoryRepo, HuntStateStore, LegRecord, LocationStore } from '@kumo/store';
 import {
   buildChallenges,
   checkNonce,
@@ -36,7 +36,8 @@ import { multiHeader } from '../drachtio/types.js';
 import { LocalDialogRegistry, parseReplacesHeader } from '../call/dialogs.js';
 import { LocalPickupRegistry } from '../call/pickup.js';
 import { checkSdp, sdpCodecs } from '../call/sdp.js';
-import { CallSession, type SessionOptions, type SessionOutcome, type TrunkGate } from '../call/session.js';
+import { CallControl, type CallRegistry, type LiveCall } from '../call/registry.js';
+import { CallSession, type AnsweredCall, type SessionOptions, type SessionOutcome, type TrunkGate } from '../call/session.js';
 import type { AttendedRequest, CallIo, InboundInvite, Leg, TransferRequest } from '../call/types.js';
 import { loadRouting } from './load.js';
 
@@ -100,6 +101,18 @@ export interface RouteDeps {
   readonly trunkSetupTimeoutSec?: number;
   readonly trunkRingCapSec?: number;
   readonly now?: () => number;
+  /** Reliability (docs/reliability.md): every call in the process's registry and, with `records`, in Redis. */
+  readonly lifecycle?: CallLifecycle;
+}
+
+export interface CallLifecycle {
+  readonly registry: CallRegistry;
+  /** Call records in Redis (recovery after a crash); without it calls are tracked in-process only. */
+  readonly records?: CallRecordStore;
+  /** In-dialog OPTIONS keep-alive interval, ms (0: off). */
+  readonly keepAliveMs?: number;
+  /** Longest an answered call may last, ms. */
+  readonly maxDurationMs?: number;
 }
 
 /** The parts of an incoming INVITE the route reads (drachtio request or a test double). */
@@ -138,6 +151,14 @@ export interface RouteContext {
   /** Set when the route itself answered the INVITE. */
   answered?: { status: number; reason: string; code: string; rejected: boolean };
   callerCodecs: readonly string[];
+  /** The call id admission leased under (the A-leg Call-ID; `callId;fromTag` for transfers). */
+  admissionId?: string;
+  /** Lets the system end the call (drain, engine loss, keep-alive, maximum duration); its cause goes into the CDR. */
+  control?: CallControl;
+  /** The established dialogs, once answered (call record, engine-loss reconciliation). */
+  legs?: readonly LegRecord[];
+  /** Set once the call is in the registry (and its record written): undoes both after the CDR is published. */
+  untrack?: () => Promise<void>;
 }
 
 type Step = (ctx: RouteContext) => Promise<'next' | 'done'>;
@@ -158,6 +179,7 @@ function uriOfNameAddr(v: string | undefined): string {
 
 export function createInviteRoute(d: RouteDeps) {
   const now = d.now ?? Date.now;
+  const lc = d.lifecycle;
   const admit = d.admitCall ?? admitEverything;
   const pickups = d.pickups ?? new LocalPickupRegistry();
   const dialogs = d.dialogs ?? new LocalDialogRegistry();
@@ -284,8 +306,112 @@ export function createInviteRoute(d: RouteDeps) {
       sourceAddress: ctx.req.source_address,
     });
     if (!r.admit) return reply(ctx, r.status, r.reason, r.code, true, r.headers ? { ...r.headers } : undefined);
+    ctx.admissionId = ctx.invite.callId;
     bindAdmission(ctx, tenant, r);
     return 'next';
+  };
+
+  /**
+   * RELIABILITY: an admitted call joins the process's call registry and gets its call record in
+   * Redis before it is connected (docs/reliability.md). While draining, new calls are refused.
+   */
+  const recordCall: Step = async (ctx) => {
+    if (lc?.registry.draining) return reply(ctx, 503, 'Service Unavailable', 'shutting-down', true, { 'Retry-After': '5', 'X-Kumo-Reason': 'shutting-down' });
+    await trackCall(ctx);
+    return 'next';
+  };
+
+  /** Registers the call (and writes its record); sets `ctx.untrack`. Never throws: a call goes on without its record. */
+  const trackCall = async (ctx: RouteContext): Promise<void> => {
+    if (!lc) return;
+    const tenant = ctx.tenant as Tenant;
+    const control = new CallControl();
+    ctx.control = control;
+    const callKey = `${ctx.invite.callId};${ctx.invite.fromTag}`;
+    const live: LiveCall = {
+      tenantId: tenant.id,
+      callKey,
+      legs: () => ctx.legs ?? [],
+      established: () => ctx.legs !== undefined,
+      end: (cause) => control.end(cause),
+    };
+    const remove = lc.registry.add(live);
+    const records = lc.records;
+    let recorded = false;
+    if (records) {
+      const facts = callFacts(ctx, now());
+      try {
+        if (facts) {
+          await records.put({ tenantId: tenant.id, callKey, startedAt: ctx.startedAt, facts, ...ticketOf(ctx) });
+          recorded = true;
+        }
+      } catch (err) {
+        ctx.log.warn({ err }, 'call record not written (the call goes on; a crash would lose it)');
+      }
+    }
+    ctx.untrack = async () => {
+      remove();
+      if (recorded && records) await records.clear(tenant.id, callKey).catch((err: unknown) => ctx.log.warn({ err }, 'call record not cleared'));
+    };
+  };
+
+  /** The admission ticket a recovering process releases (the trunk as far as known). */
+  const ticketOf = (ctx: RouteContext, trunkId = ctx.trunk?.id) =>
+    ctx.admissionId !== undefined
+      ? { ticket: { tenantId: (ctx.tenant as Tenant).id, callId: ctx.admissionId, priority: 'normal' as const, ...(trunkId !== undefined ? { trunkId } : {}) } }
+      : {};
+
+  /** The call was answered: the record gets its legs and what the CDR says about the answer. */
+  const recordAnswer = async (ctx: RouteContext, a: AnsweredCall): Promise<void> => {
+    ctx.legs = a.legs.flatMap((l) => (l.dialog ? [l.dialog] : []));
+    const records = lc?.records;
+    if (!records || ctx.untrack === undefined) return;
+    const outcome: SessionOutcome = {
+      answeredAt: a.answeredAt,
+      endedAt: a.answeredAt,
+      finalStatus: 200,
+      finalReason: 'OK',
+      cancelledByCaller: false,
+      bLegCallId: a.bLegCallId,
+      answerSdp: a.answerSdp,
+      step: a.step,
+      ...(a.answeredBy !== undefined ? { answeredBy: a.answeredBy } : {}),
+      attempts: [],
+    };
+    const facts = callFacts({ ...ctx, outcome }, a.answeredAt);
+    if (!facts) return;
+    await records.answered((ctx.tenant as Tenant).id, `${ctx.invite.callId};${ctx.invite.fromTag}`, {
+      answeredAt: a.answeredAt,
+      facts,
+      legs: ctx.legs,
+      ...ticketOf(ctx, a.step.kind === 'trunk' ? a.step.trunkId : ctx.trunk?.id),
+    });
+  };
+
+  /**
+   * Every ending path of an admitted call: admission leases released, the CDR published
+   * (awaited; logged whole if Redis refuses it), then the call record cleared.
+   */
+  const finishCall = async (ctx: RouteContext): Promise<void> => {
+    try {
+      if (ctx.outcome?.answeredAt !== undefined) await ctx.admissionAnswered?.();
+      await ctx.release?.();
+    } catch (err) {
+      ctx.log.warn({ err }, 'admission release failed');
+    }
+    const facts = callFacts(ctx, now());
+    if (facts) {
+      try {
+        await d.publishCdr(buildCdr(facts));
+      } catch (err) {
+        // The billing-relevant write failed: log loudly with the whole record so it can be replayed.
+        // The call record stays, so a recovering process publishes it (same cdrId: charged once).
+        ctx.log.error({ err, cdr: buildCdr(facts) }, 'CDR publish failed');
+        delete ctx.untrack;
+        return;
+      }
+    }
+    await ctx.untrack?.();
   };
 
   /** Hands an admitted call's release, answered and trunk-channel hooks to the context. */
@@ -333,7 +459,13 @@ export function createInviteRoute(d: RouteDeps) {
     const answeredAt = now();
     let hangupBy: HangupBy = 'system';
     try {
-      hangupBy = await ctx.io.bridge(mine, taken.other, undefined, { dialogs: dialogs.forTenant(tenant.id) });
+      const legs = [mine, taken.other].flatMap((l) => (l.dialog ? [l.dialog] : []));
+      ctx.legs = legs;
+      hangupBy = await ctx.io.bridge(mine, taken.other, undefined, {
+        dialogs: dialogs.forTenant(tenant.id),
+        ...(ctx.control ? { control: ctx.control } : {}),
+        ...(lc?.keepAliveMs ? { keepAliveMs: lc.keepAliveMs } : {}),
+      });
     } catch (err) {
       ctx.log.warn({ err }, 'replacing call failed');
       await Promise.all([mine.hangup(), taken.other.hangup()]).catch(() => undefined);
@@ -380,6 +512,10 @@ export function createInviteRoute(d: RouteDeps) {
     transfer: (t) => blindTransfer(ctx, tenant, t),
     dialogs: dialogs.forTenant(tenant.id),
     attended: (t) => attendedTransfer(ctx, tenant, t),
+    ...(ctx.control ? { control: ctx.control } : {}),
+    ...(lc?.keepAliveMs !== undefined ? { keepAliveMs: lc.keepAliveMs } : {}),
+    ...(lc?.maxDurationMs !== undefined ? { maxDurationMs: lc.maxDurationMs } : {}),
+    onAnswered: (a) => recordAnswer(ctx, a),
   });
 
   /**
@@ -424,6 +560,7 @@ export function createInviteRoute(d: RouteDeps) {
     };
     const adm = await admit({ tenant, callId: `${invite.callId};${fromTag}`, caller, dialled: t.target, emergency: false, sourceAddress: ctx.req.source_address });
     if (!adm.admit) return { ok: false, status: adm.status, reason: adm.reason };
+    xctx.admissionId = `${invite.callId};${fromTag}`;
     bindAdmission(xctx, tenant, adm);
     const j = await t.join();
     if (!j.ok) {
@@ -431,10 +568,16 @@ export function createInviteRoute(d: RouteDeps) {
       return j;
     }
     const answeredAt = now();
-    void (async () => {
+    await trackCall(xctx);
+    xctx.legs = [t.transferee, j.other].flatMap((l) => (l.dialog ? [l.dialog] : []));
+    const joined = (async () => {
       let hangupBy: HangupBy = 'system';
       try {
-        hangupBy = await ctx.io.bridge(t.transferee, j.other, undefined, { dialogs: dialogs.forTenant(tenant.id) });
+        hangupBy = await ctx.io.bridge(t.transferee, j.other, undefined, {
+          dialogs: dialogs.forTenant(tenant.id),
+          ...(xctx.control ? { control: xctx.control } : {}),
+          ...(lc?.keepAliveMs ? { keepAliveMs: lc.keepAliveMs } : {}),
+        });
       } catch (err) {
         xctx.log.warn({ err }, 'joined call failed');
         await Promise.all([t.transferee.hangup(), j.other.hangup()]).catch(() => undefined);
@@ -451,15 +594,9 @@ export function createInviteRoute(d: RouteDeps) {
         ...(targetRecord ? { answeredBy: targetRecord.number } : {}),
         attempts: [],
       };
-      try {
-        await xctx.admissionAnswered?.();
-        await xctx.release?.();
-      } catch (err) {
-        xctx.log.warn({ err }, 'admission release failed');
-      }
-      const facts = callFacts(xctx, now());
-      if (facts) await d.publishCdr(buildCdr(facts)).catch((err: unknown) => xctx.log.error({ err, cdr: buildCdr(facts) }, 'CDR publish failed'));
+      await finishCall(xctx);
     })();
+    trackWork(joined, xctx);
     return { ok: true };
   };
 
@@ -523,9 +660,11 @@ export function createInviteRoute(d: RouteDeps) {
       sourceAddress: ctx.req.source_address,
     });
     if (!adm.admit) return { ok: false, status: adm.status, reason: adm.reason };
+    xctx.admissionId = `${invite.callId};${invite.fromTag}`;
     bindAdmission(xctx, tenant, adm);
+    await trackCall(xctx);
     const session = new CallSession(plan, invite, ctx.io, sessionOptions(xctx, tenant));
-    void session
+    const transferred = session
       .run()
       .then(
         (outcome) => {
@@ -537,17 +676,16 @@ export function createInviteRoute(d: RouteDeps) {
           decide({ ok: false, status: 500, reason: 'Server Internal Error' });
         },
       )
-      .finally(async () => {
-        try {
-          if (xctx.outcome?.answeredAt !== undefined) await xctx.admissionAnswered?.();
-          await xctx.release?.();
-        } catch (err) {
-          xctx.log.warn({ err }, 'admission release failed');
-        }
-        const facts = callFacts(xctx, now());
-        if (facts) await d.publishCdr(buildCdr(facts)).catch((err: unknown) => xctx.log.error({ err }, 'CDR publish failed'));
-      });
+      .finally(() => finishCall(xctx));
+    trackWork(transferred, xctx);
     return decided;
+  };
+
+  /** Work a call starts beyond its own INVITE (transfers): tracked, never detached. */
+  const trackWork = (p: Promise<unknown>, ctx: RouteContext): void => {
+    const onError = (err: unknown): void => ctx.log.error({ err }, 'call work failed');
+    if (lc) lc.registry.track(p, onError);
+    else p.catch(onError);
   };
 
   /** The call session runs the plan to the end of the call. */
@@ -566,6 +704,7 @@ export function createInviteRoute(d: RouteDeps) {
     ['authenticate', authenticate],
     ['checkOffer', checkOffer],
     ['admitCall', admitCall],
+    ['recordCall', recordCall],
     ['replaces', replaces],
     ['planRoute', planRouteStep],
     ['runCall', runCall],
@@ -594,21 +733,7 @@ export function createInviteRoute(d: RouteDeps) {
       ctx.log.error({ err, step: at }, 'INVITE route failed');
       if (!ctx.outcome && !ctx.answered) reply(ctx, 500, 'Server Internal Error', 'internal-error', false);
     } finally {
-      try {
-        if (ctx.outcome?.answeredAt !== undefined) await ctx.admissionAnswered?.();
-        await ctx.release?.();
-      } catch (err) {
-        ctx.log.warn({ err }, 'admission release failed');
-      }
-      const facts = callFacts(ctx, now());
-      if (facts) {
-        try {
-          await d.publishCdr(buildCdr(facts));
-        } catch (err) {
-          // The billing-relevant write failed: log loudly with the whole record so it can be replayed.
-          ctx.log.error({ err, cdr: buildCdr(facts) }, 'CDR publish failed');
-        }
-      }
+      await finishCall(ctx);
     }
     return ctx;
   };
@@ -667,5 +792,6 @@ export function callFacts(ctx: RouteContext, endedAt: number): CallFacts | undef
     codecs,
     ...(ctx.invite.userAgent !== undefined ? { userAgent: ctx.invite.userAgent } : {}),
     privacy: plan?.privacy ?? false,
+    ...(ctx.control?.endCause !== undefined ? { endCause: ctx.control.endCause } : {}),
   };
 }
