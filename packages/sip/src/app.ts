@@ -22,7 +22,7 @@ import { createInviteHandler } from './call/hook.js';
 import { LocalDialogRegistry } from './call/dialogs.js';
 import { LocalPickupRegistry } from './call/pickup.js';
 import type { AdmitCall, CallLifecycle, RouteDeps } from './request-route/route.js';
-import { CallRegistry } from './call/registry.js';
+import { CallRegistry, type LiveCall } from './call/registry.js';
 import { CallRecovery } from './call/recovery.js';
 import { byeLeg, type SrfLike } from './call/srf-io.js';
 import type { CallAdmission } from './admission/call-admission.js';
@@ -212,7 +212,8 @@ export async function runSip(ctx: ProcessContext): Promise<void> {
     records,
     publishCdr: (cdr) => cdrs.publishCdr(cdr),
     admission: new AdmissionStore(redis, keys, { leaseTtlMs: cfg.admission.leaseTtlMs, floodWindowMs: cfg.admission.floodWindowMs }),
-    hangupLeg: (leg) => (engine.conn?.isConnected() ? byeLeg(engine.conn.srf as unknown as SrfLike, leg, log) : Promise.resolve(undefined)),
+    // Usually the engine already hung these legs up (it does when its app goes away): do not wait long for answers.
+    hangupLeg: (leg) => (engine.conn?.isConnected() ? byeLeg(engine.conn.srf as unknown as SrfLike, leg, log, 2000) : Promise.resolve(undefined)),
     log: log.child({ component: 'recovery' }),
     heartbeatMs: cfg.sip.callHeartbeatMs,
     deadAfterMs: cfg.sip.callOwnerDeadMs,
@@ -259,6 +260,7 @@ export async function runSip(ctx: ProcessContext): Promise<void> {
     handlers: app.handlers,
     onDown: reconcile.down,
     onUp: reconcile.up,
+    retryMaxDelayMs: 1000,
   });
   engine.conn = conn;
   ctx.lifecycle.onClose('engine-connection', () => conn.close());
@@ -286,41 +288,64 @@ export async function drain(calls: CallRegistry, recovery: CallRecovery | undefi
   if (!(await calls.idle(graceMs))) {
     const n = calls.endAll('shutdown');
     log.warn({ calls: n }, 'drain grace over: ending the calls left (CDR end cause shutdown)');
-    await calls.idle(8_000);
+    if (!(await calls.idle(8_000))) log.error({ calls: calls.size, work: calls.busy - calls.size }, 'calls still not finished; their records are left for recovery');
   }
   await recovery?.stop({ retire: calls.busy === 0 });
+  log.info({ left: calls.busy }, 'drained');
 }
 
-/** The pending BYEs of calls a lost engine link took with it, sent once a link is back. */
+/** How long calls wait for a lost engine link to come back before they are ended anyway. */
+const ENGINE_LOSS_WAIT_MS = 10_000;
+/** BYEs older than this are not sent any more after a reconnection. */
 const PENDING_BYE_MAX_AGE_MS = 5 * 60_000;
 
 /**
- * Engine loss: the engine link is gone, so every call of this process is ended at once (its CDR
- * says `engine-lost`, billed up to now); the dialogs' BYEs wait for the link to come back (to the
- * same engine or another one), then go out as new requests built from the legs' records.
+ * Engine loss: the engine link is gone and with it (on the Kumo engine) every dialog, while the
+ * parties — media flows between them, not through Kumo — may still be talking. When a link is
+ * back (the same engine or another one) the calls of this process are ended: a BYE built from
+ * each leg's record goes to each party as a new request, and the CDR (end cause `engine-lost`)
+ * is billed up to then. A link that stays away for `waitMs` ends the calls anyway; their BYEs
+ * go out once a link is back.
  */
 export function engineLossReconciler(
   calls: CallRegistry,
   conn: () => EngineConnection | undefined,
   log: Logger,
+  waitMs = ENGINE_LOSS_WAIT_MS,
 ): { down: () => void; up: () => void } {
   let pending: { at: number; leg: LegRecord }[] = [];
+  let lost: LiveCall[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  const endLost = (): void => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    const at = Date.now();
+    for (const c of lost) {
+      for (const leg of c.legs()) pending.push({ at, leg });
+      c.end('engine-lost');
+    }
+    lost = [];
+  };
   return {
     down: () => {
       const live = calls.list();
       if (live.length === 0) return;
-      const at = Date.now();
-      for (const c of live) for (const leg of c.legs()) pending.push({ at, leg });
-      log.error({ calls: live.length, legs: pending.length }, 'engine link lost: ending every call of this process (CDR end cause engine-lost)');
-      calls.endAll('engine-lost');
+      lost.push(...live);
+      log.error({ calls: live.length }, 'engine link lost: the calls of this process end once a link is back (CDR end cause engine-lost)');
+      timer ??= setTimeout(() => {
+        log.error({ calls: lost.length, waitMs }, 'engine link still down: ending its calls now');
+        endLost();
+      }, waitMs);
+      timer.unref();
     },
     up: () => {
+      endLost();
       const c = conn();
       const now = Date.now();
       const todo = pending.filter((p) => now - p.at < PENDING_BYE_MAX_AGE_MS);
       pending = [];
       if (!c || todo.length === 0) return;
-      log.warn({ legs: todo.length }, 'engine link back: sending BYE to the legs of calls ended by the engine loss');
+      log.warn({ legs: todo.length }, 'engine link back: sending BYE to the legs of calls the engine loss cut off');
       for (const p of todo) calls.track(byeLeg(c.srf as unknown as SrfLike, p.leg, log), (err) => log.warn({ err }, 'BYE after engine loss failed'));
     },
   };

@@ -27,6 +27,8 @@ export interface CallRecoveryOptions {
 
 /** How long one process may work on a dead owner's calls before another may take over. */
 const CLAIM_MS = 30_000;
+/** Calls recovered at once. */
+const RECOVERY_BATCH = 50;
 
 export class CallRecovery {
   private heartbeatTimer: NodeJS.Timeout | undefined;
@@ -34,6 +36,7 @@ export class CallRecovery {
   private healthySince: number | undefined;
   private sweeping: Promise<number> | undefined;
   private beating = false;
+  private stopped = false;
 
   constructor(private readonly o: CallRecoveryOptions) {}
 
@@ -48,6 +51,7 @@ export class CallRecovery {
 
   /** Stops heart-beating and sweeping; with `retire`, this process leaves the owner set (a clean stop with no call left). */
   async stop(o: { retire?: boolean } = {}): Promise<void> {
+    this.stopped = true;
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.heartbeatTimer = undefined;
@@ -81,25 +85,30 @@ export class CallRecovery {
   }
 
   private async sweep(): Promise<number> {
-    if (this.healthySince === undefined || Date.now() - this.healthySince < this.o.deadAfterMs) return 0;
+    if (this.stopped || this.healthySince === undefined || Date.now() - this.healthySince < this.o.deadAfterMs) return 0;
     const { records, log } = this.o;
     let recovered = 0;
     try {
       const { dead } = await records.deadOwners(this.o.deadAfterMs);
       for (const owner of dead) {
-        if (!(await records.claim(owner.owner, CLAIM_MS))) continue;
+        if (this.stopped || !(await records.claim(owner.owner, CLAIM_MS))) continue;
         const calls = await records.callsOf(owner.owner);
         if (calls.length > 0) log.warn({ owner: owner.owner, lastSeen: new Date(owner.lastSeen).toISOString(), calls: calls.length }, 'recovering the calls of a dead sip process');
         let left = 0;
-        for (const c of calls) {
-          try {
-            if (await this.recover(owner.owner, owner.lastSeen, c.tenantId, c.callKey)) recovered += 1;
-          } catch (err) {
-            left += 1;
-            log.error({ err, owner: owner.owner, tenantId: c.tenantId, callKey: c.callKey }, 'call recovery failed; retrying on the next sweep');
-          }
+        // In parallel, a bounded batch at a time: each call may wait a moment for its BYEs' answers.
+        for (let i = 0; i < calls.length && !this.stopped; i += RECOVERY_BATCH) {
+          const done = await Promise.all(
+            calls.slice(i, i + RECOVERY_BATCH).map((c) =>
+              this.recover(owner.owner, owner.lastSeen, c.tenantId, c.callKey).catch((err: unknown) => {
+                left += 1;
+                log.error({ err, owner: owner.owner, tenantId: c.tenantId, callKey: c.callKey }, 'call recovery failed; retrying on the next sweep');
+                return false;
+              }),
+            ),
+          );
+          recovered += done.filter(Boolean).length;
         }
-        if (left === 0) await records.retire(owner.owner);
+        if (left === 0 && !this.stopped) await records.retire(owner.owner);
       }
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'call-record sweep failed');

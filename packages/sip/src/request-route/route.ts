@@ -350,8 +350,17 @@ export function createInviteRoute(d: RouteDeps) {
       }
     }
     ctx.untrack = async () => {
+      if (recorded && records) {
+        const cleared = await retrying(
+          () => records.clear(tenant.id, callKey),
+          (err, first) => {
+            if (first) ctx.log.warn({ err }, 'call record not cleared; retrying');
+          },
+          60_000,
+        );
+        if (!cleared) ctx.log.error({ callKey }, 'call record left behind (its CDR is published: a recovery republishes the same cdrId)');
+      }
       remove();
-      if (recorded && records) await records.clear(tenant.id, callKey).catch((err: unknown) => ctx.log.warn({ err }, 'call record not cleared'));
     };
   };
 
@@ -401,12 +410,18 @@ export function createInviteRoute(d: RouteDeps) {
     }
     const facts = callFacts(ctx, now());
     if (facts) {
-      try {
-        await d.publishCdr(buildCdr(facts));
-      } catch (err) {
-        // The billing-relevant write failed: log loudly with the whole record so it can be replayed.
-        // The call record stays, so a recovering process publishes it (same cdrId: charged once).
-        ctx.log.error({ err, cdr: buildCdr(facts) }, 'CDR publish failed');
+      const cdr = buildCdr(facts);
+      // Redis may be restarting: keep trying (the call stays in the registry meanwhile). If this
+      // process dies first, the call record stays and a recovering process publishes the CDR.
+      const published = await retrying(
+        () => d.publishCdr(cdr),
+        (err, first) => {
+          // The billing-relevant write failed: log loudly with the whole record so it can be replayed.
+          if (first) ctx.log.error({ err, cdr }, 'CDR publish failed; retrying');
+        },
+      );
+      if (!published) {
+        ctx.log.error({ cdr }, 'CDR publish abandoned; the call record is left for recovery');
         delete ctx.untrack;
         return;
       }
@@ -737,6 +752,24 @@ export function createInviteRoute(d: RouteDeps) {
     }
     return ctx;
   };
+}
+
+/** How long a call's CDR publish is retried (a Redis restart), ms. */
+const CDR_RETRY_MS = 10 * 60_000;
+
+/** Runs `fn` until it succeeds, backing off from 100 ms to 5 s, for at most `forMs`. Resolves false when it gave up. */
+export async function retrying(fn: () => Promise<unknown>, onError: (err: unknown, first: boolean) => void, forMs = CDR_RETRY_MS): Promise<boolean> {
+  const until = Date.now() + forMs;
+  for (let delay = 100, first = true; ; delay = Math.min(delay * 2, 5000), first = false) {
+    try {
+      await fn();
+      return true;
+    } catch (err) {
+      onError(err, first);
+      if (Date.now() + delay > until) return false;
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
 }
 
 /** The CDR facts of a routed (or refused) call; undefined before a tenant and caller are known. */

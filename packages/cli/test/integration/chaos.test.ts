@@ -1,0 +1,210 @@
+/**
+ * Chaos (issue 11, docs/reliability.md): steady answered outbound calls from a sipp phone
+ * through a sipp carrier while the sip process, the engine, the billing worker and
+ * redis-server are each SIGKILLed, and the sip process once SIGTERMed — all real processes.
+ * Afterwards every call the carrier saw answered has exactly one CDR, booked once by billing,
+ * billed within 2 s of the carrier-side duration; no carrier leg is left up; ports and trunk
+ * channels are back to 0; 110 connects again after each restart (outage printed per kill).
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { validateExtension, validateTenantCreate, validateTrunk, type Cdr } from '@kumo/domain';
+import { AdmissionStore, CdrStreams, ProvisioningRepo, SYSTEM_ACTOR, createRedis, keySchema, type RedisClient } from '@kumo/store';
+import { freePort, startRedis, uniquePrefix, type RedisHandle } from '@kumo/testkit';
+import { KumoProc, carrierLog, oneCall, phoneCalls, ready, startCarrier, waitFor } from './helpers/kumo-procs.js';
+
+function ok<T>(v: { ok: true; value: T } | { ok: false; problems: readonly unknown[] }): T {
+  if (!v.ok) throw new Error(JSON.stringify(v.problems));
+  return v.value;
+}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const TENANT = 'chaos';
+const DOMAIN = 'chaos.kumo.test';
+const PHONE = { user: '2001', domain: DOMAIN, password: 'pass2001x' };
+
+describe('chaos: every answered call is billed once when processes die', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kumo-chaos-'));
+  const keys = keySchema(uniquePrefix('chaos'));
+  let redisServer: RedisHandle;
+  let redis: RedisClient;
+  const procs: KumoProc[] = [];
+  let engine: KumoProc;
+  let sip: KumoProc;
+  let billing: KumoProc;
+  let sipTarget = '';
+  let carrierPort = 0;
+  const ops = { engine: '', sip: '', billing: '' };
+
+  beforeAll(async () => {
+    redisServer = await startRedis({ settings: { appendonly: 'yes', appendfsync: 'always' } });
+    redis = createRedis(redisServer.url);
+    redis.on('error', () => undefined); // redis-server is killed on purpose
+    const repo = new ProvisioningRepo(redis, keys);
+    await repo.createTenant(ok(validateTenantCreate({ id: TENANT, name: 'Chaos', sipDomain: DOMAIN, ports: 100, trunkChannels: 40, callsPerSecond: 200 })), SYSTEM_ACTOR);
+    await repo.createExtension(TENANT, ok(validateExtension({ number: '2001', displayName: 'Desk', password: PHONE.password, permissionClass: 'mobile' })), SYSTEM_ACTOR);
+    carrierPort = await freePort('127.0.0.2');
+    await repo.createTrunk(
+      TENANT,
+      ok(validateTrunk({ id: 'carrier', name: 'Carrier', channelLimit: 40, numberFormat: 'national', callerId: '+81312340000', emergency: true, gateways: [{ host: '127.0.0.2', port: carrierPort, transport: 'udp', priority: 1 }] })),
+      SYSTEM_ACTOR,
+    );
+    const sipPort = await freePort();
+    sipTarget = `127.0.0.1:${sipPort}`;
+    ops.engine = `127.0.0.1:${await freePort()}`;
+    ops.sip = `127.0.0.1:${await freePort()}`;
+    ops.billing = `127.0.0.1:${await freePort()}`;
+    const env: NodeJS.ProcessEnv = {
+      KUMO_LOG_LEVEL: process.env.CHAOS_LOG_LEVEL ?? 'warn',
+      KUMO_REDIS_URL: redisServer.url,
+      KUMO_REDIS_PREFIX: keys.prefix,
+      KUMO_SIP_LISTEN: `udp/${sipTarget}`,
+      KUMO_ENGINE_CONTROL: `127.0.0.1:${await freePort()}`,
+      KUMO_ENGINE_SECRET: 'chaos-secret',
+      KUMO_NONCE_SECRET: 'n'.repeat(32),
+      KUMO_ENGINE_OPS_LISTEN: ops.engine,
+      KUMO_SIP_OPS_LISTEN: ops.sip,
+      KUMO_BILLING_OPS_LISTEN: ops.billing,
+      KUMO_SIP_DIGEST_MD5_FIRST_UA: '^sipp',
+      KUMO_CDR_SHARDS: '1',
+      KUMO_SIP_CALL_HEARTBEAT_MS: '500',
+      KUMO_SIP_CALL_OWNER_DEAD_MS: '1500',
+      KUMO_SIP_DRAIN_GRACE_MS: '4000',
+      KUMO_SIP_KEEPALIVE_S: '0',
+      // Killed processes leave unanswered attempts behind: keep the incomplete-call flood guard and the overload gate out of the way.
+      KUMO_ADMISSION_FLOOD_ATTEMPTS: '1000000',
+      KUMO_ADMISSION_OVERLOAD_LAG_MS: '0',
+    };
+    engine = new KumoProc('engine', env);
+    sip = new KumoProc('sip', env);
+    billing = new KumoProc('billing', env);
+    procs.push(engine, sip, billing);
+    for (const p of procs) p.start();
+    await waitFor(async () => (await ready(ops.engine)) && (await ready(ops.sip)) && (await ready(ops.billing)), 30_000, 'processes ready');
+  });
+
+  afterAll(async () => {
+    if (process.env.CHAOS_LOG_DIR) for (const p of procs) writeFileSync(join(process.env.CHAOS_LOG_DIR, `${p.name}.log`), p.output);
+    for (const p of procs) await p.kill('SIGKILL');
+    redis?.disconnect();
+    await redisServer?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('sip, engine, billing and redis-server SIGKILLed, sip SIGTERMed: one CDR per answered call, billed once, nothing left up', async () => {
+    const carrier = startCarrier(dir, carrierPort, 100_000, 240);
+    // 3 calls/s of 2 s: about 6 answered calls in progress whenever something dies.
+    const traffic = phoneCalls(dir, { ...PHONE, target: sipTarget, service: '00312345678', calls: 100, rate: 3, holdMs: 2000, timeoutS: 120, name: 'traffic' });
+    const outages: { kill: string; outageMs: number }[] = [];
+    const emergencyAfterRestart = async (kill: string, restartedAt: number): Promise<void> => {
+      let n = 0;
+      for (;;) {
+        const r = await oneCall(dir, { ...PHONE, target: sipTarget, service: '110', name: `e${outages.length}-${n++}` });
+        if (r.ok) break;
+        if (Date.now() - restartedAt > 30_000) {
+          throw new Error(`110 does not connect after ${kill}: code ${r.code} ok ${r.successful} failed ${r.failed} ${r.stderr.slice(-500)} ${r.errors.slice(-1500)}\n--- sip:\n${sip.output.slice(-3000)}\n--- engine:\n${engine.output.slice(-1500)}`);
+        }
+      }
+      outages.push({ kill, outageMs: Date.now() - restartedAt });
+    };
+    const restartAfter = async (kill: string, p: KumoProc, signal: NodeJS.Signals): Promise<void> => {
+      await sleep(3000);
+      await p.kill(signal);
+      p.start();
+      await emergencyAfterRestart(kill, Date.now());
+    };
+
+    await restartAfter('sip SIGKILL', sip, 'SIGKILL');
+    await restartAfter('engine SIGKILL', engine, 'SIGKILL');
+    await restartAfter('billing SIGKILL', billing, 'SIGKILL');
+    await sleep(3000);
+    await redisServer.restart({ signal: 'SIGKILL' });
+    await emergencyAfterRestart('redis-server SIGKILL', Date.now());
+    await restartAfter('sip SIGTERM', sip, 'SIGTERM');
+    process.stdout.write(`chaos outages (restart → 110 connected): ${outages.map((o) => `${o.kill} ${o.outageMs} ms`).join('; ')}\n`);
+
+    // The phone finishes its calls (each bounded by -recv_timeout): a phone killed mid-call would leave a hung call (see the keep-alive test).
+    const t = await traffic.done;
+    process.stdout.write(`chaos: phone ${t.successful} calls completed, ${t.failed} failed\n`);
+    // Every carrier leg gets its BYE, and the ports and channels come back.
+    const admission = new AdmissionStore(redis, keys, { leaseTtlMs: 120_000, floodWindowMs: 60_000 });
+    const settled = Date.now();
+    await waitFor(
+      () => {
+        const l = carrierLog(carrier.log);
+        return [...l.answered.keys()].every((id) => l.ended.has(id));
+      },
+      20_000,
+      'every answered carrier leg hung up',
+    ).catch(() => undefined);
+    await waitFor(
+      async () => {
+        const c = await admission.counters(TENANT, { trunkId: 'carrier', now: Date.now() });
+        return c.activeCalls === 0 && c.trunkChannels === 0 && c.tenantTrunkChannels === 0;
+      },
+      15_000,
+      'ports and trunk channels back to 0',
+    ).catch(async (err: unknown) => {
+      const held = await redis.zrange(keys.tenant.admissionCalls(TENANT), 0, -1, 'WITHSCORES');
+      const owners = await redis.zrange(keys.global.callOwners(), 0, -1, 'WITHSCORES');
+      const l = carrierLog(carrier.log);
+      process.stdout.write(
+        `chaos: leases still held ${JSON.stringify(held)} owners ${JSON.stringify(owners)} carrier legs up ${[...l.answered.keys()].filter((id) => !l.ended.has(id)).length}\n--- sip\n${sip.output.slice(-6000)}\n--- engine\n${engine.output.slice(-3000)}\n`,
+      );
+      throw err;
+    });
+    process.stdout.write(`chaos: leases back to 0 ${Date.now() - settled} ms after the traffic stopped\n`);
+    await carrier.sipp.stop();
+    const log = carrierLog(carrier.log);
+    const leftUp = [...log.answered.keys()].filter((id) => !log.ended.has(id));
+    expect(leftUp, 'carrier legs never hung up').toEqual([]);
+
+    // CDRs: exactly one per call the carrier saw answered, billed within 2 s of the carrier's duration.
+    const streams = new CdrStreams(redis, keys, 1);
+    const cdrs = (await redis.xrange(streams.streamKey(0), '-', '+')).map(([, f]) => JSON.parse(f[1] as string) as Cdr);
+    const byB = new Map<string, Cdr[]>();
+    for (const c of cdrs) if (c.callIdB !== null) byB.set(c.callIdB, [...(byB.get(c.callIdB) ?? []), c]);
+    const problems: string[] = [];
+    const drift: number[] = [];
+    for (const [callId, at] of log.answered) {
+      const mine = byB.get(callId) ?? [];
+      const ids = new Set(mine.map((c) => c.cdrId));
+      if (ids.size !== 1) {
+        problems.push(`${callId}: ${ids.size} CDRs`);
+        continue;
+      }
+      const cdr = mine[0] as Cdr;
+      const carrierMs = (log.ended.get(callId) as number) - at;
+      drift.push(Math.abs(cdr.billableMs - carrierMs));
+      if (Math.abs(cdr.billableMs - carrierMs) > 2000) problems.push(`${callId}: billed ${cdr.billableMs} ms, carrier ${carrierMs} ms (${cdr.endCause ?? 'normal'})`);
+    }
+    const causes = cdrs.reduce<Record<string, number>>((m, c) => {
+      const k = `${c.calleeDialled}/${c.disposition}/${c.rejectionReason ?? c.finalStatus}/${c.endCause ?? 'normal'}`;
+      return { ...m, [k]: (m[k] ?? 0) + 1 };
+    }, {});
+    process.stdout.write(
+      `chaos: ${log.answered.size} calls answered at the carrier, ${cdrs.length} CDRs (${JSON.stringify(causes)}), max |billed − carrier| ${Math.max(0, ...drift)} ms\n`,
+    );
+    expect(log.answered.size).toBeGreaterThan(40);
+    expect(problems).toEqual([]);
+
+    // Billing booked each of them once (the per-call record is keyed by cdrId) with the CDR's seconds.
+    const wanted = new Map([...log.answered.keys()].map((id) => [(byB.get(id) as Cdr[])[0]?.cdrId as string, (byB.get(id) as Cdr[])[0] as Cdr]));
+    const booked = async (): Promise<Map<string, { billableSeconds: number }>> => {
+      const out = new Map<string, { billableSeconds: number }>();
+      for (const m of await redis.smembers(keys.global.billMonths())) {
+        for (const [id, v] of Object.entries(await redis.hgetall(keys.tenant.billCalls(TENANT, m)))) out.set(id, JSON.parse(v) as { billableSeconds: number });
+      }
+      return out;
+    };
+    await waitFor(async () => {
+      const b = await booked();
+      return [...wanted.keys()].every((id) => b.has(id));
+    }, 20_000, 'billing booked every answered call');
+    const b = await booked();
+    for (const [id, cdr] of wanted) expect(b.get(id)?.billableSeconds, id).toBe(cdr.billableSeconds);
+    for (const o of outages) expect(o.outageMs, o.kill).toBeLessThan(5000);
+  }, 240_000);
+});
