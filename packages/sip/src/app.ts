@@ -7,6 +7,7 @@ import {
   AuthGuardStore,
   CallRecordStore,
   CdrStreams,
+  type CdrReplication,
   DirectoryRepo,
   HuntStateStore,
   LocationStore,
@@ -101,6 +102,8 @@ export interface SipAppDeps {
   /** Call control (INVITE); without it INVITEs are answered 501. */
   readonly calls?: {
     readonly cdrShards: number;
+    /** Replicas that must confirm each CDR publish (KUMO_CDR_MIN_REPLICAS); default none. */
+    readonly cdrReplication?: CdrReplication;
     readonly trunkSetupTimeoutSec: number;
     readonly trunkRingCapSec: number;
     /** The admission step; default: `admission` below, else admit everything. */
@@ -157,7 +160,7 @@ export function createSipApp(d: SipAppDeps): SipApp {
         location,
         hunt: new HuntStateStore(d.redis, d.keys),
         guard,
-        publishCdr: ((streams) => (cdr) => streams.publishCdr(cdr))(new CdrStreams(d.redis, d.keys, c.cdrShards)),
+        publishCdr: ((streams) => (cdr) => streams.publishCdr(cdr))(new CdrStreams(d.redis, d.keys, c.cdrShards, c.cdrReplication)),
         pickups,
         dialogs,
         auth: {
@@ -206,7 +209,7 @@ export async function runSip(ctx: ProcessContext): Promise<void> {
   const owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   const records = new CallRecordStore(redis, keys, owner);
   const calls = new CallRegistry();
-  const cdrs = new CdrStreams(redis, keys, cfg.cdr.shards);
+  const cdrs = new CdrStreams(redis, keys, cfg.cdr.shards, { minReplicas: cfg.cdr.minReplicas, timeoutMs: cfg.cdr.replicaTimeoutMs });
   const engine: { conn?: EngineConnection } = {};
   const recovery = new CallRecovery({
     records,
@@ -226,6 +229,7 @@ export async function runSip(ctx: ProcessContext): Promise<void> {
     registrar: registrarSettings(cfg.sip, log),
     calls: {
       cdrShards: cfg.cdr.shards,
+      cdrReplication: { minReplicas: cfg.cdr.minReplicas, timeoutMs: cfg.cdr.replicaTimeoutMs },
       trunkSetupTimeoutSec: cfg.routing.trunkSetupTimeoutS,
       trunkRingCapSec: cfg.routing.trunkRingCapS,
       lifecycle: { registry: calls, records, keepAliveMs: cfg.sip.keepAliveS * 1000, maxDurationMs: cfg.sip.maxCallS * 1000 },

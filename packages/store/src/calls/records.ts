@@ -6,8 +6,8 @@
  * calls (BYE to the legs, leases released, a CDR with end cause `system-failure`).
  *
  * Keys: the record is a tenant key (`{t:<id>}` slot); the owner index and the heartbeat set are
- * global keys. Writes touching both are two commands, not one script (Cluster): an index entry
- * without its record is simply dropped by the sweeper.
+ * global keys. Writes touching both are separate commands, never one script or pipeline (Cluster
+ * slots): the index entry is written first, and one without its record is dropped by the sweeper.
  */
 import type { CallFacts } from '@kumo/domain';
 import type { RedisClient } from '../client.js';
@@ -85,17 +85,14 @@ export class CallRecordStore {
 
   /** Writes the record of a newly admitted call (before it is connected). */
   async put(r: Omit<CallRecord, 'owner' | 'legs' | 'answeredAt'>): Promise<void> {
-    await this.redis
-      .pipeline()
-      .sadd(this.keys.global.callOwnerCalls(this.owner), `${r.tenantId}${SEP}${r.callKey}`)
-      .hset(this.keys.tenant.callRecord(r.tenantId, r.callKey), {
-        owner: this.owner,
-        startedAt: String(r.startedAt),
-        facts: JSON.stringify(r.facts),
-        ...(r.ticket ? { ticket: JSON.stringify(r.ticket) } : {}),
-      })
-      .exec()
-      .then(failOnError);
+    // Index first: an index entry without its record is dropped by the sweeper, a record without its index would be lost.
+    await this.redis.sadd(this.keys.global.callOwnerCalls(this.owner), `${r.tenantId}${SEP}${r.callKey}`);
+    await this.redis.hset(this.keys.tenant.callRecord(r.tenantId, r.callKey), {
+      owner: this.owner,
+      startedAt: String(r.startedAt),
+      facts: JSON.stringify(r.facts),
+      ...(r.ticket ? { ticket: JSON.stringify(r.ticket) } : {}),
+    });
   }
 
   /** The call was answered: its legs, answer time, facts and (trunk) ticket as they are now. */
@@ -109,13 +106,9 @@ export class CallRecordStore {
   }
 
   /** The call's CDR is published: the record goes (idempotent). */
-  clear(tenantId: string, callKey: string, owner = this.owner): Promise<void> {
-    return this.redis
-      .pipeline()
-      .del(this.keys.tenant.callRecord(tenantId, callKey))
-      .srem(this.keys.global.callOwnerCalls(owner), `${tenantId}${SEP}${callKey}`)
-      .exec()
-      .then(failOnError);
+  async clear(tenantId: string, callKey: string, owner = this.owner): Promise<void> {
+    await this.redis.del(this.keys.tenant.callRecord(tenantId, callKey));
+    await this.redis.srem(this.keys.global.callOwnerCalls(owner), `${tenantId}${SEP}${callKey}`);
   }
 
   async read(tenantId: string, callKey: string): Promise<CallRecord | undefined> {
@@ -160,16 +153,9 @@ export class CallRecordStore {
 
   /** A dead owner is fully recovered: it leaves the heartbeat set (or this process stops cleanly). */
   async retire(owner = this.owner): Promise<void> {
-    await this.redis
-      .pipeline()
-      .zrem(this.keys.global.callOwners(), owner)
-      .del(this.keys.global.callOwnerCalls(owner))
-      .del(this.keys.global.callOwnerClaim(owner))
-      .exec()
-      .then(failOnError);
+    // One key per command: the three keys may live in different Cluster slots.
+    await this.redis.zrem(this.keys.global.callOwners(), owner);
+    await this.redis.del(this.keys.global.callOwnerCalls(owner));
+    await this.redis.del(this.keys.global.callOwnerClaim(owner));
   }
-}
-
-function failOnError(res: [Error | null, unknown][] | null): void {
-  for (const [err] of res ?? []) if (err) throw err;
 }
