@@ -7,7 +7,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runSipp, startSipp, type SippHandle, type SippResult } from '@kumo/testkit';
+import { validateExtension, validateTenantCreate, validateTrunk, type Cdr } from '@kumo/domain';
+import { ProvisioningRepo, SYSTEM_ACTOR, createRedis, keySchema, type KeySchema, type RedisClient } from '@kumo/store';
+import { freePort, runSipp, startSipp, uniquePrefix, type SippHandle, type SippResult } from '@kumo/testkit';
 
 const MAIN = fileURLToPath(new URL('../../../dist/main.js', import.meta.url));
 
@@ -36,6 +38,15 @@ export class KumoProc {
   get running(): boolean {
     const c = this.child;
     return c !== undefined && c.exitCode === null && c.signalCode === null;
+  }
+
+  /** Waits for the process to exit by itself; false when it is still running after `ms`. */
+  async waitExit(ms: number): Promise<boolean> {
+    if (!this.running) return true;
+    let t: NodeJS.Timeout | undefined;
+    const exited = await Promise.race([this.exitP.then(() => true), new Promise<boolean>((r) => (t = setTimeout(() => r(false), ms)))]);
+    clearTimeout(t);
+    return exited;
   }
 
   /** Sends `signal` and waits for the exit. */
@@ -242,9 +253,115 @@ export function phoneCalls(
   });
 }
 
+/** A phone call expected to be refused with `status` and a Retry-After header (sipp exits 0 when it was). */
+export function refusedUac(o: { user: string; domain: string; password: string; status: number }): string {
+  return phoneUac({ ...o, holdMs: 0 }).replace(
+    /<recv response="180"[\s\S]*$/,
+    `<recv response="180" optional="true" response_txn="inv2"/>
+  <recv response="${o.status}" response_txn="inv2">
+    <action><ereg regexp="[0-9]+" search_in="hdr" header="Retry-After:" check_it="true" assign_to="ra"/></action>
+  </recv>
+  <Reference variables="ra"/>
+  <send ack_txn="inv2"><![CDATA[
+ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: "Caller" <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
+[last_To:]
+Call-ID: [call_id]
+CSeq: 2 ACK
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+</scenario>
+`,
+  );
+}
+
 /** One short call (answered: sipp exits 0). */
 export async function oneCall(dir: string, o: { target: string; user: string; domain: string; password: string; service: string; name: string }): Promise<SippResult> {
   return phoneCalls(dir, { ...o, calls: 1, rate: 1, holdMs: 200, timeoutS: 4 }).done;
 }
 
 export { runSipp };
+
+export const TENANT = 'rel';
+export const DOMAIN = 'rel.kumo.test';
+/** The extension that calls (permission class mobile: outside calls allowed). */
+export const PHONE = { user: '2001', domain: DOMAIN, password: 'pass2001x' };
+
+function ok<T>(v: { ok: true; value: T } | { ok: false; problems: readonly unknown[] }): T {
+  if (!v.ok) throw new Error(JSON.stringify(v.problems));
+  return v.value;
+}
+
+export interface RelStack {
+  readonly keys: KeySchema;
+  /** A client for the test's own reads (errors swallowed: redis-server may be killed on purpose). */
+  readonly redis: RedisClient;
+  /** Environment of the Kumo processes. */
+  readonly env: NodeJS.ProcessEnv;
+  readonly sipTarget: string;
+  /** The carrier gateway (sipp) listens on 127.0.0.2:<carrierPort>; the tenant's only trunk, also for 110. */
+  readonly carrierPort: number;
+  readonly ops: { readonly engine: string; readonly sip: string; readonly billing: string };
+}
+
+/**
+ * A tenant with one extension and one trunk (to a sipp carrier) in `redisUrl`, and the
+ * environment for real engine / sip / billing processes on free ports.
+ */
+export async function relStack(redisUrl: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<RelStack> {
+  const keys = keySchema(uniquePrefix('rel'));
+  const redis = createRedis(redisUrl);
+  redis.on('error', () => undefined);
+  const repo = new ProvisioningRepo(redis, keys);
+  await repo.createTenant(ok(validateTenantCreate({ id: TENANT, name: 'Reliability', sipDomain: DOMAIN, ports: 200, trunkChannels: 100, callsPerSecond: 500 })), SYSTEM_ACTOR);
+  await repo.createExtension(TENANT, ok(validateExtension({ number: PHONE.user, displayName: 'Desk', password: PHONE.password, permissionClass: 'mobile' })), SYSTEM_ACTOR);
+  const carrierPort = await freePort('127.0.0.2');
+  await repo.createTrunk(
+    TENANT,
+    ok(
+      validateTrunk({
+        id: 'carrier',
+        name: 'Carrier',
+        channelLimit: 100,
+        numberFormat: 'national',
+        callerId: '+81312340000',
+        emergency: true,
+        gateways: [{ host: '127.0.0.2', port: carrierPort, transport: 'udp', priority: 1 }],
+      }),
+    ),
+    SYSTEM_ACTOR,
+  );
+  const sipTarget = `127.0.0.1:${await freePort()}`;
+  const ops = { engine: `127.0.0.1:${await freePort()}`, sip: `127.0.0.1:${await freePort()}`, billing: `127.0.0.1:${await freePort()}` };
+  const env: NodeJS.ProcessEnv = {
+    KUMO_LOG_LEVEL: process.env.KUMO_TEST_LOG_LEVEL ?? 'warn',
+    KUMO_REDIS_URL: redisUrl,
+    KUMO_REDIS_PREFIX: keys.prefix,
+    KUMO_SIP_LISTEN: `udp/${sipTarget}`,
+    KUMO_ENGINE_CONTROL: `127.0.0.1:${await freePort()}`,
+    KUMO_ENGINE_SECRET: 'rel-secret',
+    KUMO_NONCE_SECRET: 'n'.repeat(32),
+    KUMO_ENGINE_OPS_LISTEN: ops.engine,
+    KUMO_SIP_OPS_LISTEN: ops.sip,
+    KUMO_BILLING_OPS_LISTEN: ops.billing,
+    KUMO_SIP_DIGEST_MD5_FIRST_UA: '^sipp',
+    KUMO_CDR_SHARDS: '1',
+    KUMO_SIP_CALL_HEARTBEAT_MS: '500',
+    KUMO_SIP_CALL_OWNER_DEAD_MS: '1500',
+    KUMO_SIP_KEEPALIVE_S: '0',
+    // Killed processes leave unanswered attempts behind: keep the incomplete-call flood guard and the overload gate out of the way.
+    KUMO_ADMISSION_FLOOD_ATTEMPTS: '1000000',
+    KUMO_ADMISSION_OVERLOAD_LAG_MS: '0',
+    ...extraEnv,
+  };
+  return { keys, redis, env, sipTarget, carrierPort, ops };
+}
+
+/** Every CDR in the (single-shard) stream. */
+export async function readCdrs(s: RelStack): Promise<Cdr[]> {
+  const rows = await s.redis.xrange(s.keys.global.cdrStream(0), '-', '+');
+  return rows.map(([, f]) => JSON.parse(f[1] as string) as Cdr);
+}
