@@ -24,3 +24,4 @@ export {
   type AuthFailureReason,
   type BlockScope,
 } from './metrics/sip.js';
+export { createReliabilityMetrics, SYSTEM_END_CAUSES, type ReliabilityMetrics } from './metrics/reliability.js';

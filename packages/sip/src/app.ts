@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { ConfigError, admissionSpec, cdrStreamSpec, commonSpec, readConfig, routingSpec, sipSpec, type ConfigOf, type Env } from '@kumo/config';
-import { createSipMetrics, startOpsServer, type Logger, type ProcessContext, type SipMetrics } from '@kumo/runtime';
+import { createReliabilityMetrics, createSipMetrics, startOpsServer, type Logger, type ProcessContext, type SipMetrics } from '@kumo/runtime';
 import {
   AdmissionStore,
   AuthGuardStore,
@@ -209,6 +209,7 @@ export async function runSip(ctx: ProcessContext): Promise<void> {
   const owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   const records = new CallRecordStore(redis, keys, owner);
   const calls = new CallRegistry();
+  const reliability = createReliabilityMetrics(ctx.registry);
   const cdrs = new CdrStreams(redis, keys, cfg.cdr.shards, { minReplicas: cfg.cdr.minReplicas, timeoutMs: cfg.cdr.replicaTimeoutMs });
   const engine: { conn?: EngineConnection } = {};
   const recovery = new CallRecovery({
@@ -220,7 +221,9 @@ export async function runSip(ctx: ProcessContext): Promise<void> {
     log: log.child({ component: 'recovery' }),
     heartbeatMs: cfg.sip.callHeartbeatMs,
     deadAfterMs: cfg.sip.callOwnerDeadMs,
+    onRecovered: () => reliability.endedBySystem('system-failure'),
   });
+  reliability.setLiveCalls(() => calls.size);
   const app = createSipApp({
     redis,
     keys,
@@ -232,7 +235,13 @@ export async function runSip(ctx: ProcessContext): Promise<void> {
       cdrReplication: { minReplicas: cfg.cdr.minReplicas, timeoutMs: cfg.cdr.replicaTimeoutMs },
       trunkSetupTimeoutSec: cfg.routing.trunkSetupTimeoutS,
       trunkRingCapSec: cfg.routing.trunkRingCapS,
-      lifecycle: { registry: calls, records, keepAliveMs: cfg.sip.keepAliveS * 1000, maxDurationMs: cfg.sip.maxCallS * 1000 },
+      lifecycle: {
+        registry: calls,
+        records,
+        keepAliveMs: cfg.sip.keepAliveS * 1000,
+        maxDurationMs: cfg.sip.maxCallS * 1000,
+        onSystemEnd: (cause) => reliability.endedBySystem(cause),
+      },
     },
     admission: { service: admission, burstSeconds: cfg.admission.rateBurstS },
   });

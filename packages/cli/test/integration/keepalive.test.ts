@@ -45,6 +45,9 @@ describe('keep-alive', () => {
     const log = carrierLog(carrier.log);
     const [[id, at]] = [...log.answered];
     expect(Math.abs((cdr?.billableMs ?? 0) - ((log.ended.get(id) ?? 0) - at))).toBeLessThan(1000);
+    const metrics = await (await fetch(`http://${st.ops.sip}/metrics`)).text();
+    expect(metrics).toMatch(/kumo_sip_calls_ended_by_system_total\{cause="keepalive-timeout",proc="sip"\} 1/);
+    expect(metrics).toMatch(/kumo_sip_calls_in_progress\{proc="sip"\} 0/);
     await carrier.sipp.stop();
   });
 });

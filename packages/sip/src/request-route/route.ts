@@ -14,6 +14,7 @@ import {
   planRoute,
   type CallDirection,
   type CallFacts,
+  type EndCause,
   type ExtensionView,
   type HangupBy,
   type RouteCaller,
@@ -113,6 +114,8 @@ export interface CallLifecycle {
   readonly keepAliveMs?: number;
   /** Longest an answered call may last, ms. */
   readonly maxDurationMs?: number;
+  /** Counts calls the system ended, by cause. */
+  readonly onSystemEnd?: (cause: EndCause) => void;
 }
 
 /** The parts of an incoming INVITE the route reads (drachtio request or a test double). */
@@ -408,6 +411,7 @@ export function createInviteRoute(d: RouteDeps) {
     } catch (err) {
       ctx.log.warn({ err }, 'admission release failed');
     }
+    if (ctx.control?.endCause !== undefined) lc?.onSystemEnd?.(ctx.control.endCause);
     const facts = callFacts(ctx, now());
     if (facts) {
       const cdr = buildCdr(facts);
