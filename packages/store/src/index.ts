@@ -14,7 +14,9 @@ export {
   DirectoryRepo,
   didKeyOf,
   tenantFromHash,
+  gatewayIdentity,
   type DidMatch,
+  type GatewayMatch,
   type Page,
   type PageQuery,
   type TrunkMatch,
@@ -62,3 +64,11 @@ export {
 export { HuntStateStore, STATE_TTL_MS, type HuntState } from './calls/hunt.js';
 // call records (reliability: recovery of calls of a dead sip process)
 export { CallRecordStore, type CallRecord, type LegRecord, type OwnerBeat } from './calls/records.js';
+// security (api rate limits)
+export { ApiRateLimits } from './security/ratelimit.js';
+export {
+  TenantDataLifecycle,
+  DEFAULT_BILLING_RETENTION_MS,
+  type PurgeResult,
+  type RetentionRecord,
+} from './lifecycle/tenant-data.js';
