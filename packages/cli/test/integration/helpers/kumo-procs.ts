@@ -163,7 +163,7 @@ ${SDP}
   <recv response="407" auth="true" response_txn="inv1"/>
   <send ack_txn="inv1"><![CDATA[
 ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch-of:inv1];rport
 From: "Caller" <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
 [last_To:]
 Call-ID: [call_id]
@@ -264,7 +264,7 @@ export function refusedUac(o: { user: string; domain: string; password: string; 
   <Reference variables="ra"/>
   <send ack_txn="inv2"><![CDATA[
 ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch-of:inv2];rport
 From: "Caller" <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
 [last_To:]
 Call-ID: [call_id]
