@@ -56,6 +56,7 @@ export function readSipConfig(env: Env): {
     problems.push('KUMO_SIP_REG_DEFAULT_EXPIRES: must lie between the minimum and maximum expiry');
   }
   if (s.digestAlgorithms.length === 0) problems.push('KUMO_SIP_DIGEST_ALGORITHMS: name at least one algorithm');
+  if (s.sessionExpiresS !== 0 && s.sessionExpiresS < 90) problems.push('KUMO_SIP_SESSION_EXPIRES_S: 0 (off) or at least 90 (RFC 4028 Min-SE)');
   if (s.callOwnerDeadMs < s.callHeartbeatMs * 2) problems.push('KUMO_SIP_CALL_OWNER_DEAD_MS: must be at least twice KUMO_SIP_CALL_HEARTBEAT_MS');
   if (cfg.admission.leaseRenewMs * 2 > cfg.admission.leaseTtlMs) {
     problems.push('KUMO_ADMISSION_LEASE_RENEW_MS: must be at most half of KUMO_ADMISSION_LEASE_TTL_MS');
@@ -243,6 +244,7 @@ export async function runSip(ctx: ProcessContext): Promise<void> {
         records,
         keepAliveMs: cfg.sip.keepAliveS * 1000,
         maxDurationMs: cfg.sip.maxCallS * 1000,
+        sessionExpiresS: cfg.sip.sessionExpiresS,
         onSystemEnd: (cause) => reliability.endedBySystem(cause),
       },
     },

@@ -177,6 +177,13 @@ export const sipSpec = {
       'In-dialog OPTIONS to both legs of an answered call this often, seconds; a leg answering 408/481 or not answering within the interval ends the call (CDR end cause keepalive-timeout). 0 = off.',
     parse: int(0, 3600),
   },
+  sessionExpiresS: {
+    env: 'KUMO_SIP_SESSION_EXPIRES_S',
+    default: '1800',
+    description:
+      'RFC 4028 session timers offered to called parties (Supported: timer, Session-Expires), seconds. Where the party takes them up, Kumo refreshes (UPDATE, else re-INVITE) or watches its refreshes, and a failed or missing refresh ends the call (keepalive-timeout); other legs get the OPTIONS keep-alive. 0 = not offered; otherwise at least 90.',
+    parse: int(0, 86400),
+  },
   maxCallS: {
     env: 'KUMO_SIP_MAX_CALL_S',
     default: '14400',

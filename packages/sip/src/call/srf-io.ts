@@ -54,7 +54,7 @@ export interface SrfDialog {
   readonly local: { sdp: string };
   readonly connected: boolean;
   destroy(opts?: object): Promise<unknown>;
-  modify(sdp: string): Promise<string>;
+  modify(sdp: string, opts?: { headers?: Record<string, string> }): Promise<string>;
   request(opts: { method: string; headers?: Record<string, string>; body?: string }): Promise<SrfDialogRes>;
   on(ev: 'destroy', cb: (req?: unknown) => void): void;
   on(ev: 'modify' | 'info' | 'update' | 'refer' | 'notify' | 'message' | 'options', cb: (req: SrfRequest, res: SrfResponse) => void): void;
@@ -172,7 +172,17 @@ function legOf(d: SrfDialog, userAgent?: string, proxy?: string): Leg {
   return leg;
 }
 
-export function srfCallIo(srf: SrfLike, log: Logger): CallIo {
+export interface SrfIoOptions {
+  /**
+   * RFC 4028: offer session timers to called parties (`Supported: timer`, `Session-Expires`), s.
+   * 0/undefined: not offered (the OPTIONS keep-alive covers those legs).
+   */
+  readonly sessionExpiresS?: number;
+}
+
+export function srfCallIo(srf: SrfLike, log: Logger, io: SrfIoOptions = {}): CallIo {
+  const timerHeaders: Record<string, string> =
+    io.sessionExpiresS !== undefined && io.sessionExpiresS > 0 ? { Supported: 'timer', 'Session-Expires': String(io.sessionExpiresS) } : {};
   return {
     now: () => Date.now(),
     setTimer(ms, cb) {
@@ -185,7 +195,7 @@ export function srfCallIo(srf: SrfLike, log: Logger): CallIo {
       const outcome: Promise<DialOutcome> = srf
         .createUAC(
           req.uri,
-          { headers: { ...req.headers }, localSdp: req.sdp, ...(req.proxy !== undefined ? { proxy: req.proxy } : {}) },
+          { headers: { ...timerHeaders, ...req.headers }, localSdp: req.sdp, ...(req.proxy !== undefined ? { proxy: req.proxy } : {}) },
           {
             cbRequest: (err, r) => {
               if (err || !r) return;
@@ -384,16 +394,26 @@ export function srfCallIo(srf: SrfLike, log: Logger): CallIo {
             }),
           );
         }
+        const legGone = (d: SrfDialog, why: string): void => {
+          if (done || transferring) return;
+          log.info({ callId: d.sip.callId, why }, 'keep-alive: leg gone; ending the call');
+          if (control) control.end('keepalive-timeout');
+          else end('system', undefined);
+        };
+        // RFC 4028 session timers where the far end took them up; OPTIONS probes for the others.
+        const probed: SrfDialog[] = [];
+        for (const d of [a, b]) {
+          const st = sessionTimerOf(d);
+          if (st) cleanups.push(runSessionTimer(d, st, () => done || transferring, legGone, log));
+          else probed.push(d);
+        }
         const keepAliveMs = opts?.keepAliveMs ?? 0;
-        if (keepAliveMs > 0) {
+        if (keepAliveMs > 0 && probed.length > 0) {
           const timer = setInterval(() => {
             if (done || transferring) return;
-            for (const d of [a, b]) {
+            for (const d of probed) {
               void probe(d, keepAliveMs, log).then((status) => {
-                if (status === 'alive' || done || transferring) return;
-                log.info({ callId: d.sip.callId, status }, 'keep-alive: leg gone; ending the call');
-                if (control) control.end('keepalive-timeout');
-                else end('system', undefined);
+                if (status !== 'alive') legGone(d, `OPTIONS: ${status}`);
               });
             }
           }, keepAliveMs);
@@ -405,6 +425,78 @@ export function srfCallIo(srf: SrfLike, log: Logger): CallIo {
         else if (!b.connected) end('callee', a);
       });
     },
+  };
+}
+
+/** A session timer the called party accepted (its 2xx carried Session-Expires). */
+export interface SessionTimer {
+  readonly expiresS: number;
+  /** Kumo (the UAC of this dialog) refreshes; otherwise the far end does and Kumo watches. */
+  readonly kumoRefreshes: boolean;
+  /** The far end allows UPDATE (refresh without SDP); otherwise re-INVITE. */
+  readonly update: boolean;
+}
+
+/** RFC 4028 §7: the session timer of a dialog Kumo started, from the Session-Expires of the 2xx. */
+export function sessionTimerOf(d: Pick<SrfDialog, 'type' | 'res'>): SessionTimer | undefined {
+  if (d.type !== 'uac') return undefined;
+  const v = d.res?.get('Session-Expires');
+  const m = v !== undefined ? /^\s*(\d+)\s*(?:;(.*))?$/.exec(v) : null;
+  if (!m) return undefined;
+  const expiresS = Number(m[1]);
+  if (!(expiresS > 0)) return undefined;
+  const refresher = /refresher\s*=\s*(uac|uas)/i.exec(m[2] ?? '')?.[1]?.toLowerCase() ?? 'uac';
+  return { expiresS, kumoRefreshes: refresher === 'uac', update: /\bUPDATE\b/i.test(d.res?.get('Allow') ?? '') };
+}
+
+/**
+ * Runs one dialog's session timer: Kumo refreshes at half the interval (UPDATE when allowed,
+ * else re-INVITE with the current SDP) and a refresh answered 408/481 or failing ends the call;
+ * or the far end refreshes and a session not refreshed before it expires (RFC 4028 §10: the
+ * interval less a third, at most 32 s) ends the call. Returns the stop function.
+ */
+function runSessionTimer(d: SrfDialog, st: SessionTimer, paused: () => boolean, gone: (d: SrfDialog, why: string) => void, log: Logger): () => void {
+  const ms = st.expiresS * 1000;
+  if (st.kumoRefreshes) {
+    const headers = { Supported: 'timer', 'Session-Expires': `${st.expiresS};refresher=uac` };
+    const refresh = async (): Promise<string | undefined> => {
+      try {
+        if (st.update) {
+          const r = await d.request({ method: 'UPDATE', headers });
+          return r.status === 408 || r.status === 481 ? `refresh answered ${r.status}` : undefined;
+        }
+        await d.modify(d.local.sdp, { headers: { ...headers } });
+        return undefined;
+      } catch (err) {
+        const status = (err as SipErrorLike).status;
+        log.debug({ err }, 'session refresh failed');
+        return status === undefined || status === 408 || status === 481 ? `refresh failed (${status ?? 'no answer'})` : undefined;
+      }
+    };
+    const t = setInterval(() => {
+      if (paused() || !d.connected) return;
+      void refresh().then((why) => {
+        if (why !== undefined && d.connected) gone(d, why);
+      });
+    }, Math.max(250, ms / 2));
+    t.unref();
+    return () => clearInterval(t);
+  }
+  let last = Date.now();
+  const touch = (): void => {
+    last = Date.now();
+  };
+  d.on('modify', touch);
+  d.on('update', touch);
+  const limit = ms - Math.min(32_000, ms / 3);
+  const t = setInterval(() => {
+    if (!paused() && d.connected && Date.now() - last > limit) gone(d, 'session expired (no refresh)');
+  }, Math.max(100, Math.min(1000, limit / 4)));
+  t.unref();
+  return () => {
+    clearInterval(t);
+    d.removeListener('modify', touch);
+    d.removeListener('update', touch);
   };
 }
 

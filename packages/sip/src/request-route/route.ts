@@ -117,6 +117,8 @@ export interface CallLifecycle {
   readonly keepAliveMs?: number;
   /** Longest an answered call may last, ms. */
   readonly maxDurationMs?: number;
+  /** RFC 4028 session timers offered to called parties, s (0/undefined: not offered). */
+  readonly sessionExpiresS?: number;
   /** Counts calls the system ended, by cause. */
   readonly onSystemEnd?: (cause: EndCause) => void;
 }

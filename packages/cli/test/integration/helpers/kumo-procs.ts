@@ -105,9 +105,14 @@ Content-Length: 0
 
 /**
  * A carrier gateway: answers every INVITE, logs `A <call-id> <ms>` when the ACK comes and
- * `B <call-id> <ms>` when the BYE comes (sipp's clock), answers OPTIONS while up.
+ * `B <call-id> <ms>` when the BYE comes (sipp's clock), answers OPTIONS while up. With
+ * `sessionExpires` its 200 OK takes up a session timer with Kumo as the refresher; it answers
+ * each refresh (UPDATE, logged `U`) with `refreshStatus` (default 200).
  */
-export const CARRIER_UAS = `<?xml version="1.0" encoding="ISO-8859-1" ?>
+export function carrierUas(o: { sessionExpires?: number; refreshStatus?: number } = {}): string {
+  const timer = o.sessionExpires !== undefined ? `Session-Expires: ${o.sessionExpires};refresher=uac\nRequire: timer\nAllow: INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE\n` : '';
+  const refreshAnswer = (o.refreshStatus ?? 200) === 200 ? OK_TO_REQUEST : OK_TO_REQUEST.replace('SIP/2.0 200 OK', `SIP/2.0 ${o.refreshStatus} Call/Transaction Does Not Exist`);
+  return `<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="carrier">
   <recv request="INVITE"/>
   <send><![CDATA[
@@ -118,7 +123,7 @@ SIP/2.0 200 OK
 [last_Call-ID:]
 [last_CSeq:]
 Contact: <sip:carrier@[local_ip]:[local_port];transport=[transport]>
-Content-Type: application/sdp
+${timer}Content-Type: application/sdp
 Content-Length: [len]
 
 ${SDP}
@@ -126,15 +131,22 @@ ${SDP}
   <recv request="ACK"><action><log message="A [call_id] [clock_tick]"/></action></recv>
   <label id="1"/>
   <recv request="OPTIONS" optional="true" next="2"/>
+  <recv request="UPDATE" optional="true" next="4"><action><log message="U [call_id] [clock_tick]"/></action></recv>
   <recv request="BYE"><action><log message="B [call_id] [clock_tick]"/></action></recv>
   ${OK_TO_REQUEST}
   <nop next="3"/>
   <label id="2"/>
   ${OK_TO_REQUEST}
   <nop next="1"/>
+  <label id="4"/>
+  ${refreshAnswer}
+  <nop next="1"/>
   <label id="3"/>
 </scenario>
 `;
+}
+
+export const CARRIER_UAS = carrierUas();
 
 /**
  * A phone (digest auth, sipp 3.6 reads MD5) calling `[service]`: holds `holdMs` then hangs
@@ -207,22 +219,24 @@ Content-Length: 0
 `;
 }
 
-/** The carrier's view: answer and hang-up times (sipp clock, ms) by Call-ID. */
-export function carrierLog(file: string): { answered: Map<string, number>; ended: Map<string, number> } {
+/** The carrier's view: answer and hang-up times (sipp clock, ms) by Call-ID, and the session refreshes it got. */
+export function carrierLog(file: string): { answered: Map<string, number>; ended: Map<string, number>; refreshes: number } {
   const answered = new Map<string, number>();
   const ended = new Map<string, number>();
-  if (!existsSync(file)) return { answered, ended };
+  let refreshes = 0;
+  if (!existsSync(file)) return { answered, ended, refreshes };
   for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const m = /^([AB]) (\S+) (\d+)/.exec(line.trim());
+    const m = /^([ABU]) (\S+) (\d+)/.exec(line.trim());
     if (!m) continue;
-    (m[1] === 'A' ? answered : ended).set(m[2] as string, Number(m[3]));
+    if (m[1] === 'U') refreshes += 1;
+    else (m[1] === 'A' ? answered : ended).set(m[2] as string, Number(m[3]));
   }
-  return { answered, ended };
+  return { answered, ended, refreshes };
 }
 
-export function startCarrier(dir: string, port: number, calls: number, timeoutS: number): { sipp: SippHandle; log: string } {
+export function startCarrier(dir: string, port: number, calls: number, timeoutS: number, xml = CARRIER_UAS): { sipp: SippHandle; log: string } {
   const file = join(dir, 'carrier.xml');
-  writeFileSync(file, CARRIER_UAS);
+  writeFileSync(file, xml);
   const log = join(dir, 'carrier.log');
   const sipp = startSipp({
     scenario: { file },
