@@ -13,8 +13,6 @@ export interface LiveCall {
   readonly callKey: string;
   /** Its established dialogs (empty until answered). */
   legs(): readonly LegRecord[];
-  /** True once answered. */
-  established(): boolean;
   /** Ends the call now (BYE / final response to whoever is still there); its CDR says why. Idempotent. */
   end(cause: EndCause): void;
 }

@@ -93,7 +93,8 @@ export interface SessionOptions {
 export interface AnsweredCall {
   readonly answeredAt: number;
   readonly legs: readonly Leg[];
-  readonly step: PlanStep;
+  /** The plan step that answered (none for joined calls: attended transfer, Replaces). */
+  readonly step?: PlanStep;
   readonly bLegCallId: string;
   readonly answerSdp: string;
   readonly answeredBy?: string;

@@ -374,7 +374,6 @@ export function createInviteRoute(d: RouteDeps) {
       tenantId: tenant.id,
       callKey,
       legs: () => ctx.legs ?? [],
-      established: () => ctx.legs !== undefined,
       end: (cause) => control.end(cause),
     };
     const remove = lc.registry.add(live);
@@ -425,7 +424,7 @@ export function createInviteRoute(d: RouteDeps) {
       cancelledByCaller: false,
       bLegCallId: a.bLegCallId,
       answerSdp: a.answerSdp,
-      step: a.step,
+      ...(a.step ? { step: a.step } : {}),
       ...(a.answeredBy !== undefined ? { answeredBy: a.answeredBy } : {}),
       attempts: [],
     };
@@ -435,7 +434,7 @@ export function createInviteRoute(d: RouteDeps) {
       answeredAt: a.answeredAt,
       facts,
       legs: ctx.legs,
-      ...ticketOf(ctx, a.step.kind === 'trunk' ? a.step.trunkId : ctx.trunk?.id),
+      ...ticketOf(ctx, a.step?.kind === 'trunk' ? a.step.trunkId : ctx.trunk?.id),
     });
   };
 
@@ -517,8 +516,9 @@ export function createInviteRoute(d: RouteDeps) {
     const answeredAt = now();
     let hangupBy: HangupBy = 'system';
     try {
-      const legs = [mine, taken.other].flatMap((l) => (l.dialog ? [l.dialog] : []));
-      ctx.legs = legs;
+      await recordAnswer(ctx, { answeredAt, legs: [mine, taken.other], bLegCallId: taken.other.callId, answerSdp: taken.other.remoteSdp }).catch((err: unknown) =>
+        ctx.log.warn({ err }, 'call record not updated'),
+      );
       hangupBy = await ctx.io.bridge(mine, taken.other, undefined, {
         dialogs: dialogs.forTenant(tenant.id),
         ...(ctx.control ? { control: ctx.control } : {}),
@@ -627,7 +627,13 @@ export function createInviteRoute(d: RouteDeps) {
     }
     const answeredAt = now();
     await trackCall(xctx);
-    xctx.legs = [t.transferee, j.other].flatMap((l) => (l.dialog ? [l.dialog] : []));
+    await recordAnswer(xctx, {
+      answeredAt,
+      legs: [t.transferee, j.other],
+      bLegCallId: j.other.callId,
+      answerSdp: j.other.remoteSdp,
+      ...(targetRecord ? { answeredBy: targetRecord.number } : {}),
+    }).catch((err: unknown) => xctx.log.warn({ err }, 'call record not updated'));
     const joined = (async () => {
       let hangupBy: HangupBy = 'system';
       try {

@@ -356,7 +356,7 @@ describe('the system ends calls (docs/reliability.md)', () => {
   it('the registry: endAll ends every call, idle() waits for calls and tracked work, drain refuses new calls', async () => {
     const reg = new CallRegistry();
     const ended: string[] = [];
-    const removes = ['a', 'b'].map((k) => reg.add({ tenantId: 't', callKey: k, legs: () => [], established: () => true, end: (c) => ended.push(`${k}:${c}`) }));
+    const removes = ['a', 'b'].map((k) => reg.add({ tenantId: 't', callKey: k, legs: () => [], end: (c) => ended.push(`${k}:${c}`) }));
     let finish!: () => void;
     const errors: unknown[] = [];
     reg.track(new Promise<void>((r) => (finish = r)), (e) => errors.push(e));
