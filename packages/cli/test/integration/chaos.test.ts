@@ -6,6 +6,7 @@
  * billed within 2 s of the carrier-side duration; no carrier leg is left up; ports and trunk
  * channels are back to 0; 110 connects again after each restart (outage printed per kill).
  */
+import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +17,29 @@ import { startRedis, type RedisHandle } from '@kumo/testkit';
 import { KumoProc, PHONE, TENANT, carrierLog, oneCall, phoneCalls, readCdrs, ready, relStack, startCarrier, waitFor, type RelStack } from './helpers/kumo-procs.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Sends INVITEs with unusable Via ports (0, 70000) to the engine over UDP. */
+async function poison(target: string): Promise<void> {
+  const [host, port] = target.split(':') as [string, string];
+  const sock = createSocket('udp4');
+  for (const [i, viaPort] of [0, 70000].entries()) {
+    const msg = [
+      `INVITE sip:2001@${host}:${port} SIP/2.0`,
+      `Via: SIP/2.0/UDP 127.0.0.1:${viaPort};branch=z9hG4bK-poison-${i}`,
+      `From: <sip:x@${host}>;tag=p${i}`,
+      `To: <sip:2001@${host}>`,
+      `Call-ID: poison-${i}@chaos`,
+      'CSeq: 1 INVITE',
+      'Max-Forwards: 70',
+      'Content-Length: 0',
+      '',
+      '',
+    ].join('\r\n');
+    await new Promise<void>((r) => sock.send(msg, Number(port), host, () => r()));
+  }
+  await sleep(200);
+  sock.close();
+}
 
 describe('chaos: every answered call is billed once when processes die', () => {
   const dir = mkdtempSync(join(tmpdir(), 'kumo-chaos-'));
@@ -72,6 +96,9 @@ describe('chaos: every answered call is billed once when processes die', () => {
       await emergencyAfterRestart(kill, Date.now());
     };
 
+    // Poison first (issue 11): INVITEs whose Via port is 0 or above 65535 must not leave anything behind
+    // that stops the engine's clean-up when the sip process dies next (every carrier leg is checked below).
+    await poison(sipTarget);
     await restartAfter('sip SIGKILL', sip, 'SIGKILL');
     await restartAfter('engine SIGKILL', engine, 'SIGKILL');
     await restartAfter('billing SIGKILL', billing, 'SIGKILL');
