@@ -7,6 +7,8 @@ export interface ChildSpec {
   readonly command: string;
   readonly args: readonly string[];
   readonly env: NodeJS.ProcessEnv;
+  /** How long `stop()` waits for this child after SIGTERM before SIGKILL (default: stop()'s grace). */
+  readonly stopGraceMs?: number;
 }
 
 interface Running {
@@ -85,7 +87,7 @@ export class Supervisor {
       const killTimer = setTimeout(() => {
         this.log.warn({ child: r.spec.name }, 'did not stop in time; killing');
         c.kill('SIGKILL');
-      }, graceMs);
+      }, Math.max(graceMs, r.spec.stopGraceMs ?? 0));
       await r.exited;
       clearTimeout(killTimer);
     }

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:net';
-import { commonSpec, ConfigError, engineSpec, readConfig, upSpec } from '@kumo/config';
+import { commonSpec, ConfigError, engineSpec, readConfig, sipSpec, upSpec } from '@kumo/config';
 import { createLogger, isKumoError, type Env, type Logger } from '@kumo/runtime';
 import { startLocalRedis, type LocalRedis } from '@kumo/store';
 import { PROCESS_NAMES, PROCESSES, READY_ENDPOINTS, type ProcessName } from './processes.js';
@@ -36,7 +36,7 @@ async function freeLoopbackPort(): Promise<number> {
 export async function up(env: Env, opts: UpOptions): Promise<number> {
   let cfg;
   try {
-    cfg = readConfig({ common: commonSpec, up: upSpec }, env);
+    cfg = readConfig({ common: commonSpec, up: upSpec, sip: { drainGraceMs: sipSpec.drainGraceMs } }, env);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`kumo up: ${err.message}\n`);
@@ -58,7 +58,7 @@ export async function up(env: Env, opts: UpOptions): Promise<number> {
         port,
         dir: join(dataDir, 'redis'),
         bin: cfg.up.redisBin,
-        settings: { appendonly: 'yes', appendfsync: 'everysec', save: '', 'maxmemory-policy': 'noeviction' },
+        settings: { appendonly: 'yes', appendfsync: cfg.up.redisAppendfsync, save: '', 'maxmemory-policy': 'noeviction' },
       });
     } catch (err) {
       process.stderr.write(`kumo up: cannot start redis-server: ${(err as Error).message}\n`);
@@ -67,8 +67,9 @@ export async function up(env: Env, opts: UpOptions): Promise<number> {
       return 1;
     }
     redisUrl = redis.url;
-    log.info({ port, dir: join(dataDir, 'redis') }, 'local redis-server started (AOF on)');
+    log.info({ port, dir: join(dataDir, 'redis'), appendfsync: cfg.up.redisAppendfsync }, 'local redis-server started (AOF on)');
   }
+  const redisWatch = redis ? superviseRedis(redis, log, { minBackoffMs: 200, maxBackoffMs: cfg.up.restartMaxBackoffMs }) : undefined;
 
   const childEnv: NodeJS.ProcessEnv = {
     ...process.env,
@@ -110,7 +111,9 @@ export async function up(env: Env, opts: UpOptions): Promise<number> {
   const started: ProcessName[] = [];
   for (const name of PROCESS_NAMES) {
     if (PROCESSES[name] === undefined) continue;
-    supervisor.start({ name, command: process.execPath, args: [main, name], env: childEnv });
+    // sip drains its calls on SIGTERM (KUMO_SIP_DRAIN_GRACE_MS) before it lets go.
+    const stopGraceMs = name === 'sip' ? cfg.sip.drainGraceMs + 15_000 : undefined;
+    supervisor.start({ name, command: process.execPath, args: [main, name], env: childEnv, ...(stopGraceMs !== undefined ? { stopGraceMs } : {}) });
     started.push(name);
   }
   // Signal handlers go in before the banner: whoever reads the banner may stop us at once.
@@ -124,7 +127,7 @@ export async function up(env: Env, opts: UpOptions): Promise<number> {
         return;
       }
       log.info({ signal: sig }, 'stopping Kumo');
-      void shutdown(log, supervisor, redis, cfg.common.shutdownGraceMs).then(() => resolveExit(0));
+      void shutdown(log, supervisor, redis, redisWatch, cfg.common.shutdownGraceMs).then(() => resolveExit(0));
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
@@ -142,10 +145,62 @@ export async function up(env: Env, opts: UpOptions): Promise<number> {
   return exitCode;
 }
 
-async function shutdown(log: Logger, supervisor: Supervisor, redis: LocalRedis | undefined, graceMs: number): Promise<void> {
+async function shutdown(
+  log: Logger,
+  supervisor: Supervisor,
+  redis: LocalRedis | undefined,
+  redisWatch: { stop(): void } | undefined,
+  graceMs: number,
+): Promise<void> {
   await supervisor.stop(graceMs);
+  redisWatch?.stop();
   if (redis) {
     await redis.stop();
     log.info('redis-server stopped (AOF flushed)');
   }
+}
+
+/**
+ * Keeps the local redis-server running: when it dies, say so loudly and start it again on the
+ * same port with the same data directory (its AOF is replayed), with a backoff if it keeps
+ * dying. The Kumo processes reconnect by themselves (ioredis); their /readyz fails meanwhile.
+ */
+export function superviseRedis(redis: LocalRedis, log: Logger, o: { minBackoffMs: number; maxBackoffMs: number }): { stop(): void } {
+  let stopped = false;
+  let backoff = o.minBackoffMs;
+  let timer: NodeJS.Timeout | undefined;
+  const watch = (): void => {
+    const child = redis.process;
+    const startedAt = Date.now();
+    child.once('exit', (code, signal) => {
+      if (stopped) return;
+      const downAt = Date.now();
+      if (downAt - startedAt > 60_000) backoff = o.minBackoffMs;
+      log.error({ code, signal, restartInMs: backoff }, 'REDIS-SERVER DIED: calls, registrations and the API fail until it is back; restarting it from its AOF');
+      const restart = (): void => {
+        timer = undefined;
+        if (stopped) return;
+        redis.restart().then(
+          () => {
+            log.warn({ outageMs: Date.now() - downAt, port: redis.port }, 'redis-server restarted (AOF replayed); processes reconnect by themselves');
+            watch();
+          },
+          (err: unknown) => {
+            backoff = Math.min(backoff * 2, o.maxBackoffMs);
+            log.error({ err, restartInMs: backoff }, 'redis-server did not restart; trying again');
+            timer = setTimeout(restart, backoff);
+          },
+        );
+      };
+      timer = setTimeout(restart, backoff);
+      backoff = Math.min(backoff * 2, o.maxBackoffMs);
+    });
+  };
+  watch();
+  return {
+    stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+    },
+  };
 }

@@ -8,6 +8,11 @@ import { stableId } from './hash.js';
 export type CallDirection = 'internal' | 'outbound' | 'inbound' | 'emergency';
 export type Disposition = 'answered' | 'no-answer' | 'busy' | 'failed' | 'cancelled' | 'rejected';
 export type HangupBy = 'caller' | 'callee' | 'system';
+/**
+ * Why Kumo itself ended a call (absent: the call ended normally, by a party's BYE or a final
+ * response). See docs/reliability.md.
+ */
+export type EndCause = 'system-failure' | 'engine-lost' | 'shutdown' | 'keepalive-timeout' | 'max-duration';
 
 export interface PartyFacts {
   /** Exactly what was dialled or presented (request-URI user / From user). */
@@ -50,6 +55,8 @@ export interface CallFacts {
   readonly userAgent?: string;
   /** Caller ID withheld (184 / Privacy: id). */
   readonly privacy?: boolean;
+  /** Set when Kumo ended the call because something failed (docs/reliability.md). */
+  readonly endCause?: EndCause;
 }
 
 export interface Cdr {
@@ -84,6 +91,8 @@ export interface Cdr {
   readonly codecs: readonly string[];
   readonly userAgent: string | null;
   readonly privacy: boolean;
+  /** Present only when Kumo ended the call because something failed: `system-failure`, `engine-lost`, `shutdown`, `keepalive-timeout`, `max-duration`. */
+  readonly endCause?: EndCause;
 }
 
 /** The CDR id is a function of the call's first leg only, so a retried publish is harmless. */
@@ -136,5 +145,6 @@ export function buildCdr(f: CallFacts): Cdr {
     codecs: [...(f.codecs ?? [])],
     userAgent: f.userAgent ?? null,
     privacy: f.privacy ?? false,
+    ...(f.endCause !== undefined ? { endCause: f.endCause } : {}),
   };
 }

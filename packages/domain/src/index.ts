@@ -8,6 +8,7 @@ export {
   type Cdr,
   type Disposition,
   type HangupBy,
+  type EndCause,
   type PartyFacts,
 } from './cdr.js';
 export {

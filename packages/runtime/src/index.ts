@@ -25,3 +25,4 @@ export {
   type BlockScope,
 } from './metrics/sip.js';
 export { createTrunkMetrics, type TrunkMetrics } from './metrics/trunks.js';
+export { createReliabilityMetrics, SYSTEM_END_CAUSES, type ReliabilityMetrics } from './metrics/reliability.js';

@@ -12,8 +12,13 @@ export class Lifecycle {
 
   constructor(
     private readonly log: Logger,
-    private readonly graceMs: number,
+    private graceMs: number,
   ) {}
+
+  /** A process that drains (the sip process) may need longer than the common grace; never shortens it. */
+  extendGrace(ms: number): void {
+    this.graceMs = Math.max(this.graceMs, ms);
+  }
 
   onClose(name: string, fn: Closer): void {
     this.closers.push({ name, fn });

@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { ConfigError, admissionSpec, cdrStreamSpec, commonSpec, readConfig, routingSpec, sipSpec, type ConfigOf, type Env } from '@kumo/config';
-import { createSipMetrics, createTrunkMetrics, startOpsServer, type Logger, type ProcessContext, type SipMetrics, type TrunkMetrics } from '@kumo/runtime';
+import { createReliabilityMetrics, createSipMetrics, createTrunkMetrics, startOpsServer, type Logger, type ProcessContext, type SipMetrics, type TrunkMetrics } from '@kumo/runtime';
 import {
+  AdmissionStore,
   AuthGuardStore,
+  CallRecordStore,
   CdrStreams,
   type CdrReplication,
   DirectoryRepo,
@@ -15,13 +18,17 @@ import {
   keySchema,
   pingRedis,
   type KeySchema,
+  type LegRecord,
   type RedisClient,
 } from '@kumo/store';
 import type { DigestAlgorithm } from './auth/digest.js';
 import { createInviteHandler } from './call/hook.js';
 import { LocalDialogRegistry } from './call/dialogs.js';
 import { LocalPickupRegistry } from './call/pickup.js';
-import type { AdmitCall, RouteDeps } from './request-route/route.js';
+import type { AdmitCall, CallLifecycle, RouteDeps } from './request-route/route.js';
+import { CallRegistry, type LiveCall } from './call/registry.js';
+import { CallRecovery } from './call/recovery.js';
+import { byeLeg, type SrfLike } from './call/srf-io.js';
 import type { CallAdmission } from './admission/call-admission.js';
 import { createCallAdmission } from './admission/create.js';
 import { admissionStep, overloadGateStep, registerRateCap } from './admission/route-step.js';
@@ -56,6 +63,8 @@ export function readSipConfig(env: Env): {
     problems.push('KUMO_SIP_REG_DEFAULT_EXPIRES: must lie between the minimum and maximum expiry');
   }
   if (s.digestAlgorithms.length === 0) problems.push('KUMO_SIP_DIGEST_ALGORITHMS: name at least one algorithm');
+  if (s.sessionExpiresS !== 0 && s.sessionExpiresS < 90) problems.push('KUMO_SIP_SESSION_EXPIRES_S: 0 (off) or at least 90 (RFC 4028 Min-SE)');
+  if (s.callOwnerDeadMs < s.callHeartbeatMs * 2) problems.push('KUMO_SIP_CALL_OWNER_DEAD_MS: must be at least twice KUMO_SIP_CALL_HEARTBEAT_MS');
   if (cfg.admission.leaseRenewMs * 2 > cfg.admission.leaseTtlMs) {
     problems.push('KUMO_ADMISSION_LEASE_RENEW_MS: must be at most half of KUMO_ADMISSION_LEASE_TTL_MS');
   }
@@ -117,6 +126,8 @@ export interface SipAppDeps {
     readonly admitCall?: AdmitCall;
     /** The early overload gate; default: `admission` below, else none. */
     readonly overloadGate?: RouteDeps['overloadGate'];
+    /** Call records, keep-alive and maximum duration (docs/reliability.md); the registry is created when not given. */
+    readonly lifecycle?: Partial<CallLifecycle>;
   };
   /** Contract and overload enforcement (docs/admission.md): the admitCall step and the REGISTER cap. */
   readonly admission?: { readonly service: CallAdmission; readonly burstSeconds: number };
@@ -132,6 +143,8 @@ export interface SipApp {
   readonly gatewayMonitor?: GatewayMonitor;
   /** Registration-based trunks: started once the engine connection exists (`start(registerClient(conn.srf))`). */
   readonly trunkRegistrant?: TrunkRegistrant;
+  /** Every call of this process and the work it started (drain, engine-loss reconciliation). */
+  readonly calls: CallRegistry;
   /** In-process call state, for leak checks and diagnostics: all 0 once no call is ringing or bridged. */
   stats(): { readonly ringing: number; readonly bridgedLegs: number };
 }
@@ -187,6 +200,8 @@ export function createSipApp(d: SipAppDeps): SipApp {
         ...(tr.retryBaseMs !== undefined ? { retryBaseMs: tr.retryBaseMs } : {}),
       })
     : undefined;
+  const registry = c?.lifecycle?.registry ?? new CallRegistry();
+  const lifecycle: CallLifecycle = { ...c?.lifecycle, registry };
   const invite = c
     ? createInviteHandler({
         log: d.log.child({ component: 'calls' }),
@@ -206,6 +221,7 @@ export function createSipApp(d: SipAppDeps): SipApp {
         },
         trunkSetupTimeoutSec: c.trunkSetupTimeoutSec,
         trunkRingCapSec: c.trunkRingCapSec,
+        lifecycle,
         tenantHosts: { ipHostDomain: d.registrar.ipHostDomain, domainAliases: d.registrar.domainAliases },
         ...(admitCall ? { admitCall } : {}),
         ...(c.overloadGate ? { overloadGate: c.overloadGate } : adm ? { overloadGate: overloadGateStep(adm.service) } : {}),
@@ -218,6 +234,7 @@ export function createSipApp(d: SipAppDeps): SipApp {
     dialogs,
     ...(gatewayMonitor ? { gatewayMonitor } : {}),
     ...(trunkRegistrant ? { trunkRegistrant } : {}),
+    calls: registry,
     stats: () => ({ ringing: pickups.size, bridgedLegs: dialogs.size }),
   };
 }
@@ -242,6 +259,25 @@ export async function runSip(ctx: ProcessContext): Promise<void> {
   const admission = createCallAdmission({ redis, keys, config: cfg.admission, log, registry: ctx.registry });
   await admission.start();
   ctx.lifecycle.onClose('admission', () => admission.close());
+  // Reliability (docs/reliability.md): call records owned by this process, heart-beaten; dead owners' calls recovered.
+  const owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  const records = new CallRecordStore(redis, keys, owner);
+  const calls = new CallRegistry();
+  const reliability = createReliabilityMetrics(ctx.registry);
+  const cdrs = new CdrStreams(redis, keys, cfg.cdr.shards, { minReplicas: cfg.cdr.minReplicas, timeoutMs: cfg.cdr.replicaTimeoutMs });
+  const engine: { conn?: EngineConnection } = {};
+  const recovery = new CallRecovery({
+    records,
+    publishCdr: (cdr) => cdrs.publishCdr(cdr),
+    admission: new AdmissionStore(redis, keys, { leaseTtlMs: cfg.admission.leaseTtlMs, floodWindowMs: cfg.admission.floodWindowMs }),
+    // Usually the engine already hung these legs up (it does when its app goes away): do not wait long for answers.
+    hangupLeg: (leg) => (engine.conn?.isConnected() ? byeLeg(engine.conn.srf as unknown as SrfLike, leg, log, 2000) : Promise.resolve(undefined)),
+    log: log.child({ component: 'recovery' }),
+    heartbeatMs: cfg.sip.callHeartbeatMs,
+    deadAfterMs: cfg.sip.callOwnerDeadMs,
+    onRecovered: () => reliability.endedBySystem('system-failure'),
+  });
+  reliability.setLiveCalls(() => calls.size);
   const app = createSipApp({
     redis,
     keys,
@@ -261,6 +297,14 @@ export async function runSip(ctx: ProcessContext): Promise<void> {
         metrics: trunkMetrics,
       },
       trunkRegistration: { checkMs: 5000, timeoutMs: 10_000, retryMaxMs: cfg.routing.trunkRegRetryMaxS * 1000, metrics: trunkMetrics },
+      lifecycle: {
+        registry: calls,
+        records,
+        keepAliveMs: cfg.sip.keepAliveS * 1000,
+        maxDurationMs: cfg.sip.maxCallS * 1000,
+        sessionExpiresS: cfg.sip.sessionExpiresS,
+        onSystemEnd: (cause) => reliability.endedBySystem(cause),
+      },
     },
     admission: { service: admission, burstSeconds: cfg.admission.rateBurstS },
   });
@@ -273,16 +317,16 @@ export async function runSip(ctx: ProcessContext): Promise<void> {
     return out;
   });
 
-  const engine: { conn?: EngineConnection } = {};
   const ops = await startOpsServer({
     host: cfg.sip.opsListen.host,
     port: cfg.sip.opsListen.port,
     registry: ctx.registry,
-    ready: async () => (engine.conn?.isConnected() ?? false) && (await pingRedis(redis)),
+    ready: async () => !calls.draining && (engine.conn?.isConnected() ?? false) && (await pingRedis(redis)),
   });
   ctx.lifecycle.onClose('ops-server', ops.close);
   log.info({ port: ops.port }, 'ops server listening');
 
+  const reconcile = engineLossReconciler(calls, () => engine.conn, log);
   const conn = connectEngine({
     host: cfg.sip.engineControl.host,
     port: cfg.sip.engineControl.port,
@@ -290,6 +334,9 @@ export async function runSip(ctx: ProcessContext): Promise<void> {
     log,
     metrics,
     handlers: app.handlers,
+    onDown: reconcile.down,
+    onUp: reconcile.up,
+    retryMaxDelayMs: 1000,
   });
   engine.conn = conn;
   ctx.lifecycle.onClose('engine-connection', () => conn.close());
@@ -303,6 +350,10 @@ export async function runSip(ctx: ProcessContext): Promise<void> {
     registrant.start(registerClient(conn.srf));
     ctx.lifecycle.onClose('trunk-registrant', () => registrant.close());
   }
+  recovery.start();
+  // Closers run in reverse: this one (drain) runs before the engine link and Redis close.
+  ctx.lifecycle.extendGrace(cfg.sip.drainGraceMs + 10_000);
+  ctx.lifecycle.onClose('calls', () => drain(calls, recovery, cfg.sip.drainGraceMs, log));
   let timer: NodeJS.Timeout | undefined;
   const waited = await Promise.race([
     conn.connected.then(() => true),
@@ -310,4 +361,78 @@ export async function runSip(ctx: ProcessContext): Promise<void> {
   ]);
   if (timer) clearTimeout(timer);
   if (!waited) log.warn({ engine: cfg.sip.engineControl }, 'engine not reachable yet; serving once it is (retrying)');
+}
+
+/**
+ * Graceful stop (docs/reliability.md): new calls get 503 + Retry-After (and /readyz fails);
+ * established calls go on for up to `graceMs`; what is left is then ended by the system, with
+ * CDRs published, before the engine link and Redis close. A clean stop leaves no call record.
+ */
+export async function drain(calls: CallRegistry, recovery: CallRecovery | undefined, graceMs: number, log: Logger): Promise<void> {
+  calls.drain();
+  if (calls.busy > 0) log.info({ calls: calls.size, graceMs }, 'draining: refusing new calls, waiting for calls in progress');
+  if (!(await calls.idle(graceMs))) {
+    const n = calls.endAll('shutdown');
+    log.warn({ calls: n }, 'drain grace over: ending the calls left (CDR end cause shutdown)');
+    if (!(await calls.idle(8_000))) log.error({ calls: calls.size, work: calls.busy - calls.size }, 'calls still not finished; their records are left for recovery');
+  }
+  await recovery?.stop({ retire: calls.busy === 0 });
+  log.info({ left: calls.busy }, 'drained');
+}
+
+/** How long calls wait for a lost engine link to come back before they are ended anyway. */
+const ENGINE_LOSS_WAIT_MS = 10_000;
+/** BYEs older than this are not sent any more after a reconnection. */
+const PENDING_BYE_MAX_AGE_MS = 5 * 60_000;
+
+/**
+ * Engine loss: the engine link is gone and with it (on the Kumo engine) every dialog, while the
+ * parties — media flows between them, not through Kumo — may still be talking. When a link is
+ * back (the same engine or another one) the calls of this process are ended: a BYE built from
+ * each leg's record goes to each party as a new request, and the CDR (end cause `engine-lost`)
+ * is billed up to then. A link that stays away for `waitMs` ends the calls anyway; their BYEs
+ * go out once a link is back.
+ */
+export function engineLossReconciler(
+  calls: CallRegistry,
+  conn: () => EngineConnection | undefined,
+  log: Logger,
+  waitMs = ENGINE_LOSS_WAIT_MS,
+): { down: () => void; up: () => void } {
+  let pending: { at: number; leg: LegRecord }[] = [];
+  let lost: LiveCall[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  const endLost = (): void => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    const at = Date.now();
+    for (const c of lost) {
+      for (const leg of c.legs()) pending.push({ at, leg });
+      c.end('engine-lost');
+    }
+    lost = [];
+  };
+  return {
+    down: () => {
+      const live = calls.list();
+      if (live.length === 0) return;
+      lost.push(...live);
+      log.error({ calls: live.length }, 'engine link lost: the calls of this process end once a link is back (CDR end cause engine-lost)');
+      timer ??= setTimeout(() => {
+        log.error({ calls: lost.length, waitMs }, 'engine link still down: ending its calls now');
+        endLost();
+      }, waitMs);
+      timer.unref();
+    },
+    up: () => {
+      endLost();
+      const c = conn();
+      const now = Date.now();
+      const todo = pending.filter((p) => now - p.at < PENDING_BYE_MAX_AGE_MS);
+      pending = [];
+      if (!c || todo.length === 0) return;
+      log.warn({ legs: todo.length }, 'engine link back: sending BYE to the legs of calls the engine loss cut off');
+      for (const p of todo) calls.track(byeLeg(c.srf as unknown as SrfLike, p.leg, log), (err) => log.warn({ err }, 'BYE after engine loss failed'));
+    },
+  };
 }

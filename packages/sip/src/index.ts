@@ -73,4 +73,12 @@ export { CallSession, type CallTracker, type PickupRegistry, type SessionOptions
 export { LocalPickupRegistry } from './call/pickup.js';
 export { LocalDialogRegistry, parseReplaces } from './call/dialogs.js';
 export { checkSdp, sdpCodecs, type SdpCheck } from './call/sdp.js';
-export type { CallIo, DialOutcome, DialProgress, DialRequest, InboundInvite, Leg, PendingDial } from './call/types.js';
+export type { BridgeOptions, CallIo, DialOutcome, DialProgress, DialRequest, InboundInvite, Leg, PendingDial, SystemEnd } from './call/types.js';
+
+// Reliability (docs/reliability.md): call registry, recovery of dead processes' calls, drain, engine loss.
+export { CallRegistry, CallControl, type LiveCall } from './call/registry.js';
+export { CallRecovery, recoveredFacts, type CallRecoveryOptions } from './call/recovery.js';
+export { drain, engineLossReconciler } from './app.js';
+export { byeLeg } from './call/srf-io.js';
+export type { CallLifecycle } from './request-route/route.js';
+export type { AnsweredCall } from './call/session.js';

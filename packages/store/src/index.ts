@@ -75,6 +75,8 @@ export {
 export { HuntStateStore, STATE_TTL_MS, type HuntState } from './calls/hunt.js';
 export { GatewayHealthStore, type GatewayHealth } from './calls/gateway-health.js';
 export { TrunkRegistrationStore, type TrunkRegistrationState } from './calls/trunk-registration.js';
+// call records (reliability: recovery of calls of a dead sip process)
+export { CallRecordStore, type CallRecord, type LegRecord, type OwnerBeat } from './calls/records.js';
 // security (api rate limits)
 export { ApiRateLimits } from './security/ratelimit.js';
 export {

@@ -95,6 +95,9 @@ function tenantKeys(prefix: string) {
     inCall: (id: string) => `${t(id)}:hunt:incall`,
     /** Hash: extension → epoch ms its last call ended (longest-idle hunting). */
     idleSince: (id: string) => `${t(id)}:hunt:idle`,
+    // call records (reliability, docs/reliability.md)
+    /** HASH {owner, startedAt, answeredAt, facts, legs, ticket}: one admitted call in progress; deleted once its CDR is published. */
+    callRecord: (id: string, callKey: string) => `${t(id)}:call:${callKey}`,
 
     // --- cdr / billing --------------------------------------------------------------
     /** Billing: the tenant's key base; the charge script derives the per-month keys below from it (same slot). */
@@ -174,6 +177,13 @@ function globalKeys(prefix: string) {
     admissionLeasingTenants: () => `${prefix}:adm:leasing`,
     /** HASH {tokens, ts}: REGISTER token bucket of one source (IP or IP:port). */
     admissionRegister: (source: string) => `${prefix}:adm:reg:${source}`,
+    // call records (reliability, docs/reliability.md)
+    /** ZSET sip process id → its last heartbeat (epoch ms, Redis clock): who owns live call records. */
+    callOwners: () => `${prefix}:call:owners`,
+    /** SET of `<tenantId> <callKey>`: the call records one sip process owns (the recovery sweeper's index). */
+    callOwnerCalls: (owner: string) => `${prefix}:call:owner:${owner}`,
+    /** STRING (PX): a surviving sip process is recovering this dead owner's calls. */
+    callOwnerClaim: (owner: string) => `${prefix}:call:claim:${owner}`,
 
     // --- cdr / billing --------------------------------------------------------------
     /** Stream: CDRs of the tenants hashed to this shard (consumer group `billing`). Own hash tag per shard. */

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -99,5 +99,46 @@ describe('kumo up', () => {
     expect(res2.status).toBe(200);
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
+  });
+});
+
+describe('kumo up supervises redis-server', () => {
+  it('a SIGKILLed redis-server is restarted from its AOF, loudly; the processes reconnect and are ready again', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kumo-up-redis-'));
+    dirs.push(dir);
+    const sipOps = `127.0.0.1:${await freePort()}`;
+    const env = {
+      KUMO_DATA_DIR: dir,
+      KUMO_API_LISTEN: `127.0.0.1:${await freePort()}`,
+      KUMO_SIP_LISTEN: `udp/127.0.0.1:${await freePort()}`,
+      KUMO_ENGINE_CONTROL: `127.0.0.1:${await freePort()}`,
+      KUMO_ENGINE_OPS_LISTEN: `127.0.0.1:${await freePort()}`,
+      KUMO_SIP_OPS_LISTEN: sipOps,
+      KUMO_BILLING_OPS_LISTEN: `127.0.0.1:${await freePort()}`,
+      KUMO_SIP_DRAIN_GRACE_MS: '2000',
+    };
+    const up = run(['up'], env, /Kumo is up/);
+    await up.seen;
+    const redisPid = (): number | undefined => {
+      try {
+        return Number(execFileSync('pgrep', ['-P', String(up.child.pid), '-x', 'redis-server']).toString().trim().split('\n')[0]) || undefined;
+      } catch {
+        return undefined;
+      }
+    };
+    const before = redisPid();
+    expect(before).toBeDefined();
+    process.kill(before as number, 'SIGKILL');
+    const t0 = Date.now();
+    const ready = async (): Promise<boolean> => (await fetch(`http://${sipOps}/readyz`).catch(() => undefined))?.status === 200;
+    while (!/redis-server restarted/.test(up.output()) || !(await ready())) {
+      if (Date.now() - t0 > 20_000) throw new Error(`not back after a redis-server kill:\n${up.output()}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    process.stdout.write(`kumo up: redis-server SIGKILLed → sip ready again after ${Date.now() - t0} ms\n`);
+    expect(up.output()).toMatch(/REDIS-SERVER DIED/);
+    expect(redisPid()).not.toBe(before);
+    up.child.kill('SIGTERM');
+    expect(await up.exited).toBe(0);
   });
 });

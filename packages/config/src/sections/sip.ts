@@ -148,4 +148,46 @@ export const sipSpec = {
     description: 'What a blocked source gets: drop (no answer) or 403.',
     parse: oneOf('drop', '403'),
   },
+
+  // --- reliability (docs/reliability.md) ----------------------------------------------------------
+  callHeartbeatMs: {
+    env: 'KUMO_SIP_CALL_HEARTBEAT_MS',
+    default: '1000',
+    description: 'How often a sip process heart-beats in Redis (the owner of its call records), and how often it sweeps for dead owners.',
+    parse: int(100, 10000),
+  },
+  callOwnerDeadMs: {
+    env: 'KUMO_SIP_CALL_OWNER_DEAD_MS',
+    default: '5000',
+    description:
+      'A sip process silent this long is dead: another one ends its calls (BYE), releases their ports and trunk channels and publishes their CDRs (end cause system-failure). At least twice the heartbeat.',
+    parse: int(200, 600000),
+  },
+  drainGraceMs: {
+    env: 'KUMO_SIP_DRAIN_GRACE_MS',
+    default: '60000',
+    description:
+      'On SIGTERM/SIGINT the sip process refuses new calls (503 + Retry-After) and lets established calls go on this long; then it ends what is left, CDRs written before the engine link closes. Replaces KUMO_SHUTDOWN_GRACE_MS for sip (its hard stop is this + 10 s).',
+    parse: int(0, 3600000),
+  },
+  keepAliveS: {
+    env: 'KUMO_SIP_KEEPALIVE_S',
+    default: '30',
+    description:
+      'In-dialog OPTIONS to both legs of an answered call this often, seconds; a leg answering 408/481 or not answering within the interval ends the call (CDR end cause keepalive-timeout). 0 = off.',
+    parse: int(0, 3600),
+  },
+  sessionExpiresS: {
+    env: 'KUMO_SIP_SESSION_EXPIRES_S',
+    default: '1800',
+    description:
+      'RFC 4028 session timers offered to called parties (Supported: timer, Session-Expires), seconds. Where the party takes them up, Kumo refreshes (UPDATE, else re-INVITE) or watches its refreshes, and a failed or missing refresh ends the call (keepalive-timeout); other legs get the OPTIONS keep-alive. 0 = not offered; otherwise at least 90.',
+    parse: int(0, 86400),
+  },
+  maxCallS: {
+    env: 'KUMO_SIP_MAX_CALL_S',
+    default: '14400',
+    description: 'Longest an answered call may last, seconds (the last guard against hung calls; CDR end cause max-duration). 0 = no limit.',
+    parse: int(0, 604800),
+  },
 } satisfies Spec;

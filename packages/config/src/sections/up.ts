@@ -1,4 +1,4 @@
-import { int, str, type Spec } from '../spec.js';
+import { int, oneOf, str, type Spec } from '../spec.js';
 
 /** Settings of the all-in-one launcher `kumo up`. */
 export const upSpec = {
@@ -26,5 +26,12 @@ export const upSpec = {
     default: '30000',
     description: 'Longest wait before `kumo up` restarts a crashed process (backoff doubles from 500 ms).',
     parse: int(100, 600000),
+  },
+  redisAppendfsync: {
+    env: 'KUMO_REDIS_APPENDFSYNC',
+    default: 'always',
+    description:
+      'fsync policy of the local redis-server (AOF): always = an acknowledged write (a published CDR, a charge) is on disk before Redis answers; everysec loses up to about a second of them if the host (not just redis-server) crashes. See docs/reliability.md.',
+    parse: oneOf('always', 'everysec'),
   },
 } satisfies Spec;

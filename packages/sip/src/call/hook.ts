@@ -22,7 +22,8 @@ export function createInviteHandler(deps?: CallControlDeps): SipHandler {
     const r = req as unknown as SrfRequest & InviteRequest;
     let io = ios.get(r.srf);
     if (!io) {
-      io = srfCallIo(r.srf, deps.log);
+      const sessionExpiresS = deps.lifecycle?.sessionExpiresS;
+      io = srfCallIo(r.srf, deps.log, sessionExpiresS !== undefined ? { sessionExpiresS } : {});
       ios.set(r.srf, io);
     }
     await route(r, srfInvite(r, res), io);

@@ -20,7 +20,18 @@ import {
   type Stop,
   type TrunkStep,
 } from '@kumo/domain';
-import type { AttendedRequest, BridgeOptions, CallIo, DialogRegistry, DialRequest, InboundInvite, Leg, PendingDial, TransferRequest } from './types.js';
+import type {
+  AttendedRequest,
+  BridgeOptions,
+  CallIo,
+  DialogRegistry,
+  DialRequest,
+  InboundInvite,
+  Leg,
+  PendingDial,
+  SystemEnd,
+  TransferRequest,
+} from './types.js';
 
 /** Call-state side effects (round-robin cursor, busy/idle); failures here never fail a call. */
 export interface CallTracker {
@@ -70,6 +81,25 @@ export interface SessionOptions {
   readonly attended?: (
     t: AttendedRequest & { readonly transferorExtension?: string },
   ) => Promise<{ ok: true } | { ok: false; status: number; reason: string }>;
+  /** The system may end the call (drain, engine loss, keep-alive, maximum duration); see call/registry.ts. */
+  readonly control?: SystemEnd;
+  /** In-dialog OPTIONS keep-alive interval for the bridged legs, ms (0: off). */
+  readonly keepAliveMs?: number;
+  /** Longest an answered call may last, ms; then the system ends it (`max-duration`). */
+  readonly maxDurationMs?: number;
+  /** The call was answered and bridged: its legs (for the call record) and what the CDR will say about the answer. */
+  readonly onAnswered?: (a: AnsweredCall) => Promise<void> | void;
+}
+
+/** What is known once a call is answered (the call record is updated with it). */
+export interface AnsweredCall {
+  readonly answeredAt: number;
+  readonly legs: readonly Leg[];
+  /** The plan step that answered (none for joined calls: attended transfer, Replaces). */
+  readonly step?: PlanStep;
+  readonly bLegCallId: string;
+  readonly answerSdp: string;
+  readonly answeredBy?: string;
 }
 
 /** What happened, for the CDR (see CallFacts in @kumo/domain). */
@@ -104,6 +134,9 @@ interface Fork {
 
 const DEFAULT_TRUNK_RING_CAP_SEC = 180;
 
+/** How an unanswered call ends when the system ends it (drain, engine loss): the caller may retry elsewhere. */
+const SYSTEM_STOP: Stop = { status: 503, reason: 'Service Unavailable', code: 'system', rejected: false };
+
 function hostPort(address: string, port: number): string {
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }
@@ -132,6 +165,7 @@ export class CallSession {
       this.callerCancelled = true;
       this.abortStep?.();
     });
+    o.control?.onEnd(() => this.abortStep?.());
   }
 
   /** The caller's SDP offer (a picker is answered with it). */
@@ -171,6 +205,10 @@ export class CallSession {
           stop = { status: 487, reason: 'Request Terminated', code: 'cancelled', rejected: false };
           break;
         }
+        if (this.o.control?.endCause !== undefined) {
+          stop = SYSTEM_STOP;
+          break;
+        }
         if (step.kind === 'pickup') {
           const picked = await this.runPickup(step.extensions, attempts, step);
           if (picked) return picked;
@@ -183,6 +221,10 @@ export class CallSession {
           : { kind: 'failed', failure: { kind: 'response', status: 503, reason: 'Trunk Channels Full' } };
         if (r.kind === 'answered') return await this.connect(step, r, attempts);
         if (gated && gate && step.kind === 'trunk') await gate.release(step.trunkId).catch((err: unknown) => this.o.onError?.(err, 'trunk-gate'));
+        if (this.o.control?.endCause !== undefined && !this.callerCancelled) {
+          stop = SYSTEM_STOP;
+          break;
+        }
         const d = onAttemptFailed(plan, { step: step.index, now: this.io.now(), segmentStartedAt }, r.failure);
         if (d.action === 'try') {
           next = { goto: d.step };
@@ -244,9 +286,12 @@ export class CallSession {
       const x = from === 'caller' ? this.plan.caller.extension : r.target?.extension;
       return x !== undefined ? { transferorExtension: x } : {};
     };
+    const control = this.o.control;
     const bridgeOpts: BridgeOptions = {
       ...(this.o.dialogs ? { dialogs: this.o.dialogs } : {}),
       ...(attended ? { attended: (t: AttendedRequest) => attended({ ...t, ...transferorOf(t.from) }) } : {}),
+      ...(control ? { control } : {}),
+      ...(this.o.keepAliveMs !== undefined && this.o.keepAliveMs > 0 ? { keepAliveMs: this.o.keepAliveMs } : {}),
     };
     const bridged = this.io.bridge(
       caller,
@@ -259,6 +304,22 @@ export class CallSession {
         : undefined,
       bridgeOpts,
     );
+    const maxMs = this.o.maxDurationMs;
+    const clearMax = control && maxMs !== undefined && maxMs > 0 ? this.io.setTimer(maxMs, () => control.end('max-duration')) : undefined;
+    if (this.o.onAnswered) {
+      try {
+        await this.o.onAnswered({
+          answeredAt,
+          legs: [caller, r.leg],
+          step,
+          bLegCallId: r.leg.callId,
+          answerSdp: r.leg.remoteSdp,
+          ...(r.target !== undefined ? { answeredBy: r.target.extension } : {}),
+        });
+      } catch (err) {
+        this.o.onError?.(err, 'call-record');
+      }
+    }
     const parties = [this.plan.caller.extension, r.target?.extension].filter((x): x is string => x !== undefined);
     const t = this.o.tracker;
     if (t) {
@@ -278,6 +339,7 @@ export class CallSession {
       this.o.onError?.(err, 'bridge');
       await Promise.all([caller.hangup(), r.leg.hangup()]).catch(() => undefined);
     } finally {
+      clearMax?.();
       if (t) await t.callEnded(parties).catch((err: unknown) => this.o.onError?.(err, 'tracker'));
       this.resolveEnded(hangupBy);
     }

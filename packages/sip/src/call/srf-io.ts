@@ -12,6 +12,7 @@ import type { HangupBy } from '@kumo/domain';
 import type { Logger } from '@kumo/runtime';
 import { capabilityHeaders } from '../methods/methods.js';
 import { parseReplaces } from './dialogs.js';
+import type { LegRecord } from '@kumo/store';
 import type { BridgedLeg, CallIo, DialOutcome, InboundInvite, Leg, PendingDial } from './types.js';
 
 /** drachtio-srf request as seen by an app (the members used here). */
@@ -36,13 +37,24 @@ interface SrfDialogRes {
   get(name: string): string | undefined;
 }
 
+/** The request / response a dialog was made from (drachtio-srf keeps them on the dialog). */
+interface SrfMessageLike {
+  get(name: string): string | undefined;
+  readonly source_address?: string;
+  readonly source_port?: number | string;
+  readonly protocol?: string;
+}
+
 export interface SrfDialog {
   readonly sip: { readonly callId: string; readonly localTag?: string; readonly remoteTag?: string };
-  readonly remote: { sdp: string };
+  readonly type?: 'uas' | 'uac';
+  readonly req?: SrfMessageLike;
+  readonly res?: SrfMessageLike;
+  readonly remote: { sdp: string; uri?: string };
   readonly local: { sdp: string };
   readonly connected: boolean;
   destroy(opts?: object): Promise<unknown>;
-  modify(sdp: string): Promise<string>;
+  modify(sdp: string, opts?: { headers?: Record<string, string> }): Promise<string>;
   request(opts: { method: string; headers?: Record<string, string>; body?: string }): Promise<SrfDialogRes>;
   on(ev: 'destroy', cb: (req?: unknown) => void): void;
   on(ev: 'modify' | 'info' | 'update' | 'refer' | 'notify' | 'message' | 'options', cb: (req: SrfRequest, res: SrfResponse) => void): void;
@@ -65,14 +77,79 @@ export interface SrfLike {
     progress: { cbRequest: (err: unknown, req?: SentRequest) => void; cbProvisional: (res: SrfDialogRes) => void },
   ): Promise<SrfDialog>;
   createUAS(req: SrfRequest, res: SrfResponse, opts: { localSdp: string; headers?: Record<string, string> }): Promise<SrfDialog>;
+  request?(uri: string, opts: { method: string; headers?: Record<string, string>; proxy?: string }): Promise<SentOutOfDialog>;
+}
+
+interface SentOutOfDialog {
+  on(ev: 'response', cb: (res: { status: number }) => void): void;
+}
+
+function withTag(header: string, tag: string | undefined): string {
+  if (tag === undefined || tag === '' || /;\s*tag=/i.test(header)) return header;
+  return `${header};tag=${tag}`;
+}
+
+/** What any process needs to end this dialog with a BYE (see byeLeg). Undefined for test doubles. */
+function legRecordOf(d: SrfDialog, proxy?: string): LegRecord | undefined {
+  const req = d.req;
+  const target = d.remote.uri;
+  if (!req || !d.type || target === undefined) return undefined;
+  if (d.type === 'uas') {
+    const to = req.get('To');
+    const from = req.get('From');
+    if (to === undefined || from === undefined) return undefined;
+    const src = req.source_address;
+    const via =
+      src !== undefined && req.source_port !== undefined
+        ? `sip:${src.includes(':') ? `[${src}]` : src}:${String(req.source_port)};transport=${(req.protocol ?? 'udp').toLowerCase()}`
+        : undefined;
+    return { side: 'caller', callId: d.sip.callId, local: withTag(to, d.sip.localTag), remote: from, target, ...(via !== undefined ? { proxy: via } : {}) };
+  }
+  const from = req.get('From');
+  const to = d.res?.get('To');
+  if (from === undefined || to === undefined) return undefined;
+  return { side: 'callee', callId: d.sip.callId, local: withTag(from, d.sip.localTag), remote: withTag(to, d.sip.remoteTag), target, ...(proxy !== undefined ? { proxy } : {}) };
+}
+
+/** CSeq of a BYE sent from outside the dialog: above anything the dialog can have used. */
+const RECOVERY_CSEQ = 1_000_000_000;
+
+/**
+ * Ends a dialog known only from its record (another process's call, or a dialog the engine
+ * lost): a BYE built from the record, sent as a new request. Resolves with the final status,
+ * or undefined when it could not be sent or got no answer within `timeoutMs`. Never throws.
+ */
+export async function byeLeg(srf: SrfLike, leg: LegRecord, log: Logger, timeoutMs = 5000): Promise<number | undefined> {
+  if (!srf.request) return undefined;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const sent = await srf.request(leg.target, {
+      method: 'BYE',
+      headers: { From: leg.local, To: leg.remote, 'Call-ID': leg.callId, CSeq: `${RECOVERY_CSEQ} BYE`, Reason: 'Q.850;cause=41;text="Kumo recovery"' },
+      ...(leg.proxy !== undefined ? { proxy: leg.proxy } : {}),
+    });
+    return await new Promise<number | undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), timeoutMs);
+      sent.on('response', (res) => {
+        if (res.status >= 200) resolve(res.status);
+      });
+    });
+  } catch (err) {
+    log.debug({ err, callId: leg.callId }, 'recovery BYE not sent');
+    return undefined;
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
 }
 
 const dialogs = new WeakMap<Leg, SrfDialog>();
 
-function legOf(d: SrfDialog, userAgent?: string): Leg {
+function legOf(d: SrfDialog, userAgent?: string, proxy?: string): Leg {
   let gone: Promise<void> | undefined;
+  const record = legRecordOf(d, proxy);
   const leg: Leg = {
     callId: d.sip.callId,
+    ...(record !== undefined ? { dialog: record } : {}),
     get remoteSdp() {
       return d.remote.sdp;
     },
@@ -80,10 +157,14 @@ function legOf(d: SrfDialog, userAgent?: string): Leg {
     reoffer: (sdp) => d.modify(sdp),
     hangup: () => {
       if (!d.connected) return Promise.resolve();
-      gone ??= d.destroy().then(
-        () => undefined,
-        () => undefined,
-      );
+      // A BYE on a lost engine link may never be answered: give up waiting after a while.
+      gone ??= Promise.race([
+        d.destroy().then(
+          () => undefined,
+          () => undefined,
+        ),
+        new Promise<void>((r) => setTimeout(r, 10_000).unref()),
+      ]);
       return gone;
     },
   };
@@ -91,7 +172,17 @@ function legOf(d: SrfDialog, userAgent?: string): Leg {
   return leg;
 }
 
-export function srfCallIo(srf: SrfLike, log: Logger): CallIo {
+export interface SrfIoOptions {
+  /**
+   * RFC 4028: offer session timers to called parties (`Supported: timer`, `Session-Expires`), s.
+   * 0/undefined: not offered (the OPTIONS keep-alive covers those legs).
+   */
+  readonly sessionExpiresS?: number;
+}
+
+export function srfCallIo(srf: SrfLike, log: Logger, io: SrfIoOptions = {}): CallIo {
+  const timerHeaders: Record<string, string> =
+    io.sessionExpiresS !== undefined && io.sessionExpiresS > 0 ? { Supported: 'timer', 'Session-Expires': String(io.sessionExpiresS) } : {};
   return {
     now: () => Date.now(),
     setTimer(ms, cb) {
@@ -105,7 +196,7 @@ export function srfCallIo(srf: SrfLike, log: Logger): CallIo {
         .createUAC(
           req.uri,
           {
-            headers: { ...req.headers },
+            headers: { ...timerHeaders, ...req.headers },
             localSdp: req.sdp,
             ...(req.proxy !== undefined ? { proxy: req.proxy } : {}),
             ...(req.auth !== undefined ? { auth: { ...req.auth } } : {}),
@@ -127,7 +218,7 @@ export function srfCallIo(srf: SrfLike, log: Logger): CallIo {
               void d.destroy().catch(() => undefined);
               return { kind: 'failed', failure: { kind: 'caller-cancelled' } };
             }
-            return { kind: 'answered', leg: legOf(d) };
+            return { kind: 'answered', leg: legOf(d, undefined, req.proxy) };
           },
           (err: unknown): DialOutcome => {
             const e = err as SipErrorLike;
@@ -160,10 +251,12 @@ export function srfCallIo(srf: SrfLike, log: Logger): CallIo {
         /** Set while a transfer runs: the transferee must survive the transferor's BYE. */
         let transferring = false;
         const registration: { off?: () => void } = {};
+        const cleanups: (() => void)[] = [];
         const end = (by: HangupBy, other: SrfDialog | undefined): void => {
           if (done) return;
           done = true;
           registration.off?.();
+          for (const c of cleanups.splice(0)) c();
           detachA();
           detachB();
           if (!transferring && other?.connected === true) void other.destroy().catch(() => undefined);
@@ -293,12 +386,152 @@ export function srfCallIo(srf: SrfLike, log: Logger): CallIo {
         };
         const off = opts?.dialogs?.add(legA, legB);
         if (off) registration.off = off;
+        // The system ends the call (drain, engine loss, keep-alive, maximum duration): BYE to both legs.
+        const control = opts?.control;
+        if (control) {
+          cleanups.push(
+            control.onEnd((cause) => {
+              if (done) return;
+              log.info({ cause, callId: a.sip.callId }, 'call ended by the system');
+              transferring = false;
+              end('system', undefined);
+              void Promise.all([caller.hangup(), callee.hangup()]);
+            }),
+          );
+        }
+        const legGone = (d: SrfDialog, why: string): void => {
+          if (done || transferring) return;
+          log.info({ callId: d.sip.callId, why }, 'keep-alive: leg gone; ending the call');
+          if (control) control.end('keepalive-timeout');
+          else end('system', undefined);
+        };
+        // RFC 4028 session timers where the far end took them up; OPTIONS probes for the others.
+        const probed: SrfDialog[] = [];
+        for (const d of [a, b]) {
+          const st = sessionTimerOf(d);
+          if (st) cleanups.push(runSessionTimer(d, st, () => done || transferring, legGone, log));
+          else probed.push(d);
+        }
+        const keepAliveMs = opts?.keepAliveMs ?? 0;
+        if (keepAliveMs > 0 && probed.length > 0) {
+          const timer = setInterval(() => {
+            if (done || transferring) return;
+            for (const d of probed) {
+              void probe(d, keepAliveMs, log).then((status) => {
+                if (status !== 'alive') legGone(d, `OPTIONS: ${status}`);
+              });
+            }
+          }, keepAliveMs);
+          timer.unref();
+          cleanups.push(() => clearInterval(timer));
+        }
         // Either side may already be gone (a BYE racing the 200/ACK).
         if (!a.connected) end('caller', b);
         else if (!b.connected) end('callee', a);
       });
     },
   };
+}
+
+/** A session timer the called party accepted (its 2xx carried Session-Expires). */
+export interface SessionTimer {
+  readonly expiresS: number;
+  /** Kumo (the UAC of this dialog) refreshes; otherwise the far end does and Kumo watches. */
+  readonly kumoRefreshes: boolean;
+  /** The far end allows UPDATE (refresh without SDP); otherwise re-INVITE. */
+  readonly update: boolean;
+}
+
+/** RFC 4028 §7: the session timer of a dialog Kumo started, from the Session-Expires of the 2xx. */
+export function sessionTimerOf(d: Pick<SrfDialog, 'type' | 'res'>): SessionTimer | undefined {
+  if (d.type !== 'uac') return undefined;
+  const v = d.res?.get('Session-Expires');
+  const m = v !== undefined ? /^\s*(\d+)\s*(?:;(.*))?$/.exec(v) : null;
+  if (!m) return undefined;
+  const expiresS = Number(m[1]);
+  if (!(expiresS > 0)) return undefined;
+  const refresher = /refresher\s*=\s*(uac|uas)/i.exec(m[2] ?? '')?.[1]?.toLowerCase() ?? 'uac';
+  return { expiresS, kumoRefreshes: refresher === 'uac', update: /\bUPDATE\b/i.test(d.res?.get('Allow') ?? '') };
+}
+
+/**
+ * Runs one dialog's session timer: Kumo refreshes at half the interval (UPDATE when allowed,
+ * else re-INVITE with the current SDP) and a refresh answered 408/481 or failing ends the call;
+ * or the far end refreshes and a session not refreshed before it expires (RFC 4028 §10: the
+ * interval less a third, at most 32 s) ends the call. Returns the stop function.
+ */
+function runSessionTimer(d: SrfDialog, st: SessionTimer, paused: () => boolean, gone: (d: SrfDialog, why: string) => void, log: Logger): () => void {
+  const ms = st.expiresS * 1000;
+  if (st.kumoRefreshes) {
+    const headers = { Supported: 'timer', 'Session-Expires': `${st.expiresS};refresher=uac` };
+    const refresh = async (): Promise<string | undefined> => {
+      try {
+        if (st.update) {
+          const r = await d.request({ method: 'UPDATE', headers });
+          return r.status === 408 || r.status === 481 ? `refresh answered ${r.status}` : undefined;
+        }
+        await d.modify(d.local.sdp, { headers: { ...headers } });
+        return undefined;
+      } catch (err) {
+        const status = (err as SipErrorLike).status;
+        log.debug({ err }, 'session refresh failed');
+        return status === undefined || status === 408 || status === 481 ? `refresh failed (${status ?? 'no answer'})` : undefined;
+      }
+    };
+    const t = setInterval(() => {
+      if (paused() || !d.connected) return;
+      void refresh().then((why) => {
+        if (why !== undefined && d.connected) gone(d, why);
+      });
+    }, Math.max(250, ms / 2));
+    t.unref();
+    return () => clearInterval(t);
+  }
+  let last = Date.now();
+  const touch = (): void => {
+    last = Date.now();
+  };
+  d.on('modify', touch);
+  d.on('update', touch);
+  const limit = ms - Math.min(32_000, ms / 3);
+  const t = setInterval(() => {
+    if (!paused() && d.connected && Date.now() - last > limit) gone(d, 'session expired (no refresh)');
+  }, Math.max(100, Math.min(1000, limit / 4)));
+  t.unref();
+  return () => {
+    clearInterval(t);
+    d.removeListener('modify', touch);
+    d.removeListener('update', touch);
+  };
+}
+
+const probing = new WeakSet<SrfDialog>();
+
+/**
+ * In-dialog OPTIONS (RFC 3261 §11; the keep-alive when session timers are not in use): any
+ * answer but 408/481 means the far end still has the dialog. No answer within `timeoutMs`
+ * (or a failed send) means it is gone. One probe per dialog at a time.
+ */
+async function probe(d: SrfDialog, timeoutMs: number, log: Logger): Promise<'alive' | 408 | 481 | 'no-answer'> {
+  if (!d.connected || probing.has(d)) return 'alive';
+  probing.add(d);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const r = await Promise.race([
+      d.request({ method: 'OPTIONS', headers: { Accept: 'application/sdp' } }),
+      new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs))),
+    ]);
+    if (!d.connected) return 'alive';
+    if (r === undefined) return 'no-answer';
+    return r.status === 408 || r.status === 481 ? r.status : 'alive';
+  } catch (err) {
+    log.debug({ err }, 'keep-alive OPTIONS failed');
+    const status = (err as SipErrorLike).status;
+    return !d.connected ? 'alive' : status === 481 ? 481 : status === undefined || status === 408 ? 408 : 'alive';
+  } finally {
+    if (timer) clearTimeout(timer);
+    probing.delete(d);
+  }
 }
 
 /** NOTIFY with a message/sipfrag body (RFC 3515) reporting a REFER's progress. */
@@ -385,7 +618,11 @@ export function srfInvite(req: SrfRequest, res: SrfResponse): InboundInvite {
     },
     reject(status, reason, headers) {
       if (res.finalResponseSent) return;
-      res.send(status, reason, { headers: { ...(headers ?? {}) } });
+      try {
+        res.send(status, reason, { headers: { ...(headers ?? {}) } });
+      } catch {
+        // the engine link is gone: nothing can be sent (the engine answers what it still has)
+      }
     },
     onCancel(cb) {
       req.on('cancel', cb);

@@ -2,7 +2,8 @@
  * The seams between call logic and SIP: a `CallSession` runs a route plan against these
  * interfaces; `srf-io.ts` implements them with drachtio-srf, tests with fakes.
  */
-import type { AttemptFailure, HangupBy } from '@kumo/domain';
+import type { AttemptFailure, EndCause, HangupBy } from '@kumo/domain';
+import type { LegRecord } from '@kumo/store';
 
 /** An outgoing INVITE (one fork of a ring step, or one trunk gateway attempt). */
 export interface DialRequest {
@@ -29,6 +30,8 @@ export interface Leg {
   /** The far end's current SDP. */
   readonly remoteSdp: string;
   readonly userAgent?: string;
+  /** The dialog's identity, enough for any process to end it with a BYE (call records, engine loss). */
+  readonly dialog?: LegRecord;
   /** Sends BYE (idempotent; a leg already gone resolves at once). */
   hangup(): Promise<void>;
   /** re-INVITE with `sdp`; resolves with the far end's answer. Optional for legs that cannot. */
@@ -92,6 +95,17 @@ export interface BridgeOptions {
   readonly dialogs?: DialogRegistry;
   /** Without it REFER with Replaces is answered 501. */
   readonly attended?: AttendedHandler;
+  /** The system ends the call (drain, engine loss, keep-alive, maximum duration): the bridge ends, both legs get a BYE. */
+  readonly control?: SystemEnd;
+  /** In-dialog OPTIONS to each leg this often; a 408/481 or no answer ends the call (`keepalive-timeout`). 0/undefined: off. */
+  readonly keepAliveMs?: number;
+}
+
+/** The part of a call's control the bridge and the session use (call/registry.ts). */
+export interface SystemEnd {
+  readonly endCause: EndCause | undefined;
+  onEnd(cb: (cause: EndCause) => void): () => void;
+  end(cause: EndCause): void;
 }
 
 /** Resolves once the transfer target answered (`ok`) or failed; the transferred call goes on. */

@@ -13,6 +13,10 @@ export interface EngineConnectionOptions {
   readonly handlers: Readonly<Record<string, SipHandler>>;
   /** Longest wait between reconnection attempts, ms. */
   readonly retryMaxDelayMs?: number;
+  /** The link to the engine is up (first connection and every reconnection). */
+  readonly onUp?: () => void;
+  /** The link to the engine was lost (not called for `close()`). */
+  readonly onDown?: () => void;
 }
 
 export interface EngineConnection {
@@ -83,14 +87,17 @@ export function connectEngine(o: EngineConnectionOptions): EngineConnection {
     o.metrics?.engineConnected.set(1);
     log.info({ hostPort }, 'connected to engine');
     resolveFirst();
+    o.onUp?.();
   });
   srf.on('error', (err: Error) => {
     if (!closed) log.warn({ err: err.message }, 'engine connection error');
   });
   const onDown = (): void => {
+    const was = up;
     if (up) log.warn('engine connection lost; reconnecting');
     up = false;
     o.metrics?.engineConnected.set(0);
+    if (was && !closed) o.onDown?.();
   };
   (srf as unknown as NodeJS.EventEmitter).on('close', onDown);
   (srf as unknown as NodeJS.EventEmitter).on('reconnecting', (opts: { attempt?: number; delay?: number }) => {

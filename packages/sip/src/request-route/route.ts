@@ -1,7 +1,7 @@
 /**
  * The INVITE route, as named steps in the manner of a kamailio.cfg `request_route`:
  *
- *   initContext → sanity → identifyTenant → overloadGate → authenticate → checkOffer → admitCall → replaces → planRoute → runCall
+ *   initContext → sanity → identifyTenant → overloadGate → authenticate → checkOffer → admitCall → recordCall → replaces → planRoute → runCall
  *
  * Each step either lets the request continue or answers it (and says why). Whatever
  * happens after the caller is known (a phone that authenticated, or a trunk recognised by
@@ -14,6 +14,7 @@ import {
   planRoute,
   type CallDirection,
   type CallFacts,
+  type EndCause,
   type ExtensionView,
   type HangupBy,
   type RouteCaller,
@@ -23,7 +24,7 @@ import {
   type TrunkView,
 } from '@kumo/domain';
 import type { Logger } from '@kumo/runtime';
-import type { AuthGuardStore, DirectoryRepo, GatewayHealthStore, HuntStateStore, LocationStore } from '@kumo/store';
+import type { AuthGuardStore, CallRecordStore, DirectoryRepo, GatewayHealthStore, HuntStateStore, LegRecord, LocationStore } from '@kumo/store';
 import {
   buildChallenges,
   checkNonce,
@@ -37,7 +38,8 @@ import { multiHeader } from '../drachtio/types.js';
 import { LocalDialogRegistry, parseReplacesHeader } from '../call/dialogs.js';
 import { LocalPickupRegistry } from '../call/pickup.js';
 import { checkSdp, sdpCodecs } from '../call/sdp.js';
-import { CallSession, type SessionOptions, type SessionOutcome, type TrunkGate } from '../call/session.js';
+import { CallControl, type CallRegistry, type LiveCall } from '../call/registry.js';
+import { CallSession, type AnsweredCall, type SessionOptions, type SessionOutcome, type TrunkGate } from '../call/session.js';
 import type { AttendedRequest, CallIo, InboundInvite, Leg, TransferRequest } from '../call/types.js';
 import { tenantDomainOf, type TenantHostSettings } from '../tenant/identify.js';
 import { loadRouting } from './load.js';
@@ -107,6 +109,22 @@ export interface RouteDeps {
   /** How a phone's domain names its tenant: the registrar's rule (tenant/identify.ts). */
   readonly tenantHosts?: TenantHostSettings;
   readonly now?: () => number;
+  /** Reliability (docs/reliability.md): every call in the process's registry and, with `records`, in Redis. */
+  readonly lifecycle?: CallLifecycle;
+}
+
+export interface CallLifecycle {
+  readonly registry: CallRegistry;
+  /** Call records in Redis (recovery after a crash); without it calls are tracked in-process only. */
+  readonly records?: CallRecordStore;
+  /** In-dialog OPTIONS keep-alive interval, ms (0: off). */
+  readonly keepAliveMs?: number;
+  /** Longest an answered call may last, ms. */
+  readonly maxDurationMs?: number;
+  /** RFC 4028 session timers offered to called parties, s (0/undefined: not offered). */
+  readonly sessionExpiresS?: number;
+  /** Counts calls the system ended, by cause. */
+  readonly onSystemEnd?: (cause: EndCause) => void;
 }
 
 /** The parts of an incoming INVITE the route reads (drachtio request or a test double). */
@@ -149,6 +167,14 @@ export interface RouteContext {
   /** Trunk credentials (registration-based trunks), from the trunks loaded for this call. */
   trunkAuth?: ReadonlyMap<string, { readonly username: string; readonly password: string }>;
   callerCodecs: readonly string[];
+  /** The call id admission leased under (the A-leg Call-ID; `callId;fromTag` for transfers). */
+  admissionId?: string;
+  /** Lets the system end the call (drain, engine loss, keep-alive, maximum duration); its cause goes into the CDR. */
+  control?: CallControl;
+  /** The established dialogs, once answered (call record, engine-loss reconciliation). */
+  legs?: readonly LegRecord[];
+  /** Set once the call is in the registry (and its record written): undoes both after the CDR is published. */
+  untrack?: () => Promise<void>;
 }
 
 type Step = (ctx: RouteContext) => Promise<'next' | 'done'>;
@@ -179,6 +205,7 @@ function trunkCredentials(trunks: readonly TrunkView[]): Map<string, { username:
 
 export function createInviteRoute(d: RouteDeps) {
   const now = d.now ?? Date.now;
+  const lc = d.lifecycle;
   const admit = d.admitCall ?? admitEverything;
   const pickups = d.pickups ?? new LocalPickupRegistry();
   const dialogs = d.dialogs ?? new LocalDialogRegistry();
@@ -363,8 +390,127 @@ export function createInviteRoute(d: RouteDeps) {
       sourceAddress: ctx.req.source_address,
     });
     if (!r.admit) return reply(ctx, r.status, r.reason, r.code, true, r.headers ? { ...r.headers } : undefined);
+    ctx.admissionId = ctx.invite.callId;
     bindAdmission(ctx, tenant, r);
     return 'next';
+  };
+
+  /**
+   * RELIABILITY: an admitted call joins the process's call registry and gets its call record in
+   * Redis before it is connected (docs/reliability.md). While draining, new calls are refused.
+   */
+  const recordCall: Step = async (ctx) => {
+    if (lc?.registry.draining) return reply(ctx, 503, 'Service Unavailable', 'shutting-down', true, { 'Retry-After': '5', 'X-Kumo-Reason': 'shutting-down' });
+    await trackCall(ctx);
+    return 'next';
+  };
+
+  /** Registers the call (and writes its record); sets `ctx.untrack`. Never throws: a call goes on without its record. */
+  const trackCall = async (ctx: RouteContext): Promise<void> => {
+    if (!lc) return;
+    const tenant = ctx.tenant as Tenant;
+    const control = new CallControl();
+    ctx.control = control;
+    const callKey = `${ctx.invite.callId};${ctx.invite.fromTag}`;
+    const live: LiveCall = {
+      tenantId: tenant.id,
+      callKey,
+      legs: () => ctx.legs ?? [],
+      end: (cause) => control.end(cause),
+    };
+    const remove = lc.registry.add(live);
+    const records = lc.records;
+    let recorded = false;
+    if (records) {
+      const facts = callFacts(ctx, now());
+      try {
+        if (facts) {
+          await records.put({ tenantId: tenant.id, callKey, startedAt: ctx.startedAt, facts, ...ticketOf(ctx) });
+          recorded = true;
+        }
+      } catch (err) {
+        ctx.log.warn({ err }, 'call record not written (the call goes on; a crash would lose it)');
+      }
+    }
+    ctx.untrack = async () => {
+      if (recorded && records) {
+        const cleared = await retrying(
+          () => records.clear(tenant.id, callKey),
+          (err, first) => {
+            if (first) ctx.log.warn({ err }, 'call record not cleared; retrying');
+          },
+          60_000,
+        );
+        if (!cleared) ctx.log.error({ callKey }, 'call record left behind (its CDR is published: a recovery republishes the same cdrId)');
+      }
+      remove();
+    };
+  };
+
+  /** The admission ticket a recovering process releases (the trunk as far as known). */
+  const ticketOf = (ctx: RouteContext, trunkId = ctx.trunk?.id) =>
+    ctx.admissionId !== undefined
+      ? { ticket: { tenantId: (ctx.tenant as Tenant).id, callId: ctx.admissionId, priority: 'normal' as const, ...(trunkId !== undefined ? { trunkId } : {}) } }
+      : {};
+
+  /** The call was answered: the record gets its legs and what the CDR says about the answer. */
+  const recordAnswer = async (ctx: RouteContext, a: AnsweredCall): Promise<void> => {
+    ctx.legs = a.legs.flatMap((l) => (l.dialog ? [l.dialog] : []));
+    const records = lc?.records;
+    if (!records || ctx.untrack === undefined) return;
+    const outcome: SessionOutcome = {
+      answeredAt: a.answeredAt,
+      endedAt: a.answeredAt,
+      finalStatus: 200,
+      finalReason: 'OK',
+      cancelledByCaller: false,
+      bLegCallId: a.bLegCallId,
+      answerSdp: a.answerSdp,
+      ...(a.step ? { step: a.step } : {}),
+      ...(a.answeredBy !== undefined ? { answeredBy: a.answeredBy } : {}),
+      attempts: [],
+    };
+    const facts = callFacts({ ...ctx, outcome }, a.answeredAt);
+    if (!facts) return;
+    await records.answered((ctx.tenant as Tenant).id, `${ctx.invite.callId};${ctx.invite.fromTag}`, {
+      answeredAt: a.answeredAt,
+      facts,
+      legs: ctx.legs,
+      ...ticketOf(ctx, a.step?.kind === 'trunk' ? a.step.trunkId : ctx.trunk?.id),
+    });
+  };
+
+  /**
+   * Every ending path of an admitted call: admission leases released, the CDR published
+   * (awaited; logged whole if Redis refuses it), then the call record cleared.
+   */
+  const finishCall = async (ctx: RouteContext): Promise<void> => {
+    try {
+      if (ctx.outcome?.answeredAt !== undefined) await ctx.admissionAnswered?.();
+      await ctx.release?.();
+    } catch (err) {
+      ctx.log.warn({ err }, 'admission release failed');
+    }
+    if (ctx.control?.endCause !== undefined) lc?.onSystemEnd?.(ctx.control.endCause);
+    const facts = callFacts(ctx, now());
+    if (facts) {
+      const cdr = buildCdr(facts);
+      // Redis may be restarting: keep trying (the call stays in the registry meanwhile). If this
+      // process dies first, the call record stays and a recovering process publishes the CDR.
+      const published = await retrying(
+        () => d.publishCdr(cdr),
+        (err, first) => {
+          // The billing-relevant write failed: log loudly with the whole record so it can be replayed.
+          if (first) ctx.log.error({ err, cdr }, 'CDR publish failed; retrying');
+        },
+      );
+      if (!published) {
+        ctx.log.error({ cdr }, 'CDR publish abandoned; the call record is left for recovery');
+        delete ctx.untrack;
+        return;
+      }
+    }
+    await ctx.untrack?.();
   };
 
   /** Hands an admitted call's release, answered and trunk-channel hooks to the context. */
@@ -412,7 +558,14 @@ export function createInviteRoute(d: RouteDeps) {
     const answeredAt = now();
     let hangupBy: HangupBy = 'system';
     try {
-      hangupBy = await ctx.io.bridge(mine, taken.other, undefined, { dialogs: dialogs.forTenant(tenant.id) });
+      await recordAnswer(ctx, { answeredAt, legs: [mine, taken.other], bLegCallId: taken.other.callId, answerSdp: taken.other.remoteSdp }).catch((err: unknown) =>
+        ctx.log.warn({ err }, 'call record not updated'),
+      );
+      hangupBy = await ctx.io.bridge(mine, taken.other, undefined, {
+        dialogs: dialogs.forTenant(tenant.id),
+        ...(ctx.control ? { control: ctx.control } : {}),
+        ...(lc?.keepAliveMs ? { keepAliveMs: lc.keepAliveMs } : {}),
+      });
     } catch (err) {
       ctx.log.warn({ err }, 'replacing call failed');
       await Promise.all([mine.hangup(), taken.other.hangup()]).catch(() => undefined);
@@ -461,6 +614,10 @@ export function createInviteRoute(d: RouteDeps) {
     transfer: (t) => blindTransfer(ctx, tenant, t),
     dialogs: dialogs.forTenant(tenant.id),
     attended: (t) => attendedTransfer(ctx, tenant, t),
+    ...(ctx.control ? { control: ctx.control } : {}),
+    ...(lc?.keepAliveMs !== undefined ? { keepAliveMs: lc.keepAliveMs } : {}),
+    ...(lc?.maxDurationMs !== undefined ? { maxDurationMs: lc.maxDurationMs } : {}),
+    onAnswered: (a) => recordAnswer(ctx, a),
   });
 
   /**
@@ -505,6 +662,7 @@ export function createInviteRoute(d: RouteDeps) {
     };
     const adm = await admit({ tenant, callId: `${invite.callId};${fromTag}`, caller, dialled: t.target, emergency: false, sourceAddress: ctx.req.source_address });
     if (!adm.admit) return { ok: false, status: adm.status, reason: adm.reason };
+    xctx.admissionId = `${invite.callId};${fromTag}`;
     bindAdmission(xctx, tenant, adm);
     const j = await t.join();
     if (!j.ok) {
@@ -512,10 +670,22 @@ export function createInviteRoute(d: RouteDeps) {
       return j;
     }
     const answeredAt = now();
-    void (async () => {
+    await trackCall(xctx);
+    await recordAnswer(xctx, {
+      answeredAt,
+      legs: [t.transferee, j.other],
+      bLegCallId: j.other.callId,
+      answerSdp: j.other.remoteSdp,
+      ...(targetRecord ? { answeredBy: targetRecord.number } : {}),
+    }).catch((err: unknown) => xctx.log.warn({ err }, 'call record not updated'));
+    const joined = (async () => {
       let hangupBy: HangupBy = 'system';
       try {
-        hangupBy = await ctx.io.bridge(t.transferee, j.other, undefined, { dialogs: dialogs.forTenant(tenant.id) });
+        hangupBy = await ctx.io.bridge(t.transferee, j.other, undefined, {
+          dialogs: dialogs.forTenant(tenant.id),
+          ...(xctx.control ? { control: xctx.control } : {}),
+          ...(lc?.keepAliveMs ? { keepAliveMs: lc.keepAliveMs } : {}),
+        });
       } catch (err) {
         xctx.log.warn({ err }, 'joined call failed');
         await Promise.all([t.transferee.hangup(), j.other.hangup()]).catch(() => undefined);
@@ -532,15 +702,9 @@ export function createInviteRoute(d: RouteDeps) {
         ...(targetRecord ? { answeredBy: targetRecord.number } : {}),
         attempts: [],
       };
-      try {
-        await xctx.admissionAnswered?.();
-        await xctx.release?.();
-      } catch (err) {
-        xctx.log.warn({ err }, 'admission release failed');
-      }
-      const facts = callFacts(xctx, now());
-      if (facts) await d.publishCdr(buildCdr(facts)).catch((err: unknown) => xctx.log.error({ err, cdr: buildCdr(facts) }, 'CDR publish failed'));
+      await finishCall(xctx);
     })();
+    trackWork(joined, xctx);
     return { ok: true };
   };
 
@@ -605,9 +769,11 @@ export function createInviteRoute(d: RouteDeps) {
       sourceAddress: ctx.req.source_address,
     });
     if (!adm.admit) return { ok: false, status: adm.status, reason: adm.reason };
+    xctx.admissionId = `${invite.callId};${invite.fromTag}`;
     bindAdmission(xctx, tenant, adm);
+    await trackCall(xctx);
     const session = new CallSession(plan, invite, ctx.io, sessionOptions(xctx, tenant));
-    void session
+    const transferred = session
       .run()
       .then(
         (outcome) => {
@@ -619,17 +785,16 @@ export function createInviteRoute(d: RouteDeps) {
           decide({ ok: false, status: 500, reason: 'Server Internal Error' });
         },
       )
-      .finally(async () => {
-        try {
-          if (xctx.outcome?.answeredAt !== undefined) await xctx.admissionAnswered?.();
-          await xctx.release?.();
-        } catch (err) {
-          xctx.log.warn({ err }, 'admission release failed');
-        }
-        const facts = callFacts(xctx, now());
-        if (facts) await d.publishCdr(buildCdr(facts)).catch((err: unknown) => xctx.log.error({ err }, 'CDR publish failed'));
-      });
+      .finally(() => finishCall(xctx));
+    trackWork(transferred, xctx);
     return decided;
+  };
+
+  /** Work a call starts beyond its own INVITE (transfers): tracked, never detached. */
+  const trackWork = (p: Promise<unknown>, ctx: RouteContext): void => {
+    const onError = (err: unknown): void => ctx.log.error({ err }, 'call work failed');
+    if (lc) lc.registry.track(p, onError);
+    else p.catch(onError);
   };
 
   /** The call session runs the plan to the end of the call. */
@@ -648,6 +813,7 @@ export function createInviteRoute(d: RouteDeps) {
     ['authenticate', authenticate],
     ['checkOffer', checkOffer],
     ['admitCall', admitCall],
+    ['recordCall', recordCall],
     ['replaces', replaces],
     ['planRoute', planRouteStep],
     ['runCall', runCall],
@@ -680,24 +846,28 @@ export function createInviteRoute(d: RouteDeps) {
       ctx.log.error({ err, step: at }, 'INVITE route failed');
       if (!ctx.outcome && !ctx.answered) reply(ctx, 500, 'Server Internal Error', 'internal-error', false);
     } finally {
-      try {
-        if (ctx.outcome?.answeredAt !== undefined) await ctx.admissionAnswered?.();
-        await ctx.release?.();
-      } catch (err) {
-        ctx.log.warn({ err }, 'admission release failed');
-      }
-      const facts = callFacts(ctx, now());
-      if (facts) {
-        try {
-          await d.publishCdr(buildCdr(facts));
-        } catch (err) {
-          // The billing-relevant write failed: log loudly with the whole record so it can be replayed.
-          ctx.log.error({ err, cdr: buildCdr(facts) }, 'CDR publish failed');
-        }
-      }
+      await finishCall(ctx);
     }
     return ctx;
   };
+}
+
+/** How long a call's CDR publish is retried (a Redis restart), ms. */
+const CDR_RETRY_MS = 10 * 60_000;
+
+/** Runs `fn` until it succeeds, backing off from 100 ms to 5 s, for at most `forMs`. Resolves false when it gave up. */
+export async function retrying(fn: () => Promise<unknown>, onError: (err: unknown, first: boolean) => void, forMs = CDR_RETRY_MS): Promise<boolean> {
+  const until = Date.now() + forMs;
+  for (let delay = 100, first = true; ; delay = Math.min(delay * 2, 5000), first = false) {
+    try {
+      await fn();
+      return true;
+    } catch (err) {
+      onError(err, first);
+      if (Date.now() + delay > until) return false;
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
 }
 
 /** The CDR facts of a routed (or refused) call; undefined before a tenant and caller are known. */
@@ -753,5 +923,6 @@ export function callFacts(ctx: RouteContext, endedAt: number): CallFacts | undef
     codecs,
     ...(ctx.invite.userAgent !== undefined ? { userAgent: ctx.invite.userAgent } : {}),
     privacy: plan?.privacy ?? false,
+    ...(ctx.control?.endCause !== undefined ? { endCause: ctx.control.endCause } : {}),
   };
 }

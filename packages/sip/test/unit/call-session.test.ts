@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { planRoute, type ContactView, type ExtensionView, type HangupBy, type RingGroupView, type TenantRoutingView } from '@kumo/domain';
 import {
+  CallControl,
+  CallRegistry,
   CallSession,
   LocalPickupRegistry,
+  type BridgeOptions,
   type CallIo,
   type DialOutcome,
   type DialProgress,
@@ -82,8 +85,12 @@ class FakeIo implements CallIo {
     this.dials.push(d);
     return d;
   }
-  bridge(a: Leg, b: Leg): Promise<HangupBy> {
+  /** With it, a bridge lasts until the system ends the call (like the real bridge does). */
+  holdBridge = false;
+  bridge(a: Leg, b: Leg, _t?: unknown, opts?: BridgeOptions): Promise<HangupBy> {
     this.bridged = [a, b];
+    const control = opts?.control;
+    if (this.holdBridge && control) return new Promise((r) => control.onEnd(() => r('system')));
     return Promise.resolve(this.hangupBy);
   }
 }
@@ -327,5 +334,64 @@ describe('CallSession', () => {
     const { invite, run } = session('*8', new FakeIo(), new FakeInvite(), new LocalPickupRegistry());
     await run;
     expect(invite.rejected?.status).toBe(480);
+  });
+});
+
+describe('the system ends calls (docs/reliability.md)', () => {
+  const withControl = (dialled: string, o: { maxDurationMs?: number } = {}) => {
+    const io = new FakeIo();
+    const invite = new FakeInvite();
+    const control = new CallControl();
+    const plan = planRoute(dialled, me, tenant, regs);
+    const s = new CallSession(plan, invite, io, { domain: 'acme.kumo.test', control, ...o });
+    return { io, invite, control, run: s.run() };
+  };
+
+  it('a ringing call: every fork is cancelled and the caller gets 503 (it may retry elsewhere)', async () => {
+    const { io, invite, control, run } = withControl('1002');
+    await tick();
+    control.end('shutdown');
+    const o = await run;
+    expect(io.dials.every((d) => d.cancelled)).toBe(true);
+    expect(invite.rejected).toEqual({ status: 503, reason: 'Service Unavailable' });
+    expect(o).toMatchObject({ finalStatus: 503, cancelledByCaller: false });
+    expect(o.answeredAt).toBeUndefined();
+    expect(control.endCause).toBe('shutdown');
+  });
+
+  it('an answered call reaching the maximum duration is ended by the system (max-duration)', async () => {
+    const { io, control, run } = withControl('1003', { maxDurationMs: 4 * 3600_000 });
+    io.holdBridge = true;
+    await tick();
+    io.dials[0]!.answer();
+    await tick();
+    await io.advance(4 * 3600_000 - 1);
+    expect(control.endCause).toBeUndefined();
+    await io.advance(1);
+    const o = await run;
+    expect(control.endCause).toBe('max-duration');
+    expect(o).toMatchObject({ finalStatus: 200, hangupBy: 'system', answeredAt: 1_000_000, endedAt: 1_000_000 + 4 * 3600_000 });
+  });
+
+  it('the registry: endAll ends every call, idle() waits for calls and tracked work, drain refuses new calls', async () => {
+    const reg = new CallRegistry();
+    const ended: string[] = [];
+    const removes = ['a', 'b'].map((k) => reg.add({ tenantId: 't', callKey: k, legs: () => [], end: (c) => ended.push(`${k}:${c}`) }));
+    let finish!: () => void;
+    const errors: unknown[] = [];
+    reg.track(new Promise<void>((r) => (finish = r)), (e) => errors.push(e));
+    reg.track(Promise.reject(new Error('transfer failed')), (e) => errors.push(e));
+    expect(reg.busy).toBe(4);
+    expect(await reg.idle(10)).toBe(false);
+    expect(reg.endAll('engine-lost')).toBe(2);
+    expect(ended).toEqual(['a:engine-lost', 'b:engine-lost']);
+    const idle = reg.idle(5000);
+    for (const r of removes) r();
+    finish();
+    expect(await idle).toBe(true);
+    expect(errors).toHaveLength(1);
+    expect(reg.draining).toBe(false);
+    reg.drain();
+    expect(reg.draining).toBe(true);
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LocalDialogRegistry, parseReplaces } from '../../src/call/dialogs.js';
+import { sessionTimerOf } from '../../src/call/srf-io.js';
 import type { BridgedLeg } from '../../src/call/types.js';
 
 describe('parseReplaces', () => {
@@ -35,5 +36,22 @@ describe('LocalDialogRegistry', () => {
     off();
     expect(reg.size).toBe(0);
     expect(reg.forTenant('t1').find({ callId: 'c1', toTag: 'kumo1', fromTag: 'phone1' })).toEqual({ kind: 'none' });
+  });
+});
+
+describe('sessionTimerOf (RFC 4028, from the 2xx of a dialog Kumo started)', () => {
+  const dialog = (h: Record<string, string>, type: 'uac' | 'uas' = 'uac') => ({ type, res: { get: (n: string) => h[n] } });
+  it.each([
+    [{ 'Session-Expires': '1800;refresher=uac', Allow: 'INVITE, ACK, BYE, UPDATE' }, { expiresS: 1800, kumoRefreshes: true, update: true }],
+    [{ 'Session-Expires': '90 ; refresher=UAS' }, { expiresS: 90, kumoRefreshes: false, update: false }],
+    [{ 'Session-Expires': '600' }, { expiresS: 600, kumoRefreshes: true, update: false }],
+    [{ 'Session-Expires': 'soon' }, undefined],
+    [{ 'Session-Expires': '0;refresher=uac' }, undefined],
+    [{}, undefined],
+  ])('%j → %j', (h, want) => {
+    expect(sessionTimerOf(dialog(h))).toEqual(want);
+  });
+  it('a dialog Kumo answered (the caller side) has none of its own', () => {
+    expect(sessionTimerOf(dialog({ 'Session-Expires': '1800;refresher=uac' }, 'uas'))).toBeUndefined();
   });
 });

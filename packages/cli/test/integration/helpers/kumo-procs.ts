@@ -1,0 +1,381 @@
+/**
+ * Real Kumo processes for reliability tests: `kumo engine`, `kumo sip`, `kumo billing` spawned
+ * from the built CLI (as `kumo up` runs them), a sipp carrier that logs when each call is
+ * answered and hung up (carrier-side durations), and sipp phones that call through Kumo.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { validateExtension, validateTenantCreate, validateTrunk, type Cdr } from '@kumo/domain';
+import { ProvisioningRepo, SYSTEM_ACTOR, createRedis, keySchema, type KeySchema, type RedisClient } from '@kumo/store';
+import { freePort, runSipp, startSipp, uniquePrefix, type SippHandle, type SippResult } from '@kumo/testkit';
+
+const MAIN = fileURLToPath(new URL('../../../dist/main.js', import.meta.url));
+
+export class KumoProc {
+  child: ChildProcess | undefined;
+  output = '';
+  private exitP: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly name: 'engine' | 'sip' | 'billing' | 'api',
+    private readonly env: NodeJS.ProcessEnv,
+  ) {}
+
+  start(): void {
+    const c = spawn(process.execPath, [MAIN, this.name], { env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = c;
+    const add = (d: Buffer): void => {
+      this.output += d.toString();
+      if (this.output.length > 400_000) this.output = this.output.slice(-200_000);
+    };
+    c.stdout?.on('data', add);
+    c.stderr?.on('data', add);
+    this.exitP = new Promise((r) => c.once('exit', () => r()));
+  }
+
+  get running(): boolean {
+    const c = this.child;
+    return c !== undefined && c.exitCode === null && c.signalCode === null;
+  }
+
+  /** Waits for the process to exit by itself; false when it is still running after `ms`. */
+  async waitExit(ms: number): Promise<boolean> {
+    if (!this.running) return true;
+    let t: NodeJS.Timeout | undefined;
+    const exited = await Promise.race([this.exitP.then(() => true), new Promise<boolean>((r) => (t = setTimeout(() => r(false), ms)))]);
+    clearTimeout(t);
+    return exited;
+  }
+
+  /** Sends `signal` and waits for the exit. */
+  async kill(signal: NodeJS.Signals, timeoutMs = 30_000): Promise<void> {
+    if (!this.running) return;
+    this.child?.kill(signal);
+    const t = setTimeout(() => this.child?.kill('SIGKILL'), timeoutMs);
+    await this.exitP;
+    clearTimeout(t);
+  }
+}
+
+/** Polls `cond` every 50 ms until true; throws with `what` after `ms`. */
+export async function waitFor(cond: () => Promise<boolean> | boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      if (await cond()) return;
+    } catch {
+      // not yet
+    }
+    if (Date.now() > end) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export async function ready(opsHostPort: string): Promise<boolean> {
+  try {
+    return (await fetch(`http://${opsHostPort}/readyz`)).status === 200;
+  } catch {
+    return false;
+  }
+}
+
+const SDP = `v=0
+o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+s=-
+c=IN IP[media_ip_type] [media_ip]
+t=0 0
+m=audio [media_port] RTP/AVP 0 8
+a=rtpmap:0 PCMU/8000
+a=rtpmap:8 PCMA/8000
+a=sendrecv
+`;
+
+const OK_TO_REQUEST = `<send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]></send>`;
+
+/**
+ * A carrier gateway: answers every INVITE, logs `A <call-id> <ms>` when the ACK comes and
+ * `B <call-id> <ms>` when the BYE comes (sipp's clock), answers OPTIONS while up. With
+ * `sessionExpires` its 200 OK takes up a session timer with Kumo as the refresher; it answers
+ * each refresh (UPDATE, logged `U`) with `refreshStatus` (default 200).
+ */
+export function carrierUas(o: { sessionExpires?: number; refreshStatus?: number } = {}): string {
+  const timer = o.sessionExpires !== undefined ? `Session-Expires: ${o.sessionExpires};refresher=uac\nRequire: timer\nAllow: INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE\n` : '';
+  const refreshAnswer = (o.refreshStatus ?? 200) === 200 ? OK_TO_REQUEST : OK_TO_REQUEST.replace('SIP/2.0 200 OK', `SIP/2.0 ${o.refreshStatus} Call/Transaction Does Not Exist`);
+  return `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="carrier">
+  <recv request="INVITE"/>
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]C[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:carrier@[local_ip]:[local_port];transport=[transport]>
+${timer}Content-Type: application/sdp
+Content-Length: [len]
+
+${SDP}
+]]></send>
+  <recv request="ACK"><action><log message="A [call_id] [clock_tick]"/></action></recv>
+  <label id="1"/>
+  <recv request="OPTIONS" optional="true" next="2"/>
+  <recv request="UPDATE" optional="true" next="4"><action><log message="U [call_id] [clock_tick]"/></action></recv>
+  <recv request="BYE"><action><log message="B [call_id] [clock_tick]"/></action></recv>
+  ${OK_TO_REQUEST}
+  <nop next="3"/>
+  <label id="2"/>
+  ${OK_TO_REQUEST}
+  <nop next="1"/>
+  <label id="4"/>
+  ${refreshAnswer}
+  <nop next="1"/>
+  <label id="3"/>
+</scenario>
+`;
+}
+
+export const CARRIER_UAS = carrierUas();
+
+/**
+ * A phone (digest auth, sipp 3.6 reads MD5) calling `[service]`: holds `holdMs` then hangs
+ * up, or answers the BYE Kumo sends first.
+ */
+export function phoneUac(o: { user: string; domain: string; password: string; holdMs: number }): string {
+  const invite = (cseq: number, auth: string) => `
+  <send retrans="500" start_txn="inv${cseq}"><![CDATA[
+INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: "Caller" <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
+To: <sip:[service]@${o.domain}>
+Call-ID: [call_id]
+CSeq: ${cseq} INVITE
+Contact: <sip:${o.user}@[local_ip]:[local_port];transport=[transport]>
+Max-Forwards: 70
+User-Agent: sipp-kumo
+${auth}Content-Type: application/sdp
+Content-Length: [len]
+
+${SDP}
+]]></send>
+  <recv response="100" optional="true" response_txn="inv${cseq}"/>`;
+  return `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="phone">${invite(1, '')}
+  <recv response="407" auth="true" response_txn="inv1"/>
+  <send ack_txn="inv1"><![CDATA[
+ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch-of:inv1];rport
+From: "Caller" <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
+[last_To:]
+Call-ID: [call_id]
+CSeq: 1 ACK
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>${invite(2, `[authentication username=${o.user} password=${o.password}]\n`)}
+  <recv response="180" optional="true" response_txn="inv2"/>
+  <recv response="183" optional="true" response_txn="inv2"/>
+  <recv response="200" rrs="true" response_txn="inv2"/>
+  <send ack_txn="inv2"><![CDATA[
+ACK [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: "Caller" <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
+[last_To:]
+Call-ID: [call_id]
+CSeq: 2 ACK
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <recv request="BYE" timeout="${o.holdMs}" ontimeout="2"/>
+  ${OK_TO_REQUEST}
+  <nop next="3"/>
+  <label id="2"/>
+  <send retrans="500"><![CDATA[
+BYE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: "Caller" <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
+[last_To:]
+Call-ID: [call_id]
+CSeq: 3 BYE
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <recv response="200"/>
+  <label id="3"/>
+</scenario>
+`;
+}
+
+/** The carrier's view: answer and hang-up times (sipp clock, ms) by Call-ID, and the session refreshes it got. */
+export function carrierLog(file: string): { answered: Map<string, number>; ended: Map<string, number>; refreshes: number } {
+  const answered = new Map<string, number>();
+  const ended = new Map<string, number>();
+  let refreshes = 0;
+  if (!existsSync(file)) return { answered, ended, refreshes };
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const m = /^([ABU]) (\S+) (\d+)/.exec(line.trim());
+    if (!m) continue;
+    if (m[1] === 'U') refreshes += 1;
+    else (m[1] === 'A' ? answered : ended).set(m[2] as string, Number(m[3]));
+  }
+  return { answered, ended, refreshes };
+}
+
+export function startCarrier(dir: string, port: number, calls: number, timeoutS: number, xml = CARRIER_UAS): { sipp: SippHandle; log: string } {
+  const file = join(dir, 'carrier.xml');
+  writeFileSync(file, xml);
+  const log = join(dir, 'carrier.log');
+  const sipp = startSipp({
+    scenario: { file },
+    localHost: '127.0.0.2',
+    localPort: port,
+    calls,
+    timeoutS,
+    args: ['-trace_logs', '-log_file', log],
+  });
+  return { sipp, log };
+}
+
+export function phoneCalls(
+  dir: string,
+  o: { target: string; user: string; domain: string; password: string; service: string; calls: number; rate: number; holdMs: number; timeoutS: number; name: string },
+): SippHandle {
+  const file = join(dir, `${o.name}.xml`);
+  writeFileSync(file, phoneUac(o));
+  return startSipp({
+    scenario: { file },
+    target: o.target,
+    service: o.service,
+    calls: o.calls,
+    rate: o.rate,
+    timeoutS: o.timeoutS,
+    // A call whose answer never comes (its process died) fails after this instead of waiting for the global timeout.
+    args: ['-recv_timeout', '8000'],
+  });
+}
+
+/** A phone call expected to be refused with `status` and a Retry-After header (sipp exits 0 when it was). */
+export function refusedUac(o: { user: string; domain: string; password: string; status: number }): string {
+  return phoneUac({ ...o, holdMs: 0 }).replace(
+    /<recv response="180"[\s\S]*$/,
+    `<recv response="180" optional="true" response_txn="inv2"/>
+  <recv response="${o.status}" response_txn="inv2">
+    <action><ereg regexp="[0-9]+" search_in="hdr" header="Retry-After:" check_it="true" assign_to="ra"/></action>
+  </recv>
+  <Reference variables="ra"/>
+  <send ack_txn="inv2"><![CDATA[
+ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch-of:inv2];rport
+From: "Caller" <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
+[last_To:]
+Call-ID: [call_id]
+CSeq: 2 ACK
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+</scenario>
+`,
+  );
+}
+
+/** One short call (answered: sipp exits 0). */
+export async function oneCall(dir: string, o: { target: string; user: string; domain: string; password: string; service: string; name: string }): Promise<SippResult> {
+  return phoneCalls(dir, { ...o, calls: 1, rate: 1, holdMs: 200, timeoutS: 4 }).done;
+}
+
+export { runSipp };
+
+export const TENANT = 'rel';
+export const DOMAIN = 'rel.kumo.test';
+/** The extension that calls (permission class mobile: outside calls allowed). */
+export const PHONE = { user: '2001', domain: DOMAIN, password: 'pass2001x' };
+
+function ok<T>(v: { ok: true; value: T } | { ok: false; problems: readonly unknown[] }): T {
+  if (!v.ok) throw new Error(JSON.stringify(v.problems));
+  return v.value;
+}
+
+export interface RelStack {
+  readonly keys: KeySchema;
+  /** A client for the test's own reads (errors swallowed: redis-server may be killed on purpose). */
+  readonly redis: RedisClient;
+  /** Environment of the Kumo processes. */
+  readonly env: NodeJS.ProcessEnv;
+  readonly sipTarget: string;
+  /** The carrier gateway (sipp) listens on 127.0.0.2:<carrierPort>; the tenant's only trunk, also for 110. */
+  readonly carrierPort: number;
+  readonly ops: { readonly engine: string; readonly sip: string; readonly billing: string };
+}
+
+/**
+ * A tenant with one extension and one trunk (to a sipp carrier) in `redisUrl`, and the
+ * environment for real engine / sip / billing processes on free ports.
+ */
+export async function relStack(redisUrl: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<RelStack> {
+  const keys = keySchema(uniquePrefix('rel'));
+  const redis = createRedis(redisUrl);
+  redis.on('error', () => undefined);
+  const repo = new ProvisioningRepo(redis, keys);
+  await repo.createTenant(ok(validateTenantCreate({ id: TENANT, name: 'Reliability', sipDomain: DOMAIN, ports: 200, trunkChannels: 100, callsPerSecond: 500 })), SYSTEM_ACTOR);
+  await repo.createExtension(TENANT, ok(validateExtension({ number: PHONE.user, displayName: 'Desk', password: PHONE.password, permissionClass: 'mobile' })), SYSTEM_ACTOR);
+  const carrierPort = await freePort('127.0.0.2');
+  await repo.createTrunk(
+    TENANT,
+    ok(
+      validateTrunk({
+        id: 'carrier',
+        name: 'Carrier',
+        channelLimit: 100,
+        numberFormat: 'national',
+        callerId: '+81312340000',
+        emergency: true,
+        gateways: [{ host: '127.0.0.2', port: carrierPort, transport: 'udp', priority: 1 }],
+      }),
+    ),
+    SYSTEM_ACTOR,
+  );
+  const sipTarget = `127.0.0.1:${await freePort()}`;
+  const ops = { engine: `127.0.0.1:${await freePort()}`, sip: `127.0.0.1:${await freePort()}`, billing: `127.0.0.1:${await freePort()}` };
+  const env: NodeJS.ProcessEnv = {
+    KUMO_LOG_LEVEL: process.env.KUMO_TEST_LOG_LEVEL ?? 'warn',
+    KUMO_REDIS_URL: redisUrl,
+    KUMO_REDIS_PREFIX: keys.prefix,
+    KUMO_SIP_LISTEN: `udp/${sipTarget}`,
+    KUMO_ENGINE_CONTROL: `127.0.0.1:${await freePort()}`,
+    KUMO_ENGINE_SECRET: 'rel-secret',
+    KUMO_NONCE_SECRET: 'n'.repeat(32),
+    KUMO_ENGINE_OPS_LISTEN: ops.engine,
+    KUMO_SIP_OPS_LISTEN: ops.sip,
+    KUMO_BILLING_OPS_LISTEN: ops.billing,
+    KUMO_SIP_DIGEST_MD5_FIRST_UA: '^sipp',
+    KUMO_CDR_SHARDS: '1',
+    KUMO_SIP_CALL_HEARTBEAT_MS: '500',
+    KUMO_SIP_CALL_OWNER_DEAD_MS: '1500',
+    KUMO_SIP_KEEPALIVE_S: '0',
+    // Killed processes leave unanswered attempts behind: keep the incomplete-call flood guard and the overload gate out of the way.
+    KUMO_ADMISSION_FLOOD_ATTEMPTS: '1000000',
+    KUMO_ADMISSION_OVERLOAD_LAG_MS: '0',
+    ...extraEnv,
+  };
+  return { keys, redis, env, sipTarget, carrierPort, ops };
+}
+
+/** Every CDR in the (single-shard) stream. */
+export async function readCdrs(s: RelStack): Promise<Cdr[]> {
+  const rows = await s.redis.xrange(s.keys.global.cdrStream(0), '-', '+');
+  return rows.map(([, f]) => JSON.parse(f[1] as string) as Cdr);
+}

@@ -1,0 +1,161 @@
+/**
+ * Call records (docs/reliability.md): every admitted call has one in Redis while it is in
+ * progress — tenant, the CDR facts known so far, its dialogs (legs), its admission ticket and
+ * the sip process that owns it. The owner heart-beats; a process that stops heart-beating
+ * leaves its records behind, and a recovery sweeper in any surviving sip process ends those
+ * calls (BYE to the legs, leases released, a CDR with end cause `system-failure`).
+ *
+ * Keys: the record is a tenant key (`{t:<id>}` slot); the owner index and the heartbeat set are
+ * global keys. Writes touching both are separate commands, never one script or pipeline (Cluster
+ * slots): the index entry is written first, and one without its record is dropped by the sweeper.
+ */
+import type { CallFacts } from '@kumo/domain';
+import type { RedisClient } from '../client.js';
+import type { KeySchema } from '../keys.js';
+import type { AdmissionTicket } from '../admission/store.js';
+import { defineScripts, runScript } from '../admission/scripts.js';
+
+/** One dialog of a call, as needed to end it with a BYE from any process (an out-of-dialog request). */
+export interface LegRecord {
+  readonly side: 'caller' | 'callee';
+  readonly callId: string;
+  /** Kumo's side (From of a BYE we send), with Kumo's tag. */
+  readonly local: string;
+  /** The far end (To of a BYE we send), with its tag. */
+  readonly remote: string;
+  /** The far end's Contact URI (Request-URI of a BYE). */
+  readonly target: string;
+  /** Where requests go when not to the target itself (`sip:host:port;transport=x`). */
+  readonly proxy?: string;
+}
+
+export interface CallRecord {
+  readonly tenantId: string;
+  readonly callKey: string;
+  readonly owner: string;
+  readonly startedAt: number;
+  readonly answeredAt?: number;
+  /** The CDR facts known when the record was last written (endedAt is filled in at recovery). */
+  readonly facts: CallFacts;
+  readonly legs: readonly LegRecord[];
+  readonly ticket?: AdmissionTicket;
+}
+
+export interface OwnerBeat {
+  readonly owner: string;
+  /** Last heartbeat, epoch ms (Redis clock). */
+  readonly lastSeen: number;
+}
+
+const CLOCK = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+`;
+
+/** KEYS: 1 owners zset. ARGV: 1 owner. Returns now (ms, Redis clock). */
+const HEARTBEAT = `${CLOCK}
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+return now
+`;
+
+/** KEYS: 1 owners zset. ARGV: 1 dead after ms. Returns {now, owner, score, owner, score, …} of owners silent for longer. */
+const DEAD_OWNERS = `${CLOCK}
+local out = {now}
+local r = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[1]), 'WITHSCORES', 'LIMIT', 0, 100)
+for i = 1, #r do out[#out + 1] = r[i] end
+return out
+`;
+
+const SEP = ' ';
+
+export class CallRecordStore {
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly keys: KeySchema,
+    /** This process's id (unique per process start). */
+    readonly owner: string,
+  ) {
+    defineScripts(redis, { kumoCallHeartbeat: HEARTBEAT, kumoCallDeadOwners: DEAD_OWNERS });
+  }
+
+  /** Records that this process is alive; resolves with the Redis clock (ms). */
+  async heartbeat(): Promise<number> {
+    return Number(await runScript(this.redis, 'kumoCallHeartbeat', HEARTBEAT, [this.keys.global.callOwners()], [this.owner]));
+  }
+
+  /** Writes the record of a newly admitted call (before it is connected). */
+  async put(r: Omit<CallRecord, 'owner' | 'legs' | 'answeredAt'>): Promise<void> {
+    // Index first: an index entry without its record is dropped by the sweeper, a record without its index would be lost.
+    await this.redis.sadd(this.keys.global.callOwnerCalls(this.owner), `${r.tenantId}${SEP}${r.callKey}`);
+    await this.redis.hset(this.keys.tenant.callRecord(r.tenantId, r.callKey), {
+      owner: this.owner,
+      startedAt: String(r.startedAt),
+      facts: JSON.stringify(r.facts),
+      ...(r.ticket ? { ticket: JSON.stringify(r.ticket) } : {}),
+    });
+  }
+
+  /** The call was answered: its legs, answer time, facts and (trunk) ticket as they are now. */
+  async answered(tenantId: string, callKey: string, a: { answeredAt: number; facts: CallFacts; legs: readonly LegRecord[]; ticket?: AdmissionTicket }): Promise<void> {
+    await this.redis.hset(this.keys.tenant.callRecord(tenantId, callKey), {
+      answeredAt: String(a.answeredAt),
+      facts: JSON.stringify(a.facts),
+      legs: JSON.stringify(a.legs),
+      ...(a.ticket ? { ticket: JSON.stringify(a.ticket) } : {}),
+    });
+  }
+
+  /** The call's CDR is published: the record goes (idempotent). */
+  async clear(tenantId: string, callKey: string, owner = this.owner): Promise<void> {
+    await this.redis.del(this.keys.tenant.callRecord(tenantId, callKey));
+    await this.redis.srem(this.keys.global.callOwnerCalls(owner), `${tenantId}${SEP}${callKey}`);
+  }
+
+  async read(tenantId: string, callKey: string): Promise<CallRecord | undefined> {
+    const h = await this.redis.hgetall(this.keys.tenant.callRecord(tenantId, callKey));
+    if (h.owner === undefined || h.facts === undefined) return undefined;
+    return {
+      tenantId,
+      callKey,
+      owner: h.owner,
+      startedAt: Number(h.startedAt),
+      ...(h.answeredAt !== undefined ? { answeredAt: Number(h.answeredAt) } : {}),
+      facts: JSON.parse(h.facts) as CallFacts,
+      legs: h.legs !== undefined ? (JSON.parse(h.legs) as LegRecord[]) : [],
+      ...(h.ticket !== undefined ? { ticket: JSON.parse(h.ticket) as AdmissionTicket } : {}),
+    };
+  }
+
+  /** Owners whose last heartbeat is older than `deadAfterMs` (Redis clock), and the Redis clock now. */
+  async deadOwners(deadAfterMs: number): Promise<{ now: number; dead: OwnerBeat[] }> {
+    const r = (await runScript(this.redis, 'kumoCallDeadOwners', DEAD_OWNERS, [this.keys.global.callOwners()], [deadAfterMs])) as (string | number)[];
+    const dead: OwnerBeat[] = [];
+    for (let i = 1; i + 1 < r.length; i += 2) {
+      const owner = String(r[i]);
+      if (owner !== this.owner) dead.push({ owner, lastSeen: Number(r[i + 1]) });
+    }
+    return { now: Number(r[0]), dead };
+  }
+
+  /** Takes the right to recover a dead owner's calls for `ttlMs` (false: another process has it). */
+  async claim(owner: string, ttlMs: number): Promise<boolean> {
+    return (await this.redis.set(this.keys.global.callOwnerClaim(owner), this.owner, 'PX', ttlMs, 'NX')) === 'OK';
+  }
+
+  /** The calls an owner still has records of. */
+  async callsOf(owner: string): Promise<{ tenantId: string; callKey: string }[]> {
+    const members = await this.redis.smembers(this.keys.global.callOwnerCalls(owner));
+    return members.flatMap((m) => {
+      const i = m.indexOf(SEP);
+      return i > 0 ? [{ tenantId: m.slice(0, i), callKey: m.slice(i + 1) }] : [];
+    });
+  }
+
+  /** A dead owner is fully recovered: it leaves the heartbeat set (or this process stops cleanly). */
+  async retire(owner = this.owner): Promise<void> {
+    // One key per command: the three keys may live in different Cluster slots.
+    await this.redis.zrem(this.keys.global.callOwners(), owner);
+    await this.redis.del(this.keys.global.callOwnerCalls(owner));
+    await this.redis.del(this.keys.global.callOwnerClaim(owner));
+  }
+}
