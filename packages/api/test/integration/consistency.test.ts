@@ -150,6 +150,9 @@ describe('4. errors read the same for the same thing', () => {
   it('a duplicate says what exists; contract limits have named details', async () => {
     const dup = await call('POST', '/pickup-groups', { id: 'desk', name: 'again', members: [] });
     expect(dup.json()).toEqual({ code: 'KUMO_ERR_EXISTS', message: 'pickup group desk already exists', details: { resource: 'pickupGroup', id: 'desk' } });
+    expect((await call('POST', '/dids', { number: '0355501234', target: { type: 'extension', number: '1001' } })).statusCode).toBe(201);
+    const did = await call('POST', '/dids', { number: '+81355501234', target: { type: 'extension', number: '1001' } });
+    expect(did.json()).toEqual({ code: 'KUMO_ERR_EXISTS', message: 'DID +81355501234 already exists', details: { resource: 'did', id: '+81355501234' } });
     const lim = await call('POST', '/trunks', { id: 'big', name: 'Big', channelLimit: 11, gateways: [{ host: '192.0.2.181' }] });
     expect(lim.json()).toEqual({ code: 'KUMO_ERR_CONTRACT_LIMIT', message: "11 exceeds the contract's trunkChannels (10)", details: { field: 'trunkChannels', limit: 10, value: 11 } });
   });
