@@ -193,3 +193,17 @@ describe('5. values that cannot make sense are refused', () => {
     expect((await call('POST', '/trunks', { id: 'lab', name: 'Lab', channelLimit: 1, gateways: [{ host: '127.0.0.2', port: 5090 }] })).statusCode).toBe(201);
   });
 });
+
+describe('references written before the index existed', () => {
+  it('are rebuilt once (ensureReferences), after which the delete policy holds for them', async () => {
+    const { ProvisioningRepo, keySchema } = await import('@kumo/store');
+    const repo = new ProvisioningRepo(h.redis, keySchema(h.prefix));
+    expect((await call('POST', '/dids', { number: '0355507777', target: { type: 'extension', number: '1007' } })).statusCode).toBe(201);
+    // As if written by an older version: no index at all.
+    await h.redis.del(keySchema(h.prefix).tenant.refs('cons'));
+    expect(await repo.ensureReferences()).toContain('cons');
+    expect(await repo.ensureReferences()).not.toContain('cons');
+    expect((await call('DELETE', '/extensions/1007')).json()).toMatchObject({ code: 'KUMO_ERR_IN_USE', details: { referrers: [{ resource: 'did', id: '+81355507777', field: 'target' }] } });
+    expect((await call('DELETE', '/dids/0355507777')).statusCode).toBe(204);
+  });
+});
