@@ -395,7 +395,7 @@ export function catalogueMarkdown(): string {
   const cell = (t: string): string => t.replace(/\|/g, '\\|');
   const rows = Object.entries(ERROR_CATALOGUE as Readonly<Record<string, CatalogueEntry>>).map(([code, e]) => {
     const ex = exampleDetails(e);
-    const det = e.details.length === 0 ? '—' : e.details.map((f) => `\`${f}\``).join(', ');
+    const det = e.details.length === 0 ? '—' : cell(e.details.map((f) => `\`${f}\``).join(', '));
     return `| ${e.status} | \`${code}\` | ${cell(e.when)} | ${det} | ${cell(e.en(ex, '…'))} | ${cell(e.ja(ex, '…'))} |`;
   });
   return ['| status | code | when | `details` | message (example) | Japanese message (example) |', '|---|---|---|---|---|---|', ...rows].join('\n');
@@ -406,7 +406,9 @@ function exampleDetails(e: CatalogueEntry): Details {
   const d: Record<string, unknown> = {};
   for (const f of e.details) {
     const k = f.split(/[ :]/)[0] ?? f;
-    d[k] = `{${k}}`;
+    // `reason (emergency | outsideLinePrefix | featureCode)`: the example takes the first value.
+    const first = /\(([^|)\s]+)/.exec(f)?.[1];
+    d[k] = first ?? `{${k}}`;
   }
   if ('problems' in d) d.problems = [{ field: '{field}', message: '{message}' }];
   if ('chain' in d) d.chain = ['{number}', '…'];

@@ -1,6 +1,6 @@
 import { apiSpec, commonSpec, engineSpec, readConfig, ConfigError } from '@kumo/config';
 import type { ProcessContext } from '@kumo/runtime';
-import { AuditRepo, TenantDataLifecycle, createRedis, keySchema, redactUrl } from '@kumo/store';
+import { AuditRepo, ProvisioningRepo, TenantDataLifecycle, createRedis, keySchema, redactUrl } from '@kumo/store';
 import { buildApp } from './app.js';
 
 /**
@@ -43,6 +43,9 @@ export async function runApi(ctx: ProcessContext): Promise<{ host: string; port:
     },
   });
   ctx.lifecycle.onClose('api-http', () => app.close());
+  // References written before the index existed (docs/api.md, references and the delete policy).
+  const rebuilt = await new ProvisioningRepo(redis, keySchema(cfg.common.redisKeyPrefix)).ensureReferences();
+  if (rebuilt.length > 0) log.info({ tenants: rebuilt.length }, 'references index rebuilt');
   // The retention job (docs/security.md): expired retention sets of purged tenants.
   const keys = keySchema(cfg.common.redisKeyPrefix);
   const lifecycle = new TenantDataLifecycle(redis, keys, { retainBillingMs: cfg.api.retainBillingDays * 86_400_000 });

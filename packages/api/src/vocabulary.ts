@@ -5,8 +5,8 @@
  * extension number, a department, a trunk id are data, not vocabulary). The domain's
  * vocabularies are checked at compile time (`satisfies Record<…>`): a new value needs its Japanese.
  */
-import type { CALLER_ID_PRESENTATIONS, NUMBER_FORMATS, PERMISSION_CLASSES} from '@kumo/domain';
-import { type CallDirection, type DestinationClass, type Disposition } from '@kumo/domain';
+import type { CALLER_ID_PRESENTATIONS, NUMBER_FORMATS, PERMISSION_CLASSES } from '@kumo/domain';
+import type { CallDirection, CallerNameMode, DestinationClass, Disposition } from '@kumo/domain';
 
 type Table = Readonly<Record<string, string>>;
 
@@ -42,6 +42,7 @@ export const VOCABULARY = {
   >,
   callerIdPresentation: { allowed: '通知', restricted: '非通知' } satisfies Record<(typeof CALLER_ID_PRESENTATIONS)[number], string>,
   numberFormat: { e164: 'E.164形式（+81）', national: '国内形式（0から）' } satisfies Record<(typeof NUMBER_FORMATS)[number], string>,
+  callerName: { none: '通知しない（番号のみ）', extension: '内線の表示名' } satisfies Record<Exclude<CallerNameMode, 'fixed'>, string>,
   boolean: { true: 'はい', false: 'いいえ' },
 } as const satisfies Record<string, Table>;
 

@@ -38,6 +38,11 @@ const trunks: CsvColumn<TrunkRecord>[] = [
   { en: 'number_format', ja: '番号形式', value: (t, l) => (l === 'ja' ? ja('numberFormat', t.numberFormat) : t.numberFormat) },
   { en: 'caller_id', ja: '代表番号', value: (t) => t.callerId },
   { en: 'emergency', ja: '緊急通報用', value: (t, l) => (l === 'ja' ? ja('boolean', t.emergency) : t.emergency) },
+  {
+    en: 'caller_name',
+    ja: '発信者名通知',
+    value: (t, l) => (t.callerName === 'fixed' ? t.callerNameFixed : l === 'ja' ? ja('callerName', t.callerName ?? 'none') : (t.callerName ?? 'none')),
+  },
   { en: 'registration_user', ja: '登録ユーザー', value: (t) => t.registration?.username },
   { en: 'created_at', ja: '登録日時', value: (t) => csvTime(t.createdAt) },
 ];

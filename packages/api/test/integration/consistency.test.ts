@@ -153,6 +153,9 @@ describe('4. errors read the same for the same thing', () => {
   it('a duplicate says what exists; contract limits have named details', async () => {
     const dup = await call('POST', '/pickup-groups', { id: 'desk', name: 'again', members: [] });
     expect(dup.json()).toEqual({ code: 'KUMO_ERR_EXISTS', message: 'pickup group desk already exists', details: { resource: 'pickupGroup', id: 'desk' } });
+    expect((await call('POST', '/dids', { number: '0355501234', target: { type: 'extension', number: '1001' } })).statusCode).toBe(201);
+    const did = await call('POST', '/dids', { number: '+81355501234', target: { type: 'extension', number: '1001' } });
+    expect(did.json()).toEqual({ code: 'KUMO_ERR_EXISTS', message: 'DID +81355501234 already exists', details: { resource: 'did', id: '+81355501234' } });
     const lim = await call('POST', '/trunks', { id: 'big', name: 'Big', channelLimit: 11, gateways: [{ host: '192.0.2.181' }] });
     expect(lim.json()).toEqual({ code: 'KUMO_ERR_CONTRACT_LIMIT', message: "11 exceeds the contract's trunkChannels (10)", details: { field: 'trunkChannels', limit: 10, value: 11 } });
   });
@@ -191,5 +194,19 @@ describe('5. values that cannot make sense are refused', () => {
 
   it('a lab carrier on another loopback port is fine (once the operator allows the address)', async () => {
     expect((await call('POST', '/trunks', { id: 'lab', name: 'Lab', channelLimit: 1, gateways: [{ host: '127.0.0.2', port: 5090 }] })).statusCode).toBe(201);
+  });
+});
+
+describe('references written before the index existed', () => {
+  it('are rebuilt once (ensureReferences), after which the delete policy holds for them', async () => {
+    const { ProvisioningRepo, keySchema } = await import('@kumo/store');
+    const repo = new ProvisioningRepo(h.redis, keySchema(h.prefix));
+    expect((await call('POST', '/dids', { number: '0355507777', target: { type: 'extension', number: '1007' } })).statusCode).toBe(201);
+    // As if written by an older version: no index at all.
+    await h.redis.del(keySchema(h.prefix).tenant.refs('cons'));
+    expect(await repo.ensureReferences()).toContain('cons');
+    expect(await repo.ensureReferences()).not.toContain('cons');
+    expect((await call('DELETE', '/extensions/1007')).json()).toMatchObject({ code: 'KUMO_ERR_IN_USE', details: { referrers: [{ resource: 'did', id: '+81355507777', field: 'target' }] } });
+    expect((await call('DELETE', '/dids/0355507777')).statusCode).toBe(204);
   });
 });

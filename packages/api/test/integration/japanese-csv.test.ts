@@ -43,7 +43,7 @@ beforeAll(async () => {
   await call('POST', '/extensions', { number: '1003', displayName: '佐藤 一郎', password: 'pass1003x', permissionClass: 'mobile' });
   await call('POST', '/extensions', { number: '1004', displayName: '田中 次郎', password: 'pass1004x' });
   await call('POST', '/trunks', { id: 'ntt', name: 'NTT ひかり電話', channelLimit: 4, numberFormat: 'national', emergency: true, gateways: [{ host: '192.0.2.41' }] });
-  await call('POST', '/trunks', { id: 'ipv', name: 'IP 事業者', channelLimit: 2, numberFormat: 'e164', gateways: [{ host: '192.0.2.42' }] });
+  await call('POST', '/trunks', { id: 'ipv', name: 'IP 事業者', channelLimit: 2, numberFormat: 'e164', callerName: 'extension', gateways: [{ host: '192.0.2.42' }] });
   const ledger = new BillingLedger(h.redis, keySchema(h.prefix), { closeGraceMs: 100 * 365 * 86_400_000, tariffCacheMs: 0 });
   const tariff = await ledger.tariffFor('jacsv');
   const cdrs = [
@@ -114,14 +114,14 @@ describe('Japanese CSV exports', () => {
     );
     expect(await csv('/ledgers/trunks.csv?lang=ja')).toBe(
       [
-        '局線ID,名称,ゲートウェイ,同時通話数,番号形式,代表番号,緊急通報用,登録ユーザー,登録日時',
-        'ipv,IP 事業者,192.0.2.42:5060/udp(10),2,E.164形式（+81）,,いいえ,,2026-11-25 08:30:00+09:00',
-        'ntt,NTT ひかり電話,192.0.2.41:5060/udp(10),4,国内形式（0から）,,はい,,2026-11-25 08:30:00+09:00',
+        '局線ID,名称,ゲートウェイ,同時通話数,番号形式,代表番号,緊急通報用,発信者名通知,登録ユーザー,登録日時',
+        'ipv,IP 事業者,192.0.2.42:5060/udp(10),2,E.164形式（+81）,,いいえ,内線の表示名,,2026-11-25 08:30:00+09:00',
+        'ntt,NTT ひかり電話,192.0.2.41:5060/udp(10),4,国内形式（0から）,,はい,通知しない（番号のみ）,,2026-11-25 08:30:00+09:00',
         '',
       ].join('\r\n'),
     );
     // English keeps the English values, with the same times.
-    expect(await csv('/ledgers/trunks.csv')).toContain('ntt,NTT ひかり電話,192.0.2.41:5060/udp(10),4,national,,true,,2026-11-25 08:30:00+09:00\r\n');
+    expect(await csv('/ledgers/trunks.csv')).toContain('ntt,NTT ひかり電話,192.0.2.41:5060/udp(10),4,national,,true,none,,2026-11-25 08:30:00+09:00\r\n');
   });
 
   it('billing report and calls (snapshot)', async () => {

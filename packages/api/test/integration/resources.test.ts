@@ -178,8 +178,8 @@ describe('ledgers', () => {
   it('trunk ledger', async () => {
     const r = await h.call('GET', t('/ledgers/trunks.csv?lang=ja&encoding=shift_jis'), { key });
     const text = iconv.decode(r.rawPayload, 'Shift_JIS');
-    expect(text.split('\r\n')[0]).toBe('局線ID,名称,ゲートウェイ,同時通話数,番号形式,代表番号,緊急通報用,登録ユーザー,登録日時');
-    expect(text).toContain('kddi,KDDI 光ダイレクト,192.0.2.30:5060/udp(10),2,国内形式（0から）,+81612345678,いいえ,,');
+    expect(text.split('\r\n')[0]).toBe('局線ID,名称,ゲートウェイ,同時通話数,番号形式,代表番号,緊急通報用,発信者名通知,登録ユーザー,登録日時');
+    expect(text).toContain('kddi,KDDI 光ダイレクト,192.0.2.30:5060/udp(10),2,国内形式（0から）,+81612345678,いいえ,通知しない（番号のみ）,,');
   });
 });
 

@@ -101,6 +101,9 @@ export function refsOf(resource: Resource, v: unknown, numbering: NumberingOptio
   }
 }
 
+/** Marker member of a references index that is complete (never matches a `<number>|` range). */
+const REFS_VERSION = '#refs-v1';
+
 interface EntitySpec {
   readonly resource: Resource;
   readonly kind: Kind;
@@ -395,6 +398,55 @@ export class ProvisioningRepo extends DirectoryRepo {
     const key = this.keys.tenant.refs(tenantId);
     const members = await this.redis.zrangebylex(key, `[${number}|`, `[${number}|\xff`, 'LIMIT', 0, limit);
     return members.map(parseReferrer);
+  }
+
+  /**
+   * Rebuilds a tenant's references index from its records (for data written before the index
+   * existed). Built aside and swapped in with RENAME (same slot); marked with `REFS_VERSION`.
+   * Returns the number of references.
+   */
+  async rebuildReferences(tenantId: string): Promise<number> {
+    const numbering = await this.numbering(tenantId);
+    const members: string[] = [];
+    const add = (resource: Resource, id: string, v: unknown): void => {
+      for (const r of refsOf(resource, v, numbering)) members.push(`${r.number}|${resource}:${id}|${r.field}`);
+    };
+    const walk = async <T>(list: (q: { after?: string; limit: number }) => Promise<{ items: readonly T[]; next: string | null }>, each: (v: T) => void): Promise<void> => {
+      let after: string | undefined;
+      for (;;) {
+        const p = await list({ ...(after !== undefined ? { after } : {}), limit: 1000 });
+        p.items.forEach(each);
+        if (p.next === null) return;
+        after = p.next;
+      }
+    };
+    await walk((q) => this.listExtensions(tenantId, q), (e) => add('extension', e.number, e));
+    await walk((q) => this.listRingGroups(tenantId, q), (g) => add('ringGroup', g.number, g));
+    await walk((q) => this.listDids(tenantId, q), (d) => add('did', d.number, d));
+    for (const g of await this.pickupGroups(tenantId)) add('pickupGroup', g.id, g);
+    const key = this.keys.tenant.refs(tenantId);
+    const tmp = `${key}:rebuild`;
+    await this.redis.del(tmp);
+    for (let i = 0; i < members.length; i += 1000) await this.redis.zadd(tmp, ...members.slice(i, i + 1000).flatMap((m) => ['0', m]));
+    await this.redis.zadd(tmp, '0', REFS_VERSION);
+    await this.redis.rename(tmp, key);
+    return members.length;
+  }
+
+  /** Rebuilds the references index of every tenant whose index predates it (at API start). */
+  async ensureReferences(): Promise<string[]> {
+    const rebuilt: string[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const p = await this.listTenants({ ...(after !== undefined ? { after } : {}), limit: 1000 });
+      for (const t of p.items) {
+        if ((await this.redis.zscore(this.keys.tenant.refs(t.id), REFS_VERSION)) !== null) continue;
+        await this.rebuildReferences(t.id);
+        rebuilt.push(t.id);
+      }
+      if (p.next === null) return rebuilt;
+      after = p.next;
+    }
   }
 
   /**
