@@ -24,3 +24,4 @@ export {
   type AuthFailureReason,
   type BlockScope,
 } from './metrics/sip.js';
+export { createSecurityMetrics, type SecurityMetrics } from './metrics/security.js';

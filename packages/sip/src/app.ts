@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ConfigError, admissionSpec, cdrStreamSpec, commonSpec, readConfig, routingSpec, sipSpec, type ConfigOf, type Env } from '@kumo/config';
-import { createSipMetrics, startOpsServer, type Logger, type ProcessContext, type SipMetrics } from '@kumo/runtime';
+import { createSecurityMetrics, createSipMetrics, startOpsServer, type Logger, type ProcessContext, type SipMetrics } from '@kumo/runtime';
 import {
   AuthGuardStore,
   CdrStreams,
@@ -8,6 +8,7 @@ import {
   DirectoryRepo,
   HuntStateStore,
   LocationStore,
+  TollFraudStore,
   createRedis,
   keySchema,
   pingRedis,
@@ -16,6 +17,7 @@ import {
 } from '@kumo/store';
 import type { DigestAlgorithm } from './auth/digest.js';
 import { createInviteHandler } from './call/hook.js';
+import { createTollGuard, type TollGuard } from './security/toll-guard.js';
 import { LocalDialogRegistry } from './call/dialogs.js';
 import { LocalPickupRegistry } from './call/pickup.js';
 import type { AdmitCall, RouteDeps } from './request-route/route.js';
@@ -104,6 +106,8 @@ export interface SipAppDeps {
     readonly admitCall?: AdmitCall;
     /** The early overload gate; default: `admission` below, else none. */
     readonly overloadGate?: RouteDeps['overloadGate'];
+    /** Toll-fraud guard (docs/security.md); default none. */
+    readonly tollGuard?: TollGuard;
   };
   /** Contract and overload enforcement (docs/admission.md): the admitCall step and the REGISTER cap. */
   readonly admission?: { readonly service: CallAdmission; readonly burstSeconds: number };
@@ -161,6 +165,7 @@ export function createSipApp(d: SipAppDeps): SipApp {
         trunkRingCapSec: c.trunkRingCapSec,
         tenantHosts: { ipHostDomain: d.registrar.ipHostDomain, domainAliases: d.registrar.domainAliases },
         ...(admitCall ? { admitCall } : {}),
+        ...(c.tollGuard ? { tollGuard: c.tollGuard } : {}),
         ...(c.overloadGate ? { overloadGate: c.overloadGate } : adm ? { overloadGate: overloadGateStep(adm.service) } : {}),
       })
     : createInviteHandler();
@@ -201,7 +206,13 @@ export async function runSip(ctx: ProcessContext): Promise<void> {
     calls: {
       cdrShards: cfg.cdr.shards,
       cdrReplication: { minReplicas: cfg.cdr.minReplicas, timeoutMs: cfg.cdr.replicaTimeoutMs },
-      trunkSetupTimeoutSec: cfg.routing.trunkSetupTimeoutS, trunkRingCapSec: cfg.routing.trunkRingCapS },
+      trunkSetupTimeoutSec: cfg.routing.trunkSetupTimeoutS, trunkRingCapSec: cfg.routing.trunkRingCapS,
+      tollGuard: createTollGuard(
+        new TollFraudStore(redis, keys, { internationalPerHour: cfg.admission.tollInternationalPerHour, premiumPerHour: cfg.admission.tollPremiumPerHour }),
+        createSecurityMetrics(ctx.registry),
+        log,
+      ),
+    },
     admission: { service: admission, burstSeconds: cfg.admission.rateBurstS },
   });
   const repo = new DirectoryRepo(redis, keys);

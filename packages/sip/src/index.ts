@@ -68,3 +68,4 @@ export { LocalPickupRegistry } from './call/pickup.js';
 export { LocalDialogRegistry, parseReplaces } from './call/dialogs.js';
 export { checkSdp, sdpCodecs, type SdpCheck } from './call/sdp.js';
 export type { CallIo, DialOutcome, DialProgress, DialRequest, InboundInvite, Leg, PendingDial } from './call/types.js';
+export { createTollGuard, type TollGuard, type TollRefusal } from './security/toll-guard.js';
