@@ -1,4 +1,4 @@
-import { commonSpec, engineSpec, readConfig } from '@kumo/config';
+import { ConfigError, commonSpec, engineSpec, placeholderSecretProblems, readConfig } from '@kumo/config';
 import { createEngineMetrics, startOpsServer, type EngineMetrics, type Logger, type ProcessContext } from '@kumo/runtime';
 import { EngineCore } from './engine.js';
 import type { SipTimers } from './transaction/timers.js';
@@ -76,6 +76,9 @@ export async function startEngine(o: EngineOptions): Promise<EngineHandle> {
 /** `kumo engine`: reads the engine config from `ctx.env`, starts the engine and its ops server. */
 export async function runEngine(ctx: ProcessContext): Promise<void> {
   const cfg = readConfig({ common: commonSpec, engine: engineSpec }, ctx.env).engine;
+  // A default/placeholder control secret is refused once anything the engine serves is off loopback (docs/security.md).
+  const secretProblems = placeholderSecretProblems({ KUMO_ENGINE_SECRET: cfg.secret }, [...cfg.sipListen.map((l) => l.host), cfg.control.host, cfg.opsListen.host]);
+  if (secretProblems.length > 0) throw new ConfigError(secretProblems);
   const log = ctx.log.child({ part: 'engine' });
   const metrics = createEngineMetrics(ctx.registry);
   const engine = await startEngine({

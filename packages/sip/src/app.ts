@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ConfigError, admissionSpec, cdrStreamSpec, commonSpec, readConfig, routingSpec, sipSpec, type ConfigOf, type Env } from '@kumo/config';
+import { ConfigError, admissionSpec, cdrStreamSpec, commonSpec, placeholderSecretProblems, readConfig, routingSpec, sipSpec, type ConfigOf, type Env } from '@kumo/config';
 import { createSecurityMetrics, createSipMetrics, startOpsServer, type Logger, type ProcessContext, type SipMetrics } from '@kumo/runtime';
 import {
   AuthGuardStore,
@@ -54,6 +54,8 @@ export function readSipConfig(env: Env): {
   if (cfg.admission.leaseRenewMs * 2 > cfg.admission.leaseTtlMs) {
     problems.push('KUMO_ADMISSION_LEASE_RENEW_MS: must be at most half of KUMO_ADMISSION_LEASE_TTL_MS');
   }
+  // Default/placeholder secrets are refused once the engine link or the ops listener is off loopback (docs/security.md).
+  problems.push(...placeholderSecretProblems({ KUMO_ENGINE_SECRET: s.engineSecret, KUMO_NONCE_SECRET: s.nonceSecret }, [s.engineControl.host, s.opsListen.host]));
   if (problems.length > 0) throw new ConfigError(problems);
   return cfg;
 }
