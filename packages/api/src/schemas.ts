@@ -361,7 +361,7 @@ export const csvQuery = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    encoding: { type: 'string', enum: ['utf-8', 'shift_jis'], description: 'Default utf-8' },
+    encoding: { type: 'string', enum: ['utf-8', 'shift_jis'], description: 'Default utf-8; shift_jis produces Windows-31J (CP932), what Excel reads' },
     lang: { type: 'string', enum: ['en', 'ja'], description: 'Language of the headers and of vocabulary values (classes, dispositions, sections …); default en. Times are Asia/Tokyo with the offset in both.' },
   },
 } as const;

@@ -28,3 +28,4 @@ export { apiSpec } from './sections/api.js';
 export { routingSpec } from './sections/routing.js';
 export { billingSpec, cdrStreamSpec } from './sections/billing.js';
 export { allSpecs, renderConfigDoc } from './doc.js';
+export { isLoopbackHost, isPlaceholderSecret, placeholderSecretProblems } from './secrets.js';

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ConfigError, commonSpec, engineSpec, readConfig } from '@kumo/config';
+import { ConfigError, commonSpec, engineSpec, placeholderSecretProblems, readConfig } from '@kumo/config';
 import { createEngineMetrics, startOpsServer, type EngineMetrics, type Logger, type ProcessContext } from '@kumo/runtime';
 import { EngineCore } from './engine.js';
 import type { OverloadOptions } from './overload.js';
@@ -93,6 +93,9 @@ export async function runEngine(ctx: ProcessContext): Promise<void> {
     cfg.sipTlsCert !== undefined && cfg.sipTlsKey !== undefined
       ? { cert: readFileSync(cfg.sipTlsCert), key: readFileSync(cfg.sipTlsKey), verify: cfg.sipTlsVerify }
       : undefined;
+  // A default/placeholder control secret is refused once anything the engine serves is off loopback (docs/security.md).
+  const secretProblems = placeholderSecretProblems({ KUMO_ENGINE_SECRET: cfg.secret }, [...cfg.sipListen.map((l) => l.host), cfg.control.host, cfg.opsListen.host]);
+  if (secretProblems.length > 0) throw new ConfigError(secretProblems);
   const log = ctx.log.child({ part: 'engine' });
   const metrics = createEngineMetrics(ctx.registry);
   const engine = await startEngine({

@@ -26,3 +26,4 @@ export {
 } from './metrics/sip.js';
 export { createTrunkMetrics, type TrunkMetrics } from './metrics/trunks.js';
 export { createReliabilityMetrics, SYSTEM_END_CAUSES, type ReliabilityMetrics } from './metrics/reliability.js';
+export { createSecurityMetrics, type SecurityMetrics } from './metrics/security.js';

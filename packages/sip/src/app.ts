@@ -1,7 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { ConfigError, admissionSpec, cdrStreamSpec, commonSpec, readConfig, routingSpec, sipSpec, type ConfigOf, type Env } from '@kumo/config';
-import { createReliabilityMetrics, createSipMetrics, createTrunkMetrics, startOpsServer, type Logger, type ProcessContext, type SipMetrics, type TrunkMetrics } from '@kumo/runtime';
+import { ConfigError, admissionSpec, cdrStreamSpec, commonSpec, placeholderSecretProblems, readConfig, routingSpec, sipSpec, type ConfigOf, type Env } from '@kumo/config';
+import {
+  createReliabilityMetrics,
+  createSecurityMetrics,
+  createSipMetrics,
+  createTrunkMetrics,
+  startOpsServer,
+  type Logger,
+  type ProcessContext,
+  type SipMetrics,
+  type TrunkMetrics,
+} from '@kumo/runtime';
 import {
   AdmissionStore,
   AuthGuardStore,
@@ -14,6 +24,7 @@ import {
   TrunkRegistrationStore,
   secretBox,
   LocationStore,
+  TollFraudStore,
   createRedis,
   keySchema,
   pingRedis,
@@ -23,6 +34,7 @@ import {
 } from '@kumo/store';
 import type { DigestAlgorithm } from './auth/digest.js';
 import { createInviteHandler } from './call/hook.js';
+import { createTollGuard, type TollGuard } from './security/toll-guard.js';
 import { LocalDialogRegistry } from './call/dialogs.js';
 import { LocalPickupRegistry } from './call/pickup.js';
 import type { AdmitCall, CallLifecycle, RouteDeps } from './request-route/route.js';
@@ -68,6 +80,8 @@ export function readSipConfig(env: Env): {
   if (cfg.admission.leaseRenewMs * 2 > cfg.admission.leaseTtlMs) {
     problems.push('KUMO_ADMISSION_LEASE_RENEW_MS: must be at most half of KUMO_ADMISSION_LEASE_TTL_MS');
   }
+  // Default/placeholder secrets are refused once the engine link or the ops listener is off loopback (docs/security.md).
+  problems.push(...placeholderSecretProblems({ KUMO_ENGINE_SECRET: s.engineSecret, KUMO_NONCE_SECRET: s.nonceSecret }, [s.engineControl.host, s.opsListen.host]));
   if (problems.length > 0) throw new ConfigError(problems);
   return cfg;
 }
@@ -128,6 +142,8 @@ export interface SipAppDeps {
     readonly overloadGate?: RouteDeps['overloadGate'];
     /** Call records, keep-alive and maximum duration (docs/reliability.md); the registry is created when not given. */
     readonly lifecycle?: Partial<CallLifecycle>;
+    /** Toll-fraud guard (docs/security.md); default none. */
+    readonly tollGuard?: TollGuard;
   };
   /** Contract and overload enforcement (docs/admission.md): the admitCall step and the REGISTER cap. */
   readonly admission?: { readonly service: CallAdmission; readonly burstSeconds: number };
@@ -224,6 +240,7 @@ export function createSipApp(d: SipAppDeps): SipApp {
         lifecycle,
         tenantHosts: { ipHostDomain: d.registrar.ipHostDomain, domainAliases: d.registrar.domainAliases },
         ...(admitCall ? { admitCall } : {}),
+        ...(c.tollGuard ? { tollGuard: c.tollGuard } : {}),
         ...(c.overloadGate ? { overloadGate: c.overloadGate } : adm ? { overloadGate: overloadGateStep(adm.service) } : {}),
       })
     : createInviteHandler();
@@ -305,6 +322,11 @@ export async function runSip(ctx: ProcessContext): Promise<void> {
         sessionExpiresS: cfg.sip.sessionExpiresS,
         onSystemEnd: (cause) => reliability.endedBySystem(cause),
       },
+      tollGuard: createTollGuard(
+        new TollFraudStore(redis, keys, { internationalPerHour: cfg.admission.tollInternationalPerHour, premiumPerHour: cfg.admission.tollPremiumPerHour }),
+        createSecurityMetrics(ctx.registry),
+        log,
+      ),
     },
     admission: { service: admission, burstSeconds: cfg.admission.rateBurstS },
   });

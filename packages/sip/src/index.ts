@@ -74,6 +74,7 @@ export { LocalPickupRegistry } from './call/pickup.js';
 export { LocalDialogRegistry, parseReplaces } from './call/dialogs.js';
 export { checkSdp, sdpCodecs, type SdpCheck } from './call/sdp.js';
 export type { BridgeOptions, CallIo, DialOutcome, DialProgress, DialRequest, InboundInvite, Leg, PendingDial, SystemEnd } from './call/types.js';
+export { createTollGuard, type TollGuard, type TollRefusal } from './security/toll-guard.js';
 
 // Reliability (docs/reliability.md): call registry, recovery of dead processes' calls, drain, engine loss.
 export { CallRegistry, CallControl, type LiveCall } from './call/registry.js';

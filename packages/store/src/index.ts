@@ -86,3 +86,4 @@ export {
   type RetentionRecord,
 } from './lifecycle/tenant-data.js';
 export { GrantRepo } from './security/grants.js';
+export { TollFraudStore, type TollAttempt, type TollBlock, type TollStatus } from './security/toll-fraud.js';

@@ -128,6 +128,14 @@ function tenantKeys(prefix: string) {
     apiWriteBucket: (id: string) => `${t(id)}:api:wbucket`,
     /** String (JSON `Grants`): numbers, number blocks and gateway addresses an operator assigned to the tenant. */
     grants: (id: string) => `${t(id)}:grants`,
+    /** String counter (PX 2 h): the tenant's calls of a toll class (international, premium) in one clock hour. */
+    tollCount: (id: string, cls: string, hour: number) => `${t(id)}:toll:n:${cls}:${hour}`,
+    /** String (JSON TollBlock): the toll class is blocked for the tenant until an operator lifts it. */
+    tollBlock: (id: string, cls: string) => `${t(id)}:toll:block:${cls}`,
+    /** String with PX: an operator allowed the toll class beyond its limit until the key expires. */
+    tollOverride: (id: string, cls: string) => `${t(id)}:toll:override:${cls}`,
+    /** String (JSON TollLimits): the tenant's own toll limits (absent = platform default). */
+    tollLimits: (id: string) => `${t(id)}:toll:limits`,
     /** String: hash of the newest entry of the tenant's audit chain. */
     auditHead: (id: string) => `${t(id)}:audit:head`,
     /** String: hash of the newest entry trimmed by retention (the chain's anchor). */

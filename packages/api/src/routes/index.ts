@@ -12,6 +12,7 @@ import { platformRoutes } from './platform.js';
 import { registrationCountRoutes, registrationRoutes } from './registrations.js';
 import { tenantRoutes } from './tenant.js';
 import { tenantsRoutes } from './tenants.js';
+import { tollFraudRoutes } from './toll-fraud.js';
 import { trunkRoutes } from './trunks.js';
 
 /**
@@ -41,4 +42,5 @@ export const routePlugins: readonly ApiRoutePlugin[] = [
   { name: 'admission', scope: 'tenant', plugin: admissionTenantRoutes },
   // --- security (operator grants of numbers and carrier gateways) ---
   { name: 'grants', scope: 'tenant', plugin: grantRoutes },
+  { name: 'toll-fraud', scope: 'tenant', plugin: tollFraudRoutes },
 ];

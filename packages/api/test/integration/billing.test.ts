@@ -57,7 +57,7 @@ describe('billing API', () => {
     expect(u.body).toContain('main,department,営業部,3,3,291,58.00\r\n');
     expect(u.body).toContain('summary,,total_jpy,,,,63\r\n');
     const s = await h.call('GET', '/v1/tenants/acme/billing/months/current/report.csv?encoding=shift_jis&lang=ja', { key: adminKey });
-    expect(s.headers['content-type']).toBe('text/csv; charset=Shift_JIS');
+    expect(s.headers['content-type']).toBe('text/csv; charset=Windows-31J');
     const text = iconv.decode(s.rawPayload, 'Shift_JIS');
     expect(text.split('\r\n')[0]).toBe('区分,集計軸,項目,通話数,応答数,課金秒数,金額(円)');
     expect(text).toContain('営業部');

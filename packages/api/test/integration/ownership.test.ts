@@ -113,3 +113,17 @@ describe('caller ID rules', () => {
     expect(ok.statusCode).toBe(201);
   });
 });
+
+describe('toll-fraud guard settings', () => {
+  it('operators set limits and lift blocks; tenant admins read', async () => {
+    const s = await h.call('GET', '/v1/tenants/own-a/toll-fraud', { key });
+    expect(s.json()).toMatchObject({ custom: false, blocked: [], thisHour: { international: 0, premium: 0 } });
+    expect((await h.call('PUT', '/v1/tenants/own-a/toll-fraud/limits', { key, body: { internationalPerHour: 1000, premiumPerHour: 1000 } })).statusCode).toBe(403);
+    const set = await h.call('PUT', '/v1/tenants/own-a/toll-fraud/limits', { body: { internationalPerHour: 5, premiumPerHour: 0 } });
+    expect(set.json()).toMatchObject({ custom: true, limits: { internationalPerHour: 5, premiumPerHour: 0 } });
+    expect((await h.call('POST', '/v1/tenants/own-a/toll-fraud/unblock', { body: { class: 'international' } })).json().code).toBe('KUMO_ERR_NOT_FOUND');
+    const o = await h.call('POST', '/v1/tenants/own-a/toll-fraud/unblock', { body: { class: 'premium', overrideHours: 2 } });
+    expect(o.json().overrides).toMatchObject([{ cls: 'premium' }]);
+    expect((await h.call('POST', '/v1/tenants/own-a/toll-fraud/unblock', { key, body: { class: 'premium' } })).statusCode).toBe(403);
+  });
+});

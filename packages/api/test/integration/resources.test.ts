@@ -165,7 +165,7 @@ describe('ledgers', () => {
 
   it('Shift_JIS with Japanese headers round-trips', async () => {
     const r = await h.call('GET', t('/ledgers/extensions.csv?encoding=shift_jis&lang=ja'), { key });
-    expect(r.headers['content-type']).toBe('text/csv; charset=Shift_JIS');
+    expect(r.headers['content-type']).toBe('text/csv; charset=Windows-31J');
     const raw = r.rawPayload;
     expect(raw.includes(Buffer.from('内線番号', 'utf8'))).toBe(false);
     const text = iconv.decode(raw, 'Shift_JIS');

@@ -148,4 +148,17 @@ export const admissionSpec = {
     description: 'Approximate length kept of each tenant\'s admission event stream.',
     parse: int(10, 1_000_000),
   },
+  // --- toll-fraud guard (docs/security.md) ---
+  tollInternationalPerHour: {
+    env: 'KUMO_TOLL_INTERNATIONAL_PER_HOUR',
+    default: '30',
+    description: "International calls one tenant may start per clock hour; past it, the tenant's international calls are refused (403) and an alert fires until an operator lifts the block. Per-tenant limits: PUT /v1/tenants/{id}/toll-fraud.",
+    parse: int(0, 1_000_000),
+  },
+  tollPremiumPerHour: {
+    env: 'KUMO_TOLL_PREMIUM_PER_HOUR',
+    default: '10',
+    description: 'Premium-rate and shared-cost calls (0990, 0180, 0570) one tenant may start per clock hour, as KUMO_TOLL_INTERNATIONAL_PER_HOUR.',
+    parse: int(0, 1_000_000),
+  },
 } satisfies Spec;

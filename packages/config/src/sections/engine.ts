@@ -40,7 +40,7 @@ export const engineSpec = {
     env: 'KUMO_ENGINE_SECRET',
     default: 'cymru',
     description:
-      'Shared secret apps authenticate with. The default `cymru` (drachtio\'s) suits the all-in-one on loopback only; set your own whenever the control port is reachable from another host.',
+      'Shared secret apps authenticate with. The default `cymru` (drachtio\'s) suits the all-in-one on loopback only: the engine refuses to start with it (or any known placeholder such as `change-me`) when a SIP, control or ops listener is off loopback.',
     parse: str({ min: 1, max: 200, pattern: /^[^|\r\n]+$/ }),
     secret: true,
   },

@@ -32,7 +32,7 @@ export const sipSpec = {
     env: 'KUMO_ENGINE_SECRET',
     default: 'cymru',
     description:
-      'Shared secret authenticating the sip app to the engine control port (the engine reads the same variable). The default suits the all-in-one on loopback only.',
+      'Shared secret authenticating the sip app to the engine control port (the engine reads the same variable). The default suits the all-in-one on loopback only: refused (as any known placeholder) when the engine control address or the ops listener is off loopback.',
     parse: str({ min: 1, max: 256 }),
     secret: true,
   },

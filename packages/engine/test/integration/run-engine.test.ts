@@ -43,3 +43,17 @@ describe('runEngine', () => {
     ).rejects.toThrow(/KUMO_SIP_LISTEN[\s\S]*KUMO_ENGINE_CONTROL/);
   });
 });
+
+describe('runEngine secrets', () => {
+  it('refuses the default secret when it would listen off loopback', async () => {
+    const log = createLogger({ level: 'silent', name: 'x' });
+    const ctx = { log, lifecycle: new Lifecycle(log, 1000), registry: createRegistry('engine') };
+    await expect(runEngine({ ...ctx, env: { KUMO_SIP_LISTEN: 'udp/0.0.0.0:0', KUMO_ENGINE_CONTROL: '127.0.0.1:0', KUMO_ENGINE_OPS_LISTEN: '127.0.0.1:0' } })).rejects.toMatchObject({
+      code: 'KUMO_ERR_CONFIG',
+      problems: [expect.stringMatching(/^KUMO_ENGINE_SECRET: is a known default or placeholder/)],
+    });
+    await expect(
+      runEngine({ ...ctx, env: { KUMO_SIP_LISTEN: 'udp/127.0.0.1:0', KUMO_ENGINE_CONTROL: '192.0.2.1:0', KUMO_ENGINE_OPS_LISTEN: '127.0.0.1:0', KUMO_ENGINE_SECRET: 'change-me' } }),
+    ).rejects.toMatchObject({ code: 'KUMO_ERR_CONFIG' });
+  });
+});

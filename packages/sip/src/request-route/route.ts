@@ -44,6 +44,7 @@ import type { AttendedRequest, CallIo, InboundInvite, Leg, TransferRequest } fro
 import { tenantDomainOf, type TenantHostSettings } from '../tenant/identify.js';
 import { loadRouting } from './load.js';
 import { codeOf, defaultRefusalCode, logRefusal, refusalHeaders } from './refusal.js';
+import type { TollGuard } from '../security/toll-guard.js';
 
 /** What the admission step answers; the admission work plugs its service in here. */
 export type AdmissionAnswer =
@@ -86,6 +87,8 @@ export interface RouteDeps {
   readonly guard: AuthGuardStore;
   readonly publishCdr: PublishCdr;
   readonly admitCall?: AdmitCall;
+  /** Toll-fraud guard (docs/security.md): international / premium-rate calls per tenant and hour. */
+  readonly tollGuard?: TollGuard;
   /**
    * Cheap refusal before authentication while the process is overloaded (admission): a refused
    * call then costs one transaction instead of a digest round. Undefined: go on.
@@ -805,6 +808,15 @@ export function createInviteRoute(d: RouteDeps) {
     return 'done';
   };
 
+  /** Refuses a plan that reaches a toll class (international, premium) blocked for the tenant. */
+  const tollFraudGuard: Step = async (ctx) => {
+    if (d.tollGuard === undefined || ctx.plan === undefined) return 'next';
+    const refusal = await d.tollGuard(ctx.tenant as Tenant, ctx.plan);
+    if (refusal === undefined) return 'next';
+    ctx.log.info({ code: refusal.code, dialled: ctx.dialled }, 'call refused by the toll-fraud guard');
+    return reply(ctx, refusal.status, refusal.reason, refusal.code, true, { ...refusal.headers });
+  };
+
   const steps: readonly [string, Step][] = [
     ['initContext', initContext],
     ['sanity', sanity],
@@ -816,6 +828,7 @@ export function createInviteRoute(d: RouteDeps) {
     ['recordCall', recordCall],
     ['replaces', replaces],
     ['planRoute', planRouteStep],
+    ['tollFraudGuard', tollFraudGuard],
     ['runCall', runCall],
   ];
 
