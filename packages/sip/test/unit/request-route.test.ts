@@ -42,16 +42,24 @@ const ext = (number: string): ExtensionRecord => ({
 });
 
 const carrierTrunk = { id: 'carrier', gateways: [{ host: '192.0.2.1', port: 5060, transport: 'udp', priority: 1 }], numberFormat: 'national', channelLimit: 1, emergency: false, name: '', createdAt: '', updatedAt: '' };
+// A registration-based trunk: Kumo registered `kumo-trunk` to the carrier at 192.0.2.2.
+const regTrunk = { ...carrierTrunk, id: 'registered', gateways: [{ host: '192.0.2.2', port: 5060, transport: 'udp', priority: 1 }], registration: { username: 'kumo-trunk', password: 'pw', expiresSec: 3600 } };
 const directory = {
   // The carrier's gateway is 192.0.2.1:5060/udp; the tenant's one DID is +81312340002.
   trunksAtSource: (ip: string, port: number, transport: string) =>
-    Promise.resolve(ip === '192.0.2.1' && transport === 'udp' ? [{ tenantId: 'acme', trunk: carrierTrunk, gateway: carrierTrunk.gateways[0], exactPort: port === 5060 }] : []),
+    Promise.resolve(
+      ip === '192.0.2.1' && transport === 'udp'
+        ? [{ tenantId: 'acme', trunk: carrierTrunk, gateway: carrierTrunk.gateways[0], exactPort: port === 5060 }]
+        : ip === '192.0.2.2' && transport === 'udp'
+          ? [{ tenantId: 'acme', trunk: regTrunk, gateway: regTrunk.gateways[0], exactPort: port === 5060 }]
+          : [],
+    ),
   tenantById: () => Promise.resolve(tenant),
   tenantByDomain: (d: string) => Promise.resolve(d === 'acme.test' ? tenant : null),
   did: (_t: string, n: string) => Promise.resolve(['0312340002', '+81312340002'].includes(n) ? { number: '+81312340002', target: { type: 'extension', number: '1002' } } : null),
   extension: (_t: string, n: string) => Promise.resolve(['1001', '1002'].includes(n) ? ext(n) : null),
   numberingPlan: () => Promise.resolve({ extensionLength: 4, outsideLinePrefix: '0', featureCodes: { pickup: '*8', directedPickup: '**' } }),
-  trunks: () => Promise.resolve([carrierTrunk]),
+  trunks: () => Promise.resolve([carrierTrunk, regTrunk]),
   numberKind: (_t: string, n: string) => Promise.resolve(['1001', '1002'].includes(n) ? 'extension' : null),
   ringGroup: () => Promise.resolve(null),
   pickupGroupsOf: () => Promise.resolve([]),
@@ -298,5 +306,21 @@ describe('request route', () => {
     expect(x.sent[0]?.status).toBe(407);
     expect(x.sent[0]?.headers?.Reason).toBeUndefined();
     expect(cap.lines).toEqual([]);
+  });
+
+  it('a call to the contact Kumo registered for a registration-based trunk is that trunk’s, from any port of its gateway', async () => {
+    const { route, cdrs } = setup();
+    const req = request({ From: '<sip:0901234567@carrier.test>;tag=c', To: '<sip:+81312340002@acme.test>' }, { ip: '192.0.2.2', port: 5099, uri: 'sip:kumo-trunk@198.51.100.1' });
+    const { inv, sent } = invite(req);
+    await route(req, inv, io);
+    expect(sent[0]?.status).toBe(480);
+    expect(cdrs[0]).toMatchObject({ direction: 'inbound', trunkId: 'registered', calleeExtension: '1002' });
+    // Even with no DID anywhere and a From naming a tenant domain: the registered contact makes it the carrier's call (no challenge).
+    const s2 = setup();
+    const req2 = request({ From: '<sip:0901234567@acme.test>;tag=c', To: '<sip:kumo-trunk@198.51.100.1>' }, { ip: '192.0.2.2', port: 5099, uri: 'sip:kumo-trunk@198.51.100.1' });
+    const x2 = invite(req2);
+    await s2.route(req2, x2.inv, io);
+    expect(x2.sent[0]?.status).toBe(404);
+    expect(s2.cdrs[0]).toMatchObject({ direction: 'inbound', trunkId: 'registered' });
   });
 });
