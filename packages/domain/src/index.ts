@@ -45,3 +45,7 @@ export * from './provisioning/index.js';
 // routing (call control): numbering plan, permissions, planRoute, hunt strategies, failover
 export * from './routing/index.js';
 export * from './rating/index.js';
+// traffic (ops): Erlang-B, busy hour, the traffic report
+export * from './traffic/index.js';
+// SLA (ops): Article 33 evidence
+export * from './sla/index.js';

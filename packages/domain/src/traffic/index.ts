@@ -1,0 +1,2 @@
+export * from './erlang.js';
+export * from './report.js';
