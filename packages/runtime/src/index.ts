@@ -24,3 +24,15 @@ export {
   type AuthFailureReason,
   type BlockScope,
 } from './metrics/sip.js';
+// --- ops: call metrics (sip) and the ops process ---
+export {
+  createCallMetrics,
+  endCauseOf,
+  END_CAUSES,
+  CALL_DIRECTIONS,
+  CALL_DISPOSITIONS,
+  MAX_CALL_TENANT_LABELS,
+  type CallMetrics,
+  type CallEnd,
+} from './metrics/calls.js';
+export { createOpsMetrics, PROBE_KINDS, type OpsMetrics, type ProbeKind } from './metrics/ops.js';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ConfigError, admissionSpec, cdrStreamSpec, commonSpec, readConfig, routingSpec, sipSpec, type ConfigOf, type Env } from '@kumo/config';
-import { createSipMetrics, startOpsServer, type Logger, type ProcessContext, type SipMetrics } from '@kumo/runtime';
+import { createCallMetrics, createSipMetrics, startOpsServer, type CallMetrics, type Logger, type ProcessContext, type SipMetrics } from '@kumo/runtime';
 import {
   AuthGuardStore,
   CdrStreams,
@@ -14,7 +14,9 @@ import {
   type RedisClient,
 } from '@kumo/store';
 import type { DigestAlgorithm } from './auth/digest.js';
+import type { Cdr } from '@kumo/domain';
 import { createInviteHandler } from './call/hook.js';
+import { CallMetricsHook } from './call/metrics-hook.js';
 import { LocalDialogRegistry } from './call/dialogs.js';
 import { LocalPickupRegistry } from './call/pickup.js';
 import type { AdmitCall, RouteDeps } from './request-route/route.js';
@@ -102,6 +104,8 @@ export interface SipAppDeps {
   };
   /** Contract and overload enforcement (docs/admission.md): the admitCall step and the REGISTER cap. */
   readonly admission?: { readonly service: CallAdmission; readonly burstSeconds: number };
+  /** Call metrics (docs/operations.md): finished calls, active calls, setup time, CDR publish failures. */
+  readonly callMetrics?: CallMetrics;
 }
 
 export interface SipApp {
@@ -136,6 +140,7 @@ export function createSipApp(d: SipAppDeps): SipApp {
   const admitCall = c?.admitCall ?? (adm ? admissionStep(adm.service, { burstSeconds: adm.burstSeconds }) : undefined);
   const dialogs = new LocalDialogRegistry();
   const pickups = new LocalPickupRegistry();
+  const callHook = d.callMetrics ? new CallMetricsHook(d.callMetrics) : undefined;
   const invite = c
     ? createInviteHandler({
         log: d.log.child({ component: 'calls' }),
@@ -143,7 +148,10 @@ export function createSipApp(d: SipAppDeps): SipApp {
         location,
         hunt: new HuntStateStore(d.redis, d.keys),
         guard,
-        publishCdr: ((streams) => (cdr) => streams.publishCdr(cdr))(new CdrStreams(d.redis, d.keys, c.cdrShards)),
+        publishCdr: ((streams) => {
+          const publish = (cdr: Cdr): Promise<string> => streams.publishCdr(cdr);
+          return callHook ? callHook.publisher(publish) : publish;
+        })(new CdrStreams(d.redis, d.keys, c.cdrShards)),
         pickups,
         dialogs,
         auth: {
@@ -156,7 +164,7 @@ export function createSipApp(d: SipAppDeps): SipApp {
         trunkRingCapSec: c.trunkRingCapSec,
         ...(admitCall ? { admitCall } : {}),
         ...(c.overloadGate ? { overloadGate: c.overloadGate } : adm ? { overloadGate: overloadGateStep(adm.service) } : {}),
-      })
+      }, callHook)
     : createInviteHandler();
   return {
     handlers: { REGISTER: register, INVITE: invite },
@@ -191,6 +199,7 @@ export async function runSip(ctx: ProcessContext): Promise<void> {
     keys,
     log,
     metrics,
+    callMetrics: createCallMetrics(ctx.registry),
     registrar: registrarSettings(cfg.sip, log),
     calls: { cdrShards: cfg.cdr.shards, trunkSetupTimeoutSec: cfg.routing.trunkSetupTimeoutS, trunkRingCapSec: cfg.routing.trunkRingCapS },
     admission: { service: admission, burstSeconds: cfg.admission.rateBurstS },
