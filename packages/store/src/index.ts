@@ -59,3 +59,5 @@ export {
 } from './registrar/location.js';
 // call routing (hunt state shared by sip processes)
 export { HuntStateStore, STATE_TTL_MS, type HuntState } from './calls/hunt.js';
+// ops (traffic report, incidents, help desk, configuration history)
+export { accumulateMonthTraffic, monthTrafficReport, trafficCapacity } from './ops/traffic.js';

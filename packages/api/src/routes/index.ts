@@ -12,6 +12,7 @@ import { registrationCountRoutes, registrationRoutes } from './registrations.js'
 import { tenantRoutes } from './tenant.js';
 import { tenantsRoutes } from './tenants.js';
 import { trunkRoutes } from './trunks.js';
+import { trafficRoutes } from './traffic.js';
 
 /**
  * Every route plugin of the API. To add an area (registrations, billing, admission…):
@@ -38,4 +39,6 @@ export const routePlugins: readonly ApiRoutePlugin[] = [
   // --- admission (restriction, events) ---
   { name: 'admission-operator', scope: 'operator', plugin: admissionOperatorRoutes },
   { name: 'admission', scope: 'tenant', plugin: admissionTenantRoutes },
+  // --- ops (traffic report, incidents, help desk, works, configuration history, operation report) ---
+  { name: 'traffic', scope: 'tenant', plugin: trafficRoutes },
 ];
