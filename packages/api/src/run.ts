@@ -1,7 +1,8 @@
-import { apiSpec, commonSpec, readConfig, ConfigError } from '@kumo/config';
-import type { ProcessContext } from '@kumo/runtime';
+import { apiSpec, cdrStreamSpec, commonSpec, opsSpec, readConfig, ConfigError } from '@kumo/config';
+import { createOpsMetrics, type ProcessContext } from '@kumo/runtime';
 import { createRedis, keySchema, redactUrl } from '@kumo/store';
 import { buildApp } from './app.js';
+import { Prober } from './ops/prober.js';
 
 /**
  * Entry point of `kumo api`: reads `common` + `api` config from `ctx.env` (all problems at
@@ -9,7 +10,7 @@ import { buildApp } from './app.js';
  * Returns the bound address (useful with `KUMO_API_LISTEN=127.0.0.1:0`).
  */
 export async function runApi(ctx: ProcessContext): Promise<{ host: string; port: number; url: string }> {
-  const cfg = readConfig({ common: commonSpec, api: apiSpec }, ctx.env);
+  const cfg = readConfig({ common: commonSpec, api: apiSpec, ops: opsSpec, cdr: cdrStreamSpec }, ctx.env);
   const redisUrl = cfg.common.redisUrl;
   if (redisUrl === undefined) throw new ConfigError(['KUMO_REDIS_URL: must be set for `kumo api` (kumo up sets it for its children)']);
   const log = ctx.log.child({ area: 'api' });
@@ -34,5 +35,20 @@ export async function runApi(ctx: ProcessContext): Promise<{ host: string; port:
   const host = cfg.api.listen.host;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   log.info({ url, redis: redactUrl(redisUrl), docs: cfg.api.docs ? `${url}/docs` : undefined }, 'provisioning API listening');
+  // The synthetic prober (docs/operations.md, "Probes and incidents"): its own Redis connection, so
+  // a slow probe never queues behind API traffic; one prober per installation holds a lease.
+  if (cfg.ops.probe) {
+    const probeRedis = createRedis(redisUrl, { commandTimeout: cfg.ops.timeoutMs });
+    const { probe: _probe, ...settings } = cfg.ops;
+    const prober = new Prober({
+      redis: probeRedis, keys: keySchema(cfg.common.redisKeyPrefix), log: log.child({ component: 'prober' }),
+      metrics: createOpsMetrics(ctx.registry), settings, cdrShards: cfg.cdr.shards,
+    });
+    prober.start();
+    ctx.lifecycle.onClose('ops-prober', async () => {
+      await prober.close();
+      probeRedis.disconnect();
+    });
+  }
   return { host, port, url };
 }

@@ -27,4 +27,5 @@ export { admissionSpec } from './sections/admission.js';
 export { apiSpec } from './sections/api.js';
 export { routingSpec } from './sections/routing.js';
 export { billingSpec, cdrStreamSpec } from './sections/billing.js';
+export { opsSpec } from './sections/ops.js';
 export { allSpecs, renderConfigDoc } from './doc.js';

@@ -61,3 +61,15 @@ export {
 export { HuntStateStore, STATE_TTL_MS, type HuntState } from './calls/hunt.js';
 // ops (traffic report, incidents, help desk, configuration history)
 export { accumulateMonthTraffic, monthTrafficReport, trafficCapacity } from './ops/traffic.js';
+export {
+  IncidentStore,
+  affectsTenant,
+  periodOf,
+  type Incident,
+  type IncidentAction,
+  type IncidentImpact,
+  type IncidentPatch,
+  type IncidentScope,
+  type NewIncident,
+  type ProbeState,
+} from './ops/incidents.js';

@@ -112,6 +112,10 @@ function tenantKeys(prefix: string) {
     /** List (newest first) of JSON audit records: re-ratings, tariff changes, month closes. */
     billAudit: (id: string) => `${t(id)}:bill:audit`,
 
+    // --- ops (docs/operations.md) ---------------------------------------------------------
+    /** String (JSON): SLA settings of the tenant ({ monthlyFeeYen }), for Article 33. */
+    opsSla: (id: string) => `${t(id)}:ops:sla`,
+
   };
 }
 
@@ -166,6 +170,18 @@ function globalKeys(prefix: string) {
     billMonths: () => `${prefix}:bill:months`,
     /** Set of tenant ids with calls booked in a month. */
     billMonthTenants: (month: string) => `${prefix}:bill:month:${month}:tenants`,
+
+    // --- ops (docs/operations.md): incidents, probes -----------------------------------
+    /** Hash: incident id → JSON incident. */
+    opsIncidents: () => `${prefix}:ops:incidents`,
+    /** Sorted set: incident ids by start (epoch ms). */
+    opsIncidentIndex: () => `${prefix}:ops:incidents:idx`,
+    /** String counter: the last incident number issued. */
+    opsIncidentSeq: () => `${prefix}:ops:incidents:seq`,
+    /** Hash: probe target key → JSON probe state (ok, since, consecutive failures, open incident). */
+    opsProbeState: () => `${prefix}:ops:probes`,
+    /** String with TTL: the prober holding the lease (one prober per installation). */
+    opsProberLease: () => `${prefix}:ops:prober`,
 
   };
 }

@@ -13,6 +13,7 @@ import { tenantRoutes } from './tenant.js';
 import { tenantsRoutes } from './tenants.js';
 import { trunkRoutes } from './trunks.js';
 import { trafficRoutes } from './traffic.js';
+import { incidentOperatorRoutes, incidentTenantRoutes } from './incidents.js';
 
 /**
  * Every route plugin of the API. To add an area (registrations, billing, admission…):
@@ -41,4 +42,6 @@ export const routePlugins: readonly ApiRoutePlugin[] = [
   { name: 'admission', scope: 'tenant', plugin: admissionTenantRoutes },
   // --- ops (traffic report, incidents, help desk, works, configuration history, operation report) ---
   { name: 'traffic', scope: 'tenant', plugin: trafficRoutes },
+  { name: 'incidents-operator', scope: 'operator', plugin: incidentOperatorRoutes },
+  { name: 'incidents', scope: 'tenant', plugin: incidentTenantRoutes },
 ];
