@@ -4,6 +4,7 @@ import { createCallMetrics, createSipMetrics, startOpsServer, type CallMetrics, 
 import {
   AuthGuardStore,
   CdrStreams,
+  type CdrReplication,
   DirectoryRepo,
   HuntStateStore,
   LocationStore,
@@ -95,6 +96,8 @@ export interface SipAppDeps {
   /** Call control (INVITE); without it INVITEs are answered 501. */
   readonly calls?: {
     readonly cdrShards: number;
+    /** Replicas that must confirm each CDR publish (KUMO_CDR_MIN_REPLICAS); default none. */
+    readonly cdrReplication?: CdrReplication;
     readonly trunkSetupTimeoutSec: number;
     readonly trunkRingCapSec: number;
     /** The admission step; default: `admission` below, else admit everything. */
@@ -151,7 +154,7 @@ export function createSipApp(d: SipAppDeps): SipApp {
         publishCdr: ((streams) => {
           const publish = (cdr: Cdr): Promise<string> => streams.publishCdr(cdr);
           return callHook ? callHook.publisher(publish) : publish;
-        })(new CdrStreams(d.redis, d.keys, c.cdrShards)),
+        })(new CdrStreams(d.redis, d.keys, c.cdrShards, c.cdrReplication)),
         pickups,
         dialogs,
         auth: {
@@ -201,7 +204,10 @@ export async function runSip(ctx: ProcessContext): Promise<void> {
     metrics,
     callMetrics: createCallMetrics(ctx.registry),
     registrar: registrarSettings(cfg.sip, log),
-    calls: { cdrShards: cfg.cdr.shards, trunkSetupTimeoutSec: cfg.routing.trunkSetupTimeoutS, trunkRingCapSec: cfg.routing.trunkRingCapS },
+    calls: {
+      cdrShards: cfg.cdr.shards,
+      cdrReplication: { minReplicas: cfg.cdr.minReplicas, timeoutMs: cfg.cdr.replicaTimeoutMs },
+      trunkSetupTimeoutSec: cfg.routing.trunkSetupTimeoutS, trunkRingCapSec: cfg.routing.trunkRingCapS },
     admission: { service: admission, burstSeconds: cfg.admission.rateBurstS },
   });
   const repo = new DirectoryRepo(redis, keys);
