@@ -49,3 +49,5 @@ export * from './rating/index.js';
 export * from './traffic/index.js';
 // SLA (ops): Article 33 evidence
 export * from './sla/index.js';
+// ops: help desk tickets and maintenance works
+export * from './ops/helpdesk.js';

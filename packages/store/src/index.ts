@@ -74,3 +74,4 @@ export {
   type NewIncident,
   type ProbeState,
 } from './ops/incidents.js';
+export { TicketStore, WorkStore, type Ticket, type TicketNote, type NewTicket, type TicketPatch, type Work, type NewWork, type WorkPatch } from './ops/helpdesk.js';

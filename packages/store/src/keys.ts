@@ -115,6 +115,10 @@ function tenantKeys(prefix: string) {
     // --- ops (docs/operations.md) ---------------------------------------------------------
     /** String (JSON): SLA settings of the tenant ({ monthlyFeeYen }), for Article 33. */
     opsSla: (id: string) => `${t(id)}:ops:sla`,
+    /** Hash: ticket id → JSON help-desk ticket of the tenant. */
+    opsTickets: (id: string) => `${t(id)}:ops:tickets`,
+    /** Sorted set: the tenant's ticket ids by reception time. */
+    opsTicketIndex: (id: string) => `${t(id)}:ops:tickets:idx`,
 
   };
 }
@@ -182,6 +186,16 @@ function globalKeys(prefix: string) {
     opsProbeState: () => `${prefix}:ops:probes`,
     /** String with TTL: the prober holding the lease (one prober per installation). */
     opsProberLease: () => `${prefix}:ops:prober`,
+    /** String counter: the last help-desk ticket number issued. */
+    opsTicketSeq: () => `${prefix}:ops:tickets:seq`,
+    /** Sorted set: `<tenantId>/<ticketId>` by reception time (the operators' view of every ticket). */
+    opsTicketsAll: () => `${prefix}:ops:tickets:all`,
+    /** Hash: work id → JSON maintenance work (工事). */
+    opsWorks: () => `${prefix}:ops:works`,
+    /** Sorted set: work ids by window start. */
+    opsWorkIndex: () => `${prefix}:ops:works:idx`,
+    /** String counter: the last work number issued. */
+    opsWorkSeq: () => `${prefix}:ops:works:seq`,
 
   };
 }

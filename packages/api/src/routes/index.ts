@@ -14,6 +14,7 @@ import { tenantsRoutes } from './tenants.js';
 import { trunkRoutes } from './trunks.js';
 import { trafficRoutes } from './traffic.js';
 import { incidentOperatorRoutes, incidentTenantRoutes } from './incidents.js';
+import { helpdeskOperatorRoutes, helpdeskTenantRoutes } from './helpdesk.js';
 
 /**
  * Every route plugin of the API. To add an area (registrations, billing, admission…):
@@ -44,4 +45,6 @@ export const routePlugins: readonly ApiRoutePlugin[] = [
   { name: 'traffic', scope: 'tenant', plugin: trafficRoutes },
   { name: 'incidents-operator', scope: 'operator', plugin: incidentOperatorRoutes },
   { name: 'incidents', scope: 'tenant', plugin: incidentTenantRoutes },
+  { name: 'helpdesk-operator', scope: 'operator', plugin: helpdeskOperatorRoutes },
+  { name: 'helpdesk', scope: 'tenant', plugin: helpdeskTenantRoutes },
 ];
