@@ -119,6 +119,12 @@ function tenantKeys(prefix: string) {
     opsTickets: (id: string) => `${t(id)}:ops:tickets`,
     /** Sorted set: the tenant's ticket ids by reception time. */
     opsTicketIndex: (id: string) => `${t(id)}:ops:tickets:idx`,
+    /** Hash `<section>/<key>` → JSON: the tenant's configuration as the history last recorded it. */
+    opsCfgCurrent: (id: string) => `${t(id)}:ops:cfg:cur`,
+    /** Hash version number → JSON configuration version (who, when, request, changes). */
+    opsCfgVersions: (id: string) => `${t(id)}:ops:cfg:versions`,
+    /** String counter: the tenant's last configuration version number. */
+    opsCfgSeq: (id: string) => `${t(id)}:ops:cfg:seq`,
 
   };
 }

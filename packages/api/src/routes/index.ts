@@ -15,6 +15,7 @@ import { trunkRoutes } from './trunks.js';
 import { trafficRoutes } from './traffic.js';
 import { incidentOperatorRoutes, incidentTenantRoutes } from './incidents.js';
 import { helpdeskOperatorRoutes, helpdeskTenantRoutes } from './helpdesk.js';
+import { configHistoryRoutes } from './config-history.js';
 
 /**
  * Every route plugin of the API. To add an area (registrations, billing, admission…):
@@ -47,4 +48,5 @@ export const routePlugins: readonly ApiRoutePlugin[] = [
   { name: 'incidents', scope: 'tenant', plugin: incidentTenantRoutes },
   { name: 'helpdesk-operator', scope: 'operator', plugin: helpdeskOperatorRoutes },
   { name: 'helpdesk', scope: 'tenant', plugin: helpdeskTenantRoutes },
+  { name: 'config-history', scope: 'tenant', plugin: configHistoryRoutes },
 ];
