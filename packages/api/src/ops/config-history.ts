@@ -35,7 +35,7 @@ export function sectionOf(route: string, params: Record<string, string>, body: u
   if (!m) return null;
   const [, seg, param] = m;
   const b = (body ?? {}) as Record<string, unknown>;
-  const fromBody = (f: string): string | undefined => (typeof b[f] === 'string' ? (b[f] as string) : undefined);
+  const fromBody = (f: string): string | undefined => (typeof b[f] === 'string' ? (b[f]) : undefined);
   const pick = (section: ConfigSection, bodyField: string): { section: ConfigSection; key?: string } => {
     const key = param !== undefined ? params[param] : fromBody(bodyField);
     return key !== undefined ? { section, key } : { section };
@@ -75,7 +75,7 @@ const clean = {
   plain: (e: object): Entity => omit(e, 'createdAt', 'updatedAt'),
   trunk: (t: object): Entity => {
     const o = omit(t, 'createdAt', 'updatedAt');
-    if (o.registration !== undefined && o.registration !== null) o.registration = omit(o.registration as object, 'password');
+    if (o.registration !== undefined && o.registration !== null) o.registration = omit(o.registration, 'password');
     return o;
   },
 };
@@ -99,7 +99,7 @@ async function liveEntity(repo: ProvisioningRepo, t: string, s: ConfigSection, k
       return x === null ? null : omit(x, 'id', 'createdAt', 'updatedAt');
     }
     case 'numberingPlan':
-      return { ...(await repo.numberingPlan(t)) } as Entity;
+      return { ...(await repo.numberingPlan(t)) };
     case 'extensions': {
       const x = await repo.extension(t, key);
       return x === null ? null : clean.extension(x);
@@ -317,7 +317,7 @@ export class ConfigHistory {
       case 'tenant': {
         const patch: Record<string, unknown> = {};
         for (const f of ['name', 'ports', 'trunkChannels', 'callsPerSecond', 'restrictionLevel', 'notes']) if (v[f] !== undefined) patch[f] = v[f];
-        await r.updateTenant(t, patch as never, actor);
+        await r.updateTenant(t, patch, actor);
         return;
       }
       case 'numberingPlan':
@@ -326,7 +326,7 @@ export class ConfigHistory {
       case 'extensions': {
         if (exists) {
           const { number: _n, ...patch } = v;
-          await r.updateExtension(t, key, patch as never, actor);
+          await r.updateExtension(t, key, patch, actor);
         } else {
           const password = randomBytes(12).toString('base64url');
           await r.createExtension(t, { ...(v as object), password } as never, actor);
