@@ -16,6 +16,7 @@ import { trafficRoutes } from './traffic.js';
 import { incidentOperatorRoutes, incidentTenantRoutes } from './incidents.js';
 import { helpdeskOperatorRoutes, helpdeskTenantRoutes } from './helpdesk.js';
 import { configHistoryRoutes } from './config-history.js';
+import { operationReportRoutes } from './operation-report.js';
 
 /**
  * Every route plugin of the API. To add an area (registrations, billing, admission…):
@@ -49,4 +50,5 @@ export const routePlugins: readonly ApiRoutePlugin[] = [
   { name: 'helpdesk-operator', scope: 'operator', plugin: helpdeskOperatorRoutes },
   { name: 'helpdesk', scope: 'tenant', plugin: helpdeskTenantRoutes },
   { name: 'config-history', scope: 'tenant', plugin: configHistoryRoutes },
+  { name: 'operation-report', scope: 'tenant', plugin: operationReportRoutes },
 ];

@@ -106,6 +106,10 @@ describe('probes and automatic incidents', () => {
     expect(av.availability).toBeLessThan(1);
     expect(av.sla.runs).toContainEqual(expect.objectContaining({ qualifies: false, incidentIds: [opened.id] }));
     expect(av.sla.compensationCeilingYen).toBeNull(); // no monthly fee set yet
+    // …and so does the monthly operation report.
+    const report = (await h.call('GET', `/v1/tenants/acme/reports/${month}`, { key: acmeKey })).json<{ incidents: { id: string }[]; availability: { availability: number } }>();
+    expect(report.incidents.map((i) => i.id)).toContain(opened.id);
+    expect(report.availability.availability).toBe(av.availability);
   }, 60_000);
 });
 

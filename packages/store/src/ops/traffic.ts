@@ -9,6 +9,7 @@ import {
   nextMonth,
   trafficCallOf,
   type Month,
+  type TrafficCall,
   type TrafficCapacity,
   type TrafficReport,
 } from '@kumo/domain';
@@ -41,7 +42,7 @@ async function scan(redis: RedisClient, key: string, each: (value: string) => vo
  * Feeds every call of the month into an accumulator: the month's own calls, plus late calls of this month
  * that billing booked into the next month as adjustments (a closed month takes no new calls).
  */
-export async function accumulateMonthTraffic(redis: RedisClient, keys: KeySchema, tenantId: string, month: Month, acc: TrafficAccumulator): Promise<void> {
+export async function accumulateMonthTraffic(redis: RedisClient, keys: KeySchema, tenantId: string, month: Month, acc: { add(c: TrafficCall): void }): Promise<void> {
   const from = jstMonthStartMs(month);
   const to = jstMonthEndMs(month);
   const add = (v: string): void => {
