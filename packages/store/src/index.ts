@@ -14,7 +14,9 @@ export {
   DirectoryRepo,
   didKeyOf,
   tenantFromHash,
+  gatewayIdentity,
   type DidMatch,
+  type GatewayMatch,
   type Page,
   type PageQuery,
   type TrunkMatch,
@@ -76,3 +78,11 @@ export {
 } from './ops/incidents.js';
 export { TicketStore, WorkStore, type Ticket, type TicketNote, type NewTicket, type TicketPatch, type Work, type NewWork, type WorkPatch } from './ops/helpdesk.js';
 export { ConfigHistoryStore, CONFIG_SECTIONS, describeChange, fieldDiff, type ConfigChange, type ConfigSection, type ConfigVersion } from './ops/config-history.js';
+// security (api rate limits)
+export { ApiRateLimits } from './security/ratelimit.js';
+export {
+  TenantDataLifecycle,
+  DEFAULT_BILLING_RETENTION_MS,
+  type PurgeResult,
+  type RetentionRecord,
+} from './lifecycle/tenant-data.js';

@@ -243,12 +243,12 @@ ${table([t.window, t.impact, t.state, t.subject, t.notice], r.works.map((w) => [
 
 export function renderOperationReportCsv(r: OperationReport, lang: ReportLang): string {
   const t = L[lang];
-  const c = (v: unknown): string => {
+  const c = (v: string | number | null): string => {
     const s = String(v ?? '');
     return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
   };
   const rows: string[] = [[lang === 'ja' ? '区分' : 'section', lang === 'ja' ? '項目' : 'item', lang === 'ja' ? '値' : 'value', '', '', '', ''].join(',')];
-  const row = (...cells: unknown[]): void => void rows.push(cells.map(c).join(','));
+  const row = (...cells: (string | number | null)[]): void => void rows.push(cells.map(c).join(','));
   row(t.summary, t.tenant, r.tenantId);
   row(t.summary, t.month, r.month);
   row(t.summary, t.availability, r.availability.availability.toFixed(6));
