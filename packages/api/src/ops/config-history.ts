@@ -326,6 +326,8 @@ export class ConfigHistory {
       case 'extensions': {
         if (exists) {
           const { number: _n, ...patch } = v;
+          // An optional field absent from the target is removed (the PATCH convention: empty string).
+          if (patch.outboundCallerId === undefined) patch.outboundCallerId = '';
           await r.updateExtension(t, key, patch, actor);
         } else {
           const password = randomBytes(12).toString('base64url');

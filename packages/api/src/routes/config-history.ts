@@ -3,11 +3,13 @@
  * version (who, when, request, readable diff), exportable as CSV, restorable by operators (audited).
  */
 import { KumoError } from '@kumo/runtime';
-import { describeChange, type ConfigVersion } from '@kumo/store';
+import { describeChange, type ConfigChange, type ConfigVersion } from '@kumo/store';
+import type { FastifyRequest } from 'fastify';
 import { actorOf, defineRoutes, tenantOf, type RouteContext } from '../context.js';
 import { contentType, encodeCsv, type CsvEncoding, type CsvLang } from '../csv.js';
 import { ConfigHistory } from '../ops/config-history.js';
 import { csvResponse, errors } from '../schemas.js';
+import { OPERATOR_ONLY_FIELDS, forPrincipal } from '../hygiene.js';
 
 const histories = new WeakMap<object, ConfigHistory>();
 /** One history (and one per-tenant recording queue) per API instance. */
@@ -34,6 +36,18 @@ const versionS = obj({
   baseline: { type: 'boolean', description: 'the state found the first time a section was touched, not a change' },
   changes: { type: 'array', items: changeS },
 });
+/** What a principal may see of a version: tenant admins never see operator-only fields (e.g. tenant `notes`). */
+function visible(v: ConfigVersion, req: FastifyRequest): ConfigVersion {
+  const role = req.principal?.role;
+  if (role === 'operator') return v;
+  const changes: ConfigChange[] = [];
+  for (const c of v.changes) {
+    const fields = c.fields.filter((f) => !OPERATOR_ONLY_FIELDS.includes(f.path.split('.')[0] ?? ''));
+    if (c.op === 'change' && fields.length === 0) continue;
+    changes.push({ ...c, before: forPrincipal(c.before, role), after: forPrincipal(c.after, role), fields });
+  }
+  return { ...v, changes };
+}
 const view = (v: ConfigVersion) => ({ ...v, at: new Date(v.at).toISOString(), changes: v.changes.map((c) => ({ ...c, text: describeChange(c) })) });
 const tp = obj({ tenantId: { type: 'string', maxLength: 64 } });
 const vp = obj({ tenantId: { type: 'string', maxLength: 64 }, version: { type: 'string', pattern: '^[0-9]{1,9}$' } });
@@ -56,7 +70,7 @@ export const configHistoryRoutes = defineRoutes((app, ctx) => {
       const top = req.query.before === undefined ? await history.store.last(t) : Number(req.query.before) - 1;
       const from = Math.max(0, top - limit);
       const items = (await history.store.range(t, from, top)).reverse();
-      return { items: items.map(view), next: from > 0 ? String(from + 1) : null };
+      return { items: items.map((v) => view(visible(v, req))).filter((v) => v.changes.length > 0 || req.principal?.role === 'operator'), next: from > 0 ? String(from + 1) : null };
     },
   );
 
@@ -75,7 +89,7 @@ export const configHistoryRoutes = defineRoutes((app, ctx) => {
       const rows = [ja ? '版,日時,変更者,要求,区分,対象,操作,内容' : 'version,at,by,request,section,key,op,diff'];
       const esc = (v: string): string => (/[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
       for (const v of await history.store.range(t, 0, await history.store.last(t))) {
-        for (const c of v.changes) rows.push([String(v.version), new Date(v.at).toISOString(), v.by, v.request, c.section, c.key, c.op, describeChange(c)].map(esc).join(','));
+        for (const c of visible(v, req).changes) rows.push([String(v.version), new Date(v.at).toISOString(), v.by, v.request, c.section, c.key, c.op, describeChange(c)].map(esc).join(','));
       }
       const encoding = req.query.encoding ?? 'utf-8';
       return reply
@@ -91,7 +105,7 @@ export const configHistoryRoutes = defineRoutes((app, ctx) => {
     async (req) => {
       const v = await history.store.get(tenantOf(req).id, Number(req.params.version));
       if (v === null) throw new KumoError('KUMO_ERR_NOT_FOUND', `configuration version ${req.params.version} not found`);
-      return view(v);
+      return view(visible(v, req));
     },
   );
 
