@@ -10,6 +10,7 @@ import { contentType, encodeCsv, type CsvEncoding, type CsvLang } from '../csv.j
 import { ConfigHistory } from '../ops/config-history.js';
 import { csvResponse, errors } from '../schemas.js';
 import { OPERATOR_ONLY_FIELDS, forPrincipal } from '../hygiene.js';
+import { obj } from '../ops/params.js';
 
 const histories = new WeakMap<object, ConfigHistory>();
 /** One history (and one per-tenant recording queue) per API instance. */
@@ -22,8 +23,6 @@ export function configHistoryFor(ctx: RouteContext): ConfigHistory {
   return h;
 }
 
-const obj = (properties: Record<string, unknown>, required: string[] = Object.keys(properties)) =>
-  ({ type: 'object', additionalProperties: false, required, properties }) as const;
 const any = {} as const;
 const changeS = obj({
   section: { type: 'string' }, key: { type: 'string' }, op: { type: 'string', enum: ['add', 'remove', 'change'] },

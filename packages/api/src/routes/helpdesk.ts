@@ -12,9 +12,8 @@ import { TicketStore, WorkStore, type Ticket, type TicketPatch, type Work, type 
 import type { FastifyRequest } from 'fastify';
 import { actorOf, defineRoutes, tenantOf } from '../context.js';
 import { errors } from '../schemas.js';
+import { epochMs, iso, isoOrNull, obj } from '../ops/params.js';
 
-const obj = (properties: Record<string, unknown>, required: string[] = Object.keys(properties)) =>
-  ({ type: 'object', additionalProperties: false, required, properties }) as const;
 const str = (maxLength: number, minLength = 0) => ({ type: 'string', maxLength, minLength }) as const;
 const ts = { type: 'string', format: 'date-time' } as const;
 const tsOrNull = { type: ['string', 'null'], format: 'date-time' } as const;
@@ -69,13 +68,6 @@ const patchWorkS = obj(
   [],
 );
 
-const iso = (ms: number): string => new Date(ms).toISOString();
-const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
-const ms = (s: string, field: string): number => {
-  const v = Date.parse(s);
-  if (Number.isNaN(v)) throw new KumoError('KUMO_ERR_VALIDATION', `${field} must be an ISO 8601 date-time`, { problems: [{ field, message: 'not a date-time' }] });
-  return v;
-};
 export const ticketView = (t: Ticket) => ({
   ...t, incidentIds: [...t.incidentIds], receivedAt: iso(t.receivedAt), updatedAt: iso(t.updatedAt), resolvedAt: isoOrNull(t.resolvedAt), closedAt: isoOrNull(t.closedAt),
   notes: t.notes.map((n) => ({ ...n, at: iso(n.at) })),
@@ -116,7 +108,7 @@ export const helpdeskTenantRoutes = defineRoutes((app, { redis, keys }) => {
         tenantOf(req).id,
         {
           kind: b.kind, channel: op ? (b.channel ?? 'phone') : 'web', subject: b.subject, body: b.body, reportedBy: b.reportedBy,
-          ...(b.receivedAt !== undefined ? { receivedAt: ms(b.receivedAt, 'receivedAt') } : {}),
+          ...(b.receivedAt !== undefined ? { receivedAt: epochMs(b.receivedAt, 'receivedAt') } : {}),
           ...(b.assignee !== undefined ? { assignee: b.assignee } : {}),
           ...(b.incidentIds !== undefined ? { incidentIds: b.incidentIds } : {}),
         },
@@ -185,7 +177,7 @@ export const helpdeskOperatorRoutes = defineRoutes((app, { redis, keys }) => {
     '/ops/works',
     { schema: { tags: ['operator'], summary: 'Maintenance works whose window overlaps [from, to)', querystring: obj({ from: ts, to: ts }, []), response: { 200: obj({ items: { type: 'array', items: workS } }), ...errors(403) } } },
     async (req) => ({
-      items: (await works.list({ ...(req.query.from ? { from: ms(req.query.from, 'from') } : {}), ...(req.query.to ? { to: ms(req.query.to, 'to') } : {}) })).map(workView),
+      items: (await works.list({ ...(req.query.from ? { from: epochMs(req.query.from, 'from') } : {}), ...(req.query.to ? { to: epochMs(req.query.to, 'to') } : {}) })).map(workView),
     }),
   );
 
@@ -195,7 +187,7 @@ export const helpdeskOperatorRoutes = defineRoutes((app, { redis, keys }) => {
     async (req, reply) => {
       const b = req.body;
       const w = await works.create(
-        { title: b.title, description: b.description ?? '', windowStart: ms(b.windowStart, 'windowStart'), windowEnd: ms(b.windowEnd, 'windowEnd'), impact: b.impact, tenants: b.tenants, notice: b.notice },
+        { title: b.title, description: b.description ?? '', windowStart: epochMs(b.windowStart, 'windowStart'), windowEnd: epochMs(b.windowEnd, 'windowEnd'), impact: b.impact, tenants: b.tenants, notice: b.notice },
         who(req),
       );
       return reply.code(201).send(workView(w));
@@ -220,8 +212,8 @@ export const helpdeskOperatorRoutes = defineRoutes((app, { redis, keys }) => {
       const patch: WorkPatch = {
         ...(b.title !== undefined ? { title: b.title } : {}),
         ...(b.description !== undefined ? { description: b.description } : {}),
-        ...(b.windowStart !== undefined ? { windowStart: ms(b.windowStart, 'windowStart') } : {}),
-        ...(b.windowEnd !== undefined ? { windowEnd: ms(b.windowEnd, 'windowEnd') } : {}),
+        ...(b.windowStart !== undefined ? { windowStart: epochMs(b.windowStart, 'windowStart') } : {}),
+        ...(b.windowEnd !== undefined ? { windowEnd: epochMs(b.windowEnd, 'windowEnd') } : {}),
         ...(b.impact !== undefined ? { impact: b.impact } : {}),
         ...(b.tenants !== undefined ? { tenants: b.tenants } : {}),
         ...(b.notice !== undefined ? { notice: b.notice } : {}),

@@ -6,15 +6,14 @@
  * - tenants and operators: the incidents that affected the tenant, its availability timeline and SLA per month.
  * Times are ISO 8601 (UTC) in and out.
  */
-import { isMonth, jstMonthEndMs, jstMonthOf, jstMonthStartMs, slaForMonth, type SlaMonth } from '@kumo/domain';
+import { jstMonthEndMs, jstMonthStartMs, slaForMonth, type SlaMonth } from '@kumo/domain';
 import { KumoError } from '@kumo/runtime';
 import { IncidentStore, affectsTenant, periodOf, type Incident, type IncidentImpact, type IncidentPatch } from '@kumo/store';
 import type { FastifyRequest } from 'fastify';
 import { actorOf, defineRoutes, tenantOf } from '../context.js';
 import { errors } from '../schemas.js';
+import { epochMs, iso, isoOrNull, monthParam, obj } from '../ops/params.js';
 
-const obj = (properties: Record<string, unknown>, required: string[] = Object.keys(properties)) =>
-  ({ type: 'object', additionalProperties: false, required, properties }) as const;
 const str = (maxLength: number) => ({ type: 'string', maxLength }) as const;
 const ts = { type: 'string', format: 'date-time' } as const;
 const tsOrNull = { type: ['string', 'null'], format: 'date-time' } as const;
@@ -91,13 +90,6 @@ const slaS = obj({
 });
 const availabilityS = obj({ tenantId: str(64), month: str(7), from: ts, to: ts, availability: { type: 'number' }, periods: { type: 'array', items: periodS }, sla: slaS });
 
-const iso = (ms: number): string => new Date(ms).toISOString();
-const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
-const ms = (s: string, field: string): number => {
-  const v = Date.parse(s);
-  if (Number.isNaN(v)) throw new KumoError('KUMO_ERR_VALIDATION', `${field} must be an ISO 8601 date-time`, { problems: [{ field, message: 'not a date-time' }] });
-  return v;
-};
 
 export function incidentView(i: Incident) {
   return {
@@ -111,11 +103,6 @@ export function incidentView(i: Incident) {
   };
 }
 
-function monthParam(m: string): string {
-  if (m === 'current') return jstMonthOf(Date.now());
-  if (!isMonth(m)) throw new KumoError('KUMO_ERR_VALIDATION', 'month must be YYYY-MM or "current"', { problems: [{ field: 'month', message: 'must be YYYY-MM or current' }] });
-  return m;
-}
 
 const who = (req: FastifyRequest): string => {
   const a = actorOf(req);
@@ -147,8 +134,8 @@ export const incidentOperatorRoutes = defineRoutes((app, { redis, keys }) => {
       const items = await store.list({
         ...(q.state !== undefined ? { state: q.state } : {}),
         ...(q.tenant !== undefined ? { tenantId: q.tenant } : {}),
-        ...(q.from !== undefined ? { from: ms(q.from, 'from') } : {}),
-        ...(q.to !== undefined ? { to: ms(q.to, 'to') } : {}),
+        ...(q.from !== undefined ? { from: epochMs(q.from, 'from') } : {}),
+        ...(q.to !== undefined ? { to: epochMs(q.to, 'to') } : {}),
         limit: q.limit === undefined ? 100 : Math.min(1000, Math.max(1, Number(q.limit))),
       });
       return { items: items.map(incidentView) };
@@ -160,13 +147,13 @@ export const incidentOperatorRoutes = defineRoutes((app, { redis, keys }) => {
     { schema: { tags: ['operator'], summary: 'Open a manual incident (a fault report, an outage seen by other means)', body: createS, response: { 201: incidentS, ...errors(403) } } },
     async (req, reply) => {
       const b = req.body;
-      const start = ms(b.start, 'start');
+      const start = epochMs(b.start, 'start');
       const inc = await store.create({
         title: b.title,
         origin: 'manual',
         start,
-        detectedAt: b.detectedAt !== undefined ? ms(b.detectedAt, 'detectedAt') : Date.now(),
-        end: b.end == null ? null : ms(b.end, 'end'),
+        detectedAt: b.detectedAt !== undefined ? epochMs(b.detectedAt, 'detectedAt') : Date.now(),
+        end: b.end == null ? null : epochMs(b.end, 'end'),
         ...(b.cause !== undefined ? { cause: b.cause } : {}),
         impact: b.impact,
         ...(b.attributable !== undefined ? { attributable: b.attributable } : {}),
@@ -194,9 +181,9 @@ export const incidentOperatorRoutes = defineRoutes((app, { redis, keys }) => {
       const patch: IncidentPatch = {
         ...(b.title !== undefined ? { title: b.title } : {}),
         ...(b.cause !== undefined ? { cause: b.cause } : {}),
-        ...(b.start !== undefined ? { start: ms(b.start, 'start') } : {}),
-        ...(b.detectedAt !== undefined ? { detectedAt: ms(b.detectedAt, 'detectedAt') } : {}),
-        ...(b.end !== undefined ? { end: b.end === null ? null : ms(b.end, 'end') } : {}),
+        ...(b.start !== undefined ? { start: epochMs(b.start, 'start') } : {}),
+        ...(b.detectedAt !== undefined ? { detectedAt: epochMs(b.detectedAt, 'detectedAt') } : {}),
+        ...(b.end !== undefined ? { end: b.end === null ? null : epochMs(b.end, 'end') } : {}),
         ...(b.impact !== undefined ? { impact: b.impact } : {}),
         ...(b.attributable !== undefined ? { attributable: b.attributable } : {}),
         ...(b.action !== undefined ? { action: b.action } : {}),

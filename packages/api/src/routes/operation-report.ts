@@ -3,8 +3,6 @@
  * printed by headless Chromium from the same HTML; Japanese (default) or English. Tenant admins read
  * their own; operators any tenant's.
  */
-import { isMonth, jstMonthOf } from '@kumo/domain';
-import { KumoError } from '@kumo/runtime';
 import { defineRoutes, tenantOf } from '../context.js';
 import { contentType, encodeCsv, type CsvEncoding } from '../csv.js';
 import { buildOperationReport, renderOperationReportCsv, renderOperationReportHtml, type OperationReport, type ReportLang } from '../ops/operation-report.js';
@@ -12,15 +10,9 @@ import { htmlToPdf } from '../ops/pdf.js';
 import { incidentView } from './incidents.js';
 import { ticketView, workView } from './helpdesk.js';
 import { csvResponse, errors } from '../schemas.js';
+import { monthParam, obj } from '../ops/params.js';
 
-function monthParam(m: string): string {
-  if (m === 'current') return jstMonthOf(Date.now());
-  if (!isMonth(m)) throw new KumoError('KUMO_ERR_VALIDATION', 'month must be YYYY-MM or "current"', { problems: [{ field: 'month', message: 'must be YYYY-MM or current' }] });
-  return m;
-}
 
-const obj = (properties: Record<string, unknown>, required: string[] = Object.keys(properties)) =>
-  ({ type: 'object', additionalProperties: false, required, properties }) as const;
 const params = obj({ tenantId: { type: 'string', maxLength: 64 }, month: { type: 'string', maxLength: 16, description: 'YYYY-MM (Asia/Tokyo) or `current`' } });
 const langQ = obj({ lang: { type: 'string', enum: ['ja', 'en'], description: 'default ja' } }, []);
 const csvQ = obj({ lang: { type: 'string', enum: ['ja', 'en'] }, encoding: { type: 'string', enum: ['utf-8', 'shift_jis'] } }, []);

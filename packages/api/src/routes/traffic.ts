@@ -4,21 +4,15 @@
  * blocking against ports / trunk channels / group members, and the Erlang-B sizing for 1 % blocking.
  * Computed from billing's per-call detail of the JST month. Tenant admins read their own; operators any.
  */
-import { isMonth, jstMonthOf, trafficReportToCsv, type TrafficReport, type TrafficSeries } from '@kumo/domain';
+import { trafficReportToCsv, type TrafficReport, type TrafficSeries } from '@kumo/domain';
 import { KumoError } from '@kumo/runtime';
 import { monthTrafficReport } from '@kumo/store';
 import { defineRoutes, tenantOf } from '../context.js';
 import { contentType, encodeCsv, type CsvEncoding, type CsvLang } from '../csv.js';
 import { csvResponse, errors } from '../schemas.js';
+import { monthParam, obj } from '../ops/params.js';
 
-function monthParam(m: string): string {
-  if (m === 'current') return jstMonthOf(Date.now());
-  if (!isMonth(m)) throw new KumoError('KUMO_ERR_VALIDATION', 'month must be YYYY-MM or "current"', { problems: [{ field: 'month', message: 'must be YYYY-MM or current' }] });
-  return m;
-}
 
-const obj = (properties: Record<string, unknown>, required: string[] = Object.keys(properties)) =>
-  ({ type: 'object', additionalProperties: false, required, properties }) as const;
 const int = { type: 'integer' } as const;
 const num = { type: 'number' } as const;
 const str = { type: 'string' } as const;

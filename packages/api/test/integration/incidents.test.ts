@@ -47,7 +47,7 @@ beforeAll(async () => {
     keys: keySchema(h.prefix),
     log: silentLogger(),
     metrics: createOpsMetrics(registry),
-    settings: { intervalMs: 300, timeoutMs: 400, failuresToOpen: 2, engines: [{ proto: 'udp', host: '127.0.0.1', port: sipPort }], billingLagMaxS: 300, gateways: false, discoveryMs: 60_000 },
+    settings: { intervalMs: 500, timeoutMs: 1000, failuresToOpen: 2, engines: [{ proto: 'udp', host: '127.0.0.1', port: sipPort }], billingLagMaxS: 300, gateways: false, discoveryMs: 60_000 },
     cdrShards: 2,
   });
   prober.start();
@@ -81,9 +81,11 @@ describe('probes and automatic incidents', () => {
     expect(Date.now() - stoppedAt).toBeLessThan(30_000);
     expect(opened.impact).toMatchObject({ tenants: 'all', scope: 'full', ports: 200 });
     expect(Date.parse(opened.detectedAt)).toBeGreaterThanOrEqual(Date.parse(opened.start));
-    const metrics = await registry.metrics();
-    expect(metrics).toMatch(/kumo_ops_probe_failing_targets\{kind="engine-options"\} 1/);
-    expect(metrics).toMatch(/kumo_ops_open_incidents\{scope="full"\} 1/);
+    // The gauges are set at the end of the round that opened the incident.
+    await until('the probe gauges', async () => {
+      const metrics = await registry.metrics();
+      return /kumo_ops_probe_failing_targets\{kind="engine-options"\} 1/.test(metrics) && /kumo_ops_open_incidents\{scope="full"\} 1/.test(metrics) ? true : undefined;
+    }, 5_000);
 
     // The tenant sees it in its fault history while it is open.
     const mine = (await h.call('GET', '/v1/tenants/acme/incidents?state=open', { key: acmeKey })).json<{ items: Inc[] }>().items;
