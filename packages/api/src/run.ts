@@ -1,4 +1,4 @@
-import { apiSpec, cdrStreamSpec, commonSpec, opsSpec, readConfig, ConfigError } from '@kumo/config';
+import { apiSpec, cdrStreamSpec, commonSpec, engineSpec, opsSpec, readConfig, ConfigError } from '@kumo/config';
 import { createOpsMetrics, type ProcessContext } from '@kumo/runtime';
 import { TenantDataLifecycle, createRedis, keySchema, redactUrl } from '@kumo/store';
 import { buildApp } from './app.js';
@@ -10,7 +10,7 @@ import { Prober } from './ops/prober.js';
  * Returns the bound address (useful with `KUMO_API_LISTEN=127.0.0.1:0`).
  */
 export async function runApi(ctx: ProcessContext): Promise<{ host: string; port: number; url: string }> {
-  const cfg = readConfig({ common: commonSpec, api: apiSpec, ops: opsSpec, cdr: cdrStreamSpec }, ctx.env);
+  const cfg = readConfig({ common: commonSpec, api: apiSpec, ops: opsSpec, cdr: cdrStreamSpec, engine: { sipListen: engineSpec.sipListen } }, ctx.env);
   const redisUrl = cfg.common.redisUrl;
   if (redisUrl === undefined) throw new ConfigError(['KUMO_REDIS_URL: must be set for `kumo api` (kumo up sets it for its children)']);
   const log = ctx.log.child({ area: 'api' });
@@ -59,7 +59,12 @@ export async function runApi(ctx: ProcessContext): Promise<{ host: string; port:
   // a slow probe never queues behind API traffic; one prober per installation holds a lease.
   if (cfg.ops.probe) {
     const probeRedis = createRedis(redisUrl, { commandTimeout: cfg.ops.timeoutMs });
-    const { probe: _probe, ...settings } = cfg.ops;
+    const { probe: _probe, ...rest } = cfg.ops;
+    // Default targets: the engine's own UDP listen addresses (a wildcard bind is probed on loopback).
+    const engines = rest.engines.length > 0
+      ? rest.engines
+      : cfg.engine.sipListen.filter((l) => l.proto === 'udp').map((l) => ({ ...l, host: l.host === '0.0.0.0' ? '127.0.0.1' : l.host === '::' ? '::1' : l.host }));
+    const settings = { ...rest, engines };
     const prober = new Prober({
       redis: probeRedis, keys: keySchema(cfg.common.redisKeyPrefix), log: log.child({ component: 'prober' }),
       metrics: createOpsMetrics(ctx.registry), settings, cdrShards: cfg.cdr.shards,

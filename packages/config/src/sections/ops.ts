@@ -29,8 +29,8 @@ export const opsSpec = {
   },
   engines: {
     env: 'KUMO_OPS_ENGINES',
-    default: 'udp/127.0.0.1:5060',
-    description: 'SIP addresses of every engine to probe (OPTIONS, REGISTER, INVITE), comma-separated `udp/host:port`.',
+    default: '',
+    description: 'SIP addresses of every engine to probe with OPTIONS, comma-separated `udp/host:port`. Empty: the UDP addresses of `KUMO_SIP_LISTEN` (the all-in-one engine; 0.0.0.0/:: probed on loopback).',
     parse: list(sipListen),
   },
   billingLagMaxS: {
