@@ -7,6 +7,7 @@ import { ApiRateLimits, DEFAULT_BILLING_RETENTION_MS, ProvisioningRepo, pingRedi
 import type { ApiDeps, ApiRoutePlugin, RouteContext } from './context.js';
 import { errorSchema, installErrorHandling, notFound, type ErrorBody } from './errors.js';
 import { routePlugins } from './routes/index.js';
+import { configHistoryFor } from './routes/config-history.js';
 import { AuthFailureGuard, DEFAULT_SECURITY, checkAuditQuota, clientErrorHandler, installHygiene, isWrite, takeTenantWrite } from './hygiene.js';
 
 export const DEFAULT_BODY_LIMIT = 262_144;
@@ -124,6 +125,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   );
 
   const all: readonly ApiRoutePlugin[] = [...routePlugins, ...(deps.plugins ?? [])];
+  // Configuration history (docs/operations.md): records every successful tenant configuration change.
+  configHistoryFor(ctx).install(app);
 
   // /v1 (authenticated) and /v1 (operators only)
   await app.register(

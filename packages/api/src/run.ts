@@ -1,7 +1,8 @@
-import { apiSpec, commonSpec, engineSpec, readConfig, ConfigError } from '@kumo/config';
-import type { ProcessContext } from '@kumo/runtime';
+import { apiSpec, cdrStreamSpec, commonSpec, engineSpec, opsSpec, readConfig, ConfigError } from '@kumo/config';
+import { createOpsMetrics, type ProcessContext } from '@kumo/runtime';
 import { AuditRepo, ProvisioningRepo, TenantDataLifecycle, createRedis, keySchema, redactUrl } from '@kumo/store';
 import { buildApp } from './app.js';
+import { Prober } from './ops/prober.js';
 
 /**
  * Entry point of `kumo api`: reads `common` + `api` config from `ctx.env` (all problems at
@@ -9,8 +10,8 @@ import { buildApp } from './app.js';
  * Returns the bound address (useful with `KUMO_API_LISTEN=127.0.0.1:0`).
  */
 export async function runApi(ctx: ProcessContext): Promise<{ host: string; port: number; url: string }> {
-  // The engine's SIP addresses too: a trunk gateway may not point at Kumo itself.
-  const cfg = readConfig({ common: commonSpec, api: apiSpec, engine: engineSpec }, ctx.env);
+  // The engine's SIP addresses too: a trunk gateway may not point at Kumo itself (and the prober pings them).
+  const cfg = readConfig({ common: commonSpec, api: apiSpec, ops: opsSpec, cdr: cdrStreamSpec, engine: engineSpec }, ctx.env);
   const ownSipAddresses = [
     ...cfg.engine.sipListen.map((l) => ({ host: l.host, port: l.port })),
     ...(cfg.engine.sipAdvertisedHost !== undefined ? cfg.engine.sipListen.map((l) => ({ host: cfg.engine.sipAdvertisedHost ?? '', port: l.port })) : []),
@@ -67,5 +68,25 @@ export async function runApi(ctx: ProcessContext): Promise<{ host: string; port:
   const host = cfg.api.listen.host;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   log.info({ url, redis: redactUrl(redisUrl), docs: cfg.api.docs ? `${url}/docs` : undefined }, 'provisioning API listening');
+  // The synthetic prober (docs/operations.md, "Probes and incidents"): its own Redis connection, so
+  // a slow probe never queues behind API traffic; one prober per installation holds a lease.
+  if (cfg.ops.probe) {
+    const probeRedis = createRedis(redisUrl, { commandTimeout: cfg.ops.timeoutMs });
+    const { probe: _probe, ...rest } = cfg.ops;
+    // Default targets: the engine's own UDP listen addresses (a wildcard bind is probed on loopback).
+    const engines = rest.engines.length > 0
+      ? rest.engines
+      : cfg.engine.sipListen.filter((l) => l.proto === 'udp').map((l) => ({ ...l, host: l.host === '0.0.0.0' ? '127.0.0.1' : l.host === '::' ? '::1' : l.host }));
+    const settings = { ...rest, engines };
+    const prober = new Prober({
+      redis: probeRedis, keys: keySchema(cfg.common.redisKeyPrefix), log: log.child({ component: 'prober' }),
+      metrics: createOpsMetrics(ctx.registry), settings, cdrShards: cfg.cdr.shards,
+    });
+    prober.start();
+    ctx.lifecycle.onClose('ops-prober', async () => {
+      await prober.close();
+      probeRedis.disconnect();
+    });
+  }
   return { host, port, url };
 }

@@ -10,6 +10,9 @@ if [[ "${1:-}" == "--with-sipp" ]]; then
   command -v sipp >/dev/null 2>&1 || need_apt+=(sip-tester)
   # the engine's TLS test makes a throw-away self-signed certificate
   command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+  # operation report test: PDF printed by Chromium, its text read back with pdftotext
+  command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+  command -v pdftotext >/dev/null 2>&1 || need_apt+=(poppler-utils)
 fi
 if ((${#need_apt[@]})); then
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then

@@ -7,6 +7,7 @@ import { routingSpec } from './sections/routing.js';
 import { admissionSpec } from './sections/admission.js';
 import { apiSpec } from './sections/api.js';
 import { billingSpec, cdrStreamSpec } from './sections/billing.js';
+import { opsSpec } from './sections/ops.js';
 
 /** Every process's settings, by section, in the order the docs show them. Add new sections here. */
 export const allSpecs: Readonly<Record<string, Spec>> = {
@@ -19,6 +20,7 @@ export const allSpecs: Readonly<Record<string, Spec>> = {
   api: apiSpec,
   cdr: cdrStreamSpec,
   billing: billingSpec,
+  ops: opsSpec,
 };
 /** Markdown tables for docs/configuration.md, generated from the specs themselves. */
 export function renderConfigDoc(specs: Readonly<Record<string, Spec>> = allSpecs): string {

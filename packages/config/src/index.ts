@@ -27,5 +27,6 @@ export { admissionSpec } from './sections/admission.js';
 export { apiSpec } from './sections/api.js';
 export { routingSpec } from './sections/routing.js';
 export { billingSpec, cdrStreamSpec } from './sections/billing.js';
+export { opsSpec } from './sections/ops.js';
 export { allSpecs, renderConfigDoc } from './doc.js';
 export { isLoopbackHost, isPlaceholderSecret, placeholderSecretProblems } from './secrets.js';

@@ -48,3 +48,9 @@ export * from './routing/index.js';
 export * from './rating/index.js';
 // security: gateway address classes, operator grants, caller-ID rules, toll-fraud guard
 export * from './security/index.js';
+// traffic (ops): Erlang-B, busy hour, the traffic report
+export * from './traffic/index.js';
+// SLA (ops): Article 33 evidence
+export * from './sla/index.js';
+// ops: help desk tickets and maintenance works
+export * from './ops/helpdesk.js';

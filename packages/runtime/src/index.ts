@@ -27,3 +27,15 @@ export {
 export { createTrunkMetrics, type TrunkMetrics } from './metrics/trunks.js';
 export { createReliabilityMetrics, SYSTEM_END_CAUSES, type ReliabilityMetrics } from './metrics/reliability.js';
 export { createSecurityMetrics, type SecurityMetrics } from './metrics/security.js';
+// --- ops: call metrics (sip) and the ops process ---
+export {
+  createCallMetrics,
+  endCauseOf,
+  END_CAUSES,
+  CALL_DIRECTIONS,
+  CALL_DISPOSITIONS,
+  MAX_CALL_TENANT_LABELS,
+  type CallMetrics,
+  type CallEnd,
+} from './metrics/calls.js';
+export { createOpsMetrics, PROBE_KINDS, type OpsMetrics, type ProbeKind } from './metrics/ops.js';

@@ -2,11 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { ConfigError, admissionSpec, cdrStreamSpec, commonSpec, placeholderSecretProblems, readConfig, routingSpec, sipSpec, type ConfigOf, type Env } from '@kumo/config';
 import {
+  createCallMetrics,
   createReliabilityMetrics,
   createSecurityMetrics,
   createSipMetrics,
   createTrunkMetrics,
   startOpsServer,
+  type CallMetrics,
   type Logger,
   type ProcessContext,
   type SipMetrics,
@@ -33,8 +35,10 @@ import {
   type RedisClient,
 } from '@kumo/store';
 import type { DigestAlgorithm } from './auth/digest.js';
+import type { Cdr } from '@kumo/domain';
 import { createInviteHandler } from './call/hook.js';
 import { createTollGuard, type TollGuard } from './security/toll-guard.js';
+import { CallMetricsHook } from './call/metrics-hook.js';
 import { LocalDialogRegistry } from './call/dialogs.js';
 import { LocalPickupRegistry } from './call/pickup.js';
 import type { AdmitCall, CallLifecycle, RouteDeps } from './request-route/route.js';
@@ -147,6 +151,8 @@ export interface SipAppDeps {
   };
   /** Contract and overload enforcement (docs/admission.md): the admitCall step and the REGISTER cap. */
   readonly admission?: { readonly service: CallAdmission; readonly burstSeconds: number };
+  /** Call metrics (docs/operations.md): finished calls, active calls, setup time, CDR publish failures. */
+  readonly callMetrics?: CallMetrics;
 }
 
 export interface SipApp {
@@ -218,6 +224,7 @@ export function createSipApp(d: SipAppDeps): SipApp {
     : undefined;
   const registry = c?.lifecycle?.registry ?? new CallRegistry();
   const lifecycle: CallLifecycle = { ...c?.lifecycle, registry };
+  const callHook = d.callMetrics ? new CallMetricsHook(d.callMetrics) : undefined;
   const invite = c
     ? createInviteHandler({
         log: d.log.child({ component: 'calls' }),
@@ -226,7 +233,10 @@ export function createSipApp(d: SipAppDeps): SipApp {
         hunt: new HuntStateStore(d.redis, d.keys),
         gatewayHealth,
         guard,
-        publishCdr: ((streams) => (cdr) => streams.publishCdr(cdr))(new CdrStreams(d.redis, d.keys, c.cdrShards, c.cdrReplication)),
+        publishCdr: ((streams) => {
+          const publish = (cdr: Cdr): Promise<string> => streams.publishCdr(cdr);
+          return callHook ? callHook.publisher(publish) : publish;
+        })(new CdrStreams(d.redis, d.keys, c.cdrShards, c.cdrReplication)),
         pickups,
         dialogs,
         auth: {
@@ -242,7 +252,7 @@ export function createSipApp(d: SipAppDeps): SipApp {
         ...(admitCall ? { admitCall } : {}),
         ...(c.tollGuard ? { tollGuard: c.tollGuard } : {}),
         ...(c.overloadGate ? { overloadGate: c.overloadGate } : adm ? { overloadGate: overloadGateStep(adm.service) } : {}),
-      })
+      }, callHook)
     : createInviteHandler();
   return {
     handlers: { ...methodHandlers(), REGISTER: register, INVITE: invite },
@@ -300,6 +310,7 @@ export async function runSip(ctx: ProcessContext): Promise<void> {
     keys,
     log,
     metrics,
+    callMetrics: createCallMetrics(ctx.registry),
     registrar: registrarSettings(cfg.sip, log),
     ...(cfg.common.secretKey ? { secretKey: cfg.common.secretKey } : {}),
     calls: {

@@ -77,6 +77,22 @@ export { GatewayHealthStore, type GatewayHealth } from './calls/gateway-health.j
 export { TrunkRegistrationStore, type TrunkRegistrationState } from './calls/trunk-registration.js';
 // call records (reliability: recovery of calls of a dead sip process)
 export { CallRecordStore, type CallRecord, type LegRecord, type OwnerBeat } from './calls/records.js';
+// ops (traffic report, incidents, help desk, configuration history)
+export { accumulateMonthTraffic, monthTrafficReport, trafficCapacity } from './ops/traffic.js';
+export {
+  IncidentStore,
+  affectsTenant,
+  periodOf,
+  type Incident,
+  type IncidentAction,
+  type IncidentImpact,
+  type IncidentPatch,
+  type IncidentScope,
+  type NewIncident,
+  type ProbeState,
+} from './ops/incidents.js';
+export { TicketStore, WorkStore, type Ticket, type TicketNote, type NewTicket, type TicketPatch, type Work, type NewWork, type WorkPatch } from './ops/helpdesk.js';
+export { ConfigHistoryStore, CONFIG_SECTIONS, describeChange, fieldDiff, type ConfigChange, type ConfigSection, type ConfigVersion } from './ops/config-history.js';
 // security (api rate limits)
 export { ApiRateLimits } from './security/ratelimit.js';
 export {

@@ -122,6 +122,19 @@ function tenantKeys(prefix: string) {
      * Written with the referrer; read before deleting the target (refuse or cascade).
      */
     refs: (id: string) => `${t(id)}:refs`,
+    // --- ops (docs/operations.md) ---------------------------------------------------------
+    /** String (JSON): SLA settings of the tenant ({ monthlyFeeYen }), for Article 33. */
+    opsSla: (id: string) => `${t(id)}:ops:sla`,
+    /** Hash: ticket id → JSON help-desk ticket of the tenant. */
+    opsTickets: (id: string) => `${t(id)}:ops:tickets`,
+    /** Sorted set: the tenant's ticket ids by reception time. */
+    opsTicketIndex: (id: string) => `${t(id)}:ops:tickets:idx`,
+    /** Hash `<section>/<key>` → JSON: the tenant's configuration as the history last recorded it. */
+    opsCfgCurrent: (id: string) => `${t(id)}:ops:cfg:cur`,
+    /** Hash version number → JSON configuration version (who, when, request, changes). */
+    opsCfgVersions: (id: string) => `${t(id)}:ops:cfg:versions`,
+    /** String counter: the tenant's last configuration version number. */
+    opsCfgSeq: (id: string) => `${t(id)}:ops:cfg:seq`,
 
     // --- security (api rate limits, audit chain, data lifecycle) ------------------
     /** HASH {tokens, ts}: the tenant's API write token bucket (expires once full again). */
@@ -216,6 +229,27 @@ function globalKeys(prefix: string) {
     trunkRegistrations: () => `${prefix}:trunk:reg`,
     /** String with TTL: the sip worker that registers the trunks (one registrant per installation). */
     trunkRegLock: () => `${prefix}:trunk:reg:lock`,
+    // --- ops (docs/operations.md): incidents, probes -----------------------------------
+    /** Hash: incident id → JSON incident. */
+    opsIncidents: () => `${prefix}:ops:incidents`,
+    /** Sorted set: incident ids by start (epoch ms). */
+    opsIncidentIndex: () => `${prefix}:ops:incidents:idx`,
+    /** String counter: the last incident number issued. */
+    opsIncidentSeq: () => `${prefix}:ops:incidents:seq`,
+    /** Hash: probe target key → JSON probe state (ok, since, consecutive failures, open incident). */
+    opsProbeState: () => `${prefix}:ops:probes`,
+    /** String with TTL: the prober holding the lease (one prober per installation). */
+    opsProberLease: () => `${prefix}:ops:prober`,
+    /** String counter: the last help-desk ticket number issued. */
+    opsTicketSeq: () => `${prefix}:ops:tickets:seq`,
+    /** Sorted set: `<tenantId>/<ticketId>` by reception time (the operators' view of every ticket). */
+    opsTicketsAll: () => `${prefix}:ops:tickets:all`,
+    /** Hash: work id → JSON maintenance work (工事). */
+    opsWorks: () => `${prefix}:ops:works`,
+    /** Sorted set: work ids by window start. */
+    opsWorkIndex: () => `${prefix}:ops:works:idx`,
+    /** String counter: the last work number issued. */
+    opsWorkSeq: () => `${prefix}:ops:works:seq`,
 
     // --- security (api rate limits, audit chain, data lifecycle) ------------------
     /** String: hash of the newest entry of the platform audit chain. */

@@ -14,6 +14,11 @@ import { tenantRoutes } from './tenant.js';
 import { tenantsRoutes } from './tenants.js';
 import { tollFraudRoutes } from './toll-fraud.js';
 import { trunkRoutes } from './trunks.js';
+import { trafficRoutes } from './traffic.js';
+import { incidentOperatorRoutes, incidentTenantRoutes } from './incidents.js';
+import { helpdeskOperatorRoutes, helpdeskTenantRoutes } from './helpdesk.js';
+import { configHistoryRoutes } from './config-history.js';
+import { operationReportRoutes } from './operation-report.js';
 
 /**
  * Every route plugin of the API. To add an area (registrations, billing, admission…):
@@ -43,4 +48,12 @@ export const routePlugins: readonly ApiRoutePlugin[] = [
   // --- security (operator grants of numbers and carrier gateways) ---
   { name: 'grants', scope: 'tenant', plugin: grantRoutes },
   { name: 'toll-fraud', scope: 'tenant', plugin: tollFraudRoutes },
+  // --- ops (traffic report, incidents, help desk, works, configuration history, operation report) ---
+  { name: 'traffic', scope: 'tenant', plugin: trafficRoutes },
+  { name: 'incidents-operator', scope: 'operator', plugin: incidentOperatorRoutes },
+  { name: 'incidents', scope: 'tenant', plugin: incidentTenantRoutes },
+  { name: 'helpdesk-operator', scope: 'operator', plugin: helpdeskOperatorRoutes },
+  { name: 'helpdesk', scope: 'tenant', plugin: helpdeskTenantRoutes },
+  { name: 'config-history', scope: 'tenant', plugin: configHistoryRoutes },
+  { name: 'operation-report', scope: 'tenant', plugin: operationReportRoutes },
 ];

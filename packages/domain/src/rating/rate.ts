@@ -35,6 +35,10 @@ export interface RatingInput {
   readonly extension: string | null;
   readonly department: string | null;
   readonly trunkId: string | null;
+  /** For the traffic report (ops): when the call ended, its ring group, why Kumo refused it. Absent in older stored calls. */
+  readonly endedAt?: number | null;
+  readonly group?: string | null;
+  readonly rejectionReason?: string | null;
 }
 
 /** The charge of one call: the per-call detail row of the monthly report. Money in 1/100 JPY. */
@@ -65,6 +69,9 @@ export function ratingInputOf(cdr: Cdr): RatingInput {
     extension: cdr.direction === 'inbound' ? cdr.calleeExtension : cdr.callerExtension,
     department: cdr.department,
     trunkId: cdr.trunkId,
+    endedAt: cdr.endedAt,
+    group: cdr.group,
+    rejectionReason: cdr.rejectionReason,
   };
 }
 
@@ -119,6 +126,9 @@ export function rateCall(input: RatingInput, tariff: Tariff): CallCharge {
     extension: input.extension,
     department: input.department,
     trunkId: input.trunkId,
+    endedAt: input.endedAt ?? null,
+    group: input.group ?? null,
+    rejectionReason: input.rejectionReason ?? null,
     month: jstMonthOf(input.startedAt),
     cls: dest.cls,
     rateKey,

@@ -2,6 +2,7 @@ import type { SipHandler, SipRequest, SipResponse } from '../drachtio/types.js';
 import { createInviteRoute, type InviteRequest, type RouteDeps } from '../request-route/route.js';
 import { srfCallIo, srfInvite, type SrfRequest } from './srf-io.js';
 import type { CallIo } from './types.js';
+import type { CallMetricsHook } from './metrics-hook.js';
 
 export type CallControlDeps = RouteDeps;
 
@@ -9,7 +10,7 @@ export type CallControlDeps = RouteDeps;
  * The INVITE handler `runSip` installs: the request route (request-route/route.ts) over
  * drachtio-srf. Without deps (registrar-only tests) every INVITE is answered 501.
  */
-export function createInviteHandler(deps?: CallControlDeps): SipHandler {
+export function createInviteHandler(deps?: CallControlDeps, metrics?: CallMetricsHook): SipHandler {
   if (!deps) {
     return (_req, res) => {
       res.send(501, 'Not Implemented', {});
@@ -26,6 +27,8 @@ export function createInviteHandler(deps?: CallControlDeps): SipHandler {
       io = srfCallIo(r.srf, deps.log, sessionExpiresS !== undefined ? { sessionExpiresS } : {});
       ios.set(r.srf, io);
     }
-    await route(r, srfInvite(r, res), io);
+    const callIo = io;
+    if (metrics) await metrics.track(srfInvite(r, res), (inv) => route(r, inv, callIo));
+    else await route(r, srfInvite(r, res), io);
   };
 }

@@ -79,7 +79,13 @@ function encodeBody(c: CallCharge): string {
     charge: c.charge,
     taxBp: c.taxBp,
   };
-  return JSON.stringify(stored).slice(1);
+  // Traffic-report fields (ops): only when known, so calls stored before they existed re-encode unchanged.
+  const traffic: Pick<StoredCall, 'endedAt' | 'group' | 'rejectionReason'> = {
+    ...(c.endedAt != null ? { endedAt: c.endedAt } : {}),
+    ...(c.group != null ? { group: c.group } : {}),
+    ...(c.rejectionReason != null ? { rejectionReason: c.rejectionReason } : {}),
+  };
+  return JSON.stringify({ ...stored, ...traffic }).slice(1);
 }
 
 /** Decodes a stored per-call value back into a booked call. */
@@ -97,6 +103,9 @@ export function decodeStoredCall(tenantId: string, value: string): BookedCall {
     extension: s.extension,
     department: s.department,
     trunkId: s.trunkId,
+    endedAt: s.endedAt ?? null,
+    group: s.group ?? null,
+    rejectionReason: s.rejectionReason ?? null,
     month: jstMonthOf(s.startedAt),
     cls: s.cls,
     rateKey: s.rateKey,

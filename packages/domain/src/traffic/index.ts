@@ -1,0 +1,3 @@
+export * from './erlang.js';
+export * from './report.js';
+export * from './ports.js';
