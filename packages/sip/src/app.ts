@@ -13,7 +13,9 @@ import {
   type KeySchema,
   type RedisClient,
 } from '@kumo/store';
+import { createAuthenticator } from './auth/authenticate.js';
 import type { DigestAlgorithm } from './auth/digest.js';
+import { DEFAULT_MD5_ONLY_UA } from './auth/policy.js';
 import { createInviteHandler } from './call/hook.js';
 import { LocalDialogRegistry } from './call/dialogs.js';
 import { LocalPickupRegistry } from './call/pickup.js';
@@ -71,6 +73,7 @@ export function registrarSettings(s: SipConfig, log?: Logger): RegistrarSettings
     nonceLifetimeMs: s.nonceLifetimeS * 1000,
     algorithms: [...new Set(s.digestAlgorithms)] as DigestAlgorithm[],
     md5FirstUserAgents: s.digestMd5FirstUserAgents,
+    md5OnlyUserAgents: s.digestMd5OnlyUserAgents ?? DEFAULT_MD5_ONLY_UA,
     ipHostDomain: s.ipHostDomain,
     bruteForce: {
       windowMs: s.bfWindowS * 1000,
@@ -78,6 +81,7 @@ export function registrarSettings(s: SipConfig, log?: Logger): RegistrarSettings
       aorThreshold: s.bfAorThreshold,
       blockMs: s.bfBlockS * 1000,
       action: s.bfAction,
+      trustMs: s.bfTrustS * 1000,
     },
   };
 }
@@ -122,12 +126,15 @@ export function createSipApp(d: SipAppDeps): SipApp {
   const location = new LocationStore(d.redis, d.keys);
   const guard = new AuthGuardStore(d.redis, d.keys);
   const directory = d.directory ?? cachedDirectory(storeDirectory(new DirectoryRepo(d.redis, d.keys)), TENANT_CACHE_MS);
+  // One authentication step for REGISTER, INVITE and anything else challenged: one brute-force guard.
+  const authenticator = createAuthenticator({ settings: d.registrar, guard, location, log: d.log, metrics: d.metrics });
   const registrar = createRegistrar({
     settings: d.registrar,
     directory,
     location,
     guard,
     log: d.log,
+    authenticator,
     ...(d.metrics ? { metrics: d.metrics } : {}),
   });
   const adm = d.admission;
@@ -146,12 +153,8 @@ export function createSipApp(d: SipAppDeps): SipApp {
         publishCdr: ((streams) => (cdr) => streams.publishCdr(cdr))(new CdrStreams(d.redis, d.keys, c.cdrShards)),
         pickups,
         dialogs,
-        auth: {
-          nonceSecret: d.registrar.nonceSecret,
-          nonceLifetimeMs: d.registrar.nonceLifetimeMs,
-          algorithms: d.registrar.algorithms,
-          md5FirstUserAgents: d.registrar.md5FirstUserAgents,
-        },
+        auth: d.registrar,
+        authenticator,
         trunkSetupTimeoutSec: c.trunkSetupTimeoutSec,
         trunkRingCapSec: c.trunkRingCapSec,
         ...(admitCall ? { admitCall } : {}),

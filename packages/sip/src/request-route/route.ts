@@ -23,15 +23,7 @@ import {
 } from '@kumo/domain';
 import type { Logger } from '@kumo/runtime';
 import type { AuthGuardStore, DirectoryRepo, HuntStateStore, LocationStore } from '@kumo/store';
-import {
-  buildChallenges,
-  checkNonce,
-  createNonce,
-  nonceCount,
-  parseDigestCredentials,
-  verifyDigest,
-  type DigestAlgorithm,
-} from '../auth/digest.js';
+import { createAuthenticator, type AuthSettings, type Authenticator, type BruteForceSettings } from '../auth/authenticate.js';
 import { multiHeader } from '../drachtio/types.js';
 import { LocalDialogRegistry, parseReplacesHeader } from '../call/dialogs.js';
 import { LocalPickupRegistry } from '../call/pickup.js';
@@ -90,13 +82,10 @@ export interface RouteDeps {
   readonly pickups?: LocalPickupRegistry;
   /** Bridged legs by dialog, for attended transfer (per process, like `pickups`). */
   readonly dialogs?: LocalDialogRegistry;
-  readonly auth: {
-    readonly nonceSecret: string;
-    readonly nonceLifetimeMs: number;
-    readonly algorithms: readonly DigestAlgorithm[];
-    /** User-Agents that get the MD5 challenge first (as for REGISTER). */
-    readonly md5FirstUserAgents?: RegExp | undefined;
-  };
+  /** Digest settings, shared with the registrar (auth/authenticate.ts); used when `authenticator` is absent. */
+  readonly auth: Omit<AuthSettings, 'bruteForce'> & { readonly bruteForce?: BruteForceSettings };
+  /** The authentication step shared with the registrar: one brute-force guard for every method. */
+  readonly authenticator?: Authenticator;
   readonly trunkSetupTimeoutSec?: number;
   readonly trunkRingCapSec?: number;
   readonly now?: () => number;
@@ -156,11 +145,23 @@ function uriOfNameAddr(v: string | undefined): string {
   return (m?.[1] ?? v.split(';')[0] ?? '').trim();
 }
 
+/** Brute-force settings when the route is built without them (tests): the config defaults. */
+const DEFAULT_BRUTE_FORCE: BruteForceSettings = { windowMs: 300_000, ipThreshold: 20, aorThreshold: 10, blockMs: 900_000, action: 'drop' };
+
 export function createInviteRoute(d: RouteDeps) {
   const now = d.now ?? Date.now;
   const admit = d.admitCall ?? admitEverything;
   const pickups = d.pickups ?? new LocalPickupRegistry();
   const dialogs = d.dialogs ?? new LocalDialogRegistry();
+  const authenticator =
+    d.authenticator ??
+    createAuthenticator({
+      settings: { bruteForce: DEFAULT_BRUTE_FORCE, ...d.auth },
+      guard: d.guard,
+      location: d.location,
+      log: d.log,
+      ...(d.now ? { now: d.now } : {}),
+    });
 
   const reply = (ctx: RouteContext, status: number, reason: string, code: string, rejected = true, headers?: Record<string, string>): 'done' => {
     ctx.answered = { status, reason, code, rejected };
@@ -219,39 +220,36 @@ export function createInviteRoute(d: RouteDeps) {
     return 'next';
   };
 
-  /** Digest (407) for phones, as for REGISTER; the caller is the authenticated extension. */
+  /**
+   * Digest (407) for phones: the same step as for REGISTER (auth/authenticate.ts), one brute-force
+   * guard for every method. The From user is who the caller claims to be and must be the digest user.
+   */
   const authenticate: Step = async (ctx) => {
     if (ctx.trunk) return 'next';
-    const tenant = ctx.tenant as Tenant;
-    const realm = tenant.sipDomain;
-    const a = d.auth;
-    const challenge = (stale: boolean): 'done' => {
-      const nonce = createNonce({ secret: a.nonceSecret, realm, nowMs: now() });
-      const ua = ctx.req.get('user-agent');
-      const algorithms =
-        ua !== undefined && a.md5FirstUserAgents?.test(ua) === true && a.algorithms.includes('MD5')
-          ? ['MD5' as const, ...a.algorithms.filter((x) => x !== 'MD5')]
-          : a.algorithms;
-      ctx.invite.reject(407, 'Proxy Authentication Required', multiHeader('Proxy-Authenticate', buildChallenges({ realm, nonce, algorithms, stale })));
-      return 'done';
-    };
-    const creds = parseDigestCredentials(ctx.req.get('proxy-authorization'));
-    if (!creds || creds.realm.toLowerCase() !== realm || !a.algorithms.includes(creds.algorithm)) return challenge(false);
-    const state = checkNonce(creds.nonce, { secret: a.nonceSecret, realm, nowMs: now(), lifetimeMs: a.nonceLifetimeMs });
-    if (state !== 'valid') return challenge(state === 'stale');
-    const rec = await d.directory.extension(tenant.id, creds.username);
-    const ha1 = rec ? (creds.algorithm === 'MD5' ? rec.ha1Md5 : rec.ha1Sha256) : undefined;
-    if (!rec || ha1 === undefined || !verifyDigest(creds, ha1, 'INVITE')) {
-      // No CDR: nobody was authenticated.
-      ctx.invite.reject(403, 'Forbidden');
-      ctx.answered = { status: 403, reason: 'Forbidden', code: 'auth-failed', rejected: true };
-      return 'done';
+    const tenant = ctx.tenant as Tenant & { readonly digestAlgorithms?: AuthSettings['algorithms'] };
+    const v = await authenticator.authenticate({
+      method: 'INVITE',
+      header: ctx.req.get('proxy-authorization'),
+      realm: tenant.sipDomain,
+      tenant: { id: tenant.id, ...(tenant.digestAlgorithms ? { digestAlgorithms: tenant.digestAlgorithms } : {}) },
+      extension: ctx.fromUser,
+      source: { address: ctx.req.source_address },
+      userAgent: ctx.req.get('user-agent'),
+      lookup: () => d.directory.extension(tenant.id, ctx.fromUser).then((r) => r ?? undefined),
+    });
+    switch (v.kind) {
+      case 'challenge':
+        ctx.invite.reject(407, 'Proxy Authentication Required', multiHeader('Proxy-Authenticate', v.challenges));
+        return 'done';
+      case 'blocked':
+      case 'failed':
+        // No CDR: nobody was authenticated.
+        return reply(ctx, 403, 'Forbidden', v.kind === 'blocked' ? 'auth-blocked' : 'auth-failed');
+      case 'ok':
+        ctx.callerRecord = v.secrets;
+        ctx.caller = { kind: 'extension', extension: v.secrets.number };
+        return 'next';
     }
-    if (!(await d.guard.acceptNonceCount(creds.nonce, nonceCount(creds) as number, a.nonceLifetimeMs + 60_000))) return challenge(false);
-    ctx.callerRecord = rec;
-    ctx.caller = { kind: 'extension', extension: rec.number };
-    if (ctx.fromUser !== rec.number) return reply(ctx, 403, 'Forbidden (From does not match the authenticated user)', 'from-mismatch');
-    return 'next';
   };
 
   /** The caller's SDP offer must parse (488 otherwise); its codecs are kept for the CDR. */
@@ -619,7 +617,7 @@ export function callFacts(ctx: RouteContext, endedAt: number): CallFacts | undef
   const tenant = ctx.tenant;
   const caller = ctx.caller;
   if (!tenant || !caller) return undefined;
-  if (ctx.answered?.code === 'from-mismatch' || ctx.answered?.code === 'auth-failed') return undefined;
+  if (ctx.answered?.code === 'auth-blocked' || ctx.answered?.code === 'auth-failed') return undefined;
   const plan = ctx.plan;
   const o = ctx.outcome;
   const step = o?.step;
