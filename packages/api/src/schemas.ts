@@ -5,6 +5,7 @@
  */
 import {
   CALLER_ID_PRESENTATIONS,
+  DIGEST_POLICIES,
   DID_TARGET_TYPES,
   NUMBER_FORMATS,
   PERMISSION_CLASSES,
@@ -51,6 +52,14 @@ const contractProps = {
   callsPerSecond: { ...int(1, 1000), description: 'New calls per second cap' },
 };
 
+/** Digest algorithms of a tenant's or extension's phones (docs/interop.md#digest-algorithm-policy). */
+const digestPolicy = {
+  type: 'string',
+  enum: [...DIGEST_POLICIES],
+  description: 'Digest algorithms phones may use: sha-256,md5 (SHA-256 where the phone can), sha-256 (no MD5), md5. Unset: inherited.',
+};
+const digestPolicyOrInherit = { ...digestPolicy, enum: [...DIGEST_POLICIES, ''], description: `${digestPolicy.description} '' in a PATCH: back to inherited.` };
+
 export const tenantSchema = obj(
   {
     id: str(32),
@@ -60,6 +69,7 @@ export const tenantSchema = obj(
     status: { type: 'string', enum: [...TENANT_STATUSES] },
     restrictionLevel: int(0, 3),
     notes: str(2000),
+    digestAlgorithms: digestPolicy,
     createdAt: ts,
     updatedAt: ts,
   },
@@ -75,6 +85,7 @@ export const tenantCreateBody = obj(
     status: { type: 'string', enum: ['active', 'suspended'] },
     restrictionLevel: int(0, 3),
     notes: str(2000),
+    digestAlgorithms: digestPolicy,
   },
   ['id', 'name', 'sipDomain', 'ports', 'trunkChannels', 'callsPerSecond'],
 );
@@ -84,6 +95,7 @@ export const tenantPatchBody = obj({
   ...contractProps,
   restrictionLevel: int(0, 3),
   notes: str(2000),
+  digestAlgorithms: digestPolicyOrInherit,
 });
 
 export const tenantParams = obj({ tenantId: str(64) }, ['tenantId']);
@@ -111,6 +123,7 @@ const extensionProps = {
   department: str(100),
   noAnswerTimeoutSec: int(5, 300),
   forwarding: forwardingSchema,
+  digestAlgorithms: digestPolicyOrInherit,
 };
 
 export const extensionSchema = obj(

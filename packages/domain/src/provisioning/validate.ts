@@ -6,6 +6,8 @@
  */
 import {
   CALLER_ID_PRESENTATIONS,
+  DIGEST_POLICIES,
+  type DigestPolicy,
   DEFAULT_NUMBERING_PLAN,
   DID_TARGET_TYPES,
   EMERGENCY_NUMBERS,
@@ -148,6 +150,7 @@ export interface TenantCreateInput {
   readonly status?: TenantStatus;
   readonly restrictionLevel?: number;
   readonly notes?: string;
+  readonly digestAlgorithms?: DigestPolicy;
 }
 
 export interface TenantValue extends Contract {
@@ -157,6 +160,7 @@ export interface TenantValue extends Contract {
   readonly status: TenantStatus;
   readonly restrictionLevel: RestrictionLevel;
   readonly notes: string;
+  readonly digestAlgorithms?: DigestPolicy;
 }
 
 function checkContract(c: Checker, v: Partial<Contract>): void {
@@ -176,6 +180,7 @@ export function validateTenantCreate(v: TenantCreateInput): Validation<TenantVal
   if (v.status === 'terminated') c.fail('status', 'a tenant cannot be created terminated');
   c.intIn('restrictionLevel', v.restrictionLevel, 0, MAX_RESTRICTION_LEVEL);
   const notes = c.text('notes', v.notes, 2000) ?? '';
+  c.oneOf('digestAlgorithms', v.digestAlgorithms, DIGEST_POLICIES);
   return c.done({
     id: v.id,
     name,
@@ -186,6 +191,7 @@ export function validateTenantCreate(v: TenantCreateInput): Validation<TenantVal
     status: v.status ?? 'active',
     restrictionLevel: (v.restrictionLevel ?? 0) as RestrictionLevel,
     notes,
+    ...(v.digestAlgorithms !== undefined ? { digestAlgorithms: v.digestAlgorithms } : {}),
   });
 }
 
@@ -197,6 +203,8 @@ export interface TenantPatch {
   readonly callsPerSecond?: number;
   readonly restrictionLevel?: number;
   readonly notes?: string;
+  /** '' = back to the server's policy. */
+  readonly digestAlgorithms?: DigestPolicy | '';
 }
 
 export function validateTenantPatch(v: TenantPatch): Validation<TenantPatch> {
@@ -210,6 +218,8 @@ export function validateTenantPatch(v: TenantPatch): Validation<TenantPatch> {
   c.intIn('restrictionLevel', v.restrictionLevel, 0, MAX_RESTRICTION_LEVEL);
   if (v.restrictionLevel !== undefined) out.restrictionLevel = v.restrictionLevel;
   if (v.notes !== undefined) out.notes = c.text('notes', v.notes, 2000);
+  if (v.digestAlgorithms !== undefined && v.digestAlgorithms !== '') c.oneOf('digestAlgorithms', v.digestAlgorithms, DIGEST_POLICIES);
+  if (v.digestAlgorithms !== undefined) out.digestAlgorithms = v.digestAlgorithms;
   return c.done(out);
 }
 
@@ -277,6 +287,8 @@ export interface ExtensionInput {
   readonly department?: string;
   readonly noAnswerTimeoutSec?: number;
   readonly forwarding?: Forwarding;
+  /** Unset (or '' in a PATCH): the tenant's policy. */
+  readonly digestAlgorithms?: DigestPolicy | '';
 }
 
 export interface ExtensionValue {
@@ -290,6 +302,7 @@ export interface ExtensionValue {
   readonly department: string;
   readonly noAnswerTimeoutSec: number;
   readonly forwarding: Forwarding;
+  readonly digestAlgorithms?: DigestPolicy;
 }
 
 /** PATCH of an extension: any field but the number; a password replaces the HA1s. */
@@ -338,6 +351,7 @@ function checkExtensionFields(c: Checker, v: ExtensionPatch): void {
     c.fail('outboundCallerId', 'must be a public number (+81… or 0…)');
   }
   c.intIn('noAnswerTimeoutSec', v.noAnswerTimeoutSec, 5, 300);
+  if (v.digestAlgorithms !== undefined && v.digestAlgorithms !== '') c.oneOf('digestAlgorithms', v.digestAlgorithms, DIGEST_POLICIES);
 }
 
 export function validateExtension(v: ExtensionInput, plan: NumberingPlan = DEFAULT_NUMBERING_PLAN): Validation<ExtensionValue> {
@@ -362,6 +376,7 @@ export function validateExtension(v: ExtensionInput, plan: NumberingPlan = DEFAU
     department,
     noAnswerTimeoutSec: v.noAnswerTimeoutSec ?? DEFAULT_NO_ANSWER_TIMEOUT_SEC,
     forwarding,
+    ...(v.digestAlgorithms !== undefined && v.digestAlgorithms !== '' ? { digestAlgorithms: v.digestAlgorithms } : {}),
   });
 }
 
@@ -379,6 +394,7 @@ export function validateExtensionPatch(v: ExtensionPatch): Validation<ExtensionP
   if (v.forwarding !== undefined) out.forwarding = checkForwarding(c, v.forwarding);
   if (v.department !== undefined) out.department = c.text('department', v.department, 100);
   if (v.noAnswerTimeoutSec !== undefined) out.noAnswerTimeoutSec = v.noAnswerTimeoutSec;
+  if (v.digestAlgorithms !== undefined) out.digestAlgorithms = v.digestAlgorithms;
   return c.done(out);
 }
 
@@ -597,6 +613,10 @@ export function validateNumberingPlan(v: NumberingPlanInput, base: NumberingPlan
 }
 
 // ---- small helpers for callers ---------------------------------------------------------------
+
+export function isDigestPolicy(s: string | undefined): s is DigestPolicy {
+  return (DIGEST_POLICIES as readonly (string | undefined)[]).includes(s);
+}
 
 export function isTenantStatus(s: string): s is TenantStatus {
   return (TENANT_STATUSES as readonly string[]).includes(s);

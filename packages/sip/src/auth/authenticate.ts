@@ -15,6 +15,7 @@
  * - algorithm policy and per-device learning: policy.ts.
  */
 import { createHash } from 'node:crypto';
+import type { DigestPolicy } from '@kumo/domain';
 import type { AuthFailureReason, BlockScope, Logger, SipMetrics } from '@kumo/runtime';
 import type { AuthGuardStore, FailureScope, LocationStore } from '@kumo/store';
 import {
@@ -28,7 +29,7 @@ import {
   type DigestAlgorithm,
   type DigestCredentials,
 } from './digest.js';
-import { brokenSha256, learnFromGiveUp, offerFor } from './policy.js';
+import { brokenSha256, learnFromGiveUp, offerFor, policyAlgorithms } from './policy.js';
 
 export interface BruteForceSettings {
   readonly windowMs: number;
@@ -57,7 +58,7 @@ export interface DigestSecretsLike {
   readonly ha1Md5: string;
   readonly ha1Sha256: string;
   /** The extension's own policy, when it has one. */
-  readonly digestAlgorithms?: readonly DigestAlgorithm[] | undefined;
+  readonly digestAlgorithms?: DigestPolicy | undefined;
 }
 
 export interface AuthRequest<S extends DigestSecretsLike> {
@@ -67,7 +68,7 @@ export interface AuthRequest<S extends DigestSecretsLike> {
   /** The digest realm: the tenant's SIP domain (for REGISTER, the domain asked for). */
   readonly realm: string;
   /** Undefined when no tenant has this domain (REGISTER to an unknown domain). */
-  readonly tenant: { readonly id: string; readonly digestAlgorithms?: readonly DigestAlgorithm[] | undefined } | undefined;
+  readonly tenant: { readonly id: string; readonly digestAlgorithms?: DigestPolicy | undefined } | undefined;
   /** Who the request claims to be: the To user of a REGISTER, the From user otherwise. */
   readonly extension: string;
   readonly source: { readonly address: string };
@@ -185,7 +186,7 @@ export function createAuthenticator(d: AuthenticatorDeps): Authenticator {
 
       // Same work whether or not the extension exists: one lookup, one hash, one compare.
       const secrets = tenantId !== undefined ? await r.lookup() : undefined;
-      const allowed = secrets?.digestAlgorithms ?? r.tenant?.digestAlgorithms ?? s.algorithms;
+      const allowed = policyAlgorithms(secrets?.digestAlgorithms) ?? policyAlgorithms(r.tenant?.digestAlgorithms) ?? s.algorithms;
       const device = tenantId !== undefined ? deviceKey(r.extension, ip, r.userAgent) : undefined;
       const creds = parseDigestCredentials(r.header);
       const usable = creds !== null && creds.realm.toLowerCase() === r.realm && allowed.includes(creds.algorithm);
@@ -241,7 +242,11 @@ export function createAuthenticator(d: AuthenticatorDeps): Authenticator {
             if (md5Verifies) return challenge('challenged', false);
           }
         }
-        await recordFailure(r, reason);
+        await Promise.all([
+          recordFailure(r, reason),
+          // It answered the multi-challenge (wrongly): not a device that gives up on one.
+          device !== undefined && tenantId !== undefined ? d.guard.setDeviceState(tenantId, device, { pending: null }, DEVICE_STATE_MS) : undefined,
+        ]);
         return { kind: 'failed', reason };
       }
       // The nonce is ours (checked above): its time and random parts identify it; the MAC adds nothing.

@@ -11,14 +11,12 @@
  * A tenant or extension set to `sha-256` is never offered MD5, whatever the client: the setting is
  * the security decision, the client knowledge only picks among what it allows.
  */
+import type { DigestPolicy } from '@kumo/domain';
 import type { DigestAlgorithm } from './digest.js';
 
-/** How tenants and extensions name a policy (the provisioning API's `digestAlgorithms`). */
-export const DIGEST_POLICIES = ['md5', 'sha-256', 'sha-256,md5'] as const;
-export type DigestPolicyName = (typeof DIGEST_POLICIES)[number];
-
-export function policyAlgorithms(p: DigestPolicyName): DigestAlgorithm[] {
-  return p === 'md5' ? ['MD5'] : p === 'sha-256' ? ['SHA-256'] : ['SHA-256', 'MD5'];
+/** A tenant's or extension's policy (the provisioning API's `digestAlgorithms`) as algorithms in preference order. */
+export function policyAlgorithms(p: DigestPolicy | undefined): DigestAlgorithm[] | undefined {
+  return p === undefined ? undefined : p === 'md5' ? ['MD5'] : p === 'sha-256' ? ['SHA-256'] : ['SHA-256', 'MD5'];
 }
 
 /**

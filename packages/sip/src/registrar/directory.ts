@@ -2,7 +2,7 @@
  * What the registrar needs from provisioning, as an interface so the registrar does not depend on how
  * the api stores tenants. `storeDirectory()` (directory-store.ts) implements it over @kumo/store.
  */
-import type { DigestAlgorithm } from '../auth/digest.js';
+import type { DigestPolicy } from '@kumo/domain';
 
 export type TenantStatus = 'active' | 'suspended' | 'terminated';
 
@@ -11,8 +11,8 @@ export interface DirectoryTenant {
   /** The tenant's SIP domain: the digest realm of its phones. */
   readonly domain: string;
   readonly status: TenantStatus;
-  /** The tenant's digest policy (algorithms in preference order); unset: the server's. */
-  readonly digestAlgorithms?: readonly DigestAlgorithm[] | undefined;
+  /** The tenant's digest policy; unset: the server's. */
+  readonly digestAlgorithms?: DigestPolicy | undefined;
 }
 
 export interface DigestSecrets {
@@ -21,7 +21,7 @@ export interface DigestSecrets {
   /** HA1 = SHA-256(`extension:domain:password`), hex. */
   readonly ha1Sha256: string;
   /** The extension's own digest policy; unset: the tenant's. */
-  readonly digestAlgorithms?: readonly DigestAlgorithm[] | undefined;
+  readonly digestAlgorithms?: DigestPolicy | undefined;
 }
 
 export interface RegistrarDirectory {

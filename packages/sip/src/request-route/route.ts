@@ -226,7 +226,7 @@ export function createInviteRoute(d: RouteDeps) {
    */
   const authenticate: Step = async (ctx) => {
     if (ctx.trunk) return 'next';
-    const tenant = ctx.tenant as Tenant & { readonly digestAlgorithms?: AuthSettings['algorithms'] };
+    const tenant = ctx.tenant as Tenant;
     const v = await authenticator.authenticate({
       method: 'INVITE',
       header: ctx.req.get('proxy-authorization'),

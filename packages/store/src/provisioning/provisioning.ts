@@ -304,8 +304,10 @@ export class ProvisioningRepo extends DirectoryRepo {
   async updateExtension(tenantId: string, number: string, patch: ExtensionPatch, actor: Actor): Promise<ExtensionRecord> {
     const t = await this.mustTenant(tenantId);
     const { before, after } = await this.update<ExtensionRecord>(tenantId, this.extSpec(tenantId, number), (cur) => {
-      const { password, outboundCallerId, ...rest } = patch;
+      const { password, outboundCallerId, digestAlgorithms, ...rest } = patch;
       const next: Record<string, unknown> = { ...cur, ...rest, updatedAt: this.iso() };
+      if (digestAlgorithms === '') delete next.digestAlgorithms;
+      else if (digestAlgorithms !== undefined) next.digestAlgorithms = digestAlgorithms;
       if (outboundCallerId !== undefined) {
         if (outboundCallerId === '') delete next.outboundCallerId;
         else next.outboundCallerId = outboundCallerId;
