@@ -757,7 +757,7 @@ export class EngineCore {
     return new SipRequest('ACK', t.req.uri, h);
   }
 
-  private buildCancel(t: ClientTxn): Buffer {
+  private buildCancel(t: ClientTxn, reason?: string): Buffer {
     const h = new SipHeaders();
     h.append('Via', t.req.headers.get('via') ?? '');
     for (const r of t.req.headers.getAll('route')) h.append('Route', r);
@@ -766,13 +766,15 @@ export class EngineCore {
     h.append('To', t.req.headers.get('to') ?? '');
     h.append('Call-ID', t.req.headers.get('call-id') ?? '');
     h.append('CSeq', `${t.req.cseq?.seq ?? 1} CANCEL`);
+    // The app's Reason (RFC 3326), e.g. "Call completed elsewhere" for a fork answered elsewhere.
+    if (reason !== undefined && reason !== '') h.append('Reason', reason);
     h.append('Content-Length', '0');
     return serialize(new SipRequest('CANCEL', t.req.uri, h));
   }
 
   /** Sends (or schedules, before any provisional) a CANCEL for an INVITE client transaction. */
-  private sendCancel(t: ClientTxn): Buffer {
-    const bytes = t.cancelPending ?? this.buildCancel(t);
+  private sendCancel(t: ClientTxn, reason?: string): Buffer {
+    const bytes = t.cancelPending ?? this.buildCancel(t, reason);
     t.cancelPending = bytes;
     if (t.state === 'proceeding' && !t.cancelSent) {
       t.cancelSent = true;
@@ -1222,7 +1224,7 @@ export class EngineCore {
     conn.respond(msgId, `OK|${meta}|${t.id}|Msg sent:|\r\n${bytes.toString('utf8')}`);
   }
 
-  private appCancel(conn: AppConnection, msgId: string, txnId: string, _app: SipRequest): void {
+  private appCancel(conn: AppConnection, msgId: string, txnId: string, app: SipRequest): void {
     const t = this.clientById.get(txnId);
     if (!t || t.method !== 'INVITE') {
       conn.respond(msgId, 'NOK|unknown transaction');
@@ -1232,7 +1234,7 @@ export class EngineCore {
       conn.respond(msgId, 'NOK|transaction already completed');
       return;
     }
-    const bytes = this.sendCancel(t);
+    const bytes = this.sendCancel(t, app.headers.get('reason'));
     const meta = this.metaTokens('application', bytes.length, t.dest.proto, t.dest.addr, t.dest.port);
     conn.respond(msgId, `OK|${meta}|${randomUUID()}|Msg sent:|\r\n${bytes.toString('utf8')}`);
   }

@@ -20,7 +20,7 @@ import {
   type Stop,
   type TrunkStep,
 } from '@kumo/domain';
-import type { AttendedRequest, BridgeOptions, CallIo, DialogRegistry, DialRequest, InboundInvite, Leg, PendingDial, TransferRequest } from './types.js';
+import type { AttendedRequest, BridgeOptions, CallIo, CancelReason, DialogRegistry, DialRequest, InboundInvite, Leg, PendingDial, TransferRequest } from './types.js';
 
 /** Call-state side effects (round-robin cursor, busy/idle); failures here never fail a call. */
 export interface CallTracker {
@@ -391,9 +391,9 @@ export class CallSession {
         this.pickupHook = undefined;
         resolve(r);
       };
-      const cancelAll = (except?: number): void => {
+      const cancelAll = (except?: number, reason?: CancelReason): void => {
         pending.forEach((p, i) => {
-          if (i !== except) p.cancel();
+          if (i !== except) p.cancel(reason);
         });
       };
       if (forks.length === 0) {
@@ -409,7 +409,7 @@ export class CallSession {
         for (const ext of targets) unregister.push(this.o.pickups.ringing(ext, this));
         this.pickupHook = (leg, byExtension) => {
           if (settled) return false;
-          cancelAll();
+          cancelAll(undefined, 'answered-elsewhere');
           const target: RingTarget | undefined = byExtension !== undefined ? { extension: byExtension, contact: { uri: '' } } : undefined;
           finish({ kind: 'answered', leg, pickedUp: true, ...(target !== undefined ? { target } : {}) });
           return true;
@@ -453,7 +453,7 @@ export class CallSession {
               return;
             }
             if (o.kind === 'answered') {
-              cancelAll(i);
+              cancelAll(i, 'answered-elsewhere');
               finish({ kind: 'answered', leg: o.leg, ...(f.target !== undefined ? { target: f.target } : {}) });
               return;
             }

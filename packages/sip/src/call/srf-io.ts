@@ -11,7 +11,7 @@
 import type { HangupBy } from '@kumo/domain';
 import type { Logger } from '@kumo/runtime';
 import { parseReplaces } from './dialogs.js';
-import type { BridgedLeg, CallIo, DialOutcome, InboundInvite, Leg, PendingDial } from './types.js';
+import { CANCEL_REASON_HEADER, type BridgedLeg, type CallIo, type DialOutcome, type InboundInvite, type Leg, type PendingDial } from './types.js';
 
 /** drachtio-srf request as seen by an app (the members used here). */
 export interface SrfRequest {
@@ -49,7 +49,7 @@ export interface SrfDialog {
 }
 
 interface SentRequest {
-  cancel(): void;
+  cancel(opts?: { headers?: Record<string, string> }): void;
 }
 
 interface SipErrorLike {
@@ -100,6 +100,7 @@ export function srfCallIo(srf: SrfLike, log: Logger): CallIo {
     dial(req, onProgress): PendingDial {
       let sent: SentRequest | undefined;
       let cancelled = false;
+      let cancelOpts: { headers?: Record<string, string> } = {};
       const outcome: Promise<DialOutcome> = srf
         .createUAC(
           req.uri,
@@ -108,7 +109,7 @@ export function srfCallIo(srf: SrfLike, log: Logger): CallIo {
             cbRequest: (err, r) => {
               if (err || !r) return;
               sent = r;
-              if (cancelled) r.cancel();
+              if (cancelled) r.cancel(cancelOpts);
             },
             cbProvisional: (res) => {
               onProgress({ status: res.status, ...(res.body !== undefined && res.body !== '' ? { sdp: res.body } : {}) });
@@ -134,11 +135,12 @@ export function srfCallIo(srf: SrfLike, log: Logger): CallIo {
         );
       return {
         outcome,
-        cancel() {
+        cancel(reason) {
           if (cancelled) return;
           cancelled = true;
+          if (reason !== undefined) cancelOpts = { headers: { Reason: CANCEL_REASON_HEADER[reason] } };
           try {
-            sent?.cancel();
+            sent?.cancel(cancelOpts);
           } catch (err) {
             log.debug({ err }, 'cancel failed');
           }

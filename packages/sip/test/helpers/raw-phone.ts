@@ -147,3 +147,21 @@ export class RawPhone {
     return { challenge: r, final: second.response };
   }
 }
+
+/** Resolves once something (e.g. a sipp UAS just started) has bound the UDP port; a phone must be listening before it is called. */
+export async function udpPortBound(port: number, host = '127.0.0.1', timeoutMs = 5000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const taken = await new Promise<boolean>((resolve) => {
+      const s = createSocket('udp4');
+      s.once('error', () => {
+        s.close();
+        resolve(true);
+      });
+      s.bind(port, host, () => s.close(() => resolve(false)));
+    });
+    if (taken) return;
+    if (Date.now() > until) throw new Error(`nothing bound udp ${host}:${port} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
