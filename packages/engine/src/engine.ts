@@ -819,7 +819,17 @@ export class EngineCore {
     this.clientTxns.set(t.key, t);
     this.clientById.set(t.id, t);
     this.m?.activeClientTransactions.set(this.clientById.size);
-    this.sendBytes(t.dest, t.bytes);
+    // A transport failure (no TCP connection could be made) is reported at once as 503
+    // (RFC 3261 §8.1.3.1), not after timer B: the app can try another contact, or tell the caller.
+    const sent = this.transports.send(t.dest.proto, t.dest.addr, t.dest.port, t.bytes, t.dest.conn);
+    const failed = (): void => {
+      if (t.state === 'terminated' || t.state === 'completed' || t.state === 'accepted' || this.clientById.get(t.id) !== t) return;
+      this.log.debug({ dest: t.dest, method: t.method }, 'transport error: request not sent');
+      this.deleteClient(t);
+      if (t.method !== 'CANCEL') this.failClient(t, 503, 'Service Unavailable');
+    };
+    if (sent === false) queueMicrotask(failed);
+    else if (sent !== true) void sent.then((ok) => (ok ? undefined : failed()));
     this.countOut(t.req, t.dest.proto);
     const invite = t.method === 'INVITE';
     if (t.dest.proto === 'udp') {

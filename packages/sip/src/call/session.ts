@@ -10,6 +10,7 @@
 import {
   mergeForkFailures,
   onAttemptFailed,
+  UNREACHABLE_STOP,
   stepTimeoutMs,
   type AttemptFailure,
   type HangupBy,
@@ -79,6 +80,8 @@ export interface SessionOutcome {
   readonly hangupBy?: HangupBy;
   readonly rejectionReason?: string;
   readonly cancelledByCaller: boolean;
+  /** No device could be reached (nothing rang): CDR disposition `unreachable`. */
+  readonly unreachable?: boolean;
   readonly bLegCallId?: string;
   /** Remote SDP of the answering party (codecs are read from it). */
   readonly answerSdp?: string;
@@ -98,6 +101,28 @@ type StepResult =
 interface Fork {
   readonly req: DialRequest;
   readonly target?: RingTarget;
+  /** Tried once when `req` fails at the transport: the registered Contact, when the TCP/TLS flow is gone. */
+  readonly fallback?: DialRequest;
+}
+
+/**
+ * TCP/TLS reachability of a registered device (RFC 5923, RFC 5626): the connection its REGISTER came
+ * on is the way to reach it while it lives (`proxy` = that connection's address and port: the engine
+ * reuses the connection). When it is gone (a restart, a NAT timeout), that source port is an
+ * ephemeral one nobody listens on, so the Contact the phone registered is tried instead — unless the
+ * device uses RFC 5626 outbound (`reg-id`): it owns its flow and re-registers it, and its Contact is
+ * not reachable from outside by design.
+ */
+function contactFallback(target: RingTarget, req: DialRequest): DialRequest | undefined {
+  const src = target.contact.source;
+  if (!src || src.transport === 'udp' || target.contact.regId !== undefined) return undefined;
+  const m = /^sips?:(?:[^@;>]*@)?(\[[^\]]+\]|[^:;>]+)(?::(\d+))?/i.exec(target.contact.uri);
+  if (!m?.[1]) return undefined;
+  const host = m[1].replace(/^\[|\]$/g, '');
+  const port = Number(m[2] ?? (src.transport === 'tls' ? 5061 : 5060));
+  if (host === src.address && port === src.port) return undefined;
+  const { proxy: _flow, ...rest } = req;
+  return { ...rest, proxy: `sip:${hostPort(host, port)};transport=${src.transport}` };
 }
 
 const DEFAULT_TRUNK_RING_CAP_SEC = 180;
@@ -198,13 +223,15 @@ export class CallSession {
       stop = { status: 500, reason: 'Server Internal Error', code: 'internal-error', rejected: false };
     }
     const cancelled = this.callerCancelled || stop.code === 'cancelled';
-    if (!cancelled) this.invite.reject(stop.status, stop.reason);
+    const unreachable = !cancelled && stop.code === UNREACHABLE_STOP.code;
+    if (!cancelled) this.invite.reject(stop.status, stop.reason, unreachable ? { Reason: 'SIP;cause=480;text="No contact reachable"' } : undefined);
     this.resolveEnded('system');
     return {
       endedAt: this.io.now(),
       finalStatus: cancelled ? 487 : stop.status,
       finalReason: cancelled ? 'Request Terminated' : stop.reason,
       ...(stop.rejected ? { rejectionReason: stop.code } : {}),
+      ...(unreachable ? { unreachable: true } : {}),
       cancelledByCaller: this.callerCancelled,
       ...(lastStep !== undefined ? { step: lastStep } : {}),
       attempts,
@@ -346,15 +373,14 @@ export class CallSession {
     const from = `${c.displayName !== undefined ? `${quoteName(c.displayName)} ` : ''}<sip:${c.user}@${domain}>`;
     return step.targets.map((target) => {
       const src = target.contact.source;
-      return {
-        target,
-        req: {
-          uri: target.contact.uri,
-          ...(src ? { proxy: `sip:${hostPort(src.address, src.port)};transport=${src.transport}` } : {}),
-          headers: { From: from, To: `<sip:${target.extension}@${domain}>` },
-          sdp: this.invite.sdp,
-        },
+      const req: DialRequest = {
+        uri: target.contact.uri,
+        ...(src ? { proxy: `sip:${hostPort(src.address, src.port)};transport=${src.transport}` } : {}),
+        headers: { From: from, To: `<sip:${target.extension}@${domain}>` },
+        sdp: this.invite.sdp,
       };
+      const fallback = contactFallback(target, req);
+      return { target, req, ...(fallback ? { fallback } : {}) };
     });
   }
 
@@ -432,10 +458,21 @@ export class CallSession {
           }),
         );
       }
-      forks.forEach((f, i) => {
-        const p = this.io.dial(f.req, (prog) => {
+      /** A failure that says nothing was reached: the transport failed (the engine's 503 or an error). */
+      const unreached = (o: AttemptFailure): boolean => o.kind === 'transport-error' || (o.kind === 'response' && o.status === 503);
+      const rang: boolean[] = forks.map(() => false);
+      const failedAfter = (failure: AttemptFailure): void => {
+        failures.push(failure);
+        if (failures.length < forks.length) return;
+        // Nothing rang anywhere and every fork failed at the transport: no device is reachable.
+        const merged = !rang.some(Boolean) && failures.every(unreached) ? { kind: 'transport-error' as const } : mergeForkFailures(failures);
+        finish({ kind: 'failed', failure: withEarly(merged, early) });
+      };
+      const start = (f: Fork, i: number, req: DialRequest, isFallback: boolean): void => {
+        const p = this.io.dial(req, (prog) => {
           if (settled || prog.status <= 100) return;
           provisional = true;
+          rang[i] = true;
           if (prog.sdp !== undefined && prog.sdp !== '' && !this.earlySdpSent) {
             this.earlySdpSent = true;
             early = true;
@@ -445,7 +482,7 @@ export class CallSession {
             this.invite.progress(180);
           }
         });
-        pending.push(p);
+        pending[i] = p;
         p.outcome.then(
           (o) => {
             if (settled) {
@@ -457,19 +494,19 @@ export class CallSession {
               finish({ kind: 'answered', leg: o.leg, ...(f.target !== undefined ? { target: f.target } : {}) });
               return;
             }
-            failures.push(o.failure);
-            if (failures.length === forks.length) {
-              const merged = mergeForkFailures(failures);
-              finish({ kind: 'failed', failure: withEarly(merged, early) });
+            if (!isFallback && f.fallback && !rang[i] && unreached(o.failure)) {
+              start(f, i, f.fallback, true);
+              return;
             }
+            failedAfter(o.failure);
           },
           (err: unknown) => {
             this.o.onError?.(err, 'dial');
-            failures.push({ kind: 'transport-error' });
-            if (!settled && failures.length === forks.length) finish({ kind: 'failed', failure: withEarly(mergeForkFailures(failures), early) });
+            if (!settled) failedAfter({ kind: 'transport-error' });
           },
         );
-      });
+      };
+      forks.forEach((f, i) => start(f, i, f.req, false));
     });
   }
 }

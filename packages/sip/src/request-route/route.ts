@@ -662,6 +662,7 @@ export function callFacts(ctx: RouteContext, endedAt: number): CallFacts | undef
     ...(o?.hangupBy !== undefined ? { hangupBy: o.hangupBy } : {}),
     ...(rejection !== undefined ? { rejectionReason: rejection } : {}),
     ...(o?.cancelledByCaller === true ? { cancelledByCaller: true } : {}),
+    ...(o?.unreachable === true ? { unreachable: true } : {}),
     codecs,
     ...(ctx.invite.userAgent !== undefined ? { userAgent: ctx.invite.userAgent } : {}),
     privacy: plan?.privacy ?? false,

@@ -4,6 +4,7 @@
  * BYE/CANCEL of what an INVITE started. Not a phone: just enough to drive authentication.
  */
 import { createSocket, type Socket } from 'node:dgram';
+import { connect as tcpConnect, type Socket as Socket_ } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { buildDigestAuthorization, parseChallenge, type DigestAlgorithm } from '@kumo/sip';
 import { parseResponse, type WireResponse } from './sip-client.js';
@@ -162,6 +163,115 @@ export async function udpPortBound(port: number, host = '127.0.0.1', timeoutMs =
     });
     if (taken) return;
     if (Date.now() > until) throw new Error(`nothing bound udp ${host}:${port} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/**
+ * A phone on one TCP connection: REGISTERs (digest MD5) over it, and answers every INVITE that
+ * arrives on it with `inviteStatus` (recorded in `invites`). `close()` drops the connection, as a
+ * restart of either side would.
+ */
+export class TcpPhone {
+  readonly invites: string[] = [];
+  private buf = '';
+  private waiter: ((r: WireResponse) => void) | undefined;
+  private constructor(
+    private readonly sock: Socket_,
+    readonly localPort: number,
+    private readonly o: { user: string; domain: string; password: string; contact: string; inviteStatus: number },
+  ) {
+    sock.on('data', (d: Buffer) => {
+      this.buf += d.toString();
+      for (;;) {
+        const end = this.buf.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        const len = Number(/\r\ncontent-length:\s*(\d+)/i.exec(this.buf.slice(0, end))?.[1] ?? 0);
+        if (this.buf.length < end + 4 + len) return;
+        const msg = this.buf.slice(0, end + 4 + len);
+        this.buf = this.buf.slice(end + 4 + len);
+        this.onMessage(msg);
+      }
+    });
+    sock.on('error', () => undefined);
+  }
+
+  static async open(server: { host: string; port: number }, o: { user: string; domain: string; password: string; contact: string; inviteStatus?: number }): Promise<TcpPhone> {
+    const sock = tcpConnect({ host: server.host, port: server.port });
+    await new Promise<void>((r, j) => {
+      sock.once('connect', () => r());
+      sock.once('error', j);
+    });
+    return new TcpPhone(sock, sock.localPort ?? 0, { inviteStatus: 486, ...o });
+  }
+
+  private onMessage(msg: string): void {
+    if (msg.startsWith('SIP/2.0 ')) {
+      const r = parseResponse(msg);
+      if (r.status >= 200) this.waiter?.(r);
+      return;
+    }
+    if (!msg.startsWith('INVITE ')) return;
+    this.invites.push(msg);
+    const h = (n: string): string => new RegExp(`^${n}:\\s*(.*)$`, 'im').exec(msg)?.[1]?.trim() ?? '';
+    const vias = msg.split('\r\n').filter((l) => /^via:/i.test(l));
+    const resp = [`SIP/2.0 ${this.o.inviteStatus} Busy Here`, ...vias, `From: ${h('from')}`, `To: ${h('to')};tag=tcp${rnd(3)}`, `Call-ID: ${h('call-id')}`, `CSeq: ${h('cseq')}`, 'Content-Length: 0', '', ''];
+    this.sock.write(resp.join('\r\n'));
+  }
+
+  /** REGISTER with digest; resolves with the final response. `contactParams` e.g. `;reg-id=1;+sip.instance="<urn:uuid:…>"`. */
+  async register(contactParams = ''): Promise<WireResponse> {
+    const callId = `tcp-reg-${rnd()}`;
+    const send = (cseq: number, auth?: string): Promise<WireResponse> =>
+      new Promise((resolve) => {
+        this.waiter = resolve;
+        const lines = [
+          `REGISTER sip:${this.o.domain} SIP/2.0`,
+          `Via: SIP/2.0/TCP 127.0.0.1:${this.localPort};branch=z9hG4bK${rnd()};rport`,
+          'Max-Forwards: 70',
+          `From: <sip:${this.o.user}@${this.o.domain}>;tag=${rnd(4)}`,
+          `To: <sip:${this.o.user}@${this.o.domain}>`,
+          `Call-ID: ${callId}`,
+          `CSeq: ${cseq} REGISTER`,
+          `Contact: <${this.o.contact}>${contactParams}`,
+          'Expires: 600',
+          'User-Agent: tcp-test-phone',
+          ...(auth !== undefined ? [`Authorization: ${auth}`] : []),
+          'Content-Length: 0',
+          '',
+          '',
+        ];
+        this.sock.write(lines.join('\r\n'));
+      });
+    const first = await send(1);
+    if (first.status !== 401) return first;
+    const ch = first.all('www-authenticate').map(parseChallenge).find((c) => c?.algorithm === 'MD5');
+    if (!ch) throw new Error(`no MD5 challenge in ${first.raw}`);
+    return send(2, buildDigestAuthorization({ algorithm: 'MD5', username: this.o.user, password: this.o.password, realm: ch.realm, nonce: ch.nonce, method: 'REGISTER', uri: `sip:${this.o.domain}`, nc: 1, cnonce: rnd() }));
+  }
+
+  close(): Promise<void> {
+    return new Promise((r) => {
+      this.sock.once('close', () => r());
+      this.sock.destroy();
+    });
+  }
+}
+
+/** Resolves once something listens on the TCP port (e.g. a sipp UAS just started). */
+export async function tcpPortListening(port: number, host = '127.0.0.1', timeoutMs = 5000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const c = tcpConnect({ host, port });
+      c.once('connect', () => {
+        c.destroy();
+        resolve(true);
+      });
+      c.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > until) throw new Error(`nothing listens on tcp ${host}:${port} within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
