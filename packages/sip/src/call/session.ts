@@ -61,7 +61,7 @@ export interface SessionOptions {
    * target. Without it REFER is answered 501.
    */
   readonly transfer?: (
-    t: TransferRequest & { readonly transferorExtension?: string },
+    t: TransferRequest & { readonly transferorExtension?: string; readonly transfereeIdentity?: PartyIdentity },
   ) => Promise<{ ok: true } | { ok: false; status: number; reason: string }>;
   /** Bridged legs of the tenant (attended transfer finds the replaced call here). */
   readonly dialogs?: DialogRegistry;
@@ -69,6 +69,12 @@ export interface SessionOptions {
   readonly attended?: (
     t: AttendedRequest & { readonly transferorExtension?: string },
   ) => Promise<{ ok: true } | { ok: false; status: number; reason: string }>;
+}
+
+/** Who a party is, as phones show it (From / P-Asserted-Identity user and display name). */
+export interface PartyIdentity {
+  readonly user: string;
+  readonly displayName?: string;
 }
 
 /** What happened, for the CDR (see CallFacts in @kumo/domain). */
@@ -275,7 +281,13 @@ export class CallSession {
       transfer
         ? (t) => {
             const transferorExtension = t.from === 'caller' ? this.plan.caller.extension : r.target?.extension;
-            return transfer({ ...t, ...(transferorExtension !== undefined ? { transferorExtension } : {}) });
+            // Who stays on the line: the new leg shows them, not the transferor.
+            const pc = this.plan.caller;
+            const transfereeIdentity: PartyIdentity =
+              t.from === 'callee'
+                ? { user: pc.user, ...(pc.displayName !== undefined ? { displayName: pc.displayName } : {}) }
+                : { user: r.target?.extension ?? this.plan.callee.dialled };
+            return transfer({ ...t, transfereeIdentity, ...(transferorExtension !== undefined ? { transferorExtension } : {}) });
           }
         : undefined,
       bridgeOpts,

@@ -41,7 +41,7 @@ export interface SrfDialog {
   readonly local: { sdp: string };
   readonly connected: boolean;
   destroy(opts?: object): Promise<unknown>;
-  modify(sdp: string): Promise<string>;
+  modify(sdp: string, opts?: { headers?: Record<string, string> }): Promise<string>;
   request(opts: { method: string; headers?: Record<string, string>; body?: string }): Promise<SrfDialogRes>;
   on(ev: 'destroy', cb: (req?: unknown) => void): void;
   on(ev: 'modify' | 'info' | 'update' | 'refer' | 'notify' | 'message', cb: (req: SrfRequest, res: SrfResponse) => void): void;
@@ -76,7 +76,8 @@ function legOf(d: SrfDialog, userAgent?: string): Leg {
       return d.remote.sdp;
     },
     ...(userAgent !== undefined ? { userAgent } : {}),
-    reoffer: (sdp) => d.modify(sdp),
+    // Extra headers (P-Asserted-Identity after a transfer) ride on the re-INVITE; drachtio keeps the Contact.
+    reoffer: (sdp, headers) => (headers ? d.modify(sdp, { headers: { ...headers } }) : d.modify(sdp)),
     hangup: () => {
       if (!d.connected) return Promise.resolve();
       gone ??= d.destroy().then(

@@ -30,7 +30,7 @@ export interface Leg {
   /** Sends BYE (idempotent; a leg already gone resolves at once). */
   hangup(): Promise<void>;
   /** re-INVITE with `sdp`; resolves with the far end's answer. Optional for legs that cannot. */
-  reoffer?(sdp: string): Promise<string>;
+  reoffer?(sdp: string, headers?: Readonly<Record<string, string>>): Promise<string>;
 }
 
 /** A blind transfer asked for by one side of a bridged call (REFER). */

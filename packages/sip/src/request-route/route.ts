@@ -30,6 +30,7 @@ import { LocalPickupRegistry } from '../call/pickup.js';
 import { checkSdp, sdpCodecs } from '../call/sdp.js';
 import { CallSession, type SessionOptions, type SessionOutcome, type TrunkGate } from '../call/session.js';
 import type { AttendedRequest, CallIo, InboundInvite, Leg, TransferRequest } from '../call/types.js';
+import type { PartyIdentity } from '../call/session.js';
 import { loadRouting } from './load.js';
 
 /** What the admission step answers; the admission work plugs its service in here. */
@@ -469,16 +470,25 @@ export function createInviteRoute(d: RouteDeps) {
   const blindTransfer = async (
     ctx: RouteContext,
     tenant: Tenant,
-    t: TransferRequest & { readonly transferorExtension?: string },
+    t: TransferRequest & { readonly transferorExtension?: string; readonly transfereeIdentity?: PartyIdentity },
   ): Promise<{ ok: true } | { ok: false; status: number; reason: string }> => {
     const ext = t.transferorExtension;
     if (ext === undefined) return { ok: false, status: 403, reason: 'Forbidden' };
+    // Routed with the transferor's permissions (it placed the call), shown as the party who stays.
     const caller: RouteCaller = { kind: 'extension', extension: ext };
     const loaded = await loadRouting(d, tenant.id, t.target, caller);
-    const plan = planRoute(t.target, caller, loaded.view, loaded.registrations, {
+    const planned = planRoute(t.target, caller, loaded.view, loaded.registrations, {
       hunt: loaded.hunt,
       ...(d.trunkSetupTimeoutSec !== undefined ? { trunkSetupTimeoutSec: d.trunkSetupTimeoutSec } : {}),
     });
+    const shown = t.transfereeIdentity;
+    const { displayName: _transferorName, ...callerRest } = planned.caller;
+    const plan: RoutePlan = shown
+      ? { ...planned, caller: { ...callerRest, user: shown.user, ...(shown.displayName !== undefined ? { displayName: shown.displayName } : {}) } }
+      : planned;
+    // The transferee is told who it now talks to (RFC 4916-style connected identity).
+    const targetName = loaded.view.extensions.get(t.target)?.displayName ?? loaded.view.groups.get(t.target)?.name;
+    const connected = `${targetName ? `"${targetName.replace(/["\\]/g, '')}" ` : ''}<sip:${t.target}@${tenant.sipDomain}>`;
     let decide!: (r: { ok: true } | { ok: false; status: number; reason: string }) => void;
     const decided = new Promise<{ ok: true } | { ok: false; status: number; reason: string }>((r) => (decide = r));
     const invite: InboundInvite = {
@@ -488,7 +498,7 @@ export function createInviteRoute(d: RouteDeps) {
       progress: () => undefined,
       async answer(sdp) {
         if (!t.transferee.reoffer) throw new Error('transferee cannot be re-offered');
-        await t.transferee.reoffer(sdp);
+        await t.transferee.reoffer(sdp, { 'P-Asserted-Identity': connected });
         decide({ ok: true });
         return t.transferee;
       },
