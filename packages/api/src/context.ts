@@ -4,6 +4,7 @@ import type { Logger } from '@kumo/runtime';
 import type { Tenant } from '@kumo/domain';
 import type { ApiKeyRecord, Actor, KeySchema, ProvisioningRepo, RedisClient } from '@kumo/store';
 import { KumoError } from '@kumo/runtime';
+import type { SecurityOptions } from './hygiene.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -17,6 +18,8 @@ declare module 'fastify' {
     public?: boolean;
     /** Under `/v1/tenants/:tenantId`: operators only (tenant admins get 403). */
     operatorOnly?: boolean;
+    /** Under `/v1/tenants/:tenantId`: a write allowed on a terminated tenant (its deletion). */
+    allowTerminated?: boolean;
   }
 }
 
@@ -33,6 +36,10 @@ export interface ApiDeps {
   readonly docs?: boolean;
   readonly trustProxy?: boolean;
   readonly now?: () => Date;
+  /** Days a purged tenant's billing records are kept (default 7 years); 0 keeps nothing. */
+  readonly retainBillingDays?: number;
+  /** Rate limits of docs/security.md (default `DEFAULT_SECURITY`). */
+  readonly security?: Partial<SecurityOptions>;
   /** Extra route plugins (other areas: registrations, billing, admission…). */
   readonly plugins?: readonly ApiRoutePlugin[];
 }

@@ -4,6 +4,7 @@ import { createSipMetrics, startOpsServer, type Logger, type ProcessContext, typ
 import {
   AuthGuardStore,
   CdrStreams,
+  type CdrReplication,
   DirectoryRepo,
   HuntStateStore,
   LocationStore,
@@ -28,6 +29,7 @@ import type { SipHandler } from './drachtio/types.js';
 import type { RegistrarDirectory } from './registrar/directory.js';
 import { cachedDirectory, storeDirectory } from './registrar/directory-store.js';
 import { createRegistrar, type RegistrarSettings } from './registrar/registrar.js';
+import { methodHandlers } from './methods/methods.js';
 
 export type SipConfig = ConfigOf<typeof sipSpec>;
 
@@ -75,6 +77,7 @@ export function registrarSettings(s: SipConfig, log?: Logger): RegistrarSettings
     md5FirstUserAgents: s.digestMd5FirstUserAgents,
     md5OnlyUserAgents: s.digestMd5OnlyUserAgents ?? DEFAULT_MD5_ONLY_UA,
     ipHostDomain: s.ipHostDomain,
+    domainAliases: s.domainAliases,
     bruteForce: {
       windowMs: s.bfWindowS * 1000,
       ipThreshold: s.bfIpThreshold,
@@ -97,6 +100,8 @@ export interface SipAppDeps {
   /** Call control (INVITE); without it INVITEs are answered 501. */
   readonly calls?: {
     readonly cdrShards: number;
+    /** Replicas that must confirm each CDR publish (KUMO_CDR_MIN_REPLICAS); default none. */
+    readonly cdrReplication?: CdrReplication;
     readonly trunkSetupTimeoutSec: number;
     readonly trunkRingCapSec: number;
     /** The admission step; default: `admission` below, else admit everything. */
@@ -121,7 +126,7 @@ export interface SipApp {
 /** How long a tenant looked up by SIP domain is reused (status changes reach the registrar within this). */
 const TENANT_CACHE_MS = 2_000;
 
-/** Builds the request handlers by method: REGISTER → registrar, INVITE → call-control hook. */
+/** Builds the request handlers by method: REGISTER → registrar, INVITE → call-control hook, OPTIONS and the rest → methods/. */
 export function createSipApp(d: SipAppDeps): SipApp {
   const location = new LocationStore(d.redis, d.keys);
   const guard = new AuthGuardStore(d.redis, d.keys);
@@ -150,19 +155,20 @@ export function createSipApp(d: SipAppDeps): SipApp {
         location,
         hunt: new HuntStateStore(d.redis, d.keys),
         guard,
-        publishCdr: ((streams) => (cdr) => streams.publishCdr(cdr))(new CdrStreams(d.redis, d.keys, c.cdrShards)),
+        publishCdr: ((streams) => (cdr) => streams.publishCdr(cdr))(new CdrStreams(d.redis, d.keys, c.cdrShards, c.cdrReplication)),
         pickups,
         dialogs,
         auth: d.registrar,
         authenticator,
         trunkSetupTimeoutSec: c.trunkSetupTimeoutSec,
         trunkRingCapSec: c.trunkRingCapSec,
+        tenantHosts: { ipHostDomain: d.registrar.ipHostDomain, domainAliases: d.registrar.domainAliases },
         ...(admitCall ? { admitCall } : {}),
         ...(c.overloadGate ? { overloadGate: c.overloadGate } : adm ? { overloadGate: overloadGateStep(adm.service) } : {}),
       })
     : createInviteHandler();
   return {
-    handlers: { REGISTER: register, INVITE: invite },
+    handlers: { ...methodHandlers(), REGISTER: register, INVITE: invite },
     location,
     guard,
     dialogs,
@@ -195,7 +201,10 @@ export async function runSip(ctx: ProcessContext): Promise<void> {
     log,
     metrics,
     registrar: registrarSettings(cfg.sip, log),
-    calls: { cdrShards: cfg.cdr.shards, trunkSetupTimeoutSec: cfg.routing.trunkSetupTimeoutS, trunkRingCapSec: cfg.routing.trunkRingCapS },
+    calls: {
+      cdrShards: cfg.cdr.shards,
+      cdrReplication: { minReplicas: cfg.cdr.minReplicas, timeoutMs: cfg.cdr.replicaTimeoutMs },
+      trunkSetupTimeoutSec: cfg.routing.trunkSetupTimeoutS, trunkRingCapSec: cfg.routing.trunkRingCapS },
     admission: { service: admission, burstSeconds: cfg.admission.rateBurstS },
   });
   const repo = new DirectoryRepo(redis, keys);

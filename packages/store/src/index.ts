@@ -14,7 +14,9 @@ export {
   DirectoryRepo,
   didKeyOf,
   tenantFromHash,
+  gatewayIdentity,
   type DidMatch,
+  type GatewayMatch,
   type Page,
   type PageQuery,
   type TrunkMatch,
@@ -34,6 +36,7 @@ export {
   BILLING_GROUP,
   BillingLedger,
   CdrStreams,
+  type CdrReplication,
   cdrShardOf,
   compareStreamIds,
   decodeStoredCall,
@@ -59,3 +62,11 @@ export {
 } from './registrar/location.js';
 // call routing (hunt state shared by sip processes)
 export { HuntStateStore, STATE_TTL_MS, type HuntState } from './calls/hunt.js';
+// security (api rate limits)
+export { ApiRateLimits } from './security/ratelimit.js';
+export {
+  TenantDataLifecycle,
+  DEFAULT_BILLING_RETENTION_MS,
+  type PurgeResult,
+  type RetentionRecord,
+} from './lifecycle/tenant-data.js';

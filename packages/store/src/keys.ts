@@ -120,6 +120,9 @@ function tenantKeys(prefix: string) {
     /** List (newest first) of JSON audit records: re-ratings, tariff changes, month closes. */
     billAudit: (id: string) => `${t(id)}:bill:audit`,
 
+    // --- security (api rate limits, audit chain, data lifecycle) ------------------
+    /** HASH {tokens, ts}: the tenant's API write token bucket (expires once full again). */
+    apiWriteBucket: (id: string) => `${t(id)}:api:wbucket`,
   };
 }
 
@@ -132,8 +135,13 @@ function globalKeys(prefix: string) {
     sipDomains: () => `${prefix}:idx:sipdomain`,
     /** Hash: DID in E.164 → tenant id. */
     dids: () => `${prefix}:idx:did`,
-    /** Hash: trunk gateway IP literal → JSON `{ tenantId, trunkId }` (inbound trunk identification). */
+    /**
+     * Hash: trunk gateway identity `transport|IP literal|port` → JSON `{ tenantId, trunkId }` (inbound
+     * trunk identification; one gateway identity belongs to one trunk, an address may hold several).
+     */
     trunkSources: () => `${prefix}:idx:trunksrc`,
+    /** Set: the gateway identities (fields of `trunkSources`) at one IP literal. */
+    trunkSourcesAt: (ip: string) => `${prefix}:idx:trunksrc:at:${ip}`,
     /** Hash: SHA-256 (hex) of an API key → JSON `ApiKeyRecord`. Keys are never stored in clear. */
     apiKeys: () => `${prefix}:apikeys`,
     /** Hash: API key id → SHA-256 (hex) of the key (for revoke / list by id). */
@@ -148,10 +156,10 @@ function globalKeys(prefix: string) {
     // --- registrar ---------------------------------------------------------------
     /** String with TTL: the highest digest `nc` seen for one nonce (replay guard). */
     regNonceCount: (nonce: string) => `${prefix}:reg:nc:${nonce}`,
-    /** Sorted set: failed authentications from one source IP (sliding window). */
-    regFailsIp: (ip: string) => `${prefix}:reg:fail:ip:${ip}`,
-    /** String with TTL: the source IP is blocked. */
-    regBlockIp: (ip: string) => `${prefix}:reg:block:ip:${ip}`,
+    /** Sorted set: failed authentications from one source IP (sliding window). Hash tag: one slot with its block key. */
+    regFailsIp: (ip: string) => `${prefix}:{ip:${ip}}:reg:fail`,
+    /** String with TTL: the source IP is blocked. Same slot as `regFailsIp` (the guard's script takes both). */
+    regBlockIp: (ip: string) => `${prefix}:{ip:${ip}}:reg:block`,
 
     // --- call control / admission -----------------------------------------------
     /** SET of platform-wide priority numbers (E.164, e.g. a municipality's disaster office). */
@@ -175,6 +183,13 @@ function globalKeys(prefix: string) {
     /** Set of tenant ids with calls booked in a month. */
     billMonthTenants: (month: string) => `${prefix}:bill:month:${month}:tenants`,
 
+    // --- security (api rate limits, audit chain, data lifecycle) ------------------
+    /** STRING counter with PX = window: failed API authentications from one source address. */
+    apiAuthFails: (source: string) => `${prefix}:api:authfail:${source}`,
+    /** Sorted set: retention set id → expiry (epoch ms): billing records kept after a tenant's purge. */
+    retention: () => `${prefix}:retention`,
+    /** A key of one retention set (own hash tag `{r:<id>}`; `meta` = JSON RetentionRecord). Operator-only. */
+    retained: (retentionId: string, suffix: string) => `${prefix}:{r:${retentionId}}:${suffix}`,
   };
 }
 

@@ -3,6 +3,7 @@ import type { AuthGuardStore, Binding, BindingUpdate, LocationStore } from '@kum
 import type { Logger, RegisterOutcome, SipMetrics } from '@kumo/runtime';
 import { createAuthenticator, type AuthSettings, type Authenticator } from '../auth/authenticate.js';
 import { multiHeader, type SipHandler, type SipRequest, type SipResponse } from '../drachtio/types.js';
+import { tenantDomainOf } from '../tenant/identify.js';
 import type { RegistrarDirectory } from './directory.js';
 import { parseContacts, parseCSeq, parseDeltaSeconds, parseNameAddr, parseSipUri, unquote, type ContactEntry } from './headers.js';
 
@@ -15,6 +16,8 @@ export interface RegistrarSettings extends AuthSettings {
   readonly contactsPolicy: 'replace-oldest' | 'reject';
   /** Tenant domain for REGISTERs whose To host is an IP address (softphones given the server address as domain). */
   readonly ipHostDomain?: string | undefined;
+  /** Alias host → tenant domain (tenant/identify.ts; the call path applies the same rule). */
+  readonly domainAliases?: ReadonlyMap<string, string> | undefined;
 }
 
 export interface RegistrarDeps {
@@ -29,9 +32,6 @@ export interface RegistrarDeps {
   readonly authenticator?: Authenticator;
 }
 
-function isIpHost(h: string): boolean {
-  return /^\d{1,3}(\.\d{1,3}){3}$/.test(h) || h.startsWith('[');
-}
 
 /** Binding id: the device (RFC 5626 instance + reg-id) when it says who it is, else the contact URI. */
 export function bindingId(c: { uri: string; instanceId?: string | undefined; regId?: number | undefined }): string {
@@ -148,7 +148,7 @@ export function createRegistrar(d: RegistrarDeps): SipHandler {
       return;
     }
     const extension = aor.user;
-    const domain = s.ipHostDomain !== undefined && isIpHost(aor.host) ? s.ipHostDomain : aor.host;
+    const domain = tenantDomainOf(aor.host, s);
 
     // --- digest (auth/authenticate.ts: the same step as for INVITE) ------------------------------
     const tenant = await d.directory.tenantByDomain(domain);

@@ -43,7 +43,7 @@ ${SDP}]]></send>
   const ack = (cseq: number) => `
   <send ack_txn="i${cseq}"><![CDATA[
 ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-[last_Via:]
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch-of:i${cseq}];rport
 From: <sip:${o.user}@${DOMAIN}>;tag=[pid]C[call_number]
 [last_To:]
 Call-ID: [call_id]
@@ -60,7 +60,7 @@ Content-Length: 0
   <pause milliseconds="${o.cancelAfterMs}"/>
   <send><![CDATA[
 CANCEL sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-[last_Via:]
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch-of:i2];rport
 From: <sip:${o.user}@${DOMAIN}>;tag=[pid]C[call_number]
 To: <sip:[service]@${DOMAIN}>
 Call-ID: [call_id]
