@@ -8,6 +8,10 @@ need_apt=()
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 if [[ "${1:-}" == "--with-sipp" ]]; then
   command -v sipp >/dev/null 2>&1 || need_apt+=(sip-tester)
+  # Real softphones for the interop suite (packages/sip/test/integration/softphones.test.ts), and sox for its tones.
+  command -v baresip >/dev/null 2>&1 || need_apt+=(baresip-core)
+  command -v linphonec >/dev/null 2>&1 || need_apt+=(linphone-cli)
+  command -v sox >/dev/null 2>&1 || need_apt+=(sox)
 fi
 if ((${#need_apt[@]})); then
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then

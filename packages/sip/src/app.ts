@@ -16,7 +16,6 @@ import {
 } from '@kumo/store';
 import { createAuthenticator } from './auth/authenticate.js';
 import type { DigestAlgorithm } from './auth/digest.js';
-import { DEFAULT_MD5_ONLY_UA } from './auth/policy.js';
 import { createInviteHandler } from './call/hook.js';
 import { LocalDialogRegistry } from './call/dialogs.js';
 import { LocalPickupRegistry } from './call/pickup.js';
@@ -75,7 +74,7 @@ export function registrarSettings(s: SipConfig, log?: Logger): RegistrarSettings
     nonceLifetimeMs: s.nonceLifetimeS * 1000,
     algorithms: [...new Set(s.digestAlgorithms)] as DigestAlgorithm[],
     md5FirstUserAgents: s.digestMd5FirstUserAgents,
-    md5OnlyUserAgents: s.digestMd5OnlyUserAgents ?? DEFAULT_MD5_ONLY_UA,
+    md5OnlyUserAgents: s.digestMd5OnlyUserAgents,
     ipHostDomain: s.ipHostDomain,
     domainAliases: s.domainAliases,
     bruteForce: {

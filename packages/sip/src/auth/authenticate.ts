@@ -29,7 +29,7 @@ import {
   type DigestAlgorithm,
   type DigestCredentials,
 } from './digest.js';
-import { brokenSha256, learnFromGiveUp, offerFor, policyAlgorithms } from './policy.js';
+import { DEFAULT_MD5_ONLY_UA, brokenSha256, learnFromGiveUp, offerFor, policyAlgorithms } from './policy.js';
 
 export interface BruteForceSettings {
   readonly windowMs: number;
@@ -49,7 +49,7 @@ export interface AuthSettings {
   readonly algorithms: readonly DigestAlgorithm[];
   /** User-Agents that get the MD5 challenge first (legacy devices reading only the first challenge). */
   readonly md5FirstUserAgents?: RegExp | undefined;
-  /** User-Agents that get only MD5 (clients known to give up on SHA-256), where MD5 is allowed. */
+  /** User-Agents that get only MD5 (clients known to give up on SHA-256), where MD5 is allowed. Default: DEFAULT_MD5_ONLY_UA. */
   readonly md5OnlyUserAgents?: RegExp | undefined;
   readonly bruteForce: BruteForceSettings;
 }
@@ -120,6 +120,7 @@ export function createAuthenticator(d: AuthenticatorDeps): Authenticator {
   const s = d.settings;
   const bf = s.bruteForce;
   const trustMs = bf.trustMs ?? DEFAULT_TRUST_MS;
+  const md5Only = s.md5OnlyUserAgents ?? DEFAULT_MD5_ONLY_UA;
   const now = d.now ?? Date.now;
   const log = d.log.child({ component: 'auth' });
   const m = d.metrics;
@@ -202,7 +203,7 @@ export function createAuthenticator(d: AuthenticatorDeps): Authenticator {
           if (change) {
             log.info({ tenantId, extension: r.extension, ip, userAgent: r.userAgent, algorithm: change }, 'digest: device gave up on a multi-challenge; challenging it with one algorithm from now on');
           }
-          const offer = offerFor({ allowed, userAgent: r.userAgent, learned, md5OnlyUserAgents: s.md5OnlyUserAgents, md5FirstUserAgents: s.md5FirstUserAgents });
+          const offer = offerFor({ allowed, userAgent: r.userAgent, learned, md5OnlyUserAgents: md5Only, md5FirstUserAgents: s.md5FirstUserAgents });
           // Mark a multi-challenge (only the first one of a series: the age is what tells a give-up).
           const pending = offer.length > 1 ? (state.pending !== undefined && age < PENDING_MS && !gaveUp ? undefined : String(now())) : null;
           if (change || (pending === null && state.pending !== undefined) || typeof pending === 'string') {
@@ -210,7 +211,7 @@ export function createAuthenticator(d: AuthenticatorDeps): Authenticator {
           }
           return { kind: 'challenge', outcome, challenges: build(offer, outcome === 'stale') };
         }
-        const offer = offerFor({ allowed, userAgent: r.userAgent, md5OnlyUserAgents: s.md5OnlyUserAgents, md5FirstUserAgents: s.md5FirstUserAgents });
+        const offer = offerFor({ allowed, userAgent: r.userAgent, md5OnlyUserAgents: md5Only, md5FirstUserAgents: s.md5FirstUserAgents });
         return { kind: 'challenge', outcome, challenges: build(offer, outcome === 'stale') };
       };
       const build = (offer: DigestAlgorithm[], stale: boolean): string[] =>

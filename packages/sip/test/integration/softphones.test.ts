@@ -1,0 +1,116 @@
+/**
+ * Real softphones against Kumo (issue 12, "Real softphones in CI"): Debian's baresip 1.0 and
+ * linphonec 5.1 run headless with default account settings against the real engine, sip app and
+ * Redis. Both register (baresip 1.0 gives up on SHA-256 challenges: the digest policy must let it
+ * in at once), and calls between them carry audio both ways: a sox tone played in at one end,
+ * recorded at the other, dominant frequency within 1 % and duration within 10 %.
+ *
+ * Debian packages: baresip-core, linphone-cli, sox (installed by `npm test`, ensure-deps.sh).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { validateExtension, validateTenantCreate } from '@kumo/domain';
+import { ProvisioningRepo, SYSTEM_ACTOR } from '@kumo/store';
+import { reservePorts } from '@kumo/testkit';
+import { Baresip, Linphone, analyseTone, until, type PhoneAccount, type Transport } from '../helpers/softphones.js';
+import { startStack, type Stack } from '../helpers/stack.js';
+
+const DOMAIN = 'phones.kumo.test';
+const TENANT = 'softphones';
+const TONE_SECONDS = 2;
+
+/** Ports for one phone, reserved as a block: SIP, control, and an even-based RTP range. */
+function phonePorts(): { sip: number; ctrl: number; rtp: [number, number] } {
+  const base = reservePorts(16);
+  const rtp = base + 4 + (base % 2);
+  // baresip binds SIP over UDP and TCP on sip, and TLS on sip + 1.
+  return { sip: base, ctrl: base + 2, rtp: [rtp, rtp + 9] };
+}
+
+describe('softphones: Debian baresip and linphone against Kumo', () => {
+  let s: Stack;
+  const dir = mkdtempSync(join(tmpdir(), 'kumo-softphones-'));
+  const tone = (hz: number): string => {
+    const f = join(dir, `tone-${hz}.wav`);
+    // Half a second of silence first: the first RTP packets of a call may be lost while both ends set up.
+    execFileSync('sox', ['-n', '-r', '8000', '-c', '1', '-b', '16', f, 'synth', String(TONE_SECONDS), 'sine', String(hz), 'vol', '0.5', 'pad', '0.5', '0']);
+    return f;
+  };
+  const account = (user: string, transport: Transport): PhoneAccount => ({
+    user,
+    domain: DOMAIN,
+    password: `pass${user}x`,
+    proxy: { host: '127.0.0.1', port: s.sipPort },
+    transport,
+  });
+
+  beforeAll(async () => {
+    s = await startStack({
+      redisUrl: inject('redisUrl'),
+      // The server defaults: SHA-256 then MD5, no User-Agent settings (the policy's built-in patterns apply).
+      settings: { md5FirstUserAgents: undefined },
+      calls: { cdrShards: 1, trunkSetupTimeoutSec: 2, trunkRingCapSec: 30 },
+    });
+    const repo = new ProvisioningRepo(s.redis, s.keys);
+    const t = validateTenantCreate({ id: TENANT, name: 'Softphones', sipDomain: DOMAIN, ports: 100, trunkChannels: 1, callsPerSecond: 50 });
+    if (!t.ok) throw new Error(JSON.stringify(t.problems));
+    await repo.createTenant(t.value, SYSTEM_ACTOR);
+    for (const [number, displayName] of [['1001', 'Baresip User'], ['1002', 'Linphone User']] as const) {
+      const e = validateExtension({ number, displayName, password: `pass${number}x` });
+      if (!e.ok) throw new Error(JSON.stringify(e.problems));
+      await repo.createExtension(TENANT, e.value, SYSTEM_ACTOR);
+    }
+  });
+  afterAll(async () => {
+    await s?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  for (const transport of ['udp', 'tcp'] as const) {
+    it(`${transport}: both register with default settings; a call carries audio both ways`, async () => {
+      const bp = phonePorts();
+      const lp = phonePorts();
+      const bare = await Baresip.start({ account: account('1001', transport), sipPort: bp.sip, ctrlPort: bp.ctrl, rtpPorts: bp.rtp, tone: tone(1000) });
+      const lin = Linphone.start({ sipPort: lp.sip, transport, rtpPorts: lp.rtp });
+      try {
+        // Registered = Kumo holds the binding (baresip may register before its control socket is connected).
+        const bound = async (ext: string) => (await s.app.location.contactsFor(TENANT, ext)).length > 0;
+        const end = Date.now() + 15_000;
+        while (!(await bound('1001'))) {
+          if (Date.now() > end) throw new Error(`baresip did not register\n${bare.output.slice(-2000)}`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        await lin.register(account('1002', transport), () => bound('1002'));
+        const [b1] = await s.app.location.contactsFor(TENANT, '1001');
+        const [b2] = await s.app.location.contactsFor(TENANT, '1002');
+        expect(b1).toMatchObject({ userAgent: expect.stringMatching(/^baresip v1\./), source: { transport } });
+        expect(b2).toMatchObject({ userAgent: expect.stringMatching(/Linphone/i), source: { transport } });
+
+        // linphone plays 440 Hz into the call and records what it hears; baresip plays 1 kHz (aufile) and records (sndfile).
+        const rec = join(lin.dir, 'heard.wav');
+        lin.send(`play ${tone(440)}`);
+        lin.send(`record ${rec}`);
+        const dialled = await bare.command('dial', `sip:1002@${DOMAIN}`);
+        expect(dialled.ok, dialled.data).toBe(true);
+        await bare.waitEvent('CALL_ESTABLISHED', 15_000);
+        await new Promise((r) => setTimeout(r, (TONE_SECONDS + 1.5) * 1000));
+        await bare.command('hangup');
+        await bare.waitEvent('CALL_CLOSED', 10_000);
+        await until(() => bare.received().length > 0, 5000, 'baresip recording');
+
+        const atLinphone = analyseTone(rec);
+        expect(Math.abs(atLinphone.frequency - 1000)).toBeLessThanOrEqual(10);
+        expect(Math.abs(atLinphone.seconds - TONE_SECONDS)).toBeLessThanOrEqual(TONE_SECONDS * 0.1);
+        const atBaresip = analyseTone(bare.received()[0] as string);
+        if (process.env.KUMO_SOFTPHONES_VERBOSE) console.log(transport, { atLinphone, atBaresip });
+        expect(Math.abs(atBaresip.frequency - 440)).toBeLessThanOrEqual(4.4);
+        expect(Math.abs(atBaresip.seconds - TONE_SECONDS)).toBeLessThanOrEqual(TONE_SECONDS * 0.1);
+      } finally {
+        await Promise.all([bare.close(), lin.close()]);
+      }
+    });
+  }
+});
