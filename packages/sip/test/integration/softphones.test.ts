@@ -32,6 +32,31 @@ function phonePorts(): { sip: number; ctrl: number; rtp: [number, number] } {
 
 describe('softphones: Debian baresip and linphone against Kumo', () => {
   let s: Stack;
+  const stackOptions = (o: { keys?: Stack['keys']; sipPort?: number } = {}): Parameters<typeof startStack>[0] => ({
+    redisUrl: inject('redisUrl'),
+    // The server defaults: SHA-256 then MD5, no User-Agent settings (the policy's built-in patterns apply).
+    settings: { md5FirstUserAgents: undefined },
+    calls: { cdrShards: 1, trunkSetupTimeoutSec: 2, trunkRingCapSec: 30 },
+    ...o,
+  });
+  const bound = async (ext: string): Promise<boolean> => (await s.app.location.contactsFor(TENANT, ext)).length > 0;
+  /** Both phones started and registered over `transport`. */
+  const phones = async (transport: Transport): Promise<{ bare: Baresip; lin: Linphone }> => {
+    // Forget the phones of an earlier case (closed, but their bindings live on).
+    await Promise.all(['1001', '1002'].map((e) => s.app.location.unregister(TENANT, e)));
+    const bp = phonePorts();
+    const lp = phonePorts();
+    const bare = await Baresip.start({ account: account('1001', transport), sipPort: bp.sip, ctrlPort: bp.ctrl, rtpPorts: bp.rtp, tone: tone(1000) });
+    const lin = Linphone.start({ sipPort: lp.sip, transport, rtpPorts: lp.rtp });
+    // Registered = Kumo holds the binding (baresip may register before its control socket is connected).
+    const end = Date.now() + 15_000;
+    while (!(await bound('1001'))) {
+      if (Date.now() > end) throw new Error(`baresip did not register\n${bare.output.slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await lin.register(account('1002', transport), () => bound('1002'));
+    return { bare, lin };
+  };
   const dir = mkdtempSync(join(tmpdir(), 'kumo-softphones-'));
   const tone = (hz: number): string => {
     const f = join(dir, `tone-${hz}.wav`);
@@ -48,12 +73,7 @@ describe('softphones: Debian baresip and linphone against Kumo', () => {
   });
 
   beforeAll(async () => {
-    s = await startStack({
-      redisUrl: inject('redisUrl'),
-      // The server defaults: SHA-256 then MD5, no User-Agent settings (the policy's built-in patterns apply).
-      settings: { md5FirstUserAgents: undefined },
-      calls: { cdrShards: 1, trunkSetupTimeoutSec: 2, trunkRingCapSec: 30 },
-    });
+    s = await startStack(stackOptions());
     const repo = new ProvisioningRepo(s.redis, s.keys);
     const t = validateTenantCreate({ id: TENANT, name: 'Softphones', sipDomain: DOMAIN, ports: 100, trunkChannels: 1, callsPerSecond: 50 });
     if (!t.ok) throw new Error(JSON.stringify(t.problems));
@@ -71,19 +91,8 @@ describe('softphones: Debian baresip and linphone against Kumo', () => {
 
   for (const transport of ['udp', 'tcp'] as const) {
     it(`${transport}: both register with default settings; a call carries audio both ways`, async () => {
-      const bp = phonePorts();
-      const lp = phonePorts();
-      const bare = await Baresip.start({ account: account('1001', transport), sipPort: bp.sip, ctrlPort: bp.ctrl, rtpPorts: bp.rtp, tone: tone(1000) });
-      const lin = Linphone.start({ sipPort: lp.sip, transport, rtpPorts: lp.rtp });
+      const { bare, lin } = await phones(transport);
       try {
-        // Registered = Kumo holds the binding (baresip may register before its control socket is connected).
-        const bound = async (ext: string) => (await s.app.location.contactsFor(TENANT, ext)).length > 0;
-        const end = Date.now() + 15_000;
-        while (!(await bound('1001'))) {
-          if (Date.now() > end) throw new Error(`baresip did not register\n${bare.output.slice(-2000)}`);
-          await new Promise((r) => setTimeout(r, 50));
-        }
-        await lin.register(account('1002', transport), () => bound('1002'));
         const [b1] = await s.app.location.contactsFor(TENANT, '1001');
         const [b2] = await s.app.location.contactsFor(TENANT, '1002');
         expect(b1).toMatchObject({ userAgent: expect.stringMatching(/^baresip v1\./), source: { transport } });
@@ -108,6 +117,27 @@ describe('softphones: Debian baresip and linphone against Kumo', () => {
         if (process.env.KUMO_SOFTPHONES_VERBOSE) console.log(transport, { atLinphone, atBaresip });
         expect(Math.abs(atBaresip.frequency - 440)).toBeLessThanOrEqual(4.4);
         expect(Math.abs(atBaresip.seconds - TONE_SECONDS)).toBeLessThanOrEqual(TONE_SECONDS * 0.1);
+      } finally {
+        await Promise.all([bare.close(), lin.close()]);
+      }
+    });
+
+    it(`${transport}: after a restart of Kumo (engine and sip app) the registered phones are still reached`, async () => {
+      const { bare, lin } = await phones(transport);
+      try {
+        const [flow] = await s.app.location.contactsFor(TENANT, '1001');
+        // Over TCP baresip's REGISTER came from an ephemeral port; its Contact names the port it listens on.
+        if (transport === 'tcp') expect(flow?.contact).not.toContain(`:${flow?.source.port}`);
+        await s.close();
+        s = await startStack(stackOptions({ keys: s.keys, sipPort: s.sipPort }));
+        expect(await bound('1001')).toBe(true);
+        // linphone calls baresip (Kumo's address as the target: the command-line account has no outbound
+        // proxy). Over TCP baresip's registration connection died with the engine: Kumo reaches it at the
+        // Contact it registered (baresip does not re-register when the connection drops).
+        lin.send(`call sip:1001@127.0.0.1:${s.sipPort};transport=${transport}`);
+        await bare.waitEvent('CALL_ESTABLISHED', 10_000);
+        await bare.command('hangup');
+        await bare.waitEvent('CALL_CLOSED', 10_000);
       } finally {
         await Promise.all([bare.close(), lin.close()]);
       }
