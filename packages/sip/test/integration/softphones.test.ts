@@ -89,6 +89,28 @@ describe('softphones: Debian baresip and linphone against Kumo', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('udp: hold and resume are relayed end to end; the call goes on', async () => {
+    const { bare, lin } = await phones('udp');
+    try {
+      expect((await bare.command('dial', `sip:1002@${DOMAIN}`)).ok).toBe(true);
+      await bare.waitEvent('CALL_ESTABLISHED', 15_000);
+      const mark = lin.output.length;
+      expect((await bare.command('hold')).ok).toBe(true);
+      await lin.waitOutput(/has been paused by/, 10_000, mark);
+      const held = lin.output.length;
+      expect((await bare.command('resume')).ok).toBe(true);
+      // linphone takes the resuming re-INVITE (Kumo relays it): its media flow again, the call stays up.
+      await lin.waitOutput(/Media streams established/, 10_000, held);
+      expect(lin.output.slice(mark)).not.toMatch(/Call \d+ with .* (ended|error)/);
+      expect(bare.has('CALL_CLOSED')).toBe(false);
+      await bare.command('hangup');
+      await bare.waitEvent('CALL_CLOSED', 10_000);
+      await lin.waitOutput(/ended/, 10_000, held);
+    } finally {
+      await Promise.all([bare.close(), lin.close()]);
+    }
+  });
+
   for (const transport of ['udp', 'tcp'] as const) {
     it(`${transport}: both register with default settings; a call carries audio both ways`, async () => {
       const { bare, lin } = await phones(transport);
