@@ -78,7 +78,7 @@ describe('softphones: Debian baresip and linphone against Kumo', () => {
     const t = validateTenantCreate({ id: TENANT, name: 'Softphones', sipDomain: DOMAIN, ports: 100, trunkChannels: 1, callsPerSecond: 50 });
     if (!t.ok) throw new Error(JSON.stringify(t.problems));
     await repo.createTenant(t.value, SYSTEM_ACTOR);
-    for (const [number, displayName] of [['1001', 'Baresip User'], ['1002', 'Linphone User']] as const) {
+    for (const [number, displayName] of [['1001', 'Baresip User'], ['1002', 'Linphone User'], ['1003', 'Second Baresip']] as const) {
       const e = validateExtension({ number, displayName, password: `pass${number}x` });
       if (!e.ok) throw new Error(JSON.stringify(e.problems));
       await repo.createExtension(TENANT, e.value, SYSTEM_ACTOR);
@@ -108,6 +108,33 @@ describe('softphones: Debian baresip and linphone against Kumo', () => {
       await lin.waitOutput(/ended/, 10_000, held);
     } finally {
       await Promise.all([bare.close(), lin.close()]);
+    }
+  });
+
+  it('udp: linphone blind-transfers baresip\'s call to another baresip, which sees the original caller', async () => {
+    const { bare, lin } = await phones('udp');
+    await s.app.location.unregister(TENANT, '1003');
+    const cp = phonePorts();
+    const carol = await Baresip.start({ account: account('1003', 'udp'), sipPort: cp.sip, ctrlPort: cp.ctrl, rtpPorts: cp.rtp, tone: tone(1000) });
+    try {
+      const end = Date.now() + 15_000;
+      while (!(await bound('1003'))) {
+        if (Date.now() > end) throw new Error(`second baresip did not register\n${carol.output.slice(-2000)}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect((await bare.command('dial', `sip:1002@${DOMAIN}`)).ok).toBe(true);
+      await bare.waitEvent('CALL_ESTABLISHED', 15_000);
+      await lin.waitOutput(/Call \d+ with .* connected/, 10_000);
+      const callNo = /Call (\d+) with .* connected/.exec(lin.output)?.[1] ?? '1';
+      lin.send(`transfer ${callNo} sip:1003@${DOMAIN}`);
+      await carol.waitEvent('CALL_ESTABLISHED', 15_000);
+      const incoming = carol.events.find((e) => e.type === 'CALL_INCOMING' || e.type === 'CALL_ESTABLISHED');
+      // The new leg shows who stays on the line: baresip 1001, not the transferor 1002.
+      expect(typeof incoming?.peeruri === 'string' ? incoming.peeruri : '').toMatch(/sip:1001@/);
+      await carol.command('hangup');
+      await carol.waitEvent('CALL_CLOSED', 10_000);
+    } finally {
+      await Promise.all([bare.close(), lin.close(), carol.close()]);
     }
   });
 
@@ -147,6 +174,7 @@ describe('softphones: Debian baresip and linphone against Kumo', () => {
     it(`${transport}: after a restart of Kumo (engine and sip app) the registered phones are still reached`, async () => {
       const { bare, lin } = await phones(transport);
       try {
+        const flowOf1002 = (await s.app.location.contactsFor(TENANT, '1002'))[0]?.source.port;
         const [flow] = await s.app.location.contactsFor(TENANT, '1001');
         // Over TCP baresip's REGISTER came from an ephemeral port; its Contact names the port it listens on.
         if (transport === 'tcp') expect(flow?.contact).not.toContain(`:${flow?.source.port}`);
@@ -156,8 +184,21 @@ describe('softphones: Debian baresip and linphone against Kumo', () => {
         // linphone calls baresip (Kumo's address as the target: the command-line account has no outbound
         // proxy). Over TCP baresip's registration connection died with the engine: Kumo reaches it at the
         // Contact it registered (baresip does not re-register when the connection drops).
+        if (transport === 'tcp') {
+          // linphone notices its connection closed and re-registers on a new one: let that settle first.
+          const before = flowOf1002;
+          const end = Date.now() + 5000;
+          while (Date.now() < end) {
+            const [now] = await s.app.location.contactsFor(TENANT, '1002');
+            if (now && now.source.port !== before) break;
+            await new Promise((r) => setTimeout(r, 50));
+          }
+        }
+        const mark = lin.output.length;
         lin.send(`call sip:1001@127.0.0.1:${s.sipPort};transport=${transport}`);
-        await bare.waitEvent('CALL_ESTABLISHED', 10_000);
+        await bare.waitEvent('CALL_ESTABLISHED', 10_000).catch((err: unknown) => {
+          throw new Error(`${String(err)}\nlinphonec:\n${lin.output.slice(mark).slice(-3000)}`);
+        });
         await bare.command('hangup');
         await bare.waitEvent('CALL_CLOSED', 10_000);
       } finally {
