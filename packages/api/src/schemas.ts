@@ -6,6 +6,7 @@
 import {
   CALLER_ID_PRESENTATIONS,
   CALLER_NAME_MODES,
+  DIGEST_POLICIES,
   DID_TARGET_TYPES,
   NUMBER_FORMATS,
   PERMISSION_CLASSES,
@@ -89,6 +90,14 @@ const contractProps = {
   callsPerSecond: { ...int(1, 1000), description: 'New calls per second cap' },
 };
 
+/** Digest algorithms of a tenant's or extension's phones (docs/interop.md#digest-algorithm-policy). */
+const digestPolicy = {
+  type: 'string',
+  enum: [...DIGEST_POLICIES],
+  description: 'Digest algorithms phones may use: sha-256,md5 (SHA-256 where the phone can), sha-256 (no MD5), md5. Unset: inherited.',
+};
+const digestPolicyOrInherit = { ...digestPolicy, enum: [...DIGEST_POLICIES, ''], description: `${digestPolicy.description} '' in a PATCH: back to inherited.` };
+
 export const tenantSchema = obj(
   {
     id: str(32),
@@ -98,6 +107,7 @@ export const tenantSchema = obj(
     status: { type: 'string', enum: [...TENANT_STATUSES] },
     restrictionLevel: int(0, 3),
     notes: str(2000),
+    digestAlgorithms: digestPolicy,
     createdAt: ts,
     updatedAt: ts,
   },
@@ -113,14 +123,15 @@ export const tenantCreateBody = obj(
     status: { type: 'string', enum: ['active', 'suspended'] },
     restrictionLevel: int(0, 3),
     notes: str(2000),
+    digestAlgorithms: digestPolicy,
   },
   ['id', 'name', 'sipDomain', 'ports', 'trunkChannels', 'callsPerSecond'],
 );
 
 export const tenantPatchBody = mergePatchBody(
-  { name: str(200, { minLength: 1 }), ...contractProps, restrictionLevel: int(0, 3), notes: str(2000) },
-  ['restrictionLevel', 'notes'],
-  'JSON Merge Patch (RFC 7396): null resets `restrictionLevel` to 0 and `notes` to empty. `trunkChannels` may not exceed `ports`.',
+  { name: str(200, { minLength: 1 }), ...contractProps, restrictionLevel: int(0, 3), notes: str(2000), digestAlgorithms: digestPolicyOrInherit },
+  ['restrictionLevel', 'notes', 'digestAlgorithms'],
+  'JSON Merge Patch (RFC 7396): null resets `restrictionLevel` to 0, `notes` to empty and `digestAlgorithms` to the platform default. `trunkChannels` may not exceed `ports`.',
   [{ ports: 300, trunkChannels: 30 }, { notes: null }],
 );
 
@@ -149,6 +160,7 @@ const extensionProps = {
   department: str(100),
   noAnswerTimeoutSec: int(5, 300),
   forwarding: forwardingSchema,
+  digestAlgorithms: digestPolicyOrInherit,
 };
 
 export const extensionSchema = obj(

@@ -19,6 +19,7 @@ export const VOCABULARY = {
     failed: '失敗',
     cancelled: '発信取消',
     rejected: '接続拒否',
+    unreachable: '接続先なし',
   } satisfies Record<Disposition, string>,
   callClass: {
     fixed: '固定電話',

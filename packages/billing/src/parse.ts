@@ -5,7 +5,7 @@
 import type { Cdr } from '@kumo/domain';
 
 const DIRECTIONS = new Set(['internal', 'outbound', 'inbound', 'emergency']);
-const DISPOSITIONS = new Set(['answered', 'no-answer', 'busy', 'failed', 'cancelled', 'rejected']);
+const DISPOSITIONS = new Set(['answered', 'no-answer', 'busy', 'failed', 'cancelled', 'rejected', 'unreachable']);
 const isStrOrNull = (x: unknown): boolean => x === null || x === undefined || typeof x === 'string';
 
 export function parseCdrPayload(payload: string | null): { ok: true; cdr: Cdr } | { ok: false; error: string } {

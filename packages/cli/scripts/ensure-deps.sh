@@ -13,6 +13,10 @@ if [[ "${1:-}" == "--with-sipp" ]]; then
   # operation report test: PDF printed by Chromium, its text read back with pdftotext
   command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
   command -v pdftotext >/dev/null 2>&1 || need_apt+=(poppler-utils)
+  # Real softphones for the interop suite (packages/sip/test/integration/softphones.test.ts), and sox for its tones.
+  command -v baresip >/dev/null 2>&1 || need_apt+=(baresip-core)
+  command -v linphonec >/dev/null 2>&1 || need_apt+=(linphone-cli)
+  command -v sox >/dev/null 2>&1 || need_apt+=(sox)
 fi
 if ((${#need_apt[@]})); then
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then

@@ -6,7 +6,8 @@
 import { stableId } from './hash.js';
 
 export type CallDirection = 'internal' | 'outbound' | 'inbound' | 'emergency';
-export type Disposition = 'answered' | 'no-answer' | 'busy' | 'failed' | 'cancelled' | 'rejected';
+/** `unreachable`: no device of the callee could be reached at all (nothing rang), unlike `no-answer`. */
+export type Disposition = 'answered' | 'no-answer' | 'busy' | 'failed' | 'cancelled' | 'rejected' | 'unreachable';
 export type HangupBy = 'caller' | 'callee' | 'system';
 /**
  * Why Kumo itself ended a call (absent: the call ended normally, by a party's BYE or a final
@@ -51,6 +52,8 @@ export interface CallFacts {
   readonly rejectionReason?: string;
   /** True when the caller cancelled before answer. */
   readonly cancelledByCaller?: boolean;
+  /** No device of the callee could be reached (transport failures only: nothing rang). */
+  readonly unreachable?: boolean;
   readonly codecs?: readonly string[];
   readonly userAgent?: string;
   /** Caller ID withheld (184 / Privacy: id). */
@@ -100,10 +103,11 @@ export function cdrIdFor(tenantId: string, aLegCallId: string, aLegFromTag: stri
   return stableId('cdr', tenantId, aLegCallId, aLegFromTag);
 }
 
-export function dispositionOf(f: Pick<CallFacts, 'answeredAt' | 'finalStatus' | 'rejectionReason' | 'cancelledByCaller'>): Disposition {
+export function dispositionOf(f: Pick<CallFacts, 'answeredAt' | 'finalStatus' | 'rejectionReason' | 'cancelledByCaller' | 'unreachable'>): Disposition {
   if (f.answeredAt !== undefined) return 'answered';
   if (f.rejectionReason !== undefined) return 'rejected';
   if (f.cancelledByCaller === true) return 'cancelled';
+  if (f.unreachable === true) return 'unreachable';
   if (f.finalStatus === 486 || f.finalStatus === 600) return 'busy';
   if (f.finalStatus === 408 || f.finalStatus === 480 || f.finalStatus === 487) return 'no-answer';
   return 'failed';

@@ -750,7 +750,7 @@ export class EngineCore {
     return new SipRequest('ACK', req.uri, h);
   }
 
-  private buildCancel(t: ClientTxn): Buffer {
+  private buildCancel(t: ClientTxn, reason?: string): Buffer {
     const req = this.reqOf(t);
     const h = new SipHeaders();
     h.append('Via', req.headers.get('via') ?? '');
@@ -760,13 +760,15 @@ export class EngineCore {
     h.append('To', req.headers.get('to') ?? '');
     h.append('Call-ID', req.headers.get('call-id') ?? '');
     h.append('CSeq', `${req.cseq?.seq ?? 1} CANCEL`);
+    // The app's Reason (RFC 3326), e.g. "Call completed elsewhere" for a fork answered elsewhere.
+    if (reason !== undefined && reason !== '') h.append('Reason', reason);
     h.append('Content-Length', '0');
     return serialize(new SipRequest('CANCEL', req.uri, h));
   }
 
   /** Sends (or schedules, before any provisional) a CANCEL for an INVITE client transaction. */
-  sendCancel(t: ClientTxn): Buffer {
-    const bytes = t.tu.cancelPending ?? this.buildCancel(t);
+  sendCancel(t: ClientTxn, reason?: string): Buffer {
+    const bytes = t.tu.cancelPending ?? this.buildCancel(t, reason);
     t.tu.cancelPending = bytes;
     if (t.state === 'proceeding' && !t.tu.cancelSent) {
       t.tu.cancelSent = true;
@@ -790,7 +792,8 @@ export class EngineCore {
         bytes,
         timers: this.t,
         clock: this.clock,
-        transport: this.txp,
+        // Its own transport view: a request that cannot be sent at all (no TCP connection could be made) fails at once.
+        transport: { send: (d, b) => this.sendClientBytes(t, d, b), retransmitted: () => this.txp.retransmitted() },
         timerCMs: TIMER_C_MS,
         onTimeout: (timer) => this.clientTimeout(t, timer),
         onTerminated: () => {
@@ -804,6 +807,22 @@ export class EngineCore {
     );
     if (app) this.bridge.owner.set(t.id, app);
     return t;
+  }
+
+  /**
+   * Sends a client transaction's bytes. A transport failure (no TCP connection could be made) is reported to the app at
+   * once as 503 (RFC 3261 §8.1.3.1), not after timer B: the app can try another contact or tell the caller.
+   */
+  private sendClientBytes(t: ClientTxn, d: Dest, bytes: Buffer): void {
+    const r = this.transports.send(d.proto, d.addr, d.port, bytes, d.conn, d.host);
+    const failed = (): void => {
+      if (t.state === 'terminated' || t.state === 'completed' || t.state === 'accepted' || this.clientById.get(t.id) !== t) return;
+      this.log.debug({ dest: d, method: t.method }, 'transport error: request not sent');
+      if (t.method !== 'CANCEL') this.failClient(t, 503, 'Service Unavailable');
+      t.terminate();
+    };
+    if (r === false) queueMicrotask(failed);
+    else if (r !== true) void r.then((ok) => (ok ? undefined : failed()));
   }
 
   /** Registers and sends a client transaction, with timers A/B or E/F (retransmissions only over UDP). */

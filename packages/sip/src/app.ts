@@ -34,6 +34,7 @@ import {
   type LegRecord,
   type RedisClient,
 } from '@kumo/store';
+import { createAuthenticator } from './auth/authenticate.js';
 import type { DigestAlgorithm } from './auth/digest.js';
 import type { Cdr } from '@kumo/domain';
 import { createInviteHandler } from './call/hook.js';
@@ -107,6 +108,7 @@ export function registrarSettings(s: SipConfig, log?: Logger): RegistrarSettings
     nonceLifetimeMs: s.nonceLifetimeS * 1000,
     algorithms: [...new Set(s.digestAlgorithms)] as DigestAlgorithm[],
     md5FirstUserAgents: s.digestMd5FirstUserAgents,
+    md5OnlyUserAgents: s.digestMd5OnlyUserAgents,
     ipHostDomain: s.ipHostDomain,
     domainAliases: s.domainAliases,
     bruteForce: {
@@ -115,6 +117,7 @@ export function registrarSettings(s: SipConfig, log?: Logger): RegistrarSettings
       aorThreshold: s.bfAorThreshold,
       blockMs: s.bfBlockS * 1000,
       action: s.bfAction,
+      trustMs: s.bfTrustS * 1000,
     },
   };
 }
@@ -179,12 +182,15 @@ export function createSipApp(d: SipAppDeps): SipApp {
   const location = new LocationStore(d.redis, d.keys);
   const guard = new AuthGuardStore(d.redis, d.keys);
   const directory = d.directory ?? cachedDirectory(storeDirectory(new DirectoryRepo(d.redis, d.keys)), TENANT_CACHE_MS);
+  // One authentication step for REGISTER, INVITE and anything else challenged: one brute-force guard.
+  const authenticator = createAuthenticator({ settings: d.registrar, guard, location, log: d.log, metrics: d.metrics });
   const registrar = createRegistrar({
     settings: d.registrar,
     directory,
     location,
     guard,
     log: d.log,
+    authenticator,
     ...(d.metrics ? { metrics: d.metrics } : {}),
   });
   const adm = d.admission;
@@ -239,12 +245,8 @@ export function createSipApp(d: SipAppDeps): SipApp {
         })(new CdrStreams(d.redis, d.keys, c.cdrShards, c.cdrReplication)),
         pickups,
         dialogs,
-        auth: {
-          nonceSecret: d.registrar.nonceSecret,
-          nonceLifetimeMs: d.registrar.nonceLifetimeMs,
-          algorithms: d.registrar.algorithms,
-          md5FirstUserAgents: d.registrar.md5FirstUserAgents,
-        },
+        auth: d.registrar,
+        authenticator,
         trunkSetupTimeoutSec: c.trunkSetupTimeoutSec,
         trunkRingCapSec: c.trunkRingCapSec,
         lifecycle,

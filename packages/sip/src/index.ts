@@ -35,6 +35,19 @@ export {
   type NonceOptions,
 } from './auth/digest.js';
 
+// The one authentication step (every method) and its digest algorithm policy.
+export {
+  createAuthenticator,
+  deviceKey,
+  type AuthRequest,
+  type AuthSettings,
+  type AuthVerdict,
+  type Authenticator,
+  type AuthenticatorDeps,
+  type BruteForceSettings,
+} from './auth/authenticate.js';
+export { DEFAULT_MD5_ONLY_UA, brokenSha256, learnFromGiveUp, offerFor, policyAlgorithms } from './auth/policy.js';
+
 // Registrar.
 export { createRegistrar, planBindings, bindingId, renderContacts, type RegistrarDeps, type RegistrarSettings } from './registrar/registrar.js';
 export type { RegistrarDirectory, DirectoryTenant, DigestSecrets, TenantStatus } from './registrar/directory.js';

@@ -62,6 +62,14 @@ function tenantKeys(prefix: string) {
     regFailsAor: (id: string, extension: string) => `${t(id)}:reg:fail:${extension}`,
     /** String with TTL: the extension is locked to the source addresses of its current bindings. */
     regBlockAor: (id: string, extension: string) => `${t(id)}:reg:block:${extension}`,
+    /** Sorted set: failed authentications for one extension from one source IP (sliding window). */
+    regFailsPair: (id: string, extension: string, ip: string) => `${t(id)}:reg:fail:${extension}@${ip}`,
+    /** String with TTL: the extension is locked for that one source IP (no exception for known devices). */
+    regBlockPair: (id: string, extension: string, ip: string) => `${t(id)}:reg:block:${extension}@${ip}`,
+    /** Hash with TTL: the extension's known devices, `ip:<address>` / `i:<+sip.instance>` → last successful REGISTER (ms). */
+    regTrusted: (id: string, extension: string) => `${t(id)}:reg:trust:${extension}`,
+    /** Hash with TTL: what one device (extension + source IP + User-Agent) showed of its digest abilities (`learned`, `pending`). */
+    authDevice: (id: string, device: string) => `${t(id)}:auth:dev:${device}`,
 
     // --- call control / admission -----------------------------------------------
     /** ZSET callId → lease expiry (epoch ms): the calls holding one of the tenant's ports. */

@@ -116,6 +116,13 @@ export const sipSpec = {
     parse: optional(regex),
   },
 
+  digestMd5OnlyUserAgents: {
+    env: 'KUMO_SIP_DIGEST_MD5_ONLY_UA',
+    description:
+      'Regular expression (case-insensitive) of User-Agent values challenged with MD5 only, where the tenant/extension policy allows MD5: clients known to give up on a SHA-256 challenge. Unset: Debian 12 baresip 1.x, sipp, sipvicious (see docs/interop.md). Other devices are learned: one that gives up on a multi-challenge, or answers SHA-256 with an MD5 hash, is challenged with MD5 only from then on.',
+    parse: optional(regex),
+  },
+
   // --- brute-force guard -----------------------------------------------------------------------------
   bfWindowS: {
     env: 'KUMO_SIP_BF_WINDOW_S',
@@ -126,14 +133,14 @@ export const sipSpec = {
   bfIpThreshold: {
     env: 'KUMO_SIP_BF_IP_THRESHOLD',
     default: '20',
-    description: 'Failed authentications from one source IP within the window that block that IP.',
+    description: 'Failed authentications (any method) from one source IP within the window that block that IP (except for the known devices of each extension).',
     parse: int(1, 100000),
   },
   bfAorThreshold: {
     env: 'KUMO_SIP_BF_AOR_THRESHOLD',
     default: '10',
     description:
-      'Failed authentications for one extension (from any IP) within the window that lock the extension to the addresses its current bindings came from.',
+      'Failed authentications (any method) for one extension within the window that lock it to its known devices (from any IP), or lock it for one source IP (from that IP).',
     parse: int(1, 100000),
   },
   bfBlockS: {
@@ -145,7 +152,7 @@ export const sipSpec = {
   bfAction: {
     env: 'KUMO_SIP_BF_ACTION',
     default: 'drop',
-    description: 'What a blocked source gets: drop (no answer) or 403.',
+    description: 'What a blocked REGISTER gets: drop (no answer) or 403. Other blocked requests (INVITE, …) always get 403.',
     parse: oneOf('drop', '403'),
   },
 
@@ -189,5 +196,12 @@ export const sipSpec = {
     default: '14400',
     description: 'Longest an answered call may last, seconds (the last guard against hung calls; CDR end cause max-duration). 0 = no limit.',
     parse: int(0, 604800),
+  },
+  bfTrustS: {
+    env: 'KUMO_SIP_BF_TRUST_S',
+    default: '2592000',
+    description:
+      'How long a source address that authenticated a REGISTER of an extension stays one of its known devices, seconds: known devices keep working while the extension (or their IP) is locked by guessing from elsewhere.',
+    parse: int(60, 31536000),
   },
 } satisfies Spec;

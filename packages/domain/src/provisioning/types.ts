@@ -17,6 +17,14 @@ export type TenantStatus = (typeof TENANT_STATUSES)[number];
 export type RestrictionLevel = 0 | 1 | 2 | 3;
 export const MAX_RESTRICTION_LEVEL = 3;
 
+/**
+ * Digest algorithms a tenant's (or one extension's) phones may authenticate with: `sha-256,md5`
+ * (SHA-256 offered first, MD5 for phones that cannot), `sha-256` (no MD5 at all) or `md5`.
+ * Unset: the tenant's setting, then the server's (KUMO_SIP_DIGEST_ALGORITHMS). See docs/interop.md.
+ */
+export const DIGEST_POLICIES = ['sha-256,md5', 'sha-256', 'md5'] as const;
+export type DigestPolicy = (typeof DIGEST_POLICIES)[number];
+
 /** The service contract of a tenant. */
 export interface Contract {
   /** Provisioned extensions may never exceed this: 100–20,000. */
@@ -36,6 +44,8 @@ export interface Tenant extends Contract {
   readonly status: TenantStatus;
   readonly restrictionLevel: RestrictionLevel;
   readonly notes: string;
+  /** Digest policy of the tenant's phones; unset = the server's. */
+  readonly digestAlgorithms?: DigestPolicy;
   /** ISO-8601 UTC. */
   readonly createdAt: string;
   readonly updatedAt: string;
@@ -77,6 +87,8 @@ export interface Extension {
   /** Seconds the extension rings before no-answer forwarding / the next step. Default 30. */
   readonly noAnswerTimeoutSec: number;
   readonly forwarding: Forwarding;
+  /** Digest policy of this extension's phones; unset = the tenant's. */
+  readonly digestAlgorithms?: DigestPolicy;
   readonly createdAt: string;
   readonly updatedAt: string;
 }

@@ -397,3 +397,21 @@ describe('validateNumberingPlan', () => {
     expect(fields(validateNumberingPlan(input))).toEqual(expected);
   });
 });
+
+describe('digest policy of tenants and extensions', () => {
+  const tenant = { id: 'acme', name: 'Acme', sipDomain: 'acme.example.jp', ports: 100, trunkChannels: 1, callsPerSecond: 10 };
+  it('accepts the three policies, refuses anything else, leaves it unset by default', () => {
+    for (const p of ['sha-256,md5', 'sha-256', 'md5'] as const) {
+      expect(validateTenantCreate({ ...tenant, digestAlgorithms: p })).toMatchObject({ ok: true, value: { digestAlgorithms: p } });
+      expect(validateExtension({ number: '1001', displayName: 'A', password: 'pass1001x', digestAlgorithms: p })).toMatchObject({ ok: true, value: { digestAlgorithms: p } });
+    }
+    expect(validateTenantCreate(tenant)).toMatchObject({ ok: true });
+    expect('digestAlgorithms' in (validateTenantCreate(tenant) as { value: object }).value).toBe(false);
+    expect(validateTenantCreate({ ...tenant, digestAlgorithms: 'sha-512' as never }).ok).toBe(false);
+    expect(validateExtensionPatch({ digestAlgorithms: 'MD5' as never }).ok).toBe(false);
+  });
+  it("'' in a PATCH goes back to the inherited policy", () => {
+    expect(validateTenantPatch({ digestAlgorithms: '' })).toEqual({ ok: true, value: { digestAlgorithms: '' } });
+    expect(validateExtensionPatch({ digestAlgorithms: '' })).toEqual({ ok: true, value: { digestAlgorithms: '' } });
+  });
+});

@@ -7,6 +7,8 @@
 import {
   CALLER_ID_PRESENTATIONS,
   CALLER_NAME_MODES,
+  DIGEST_POLICIES,
+  type DigestPolicy,
   DEFAULT_NUMBERING_PLAN,
   DID_TARGET_TYPES,
   EMERGENCY_NUMBERS,
@@ -153,6 +155,7 @@ export interface TenantCreateInput {
   readonly status?: TenantStatus;
   readonly restrictionLevel?: number;
   readonly notes?: string;
+  readonly digestAlgorithms?: DigestPolicy;
 }
 
 export interface TenantValue extends Contract {
@@ -162,6 +165,7 @@ export interface TenantValue extends Contract {
   readonly status: TenantStatus;
   readonly restrictionLevel: RestrictionLevel;
   readonly notes: string;
+  readonly digestAlgorithms?: DigestPolicy;
 }
 
 function checkContract(c: Checker, v: Partial<Contract>): void {
@@ -194,6 +198,7 @@ export function validateTenantCreate(v: TenantCreateInput): Validation<TenantVal
   if (v.status === 'terminated') c.fail('status', 'a tenant cannot be created terminated');
   c.intIn('restrictionLevel', v.restrictionLevel, 0, MAX_RESTRICTION_LEVEL);
   const notes = c.text('notes', v.notes, 2000) ?? '';
+  c.oneOf('digestAlgorithms', v.digestAlgorithms, DIGEST_POLICIES);
   return c.done({
     id: v.id,
     name,
@@ -204,6 +209,7 @@ export function validateTenantCreate(v: TenantCreateInput): Validation<TenantVal
     status: v.status ?? 'active',
     restrictionLevel: (v.restrictionLevel ?? 0) as RestrictionLevel,
     notes,
+    ...(v.digestAlgorithms !== undefined ? { digestAlgorithms: v.digestAlgorithms } : {}),
   });
 }
 
@@ -215,6 +221,8 @@ export interface TenantPatch {
   readonly callsPerSecond?: number;
   readonly restrictionLevel?: number;
   readonly notes?: string;
+  /** '' = back to the server's policy. */
+  readonly digestAlgorithms?: DigestPolicy | '';
 }
 
 export function validateTenantPatch(v: TenantPatch): Validation<TenantPatch> {
@@ -228,6 +236,8 @@ export function validateTenantPatch(v: TenantPatch): Validation<TenantPatch> {
   c.intIn('restrictionLevel', v.restrictionLevel, 0, MAX_RESTRICTION_LEVEL);
   if (v.restrictionLevel !== undefined) out.restrictionLevel = v.restrictionLevel;
   if (v.notes !== undefined) out.notes = c.text('notes', v.notes, 2000);
+  if (v.digestAlgorithms !== undefined && v.digestAlgorithms !== '') c.oneOf('digestAlgorithms', v.digestAlgorithms, DIGEST_POLICIES);
+  if (v.digestAlgorithms !== undefined) out.digestAlgorithms = v.digestAlgorithms;
   return c.done(out);
 }
 
@@ -302,6 +312,8 @@ export interface ExtensionInput {
   readonly department?: string;
   readonly noAnswerTimeoutSec?: number;
   readonly forwarding?: Forwarding;
+  /** Unset (or '' in a PATCH): the tenant's policy. */
+  readonly digestAlgorithms?: DigestPolicy | '';
 }
 
 export interface ExtensionValue {
@@ -316,6 +328,7 @@ export interface ExtensionValue {
   readonly department: string;
   readonly noAnswerTimeoutSec: number;
   readonly forwarding: Forwarding;
+  readonly digestAlgorithms?: DigestPolicy;
 }
 
 /** PATCH of an extension: any field but the number; a password replaces the HA1s. */
@@ -365,6 +378,7 @@ function checkExtensionFields(c: Checker, v: ExtensionPatch): void {
     c.fail('outboundCallerId', 'must be a public number (+81… or 0…)');
   }
   c.intIn('noAnswerTimeoutSec', v.noAnswerTimeoutSec, 5, 300);
+  if (v.digestAlgorithms !== undefined && v.digestAlgorithms !== '') c.oneOf('digestAlgorithms', v.digestAlgorithms, DIGEST_POLICIES);
 }
 
 /**
@@ -398,6 +412,7 @@ export function validateExtension(
     department,
     noAnswerTimeoutSec: v.noAnswerTimeoutSec ?? DEFAULT_NO_ANSWER_TIMEOUT_SEC,
     forwarding,
+    ...(v.digestAlgorithms !== undefined && v.digestAlgorithms !== '' ? { digestAlgorithms: v.digestAlgorithms } : {}),
   });
 }
 
@@ -415,6 +430,7 @@ export function validateExtensionPatch(v: ExtensionPatch): Validation<ExtensionP
   if (v.forwarding !== undefined) out.forwarding = checkForwarding(c, v.forwarding);
   if (v.department !== undefined) out.department = c.text('department', v.department, 100);
   if (v.noAnswerTimeoutSec !== undefined) out.noAnswerTimeoutSec = v.noAnswerTimeoutSec;
+  if (v.digestAlgorithms !== undefined) out.digestAlgorithms = v.digestAlgorithms;
   return c.done(out);
 }
 
@@ -696,6 +712,10 @@ export function validateNumberingPlan(v: NumberingPlanInput, base: NumberingPlan
 }
 
 // ---- small helpers for callers ---------------------------------------------------------------
+
+export function isDigestPolicy(s: string | undefined): s is DigestPolicy {
+  return (DIGEST_POLICIES as readonly (string | undefined)[]).includes(s);
+}
 
 export function isTenantStatus(s: string): s is TenantStatus {
   return (TENANT_STATUSES as readonly string[]).includes(s);

@@ -41,6 +41,11 @@ export type AttemptDecision =
   | { readonly action: 'stop'; readonly stop: Stop; readonly because: FailureClass | 'total-timeout' | 'cancelled' | 'invalid-step' };
 
 const CANCELLED: Stop = { status: 487, reason: 'Request Terminated', code: 'cancelled', rejected: false };
+/**
+ * Every device of the callee failed at the transport (no TCP flow, no connection to its Contact):
+ * nothing rang. Answered at once with 480, and the CDR says `unreachable`, not `no-answer`.
+ */
+export const UNREACHABLE_STOP: Stop = { status: 480, reason: 'Temporarily Unavailable', code: 'unreachable', rejected: false };
 
 /** Classifies a failure for the kind of step it happened on. */
 export function classifyFailure(step: PlanStep, f: AttemptFailure): FailureClass | 'cancelled' | 'total-timeout' {
@@ -126,7 +131,9 @@ export function onAttemptFailed(plan: RoutePlan, state: AttemptState, failure: A
   const klass: FailureClass = cls === 'total-timeout' ? 'no-answer' : cls;
   const early = 'earlyMedia' in failure && failure.earlyMedia === true;
   if (klass === 'failover' && early) return { action: 'stop', stop: relayStop(failure), because: klass };
-  return resolve(step.on[klass], failure, klass);
+  const d = resolve(step.on[klass], failure, klass);
+  if (step.kind === 'ring' && failure.kind === 'transport-error' && d.action === 'stop' && d.stop.code === 'no-answer') return { ...d, stop: UNREACHABLE_STOP };
+  return d;
 }
 
 /**

@@ -63,6 +63,7 @@ export {
   classifyFailure,
   mergeForkFailures,
   onAttemptFailed,
+  UNREACHABLE_STOP,
   stepTimeoutMs,
   type AttemptDecision,
   type AttemptFailure,

@@ -63,6 +63,8 @@ export interface ContactView {
   readonly source?: { readonly address: string; readonly port: number; readonly transport: SipTransport };
   readonly userAgent?: string;
   readonly instanceId?: string;
+  /** RFC 5626 `reg-id`: the device keeps its own flow alive and re-registers it; its Contact is not dialled directly. */
+  readonly regId?: number;
 }
 
 /** Extension number → its registered devices. */

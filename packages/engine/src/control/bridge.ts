@@ -250,7 +250,7 @@ export class ControlBridge {
     conn.respond(msgId, `OK|${meta}|${t.id}|Msg sent:|\r\n${bytes.toString('utf8')}`);
   }
 
-  private appCancel(conn: AppConnection, msgId: string, txnId: string, _app: SipRequest): void {
+  private appCancel(conn: AppConnection, msgId: string, txnId: string, app: SipRequest): void {
     const t = this.s.clientTxn(txnId);
     if (!t || t.method !== 'INVITE') {
       conn.respond(msgId, 'NOK|unknown transaction');
@@ -260,7 +260,8 @@ export class ControlBridge {
       conn.respond(msgId, 'NOK|transaction already completed');
       return;
     }
-    const bytes = this.s.sendCancel(t);
+    // The app's Reason (RFC 3326) goes on the CANCEL, e.g. "Call completed elsewhere" for a fork answered elsewhere.
+    const bytes = this.s.sendCancel(t, app.headers.get('reason'));
     const meta = metaTokens('application', bytes.length, t.dest.proto, t.dest.addr, t.dest.port);
     conn.respond(msgId, `OK|${meta}|${randomUUID()}|Msg sent:|\r\n${bytes.toString('utf8')}`);
   }

@@ -21,7 +21,7 @@ export type RegisterOutcome = (typeof REGISTER_OUTCOMES)[number];
 export const AUTH_FAILURE_REASONS = ['bad_response', 'unknown_user', 'unknown_domain', 'username_mismatch', 'realm_mismatch'] as const;
 export type AuthFailureReason = (typeof AUTH_FAILURE_REASONS)[number];
 
-export type BlockScope = 'ip' | 'aor';
+export type BlockScope = 'ip' | 'aor' | 'pair';
 
 /** At most this many tenants get their own label value on the registrations gauge; the rest are summed as `_other`. */
 export const MAX_TENANT_LABELS = 50;
@@ -59,7 +59,7 @@ export function createSipMetrics(registry: Registry): SipMetrics {
   for (const r of AUTH_FAILURE_REASONS) authFailures.inc({ reason: r }, 0);
   const blocksStarted = new Counter({
     name: 'kumo_sip_bruteforce_blocks_total',
-    help: 'Brute-force blocks started, by scope (source ip, or extension locked to its known addresses)',
+    help: 'Brute-force blocks started, by scope (source ip; extension locked to its known devices; extension locked for one source ip)',
     labelNames: ['scope'],
     registers: [registry],
   });
@@ -69,7 +69,7 @@ export function createSipMetrics(registry: Registry): SipMetrics {
     labelNames: ['scope'],
     registers: [registry],
   });
-  for (const s of ['ip', 'aor']) {
+  for (const s of ['ip', 'aor', 'pair']) {
     blocksStarted.inc({ scope: s }, 0);
     blockedRequests.inc({ scope: s }, 0);
   }

@@ -10,6 +10,7 @@
 import {
   mergeForkFailures,
   onAttemptFailed,
+  UNREACHABLE_STOP,
   stepTimeoutMs,
   type AttemptFailure,
   type HangupBy,
@@ -24,6 +25,7 @@ import type {
   AttendedRequest,
   BridgeOptions,
   CallIo,
+  CancelReason,
   DialogRegistry,
   DialRequest,
   InboundInvite,
@@ -73,7 +75,7 @@ export interface SessionOptions {
    * target. Without it REFER is answered 501.
    */
   readonly transfer?: (
-    t: TransferRequest & { readonly transferorExtension?: string },
+    t: TransferRequest & { readonly transferorExtension?: string; readonly transfereeIdentity?: PartyIdentity },
   ) => Promise<{ ok: true } | { ok: false; status: number; reason: string }>;
   /** Bridged legs of the tenant (attended transfer finds the replaced call here). */
   readonly dialogs?: DialogRegistry;
@@ -102,6 +104,12 @@ export interface AnsweredCall {
   readonly answeredBy?: string;
 }
 
+/** Who a party is, as phones show it (From / P-Asserted-Identity user and display name). */
+export interface PartyIdentity {
+  readonly user: string;
+  readonly displayName?: string;
+}
+
 /** What happened, for the CDR (see CallFacts in @kumo/domain). */
 export interface SessionOutcome {
   readonly answeredAt?: number;
@@ -111,6 +119,8 @@ export interface SessionOutcome {
   readonly hangupBy?: HangupBy;
   readonly rejectionReason?: string;
   readonly cancelledByCaller: boolean;
+  /** No device could be reached (nothing rang): CDR disposition `unreachable`. */
+  readonly unreachable?: boolean;
   readonly bLegCallId?: string;
   /** Remote SDP of the answering party (codecs are read from it). */
   readonly answerSdp?: string;
@@ -130,6 +140,28 @@ type StepResult =
 interface Fork {
   readonly req: DialRequest;
   readonly target?: RingTarget;
+  /** Tried once when `req` fails at the transport: the registered Contact, when the TCP/TLS flow is gone. */
+  readonly fallback?: DialRequest;
+}
+
+/**
+ * TCP/TLS reachability of a registered device (RFC 5923, RFC 5626): the connection its REGISTER came
+ * on is the way to reach it while it lives (`proxy` = that connection's address and port: the engine
+ * reuses the connection). When it is gone (a restart, a NAT timeout), that source port is an
+ * ephemeral one nobody listens on, so the Contact the phone registered is tried instead — unless the
+ * device uses RFC 5626 outbound (`reg-id`): it owns its flow and re-registers it, and its Contact is
+ * not reachable from outside by design.
+ */
+function contactFallback(target: RingTarget, req: DialRequest): DialRequest | undefined {
+  const src = target.contact.source;
+  if (!src || src.transport === 'udp' || target.contact.regId !== undefined) return undefined;
+  const m = /^sips?:(?:[^@;>]*@)?(\[[^\]]+\]|[^:;>]+)(?::(\d+))?/i.exec(target.contact.uri);
+  if (!m?.[1]) return undefined;
+  const host = m[1].replace(/^\[|\]$/g, '');
+  const port = Number(m[2] ?? (src.transport === 'tls' ? 5061 : 5060));
+  if (host === src.address && port === src.port) return undefined;
+  const { proxy: _flow, ...rest } = req;
+  return { ...rest, proxy: `sip:${hostPort(host, port)};transport=${src.transport}` };
 }
 
 const DEFAULT_TRUNK_RING_CAP_SEC = 180;
@@ -246,13 +278,20 @@ export class CallSession {
     // The trunk's own channel limit, relayed as the last failure: say so (X-Kumo-Reason, Retry-After).
     if (trunkFull && stop.code === 'status-503' && stop.reason === 'Trunk Channels Full') stop = { ...stop, code: 'trunk-channels', rejected: true };
     const cancelled = this.callerCancelled || stop.code === 'cancelled';
-    if (!cancelled) this.invite.reject(stop.status, stop.reason, { 'X-Kumo-Reason': stop.code });
+    const unreachable = !cancelled && stop.code === UNREACHABLE_STOP.code;
+    if (!cancelled) {
+      this.invite.reject(stop.status, stop.reason, {
+        'X-Kumo-Reason': stop.code,
+        ...(unreachable ? { Reason: 'SIP;cause=480;text="No contact reachable"' } : {}),
+      });
+    }
     this.resolveEnded('system');
     return {
       endedAt: this.io.now(),
       finalStatus: cancelled ? 487 : stop.status,
       finalReason: cancelled ? 'Request Terminated' : stop.reason,
       ...(stop.rejected ? { rejectionReason: stop.code } : {}),
+      ...(unreachable ? { unreachable: true } : {}),
       cancelledByCaller: this.callerCancelled,
       ...(lastStep !== undefined ? { step: lastStep } : {}),
       attempts,
@@ -299,7 +338,13 @@ export class CallSession {
       transfer
         ? (t) => {
             const transferorExtension = t.from === 'caller' ? this.plan.caller.extension : r.target?.extension;
-            return transfer({ ...t, ...(transferorExtension !== undefined ? { transferorExtension } : {}) });
+            // Who stays on the line: the new leg shows them, not the transferor.
+            const pc = this.plan.caller;
+            const transfereeIdentity: PartyIdentity =
+              t.from === 'callee'
+                ? { user: pc.user, ...(pc.displayName !== undefined ? { displayName: pc.displayName } : {}) }
+                : { user: r.target?.extension ?? this.plan.callee.dialled };
+            return transfer({ ...t, transfereeIdentity, ...(transferorExtension !== undefined ? { transferorExtension } : {}) });
           }
         : undefined,
       bridgeOpts,
@@ -414,15 +459,14 @@ export class CallSession {
     const from = `${c.displayName !== undefined ? `${quoteName(c.displayName)} ` : ''}<sip:${c.user}@${domain}>`;
     return step.targets.map((target) => {
       const src = target.contact.source;
-      return {
-        target,
-        req: {
-          uri: target.contact.uri,
-          ...(src ? { proxy: `sip:${hostPort(src.address, src.port)};transport=${src.transport}` } : {}),
-          headers: { From: from, To: `<sip:${target.extension}@${domain}>` },
-          sdp: this.invite.sdp,
-        },
+      const req: DialRequest = {
+        uri: target.contact.uri,
+        ...(src ? { proxy: `sip:${hostPort(src.address, src.port)};transport=${src.transport}` } : {}),
+        headers: { From: from, To: `<sip:${target.extension}@${domain}>` },
+        sdp: this.invite.sdp,
       };
+      const fallback = contactFallback(target, req);
+      return { target, req, ...(fallback ? { fallback } : {}) };
     });
   }
 
@@ -460,9 +504,9 @@ export class CallSession {
         this.pickupHook = undefined;
         resolve(r);
       };
-      const cancelAll = (except?: number): void => {
+      const cancelAll = (except?: number, reason?: CancelReason): void => {
         pending.forEach((p, i) => {
-          if (i !== except) p.cancel();
+          if (i !== except) p.cancel(reason);
         });
       };
       if (forks.length === 0) {
@@ -478,7 +522,7 @@ export class CallSession {
         for (const ext of targets) unregister.push(this.o.pickups.ringing(ext, this));
         this.pickupHook = (leg, byExtension) => {
           if (settled) return false;
-          cancelAll();
+          cancelAll(undefined, 'answered-elsewhere');
           const target: RingTarget | undefined = byExtension !== undefined ? { extension: byExtension, contact: { uri: '' } } : undefined;
           finish({ kind: 'answered', leg, pickedUp: true, ...(target !== undefined ? { target } : {}) });
           return true;
@@ -501,10 +545,21 @@ export class CallSession {
           }),
         );
       }
-      forks.forEach((f, i) => {
-        const p = this.io.dial(f.req, (prog) => {
+      /** A failure that says nothing was reached: the transport failed (the engine's 503 or an error). */
+      const unreached = (o: AttemptFailure): boolean => o.kind === 'transport-error' || (o.kind === 'response' && o.status === 503);
+      const rang: boolean[] = forks.map(() => false);
+      const failedAfter = (failure: AttemptFailure): void => {
+        failures.push(failure);
+        if (failures.length < forks.length) return;
+        // Nothing rang anywhere and every fork failed at the transport: no device is reachable.
+        const merged = !rang.some(Boolean) && failures.every(unreached) ? { kind: 'transport-error' as const } : mergeForkFailures(failures);
+        finish({ kind: 'failed', failure: withEarly(merged, early) });
+      };
+      const start = (f: Fork, i: number, req: DialRequest, isFallback: boolean): void => {
+        const p = this.io.dial(req, (prog) => {
           if (settled || prog.status <= 100) return;
           provisional = true;
+          rang[i] = true;
           if (prog.sdp !== undefined && prog.sdp !== '' && !this.earlySdpSent) {
             this.earlySdpSent = true;
             early = true;
@@ -514,7 +569,7 @@ export class CallSession {
             this.invite.progress(180);
           }
         });
-        pending.push(p);
+        pending[i] = p;
         p.outcome.then(
           (o) => {
             if (settled) {
@@ -522,23 +577,23 @@ export class CallSession {
               return;
             }
             if (o.kind === 'answered') {
-              cancelAll(i);
+              cancelAll(i, 'answered-elsewhere');
               finish({ kind: 'answered', leg: o.leg, ...(f.target !== undefined ? { target: f.target } : {}) });
               return;
             }
-            failures.push(o.failure);
-            if (failures.length === forks.length) {
-              const merged = mergeForkFailures(failures);
-              finish({ kind: 'failed', failure: withEarly(merged, early) });
+            if (!isFallback && f.fallback && !rang[i] && unreached(o.failure)) {
+              start(f, i, f.fallback, true);
+              return;
             }
+            failedAfter(o.failure);
           },
           (err: unknown) => {
             this.o.onError?.(err, 'dial');
-            failures.push({ kind: 'transport-error' });
-            if (!settled && failures.length === forks.length) finish({ kind: 'failed', failure: withEarly(mergeForkFailures(failures), early) });
+            if (!settled) failedAfter({ kind: 'transport-error' });
           },
         );
-      });
+      };
+      forks.forEach((f, i) => start(f, i, f.req, false));
     });
   }
 }

@@ -13,7 +13,7 @@ import type { Logger } from '@kumo/runtime';
 import { capabilityHeaders } from '../methods/methods.js';
 import { parseReplaces } from './dialogs.js';
 import type { LegRecord } from '@kumo/store';
-import type { BridgedLeg, CallIo, DialOutcome, InboundInvite, Leg, PendingDial } from './types.js';
+import { CANCEL_REASON_HEADER, type BridgedLeg, type CallIo, type DialOutcome, type InboundInvite, type Leg, type PendingDial } from './types.js';
 
 /** drachtio-srf request as seen by an app (the members used here). */
 export interface SrfRequest {
@@ -62,7 +62,7 @@ export interface SrfDialog {
 }
 
 interface SentRequest {
-  cancel(): void;
+  cancel(opts?: { headers?: Record<string, string> }): void;
 }
 
 interface SipErrorLike {
@@ -154,7 +154,8 @@ function legOf(d: SrfDialog, userAgent?: string, proxy?: string): Leg {
       return d.remote.sdp;
     },
     ...(userAgent !== undefined ? { userAgent } : {}),
-    reoffer: (sdp) => d.modify(sdp),
+    // Extra headers (P-Asserted-Identity after a transfer) ride on the re-INVITE; drachtio keeps the Contact.
+    reoffer: (sdp, headers) => (headers ? d.modify(sdp, { headers: { ...headers } }) : d.modify(sdp)),
     hangup: () => {
       if (!d.connected) return Promise.resolve();
       // A BYE on a lost engine link may never be answered: give up waiting after a while.
@@ -192,6 +193,7 @@ export function srfCallIo(srf: SrfLike, log: Logger, io: SrfIoOptions = {}): Cal
     dial(req, onProgress): PendingDial {
       let sent: SentRequest | undefined;
       let cancelled = false;
+      let cancelOpts: { headers?: Record<string, string> } = {};
       const outcome: Promise<DialOutcome> = srf
         .createUAC(
           req.uri,
@@ -205,7 +207,7 @@ export function srfCallIo(srf: SrfLike, log: Logger, io: SrfIoOptions = {}): Cal
             cbRequest: (err, r) => {
               if (err || !r) return;
               sent = r;
-              if (cancelled) r.cancel();
+              if (cancelled) r.cancel(cancelOpts);
             },
             cbProvisional: (res) => {
               onProgress({ status: res.status, ...(res.body !== undefined && res.body !== '' ? { sdp: res.body } : {}) });
@@ -231,11 +233,12 @@ export function srfCallIo(srf: SrfLike, log: Logger, io: SrfIoOptions = {}): Cal
         );
       return {
         outcome,
-        cancel() {
+        cancel(reason) {
           if (cancelled) return;
           cancelled = true;
+          if (reason !== undefined) cancelOpts = { headers: { Reason: CANCEL_REASON_HEADER[reason] } };
           try {
-            sent?.cancel();
+            sent?.cancel(cancelOpts);
           } catch (err) {
             log.debug({ err }, 'cancel failed');
           }

@@ -35,7 +35,7 @@ export interface Leg {
   /** Sends BYE (idempotent; a leg already gone resolves at once). */
   hangup(): Promise<void>;
   /** re-INVITE with `sdp`; resolves with the far end's answer. Optional for legs that cannot. */
-  reoffer?(sdp: string): Promise<string>;
+  reoffer?(sdp: string, headers?: Readonly<Record<string, string>>): Promise<string>;
 }
 
 /** A blind transfer asked for by one side of a bridged call (REFER). */
@@ -113,13 +113,24 @@ export type TransferHandler = (t: TransferRequest) => Promise<{ ok: true } | { o
 
 export type DialOutcome = { readonly kind: 'answered'; readonly leg: Leg } | { readonly kind: 'failed'; readonly failure: AttemptFailure };
 
+/**
+ * Why a ringing fork is cancelled, when the phone should know: `answered-elsewhere` puts
+ * `Reason: SIP;cause=200;text="Call completed elsewhere"` (RFC 3326) on the CANCEL, so phones that
+ * lost a ring race (ring group, several devices, pickup) do not log a missed call.
+ */
+export type CancelReason = 'answered-elsewhere';
+
+export const CANCEL_REASON_HEADER: Readonly<Record<CancelReason, string>> = {
+  'answered-elsewhere': 'SIP;cause=200;text="Call completed elsewhere"',
+};
+
 export interface PendingDial {
   readonly outcome: Promise<DialOutcome>;
   /**
    * Stop this attempt: CANCEL while it rings; if it answers anyway (a 200 crossing the
    * CANCEL), the answered leg is hung up. Idempotent.
    */
-  cancel(): void;
+  cancel(reason?: CancelReason): void;
 }
 
 /** The caller's INVITE, until it is answered or rejected. */

@@ -6,11 +6,11 @@ export function storeDirectory(repo: DirectoryRepo): RegistrarDirectory {
   return {
     async tenantByDomain(domain) {
       const t = await repo.tenantByDomain(domain);
-      return t ? { id: t.id, domain: t.sipDomain, status: t.status } : undefined;
+      return t ? { id: t.id, domain: t.sipDomain, status: t.status, ...(t.digestAlgorithms ? { digestAlgorithms: t.digestAlgorithms } : {}) } : undefined;
     },
     async credentials(tenantId, extension) {
       const e = await repo.extension(tenantId, extension);
-      return e ? { ha1Md5: e.ha1Md5, ha1Sha256: e.ha1Sha256 } : undefined;
+      return e ? { ha1Md5: e.ha1Md5, ha1Sha256: e.ha1Sha256, ...(e.digestAlgorithms ? { digestAlgorithms: e.digestAlgorithms } : {}) } : undefined;
     },
   };
 }

@@ -1,43 +1,23 @@
 import { createHash } from 'node:crypto';
 import type { AuthGuardStore, Binding, BindingUpdate, LocationStore } from '@kumo/store';
-import type { AuthFailureReason, Logger, RegisterOutcome, SipMetrics } from '@kumo/runtime';
-import {
-  buildChallenges,
-  checkNonce,
-  createNonce,
-  dummyHa1,
-  nonceCount,
-  parseDigestCredentials,
-  verifyDigest,
-  type DigestAlgorithm,
-} from '../auth/digest.js';
+import type { Logger, RegisterOutcome, SipMetrics } from '@kumo/runtime';
+import { createAuthenticator, type AuthSettings, type Authenticator } from '../auth/authenticate.js';
 import { multiHeader, type SipHandler, type SipRequest, type SipResponse } from '../drachtio/types.js';
 import { tenantDomainOf } from '../tenant/identify.js';
 import type { RegistrarDirectory } from './directory.js';
 import { parseContacts, parseCSeq, parseDeltaSeconds, parseNameAddr, parseSipUri, unquote, type ContactEntry } from './headers.js';
 
-export interface RegistrarSettings {
+/** The registrar's settings; the digest and brute-force ones (AuthSettings) are shared with call control. */
+export interface RegistrarSettings extends AuthSettings {
   readonly minExpires: number;
   readonly maxExpires: number;
   readonly defaultExpires: number;
   readonly maxContacts: number;
   readonly contactsPolicy: 'replace-oldest' | 'reject';
-  readonly nonceSecret: string;
-  readonly nonceLifetimeMs: number;
-  readonly algorithms: readonly DigestAlgorithm[];
-  /** User-Agents that get the MD5 challenge first (legacy devices reading only the first challenge). */
-  readonly md5FirstUserAgents?: RegExp | undefined;
   /** Tenant domain for REGISTERs whose To host is an IP address (softphones given the server address as domain). */
   readonly ipHostDomain?: string | undefined;
   /** Alias host → tenant domain (tenant/identify.ts; the call path applies the same rule). */
   readonly domainAliases?: ReadonlyMap<string, string> | undefined;
-  readonly bruteForce: {
-    readonly windowMs: number;
-    readonly ipThreshold: number;
-    readonly aorThreshold: number;
-    readonly blockMs: number;
-    readonly action: 'drop' | '403';
-  };
 }
 
 export interface RegistrarDeps {
@@ -48,6 +28,8 @@ export interface RegistrarDeps {
   readonly log: Logger;
   readonly metrics?: SipMetrics;
   readonly now?: () => number;
+  /** The shared authentication step (one brute-force guard for every method); made here when absent. */
+  readonly authenticator?: Authenticator;
 }
 
 
@@ -139,16 +121,11 @@ function deviceParams(c: ContactEntry): { instanceId?: string; regId?: number | 
  */
 export function createRegistrar(d: RegistrarDeps): SipHandler {
   const s = d.settings;
-  const now = d.now ?? Date.now;
   const log = d.log.child({ component: 'registrar' });
   const m = d.metrics;
-
-  const algorithmsFor = (ua: string | undefined): DigestAlgorithm[] => {
-    if (ua !== undefined && s.md5FirstUserAgents?.test(ua) === true && s.algorithms.includes('MD5')) {
-      return ['MD5', ...s.algorithms.filter((a) => a !== 'MD5')];
-    }
-    return [...s.algorithms];
-  };
+  const auth =
+    d.authenticator ??
+    createAuthenticator({ settings: s, guard: d.guard, location: d.location, log: d.log, metrics: m, ...(d.now ? { now: d.now } : {}) });
 
   return async function register(req: SipRequest, res: SipResponse): Promise<void> {
     const started = process.hrtime.bigint();
@@ -159,10 +136,6 @@ export function createRegistrar(d: RegistrarDeps): SipHandler {
     const send = (status: number, reason: string | undefined, outcome: RegisterOutcome, headers: Record<string, string> = {}): void => {
       res.send(status, reason, { headers });
       done(outcome);
-    };
-    const challenge = (realm: string, stale: boolean, outcome: RegisterOutcome): void => {
-      const nonce = createNonce({ secret: s.nonceSecret, realm, nowMs: now() });
-      send(401, 'Unauthorized', outcome, multiHeader('WWW-Authenticate', buildChallenges({ realm, nonce, algorithms: algorithmsFor(req.get('user-agent')), stale })));
     };
 
     // --- who is registering --------------------------------------------------------------
@@ -176,75 +149,35 @@ export function createRegistrar(d: RegistrarDeps): SipHandler {
     }
     const extension = aor.user;
     const domain = tenantDomainOf(aor.host, s);
-    const ip = req.source_address;
 
-    // --- blocked source? -------------------------------------------------------------------
-    if (await d.guard.isBlocked({ kind: 'ip', ip })) {
-      m?.blockedRequests.inc({ scope: 'ip' });
-      if (s.bruteForce.action === '403') send(403, 'Forbidden', 'blocked');
-      else done('blocked');
-      return;
-    }
-
-    // --- digest ----------------------------------------------------------------------------------
-    const creds = parseDigestCredentials(req.get('authorization'));
-    if (!creds || creds.realm.toLowerCase() !== domain) {
-      challenge(domain, false, 'challenged');
-      return;
-    }
-    const nonceState = checkNonce(creds.nonce, { secret: s.nonceSecret, realm: domain, nowMs: now(), lifetimeMs: s.nonceLifetimeMs });
-    if (nonceState !== 'valid') {
-      challenge(domain, nonceState === 'stale', nonceState === 'stale' ? 'stale' : 'challenged');
-      return;
-    }
-    if (!s.algorithms.includes(creds.algorithm)) {
-      challenge(domain, false, 'challenged');
-      return;
-    }
-
-    // Same work whether or not the domain/extension exist: lookups, a hash, a compare.
+    // --- digest (auth/authenticate.ts: the same step as for INVITE) ------------------------------
     const tenant = await d.directory.tenantByDomain(domain);
-    const [secrets, aorBlocked] = await Promise.all([
-      d.directory.credentials(tenant?.id ?? '\u0000none', extension),
-      tenant ? d.guard.isBlocked({ kind: 'aor', tenantId: tenant.id, extension }) : Promise.resolve(false),
-    ]);
-    if (aorBlocked && tenant) {
-      // Locked extension: only addresses its live bindings came from may still try.
-      const known = await d.location.contactsFor(tenant.id, extension);
-      if (!known.some((b) => b.source.address === ip)) {
-        m?.blockedRequests.inc({ scope: 'aor' });
-        if (s.bruteForce.action === '403') send(403, 'Forbidden', 'blocked');
-        else done('blocked');
+    const contacts = parseContacts(req.get('contact'));
+    const instance = contacts?.kind === 'list' ? contacts.contacts.map((c) => c.params.get('+sip.instance')).find((v) => v !== undefined) : undefined;
+    const verdict = await auth.authenticate({
+      method: 'REGISTER',
+      header: req.get('authorization'),
+      realm: domain,
+      tenant: tenant ? { id: tenant.id, ...(tenant.digestAlgorithms ? { digestAlgorithms: tenant.digestAlgorithms } : {}) } : undefined,
+      extension,
+      source: { address: req.source_address },
+      userAgent: req.get('user-agent'),
+      ...(instance !== undefined ? { instanceId: unquote(instance).slice(0, 128) } : {}),
+      lookup: () => d.directory.credentials(tenant?.id ?? '\u0000none', extension),
+    });
+    switch (verdict.kind) {
+      case 'blocked':
+        if (verdict.drop) done('blocked');
+        else send(403, 'Forbidden', 'blocked');
         return;
-      }
-    }
-    const ha1 = secrets
-      ? creds.algorithm === 'MD5'
-        ? secrets.ha1Md5
-        : secrets.ha1Sha256
-      : dummyHa1(creds.algorithm, s.nonceSecret, extension, domain);
-    const answerOk = verifyDigest(creds, ha1, 'REGISTER');
-    const failure: AuthFailureReason | undefined = !tenant
-      ? 'unknown_domain'
-      : !secrets
-        ? 'unknown_user'
-        : !answerOk
-          ? 'bad_response'
-          : creds.username !== extension
-            ? 'username_mismatch'
-            : undefined;
-    if (failure !== undefined) {
-      m?.authFailures.inc({ reason: failure });
-      await recordFailure(ip, tenant?.id, extension, failure);
-      send(403, 'Forbidden', 'auth_failed');
-      return;
-    }
-    const nc = nonceCount(creds) as number; // verifyDigest checked it is there
-    // The nonce is ours (checked above): its time and random parts identify it; the MAC adds nothing.
-    const nonceKey = creds.nonce.slice(0, creds.nonce.lastIndexOf('.'));
-    if (!(await d.guard.acceptNonceCount(nonceKey, nc, s.nonceLifetimeMs + 60_000))) {
-      challenge(domain, false, 'replay');
-      return;
+      case 'challenge':
+        send(401, 'Unauthorized', verdict.outcome, multiHeader('WWW-Authenticate', verdict.challenges));
+        return;
+      case 'failed':
+        send(403, 'Forbidden', 'auth_failed');
+        return;
+      case 'ok':
+        break;
     }
     if (!tenant || tenant.status === 'terminated') {
       send(403, 'Forbidden', 'forbidden');
@@ -281,27 +214,4 @@ export function createRegistrar(d: RegistrarDeps): SipHandler {
     if (r.bindings.length > 0) headers.Contact = renderContacts(r.bindings, r.now);
     send(200, 'OK', removing ? 'unregistered' : 'ok', headers);
   };
-
-  async function recordFailure(ip: string, tenantId: string | undefined, extension: string, reason: AuthFailureReason): Promise<void> {
-    const bf = s.bruteForce;
-    try {
-      const [byIp, byAor] = await Promise.all([
-        d.guard.recordFailure({ kind: 'ip', ip }, { windowMs: bf.windowMs, threshold: bf.ipThreshold, blockMs: bf.blockMs }),
-        tenantId !== undefined
-          ? d.guard.recordFailure({ kind: 'aor', tenantId, extension }, { windowMs: bf.windowMs, threshold: bf.aorThreshold, blockMs: bf.blockMs })
-          : Promise.resolve(undefined),
-      ]);
-      log.info({ ip, tenantId, extension, reason, ipFailures: byIp.count, aorFailures: byAor?.count }, 'REGISTER authentication failed');
-      if (byIp.blocked) {
-        m?.blocksStarted.inc({ scope: 'ip' });
-        log.warn({ ip, failures: byIp.count, blockS: bf.blockMs / 1000 }, 'brute force: source IP blocked');
-      }
-      if (byAor?.blocked === true) {
-        m?.blocksStarted.inc({ scope: 'aor' });
-        log.warn({ tenantId, extension, failures: byAor.count, blockS: bf.blockMs / 1000 }, 'brute force: extension locked to its known addresses');
-      }
-    } catch (err) {
-      log.error({ err }, 'could not record an authentication failure');
-    }
-  }
 }

@@ -43,6 +43,7 @@ export function contactOf(b: Binding): ContactView {
     source: { address: b.source.address, port: b.source.port, transport },
     ...(b.userAgent !== undefined ? { userAgent: b.userAgent } : {}),
     ...(b.instanceId !== undefined ? { instanceId: b.instanceId } : {}),
+    ...(b.regId !== undefined ? { regId: b.regId } : {}),
   };
 }
 

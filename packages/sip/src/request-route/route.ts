@@ -25,15 +25,7 @@ import {
 } from '@kumo/domain';
 import type { Logger } from '@kumo/runtime';
 import type { AuthGuardStore, CallRecordStore, DirectoryRepo, GatewayHealthStore, HuntStateStore, LegRecord, LocationStore } from '@kumo/store';
-import {
-  buildChallenges,
-  checkNonce,
-  createNonce,
-  nonceCount,
-  parseDigestCredentials,
-  verifyDigest,
-  type DigestAlgorithm,
-} from '../auth/digest.js';
+import { createAuthenticator, type AuthSettings, type Authenticator, type BruteForceSettings } from '../auth/authenticate.js';
 import { multiHeader } from '../drachtio/types.js';
 import { LocalDialogRegistry, parseReplacesHeader } from '../call/dialogs.js';
 import { LocalPickupRegistry } from '../call/pickup.js';
@@ -41,6 +33,7 @@ import { checkSdp, sdpCodecs } from '../call/sdp.js';
 import { CallControl, type CallRegistry, type LiveCall } from '../call/registry.js';
 import { CallSession, type AnsweredCall, type SessionOptions, type SessionOutcome, type TrunkGate } from '../call/session.js';
 import type { AttendedRequest, CallIo, InboundInvite, Leg, TransferRequest } from '../call/types.js';
+import type { PartyIdentity } from '../call/session.js';
 import { tenantDomainOf, type TenantHostSettings } from '../tenant/identify.js';
 import { loadRouting } from './load.js';
 import { codeOf, defaultRefusalCode, logRefusal, refusalHeaders } from './refusal.js';
@@ -100,13 +93,10 @@ export interface RouteDeps {
   readonly pickups?: LocalPickupRegistry;
   /** Bridged legs by dialog, for attended transfer (per process, like `pickups`). */
   readonly dialogs?: LocalDialogRegistry;
-  readonly auth: {
-    readonly nonceSecret: string;
-    readonly nonceLifetimeMs: number;
-    readonly algorithms: readonly DigestAlgorithm[];
-    /** User-Agents that get the MD5 challenge first (as for REGISTER). */
-    readonly md5FirstUserAgents?: RegExp | undefined;
-  };
+  /** Digest settings, shared with the registrar (auth/authenticate.ts); used when `authenticator` is absent. */
+  readonly auth: Omit<AuthSettings, 'bruteForce'> & { readonly bruteForce?: BruteForceSettings };
+  /** The authentication step shared with the registrar: one brute-force guard for every method. */
+  readonly authenticator?: Authenticator;
   readonly trunkSetupTimeoutSec?: number;
   readonly trunkRingCapSec?: number;
   /** How a phone's domain names its tenant: the registrar's rule (tenant/identify.ts). */
@@ -205,6 +195,8 @@ function trunkCredentials(trunks: readonly TrunkView[]): Map<string, { username:
   }
   return out;
 }
+/** Brute-force settings when the route is built without them (tests): the config defaults. */
+const DEFAULT_BRUTE_FORCE: BruteForceSettings = { windowMs: 300_000, ipThreshold: 20, aorThreshold: 10, blockMs: 900_000, action: 'drop' };
 
 export function createInviteRoute(d: RouteDeps) {
   const now = d.now ?? Date.now;
@@ -212,6 +204,15 @@ export function createInviteRoute(d: RouteDeps) {
   const admit = d.admitCall ?? admitEverything;
   const pickups = d.pickups ?? new LocalPickupRegistry();
   const dialogs = d.dialogs ?? new LocalDialogRegistry();
+  const authenticator =
+    d.authenticator ??
+    createAuthenticator({
+      settings: { bruteForce: DEFAULT_BRUTE_FORCE, ...d.auth },
+      guard: d.guard,
+      location: d.location,
+      log: d.log,
+      ...(d.now ? { now: d.now } : {}),
+    });
 
   const reply = (ctx: RouteContext, status: number, reason: string, code: string, rejected = true, headers?: Record<string, string>): 'done' => {
     ctx.answered = { status, reason, code, rejected };
@@ -328,39 +329,36 @@ export function createInviteRoute(d: RouteDeps) {
     return 'next';
   };
 
-  /** Digest (407) for phones, as for REGISTER; the caller is the authenticated extension. */
+  /**
+   * Digest (407) for phones: the same step as for REGISTER (auth/authenticate.ts), one brute-force
+   * guard for every method. The From user is who the caller claims to be and must be the digest user.
+   */
   const authenticate: Step = async (ctx) => {
     if (ctx.trunk) return 'next';
     const tenant = ctx.tenant as Tenant;
-    const realm = tenant.sipDomain;
-    const a = d.auth;
-    const challenge = (stale: boolean): 'done' => {
-      const nonce = createNonce({ secret: a.nonceSecret, realm, nowMs: now() });
-      const ua = ctx.req.get('user-agent');
-      const algorithms =
-        ua !== undefined && a.md5FirstUserAgents?.test(ua) === true && a.algorithms.includes('MD5')
-          ? ['MD5' as const, ...a.algorithms.filter((x) => x !== 'MD5')]
-          : a.algorithms;
-      ctx.invite.reject(407, 'Proxy Authentication Required', multiHeader('Proxy-Authenticate', buildChallenges({ realm, nonce, algorithms, stale })));
-      return 'done';
-    };
-    const creds = parseDigestCredentials(ctx.req.get('proxy-authorization'));
-    if (!creds || creds.realm.toLowerCase() !== realm || !a.algorithms.includes(creds.algorithm)) return challenge(false);
-    const state = checkNonce(creds.nonce, { secret: a.nonceSecret, realm, nowMs: now(), lifetimeMs: a.nonceLifetimeMs });
-    if (state !== 'valid') return challenge(state === 'stale');
-    const rec = await d.directory.extension(tenant.id, creds.username);
-    const ha1 = rec ? (creds.algorithm === 'MD5' ? rec.ha1Md5 : rec.ha1Sha256) : undefined;
-    if (!rec || ha1 === undefined || !verifyDigest(creds, ha1, 'INVITE')) {
-      // No CDR: nobody was authenticated.
-      ctx.invite.reject(403, 'Forbidden');
-      ctx.answered = { status: 403, reason: 'Forbidden', code: 'auth-failed', rejected: true };
-      return 'done';
+    const v = await authenticator.authenticate({
+      method: 'INVITE',
+      header: ctx.req.get('proxy-authorization'),
+      realm: tenant.sipDomain,
+      tenant: { id: tenant.id, ...(tenant.digestAlgorithms ? { digestAlgorithms: tenant.digestAlgorithms } : {}) },
+      extension: ctx.fromUser,
+      source: { address: ctx.req.source_address },
+      userAgent: ctx.req.get('user-agent'),
+      lookup: () => d.directory.extension(tenant.id, ctx.fromUser).then((r) => r ?? undefined),
+    });
+    switch (v.kind) {
+      case 'challenge':
+        ctx.invite.reject(407, 'Proxy Authentication Required', multiHeader('Proxy-Authenticate', v.challenges));
+        return 'done';
+      case 'blocked':
+      case 'failed':
+        // No CDR: nobody was authenticated.
+        return reply(ctx, 403, 'Forbidden', v.kind === 'blocked' ? 'auth-blocked' : 'auth-failed');
+      case 'ok':
+        ctx.callerRecord = v.secrets;
+        ctx.caller = { kind: 'extension', extension: v.secrets.number };
+        return 'next';
     }
-    if (!(await d.guard.acceptNonceCount(creds.nonce, nonceCount(creds) as number, a.nonceLifetimeMs + 60_000))) return challenge(false);
-    ctx.callerRecord = rec;
-    ctx.caller = { kind: 'extension', extension: rec.number };
-    if (ctx.fromUser !== rec.number) return reply(ctx, 403, 'Forbidden (From does not match the authenticated user)', 'from-mismatch');
-    return 'next';
   };
 
   /** The caller's SDP offer must parse (488 otherwise); its codecs are kept for the CDR. */
@@ -719,16 +717,25 @@ export function createInviteRoute(d: RouteDeps) {
   const blindTransfer = async (
     ctx: RouteContext,
     tenant: Tenant,
-    t: TransferRequest & { readonly transferorExtension?: string },
+    t: TransferRequest & { readonly transferorExtension?: string; readonly transfereeIdentity?: PartyIdentity },
   ): Promise<{ ok: true } | { ok: false; status: number; reason: string }> => {
     const ext = t.transferorExtension;
     if (ext === undefined) return { ok: false, status: 403, reason: 'Forbidden' };
+    // Routed with the transferor's permissions (it placed the call), shown as the party who stays.
     const caller: RouteCaller = { kind: 'extension', extension: ext };
     const loaded = await loadRouting(d, tenant.id, t.target, caller);
-    const plan = planRoute(t.target, caller, loaded.view, loaded.registrations, {
+    const planned = planRoute(t.target, caller, loaded.view, loaded.registrations, {
       hunt: loaded.hunt,
       ...(d.trunkSetupTimeoutSec !== undefined ? { trunkSetupTimeoutSec: d.trunkSetupTimeoutSec } : {}),
     });
+    const shown = t.transfereeIdentity;
+    const { displayName: _transferorName, ...callerRest } = planned.caller;
+    const plan: RoutePlan = shown
+      ? { ...planned, caller: { ...callerRest, user: shown.user, ...(shown.displayName !== undefined ? { displayName: shown.displayName } : {}) } }
+      : planned;
+    // The transferee is told who it now talks to (RFC 4916-style connected identity).
+    const targetName = loaded.view.extensions.get(t.target)?.displayName ?? loaded.view.groups.get(t.target)?.name;
+    const connected = `${targetName ? `"${targetName.replace(/["\\]/g, '')}" ` : ''}<sip:${t.target}@${tenant.sipDomain}>`;
     let decide!: (r: { ok: true } | { ok: false; status: number; reason: string }) => void;
     const decided = new Promise<{ ok: true } | { ok: false; status: number; reason: string }>((r) => (decide = r));
     const invite: InboundInvite = {
@@ -738,7 +745,7 @@ export function createInviteRoute(d: RouteDeps) {
       progress: () => undefined,
       async answer(sdp) {
         if (!t.transferee.reoffer) throw new Error('transferee cannot be re-offered');
-        await t.transferee.reoffer(sdp);
+        await t.transferee.reoffer(sdp, { 'P-Asserted-Identity': connected });
         decide({ ok: true });
         return t.transferee;
       },
@@ -888,7 +895,7 @@ export function callFacts(ctx: RouteContext, endedAt: number): CallFacts | undef
   const tenant = ctx.tenant;
   const caller = ctx.caller;
   if (!tenant || !caller) return undefined;
-  if (ctx.answered?.code === 'from-mismatch' || ctx.answered?.code === 'auth-failed') return undefined;
+  if (ctx.answered?.code === 'auth-blocked' || ctx.answered?.code === 'auth-failed') return undefined;
   const plan = ctx.plan;
   const o = ctx.outcome;
   const step = o?.step;
@@ -933,6 +940,7 @@ export function callFacts(ctx: RouteContext, endedAt: number): CallFacts | undef
     ...(o?.hangupBy !== undefined ? { hangupBy: o.hangupBy } : {}),
     ...(rejection !== undefined ? { rejectionReason: rejection } : {}),
     ...(o?.cancelledByCaller === true ? { cancelledByCaller: true } : {}),
+    ...(o?.unreachable === true ? { unreachable: true } : {}),
     codecs,
     ...(ctx.invite.userAgent !== undefined ? { userAgent: ctx.invite.userAgent } : {}),
     privacy: plan?.privacy ?? false,

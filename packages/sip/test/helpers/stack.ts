@@ -56,9 +56,11 @@ export async function startStack(o: {
   secretKey?: Buffer;
   /** SIP timers of the engine (short ones let transaction state expire quickly in tests). */
   timers?: EngineOptions['timers'];
+  /** The SIP port to listen on (a restart on the same address); default: a free one. */
+  sipPort?: number;
 }): Promise<Stack> {
   const log = silentLogger();
-  const sipPort = await freePort();
+  const sipPort = o.sipPort ?? (await freePort());
   const secret = 'test-secret';
   const engine = await startEngine({
     listen: [

@@ -153,8 +153,8 @@ describe('registrar handler (real Redis)', () => {
     const t = setup();
     expect((await t.register('1001', 'pass1001', {}, { ip: '10.1.1.1' }))?.status).toBe(200); // the legit phone
     for (let i = 0; i < 3; i++) expect((await t.register('1001', 'guess', {}, { ip: '10.6.6.6' }))?.status).toBe(403);
-    // the extension is now locked to 10.1.1.1: another address is refused even with the right password
-    expect((await t.register('1001', 'pass1001', {}, { ip: '10.2.2.2' }))?.status).toBe(403);
+    // the extension is now locked to its known device (10.1.1.1): another address is refused at once, not even challenged
+    expect((await t.call({ To: '<sip:1001@demo.kumo.test>', Contact: '<sip:1001@h>' }, { ip: '10.2.2.2' }))?.status).toBe(403);
     expect((await t.register('1001', 'pass1001', {}, { ip: '10.1.1.1' }))?.status).toBe(200);
     // keep guessing another extension from the attacker IP until the IP itself is blocked (and 1002 locked too)
     for (let i = 0; i < 3; i++) await t.register('1002', 'guess', {}, { ip: '10.6.6.6' });
@@ -164,6 +164,7 @@ describe('registrar handler (real Redis)', () => {
     const text = await t.registry.metrics();
     expect(text).toMatch(/kumo_sip_bruteforce_blocks_total\{scope="ip",proc="sip-test"\} 1/);
     expect(text).toMatch(/kumo_sip_bruteforce_blocks_total\{scope="aor",proc="sip-test"\} 2/);
+    expect(text).toMatch(/kumo_sip_bruteforce_blocks_total\{scope="pair",proc="sip-test"\} 2/);
     // a block survives a restart: a fresh app on the same Redis still refuses (drop mode: no answer at all)
     const again = createSipApp({ redis, keys: t.keys, log: silentLogger(), registrar: { ...settings, bruteForce: { ...settings.bruteForce, action: 'drop' } }, directory: t.directory });
     const res = fakeResponse();

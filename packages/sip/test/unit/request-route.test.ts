@@ -87,7 +87,15 @@ function setup(o: { tenantHosts?: { ipHostDomain?: string; domainAliases?: Reado
     directory,
     location: { contactsFor: () => Promise.resolve([]) } as unknown as LocationStore,
     hunt: { read: () => Promise.resolve({ busy: new Set(), idleSince: new Map(), lastAnswered: new Map() }) } as unknown as HuntStateStore,
-    guard: { acceptNonceCount: () => Promise.resolve(true) } as unknown as AuthGuardStore,
+    guard: {
+      acceptNonceCount: () => Promise.resolve(true),
+      blocked: (s: unknown[]) => Promise.resolve(s.map(() => false)),
+      recordFailure: () => Promise.resolve({ count: 1, blocked: false }),
+      deviceState: () => Promise.resolve({}),
+      setDeviceState: () => Promise.resolve(),
+      trustDevice: () => Promise.resolve(),
+      isTrusted: () => Promise.resolve(false),
+    } as unknown as AuthGuardStore,
     publishCdr: (c) => {
       cdrs.push(c);
       return Promise.resolve();

@@ -2,6 +2,7 @@ import {
   DEFAULT_NUMBERING_PLAN,
   canonicalHost,
   gatewayIdentity,
+  isDigestPolicy,
   isIpLiteral,
   isTenantStatus,
   normalizeE164,
@@ -83,6 +84,7 @@ export function tenantFromHash(h: Record<string, string>): Tenant | null {
     status: isTenantStatus(status) ? status : 'active',
     restrictionLevel: Math.min(3, Math.max(0, Number(h.restrictionLevel ?? 0))) as RestrictionLevel,
     notes: h.notes ?? '',
+    ...(isDigestPolicy(h.digestAlgorithms) ? { digestAlgorithms: h.digestAlgorithms } : {}),
     createdAt: h.createdAt ?? '',
     updatedAt: h.updatedAt ?? '',
   };

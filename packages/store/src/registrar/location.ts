@@ -223,7 +223,10 @@ export class LocationStore {
   }
 }
 
-export type FailureScope = { readonly kind: 'ip'; readonly ip: string } | { readonly kind: 'aor'; readonly tenantId: string; readonly extension: string };
+export type FailureScope =
+  | { readonly kind: 'ip'; readonly ip: string }
+  | { readonly kind: 'aor'; readonly tenantId: string; readonly extension: string }
+  | { readonly kind: 'pair'; readonly tenantId: string; readonly extension: string; readonly ip: string };
 
 /** Brute-force guard state: failures in a sliding window and blocks with TTL, kept in Redis (they survive restarts). */
 export class AuthGuardStore {
@@ -233,9 +236,14 @@ export class AuthGuardStore {
   ) {}
 
   private keysOf(s: FailureScope): [string, string] {
-    return s.kind === 'ip'
-      ? [this.keys.global.regFailsIp(s.ip), this.keys.global.regBlockIp(s.ip)]
-      : [this.keys.tenant.regFailsAor(s.tenantId, s.extension), this.keys.tenant.regBlockAor(s.tenantId, s.extension)];
+    switch (s.kind) {
+      case 'ip':
+        return [this.keys.global.regFailsIp(s.ip), this.keys.global.regBlockIp(s.ip)];
+      case 'aor':
+        return [this.keys.tenant.regFailsAor(s.tenantId, s.extension), this.keys.tenant.regBlockAor(s.tenantId, s.extension)];
+      case 'pair':
+        return [this.keys.tenant.regFailsPair(s.tenantId, s.extension, s.ip), this.keys.tenant.regBlockPair(s.tenantId, s.extension, s.ip)];
+    }
   }
 
   /** Records one failure; `blocked` is true when this failure started a block. */
@@ -255,6 +263,49 @@ export class AuthGuardStore {
 
   async unblock(s: FailureScope): Promise<void> {
     await this.redis.del(...this.keysOf(s));
+  }
+
+  /** Which of the scopes are blocked now (concurrent EXISTS: the keys live in different cluster slots). */
+  async blocked(scopes: readonly FailureScope[]): Promise<boolean[]> {
+    return Promise.all(scopes.map(async (s) => (await this.redis.exists(this.keysOf(s)[1])) === 1));
+  }
+
+  /** Remembers a device that authenticated a REGISTER: by source address and, when it gave one, its instance id. */
+  async trustDevice(tenantId: string, extension: string, device: { ip: string; instanceId?: string | undefined }, ttlMs: number, nowMs = Date.now()): Promise<void> {
+    const key = this.keys.tenant.regTrusted(tenantId, extension);
+    const fields: Record<string, string> = { [`ip:${device.ip}`]: String(nowMs) };
+    if (device.instanceId !== undefined) fields[`i:${device.instanceId}`] = String(nowMs);
+    await this.redis.pipeline().hset(key, fields).pexpire(key, ttlMs).exec();
+  }
+
+  /** True when the source address (or instance id) authenticated a REGISTER of the extension within `ttlMs`. */
+  async isTrusted(tenantId: string, extension: string, device: { ip: string; instanceId?: string | undefined }, ttlMs: number, nowMs = Date.now()): Promise<boolean> {
+    const key = this.keys.tenant.regTrusted(tenantId, extension);
+    const fields = [`ip:${device.ip}`, ...(device.instanceId !== undefined ? [`i:${device.instanceId}`] : [])];
+    const r = await this.redis.hmget(key, ...fields);
+    return r.some((v) => v !== null && nowMs - Number(v) <= ttlMs);
+  }
+
+  /** What one device showed of its digest abilities (see auth/policy.ts); empty when nothing is known. */
+  async deviceState(tenantId: string, device: string): Promise<{ learned?: string; pending?: string }> {
+    const r = await this.redis.hmget(this.keys.tenant.authDevice(tenantId, device), 'learned', 'pending');
+    return { ...(r[0] !== null && r[0] !== undefined ? { learned: r[0] } : {}), ...(r[1] !== null && r[1] !== undefined ? { pending: r[1] } : {}) };
+  }
+
+  /** Sets (value) or clears (undefined) fields of a device's state; the record lives `ttlMs` after its last change. */
+  async setDeviceState(tenantId: string, device: string, fields: { learned?: string | null; pending?: string | null }, ttlMs: number): Promise<void> {
+    const key = this.keys.tenant.authDevice(tenantId, device);
+    const p = this.redis.pipeline();
+    const set: Record<string, string> = {};
+    const del: string[] = [];
+    for (const [k, v] of Object.entries(fields)) {
+      if (v === null) del.push(k);
+      else if (v !== undefined) set[k] = v;
+    }
+    if (Object.keys(set).length > 0) p.hset(key, set);
+    if (del.length > 0) p.hdel(key, ...del);
+    p.pexpire(key, ttlMs);
+    await p.exec();
   }
 
   /** Replay guard: true when `nc` is higher than every earlier one for this nonce (and records it). */

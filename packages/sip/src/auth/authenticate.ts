@@ -1,0 +1,265 @@
+/**
+ * The one digest authentication step of Kumo: REGISTER (401/WWW-Authenticate), INVITE and every
+ * other challenged request (407/Proxy-Authenticate) go through `Authenticator.authenticate`.
+ *
+ * One rule for each concern:
+ * - nonces: stateless (digest.ts), replay guard keyed by the nonce without its MAC, any method;
+ * - brute force: every failed digest, whatever the method, counts against the source IP, the
+ *   extension and the pair (extension, source IP); a block on any of them refuses every method;
+ * - lock design: an IP block or an extension lock does not shut out the extension's own devices —
+ *   an address that authenticated a REGISTER of the extension before (`trustMs`) or holds a live
+ *   binding may still try (its failures still count). The pair lock has no exception: ten wrong
+ *   answers for one extension from one address lock that extension from that address;
+ * - a blocked request is refused before its answer is checked, so a locked extension's password
+ *   cannot be found by guessing on (the guesser gets no signal);
+ * - algorithm policy and per-device learning: policy.ts.
+ */
+import { createHash } from 'node:crypto';
+import type { DigestPolicy } from '@kumo/domain';
+import type { AuthFailureReason, BlockScope, Logger, SipMetrics } from '@kumo/runtime';
+import type { AuthGuardStore, FailureScope, LocationStore } from '@kumo/store';
+import {
+  buildChallenges,
+  checkNonce,
+  createNonce,
+  dummyHa1,
+  nonceCount,
+  parseDigestCredentials,
+  verifyDigest,
+  type DigestAlgorithm,
+  type DigestCredentials,
+} from './digest.js';
+import { DEFAULT_MD5_ONLY_UA, brokenSha256, learnFromGiveUp, offerFor, policyAlgorithms } from './policy.js';
+
+export interface BruteForceSettings {
+  readonly windowMs: number;
+  readonly ipThreshold: number;
+  readonly aorThreshold: number;
+  readonly blockMs: number;
+  /** What a blocked REGISTER gets: no answer, or 403. Other methods always get 403 (an unanswered INVITE holds a transaction). */
+  readonly action: 'drop' | '403';
+  /** How long an address that authenticated a REGISTER stays a known device of the extension. Default 30 days. */
+  readonly trustMs?: number;
+}
+
+export interface AuthSettings {
+  readonly nonceSecret: string;
+  readonly nonceLifetimeMs: number;
+  /** The server's algorithms, in preference order: what tenants and extensions without a setting allow. */
+  readonly algorithms: readonly DigestAlgorithm[];
+  /** User-Agents that get the MD5 challenge first (legacy devices reading only the first challenge). */
+  readonly md5FirstUserAgents?: RegExp | undefined;
+  /** User-Agents that get only MD5 (clients known to give up on SHA-256), where MD5 is allowed. Default: DEFAULT_MD5_ONLY_UA. */
+  readonly md5OnlyUserAgents?: RegExp | undefined;
+  readonly bruteForce: BruteForceSettings;
+}
+
+export interface DigestSecretsLike {
+  readonly ha1Md5: string;
+  readonly ha1Sha256: string;
+  /** The extension's own policy, when it has one. */
+  readonly digestAlgorithms?: DigestPolicy | undefined;
+}
+
+export interface AuthRequest<S extends DigestSecretsLike> {
+  readonly method: string;
+  /** The Authorization (REGISTER) or Proxy-Authorization (others) header value. */
+  readonly header: string | undefined;
+  /** The digest realm: the tenant's SIP domain (for REGISTER, the domain asked for). */
+  readonly realm: string;
+  /** Undefined when no tenant has this domain (REGISTER to an unknown domain). */
+  readonly tenant: { readonly id: string; readonly digestAlgorithms?: DigestPolicy | undefined } | undefined;
+  /** Who the request claims to be: the To user of a REGISTER, the From user otherwise. */
+  readonly extension: string;
+  readonly source: { readonly address: string };
+  readonly userAgent?: string | undefined;
+  readonly instanceId?: string | undefined;
+  /** The extension's digest secrets (and its record), looked up once; undefined when it does not exist. */
+  readonly lookup: () => Promise<S | undefined>;
+}
+
+export type AuthVerdict<S> =
+  | { readonly kind: 'ok'; readonly secrets: S; readonly credentials: DigestCredentials }
+  /** Answer 401 (REGISTER) or 407 with these header values (one per algorithm). */
+  | { readonly kind: 'challenge'; readonly outcome: 'challenged' | 'stale' | 'replay'; readonly challenges: string[] }
+  /** Refused by a brute-force block; `drop`: send nothing. */
+  | { readonly kind: 'blocked'; readonly scope: BlockScope; readonly drop: boolean }
+  | { readonly kind: 'failed'; readonly reason: AuthFailureReason };
+
+export interface AuthenticatorDeps {
+  readonly settings: AuthSettings;
+  readonly guard: AuthGuardStore;
+  /** Live bindings count as known devices too (phones registered before trust records existed). */
+  readonly location?: LocationStore;
+  readonly log: Logger;
+  readonly metrics?: SipMetrics | undefined;
+  readonly now?: () => number;
+}
+
+const DEFAULT_TRUST_MS = 30 * 86_400_000;
+/** How long a device's learned algorithm is kept after its last change. */
+const DEVICE_STATE_MS = 30 * 86_400_000;
+/**
+ * A multi-challenge is "unanswered" when the device's next request (within this time) comes without
+ * usable credentials: Debian 12's baresip retries its REGISTER every 60 s after giving up.
+ */
+const PENDING_MS = 3_600_000;
+/** …and a client that can answer does so within milliseconds; two requests sent at once are not a give-up. */
+const GAVE_UP_AFTER_MS = 3_000;
+
+/** A device, before it authenticated: the extension it claims, its address and its User-Agent. */
+export function deviceKey(extension: string, address: string, userAgent: string | undefined): string {
+  return createHash('sha256').update(`${extension}\u0000${address}\u0000${userAgent ?? ''}`).digest('hex').slice(0, 24);
+}
+
+export interface Authenticator {
+  authenticate<S extends DigestSecretsLike>(r: AuthRequest<S>): Promise<AuthVerdict<S>>;
+}
+
+export function createAuthenticator(d: AuthenticatorDeps): Authenticator {
+  const s = d.settings;
+  const bf = s.bruteForce;
+  const trustMs = bf.trustMs ?? DEFAULT_TRUST_MS;
+  const md5Only = s.md5OnlyUserAgents ?? DEFAULT_MD5_ONLY_UA;
+  const now = d.now ?? Date.now;
+  const log = d.log.child({ component: 'auth' });
+  const m = d.metrics;
+
+  const scopesOf = (tenantId: string | undefined, extension: string, ip: string): FailureScope[] => [
+    { kind: 'ip', ip },
+    ...(tenantId !== undefined
+      ? [
+          { kind: 'aor', tenantId, extension } as const,
+          { kind: 'pair', tenantId, extension, ip } as const,
+        ]
+      : []),
+  ];
+
+  const isKnownDevice = async (tenantId: string, extension: string, ip: string, instanceId: string | undefined): Promise<boolean> => {
+    if (await d.guard.isTrusted(tenantId, extension, { ip, instanceId }, trustMs, now())) return true;
+    const live = (await d.location?.contactsFor(tenantId, extension)) ?? [];
+    return live.some((b) => b.source.address === ip);
+  };
+
+  /** The block that refuses this request, if any. */
+  const blockOf = async (tenantId: string | undefined, extension: string, ip: string, instanceId: string | undefined): Promise<BlockScope | undefined> => {
+    const [ipBlocked = false, aorBlocked = false, pairBlocked = false] = await d.guard.blocked(scopesOf(tenantId, extension, ip));
+    if (pairBlocked) return 'pair';
+    if (!ipBlocked && !aorBlocked) return undefined;
+    if (tenantId !== undefined && (await isKnownDevice(tenantId, extension, ip, instanceId))) return undefined;
+    return ipBlocked ? 'ip' : 'aor';
+  };
+
+  const recordFailure = async (r: AuthRequest<DigestSecretsLike>, reason: AuthFailureReason): Promise<void> => {
+    m?.authFailures.inc({ reason });
+    const ip = r.source.address;
+    const tenantId = r.tenant?.id;
+    try {
+      const opts = (threshold: number) => ({ windowMs: bf.windowMs, threshold, blockMs: bf.blockMs });
+      const scopes = scopesOf(tenantId, r.extension, ip);
+      const results = await Promise.all(scopes.map((sc) => d.guard.recordFailure(sc, opts(sc.kind === 'ip' ? bf.ipThreshold : bf.aorThreshold))));
+      const count = (k: FailureScope['kind']): number | undefined => results[scopes.findIndex((sc) => sc.kind === k)]?.count;
+      log.info(
+        { method: r.method, ip, tenantId, extension: r.extension, reason, ipFailures: count('ip'), aorFailures: count('aor'), pairFailures: count('pair') },
+        'digest authentication failed',
+      );
+      scopes.forEach((sc, i) => {
+        if (results[i]?.blocked !== true) return;
+        m?.blocksStarted.inc({ scope: sc.kind });
+        const what =
+          sc.kind === 'ip' ? 'source IP blocked' : sc.kind === 'aor' ? 'extension locked to its known devices' : 'extension locked for this source IP';
+        log.warn({ scope: sc.kind, ip, tenantId, extension: r.extension, failures: results[i]?.count, blockS: bf.blockMs / 1000 }, `brute force: ${what}`);
+      });
+    } catch (err) {
+      log.error({ err }, 'could not record an authentication failure');
+    }
+  };
+
+  return {
+    async authenticate<S extends DigestSecretsLike>(r: AuthRequest<S>): Promise<AuthVerdict<S>> {
+      const ip = r.source.address;
+      const tenantId = r.tenant?.id;
+      const blockedBy = await blockOf(tenantId, r.extension, ip, r.instanceId);
+      if (blockedBy !== undefined) {
+        m?.blockedRequests.inc({ scope: blockedBy });
+        return { kind: 'blocked', scope: blockedBy, drop: r.method === 'REGISTER' && bf.action === 'drop' };
+      }
+
+      // Same work whether or not the extension exists: one lookup, one hash, one compare.
+      const secrets = tenantId !== undefined ? await r.lookup() : undefined;
+      const allowed = policyAlgorithms(secrets?.digestAlgorithms) ?? policyAlgorithms(r.tenant?.digestAlgorithms) ?? s.algorithms;
+      const device = tenantId !== undefined ? deviceKey(r.extension, ip, r.userAgent) : undefined;
+      const creds = parseDigestCredentials(r.header);
+      const usable = creds !== null && creds.realm.toLowerCase() === r.realm && allowed.includes(creds.algorithm);
+
+      const challenge = async (outcome: 'challenged' | 'stale' | 'replay', noAnswer: boolean): Promise<AuthVerdict<S>> => {
+        let learned: string | undefined;
+        if (device !== undefined && tenantId !== undefined) {
+          const state = await d.guard.deviceState(tenantId, device);
+          const age = state.pending !== undefined ? now() - Number(state.pending) : -1;
+          const gaveUp = noAnswer && age >= GAVE_UP_AFTER_MS && age < PENDING_MS;
+          const change = learnFromGiveUp({ allowed, gaveUp });
+          learned = change ?? state.learned;
+          if (change) {
+            log.info({ tenantId, extension: r.extension, ip, userAgent: r.userAgent, algorithm: change }, 'digest: device gave up on a multi-challenge; challenging it with one algorithm from now on');
+          }
+          const offer = offerFor({ allowed, userAgent: r.userAgent, learned, md5OnlyUserAgents: md5Only, md5FirstUserAgents: s.md5FirstUserAgents });
+          // Mark a multi-challenge (only the first one of a series: the age is what tells a give-up).
+          const pending = offer.length > 1 ? (state.pending !== undefined && age < PENDING_MS && !gaveUp ? undefined : String(now())) : null;
+          if (change || (pending === null && state.pending !== undefined) || typeof pending === 'string') {
+            await d.guard.setDeviceState(tenantId, device, { ...(change ? { learned: change } : {}), ...(pending !== undefined ? { pending } : {}) }, DEVICE_STATE_MS);
+          }
+          return { kind: 'challenge', outcome, challenges: build(offer, outcome === 'stale') };
+        }
+        const offer = offerFor({ allowed, userAgent: r.userAgent, md5OnlyUserAgents: md5Only, md5FirstUserAgents: s.md5FirstUserAgents });
+        return { kind: 'challenge', outcome, challenges: build(offer, outcome === 'stale') };
+      };
+      const build = (offer: DigestAlgorithm[], stale: boolean): string[] =>
+        buildChallenges({ realm: r.realm, nonce: createNonce({ secret: s.nonceSecret, realm: r.realm, nowMs: now() }), algorithms: offer, stale });
+
+      if (!usable) return challenge('challenged', creds === null || (creds.realm.toLowerCase() === r.realm && !allowed.includes(creds.algorithm)));
+      const nonceState = checkNonce(creds.nonce, { secret: s.nonceSecret, realm: r.realm, nowMs: now(), lifetimeMs: s.nonceLifetimeMs });
+      if (nonceState !== 'valid') return challenge(nonceState === 'stale' ? 'stale' : 'challenged', false);
+
+      const ha1 = secrets ? (creds.algorithm === 'MD5' ? secrets.ha1Md5 : secrets.ha1Sha256) : dummyHa1(creds.algorithm, s.nonceSecret, r.extension, r.realm);
+      const answerOk = verifyDigest(creds, ha1, r.method);
+      const failure: AuthFailureReason | undefined = !r.tenant
+        ? 'unknown_domain'
+        : !secrets
+          ? 'unknown_user'
+          : !answerOk
+            ? 'bad_response'
+            : creds.username !== r.extension
+              ? 'username_mismatch'
+              : undefined;
+      if (failure !== undefined || !secrets) {
+        const reason = failure ?? 'unknown_user';
+        if (reason === 'bad_response' && secrets && device !== undefined && tenantId !== undefined && allowed.includes('MD5') && creds.algorithm === 'SHA-256') {
+          const md5Verifies = verifyDigest({ ...creds, algorithm: 'MD5' }, secrets.ha1Md5, r.method);
+          if (brokenSha256({ algorithm: creds.algorithm, response: creds.response, md5Verifies })) {
+            log.info({ tenantId, extension: r.extension, ip, userAgent: r.userAgent }, 'digest: device answered SHA-256 with an MD5 hash; challenging it with MD5 from now on');
+            await d.guard.setDeviceState(tenantId, device, { learned: 'MD5', pending: null }, DEVICE_STATE_MS);
+            // It knows the password: not a guess.
+            if (md5Verifies) return challenge('challenged', false);
+          }
+        }
+        await Promise.all([
+          recordFailure(r, reason),
+          // It answered the multi-challenge (wrongly): not a device that gives up on one.
+          device !== undefined && tenantId !== undefined ? d.guard.setDeviceState(tenantId, device, { pending: null }, DEVICE_STATE_MS) : undefined,
+        ]);
+        return { kind: 'failed', reason };
+      }
+      // The nonce is ours (checked above): its time and random parts identify it; the MAC adds nothing.
+      const nonceKey = creds.nonce.slice(0, creds.nonce.lastIndexOf('.'));
+      if (!(await d.guard.acceptNonceCount(nonceKey, nonceCount(creds) as number, s.nonceLifetimeMs + 60_000))) return challenge('replay', false);
+      if (tenantId !== undefined && device !== undefined) {
+        await Promise.all([
+          d.guard.setDeviceState(tenantId, device, { pending: null }, DEVICE_STATE_MS),
+          r.method === 'REGISTER' ? d.guard.trustDevice(tenantId, r.extension, { ip, instanceId: r.instanceId }, trustMs, now()) : undefined,
+        ]);
+      }
+      return { kind: 'ok', secrets, credentials: creds };
+    },
+  };
+}
