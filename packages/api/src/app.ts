@@ -7,6 +7,7 @@ import { ProvisioningRepo, pingRedis } from '@kumo/store';
 import type { ApiDeps, ApiRoutePlugin, RouteContext } from './context.js';
 import { errorSchema, installErrorHandling, type ErrorBody } from './errors.js';
 import { routePlugins } from './routes/index.js';
+import { ConsoleAuth, registerConsole } from './console/index.js';
 
 export const DEFAULT_BODY_LIMIT = 262_144;
 
@@ -37,6 +38,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const metrics = metricsFor(registry);
   const repo = new ProvisioningRepo(deps.redis, deps.keys, deps.now);
   const ctx: RouteContext = { redis: deps.redis, keys: deps.keys, repo, log, registry };
+  const consoleAuth = new ConsoleAuth(deps.redis, deps.keys, deps.console);
 
   // Typed as fastify's logger so the instance is the plain FastifyInstance plugins expect.
   const fastifyLog: FastifyBaseLogger = log;
@@ -59,6 +61,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
 
   app.decorateRequest('principal', null);
   app.decorateRequest('tenant', null);
+  consoleAuth.install(app);
   app.addSchema(errorSchema);
   installErrorHandling(app, (code) => metrics.contractRejections.inc({ code }));
 
@@ -74,7 +77,13 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     const route = req.routeOptions.url ?? '';
     if (req.routeOptions.config.public === true || route === '/docs' || route.startsWith('/docs/')) return;
     const key = bearer(req);
-    if (key === undefined) throw new KumoError('KUMO_ERR_UNAUTHORIZED', 'missing Authorization: Bearer <API key>');
+    if (key === undefined) {
+      // People in the console: a session cookie (with CSRF checks) stands for an API key.
+      const viaSession = await consoleAuth.principalOf(req);
+      if (viaSession === null) throw new KumoError('KUMO_ERR_UNAUTHORIZED', 'missing Authorization: Bearer <API key>');
+      req.principal = viaSession;
+      return;
+    }
     const principal = await repo.apiKeys.authenticate(key);
     if (principal === null) throw new KumoError('KUMO_ERR_UNAUTHORIZED', 'invalid or revoked API key');
     req.principal = principal;
@@ -101,6 +110,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     });
     await app.register(swaggerUi, { routePrefix: '/docs' });
   }
+
+  await registerConsole(app, { redis: deps.redis, keys: deps.keys, repo, auth: consoleAuth });
 
   const ops = { config: { public: true } } as const;
   app.get('/healthz', { ...ops, schema: { tags: ['ops'], summary: 'Liveness', security: [] } }, () => ({ status: 'ok' }));

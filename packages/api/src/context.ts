@@ -4,6 +4,7 @@ import type { Logger } from '@kumo/runtime';
 import type { Tenant } from '@kumo/domain';
 import type { ApiKeyRecord, Actor, KeySchema, ProvisioningRepo, RedisClient } from '@kumo/store';
 import { KumoError } from '@kumo/runtime';
+import type { ConsoleAuthOptions } from './console/auth.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -33,6 +34,8 @@ export interface ApiDeps {
   readonly docs?: boolean;
   readonly trustProxy?: boolean;
   readonly now?: () => Date;
+  /** Console log-in settings (session lifetimes, lockout); defaults in `@kumo/store`. */
+  readonly console?: ConsoleAuthOptions;
   /** Extra route plugins (other areas: registrations, billing, admission…). */
   readonly plugins?: readonly ApiRoutePlugin[];
 }

@@ -59,3 +59,21 @@ export {
 } from './registrar/location.js';
 // call routing (hunt state shared by sip processes)
 export { HuntStateStore, STATE_TTL_MS, type HuntState } from './calls/hunt.js';
+// console (people: users, sessions, log-in lockout)
+export {
+  UserRepo,
+  USER_ROLES,
+  LOGIN_RE,
+  SCRYPT_PARAMS,
+  hashPassword,
+  verifyPassword,
+  dummyPasswordHash,
+  passwordProblem,
+  userView,
+  type UserCreate,
+  type UserLang,
+  type UserRecord,
+  type UserRole,
+  type UserView,
+} from './console/users.js';
+export { SessionStore, LoginGuard, DEFAULT_LOCKOUT, type LockoutPolicy, type SessionOptions, type SessionRecord } from './console/sessions.js';

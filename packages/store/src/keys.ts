@@ -112,6 +112,9 @@ function tenantKeys(prefix: string) {
     /** List (newest first) of JSON audit records: re-ratings, tariff changes, month closes. */
     billAudit: (id: string) => `${t(id)}:bill:audit`,
 
+    // --- console (people: users and sessions) ----------------------------------------
+    /** Sorted set (score = creation ms) of the ids of the tenant's console users. */
+    consoleUsers: (id: string) => `${t(id)}:console:users`,
   };
 }
 
@@ -167,6 +170,23 @@ function globalKeys(prefix: string) {
     /** Set of tenant ids with calls booked in a month. */
     billMonthTenants: (month: string) => `${prefix}:bill:month:${month}:tenants`,
 
+    // --- console (people: users and sessions) ----------------------------------------
+    /** Hash: login (lower case) → JSON `UserRecord` (scrypt hash, TOTP secret). Logins are unique platform-wide. */
+    consoleUsers: () => `${prefix}:console:users`,
+    /** Hash: user id → login. */
+    consoleUserIds: () => `${prefix}:console:userids`,
+    /** Sorted set (score = creation ms) of operator user ids. */
+    consoleOperatorUsers: () => `${prefix}:console:opusers`,
+    /** String (JSON session) with PX = idle timeout, keyed by the SHA-256 of the session id (the id itself is never stored). */
+    consoleSession: (sidHash: string) => `${prefix}:console:sess:${sidHash}`,
+    /** Set of session-id hashes of one user (logout everywhere). */
+    consoleUserSessions: (userId: string) => `${prefix}:console:usess:${userId}`,
+    /** String counter with TTL: failed log-ins of one login name (lockout with backoff). */
+    consoleLoginFails: (login: string) => `${prefix}:console:fail:${login}`,
+    /** String with PX: the login name is locked until the key expires. */
+    consoleLoginLock: (login: string) => `${prefix}:console:lock:${login}`,
+    /** String with TTL: the last TOTP time step a user consumed (replay guard). */
+    consoleTotpStep: (userId: string) => `${prefix}:console:totp:${userId}`,
   };
 }
 

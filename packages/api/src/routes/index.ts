@@ -12,6 +12,7 @@ import { registrationCountRoutes, registrationRoutes } from './registrations.js'
 import { tenantRoutes } from './tenant.js';
 import { tenantsRoutes } from './tenants.js';
 import { trunkRoutes } from './trunks.js';
+import { liveRoutes, operatorUserRoutes, tenantUserRoutes } from '../console/index.js';
 
 /**
  * Every route plugin of the API. To add an area (registrations, billing, admission…):
@@ -38,4 +39,8 @@ export const routePlugins: readonly ApiRoutePlugin[] = [
   // --- admission (restriction, events) ---
   { name: 'admission-operator', scope: 'operator', plugin: admissionOperatorRoutes },
   { name: 'admission', scope: 'tenant', plugin: admissionTenantRoutes },
+  // --- console (people: users, live feed) ---
+  { name: 'users', scope: 'tenant', plugin: tenantUserRoutes },
+  { name: 'operator-users', scope: 'operator', plugin: operatorUserRoutes },
+  { name: 'live', scope: 'tenant', plugin: liveRoutes },
 ];

@@ -1,0 +1,180 @@
+/**
+ * People's log-in (the console's endpoints): scrypt passwords, Redis sessions, cookie flags,
+ * CSRF, session fixation, lockout with backoff, logout everywhere, TOTP, read-only users,
+ * tenant isolation, audit. Real Redis, the real app via inject.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LightMyRequestResponse } from 'fastify';
+import { totpAt } from '../../src/console/totp.js';
+import { harness, type Harness } from './helpers.js';
+
+let h: Harness;
+const PW = 'correct horse battery';
+
+function cookieOf(r: LightMyRequestResponse): string {
+  const sc = r.headers['set-cookie'];
+  const line = Array.isArray(sc) ? sc[0] : sc;
+  const m = /kumo_session=([^;]*)/.exec(line ?? '');
+  return m?.[1] ?? '';
+}
+
+async function login(login: string, password = PW, headers: Record<string, string> = {}) {
+  const r = await h.call('POST', '/v1/session', { key: null, body: { login, password }, headers });
+  return { r, sid: cookieOf(r), csrf: r.statusCode === 200 ? r.json<{ csrf: string }>().csrf : '' };
+}
+
+function as(sid: string, csrf?: string) {
+  return (method: string, url: string, body?: unknown) =>
+    h.call(method, url, { key: null, ...(body !== undefined ? { body } : {}), headers: { cookie: `kumo_session=${sid}`, ...(csrf !== undefined ? { 'x-csrf-token': csrf } : {}) } });
+}
+
+beforeAll(async () => {
+  h = await harness();
+  await h.tenant('ca');
+  await h.tenant('cb');
+  for (const [t, login, role] of [
+    ['ca', 'admin@ca', 'tenant-admin'],
+    ['ca', 'viewer@ca', 'tenant-viewer'],
+    ['cb', 'admin@cb', 'tenant-admin'],
+  ] as const) {
+    const r = await h.call('POST', `/v1/tenants/${t}/users`, { body: { login, name: login, role, password: PW } });
+    expect(r.statusCode, r.body).toBe(201);
+  }
+  const op = await h.call('POST', '/v1/platform/users', { body: { login: 'op', name: 'Operator', role: 'operator', password: PW } });
+  expect(op.statusCode, op.body).toBe(201);
+});
+afterAll(() => h.close());
+
+describe('console log-in', () => {
+  it('sets an HttpOnly SameSite=Strict cookie, never stores the password, and the session acts on the API', async () => {
+    const { r, sid, csrf } = await login('Admin@CA');
+    expect(r.statusCode, r.body).toBe(200);
+    const line = String(r.headers['set-cookie']);
+    expect(line).toMatch(/HttpOnly/);
+    expect(line).toMatch(/SameSite=Strict/);
+    expect(line).toMatch(/Path=\//);
+    expect(line).not.toMatch(/Secure/); // plain HTTP here; Secure is set when the request came over TLS
+    const body = r.json<{ user: Record<string, unknown>; tenant: { id: string } }>();
+    expect(body.user).not.toHaveProperty('passwordHash');
+    expect(body.tenant.id).toBe('ca');
+    const stored = await h.redis.hget(`${h.prefix}:console:users`, 'admin@ca');
+    expect(stored).toMatch(/"passwordHash":"scrypt\$15\$8\$1\$/);
+    expect(stored).not.toContain(PW);
+    const call = as(sid, csrf);
+    expect((await call('GET', '/v1/tenants/ca/extensions')).statusCode).toBe(200);
+    const created = await call('POST', '/v1/tenants/ca/extensions', { number: '2001', displayName: 'Web', password: 'secret-2001-pw' });
+    expect(created.statusCode, created.body).toBe(201);
+    // Audited with the user as the actor.
+    const audit = await call('GET', '/v1/tenants/ca/audit');
+    const items = audit.json<{ items: { action: string; actor: { keyId: string } }[] }>().items;
+    expect(items.find((i) => i.action === 'extension.create')?.actor.keyId).toBe('user:admin@ca');
+    expect(items.some((i) => i.action === 'session.login')).toBe(true);
+  });
+
+  it('wrong passwords and unknown logins get the same answer', async () => {
+    const a = await login('admin@ca', 'wrong password!!');
+    const b = await login('nobody@ca', 'wrong password!!');
+    expect(a.r.statusCode).toBe(401);
+    expect(b.r.statusCode).toBe(401);
+    expect(a.r.json<{ code: string }>().code).toBe(b.r.json<{ code: string }>().code);
+    await login('admin@ca'); // clears the failure count
+  });
+
+  it('CSRF: writes without the token or from another origin are refused; reads are fine', async () => {
+    const { sid, csrf } = await login('admin@ca');
+    const noToken = await as(sid)('POST', '/v1/tenants/ca/extensions', { number: '2002', displayName: 'x', password: 'secret-2002-pw' });
+    expect(noToken.statusCode).toBe(403);
+    expect(noToken.json<{ code: string }>().code).toBe('KUMO_ERR_CSRF');
+    const wrong = await as(sid, 'x'.repeat(43))('DELETE', '/v1/tenants/ca/extensions/2001');
+    expect(wrong.json<{ code: string }>().code).toBe('KUMO_ERR_CSRF');
+    const foreign = await h.call('DELETE', '/v1/tenants/ca/extensions/2001', {
+      key: null,
+      headers: { cookie: `kumo_session=${sid}`, 'x-csrf-token': csrf, origin: 'https://evil.example' },
+    });
+    expect(foreign.json<{ code: string }>().code).toBe('KUMO_ERR_CSRF');
+    expect((await as(sid)('GET', '/v1/tenants/ca')).statusCode).toBe(200);
+    const logoutNoToken = await as(sid)('DELETE', '/v1/session');
+    expect(logoutNoToken.statusCode).toBe(403);
+  });
+
+  it('session fixation: a session id the browser had before is never the one after log-in, and is ended', async () => {
+    const first = await login('admin@ca');
+    const second = await login('admin@ca', PW, { cookie: `kumo_session=${first.sid}` });
+    expect(second.sid).not.toBe(first.sid);
+    expect((await as(first.sid)('GET', '/v1/session')).statusCode).toBe(401);
+    expect((await as(second.sid)('GET', '/v1/session')).statusCode).toBe(200);
+    // A made-up id is simply not a session.
+    expect((await as('A'.repeat(43))('GET', '/v1/tenants/ca')).statusCode).toBe(401);
+  });
+
+  it('tenant isolation: a tenant admin sees another tenant as missing and cannot reach operator routes', async () => {
+    const { sid, csrf } = await login('admin@ca');
+    const call = as(sid, csrf);
+    expect((await call('GET', '/v1/tenants/cb/extensions')).statusCode).toBe(404);
+    expect((await call('GET', '/v1/tenants/cb/users')).statusCode).toBe(404);
+    expect((await call('GET', '/v1/tenants/cb/live')).statusCode).toBe(404);
+    expect((await call('GET', '/v1/tenants')).statusCode).toBe(403);
+    expect((await call('POST', '/v1/platform/users', { login: 'evil', name: 'e', role: 'operator', password: PW })).statusCode).toBe(403);
+    // Users of another tenant cannot be touched by id either.
+    const other = (await h.call('GET', '/v1/tenants/cb/users')).json<{ items: { id: string }[] }>().items[0]!.id;
+    expect((await call('DELETE', `/v1/tenants/ca/users/${other}`)).statusCode).toBe(404);
+  });
+
+  it('read-only users read but cannot write', async () => {
+    const { sid, csrf } = await login('viewer@ca');
+    const call = as(sid, csrf);
+    expect((await call('GET', '/v1/tenants/ca/extensions')).statusCode).toBe(200);
+    const w = await call('POST', '/v1/tenants/ca/extensions', { number: '2003', displayName: 'x', password: 'secret-2003-pw' });
+    expect(w.statusCode).toBe(403);
+    // Own preferences are theirs to change.
+    expect((await call('PATCH', '/v1/session/user', { lang: 'en' })).json<{ lang: string }>().lang).toBe('en');
+  });
+
+  it('logout and logout everywhere end sessions', async () => {
+    const a = await login('admin@cb');
+    const b = await login('admin@cb');
+    expect((await as(a.sid, a.csrf)('DELETE', '/v1/session')).statusCode).toBe(204);
+    expect((await as(a.sid)('GET', '/v1/session')).statusCode).toBe(401);
+    expect((await as(b.sid)('GET', '/v1/session')).statusCode).toBe(200);
+    const c = await login('admin@cb');
+    expect((await as(c.sid, c.csrf)('DELETE', '/v1/sessions')).statusCode).toBe(204);
+    expect((await as(b.sid)('GET', '/v1/session')).statusCode).toBe(401);
+    expect((await as(c.sid)('GET', '/v1/session')).statusCode).toBe(401);
+  });
+
+  it('lockout: after 5 failures the login locks (429 + Retry-After), even with the right password', async () => {
+    await h.call('POST', '/v1/tenants/cb/users', { body: { login: 'victim@cb', name: 'v', role: 'tenant-admin', password: PW } });
+    for (let i = 0; i < 4; i++) expect((await login('victim@cb', 'nope nope nope')).r.statusCode).toBe(401);
+    const fifth = await login('victim@cb', 'nope nope nope');
+    expect(fifth.r.statusCode).toBe(429);
+    expect(Number(fifth.r.headers['retry-after'])).toBeGreaterThanOrEqual(29);
+    const right = await login('victim@cb');
+    expect(right.r.statusCode).toBe(429);
+    expect(right.r.json<{ code: string }>().code).toBe('KUMO_ERR_LOGIN_LOCKED');
+    const audit = (await h.call('GET', '/v1/tenants/cb/audit')).json<{ items: { action: string }[] }>().items;
+    expect(audit.filter((i) => i.action === 'session.loginFailed').length).toBeGreaterThanOrEqual(5);
+  });
+
+  it('TOTP: enrol, then log-in needs the code; a code works once', async () => {
+    const { sid, csrf } = await login('op');
+    const call = as(sid, csrf);
+    const setup = (await call('POST', '/v1/session/totp/setup')).json<{ secret: string; uri: string }>();
+    expect(setup.uri).toMatch(/^otpauth:\/\/totp\/Kumo%3Aop\?secret=/);
+    expect((await call('POST', '/v1/session/totp/enable', { secret: setup.secret, code: '000000' === totpAt(setup.secret, Date.now()) ? '111111' : '000000' })).statusCode).toBe(400);
+    expect((await call('POST', '/v1/session/totp/enable', { secret: setup.secret, code: totpAt(setup.secret, Date.now()) })).statusCode).toBe(200);
+    const pw = await login('op');
+    expect(pw.r.json<{ stage: string }>().stage).toBe('pending-totp');
+    // A pending session is no key to the API.
+    expect((await as(pw.sid)('GET', '/v1/tenants')).statusCode).toBe(401);
+    const code = totpAt(setup.secret, Date.now());
+    const ok = await h.call('POST', '/v1/session/totp', { key: null, body: { code }, headers: { cookie: `kumo_session=${pw.sid}`, 'x-csrf-token': pw.csrf } });
+    expect(ok.statusCode, ok.body).toBe(200);
+    const full = cookieOf(ok);
+    expect(full).not.toBe(pw.sid);
+    expect((await as(full)('GET', '/v1/tenants')).statusCode).toBe(200);
+    // Replay of the same code on a new password session is refused.
+    const again = await login('op');
+    const replay = await h.call('POST', '/v1/session/totp', { key: null, body: { code }, headers: { cookie: `kumo_session=${again.sid}`, 'x-csrf-token': again.csrf } });
+    expect(replay.statusCode).toBe(401);
+  });
+});
