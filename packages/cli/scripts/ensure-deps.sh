@@ -8,6 +8,8 @@ need_apt=()
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 if [[ "${1:-}" == "--with-sipp" ]]; then
   command -v sipp >/dev/null 2>&1 || need_apt+=(sip-tester)
+  # The console's browser tests drive Debian's Chromium through playwright-core (no browser download).
+  [[ -x /usr/bin/chromium ]] || need_apt+=(chromium)
 fi
 if ((${#need_apt[@]})); then
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then

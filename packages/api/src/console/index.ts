@@ -7,6 +7,7 @@ import { sessionRoutes } from './session-routes.js';
 
 export { ConsoleAuth, SESSION_COOKIE, type ConsoleAuthOptions } from './auth.js';
 export { liveRoutes, LiveHub } from './live.js';
+export { searchRoutes } from './search.js';
 export { operatorUserRoutes, tenantUserRoutes } from './user-routes.js';
 
 /** The console page's Content-Security-Policy: own scripts, styles and connections only. */
@@ -43,6 +44,8 @@ export async function registerConsole(app: FastifyInstance, ctx: { redis: RedisC
         // Hashed asset names may be cached for long; index.html must be revalidated.
         setHeaders: (reply, path) => void reply.header('cache-control', /\/assets\//.test(path) ? 'public, max-age=31536000, immutable' : 'no-cache'),
       });
+      // The app itself at /console/ (and /console): index.html, always revalidated.
+      scope.get('/console/', (_req, reply) => reply.header('cache-control', 'no-cache').sendFile('index.html'));
     } else {
       scope.get('/console/*', (_req, reply) =>
         reply.code(503).type('text/plain; charset=utf-8').send('The console is not built: run `npm run build` (vite build of packages/console).'),

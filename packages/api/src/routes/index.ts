@@ -12,7 +12,7 @@ import { registrationCountRoutes, registrationRoutes } from './registrations.js'
 import { tenantRoutes } from './tenant.js';
 import { tenantsRoutes } from './tenants.js';
 import { trunkRoutes } from './trunks.js';
-import { liveRoutes, operatorUserRoutes, tenantUserRoutes } from '../console/index.js';
+import { liveRoutes, operatorUserRoutes, searchRoutes, tenantUserRoutes } from '../console/index.js';
 
 /**
  * Every route plugin of the API. To add an area (registrations, billing, admission…):
@@ -43,4 +43,5 @@ export const routePlugins: readonly ApiRoutePlugin[] = [
   { name: 'users', scope: 'tenant', plugin: tenantUserRoutes },
   { name: 'operator-users', scope: 'operator', plugin: operatorUserRoutes },
   { name: 'live', scope: 'tenant', plugin: liveRoutes },
+  { name: 'extension-search', scope: 'tenant', plugin: searchRoutes },
 ];
