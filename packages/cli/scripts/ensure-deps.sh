@@ -10,6 +10,8 @@ if [[ "${1:-}" == "--with-sipp" ]]; then
   command -v sipp >/dev/null 2>&1 || need_apt+=(sip-tester)
   # The console's browser tests drive Debian's Chromium through playwright-core (no browser download).
   [[ -x /usr/bin/chromium ]] || need_apt+=(chromium)
+  # A Japanese font, so the console's screenshots show text rather than empty boxes.
+  fc-list 2>/dev/null | grep -qi 'ipagothic\|noto sans cjk' || need_apt+=(fonts-ipafont-gothic)
 fi
 if ((${#need_apt[@]})); then
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then

@@ -42,6 +42,13 @@ interface CredentialsFile {
   console?: { tenantAdminPassword?: string; operatorPassword?: string };
 }
 
+function consoleCreds(c: Record<string, unknown>): NonNullable<CredentialsFile['console']> {
+  return {
+    ...(typeof c['tenantAdminPassword'] === 'string' ? { tenantAdminPassword: c['tenantAdminPassword'] } : {}),
+    ...(typeof c['operatorPassword'] === 'string' ? { operatorPassword: c['operatorPassword'] } : {}),
+  };
+}
+
 function readPrevious(file: string): CredentialsFile {
   if (!existsSync(file)) return {};
   try {
@@ -49,7 +56,7 @@ function readPrevious(file: string): CredentialsFile {
     return {
       ...(typeof j['operatorKey'] === 'string' ? { operatorKey: j['operatorKey'] } : {}),
       ...(typeof j['tenantAdminKey'] === 'string' ? { tenantAdminKey: j['tenantAdminKey'] } : {}),
-      ...(typeof j['console'] === 'object' && j['console'] !== null ? { console: j['console'] as CredentialsFile['console'] & object } : {}),
+      ...(typeof j['console'] === 'object' && j['console'] !== null ? { console: consoleCreds(j['console'] as Record<string, unknown>) } : {}),
     };
   } catch {
     return {};

@@ -221,8 +221,7 @@ describe.skipIf(!BUILT || !existsSync(CHROMIUM))('console in Chromium', () => {
       service: '1002',
       calls: 1,
       timeoutS: 30,
-      keys: { hold: '5000' },
-      args: ['-inf', injection('1001', 'pass1001')],
+      args: ['-inf', injection('1001', 'pass1001'), '-trace_msg', '-message_file', join(ARTIFACTS, 'sipp-call.log')],
     });
     await admin.waitForSelector('[data-testid=in-call] >> text=1002', { timeout: 8000 }).catch(async (e: unknown) => {
       throw new Error(`${String(e)}\ncaller: ${explain(await caller)}\ncallee: ${explain(await callee.stop())}`);
