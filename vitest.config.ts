@@ -7,6 +7,17 @@ const root = fileURLToPath(new URL('.', import.meta.url));
 // processes spawned by integration tests run the built `dist/` (the test command builds first).
 const alias = [{ find: /^@kumo\/([a-z]+)$/, replacement: `${root}packages/$1/src/index.ts` }];
 
+/** Integration files that must pass on every Redis topology Kumo supports (see docs/scaling.md). */
+const topologyFiles = [
+  'packages/store/test/integration/registrar.test.ts',
+  'packages/store/test/integration/admission-store.test.ts',
+  'packages/store/test/integration/provisioning.test.ts',
+  'packages/store/test/integration/billing.test.ts',
+  'packages/billing/test/integration/worker.test.ts',
+  'packages/sip/test/integration/registrar-sipp.test.ts',
+  'packages/sip/test/integration/calls-sipp.test.ts',
+];
+
 export default defineConfig({
   resolve: { alias },
   test: {
@@ -36,6 +47,21 @@ export default defineConfig({
           sequence: { groupOrder: 1 },
         },
       },
+      // The core store, billing and registrar scenarios again, on a real Sentinel set and a real Cluster.
+      ...(['redis-sentinel', 'redis-cluster'] as const).map((name) => ({
+        resolve: { alias },
+        test: {
+          name,
+          include: topologyFiles,
+          environment: 'node',
+          globalSetup: ['packages/testkit/src/global-setup-topology.ts'],
+          testTimeout: 60000,
+          hookTimeout: 60000,
+          maxWorkers: 2,
+          fileParallelism: true,
+          sequence: { groupOrder: 2 },
+        },
+      })),
     ],
   },
 });

@@ -4,6 +4,7 @@ import { createSipMetrics, startOpsServer, type Logger, type ProcessContext, typ
 import {
   AuthGuardStore,
   CdrStreams,
+  type CdrReplication,
   DirectoryRepo,
   HuntStateStore,
   LocationStore,
@@ -93,6 +94,8 @@ export interface SipAppDeps {
   /** Call control (INVITE); without it INVITEs are answered 501. */
   readonly calls?: {
     readonly cdrShards: number;
+    /** Replicas that must confirm each CDR publish (KUMO_CDR_MIN_REPLICAS); default none. */
+    readonly cdrReplication?: CdrReplication;
     readonly trunkSetupTimeoutSec: number;
     readonly trunkRingCapSec: number;
     /** The admission step; default: `admission` below, else admit everything. */
@@ -143,7 +146,7 @@ export function createSipApp(d: SipAppDeps): SipApp {
         location,
         hunt: new HuntStateStore(d.redis, d.keys),
         guard,
-        publishCdr: ((streams) => (cdr) => streams.publishCdr(cdr))(new CdrStreams(d.redis, d.keys, c.cdrShards)),
+        publishCdr: ((streams) => (cdr) => streams.publishCdr(cdr))(new CdrStreams(d.redis, d.keys, c.cdrShards, c.cdrReplication)),
         pickups,
         dialogs,
         auth: {
@@ -192,7 +195,10 @@ export async function runSip(ctx: ProcessContext): Promise<void> {
     log,
     metrics,
     registrar: registrarSettings(cfg.sip, log),
-    calls: { cdrShards: cfg.cdr.shards, trunkSetupTimeoutSec: cfg.routing.trunkSetupTimeoutS, trunkRingCapSec: cfg.routing.trunkRingCapS },
+    calls: {
+      cdrShards: cfg.cdr.shards,
+      cdrReplication: { minReplicas: cfg.cdr.minReplicas, timeoutMs: cfg.cdr.replicaTimeoutMs },
+      trunkSetupTimeoutSec: cfg.routing.trunkSetupTimeoutS, trunkRingCapSec: cfg.routing.trunkRingCapS },
     admission: { service: admission, burstSeconds: cfg.admission.rateBurstS },
   });
   const repo = new DirectoryRepo(redis, keys);

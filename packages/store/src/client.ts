@@ -99,7 +99,11 @@ export function createRedis(url: string, extra: RedisOptions = {}): RedisClient 
     case 'redis-cluster':
       return new Cluster(
         u.hosts.map((h) => ({ host: h.host, port: h.port ?? 6379 })),
-        { redisOptions: { ...base, ...auth }, enableAutoPipelining: true, lazyConnect: base.lazyConnect ?? false },
+        // No auto-pipelining on Cluster: ioredis groups a pipeline by the slot of each command's first
+        // string argument and loads Lua scripts per pipeline, which fails ("All keys in the pipeline should
+        // belong to the same slots allocation group") for concurrent script calls; found by the
+        // redis-cluster test project.
+        { redisOptions: { ...base, ...auth }, enableAutoPipelining: false, lazyConnect: base.lazyConnect ?? false },
       );
   }
 }

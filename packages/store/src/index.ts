@@ -34,6 +34,7 @@ export {
   BILLING_GROUP,
   BillingLedger,
   CdrStreams,
+  type CdrReplication,
   cdrShardOf,
   compareStreamIds,
   decodeStoredCall,

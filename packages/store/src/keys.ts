@@ -143,10 +143,10 @@ function globalKeys(prefix: string) {
     // --- registrar ---------------------------------------------------------------
     /** String with TTL: the highest digest `nc` seen for one nonce (replay guard). */
     regNonceCount: (nonce: string) => `${prefix}:reg:nc:${nonce}`,
-    /** Sorted set: failed authentications from one source IP (sliding window). */
-    regFailsIp: (ip: string) => `${prefix}:reg:fail:ip:${ip}`,
-    /** String with TTL: the source IP is blocked. */
-    regBlockIp: (ip: string) => `${prefix}:reg:block:ip:${ip}`,
+    /** Sorted set: failed authentications from one source IP (sliding window). Hash tag: one slot with its block key. */
+    regFailsIp: (ip: string) => `${prefix}:{ip:${ip}}:reg:fail`,
+    /** String with TTL: the source IP is blocked. Same slot as `regFailsIp` (the guard's script takes both). */
+    regBlockIp: (ip: string) => `${prefix}:{ip:${ip}}:reg:block`,
 
     // --- call control / admission -----------------------------------------------
     /** SET of platform-wide priority numbers (E.164, e.g. a municipality's disaster office). */

@@ -5,6 +5,8 @@ import { startRedis, type RedisHandle } from './redis.js';
 declare module 'vitest' {
   export interface ProvidedContext {
     redisUrl: string;
+    /** 'standalone' here; 'sentinel' or 'cluster' in the topology projects (global-setup-topology.ts). */
+    redisTopology: string;
   }
 }
 
@@ -14,6 +16,7 @@ let redis: RedisHandle | undefined;
 export async function setup(project: TestProject): Promise<void> {
   redis = await startRedis({ settings: { appendonly: 'no' } });
   project.provide('redisUrl', redis.url);
+  project.provide('redisTopology', 'standalone');
 }
 
 export async function teardown(): Promise<void> {

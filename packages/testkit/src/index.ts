@@ -2,3 +2,4 @@ export { freePort } from './ports.js';
 export { startRedis, type RedisHandle, type RedisOptions } from './redis.js';
 export { uniquePrefix } from './ids.js';
 export { runSipp, startSipp, type SippOptions, type SippResult, type SippHandle } from './sipp.js';
+export { startSentinelSet, startRedisCluster, type SentinelSet, type SentinelOptions, type RedisClusterHandle } from './redis-topologies.js';

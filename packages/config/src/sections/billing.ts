@@ -9,6 +9,20 @@ export const cdrStreamSpec = {
       'Number of CDR shard streams (a tenant always maps to the same shard by hash). Publishers and billing workers must agree; changing it only affects new CDRs.',
     parse: int(1, 1024),
   },
+  minReplicas: {
+    env: 'KUMO_CDR_MIN_REPLICAS',
+    default: '0',
+    description:
+      'Replicas that must confirm a CDR publish (Redis WAIT) before it counts as acknowledged. Set 1 with Sentinel so a failover keeps every acknowledged CDR; 0 for a single redis-server. See docs/scaling.md.',
+    parse: int(0, 16),
+  },
+  replicaTimeoutMs: {
+    env: 'KUMO_CDR_REPLICA_TIMEOUT_MS',
+    default: '200',
+    description:
+      'How long a CDR publish waits for its replicas. When they do not confirm in time the CDR stays acknowledged on the master alone and is counted as unreplicated.',
+    parse: int(1, 10000),
+  },
 } satisfies Spec;
 
 /** Settings of the billing worker (`kumo billing`). */

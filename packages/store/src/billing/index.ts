@@ -1,4 +1,4 @@
-export { BILLING_GROUP, CdrStreams, cdrShardOf, compareStreamIds, type DeadLetter, type StreamEntry } from './stream.js';
+export { BILLING_GROUP, CdrStreams, cdrShardOf, type CdrReplication, compareStreamIds, type DeadLetter, type StreamEntry } from './stream.js';
 export {
   BillingLedger,
   decodeStoredCall,

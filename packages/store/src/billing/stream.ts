@@ -66,11 +66,35 @@ export function compareStreamIds(a: string, b: string): number {
   return e === 0n ? 0 : e < 0n ? -1 : 1;
 }
 
+/**
+ * Replication of CDR publishes (docs/scaling.md, "What an acknowledged CDR promises"): with
+ * `minReplicas` > 0 a publish is acknowledged only after `WAIT minReplicas timeoutMs` on the
+ * stream's master, so a Sentinel failover that promotes a replica keeps it. When the replicas do
+ * not confirm in time (a replica is down), the publish still succeeds on the master's own
+ * durability (AOF) and is counted in `unreplicatedPublishes`: calls and billing go on, and
+ * for the next second publishes do not wait (then WAIT is tried again).
+ */
+export interface CdrReplication {
+  readonly minReplicas: number;
+  readonly timeoutMs: number;
+}
+
+/** After a WAIT that found too few replicas, publishes go unreplicated this long before WAIT is tried again. */
+const UNREPLICATED_RETRY_MS = 1000;
+
 export class CdrStreams {
+  /** Publishes acknowledged by the master but not confirmed by `minReplicas` replicas in time. */
+  unreplicatedPublishes = 0;
+  /** WAIT blocks its connection: replicated publishes use their own, never the shared one. */
+  private waitConn: RedisClient | undefined;
+  /** Until then publishes skip WAIT: the last one found too few replicas. */
+  private unreplicatedUntil = 0;
+
   constructor(
     private readonly redis: RedisClient,
     private readonly keys: KeySchema,
     readonly shards: number,
+    private readonly replication: CdrReplication = { minReplicas: 0, timeoutMs: 0 },
   ) {
     if (!Number.isInteger(shards) || shards < 1) throw new KumoError('KUMO_ERR_CONFIG', `shard count must be >= 1, got ${shards}`);
   }
@@ -88,9 +112,39 @@ export class CdrStreams {
    * (with `appendfsync always`, once it is on disk). Safe to retry: charging is keyed by cdrId.
    */
   async publishCdr(cdr: Cdr): Promise<string> {
-    const id = await this.redis.xadd(this.streamKey(this.shardOf(cdr.tenantId)), '*', 'cdr', JSON.stringify(cdr));
-    if (id === null) throw new KumoError('KUMO_ERR_CDR_PUBLISH', 'XADD returned no id');
-    return id;
+    const key = this.streamKey(this.shardOf(cdr.tenantId));
+    const payload = JSON.stringify(cdr);
+    const { minReplicas, timeoutMs } = this.replication;
+    if (minReplicas <= 0 || Date.now() < this.unreplicatedUntil) {
+      if (minReplicas > 0) this.unreplicatedPublishes++;
+      const id = await this.redis.xadd(key, '*', 'cdr', payload);
+      if (id === null) throw new KumoError('KUMO_ERR_CDR_PUBLISH', 'XADD returned no id');
+      return id;
+    }
+    if (!this.waitConn) {
+      this.waitConn = this.redis.duplicate();
+      // Connection errors reach the caller as rejected publishes; the event itself needs no handling.
+      this.waitConn.on('error', () => undefined);
+    }
+    // One pipeline, so WAIT runs on the connection (and, on a Cluster, the node) that took the XADD.
+    const res = await this.waitConn.pipeline().xadd(key, '*', 'cdr', payload).call('WAIT', minReplicas, timeoutMs).exec();
+    const [added, waited] = res ?? [];
+    if (!added || added[0] || typeof added[1] !== 'string') {
+      throw new KumoError('KUMO_ERR_CDR_PUBLISH', `XADD failed: ${String(added?.[0] ?? 'no reply')}`);
+    }
+    if (!waited || waited[0] || Number(waited[1]) < minReplicas) {
+      // The replicas are gone (e.g. after a failover, before a new replica syncs): don't make every
+      // publish wait out the timeout; try WAIT again after a pause.
+      this.unreplicatedPublishes++;
+      this.unreplicatedUntil = Date.now() + UNREPLICATED_RETRY_MS;
+    }
+    return added[1];
+  }
+
+  /** Closes the replicated-publish connection, if one was opened. Idempotent. */
+  close(): void {
+    this.waitConn?.disconnect();
+    this.waitConn = undefined;
   }
 
   /** Creates the consumer group on every shard (from the start of the stream); idempotent. */
