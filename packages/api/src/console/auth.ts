@@ -92,12 +92,18 @@ export class ConsoleAuth {
   }
 
   /** Refuses a state-changing request without the session's CSRF token or from a foreign origin. */
-  checkCsrf(req: FastifyRequest, record: SessionRecord): void {
+  /** Refuses a state-changing request the browser says comes from another origin (log-in CSRF too). */
+  checkOrigin(req: FastifyRequest): void {
     if (SAFE_METHODS.has(req.method)) return;
     const origin = req.headers.origin;
     if (typeof origin === 'string' && origin !== `${req.protocol}://${req.host}`) {
       throw new KumoError('KUMO_ERR_CSRF', 'cross-origin request refused', { reason: 'origin' });
     }
+  }
+
+  checkCsrf(req: FastifyRequest, record: SessionRecord): void {
+    if (SAFE_METHODS.has(req.method)) return;
+    this.checkOrigin(req);
     const token = req.headers['x-csrf-token'];
     if (typeof token !== 'string' || !sameToken(token, record.csrf)) {
       throw new KumoError('KUMO_ERR_CSRF', 'missing or wrong X-CSRF-Token', { reason: 'token' });

@@ -68,6 +68,7 @@ export function sessionRoutes(app: FastifyInstance, { redis, keys, repo, auth }:
     '/session',
     { ...pub, schema: { tags: ['console'], summary: 'Log in (console): sets the session cookie', security: [], body: loginBody } },
     async (req, reply) => {
+      auth.checkOrigin(req);
       const login = req.body.login.trim().toLowerCase();
       const locked = await auth.guard.lockedFor(login);
       if (locked > 0) throw lockedError(locked, reply);

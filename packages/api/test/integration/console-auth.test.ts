@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LightMyRequestResponse } from 'fastify';
+import { HuntStateStore, LocationStore, keySchema } from '@kumo/store';
 import { totpAt } from '../../src/console/totp.js';
 import { harness, type Harness } from './helpers.js';
 
@@ -176,5 +177,81 @@ describe('console log-in', () => {
     const again = await login('op');
     const replay = await h.call('POST', '/v1/session/totp', { key: null, body: { code }, headers: { cookie: `kumo_session=${again.sid}`, 'x-csrf-token': again.csrf } });
     expect(replay.statusCode).toBe(401);
+  });
+});
+
+describe('extension search and the live feed', () => {
+  it('login from a foreign origin is refused (login CSRF)', async () => {
+    const r = await login('admin@ca', PW, { origin: 'https://evil.example' });
+    expect(r.r.statusCode).toBe(403);
+    expect(r.r.json<{ code: string }>().code).toBe('KUMO_ERR_CSRF');
+  });
+
+  it('searches by number prefix and by name or department, with paging', async () => {
+    for (let i = 0; i < 12; i++) {
+      const n = String(4100 + i);
+      const r = await h.call('POST', '/v1/tenants/cb/extensions', { body: { number: n, displayName: i % 3 === 0 ? `営業 ${i}` : `User ${i}`, department: i % 2 === 0 ? 'Sales' : 'Ops', password: `secret-${n}` } });
+      expect(r.statusCode, r.body).toBe(201);
+    }
+    const q = async (qs: string) => (await h.call('GET', `/v1/tenants/cb/extension-search?${qs}`)).json<{ items: { number: string; ha1Md5?: string }[]; next: string | null }>();
+    const prefix = await q('q=410&limit=5');
+    expect(prefix.items.map((e) => e.number)).toEqual(['4100', '4101', '4102', '4103', '4104']);
+    expect(prefix.items[0]).not.toHaveProperty('ha1Md5');
+    const page2 = await q(`q=410&limit=5&after=${prefix.next}`);
+    expect(page2.items.map((e) => e.number)).toEqual(['4105', '4106', '4107', '4108', '4109']);
+    expect((await q(`q=410&limit=5&after=${page2.next}`)).items).toEqual([]);
+    expect((await q('q=411')).items.map((e) => e.number)).toEqual(['4110', '4111']);
+    expect((await q('q=' + encodeURIComponent('営業'))).items.map((e) => e.number)).toEqual(['4100', '4103', '4106', '4109']);
+    const sales = await q('q=sales&limit=2');
+    expect(sales.items.map((e) => e.number)).toEqual(['4100', '4102']);
+    expect((await q(`q=sales&limit=10&after=${sales.next}`)).items.map((e) => e.number)).toEqual(['4104', '4106', '4108', '4110']);
+  });
+
+  it('streams a snapshot, then registrations, calls and the tenant status as they change', async () => {
+    const address = await h.app.listen({ host: '127.0.0.1', port: 0 });
+    const { sid } = await login('admin@cb');
+    const ac = new AbortController();
+    const res = await fetch(`${address}/v1/tenants/cb/live`, { headers: { cookie: `kumo_session=${sid}` }, signal: ac.signal });
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const reader = res.body!.getReader();
+    let buf = '';
+    const next = async (event: string): Promise<Record<string, unknown>> => {
+      const deadline = Date.now() + 5000;
+      for (;;) {
+        const m = new RegExp(`event: ${event}\ndata: (.*)\n\n`).exec(buf);
+        if (m) {
+          buf = buf.slice((m.index ?? 0) + m[0].length);
+          return JSON.parse(m[1]!) as Record<string, unknown>;
+        }
+        if (Date.now() > deadline) throw new Error(`no ${event} event; got ${buf}`);
+        const { value } = await reader.read();
+        buf += new TextDecoder().decode(value);
+      }
+    };
+    const snap = await next('snapshot');
+    expect(snap).toMatchObject({ registered: {}, inCall: [], usage: { status: 'active', ports: 100 } });
+    const keys = keySchema(h.prefix);
+    const t0 = Date.now();
+    await new LocationStore(h.redis, keys).register({
+      tenantId: 'cb',
+      extension: '4100',
+      callId: 'live-test',
+      cseq: 1,
+      maxContacts: 5,
+      policy: 'replace-oldest',
+      mode: 'update',
+      updates: [{ id: 'b1', expires: 60, contact: 'sip:4100@127.0.0.1:5999', source: { address: '127.0.0.1', port: 5999, transport: 'udp' } }],
+    });
+    expect(await next('reg')).toEqual({ up: { '4100': 1 }, down: [] });
+    expect(Date.now() - t0).toBeLessThan(2000);
+    await new HuntStateStore(h.redis, keys).callStarted('cb', ['4100', '4101']);
+    expect(await next('calls')).toEqual({ inCall: ['4100', '4101'] });
+    expect((await h.call('POST', '/v1/tenants/cb/suspend')).statusCode).toBe(200);
+    for (;;) {
+      const u = await next('usage');
+      if (u.status === 'suspended') break;
+    }
+    await h.call('POST', '/v1/tenants/cb/resume');
+    ac.abort();
   });
 });
