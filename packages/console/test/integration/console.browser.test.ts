@@ -339,6 +339,16 @@ describe.skipIf(!BUILT || !existsSync(CHROMIUM))('console in Chromium', () => {
     await op.click('button[aria-label="再開 demo"]');
     await op.click('dialog[open] button.danger');
     await admin.waitForSelector('[data-testid=read-only]', { state: 'detached', timeout: 3000 });
+    // Contract ports: the shared validator refuses 50 (minimum 100); 600 is saved and reaches the admin live.
+    await op.click('button[aria-label="契約 demo"]');
+    await op.fill('#f-c-ports', '50');
+    await op.click('form[aria-label="契約 demo"] button[type=submit]');
+    await op.waitForSelector('#f-c-ports-err');
+    await op.fill('#f-c-ports', '600');
+    await op.click('form[aria-label="契約 demo"] button[type=submit]');
+    await op.waitForSelector('[data-testid=tenant-demo] >> text=600');
+    await goto(admin, 'dashboard');
+    await admin.waitForSelector('[data-testid=extensions-count] >> text=/ 600', { timeout: 3000 });
     for (const route of ['tenants', 'platform', 'users', 'account']) {
       await goto(op, route);
       await op.waitForLoadState('networkidle');

@@ -1,6 +1,6 @@
 import type { JSX } from 'preact';
 import { api, tpath } from '../api.ts';
-import { fmtNum, t } from '../i18n.ts';
+import { fmtDate, fmtNum, t } from '../i18n.ts';
 import type { PageProps } from '../session.ts';
 import { ErrorBox, Section, useLoad } from '../ui.tsx';
 
@@ -20,6 +20,7 @@ function Meter(p: { label: string; value: number; max?: number; testid: string }
 
 export function Dashboard({ tenantId, live }: PageProps): JSX.Element {
   const [month, error] = useLoad(() => api<{ main: { calls: number } }>('GET', tpath(tenantId, '/billing/months/current')), [tenantId]);
+  const [events] = useLoad(() => api<{ items: { id: string; type: string; at: string; fields: Record<string, string> }[] }>('GET', tpath(tenantId, '/admission/events?limit=10')), [tenantId]);
   const u = live.usage;
   return (
     <>
@@ -37,6 +38,19 @@ export function Dashboard({ tenantId, live }: PageProps): JSX.Element {
           {month !== null && <Meter testid="month-calls" label={t('todayCalls')} value={month.main.calls} />}
         </div>
       )}
+      <Section title={t('alerts')} id="alerts">
+        {events === null || events.items.length === 0 ? (
+          <p>{t('none')}</p>
+        ) : (
+          <ul data-testid="alerts">
+            {events.items.map((e) => (
+              <li key={e.id}>
+                {fmtDate(e.at)} — <strong>{e.type}</strong> {Object.entries(e.fields).map(([k, v]) => `${k}=${v}`).join(' ')}
+              </li>
+            ))}
+          </ul>
+        )}
+      </Section>
       <Section title={t('inCallNow')} id="incall">
         {live.inCall.length === 0 ? (
           <p>{t('none')}</p>

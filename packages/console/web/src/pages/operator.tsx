@@ -1,6 +1,6 @@
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
-import { validateTenantCreate } from '@kumo/domain';
+import { validateTenantCreate, validateTenantPatch } from '@kumo/domain';
 import { api, ApiError, tpath, type Page } from '../api.ts';
 import { fmtNum, t, type MsgKey } from '../i18n.ts';
 import type { PageProps } from '../session.ts';
@@ -59,7 +59,54 @@ function NewTenant({ onDone }: { onDone: () => void }): JSX.Element {
   );
 }
 
+/** The contract of one tenant (ports, trunk channels, calls per second), validated like the API does. */
+function ContractRow({ tn, onDone }: { tn: Tenant; onDone: () => void }): JSX.Element {
+  const [f, setF] = useState({ ports: String(tn.ports), trunkChannels: String(tn.trunkChannels), callsPerSecond: String(tn.callsPerSecond) });
+  const [errs, setErrs] = useState<Record<string, string>>({});
+  const [error, setError] = useState<unknown>(null);
+  const set = (k: keyof typeof f) => (v: string) => setF({ ...f, [k]: v });
+  const save = async (e: Event): Promise<void> => {
+    e.preventDefault();
+    const patch = { ports: Number(f.ports), trunkChannels: Number(f.trunkChannels), callsPerSecond: Number(f.callsPerSecond) };
+    const v = validateTenantPatch(patch);
+    if (!v.ok) {
+      setErrs(Object.fromEntries(v.problems.map((p) => [p.field, p.message])));
+      return;
+    }
+    try {
+      await api('PATCH', tpath(tn.id), patch);
+      onDone();
+    } catch (err) {
+      setError(err);
+      if (err instanceof ApiError) setErrs(err.problems());
+    }
+  };
+  return (
+    <tr>
+      <td colSpan={6}>
+        <form class="card" onSubmit={(e) => void save(e)} aria-label={`${t('contract')} ${tn.id}`} noValidate>
+          <ErrorBox error={error} />
+          <div class="grid">
+            <Field label={t('contractPorts')} name="c-ports" value={f.ports} onInput={set('ports')} error={errs['ports']} inputMode="numeric" />
+            <Field label={t('trunkChannelsL')} name="c-channels" value={f.trunkChannels} onInput={set('trunkChannels')} error={errs['trunkChannels']} inputMode="numeric" />
+            <Field label={t('cps')} name="c-cps" value={f.callsPerSecond} onInput={set('callsPerSecond')} error={errs['callsPerSecond']} inputMode="numeric" />
+          </div>
+          <div class="row">
+            <button type="submit" class="primary">
+              {t('save')}
+            </button>
+            <button type="button" onClick={onDone}>
+              {t('cancel')}
+            </button>
+          </div>
+        </form>
+      </td>
+    </tr>
+  );
+}
+
 export function Tenants(_p: PageProps): JSX.Element {
+  const [editing, setEditing] = useState<string | null>(null);
   const [cursors, setCursors] = useState<string[]>(['']);
   const after = cursors[cursors.length - 1] ?? '';
   const [page, error, reload] = useLoad(() => api<Page<Tenant>>('GET', `/v1/tenants?limit=50${after !== '' ? `&after=${encodeURIComponent(after)}` : ''}`), [after]);
@@ -100,7 +147,10 @@ export function Tenants(_p: PageProps): JSX.Element {
             </tr>
           </thead>
           <tbody>
-            {page?.items.map((tn) => (
+            {page?.items.map((tn) =>
+              editing === tn.id ? (
+                <ContractRow key={tn.id} tn={tn} onDone={() => (setEditing(null), reload())} />
+              ) : (
               <tr key={tn.id} data-testid={`tenant-${tn.id}`} data-status={tn.status}>
                 <td>{tn.id}</td>
                 <td>{tn.name}</td>
@@ -109,6 +159,11 @@ export function Tenants(_p: PageProps): JSX.Element {
                 <td>{tn.status}</td>
                 <td>
                   <div class="row">
+                    {tn.status !== 'terminated' && (
+                      <button type="button" onClick={() => setEditing(tn.id)} aria-label={`${t('contract')} ${tn.id}`}>
+                        {t('contract')}
+                      </button>
+                    )}
                     {tn.status === 'active' && (
                       <button type="button" onClick={() => act(tn, 'suspend')} aria-label={`${t('suspend')} ${tn.id}`}>
                         {t('suspend')}
@@ -127,7 +182,8 @@ export function Tenants(_p: PageProps): JSX.Element {
                   </div>
                 </td>
               </tr>
-            ))}
+              ),
+            )}
           </tbody>
         </table>
       </div>
@@ -248,9 +304,58 @@ export function Platform(_p: PageProps): JSX.Element {
           </table>
         )}
       </Section>
+      <Section title={t('tariff')} id="tariff">
+        <Tariff />
+      </Section>
       <Section title={t('health')} id="health">
         {health === null ? <Loading /> : <p data-testid="health">{health.ok ? 'ready' : 'not ready'} — {JSON.stringify(health.body)}</p>}
       </Section>
     </>
+  );
+}
+
+/** The platform default tariff as JSON (prices in 1/100 JPY); the server validates and audits it. */
+function Tariff(): JSX.Element {
+  const [tariff, error, reload] = useLoad(() => api<Record<string, unknown>>('GET', '/v1/billing/tariff'));
+  const [text, setText] = useState<string | null>(null);
+  const [opError, setOpError] = useState<unknown>(null);
+  const [note, setNote] = useState<string | null>(null);
+  const [confirmEl, confirm] = useConfirm();
+  if (tariff === null) return error === null ? <Loading /> : <ErrorBox error={error} />;
+  const value = text ?? JSON.stringify(tariff, null, 2);
+  return (
+    <form
+      class="card"
+      onSubmit={(e) => {
+        e.preventDefault();
+        let body: unknown;
+        try {
+          body = JSON.parse(value);
+        } catch (err) {
+          setOpError(err);
+          return;
+        }
+        confirm(t('tariff'), async () => {
+          try {
+            await api('PUT', '/v1/billing/tariff', body);
+            setOpError(null);
+            setNote(t('saved'));
+            setText(null);
+            reload();
+          } catch (err) {
+            setOpError(err);
+          }
+        });
+      }}
+    >
+      {confirmEl}
+      <Notice text={note} />
+      <ErrorBox error={opError} />
+      <label for="f-tariff">{t('tariff')}</label>
+      <textarea id="f-tariff" rows={12} spellcheck={false} value={value} onInput={(e) => setText((e.currentTarget as HTMLTextAreaElement).value)} />
+      <button type="submit" class="primary">
+        {t('save')}
+      </button>
+    </form>
   );
 }
