@@ -116,7 +116,7 @@ ${invite('1001', 1, 'start_txn="inv1" start_rtd="2"', false)}  <recv response="1
   <recv response="407" auth="true" rtd="2" response_txn="inv1"/>
   <send ack_txn="inv1"><![CDATA[
 ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch-of:inv1];rport
 From: <sip:1001@${DOMAIN}>;tag=[pid]T[call_number]
 [last_To:]
 Call-ID: [call_id]

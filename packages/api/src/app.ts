@@ -3,11 +3,12 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { Registry } from 'prom-client';
 import { KumoError, createApiMetrics, silentLogger, type ApiMetrics } from '@kumo/runtime';
-import { ProvisioningRepo, pingRedis } from '@kumo/store';
+import { ApiRateLimits, DEFAULT_BILLING_RETENTION_MS, ProvisioningRepo, pingRedis } from '@kumo/store';
 import type { ApiDeps, ApiRoutePlugin, RouteContext } from './context.js';
 import { errorSchema, installErrorHandling, type ErrorBody } from './errors.js';
 import { routePlugins } from './routes/index.js';
 import { ConsoleAuth, registerConsole } from './console/index.js';
+import { AuthFailureGuard, DEFAULT_SECURITY, clientErrorHandler, installHygiene, isWrite, takeTenantWrite } from './hygiene.js';
 
 export const DEFAULT_BODY_LIMIT = 262_144;
 
@@ -36,9 +37,14 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const log = deps.log ?? silentLogger();
   const registry = deps.registry ?? new Registry();
   const metrics = metricsFor(registry);
-  const repo = new ProvisioningRepo(deps.redis, deps.keys, deps.now);
+  const repo = new ProvisioningRepo(deps.redis, deps.keys, deps.now, {
+    retainBillingMs: (deps.retainBillingDays ?? DEFAULT_BILLING_RETENTION_MS / 86_400_000) * 86_400_000,
+  });
   const ctx: RouteContext = { redis: deps.redis, keys: deps.keys, repo, log, registry };
   const consoleAuth = new ConsoleAuth(deps.redis, deps.keys, deps.console);
+  const security = { ...DEFAULT_SECURITY, ...(deps.security ?? {}) };
+  const limits = new ApiRateLimits(deps.redis, deps.keys);
+  const authGuard = new AuthFailureGuard(limits, security, log);
 
   // Typed as fastify's logger so the instance is the plain FastifyInstance plugins expect.
   const fastifyLog: FastifyBaseLogger = log;
@@ -50,14 +56,18 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true, useDefaults: false } },
     routerOptions: { ignoreTrailingSlash: true },
-    // Errors raised before routing (bad URL encoding) get the same body as every other error.
-    frameworkErrors: (err, _req, reply) => {
-      const body: ErrorBody = { code: 'KUMO_ERR_BAD_REQUEST', message: err.message, details: {} };
+    // Errors raised before routing (bad URL encoding) get the same body as every other error,
+    // without echoing the URL (it may be 10 KB of an anonymous caller's bytes).
+    frameworkErrors: (_err, _req, reply) => {
+      const body: ErrorBody = { code: 'KUMO_ERR_BAD_REQUEST', message: 'the URL is not valid (bad percent-encoding)', details: {} };
       void (reply as FastifyReply).code(400).send(body);
     },
+    // Connection-level errors (431, malformed requests) in the one error shape.
+    clientErrorHandler,
   });
   // JSON only: without this, fastify would also accept text/plain bodies.
   app.removeContentTypeParser('text/plain');
+  await installHygiene(app);
 
   app.decorateRequest('principal', null);
   app.decorateRequest('tenant', null);
@@ -76,16 +86,17 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   app.addHook('onRequest', async (req: FastifyRequest) => {
     const route = req.routeOptions.url ?? '';
     if (req.routeOptions.config.public === true || route === '/docs' || route.startsWith('/docs/')) return;
+    await authGuard.check(req);
     const key = bearer(req);
     if (key === undefined) {
       // People in the console: a session cookie (with CSRF checks) stands for an API key.
       const viaSession = await consoleAuth.principalOf(req);
-      if (viaSession === null) throw new KumoError('KUMO_ERR_UNAUTHORIZED', 'missing Authorization: Bearer <API key>');
+      if (viaSession === null) return authGuard.fail(req, 'missing Authorization: Bearer <API key>');
       req.principal = viaSession;
       return;
     }
     const principal = await repo.apiKeys.authenticate(key);
-    if (principal === null) throw new KumoError('KUMO_ERR_UNAUTHORIZED', 'invalid or revoked API key');
+    if (principal === null) return authGuard.fail(req, 'invalid or revoked API key');
     req.principal = principal;
   });
 
@@ -152,6 +163,11 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
             if (p.role === 'tenant-admin' && t.status === 'suspended' && req.method !== 'GET' && req.method !== 'HEAD') {
               throw new KumoError('KUMO_ERR_TENANT_SUSPENDED', 'the tenant is suspended: configuration is read-only');
             }
+            // A terminated tenant is read-only for everyone; only its deletion (purge) remains.
+            if (t.status === 'terminated' && isWrite(req.method) && req.routeOptions.config.allowTerminated !== true) {
+              throw new KumoError('KUMO_ERR_TENANT_TERMINATED', 'the tenant is terminated: its data is read-only until it is deleted');
+            }
+            if (p.role === 'tenant-admin' && isWrite(req.method)) await takeTenantWrite(limits, security, t.id);
             req.tenant = t;
           });
           for (const p of all.filter((x) => x.scope === 'tenant')) await tScope.register(p.plugin, ctx);

@@ -5,6 +5,7 @@ import type { Tenant } from '@kumo/domain';
 import type { ApiKeyRecord, Actor, KeySchema, ProvisioningRepo, RedisClient } from '@kumo/store';
 import { KumoError } from '@kumo/runtime';
 import type { ConsoleAuthOptions } from './console/auth.js';
+import type { SecurityOptions } from './hygiene.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -18,6 +19,8 @@ declare module 'fastify' {
     public?: boolean;
     /** Under `/v1/tenants/:tenantId`: operators only (tenant admins get 403). */
     operatorOnly?: boolean;
+    /** Under `/v1/tenants/:tenantId`: a write allowed on a terminated tenant (its deletion). */
+    allowTerminated?: boolean;
   }
 }
 
@@ -36,6 +39,10 @@ export interface ApiDeps {
   readonly now?: () => Date;
   /** Console log-in settings (session lifetimes, lockout); defaults in `@kumo/store`. */
   readonly console?: ConsoleAuthOptions;
+  /** Days a purged tenant's billing records are kept (default 7 years); 0 keeps nothing. */
+  readonly retainBillingDays?: number;
+  /** Rate limits of docs/security.md (default `DEFAULT_SECURITY`). */
+  readonly security?: Partial<SecurityOptions>;
   /** Extra route plugins (other areas: registrations, billing, admission…). */
   readonly plugins?: readonly ApiRoutePlugin[];
 }

@@ -32,7 +32,12 @@ export const ERROR_STATUS: Readonly<Record<string, number>> = {
   KUMO_ERR_SELF_REVOCATION: 409,
   KUMO_ERR_BODY_TOO_LARGE: 413,
   KUMO_ERR_UNSUPPORTED_MEDIA_TYPE: 415,
+  // security (docs/security.md)
+  KUMO_ERR_INVALID_TEXT: 400,
+  KUMO_ERR_RATE_LIMITED: 429,
+  // console (docs/console.md)
   KUMO_ERR_LOGIN_LOCKED: 429,
+  KUMO_ERR_HEADERS_TOO_LARGE: 431,
   KUMO_ERR_INTERNAL: 500,
   KUMO_ERR_UNAVAILABLE: 503,
 };
@@ -125,11 +130,13 @@ export function installErrorHandling(app: FastifyInstance, onContractRejection: 
     else req.log.debug({ code: k.code }, 'request rejected');
     if (CONTRACT_CODES.has(k.code)) onContractRejection(k.code);
     if (status === 401) void reply.header('www-authenticate', 'Bearer realm="kumo"');
+    if (typeof k.details?.retryAfterSec === 'number') void reply.header('retry-after', String(k.details.retryAfterSec));
     const body: ErrorBody = { code: k.code, message: status >= 500 && k.code === 'KUMO_ERR_INTERNAL' ? 'internal error' : k.message, details: { ...(k.details ?? {}) } };
     return reply.status(status).type('application/json; charset=utf-8').send(body);
   });
   app.setNotFoundHandler((req: FastifyRequest, reply: FastifyReply) => {
-    const body: ErrorBody = { code: 'KUMO_ERR_ROUTE_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0] ?? ''}`, details: {} };
+    // One answer for every method and path: nothing of the (possibly huge) URL is echoed.
+    const body: ErrorBody = { code: 'KUMO_ERR_ROUTE_NOT_FOUND', message: 'no such route', details: {} };
     return reply.status(404).send(body);
   });
 }

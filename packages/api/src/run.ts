@@ -1,6 +1,6 @@
 import { apiSpec, commonSpec, readConfig, ConfigError } from '@kumo/config';
 import type { ProcessContext } from '@kumo/runtime';
-import { createRedis, keySchema, redactUrl } from '@kumo/store';
+import { TenantDataLifecycle, createRedis, keySchema, redactUrl } from '@kumo/store';
 import { buildApp } from './app.js';
 
 /**
@@ -26,8 +26,28 @@ export async function runApi(ctx: ProcessContext): Promise<{ host: string; port:
     bodyLimit: cfg.api.bodyLimit,
     docs: cfg.api.docs,
     trustProxy: cfg.api.trustProxy,
+    retainBillingDays: cfg.api.retainBillingDays,
+    security: {
+      authFailLimit: cfg.api.authFailLimit,
+      authFailWindowMs: cfg.api.authFailWindowSec * 1000,
+      tenantWriteBurst: cfg.api.tenantWriteBurst,
+      tenantWriteRate: cfg.api.tenantWriteRate,
+    },
   });
   ctx.lifecycle.onClose('api-http', () => app.close());
+  // The retention job (docs/security.md): expired retention sets of purged tenants.
+  const lifecycle = new TenantDataLifecycle(redis, keySchema(cfg.common.redisKeyPrefix), { retainBillingMs: cfg.api.retainBillingDays * 86_400_000 });
+  const sweep = (): void => {
+    lifecycle.sweepRetention().then(
+      (n) => {
+        if (n > 0) log.info({ deletedSets: n }, 'retention job deleted expired retention sets');
+      },
+      (err: unknown) => log.warn({ err }, 'retention job failed; retried at the next run'),
+    );
+  };
+  const timer = setInterval(sweep, cfg.api.retentionSweepSec * 1000);
+  timer.unref();
+  ctx.lifecycle.onClose('api-retention-job', () => clearInterval(timer));
   await app.listen({ host: cfg.api.listen.host, port: cfg.api.listen.port });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : cfg.api.listen.port;

@@ -63,7 +63,7 @@ export const tenantSchema = obj(
     createdAt: ts,
     updatedAt: ts,
   },
-  ['id', 'name', 'sipDomain', 'ports', 'trunkChannels', 'callsPerSecond', 'status', 'restrictionLevel', 'notes'],
+  ['id', 'name', 'sipDomain', 'ports', 'trunkChannels', 'callsPerSecond', 'status', 'restrictionLevel'],
 );
 
 export const tenantCreateBody = obj(
@@ -223,7 +223,7 @@ export const auditEntrySchema = obj(
 );
 export const auditQuery = obj({
   limit: { type: 'string', pattern: '^[0-9]{1,4}$' },
-  before: { type: 'string', pattern: '^[0-9]+-[0-9]+$', description: 'Cursor: the `next` value of the previous page' },
+  before: { type: 'string', maxLength: 41, description: 'Cursor: the `next` value of the previous page (a stream id)' },
 });
 
 /** `?encoding=` and `?lang=` of every CSV export (ledgers, billing reports). */

@@ -25,6 +25,8 @@ import {
   type ParserLimits,
   type SipMessage,
   type SipUri,
+  type ValidationPolicy,
+  validateRequest,
 } from './sip/index.js';
 import { DEFAULT_TIMERS, cancel, later, type SipTimers } from './transaction/timers.js';
 import type { ClientTxn, Dest, ServerTxn } from './transaction/types.js';
@@ -49,7 +51,15 @@ export interface EngineCoreOptions {
   readonly appResponseTimeoutMs?: number;
   /** Address to advertise in Contact/Via instead of the bound host (e.g. when bound to 0.0.0.0). */
   readonly advertisedHost?: string | undefined;
+  /** Option tags a request may Require (others → 420 with Unsupported). Default `DEFAULT_SUPPORTED`. */
+  readonly supported?: readonly string[] | undefined;
 }
+
+/** Option tags the engine and Kumo's sip app serve (100rel/PRACK is not supported). */
+export const DEFAULT_SUPPORTED: readonly string[] = Object.freeze(['replaces']);
+
+/** Methods of RFC 3261 and its extensions: an unrouted one gets 405 with Allow, any other method 501. */
+const KNOWN_METHODS = new Set(['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'REGISTER', 'PRACK', 'SUBSCRIBE', 'NOTIFY', 'PUBLISH', 'INFO', 'REFER', 'MESSAGE', 'UPDATE']);
 
 /** How long an INVITE may stay in Proceeding (ringing) before the engine gives up (RFC 3261 timer C, > 3 min). */
 const TIMER_C_MS = 181000;
@@ -80,6 +90,8 @@ export class EngineCore {
   private readonly limits: Partial<ParserLimits>;
   private readonly maxServerTxns: number;
   private readonly appTimeoutMs: number;
+  /** What `validateRequest` checks on every request from the network (RFC 3261 §8.2, §16.3). */
+  private readonly policy: ValidationPolicy;
 
   private readonly serverTxns = new Map<string, ServerTxn>(); // key → txn
   private readonly serverById = new Map<string, ServerTxn>();
@@ -97,6 +109,12 @@ export class EngineCore {
     this.limits = o.limits ?? {};
     this.maxServerTxns = o.maxServerTransactions ?? 50000;
     this.appTimeoutMs = o.appResponseTimeoutMs ?? 64000;
+    this.policy = {
+      supported: o.supported ?? DEFAULT_SUPPORTED,
+      // a B2BUA forwards what it accepts: Max-Forwards 0 → 483; it answers INVITEs with SDP → 406 otherwise
+      forwarding: true,
+      answerContentTypes: ['application/sdp'],
+    };
     this.transports = new Transports({
       listen: o.listen,
       log: o.log,
@@ -294,10 +312,10 @@ export class EngineCore {
       return;
     }
     const dest = this.responseDest(req, peer);
-    const mf = req.maxForwards;
-    if (mf !== undefined && mf <= 0) return this.statelessReply(req, dest, 483);
-    if (req.headers.get('require')?.split(',').some((x) => x.trim().toLowerCase() === '100rel')) {
-      return this.statelessReply(req, dest, 420, [['Unsupported', '100rel']]);
+    const v = validateRequest(req, this.policy);
+    if (!v.ok) {
+      this.m?.parseErrors.inc({ transport: peer.proto });
+      return this.statelessReply(req, dest, v.status, v.headers, v.status === 400 ? v.reason : undefined);
     }
 
     const callId = req.callId ?? '';
@@ -325,7 +343,7 @@ export class EngineCore {
       }
     } else {
       app = this.control.pick(method.toLowerCase());
-      if (!app) return this.statelessReply(req, dest, 503, [], 'Service Unavailable');
+      if (!app) return this.noAppFor(req, dest);
     }
     if (this.serverById.size >= this.maxServerTxns) return this.statelessReply(req, dest, 503, [['Retry-After', '5']]);
 
@@ -371,6 +389,19 @@ export class EngineCore {
     } else {
       this.toApp(app, `sip|${meta}|${txn.id}||${this.advertisedHostOnly(peer.local)}|${peer.local.port}|`, text);
     }
+  }
+
+  /**
+   * No app routed this method. With no app at all, 503 with Retry-After (drachtio-server answers 503 in both cases);
+   * with apps connected, 405 with Allow for a known method and 501 for an unknown one (RFC 3261 §8.2.1, §21.5.2).
+   */
+  private noAppFor(req: SipRequest, dest: Dest): void {
+    const allow = this.control.routedMethods();
+    if (allow.length === 0) return this.statelessReply(req, dest, 503, [['Retry-After', '5']], 'Service Unavailable');
+    if (!KNOWN_METHODS.has(req.method)) return this.statelessReply(req, dest, 501);
+    if (!allow.includes('ACK')) allow.push('ACK');
+    if (allow.includes('INVITE') && !allow.includes('CANCEL')) allow.push('CANCEL');
+    return this.statelessReply(req, dest, 405, [['Allow', allow.join(', ')]]);
   }
 
   private advertisedHostOnly(l: LocalPoint): string {
@@ -563,7 +594,8 @@ export class EngineCore {
       if (method === 'INVITE' && res.status >= 200 && res.status < 300) this.resendAckFor(res);
       return;
     }
-    if (method === 'CANCEL') return; // the 200 to a CANCEL is never reported (drachtio-agent.js 319-326)
+    // A CANCEL's client transaction completes on its final response like any non-INVITE one (no retransmissions
+    // after it); it has no app, so the response is never reported (drachtio-agent.js 319-326).
     if (t.method === 'INVITE') this.onInviteResponse(t, res, peer);
     else this.onNonInviteResponse(t, res, peer);
   }
@@ -1306,25 +1338,48 @@ export class EngineCore {
   // app disconnect
 
   private onAppGone(conn: AppConnection): void {
+    // Each transaction and dialog is cleaned up on its own: one that fails (a bad destination, a throw in a
+    // builder) is logged and dropped, and never stops the loop from handling the rest.
     for (const t of [...this.serverById.values()]) {
       if (t.app !== conn) continue;
-      if (t.state === 'trying' || t.state === 'proceeding') {
-        const res = this.buildResponse(t.req, t.method === 'INVITE' ? 480 : 503, undefined, t.toTag || newTag());
-        this.sendFinal(t, res);
-      }
       t.app = undefined;
+      this.guard('server transaction', t.id, () => {
+        if (t.state === 'trying' || t.state === 'proceeding') {
+          const res = this.buildResponse(t.req, t.method === 'INVITE' ? 480 : 503, undefined, t.toTag || newTag());
+          this.sendFinal(t, res);
+        }
+      }, () => this.deleteServer(t));
     }
-    for (const t of this.clientById.values()) {
+    for (const t of [...this.clientById.values()]) {
       if (t.app !== conn) continue;
       t.orphan = true;
       t.app = undefined;
-      if (t.method === 'INVITE' && (t.state === 'proceeding' || t.state === 'calling')) this.sendCancel(t);
+      this.guard('client transaction', t.id, () => {
+        if (t.method === 'INVITE' && (t.state === 'proceeding' || t.state === 'calling')) this.sendCancel(t);
+      }, () => this.deleteClient(t));
     }
     for (const d of [...this.dialogs.values()]) {
       if (d.app !== conn) continue;
       d.app = undefined;
-      if (d.state === 'confirmed' && d.isInvite) this.engineBye(d, false);
-      else if (d.state !== 'early') this.removeDialog(d);
+      this.guard('dialog', d.id, () => {
+        if (d.state === 'confirmed' && d.isInvite) this.engineBye(d, false);
+        // an early UAS dialog ended with the 480 above; an early UAC one ends with the answer to its CANCEL
+        else if (d.state !== 'early' || d.role === 'uas') this.removeDialog(d);
+      }, () => this.removeDialog(d));
+    }
+  }
+
+  /** Runs one clean-up step; on a throw, logs it and runs `fallback` (which forgets the state) instead. */
+  private guard(what: string, id: string, step: () => void, fallback: () => void): void {
+    try {
+      step();
+    } catch (err) {
+      this.log.warn({ err, what, id }, 'clean-up step failed; state dropped');
+      try {
+        fallback();
+      } catch (err2) {
+        this.log.error({ err: err2, what, id }, 'could not drop state');
+      }
     }
   }
 }

@@ -25,6 +25,8 @@ export interface EngineOptions {
   readonly tcpMaxConnections?: number;
   readonly appResponseTimeoutMs?: number;
   readonly advertisedHost?: string;
+  /** Option tags a request may Require (default `replaces`); others get 420 with Unsupported. */
+  readonly supported?: readonly string[];
 }
 
 export interface EngineHandle {
@@ -54,6 +56,7 @@ export async function startEngine(o: EngineOptions): Promise<EngineHandle> {
     ...(o.maxServerTransactions !== undefined ? { maxServerTransactions: o.maxServerTransactions } : {}),
     ...(o.appResponseTimeoutMs !== undefined ? { appResponseTimeoutMs: o.appResponseTimeoutMs } : {}),
     advertisedHost: o.advertisedHost,
+    supported: o.supported?.filter((t) => t.toLowerCase() !== '100rel'),
   });
   try {
     await core.start();
@@ -86,6 +89,7 @@ export async function runEngine(ctx: ProcessContext): Promise<void> {
     tcpIdleMs: cfg.tcpIdleSeconds * 1000,
     tcpMaxPerSource: cfg.tcpMaxPerSource,
     tcpMaxConnections: cfg.tcpMaxConnections,
+    supported: cfg.sipSupported,
     ...(cfg.sipAdvertisedHost !== undefined ? { advertisedHost: cfg.sipAdvertisedHost } : {}),
   });
   ctx.lifecycle.onClose('engine', () => engine.close());

@@ -27,6 +27,7 @@ import type { SipHandler } from './drachtio/types.js';
 import type { RegistrarDirectory } from './registrar/directory.js';
 import { cachedDirectory, storeDirectory } from './registrar/directory-store.js';
 import { createRegistrar, type RegistrarSettings } from './registrar/registrar.js';
+import { methodHandlers } from './methods/methods.js';
 
 export type SipConfig = ConfigOf<typeof sipSpec>;
 
@@ -73,6 +74,7 @@ export function registrarSettings(s: SipConfig, log?: Logger): RegistrarSettings
     algorithms: [...new Set(s.digestAlgorithms)] as DigestAlgorithm[],
     md5FirstUserAgents: s.digestMd5FirstUserAgents,
     ipHostDomain: s.ipHostDomain,
+    domainAliases: s.domainAliases,
     bruteForce: {
       windowMs: s.bfWindowS * 1000,
       ipThreshold: s.bfIpThreshold,
@@ -120,7 +122,7 @@ export interface SipApp {
 /** How long a tenant looked up by SIP domain is reused (status changes reach the registrar within this). */
 const TENANT_CACHE_MS = 2_000;
 
-/** Builds the request handlers by method: REGISTER → registrar, INVITE → call-control hook. */
+/** Builds the request handlers by method: REGISTER → registrar, INVITE → call-control hook, OPTIONS and the rest → methods/. */
 export function createSipApp(d: SipAppDeps): SipApp {
   const location = new LocationStore(d.redis, d.keys);
   const guard = new AuthGuardStore(d.redis, d.keys);
@@ -157,12 +159,13 @@ export function createSipApp(d: SipAppDeps): SipApp {
         },
         trunkSetupTimeoutSec: c.trunkSetupTimeoutSec,
         trunkRingCapSec: c.trunkRingCapSec,
+        tenantHosts: { ipHostDomain: d.registrar.ipHostDomain, domainAliases: d.registrar.domainAliases },
         ...(admitCall ? { admitCall } : {}),
         ...(c.overloadGate ? { overloadGate: c.overloadGate } : adm ? { overloadGate: overloadGateStep(adm.service) } : {}),
       })
     : createInviteHandler();
   return {
-    handlers: { REGISTER: register, INVITE: invite },
+    handlers: { ...methodHandlers(), REGISTER: register, INVITE: invite },
     location,
     guard,
     dialogs,

@@ -45,6 +45,9 @@ export { parseContacts, parseNameAddr, parseSipUri, type ContactEntry, type Cont
 export { connectEngine, type EngineConnection, type EngineConnectionOptions, type SrfStats } from './drachtio/adapter.js';
 export { multiHeader, type SendOptions, type SipHandler, type SipRequest, type SipResponse } from './drachtio/types.js';
 
+// OPTIONS, 405/481/501 for what Kumo does not serve.
+export { ACCEPTED_TYPES, ALLOWED_METHODS, KNOWN_METHODS, NOT_SERVED_METHODS, SUPPORTED_OPTIONS, answerOptions, capabilityHeaders, methodHandlers, refuseMethod } from './methods/methods.js';
+
 // Call control (INVITE): the request route and call sessions.
 export { createInviteHandler, type CallControlDeps } from './call/hook.js';
 export {

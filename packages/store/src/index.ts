@@ -14,7 +14,9 @@ export {
   DirectoryRepo,
   didKeyOf,
   tenantFromHash,
+  gatewayIdentity,
   type DidMatch,
+  type GatewayMatch,
   type Page,
   type PageQuery,
   type TrunkMatch,
@@ -78,3 +80,11 @@ export {
   type UserView,
 } from './console/users.js';
 export { SessionStore, LoginGuard, DEFAULT_LOCKOUT, type LockoutPolicy, type SessionOptions, type SessionRecord } from './console/sessions.js';
+// security (api rate limits)
+export { ApiRateLimits } from './security/ratelimit.js';
+export {
+  TenantDataLifecycle,
+  DEFAULT_BILLING_RETENTION_MS,
+  type PurgeResult,
+  type RetentionRecord,
+} from './lifecycle/tenant-data.js';

@@ -115,6 +115,9 @@ function tenantKeys(prefix: string) {
     // --- console (people: users and sessions) ----------------------------------------
     /** Sorted set (score = creation ms) of the ids of the tenant's console users. */
     consoleUsers: (id: string) => `${t(id)}:console:users`,
+    // --- security (api rate limits, audit chain, data lifecycle) ------------------
+    /** HASH {tokens, ts}: the tenant's API write token bucket (expires once full again). */
+    apiWriteBucket: (id: string) => `${t(id)}:api:wbucket`,
   };
 }
 
@@ -127,8 +130,13 @@ function globalKeys(prefix: string) {
     sipDomains: () => `${prefix}:idx:sipdomain`,
     /** Hash: DID in E.164 → tenant id. */
     dids: () => `${prefix}:idx:did`,
-    /** Hash: trunk gateway IP literal → JSON `{ tenantId, trunkId }` (inbound trunk identification). */
+    /**
+     * Hash: trunk gateway identity `transport|IP literal|port` → JSON `{ tenantId, trunkId }` (inbound
+     * trunk identification; one gateway identity belongs to one trunk, an address may hold several).
+     */
     trunkSources: () => `${prefix}:idx:trunksrc`,
+    /** Set: the gateway identities (fields of `trunkSources`) at one IP literal. */
+    trunkSourcesAt: (ip: string) => `${prefix}:idx:trunksrc:at:${ip}`,
     /** Hash: SHA-256 (hex) of an API key → JSON `ApiKeyRecord`. Keys are never stored in clear. */
     apiKeys: () => `${prefix}:apikeys`,
     /** Hash: API key id → SHA-256 (hex) of the key (for revoke / list by id). */
@@ -187,6 +195,13 @@ function globalKeys(prefix: string) {
     consoleLoginLock: (login: string) => `${prefix}:console:lock:${login}`,
     /** String with TTL: the last TOTP time step a user consumed (replay guard). */
     consoleTotpStep: (userId: string) => `${prefix}:console:totp:${userId}`,
+    // --- security (api rate limits, audit chain, data lifecycle) ------------------
+    /** STRING counter with PX = window: failed API authentications from one source address. */
+    apiAuthFails: (source: string) => `${prefix}:api:authfail:${source}`,
+    /** Sorted set: retention set id → expiry (epoch ms): billing records kept after a tenant's purge. */
+    retention: () => `${prefix}:retention`,
+    /** A key of one retention set (own hash tag `{r:<id>}`; `meta` = JSON RetentionRecord). Operator-only. */
+    retained: (retentionId: string, suffix: string) => `${prefix}:{r:${retentionId}}:${suffix}`,
   };
 }
 

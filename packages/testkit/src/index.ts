@@ -1,4 +1,5 @@
-export { freePort } from './ports.js';
+export { freePort, reservePorts, testPortRange } from './ports.js';
+export { lintScenario, resolveBranchRefs, scenarioElements, type ScenarioElement } from './scenario.js';
 export { startRedis, type RedisHandle, type RedisOptions } from './redis.js';
 export { uniquePrefix } from './ids.js';
 export { runSipp, startSipp, type SippOptions, type SippResult, type SippHandle } from './sipp.js';

@@ -1,24 +1,159 @@
+import { closeSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
-/** A TCP port that was free a moment ago on `host` (also checked free for UDP). */
+/**
+ * Race-free test ports.
+ *
+ * A port handed out by `listen(0)` lies in the kernel's ephemeral range
+ * (`/proc/sys/net/ipv4/ip_local_port_range`, 32768–60999 by default), the range the kernel also
+ * picks from for every outgoing connection. Between the moment a test learnt "port P is free"
+ * and the moment sipp or the engine bound it, a Redis client or an engine control connection
+ * anywhere on the machine could take P as its local port, and a TCP `listen()` on P then fails
+ * with `EADDRINUSE` (sipp: `Unable to listen main socket, errno = 98`).
+ *
+ * So test ports come from below the ephemeral range, where the kernel never assigns ports on its
+ * own, and every port is reserved machine-wide with a lock file (`O_EXCL`) naming the owning
+ * process, so concurrent test files, test runs in other checkouts and benchmarks never get the
+ * same port. Locks of dead processes (or older than a day) are taken over; a process removes its
+ * own locks when it exits.
+ */
+
+const LOCK_DIR = join(tmpdir(), 'kumo-test-ports');
+/** First port of the test range (well above the 5060 area sipp and SIP servers default to). */
+const RANGE_LO = 20000;
+const STALE_MS = 24 * 3600_000;
+
+let rangeHi: number | undefined;
+/** One past the last usable port: the start of the kernel's ephemeral range. */
+export function testPortRange(): { readonly lo: number; readonly hi: number } {
+  if (rangeHi === undefined) {
+    let lo = 32768;
+    try {
+      const first = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+      if (Number.isInteger(first) && first > RANGE_LO + 1000) lo = first;
+    } catch {
+      // not Linux: keep the IANA dynamic range start
+    }
+    rangeHi = lo;
+  }
+  return { lo: RANGE_LO, hi: rangeHi };
+}
+
+const mine = new Set<number>();
+let cursor: number | undefined;
+let exitHook = false;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Takes the lock file of `port` for this process; false when a live process holds it. */
+function lock(port: number): boolean {
+  const path = join(LOCK_DIR, String(port));
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(path, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      let stale = false;
+      try {
+        const owner = Number(readFileSync(path, 'utf8'));
+        stale = !Number.isInteger(owner) || owner <= 0 || (owner !== process.pid && !alive(owner)) || Date.now() - statSync(path).mtimeMs > STALE_MS;
+      } catch {
+        stale = false; // vanished or half-written: try the next port
+      }
+      if (!stale) return false;
+      try {
+        unlinkSync(path);
+      } catch {
+        // someone else took it over first
+      }
+    }
+  }
+  return false;
+}
+
+function releaseAll(): void {
+  for (const p of mine) {
+    try {
+      unlinkSync(join(LOCK_DIR, String(p)));
+    } catch {
+      // already gone
+    }
+  }
+  mine.clear();
+}
+
+/**
+ * Reserves `count` consecutive ports (machine-wide, for the life of this process) without
+ * checking that they can be bound; `freePort` also checks. Synchronous, for launchers that
+ * must spawn at once (sipp's `-p` and `-mp`).
+ */
+export function reservePorts(count = 1): number {
+  const { lo, hi } = testPortRange();
+  const span = hi - lo - count;
+  mkdirSync(LOCK_DIR, { recursive: true });
+  if (!exitHook) {
+    exitHook = true;
+    process.once('exit', releaseAll);
+  }
+  // Start at a random place so concurrent processes rarely even contend for a lock file.
+  cursor ??= Math.floor(Math.random() * span);
+  for (let tried = 0; tried < span; tried += count) {
+    const base = lo + (cursor % span);
+    cursor += count;
+    const got: number[] = [];
+    for (let i = 0; i < count; i++) {
+      if (mine.has(base + i) || !lock(base + i)) break;
+      got.push(base + i);
+      mine.add(base + i);
+    }
+    if (got.length === count) return base;
+    for (const p of got) {
+      mine.delete(p);
+      try {
+        unlinkSync(join(LOCK_DIR, String(p)));
+      } catch {
+        // already gone
+      }
+    }
+  }
+  throw new Error(`no free test port block of ${count} in ${lo}-${hi - 1}`);
+}
+
+function bindable(port: number, host: string): Promise<boolean> {
+  const tcp = new Promise<boolean>((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, host, () => srv.close(() => resolve(true)));
+  });
+  const udp = new Promise<boolean>((resolve) => {
+    const s = createSocket(host.includes(':') ? 'udp6' : 'udp4');
+    s.once('error', () => resolve(false));
+    s.bind(port, host, () => s.close(() => resolve(true)));
+  });
+  return Promise.all([tcp, udp]).then(([a, b]) => a && b);
+}
+
+/**
+ * A port reserved for this process (see above) that is free for TCP and UDP on `host`: nobody
+ * else using the test kit gets it, and the kernel does not hand it to outgoing connections.
+ */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const srv = createServer();
-      srv.once('error', reject);
-      srv.listen(0, host, () => {
-        const a = srv.address();
-        const p = typeof a === 'object' && a ? a.port : 0;
-        srv.close(() => resolve(p));
-      });
-    });
-    const udpFree = await new Promise<boolean>((resolve) => {
-      const s = createSocket(host.includes(':') ? 'udp6' : 'udp4');
-      s.once('error', () => resolve(false));
-      s.bind(port, host, () => s.close(() => resolve(true)));
-    });
-    if (udpFree) return port;
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = reservePorts(1);
+    if (await bindable(port, host)) return port;
   }
   throw new Error('no free port found');
 }

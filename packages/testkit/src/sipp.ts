@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { reservePorts } from './ports.js';
+import { lintScenario, resolveBranchRefs } from './scenario.js';
 
 /**
  * A bounded sipp (3.6) run: every run has a call count (`-m`) and a global timeout (`-timeout`), writes
@@ -34,6 +36,8 @@ export interface SippOptions {
   readonly args?: readonly string[];
   /** Path of the sipp binary, default `sipp`. */
   readonly bin?: string;
+  /** Run a scenario that fails `lintScenario` (only for tests of how Kumo treats a broken peer). */
+  readonly lenient?: boolean;
 }
 
 export interface SippResult {
@@ -76,18 +80,38 @@ function parseStatCsv(path: string): { successful: number; failed: number; retra
   return { successful: col('SuccessfulCall(C)'), failed: col('FailedCall(C)'), retransmissions: col('Retransmissions(C)'), peakCurrentCalls };
 }
 
-/** Starts sipp in the background (e.g. a UAS) and returns a handle. */
+/**
+ * Starts sipp in the background (e.g. a UAS) and returns a handle. A scenario file that is not
+ * RFC-correct (`lintScenario`) is not run: startSipp throws, naming the problems, so no test can
+ * pass on a leniency of Kumo's own engine.
+ */
 export function startSipp(o: SippOptions): SippHandle {
+  let xml: string | undefined;
+  if ('file' in o.scenario) {
+    xml = readFileSync(o.scenario.file, 'utf8');
+    const problems = o.lenient === true ? [] : lintScenario(xml);
+    if (problems.length > 0) throw new Error(`sipp scenario ${o.scenario.file} is not RFC-correct:\n  ${problems.join('\n  ')}`);
+  }
   const dir = mkdtempSync(join(tmpdir(), 'kumo-sipp-'));
   const stf = join(dir, 'stat.csv');
   const errFile = join(dir, 'errors.log');
   const args: string[] = [];
-  if ('file' in o.scenario) args.push('-sf', o.scenario.file);
-  else args.push('-sn', o.scenario.builtin);
+  if ('file' in o.scenario) {
+    const resolved = resolveBranchRefs(xml as string);
+    if (resolved === xml) args.push('-sf', o.scenario.file);
+    else {
+      const copy = join(dir, 'scenario.xml');
+      writeFileSync(copy, resolved);
+      args.push('-sf', copy);
+    }
+  } else args.push('-sn', o.scenario.builtin);
   if (o.target) args.push(o.target);
   args.push('-t', o.transport === 'tcp' ? 't1' : 'u1');
   args.push('-i', o.localHost ?? '127.0.0.1');
-  if (o.localPort !== undefined) args.push('-p', String(o.localPort));
+  // sipp's own defaults (SIP 5060 upwards, media 6000 upwards with the video port +2 unchecked) collide
+  // between concurrent runs: both come from the test kit's reserved range instead (ports.ts).
+  args.push('-p', String(o.localPort ?? reservePorts(1)));
+  if (!(o.args ?? []).includes('-mp')) args.push('-mp', String(reservePorts(4)));
   args.push('-m', String(o.calls));
   args.push('-r', String(o.rate ?? 10), '-rp', String(o.ratePeriodMs ?? 1000));
   if (o.limit !== undefined) args.push('-l', String(o.limit));

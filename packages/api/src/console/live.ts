@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { KeySchema, RedisClient } from '@kumo/store';
-import type { Logger } from '@kumo/runtime';
+import { KumoError, type Logger } from '@kumo/runtime';
 import { defineRoutes, tenantOf } from '../context.js';
 import { tenantParams } from '../schemas.js';
 
@@ -153,6 +153,10 @@ export const liveRoutes = defineRoutes((app, { redis, keys, log }) => {
     { schema: { tags: ['tenant'], summary: 'Live registrations, calls and port usage (server-sent events: snapshot, reg, calls, usage)', params: tenantParams } },
     async (req, reply) => {
       const t = tenantOf(req);
+      // A stream never ends: only for clients that ask for one (EventSource sends this Accept).
+      if (!String(req.headers.accept ?? '').includes('text/event-stream')) {
+        throw new KumoError('KUMO_ERR_BAD_REQUEST', 'this is a server-sent-event stream: send Accept: text/event-stream');
+      }
       reply.hijack();
       reply.raw.writeHead(200, {
         'content-type': 'text/event-stream; charset=utf-8',

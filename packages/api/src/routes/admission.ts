@@ -7,6 +7,7 @@
 import { KumoError } from '@kumo/runtime';
 import { AdmissionStore } from '@kumo/store';
 import { actorOf, defineRoutes, tenantOf, type RouteContext } from '../context.js';
+import { streamCursor, streamIdPattern } from '../cursors.js';
 import { errors, tenantParams } from '../schemas.js';
 
 const E164 = '^\\+[1-9][0-9]{1,14}$';
@@ -46,7 +47,7 @@ const eventsQuery = {
   additionalProperties: false,
   properties: {
     limit: { type: 'string', pattern: '^[0-9]{1,4}$', description: '1–1000, default 100' },
-    before: { type: 'string', pattern: '^[0-9]{1,20}-[0-9]{1,20}$', description: 'Return events older than this id' },
+    before: { type: 'string', pattern: streamIdPattern, description: 'Return events older than this id' },
   },
 } as const;
 
@@ -162,7 +163,8 @@ export const admissionTenantRoutes = defineRoutes((app, ctx) => {
     },
     async (req) => {
       const limit = req.query.limit === undefined ? 100 : Math.min(1000, Math.max(1, Number(req.query.limit)));
-      const rows = await store.readEvents(tenantOf(req).id, { count: limit, ...(req.query.before !== undefined ? { before: req.query.before } : {}) });
+      const before = streamCursor(req.query.before, 'before');
+      const rows = await store.readEvents(tenantOf(req).id, { count: limit, ...(before !== undefined ? { before } : {}) });
       return {
         items: rows.map((e) => ({ id: e.id, type: e.type, at: new Date(e.at).toISOString(), fields: e.fields })),
         next: rows.length === limit ? (rows[rows.length - 1]?.id ?? null) : null,

@@ -1,4 +1,6 @@
 import { defineRoutes, tenantOf } from '../context.js';
+import { streamCursor } from '../cursors.js';
+import { forPrincipal } from '../hygiene.js';
 import { auditEntrySchema, auditQuery, errors, page, parseLimit, tenantParams } from '../schemas.js';
 
 /** Configuration history (`/v1/tenants/:tenantId/audit`), newest first. */
@@ -14,6 +16,7 @@ export const auditRoutes = defineRoutes((app, { repo }) => {
         response: { 200: page(auditEntrySchema), ...errors() },
       },
     },
-    async (req) => repo.audit.list(tenantOf(req).id, { before: req.query.before, limit: parseLimit(req.query) }),
+    async (req) =>
+      forPrincipal(await repo.audit.list(tenantOf(req).id, { before: streamCursor(req.query.before, 'before'), limit: parseLimit(req.query) }), req.principal?.role),
   );
 });

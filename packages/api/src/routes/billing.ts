@@ -10,7 +10,6 @@ import {
   effectiveTariff,
   formatJst,
   formatYen,
-  isMonth,
   jstMonthOf,
   reportRows,
   type MonthlyReport,
@@ -21,6 +20,7 @@ import { BillingLedger, CdrStreams, type BookedCall } from '@kumo/store';
 import type { FastifyRequest } from 'fastify';
 import { actorOf, defineRoutes, tenantOf, type RouteContext } from '../context.js';
 import { contentType, encodeCsv, toCsv, type CsvColumn, type CsvEncoding, type CsvLang } from '../csv.js';
+import { checkMonth, streamCursor } from '../cursors.js';
 import { csvQuery, csvResponse, errors, tenantParams } from '../schemas.js';
 
 /** The API only reads the close grace to label a month without a close marker yet; the worker's sweep sets markers. */
@@ -37,8 +37,7 @@ const actor = (req: FastifyRequest): string => {
 
 function monthParam(m: string): string {
   if (m === 'current') return jstMonthOf(Date.now());
-  if (!isMonth(m)) throw new KumoError('KUMO_ERR_VALIDATION', 'month must be YYYY-MM or "current"', { problems: [{ field: 'month', message: 'must be YYYY-MM or current' }] });
-  return m;
+  return checkMonth(m);
 }
 
 /** Tariff validation problems become 400 KUMO_ERR_VALIDATION with every problem listed. */
@@ -275,14 +274,15 @@ export const billingOperatorRoutes = defineRoutes((app, ctx) => {
       schema: {
         tags: ['operator'],
         summary: 'CDRs that could not be charged, oldest first',
-        querystring: { type: 'object', additionalProperties: false, properties: { limit: { type: 'string', pattern: '^[0-9]{1,4}$' }, after: { type: 'string', pattern: '^[0-9]+-[0-9]+$' } } },
+        querystring: { type: 'object', additionalProperties: false, properties: { limit: { type: 'string', pattern: '^[0-9]{1,4}$' }, after: { type: 'string', maxLength: 41 } } },
         response: { 200: obj({ items: { type: 'array', items: deadLetterS }, next: { type: ['string', 'null'] }, total: intS }), ...errors(403) },
       },
     },
     async (req) => {
       const limit = req.query.limit === undefined ? 100 : Math.min(1000, Math.max(1, Number(req.query.limit)));
+      const after = streamCursor(req.query.after, 'after');
       const [items, total] = await Promise.all([
-        streams.listDeadLetters({ count: limit, ...(req.query.after !== undefined ? { after: req.query.after } : {}) }),
+        streams.listDeadLetters({ count: limit, ...(after !== undefined ? { after } : {}) }),
         streams.deadLetterCount(),
       ]);
       return { items, next: items.length === limit ? (items.at(-1)?.id ?? null) : null, total };
@@ -295,13 +295,13 @@ export const billingOperatorRoutes = defineRoutes((app, ctx) => {
       schema: {
         tags: ['operator'],
         summary: 'Re-publish a dead letter to its CDR stream (after fixing the cause) and remove it',
-        params: obj({ id: { type: 'string', pattern: '^[0-9]+-[0-9]+$' } }),
+        params: obj({ id: { type: 'string', maxLength: 41 } }),
         response: { 200: obj({ entryId: strS }), ...errors(403) },
       },
     },
     async (req) => {
       try {
-        const id = await streams.replayDeadLetter(req.params.id);
+        const id = await streams.replayDeadLetter(streamCursor(req.params.id, 'id') ?? '');
         if (id === null) throw new KumoError('KUMO_ERR_NOT_FOUND', 'dead letter not found');
         return { entryId: id };
       } catch (err) {

@@ -1,6 +1,7 @@
 import { validateRestrictionLevel } from '@kumo/domain';
 import { KumoError } from '@kumo/runtime';
 import { actorOf, defineRoutes } from '../context.js';
+import { streamCursor } from '../cursors.js';
 import { valid } from '../errors.js';
 import { apiKeyBody, apiKeySchema, auditEntrySchema, auditQuery, errors, issuedKeySchema, page, parseLimit } from '../schemas.js';
 
@@ -42,7 +43,50 @@ export const platformRoutes = defineRoutes((app, { repo }) => {
         response: { 200: page(auditEntrySchema), ...errors(403) },
       },
     },
-    async (req) => repo.audit.list(null, { before: req.query.before, limit: parseLimit(req.query) }),
+    async (req) => repo.audit.list(null, { before: streamCursor(req.query.before, 'before'), limit: parseLimit(req.query) }),
+  );
+
+  // ---- data retention (docs/security.md) ----------------------------------------------------
+
+  const retentionS = {
+    type: 'object',
+    additionalProperties: false,
+    required: ['id', 'tenantId', 'name', 'sipDomain', 'purgedAt', 'expiresAt', 'keys'],
+    properties: {
+      id: { type: 'string' },
+      tenantId: { type: 'string' },
+      name: { type: 'string' },
+      sipDomain: { type: 'string' },
+      purgedAt: { type: 'integer', description: 'epoch ms' },
+      expiresAt: { type: 'integer', description: 'epoch ms' },
+      keys: { type: 'array', items: { type: 'string' } },
+    },
+  } as const;
+  app.get(
+    '/platform/retention',
+    {
+      schema: {
+        tags: ['operator'],
+        summary: "Retention sets: deleted tenants' billing records kept for the legal period (soonest expiry first)",
+        response: { 200: { type: 'object', additionalProperties: false, required: ['items'], properties: { items: { type: 'array', items: retentionS } } }, ...errors(403) },
+      },
+    },
+    async () => ({ items: await repo.lifecycle.listRetention() }),
+  );
+  app.post(
+    '/platform/retention/sweep',
+    {
+      schema: {
+        tags: ['operator'],
+        summary: 'Run the retention job now (it also runs on a schedule): deletes expired retention sets',
+        response: { 200: { type: 'object', additionalProperties: false, required: ['deletedSets'], properties: { deletedSets: { type: 'integer' } } }, ...errors(403) },
+      },
+    },
+    async (req) => {
+      const deletedSets = await repo.lifecycle.sweepRetention();
+      if (deletedSets > 0) await repo.audit.append(null, { actor: actorOf(req), action: 'retention.sweep', target: 'platform', after: { deletedSets } });
+      return { deletedSets };
+    },
   );
 
   // ---- operator API keys ----------------------------------------------------------------------

@@ -2,14 +2,15 @@ import { KumoError } from '@kumo/runtime';
 import { validateTenantPatch, type TenantPatch, type TenantStatus } from '@kumo/domain';
 import { actorOf, defineRoutes, tenantOf } from '../context.js';
 import { valid } from '../errors.js';
+import { forPrincipal } from '../hygiene.js';
 import { apiKeyBody, apiKeySchema, errors, issuedKeySchema, tenantParams, tenantPatchBody, tenantSchema } from '../schemas.js';
 
 /** One tenant (`/v1/tenants/:tenantId`): read (both roles); contract, status, deletion and keys (operators). */
 export const tenantRoutes = defineRoutes((app, { repo }) => {
   const op = { operatorOnly: true } as const;
 
-  app.get('/', { schema: { tags: ['tenant'], summary: 'The tenant and its contract', params: tenantParams, response: { 200: tenantSchema, ...errors() } } }, (req) =>
-    tenantOf(req),
+  app.get('/', { schema: { tags: ['tenant'], summary: 'The tenant and its contract (`notes` for operators only)', params: tenantParams, response: { 200: tenantSchema, ...errors() } } }, (req) =>
+    forPrincipal(tenantOf(req), req.principal?.role),
   );
 
   app.patch<{ Body: TenantPatch }>(
@@ -41,14 +42,28 @@ export const tenantRoutes = defineRoutes((app, { repo }) => {
   app.delete<{ Querystring: { confirm?: string } }>(
     '/',
     {
-      config: op,
+      config: { ...op, allowTerminated: true },
       schema: {
         tags: ['operator'],
-        summary: 'Delete every piece of data of a terminated tenant. Requires ?confirm=<tenantId>.',
+        summary: 'Delete every piece of data of a terminated tenant (billing records go to an operator-only retention set). Requires ?confirm=<tenantId>.',
         params: tenantParams,
         querystring: { type: 'object', additionalProperties: false, properties: { confirm: { type: 'string', maxLength: 64 } } },
         response: {
-          200: { type: 'object', additionalProperties: false, required: ['deletedKeys'], properties: { deletedKeys: { type: 'integer' } } },
+          200: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['deletedKeys', 'indexEntries', 'cdrEntries', 'retention'],
+            properties: {
+              deletedKeys: { type: 'integer', description: "Keys under the tenant's hash tag" },
+              indexEntries: { type: 'integer', description: 'Entries removed from global indexes' },
+              cdrEntries: { type: 'integer', description: 'CDR stream entries and dead letters removed' },
+              retention: {
+                type: ['object', 'null'],
+                description: 'The retention set keeping billing records (operator-only) until expiresAt; null when nothing is kept',
+                properties: { id: { type: 'string' }, expiresAt: { type: 'integer' }, keys: { type: 'array', items: { type: 'string' } } },
+              },
+            },
+          },
           ...errors(403, 409),
         },
       },

@@ -113,7 +113,7 @@ describe('console log-in', () => {
     const call = as(sid, csrf);
     expect((await call('GET', '/v1/tenants/cb/extensions')).statusCode).toBe(404);
     expect((await call('GET', '/v1/tenants/cb/users')).statusCode).toBe(404);
-    expect((await call('GET', '/v1/tenants/cb/live')).statusCode).toBe(404);
+    expect((await h.call('GET', '/v1/tenants/cb/live', { key: null, headers: { cookie: `kumo_session=${sid}`, accept: 'text/event-stream' } })).statusCode).toBe(404);
     expect((await call('GET', '/v1/tenants')).statusCode).toBe(403);
     expect((await call('POST', '/v1/platform/users', { login: 'evil', name: 'e', role: 'operator', password: PW })).statusCode).toBe(403);
     // Users of another tenant cannot be touched by id either.
@@ -211,7 +211,9 @@ describe('extension search and the live feed', () => {
     const address = await h.app.listen({ host: '127.0.0.1', port: 0 });
     const { sid } = await login('admin@cb');
     const ac = new AbortController();
-    const res = await fetch(`${address}/v1/tenants/cb/live`, { headers: { cookie: `kumo_session=${sid}` }, signal: ac.signal });
+    const plain = await fetch(`${address}/v1/tenants/cb/live`, { headers: { cookie: `kumo_session=${sid}` } });
+    expect(plain.status).toBe(400);
+    const res = await fetch(`${address}/v1/tenants/cb/live`, { headers: { cookie: `kumo_session=${sid}`, accept: 'text/event-stream' }, signal: ac.signal });
     expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
     const reader = res.body!.getReader();
     let buf = '';

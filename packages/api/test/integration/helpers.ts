@@ -2,7 +2,7 @@ import { inject } from 'vitest';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { createRedis, keySchema, type RedisClient } from '@kumo/store';
 import { uniquePrefix } from '@kumo/testkit';
-import { buildApp, createOperatorKey } from '@kumo/api';
+import { buildApp, createOperatorKey, type ApiDeps } from '@kumo/api';
 
 export interface Harness {
   app: FastifyInstance;
@@ -15,11 +15,17 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function harness(o: { bodyLimit?: number } = {}): Promise<Harness> {
+export async function harness(o: { bodyLimit?: number; security?: ApiDeps['security']; log?: ApiDeps['log'] } = {}): Promise<Harness> {
   const redis = createRedis(inject('redisUrl'));
   const prefix = uniquePrefix('api');
   const keys = keySchema(prefix);
-  const app = await buildApp({ redis, keys, ...(o.bodyLimit !== undefined ? { bodyLimit: o.bodyLimit } : {}) });
+  const app = await buildApp({
+    redis,
+    keys,
+    ...(o.bodyLimit !== undefined ? { bodyLimit: o.bodyLimit } : {}),
+    ...(o.security !== undefined ? { security: o.security } : {}),
+    ...(o.log !== undefined ? { log: o.log } : {}),
+  });
   const { key: operatorKey } = await createOperatorKey({ redis, keys }, 'test operator');
   const h: Harness = {
     app,

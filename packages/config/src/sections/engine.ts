@@ -79,4 +79,11 @@ export const engineSpec = {
     description: 'Most SIP TCP connections in total.',
     parse: int(1, 1000000),
   },
+  sipSupported: {
+    env: 'KUMO_SIP_SUPPORTED',
+    default: 'replaces',
+    description:
+      'SIP option tags a request may list in Require, comma-separated; a request requiring any other gets 420 Bad Extension with Unsupported (RFC 3261 §8.2.2.3). 100rel is never supported.',
+    parse: list(str({ min: 1, max: 64, pattern: /^[A-Za-z0-9.!%*_+`'~-]+$/ })),
+  },
 } satisfies Spec;

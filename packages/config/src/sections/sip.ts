@@ -8,6 +8,17 @@ const regex: Parser<RegExp> = (raw) => {
   }
 };
 
+/** `alias=domain,alias=domain` → alias host (lower case) → tenant SIP domain. */
+const aliasMap: Parser<ReadonlyMap<string, string>> = (raw) => {
+  const out = new Map<string, string>();
+  for (const part of raw.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+    const m = /^([a-z0-9.:[\]-]+)=([a-z0-9.-]+)$/i.exec(part);
+    if (!m) return { ok: false, error: `"${part}" is not alias=domain` };
+    out.set((m[1] as string).toLowerCase(), (m[2] as string).toLowerCase());
+  }
+  return { ok: true, value: out };
+};
+
 /** Settings of the SIP application process (`kumo sip`): drachtio connection, registrar, digest, brute-force guard. */
 export const sipSpec = {
   // --- engine connection (drachtio protocol) -------------------------------------------------------
@@ -69,6 +80,13 @@ export const sipSpec = {
     description:
       'Tenant SIP domain assumed for REGISTERs addressed to an IP address (a softphone given the server address as its domain, e.g. 127.0.0.1 with the demo tenant). Unset: such requests are treated like an unknown domain.',
     parse: optional(str({ min: 1, max: 253, pattern: /^[a-z0-9.-]+$/ })),
+  },
+  domainAliases: {
+    env: 'KUMO_SIP_DOMAIN_ALIASES',
+    default: '',
+    description:
+      'Other host names (or addresses) phones may use as their domain, each mapped to a tenant SIP domain: `alias=domain,…` (e.g. `pbx.example.jp=acme.example.jp`). Applied the same way by the registrar and the call path, before KUMO_SIP_IP_HOST_DOMAIN.',
+    parse: aliasMap,
   },
 
   // --- digest authentication ---------------------------------------------------------------------

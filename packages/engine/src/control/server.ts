@@ -118,6 +118,13 @@ export class ControlServer {
     return list[n];
   }
 
+  /** SIP methods (upper-case) some connected app routed, for an Allow header. */
+  routedMethods(): string[] {
+    const out: string[] = [];
+    for (const [verb, list] of this.routes) if (list.length > 0 && !verb.startsWith('cdr:')) out.push(verb.toUpperCase());
+    return out;
+  }
+
   hasRoute(verb: string): boolean {
     return (this.routes.get(verb)?.length ?? 0) > 0;
   }

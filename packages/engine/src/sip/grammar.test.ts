@@ -127,6 +127,9 @@ describe('parseVia', () => {
     '', 'SIP/2.0 host', 'SIP/2.0/UDP', 'SIP/2.0/UDP ', 'SIP/2.0/UDPhost', 'SIP/2.0/UDP host;', 'SIP/2.0/UDP host;;',
     'SIP/2.0/UDP 192.0.2.15;;,;,,', 'SIP/2.0/UDP host,', 'SIP/2.0/UDP host:99999', 'SIP/2.0/UDP host;rport=x',
     'SIP/2.0/UDP host;branch', 'SIP/2.0/UDP host junk', 'SIP/2.0/UDP [::1',
+    // ports outside 1–65535 can never be a destination (issue 11's poison input)
+    'SIP/2.0/UDP host:0;branch=z9hG4bKp', 'SIP/2.0/UDP host:65536', 'SIP/2.0/UDP host;rport=0', 'SIP/2.0/UDP host;rport=65536',
+    'SIP/2.0/UDP [::1]:0', 'SIP/2.0/UDP a:5060, SIP/2.0/UDP b:0',
   ])('rejects %j', (text) => expect(parseVia(text)).toBeUndefined());
 });
 

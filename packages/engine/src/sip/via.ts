@@ -68,7 +68,8 @@ function parseOne(s: string, i: number): [Via, number] | undefined {
       hp = parseHostPort(hpText, 0, hpText.length);
     }
   } else hp = parseHostPort(s, h0, h1);
-  if (hp === undefined) return undefined;
+  // A port must be usable as a destination (RFC 3261 §18.2.2): 1–65535 (above 65535 is refused by parseHostPort).
+  if (hp === undefined || hp.port === 0) return undefined;
   const params = newParams();
   i = parseHeaderParams(s, i, params);
   if (i < 0) return undefined;
@@ -80,7 +81,7 @@ function parseOne(s: string, i: number): [Via, number] | undefined {
   else if (rp !== undefined) {
     if (rp.length === 0 || rp.length > 5 || !/^[0-9]+$/.test(rp)) return undefined;
     rport = Number(rp);
-    if (rport > 65535) return undefined;
+    if (rport < 1 || rport > 65535) return undefined;
   }
   if (branch === null || received === null) return undefined;
   const via: Via = {

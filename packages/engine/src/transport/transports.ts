@@ -19,6 +19,8 @@ export interface TransportOptions {
   /** Maximum TCP connections in total. */
   readonly tcpMaxConnections: number;
   readonly maxMessageSize: number;
+  /** After a framing error, how long the connection stays open for answers to what was framed before it (ms). */
+  readonly tcpErrorLingerMs?: number;
   readonly newSplitter: () => StreamSplitter;
   /** A message arrived; `parsed` is set when the transport already parsed it (TCP). */
   readonly onMessage: (data: Buffer, peer: Peer, parsed?: ParseResult) => void;
@@ -154,10 +156,14 @@ export class Transports {
         else if (it.type === 'keepalive') {
           if (it.kind === 'ping' && !s.destroyed) s.write('\r\n'); // RFC 5626 §4.4.1 pong
         } else {
+          // The stream cannot be framed any further: answer what was legible, read nothing more, but keep the
+          // connection writable for a while so the requests framed before the error still get their answers.
           this.o.log.debug({ addr, port, reason: it.reason }, 'tcp framing error; closing connection');
           if (it.result) this.o.onMessage(Buffer.alloc(0), { proto: 'tcp', addr, port, local, conn: c }, it.result);
-          s.end();
-          c.closed = true;
+          s.pause();
+          const linger = setTimeout(() => s.end(), this.o.tcpErrorLingerMs ?? 4000);
+          linger.unref();
+          s.once('close', () => clearTimeout(linger));
           return;
         }
       }
@@ -203,11 +209,18 @@ export class Transports {
    */
   send(proto: Proto, addr: string, port: number, data: Buffer, conn?: StreamConn): boolean | Promise<boolean> {
     if (this.closed) return false;
+    // Never hand a socket an unusable port: dgram throws ERR_SOCKET_BAD_PORT synchronously.
+    if (!Number.isInteger(port) || port < 1 || port > 65535) return false;
     if (proto === 'udp') {
       const fam = isIPv6(addr) ? 6 : 4;
       const u = this.udp.find((p) => p.local.family === fam) ?? this.udp[0];
       if (!u) return false;
-      u.sock.send(data, port, addr);
+      try {
+        u.sock.send(data, port, addr);
+      } catch (err) {
+        this.o.log.debug({ err, addr, port }, 'udp send failed');
+        return false;
+      }
       return true;
     }
     const c = conn && !conn.closed ? conn : this.findConn(addr, port);

@@ -29,7 +29,7 @@ const cases: Case[] = [
   { name: 'Max-Forwards 0 gets 483', file: 'uac-max-forwards-0-expect-483.xml', service: 'service' },
   { name: 'BYE outside any dialog gets 481', file: 'uac-bye-unknown-dialog-expect-481.xml', service: 'service' },
   { name: 'CANCEL matching nothing gets 481', file: 'uac-cancel-unknown-expect-481.xml', service: 'service' },
-  { name: 'a method no app routed gets 503', file: 'uac-no-app-expect-503.xml', service: 'service' },
+  { name: 'a method no app routed gets 405 with Allow (drachtio-server: 503)', file: 'uac-unrouted-method-expect-405.xml', service: 'service' },
 ];
 
 describe.each(['udp', 'tcp'] as const)('unmodified drachtio-srf as UAS, sipp as UAC, over %s', (transport) => {

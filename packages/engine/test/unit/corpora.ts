@@ -3,17 +3,15 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-/** packages/engine/test/unit → repository root. */
-const repoRoot = resolve(here, '../../../..');
 
 /**
- * The shared torture corpora: `<repoRoot>/../shared/corpora` (CI clones the repo with shared/ beside it); a git
- * worktree one level deeper (`wt/<name>`) finds it at `<repoRoot>/../../shared/corpora`.
+ * The SIP torture corpora (RFC 4475, RFC 5118), copied into the repository with their MIT licence:
+ * `packages/engine/test/corpora` (see its README.md).
  */
 export function corporaDir(): string {
-  const candidates = [join(repoRoot, '..', 'shared', 'corpora'), join(repoRoot, '..', '..', 'shared', 'corpora')];
-  for (const c of candidates) if (existsSync(join(c, 'rfc4475'))) return c;
-  throw new Error(`SIP torture corpora not found; looked in: ${candidates.join(', ')}`);
+  const dir = resolve(here, '../corpora');
+  if (!existsSync(join(dir, 'rfc4475'))) throw new Error(`SIP torture corpora not found in ${dir}`);
+  return dir;
 }
 
 export interface CorpusFile {

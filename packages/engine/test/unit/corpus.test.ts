@@ -9,7 +9,7 @@ import {
 } from '../../src/index.js';
 import { loadCorpora } from './corpora.js';
 
-/** Verdicts from shared/corpora/README.md (RFC 4475 §3 and RFC 5118). */
+/** Verdicts from test/corpora/README.md (RFC 4475 §3 and RFC 5118). */
 type Verdict =
   | { kind: 'accept' }
   | { kind: 'status'; status: number; header?: [string, RegExp] }

@@ -10,6 +10,7 @@
  */
 import type { HangupBy } from '@kumo/domain';
 import type { Logger } from '@kumo/runtime';
+import { capabilityHeaders } from '../methods/methods.js';
 import { parseReplaces } from './dialogs.js';
 import type { BridgedLeg, CallIo, DialOutcome, InboundInvite, Leg, PendingDial } from './types.js';
 
@@ -44,7 +45,7 @@ export interface SrfDialog {
   modify(sdp: string): Promise<string>;
   request(opts: { method: string; headers?: Record<string, string>; body?: string }): Promise<SrfDialogRes>;
   on(ev: 'destroy', cb: (req?: unknown) => void): void;
-  on(ev: 'modify' | 'info' | 'update' | 'refer' | 'notify' | 'message', cb: (req: SrfRequest, res: SrfResponse) => void): void;
+  on(ev: 'modify' | 'info' | 'update' | 'refer' | 'notify' | 'message' | 'options', cb: (req: SrfRequest, res: SrfResponse) => void): void;
   removeListener(ev: string, cb: (...args: never[]) => void): void;
 }
 
@@ -339,8 +340,11 @@ function relay(from: SrfDialog, to: SrfDialog, log: Logger, onRefer: Handler): {
       },
     );
   };
-  const handlers: [ 'modify' | 'info' | 'update' | 'message' | 'refer', Handler][] = [
+  // OPTIONS inside a call (a keep-alive or a capability query) is answered by Kumo, not relayed.
+  const options: Handler = (_req, res) => res.send(200, { headers: capabilityHeaders() });
+  const handlers: [ 'modify' | 'info' | 'update' | 'message' | 'refer' | 'options', Handler][] = [
     ['modify', modify],
+    ['options', options],
     ['info', pass('INFO')],
     ['update', pass('UPDATE')],
     ['message', pass('MESSAGE')],

@@ -1,5 +1,6 @@
 import Srf from 'drachtio-srf';
 import type { Logger, SipMetrics } from '@kumo/runtime';
+import { refuseMethod } from '../methods/methods.js';
 import type { SipHandler, SipRequest, SipResponse } from './types.js';
 
 export interface EngineConnectionOptions {
@@ -8,7 +9,7 @@ export interface EngineConnectionOptions {
   readonly secret: string;
   readonly log: Logger;
   readonly metrics?: Pick<SipMetrics, 'engineConnected'>;
-  /** Method (upper case) → handler. Requests of other methods get 405 from the fallback. */
+  /** Method (upper case) → handler. Requests of other methods get 405/481/501 from the fallback (methods/methods.ts). */
   readonly handlers: Readonly<Record<string, SipHandler>>;
   /** Longest wait between reconnection attempts, ms. */
   readonly retryMaxDelayMs?: number;
@@ -71,10 +72,7 @@ export function connectEngine(o: EngineConnectionOptions): EngineConnection {
       void run(handler, req, res, log);
     });
   }
-  srf.use((req, res) => {
-    const r = res as unknown as SipResponse;
-    if (req.method !== 'ACK' && !r.finalResponseSent) r.send(405, undefined, { headers: { Allow: Object.keys(o.handlers).join(', ') } });
-  });
+  srf.use((req, res) => refuseMethod(req, res));
 
   srf.on('connect', (err: Error | null, hostPort: string) => {
     if (err) {

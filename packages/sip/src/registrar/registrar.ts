@@ -12,6 +12,7 @@ import {
   type DigestAlgorithm,
 } from '../auth/digest.js';
 import { multiHeader, type SipHandler, type SipRequest, type SipResponse } from '../drachtio/types.js';
+import { tenantDomainOf } from '../tenant/identify.js';
 import type { RegistrarDirectory } from './directory.js';
 import { parseContacts, parseCSeq, parseDeltaSeconds, parseNameAddr, parseSipUri, unquote, type ContactEntry } from './headers.js';
 
@@ -28,6 +29,8 @@ export interface RegistrarSettings {
   readonly md5FirstUserAgents?: RegExp | undefined;
   /** Tenant domain for REGISTERs whose To host is an IP address (softphones given the server address as domain). */
   readonly ipHostDomain?: string | undefined;
+  /** Alias host → tenant domain (tenant/identify.ts; the call path applies the same rule). */
+  readonly domainAliases?: ReadonlyMap<string, string> | undefined;
   readonly bruteForce: {
     readonly windowMs: number;
     readonly ipThreshold: number;
@@ -47,9 +50,6 @@ export interface RegistrarDeps {
   readonly now?: () => number;
 }
 
-function isIpHost(h: string): boolean {
-  return /^\d{1,3}(\.\d{1,3}){3}$/.test(h) || h.startsWith('[');
-}
 
 /** Binding id: the device (RFC 5626 instance + reg-id) when it says who it is, else the contact URI. */
 export function bindingId(c: { uri: string; instanceId?: string | undefined; regId?: number | undefined }): string {
@@ -175,7 +175,7 @@ export function createRegistrar(d: RegistrarDeps): SipHandler {
       return;
     }
     const extension = aor.user;
-    const domain = s.ipHostDomain !== undefined && isIpHost(aor.host) ? s.ipHostDomain : aor.host;
+    const domain = tenantDomainOf(aor.host, s);
     const ip = req.source_address;
 
     // --- blocked source? -------------------------------------------------------------------

@@ -38,6 +38,7 @@ import { LocalPickupRegistry } from '../call/pickup.js';
 import { checkSdp, sdpCodecs } from '../call/sdp.js';
 import { CallSession, type SessionOptions, type SessionOutcome, type TrunkGate } from '../call/session.js';
 import type { AttendedRequest, CallIo, InboundInvite, Leg, TransferRequest } from '../call/types.js';
+import { tenantDomainOf, type TenantHostSettings } from '../tenant/identify.js';
 import { loadRouting } from './load.js';
 
 /** What the admission step answers; the admission work plugs its service in here. */
@@ -99,6 +100,8 @@ export interface RouteDeps {
   };
   readonly trunkSetupTimeoutSec?: number;
   readonly trunkRingCapSec?: number;
+  /** How a phone's domain names its tenant: the registrar's rule (tenant/identify.ts). */
+  readonly tenantHosts?: TenantHostSettings;
   readonly now?: () => number;
 }
 
@@ -190,17 +193,51 @@ export function createInviteRoute(d: RouteDeps) {
     return Promise.resolve('next');
   };
 
-  /** Trunks by the source address of their gateways; phones by their SIP domain. */
+  /**
+   * A carrier call: the request came from a trunk gateway (address, transport, and for an exact
+   * match the port) and is addressed to one of that tenant's DIDs (request-URI user, or To user when
+   * the carrier puts the gateway in the request-URI). From a gateway's exact address and port it is a
+   * carrier call whatever the number (an unknown DID then gets 404); from the gateway's address on
+   * another port, or over TCP/TLS (ephemeral source ports), only when a DID matches: anything else is
+   * a phone behind the same address and goes on to phone identification and authentication — unless
+   * its domain names no tenant, then it is the carrier's call after all (`fallback`: 404, with a CDR).
+   */
+  type CarrierMatch = { tenant: Tenant; trunk: TrunkRecord; dialled: string };
+  const carrierCall = async (ctx: RouteContext): Promise<{ match?: CarrierMatch; fallback?: CarrierMatch } | undefined> => {
+    const port = Number(ctx.req.source_port);
+    const candidates = await d.directory.trunksAtSource(ctx.req.source_address, Number.isFinite(port) ? port : 0, ctx.req.protocol || 'udp');
+    if (candidates.length === 0) return undefined;
+    const tenants = new Map<string, Promise<Tenant | null>>();
+    const tenantOf = (id: string): Promise<Tenant | null> => {
+      if (!tenants.has(id)) tenants.set(id, d.directory.tenantById(id));
+      return tenants.get(id) as Promise<Tenant | null>;
+    };
+    for (const m of candidates) {
+      const tenant = await tenantOf(m.tenantId);
+      if (!tenant) continue;
+      if (await d.directory.did(tenant.id, ctx.dialled)) return { match: { tenant, trunk: m.trunk, dialled: ctx.dialled } };
+      if (ctx.toUser !== '' && (await d.directory.did(tenant.id, ctx.toUser))) return { match: { tenant, trunk: m.trunk, dialled: ctx.toUser } };
+    }
+    const first = candidates.find((m) => m.exactPort) ?? candidates[0];
+    const tenant = first ? await tenantOf(first.tenantId) : null;
+    if (!first || !tenant) return undefined;
+    const c = { tenant, trunk: first.trunk, dialled: ctx.dialled };
+    return first.exactPort ? { match: c } : { fallback: c };
+  };
+
+  /** Trunks by gateway identity and called DID; phones by their SIP domain, as the registrar does. */
   const identifyTenant: Step = async (ctx) => {
-    const match = await d.directory.trunkBySourceAddress(ctx.req.source_address);
+    const carrier = await carrierCall(ctx);
+    const hosts = d.tenantHosts ?? {};
+    const phoneTenant = async (): Promise<Tenant | null> =>
+      (await d.directory.tenantByDomain(tenantDomainOf(ctx.fromHost, hosts))) ?? (await d.directory.tenantByDomain(tenantDomainOf(hostOf(ctx.req.uri), hosts)));
+    const byDomain = carrier?.match ? null : await phoneTenant();
+    const match = carrier?.match ?? (byDomain ? undefined : carrier?.fallback);
     if (match) {
-      const tenant = await d.directory.tenantById(match.tenantId);
-      if (!tenant) return reply(ctx, 403, 'Forbidden', 'unknown-source');
+      const tenant = match.tenant;
       ctx.tenant = tenant;
       ctx.trunk = match.trunk;
-      // The DID is in the request-URI, or in To when the carrier puts the gateway there.
-      const byUri = await d.directory.did(tenant.id, ctx.dialled);
-      if (!byUri && ctx.toUser !== '' && (await d.directory.did(tenant.id, ctx.toUser))) ctx.dialled = ctx.toUser;
+      ctx.dialled = match.dialled;
       const pai = uriOfNameAddr(ctx.req.get('p-asserted-identity'));
       const display = /^\s*"([^"]*)"/.exec(ctx.req.get('from') ?? '')?.[1];
       const privacy = /\bid\b/i.test(ctx.req.get('privacy') ?? '');
@@ -212,7 +249,7 @@ export function createInviteRoute(d: RouteDeps) {
       };
       return 'next';
     }
-    const tenant = (await d.directory.tenantByDomain(ctx.fromHost)) ?? (await d.directory.tenantByDomain(hostOf(ctx.req.uri)));
+    const tenant = byDomain;
     if (!tenant) return reply(ctx, 403, 'Forbidden', 'unknown-source');
     if (tenant.status === 'terminated') return reply(ctx, 403, 'Forbidden', 'tenant-terminated');
     ctx.tenant = tenant;

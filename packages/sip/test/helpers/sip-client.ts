@@ -38,6 +38,19 @@ export interface RegisterSpec {
   readonly fromTag?: string;
 }
 
+export interface RequestSpec {
+  readonly method: string;
+  readonly uri: string;
+  readonly domain: string;
+  readonly fromUser?: string;
+  readonly toTag?: string;
+  readonly callId?: string;
+  readonly cseq?: number;
+  /** Extra header lines (`Name: value`). */
+  readonly headers?: readonly string[];
+  readonly body?: string;
+}
+
 /**
  * A tiny SIP UAC for tests: one REGISTER, waits for the first final response (1xx ignored).
  * Over UDP from a fresh socket, or over one TCP connection.
@@ -52,7 +65,7 @@ export class TestUac {
     readonly local: { host: string; port: number },
   ) {}
 
-  static async open(transport: 'udp' | 'tcp', host: string, port: number): Promise<TestUac> {
+  static async open(transport: 'udp' | 'tcp', host: string, port: number, localHost = '127.0.0.1'): Promise<TestUac> {
     const waiters: ((raw: string) => void)[] = [];
     const deliver = (raw: string): void => {
       if (/^SIP\/2\.0 1\d\d /.test(raw)) return;
@@ -61,13 +74,13 @@ export class TestUac {
     if (transport === 'udp') {
       const sock = createSocket('udp4');
       sock.on('message', (b) => deliver(b.toString()));
-      await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+      await new Promise<void>((r) => sock.bind(0, localHost, () => r()));
       return new TestUac('udp', { host, port }, (s) => sock.send(s, port, host), () => sock.close(), waiters, {
-        host: '127.0.0.1',
+        host: localHost,
         port: sock.address().port,
       });
     }
-    const sock = connect({ host, port });
+    const sock = connect({ host, port, localAddress: localHost });
     await new Promise<void>((r, j) => {
       sock.once('connect', () => r());
       sock.once('error', j);
@@ -85,7 +98,7 @@ export class TestUac {
       }
     });
     return new TestUac('tcp', { host, port }, (s) => sock.write(s), () => sock.destroy(), waiters, {
-      host: '127.0.0.1',
+      host: localHost,
       port: sock.localPort ?? 0,
     });
   }
@@ -110,6 +123,35 @@ export class TestUac {
     ];
     const p = new Promise<WireResponse>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`no final response to REGISTER ${r.user}@${r.domain}`)), timeoutMs);
+      this.waiters.push((raw) => {
+        clearTimeout(t);
+        resolve(parseResponse(raw));
+      });
+    });
+    this.sendRaw(lines.join('\r\n'));
+    return p;
+  }
+
+  /** Any request (out of dialog unless `toTag`): waits for the first final response. */
+  request(r: RequestSpec, timeoutMs = 3000): Promise<WireResponse> {
+    const branch = `z9hG4bK${randomBytes(6).toString('hex')}`;
+    const body = r.body ?? '';
+    const lines = [
+      `${r.method} ${r.uri} SIP/2.0`,
+      `Via: SIP/2.0/${this.transport.toUpperCase()} ${this.local.host}:${this.local.port};branch=${branch};rport`,
+      `From: <sip:${r.fromUser ?? 'probe'}@${r.domain}>;tag=${randomBytes(4).toString('hex')}`,
+      `To: <${r.uri}>${r.toTag !== undefined ? `;tag=${r.toTag}` : ''}`,
+      `Call-ID: ${r.callId ?? randomBytes(8).toString('hex')}`,
+      `CSeq: ${r.cseq ?? 1} ${r.method}`,
+      `Max-Forwards: 70`,
+      `Contact: <sip:${r.fromUser ?? 'probe'}@${this.local.host}:${this.local.port};transport=${this.transport}>`,
+      ...(r.headers ?? []),
+      `Content-Length: ${Buffer.byteLength(body)}`,
+      '',
+      body,
+    ];
+    const p = new Promise<WireResponse>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no final response to ${r.method} ${r.uri}`)), timeoutMs);
       this.waiters.push((raw) => {
         clearTimeout(t);
         resolve(parseResponse(raw));

@@ -53,10 +53,11 @@ Content-Length: [len]
 ${SDP}
 ]]></send>
   <recv response="100" optional="true" response_txn="inv${cseq}"/>`;
+  // ACK: for a 2xx (sent to [next_url]) a transaction of its own, new branch; for a non-2xx the INVITE's branch.
   const ack = (cseq: number, uri: string) => `
   <send ack_txn="inv${cseq}"><![CDATA[
 ACK ${uri} SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=${uri === '[next_url]' ? '[branch]' : `[branch-of:inv${cseq}]`};rport
 From: "Caller" <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
 [last_To:]
 Call-ID: [call_id]

@@ -61,10 +61,11 @@ Content-Length: [len]
 ${sdp(o.name)}
 ]]></send>
   <recv response="100" optional="true" response_txn="inv${cseq}"/>`;
+  // ACK: for a 2xx (sent to [next_url]) a transaction of its own, new branch; for a non-2xx the INVITE's branch.
   const ack = (cseq: number, to: string, uri = 'sip:[service]@[remote_ip]:[remote_port]') => `
   <send ack_txn="inv${cseq}"><![CDATA[
 ACK ${uri} SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=${uri === '[next_url]' ? '[branch]' : `[branch-of:inv${cseq}]`};rport
 From: <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
 ${to}
 Call-ID: [call_id]

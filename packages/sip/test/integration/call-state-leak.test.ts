@@ -28,7 +28,7 @@ m=audio [media_port] RTP/AVP 0
 a=rtpmap:0 PCMU/8000
 `;
 
-const hdrs = (cseq: number, method: string, to = '[last_To:]') => `Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+const hdrs = (cseq: number, method: string, to = '[last_To:]', branch = '[branch]') => `Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=${branch};rport
 From: <sip:1001@${domain}>;tag=[pid]T[call_number]
 ${to}
 Call-ID: [call_id]
@@ -48,10 +48,11 @@ ${SDP}
 ]]></send>
   <recv response="100" optional="true" response_txn="inv${cseq}"/>`;
 
-const ack = (cseq: number, uri: string) => `
+/** ACK: for a 2xx a transaction of its own (new branch), for a non-2xx part of the INVITE's (its branch). */
+const ack = (cseq: number, uri: string, to2xx = false) => `
   <send ack_txn="inv${cseq}"><![CDATA[
 ACK ${uri} SIP/2.0
-${hdrs(cseq, 'ACK')}
+${hdrs(cseq, 'ACK', '[last_To:]', to2xx ? '[branch]' : `[branch-of:inv${cseq}]`)}
 Content-Length: 0
 
 ]]></send>`;
@@ -65,7 +66,7 @@ function uac(outcome: 'answer' | 'cancel' | number): string {
   if (outcome === 'answer') {
     body += `
   <recv response="180" optional="true" response_txn="inv2"/>
-  <recv response="200" rrs="true" response_txn="inv2"/>${ack(2, '[next_url]')}
+  <recv response="200" rrs="true" response_txn="inv2"/>${ack(2, '[next_url]', true)}
   <send retrans="500"><![CDATA[
 BYE [next_url] SIP/2.0
 ${hdrs(3, 'BYE')}
@@ -78,8 +79,7 @@ Content-Length: 0
   <recv response="180" response_txn="inv2"/>
   <send><![CDATA[
 CANCEL sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-[last_Via:]
-${hdrs(2, 'CANCEL', `To: <sip:[service]@${domain}>`).split('\n').slice(1).join('\n')}
+${hdrs(2, 'CANCEL', `To: <sip:[service]@${domain}>`, '[branch-of:inv2]')}
 Content-Length: 0
 
 ]]></send>

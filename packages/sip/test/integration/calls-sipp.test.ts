@@ -62,10 +62,11 @@ Content-Length: [len]
 ${o.sdp ?? SDP}
 ]]></send>
   <recv response="100" optional="true" response_txn="inv${cseq}"/>`;
+  // The ACK for a non-2xx final response is part of the INVITE's transaction: the INVITE's branch.
   const ackErr = (cseq: number) => `
   <send ack_txn="inv${cseq}"><![CDATA[
 ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch-of:inv${cseq}];rport
 From: "Caller" <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
 [last_To:]
 Call-ID: [call_id]
@@ -91,7 +92,7 @@ Content-Length: 0
   <pause milliseconds="300"/>
   <send><![CDATA[
 CANCEL sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-[last_Via:]
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch-of:inv${cseq}];rport
 From: "Caller" <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
 To: <sip:[service]@${o.domain}>
 Call-ID: [call_id]
@@ -232,7 +233,14 @@ Duration=160
 `);
     body += `
   <recv response="200"/>`;
-    body += inDialog('BYE', cseq + 3, `Content-Length: 0
+    // OPTIONS inside the call: answered by Kumo with its capabilities, not relayed to the callee.
+    body += inDialog('OPTIONS', cseq + 3, `Accept: application/sdp
+Content-Length: 0
+`);
+    body += `
+  <recv response="200"><action><ereg regexp="INVITE.*OPTIONS" search_in="hdr" header="Allow:" check_it="true" assign_to="allow"/><ereg regexp="replaces" search_in="hdr" header="Supported:" check_it="true" assign_to="sup"/></action></recv>
+  <Reference variables="allow,sup"/>`;
+    body += inDialog('BYE', cseq + 4, `Content-Length: 0
 `);
     body += `
   <recv response="200"/>`;
@@ -716,7 +724,7 @@ describe.each(['udp', 'tcp'] as const)('call routing with sipp over %s', (transp
     await unregister('1002');
   });
 
-  it('in-dialog: re-INVITE (hold) and INFO (DTMF) are relayed to the other party', async () => {
+  it('in-dialog: re-INVITE (hold) and INFO (DTMF) are relayed to the other party; OPTIONS is answered by Kumo', async () => {
     const callee = await phone('1002', uasInDialog());
     const r = await call('1002', caller(200, { mode: 'in-dialog' }));
     expect(r.ok, explain(r)).toBe(true);

@@ -41,22 +41,26 @@ const ext = (number: string): ExtensionRecord => ({
   ha1Sha256: computeHa1('SHA-256', number, 'acme.test', 'secret-pw'),
 });
 
+const carrierTrunk = { id: 'carrier', gateways: [{ host: '192.0.2.1', port: 5060, transport: 'udp', priority: 1 }], numberFormat: 'national', channelLimit: 1, emergency: false, name: '', createdAt: '', updatedAt: '' };
 const directory = {
-  trunkBySourceAddress: (ip: string) => Promise.resolve(ip === '192.0.2.1' ? { tenantId: 'acme', trunk: { id: 'carrier', gateways: [], numberFormat: 'national', channelLimit: 1, emergency: false, name: '', createdAt: '', updatedAt: '' } } : null),
+  // The carrier's gateway is 192.0.2.1:5060/udp; the tenant's one DID is +81312340002.
+  trunksAtSource: (ip: string, port: number, transport: string) =>
+    Promise.resolve(ip === '192.0.2.1' && transport === 'udp' ? [{ tenantId: 'acme', trunk: carrierTrunk, gateway: carrierTrunk.gateways[0], exactPort: port === 5060 }] : []),
   tenantById: () => Promise.resolve(tenant),
   tenantByDomain: (d: string) => Promise.resolve(d === 'acme.test' ? tenant : null),
-  did: () => Promise.resolve(null),
+  did: (_t: string, n: string) => Promise.resolve(['0312340002', '+81312340002'].includes(n) ? { number: '+81312340002', target: { type: 'extension', number: '1002' } } : null),
   extension: (_t: string, n: string) => Promise.resolve(['1001', '1002'].includes(n) ? ext(n) : null),
   numberingPlan: () => Promise.resolve({ extensionLength: 4, outsideLinePrefix: '0', featureCodes: { pickup: '*8', directedPickup: '**' } }),
-  trunks: () => Promise.resolve([]),
+  trunks: () => Promise.resolve([carrierTrunk]),
   numberKind: (_t: string, n: string) => Promise.resolve(['1001', '1002'].includes(n) ? 'extension' : null),
   ringGroup: () => Promise.resolve(null),
   pickupGroupsOf: () => Promise.resolve([]),
 } as unknown as DirectoryRepo;
 
-function setup() {
+function setup(o: { tenantHosts?: { ipHostDomain?: string; domainAliases?: ReadonlyMap<string, string> } } = {}) {
   const cdrs: Cdr[] = [];
   const route = createInviteRoute({
+    ...(o.tenantHosts ? { tenantHosts: o.tenantHosts } : {}),
     log: silentLogger(),
     directory,
     location: { contactsFor: () => Promise.resolve([]) } as unknown as LocationStore,
@@ -73,12 +77,12 @@ function setup() {
 
 const SDP = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n';
 
-function request(h: Record<string, string>, o: { uri?: string; ip?: string; body?: string } = {}): InviteRequest {
+function request(h: Record<string, string>, o: { uri?: string; ip?: string; port?: number; body?: string } = {}): InviteRequest {
   const lower = Object.fromEntries(Object.entries({ 'call-id': 'cid-1', ...h }).map(([k, v]) => [k.toLowerCase(), v]));
   return {
     uri: o.uri ?? 'sip:1002@acme.test',
     source_address: o.ip ?? '127.0.0.1',
-    source_port: 5060,
+    source_port: o.port ?? 5060,
     protocol: 'udp',
     body: o.body ?? SDP,
     get: (n) => lower[n.toLowerCase()],
@@ -190,5 +194,53 @@ describe('request route', () => {
     await s.route(req, x.inv, io);
     expect(x.sent[0]?.status).toBe(480);
     expect(s.cdrs[0]).toMatchObject({ disposition: 'no-answer', calleeExtension: '1002', direction: 'internal' });
+  });
+
+  it.each([
+    ['the IP host the README suggests (127.0.0.1)', '127.0.0.1', { ipHostDomain: 'acme.test' }],
+    ['an IP host with a port', '127.0.0.1:5060', { ipHostDomain: 'acme.test' }],
+    ['an alias of the tenant domain', 'pbx.example.jp', { domainAliases: new Map([['pbx.example.jp', 'acme.test']]) }],
+    ['the domain in capitals with a trailing dot', 'ACME.test.', {}],
+  ])('a phone using %s as its domain is challenged (407), as the registrar would', async (_n, host, tenantHosts) => {
+    const { route } = setup({ tenantHosts });
+    const req = request({ From: `<sip:1001@${host}>;tag=a`, To: `<sip:1002@${host}>` }, { uri: `sip:1002@${host}` });
+    const { inv, sent } = invite(req);
+    await route(req, inv, io);
+    expect(sent[0]?.status).toBe(407);
+    expect(sent[0]?.headers?.['Proxy-Authenticate']).toContain('realm="acme.test"');
+  });
+
+  it('a phone on a carrier gateway’s address (another port) calling an extension is a phone: challenged, not taken for the carrier', async () => {
+    const { route, cdrs } = setup();
+    const req = request({ From: from('1001'), To: '<sip:1002@acme.test>' }, { ip: '192.0.2.1', port: 5099 });
+    const { inv, sent } = invite(req);
+    await route(req, inv, io);
+    expect(sent[0]?.status).toBe(407);
+    expect(cdrs).toHaveLength(0);
+  });
+
+  it('a carrier call: from the gateway to a DID (request-URI or To) is inbound, whatever the source port', async () => {
+    for (const [port, uri, to] of [
+      [5060, 'sip:0312340002@acme.test', '<sip:0312340002@acme.test>'],
+      [5099, 'sip:0312340002@acme.test', '<sip:0312340002@acme.test>'],
+      [5060, 'sip:kumo@192.0.2.9', '<sip:+81312340002@acme.test>'],
+    ] as const) {
+      const { route, cdrs } = setup();
+      const req = request({ From: '<sip:0901234567@carrier.test>;tag=c', To: to }, { ip: '192.0.2.1', port, uri });
+      const { inv, sent } = invite(req);
+      await route(req, inv, io);
+      // 1002 has no registration: 480, but as an inbound call from the trunk.
+      expect(sent[0], `${port} ${uri} ${to}`).toMatchObject({ status: 480 });
+      expect(cdrs[0]).toMatchObject({ direction: 'inbound', trunkId: 'carrier', calleeExtension: '1002' });
+    }
+  });
+
+  it('from the gateway’s own address and port an unknown number is the carrier’s call: 404 with a CDR', async () => {
+    const { route, cdrs } = setup();
+    const req = request({ From: '<sip:0901234567@carrier.test>;tag=c', To: '<sip:0399999999@acme.test>' }, { ip: '192.0.2.1', port: 5060, uri: 'sip:0399999999@acme.test' });
+    const { inv, sent } = invite(req);
+    await route(req, inv, io);
+    expect(sent[0]?.status).toBe(404);
+    expect(cdrs[0]).toMatchObject({ direction: 'inbound', trunkId: 'carrier' });
   });
 });

@@ -421,6 +421,8 @@ export class AdmissionStore {
 
   /** Newest first; `before` pages back (exclusive stream id). */
   async readEvents(tenantId: string, o: { count?: number; before?: string } = {}): Promise<AdmissionEvent[]> {
+    // Nothing is older than 0-0 (and Redis refuses the exclusive range `(0-0`).
+    if (o.before === '0-0') return [];
     const end = o.before !== undefined ? `(${o.before}` : '+';
     const rows = await this.redis.xrevrange(this.keys.tenant.admissionEvents(tenantId), end, '-', 'COUNT', Math.min(o.count ?? 100, 1000));
     return rows.map(([id, kv]) => {

@@ -200,6 +200,8 @@ export class CdrStreams {
   }
 
   async listDeadLetters(o: { after?: string; count: number }): Promise<DeadLetter[]> {
+    // Nothing is newer than the largest id (and Redis refuses that exclusive range).
+    if (o.after === '18446744073709551615-18446744073709551615') return [];
     const start = o.after ? `(${o.after}` : '-';
     const res = (await this.redis.xrange(this.keys.global.cdrDeadLetters(), start, '+', 'COUNT', o.count)) as RawEntry[];
     return res.map(([id, f]) => {

@@ -86,6 +86,8 @@ export class AuditRepo {
   /** Newest first. `before` is an exclusive stream-id cursor from the previous page. */
   async list(tenantId: string | null, q: { before?: string | undefined; limit?: number | undefined } = {}): Promise<{ items: AuditEntry[]; next: string | null }> {
     const limit = Math.min(1000, Math.max(1, Math.trunc(q.limit ?? 100)));
+    // Nothing is older than 0-0 (and Redis refuses the exclusive range `(0-0`).
+    if (q.before === '0-0') return { items: [], next: null };
     const end = q.before === undefined || q.before === '' ? '+' : `(${q.before}`;
     const rows = await this.redis.xrevrange(this.streamOf(tenantId), end, '-', 'COUNT', limit);
     const items = rows.map(([id, flat]) => {

@@ -1,10 +1,12 @@
 import {
   DEFAULT_NUMBERING_PLAN,
   canonicalHost,
+  isIpLiteral,
   isTenantStatus,
   normalizeE164,
   type Did,
   type ExtensionRecord,
+  type Gateway,
   type NumberKind,
   type NumberingPlan,
   type PickupGroup,
@@ -32,6 +34,34 @@ export interface PageQuery {
 export interface TrunkMatch {
   readonly tenantId: string;
   readonly trunk: TrunkRecord;
+}
+
+/** A trunk gateway a request may have come from (`trunksAtSource`). */
+export interface GatewayMatch extends TrunkMatch {
+  readonly gateway: Pick<Gateway, 'host' | 'port' | 'transport'>;
+  /** The source port is the gateway's port (for UDP the carrier's signalling port: nobody else can send from it). */
+  readonly exactPort: boolean;
+}
+
+/** A gateway's identity in the source index: transport, IP literal, port. */
+export function gatewayIdentity(g: Pick<Gateway, 'host' | 'port' | 'transport'>): string {
+  return `${g.transport}|${g.host}|${g.port}`;
+}
+
+/** The gateways given as IP literals (only those identify inbound requests), each identity once. */
+export function uniqueIpGateways<G extends Pick<Gateway, 'host' | 'port' | 'transport'>>(gateways: readonly G[]): G[] {
+  const seen = new Set<string>();
+  return gateways.filter((g) => {
+    const id = gatewayIdentity(g);
+    if (!isIpLiteral(g.host) || seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  });
+}
+
+function sourceHost(ip: string): string {
+  const host = canonicalHost(ip);
+  return host.startsWith('::ffff:') && host.includes('.') ? host.slice(7) : host;
 }
 
 export interface DidMatch {
@@ -185,17 +215,50 @@ export class DirectoryRepo {
   }
 
   /**
-   * Inbound trunk identification: the source IP of a request → the tenant and trunk whose
-   * gateway has that IP. Gateways given as host names are not indexed. IPv4-mapped IPv6
-   * (`::ffff:192.0.2.1`) is matched as IPv4.
+   * The first trunk (in identity order) with a gateway at this IP, any port or transport. Gateways
+   * given as host names are not indexed. IPv4-mapped IPv6 (`::ffff:192.0.2.1`) is matched as IPv4.
+   * The call path uses `trunksAtSource`, which also weighs port and transport.
    */
   async trunkBySourceAddress(ip: string): Promise<TrunkMatch | null> {
-    let host = canonicalHost(ip);
-    if (host.startsWith('::ffff:') && host.includes('.')) host = host.slice(7);
-    const ref = parse<{ tenantId: string; trunkId: string }>(await this.redis.hget(this.keys.global.trunkSources(), host));
-    if (ref === null) return null;
-    const trunk = await this.trunk(ref.tenantId, ref.trunkId);
-    return trunk === null ? null : { tenantId: ref.tenantId, trunk };
+    const all = await this.gatewaysAt(sourceHost(ip));
+    return all[0] ?? null;
+  }
+
+  /**
+   * Inbound trunk identification by gateway identity: the trunks with a gateway at the source IP on
+   * the transport the request came over. A gateway whose port is the source port is an exact match
+   * (listed first); over TCP/TLS the source port is the carrier's ephemeral one, so every gateway at
+   * the address on that transport is a candidate, and the caller decides by the called number.
+   */
+  async trunksAtSource(ip: string, port: number, transport: string): Promise<GatewayMatch[]> {
+    const t = transport.toLowerCase();
+    const all = (await this.gatewaysAt(sourceHost(ip))).filter((m) => m.gateway.transport === t);
+    const exact = all.filter((m) => m.gateway.port === port).map((m) => ({ ...m, exactPort: true }));
+    return [...exact, ...all.filter((m) => m.gateway.port !== port)];
+  }
+
+  private async gatewaysAt(host: string): Promise<GatewayMatch[]> {
+    const ids = (await this.redis.smembers(this.keys.global.trunkSourcesAt(host))).sort();
+    if (ids.length === 0) {
+      // Index written before gateways had an identity (field = IP only): every gateway of that trunk at this IP.
+      const legacy = parse<{ tenantId: string; trunkId: string }>(await this.redis.hget(this.keys.global.trunkSources(), host));
+      const trunk = legacy ? await this.trunk(legacy.tenantId, legacy.trunkId) : null;
+      if (!legacy || !trunk) return [];
+      return trunk.gateways.filter((g) => g.host === host).map((g) => ({ tenantId: legacy.tenantId, trunk, gateway: g, exactPort: false }));
+    }
+    const refs = await this.redis.hmget(this.keys.global.trunkSources(), ...ids);
+    const out: GatewayMatch[] = [];
+    const trunks = new Map<string, Promise<TrunkRecord | null>>();
+    for (let i = 0; i < ids.length; i++) {
+      const ref = parse<{ tenantId: string; trunkId: string }>(refs[i] ?? null);
+      const [transport = '', , port = ''] = (ids[i] as string).split('|');
+      if (ref === null) continue;
+      const k = `${ref.tenantId}/${ref.trunkId}`;
+      if (!trunks.has(k)) trunks.set(k, this.trunk(ref.tenantId, ref.trunkId));
+      const trunk = await trunks.get(k);
+      if (trunk) out.push({ tenantId: ref.tenantId, trunk, gateway: { host, port: Number(port), transport: transport as Gateway['transport'] }, exactPort: false });
+    }
+    return out;
   }
 
   // ---- DIDs ------------------------------------------------------------------------------

@@ -3,12 +3,12 @@ import {
   DEFAULT_NUMBERING_PLAN,
   digestA1Input,
   featureCodeEntries,
-  isIpLiteral,
   numberConflict,
   numberProblem,
   type Did,
   type DidValue,
   type ExtensionPatch,
+  type Gateway,
   type ExtensionRecord,
   type ExtensionValue,
   type NumberingPlan,
@@ -28,8 +28,10 @@ import { KumoError } from '@kumo/runtime';
 import type { RedisClient } from '../client.js';
 import type { KeySchema } from '../keys.js';
 import { ApiKeyRepo } from './apikeys.js';
+import { gatewayIdentity, uniqueIpGateways } from './directory.js';
 import { AuditRepo, type Actor } from './audit.js';
 import { DirectoryRepo } from './directory.js';
+import { DEFAULT_BILLING_RETENTION_MS, TenantDataLifecycle, type PurgeResult } from '../lifecycle/tenant-data.js';
 import { provisioningScripts, type LuaReply, type ProvisioningScripts } from './lua.js';
 
 /** HA1 values for digest auth: hex MD5 and SHA-256 of `user:realm:password`. */
@@ -93,12 +95,16 @@ export class ProvisioningRepo extends DirectoryRepo {
   readonly audit: AuditRepo;
   readonly apiKeys: ApiKeyRepo;
 
+  readonly lifecycle: TenantDataLifecycle;
+
   constructor(
     redis: RedisClient,
     keys: KeySchema,
     private readonly now: () => Date = () => new Date(),
+    retention: { retainBillingMs: number } = { retainBillingMs: DEFAULT_BILLING_RETENTION_MS },
   ) {
     super(redis, keys);
+    this.lifecycle = new TenantDataLifecycle(redis, keys, retention, () => now().getTime());
     this.lua = provisioningScripts(redis);
     this.audit = new AuditRepo(redis, keys, now);
     this.apiKeys = new ApiKeyRepo(redis, keys, now);
@@ -165,53 +171,27 @@ export class ProvisioningRepo extends DirectoryRepo {
   }
 
   /**
-   * Contract termination: deletes every key of a terminated tenant and its entries in the
-   * global indexes. Only for `terminated` tenants (409 otherwise). Logged in the platform audit.
+   * Contract termination (Article 38): deletes every key of a terminated tenant, its entries in
+   * the global indexes and its CDRs, keeping only what the retention policy requires (see
+   * `TenantDataLifecycle`). Only for `terminated` tenants (409 otherwise). Logged in the platform audit.
    */
-  async purgeTenant(id: string, actor: Actor): Promise<{ deletedKeys: number }> {
+  async purgeTenant(id: string, actor: Actor): Promise<PurgeResult> {
     const t = await this.mustTenant(id);
     if (t.status !== 'terminated') {
       throw new KumoError('KUMO_ERR_TENANT_NOT_TERMINATED', 'only a terminated tenant can be deleted', { tenantId: id, status: t.status });
     }
-    const k = this.keys;
-    const tk = k.tenant;
-    const [exts, rgs, pgs, trunkIds, dids] = await Promise.all([
-      this.redis.zrange(tk.extensions(id), 0, -1),
-      this.redis.zrange(tk.ringGroups(id), 0, -1),
-      this.redis.zrange(tk.pickupGroups(id), 0, -1),
-      this.redis.zrange(tk.trunks(id), 0, -1),
-      this.redis.zrange(tk.dids(id), 0, -1),
-    ]);
     await this.apiKeys.revokeTenant(id);
-    for (const d of dids) await this.lua.kumoHdelIf(k.global.dids(), d, id);
-    for (const trunk of await this.trunks(id)) await this.releaseSources(id, trunk.id, trunk.gateways.map((g) => g.host));
-    await this.lua.kumoHdelIf(k.global.sipDomains(), t.sipDomain, id);
-    await this.redis.zrem(k.global.tenants(), id);
-    const all = [
-      ...exts.map((n) => tk.extension(id, n)),
-      ...rgs.map((n) => tk.ringGroup(id, n)),
-      ...pgs.map((n) => tk.pickupGroup(id, n)),
-      ...trunkIds.map((n) => tk.trunk(id, n)),
-      ...dids.map((n) => tk.did(id, n)),
-      tk.extensions(id),
-      tk.ringGroups(id),
-      tk.pickupGroups(id),
-      tk.trunks(id),
-      tk.dids(id),
-      tk.numbers(id),
-      tk.numberingPlan(id),
-      tk.audit(id),
-      tk.apiKeys(id),
-      tk.record(id),
-    ];
-    let deletedKeys = 0;
-    // The record goes last, in the last batch: a half-done purge can be retried.
-    for (let i = 0; i < all.length; i += 5000) {
-      const batch = all.slice(i, i + 5000);
-      deletedKeys += await this.lua.kumoDeleteKeys(batch.length, ...batch);
-    }
-    await this.audit.append(null, { actor, action: 'tenant.purge', target: `tenant:${id}`, before: { id, sipDomain: t.sipDomain }, after: { deletedKeys } });
-    return { deletedKeys };
+    // Gateway identities first: their per-host index sets are not under the tenant's hash tag.
+    for (const trunk of await this.trunks(id)) await this.releaseSources(id, trunk.id, trunk.gateways);
+    const r = await this.lifecycle.purge(t);
+    await this.audit.append(null, {
+      actor,
+      action: 'tenant.purge',
+      target: `tenant:${id}`,
+      before: { id, sipDomain: t.sipDomain },
+      after: { deletedKeys: r.deletedKeys, indexEntries: r.indexEntries, cdrEntries: r.cdrEntries, retention: r.retention?.id ?? null },
+    });
+    return r;
   }
 
   async setPlatformRestrictionLevel(level: RestrictionLevel, actor: Actor): Promise<RestrictionLevel> {
@@ -418,31 +398,43 @@ export class ProvisioningRepo extends DirectoryRepo {
     };
   }
 
-  /** Claims the gateway IPs of a trunk in the global source index; 409 when another trunk has one. */
-  private async claimSources(tenantId: string, trunkId: string, hosts: readonly string[]): Promise<string[]> {
+  /**
+   * Claims the gateways of a trunk in the global source index, by identity (transport, IP, port):
+   * two trunks may share a carrier IP on different ports or transports; 409 when another trunk has
+   * the same gateway.
+   */
+  private async claimSources(tenantId: string, trunkId: string, gateways: readonly Gateway[]): Promise<Gateway[]> {
     const ref = JSON.stringify({ tenantId, trunkId });
-    const claimed: string[] = [];
-    for (const h of new Set(hosts.filter(isIpLiteral))) {
-      const ok = await this.redis.hsetnx(this.keys.global.trunkSources(), h, ref);
-      if (ok === 1) {
-        claimed.push(h);
+    const claimed: Gateway[] = [];
+    for (const g of uniqueIpGateways(gateways)) {
+      const id = gatewayIdentity(g);
+      const ok = await this.redis.hsetnx(this.keys.global.trunkSources(), id, ref);
+      if (ok === 1 || (await this.redis.hget(this.keys.global.trunkSources(), id)) === ref) {
+        if (ok === 1) claimed.push(g);
+        await this.redis.sadd(this.keys.global.trunkSourcesAt(g.host), id);
         continue;
       }
-      if ((await this.redis.hget(this.keys.global.trunkSources(), h)) === ref) continue;
       await this.releaseSources(tenantId, trunkId, claimed);
-      throw new KumoError('KUMO_ERR_GATEWAY_TAKEN', `gateway ${h} already belongs to another trunk`, { host: h });
+      throw new KumoError('KUMO_ERR_GATEWAY_TAKEN', `gateway ${g.host}:${g.port} (${g.transport}) already belongs to another trunk`, {
+        host: g.host,
+        port: g.port,
+        transport: g.transport,
+      });
     }
     return claimed;
   }
 
-  private async releaseSources(tenantId: string, trunkId: string, hosts: readonly string[]): Promise<void> {
+  private async releaseSources(tenantId: string, trunkId: string, gateways: readonly Gateway[]): Promise<void> {
     const ref = JSON.stringify({ tenantId, trunkId });
-    for (const h of new Set(hosts.filter(isIpLiteral))) await this.lua.kumoHdelIf(this.keys.global.trunkSources(), h, ref);
+    for (const g of uniqueIpGateways(gateways)) {
+      const id = gatewayIdentity(g);
+      if ((await this.lua.kumoHdelIf(this.keys.global.trunkSources(), id, ref)) === 1) await this.redis.srem(this.keys.global.trunkSourcesAt(g.host), id);
+    }
   }
 
   async createTrunk(tenantId: string, v: TrunkValue, actor: Actor): Promise<TrunkRecord> {
     await this.mustTenant(tenantId);
-    const claimed = await this.claimSources(tenantId, v.id, v.gateways.map((g) => g.host));
+    const claimed = await this.claimSources(tenantId, v.id, v.gateways);
     const at = this.iso();
     const rec: TrunkRecord = { ...v, createdAt: at, updatedAt: at };
     try {
@@ -457,7 +449,7 @@ export class ProvisioningRepo extends DirectoryRepo {
 
   /** Replaces a trunk. A registration without password keeps the stored password. */
   async replaceTrunk(tenantId: string, v: TrunkValue, actor: Actor): Promise<TrunkRecord> {
-    const claimed = await this.claimSources(tenantId, v.id, v.gateways.map((g) => g.host));
+    const claimed = await this.claimSources(tenantId, v.id, v.gateways);
     let res: { before: TrunkRecord; after: TrunkRecord };
     try {
       res = await this.update<TrunkRecord>(tenantId, this.trunkSpec(tenantId, v.id, v.channelLimit), (cur) => ({
@@ -469,15 +461,15 @@ export class ProvisioningRepo extends DirectoryRepo {
       await this.releaseSources(tenantId, v.id, claimed);
       throw e;
     }
-    const keep = new Set(v.gateways.map((g) => g.host));
-    await this.releaseSources(tenantId, v.id, res.before.gateways.map((g) => g.host).filter((h) => !keep.has(h)));
+    const keep = new Set(v.gateways.map(gatewayIdentity));
+    await this.releaseSources(tenantId, v.id, res.before.gateways.filter((g) => !keep.has(gatewayIdentity(g))));
     await this.audit.append(tenantId, { actor, action: 'trunk.update', target: `trunk:${v.id}`, before: res.before, after: res.after });
     return res.after;
   }
 
   async deleteTrunk(tenantId: string, id: string, actor: Actor): Promise<void> {
     const before = await this.remove<TrunkRecord>(tenantId, this.trunkSpec(tenantId, id));
-    await this.releaseSources(tenantId, id, before.gateways.map((g) => g.host));
+    await this.releaseSources(tenantId, id, before.gateways);
     await this.audit.append(tenantId, { actor, action: 'trunk.delete', target: `trunk:${id}`, before });
   }
 
