@@ -35,10 +35,10 @@ interface Ctx {
 export function sessionRoutes(app: FastifyInstance, { redis, keys, repo, auth }: Ctx): void {
   const pub = { config: { public: true } } as const;
   // Sessions are for people in a browser; automation authenticates every request with its key.
-  app.addHook('onRequest', async (req) => {
+  app.addHook('onRequest', (req, _reply, done) => {
     if (req.headers.authorization !== undefined) {
-      throw new KumoError('KUMO_ERR_BAD_REQUEST', 'session routes are for console log-in; API keys need no session (drop the Authorization header)');
-    }
+      done(new KumoError('KUMO_ERR_BAD_REQUEST', 'session routes are for console log-in; API keys need no session (drop the Authorization header)'));
+    } else done();
   });
 
   const sessionBody = async (u: UserRecord, csrf: string, stage: string) => {
