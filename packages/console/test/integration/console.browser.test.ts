@@ -289,6 +289,21 @@ describe.skipIf(!BUILT || !existsSync(CHROMIUM))('console in Chromium', () => {
     await shot(admin, 'ledgers');
   });
 
+  it('creates a ring group and a DID through their forms', async () => {
+    await goto(admin, 'groups');
+    await admin.fill('#f-new-rg-number', '600');
+    await admin.fill('#f-new-rg-name', '営業代表');
+    await admin.fill('#f-new-rg-members', '1001, 1002、2001');
+    await admin.click('form[aria-labelledby=new-rg] button[type=submit]');
+    await admin.waitForSelector('[data-testid=ring-groups] td:text-is("1001, 1002, 2001")');
+    await goto(admin, 'dids');
+    await admin.fill('#f-new-did-number', '0312345678');
+    await admin.fill('#f-new-did-target', '600');
+    await admin.selectOption('#f-new-did-type', 'ringGroup');
+    await admin.click('form[aria-labelledby=new-did] button[type=submit]');
+    await admin.waitForSelector('[data-testid=dids] td:has-text("ringGroup 600")');
+  });
+
   it('every tenant page passes axe and fits 1280×800 and 390×844', async () => {
     for (const route of ['dashboard', 'extensions', 'groups', 'trunks', 'dids', 'plan', 'ledgers', 'billing', 'api-keys', 'users', 'account']) {
       await goto(admin, route);
