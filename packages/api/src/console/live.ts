@@ -164,7 +164,13 @@ export const liveRoutes = defineRoutes((app, { redis, keys, log }) => {
         connection: 'keep-alive',
         'x-accel-buffering': 'no',
       });
-      await hub.attach(t.id, reply.raw);
+      try {
+        await hub.attach(t.id, reply.raw);
+      } catch (err) {
+        // Redis unavailable at the start: end the stream; EventSource reconnects by itself.
+        req.log.warn({ err, tenantId: t.id }, 'live feed could not start');
+        reply.raw.end();
+      }
     },
   );
 });

@@ -29,7 +29,8 @@ interface Ctx {
 
 /**
  * `/v1/session…`: people log in and out (the console). Public routes: they authenticate with
- * the session cookie themselves. Every outcome is written to the audit stream (the tenant's for
+ * the session cookie themselves. Not in the OpenAPI document (it is for automation with API
+ * keys, which these routes refuse); docs/console.md describes them. Every outcome is written to the audit stream (the tenant's for
  * tenant users, the platform's for operators and unknown logins).
  */
 export function sessionRoutes(app: FastifyInstance, { redis, keys, repo, auth }: Ctx): void {
@@ -72,7 +73,7 @@ export function sessionRoutes(app: FastifyInstance, { redis, keys, repo, auth }:
 
   app.post<{ Body: { login: string; password: string } }>(
     '/session',
-    { ...pub, schema: { tags: ['console'], summary: 'Log in (console): sets the session cookie', security: [], body: loginBody } },
+    { ...pub, schema: { tags: ['console'], hide: true, summary: 'Log in (console): sets the session cookie', security: [], body: loginBody } },
     async (req, reply) => {
       auth.checkOrigin(req);
       const login = req.body.login.trim().toLowerCase();
@@ -105,7 +106,7 @@ export function sessionRoutes(app: FastifyInstance, { redis, keys, repo, auth }:
 
   app.post<{ Body: { code: string } }>(
     '/session/totp',
-    { ...pub, schema: { tags: ['console'], summary: 'Second factor: the TOTP code after the password', security: [], body: codeBody } },
+    { ...pub, schema: { tags: ['console'], hide: true, summary: 'Second factor: the TOTP code after the password', security: [], body: codeBody } },
     async (req, reply) => {
       const s = await auth.session(req);
       if (s === null || s.record.stage !== 'pending-totp' || s.user.totpSecret === undefined) throw new KumoError('KUMO_ERR_UNAUTHORIZED', 'log in with your password first');
@@ -134,13 +135,13 @@ export function sessionRoutes(app: FastifyInstance, { redis, keys, repo, auth }:
     },
   );
 
-  app.get('/session', { ...pub, schema: { tags: ['console'], summary: 'The current console session', security: [] } }, async (req) => {
+  app.get('/session', { ...pub, schema: { tags: ['console'], hide: true, summary: 'The current console session', security: [] } }, async (req) => {
     const s = await auth.session(req);
     if (s === null) throw new KumoError('KUMO_ERR_UNAUTHORIZED', 'not logged in');
     return sessionBody(s.user, s.record.csrf, s.record.stage);
   });
 
-  app.delete('/session', { ...pub, schema: { tags: ['console'], summary: 'Log out', security: [] } }, async (req, reply) => {
+  app.delete('/session', { ...pub, schema: { tags: ['console'], hide: true, summary: 'Log out', security: [] } }, async (req, reply) => {
     const s = await auth.session(req);
     if (s !== null) {
       auth.checkCsrf(req, s.record);
@@ -151,7 +152,7 @@ export function sessionRoutes(app: FastifyInstance, { redis, keys, repo, auth }:
     return reply.code(204).send();
   });
 
-  app.delete('/sessions', { ...pub, schema: { tags: ['console'], summary: 'Log out everywhere (every session of this user)', security: [] } }, async (req, reply) => {
+  app.delete('/sessions', { ...pub, schema: { tags: ['console'], hide: true, summary: 'Log out everywhere (every session of this user)', security: [] } }, async (req, reply) => {
     const s = await active(req);
     const n = await auth.sessions.destroyAll(s.user.id);
     await repo.audit.append(auditScope(s.user), { actor: actorOfUser(s.user), action: 'session.logoutEverywhere', target: `user:${s.user.login}`, after: { sessions: n } });
@@ -164,7 +165,7 @@ export function sessionRoutes(app: FastifyInstance, { redis, keys, repo, auth }:
     {
       ...pub,
       schema: {
-        tags: ['console'],
+        tags: ['console'], hide: true,
         summary: 'My preferences (language, display name)',
         security: [],
         body: { type: 'object', additionalProperties: false, properties: { lang: { type: 'string', enum: ['ja', 'en'] }, name: { type: 'string', minLength: 1, maxLength: 100 } } },
@@ -182,7 +183,7 @@ export function sessionRoutes(app: FastifyInstance, { redis, keys, repo, auth }:
     {
       ...pub,
       schema: {
-        tags: ['console'],
+        tags: ['console'], hide: true,
         summary: 'Change my password (ends every other session)',
         security: [],
         body: { type: 'object', additionalProperties: false, required: ['current', 'password'], properties: { current: { type: 'string', maxLength: 200 }, password: { type: 'string', maxLength: 200 } } },
@@ -200,7 +201,7 @@ export function sessionRoutes(app: FastifyInstance, { redis, keys, repo, auth }:
     },
   );
 
-  app.post('/session/totp/setup', { ...pub, schema: { tags: ['console'], summary: 'A new TOTP secret to enrol (not active until confirmed)', security: [] } }, async (req) => {
+  app.post('/session/totp/setup', { ...pub, schema: { tags: ['console'], hide: true, summary: 'A new TOTP secret to enrol (not active until confirmed)', security: [] } }, async (req) => {
     const s = await active(req);
     const secret = newTotpSecret();
     return { secret, uri: totpUri(secret, s.user.login) };
@@ -211,7 +212,7 @@ export function sessionRoutes(app: FastifyInstance, { redis, keys, repo, auth }:
     {
       ...pub,
       schema: {
-        tags: ['console'],
+        tags: ['console'], hide: true,
         summary: 'Turn the second factor on: the secret from setup and a current code',
         security: [],
         body: { type: 'object', additionalProperties: false, required: ['secret', 'code'], properties: { secret: { type: 'string', pattern: '^[A-Z2-7]{32}$' }, code: { type: 'string', pattern: '^[0-9]{6}$' } } },
@@ -228,7 +229,7 @@ export function sessionRoutes(app: FastifyInstance, { redis, keys, repo, auth }:
 
   app.delete<{ Body: { code: string } }>(
     '/session/totp',
-    { ...pub, schema: { tags: ['console'], summary: 'Turn the second factor off (needs a current code)', security: [], body: codeBody } },
+    { ...pub, schema: { tags: ['console'], hide: true, summary: 'Turn the second factor off (needs a current code)', security: [], body: codeBody } },
     async (req) => {
       const s = await active(req);
       if (s.user.totpSecret === undefined || verifyTotp(s.user.totpSecret, req.body.code, Date.now()) === null) throw new KumoError('KUMO_ERR_UNAUTHORIZED', 'wrong code');

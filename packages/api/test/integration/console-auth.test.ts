@@ -180,6 +180,26 @@ describe('console log-in', () => {
   });
 });
 
+describe('hostile input to the session routes', () => {
+  it('never answers 5xx and always in the one error shape', async () => {
+    const { sid, csrf } = await login('admin@ca');
+    const bodies = ['', '{', 'null', '[]', '"x"', '{"login":1,"password":2}', `{"login":"${'a'.repeat(5000)}","password":"x"}`, '{"login":"\\u0000","password":"\\ud800"}', '{"code":"12345a"}', '{"lang":"fr"}', '{"__proto__":{"x":1}}'];
+    const routes: [string, string][] = [
+      ['POST', '/v1/session'], ['POST', '/v1/session/totp'], ['PATCH', '/v1/session/user'], ['POST', '/v1/session/password'],
+      ['POST', '/v1/session/totp/enable'], ['DELETE', '/v1/session/totp'], ['DELETE', '/v1/sessions'], ['DELETE', '/v1/session'],
+    ];
+    for (const [method, url] of routes) {
+      for (const raw of bodies) {
+        for (const cookie of [`kumo_session=${sid}`, 'kumo_session=%00', `kumo_session=${'A'.repeat(43)}`, '']) {
+          const r = await h.app.inject({ method: method as 'POST', url, payload: raw, headers: { 'content-type': 'application/json', cookie, 'x-csrf-token': csrf } });
+          expect(r.statusCode, `${method} ${url} ${raw.slice(0, 30)} → ${r.body.slice(0, 100)}`).toBeLessThan(500);
+          if (r.statusCode >= 400) expect(Object.keys(r.json<object>()).sort().join(',')).toBe('code,details,message');
+        }
+      }
+    }
+  });
+});
+
 describe('extension search and the live feed', () => {
   it('login from a foreign origin is refused (login CSRF)', async () => {
     const r = await login('admin@ca', PW, { origin: 'https://evil.example' });
