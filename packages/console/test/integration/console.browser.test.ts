@@ -133,7 +133,7 @@ function injection(user: string, password: string): string {
   return f;
 }
 
-function register(user: string, password: string, localPort: number, expires = '120'): Promise<SippResult> {
+function register(user: string, password: string, localPort: number, expires = '600'): Promise<SippResult> {
   return runSipp({
     scenario: { file: join(SCENARIOS, 'register.xml') },
     target: sipTarget,
@@ -364,6 +364,15 @@ describe.skipIf(!BUILT || !existsSync(CHROMIUM))('console in Chromium', () => {
     await op.waitForSelector('[data-testid=tenant-demo] >> text=600');
     await goto(admin, 'dashboard');
     await admin.waitForSelector('[data-testid=extensions-count] >> text=/ 600', { timeout: 3000 });
+    // The operator opens the tenant and works in its pages (live registrations included), then closes it.
+    await op.click('button[aria-label="開く demo"]');
+    await op.waitForSelector('[data-testid=opened-tenant]');
+    await goto(op, 'extensions');
+    await op.waitForSelector('[data-testid=ext-2001][data-state=registered]');
+    expect(await axe(op)).toEqual([]);
+    await op.click('[data-testid=opened-tenant] button');
+    await op.waitForSelector('[data-testid=tenant-demo]');
+    expect(await op.locator('nav a[href="#/extensions"]').count()).toBe(0);
     for (const route of ['tenants', 'platform', 'users', 'account']) {
       await goto(op, route);
       await op.waitForLoadState('networkidle');

@@ -30,9 +30,14 @@ const ROUTES: Route[] = [
   { path: 'account', label: 'account', page: Account, who: 'all' },
 ];
 
-function routesFor(s: Session): Route[] {
+/** The menu of a role. An operator who opened a tenant also gets that tenant's pages. */
+function routesFor(s: Session, opTenant: string | null): Route[] {
   const op = s.user.role === 'operator';
-  return ROUTES.filter((r) => (r.who === 'all' || (r.who === 'operator') === op) && !(r.adminOnly === true && s.user.role === 'tenant-viewer'));
+  return ROUTES.filter(
+    (r) =>
+      (r.who === 'all' || (r.who === 'operator') === op || (op && opTenant !== null && r.who === 'tenant')) &&
+      !(r.adminOnly === true && s.user.role === 'tenant-viewer'),
+  );
 }
 
 function useHash(): string {
@@ -100,7 +105,16 @@ function App(): JSX.Element {
     api<Session>('GET', '/v1/session').then(adopt, () => setSession(null));
   }, []);
 
-  const tenantId = session?.stage === 'active' ? (session.user.tenantId ?? null) : null;
+  // An operator may open one tenant at a time (kept for the browser tab).
+  const [opTenant, setOpTenantState] = useState<string | null>(sessionStorage.getItem('kumo.opTenant'));
+  const openTenant = (id: string | null): void => {
+    if (id === null) sessionStorage.removeItem('kumo.opTenant');
+    else sessionStorage.setItem('kumo.opTenant', id);
+    setOpTenantState(id);
+    location.hash = id === null ? '#/tenants' : '#/dashboard';
+  };
+  const isOp = session?.stage === 'active' && session.user.role === 'operator';
+  const tenantId = session?.stage === 'active' ? (session.user.tenantId ?? (isOp ? opTenant : null)) : null;
   const live = useLive(tenantId);
 
   const switchLang = (l: Lang): void => {
@@ -133,12 +147,12 @@ function App(): JSX.Element {
     );
   }
 
-  const routes = routesFor(session);
+  const routes = routesFor(session, isOp ? opTenant : null);
   const current = routes.find((r) => r.path === hash) ?? routes[0]!;
   const status = live.usage?.status ?? session.tenant?.status;
   const suspended = status === 'suspended';
   const readOnly = session.user.role === 'tenant-viewer' || suspended;
-  const props: PageProps = { session, tenantId: session.user.tenantId ?? '', readOnly, live };
+  const props: PageProps = { session, tenantId: tenantId ?? '', readOnly, live, openTenant };
   const logout = async (): Promise<void> => {
     await api('DELETE', '/v1/session').catch(() => undefined);
     setSession(null);
@@ -173,6 +187,14 @@ function App(): JSX.Element {
           </ul>
         </nav>
         <main id="main" tabIndex={-1}>
+          {isOp && opTenant !== null && (
+            <p class="opened" role="status" data-testid="opened-tenant">
+              {t('openedTenant', { id: opTenant })}{' '}
+              <button type="button" onClick={() => openTenant(null)}>
+                {t('closeTenant')}
+              </button>
+            </p>
+          )}
           <h1>{t(current.label)}</h1>
           {suspended && (
             <p class="banner" role="status" data-testid="read-only">

@@ -39,4 +39,6 @@ export interface PageProps {
   tenantId: string;
   readOnly: boolean;
   live: Live;
+  /** Operators: open a tenant's pages (null closes it). */
+  openTenant: (id: string | null) => void;
 }

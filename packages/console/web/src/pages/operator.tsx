@@ -105,7 +105,7 @@ function ContractRow({ tn, onDone }: { tn: Tenant; onDone: () => void }): JSX.El
   );
 }
 
-export function Tenants(_p: PageProps): JSX.Element {
+export function Tenants({ openTenant }: PageProps): JSX.Element {
   const [editing, setEditing] = useState<string | null>(null);
   const [cursors, setCursors] = useState<string[]>(['']);
   const after = cursors[cursors.length - 1] ?? '';
@@ -159,6 +159,11 @@ export function Tenants(_p: PageProps): JSX.Element {
                 <td>{tn.status}</td>
                 <td>
                   <div class="row">
+                    {tn.status !== 'terminated' && (
+                      <button type="button" onClick={() => openTenant(tn.id)} aria-label={`${t('open')} ${tn.id}`}>
+                        {t('open')}
+                      </button>
+                    )}
                     {tn.status !== 'terminated' && (
                       <button type="button" onClick={() => setEditing(tn.id)} aria-label={`${t('contract')} ${tn.id}`}>
                         {t('contract')}
