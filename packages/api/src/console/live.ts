@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
-import type { KeySchema, RedisClient } from '@kumo/store';
+import { SessionStore, type KeySchema, type RedisClient } from '@kumo/store';
+import { SESSION_COOKIE } from './auth.js';
 import { KumoError, type Logger } from '@kumo/runtime';
 import { defineRoutes, tenantOf } from '../context.js';
 import { tenantParams } from '../schemas.js';
@@ -25,6 +26,8 @@ interface TenantState {
 
 /** How often a watched tenant's state is read from Redis (ms). A phone turns green within this. */
 export const LIVE_POLL_MS = 1000;
+/** How often a session-authenticated stream checks that its session still exists (ms): log-out ends it. */
+export const LIVE_SESSION_CHECK_MS = 3000;
 
 /**
  * Server-sent events for the console: one poller per watched tenant (shared by all its
@@ -144,6 +147,7 @@ export class LiveHub {
 /** `GET /v1/tenants/:tenantId/live`: the console's live feed (text/event-stream). */
 export const liveRoutes = defineRoutes((app, { redis, keys, log }) => {
   const hub = new LiveHub(redis, keys, log);
+  const sessions = new SessionStore(redis, keys);
   app.addHook('preClose', (done) => {
     hub.close();
     done();
@@ -164,6 +168,18 @@ export const liveRoutes = defineRoutes((app, { redis, keys, log }) => {
         connection: 'keep-alive',
         'x-accel-buffering': 'no',
       });
+      // A stream opened with a session cookie ends when the session does (log-out, log-out everywhere, expiry).
+      const sid = req.consoleUser !== null ? new RegExp(`(?:^|;\\s*)${SESSION_COOKIE}=([^;]+)`).exec(req.headers.cookie ?? '')?.[1] : undefined;
+      if (sid !== undefined) {
+        const check = setInterval(() => {
+          sessions.alive(sid).then(
+            (ok) => ok || reply.raw.end(),
+            () => undefined,
+          );
+        }, LIVE_SESSION_CHECK_MS);
+        check.unref();
+        reply.raw.on('close', () => clearInterval(check));
+      }
       try {
         await hub.attach(t.id, reply.raw);
       } catch (err) {

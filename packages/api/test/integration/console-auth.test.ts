@@ -274,6 +274,15 @@ describe('extension search and the live feed', () => {
       if (u.status === 'suspended') break;
     }
     await h.call('POST', '/v1/tenants/cb/resume');
+    // Logging out ends the stream.
+    const { csrf } = (await h.call('GET', '/v1/session', { key: null, headers: { cookie: `kumo_session=${sid}` } })).json<{ csrf: string }>();
+    expect((await h.call('DELETE', '/v1/session', { key: null, headers: { cookie: `kumo_session=${sid}`, 'x-csrf-token': csrf } })).statusCode).toBe(204);
+    const ended = Date.now();
+    for (;;) {
+      const { done } = await reader.read();
+      if (done) break;
+      expect(Date.now() - ended).toBeLessThan(8000);
+    }
     ac.abort();
   });
 });

@@ -79,6 +79,12 @@ export class SessionStore {
     return rec;
   }
 
+  /** Whether the session still exists, without refreshing its idle timeout (long-lived streams). */
+  async alive(id: string): Promise<boolean> {
+    if (!SID_RE.test(id)) return false;
+    return (await this.redis.exists(this.keys.global.consoleSession(sha256(id)))) === 1;
+  }
+
   async destroy(id: string, userId: string): Promise<void> {
     if (!SID_RE.test(id)) return;
     const h = sha256(id);
