@@ -15,6 +15,8 @@ import { Tenants, Platform } from './pages/operator.tsx';
 type Route = { path: string; label: MsgKey; page: (p: PageProps) => JSX.Element; who: 'tenant' | 'operator' | 'all'; adminOnly?: boolean };
 
 const ROUTES: Route[] = [
+  { path: 'tenants', label: 'tenants', page: Tenants, who: 'operator' },
+  { path: 'platform', label: 'platform', page: Platform, who: 'operator' },
   { path: 'dashboard', label: 'dashboard', page: Dashboard, who: 'tenant' },
   { path: 'extensions', label: 'extensions', page: Extensions, who: 'tenant' },
   { path: 'groups', label: 'groups', page: Groups, who: 'tenant' },
@@ -25,8 +27,6 @@ const ROUTES: Route[] = [
   { path: 'billing', label: 'billing', page: Billing, who: 'tenant' },
   { path: 'api-keys', label: 'apiKeys', page: ApiKeys, who: 'tenant', adminOnly: true },
   { path: 'users', label: 'users', page: Users, who: 'all', adminOnly: true },
-  { path: 'tenants', label: 'tenants', page: Tenants, who: 'operator' },
-  { path: 'platform', label: 'platform', page: Platform, who: 'operator' },
   { path: 'account', label: 'account', page: Account, who: 'all' },
 ];
 

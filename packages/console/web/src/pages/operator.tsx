@@ -156,7 +156,7 @@ export function Tenants({ openTenant }: PageProps): JSX.Element {
                 <td>{tn.name}</td>
                 <td>{tn.sipDomain}</td>
                 <td>{fmtNum(tn.ports)}</td>
-                <td>{tn.status}</td>
+                <td>{tn.status === 'active' ? t('statusActive') : tn.status === 'suspended' ? t('statusSuspended') : tn.status === 'terminated' ? t('statusTerminated') : tn.status}</td>
                 <td>
                   <div class="row">
                     {tn.status !== 'terminated' && (
