@@ -8,6 +8,7 @@ import type { ApiDeps, ApiRoutePlugin, RouteContext } from './context.js';
 import { errorSchema, installErrorHandling, notFound, type ErrorBody } from './errors.js';
 import { routePlugins } from './routes/index.js';
 import { configHistoryFor } from './routes/config-history.js';
+import { ConsoleAuth, registerConsole } from './console/index.js';
 import { AuthFailureGuard, DEFAULT_SECURITY, checkAuditQuota, clientErrorHandler, installHygiene, isWrite, takeTenantWrite } from './hygiene.js';
 
 export const DEFAULT_BODY_LIMIT = 262_144;
@@ -41,6 +42,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     retainBillingMs: (deps.retainBillingDays ?? DEFAULT_BILLING_RETENTION_MS / 86_400_000) * 86_400_000,
   }).useSecrets(deps.secretKey ? secretBox(deps.secretKey) : undefined);
   const ctx: RouteContext = { redis: deps.redis, keys: deps.keys, repo, log, registry, ownSipAddresses: deps.ownSipAddresses ?? [] };
+  const consoleAuth = new ConsoleAuth(deps.redis, deps.keys, deps.console);
   const security = { ...DEFAULT_SECURITY, ...(deps.security ?? {}) };
   const limits = new ApiRateLimits(deps.redis, deps.keys);
   const authGuard = new AuthFailureGuard(limits, security, log);
@@ -70,6 +72,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
 
   app.decorateRequest('principal', null);
   app.decorateRequest('tenant', null);
+  consoleAuth.install(app);
   app.addSchema(errorSchema);
   installErrorHandling(app, (code) => metrics.contractRejections.inc({ code }));
 
@@ -86,7 +89,13 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     if (req.routeOptions.config.public === true || route === '/docs' || route.startsWith('/docs/')) return;
     await authGuard.check(req);
     const key = bearer(req);
-    if (key === undefined) return authGuard.fail(req, 'missing Authorization: Bearer <API key>');
+    if (key === undefined) {
+      // People in the console: a session cookie (with CSRF checks) stands for an API key.
+      const viaSession = await consoleAuth.principalOf(req);
+      if (viaSession === null) return authGuard.fail(req, 'missing Authorization: Bearer <API key>');
+      req.principal = viaSession;
+      return;
+    }
     const principal = await repo.apiKeys.authenticate(key);
     if (principal === null) return authGuard.fail(req, 'invalid or revoked API key');
     req.principal = principal;
@@ -113,6 +122,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     });
     await app.register(swaggerUi, { routePrefix: '/docs' });
   }
+
+  await registerConsole(app, { redis: deps.redis, keys: deps.keys, repo, auth: consoleAuth });
 
   const ops = { config: { public: true } } as const;
   app.get('/healthz', { ...ops, schema: { tags: ['ops'], summary: 'Liveness', security: [] } }, () => ({ status: 'ok' }));

@@ -332,6 +332,20 @@ export const ERROR_CATALOGUE = {
     en: (_d, m) => m || 'a stored secret cannot be decrypted with the configured key',
     ja: () => '保存された秘密情報を設定された鍵で復号できません。オペレーターにお問い合わせください',
   },
+  KUMO_ERR_CSRF: {
+    status: 403,
+    when: 'a console write without the session\'s CSRF token, or from a foreign Origin (docs/console.md); API keys are not affected',
+    details: [],
+    en: (_d, m) => m || 'the request did not come from the console page (CSRF check failed); reload the page',
+    ja: () => 'リクエストがコンソール画面から送信されていません（CSRF検査に失敗しました）。ページを再読み込みしてください',
+  },
+  KUMO_ERR_LOGIN_LOCKED: {
+    status: 429,
+    when: 'too many failed console log-ins for one login: locked for a while that doubles (docs/console.md); see `Retry-After`',
+    details: ['retryAfterSec'],
+    en: (d, m) => m || `too many failed log-ins; try again in ${s(d.retryAfterSec)} s`,
+    ja: (d) => `ログインの失敗が多すぎます。${s(d.retryAfterSec)}秒後に再度お試しください`,
+  },
   KUMO_ERR_RATE_LIMITED: {
     status: 429,
     when: 'too many failed authentications from one address, or a tenant above its API write rate; see `Retry-After`',

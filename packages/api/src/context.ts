@@ -4,6 +4,7 @@ import type { Logger } from '@kumo/runtime';
 import type { OwnAddress, Tenant } from '@kumo/domain';
 import type { ApiKeyRecord, Actor, KeySchema, ProvisioningRepo, RedisClient } from '@kumo/store';
 import { KumoError } from '@kumo/runtime';
+import type { ConsoleAuthOptions } from './console/auth.js';
 import type { SecurityOptions } from './hygiene.js';
 
 declare module 'fastify' {
@@ -36,6 +37,8 @@ export interface ApiDeps {
   readonly docs?: boolean;
   readonly trustProxy?: boolean;
   readonly now?: () => Date;
+  /** Console log-in settings (session lifetimes, lockout); defaults in `@kumo/store`. */
+  readonly console?: ConsoleAuthOptions;
   /** Days a purged tenant's billing records are kept (default 7 years); 0 keeps nothing. */
   readonly retainBillingDays?: number;
   /** KUMO_SECRET_KEY: seals trunk registration passwords before they are stored. */

@@ -10,9 +10,12 @@ if [[ "${1:-}" == "--with-sipp" ]]; then
   command -v sipp >/dev/null 2>&1 || need_apt+=(sip-tester)
   # the engine's TLS test makes a throw-away self-signed certificate
   command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
-  # operation report test: PDF printed by Chromium, its text read back with pdftotext
+  # operation report test (PDF printed by Chromium, its text read back with pdftotext) and the console's browser
+  # tests (playwright-core drives Debian's Chromium; no browser download)
   command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
   command -v pdftotext >/dev/null 2>&1 || need_apt+=(poppler-utils)
+  # A Japanese font, so the console's screenshots show text rather than empty boxes.
+  fc-list 2>/dev/null | grep -qi 'ipagothic\|noto sans cjk' || need_apt+=(fonts-ipafont-gothic)
   # Real softphones for the interop suite (packages/sip/test/integration/softphones.test.ts), and sox for its tones.
   command -v baresip >/dev/null 2>&1 || need_apt+=(baresip-core)
   command -v linphonec >/dev/null 2>&1 || need_apt+=(linphone-cli)

@@ -4,4 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/../../.."
 bash packages/cli/scripts/ensure-deps.sh
 npx tsc -b
+npm run -s build:web -w @kumo/console
 exec node packages/cli/dist/main.js up --demo "$@"

@@ -6,5 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/../../.."
 bash packages/cli/scripts/ensure-deps.sh --with-sipp
 npx tsc -b
+npm run -s build:web -w @kumo/console
 npx eslint . --max-warnings=0
 npx vitest run --reporter=default --reporter=json --outputFile.json=.vitest-results.json "$@"

@@ -21,6 +21,7 @@ export function banner(b: BannerInput): string {
     '  ──────────',
     `  processes    ${b.processes.join(', ') || '(none)'}`,
     `  API          http://${api}   (OpenAPI UI: /docs, metrics: /metrics)`,
+    `  Console      http://${api}/console/`,
   ];
   if (b.processes.includes('engine')) lines.push(`  SIP          ${sip}`);
   lines.push(
@@ -38,6 +39,10 @@ export function banner(b: BannerInput): string {
     if (d.operatorKey) lines.push(`  Operator key ${d.operatorKey}`);
     if (d.tenantKey) lines.push(`  Tenant key   ${d.tenantKey}`);
     if (!d.operatorKey) lines.push('  (API keys were issued on the first run and are in the credentials file)');
+    for (const u of d.console.users) {
+      const who = u.role === 'operator' ? 'operator    ' : 'tenant admin';
+      lines.push(`  Console log-in (${who})  ${u.login} / ${u.password ?? '(password in the credentials file)'}`);
+    }
   }
   lines.push('', '  Ctrl-C stops everything cleanly.', '');
   return lines.join('\n') + '\n';

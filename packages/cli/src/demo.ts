@@ -1,8 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEMO, seedDemo } from '@kumo/api';
 import type { Logger } from '@kumo/runtime';
-import { createRedis, keySchema } from '@kumo/store';
+import { UserRepo, createRedis, keySchema, verifyPassword, type RedisClient, type KeySchema, type UserRole } from '@kumo/store';
 
 /** The demo tenant's SIP domain (the same value `seedDemo` provisions). */
 export const DEMO_SIP_DOMAIN: string = DEMO.sipDomain;
@@ -17,7 +18,15 @@ export interface DemoSeedResult {
   /** Set only when the keys were issued by this run (they are printed once). */
   readonly operatorKey?: string;
   readonly tenantKey?: string;
+  /** The console's URL and demo log-ins (passwords only when set by this run; else in the credentials file). */
+  readonly console: { readonly url: string; readonly users: readonly { login: string; role: UserRole; password?: string }[] };
 }
+
+/** Demo console users: the tenant admin of `demo` and a platform operator. */
+export const DEMO_USERS = [
+  { login: 'admin@demo', name: 'Demo admin', role: 'tenant-admin', tenantId: 'demo', field: 'tenantAdminPassword' },
+  { login: 'operator', name: 'Demo operator', role: 'operator', field: 'operatorPassword' },
+] as const;
 
 export interface DemoSeedOptions {
   readonly redisUrl: string;
@@ -30,6 +39,14 @@ export interface DemoSeedOptions {
 interface CredentialsFile {
   operatorKey?: string;
   tenantAdminKey?: string;
+  console?: { tenantAdminPassword?: string; operatorPassword?: string };
+}
+
+function consoleCreds(c: Record<string, unknown>): NonNullable<CredentialsFile['console']> {
+  return {
+    ...(typeof c['tenantAdminPassword'] === 'string' ? { tenantAdminPassword: c['tenantAdminPassword'] } : {}),
+    ...(typeof c['operatorPassword'] === 'string' ? { operatorPassword: c['operatorPassword'] } : {}),
+  };
 }
 
 function readPrevious(file: string): CredentialsFile {
@@ -39,6 +56,7 @@ function readPrevious(file: string): CredentialsFile {
     return {
       ...(typeof j['operatorKey'] === 'string' ? { operatorKey: j['operatorKey'] } : {}),
       ...(typeof j['tenantAdminKey'] === 'string' ? { tenantAdminKey: j['tenantAdminKey'] } : {}),
+      ...(typeof j['console'] === 'object' && j['console'] !== null ? { console: consoleCreds(j['console'] as Record<string, unknown>) } : {}),
     };
   } catch {
     return {};
@@ -50,11 +68,38 @@ function readPrevious(file: string): CredentialsFile {
  * keys from the previous run are kept (re-imported into a fresh Redis), new ones are issued
  * only when missing, and the file is written with mode 0600.
  */
+/**
+ * Demo console users: kept when Redis still has them with the password of the credentials
+ * file; (re)created with that password on a fresh Redis; a new random password otherwise.
+ */
+async function seedDemoUsers(redis: RedisClient, keys: KeySchema, previous: CredentialsFile['console']): Promise<{ passwords: Record<string, string>; issued: Set<string> }> {
+  const users = new UserRepo(redis, keys);
+  const passwords: Record<string, string> = {};
+  const issued = new Set<string>();
+  for (const d of DEMO_USERS) {
+    const given = previous?.[d.field];
+    const existing = await users.byLogin(d.login);
+    if (existing !== null && given !== undefined && (await verifyPassword(given, existing.passwordHash))) {
+      passwords[d.field] = given;
+      continue;
+    }
+    const password = given !== undefined && given.length >= 10 ? given : randomBytes(12).toString('base64url');
+    if (existing !== null) await users.remove(existing);
+    await users.create({ login: d.login, name: d.name, role: d.role, ...('tenantId' in d ? { tenantId: d.tenantId } : {}), password });
+    passwords[d.field] = password;
+    if (password !== given) issued.add(d.login);
+  }
+  return { passwords, issued };
+}
+
 export async function seedDemoTenant(o: DemoSeedOptions): Promise<DemoSeedResult> {
   const credentialsFile = join(o.dataDir, 'demo-credentials.json');
   const redis = createRedis(o.redisUrl);
   try {
-    const creds = await seedDemo({ redis, keys: keySchema(o.prefix) }, { keys: readPrevious(credentialsFile) });
+    const previous = readPrevious(credentialsFile);
+    const keys = keySchema(o.prefix);
+    const creds = await seedDemo({ redis, keys }, { keys: previous });
+    const people = await seedDemoUsers(redis, keys, previous.console);
     writeFileSync(
       credentialsFile,
       JSON.stringify(
@@ -64,6 +109,8 @@ export async function seedDemoTenant(o: DemoSeedOptions): Promise<DemoSeedResult
           sipDomain: creds.sipDomain,
           operatorKey: creds.operatorKey,
           tenantAdminKey: creds.tenantAdminKey,
+          consoleUrl: `${o.apiUrl}/console/`,
+          console: { tenantAdminLogin: DEMO_USERS[0].login, ...people.passwords, operatorLogin: DEMO_USERS[1].login },
           extensions: creds.extensions,
         },
         null,
@@ -80,6 +127,10 @@ export async function seedDemoTenant(o: DemoSeedOptions): Promise<DemoSeedResult
       ringGroup: DEMO.ringGroup,
       credentialsFile,
       ...(creds.keysIssued ? { operatorKey: creds.operatorKey, tenantKey: creds.tenantAdminKey } : {}),
+      console: {
+        url: `${o.apiUrl}/console/`,
+        users: DEMO_USERS.map((d) => ({ login: d.login, role: d.role, ...(people.issued.has(d.login) ? { password: people.passwords[d.field] as string } : {}) })),
+      },
     };
   } finally {
     redis.disconnect();

@@ -93,6 +93,24 @@ export {
 } from './ops/incidents.js';
 export { TicketStore, WorkStore, type Ticket, type TicketNote, type NewTicket, type TicketPatch, type Work, type NewWork, type WorkPatch } from './ops/helpdesk.js';
 export { ConfigHistoryStore, CONFIG_SECTIONS, describeChange, fieldDiff, type ConfigChange, type ConfigSection, type ConfigVersion } from './ops/config-history.js';
+// console (people: users, sessions, log-in lockout)
+export {
+  UserRepo,
+  USER_ROLES,
+  LOGIN_RE,
+  SCRYPT_PARAMS,
+  hashPassword,
+  verifyPassword,
+  dummyPasswordHash,
+  passwordProblem,
+  userView,
+  type UserCreate,
+  type UserLang,
+  type UserRecord,
+  type UserRole,
+  type UserView,
+} from './console/users.js';
+export { SessionStore, LoginGuard, DEFAULT_LOCKOUT, type LockoutPolicy, type SessionOptions, type SessionRecord } from './console/sessions.js';
 // security (api rate limits)
 export { ApiRateLimits } from './security/ratelimit.js';
 export {

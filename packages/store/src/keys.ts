@@ -144,6 +144,9 @@ function tenantKeys(prefix: string) {
     /** String counter: the tenant's last configuration version number. */
     opsCfgSeq: (id: string) => `${t(id)}:ops:cfg:seq`,
 
+    // --- console (people: users and sessions) ----------------------------------------
+    /** Sorted set (score = creation ms) of the ids of the tenant's console users. */
+    consoleUsers: (id: string) => `${t(id)}:console:users`,
     // --- security (api rate limits, audit chain, data lifecycle) ------------------
     /** HASH {tokens, ts}: the tenant's API write token bucket (expires once full again). */
     apiWriteBucket: (id: string) => `${t(id)}:api:wbucket`,
@@ -259,6 +262,23 @@ function globalKeys(prefix: string) {
     /** String counter: the last work number issued. */
     opsWorkSeq: () => `${prefix}:ops:works:seq`,
 
+    // --- console (people: users and sessions) ----------------------------------------
+    /** Hash: login (lower case) → JSON `UserRecord` (scrypt hash, TOTP secret). Logins are unique platform-wide. */
+    consoleUsers: () => `${prefix}:console:users`,
+    /** Hash: user id → login. */
+    consoleUserIds: () => `${prefix}:console:userids`,
+    /** Sorted set (score = creation ms) of operator user ids. */
+    consoleOperatorUsers: () => `${prefix}:console:opusers`,
+    /** String (JSON session) with PX = idle timeout, keyed by the SHA-256 of the session id (the id itself is never stored). */
+    consoleSession: (sidHash: string) => `${prefix}:console:sess:${sidHash}`,
+    /** Set of session-id hashes of one user (logout everywhere). */
+    consoleUserSessions: (userId: string) => `${prefix}:console:usess:${userId}`,
+    /** String counter with TTL: failed log-ins of one login name (lockout with backoff). */
+    consoleLoginFails: (login: string) => `${prefix}:console:fail:${login}`,
+    /** String with PX: the login name is locked until the key expires. */
+    consoleLoginLock: (login: string) => `${prefix}:console:lock:${login}`,
+    /** String with TTL: the last TOTP time step a user consumed (replay guard). */
+    consoleTotpStep: (userId: string) => `${prefix}:console:totp:${userId}`,
     // --- security (api rate limits, audit chain, data lifecycle) ------------------
     /** String: hash of the newest entry of the platform audit chain. */
     auditHead: () => `${prefix}:{audit}:head`,

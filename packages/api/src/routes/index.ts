@@ -19,6 +19,7 @@ import { incidentOperatorRoutes, incidentTenantRoutes } from './incidents.js';
 import { helpdeskOperatorRoutes, helpdeskTenantRoutes } from './helpdesk.js';
 import { configHistoryRoutes } from './config-history.js';
 import { operationReportRoutes } from './operation-report.js';
+import { liveRoutes, operatorUserRoutes, searchRoutes, tenantUserRoutes } from '../console/index.js';
 
 /**
  * Every route plugin of the API. To add an area (registrations, billing, admission…):
@@ -56,4 +57,9 @@ export const routePlugins: readonly ApiRoutePlugin[] = [
   { name: 'helpdesk', scope: 'tenant', plugin: helpdeskTenantRoutes },
   { name: 'config-history', scope: 'tenant', plugin: configHistoryRoutes },
   { name: 'operation-report', scope: 'tenant', plugin: operationReportRoutes },
+  // --- console (people: users, live feed) ---
+  { name: 'users', scope: 'tenant', plugin: tenantUserRoutes },
+  { name: 'operator-users', scope: 'operator', plugin: operatorUserRoutes },
+  { name: 'live', scope: 'tenant', plugin: liveRoutes },
+  { name: 'extension-search', scope: 'tenant', plugin: searchRoutes },
 ];

@@ -1,0 +1,366 @@
+import type { JSX } from 'preact';
+import { useState } from 'preact/hooks';
+import { validateTenantCreate, validateTenantPatch } from '@kumo/domain';
+import { api, ApiError, tpath, type Page } from '../api.ts';
+import { fmtNum, t, type MsgKey } from '../i18n.ts';
+import type { PageProps } from '../session.ts';
+import { ErrorBox, Field, Loading, Notice, Section, useConfirm, useLoad } from '../ui.tsx';
+
+interface Tenant {
+  id: string;
+  name: string;
+  sipDomain: string;
+  ports: number;
+  trunkChannels: number;
+  callsPerSecond: number;
+  status: string;
+  restrictionLevel: number;
+}
+
+function NewTenant({ onDone }: { onDone: () => void }): JSX.Element {
+  const [f, setF] = useState({ id: '', name: '', sipDomain: '', ports: '100', trunkChannels: '10', callsPerSecond: '5' });
+  const [errs, setErrs] = useState<Record<string, string>>({});
+  const [error, setError] = useState<unknown>(null);
+  const set = (k: keyof typeof f) => (v: string) => setF({ ...f, [k]: v });
+  const submit = async (e: Event): Promise<void> => {
+    e.preventDefault();
+    const body = { id: f.id, name: f.name, sipDomain: f.sipDomain, ports: Number(f.ports), trunkChannels: Number(f.trunkChannels), callsPerSecond: Number(f.callsPerSecond) };
+    const v = validateTenantCreate(body);
+    if (!v.ok) {
+      setErrs(Object.fromEntries(v.problems.map((p) => [p.field, p.message])));
+      return;
+    }
+    try {
+      await api('POST', '/v1/tenants', body);
+      setErrs({});
+      setError(null);
+      onDone();
+    } catch (err) {
+      setError(err);
+      if (err instanceof ApiError) setErrs(err.problems());
+    }
+  };
+  return (
+    <form class="card" onSubmit={(e) => void submit(e)} aria-labelledby="new-tenant" noValidate>
+      <h2 id="new-tenant">{t('newTenant')}</h2>
+      <ErrorBox error={error} />
+      <div class="grid">
+        <Field label={t('id')} name="t-id" value={f.id} onInput={set('id')} error={errs['id']} required />
+        <Field label={t('name')} name="t-name" value={f.name} onInput={set('name')} error={errs['name']} required />
+        <Field label={t('sipDomain')} name="t-domain" value={f.sipDomain} onInput={set('sipDomain')} error={errs['sipDomain']} required />
+        <Field label={t('contractPorts')} name="t-ports" value={f.ports} onInput={set('ports')} error={errs['ports']} inputMode="numeric" />
+        <Field label={t('trunkChannelsL')} name="t-channels" value={f.trunkChannels} onInput={set('trunkChannels')} error={errs['trunkChannels']} inputMode="numeric" />
+        <Field label={t('cps')} name="t-cps" value={f.callsPerSecond} onInput={set('callsPerSecond')} error={errs['callsPerSecond']} inputMode="numeric" />
+      </div>
+      <button type="submit" class="primary">
+        {t('create')}
+      </button>
+    </form>
+  );
+}
+
+/** The contract of one tenant (ports, trunk channels, calls per second), validated like the API does. */
+function ContractRow({ tn, onDone }: { tn: Tenant; onDone: () => void }): JSX.Element {
+  const [f, setF] = useState({ ports: String(tn.ports), trunkChannels: String(tn.trunkChannels), callsPerSecond: String(tn.callsPerSecond) });
+  const [errs, setErrs] = useState<Record<string, string>>({});
+  const [error, setError] = useState<unknown>(null);
+  const set = (k: keyof typeof f) => (v: string) => setF({ ...f, [k]: v });
+  const save = async (e: Event): Promise<void> => {
+    e.preventDefault();
+    const patch = { ports: Number(f.ports), trunkChannels: Number(f.trunkChannels), callsPerSecond: Number(f.callsPerSecond) };
+    const v = validateTenantPatch(patch);
+    if (!v.ok) {
+      setErrs(Object.fromEntries(v.problems.map((p) => [p.field, p.message])));
+      return;
+    }
+    try {
+      await api('PATCH', tpath(tn.id), patch);
+      onDone();
+    } catch (err) {
+      setError(err);
+      if (err instanceof ApiError) setErrs(err.problems());
+    }
+  };
+  return (
+    <tr>
+      <td colSpan={6}>
+        <form class="card" onSubmit={(e) => void save(e)} aria-label={`${t('contract')} ${tn.id}`} noValidate>
+          <ErrorBox error={error} />
+          <div class="grid">
+            <Field label={t('contractPorts')} name="c-ports" value={f.ports} onInput={set('ports')} error={errs['ports']} inputMode="numeric" />
+            <Field label={t('trunkChannelsL')} name="c-channels" value={f.trunkChannels} onInput={set('trunkChannels')} error={errs['trunkChannels']} inputMode="numeric" />
+            <Field label={t('cps')} name="c-cps" value={f.callsPerSecond} onInput={set('callsPerSecond')} error={errs['callsPerSecond']} inputMode="numeric" />
+          </div>
+          <div class="row">
+            <button type="submit" class="primary">
+              {t('save')}
+            </button>
+            <button type="button" onClick={onDone}>
+              {t('cancel')}
+            </button>
+          </div>
+        </form>
+      </td>
+    </tr>
+  );
+}
+
+export function Tenants({ openTenant }: PageProps): JSX.Element {
+  const [editing, setEditing] = useState<string | null>(null);
+  const [cursors, setCursors] = useState<string[]>(['']);
+  const after = cursors[cursors.length - 1] ?? '';
+  const [page, error, reload] = useLoad(() => api<Page<Tenant>>('GET', `/v1/tenants?limit=50${after !== '' ? `&after=${encodeURIComponent(after)}` : ''}`), [after]);
+  const [opError, setOpError] = useState<unknown>(null);
+  const [note, setNote] = useState<string | null>(null);
+  const [confirmEl, confirm] = useConfirm();
+  const act = (tn: Tenant, action: 'suspend' | 'resume' | 'terminate'): void => {
+    const text = action === 'suspend' ? t('confirmSuspend', { id: tn.id }) : action === 'resume' ? t('confirmResume', { id: tn.id }) : t('confirmTerminate', { id: tn.id });
+    confirm(
+      text,
+      async () => {
+        try {
+          await api('POST', tpath(tn.id, `/${action}`));
+          setNote(t('saved'));
+          reload();
+        } catch (err) {
+          setOpError(err);
+        }
+      },
+      action === 'terminate' ? tn.id : undefined,
+    );
+  };
+  return (
+    <>
+      {confirmEl}
+      <Notice text={note} />
+      <ErrorBox error={error ?? opError} />
+      <div class="table-wrap">
+        <table data-testid="tenants">
+          <thead>
+            <tr>
+              <th scope="col">{t('id')}</th>
+              <th scope="col">{t('name')}</th>
+              <th scope="col">{t('sipDomain')}</th>
+              <th scope="col">{t('contractPorts')}</th>
+              <th scope="col">{t('status')}</th>
+              <th scope="col">{t('actions')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {page?.items.map((tn) =>
+              editing === tn.id ? (
+                <ContractRow key={tn.id} tn={tn} onDone={() => (setEditing(null), reload())} />
+              ) : (
+              <tr key={tn.id} data-testid={`tenant-${tn.id}`} data-status={tn.status}>
+                <td>{tn.id}</td>
+                <td>{tn.name}</td>
+                <td>{tn.sipDomain}</td>
+                <td>{fmtNum(tn.ports)}</td>
+                <td>{tn.status === 'active' ? t('statusActive') : tn.status === 'suspended' ? t('statusSuspended') : tn.status === 'terminated' ? t('statusTerminated') : tn.status}</td>
+                <td>
+                  <div class="row">
+                    {tn.status !== 'terminated' && (
+                      <button type="button" onClick={() => openTenant(tn.id)} aria-label={`${t('open')} ${tn.id}`}>
+                        {t('open')}
+                      </button>
+                    )}
+                    {tn.status !== 'terminated' && (
+                      <button type="button" onClick={() => setEditing(tn.id)} aria-label={`${t('contract')} ${tn.id}`}>
+                        {t('contract')}
+                      </button>
+                    )}
+                    {tn.status === 'active' && (
+                      <button type="button" onClick={() => act(tn, 'suspend')} aria-label={`${t('suspend')} ${tn.id}`}>
+                        {t('suspend')}
+                      </button>
+                    )}
+                    {tn.status === 'suspended' && (
+                      <button type="button" onClick={() => act(tn, 'resume')} aria-label={`${t('resume')} ${tn.id}`}>
+                        {t('resume')}
+                      </button>
+                    )}
+                    {tn.status !== 'terminated' && (
+                      <button type="button" class="danger" onClick={() => act(tn, 'terminate')} aria-label={`${t('terminate')} ${tn.id}`}>
+                        {t('terminate')}
+                      </button>
+                    )}
+                  </div>
+                </td>
+              </tr>
+              ),
+            )}
+          </tbody>
+        </table>
+      </div>
+      <div class="row pager">
+        <button type="button" disabled={cursors.length <= 1} onClick={() => setCursors([''])}>
+          {t('first')}
+        </button>
+        <button type="button" disabled={page?.next == null} onClick={() => page?.next != null && setCursors([...cursors, page.next])}>
+          {t('next')}
+        </button>
+      </div>
+      <NewTenant onDone={reload} />
+    </>
+  );
+}
+
+interface DeadLetter {
+  id: string;
+  error?: string;
+  deliveries?: number;
+}
+
+export function Platform(_p: PageProps): JSX.Element {
+  const [level, levelError, reloadLevel] = useLoad(() => api<{ level: number }>('GET', '/v1/platform/restriction'));
+  const [choice, setChoice] = useState<string | null>(null);
+  const [prio, prioError] = useLoad(() => api<{ numbers: string[] }>('GET', '/v1/admission/priority-numbers'));
+  const [prioText, setPrioText] = useState<string | null>(null);
+  const [dead, deadError, reloadDead] = useLoad(() => api<{ items: DeadLetter[]; total: number }>('GET', '/v1/billing/dead-letters?limit=50'));
+  const [health] = useLoad(() => fetch('/readyz').then(async (r) => ({ ok: r.ok, body: (await r.json()) as Record<string, unknown> })));
+  const [error, setError] = useState<unknown>(null);
+  const [note, setNote] = useState<string | null>(null);
+  const [confirmEl, confirm] = useConfirm();
+  const current = choice ?? String(level?.level ?? 0);
+  const effect = (`restriction${current}` as MsgKey);
+  const run = (fn: () => Promise<void>) => {
+    setError(null);
+    setNote(null);
+    fn().then(() => setNote(t('saved')), setError);
+  };
+  return (
+    <>
+      {confirmEl}
+      <Notice text={note} />
+      <ErrorBox error={error ?? levelError ?? prioError ?? deadError} />
+      <Section title={t('restriction')} id="restriction">
+        <form
+          class="card"
+          onSubmit={(e) => {
+            e.preventDefault();
+            confirm(`${t('restriction')}: ${current} — ${t(effect)}`, () => run(async () => (await api('PUT', '/v1/platform/restriction', { level: Number(current) }), reloadLevel())));
+          }}
+        >
+          <div class="field">
+            <label for="f-level">{t('restriction')}</label>
+            <select id="f-level" value={current} onChange={(e) => setChoice((e.currentTarget as HTMLSelectElement).value)} aria-describedby="level-effect">
+              {[0, 1, 2, 3].map((l) => (
+                <option key={l} value={String(l)}>
+                  {l}
+                </option>
+              ))}
+            </select>
+          </div>
+          <p id="level-effect" data-testid="restriction-effect">
+            {t('restrictionEffect')}: {t(effect)}
+          </p>
+          <button type="submit" class="primary">
+            {t('apply')}
+          </button>
+        </form>
+      </Section>
+      <Section title={t('priorityNumbers')} id="priority">
+        {prio === null ? (
+          <Loading />
+        ) : (
+          <form
+            class="card"
+            onSubmit={(e) => {
+              e.preventDefault();
+              const numbers = (prioText ?? prio.numbers.join('\n')).split(/\s+/).filter((x) => x !== '');
+              run(async () => void (await api('PUT', '/v1/admission/priority-numbers', { numbers })));
+            }}
+          >
+            <label for="f-prio">{t('priorityNumbers')}</label>
+            <textarea id="f-prio" rows={5} value={prioText ?? prio.numbers.join('\n')} onInput={(e) => setPrioText((e.currentTarget as HTMLTextAreaElement).value)} />
+            <button type="submit" class="primary">
+              {t('save')}
+            </button>
+          </form>
+        )}
+      </Section>
+      <Section title={t('deadLetters')} id="dead">
+        {dead === null ? (
+          <Loading />
+        ) : dead.items.length === 0 ? (
+          <p>{t('empty')}</p>
+        ) : (
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">{t('id')}</th>
+                <th scope="col">{t('error')}</th>
+                <th scope="col">{t('actions')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {dead.items.map((d) => (
+                <tr key={d.id}>
+                  <td>{d.id}</td>
+                  <td>{d.error ?? ''}</td>
+                  <td>
+                    <button type="button" onClick={() => run(async () => (await api('POST', `/v1/billing/dead-letters/${d.id}/replay`), reloadDead()))}>
+                      {t('replay')}
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </Section>
+      <Section title={t('tariff')} id="tariff">
+        <Tariff />
+      </Section>
+      <Section title={t('health')} id="health">
+        {health === null ? <Loading /> : <p data-testid="health">{health.ok ? 'ready' : 'not ready'} — {JSON.stringify(health.body)}</p>}
+      </Section>
+    </>
+  );
+}
+
+/** The platform default tariff as JSON (prices in 1/100 JPY); the server validates and audits it. */
+function Tariff(): JSX.Element {
+  const [tariff, error, reload] = useLoad(() => api<Record<string, unknown>>('GET', '/v1/billing/tariff'));
+  const [text, setText] = useState<string | null>(null);
+  const [opError, setOpError] = useState<unknown>(null);
+  const [note, setNote] = useState<string | null>(null);
+  const [confirmEl, confirm] = useConfirm();
+  if (tariff === null) return error === null ? <Loading /> : <ErrorBox error={error} />;
+  const value = text ?? JSON.stringify(tariff, null, 2);
+  return (
+    <form
+      class="card"
+      onSubmit={(e) => {
+        e.preventDefault();
+        let body: unknown;
+        try {
+          body = JSON.parse(value);
+        } catch (err) {
+          setOpError(err);
+          return;
+        }
+        confirm(t('tariff'), async () => {
+          try {
+            await api('PUT', '/v1/billing/tariff', body);
+            setOpError(null);
+            setNote(t('saved'));
+            setText(null);
+            reload();
+          } catch (err) {
+            setOpError(err);
+          }
+        });
+      }}
+    >
+      {confirmEl}
+      <Notice text={note} />
+      <ErrorBox error={opError} />
+      <label for="f-tariff">{t('tariff')}</label>
+      <textarea id="f-tariff" rows={12} spellcheck={false} value={value} onInput={(e) => setText((e.currentTarget as HTMLTextAreaElement).value)} />
+      <button type="submit" class="primary">
+        {t('save')}
+      </button>
+    </form>
+  );
+}
