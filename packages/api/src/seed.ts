@@ -1,6 +1,6 @@
 import { validateExtension, validatePickupGroup, validateRingGroup, validateTenantCreate, type Validation } from '@kumo/domain';
 import { KumoError } from '@kumo/runtime';
-import { ProvisioningRepo, SYSTEM_ACTOR, isWellFormedApiKey, type KeySchema, type RedisClient } from '@kumo/store';
+import { GrantRepo, ProvisioningRepo, SYSTEM_ACTOR, isWellFormedApiKey, type KeySchema, type RedisClient } from '@kumo/store';
 
 export const DEMO = {
   tenantId: 'demo',
@@ -14,6 +14,8 @@ export const DEMO = {
   ringGroup: '500',
   /** Pickup group `desk` (1001–1005): `*8` from any of them answers a call ringing another. */
   pickupGroup: 'desk',
+  /** Numbers the operator assigned to the demo tenant for its DIDs (docs/security.md): 03-1234-5600 … 5699. */
+  numberBlock: { first: '+81312345600', count: 100 },
   operatorKeyName: 'demo operator',
   tenantKeyName: 'demo tenant admin',
 } as const;
@@ -39,7 +41,8 @@ function ok<T>(v: Validation<T>): T {
 /**
  * Seeds the demo tenant idempotently: tenant `demo` (`demo.kumo.test`, 100 ports, 10 trunk
  * channels), extensions 1001–1010 (password `pass`+number), ring group 500 (ring-all over
- * 1001–1003), an operator key and a tenant-admin key.
+ * 1001–1003), pickup group `desk`, the number pool 03-1234-5600…5699 for DIDs, an operator key and a
+ * tenant-admin key.
  *
  * Keys are stored hashed, so they cannot be read back. Pass the keys from the previous run
  * (e.g. `.kumo/demo-credentials.json`) as `keys`: valid ones are kept; well-formed ones that
@@ -100,6 +103,13 @@ export async function seedDemo(
     } catch (e) {
       if ((e as KumoError).code !== 'KUMO_ERR_EXISTS') throw e;
     }
+  }
+
+  // Numbers are the operator's to assign (docs/security.md): the demo tenant gets a pool for its DIDs, once.
+  const grants = new GrantRepo(deps.redis, deps.keys, repo.audit);
+  const granted = await grants.get(DEMO.tenantId);
+  if (granted.numbers.length === 0 && granted.blocks.length === 0) {
+    await grants.set(DEMO.tenantId, { ...granted, blocks: [DEMO.numberBlock] }, SYSTEM_ACTOR);
   }
 
   let keysIssued = false;

@@ -32,6 +32,9 @@ describe('configuration history', () => {
 
     expect((await h.call('PATCH', '/v1/tenants/acme/extensions/2001', { key: acmeKey, body: { displayName: 'Yamada', forwarding: { busy: '2002' } } })).statusCode).toBe(200);
     expect((await h.call('PATCH', '/v1/tenants/acme/extensions/2001', { key: acmeKey, body: { password: 'another-pass-2' } })).statusCode).toBe(200);
+    // 2001 forwards to 2002: the delete is refused while it does (docs/api.md, the delete policy), so the forwarding goes first.
+    expect((await h.call('DELETE', '/v1/tenants/acme/extensions/2002', { key: acmeKey })).statusCode).toBe(409);
+    expect((await h.call('PATCH', '/v1/tenants/acme/extensions/2001', { key: acmeKey, body: { forwarding: { busy: null } } })).statusCode).toBe(200);
     expect((await h.call('DELETE', '/v1/tenants/acme/extensions/2002', { key: acmeKey })).statusCode).toBe(204);
     expect((await h.call('PATCH', '/v1/tenants/acme', { body: { notes: '年度更新' } })).statusCode).toBe(200);
     vs = await versions('acme', acmeKey);
@@ -42,7 +45,8 @@ describe('configuration history', () => {
     expect(texts.some((t) => t.includes('年度更新'))).toBe(false);
     expect((await versions('acme')).flatMap((v) => v.changes.map((c) => c.text)).some((t) => t.startsWith('tenant: ') && t.includes('"年度更新"'))).toBe(true);
     // A password change alters nothing the history keeps: no version for it, and no HA1 anywhere.
-    expect(vs.filter((v) => v.request === 'PATCH /v1/tenants/acme/extensions/2001')).toHaveLength(1);
+    // (Two versions of PATCH …/2001: the rename + forwarding, and clearing the forwarding before the delete.)
+    expect(vs.filter((v) => v.request === 'PATCH /v1/tenants/acme/extensions/2001')).toHaveLength(2);
     const raw = JSON.stringify(vs);
     expect(raw).not.toMatch(/ha1|secret-pass|another-pass/i);
 

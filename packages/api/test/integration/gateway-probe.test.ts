@@ -42,6 +42,9 @@ beforeAll(async () => {
   await h.tenant('bystander');
   gwPort = await freePort();
   gateway = await startGateway(gwPort);
+  // A loopback gateway is a special address: the operator grants it explicitly (docs/security.md).
+  const g = await h.call('PUT', '/v1/tenants/gwt/grants', { body: { gateways: ['127.0.0.1'], allowSpecial: true } });
+  expect(g.statusCode, g.body).toBe(200);
   const r = await h.call('POST', '/v1/tenants/gwt/trunks', { body: { id: 'main', name: 'carrier', gateways: [{ host: '127.0.0.1', port: gwPort, transport: 'udp' }], channelLimit: 10 } });
   expect(r.statusCode, r.body).toBe(201);
   prober = new Prober({

@@ -67,8 +67,12 @@ describe('trunk registration passwords sealed at rest (KUMO_SECRET_KEY)', () => 
     expect((await new DirectoryRepo(redis, keys).trunk('ta', 'reg'))?.registration?.password).toMatch(/^enc:v1:/);
     await expect(new DirectoryRepo(redis, keys).useSecrets(secretBox(randomBytes(32))).trunk('ta', 'reg')).rejects.toMatchObject({ code: 'KUMO_ERR_SECRET' });
     // A replace that keeps the password (the api's PUT without one) reads it opened and seals it again.
-    const cur = await sealed.trunk('ta', 'reg');
-    await sealed.replaceTrunk('ta', ok(validateTrunk({ ...v, name: 'renamed', registration: { username: 'u1', password: cur?.registration?.password ?? '' } })), SYSTEM_ACTOR);
+    await sealed.replaceTrunk(
+      'ta',
+      'reg',
+      (cur) => ok(validateTrunk({ ...v, name: 'renamed', registration: { username: 'u1', password: cur.registration?.password ?? '' } })),
+      SYSTEM_ACTOR,
+    );
     expect((await sealed.trunk('ta', 'reg'))?.registration?.password).toBe('carrier-pw');
     expect(await redis.get(keys.tenant.trunk('ta', 'reg'))).not.toContain('carrier-pw');
   });

@@ -366,6 +366,9 @@ export async function relStack(redisUrl: string, extraEnv: NodeJS.ProcessEnv = {
     KUMO_SIP_CALL_HEARTBEAT_MS: '500',
     KUMO_SIP_CALL_OWNER_DEAD_MS: '1500',
     KUMO_SIP_KEEPALIVE_S: '0',
+    // The sipp carrier plays one scenario and would take the gateway pinger's OPTIONS for its call: no pings here
+    // (gateway health has its own tests, with a carrier that answers OPTIONS).
+    KUMO_SIP_GATEWAY_PING_INTERVAL_S: '0',
     // Killed processes leave unanswered attempts behind: keep the incomplete-call flood guard and the overload gate out of the way.
     KUMO_ADMISSION_FLOOD_ATTEMPTS: '1000000',
     KUMO_ADMISSION_OVERLOAD_LAG_MS: '0',
