@@ -98,6 +98,11 @@ const digestPolicy = {
 };
 const digestPolicyOrInherit = { ...digestPolicy, enum: [...DIGEST_POLICIES, ''], description: `${digestPolicy.description} '' in a PATCH: back to inherited.` };
 
+const maxCallSeconds = {
+  ...int(60, 604800),
+  description: "Longest an answered call may last, seconds (the guard against hung calls, docs/reliability.md); unset: the platform's KUMO_SIP_MAX_CALL_S.",
+};
+
 export const tenantSchema = obj(
   {
     id: str(32),
@@ -108,6 +113,7 @@ export const tenantSchema = obj(
     restrictionLevel: int(0, 3),
     notes: str(2000),
     digestAlgorithms: digestPolicy,
+    maxCallSeconds: maxCallSeconds,
     createdAt: ts,
     updatedAt: ts,
   },
@@ -124,14 +130,22 @@ export const tenantCreateBody = obj(
     restrictionLevel: int(0, 3),
     notes: str(2000),
     digestAlgorithms: digestPolicy,
+    maxCallSeconds: maxCallSeconds,
   },
   ['id', 'name', 'sipDomain', 'ports', 'trunkChannels', 'callsPerSecond'],
 );
 
 export const tenantPatchBody = mergePatchBody(
-  { name: str(200, { minLength: 1 }), ...contractProps, restrictionLevel: int(0, 3), notes: str(2000), digestAlgorithms: digestPolicyOrInherit },
-  ['restrictionLevel', 'notes', 'digestAlgorithms'],
-  'JSON Merge Patch (RFC 7396): null resets `restrictionLevel` to 0, `notes` to empty and `digestAlgorithms` to the platform default. `trunkChannels` may not exceed `ports`.',
+  {
+    name: str(200, { minLength: 1 }),
+    ...contractProps,
+    restrictionLevel: int(0, 3),
+    notes: str(2000),
+    digestAlgorithms: digestPolicyOrInherit,
+    maxCallSeconds: { ...maxCallSeconds, minimum: 0, description: `${maxCallSeconds.description} 0 in a PATCH: the platform's.` },
+  },
+  ['restrictionLevel', 'notes', 'digestAlgorithms', 'maxCallSeconds'],
+  "JSON Merge Patch (RFC 7396): null resets `restrictionLevel` to 0, `notes` to empty, and `digestAlgorithms` and `maxCallSeconds` to the platform's. `trunkChannels` may not exceed `ports`.",
   [{ ports: 300, trunkChannels: 30 }, { notes: null }],
 );
 

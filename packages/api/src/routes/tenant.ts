@@ -34,6 +34,8 @@ export const tenantRoutes = defineRoutes((app, { repo }) => {
           ...req.body,
           ...(body.restrictionLevel === null ? { restrictionLevel: 0 } : {}),
           ...(body.notes === null ? { notes: '' } : {}),
+          ...(body.digestAlgorithms === null ? { digestAlgorithms: '' as const } : {}),
+          ...(body.maxCallSeconds === null ? { maxCallSeconds: 0 } : {}),
         }),
       );
       // Rules between contract fields hold on the contract as it will be.

@@ -46,6 +46,8 @@ export interface Tenant extends Contract {
   readonly notes: string;
   /** Digest policy of the tenant's phones; unset = the server's. */
   readonly digestAlgorithms?: DigestPolicy;
+  /** Longest an answered call of the tenant may last, seconds (docs/reliability.md); unset = the platform's `KUMO_SIP_MAX_CALL_S`. */
+  readonly maxCallSeconds?: number;
   /** ISO-8601 UTC. */
   readonly createdAt: string;
   readonly updatedAt: string;

@@ -17,6 +17,7 @@ import {
   validateRingGroup,
   validateTenantCreate,
   validateTenantPatch,
+  maxCallMsFor,
   validateTrunk,
   type ExtensionInput,
   type NumberingPlan,
@@ -74,6 +75,11 @@ describe('validateTenantCreate', () => {
     [{ restrictionLevel: 4 }, ['restrictionLevel']],
     [{ restrictionLevel: 3 }, []],
     [{ notes: 'x'.repeat(2001) }, ['notes']],
+    [{ maxCallSeconds: 59 }, ['maxCallSeconds']],
+    [{ maxCallSeconds: 60 }, []],
+    [{ maxCallSeconds: 604800 }, []],
+    [{ maxCallSeconds: 604801 }, ['maxCallSeconds']],
+    [{ maxCallSeconds: 90.5 }, ['maxCallSeconds']],
     [{ ports: 1, callsPerSecond: 0, id: '' }, ['id', 'ports', 'callsPerSecond']],
   ])('%o → problems %o', (patch, expected) => {
     expect(fields(validateTenantCreate({ ...tenant, ...patch }))).toEqual(expected);
@@ -88,8 +94,20 @@ describe('validateTenantPatch', () => {
     [{ name: '' }, ['name']],
     [{ restrictionLevel: -1 }, ['restrictionLevel']],
     [{ callsPerSecond: 10, trunkChannels: 20001 }, ['trunkChannels']],
+    [{ maxCallSeconds: 0 }, []],
+    [{ maxCallSeconds: 3600 }, []],
+    [{ maxCallSeconds: 30 }, ['maxCallSeconds']],
   ])('%o → %o', (patch, expected) => {
     expect(fields(validateTenantPatch(patch))).toEqual(expected);
+  });
+
+  it.each([
+    [{}, 14_400_000, 14_400_000],
+    [{ maxCallSeconds: 600 }, 14_400_000, 600_000],
+    [{ maxCallSeconds: 600 }, undefined, 600_000],
+    [{}, undefined, undefined],
+  ])('maxCallMsFor(%o, platform %o) = %o: the tenant\'s maximum call duration wins over the platform\'s', (t, platform, expected) => {
+    expect(maxCallMsFor(t, platform)).toBe(expected);
   });
 
   it('keeps only the given fields', () => {

@@ -156,6 +156,7 @@ export interface TenantCreateInput {
   readonly restrictionLevel?: number;
   readonly notes?: string;
   readonly digestAlgorithms?: DigestPolicy;
+  readonly maxCallSeconds?: number;
 }
 
 export interface TenantValue extends Contract {
@@ -166,6 +167,15 @@ export interface TenantValue extends Contract {
   readonly restrictionLevel: RestrictionLevel;
   readonly notes: string;
   readonly digestAlgorithms?: DigestPolicy;
+  readonly maxCallSeconds?: number;
+}
+
+/** A tenant's maximum call duration: one minute to one week (0 in a PATCH: back to the platform's). */
+export const MAX_CALL_SECONDS = { min: 60, max: 604_800 } as const;
+
+/** The maximum duration of a tenant's answered calls, ms: its own when set, else the platform's (undefined: none). */
+export function maxCallMsFor(tenant: { readonly maxCallSeconds?: number }, platformMs: number | undefined): number | undefined {
+  return tenant.maxCallSeconds !== undefined && tenant.maxCallSeconds > 0 ? tenant.maxCallSeconds * 1000 : platformMs;
 }
 
 function checkContract(c: Checker, v: Partial<Contract>): void {
@@ -199,6 +209,7 @@ export function validateTenantCreate(v: TenantCreateInput): Validation<TenantVal
   c.intIn('restrictionLevel', v.restrictionLevel, 0, MAX_RESTRICTION_LEVEL);
   const notes = c.text('notes', v.notes, 2000) ?? '';
   c.oneOf('digestAlgorithms', v.digestAlgorithms, DIGEST_POLICIES);
+  c.intIn('maxCallSeconds', v.maxCallSeconds, MAX_CALL_SECONDS.min, MAX_CALL_SECONDS.max);
   return c.done({
     id: v.id,
     name,
@@ -210,6 +221,7 @@ export function validateTenantCreate(v: TenantCreateInput): Validation<TenantVal
     restrictionLevel: (v.restrictionLevel ?? 0) as RestrictionLevel,
     notes,
     ...(v.digestAlgorithms !== undefined ? { digestAlgorithms: v.digestAlgorithms } : {}),
+    ...(v.maxCallSeconds !== undefined ? { maxCallSeconds: v.maxCallSeconds } : {}),
   });
 }
 
@@ -223,6 +235,8 @@ export interface TenantPatch {
   readonly notes?: string;
   /** '' = back to the server's policy. */
   readonly digestAlgorithms?: DigestPolicy | '';
+  /** 0 = back to the platform's maximum. */
+  readonly maxCallSeconds?: number;
 }
 
 export function validateTenantPatch(v: TenantPatch): Validation<TenantPatch> {
@@ -238,6 +252,8 @@ export function validateTenantPatch(v: TenantPatch): Validation<TenantPatch> {
   if (v.notes !== undefined) out.notes = c.text('notes', v.notes, 2000);
   if (v.digestAlgorithms !== undefined && v.digestAlgorithms !== '') c.oneOf('digestAlgorithms', v.digestAlgorithms, DIGEST_POLICIES);
   if (v.digestAlgorithms !== undefined) out.digestAlgorithms = v.digestAlgorithms;
+  if (v.maxCallSeconds !== undefined && v.maxCallSeconds !== 0) c.intIn('maxCallSeconds', v.maxCallSeconds, MAX_CALL_SECONDS.min, MAX_CALL_SECONDS.max);
+  if (v.maxCallSeconds !== undefined) out.maxCallSeconds = v.maxCallSeconds;
   return c.done(out);
 }
 

@@ -10,6 +10,7 @@
  */
 import {
   buildCdr,
+  maxCallMsFor,
   parseDialled,
   planRoute,
   type CallDirection,
@@ -600,26 +601,30 @@ export function createInviteRoute(d: RouteDeps) {
     return 'next';
   };
 
-  const sessionOptions = (ctx: RouteContext, tenant: Tenant): SessionOptions => ({
-    domain: tenant.sipDomain,
-    tracker: {
-      groupAnswered: (g, m) => d.hunt.groupAnswered(tenant.id, g, m),
-      callStarted: (exts) => d.hunt.callStarted(tenant.id, exts),
-      callEnded: (exts) => d.hunt.callEnded(tenant.id, exts, now()),
-    },
-    pickups: pickups.forTenant(tenant.id),
-    ...(ctx.trunkGate ? { trunkGate: ctx.trunkGate } : {}),
-    ...(ctx.trunkAuth && ctx.trunkAuth.size > 0 ? { trunkAuth: (id: string) => ctx.trunkAuth?.get(id) } : {}),
-    ...(d.trunkRingCapSec !== undefined ? { trunkRingCapSec: d.trunkRingCapSec } : {}),
-    onError: (err, where) => ctx.log.warn({ err, where }, 'call session error'),
-    transfer: (t) => blindTransfer(ctx, tenant, t),
-    dialogs: dialogs.forTenant(tenant.id),
-    attended: (t) => attendedTransfer(ctx, tenant, t),
-    ...(ctx.control ? { control: ctx.control } : {}),
-    ...(lc?.keepAliveMs !== undefined ? { keepAliveMs: lc.keepAliveMs } : {}),
-    ...(lc?.maxDurationMs !== undefined ? { maxDurationMs: lc.maxDurationMs } : {}),
-    onAnswered: (a) => recordAnswer(ctx, a),
-  });
+  const sessionOptions = (ctx: RouteContext, tenant: Tenant): SessionOptions => {
+    // The tenant's own maximum call duration when it has one, else the platform's (docs/reliability.md).
+    const maxDurationMs = maxCallMsFor(tenant, lc?.maxDurationMs);
+    return {
+      domain: tenant.sipDomain,
+      tracker: {
+        groupAnswered: (g, m) => d.hunt.groupAnswered(tenant.id, g, m),
+        callStarted: (exts) => d.hunt.callStarted(tenant.id, exts),
+        callEnded: (exts) => d.hunt.callEnded(tenant.id, exts, now()),
+      },
+      pickups: pickups.forTenant(tenant.id),
+      ...(ctx.trunkGate ? { trunkGate: ctx.trunkGate } : {}),
+      ...(ctx.trunkAuth && ctx.trunkAuth.size > 0 ? { trunkAuth: (id: string) => ctx.trunkAuth?.get(id) } : {}),
+      ...(d.trunkRingCapSec !== undefined ? { trunkRingCapSec: d.trunkRingCapSec } : {}),
+      onError: (err, where) => ctx.log.warn({ err, where }, 'call session error'),
+      transfer: (t) => blindTransfer(ctx, tenant, t),
+      dialogs: dialogs.forTenant(tenant.id),
+      attended: (t) => attendedTransfer(ctx, tenant, t),
+      ...(ctx.control ? { control: ctx.control } : {}),
+      ...(lc?.keepAliveMs !== undefined ? { keepAliveMs: lc.keepAliveMs } : {}),
+      ...(maxDurationMs !== undefined ? { maxDurationMs } : {}),
+      onAnswered: (a) => recordAnswer(ctx, a),
+    };
+  };
 
   /**
    * REFER with Replaces: the transferee is joined to the other party of the replaced call (both

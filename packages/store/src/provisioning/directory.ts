@@ -85,6 +85,8 @@ export function tenantFromHash(h: Record<string, string>): Tenant | null {
     restrictionLevel: Math.min(3, Math.max(0, Number(h.restrictionLevel ?? 0))) as RestrictionLevel,
     notes: h.notes ?? '',
     ...(isDigestPolicy(h.digestAlgorithms) ? { digestAlgorithms: h.digestAlgorithms } : {}),
+    // '0' (a PATCH back to the platform's maximum) reads as unset.
+    ...(Number(h.maxCallSeconds) > 0 ? { maxCallSeconds: Number(h.maxCallSeconds) } : {}),
     createdAt: h.createdAt ?? '',
     updatedAt: h.updatedAt ?? '',
   };
