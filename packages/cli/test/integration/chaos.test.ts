@@ -187,7 +187,8 @@ describe('chaos: every answered call is billed once when processes die', () => {
     }, 20_000, 'billing booked every answered call');
     const b = await booked();
     for (const [id, cdr] of wanted) expect(b.get(id)?.billableSeconds, id).toBe(cdr.billableSeconds);
-    // Typically 1.3–3.8 s on a busy 2-core CI machine (a node process start dominates); the bound leaves room for load.
-    for (const o of outages) expect(o.outageMs, o.kill).toBeLessThan(8000);
+    // The bound: 110 connects again within 5 s of each restart. Measured 1.3–2.3 s in CI and up to 3.8 s with
+    // eight agents sharing the 2 cores (a node process start dominates).
+    for (const o of outages) expect(o.outageMs, o.kill).toBeLessThan(5000);
   }, 240_000);
 });
