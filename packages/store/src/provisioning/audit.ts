@@ -126,6 +126,9 @@ export interface AuditVerification {
  * An operator's action on a tenant is also recorded on the platform trail (who, what, when and
  * the tenant entry's hash; not the records themselves, which are the tenant's data).
  */
+/** Compare-and-set rounds of one chained append before giving up (each after a random back-off, see chainAppend). */
+const AUDIT_APPEND_ATTEMPTS = 100;
+
 export class AuditRepo {
   private readonly lua: AuditScripts;
   /** Appends of this process, per stream, in order (no compare-and-set retries among ourselves). */
@@ -174,7 +177,7 @@ export class AuditRepo {
     const head = this.headOf(tenantId);
     return this.serial(stream, async () => {
       let expected = this.heads.get(stream) ?? (await this.redis.get(head)) ?? '';
-      for (let attempt = 0; attempt < 50; attempt++) {
+      for (let attempt = 0; attempt < AUDIT_APPEND_ATTEMPTS; attempt++) {
         let prev = expected === '' ? AUDIT_GENESIS : expected;
         const hashes: string[] = [];
         const argv: string[] = [];
@@ -190,6 +193,9 @@ export class AuditRepo {
           return rest.map((id, i) => ({ id, hash: hashes[i] ?? '' }));
         }
         expected = rest[0] ?? '';
+        // Another process appended first. Retrying at once can lose every race to a process with a backlog (it knows
+        // its own head, so it fires first): back off a random, growing moment before trying again.
+        await new Promise((r) => setTimeout(r, Math.random() * Math.min(20, attempt + 1)));
       }
       throw new KumoError('KUMO_ERR_CONCURRENT_UPDATE', 'the audit trail changed concurrently too often; retry');
     });
