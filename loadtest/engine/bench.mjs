@@ -61,6 +61,26 @@ function sipp(argv, label) {
         const last = lines[lines.length - 1].split(';');
         const col = (n) => Number(last[h.indexOf(n)] ?? 0) || 0;
         s = { ok: col('SuccessfulCall(C)'), failed: col('FailedCall(C)'), retrans: col('Retransmissions(C)'), elapsed: last[h.indexOf('ElapsedTime(C)')] };
+        // why calls failed (sipp's own counters), e.g. unexpected=503 shed, maxRetrans/timeout=an admitted call lost
+        // the offering window: the first stat row where every call was created
+        const created = h.indexOf('TotalCallCreated');
+        const okc = h.indexOf('SuccessfulCall(C)');
+        const epoch = (v) => Number(String(v).split('\t').pop());
+        const startCol = h.indexOf('StartTime');
+        const curCol = h.indexOf('CurrentTime');
+        const total = Number(last[created]);
+        for (const line of lines.slice(1)) {
+          const r = line.split(';');
+          if (Number(r[created]) >= total) {
+            s.window = { ok: Number(r[okc]), seconds: Math.max(0.1, epoch(r[curCol]) - epoch(r[startCol])) };
+            break;
+          }
+        }
+        s.why = Object.fromEntries(
+          [['unexpected', 'FailedUnexpectedMessage(C)'], ['maxRetrans', 'FailedMaxUDPRetrans(C)'], ['timeoutRecv', 'FailedTimeoutOnRecv(C)'], ['timeoutSend', 'FailedTimeoutOnSend(C)'], ['rejected', 'FailedCallRejected(C)'], ['callTimeout', 'FailedCallTimeout(C)'], ['deadCallMsgs', 'DeadCallMsgs(C)'], ['outOfCallMsgs', 'OutOfCallMsgs(C)']]
+            .map(([k, n]) => [k, col(n)])
+            .filter(([, v]) => v > 0),
+        );
       }
       rmSync(dir, { recursive: true, force: true });
       resolve({ code, ...s, err: err.slice(-500), label });
@@ -165,7 +185,14 @@ if (overloadS > 0 && best > 0) {
   const r = await step(rate, rate * overloadS, sipPort);
   const c1 = await cpuNow();
   const shed = c1.stats.shed - c0.stats.shed;
-  overloadLine = `overload: offered ${rate}/s (2× ${best}) for ${overloadS} s: ok ${r.ok} (${(r.ok / r.seconds).toFixed(0)} calls/s = ${((r.ok / r.seconds / bestAchieved) * 100).toFixed(0)} % of capacity), shed with 503 ${shed}, admitted calls failed ${Math.max(0, r.failed - shed)}, retrans ${r.retrans}; engine ${perK(c1.engine - c0.engine, r.ok)} CPU-s, apps ${perK(c1.apps - c0.apps, r.ok)} CPU-s per 1,000 calls; load average ${load()}`;
+  // every new INVITE the engine admitted (handed to an app) is one call; those that did not end as a successful sipp
+  // call are the admitted calls that failed. Shed INVITEs (retransmissions of one included) are counted apart.
+  const admitted = c1.stats.admitted - c0.stats.admitted;
+  const admittedFailed = admitted - r.ok;
+  // achieved over the offering window (sipp's stat rows), not the tail of stragglers after it
+  const win = r.window ?? { ok: r.ok, seconds: r.seconds };
+  const achieved = win.ok / win.seconds;
+  overloadLine = `overload: offered ${rate}/s (2× ${best}) for ${overloadS} s: ok ${r.ok}, ${achieved.toFixed(0)} calls/s completed while offering (${win.seconds.toFixed(1)} s) = ${((achieved / bestAchieved) * 100).toFixed(0)} % of capacity; admitted ${admitted}, admitted calls failed ${admittedFailed}; shed with 503 ${shed} INVITEs; retrans ${r.retrans}; sipp failure reasons ${JSON.stringify(r.why)}; engine ${perK(c1.engine - c0.engine, r.ok)} CPU-s, apps ${perK(c1.apps - c0.apps, r.ok)} CPU-s per 1,000 calls; load average ${load()}`;
   console.log(overloadLine);
 }
 

@@ -11,6 +11,13 @@ const engine = await startEngine({
   maxServerTransactions: 1000000,
 });
 process.send?.({ ready: true });
+// KUMO_BENCH_TRACE=1: the admission controller's state once a second (limit 0 = not limiting)
+if (process.env.KUMO_BENCH_TRACE === '1') {
+  setInterval(() => {
+    const s = engine.stats();
+    console.log(`engine: limit ${s.admissionLimit}/s answer ${s.answerMs} ms elu ${s.elu} admitted ${s.admitted} shed ${s.shed} server txns ${s.serverTransactions} dialogs ${s.dialogs}`);
+  }, 1000).unref();
+}
 process.on('message', (m) => {
   if (m === 'gc') globalThis.gc?.();
   if (m === 'stats' || m === 'gc') process.send?.({ stats: engine.stats(), rss: process.memoryUsage().rss, heap: process.memoryUsage().heapUsed, cpu: process.cpuUsage() });

@@ -74,8 +74,8 @@ export interface ServerTu {
   formedDialogId: string;
   toTag: string;
   cancelled: boolean;
-  /** A new INVITE handed to an app that has not answered it yet (counted by the overload guard). */
-  awaitingApp: boolean;
+  /** When a new INVITE was handed to an app that has not answered it yet (counted by the overload guard); 0 otherwise. */
+  awaitingSince: number;
 }
 
 /** What the engine keeps with a client transaction. */
@@ -99,6 +99,10 @@ export const DEFAULT_SUPPORTED: readonly string[] = Object.freeze(['replaces']);
 
 /** Methods of RFC 3261 and its extensions: an unrouted one gets 405 with Allow, any other method 501. */
 const KNOWN_METHODS = new Set(['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'REGISTER', 'PRACK', 'SUBSCRIBE', 'NOTIFY', 'PUBLISH', 'INFO', 'REFER', 'MESSAGE', 'UPDATE']);
+
+/** To-tag prefix of the stateless 503 that sheds a new INVITE, so that its ACK is recognised before parsing. */
+const SHED_TAG = 'kshed';
+const SHED_TAG_PARAM = Buffer.from(`tag=${SHED_TAG}`);
 
 /** How long an INVITE may stay in Proceeding (ringing) before the engine gives up (RFC 3261 timer C, > 3 min). */
 const TIMER_C_MS = 181000;
@@ -222,9 +226,19 @@ export class EngineCore {
     return this.clientById.get(id);
   }
 
-  get stats(): { serverTransactions: number; clientTransactions: number; dialogs: number; shedding: boolean; shed: number } {
+  get stats(): { serverTransactions: number; clientTransactions: number; dialogs: number; shedding: boolean; shed: number; admitted: number; admissionLimit: number; answerMs: number; elu: number } {
     const o = this.overload.state;
-    return { serverTransactions: this.serverById.size, clientTransactions: this.clientById.size, dialogs: this.dialogs.size, shedding: o.shedding, shed: o.shed };
+    return {
+      serverTransactions: this.serverById.size,
+      clientTransactions: this.clientById.size,
+      dialogs: this.dialogs.size,
+      shedding: o.shedding,
+      shed: o.shed,
+      admitted: o.admitted,
+      admissionLimit: o.limit,
+      answerMs: o.latencyMs,
+      elu: o.elu,
+    };
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -285,6 +299,8 @@ export class EngineCore {
   private onNetwork(data: Buffer, peer: Peer, parsed?: ParseResult): void {
     if (this.closed) return;
     if (!parsed && isKeepAlive(data)) return; // UDP keep-alive (RFC 5626)
+    // The ACK of a 503 that shed an INVITE matches nothing: dropped unparsed, so shedding stays cheap.
+    if (data[0] === 0x41 && data[1] === 0x43 && data[2] === 0x4b && data[3] === 0x20 && data.indexOf(SHED_TAG_PARAM) > 0) return;
     let r: ParseResult;
     try {
       r = parsed ?? parseMessage(data, { limits: this.limits });
@@ -363,9 +379,12 @@ export class EngineCore {
     }
     const dest = this.responseDest(req, peer);
     // Overload: refuse new calls cheaply, statelessly, before any app sees them; what was admitted goes on.
-    if (method === 'INVITE' && req.to?.tag === undefined && this.overload.shouldShed()) {
+    if (method === 'INVITE' && req.to?.tag === undefined && this.overload.shouldShed(key)) {
       this.m?.shedInvites.inc();
-      return this.statelessReply(req, dest, 503, [['Retry-After', String(this.overload.o.retryAfterS)]], 'Service Unavailable');
+      const res = this.buildResponse(req, 503, 'Service Unavailable', `${SHED_TAG}${newTag()}`, [['Retry-After', String(this.overload.o.retryAfterS)]]);
+      this.sendBytes(dest, serialize(res));
+      this.countOut(res, dest.proto);
+      return;
     }
     const v = validateRequest(req, this.policy);
     if (!v.ok) {
@@ -411,10 +430,10 @@ export class EngineCore {
       formedDialogId: '',
       toTag: toTag ?? '',
       cancelled: false,
-      awaitingApp: method === 'INVITE' && !dialog,
+      awaitingSince: method === 'INVITE' && !dialog ? performance.now() : 0,
     });
     this.bridge.owner.set(txn.id, app);
-    if (txn.tu.awaitingApp) this.overload.delivered();
+    if (txn.tu.awaitingSince !== 0) this.overload.delivered();
     if (method === 'INVITE') {
       // 100 Trying at once, before the app sees the request (controller.cpp 1651-1662)
       const trying = this.buildResponse(req, 100, 'Trying');
@@ -468,7 +487,7 @@ export class EngineCore {
         tuTimeoutMs: this.appTimeoutMs,
         proceedingLimitMs: PROCEEDING_LIMIT_MS,
         onTerminated: () => {
-          this.settle(txn);
+          this.settle(txn, false);
           if (this.serverTxns.get(key) === txn) this.serverTxns.delete(key);
           if (!tracked) return;
           this.serverById.delete(txn.id);
@@ -555,7 +574,7 @@ export class EngineCore {
       // a small CANCEL server transaction answers its retransmissions (timer J)
       const res = this.buildResponse(c, status);
       const t = this.newServerTxn(ckey, 'CANCEL', dest, {
-        req: undefined, peer, ackKey: '', cseq: 0, dialogId: '', formedDialogId: '', toTag: '', cancelled: false, awaitingApp: false,
+        req: undefined, peer, ackKey: '', cseq: 0, dialogId: '', formedDialogId: '', toTag: '', cancelled: false, awaitingSince: 0,
       });
       t.sendFinal(status, serialize(res));
       this.countOut(res, peer.proto);
@@ -591,11 +610,15 @@ export class EngineCore {
    * Sends a final response on a server transaction (which runs its completion timers) and drops the parsed
    * request: from now on only the matching key and the response bytes are needed.
    */
-  /** The app answered a new INVITE, or it ended unanswered: no longer part of the apps' backlog. */
-  settle(t: ServerTxn): void {
-    if (!t.tu.awaitingApp) return;
-    t.tu.awaitingApp = false;
-    this.overload.settled();
+  /**
+   * The app answered a new INVITE (`answered`: its answer time feeds the admission controller), or it ended
+   * unanswered: no longer part of the apps' backlog.
+   */
+  settle(t: ServerTxn, answered = true): void {
+    const since = t.tu.awaitingSince;
+    if (since === 0) return;
+    t.tu.awaitingSince = 0;
+    this.overload.settled(answered && !t.tu.cancelled ? performance.now() - since : undefined);
   }
 
   sendFinal(t: ServerTxn, res: SipResponse): Buffer {

@@ -42,7 +42,7 @@ export interface EngineHandle {
   /** Bound control address. */
   readonly control: { host: string; port: number };
   /** Live counts (transactions, dialogs), for tests and diagnostics. */
-  stats(): { serverTransactions: number; clientTransactions: number; dialogs: number; apps: number; tcpConnections: number; shedding: boolean; shed: number };
+  stats(): { serverTransactions: number; clientTransactions: number; dialogs: number; apps: number; tcpConnections: number; shedding: boolean; shed: number; admitted: number; admissionLimit: number; answerMs: number; elu: number };
   /** Idempotent. */
   close(): Promise<void>;
 }
@@ -110,7 +110,7 @@ export async function runEngine(ctx: ProcessContext): Promise<void> {
     tcpMaxPerSource: cfg.tcpMaxPerSource,
     tcpMaxConnections: cfg.tcpMaxConnections,
     supported: cfg.sipSupported,
-    overload: { lagHighMs: cfg.shedLagMs, pendingHigh: cfg.shedPendingInvites, retryAfterS: cfg.shedRetryAfterSeconds },
+    overload: { lagHighMs: cfg.shedLagMs, pendingHigh: cfg.shedPendingInvites, retryAfterS: cfg.shedRetryAfterSeconds, latencyHighMs: cfg.shedAnswerMs },
     ...(tls ? { tls } : {}),
     ...(cfg.sipAdvertisedHost !== undefined ? { advertisedHost: cfg.sipAdvertisedHost } : {}),
   });

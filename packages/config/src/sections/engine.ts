@@ -101,6 +101,13 @@ export const engineSpec = {
       'Load shedding: new INVITEs handed to the apps and not yet answered (not even 1xx) above which new INVITEs are answered 503; shedding stops under half of it.',
     parse: int(10, 1000000),
   },
+  shedAnswerMs: {
+    env: 'KUMO_ENGINE_SHED_ANSWER_MS',
+    default: '100',
+    description:
+      "Load shedding: the apps' answer time to new INVITEs (ms, averaged per 100 ms) above which, two intervals in a row, the engine's admission controller limits new INVITEs to 90 % of the rate the apps answered and refuses the rest with 503 (0 = backstops only).",
+    parse: int(0, 10000),
+  },
   shedRetryAfterSeconds: {
     env: 'KUMO_ENGINE_SHED_RETRY_AFTER_SECONDS',
     default: '5',
