@@ -90,7 +90,9 @@ function sipp(argv, label) {
 }
 
 function startChild(file, argv) {
-  const c = fork(join(here, file), argv, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: ['--expose-gc'] });
+  // KUMO_BENCH_PROF=<dir>: a CPU profile of the engine process (written when it exits)
+  const prof = process.env.KUMO_BENCH_PROF && file === 'engine-proc.mjs' ? ['--cpu-prof', '--cpu-prof-dir', process.env.KUMO_BENCH_PROF] : [];
+  const c = fork(join(here, file), argv, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: ['--expose-gc', ...prof] });
   return new Promise((resolve, reject) => {
     c.once('message', (m) => (m.ready ? resolve(c) : reject(new Error('bad ready'))));
     c.once('exit', (code) => reject(new Error(`${file} exited ${code}`)));

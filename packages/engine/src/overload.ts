@@ -15,7 +15,7 @@ export interface OverloadOptions {
   /** Seconds in the Retry-After of the 503. */
   readonly retryAfterS: number;
   /**
-   * Admission controller: the apps' answer time (new INVITE handed over → first response, averaged over a control
+   * Admission controller: the apps' answer time (new INVITE handed over → first response; the quickest of a control
    * interval) above which the path is congested and the admission rate is cut. 0 turns the controller off (backstops
    * only).
    */
@@ -72,7 +72,8 @@ function realElu(): EluSampler {
  * refused with 503 + Retry-After before a transaction exists or an app sees it.
  *
  * - **Admission controller** (on a rate, AIMD-like): every 100 ms it looks at the apps' answer time for the new
- *   INVITEs they answered (handed over → first response), the engine's event-loop lag and utilisation. Congested two
+ *   INVITEs they answered (handed over → first response; the quickest of the interval, so jitter does not count, a
+ *   standing backlog does), the engine's event-loop lag and utilisation. Congested two
  *   intervals in a row → the limit becomes 90 % of the rate the apps answered in the last interval (while backlogged
  *   that is what the path carries, so the backlog drains; at most halved at once, so a stall does not zero it); not
  *   congested while the limit sheds and answers are quick → it grows by 2 % per interval; lifted after 5 s without
@@ -102,7 +103,7 @@ export class OverloadGuard {
   private calmSince = 0;
   // per interval
   private shedI = 0;
-  private latSumI = 0;
+  private latMinI = Infinity;
   private latN = 0;
   private lastLatency = 0;
   private lastElu = 0;
@@ -176,7 +177,7 @@ export class OverloadGuard {
   settled(latencyMs?: number): void {
     if (this.pending > 0) this.pending--;
     if (latencyMs !== undefined) {
-      this.latSumI += latencyMs;
+      if (latencyMs < this.latMinI) this.latMinI = latencyMs;
       this.latN++;
     }
     this.update();
@@ -224,7 +225,9 @@ export class OverloadGuard {
     const dt = Math.max(1, t - this.lastCtl);
     this.lastCtl = t;
     const answeredRate = (this.latN * 1000) / dt;
-    const latency = this.latN > 0 ? this.latSumI / this.latN : 0;
+    // the quickest answer of the interval (CoDel's standing-queue test): scheduling jitter on a busy machine makes some
+    // answers slow, a backlog makes every answer slow
+    const latency = this.latN > 0 ? this.latMinI : 0;
     const high = this.o.latencyHighMs ?? Infinity;
     this.lastLatency = latency;
     this.lastElu = elu;
@@ -251,7 +254,7 @@ export class OverloadGuard {
       if (this.shedI === 0 && t - this.calmSince >= RELEASE_MS) this.limit = Infinity;
     }
     this.shedI = 0;
-    this.latSumI = 0;
+    this.latMinI = Infinity;
     if (t - this.refusedAt >= RECALL_MS && (this.refused.size > 0 || this.refusedOld.size > 0)) {
       this.refusedOld = this.refused;
       this.refused = new Set();
