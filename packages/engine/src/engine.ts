@@ -6,17 +6,17 @@ import { DEFAULT_OVERLOAD, OverloadGuard, type OverloadOptions } from './overloa
 import type { Dialog } from './dialog/dialog.js';
 import { DialogTable } from './dialog/table.js';
 import { buildInDialog, confirmUacDialog, dialogDest, uacDialog, uasDialog } from './dialog/ua.js';
+import type {
+  SipRequest,
+  SipResponse} from './sip/index.js';
 import {
   SipHeaders,
-  SipRequest,
-  SipResponse,
   StreamFramer,
   createErrorResponse,
   formatVia,
   isKeepAlive,
   parseMessage,
   parseVia,
-  reasonPhrase,
   serialize,
   type ParseResult,
   type ParserLimits,
@@ -27,6 +27,7 @@ import {
 import { ClientTransaction, type ClientTimeout } from './transaction/client.js';
 import { realClock, type Clock } from './transaction/clock.js';
 import { ServerTransaction } from './transaction/server.js';
+import { buildCancel, buildLocalFailure, buildNon2xxAck, buildResponse } from './transaction/requests.js';
 import { DEFAULT_TIMERS, type SipTimers } from './transaction/timers.js';
 import type { Dest, TxnTransport } from './transaction/types.js';
 import { Transports, type TlsSettings } from './transport/transports.js';
@@ -507,22 +508,9 @@ export class EngineCore {
     return txn;
   }
 
-  /** Builds a response to a network request, copying Via/From/To/Call-ID/CSeq (RFC 3261 §8.2.6). */
+  /** Builds a response to a network request (RFC 3261 §8.2.6). */
   buildResponse(req: SipRequest, status: number, reason?: string, toTag?: string, extra: [string, string][] = []): SipResponse {
-    const h = new SipHeaders();
-    for (const v of req.headers.getAll('via')) h.append('Via', v);
-    const from = req.headers.get('from');
-    if (from !== undefined) h.append('From', from);
-    let to = req.headers.get('to');
-    if (to !== undefined && status > 100 && req.to?.tag === undefined) to = `${to};tag=${toTag ?? newTag()}`;
-    if (to !== undefined) h.append('To', to);
-    const cid = req.headers.get('call-id');
-    if (cid !== undefined) h.append('Call-ID', cid);
-    const cseq = req.headers.get('cseq');
-    if (cseq !== undefined) h.append('CSeq', cseq);
-    for (const [k, v] of extra) h.append(k, v);
-    h.append('Content-Length', '0');
-    return new SipResponse(status, reason ?? reasonPhrase(status), h);
+    return buildResponse(req, status, reason, toTag, extra);
   }
 
   private statelessReply(req: SipRequest, dest: Dest, status: number, extra: [string, string][] = [], reason?: string): void {
@@ -674,7 +662,7 @@ export class EngineCore {
     const inDialog = t.tu.dialogId !== '';
     const dialogId = inDialog ? t.tu.dialogId : toTag !== undefined ? `${callId};from-tag=${localTag}` : '';
     // the transaction absorbs retransmissions and ACKs a non-2xx final itself (RFC 3261 §17.1.1.3)
-    const outcome = t.receive(s, () => serialize(this.buildNon2xxAck(t, res)));
+    const outcome = t.receive(s, () => serialize(buildNon2xxAck(this.reqOf(t), res)));
     if (s < 200) {
       if (outcome === 'retransmission') return;
       if (t.tu.cancelPending && !t.tu.cancelSent) this.sendCancel(t);
@@ -759,39 +747,9 @@ export class EngineCore {
     return req;
   }
 
-  private buildNon2xxAck(t: ClientTxn, res: SipResponse): SipRequest {
-    const req = this.reqOf(t);
-    const h = new SipHeaders();
-    h.append('Via', req.headers.get('via') ?? '');
-    for (const r of req.headers.getAll('route')) h.append('Route', r);
-    h.append('Max-Forwards', '70');
-    h.append('From', req.headers.get('from') ?? '');
-    h.append('To', res.headers.get('to') ?? req.headers.get('to') ?? '');
-    h.append('Call-ID', req.headers.get('call-id') ?? '');
-    h.append('CSeq', `${req.cseq?.seq ?? 1} ACK`);
-    h.append('Content-Length', '0');
-    return new SipRequest('ACK', req.uri, h);
-  }
-
-  private buildCancel(t: ClientTxn, reason?: string): Buffer {
-    const req = this.reqOf(t);
-    const h = new SipHeaders();
-    h.append('Via', req.headers.get('via') ?? '');
-    for (const r of req.headers.getAll('route')) h.append('Route', r);
-    h.append('Max-Forwards', '70');
-    h.append('From', req.headers.get('from') ?? '');
-    h.append('To', req.headers.get('to') ?? '');
-    h.append('Call-ID', req.headers.get('call-id') ?? '');
-    h.append('CSeq', `${req.cseq?.seq ?? 1} CANCEL`);
-    // The app's Reason (RFC 3326), e.g. "Call completed elsewhere" for a fork answered elsewhere.
-    if (reason !== undefined && reason !== '') h.append('Reason', reason);
-    h.append('Content-Length', '0');
-    return serialize(new SipRequest('CANCEL', req.uri, h));
-  }
-
   /** Sends (or schedules, before any provisional) a CANCEL for an INVITE client transaction. */
   sendCancel(t: ClientTxn, reason?: string): Buffer {
-    const bytes = t.tu.cancelPending ?? this.buildCancel(t, reason);
+    const bytes = t.tu.cancelPending ?? serialize(buildCancel(this.reqOf(t), reason));
     t.tu.cancelPending = bytes;
     if (t.state === 'proceeding' && !t.tu.cancelSent) {
       t.tu.cancelSent = true;
@@ -888,14 +846,7 @@ export class EngineCore {
     }
     const app = this.bridge.owner.get(t.id);
     if (status === 0 || !app || t.tu.orphan) return;
-    const h = new SipHeaders();
-    h.append('Via', req.headers.get('via') ?? '');
-    h.append('From', req.headers.get('from') ?? '');
-    h.append('To', req.headers.get('to') ?? '');
-    h.append('Call-ID', req.headers.get('call-id') ?? '');
-    h.append('CSeq', req.headers.get('cseq') ?? '');
-    h.append('Content-Length', '0');
-    const res = new SipResponse(status, reason, h);
+const res = buildLocalFailure(req, status, reason);
     const text = serialize(res);
     const meta = metaTokens('network', text.length, t.dest.proto, t.dest.addr, t.dest.port);
     toApp(app, `sip|${meta}|${t.id}|${t.tu.dialogId}|`, text);
