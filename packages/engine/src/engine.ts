@@ -28,6 +28,7 @@ import { ClientTransaction, type ClientTimeout } from './transaction/client.js';
 import { realClock, type Clock } from './transaction/clock.js';
 import { ServerTransaction } from './transaction/server.js';
 import { buildCancel, buildLocalFailure, buildNon2xxAck, buildResponse } from './transaction/requests.js';
+import { TransactionTable, ackKey, serverKey } from './transaction/table.js';
 import { DEFAULT_TIMERS, type SipTimers } from './transaction/timers.js';
 import type { Dest, TxnTransport } from './transaction/types.js';
 import { Transports, type TlsSettings } from './transport/transports.js';
@@ -131,12 +132,8 @@ export class EngineCore {
   /** The transport as the transaction and dialog layers see it. */
   private readonly txp: TxnTransport;
 
-  private readonly serverTxns = new Map<string, ServerTxn>(); // key → txn
-  private readonly serverById = new Map<string, ServerTxn>();
-  /** INVITE server transactions by Call-ID|CSeq|From-tag: ACK matching for UAs that give a non-2xx ACK a new branch. */
-  private readonly inviteByDialogKey = new Map<string, ServerTxn>();
-  private readonly clientTxns = new Map<string, ClientTxn>(); // branch|method → txn
-  private readonly clientById = new Map<string, ClientTxn>();
+  /** The transaction layer's tables (matching keys and ids). */
+  private readonly txns = new TransactionTable<ServerTxn, ClientTxn>();
   /** The app side of the control protocol; it owns the map of which app a transaction belongs to. */
   private readonly bridge: ControlBridge;
   readonly dialogs: DialogTable;
@@ -203,15 +200,8 @@ export class EngineCore {
     if (this.closed) return;
     this.closed = true;
     this.overload.stop();
-    for (const t of this.serverTxns.values()) t.stop();
-    for (const t of this.serverById.values()) t.stop();
-    for (const t of this.clientById.values()) t.stop();
+    this.txns.clear();
     this.bridge.owner.clear();
-    this.serverTxns.clear();
-    this.serverById.clear();
-    this.inviteByDialogKey.clear();
-    this.clientTxns.clear();
-    this.clientById.clear();
     this.dialogs.clear();
     await this.control.close();
     await this.transports.close();
@@ -219,19 +209,19 @@ export class EngineCore {
 
   /** A live server transaction by id (the drachtio transactionId). */
   serverTxn(id: string): ServerTxn | undefined {
-    return this.serverById.get(id);
+    return this.txns.serverById(id);
   }
 
   /** A live client transaction by id. */
   clientTxn(id: string): ClientTxn | undefined {
-    return this.clientById.get(id);
+    return this.txns.clientById(id);
   }
 
   get stats(): { serverTransactions: number; clientTransactions: number; dialogs: number; shedding: boolean; shed: number; admitted: number; admissionLimit: number; answerMs: number; elu: number } {
     const o = this.overload.state;
     return {
-      serverTransactions: this.serverById.size,
-      clientTransactions: this.clientById.size,
+      serverTransactions: this.txns.serverCount,
+      clientTransactions: this.txns.clientCount,
       dialogs: this.dialogs.size,
       shedding: o.shedding,
       shed: o.shed,
@@ -356,13 +346,6 @@ export class EngineCore {
     return changed;
   }
 
-  private serverKey(req: SipRequest, method: string): string {
-    const v = req.topVia;
-    const b = v?.branch;
-    if (b !== undefined && b.startsWith('z9hG4bK')) return `${b}|${v?.host ?? ''}|${method}`;
-    return `${req.callId ?? ''}|${req.cseq?.seq ?? ''}|${req.from?.tag ?? ''}|${method}`;
-  }
-
   private onNetworkRequest(req: SipRequest, peer: Peer): void {
     const method = req.method;
     this.m?.requestsIn.inc({ method: metricMethod(method), transport: peer.proto });
@@ -371,8 +354,8 @@ export class EngineCore {
     if (method === 'CANCEL') return this.onNetworkCancel(req, peer);
 
     // retransmission of a request we know
-    const key = this.serverKey(req, method);
-    const existing = this.serverTxns.get(key);
+    const key = serverKey(req, method);
+    const existing = this.txns.server(key);
     if (existing) {
       this.m?.retransmissions.inc({ direction: 'in' });
       existing.onRequestRetransmission();
@@ -420,12 +403,12 @@ export class EngineCore {
       app = this.control.pick(method.toLowerCase());
       if (!app) return this.noAppFor(req, dest);
     }
-    if (this.serverById.size >= this.maxServerTxns) return this.statelessReply(req, dest, 503, [['Retry-After', '5']]);
+    if (this.txns.serverCount >= this.maxServerTxns) return this.statelessReply(req, dest, 503, [['Retry-After', '5']]);
 
     const txn = this.newServerTxn(key, method, dest, {
       req,
       peer,
-      ackKey: method === 'INVITE' ? this.ackKey(req) : '',
+      ackKey: method === 'INVITE' ? ackKey(req) : '',
       cseq: req.cseq?.seq ?? 0,
       dialogId: dialog?.id ?? '',
       formedDialogId: '',
@@ -489,22 +472,16 @@ export class EngineCore {
         proceedingLimitMs: PROCEEDING_LIMIT_MS,
         onTerminated: () => {
           this.settle(txn, false);
-          if (this.serverTxns.get(key) === txn) this.serverTxns.delete(key);
+          this.txns.removeServer(txn, tu.ackKey);
           if (!tracked) return;
-          this.serverById.delete(txn.id);
           this.bridge.owner.delete(txn.id);
-          if (tu.ackKey !== '' && this.inviteByDialogKey.get(tu.ackKey) === txn) this.inviteByDialogKey.delete(tu.ackKey);
-          this.m?.activeServerTransactions.set(this.serverById.size);
+          this.m?.activeServerTransactions.set(this.txns.serverCount);
         },
       },
       tu,
     );
-    this.serverTxns.set(key, txn);
-    if (tracked) {
-      this.serverById.set(txn.id, txn);
-      if (tu.ackKey !== '') this.inviteByDialogKey.set(tu.ackKey, txn);
-      this.m?.activeServerTransactions.set(this.serverById.size);
-    }
+    this.txns.addServer(txn, tracked, tu.ackKey);
+    if (tracked) this.m?.activeServerTransactions.set(this.txns.serverCount);
     return txn;
   }
 
@@ -520,15 +497,11 @@ export class EngineCore {
     this.countOut(res, dest.proto);
   }
 
-  private ackKey(req: SipRequest): string {
-    return `${req.callId ?? ''}|${req.cseq?.seq ?? ''}|${req.from?.tag ?? ''}`;
-  }
-
   private onNetworkAck(ack: SipRequest, peer: Peer): void {
     // ACK for a non-2xx final: same branch as the INVITE (or, leniently, same Call-ID/CSeq/From-tag)
-    let st = this.serverTxns.get(this.serverKey(ack, 'INVITE'));
+    let st = this.txns.server(serverKey(ack, 'INVITE'));
     if (!st) {
-      const alt = this.inviteByDialogKey.get(this.ackKey(ack));
+      const alt = this.txns.inviteByAck(ackKey(ack));
       if (alt && alt.finalStatus >= 300) st = alt;
     }
     if (st && st.onAck()) return; // Completed → Confirmed (timer I), or a retransmitted ACK
@@ -551,13 +524,13 @@ export class EngineCore {
 
   private onNetworkCancel(c: SipRequest, peer: Peer): void {
     const dest = this.responseDest(c, peer);
-    const ckey = this.serverKey(c, 'CANCEL');
-    const prior = this.serverTxns.get(ckey);
+    const ckey = serverKey(c, 'CANCEL');
+    const prior = this.txns.server(ckey);
     if (prior) {
       prior.onRequestRetransmission();
       return;
     }
-    const inv = this.serverTxns.get(this.serverKey(c, 'INVITE'));
+    const inv = this.txns.server(serverKey(c, 'INVITE'));
     const respond = (status: number): void => {
       // a small CANCEL server transaction answers its retransmissions (timer J)
       const res = this.buildResponse(c, status);
@@ -626,7 +599,7 @@ export class EngineCore {
     const method = res.cseq?.method ?? '';
     this.m?.responsesIn.inc({ method: metricMethod(method), status: statusClass(res.status), transport: peer.proto });
     if (!via?.branch) return;
-    const t = this.clientTxns.get(`${via.branch}|${method}`);
+    const t = this.txns.client(`${via.branch}|${method}`);
     if (!t) {
       // a 2xx retransmission after the INVITE transaction ended: re-send our ACK
       if (method === 'INVITE' && res.status >= 200 && res.status < 300) this.resendAckFor(res);
@@ -778,10 +751,9 @@ export class EngineCore {
         timerCMs: TIMER_C_MS,
         onTimeout: (timer) => this.clientTimeout(t, timer),
         onTerminated: () => {
-          if (this.clientTxns.get(t.key) === t) this.clientTxns.delete(t.key);
-          this.clientById.delete(t.id);
+          this.txns.removeClient(t);
           this.bridge.owner.delete(t.id);
-          this.m?.activeClientTransactions.set(this.clientById.size);
+          this.m?.activeClientTransactions.set(this.txns.clientCount);
         },
       },
       { req, dialogId, orphan: false, cancelPending: undefined, cancelSent: false },
@@ -797,7 +769,7 @@ export class EngineCore {
   private sendClientBytes(t: ClientTxn, d: Dest, bytes: Buffer): void {
     const r = this.transports.send(d.proto, d.addr, d.port, bytes, d.conn, d.host);
     const failed = (): void => {
-      if (t.state === 'terminated' || t.state === 'completed' || t.state === 'accepted' || this.clientById.get(t.id) !== t) return;
+      if (t.state === 'terminated' || t.state === 'completed' || t.state === 'accepted' || this.txns.clientById(t.id) !== t) return;
       this.log.debug({ dest: d, method: t.method }, 'transport error: request not sent');
       if (t.method !== 'CANCEL') this.failClient(t, 503, 'Service Unavailable');
       t.terminate();
@@ -808,9 +780,8 @@ export class EngineCore {
 
   /** Registers and sends a client transaction, with timers A/B or E/F (retransmissions only over UDP). */
   startClient(t: ClientTxn): void {
-    this.clientTxns.set(t.key, t);
-    this.clientById.set(t.id, t);
-    this.m?.activeClientTransactions.set(this.clientById.size);
+    this.txns.addClient(t);
+    this.m?.activeClientTransactions.set(this.txns.clientCount);
     this.m?.requestsOut.inc({ method: metricMethod(t.method), transport: t.dest.proto });
     t.start();
   }
