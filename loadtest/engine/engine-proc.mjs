@@ -9,6 +9,8 @@ const engine = await startEngine({
   secret: 'cymru',
   log: createLogger({ level: 'warn', name: 'engine' }),
   maxServerTransactions: 1000000,
+  // as `kumo engine` reads it: KUMO_ENGINE_SHED_ANSWER_MS=0 runs with the backstops only (the old guard), to compare
+  ...(process.env.KUMO_ENGINE_SHED_ANSWER_MS !== undefined ? { overload: { latencyHighMs: Number(process.env.KUMO_ENGINE_SHED_ANSWER_MS) } } : {}),
 });
 process.send?.({ ready: true });
 // KUMO_BENCH_TRACE=1: the admission controller's state once a second (limit 0 = not limiting)
