@@ -4,7 +4,7 @@ import type { Clock, TimerHandle } from './transaction/clock.js';
 export interface OverloadOptions {
   /**
    * Backstop: event-loop lag (smoothed, ms) above which every new INVITE is shed; shedding stops under half of it.
-   * A fifth of it is the lag the admission controller treats as congestion.
+   * Half of it is the lag the admission controller treats as congestion.
    */
   readonly lagHighMs: number;
   /**
@@ -20,7 +20,10 @@ export interface OverloadOptions {
    * only).
    */
   readonly latencyHighMs?: number;
-  /** Admission controller: the engine's event-loop utilisation (0–1) over an interval counted as congestion. */
+  /**
+   * Admission controller: the engine's event-loop utilisation (0–1) over an interval above which it counts as
+   * congestion (1: never, the default).
+   */
   readonly eluHigh?: number;
   /** How often the event-loop lag is sampled (ms). */
   readonly sampleMs?: number;
@@ -32,16 +35,23 @@ export const DEFAULT_OVERLOAD: OverloadOptions = {
   lagHighMs: 250,
   pendingHigh: 2000,
   retryAfterS: 5,
-  latencyHighMs: 100,
-  eluHigh: 0.98,
+  latencyHighMs: 150,
+  // off by default: on a shared machine the loop counts as busy while the process waits for a core
+  eluHigh: 1,
   sampleMs: 20,
   intervalMs: 100,
 };
 
 /** On congestion the limit becomes this share of the rate the apps answered in the interval (the backlog drains). */
 const BETA = 0.9;
-/** Increase per interval while the limit is what sheds and answers are quick: 2 % of the limit, at least MIN_STEP calls/s. */
+/**
+ * Increase per interval while the limit is what sheds: 10 % while the answers take under a quarter of the target, 2 %
+ * under half of it, at least MIN_STEP calls/s.
+ */
+const FAST_STEP = 0.1;
 const STEP = 0.02;
+/** Intervals in a row with a congestion signal before the limit is cut. */
+const CONFIRM = 3;
 const MIN_STEP = 10;
 /** The lowest admission rate (calls/s) the controller goes down to. */
 const MIN_RATE = 10;
@@ -73,10 +83,10 @@ function realElu(): EluSampler {
  *
  * - **Admission controller** (on a rate, AIMD-like): every 100 ms it looks at the apps' answer time for the new
  *   INVITEs they answered (handed over → first response; the quickest of the interval, so jitter does not count, a
- *   standing backlog does), the engine's event-loop lag and utilisation. Congested two
+ *   standing backlog does), the engine's event-loop lag and (optionally) utilisation. Congested two
  *   intervals in a row → the limit becomes 90 % of the rate the apps answered in the last interval (while backlogged
  *   that is what the path carries, so the backlog drains; at most halved at once, so a stall does not zero it); not
- *   congested while the limit sheds and answers are quick → it grows by 2 % per interval; lifted after 5 s without
+ *   congested while the limit sheds → it grows by 10 % per interval while answers are immediate, 2 % while quick; lifted after 5 s without
  *   congestion once it sheds nothing. A token bucket (0.1 s deep) applies the limit per INVITE, so admitted calls
  *   are spread evenly.
  * - **Backstops** with hysteresis: a sustained event-loop lag or a backlog of unanswered INVITEs (a stalled app)
@@ -99,7 +109,7 @@ export class OverloadGuard {
   private tokens = 0;
   private lastRefill = 0;
   private lastCtl = 0;
-  private prevSignal = false;
+  private signalRun = 0;
   private calmSince = 0;
   // per interval
   private shedI = 0;
@@ -233,10 +243,10 @@ export class OverloadGuard {
     this.lastElu = elu;
     // a handful of slow calls (a test machine, one slow database lookup) is not overload: only a real load counts
     const busy = this.latN + this.pending >= MIN_LOAD;
-    const signal = busy && (latency > high || elu > (this.o.eluHigh ?? 1) || this.lagEwma > this.o.lagHighMs / 5);
-    // two intervals in a row, so that one slow answer or a GC pause does not cut the rate
-    const congested = signal && this.prevSignal;
-    this.prevSignal = signal;
+    const signal = busy && (latency > high || elu > (this.o.eluHigh ?? 1) || this.lagEwma > this.o.lagHighMs / 2);
+    // CONFIRM intervals in a row, so that a GC pause or the machine stalling for a moment does not cut the rate
+    this.signalRun = signal ? this.signalRun + 1 : 0;
+    const congested = this.signalRun >= CONFIRM;
     if (congested) {
       this.calmSince = t;
       // while backlogged, what the apps answer per second is what the path carries: admit a little less, so the
@@ -249,8 +259,10 @@ export class OverloadGuard {
         this.tokens = Math.min(this.tokens, Math.max(1, this.limit * BURST_S));
       }
     } else if (this.limit !== Infinity) {
-      // probe upwards while the limit is what sheds and the answers are quick
-      if (this.shedI > 0 && latency <= high / 2) this.limit += Math.max(MIN_STEP, this.limit * STEP);
+      // probe upwards while the limit is what sheds: fast while answers are immediate (no backlog at all: spare
+      // capacity, e.g. after a stall), slowly while they are quick
+      if (this.shedI > 0 && latency <= high / 4) this.limit += Math.max(MIN_STEP, this.limit * FAST_STEP);
+      else if (this.shedI > 0 && latency <= high / 2) this.limit += Math.max(MIN_STEP, this.limit * STEP);
       if (this.shedI === 0 && t - this.calmSince >= RELEASE_MS) this.limit = Infinity;
     }
     this.shedI = 0;

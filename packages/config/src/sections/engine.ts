@@ -103,9 +103,9 @@ export const engineSpec = {
   },
   shedAnswerMs: {
     env: 'KUMO_ENGINE_SHED_ANSWER_MS',
-    default: '100',
+    default: '150',
     description:
-      "Load shedding: the apps' answer time to new INVITEs (ms, the quickest per 100 ms) above which, two intervals in a row, the engine's admission controller limits new INVITEs to 90 % of the rate the apps answered and refuses the rest with 503 (0 = backstops only).",
+      "Load shedding: the apps' answer time to new INVITEs (ms, the quickest per 100 ms) above which, three intervals in a row, the engine's admission controller limits new INVITEs to 90 % of the rate the apps answered and refuses the rest with 503 (0 = backstops only).",
     parse: int(0, 10000),
   },
   shedRetryAfterSeconds: {
