@@ -27,6 +27,7 @@ import {
 import { ClientTransaction, type ClientTimeout } from './transaction/client.js';
 import { realClock, type Clock } from './transaction/clock.js';
 import { ServerTransaction } from './transaction/server.js';
+import { cancelVerdict } from './transaction/cancel.js';
 import { buildCancel, buildLocalFailure, buildNon2xxAck, buildResponse } from './transaction/requests.js';
 import { TransactionTable, ackKey, serverKey } from './transaction/table.js';
 import { DEFAULT_TIMERS, type SipTimers } from './transaction/timers.js';
@@ -540,9 +541,10 @@ export class EngineCore {
       t.sendFinal(status, serialize(res));
       this.countOut(res, peer.proto);
     };
-    if (!inv) return respond(481);
-    if (inv.pending && inv.tu.req) {
-      respond(200);
+    const v = cancelVerdict(inv && { pending: inv.pending, hasRequest: inv.tu.req !== undefined, state: inv.state, formedDialog: inv.tu.formedDialogId !== '' });
+    respond(v.status);
+    if (!inv) return;
+    if (v.action === 'terminate-invite' && inv.tu.req) {
       inv.tu.cancelled = true;
       this.sendFinal(inv, this.buildResponse(inv.tu.req, 487, undefined, inv.tu.toTag || newTag()));
       const text = serialize(c);
@@ -551,20 +553,13 @@ export class EngineCore {
       toApp(this.bridge.owner.get(inv.id), `sip|${meta}|${inv.id}|${did}|`, text);
       const d = inv.tu.formedDialogId ? this.dialogs.get(inv.tu.formedDialogId) : undefined;
       if (d && d.state === 'early') this.removeDialog(d);
-      return;
-    }
-    // final already sent
-    if (inv.state === 'accepted' && inv.tu.formedDialogId) {
-      // CANCEL racing our 200: 481, then hang up once the ACK arrives (sip-dialog-controller.cpp 1640-1712)
-      respond(481);
+    } else if (v.action === 'bye-after-ack') {
       const d = this.dialogs.get(inv.tu.formedDialogId);
       if (d && d.state === 'confirmed') {
         if (d.ackWait) d.byeAfterAck = true;
         else this.engineBye(d, true);
       }
-      return;
     }
-    respond(200);
   }
 
   /**
