@@ -126,7 +126,7 @@ export class OverloadGuard {
   private refused = new Set<string>();
   private refusedOld = new Set<string>();
   private refusedAt = 0;
-  /** New INVITEs admitted so far. */
+  /** New INVITEs admitted so far (handed to an app; one that then fails validation or finds no app is not counted). */
   admitted = 0;
 
   constructor(
@@ -174,9 +174,10 @@ export class OverloadGuard {
     this.update();
   }
 
-  /** A new INVITE was handed to an app. */
+  /** A new INVITE was handed to an app (admitted). */
   delivered(): void {
     this.pending++;
+    this.admitted++;
     this.update();
   }
 
@@ -209,7 +210,6 @@ export class OverloadGuard {
       if (this.tokens < 1) return this.refuse(key);
       this.tokens -= 1;
     }
-    this.admitted++;
     return false;
   }
 
