@@ -1,41 +1,36 @@
-import { randomUUID } from 'node:crypto';
 import { metricMethod, statusClass, type EngineMetrics, type Logger } from '@kumo/runtime';
 import { ControlBridge, metaTokens, toApp } from './control/bridge.js';
 import { ControlServer, type AppConnection } from './control/server.js';
 import { DEFAULT_OVERLOAD, OverloadGuard, type OverloadOptions } from './overload.js';
 import type { Dialog } from './dialog/dialog.js';
 import { DialogTable } from './dialog/table.js';
-import { buildInDialog, dialogDest, uasDialog } from './dialog/ua.js';
-import type {
-  SipRequest,
-  SipResponse} from './sip/index.js';
+import { buildInDialog, dialogDest } from './dialog/ua.js';
 import {
   SipHeaders,
   StreamFramer,
   createErrorResponse,
-  formatVia,
   isKeepAlive,
   parseMessage,
-  parseVia,
   serialize,
   type ParseResult,
   type ParserLimits,
   type SipMessage,
+  type SipRequest,
+  type SipResponse,
   type ValidationPolicy,
-  validateRequest,
 } from './sip/index.js';
 import type { ClientTransaction } from './transaction/client.js';
 import { realClock, type Clock } from './transaction/clock.js';
-import { ServerTransaction } from './transaction/server.js';
-import { cancelVerdict } from './transaction/cancel.js';
+import type { ServerTransaction } from './transaction/server.js';
 import { buildResponse } from './transaction/requests.js';
-import { TransactionTable, ackKey, serverKey } from './transaction/table.js';
-import { UacSide } from './uac.js';
+import { TransactionTable } from './transaction/table.js';
 import { DEFAULT_TIMERS, type SipTimers } from './transaction/timers.js';
 import type { Dest, TxnTransport } from './transaction/types.js';
 import { Transports, type TlsSettings } from './transport/transports.js';
-import { bareHost, hostport, isStream, type ListenSpec, type LocalPoint, type Peer } from './transport/types.js';
-import { newBranch, newTag } from './util.js';
+import { hostport, isStream, type ListenSpec, type LocalPoint, type Peer } from './transport/types.js';
+import { UacSide } from './uac.js';
+import { SHED_TAG_PARAM, UasSide } from './uas.js';
+import { newBranch } from './util.js';
 
 export interface EngineCoreOptions {
   readonly listen: readonly ListenSpec[];
@@ -101,16 +96,6 @@ export type ClientTxn = ClientTransaction<ClientTu>;
 /** Option tags the engine and Kumo's sip app serve (100rel/PRACK is not supported). */
 export const DEFAULT_SUPPORTED: readonly string[] = Object.freeze(['replaces']);
 
-/** Methods of RFC 3261 and its extensions: an unrouted one gets 405 with Allow, any other method 501. */
-const KNOWN_METHODS = new Set(['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'REGISTER', 'PRACK', 'SUBSCRIBE', 'NOTIFY', 'PUBLISH', 'INFO', 'REFER', 'MESSAGE', 'UPDATE']);
-
-/** To-tag prefix of the stateless 503 that sheds a new INVITE, so that its ACK is recognised before parsing. */
-const SHED_TAG = 'kshed';
-const SHED_TAG_PARAM = Buffer.from(`tag=${SHED_TAG}`);
-
-/** Upper bound on a server transaction the app keeps in Proceeding (state is dropped after it). */
-const PROCEEDING_LIMIT_MS = 600000;
-
 /**
  * The Kumo SIP engine core: transports, transactions and dialogs, and the drachtio-server side of
  * the control protocol. One instance serves any number of drachtio-srf apps.
@@ -135,6 +120,8 @@ export class EngineCore {
   private readonly txns = new TransactionTable<ServerTxn, ClientTxn>();
   /** The app side of the control protocol; it owns the map of which app a transaction belongs to. */
   private readonly bridge: ControlBridge;
+  /** The UAS half: requests from the network and the server transactions. */
+  private readonly uas: UasSide;
   /** The UAC half: client transactions and the responses to them. */
   private readonly uac: UacSide;
   readonly dialogs: DialogTable;
@@ -177,6 +164,19 @@ export class EngineCore {
       tls: o.tls,
     });
     this.bridge = new ControlBridge(this);
+    this.uas = new UasSide(this, {
+      metrics: this.m,
+      timers: this.t,
+      clock: this.clock,
+      txns: this.txns,
+      owner: this.bridge.owner,
+      txp: this.txp,
+      policy: this.policy,
+      maxServerTxns: this.maxServerTxns,
+      appTimeoutMs: this.appTimeoutMs,
+      advertisedHost: o.advertisedHost,
+      send: (d, bytes) => this.sendBytes(d, bytes),
+    });
     this.uac = new UacSide(this, {
       metrics: this.m,
       timers: this.t,
@@ -263,16 +263,6 @@ export class EngineCore {
     return `SIP/2.0/${l.proto.toUpperCase()} ${this.advertised(l)};rport;branch=${branch}`;
   }
 
-  /** RFC 3261 §18.2.2 / RFC 3581: where responses to `req` from `peer` go. */
-  private responseDest(req: SipRequest, peer: Peer): Dest {
-    if (isStream(peer.proto)) return { proto: peer.proto, addr: peer.addr, port: peer.port, conn: peer.conn };
-    const v = req.topVia;
-    if (v && v.rport === undefined) {
-      return { proto: 'udp', addr: peer.addr, port: v.port ?? 5060 };
-    }
-    return { proto: 'udp', addr: peer.addr, port: peer.port };
-  }
-
   localFor(d: Dest): LocalPoint | undefined {
     if (d.conn) return d.conn.local;
     return this.transports.localFor(d.proto, d.addr);
@@ -328,271 +318,37 @@ export class EngineCore {
     const msg = r.msg;
     try {
       if (msg.isResponse) this.uac.onResponse(msg, peer);
-      else this.onNetworkRequest(msg, peer);
+      else this.uas.onRequest(msg, peer);
     } catch (err) {
       this.log.error({ err }, 'error handling a SIP message');
     }
   }
 
-  /** Adds `received` / fills `rport` on the top Via (RFC 3261 §18.2.1, RFC 3581). */
-  private stampVia(req: SipRequest, peer: Peer): boolean {
-    const first = req.headers.get('via');
-    if (first === undefined) return false;
-    const vias = parseVia(first);
-    const v = vias?.[0];
-    if (!vias || !v) return false;
-    let changed = false;
-    if (bareHost(v.host) !== peer.addr) {
-      v.params.received = peer.addr;
-      v.received = peer.addr;
-      changed = true;
-    }
-    if (v.rport === null) {
-      v.params.rport = String(peer.port);
-      v.rport = peer.port;
-      changed = true;
-    }
-    if (changed) req.headers.replaceAt('via', 0, vias.map((x) => formatVia(x)).join(', '));
-    return changed;
-  }
-
-  private onNetworkRequest(req: SipRequest, peer: Peer): void {
-    const method = req.method;
-    this.m?.requestsIn.inc({ method: metricMethod(method), transport: peer.proto });
-    if (this.stampVia(req, peer)) req.raw = undefined; // re-serialized for the app
-    if (method === 'ACK') return this.onNetworkAck(req, peer);
-    if (method === 'CANCEL') return this.onNetworkCancel(req, peer);
-
-    // retransmission of a request we know
-    const key = serverKey(req, method);
-    const existing = this.txns.server(key);
-    if (existing) {
-      this.m?.retransmissions.inc({ direction: 'in' });
-      existing.onRequestRetransmission();
-      return;
-    }
-    const dest = this.responseDest(req, peer);
-    // Overload: refuse new calls cheaply, statelessly, before any app sees them; what was admitted goes on.
-    if (method === 'INVITE' && req.to?.tag === undefined && this.overload.shouldShed(key)) {
-      this.m?.shedInvites.inc();
-      const res = this.buildResponse(req, 503, 'Service Unavailable', `${SHED_TAG}${newTag()}`, [['Retry-After', String(this.overload.o.retryAfterS)]]);
-      this.sendBytes(dest, serialize(res));
-      this.countOut(res, dest.proto);
-      return;
-    }
-    const v = validateRequest(req, this.policy);
-    if (!v.ok) {
-      this.m?.parseErrors.inc({ transport: peer.proto });
-      return this.statelessReply(req, dest, v.status, v.headers, v.status === 400 ? v.reason : undefined);
-    }
-
-    const callId = req.callId ?? '';
-    const toTag = req.to?.tag;
-    const fromTag = req.from?.tag ?? '';
-    let dialog: Dialog | undefined;
-    if (toTag !== undefined) {
-      dialog = this.dialogs.find(callId, fromTag, toTag);
-      if (!dialog) return this.statelessReply(req, dest, 481);
-      const seq = req.cseq?.seq ?? 0;
-      if (dialog.remoteSeq > 0 && seq < dialog.remoteSeq) return this.statelessReply(req, dest, 500, [], 'CSeq Out of Order');
-      if (seq > dialog.remoteSeq) dialog.remoteSeq = seq;
-    }
-
-    let app: AppConnection | undefined;
-    if (dialog) {
-      app = dialog.app;
-      if (!app || app.closed) {
-        if (method === 'BYE') {
-          this.statelessReply(req, dest, 200);
-          this.removeDialog(dialog);
-          return;
-        }
-        return this.statelessReply(req, dest, 503);
-      }
-    } else {
-      app = this.control.pick(method.toLowerCase());
-      if (!app) return this.noAppFor(req, dest);
-    }
-    if (this.txns.serverCount >= this.maxServerTxns) return this.statelessReply(req, dest, 503, [['Retry-After', '5']]);
-
-    const txn = this.newServerTxn(key, method, dest, {
-      req,
-      peer,
-      ackKey: method === 'INVITE' ? ackKey(req) : '',
-      cseq: req.cseq?.seq ?? 0,
-      dialogId: dialog?.id ?? '',
-      formedDialogId: '',
-      toTag: toTag ?? '',
-      cancelled: false,
-      awaitingSince: method === 'INVITE' && !dialog ? performance.now() : 0,
-    });
-    this.bridge.owner.set(txn.id, app);
-    if (txn.tu.awaitingSince !== 0) this.overload.delivered();
-    if (method === 'INVITE') {
-      // 100 Trying at once, before the app sees the request (controller.cpp 1651-1662)
-      const trying = this.buildResponse(req, 100, 'Trying');
-      txn.sendTrying(serialize(trying));
-      this.countOut(trying, peer.proto);
-      if (dialog) dialog.inviteTxnId = txn.id;
-    }
-
-    const text = req.raw ?? serialize(req);
-    const meta = metaTokens('network', text.length, peer.proto, peer.addr, peer.port);
-    if (dialog) {
-      toApp(app, `sip|${meta}|${txn.id}|${dialog.id}|`, text);
-    } else {
-      toApp(app, `sip|${meta}|${txn.id}||${this.advertisedHostOnly(peer.local)}|${peer.local.port}|`, text);
-    }
-  }
-
-  /**
-   * No app routed this method. With no app at all, 503 with Retry-After (drachtio-server answers 503 in both cases);
-   * with apps connected, 405 with Allow for a known method and 501 for an unknown one (RFC 3261 §8.2.1, §21.5.2).
-   */
-  private noAppFor(req: SipRequest, dest: Dest): void {
-    const allow = this.control.routedMethods();
-    if (allow.length === 0) return this.statelessReply(req, dest, 503, [['Retry-After', '5']], 'Service Unavailable');
-    if (!KNOWN_METHODS.has(req.method)) return this.statelessReply(req, dest, 501);
-    if (!allow.includes('ACK')) allow.push('ACK');
-    if (allow.includes('INVITE') && !allow.includes('CANCEL')) allow.push('CANCEL');
-    return this.statelessReply(req, dest, 405, [['Allow', allow.join(', ')]]);
-  }
-
-  private advertisedHostOnly(l: LocalPoint): string {
-    const h = this.o.advertisedHost ?? l.host;
-    return h;
-  }
-
-  /**
-   * A server transaction for a request from the network. The TU timer (drachtio CLIENT_TIMEOUT) drops the state
-   * silently when the app never answers. A CANCEL's transaction is kept by key only (it is never the app's).
-   */
-  private newServerTxn(key: string, method: string, dest: Dest, tu: ServerTu): ServerTxn {
-    const tracked = method !== 'CANCEL';
-    const txn: ServerTxn = new ServerTransaction(
-      {
-        id: randomUUID(),
-        key,
-        method,
-        dest,
-        timers: this.t,
-        clock: this.clock,
-        transport: this.txp,
-        tuTimeoutMs: this.appTimeoutMs,
-        proceedingLimitMs: PROCEEDING_LIMIT_MS,
-        onTerminated: () => {
-          this.settle(txn, false);
-          this.txns.removeServer(txn, tu.ackKey);
-          if (!tracked) return;
-          this.bridge.owner.delete(txn.id);
-          this.m?.activeServerTransactions.set(this.txns.serverCount);
-        },
-      },
-      tu,
-    );
-    this.txns.addServer(txn, tracked, tu.ackKey);
-    if (tracked) this.m?.activeServerTransactions.set(this.txns.serverCount);
-    return txn;
-  }
+  // ---------------------------------------------------------------------------------------------
+  // the UAS half (server transactions): uas.ts
 
   /** Builds a response to a network request (RFC 3261 §8.2.6). */
   buildResponse(req: SipRequest, status: number, reason?: string, toTag?: string, extra: [string, string][] = []): SipResponse {
     return buildResponse(req, status, reason, toTag, extra);
   }
 
-  private statelessReply(req: SipRequest, dest: Dest, status: number, extra: [string, string][] = [], reason?: string): void {
-    if (req.method === 'ACK') return;
-    const res = this.buildResponse(req, status, reason, undefined, extra);
-    this.sendBytes(dest, serialize(res));
-    this.countOut(res, dest.proto);
-  }
-
-  private onNetworkAck(ack: SipRequest, peer: Peer): void {
-    // ACK for a non-2xx final: same branch as the INVITE (or, leniently, same Call-ID/CSeq/From-tag)
-    let st = this.txns.server(serverKey(ack, 'INVITE'));
-    if (!st) {
-      const alt = this.txns.inviteByAck(ackKey(ack));
-      if (alt && alt.finalStatus >= 300) st = alt;
-    }
-    if (st && st.onAck()) return; // Completed → Confirmed (timer I), or a retransmitted ACK
-    // ACK for a 2xx: a new transaction inside the dialog
-    const d = this.dialogs.find(ack.callId ?? '', ack.from?.tag ?? '', ack.to?.tag ?? '');
-    if (!d) return; // a UAC dialog also waits for ACKs: to the 2xx of a re-INVITE it received
-    const w = d.ackWait;
-    if (!w || (ack.cseq?.seq ?? -1) !== w.cseq) return; // retransmitted or stray ACK
-    this.dialogs.stopAckWait(d);
-    if (ack.headers.get('contact') !== undefined) {
-      const c = ack.contact;
-      const t = c && !c.star ? c.contacts[0]?.uriText : undefined;
-      if (t !== undefined) d.remoteTarget = t;
-    }
-    const text = ack.raw ?? serialize(ack);
-    // the ACK carries the INVITE's transaction id (captured: proto token empty)
-    toApp(d.app, `sip|${metaTokens('network', text.length, '', peer.addr, peer.port)}|${w.txnId}|${d.id}|`, text);
-    if (d.byeAfterAck) this.engineBye(d, true);
-  }
-
-  private onNetworkCancel(c: SipRequest, peer: Peer): void {
-    const dest = this.responseDest(c, peer);
-    const ckey = serverKey(c, 'CANCEL');
-    const prior = this.txns.server(ckey);
-    if (prior) {
-      prior.onRequestRetransmission();
-      return;
-    }
-    const inv = this.txns.server(serverKey(c, 'INVITE'));
-    const respond = (status: number): void => {
-      // a small CANCEL server transaction answers its retransmissions (timer J)
-      const res = this.buildResponse(c, status);
-      const t = this.newServerTxn(ckey, 'CANCEL', dest, {
-        req: undefined, peer, ackKey: '', cseq: 0, dialogId: '', formedDialogId: '', toTag: '', cancelled: false, awaitingSince: 0,
-      });
-      t.sendFinal(status, serialize(res));
-      this.countOut(res, peer.proto);
-    };
-    const v = cancelVerdict(inv && { pending: inv.pending, hasRequest: inv.tu.req !== undefined, state: inv.state, formedDialog: inv.tu.formedDialogId !== '' });
-    respond(v.status);
-    if (!inv) return;
-    if (v.action === 'terminate-invite' && inv.tu.req) {
-      inv.tu.cancelled = true;
-      this.sendFinal(inv, this.buildResponse(inv.tu.req, 487, undefined, inv.tu.toTag || newTag()));
-      const text = serialize(c);
-      const meta = metaTokens('network', text.length, peer.proto, peer.addr, peer.port);
-      const did = inv.tu.dialogId || inv.tu.formedDialogId;
-      toApp(this.bridge.owner.get(inv.id), `sip|${meta}|${inv.id}|${did}|`, text);
-      const d = inv.tu.formedDialogId ? this.dialogs.get(inv.tu.formedDialogId) : undefined;
-      if (d && d.state === 'early') this.removeDialog(d);
-    } else if (v.action === 'bye-after-ack') {
-      const d = this.dialogs.get(inv.tu.formedDialogId);
-      if (d && d.state === 'confirmed') {
-        if (d.ackWait) d.byeAfterAck = true;
-        else this.engineBye(d, true);
-      }
-    }
-  }
-
-  /**
-   * Sends a final response on a server transaction (which runs its completion timers) and drops the parsed
-   * request: from now on only the matching key and the response bytes are needed.
-   */
-  /**
-   * The app answered a new INVITE (`answered`: its answer time feeds the admission controller), or it ended
-   * unanswered: no longer part of the apps' backlog.
-   */
+  /** The app answered a new INVITE, or it ended unanswered: no longer part of the apps' backlog. */
   settle(t: ServerTxn, answered = true): void {
-    const since = t.tu.awaitingSince;
-    if (since === 0) return;
-    t.tu.awaitingSince = 0;
-    this.overload.settled(answered && !t.tu.cancelled ? performance.now() - since : undefined);
+    this.uas.settle(t, answered);
   }
 
+  /** Sends a final response on a server transaction and drops its parsed request. */
   sendFinal(t: ServerTxn, res: SipResponse): Buffer {
-    this.settle(t);
-    const bytes = serialize(res);
-    t.sendFinal(res.status, bytes);
-    t.tu.req = undefined;
-    this.countOut(res, t.dest.proto);
-    return bytes;
+    return this.uas.sendFinal(t, res);
+  }
+
+  ensureUasDialog(t: ServerTxn, req: SipRequest, res: SipResponse, id: string, state: 'early' | 'confirmed'): void {
+    this.uas.ensureUasDialog(t, req, res, id, state);
+  }
+
+  /** 2xx to INVITE: retransmit (UDP) until the ACK; BYE after 64·T1 without one. */
+  startAckWait(t: ServerTxn, dialogId: string, bytes: Buffer): void {
+    this.uas.startAckWait(t, dialogId, bytes);
   }
 
   removeDialog(d: Dialog): void {
@@ -614,26 +370,6 @@ export class EngineCore {
   /** Registers and sends a client transaction. */
   startClient(t: ClientTxn): void {
     this.uac.startClient(t);
-  }
-
-  ensureUasDialog(t: ServerTxn, req: SipRequest, res: SipResponse, id: string, state: 'early' | 'confirmed'): void {
-    const d = this.dialogs.get(id);
-    if (d && d.role === 'uas') {
-      if (state === 'confirmed') d.state = 'confirmed';
-      return;
-    }
-    const localContact = res.headers.get('contact') ?? this.localContact(t.tu.peer.local);
-    this.dialogs.add(uasDialog(req, id, state, { localTag: t.tu.toTag, localContact, inviteTxnId: t.id, dest: t.dest, app: this.bridge.owner.get(t.id) }));
-  }
-
-  /** 2xx to INVITE: retransmit (UDP) until the ACK; BYE after 64·T1 without one (RFC 6026, drachtio timer G/H). */
-  startAckWait(t: ServerTxn, dialogId: string, bytes: Buffer): void {
-    const d = this.dialogs.get(dialogId);
-    if (!d) return;
-    this.dialogs.startAckWait(d, t.id, t.tu.cseq, bytes, t.dest, () => {
-      this.log.info({ dialogId: d.id }, 'no ACK for 2xx; sending BYE');
-      this.engineBye(d, true);
-    });
   }
 
   /** The engine hangs up a dialog itself; `tellApp` reports it as an `unsolicited` BYE. */
