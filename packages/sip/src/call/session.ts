@@ -164,6 +164,17 @@ function contactFallback(target: RingTarget, req: DialRequest): DialRequest | un
   return { ...rest, proxy: `sip:${hostPort(host, port)};transport=${src.transport}` };
 }
 
+/**
+ * The next hop of a registered Path (RFC 3327, set by a trusted edge): the first entry's host, port
+ * and transport. The Path itself goes out as the Route set, so the edge routes on to the device.
+ */
+function pathHop(path: readonly string[]): string | undefined {
+  const m = /^<?sips?:(?:[^@;>]*@)?(\[[^\]]+\]|[^:;>]+)(?::(\d+))?([^>]*)>?$/i.exec(path[0] ?? '');
+  if (!m?.[1]) return undefined;
+  const t = /;transport=([a-z]+)/i.exec(m[3] ?? '')?.[1]?.toLowerCase() ?? 'udp';
+  return `sip:${m[1]}:${m[2] ?? (t === 'tls' ? '5061' : '5060')};transport=${t}`;
+}
+
 const DEFAULT_TRUNK_RING_CAP_SEC = 180;
 
 /** How an unanswered call ends when the system ends it (drain, engine loss): the caller may retry elsewhere. */
@@ -459,13 +470,15 @@ export class CallSession {
     const from = `${c.displayName !== undefined ? `${quoteName(c.displayName)} ` : ''}<sip:${c.user}@${domain}>`;
     return step.targets.map((target) => {
       const src = target.contact.source;
+      const path = target.contact.path;
+      const via = path && path.length > 0 ? pathHop(path) : undefined;
       const req: DialRequest = {
         uri: target.contact.uri,
-        ...(src ? { proxy: `sip:${hostPort(src.address, src.port)};transport=${src.transport}` } : {}),
-        headers: { From: from, To: `<sip:${target.extension}@${domain}>` },
+        ...(via ? { proxy: via } : src ? { proxy: `sip:${hostPort(src.address, src.port)};transport=${src.transport}` } : {}),
+        headers: { From: from, To: `<sip:${target.extension}@${domain}>`, ...(via && path ? { Route: path.join(', ') } : {}) },
         sdp: this.invite.sdp,
       };
-      const fallback = contactFallback(target, req);
+      const fallback = via ? undefined : contactFallback(target, req);
       return { target, req, ...(fallback ? { fallback } : {}) };
     });
   }

@@ -43,6 +43,8 @@ interface SrfMessageLike {
   readonly source_address?: string;
   readonly source_port?: number | string;
   readonly protocol?: string;
+  /** Set by edge/trusted-edge.ts when the request came through a trusted edge proxy. */
+  readonly edge?: { readonly address: string; readonly port: number | string; readonly protocol: string };
 }
 
 export interface SrfDialog {
@@ -98,10 +100,12 @@ function legRecordOf(d: SrfDialog, proxy?: string): LegRecord | undefined {
     const to = req.get('To');
     const from = req.get('From');
     if (to === undefined || from === undefined) return undefined;
-    const src = req.source_address;
+    // Through a trusted edge the BYE goes back to the edge (it routes on), not to the phone directly.
+    const hop = req.edge ?? { address: req.source_address, port: req.source_port, protocol: req.protocol };
+    const src = hop.address;
     const via =
-      src !== undefined && req.source_port !== undefined
-        ? `sip:${src.includes(':') ? `[${src}]` : src}:${String(req.source_port)};transport=${(req.protocol ?? 'udp').toLowerCase()}`
+      src !== undefined && hop.port !== undefined
+        ? `sip:${src.includes(':') ? `[${src}]` : src}:${String(hop.port)};transport=${(hop.protocol ?? 'udp').toLowerCase()}`
         : undefined;
     return { side: 'caller', callId: d.sip.callId, local: withTag(to, d.sip.localTag), remote: from, target, ...(via !== undefined ? { proxy: via } : {}) };
   }
