@@ -165,9 +165,14 @@ function contactFallback(target: RingTarget, req: DialRequest): DialRequest | un
 }
 
 /**
- * The next hop of a registered Path (RFC 3327, set by a trusted edge): the first entry's host, port
- * and transport. The Path itself goes out as the Route set, so the edge routes on to the device.
+ * Carries a registered Path to the edge. Neither engine lets an app set Route (drachtio-server drops it
+ * as an immutable header, Kumo's engine likewise), so the request goes to the Path's first hop
+ * (`proxy`) with the whole Path in this header; the edge (infra/kamailio) takes its next hop from it
+ * (the phone's received address) and removes it.
  */
+export const PATH_HEADER = 'X-Kumo-Path';
+
+/** The next hop of a registered Path (RFC 3327, set by a trusted edge): the first entry's host, port and transport. */
 function pathHop(path: readonly string[]): string | undefined {
   const m = /^<?sips?:(?:[^@;>]*@)?(\[[^\]]+\]|[^:;>]+)(?::(\d+))?([^>]*)>?$/i.exec(path[0] ?? '');
   if (!m?.[1]) return undefined;
@@ -475,7 +480,7 @@ export class CallSession {
       const req: DialRequest = {
         uri: target.contact.uri,
         ...(via ? { proxy: via } : src ? { proxy: `sip:${hostPort(src.address, src.port)};transport=${src.transport}` } : {}),
-        headers: { From: from, To: `<sip:${target.extension}@${domain}>`, ...(via && path ? { Route: path.join(', ') } : {}) },
+        headers: { From: from, To: `<sip:${target.extension}@${domain}>`, ...(via && path ? { [PATH_HEADER]: path.join(', ') } : {}) },
         sdp: this.invite.sdp,
       };
       const fallback = via ? undefined : contactFallback(target, req);

@@ -195,6 +195,7 @@ From: "Caller" <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
 Call-ID: [call_id]
 CSeq: 2 ACK
 Max-Forwards: 70
+[routes]
 Content-Length: 0
 
 ]]></send>
@@ -210,6 +211,7 @@ From: "Caller" <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
 Call-ID: [call_id]
 CSeq: 3 BYE
 Max-Forwards: 70
+[routes]
 Content-Length: 0
 
 ]]></send>
