@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateExtension } from '@kumo/domain';
 import { LocationStore, ProvisioningRepo, SYSTEM_ACTOR, type Binding } from '@kumo/store';
-import { freePort, runSipp, startRedis, startSipp, type RedisHandle, type SippHandle } from '@kumo/testkit';
+import { freePort, register, runSipp, startRedis, startSipp, uasAnswer, type RedisHandle, type SippHandle } from '@kumo/testkit';
 import { DOMAIN, KumoProc, PHONE, TENANT, oneCall, ready, relStack, waitFor, type RelStack } from './helpers/kumo-procs.js';
 
 const CFG = fileURLToPath(new URL('../../../../infra/kamailio/kamailio.cfg', import.meta.url));
@@ -26,82 +26,6 @@ if (!KAMAILIO || !SIPP) process.stdout.write('kamailio-edge: skipped — kamaili
 /** The edge gets an address of its own: phones on 127.0.0.1 are not the edge (KUMO_SIP_TRUSTED_EDGES=127.0.0.3). */
 const EDGE_HOST = '127.0.0.3';
 const CALLEE = { user: '2002', domain: DOMAIN, password: 'pass2002x' };
-
-function registerXml(o: { user: string; password: string }): string {
-  const req = (cseq: number, auth: string): string => `
-  <send retrans="500"><![CDATA[
-REGISTER sip:${DOMAIN} SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
-From: <sip:${o.user}@${DOMAIN}>;tag=[pid]R[call_number]
-To: <sip:${o.user}@${DOMAIN}>
-Call-ID: [call_id]
-CSeq: ${cseq} REGISTER
-Contact: <sip:${o.user}@[local_ip]:[local_port];transport=[transport]>
-Supported: path
-Expires: 300
-Max-Forwards: 70
-User-Agent: sipp-kumo
-${auth}Content-Length: 0
-
-]]></send>`;
-  return `<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="register">${req(1, '')}
-  <recv response="401" auth="true"/>${req(2, `[authentication username=${o.user} password=${o.password}]\n`)}
-  <recv response="200"/>
-</scenario>
-`;
-}
-
-/** The registered phone answering every call it gets (180, 200, then the BYE). */
-const ANSWER_XML = `<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="answer">
-  <recv request="INVITE"/>
-  <send><![CDATA[
-SIP/2.0 180 Ringing
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]A[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-[last_Record-Route:]
-Contact: <sip:${CALLEE.user}@[local_ip]:[local_port];transport=[transport]>
-Content-Length: 0
-
-]]></send>
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]A[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-[last_Record-Route:]
-Contact: <sip:${CALLEE.user}@[local_ip]:[local_port];transport=[transport]>
-Content-Type: application/sdp
-Content-Length: [len]
-
-v=0
-o=- 1 1 IN IP[local_ip_type] [local_ip]
-s=-
-c=IN IP[media_ip_type] [media_ip]
-t=0 0
-m=audio [media_port] RTP/AVP 0
-a=rtpmap:0 PCMU/8000
-]]></send>
-  <recv request="ACK"/>
-  <recv request="BYE"/>
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]></send>
-</scenario>
-`;
 
 /** An out-of-dialog OPTIONS through the edge (moves the dispatcher's round robin on by one). */
 const OPTIONS_XML = `<?xml version="1.0" encoding="ISO-8859-1" ?>
@@ -202,13 +126,13 @@ describe.skipIf(!KAMAILIO || !SIPP)('Kamailio edge in front of two engines (infr
   };
 
   it('phones register through the edge on different engines; the binding keeps the Path and the phone as source', async () => {
-    const caller = await runSipp({ scenario: file('reg-caller', registerXml(PHONE)), target: edge, calls: 1, timeoutS: 10 });
+    const caller = await runSipp({ scenario: file('reg-caller', register(PHONE)), target: edge, calls: 1, timeoutS: 10 });
     expect(caller.ok, caller.errors).toBe(true);
     // The callee registers from the port it then answers on; until the two REGISTERs were answered by
     // different engines, shift the dispatcher's round robin by one OPTIONS and register again.
     calleePort.n = await freePort();
     for (let i = 0; ; i++) {
-      const r = await runSipp({ scenario: file('reg-callee', registerXml(CALLEE)), target: edge, localPort: calleePort.n, calls: 1, timeoutS: 10 });
+      const r = await runSipp({ scenario: file('reg-callee', register(CALLEE)), target: edge, localPort: calleePort.n, calls: 1, timeoutS: 10 });
       expect(r.ok, r.errors).toBe(true);
       const counts = await Promise.all(stacks.map((s) => registeredOk(s.ops)));
       if (counts.every((c) => c > 0)) break;
@@ -221,7 +145,7 @@ describe.skipIf(!KAMAILIO || !SIPP)('Kamailio edge in front of two engines (infr
   }, 60_000);
 
   it('calls connect through the edge whichever engine takes them; one engine SIGKILLed → new calls succeed within 2 s', async () => {
-    answering = startSipp({ scenario: file('answer', ANSWER_XML), localPort: calleePort.n, calls: 100, timeoutS: 90 });
+    answering = startSipp({ scenario: file('answer', uasAnswer(200, { user: CALLEE.user })), localPort: calleePort.n, calls: 100, timeoutS: 90 });
     const call = async (name: string): Promise<{ ok: boolean; ms: number; detail: string }> => {
       const t = Date.now();
       const r = await oneCall(dir, { ...PHONE, target: edge, service: CALLEE.user, name });
