@@ -70,6 +70,8 @@ interface SentRequest {
 interface SipErrorLike {
   status?: number;
   reason?: string;
+  /** The response (drachtio-srf sets it on a SipError); `source_address` is empty when the stack made it up. */
+  res?: { source_address?: string };
 }
 
 export interface SrfLike {
@@ -228,6 +230,12 @@ export function srfCallIo(srf: SrfLike, log: Logger, io: SrfIoOptions = {}): Cal
           },
           (err: unknown): DialOutcome => {
             const e = err as SipErrorLike;
+            // A 410/503 that no peer sent (no source address): the SIP stack could not deliver the request —
+            // drachtio-server answers `410 Gone` itself when a registration's TCP connection is closed.
+            if ((e.status === 410 || e.status === 503) && e.res !== undefined && !e.res.source_address) {
+              log.debug({ status: e.status, uri: req.uri }, 'dial failed at the transport');
+              return { kind: 'failed', failure: { kind: 'transport-error' } };
+            }
             if (typeof e.status === 'number') {
               return { kind: 'failed', failure: { kind: 'response', status: e.status, ...(e.reason !== undefined ? { reason: e.reason } : {}) } };
             }
