@@ -3,7 +3,8 @@
  * two Kumo engine + sip stacks sharing one redis-server. sipp phones register through the edge (the
  * edge adds Path, Kumo stores it), a call between phones registered through different engines
  * connects through the edge, and when one engine is SIGKILLed the edge's dispatcher marks it down
- * (OPTIONS probes) and new calls succeed within 2 s.
+ * (OPTIONS probes) and new calls succeed within 2 s. With KUMO_TEST_DRACHTIO_BIN the second engine is
+ * the C++ drachtio-server (the first, the one killed, stays Kumo's engine).
  * Skips when kamailio or sipp is not installed (`packages/cli/scripts/ensure-deps.sh` installs both).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -14,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateExtension } from '@kumo/domain';
 import { LocationStore, ProvisioningRepo, SYSTEM_ACTOR, type Binding } from '@kumo/store';
-import { freePort, register, runSipp, startRedis, startSipp, uasAnswer, type RedisHandle, type SippHandle } from '@kumo/testkit';
+import { freePort, register, runSipp, startDrachtio, startRedis, startSipp, uasAnswer, type DrachtioHandle, type RedisHandle, type SippHandle } from '@kumo/testkit';
 import { DOMAIN, KumoProc, PHONE, TENANT, oneCall, ready, relStack, waitFor, type RelStack } from './helpers/kumo-procs.js';
 
 const CFG = fileURLToPath(new URL('../../../../infra/kamailio/kamailio.cfg', import.meta.url));
@@ -22,6 +23,8 @@ const has = (cmd: string, args: string[]): boolean => spawnSync(cmd, args, { std
 const KAMAILIO = has('kamailio', ['-v']);
 const SIPP = spawnSync('sipp', ['-v']).error === undefined;
 if (!KAMAILIO || !SIPP) process.stdout.write('kamailio-edge: skipped — kamailio or sipp is not installed (apt-get install kamailio sip-tester; packages/cli/scripts/ensure-deps.sh)\n');
+
+const DRACHTIO_BIN = process.env.KUMO_TEST_DRACHTIO_BIN;
 
 /** The edge gets an address of its own: phones on 127.0.0.1 are not the edge (KUMO_SIP_TRUSTED_EDGES=127.0.0.3). */
 const EDGE_HOST = '127.0.0.3';
@@ -55,7 +58,8 @@ describe.skipIf(!KAMAILIO || !SIPP)('Kamailio edge in front of two engines (infr
   const dir = mkdtempSync(join(tmpdir(), 'kumo-edge-'));
   let redisServer: RedisHandle;
   let st: RelStack;
-  const stacks: { engine: KumoProc; sip: KumoProc; ops: string; engineOps: string; sipTarget: string }[] = [];
+  /** `engine` undefined: the second engine is drachtio-server (`drachtio`). */
+  const stacks: { engine?: KumoProc; drachtio?: DrachtioHandle; sip: KumoProc; ops: string; engineOps: string; sipTarget: string }[] = [];
   let kamailio: ChildProcess | undefined;
   let kamailioOut = '';
   let edge = '';
@@ -81,12 +85,21 @@ describe.skipIf(!KAMAILIO || !SIPP)('Kamailio edge in front of two engines (infr
               KUMO_ENGINE_OPS_LISTEN: `127.0.0.1:${await freePort()}`,
               KUMO_SIP_OPS_LISTEN: `127.0.0.1:${await freePort()}`,
             };
-      const s = { engine: new KumoProc('engine', env), sip: new KumoProc('sip', env), ops: env.KUMO_SIP_OPS_LISTEN as string, engineOps: env.KUMO_ENGINE_OPS_LISTEN as string, sipTarget };
-      s.engine.start();
+      // With KUMO_TEST_DRACHTIO_BIN the second engine is the C++ drachtio-server (docs/deploy-drachtio.md).
+      const drachtio = i === 1 && DRACHTIO_BIN ? await startDrachtio({ bin: DRACHTIO_BIN, sipPort: Number(sipTarget.split(':')[1]), secret: env.KUMO_ENGINE_SECRET as string }) : undefined;
+      const sipEnv = drachtio ? { ...env, KUMO_ENGINE_CONTROL: `${drachtio.control.host}:${drachtio.control.port}` } : env;
+      const s = {
+        ...(drachtio ? { drachtio } : { engine: new KumoProc('engine', env) }),
+        sip: new KumoProc('sip', sipEnv),
+        ops: env.KUMO_SIP_OPS_LISTEN as string,
+        engineOps: env.KUMO_ENGINE_OPS_LISTEN as string,
+        sipTarget,
+      };
+      s.engine?.start();
       s.sip.start();
       stacks.push(s);
     }
-    await waitFor(async () => (await Promise.all(stacks.flatMap((s) => [ready(s.engineOps), ready(s.ops)]))).every(Boolean), 30_000, 'both stacks ready');
+    await waitFor(async () => (await Promise.all(stacks.flatMap((s) => [s.engine ? ready(s.engineOps) : Promise.resolve(true), ready(s.ops)]))).every(Boolean), 30_000, 'both stacks ready');
 
     const edgePort = await freePort(EDGE_HOST);
     edge = `${EDGE_HOST}:${edgePort}`;
@@ -111,7 +124,8 @@ describe.skipIf(!KAMAILIO || !SIPP)('Kamailio edge in front of two engines (infr
     kamailio?.kill('SIGKILL');
     for (const s of stacks) {
       await s.sip.kill('SIGKILL');
-      await s.engine.kill('SIGKILL');
+      await s.engine?.kill('SIGKILL');
+      await s.drachtio?.close();
     }
     st?.redis.disconnect();
     await redisServer?.stop();
@@ -160,7 +174,7 @@ describe.skipIf(!KAMAILIO || !SIPP)('Kamailio edge in front of two engines (infr
     }
 
     const dead = stacks[0] as (typeof stacks)[number];
-    await dead.engine.kill('SIGKILL');
+    await dead.engine?.kill('SIGKILL');
     const killedAt = Date.now();
     const after: { ok: boolean; ms: number; at: number }[] = [];
     // New calls from the moment of the kill: a call sent to the dead engine fails over after the edge's
