@@ -150,7 +150,34 @@ export async function byeLeg(srf: SrfLike, leg: LegRecord, log: Logger, timeoutM
 
 const dialogs = new WeakMap<Leg, SrfDialog>();
 
+/**
+ * A REFER that arrives on a leg before the call is bridged (a phone transferring the moment it
+ * answers: on drachtio-server it can come before the caller's ACK) would be answered `200` by
+ * drachtio-srf and lost, as nobody listens yet. Each leg holds such REFERs from its start until
+ * `bridge` attaches its handlers and replays them.
+ */
+const earlyRefers = new WeakMap<SrfDialog, { held: [SrfRequest, SrfResponse][]; stop(): void }>();
+
+function holdEarlyRefers(d: SrfDialog): void {
+  const held: [SrfRequest, SrfResponse][] = [];
+  const hold: Handler = (req, res) => {
+    held.push([req, res]);
+  };
+  d.on('refer', hold);
+  earlyRefers.set(d, { held, stop: () => d.removeListener('refer', hold) });
+}
+
+/** Stops holding REFERs on `d` and hands the held ones to the listeners attached now. */
+function replayEarlyRefers(d: SrfDialog): void {
+  const e = earlyRefers.get(d);
+  if (!e) return;
+  earlyRefers.delete(d);
+  e.stop();
+  for (const [req, res] of e.held) (d as unknown as NodeJS.EventEmitter).emit('refer', req, res);
+}
+
 function legOf(d: SrfDialog, userAgent?: string, proxy?: string): Leg {
+  holdEarlyRefers(d);
   let gone: Promise<void> | undefined;
   const record = legRecordOf(d, proxy);
   const leg: Leg = {
@@ -383,6 +410,8 @@ export function srfCallIo(srf: SrfLike, log: Logger, io: SrfIoOptions = {}): Cal
         const legB: BridgedLeg = { key: keyOf(b), takeOver: takeOver('callee') };
         const relayA = relay(a, b, log, transfer('caller', callee));
         const relayB = relay(b, a, log, transfer('callee', caller));
+        replayEarlyRefers(a);
+        replayEarlyRefers(b);
         const detachA = (): void => {
           a.removeListener('destroy', onA);
           relayA.detach();
