@@ -158,7 +158,7 @@ const dialogs = new WeakMap<Leg, SrfDialog>();
  */
 const earlyRefers = new WeakMap<SrfDialog, { held: [SrfRequest, SrfResponse][]; stop(): void }>();
 
-function holdEarlyRefers(d: SrfDialog): void {
+export function holdEarlyRefers(d: SrfDialog): void {
   const held: [SrfRequest, SrfResponse][] = [];
   const hold: Handler = (req, res) => {
     held.push([req, res]);
@@ -168,7 +168,7 @@ function holdEarlyRefers(d: SrfDialog): void {
 }
 
 /** Stops holding REFERs on `d` and hands the held ones to the listeners attached now. */
-function replayEarlyRefers(d: SrfDialog): void {
+export function replayEarlyRefers(d: SrfDialog): void {
   const e = earlyRefers.get(d);
   if (!e) return;
   earlyRefers.delete(d);
