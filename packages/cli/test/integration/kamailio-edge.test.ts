@@ -108,7 +108,8 @@ describe.skipIf(!KAMAILIO || !SIPP)('Kamailio edge in front of two engines (infr
     kamailio = spawn(
       'kamailio',
       ['-f', CFG, '-DD', '-E', '-n', '2', '-Y', dir, '-P', join(dir, 'kamailio.pid'), '-l', `udp:${edge}`, '-A', `DISPATCHER_LIST="${list}"`],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      // Its own process group: kamailio forks workers that outlive a SIGKILLed main process.
+      { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
     );
     const add = (d: Buffer): void => {
       kamailioOut = (kamailioOut + d.toString()).slice(-100_000);
@@ -121,7 +122,13 @@ describe.skipIf(!KAMAILIO || !SIPP)('Kamailio edge in front of two engines (infr
 
   afterAll(async () => {
     await answering?.stop();
-    kamailio?.kill('SIGKILL');
+    if (kamailio?.pid !== undefined) {
+      try {
+        process.kill(-kamailio.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
     for (const s of stacks) {
       await s.sip.kill('SIGKILL');
       await s.engine?.kill('SIGKILL');
