@@ -186,7 +186,7 @@ describe.skipIf(!KAMAILIO || !SIPP)('Kamailio edge in front of two engines (infr
     const after: { ok: boolean; ms: number; at: number }[] = [];
     // New calls from the moment of the kill: a call sent to the dead engine fails over after the edge's
     // 1 s transaction timer; once the probes marked it down, calls go straight to the live engine.
-    while (Date.now() - killedAt < 4000) {
+    while (Date.now() - killedAt < 4000 || !after.some((a) => a.at >= 2000)) {
       const at = Date.now() - killedAt;
       const r = await call(`after-${after.length}`);
       after.push({ ok: r.ok, ms: r.ms, at });
@@ -203,6 +203,6 @@ describe.skipIf(!KAMAILIO || !SIPP)('Kamailio edge in front of two engines (infr
     expect((after[0]?.ms ?? 99_999) - usual).toBeLessThan(2000);
     const late = after.filter((x) => x.at >= 2000);
     expect(late.length).toBeGreaterThan(0);
-    for (const a of late) expect(a.ms - usual, `call ${a.at} ms after the kill still waited for the dead engine`).toBeLessThan(700);
+    for (const a of late) expect(a.ms - usual, `call ${a.at} ms after the kill still waited for the dead engine`).toBeLessThan(900);
   }, 60_000);
 });
