@@ -34,7 +34,14 @@ export interface SrfResponse {
 interface SrfDialogRes {
   readonly status: number;
   readonly body?: string;
+  /** Empty when no peer sent the response (the SIP stack made it up: the request could not be delivered). */
+  readonly source_address?: string;
   get(name: string): string | undefined;
+}
+
+/** A 410/503 that no peer sent: the SIP stack could not deliver the request (e.g. drachtio-server after an ICMP unreachable or a closed connection). */
+function undeliverable(status: number | undefined, source: string | undefined): boolean {
+  return (status === 410 || status === 503) && !source;
 }
 
 /** The request / response a dialog was made from (drachtio-srf keeps them on the dialog). */
@@ -259,7 +266,7 @@ export function srfCallIo(srf: SrfLike, log: Logger, io: SrfIoOptions = {}): Cal
             const e = err as SipErrorLike;
             // A 410/503 that no peer sent (no source address): the SIP stack could not deliver the request —
             // drachtio-server answers `410 Gone` itself when a registration's TCP connection is closed.
-            if ((e.status === 410 || e.status === 503) && e.res !== undefined && !e.res.source_address) {
+            if (e.res !== undefined && undeliverable(e.status, e.res.source_address)) {
               log.debug({ status: e.status, uri: req.uri }, 'dial failed at the transport');
               return { kind: 'failed', failure: { kind: 'transport-error' } };
             }
@@ -567,6 +574,7 @@ async function probe(d: SrfDialog, timeoutMs: number, log: Logger): Promise<'ali
     ]);
     if (!d.connected) return 'alive';
     if (r === undefined) return 'no-answer';
+    if (undeliverable(r.status, r.source_address)) return 408;
     return r.status === 408 || r.status === 481 ? r.status : 'alive';
   } catch (err) {
     log.debug({ err }, 'keep-alive OPTIONS failed');

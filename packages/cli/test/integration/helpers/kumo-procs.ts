@@ -76,13 +76,14 @@ export class KumoProc {
 
   /** Sends `signal` and waits for the exit. */
   async kill(signal: NodeJS.Signals, timeoutMs = 30_000): Promise<void> {
+    if (this.running) {
+      this.child?.kill(signal);
+      const t = setTimeout(() => this.child?.kill('SIGKILL'), timeoutMs);
+      await this.exitP;
+      clearTimeout(t);
+    }
     // KUMO_TEST_LOG_DIR keeps each process's output (with KUMO_TEST_DRACHTIO_LOGLEVEL=debug, drachtio-server's SIP trace).
     if (process.env.KUMO_TEST_LOG_DIR && this.child?.pid !== undefined) writeFileSync(join(process.env.KUMO_TEST_LOG_DIR, `${this.name}-${this.child.pid}.log`), this.output);
-    if (!this.running) return;
-    this.child?.kill(signal);
-    const t = setTimeout(() => this.child?.kill('SIGKILL'), timeoutMs);
-    await this.exitP;
-    clearTimeout(t);
   }
 }
 
