@@ -39,6 +39,8 @@ const drachtioFiles = [
   'packages/sip/test/integration/trunk-registration-sipp.test.ts',
   'packages/sip/test/integration/trunk-roles-sipp.test.ts',
   'packages/sip/test/integration/softphones.test.ts',
+  // real processes (kumo sip with drachtio-server as its engine)
+  'packages/cli/test/integration/keepalive.test.ts',
 ];
 const drachtioBin = process.env.KUMO_TEST_DRACHTIO_BIN;
 
