@@ -2,6 +2,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { Registry } from 'prom-client';
+import { isProbeTenant } from '@kumo/domain';
 import { KumoError, createApiMetrics, silentLogger, type ApiMetrics } from '@kumo/runtime';
 import { ApiRateLimits, DEFAULT_BILLING_RETENTION_MS, ProvisioningRepo, pingRedis, secretBox } from '@kumo/store';
 import type { ApiDeps, ApiRoutePlugin, RouteContext } from './context.js';
@@ -158,7 +159,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
             const id = (req.params as { tenantId?: string }).tenantId ?? '';
             // A tenant admin cannot tell another tenant from a missing one.
             if (p.role === 'tenant-admin' && p.tenantId !== id) throw notFound('tenant', id);
-            const t = await repo.tenantById(id);
+            // The platform's probe account (docs/operations.md) is no tenant of the API's.
+            const t = isProbeTenant(id) ? null : await repo.tenantById(id);
             if (t === null) throw notFound('tenant', id);
             if (req.routeOptions.config.operatorOnly === true && p.role !== 'operator') {
               throw new KumoError('KUMO_ERR_FORBIDDEN', 'operator key required');

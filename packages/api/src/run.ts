@@ -1,6 +1,6 @@
 import { apiSpec, cdrStreamSpec, commonSpec, engineSpec, opsSpec, readConfig, ConfigError } from '@kumo/config';
 import { createOpsMetrics, type ProcessContext } from '@kumo/runtime';
-import { AuditRepo, ProvisioningRepo, TenantDataLifecycle, createRedis, keySchema, redactUrl } from '@kumo/store';
+import { AuditRepo, ProvisioningRepo, TenantDataLifecycle, createRedis, keySchema, redactUrl, secretBox } from '@kumo/store';
 import { buildApp } from './app.js';
 import { Prober } from './ops/prober.js';
 
@@ -81,6 +81,7 @@ export async function runApi(ctx: ProcessContext): Promise<{ host: string; port:
     const prober = new Prober({
       redis: probeRedis, keys: keySchema(cfg.common.redisKeyPrefix), log: log.child({ component: 'prober' }),
       metrics: createOpsMetrics(ctx.registry), settings, cdrShards: cfg.cdr.shards,
+      secrets: cfg.common.secretKey ? secretBox(cfg.common.secretKey) : undefined,
     });
     prober.start();
     ctx.lifecycle.onClose('ops-prober', async () => {

@@ -7,7 +7,7 @@
  * XACK. A crash anywhere before the XACK means redelivery; the script then finds the CDR
  * already booked and the entry is just acknowledged.
  */
-import { rateCdr, type CallCharge, type Cdr, type Tariff } from '@kumo/domain';
+import { isProbeTenant, rateCdr, type CallCharge, type Cdr, type Tariff } from '@kumo/domain';
 import type { BillingMetrics, Logger } from '@kumo/runtime';
 import type { BillingLedger, CdrStreams, RedisClient, StreamEntry } from '@kumo/store';
 import { parseCdrPayload } from './parse.js';
@@ -170,8 +170,14 @@ export class BillingWorker {
     const end = this.m.batchSeconds.startTimer();
     const failed: { e: StreamEntry; err: unknown }[] = [];
     const parsed: { e: StreamEntry; cdr: Cdr }[] = [];
+    const probes: string[] = [];
     for (const e of entries) {
       const p = parseCdrPayload(e.payload);
+      if (p.ok && isProbeTenant(p.cdr.tenantId)) {
+        // The ops prober's test calls (docs/operations.md, "Probe account"): never billed nor reported.
+        probes.push(e.id);
+        continue;
+      }
       if (p.ok) {
         parsed.push({ e, cdr: p.cdr });
         continue;
@@ -196,7 +202,8 @@ export class BillingWorker {
         failed.push({ e, err });
       }
     }
-    const ack: string[] = [];
+    const ack: string[] = [...probes];
+    if (probes.length > 0) this.m.cdrs.inc({ outcome: 'probe' }, probes.length);
     await Promise.all(
       [...byTenant.entries()].map(async ([tenantId, list]) => {
         try {

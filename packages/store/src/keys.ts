@@ -251,6 +251,8 @@ function globalKeys(prefix: string) {
     opsProbeState: () => `${prefix}:ops:probes`,
     /** String with TTL: the prober holding the lease (one prober per installation). */
     opsProberLease: () => `${prefix}:ops:prober`,
+    /** Hash: the prober's probe account (`password`, sealed with KUMO_SECRET_KEY when set); docs/operations.md. */
+    opsProbeAccount: () => `${prefix}:ops:probe-account`,
     /** String counter: the last help-desk ticket number issued. */
     opsTicketSeq: () => `${prefix}:ops:tickets:seq`,
     /** Sorted set: `<tenantId>/<ticketId>` by reception time (the operators' view of every ticket). */

@@ -56,6 +56,18 @@ export function createOpsMetrics(registry: Registry) {
       labelNames: ['level'] as const,
       registers: [registry],
     }),
+    results: new Counter({
+      name: 'kumo_ops_probe_results_total',
+      help: 'Probes run, by kind and result (ok, fail)',
+      labelNames: ['kind', 'result'] as const,
+      registers: [registry],
+    }),
+    callSetupSeconds: new Histogram({
+      name: 'kumo_ops_probe_call_setup_seconds',
+      help: 'Setup time of the test call loop through an engine: INVITE sent (digest challenge included) to 200 OK received',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
     roundErrors: new Counter({
       name: 'kumo_ops_round_errors_total',
       help: 'Probe rounds that failed outright (e.g. Redis unreachable while listing targets)',

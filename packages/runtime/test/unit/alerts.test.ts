@@ -38,4 +38,16 @@ describe('alert rules', () => {
       expect(rules).toContain(m);
     }
   });
+
+  it('has one gateway-health signal: the sip pinger\'s kumo_trunk_gateways, not the ops prober\'s gateway probe', () => {
+    expect(alerts.filter((a) => /kind="gateway"/.test(a.expr))).toEqual([]);
+    expect(alerts.filter((a) => a.expr.includes('kumo_trunk_gateways{state="down"}) > 0') && !a.expr.includes(' and ')).map((a) => a.name)).toEqual(['KumoTrunkGatewayDown']);
+    expect(runbooks).not.toContain('### KumoGatewayDown');
+  });
+
+  it('pages on the probe account\'s REGISTER and call-loop probes (engine-register, engine-call)', () => {
+    const engine = alerts.find((a) => a.name === 'KumoEngineProbeFailing');
+    expect(engine?.expr).toBe('kumo_ops_probe_failing_targets{kind=~"engine-.*"} > 0');
+    for (const kind of ['engine-options', 'engine-register', 'engine-call']) expect(new RegExp('^engine-.*$').test(kind)).toBe(true);
+  });
 });
