@@ -50,4 +50,9 @@ describe('alert rules', () => {
     expect(engine?.expr).toBe('kumo_ops_probe_failing_targets{kind=~"engine-.*"} > 0');
     for (const kind of ['engine-options', 'engine-register', 'engine-call']) expect(new RegExp('^engine-.*$').test(kind)).toBe(true);
   });
+
+  it('fires on the toll-fraud spend limit (the counter the sip guard moves when a tenant reaches its hourly spend)', () => {
+    expect(alerts.find((a) => a.name === 'KumoTollSpendExceeded')?.expr).toBe('increase(kumo_toll_fraud_spend_trips_total[10m]) > 0');
+    expect(declared).toContain("'kumo_toll_fraud_spend_trips_total'");
+  });
 });
