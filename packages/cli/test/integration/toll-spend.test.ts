@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { validateExtension } from '@kumo/domain';
 import { ProvisioningRepo, SYSTEM_ACTOR, TollFraudStore } from '@kumo/store';
-import { startSipp } from '@kumo/testkit';
-import { DOMAIN, KumoProc, TENANT, carrierLog, oneCall, phoneCalls, phoneUac, ready, relStack, startCarrier, waitFor, type RelStack } from './helpers/kumo-procs.js';
+import { startSipp, uacCall } from '@kumo/testkit';
+import { DOMAIN, KumoProc, TENANT, carrierLog, oneCall, phoneCalls, ready, relStack, startCarrier, waitFor, type RelStack } from './helpers/kumo-procs.js';
 
 /** The extension allowed to call abroad. */
 const INTL = { user: '2002', domain: DOMAIN, password: 'pass2002x' };
@@ -21,31 +21,6 @@ const UK = '0010442071234567';
 const DOMESTIC = '00312345678';
 /** 20 JPY: two rated UK calls (1,200 minor units each) pass it. */
 const SPEND_LIMIT = 2000;
-
-/** A call expected to be refused with 403 carrying X-Kumo-Reason: toll-fraud-guard (sipp exits 0 when it was). */
-function refused403(o: { user: string; domain: string; password: string }): string {
-  return phoneUac({ ...o, holdMs: 0 }).replace(
-    /<recv response="180"[\s\S]*$/,
-    `<recv response="180" optional="true" response_txn="inv2"/>
-  <recv response="403" response_txn="inv2">
-    <action><ereg regexp="toll-fraud-guard" search_in="hdr" header="X-Kumo-Reason:" check_it="true" assign_to="why"/></action>
-  </recv>
-  <Reference variables="why"/>
-  <send ack_txn="inv2"><![CDATA[
-ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch-of:inv2];rport
-From: "Caller" <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
-[last_To:]
-Call-ID: [call_id]
-CSeq: 2 ACK
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>
-</scenario>
-`,
-  );
-}
 
 async function metric(opsHostPort: string, line: RegExp): Promise<number> {
   const text = await (await fetch(`http://${opsHostPort}/metrics`)).text();
@@ -91,7 +66,7 @@ describe('toll-fraud guard: spend per hour', () => {
     expect((await toll.status(TENANT)).thisHour.spend).toBe(3 * 1200);
 
     const file = join(dir, 'refused.xml');
-    writeFileSync(file, refused403(INTL));
+    writeFileSync(file, uacCall({ ...INTL, expect: 403, check: [['X-Kumo-Reason', 'toll-fraud-guard']] }));
     const refused = await startSipp({ scenario: { file }, target: st.sipTarget, service: UK, calls: 1, timeoutS: 10 }).done;
     expect(refused.ok, refused.errors).toBe(true);
     const status = await toll.status(TENANT);
