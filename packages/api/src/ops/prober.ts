@@ -8,9 +8,9 @@
 import { randomBytes } from 'node:crypto';
 import type { ConfigOf, opsSpec, SipListen } from '@kumo/config';
 import { gatewayIdentity, type Gateway } from '@kumo/domain';
-import type { Logger, OpsMetrics, ProbeKind } from '@kumo/runtime';
+import { REGISTRATION_STATES, REGISTRATION_TRANSPORTS, type Logger, type OpsMetrics, type ProbeKind } from '@kumo/runtime';
 import {
-  BILLING_GROUP, DirectoryRepo, GatewayHealthStore, IncidentStore, ensureProbeAccount,
+  BILLING_GROUP, DirectoryRepo, GatewayHealthStore, IncidentStore, LocationStore, ensureProbeAccount,
   type IncidentImpact, type KeySchema, type ProbeAccount, type RedisClient, type SecretBox,
 } from '@kumo/store';
 import { INITIAL_STATE, nextState, type TargetState } from './probe-state.js';
@@ -63,6 +63,8 @@ const withTimeout = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
   });
 
 const streamIdMs = (id: string): number => Number(id.split('-')[0]);
+/** A binding this close to its expiry counts as `expiring` in `kumo_registrations`. */
+const EXPIRING_MS = 30_000;
 
 export class Prober {
   private readonly holder = `${process.pid}-${randomBytes(4).toString('hex')}`;
@@ -70,6 +72,7 @@ export class Prober {
   private readonly store: IncidentStore;
   private readonly repo: DirectoryRepo;
   private readonly gatewayHealth: GatewayHealthStore;
+  private readonly location: LocationStore;
   private account: ProbeAccount | undefined;
   private deepAt = -Infinity;
   private readonly now: () => number;
@@ -85,6 +88,7 @@ export class Prober {
     this.store = new IncidentStore(o.redis, o.keys, o.now);
     this.repo = new DirectoryRepo(o.redis, o.keys);
     this.gatewayHealth = new GatewayHealthStore(o.redis, o.keys);
+    this.location = new LocationStore(o.redis, o.keys);
     this.now = o.now ?? Date.now;
   }
 
@@ -362,6 +366,36 @@ export class Prober {
     }));
   }
 
+  /**
+   * `kumo_registrations{state,transport}`: every live binding of every tenant, `expiring` when it is within
+   * `EXPIRING_MS` of its expiry (a device refreshes before that; one that has not is late, often gone), else
+   * `registered`. Read from the location store's per-tenant index and bindings, in the api process, so the
+   * sip processes' scrape stays cheap.
+   */
+  private async countRegistrations(tenantIds: readonly string[]): Promise<void> {
+    const now = this.now();
+    const counts = new Map<string, number>();
+    const known = new Set<string>(REGISTRATION_TRANSPORTS);
+    for (const id of tenantIds) {
+      let after: string | undefined;
+      do {
+        const page = await this.location.listTenant(id, { limit: 500, nowMs: now, ...(after !== undefined ? { after } : {}) });
+        for (const e of page.entries) {
+          for (const b of e.bindings) {
+            const state = b.expiresAt - now <= EXPIRING_MS ? 'expiring' : 'registered';
+            const t = b.source.transport.toLowerCase();
+            const k = `${state}|${known.has(t) ? t : 'other'}`;
+            counts.set(k, (counts.get(k) ?? 0) + 1);
+          }
+        }
+        after = page.next;
+      } while (after !== undefined);
+    }
+    for (const state of REGISTRATION_STATES) {
+      for (const transport of REGISTRATION_TRANSPORTS) this.o.metrics.registrations.set({ state, transport }, counts.get(`${state}|${transport}`) ?? 0);
+    }
+  }
+
   /** Re-reads tenants (ports, restriction level, trunk gateways); refreshes the restricted-tenants gauge. */
   private async discover(): Promise<void> {
     const out: TenantInfo[] = [];
@@ -382,6 +416,7 @@ export class Prober {
     }
     this.tenants = out;
     this.discoveredAt = this.now();
+    await this.countRegistrations(out.map((t) => t.id));
     for (const level of [1, 2, 3]) this.o.metrics.restrictedTenants.set({ level: String(level) }, out.filter((t) => t.restrictionLevel === level).length);
     // Forget probe states of gateways no trunk uses any more (an open incident is closed by hand).
     const live = new Set(this.gatewayTargets().map((t) => t.key));
