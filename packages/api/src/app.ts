@@ -4,7 +4,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import { Registry } from 'prom-client';
 import { isProbeTenant } from '@kumo/domain';
 import { KumoError, createApiMetrics, silentLogger, type ApiMetrics } from '@kumo/runtime';
-import { ApiRateLimits, DEFAULT_BILLING_RETENTION_MS, ProvisioningRepo, pingRedis, secretBox } from '@kumo/store';
+import { ApiRateLimits, DEFAULT_BILLING_RETENTION_MS, DataQuotaStore, ProvisioningRepo, pingRedis, secretBox } from '@kumo/store';
 import type { ApiDeps, ApiRoutePlugin, RouteContext } from './context.js';
 import { errorSchema, installErrorHandling, notFound, type ErrorBody } from './errors.js';
 import { routePlugins } from './routes/index.js';
@@ -42,9 +42,12 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const repo = new ProvisioningRepo(deps.redis, deps.keys, deps.now, {
     retainBillingMs: (deps.retainBillingDays ?? DEFAULT_BILLING_RETENTION_MS / 86_400_000) * 86_400_000,
   }).useSecrets(deps.secretKey ? secretBox(deps.secretKey) : undefined);
-  const ctx: RouteContext = { redis: deps.redis, keys: deps.keys, repo, log, registry, ownSipAddresses: deps.ownSipAddresses ?? [] };
-  const consoleAuth = new ConsoleAuth(deps.redis, deps.keys, deps.console);
   const security = { ...DEFAULT_SECURITY, ...(deps.security ?? {}) };
+  const dataQuotas = new DataQuotaStore(deps.redis, deps.keys, { cdrDetailRetentionDays: security.cdrDetailRetentionMaxDays, ticketsMax: security.ticketsQuota });
+  const ctx: RouteContext = {
+    redis: deps.redis, keys: deps.keys, repo, log, registry, ownSipAddresses: deps.ownSipAddresses ?? [], dataQuotas, ticketNotesMax: security.ticketNotesMax,
+  };
+  const consoleAuth = new ConsoleAuth(deps.redis, deps.keys, deps.console);
   const limits = new ApiRateLimits(deps.redis, deps.keys);
   const authGuard = new AuthFailureGuard(limits, security, log);
 

@@ -94,6 +94,7 @@ export {
   type NewIncident,
   type ProbeState,
 } from './ops/incidents.js';
+export { DataQuotaStore, MIN_CDR_DETAIL_DAYS, type DataQuotas } from './security/quotas.js';
 export { ensureProbeAccount, type ProbeAccount, type ProbeUser } from './ops/probe-account.js';
 export { TicketStore, WorkStore, type Ticket, type TicketNote, type NewTicket, type TicketPatch, type Work, type NewWork, type WorkPatch } from './ops/helpdesk.js';
 export { ConfigHistoryStore, CONFIG_SECTIONS, describeChange, fieldDiff, type ConfigChange, type ConfigSection, type ConfigVersion } from './ops/config-history.js';

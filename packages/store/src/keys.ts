@@ -160,6 +160,8 @@ function tenantKeys(prefix: string) {
     tollOverride: (id: string, cls: string) => `${t(id)}:toll:override:${cls}`,
     /** String (JSON TollLimits): the tenant's own toll limits (absent = platform default). */
     tollLimits: (id: string) => `${t(id)}:toll:limits`,
+    /** String (JSON `DataQuotas`): the tenant's own data quotas (CDR detail retention days, ticket cap); absent = defaults. */
+    dataQuotas: (id: string) => `${t(id)}:quota`,
     /** String counter (PX 2 h): money (minor units, as rated) of the tenant's toll-class calls rated in one clock hour. */
     tollSpend: (id: string, hour: number) => `${t(id)}:toll:spend:${hour}`,
     /** Sorted set (CDR id → rated at, ms; trimmed to 2 h): CDRs already added to the spend, so a redelivery adds nothing. */
