@@ -139,8 +139,13 @@ export class Prober {
     const deep = s.probeAccount && this.now() - this.deepAt >= s.deepIntervalMs;
     if (deep) {
       this.deepAt = this.now();
-      // Provisioned (idempotently) on the first deep round of each lease holder; a failure is retried next time.
-      this.account ??= await ensureProbeAccount(this.o.redis, this.o.keys, this.o.secrets);
+      // Provisioned (idempotently) on the first deep round of each lease holder; a failure is retried next time
+      // and does not hold up the other probes.
+      this.account ??= await ensureProbeAccount(this.o.redis, this.o.keys, this.o.secrets).catch((err: unknown) => {
+        this.o.metrics.roundErrors.inc();
+        this.o.log.warn({ err }, 'could not provision the probe account; deep probes skipped this round');
+        return undefined;
+      });
     }
     const targets = [
       ...this.engineTargets(), this.billingTarget(), ...(s.gateways ? this.gatewayTargets() : []),
