@@ -60,7 +60,7 @@ describe('toll-fraud guard: spend per hour', () => {
     // Three international calls at once, each held 2.5 s: all admitted (nothing is rated before a call ends).
     const burst = await phoneCalls(dir, { ...INTL, target: st.sipTarget, service: UK, calls: 3, rate: 10, holdMs: 2500, timeoutS: 20, name: 'burst' }).done;
     expect(burst.successful, burst.errors.slice(0, 2000)).toBe(3);
-    expect(carrierLog(carrier.log).answered.size).toBe(3);
+    await waitFor(() => carrierLog(carrier.log).answered.size === 3, 10_000, 'the carrier answered the three calls');
     // Billing rates them and adds each charge once to the hour's spend.
     await waitFor(async () => (await toll.status(TENANT)).thisHour.spend >= 3 * 1200, 20_000, 'the three calls rated into the spend');
     expect((await toll.status(TENANT)).thisHour.spend).toBe(3 * 1200);
