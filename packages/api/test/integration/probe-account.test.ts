@@ -109,8 +109,10 @@ describe('probe account: authenticated REGISTER and the test call loop through t
     expect((await h.call('GET', `/v1/tenants/${PROBE_TENANT_ID}`)).statusCode).toBeGreaterThanOrEqual(400);
     // The test call is a real call: it left a CDR (which billing skips, see the billing worker test).
     const keys = keySchema(h.prefix);
-    const cdrs = (await Promise.all([0, 1].map((s) => h.redis.xrange(keys.global.cdrStream(s), '-', '+')))).flat();
-    expect(cdrs.some(([, f]) => String(f[1]).includes(PROBE_TENANT_ID))).toBe(true);
+    await until('a CDR of the probe tenant', async () => {
+      const cdrs = (await Promise.all([0, 1].map((s) => h.redis.xrange(keys.global.cdrStream(s), '-', '+')))).flat();
+      return cdrs.some(([, f]) => String(f[1]).includes(PROBE_TENANT_ID)) ? true : undefined;
+    }, 10_000);
   }, 60_000);
 
   it('SIGSTOP on the sip app fails both, incidents open; SIGCONT closes them', async () => {
