@@ -57,7 +57,12 @@ export interface EngineCoreOptions {
   readonly overload?: Partial<OverloadOptions> | undefined;
   /** Certificate and key for `tls/` listen points and outbound TLS. */
   readonly tls?: TlsSettings | undefined;
+  /** Request-URI users whose INVITEs load shedding never refuses (default `DEFAULT_NEVER_SHED`). */
+  readonly neverShedUsers?: readonly string[] | undefined;
 }
+
+/** Japan's emergency numbers (police, coast guard, fire/ambulance), also behind the outside-line prefix 0. */
+export const DEFAULT_NEVER_SHED: readonly string[] = Object.freeze(['110', '118', '119', '0110', '0118', '0119']);
 
 /** What the engine (the TU) keeps with a server transaction. */
 export interface ServerTu {
@@ -175,6 +180,7 @@ export class EngineCore {
       maxServerTxns: this.maxServerTxns,
       appTimeoutMs: this.appTimeoutMs,
       advertisedHost: o.advertisedHost,
+      neverShedUsers: new Set(o.neverShedUsers ?? DEFAULT_NEVER_SHED),
       send: (d, bytes) => this.sendBytes(d, bytes),
     });
     this.uac = new UacSide(this, {

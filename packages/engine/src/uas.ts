@@ -41,6 +41,8 @@ export interface UasContext {
   readonly maxServerTxns: number;
   readonly appTimeoutMs: number;
   readonly advertisedHost: string | undefined;
+  /** Request-URI users whose INVITEs are never shed (emergency numbers). */
+  readonly neverShedUsers: ReadonlySet<string>;
   send(d: Dest, bytes: Buffer): void;
 }
 
@@ -55,6 +57,18 @@ export class UasSide {
     private readonly s: EngineCore,
     private readonly c: UasContext,
   ) {}
+
+  /**
+   * Calls that are never shed: to a Request-URI user in `neverShedUsers` (emergency numbers: 110/118/119, also dialled
+   * behind the outside-line prefix), or with an RFC 4412 Resource-Priority in the `esnet` namespace.
+   */
+  private neverShed(req: SipRequest): boolean {
+    const u = req.requestUri;
+    const user = u === undefined ? undefined : 'number' in u ? u.number : 'user' in u ? u.user : undefined;
+    if (user !== undefined && this.c.neverShedUsers.has(user)) return true;
+    const rp = req.headers.get('resource-priority');
+    return rp !== undefined && /(^|[\s,])esnet\./i.test(rp);
+  }
 
   /** RFC 3261 §18.2.2 / RFC 3581: where responses to `req` from `peer` go. */
   private responseDest(req: SipRequest, peer: Peer): Dest {
@@ -106,7 +120,7 @@ export class UasSide {
     }
     const dest = this.responseDest(req, peer);
     // Overload: refuse new calls cheaply, statelessly, before any app sees them; what was admitted goes on.
-    if (method === 'INVITE' && req.to?.tag === undefined && this.s.overload.shouldShed(key)) {
+    if (method === 'INVITE' && req.to?.tag === undefined && !this.neverShed(req) && this.s.overload.shouldShed(key)) {
       this.c.metrics?.shedInvites.inc();
       const res = buildResponse(req, 503, 'Service Unavailable', `${SHED_TAG}${newTag()}`, [['Retry-After', String(this.s.overload.o.retryAfterS)]]);
       this.c.send(dest, serialize(res));
