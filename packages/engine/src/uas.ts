@@ -82,6 +82,9 @@ export class UasSide {
 
   /** Adds `received` / fills `rport` on the top Via (RFC 3261 §18.2.1, RFC 3581). */
   private stampVia(req: SipRequest, peer: Peer): boolean {
+    // the usual case (sent-by is the source address, no empty rport): nothing to stamp, no second Via parse
+    const top = req.topVia;
+    if (top && top.rport !== null && bareHost(top.host) === peer.addr) return false;
     const first = req.headers.get('via');
     if (first === undefined) return false;
     const vias = parseVia(first);
