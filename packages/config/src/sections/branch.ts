@@ -1,4 +1,4 @@
-import { int, optional, str, url, type Spec } from '../spec.js';
+import { hostPort, int, optional, str, url, type Spec } from '../spec.js';
 
 /** The cloud side of survivable branch servers (read by `kumo api`). */
 export const branchCloudSpec = {
@@ -46,6 +46,12 @@ export const branchSpec = {
     default: '5',
     description: 'Long-poll wait of the snapshot fetch (the cloud answers at once when the configuration changed, else after this).',
     parse: int(0, 30),
+  },
+  opsListen: {
+    env: 'KUMO_BRANCH_OPS_LISTEN',
+    default: '127.0.0.1:9094',
+    description: "Where `kumo branch` serves /metrics (kumo_branch_state, kumo_branch_snapshot_version, kumo_branch_local_cdr_backlog), /healthz and /readyz.",
+    parse: hostPort,
   },
   cdrBatch: {
     env: 'KUMO_BRANCH_CDR_BATCH',
