@@ -183,8 +183,12 @@ export class BranchAgent {
     }, ms);
   }
 
+  private seq = 0;
+
   private report(): BranchReport {
-    return { state: this.state, snapshotVersion: this.version, cdrBacklog: this.backlog, aloneSince: this.aloneSince };
+    // Strictly increasing, also across restarts (time-based): the cloud ignores a report older than one it took.
+    this.seq = Math.max(this.seq + 1, Date.now());
+    return { state: this.state, snapshotVersion: this.version, cdrBacklog: this.backlog, aloneSince: this.aloneSince, seq: this.seq };
   }
 
   private setState(s: BranchState): void {

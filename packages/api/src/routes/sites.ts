@@ -36,6 +36,7 @@ const statusS = {
     cdrBacklog: { type: 'integer' },
     aloneSince: { type: ['string', 'null'] },
     reportedAt: { type: ['string', 'null'] },
+    seq: { type: 'integer' },
   },
 } as const;
 const siteOut = {
@@ -62,6 +63,7 @@ const reportBody = {
     snapshotVersion: { type: 'integer', minimum: 0 },
     cdrBacklog: { type: 'integer', minimum: 0 },
     aloneSince: { type: ['string', 'null'], maxLength: 40 },
+    seq: { type: 'integer', minimum: 0, description: 'Increases with every report; a late (older) report is ignored' },
   },
 } as const;
 const cdrsBody = {

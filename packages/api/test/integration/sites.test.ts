@@ -116,6 +116,10 @@ describe('sites and branch snapshots (docs/branch.md)', () => {
     expect(site.branch.state).toBe('in-sync');
     expect(site.servicePeriods).toHaveLength(1);
     expect(site.servicePeriods[0].from).toBe('2026-01-01T00:00:00.000Z');
+    // A late report (sent during a cut, delivered after the link returned) is older than the last one: ignored.
+    await ok(call('POST', '/v1/branch/status', { key: cred, body: { state: 'in-sync', snapshotVersion: 2, cdrBacklog: 0, seq: 1000 } }), 200);
+    await ok(call('POST', '/v1/branch/status', { key: cred, body: { state: 'serving-alone', snapshotVersion: 2, cdrBacklog: 1, seq: 999 } }), 200);
+    expect((await call('GET', `/v1/tenants/${T}/sites/osaka`)).json().branch.state).toBe('in-sync');
     const ops = (await call('GET', '/v1/branch-sites')).json();
     expect(ops).toEqual([expect.objectContaining({ tenantId: T, siteId: 'osaka', state: 'in-sync' })]);
     expect((await call('GET', '/v1/branch-signing-key')).json().publicKey).toBe(publicKey.export({ format: 'der', type: 'spki' }).toString('base64'));

@@ -38,6 +38,11 @@ export interface BranchReport {
   readonly cdrBacklog: number;
   /** When the branch began serving alone (ISO), while it does / until it has handed back. */
   readonly aloneSince?: string | null | undefined;
+  /**
+   * Increases with every report the branch sends: a report that arrives late (a request sent during
+   * the cut, delivered by TCP after the link is back) is older than one already taken, and ignored.
+   */
+  readonly seq?: number | undefined;
 }
 
 export interface BranchStatus extends BranchReport {
@@ -223,6 +228,7 @@ export class SiteRepo {
 
   async report(tenantId: string, siteId: string, r: BranchReport): Promise<BranchStatus> {
     const prev = await this.status(tenantId, siteId);
+    if (prev?.seq !== undefined && r.seq !== undefined && r.seq <= prev.seq) return prev;
     const status: BranchStatus = { ...r, reportedAt: this.now().toISOString() };
     await this.redis.set(this.keys.tenant.siteStatus(tenantId, siteId), JSON.stringify(status));
     // A service period ends when the branch reports in sync again after serving alone.
