@@ -116,6 +116,9 @@ describe('sites and branch snapshots (docs/branch.md)', () => {
     expect(site.branch.state).toBe('in-sync');
     expect(site.servicePeriods).toHaveLength(1);
     expect(site.servicePeriods[0].from).toBe('2026-01-01T00:00:00.000Z');
+    // The monthly operation report counts the period (it ended this month).
+    const report = (await call('GET', `/v1/tenants/${T}/reports/current`)).json();
+    expect(report.branchPeriods).toEqual([expect.objectContaining({ siteId: 'osaka', from: '2026-01-01T00:00:00.000Z' })]);
     // A late report (sent during a cut, delivered after the link returned) is older than the last one: ignored.
     await ok(call('POST', '/v1/branch/status', { key: cred, body: { state: 'in-sync', snapshotVersion: 2, cdrBacklog: 0, seq: 1000 } }), 200);
     await ok(call('POST', '/v1/branch/status', { key: cred, body: { state: 'serving-alone', snapshotVersion: 2, cdrBacklog: 1, seq: 999 } }), 200);

@@ -27,7 +27,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, createOperatorKey } from '@kumo/api';
 import { createRedis, keySchema, publicKeyText, type RedisClient } from '@kumo/store';
-import { freePort, startSipp, uniquePrefix, type SippResult } from '@kumo/testkit';
+import { freePort, register as registerXml, startSipp, uasAnswer, uniquePrefix, type SippResult } from '@kumo/testkit';
 import { KumoProc, carrierLog, carrierUas, phoneUac, waitFor } from './helpers/kumo-procs.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
@@ -102,7 +102,7 @@ async function relayCut(apiPort: number): Promise<Cut> {
   });
   await new Promise<void>((r) => server.listen(port, CLOUD, () => r()));
   return {
-    how: `TCP relay in the test (nft unavailable): ${CLOUD}:${port} → ${CLOUD}:${apiPort}, closed to cut`,
+    how: `TCP relay in the test (nft not usable, or KUMO_BRANCH_TEST_CUT=relay): ${CLOUD}:${port} → ${CLOUD}:${apiPort}, closed to cut`,
     cloudUrl: `http://${CLOUD}:${port}`,
     cut() {
       open = false;
@@ -117,76 +117,6 @@ async function relayCut(apiPort: number): Promise<Cut> {
     },
   };
 }
-
-const wrap = (name: string, body: string): string => `<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="${name}">${body}\n</scenario>\n`;
-
-function registerXml(user: string, password: string): string {
-  const req = (cseq: number, auth: string): string => `
-  <send retrans="500"><![CDATA[
-REGISTER sip:${DOMAIN} SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
-From: <sip:${user}@${DOMAIN}>;tag=[pid]R[call_number]
-To: <sip:${user}@${DOMAIN}>
-Call-ID: [call_id]
-CSeq: ${cseq} REGISTER
-Contact: <sip:${user}@[local_ip]:[local_port];transport=[transport]>
-Expires: 300
-Max-Forwards: 70
-User-Agent: sipp-kumo
-${auth}Content-Length: 0
-
-]]></send>`;
-  return wrap('register', `${req(1, '')}\n  <recv response="401" auth="true"/>${req(2, `[authentication username=${user} password=${password}]\n`)}\n  <recv response="200"/>`);
-}
-
-/** A phone answering one call (180, 200, waits for the BYE). */
-const ANSWER = wrap(
-  'answer',
-  `
-  <recv request="INVITE"/>
-  <send><![CDATA[
-SIP/2.0 180 Ringing
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]P[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:phone@[local_ip]:[local_port];transport=[transport]>
-Content-Length: 0
-
-]]></send>
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]P[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:phone@[local_ip]:[local_port];transport=[transport]>
-Content-Type: application/sdp
-Content-Length: [len]
-
-v=0
-o=- 1 1 IN IP[local_ip_type] [local_ip]
-s=-
-c=IN IP[media_ip_type] [media_ip]
-t=0 0
-m=audio [media_port] RTP/AVP 0
-a=rtpmap:0 PCMU/8000
-]]></send>
-  <recv request="ACK"/>
-  <recv request="BYE"/>
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]></send>`,
-);
 
 describe('kumo branch: the site keeps calling when the cloud link fails', () => {
   const dir = mkdtempSync(join(tmpdir(), 'kumo-branch-'));
@@ -204,7 +134,11 @@ describe('kumo branch: the site keeps calling when the cloud link fails', () => 
   let carrierPort = 0;
   let siteCredential = '';
   const phonePorts: Record<string, number> = {};
-  const usable = canNft() || process.env.KUMO_BRANCH_TEST_RELAY !== '0';
+  // nft when it can be used; KUMO_BRANCH_TEST_CUT=relay forces the relay (to test the fallback itself).
+  const useNft = canNft() && process.env.KUMO_BRANCH_TEST_CUT !== 'relay';
+  // Each side needs its own loopback address (127.0.0.2–4): Linux routes all of 127/8 to lo; elsewhere skip.
+  const usable = process.platform === 'linux';
+  if (!usable) process.stdout.write('[branch test] SKIPPED: needs the loopback addresses 127.0.0.2–127.0.0.4 (Linux)\n');
 
   const api = async (method: string, url: string, body?: unknown): Promise<unknown> => {
     const r = await app.inject({ method: method as 'GET', url, headers: { authorization: `Bearer ${op}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, ...(body !== undefined ? { payload: JSON.stringify(body) } : {}) });
@@ -232,10 +166,10 @@ describe('kumo branch: the site keeps calling when the cloud link fails', () => 
       args: ['-recv_timeout', '8000'],
     }).done;
   };
-  const register = async (user: string, password: string): Promise<SippResult> => sipp(`reg-${user}`, registerXml(user, password), { port: phonePorts[user] as number, timeoutS: 4 });
+  const register = async (user: string, password: string): Promise<SippResult> => sipp(`reg-${user}`, registerXml({ user, domain: DOMAIN, password }), { port: phonePorts[user] as number, timeoutS: 4 });
   /** `callee` answers on its registered port while 1001 calls `service`. */
   const callTo = async (name: string, service: string, callee: string): Promise<[SippResult, SippResult]> => {
-    const answering = sipp(`ans-${name}`, ANSWER, { port: phonePorts[callee] as number, timeoutS: 12 });
+    const answering = sipp(`ans-${name}`, uasAnswer(200), { port: phonePorts[callee] as number, timeoutS: 12 });
     await new Promise((r) => setTimeout(r, 150));
     const calling = sipp(`call-${name}`, phoneUac({ ...CALLER, domain: DOMAIN, holdMs: 300 }), { service, timeoutS: 12 });
     return Promise.all([calling, answering]);
@@ -254,7 +188,7 @@ describe('kumo branch: the site keeps calling when the cloud link fails', () => 
     app = await buildApp({ redis, keys, branchSigningKey: privateKey, cdrShards: 1 });
     const apiPort = await freePort(CLOUD);
     await app.listen({ host: CLOUD, port: apiPort });
-    cut = canNft() ? nftCut(apiPort) : await relayCut(apiPort);
+    cut = useNft ? nftCut(apiPort) : await relayCut(apiPort);
     process.stdout.write(`[branch test] link cut by ${cut.how}\n`);
     ({ key: op } = await createOperatorKey({ redis, keys }, 'op'));
     carrierPort = await freePort(SITE);
@@ -309,6 +243,8 @@ describe('kumo branch: the site keeps calling when the cloud link fails', () => 
       KUMO_SIP_KEEPALIVE_S: '0',
       KUMO_SIP_GATEWAY_PING_INTERVAL_S: '0',
       KUMO_ADMISSION_OVERLOAD_LAG_MS: '0',
+      KUMO_SIP_DRAIN_GRACE_MS: '500',
+      KUMO_SHUTDOWN_GRACE_MS: '3000',
     };
     delete env.KUMO_REDIS_URL;
     const c = spawn(process.execPath, [MAIN, 'branch'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
