@@ -12,8 +12,8 @@
  * the same helpers.
  *
  * Proves: a new extension reaches the branch and registers there within 10 s; after the cut the
- * branch serves alone within 15 s and an extension call, a ring group, an outbound call through the
- * local line and 110 connect; a call in progress survives the hand-back; every CDR made alone is
+ * branch serves alone within 15 s and an extension call, a ring group, an outbound and an inbound call
+ * on the local line and 110 connect; a call in progress survives the hand-back; every CDR made alone is
  * billed exactly once (also when the branch forwards the same CDRs twice).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -27,7 +27,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, createOperatorKey } from '@kumo/api';
 import { createRedis, keySchema, publicKeyText, type RedisClient } from '@kumo/store';
-import { freePort, register as registerXml, startSipp, uasAnswer, uniquePrefix, type SippResult } from '@kumo/testkit';
+import { freePort, register as registerXml, startSipp, uacCall, uasAnswer, uniquePrefix, type SippResult } from '@kumo/testkit';
 import { KumoProc, carrierLog, carrierUas, phoneUac, waitFor } from './helpers/kumo-procs.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
@@ -194,7 +194,7 @@ describe('kumo branch: the site keeps calling when the cloud link fails', () => 
     carrierPort = await freePort(SITE);
     for (const u of ['1002', '1003']) phonePorts[u] = await freePort(SITE);
     await api('POST', '/v1/tenants', { id: T, name: 'Branch office', sipDomain: DOMAIN, ports: 100, trunkChannels: 10, callsPerSecond: 50 });
-    await api('PUT', `/v1/tenants/${T}/grants`, { gateways: [SITE], numbers: ['+81312340000'], allowSpecial: true });
+    await api('PUT', `/v1/tenants/${T}/grants`, { gateways: [SITE], numbers: ['+81312340000', '+81312340002'], allowSpecial: true });
     await api('POST', `/v1/tenants/${T}/extensions`, { number: '1001', displayName: 'Caller', password: CALLER.password, permissionClass: 'mobile' });
     await api('POST', `/v1/tenants/${T}/extensions`, { number: '1002', displayName: 'Desk', password: 'pass1002x' });
     await api('POST', `/v1/tenants/${T}/ring-groups`, { number: '600', name: 'Desk group', strategy: 'ring-all', members: [{ extension: '1002' }], totalTimeoutSec: 20 });
@@ -207,6 +207,8 @@ describe('kumo branch: the site keeps calling when the cloud link fails', () => 
       emergency: true,
       gateways: [{ host: SITE, port: carrierPort, transport: 'udp', priority: 1 }],
     });
+    // A DID of the site on its local line: rings 1002 (inbound calls arrive at the branch in every state).
+    await api('POST', `/v1/tenants/${T}/dids`, { number: '+81312340002', target: { type: 'extension', number: '1002' } });
     await api('POST', `/v1/tenants/${T}/sites`, { id: 'hq', name: 'HQ', extensions: ['1001', '1002'], ringGroups: ['600'], trunkId: 'local' });
     const { credential } = (await api('POST', `/v1/tenants/${T}/sites/hq/credential`)) as { credential: string };
     siteCredential = credential;
@@ -293,7 +295,7 @@ describe('kumo branch: the site keeps calling when the cloud link fails', () => 
     expect(callee.ok).toBe(true);
   }, 40_000);
 
-  it.skipIf(!usable)('cut: serves alone within 15 s (extension, ring group, local line, 110); restored: hands back, a call survives, CDRs billed once', async () => {
+  it.skipIf(!usable)('cut: serves alone within 15 s (extension, ring group, local line out and in, 110); restored: hands back, a call survives, CDRs billed once', async () => {
     // Calls made while in sync are forwarded at once; wait for them, so what follows counts only the alone ones.
     await waitFor(async () => (await gauge('kumo_branch_local_cdr_backlog')) === 0, 10_000, 'in-sync backlog drained');
     await waitFor(async () => (await billed()).size >= 1, 10_000, 'in-sync call billed');
@@ -322,10 +324,16 @@ describe('kumo branch: the site keeps calling when the cloud link fails', () => 
     expect(out.ok, out.stderr).toBe(true);
     const e110 = await sipp('e110', phoneUac({ ...CALLER, domain: DOMAIN, holdMs: 300 }), { service: '110' });
     expect(e110.ok, e110.stderr).toBe(true);
+    // Inbound on the local line: the carrier (from its gateway address) calls the site's DID; 1002 answers.
+    const answering = sipp('ans-in', uasAnswer(200), { port: phonePorts['1002'] as number, timeoutS: 12 });
+    await new Promise((r) => setTimeout(r, 150));
+    const inbound = await sipp('inbound', uacCall({ user: '0312349999', domain: SITE, expect: 200, holdMs: 300 }), { service: '0312340002', timeoutS: 12 });
+    expect(inbound.ok, inbound.stderr).toBe(true);
+    expect((await answering).ok).toBe(true);
     const servedBy = Date.now() - t0;
-    process.stdout.write(`[branch test] cloud loss detected after ${detected} ms; extension, ring group, local line and 110 done ${servedBy} ms after the cut\n`);
+    process.stdout.write(`[branch test] cloud loss detected after ${detected} ms; extension, ring group, local line out and in, and 110 done ${servedBy} ms after the cut\n`);
     // The four CDRs wait on the branch (the gauge is refreshed with each keep-alive attempt).
-    await waitFor(async () => (await gauge('kumo_branch_local_cdr_backlog')) === 4, 5000, 'four CDRs stored on the branch');
+    await waitFor(async () => (await gauge('kumo_branch_local_cdr_backlog')) === 5, 5000, 'five CDRs stored on the branch');
 
     // A call in progress across the hand-back: 5 s on the local line, the link restored in the middle.
     const long = sipp('long', phoneUac({ ...CALLER, domain: DOMAIN, holdMs: 5000 }), { service: '00312345679', timeoutS: 20 });
@@ -339,10 +347,10 @@ describe('kumo branch: the site keeps calling when the cloud link fails', () => 
     expect(seen.answered.size).toBe(3);
     expect(seen.ended.size).toBe(3);
 
-    // Every call made alone reaches billing exactly once: 5 calls (extension, group, outbound, 110, the long one).
-    await waitFor(async () => (await billed()).size - before.size >= 5, 15_000, 'CDRs billed');
+    // Every call made alone reaches billing exactly once: 6 calls (extension, group, outbound, inbound, 110, the long one).
+    await waitFor(async () => (await billed()).size - before.size >= 6, 15_000, 'CDRs billed');
     const alone = [...(await billed()).entries()].filter(([id]) => !before.has(id));
-    expect(alone).toHaveLength(5);
+    expect(alone).toHaveLength(6);
     // The cloud's view: in sync, backlog 0 (the long call's CDR came after the hand-back), one service period.
     type SiteView = { branch: { state: string; cdrBacklog: number }; servicePeriods: unknown[] };
     await waitFor(async () => ((await api('GET', `/v1/tenants/${T}/sites/hq`)) as SiteView).branch.cdrBacklog === 0, 5000, 'cloud sees backlog 0');
@@ -352,10 +360,10 @@ describe('kumo branch: the site keeps calling when the cloud link fails', () => 
     // Forwarded twice (a replay, as after a crash between the cloud's answer and the branch's delete): still charged once.
     const stream = (await redis.xrange(keys.global.cdrStream(0), '-', '+')).map(([, f]) => JSON.parse(f[1] as string) as { cdrId: string });
     const replay = stream.filter((c) => !before.has(c.cdrId));
-    expect(replay.length).toBeGreaterThanOrEqual(5);
+    expect(replay.length).toBeGreaterThanOrEqual(6);
     const again = await app.inject({ method: 'POST', url: '/v1/branch/cdrs', headers: { authorization: `Bearer ${siteCredential}`, 'content-type': 'application/json' }, payload: JSON.stringify({ cdrs: replay }) });
     expect(again.statusCode, again.body).toBe(200);
     await new Promise((r) => setTimeout(r, 1500));
-    expect([...(await billed()).keys()].filter((id) => !before.has(id))).toHaveLength(5);
+    expect([...(await billed()).keys()].filter((id) => !before.has(id))).toHaveLength(6);
   }, 120_000);
 });
