@@ -95,7 +95,7 @@ export const siteRoutes = defineRoutes((app, { redis, keys, repo }) => {
   const out = async (tenantId: string, siteId: string, withPeriods = false) => {
     const s = await sites.get(tenantId, siteId);
     if (s === null) throw new KumoError('KUMO_ERR_NOT_FOUND', `site ${siteId} not found`, { resource: 'site', id: siteId });
-    const { credentialId, ...rest } = s;
+    const { credentialId, credentialHash: _hash, ...rest } = s;
     return {
       ...rest,
       credentialIssued: credentialId !== null,

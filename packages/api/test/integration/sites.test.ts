@@ -136,12 +136,18 @@ describe('sites and branch snapshots (docs/branch.md)', () => {
     expect(ok.json()).toEqual({ accepted: 1 });
   });
 
-  it('a revoked credential gets 401 everywhere', async () => {
+  it('a re-issued credential replaces the old one; a revoked credential gets 401 everywhere', async () => {
+    const old = cred;
+    cred = (await call('POST', `/v1/tenants/${T}/sites/osaka/credential`)).json<{ credential: string }>().credential;
+    expect((await call('GET', '/v1/branch/snapshot', { key: old })).statusCode).toBe(401);
+    expect((await call('GET', '/v1/branch/snapshot', { key: cred })).statusCode).toBe(200);
+    expect(Object.keys(await redis.hgetall(keys.global.branchCredentials()))).toHaveLength(1);
     await ok(call('DELETE', `/v1/tenants/${T}/sites/osaka/credential`), 204);
     for (const [m, u, body] of [['GET', '/v1/branch/snapshot', undefined], ['POST', '/v1/branch/status', { state: 'in-sync', snapshotVersion: 1, cdrBacklog: 0 }], ['POST', '/v1/branch/cdrs', { cdrs: [] }]] as const) {
       const r = await call(m, u, { key: cred, ...(body ? { body } : {}) });
       expect(r.statusCode, u).toBe(401);
       expect(r.json().code).toBe('KUMO_ERR_UNAUTHORIZED');
     }
+    expect(await redis.hlen(keys.global.branchCredentials())).toBe(0);
   });
 });

@@ -21,6 +21,8 @@ export interface SiteRecord {
   readonly trunkId: string;
   /** The id of the site's current credential, null when none is issued (or it was revoked). */
   readonly credentialId: string | null;
+  /** SHA-256 (hex) of the current credential: the field of `branch:creds` to delete on revocation. */
+  readonly credentialHash?: string | null;
   readonly createdAt: string;
   readonly updatedAt: string;
 }
@@ -160,20 +162,21 @@ export class SiteRepo {
     const credentialId = randomBytes(6).toString('hex');
     const credential = `kbr_${credentialId}_${randomBytes(32).toString('base64url')}`;
     const owner: SiteCredentialOwner = { tenantId, siteId, credentialId };
-    await this.redis.hset(this.keys.global.branchCredentials(), hashApiKey(credential), JSON.stringify(owner));
-    await this.redis.set(this.keys.tenant.site(tenantId, siteId), JSON.stringify({ ...cur, credentialId, updatedAt: this.now().toISOString() }));
+    const credentialHash = hashApiKey(credential);
+    await this.redis.hset(this.keys.global.branchCredentials(), credentialHash, JSON.stringify(owner));
+    const after = await this.mustGet(tenantId, siteId);
+    await this.redis.set(this.keys.tenant.site(tenantId, siteId), JSON.stringify({ ...after, credentialId, credentialHash, updatedAt: this.now().toISOString() }));
     return { credentialId, credential };
   }
 
   /** Revokes the site's credential: its branch gets 401 from then on. */
   async revoke(tenantId: string, siteId: string): Promise<void> {
     const cur = await this.mustGet(tenantId, siteId);
-    const all = await this.redis.hgetall(this.keys.global.branchCredentials());
-    for (const [hash, raw] of Object.entries(all)) {
-      const o = JSON.parse(raw) as SiteCredentialOwner;
-      if (o.tenantId === tenantId && o.siteId === siteId) await this.redis.hdel(this.keys.global.branchCredentials(), hash);
+    if (cur.credentialHash) await this.redis.hdel(this.keys.global.branchCredentials(), cur.credentialHash);
+    // Even if the index entry survived (a crash between the two writes), `authenticate` requires the site's current id.
+    if (cur.credentialId !== null) {
+      await this.redis.set(this.keys.tenant.site(tenantId, siteId), JSON.stringify({ ...cur, credentialId: null, credentialHash: null, updatedAt: this.now().toISOString() }));
     }
-    if (cur.credentialId !== null) await this.redis.set(this.keys.tenant.site(tenantId, siteId), JSON.stringify({ ...cur, credentialId: null, updatedAt: this.now().toISOString() }));
   }
 
   /** The site a credential belongs to, or null (unknown, malformed or revoked). */
