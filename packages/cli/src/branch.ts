@@ -1,7 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createServer } from 'node:net';
 import { BranchAgent } from '@kumo/branch';
 import { branchSpec, commonSpec, ConfigError, readConfig, sipSpec, upSpec } from '@kumo/config';
 import { createBranchMetrics, createLogger, createRegistry, isKumoError, startOpsServer } from '@kumo/runtime';
@@ -10,18 +9,7 @@ import { READY_ENDPOINTS } from './processes.js';
 import { waitReady } from './ready.js';
 import { loadOrCreateSecrets } from './secrets.js';
 import { Supervisor } from './supervisor.js';
-import { superviseRedis } from './up.js';
-
-async function freeLoopbackPort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => res(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
+import { freeLoopbackPort, superviseRedis } from './up.js';
 
 function readBranchConfig(env: NodeJS.ProcessEnv) {
   return readConfig({ common: commonSpec, up: upSpec, branch: branchSpec, sip: { drainGraceMs: sipSpec.drainGraceMs } }, env);
