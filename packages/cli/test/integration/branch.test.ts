@@ -75,7 +75,8 @@ function netnsNet(dir: string): Net {
   const id = process.pid % 10000;
   const b = `kbrb${id}`;
   const site = `kbrs${id}`;
-  const sub = 20 + (process.pid % 200);
+  // 198.18.0.0/15 is reserved for network tests (RFC 2544): no real network of the host is shadowed.
+  const sub = process.pid % 250;
   const [cloudIf, branchUp, branchDown, siteIf] = [`kbc${id}`, `kbu${id}`, `kbd${id}`, `kbs${id}`];
   const cleanup = (): void => {
     for (const ns of [b, site]) works('ip', 'netns', 'del', ns);
@@ -89,25 +90,25 @@ function netnsNet(dir: string): Net {
   run('ip', 'link', 'add', branchDown, 'type', 'veth', 'peer', 'name', siteIf);
   run('ip', 'link', 'set', branchDown, 'netns', b);
   run('ip', 'link', 'set', siteIf, 'netns', site);
-  run('ip', 'addr', 'add', `10.${sub}.1.1/24`, 'dev', cloudIf);
+  run('ip', 'addr', 'add', `198.18.${sub}.1/30`, 'dev', cloudIf);
   run('ip', 'link', 'set', cloudIf, 'up');
-  run('ip', '-n', b, 'addr', 'add', `10.${sub}.1.2/24`, 'dev', branchUp);
-  run('ip', '-n', b, 'addr', 'add', `10.${sub}.2.1/24`, 'dev', branchDown);
-  run('ip', '-n', site, 'addr', 'add', `10.${sub}.2.2/24`, 'dev', siteIf);
+  run('ip', '-n', b, 'addr', 'add', `198.18.${sub}.2/30`, 'dev', branchUp);
+  run('ip', '-n', b, 'addr', 'add', `198.18.${sub}.5/30`, 'dev', branchDown);
+  run('ip', '-n', site, 'addr', 'add', `198.18.${sub}.6/30`, 'dev', siteIf);
   for (const [ns, ifs] of [[b, ['lo', branchUp, branchDown]], [site, ['lo', siteIf]]] as const) for (const i of ifs) run('ip', '-n', ns, 'link', 'set', i, 'up');
   const sippBin = join(dir, 'sipp-in-site');
   writeFileSync(sippBin, `#!/bin/sh\nexec ip netns exec ${site} sipp "$@"\n`, { mode: 0o755 });
   return {
-    how: `network namespaces: cloud (root) 10.${sub}.1.1 ↔ branch ${b} 10.${sub}.1.2 / 10.${sub}.2.1 ↔ site ${site} 10.${sub}.2.2 (veth); cut = ip link set ${cloudIf} down`,
-    cloud: `10.${sub}.1.1`,
-    branchOps: `10.${sub}.1.2`,
-    branchSip: `10.${sub}.2.1`,
-    site: `10.${sub}.2.2`,
+    how: `network namespaces: cloud (root) 198.18.${sub}.1 ↔ branch ${b} 198.18.${sub}.2 / .5 ↔ site ${site} 198.18.${sub}.6 (veth); cut = ip link set ${cloudIf} down`,
+    cloud: `198.18.${sub}.1`,
+    branchOps: `198.18.${sub}.2`,
+    branchSip: `198.18.${sub}.5`,
+    site: `198.18.${sub}.6`,
     command: (args) => ['ip', ['netns', 'exec', b, process.execPath, ...args]],
     sippBin,
     // The namespaces have their own port spaces: any port the allocator hands out is free there.
-    port: (host) => (host.startsWith('10.') ? freePort() : freePort(host)),
-    attach: (apiPort) => Promise.resolve(`http://10.${sub}.1.1:${apiPort}`),
+    port: () => freePort(),
+    attach: (apiPort) => Promise.resolve(`http://198.18.${sub}.1:${apiPort}`),
     cut: () => run('ip', 'link', 'set', cloudIf, 'down'),
     restore: () => run('ip', 'link', 'set', cloudIf, 'up'),
     close: () => {
