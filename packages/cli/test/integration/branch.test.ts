@@ -6,8 +6,8 @@
  * nftables drop rule, else a TCP relay the test closes) are chosen by `pickNet` and printed.
  *
  * Proves: a new extension reaches the branch and registers there within 10 s; after the cut the
- * branch serves alone within 15 s and an extension call, a ring group, an outbound and an inbound call
- * on the local line and 110 connect; a call in progress survives the hand-back; every CDR made alone
+ * branch serves alone within 15 s and an extension call, a ring group, a pickup, an outbound and an
+ * inbound call on the local line and 110 connect; a call in progress survives the hand-back; every CDR made alone
  * is billed exactly once (also when the same CDRs are forwarded twice).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -21,7 +21,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, createOperatorKey } from '@kumo/api';
 import { createRedis, keySchema, publicKeyText, type RedisClient } from '@kumo/store';
-import { freePort, register as registerXml, startSipp, uacCall, uasAnswer, uniquePrefix, type SippResult } from '@kumo/testkit';
+import { freePort, register as registerXml, startSipp, uacCall, uasAnswer, uasRingCancel, uniquePrefix, type SippResult } from '@kumo/testkit';
 import { KumoProc, carrierLog, carrierUas, phoneUac, waitFor } from './helpers/kumo-procs.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
@@ -284,7 +284,10 @@ describe('kumo branch: the site keeps calling when the cloud link fails', () => 
     });
     // A DID of the site on its local line: rings 1002 (inbound calls arrive at the branch in every state).
     await api('POST', `/v1/tenants/${T}/dids`, { number: '+81312340002', target: { type: 'extension', number: '1002' } });
-    await api('POST', `/v1/tenants/${T}/sites`, { id: 'hq', name: 'HQ', extensions: ['1001', '1002'], ringGroups: ['600'], trunkId: 'local' });
+    await api('POST', `/v1/tenants/${T}/extensions`, { number: '1003', displayName: 'New desk', password: 'pass1003x' });
+    await api('POST', `/v1/tenants/${T}/pickup-groups`, { id: 'desk', name: 'Desk', members: ['1002', '1003'] });
+    // 1003 exists in the tenant but is not (yet) part of the site: the branch does not know it.
+    await api('POST', `/v1/tenants/${T}/sites`, { id: 'hq', name: 'HQ', extensions: ['1001', '1002'], ringGroups: ['600'], pickupGroups: ['desk'], trunkId: 'local' });
     const { credential } = (await api('POST', `/v1/tenants/${T}/sites/hq/credential`)) as { credential: string };
     siteCredential = credential;
 
@@ -348,7 +351,7 @@ describe('kumo branch: the site keeps calling when the cloud link fails', () => 
 
   afterAll(async () => {
     if (!usable) return;
-    await net.close();
+    const t0 = Date.now();
     if (branch && branch.exitCode === null) {
       const exited = new Promise((r) => branch?.once('exit', r));
       branch.kill('SIGTERM');
@@ -356,6 +359,8 @@ describe('kumo branch: the site keeps calling when the cloud link fails', () => 
       await exited;
       clearTimeout(t);
     }
+    process.stdout.write(`[branch test] branch stopped in ${Date.now() - t0} ms\n`);
+    await net.close();
     await billing?.kill('SIGTERM');
     await app?.close();
     redis?.disconnect();
@@ -366,8 +371,7 @@ describe('kumo branch: the site keeps calling when the cloud link fails', () => 
   it.skipIf(!usable)('a new extension reaches the branch and registers and calls there within 10 s', async () => {
     expect((await register('1002', 'pass1002x')).ok).toBe(true);
     const t0 = Date.now();
-    await api('POST', `/v1/tenants/${T}/extensions`, { number: '1003', displayName: 'New desk', password: 'pass1003x' });
-    await api('PUT', `/v1/tenants/${T}/sites/hq`, { name: 'HQ', extensions: ['1001', '1002', '1003'], ringGroups: ['600'], trunkId: 'local' });
+    await api('PUT', `/v1/tenants/${T}/sites/hq`, { name: 'HQ', extensions: ['1001', '1002', '1003'], ringGroups: ['600'], pickupGroups: ['desk'], trunkId: 'local' });
     let reg: SippResult | undefined;
     while (Date.now() - t0 < 10_000) {
       reg = await register('1003', 'pass1003x');
@@ -382,7 +386,7 @@ describe('kumo branch: the site keeps calling when the cloud link fails', () => 
     expect(callee.ok).toBe(true);
   }, 40_000);
 
-  it.skipIf(!usable)('cut: serves alone within 15 s (extension, ring group, local line out and in, 110); restored: hands back, a call survives, CDRs billed once', async () => {
+  it.skipIf(!usable)('cut: serves alone within 15 s (extension, ring group, pickup, local line out and in, 110); restored: hands back, a call survives, CDRs billed once', async () => {
     // Calls made while in sync are forwarded at once; wait for them, so what follows counts only the alone ones.
     await waitFor(async () => (await gauge('kumo_branch_local_cdr_backlog')) === 0, 10_000, 'in-sync backlog drained');
     await waitFor(async () => (await billed()).size >= 1, 10_000, 'in-sync call billed');
@@ -418,17 +422,26 @@ describe('kumo branch: the site keeps calling when the cloud link fails', () => 
     const inbound = await sipp('inbound', uacCall({ user: '0312349999', domain: net.site, expect: 200, holdMs: 300 }), { service: '0312340002', timeoutS: 12 });
     expect(inbound.ok, inbound.stderr).toBe(true);
     expect((await answering).ok).toBe(true);
+    // Pickup: 1002 rings, 1003 (same pickup group) dials *8 and takes the call.
+    const ringing = sipp('ring-pick', uasRingCancel(), { port: phonePorts['1002'] as number, timeoutS: 12 });
+    await new Promise((r) => setTimeout(r, 150));
+    const picked = sipp('call-pick', phoneUac({ ...CALLER, domain: DOMAIN, holdMs: 800 }), { service: '1002', timeoutS: 12 });
+    await new Promise((r) => setTimeout(r, 1000));
+    const picker = await sipp('picker', uacCall({ user: '1003', domain: DOMAIN, password: 'pass1003x', expect: 200, mode: 'wait-bye' }), { service: '*8', timeoutS: 12 });
+    expect(picker.ok, picker.stderr).toBe(true);
+    expect((await picked).ok).toBe(true);
+    expect((await ringing).ok).toBe(true);
     const servedBy = Date.now() - t0;
-    process.stdout.write(`[branch test] cloud loss detected after ${detected} ms; extension, ring group, local line out and in, and 110 done ${servedBy} ms after the cut\n`);
+    process.stdout.write(`[branch test] cloud loss detected after ${detected} ms; extension, ring group, local line out and in, 110 and pickup done ${servedBy} ms after the cut\n`);
 
     // A call in progress across the hand-back: 5 s on the local line, the link restored in the middle.
     const long = sipp('long', phoneUac({ ...CALLER, domain: DOMAIN, holdMs: 5000 }), { service: '00312345679', timeoutS: 20 });
     await waitFor(() => carrierLog(join(dir, 'carrier.log')).answered.size >= 3, 8000, 'long call answered');
     net.restore();
     await waitFor(() => branchState() === 'in-sync', 15_000, 'branch back in sync');
-    // The five calls made alone waited on the branch and went to the cloud at the hand-back.
+    // The calls made alone (7 CDRs: the pickup makes two) waited on the branch and went to the cloud at the hand-back.
     const sent = [...branchOut.matchAll(/"sent":(\d+),[^\n]*CDRs forwarded/g)].map((m) => Number(m[1]));
-    expect(sent[sent.length - 1] ?? 0, branchOut).toBeGreaterThanOrEqual(5);
+    expect(sent[sent.length - 1] ?? 0, branchOut).toBeGreaterThanOrEqual(7);
     const longResult = await long;
     expect(longResult.ok, longResult.stderr).toBe(true);
     await carrier.done;
@@ -436,10 +449,11 @@ describe('kumo branch: the site keeps calling when the cloud link fails', () => 
     expect(seen.answered.size).toBe(3);
     expect(seen.ended.size).toBe(3);
 
-    // Every call made alone reaches billing exactly once: 6 calls (extension, group, outbound, inbound, 110, the long one).
-    await waitFor(async () => (await billed()).size - before.size >= 6, 15_000, 'CDRs billed');
+    // Every call made alone reaches billing exactly once: 8 CDRs (extension, group, outbound, inbound, 110, the
+    // picked-up call and the picker's, the long one).
+    await waitFor(async () => (await billed()).size - before.size >= 8, 15_000, 'CDRs billed');
     const alone = [...(await billed()).entries()].filter(([id]) => !before.has(id));
-    expect(alone).toHaveLength(6);
+    expect(alone).toHaveLength(8);
     // The cloud's view: in sync, backlog 0 (the long call's CDR came after the hand-back), one service period.
     type SiteView = { branch: { state: string; cdrBacklog: number }; servicePeriods: unknown[] };
     await waitFor(async () => ((await api('GET', `/v1/tenants/${T}/sites/hq`)) as SiteView).branch.cdrBacklog === 0, 5000, 'cloud sees backlog 0');
@@ -449,10 +463,10 @@ describe('kumo branch: the site keeps calling when the cloud link fails', () => 
     // Forwarded twice (a replay, as after a crash between the cloud's answer and the branch's delete): still charged once.
     const stream = (await redis.xrange(keys.global.cdrStream(0), '-', '+')).map(([, f]) => JSON.parse(f[1] as string) as { cdrId: string });
     const replay = stream.filter((c) => !before.has(c.cdrId));
-    expect(replay.length).toBeGreaterThanOrEqual(6);
+    expect(replay.length).toBeGreaterThanOrEqual(8);
     const again = await app.inject({ method: 'POST', url: '/v1/branch/cdrs', headers: { authorization: `Bearer ${siteCredential}`, 'content-type': 'application/json' }, payload: JSON.stringify({ cdrs: replay }) });
     expect(again.statusCode, again.body).toBe(200);
     await new Promise((r) => setTimeout(r, 1500));
-    expect([...(await billed()).keys()].filter((id) => !before.has(id))).toHaveLength(6);
+    expect([...(await billed()).keys()].filter((id) => !before.has(id))).toHaveLength(8);
   }, 120_000);
 });
