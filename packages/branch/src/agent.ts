@@ -135,6 +135,8 @@ export class BranchAgent {
     while (!this.stopped) {
       try {
         await this.fetchSnapshot(this.o.pollWaitS);
+        // Without a long-poll wait the cloud answers at once: poll at the keep-alive pace instead of spinning.
+        if (this.o.pollWaitS === 0) await this.sleep(this.o.keepaliveMs);
       } catch {
         // The keep-alive judges the link; here just wait a moment before asking again.
         await this.sleep(this.o.keepaliveMs);
