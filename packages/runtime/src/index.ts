@@ -38,6 +38,6 @@ export {
   type CallMetrics,
   type CallEnd,
 } from './metrics/calls.js';
-export { createOpsMetrics, PROBE_KINDS, type OpsMetrics, type ProbeKind } from './metrics/ops.js';
+export { createOpsMetrics, PROBE_KINDS, REGISTRATION_STATES, REGISTRATION_TRANSPORTS, type OpsMetrics, type ProbeKind } from './metrics/ops.js';
 // --- branch (survivable branch servers) ---
 export { createBranchCloudMetrics, createBranchMetrics, BRANCH_VIEW_STATES, type BranchCloudMetrics, type BranchSiteView } from './metrics/branch.js';
