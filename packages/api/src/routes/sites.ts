@@ -12,7 +12,7 @@ import {
   type SiteCredentialOwner,
   type SiteValue,
 } from '@kumo/store';
-import { defineRoutes, tenantOf, type RouteContext } from '../context.js';
+import { actorOf, defineRoutes, tenantOf, type RouteContext } from '../context.js';
 import { errors } from '../schemas.js';
 
 const idS = { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,39}$' } as const;
@@ -91,7 +91,7 @@ function viewOf(s: Awaited<ReturnType<SiteRepo['status']>>, nowMs: number): { st
 
 /** Sites of a tenant (`/v1/tenants/:tenantId/sites`): which part of the tenant a branch server serves, its credential and its state. */
 export const siteRoutes = defineRoutes((app, { redis, keys, repo }) => {
-  const sites = new SiteRepo(redis, keys, repo);
+  const sites = new SiteRepo(redis, keys, repo, repo.audit);
   const out = async (tenantId: string, siteId: string, withPeriods = false) => {
     const s = await sites.get(tenantId, siteId);
     if (s === null) throw new KumoError('KUMO_ERR_NOT_FOUND', `site ${siteId} not found`, { resource: 'site', id: siteId });
@@ -111,7 +111,7 @@ export const siteRoutes = defineRoutes((app, { redis, keys, repo }) => {
   app.post<{ Body: SiteValue }>('/sites', { schema: { tags, summary: 'Create a site: the extensions, groups and local line its branch serves', body: siteBody, response: { 201: siteOut, ...errors(409) } } }, async (req, reply) => {
     const t = tenantOf(req).id;
     const b = req.body;
-    await sites.create(t, { id: b.id, name: b.name, extensions: b.extensions, ringGroups: b.ringGroups ?? [], pickupGroups: b.pickupGroups ?? [], trunkId: b.trunkId });
+    await sites.create(t, { id: b.id, name: b.name, extensions: b.extensions, ringGroups: b.ringGroups ?? [], pickupGroups: b.pickupGroups ?? [], trunkId: b.trunkId }, actorOf(req));
     return reply.code(201).send(await out(t, b.id));
   });
   app.get<{ Params: { siteId: string } }>('/sites/:siteId', { schema: { tags, summary: "A site, its branch's state and its service periods", params: siteParams, response: { 200: siteOut, ...errors() } } }, async (req) =>
@@ -123,12 +123,12 @@ export const siteRoutes = defineRoutes((app, { redis, keys, repo }) => {
     async (req) => {
       const t = tenantOf(req).id;
       const b = req.body;
-      await sites.replace(t, req.params.siteId, { name: b.name, extensions: b.extensions, ringGroups: b.ringGroups ?? [], pickupGroups: b.pickupGroups ?? [], trunkId: b.trunkId });
+      await sites.replace(t, req.params.siteId, { name: b.name, extensions: b.extensions, ringGroups: b.ringGroups ?? [], pickupGroups: b.pickupGroups ?? [], trunkId: b.trunkId }, actorOf(req));
       return out(t, req.params.siteId);
     },
   );
   app.delete<{ Params: { siteId: string } }>('/sites/:siteId', { schema: { tags, summary: 'Delete a site (its credential stops working)', params: siteParams, response: { 204: { type: 'null' }, ...errors() } } }, async (req, reply) => {
-    await sites.delete(tenantOf(req).id, req.params.siteId);
+    await sites.delete(tenantOf(req).id, req.params.siteId, actorOf(req));
     return reply.code(204).send();
   });
   app.post<{ Params: { siteId: string } }>(
@@ -141,13 +141,13 @@ export const siteRoutes = defineRoutes((app, { redis, keys, repo }) => {
         response: { 201: { type: 'object', required: ['credentialId', 'credential'], properties: { credentialId: { type: 'string' }, credential: { type: 'string', description: 'Shown once: KUMO_BRANCH_CREDENTIAL of the branch' } } }, ...errors() },
       },
     },
-    async (req, reply) => reply.code(201).send(await sites.issueCredential(tenantOf(req).id, req.params.siteId)),
+    async (req, reply) => reply.code(201).send(await sites.issueCredential(tenantOf(req).id, req.params.siteId, actorOf(req))),
   );
   app.delete<{ Params: { siteId: string } }>(
     '/sites/:siteId/credential',
     { schema: { tags, summary: "Revoke the site's branch credential (the branch gets 401 from then on)", params: siteParams, response: { 204: { type: 'null' }, ...errors() } } },
     async (req, reply) => {
-      await sites.revoke(tenantOf(req).id, req.params.siteId);
+      await sites.revoke(tenantOf(req).id, req.params.siteId, actorOf(req));
       return reply.code(204).send();
     },
   );

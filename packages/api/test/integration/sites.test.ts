@@ -149,5 +149,10 @@ describe('sites and branch snapshots (docs/branch.md)', () => {
       expect(r.json().code).toBe('KUMO_ERR_UNAUTHORIZED');
     }
     expect(await redis.hlen(keys.global.branchCredentials())).toBe(0);
+    // Every site change and credential issue / revocation is in the tenant's audit chain, never the credential.
+    const audit = (await call('GET', `/v1/tenants/${T}/audit?limit=200`)).body;
+    for (const action of ['site.create', 'site.update', 'site.credential.issue', 'site.credential.revoke']) expect(audit).toContain(`"${action}"`);
+    expect(audit).not.toContain(cred.slice(18));
+    expect(audit).not.toContain('credentialHash');
   });
 });

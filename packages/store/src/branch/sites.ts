@@ -5,6 +5,7 @@ import type { RedisClient } from '../client.js';
 import type { KeySchema } from '../keys.js';
 import { gatewayIdentity, uniqueIpGateways, type DirectoryRepo } from '../provisioning/directory.js';
 import { hashApiKey } from '../provisioning/apikeys.js';
+import type { Actor, AuditRepo } from '../provisioning/audit.js';
 import { siteConfigHash, type SiteConfig } from './snapshot.js';
 
 /** A site of a tenant served by a survivable branch server (docs/branch.md). */
@@ -86,8 +87,17 @@ export class SiteRepo {
     private readonly redis: RedisClient,
     private readonly keys: KeySchema,
     private readonly dir: DirectoryRepo,
+    /** Where site changes and credential issues / revocations are recorded (the tenant's audit chain). */
+    private readonly audit?: AuditRepo,
     private readonly now: () => Date = () => new Date(),
   ) {}
+
+  private async record(tenantId: string, actor: Actor | undefined, action: string, siteId: string, before?: SiteRecord | null, after?: SiteRecord | null): Promise<void> {
+    if (!this.audit || !actor) return;
+    // The credential's hash stays out of the audit chain; its id identifies it.
+    const clean = (r: SiteRecord | null | undefined) => (r ? { ...r, credentialHash: undefined } : undefined);
+    await this.audit.append(tenantId, { actor, action, target: `site:${siteId}`, ...(before ? { before: clean(before) } : {}), ...(after ? { after: clean(after) } : {}) });
+  }
 
   async get(tenantId: string, siteId: string): Promise<SiteRecord | null> {
     return parse<SiteRecord>(await this.redis.get(this.keys.tenant.site(tenantId, siteId)));
@@ -121,7 +131,7 @@ export class SiteRepo {
     await miss('trunkId', 'trunk', [v.trunkId], (n) => this.dir.trunk(tenantId, n));
   }
 
-  async create(tenantId: string, v: SiteValue): Promise<SiteRecord> {
+  async create(tenantId: string, v: SiteValue, actor?: Actor): Promise<SiteRecord> {
     await this.checkRefs(tenantId, v);
     const at = this.now().toISOString();
     const rec: SiteRecord = { ...v, credentialId: null, createdAt: at, updatedAt: at };
@@ -129,24 +139,27 @@ export class SiteRepo {
     if (ok === null) throw new KumoError('KUMO_ERR_EXISTS', `site ${v.id} already exists`, { resource: 'site', id: v.id });
     await this.redis.zadd(this.keys.tenant.sites(tenantId), 0, v.id);
     await this.redis.zadd(this.keys.global.branchSites(), 0, `${tenantId}/${v.id}`);
+    await this.record(tenantId, actor, 'site.create', v.id, null, rec);
     return rec;
   }
 
-  async replace(tenantId: string, siteId: string, v: Omit<SiteValue, 'id'>): Promise<SiteRecord> {
+  async replace(tenantId: string, siteId: string, v: Omit<SiteValue, 'id'>, actor?: Actor): Promise<SiteRecord> {
     const cur = await this.mustGet(tenantId, siteId);
     await this.checkRefs(tenantId, { ...v, id: siteId });
     const rec: SiteRecord = { ...cur, ...v, id: siteId, updatedAt: this.now().toISOString() };
     await this.redis.set(this.keys.tenant.site(tenantId, siteId), JSON.stringify(rec));
+    await this.record(tenantId, actor, 'site.update', siteId, cur, rec);
     return rec;
   }
 
-  async delete(tenantId: string, siteId: string): Promise<void> {
+  async delete(tenantId: string, siteId: string, actor?: Actor): Promise<void> {
     const cur = await this.mustGet(tenantId, siteId);
-    if (cur.credentialId !== null) await this.revoke(tenantId, siteId);
+    if (cur.credentialId !== null) await this.revoke(tenantId, siteId, actor);
     const tk = this.keys.tenant;
     await this.redis.del(tk.site(tenantId, siteId), tk.siteSync(tenantId, siteId), tk.siteStatus(tenantId, siteId), tk.sitePeriods(tenantId, siteId));
     await this.redis.zrem(tk.sites(tenantId), siteId);
     await this.redis.zrem(this.keys.global.branchSites(), `${tenantId}/${siteId}`);
+    await this.record(tenantId, actor, 'site.delete', siteId, cur, null);
   }
 
   private async mustGet(tenantId: string, siteId: string): Promise<SiteRecord> {
@@ -156,26 +169,30 @@ export class SiteRepo {
   }
 
   /** Issues the site's credential (shown once); an earlier one stops working at once. */
-  async issueCredential(tenantId: string, siteId: string): Promise<{ credentialId: string; credential: string }> {
+  async issueCredential(tenantId: string, siteId: string, actor?: Actor): Promise<{ credentialId: string; credential: string }> {
     const cur = await this.mustGet(tenantId, siteId);
-    if (cur.credentialId !== null) await this.revoke(tenantId, siteId);
+    if (cur.credentialId !== null) await this.revoke(tenantId, siteId, actor);
     const credentialId = randomBytes(6).toString('hex');
     const credential = `kbr_${credentialId}_${randomBytes(32).toString('base64url')}`;
     const owner: SiteCredentialOwner = { tenantId, siteId, credentialId };
     const credentialHash = hashApiKey(credential);
     await this.redis.hset(this.keys.global.branchCredentials(), credentialHash, JSON.stringify(owner));
     const after = await this.mustGet(tenantId, siteId);
-    await this.redis.set(this.keys.tenant.site(tenantId, siteId), JSON.stringify({ ...after, credentialId, credentialHash, updatedAt: this.now().toISOString() }));
+    const rec: SiteRecord = { ...after, credentialId, credentialHash, updatedAt: this.now().toISOString() };
+    await this.redis.set(this.keys.tenant.site(tenantId, siteId), JSON.stringify(rec));
+    await this.record(tenantId, actor, 'site.credential.issue', siteId, after, rec);
     return { credentialId, credential };
   }
 
   /** Revokes the site's credential: its branch gets 401 from then on. */
-  async revoke(tenantId: string, siteId: string): Promise<void> {
+  async revoke(tenantId: string, siteId: string, actor?: Actor): Promise<void> {
     const cur = await this.mustGet(tenantId, siteId);
     if (cur.credentialHash) await this.redis.hdel(this.keys.global.branchCredentials(), cur.credentialHash);
     // Even if the index entry survived (a crash between the two writes), `authenticate` requires the site's current id.
     if (cur.credentialId !== null) {
-      await this.redis.set(this.keys.tenant.site(tenantId, siteId), JSON.stringify({ ...cur, credentialId: null, credentialHash: null, updatedAt: this.now().toISOString() }));
+      const rec: SiteRecord = { ...cur, credentialId: null, credentialHash: null, updatedAt: this.now().toISOString() };
+      await this.redis.set(this.keys.tenant.site(tenantId, siteId), JSON.stringify(rec));
+      await this.record(tenantId, actor, 'site.credential.revoke', siteId, cur, rec);
     }
   }
 
