@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Cdr } from '@kumo/domain';
+import { mergePatch, type Cdr } from '@kumo/domain';
 import { BRANCH_VIEW_STATES, KumoError, createBranchCloudMetrics, type BranchSiteView } from '@kumo/runtime';
 import {
   BRANCH_STATES,
@@ -13,7 +13,7 @@ import {
   type SiteValue,
 } from '@kumo/store';
 import { actorOf, defineRoutes, tenantOf, type RouteContext } from '../context.js';
-import { errors } from '../schemas.js';
+import { errors, mergePatchBody } from '../schemas.js';
 
 const idS = { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,39}$' } as const;
 const numS = { type: 'string', pattern: '^[0-9]{1,8}$' } as const;
@@ -26,6 +26,7 @@ const siteProps = {
 } as const;
 const siteBody = { type: 'object', additionalProperties: false, required: ['id', 'name', 'extensions', 'trunkId'], properties: { id: idS, ...siteProps } } as const;
 const sitePut = { type: 'object', additionalProperties: false, required: ['name', 'extensions', 'trunkId'], properties: siteProps } as const;
+const sitePatch = mergePatchBody(siteProps, [], 'JSON Merge Patch (RFC 7396): lists are replaced as whole lists.', [{ extensions: ['1001', '1002', '1003'] }]);
 const statusS = {
   type: 'object',
   additionalProperties: false,
@@ -124,6 +125,18 @@ export const siteRoutes = defineRoutes((app, { redis, keys, repo }) => {
       const t = tenantOf(req).id;
       const b = req.body;
       await sites.replace(t, req.params.siteId, { name: b.name, extensions: b.extensions, ringGroups: b.ringGroups ?? [], pickupGroups: b.pickupGroups ?? [], trunkId: b.trunkId }, actorOf(req));
+      return out(t, req.params.siteId);
+    },
+  );
+  app.patch<{ Params: { siteId: string }; Body: Record<string, unknown> }>(
+    '/sites/:siteId',
+    { schema: { tags, summary: 'Change a site (JSON Merge Patch)', params: siteParams, body: sitePatch, response: { 200: siteOut, ...errors() } } },
+    async (req) => {
+      const t = tenantOf(req).id;
+      const cur = await sites.get(t, req.params.siteId);
+      if (cur === null) throw new KumoError('KUMO_ERR_NOT_FOUND', `site ${req.params.siteId} not found`, { resource: 'site', id: req.params.siteId });
+      const v = mergePatch({ name: cur.name, extensions: cur.extensions, ringGroups: cur.ringGroups, pickupGroups: cur.pickupGroups, trunkId: cur.trunkId }, req.body);
+      await sites.replace(t, req.params.siteId, v, actorOf(req));
       return out(t, req.params.siteId);
     },
   );
