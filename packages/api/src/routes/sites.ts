@@ -26,7 +26,7 @@ const siteProps = {
 } as const;
 const siteBody = { type: 'object', additionalProperties: false, required: ['id', 'name', 'extensions', 'trunkId'], properties: { id: idS, ...siteProps } } as const;
 const sitePut = { type: 'object', additionalProperties: false, required: ['name', 'extensions', 'trunkId'], properties: siteProps } as const;
-const sitePatch = mergePatchBody(siteProps, [], 'JSON Merge Patch (RFC 7396): lists are replaced as whole lists.', [{ extensions: ['1001', '1002', '1003'] }]);
+const sitePatch = mergePatchBody(siteProps, [], 'JSON Merge Patch (RFC 7396): lists are replaced as whole lists.', [{ extensions: ['1001', '1002', '1003'] }, { name: 'Osaka 2F', pickupGroups: [] }]);
 const statusS = {
   type: 'object',
   additionalProperties: false,
