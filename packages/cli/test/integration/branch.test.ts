@@ -426,9 +426,13 @@ describe('kumo branch: the site keeps calling when the cloud link fails', () => 
     const ringing = sipp('ring-pick', uasRingCancel(), { port: phonePorts['1002'] as number, timeoutS: 12 });
     await new Promise((r) => setTimeout(r, 150));
     const picked = sipp('call-pick', phoneUac({ ...CALLER, domain: DOMAIN, holdMs: 800 }), { service: '1002', timeoutS: 12 });
-    await new Promise((r) => setTimeout(r, 1000));
-    const picker = await sipp('picker', uacCall({ user: '1003', domain: DOMAIN, password: 'pass1003x', expect: 200, mode: 'wait-bye' }), { service: '*8', timeoutS: 12 });
-    expect(picker.ok, picker.stderr).toBe(true);
+    // *8 finds nothing until 1002 rings: try again until it picks the call up (a loaded machine may take a while).
+    let picker: SippResult | undefined;
+    for (let i = 0; i < 10 && picker?.ok !== true; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      picker = await sipp(`picker${i}`, uacCall({ user: '1003', domain: DOMAIN, password: 'pass1003x', expect: 200, mode: 'wait-bye' }), { service: '*8', timeoutS: 12 });
+    }
+    expect(picker?.ok, picker?.stderr).toBe(true);
     expect((await picked).ok).toBe(true);
     expect((await ringing).ok).toBe(true);
     const servedBy = Date.now() - t0;
@@ -449,11 +453,22 @@ describe('kumo branch: the site keeps calling when the cloud link fails', () => 
     expect(seen.answered.size).toBe(3);
     expect(seen.ended.size).toBe(3);
 
-    // Every call made alone reaches billing exactly once: 8 CDRs (extension, group, outbound, inbound, 110, the
-    // picked-up call and the picker's, the long one).
-    await waitFor(async () => (await billed()).size - before.size >= 8, 15_000, 'CDRs billed');
-    const alone = [...(await billed()).entries()].filter(([id]) => !before.has(id));
-    expect(alone).toHaveLength(8);
+    // Every call made alone reaches billing exactly once. sipp counted 8 answered calls (extension, group, outbound,
+    // inbound, 110, the picked-up call and the picker's, the long one); a *8 tried before 1002 rang adds an
+    // unanswered CDR of its own. The cloud's stream holds what the branch forwarded; billing has each id once.
+    const aloneCdrs = async (): Promise<Map<string, { disposition: string }>> =>
+      new Map(
+        (await redis.xrange(keys.global.cdrStream(0), '-', '+'))
+          .map(([, f]) => JSON.parse(f[1] as string) as { cdrId: string; disposition: string })
+          .filter((c) => !before.has(c.cdrId))
+          .map((c) => [c.cdrId, c]),
+      );
+    await waitFor(async () => [...(await aloneCdrs()).values()].filter((c) => c.disposition === 'answered').length >= 8, 15_000, 'CDRs forwarded');
+    const forwarded = await aloneCdrs();
+    expect([...forwarded.values()].filter((c) => c.disposition === 'answered')).toHaveLength(8);
+    await waitFor(async () => (await billed()).size - before.size >= forwarded.size, 15_000, 'CDRs billed');
+    const alone = [...(await billed()).keys()].filter((id) => !before.has(id));
+    expect(alone.sort()).toEqual([...forwarded.keys()].sort());
     // The cloud's view: in sync, backlog 0 (the long call's CDR came after the hand-back), one service period.
     type SiteView = { branch: { state: string; cdrBacklog: number }; servicePeriods: unknown[] };
     await waitFor(async () => ((await api('GET', `/v1/tenants/${T}/sites/hq`)) as SiteView).branch.cdrBacklog === 0, 5000, 'cloud sees backlog 0');
@@ -463,10 +478,10 @@ describe('kumo branch: the site keeps calling when the cloud link fails', () => 
     // Forwarded twice (a replay, as after a crash between the cloud's answer and the branch's delete): still charged once.
     const stream = (await redis.xrange(keys.global.cdrStream(0), '-', '+')).map(([, f]) => JSON.parse(f[1] as string) as { cdrId: string });
     const replay = stream.filter((c) => !before.has(c.cdrId));
-    expect(replay.length).toBeGreaterThanOrEqual(8);
+    expect(replay.length).toBeGreaterThanOrEqual(forwarded.size);
     const again = await app.inject({ method: 'POST', url: '/v1/branch/cdrs', headers: { authorization: `Bearer ${siteCredential}`, 'content-type': 'application/json' }, payload: JSON.stringify({ cdrs: replay }) });
     expect(again.statusCode, again.body).toBe(200);
     await new Promise((r) => setTimeout(r, 1500));
-    expect([...(await billed()).keys()].filter((id) => !before.has(id))).toHaveLength(8);
+    expect([...(await billed()).keys()].filter((id) => !before.has(id))).toHaveLength(forwarded.size);
   }, 120_000);
 });
