@@ -1,0 +1,183 @@
+/**
+ * Real softphones losing and winning ring races (issue 12, "ring group and two devices on one
+ * extension (the loser sees no missed call); pickup"): Debian's baresip 1.0 and linphonec 5.1,
+ * headless, default account settings, against the real engine, sip app and Redis. One set of
+ * processes serves every case (cheap on CI):
+ *
+ * - baresip A: extensions 1001 and 1002 (two lines), answers by hand, prints its SIP trace (`-s`);
+ * - baresip B: extension 1003, answers by hand, prints its SIP trace;
+ * - linphonec: extension 1002 (with A's second line: two devices on one extension), auto answer off.
+ *
+ * The phone that loses must see no missed call: linphonec's own call history says `answered
+ * elsewhere`, not `missed`; baresip 1.0 keeps no call history, so its SIP trace must show the CANCEL
+ * it received carrying `Reason: SIP;cause=200;text="Call completed elsewhere"` (RFC 3326), which is
+ * what phones that keep one read.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { validateExtension, validatePickupGroup, validateRingGroup, validateTenantCreate } from '@kumo/domain';
+import { ProvisioningRepo, SYSTEM_ACTOR } from '@kumo/store';
+import { reservePorts } from '@kumo/testkit';
+import { Baresip, Linphone, until, type PhoneAccount } from '../helpers/softphones.js';
+import { startStack, type Stack } from '../helpers/stack.js';
+
+const DOMAIN = 'forks-phones.kumo.test';
+const TENANT = 'forks-phones';
+const ELSEWHERE = /Reason: SIP;cause=200;text="Call completed elsewhere"/;
+
+function phonePorts(): { sip: number; ctrl: number; rtp: [number, number] } {
+  const base = reservePorts(16);
+  const rtp = base + 4 + (base % 2);
+  return { sip: base, ctrl: base + 2, rtp: [rtp, rtp + 9] };
+}
+
+/** The CANCELs in a baresip SIP trace (`-s`) since `from`: each from its request line to its Content-Length. */
+function cancels(trace: string, from: number): string[] {
+  return [...trace.slice(from).matchAll(/^CANCEL sip:[\s\S]*?^Content-Length:.*$/gm)].map((m) => m[0]);
+}
+
+describe('softphones in ring races: ring group, two devices on one extension, pickup', () => {
+  let s: Stack;
+  let a: Baresip;
+  let b: Baresip;
+  let lin: Linphone;
+  const dir = mkdtempSync(join(tmpdir(), 'kumo-softforks-'));
+  const account = (user: string): PhoneAccount => ({ user, domain: DOMAIN, password: `pass${user}x`, proxy: { host: '127.0.0.1', port: s.sipPort }, transport: 'udp' });
+  const bound = async (ext: string, n = 1): Promise<boolean> => (await s.app.location.contactsFor(TENANT, ext)).length >= n;
+  const registered = async (ext: string, n: number, who: () => string): Promise<void> => {
+    const end = Date.now() + 20_000;
+    while (!(await bound(ext, n))) {
+      if (Date.now() > end) throw new Error(`${ext}: ${n} device(s) did not register\n${who().slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  /** Events of a baresip since `from`, of `type`. */
+  const eventsOf = (p: Baresip, type: string, from: number) => p.events.slice(from).filter((e) => e.type === type);
+  const waitEventFrom = (p: Baresip, type: string, from: number, ms = 15_000) =>
+    until(() => eventsOf(p, type, from).length > 0, ms, `baresip ${type} (events: ${p.events.slice(from).map((e) => e.type).join(',')})\n${p.output.slice(-1500)}`);
+
+  beforeAll(async () => {
+    s = await startStack({ redisUrl: inject('redisUrl'), settings: { md5FirstUserAgents: undefined }, calls: { cdrShards: 1, trunkSetupTimeoutSec: 2, trunkRingCapSec: 30 } });
+    const repo = new ProvisioningRepo(s.redis, s.keys);
+    const t = validateTenantCreate({ id: TENANT, name: 'Forks', sipDomain: DOMAIN, ports: 100, trunkChannels: 1, callsPerSecond: 50 });
+    if (!t.ok) throw new Error(JSON.stringify(t.problems));
+    await repo.createTenant(t.value, SYSTEM_ACTOR);
+    for (const [number, displayName] of [['1001', 'Anna Baresip'], ['1002', 'Shared Line'], ['1003', 'Ben Baresip']] as const) {
+      const e = validateExtension({ number, displayName, password: `pass${number}x` });
+      if (!e.ok) throw new Error(JSON.stringify(e.problems));
+      await repo.createExtension(TENANT, e.value, SYSTEM_ACTOR);
+    }
+    const g = validateRingGroup({ number: '700', name: 'Desk', strategy: 'ring-all', members: [{ extension: '1001' }, { extension: '1003' }], totalTimeoutSec: 30 });
+    if (!g.ok) throw new Error(JSON.stringify(g.problems));
+    await repo.createRingGroup(TENANT, g.value, SYSTEM_ACTOR);
+    const p = validatePickupGroup({ id: 'desk', name: 'Desk', members: ['1001', '1003'] });
+    if (!p.ok) throw new Error(JSON.stringify(p.problems));
+    await repo.createPickupGroup(TENANT, p.value, SYSTEM_ACTOR);
+
+    const tone = join(dir, 'tone.wav');
+    execFileSync('sox', ['-n', '-r', '8000', '-c', '1', '-b', '16', tone, 'synth', '1', 'sine', '1000', 'vol', '0.5']);
+    const ap = phonePorts();
+    const bp = phonePorts();
+    const lp = phonePorts();
+    [a, b] = await Promise.all([
+      Baresip.start({ account: account('1001'), more: [account('1002')], answer: 'manual', trace: true, sipPort: ap.sip, ctrlPort: ap.ctrl, rtpPorts: ap.rtp, tone }),
+      Baresip.start({ account: account('1003'), answer: 'manual', trace: true, sipPort: bp.sip, ctrlPort: bp.ctrl, rtpPorts: bp.rtp, tone }),
+    ]);
+    lin = Linphone.start({ sipPort: lp.sip, transport: 'udp', rtpPorts: lp.rtp });
+    lin.send('autoanswer disable');
+    await registered('1001', 1, () => a.output);
+    await registered('1003', 1, () => b.output);
+    await registered('1002', 1, () => a.output);
+    await lin.register(account('1002'), () => bound('1002', 2));
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.all([a?.close(), b?.close(), lin?.close()]);
+    await s?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** linphonec calls `user` (Kumo's address as the target: the command-line account has no outbound proxy). */
+  const linCall = (user: string): void => lin.send(`call sip:${user}@127.0.0.1:${s.sipPort};transport=udp`);
+
+  /** Hangs up from baresip `p` and waits until every phone is idle again. */
+  const hangup = async (p: Baresip, from: number): Promise<void> => {
+    await p.command('hangup');
+    await waitEventFrom(p, 'CALL_CLOSED', from, 10_000);
+  };
+
+  it('two devices on one extension (baresip and linphone as 1002): both ring, baresip answers, linphone logs "answered elsewhere", not a missed call', async () => {
+    const ea = a.events.length;
+    const eb = b.events.length;
+    const linMark = lin.output.length;
+    expect((await b.command('dial', `sip:1002@${DOMAIN}`)).ok).toBe(true);
+    await waitEventFrom(a, 'CALL_INCOMING', ea);
+    await lin.waitOutput(/is calling you|Receiving new incoming call/i, 15_000, linMark);
+    expect((await a.command('accept')).ok).toBe(true);
+    await waitEventFrom(b, 'CALL_ESTABLISHED', eb);
+    await lin.waitOutput(/Call \d+ with .* (ended|error)|ended/, 10_000, linMark);
+    const logs = await lin.callLogs();
+    expect(logs).toMatch(/Status: answered elsewhere/);
+    expect(logs).not.toMatch(/Status: missed/);
+    await hangup(b, eb);
+    await waitEventFrom(a, 'CALL_CLOSED', ea);
+  });
+
+  it('ring group (ring-all 1001 + 1003), called from linphone: baresip B answers; baresip A gets CANCEL "Call completed elsewhere"', async () => {
+    const ea = a.events.length;
+    const eb = b.events.length;
+    const trace = a.output.length;
+    const linMark = lin.output.length;
+    linCall('700');
+    await Promise.all([waitEventFrom(a, 'CALL_INCOMING', ea), waitEventFrom(b, 'CALL_INCOMING', eb)]);
+    expect((await b.command('accept')).ok).toBe(true);
+    await waitEventFrom(b, 'CALL_ESTABLISHED', eb);
+    await lin.waitOutput(/Call \d+ with .* connected/, 10_000, linMark);
+    await waitEventFrom(a, 'CALL_CLOSED', ea);
+    const got = cancels(a.output, trace);
+    expect(got.length, a.output.slice(trace).slice(-3000)).toBeGreaterThan(0);
+    expect(got.every((c) => ELSEWHERE.test(c))).toBe(true);
+    expect(eventsOf(a, 'CALL_ESTABLISHED', ea)).toHaveLength(0);
+    await hangup(b, eb);
+  });
+
+  it('*8 dialled from baresip A picks up linphone\'s call ringing baresip B (same pickup group); B gets "Call completed elsewhere"', async () => {
+    const ea = a.events.length;
+    const eb = b.events.length;
+    const trace = b.output.length;
+    const linMark = lin.output.length;
+    linCall('1003');
+    await waitEventFrom(b, 'CALL_INCOMING', eb);
+    // A has two lines: pick the one in the pickup group (1001) for the outgoing call.
+    expect((await a.command('uafind', `sip:1001@${DOMAIN}`)).ok).toBe(true);
+    expect((await a.command('dial', `sip:*8@${DOMAIN}`)).ok).toBe(true);
+    await waitEventFrom(a, 'CALL_ESTABLISHED', ea);
+    await lin.waitOutput(/Call \d+ with .* connected/, 10_000, linMark);
+    await waitEventFrom(b, 'CALL_CLOSED', eb);
+    const got = cancels(b.output, trace);
+    expect(got.length, b.output.slice(trace).slice(-3000)).toBeGreaterThan(0);
+    expect(got.every((c) => ELSEWHERE.test(c))).toBe(true);
+    expect(eventsOf(b, 'CALL_ESTABLISHED', eb)).toHaveLength(0);
+    await hangup(a, ea);
+  });
+
+  it('**1001 dialled from baresip B picks up linphone\'s call ringing baresip A; A gets "Call completed elsewhere"', async () => {
+    const ea = a.events.length;
+    const eb = b.events.length;
+    const trace = a.output.length;
+    const linMark = lin.output.length;
+    linCall('1001');
+    await waitEventFrom(a, 'CALL_INCOMING', ea);
+    expect((await b.command('dial', `sip:**1001@${DOMAIN}`)).ok).toBe(true);
+    await waitEventFrom(b, 'CALL_ESTABLISHED', eb);
+    await lin.waitOutput(/Call \d+ with .* connected/, 10_000, linMark);
+    await waitEventFrom(a, 'CALL_CLOSED', ea);
+    const got = cancels(a.output, trace);
+    expect(got.length, a.output.slice(trace).slice(-3000)).toBeGreaterThan(0);
+    expect(got.every((c) => ELSEWHERE.test(c))).toBe(true);
+    expect(eventsOf(a, 'CALL_ESTABLISHED', ea)).toHaveLength(0);
+    await hangup(b, eb);
+  });
+});
