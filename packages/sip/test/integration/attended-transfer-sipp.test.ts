@@ -43,7 +43,7 @@ ${body === '' ? 'Content-Length: 0\n' : `Content-Type: application/sdp\nContent-
 ]]></send>`;
 
 /** A phone calling `[service]` with digest and a fixed Call-ID; after the 200 it runs `then`. */
-function caller(o: { user: string; domain: string; name: string; then: string; headers?: string; final?: number; answerOf?: string }): string {
+function caller(o: { user: string; domain: string; name: string; then: string; headers?: string; final?: number; answerOf?: string; connectedTo?: string }): string {
   const invite = (cseq: number, auth: string) => `
   <send retrans="500" start_txn="inv${cseq}"><![CDATA[
 INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
@@ -84,16 +84,24 @@ Content-Length: 0
       : `
   <recv response="200" rrs="true" response_txn="inv2"><action><ereg regexp=".*" search_in="hdr" header="To:" assign_to="peerTo"/>${
     o.answerOf !== undefined ? `<ereg regexp="s=${o.answerOf}" search_in="body" check_it="true" assign_to="answer"/>` : ''
-  }</action></recv>${ack(2, 'To: [$peerTo]', '[next_url]')}
-${o.then.replaceAll('@FROM@', `<sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]`)}${o.answerOf !== undefined ? '\n  <Reference variables="answer"/>' : ''}`
+  }${o.connectedTo !== undefined ? pai(o.connectedTo, 'peerId') : ''}</action></recv>${ack(2, 'To: [$peerTo]', '[next_url]')}
+${o.then.replaceAll('@FROM@', `<sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]`)}${o.answerOf !== undefined ? '\n  <Reference variables="answer"/>' : ''}${
+    o.connectedTo !== undefined ? '\n  <Reference variables="peerId"/>' : ''
+  }`
   }
 </scenario>
 `;
 }
 
-/** A's part after the 200: the re-INVITE that joins it to C (C's SDP), then hang up. */
-const transferee = (expectSdpOf: string, mine: string) => `
-  <recv request="INVITE" timeout="15000"><action><ereg regexp="s=${expectSdpOf}" search_in="body" check_it="true" assign_to="joined"/></action></recv>${ok200(sdp(mine))}
+/** `<ereg>` that a header must match (the connected identity a party is told). */
+const pai = (regexp: string, name: string) => `<ereg regexp="${regexp}" search_in="hdr" header="P-Asserted-Identity:" check_it="true" assign_to="${name}"/>`;
+
+/**
+ * A's part after the 200: the re-INVITE that joins it to C (C's SDP, and C's identity in
+ * P-Asserted-Identity: `connectedTo`), then hang up.
+ */
+const transferee = (expectSdpOf: string, mine: string, connectedTo: string) => `
+  <recv request="INVITE" timeout="15000"><action><ereg regexp="s=${expectSdpOf}" search_in="body" check_it="true" assign_to="joined"/>${pai(connectedTo, 'who')}</action></recv>${ok200(sdp(mine))}
   <recv request="ACK"/>
   <pause milliseconds="300"/>
   <send retrans="500"><![CDATA[
@@ -108,14 +116,14 @@ Content-Length: 0
 
 ]]></send>
   <recv response="200"/>
-  <Reference variables="joined"/>`;
+  <Reference variables="joined,who"/>`;
 
 /** After the 200: wait for the far end's BYE. */
 const waitBye = `
   <recv request="BYE" timeout="15000"/>${ok200()}`;
 
-/** C: answers, accepts the re-INVITE with A's SDP, then the BYE. */
-function target(mine: string, expectSdpOf: string): string {
+/** C: answers, accepts the re-INVITE with A's SDP (and A's identity: `connectedTo`), then the BYE. */
+function target(mine: string, expectSdpOf: string, connectedTo: string): string {
   return `<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="target">
   <recv request="INVITE"/>
@@ -133,10 +141,10 @@ Content-Length: [len]
 ${sdp(mine)}
 ]]></send>
   <recv request="ACK"/>
-  <recv request="INVITE" timeout="15000"><action><ereg regexp="s=${expectSdpOf}" search_in="body" check_it="true" assign_to="joined"/></action></recv>${ok200(sdp(mine))}
+  <recv request="INVITE" timeout="15000"><action><ereg regexp="s=${expectSdpOf}" search_in="body" check_it="true" assign_to="joined"/>${pai(connectedTo, 'who')}</action></recv>${ok200(sdp(mine))}
   <recv request="ACK"/>
   <recv request="BYE" timeout="15000"/>${ok200()}
-  <Reference variables="joined"/>
+  <Reference variables="joined,who"/>
 </scenario>
 `;
 }
@@ -294,9 +302,10 @@ describe.each(['udp', 'tcp'] as const)('attended transfer (Replaces) with sipp o
     const u = `${Date.now().toString(36)}`;
     const callA = `call1-${u}-1`;
     const call2 = `call2-${u}-1`;
-    const c = await phone('1004', target('phoneC', 'phoneA'));
+    // Each is told who it now talks to: C learns A (1001), A learns C (1004).
+    const c = await phone('1004', target('phoneC', 'phoneA', 'User 1001.*sip:1001@'));
     const b = await phone('1002', transferor(domain, 200));
-    const a = dial('1002', caller({ user: '1001', domain, name: 'phoneA', then: transferee('phoneC', 'phoneA') }), `call1-${u}`);
+    const a = dial('1002', caller({ user: '1001', domain, name: 'phoneA', then: transferee('phoneC', 'phoneA', 'User 1004.*sip:1004@') }), `call1-${u}`);
     const aEntry = await waitFor('call 1 bridged', () => entry(callA));
     const b2 = dial('1004', caller({ user: '1002', domain, name: 'phoneB2', then: waitBye }), `call2-${u}`);
     const replaced = await waitFor('call 2 bridged', () => entry(call2));
@@ -387,13 +396,13 @@ ${sdp('phoneB')}
     const u = `${Date.now().toString(36)}`;
     const callA = `call1-${u}-1`;
     const b = await phone('1002', answerWaitBye);
-    const a = dial('1002', caller({ user: '1001', domain, name: 'phoneA', then: transferee('phoneX', 'phoneA') }), `call1-${u}`);
+    const a = dial('1002', caller({ user: '1001', domain, name: 'phoneA', then: transferee('phoneX', 'phoneA', 'User 1004.*sip:1004@') }), `call1-${u}`);
     const aEntry = await waitFor('call 1 bridged', () => entry(callA));
     // B's leg as B sees it: Call-ID, to-tag = Kumo's tag (local here), from-tag = B's.
     const [cid, localTag, remoteTag] = aEntry.peerKey.split(';') as [string, string, string];
     const xp = dial(
       '1002',
-      caller({ user: '1004', domain, name: 'phoneX', then: waitBye, answerOf: 'phoneA', headers: `Replaces: ${cid};to-tag=${localTag};from-tag=${remoteTag}\n` }),
+      caller({ user: '1004', domain, name: 'phoneX', then: waitBye, answerOf: 'phoneA', connectedTo: 'User 1001.*sip:1001@', headers: `Replaces: ${cid};to-tag=${localTag};from-tag=${remoteTag}\n` }),
       `callx-${u}`,
     );
     // Another tenant's phone naming the new leg of the same call: 403, nothing changes.
