@@ -237,6 +237,22 @@ export class Linphone {
     }
   }
 
+  /** Waits until linphonec has no call left (`calls` answers `No active call`). */
+  async idle(ms = 10_000): Promise<void> {
+    const end = Date.now() + ms;
+    for (;;) {
+      const mark = this.output.length;
+      this.send('calls');
+      const idle = await until(() => /No active calls?\.?\n|Call states|\d+\s*\|/.test(this.output.slice(mark)), 2000, 'linphonec calls').then(
+        () => /No active calls?/.test(this.output.slice(mark)),
+        () => false,
+      );
+      if (idle) return;
+      if (Date.now() > end) throw new Error(`linphonec still has a call\n${this.output.slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
   /**
    * The call history as linphonec prints it (`call-logs`: per call its direction, From, To and
    * `Status:` — `success`, `missed`, `answered elsewhere`, …), once it lists at least `calls` entries.

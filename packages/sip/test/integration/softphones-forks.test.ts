@@ -8,6 +8,10 @@
  * - baresip B: extension 1003, answers by hand, prints its SIP trace;
  * - linphonec: extension 1002 (with A's second line: two devices on one extension), auto answer off.
  *
+ * Last, linphone transfers attended (`transfer 1 --to-call 2`: REFER with Replaces): the two
+ * baresips it called are joined and each is told who it now talks to (P-Asserted-Identity on the
+ * re-INVITE that connects it, read from its own SIP trace).
+ *
  * The phone that loses must see no missed call: linphonec's own call history says `answered
  * elsewhere`, not `missed`; baresip 1.0 keeps no call history, so its SIP trace must show the CANCEL
  * it received carrying `Reason: SIP;cause=200;text="Call completed elsewhere"` (RFC 3326), which is
@@ -34,10 +38,11 @@ function phonePorts(): { sip: number; ctrl: number; rtp: [number, number] } {
   return { sip: base, ctrl: base + 2, rtp: [rtp, rtp + 9] };
 }
 
-/** The CANCELs in a baresip SIP trace (`-s`) since `from`: each from its request line to its Content-Length. */
-function cancels(trace: string, from: number): string[] {
-  return [...trace.slice(from).matchAll(/^CANCEL sip:[\s\S]*?^Content-Length:.*$/gm)].map((m) => m[0]);
+/** The requests of `method` in a baresip SIP trace (`-s`) since `from`: each from its request line to its Content-Length. */
+function requests(method: string, trace: string, from: number): string[] {
+  return [...trace.slice(from).matchAll(new RegExp(`^${method} sip:[\\s\\S]*?^Content-Length:.*$`, 'gm'))].map((m) => m[0]);
 }
+const cancels = (trace: string, from: number): string[] => requests('CANCEL', trace, from);
 
 describe('softphones in ring races: ring group, two devices on one extension, pickup', () => {
   let s: Stack;
@@ -102,10 +107,11 @@ describe('softphones in ring races: ring group, two devices on one extension, pi
   /** linphonec calls `user` (Kumo's address as the target: the command-line account has no outbound proxy). */
   const linCall = (user: string): void => lin.send(`call sip:${user}@127.0.0.1:${s.sipPort};transport=udp`);
 
-  /** Hangs up from baresip `p` and waits until every phone is idle again. */
+  /** Hangs up from baresip `p` and waits until linphone too has no call left (the next case starts clean). */
   const hangup = async (p: Baresip, from: number): Promise<void> => {
     await p.command('hangup');
     await waitEventFrom(p, 'CALL_CLOSED', from, 10_000);
+    await lin.idle();
   };
 
   it('two devices on one extension (baresip and linphone as 1002): both ring, baresip answers, linphone logs "answered elsewhere", not a missed call', async () => {
@@ -149,7 +155,9 @@ describe('softphones in ring races: ring group, two devices on one extension, pi
     const trace = b.output.length;
     const linMark = lin.output.length;
     linCall('1003');
-    await waitEventFrom(b, 'CALL_INCOMING', eb);
+    await waitEventFrom(b, 'CALL_INCOMING', eb).catch((err: unknown) => {
+      throw new Error(`${String(err).slice(0, 200)}\nLINPHONE ${lin.output.slice(linMark)}`);
+    });
     // A has two lines: pick the one in the pickup group (1001) for the outgoing call.
     expect((await a.command('uafind', `sip:1001@${DOMAIN}`)).ok).toBe(true);
     expect((await a.command('dial', `sip:*8@${DOMAIN}`)).ok).toBe(true);
@@ -179,5 +187,37 @@ describe('softphones in ring races: ring group, two devices on one extension, pi
     expect(got.every((c) => ELSEWHERE.test(c))).toBe(true);
     expect(eventsOf(a, 'CALL_ESTABLISHED', ea)).toHaveLength(0);
     await hangup(b, eb);
+  });
+
+  it('attended transfer from linphone (REFER with Replaces): baresip A and B are joined, each told who it now talks to', async () => {
+    const ea = a.events.length;
+    const eb = b.events.length;
+    const linMark = lin.output.length;
+    linCall('1001');
+    await waitEventFrom(a, 'CALL_INCOMING', ea);
+    expect((await a.command('accept')).ok).toBe(true);
+    await lin.waitOutput(/Call (\d+) with .* connected/, 10_000, linMark);
+    const first = /Call (\d+) with .* connected/.exec(lin.output.slice(linMark))?.[1] as string;
+    // Hold the first call (linphonec places no second call otherwise), then call B.
+    const held = lin.output.length;
+    lin.send(`pause ${first}`);
+    await lin.waitOutput(/paused/i, 10_000, held);
+    const second0 = lin.output.length;
+    linCall('1003');
+    await waitEventFrom(b, 'CALL_INCOMING', eb);
+    expect((await b.command('accept')).ok).toBe(true);
+    await lin.waitOutput(/Call (\d+) with .* connected/, 10_000, second0);
+    const second = /Call (\d+) with .* connected/.exec(lin.output.slice(second0))?.[1] as string;
+    const [traceA, traceB] = [a.output.length, b.output.length];
+    lin.send(`transfer ${first} --to-call ${second}`);
+    // Joined: each baresip gets a re-INVITE with the other's identity; linphone's calls end.
+    const identityIn = (p: Baresip, from: number, re: RegExp): boolean => requests('INVITE', p.output, from).some((m) => re.test(m));
+    await until(() => identityIn(a, traceA, /^P-Asserted-Identity: "Ben Baresip" <sip:1003@/m), 15_000, `A told it talks to B\n${a.output.slice(traceA).slice(-3000)}`);
+    await until(() => identityIn(b, traceB, /^P-Asserted-Identity: "Anna Baresip" <sip:1001@/m), 15_000, `B told it talks to A\n${b.output.slice(traceB).slice(-3000)}`);
+    await lin.waitOutput(new RegExp(`Call ${second} with .* ended`), 10_000, second0);
+    expect(eventsOf(a, 'CALL_CLOSED', ea)).toHaveLength(0);
+    expect(eventsOf(b, 'CALL_CLOSED', eb)).toHaveLength(0);
+    await hangup(a, ea);
+    await waitEventFrom(b, 'CALL_CLOSED', eb);
   });
 });
