@@ -118,6 +118,13 @@ describe.each(['udp', 'tcp'] as const)('call routing with sipp over %s', (transp
       ...(process.env.KUMO_SIPP_TRACE ? { args: ['-trace_msg', '-message_file', join(dir, `msg-${n++}.log`)] } : {}),
     });
   const caller = (expect: number, extra: Partial<UacCall> = {}) => ({ user: '1001', domain, password: 'pass1001x', expect, ...extra });
+  /** A refusal says why on the wire (issue 12 item 8): `Reason` (RFC 3326) and `X-Kumo-Reason`. */
+  const saysWhy = (status: number, reason: string): Partial<UacCall> => ({
+    check: [
+      ['X-Kumo-Reason', `^ *${reason}$`],
+      ['Reason', `SIP;cause=${status};text=&quot;${reason}&quot;`],
+    ],
+  });
 
   async function cdrFor(calleeDialled: string): Promise<Cdr> {
     const key = streams.streamKey(streams.shardOf(tenantId));
@@ -157,7 +164,7 @@ describe.each(['udp', 'tcp'] as const)('call routing with sipp over %s', (transp
   });
 
   it('nothing registered → 480, CDR no-answer', async () => {
-    const r = await call('1004', caller(480));
+    const r = await call('1004', caller(480, saysWhy(480, 'not-registered')));
     expect(r.ok, explain(r)).toBe(true);
     expect(await cdrFor('1004')).toMatchObject({ disposition: 'no-answer', finalStatus: 480, rejectionReason: null });
   });
@@ -175,10 +182,10 @@ describe.each(['udp', 'tcp'] as const)('call routing with sipp over %s', (transp
   });
 
   it('unknown number → 404 rejected; international without permission → 403', async () => {
-    let r = await call('1999', caller(404));
+    let r = await call('1999', caller(404, saysWhy(404, 'not-found')));
     expect(r.ok, explain(r)).toBe(true);
     expect(await cdrFor('1999')).toMatchObject({ disposition: 'rejected', rejectionReason: 'not-found' });
-    r = await call('001014155550100', caller(403));
+    r = await call('001014155550100', caller(403, saysWhy(403, 'permission-denied')));
     expect(r.ok, explain(r)).toBe(true);
     expect(await cdrFor('001014155550100')).toMatchObject({ disposition: 'rejected', rejectionReason: 'permission-denied', direction: 'outbound' });
   });
@@ -219,10 +226,10 @@ describe.each(['udp', 'tcp'] as const)('call routing with sipp over %s', (transp
       calleeExtension: '1002',
       callerE164: '+819011112222',
     });
-    r = await call('0312349999', { user: '09011112222', domain: '127.0.0.2', expect: 404 }, '127.0.0.2');
+    r = await call('0312349999', { user: '09011112222', domain: '127.0.0.2', expect: 404, ...saysWhy(404, 'unknown-did') }, '127.0.0.2');
     expect(r.ok, explain(r)).toBe(true);
     expect(await cdrFor('0312349999')).toMatchObject({ direction: 'inbound', rejectionReason: 'unknown-did' });
-    r = await call('0312340002', { user: '09011112222', domain: 'nowhere.test', expect: 403 }, '127.0.0.9');
+    r = await call('0312340002', { user: '09011112222', domain: 'nowhere.test', expect: 403, ...saysWhy(403, 'unknown-source') }, '127.0.0.9');
     expect(r.ok, explain(r)).toBe(true);
     await unregister('1002');
   });
