@@ -56,6 +56,11 @@ ${lines.join('\n')}
 ${body}]]></send>`;
 }
 
+/** A `<pause>` (none for 0 ms). */
+function pause(ms: number): string {
+  return ms > 0 ? `\n  <pause milliseconds="${ms}"/>` : '';
+}
+
 /** `<ereg>` checks on a received message's headers, and the `<Reference>` that keeps sipp quiet about them. */
 function checks(list: readonly (readonly [header: string, regexp: string])[], prefix: string): { action: string; reference: string } {
   if (list.length === 0) return { action: '', reference: '' };
@@ -160,8 +165,7 @@ Content-Length: 0
     return scenario(
       'uac',
       `${body}
-  <recv response="180" response_txn="inv${cseq}"/>
-  <pause milliseconds="${o.cancelAfterMs}"/>
+  <recv response="180" response_txn="inv${cseq}"/>${pause(o.cancelAfterMs)}
   <send><![CDATA[
 CANCEL ${ruri} SIP/2.0
 ${via(`[branch-of:inv${cseq}]`)}
@@ -194,8 +198,7 @@ Content-Length: 0
     body += `
   <recv response="200" rrs="true" response_txn="inv${cseq}"><action><ereg regexp=".*" search_in="hdr" header="To:" assign_to="peerTo"/></action></recv>${ackOk(`inv${cseq}`, cseq, 'To: [$peerTo]')}
   <recv request="INVITE" timeout="15000">${pai.action}</recv>${reply('200 OK', { contact: o.user, sdp: SDP })}
-  <recv request="ACK" timeout="15000"/>
-  <pause milliseconds="${o.holdMs ?? 300}"/>${bye(cseq + 1, 'To: [$peerTo]')}
+  <recv request="ACK" timeout="15000"/>${pause(o.holdMs ?? 300)}${bye(cseq + 1, 'To: [$peerTo]')}
   <Reference variables="peerTo"/>${pai.reference}`;
     return scenario('uac', body);
   }
@@ -225,7 +228,7 @@ Content-Length: 0
   <Reference variables="allow,sup"/>`;
     body += bye(cseq + 4);
   } else {
-    body += `\n  <pause milliseconds="${o.holdMs ?? 200}"/>${bye(cseq + 1)}`;
+    body += `${pause(o.holdMs ?? 200)}${bye(cseq + 1)}`;
   }
   return scenario('uac', body);
 }
@@ -250,7 +253,7 @@ export function uasAnswer(status: number, o: UasAnswer = {}): string {
   let body = `\n  <recv request="INVITE">${from.action}</recv>`;
   if (o.ring === 'early') body += reply('183 Session Progress', { toTag: 'U', contact: user, sdp: SDP });
   else if (o.ring !== false) body += reply('180 Ringing', { toTag: 'U', contact: user });
-  if (o.ringMs !== undefined) body += `\n  <pause milliseconds="${o.ringMs}"/>`;
+  body += pause(o.ringMs ?? 0);
   if (status === 200) {
     body += `${reply('200 OK', { toTag: 'U', contact: user, sdp: SDP, attrs: ' retrans="500"' })}
   <recv request="ACK"/>
