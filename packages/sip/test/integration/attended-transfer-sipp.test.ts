@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { validateExtension, validateTenantCreate, type Cdr } from '@kumo/domain';
 import { CdrStreams, ProvisioningRepo, SYSTEM_ACTOR } from '@kumo/store';
-import { freePort, runSipp, startSipp, type SippResult } from '@kumo/testkit';
+import { freePort, reply, runSipp, scenario, startSipp, type SippResult } from '@kumo/testkit';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 const explain = (r: SippResult): string => `sipp exit ${r.code}: ${r.errors.slice(0, 2000)} ${r.stderr.slice(0, 500)}`;
@@ -30,17 +30,8 @@ a=rtpmap:0 PCMU/8000
 a=sendrecv
 `;
 
-const ok200 = (body = '') => `
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:phone@[local_ip]:[local_port];transport=[transport]>
-${body === '' ? 'Content-Length: 0\n' : `Content-Type: application/sdp\nContent-Length: [len]\n\n${body}`}
-]]></send>`;
+/** 200 OK to the last request (with `body`: an SDP answer, and a Contact). */
+const ok200 = (body = ''): string => reply('200 OK', { contact: 'phone', ...(body !== '' ? { sdp: body } : {}) });
 
 /** A phone calling `[service]` with digest and a fixed Call-ID; after the 200 it runs `then`. */
 function caller(o: { user: string; domain: string; name: string; then: string; headers?: string; final?: number; answerOf?: string; connectedTo?: string }): string {
@@ -124,29 +115,16 @@ const waitBye = `
 
 /** C: answers, accepts the re-INVITE with A's SDP (and A's identity: `connectedTo`), then the BYE. */
 function target(mine: string, expectSdpOf: string, connectedTo: string): string {
-  return `<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="target">
-  <recv request="INVITE"/>
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]U[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:phone@[local_ip]:[local_port];transport=[transport]>
-Content-Type: application/sdp
-Content-Length: [len]
-
-${sdp(mine)}
-]]></send>
+  return scenario(
+    'target',
+    `
+  <recv request="INVITE"/>${reply('200 OK', { toTag: 'U', contact: 'phone', sdp: sdp(mine) })}
   <recv request="ACK"/>
   <recv request="INVITE" timeout="15000"><action><ereg regexp="s=${expectSdpOf}" search_in="body" check_it="true" assign_to="joined"/>${pai(connectedTo, 'who')}</action></recv>${ok200(sdp(mine))}
   <recv request="ACK"/>
   <recv request="BYE" timeout="15000"/>${ok200()}
-  <Reference variables="joined,who"/>
-</scenario>
-`;
+  <Reference variables="joined,who"/>`,
+  );
 }
 
 /**
@@ -158,20 +136,7 @@ function transferor(domain: string, final: 200 | 481, fixed?: string): string {
   <recv request="NOTIFY" timeout="10000"><action><ereg regexp="SIP/2.0 ${check}" search_in="body" check_it="true" assign_to="n${check}"/></action></recv>${ok200()}`;
   return `<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="transferor">
-  <recv request="INVITE" rrs="true"><action><ereg regexp=".*" search_in="hdr" header="From:" assign_to="peer"/></action></recv>
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]U[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:1002@[local_ip]:[local_port];transport=[transport]>
-Content-Type: application/sdp
-Content-Length: [len]
-
-${sdp('phoneB')}
-]]></send>
+  <recv request="INVITE" rrs="true"><action><ereg regexp=".*" search_in="hdr" header="From:" assign_to="peer"/></action></recv>${reply('200 OK', { toTag: 'U', contact: '1002', sdp: sdp('phoneB') })}
   <recv request="ACK"/>
 ${
   fixed === undefined
@@ -372,25 +337,7 @@ describe.each(['udp', 'tcp'] as const)('attended transfer (Replaces) with sipp o
   });
 
   /** A phone that answers and waits for the BYE. */
-  const answerWaitBye = `<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="answer">
-  <recv request="INVITE"/>
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]U[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:phone@[local_ip]:[local_port];transport=[transport]>
-Content-Type: application/sdp
-Content-Length: [len]
-
-${sdp('phoneB')}
-]]></send>
-  <recv request="ACK"/>${waitBye}
-</scenario>
-`;
+  const answerWaitBye = scenario('answer', `\n  <recv request="INVITE"/>${reply('200 OK', { toTag: 'U', contact: 'phone', sdp: sdp('phoneB') })}\n  <recv request="ACK"/>${waitBye}`);
 
   it('INVITE with Replaces takes a bridged leg’s place: the other party is re-INVITEd, the replaced leg gets a BYE', async () => {
     const u = `${Date.now().toString(36)}`;
