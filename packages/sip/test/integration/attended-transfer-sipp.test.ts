@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { validateExtension, validateTenantCreate, type Cdr } from '@kumo/domain';
 import { CdrStreams, ProvisioningRepo, SYSTEM_ACTOR } from '@kumo/store';
 import { freePort, reply, runSipp, scenario, startSipp, type SippResult } from '@kumo/testkit';
+import { bindPhone } from '../helpers/bind-phone.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 const explain = (r: SippResult): string => `sipp exit ${r.code}: ${r.errors.slice(0, 2000)} ${r.stderr.slice(0, 500)}`;
@@ -221,16 +222,7 @@ describe.each(['udp', 'tcp'] as const)('attended transfer (Replaces) with sipp o
   async function phone(ext: string, xml: string) {
     const port = await freePort();
     const h = startSipp({ scenario: file(xml), transport, localPort: port, calls: 1, timeoutS: 20, args: trace(`uas${ext}`) });
-    await s.app.location.register({
-      tenantId,
-      extension: ext,
-      callId: `reg-${ext}-${port}`,
-      cseq: n++,
-      maxContacts: 5,
-      policy: 'replace-oldest',
-      mode: 'update',
-      updates: [{ id: `b${port}`, expires: 300, contact: `sip:${ext}@127.0.0.1:${port}`, source: { address: '127.0.0.1', port, transport } }],
-    });
+    await bindPhone(s, { tenantId, ext, port, transport });
     return { h, port };
   }
   /** The Call-ID is `<callId>-1` (sipp's -cid_str) so the test can find the call. */

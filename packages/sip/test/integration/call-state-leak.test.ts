@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { validateExtension, validateTenantCreate } from '@kumo/domain';
 import { ProvisioningRepo, SYSTEM_ACTOR } from '@kumo/store';
 import { freePort, runSipp, startSipp, uacCall, uasAnswer, uasRingCancel, type SippResult } from '@kumo/testkit';
+import { bindPhone } from '../helpers/bind-phone.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 const tenantId = 'leak';
@@ -65,16 +66,7 @@ describe('per-call state is released after calls end', () => {
   async function phone(ext: string, scenario: { file: string } | { builtin: string }, transport: 'udp' | 'tcp', calls: number) {
     const port = await freePort();
     const h = startSipp({ scenario, transport, localPort: port, calls, timeoutS: 30, args: ['-l', '100'] });
-    await s.app.location.register({
-      tenantId,
-      extension: ext,
-      callId: `reg-${ext}-${port}`,
-      cseq: n++,
-      maxContacts: 5,
-      policy: 'replace-oldest',
-      mode: 'update',
-      updates: [{ id: `b${port}`, expires: 300, contact: `sip:${ext}@127.0.0.1:${port}`, source: { address: '127.0.0.1', port, transport } }],
-    });
+    await bindPhone(s, { tenantId, ext, port, transport });
     return h;
   }
   const calls = async (service: string, outcome: 'answer' | 'cancel' | number, transport: 'udp' | 'tcp', count: number) =>

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { validateDid, validateExtension, validatePickupGroup, validateRingGroup, validateTenantCreate, validateTrunk, type Cdr } from '@kumo/domain';
 import { CdrStreams, ProvisioningRepo, SYSTEM_ACTOR } from '@kumo/store';
 import { freePort, runSipp, startSipp, uacCall, uasAnswer as uas, uasInDialog, uasRingCancel, uasTransferor, type SippResult, type UacCall } from '@kumo/testkit';
+import { bindPhone } from '../helpers/bind-phone.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 function ok<T>(v: { ok: true; value: T } | { ok: false; problems: readonly unknown[] }): T {
@@ -93,16 +94,7 @@ describe.each(['udp', 'tcp'] as const)('call routing with sipp over %s', (transp
       timeoutS: 20,
       ...(process.env.KUMO_SIPP_TRACE ? { args: ['-trace_msg', '-message_file', join(dir, `msg-uas-${n++}.log`)] } : {}),
     });
-    await s.app.location.register({
-      tenantId,
-      extension: ext,
-      callId: `reg-${ext}-${port}`,
-      cseq: n++,
-      maxContacts: 5,
-      policy: 'replace-oldest',
-      mode: 'update',
-      updates: [{ id: `b${port}`, expires: 300, contact: `sip:${ext}@127.0.0.1:${port}`, source: { address: '127.0.0.1', port, transport } }],
-    });
+    await bindPhone(s, { tenantId, ext, port, transport });
     return h;
   }
   const unregister = (ext: string) => s.app.location.unregister(tenantId, ext);
