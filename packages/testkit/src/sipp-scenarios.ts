@@ -335,6 +335,32 @@ export function uasInDialog(): string {
   );
 }
 
+/**
+ * An OPTIONS ping (a carrier's health check, a phone's keep-alive) to `ruri` (default the target's
+ * address): expects 200 with an `Allow` that matches `allow`.
+ */
+export function optionsPing(o: { user: string; domain: string; ruri?: string; allow?: string }): string {
+  return scenario(
+    'options',
+    `
+  <send retrans="500"><![CDATA[
+OPTIONS ${o.ruri ?? 'sip:[remote_ip]:[remote_port]'} SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: <sip:${o.user}@${o.domain}>;tag=[pid]O[call_number]
+To: <${o.ruri ?? 'sip:[remote_ip]:[remote_port]'}>
+Call-ID: [call_id]
+CSeq: 1 OPTIONS
+Max-Forwards: 70
+Accept: application/sdp
+User-Agent: sipp-kumo
+Content-Length: 0
+
+]]></send>
+  <recv response="200"><action><ereg regexp="${o.allow ?? 'INVITE'}" search_in="hdr" header="Allow:" check_it="true" assign_to="allow"/></action></recv>
+  <Reference variables="allow"/>`,
+  );
+}
+
 /** REGISTER with digest (401, answer, 200) to `domain` as `user`. */
 export function register(o: { user: string; domain: string; password: string; expires?: number }): string {
   const req = (cseq: number, auth: string): string => `
