@@ -17,7 +17,8 @@ export interface UpOptions {
   readonly demo: boolean;
 }
 
-async function freeLoopbackPort(): Promise<number> {
+/** A free TCP port on 127.0.0.1 (for the local redis-server of `kumo up` and `kumo branch`). */
+export async function freeLoopbackPort(): Promise<number> {
   return new Promise((res, rej) => {
     const s = createServer();
     s.once('error', rej);

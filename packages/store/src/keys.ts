@@ -170,6 +170,17 @@ function tenantKeys(prefix: string) {
     auditHead: (id: string) => `${t(id)}:audit:head`,
     /** String: hash of the newest entry trimmed by retention (the chain's anchor). */
     auditAnchor: (id: string) => `${t(id)}:audit:anchor`,
+    // --- branch (survivable branch servers, docs/branch.md) -------------------------
+    /** Sorted set (score 0) of the tenant's site ids. */
+    sites: (id: string) => `${t(id)}:sites`,
+    /** String: JSON `SiteRecord` (which extensions, groups and local line belong to the site). */
+    site: (id: string, siteId: string) => `${t(id)}:site:${siteId}`,
+    /** Hash {hash, version}: the content hash of the site's last snapshot and its version (monotonic). */
+    siteSync: (id: string, siteId: string) => `${t(id)}:site:${siteId}:sync`,
+    /** String (JSON `BranchStatus`): what the site's branch last reported (state, snapshot version, CDR backlog). */
+    siteStatus: (id: string, siteId: string) => `${t(id)}:site:${siteId}:status`,
+    /** List (newest first, capped) of JSON branch service periods (serving alone from, to). */
+    sitePeriods: (id: string, siteId: string) => `${t(id)}:site:${siteId}:periods`,
   };
 }
 
@@ -298,6 +309,13 @@ function globalKeys(prefix: string) {
     retention: () => `${prefix}:retention`,
     /** A key of one retention set (own hash tag `{r:<id>}`; `meta` = JSON RetentionRecord). Operator-only. */
     retained: (retentionId: string, suffix: string) => `${prefix}:{r:${retentionId}}:${suffix}`,
+    // --- branch (survivable branch servers, docs/branch.md) -------------------------
+    /** Hash: SHA-256 (hex) of a site credential → JSON `{ tenantId, siteId, credentialId }` (never stored in clear). */
+    branchCredentials: () => `${prefix}:branch:creds`,
+    /** Sorted set `<tenantId>/<siteId>` (score 0): every site, for the operators' view and the metric. */
+    branchSites: () => `${prefix}:branch:sites`,
+    /** On a branch: the snapshot it serves (JSON envelope as received, signature included). */
+    branchSnapshot: () => `${prefix}:branch:snapshot`,
   };
 }
 
