@@ -11,12 +11,16 @@ import { Groups, Trunks, Dids, Plan } from './pages/config.tsx';
 import { Ledgers, Billing } from './pages/billing.tsx';
 import { ApiKeys, Users, Account } from './pages/people.tsx';
 import { Tenants, Platform } from './pages/operator.tsx';
+import { History, Incidents, OpIncidents, OpTickets, OpWorks, Reports, Tickets, Works } from './pages/ops.tsx';
 
 type Route = { path: string; label: MsgKey; page: (p: PageProps) => JSX.Element; who: 'tenant' | 'operator' | 'all'; adminOnly?: boolean };
 
 const ROUTES: Route[] = [
   { path: 'tenants', label: 'tenants', page: Tenants, who: 'operator' },
   { path: 'platform', label: 'platform', page: Platform, who: 'operator' },
+  { path: 'op-incidents', label: 'incidentsOp', page: OpIncidents, who: 'operator' },
+  { path: 'op-tickets', label: 'ticketsOp', page: OpTickets, who: 'operator' },
+  { path: 'op-works', label: 'worksOp', page: OpWorks, who: 'operator' },
   { path: 'dashboard', label: 'dashboard', page: Dashboard, who: 'tenant' },
   { path: 'extensions', label: 'extensions', page: Extensions, who: 'tenant' },
   { path: 'groups', label: 'groups', page: Groups, who: 'tenant' },
@@ -25,6 +29,11 @@ const ROUTES: Route[] = [
   { path: 'plan', label: 'plan', page: Plan, who: 'tenant' },
   { path: 'ledgers', label: 'ledgers', page: Ledgers, who: 'tenant' },
   { path: 'billing', label: 'billing', page: Billing, who: 'tenant' },
+  { path: 'reports', label: 'reports', page: Reports, who: 'tenant' },
+  { path: 'incidents', label: 'incidents', page: Incidents, who: 'tenant' },
+  { path: 'tickets', label: 'tickets', page: Tickets, who: 'tenant' },
+  { path: 'works', label: 'works', page: Works, who: 'tenant' },
+  { path: 'history', label: 'history', page: History, who: 'tenant' },
   { path: 'api-keys', label: 'apiKeys', page: ApiKeys, who: 'tenant', adminOnly: true },
   { path: 'users', label: 'users', page: Users, who: 'all', adminOnly: true },
   { path: 'account', label: 'account', page: Account, who: 'all' },

@@ -3,7 +3,7 @@ import { useState } from 'preact/hooks';
 import { api, tpath, type Page } from '../api.ts';
 import { fmtDate, fmtMinor, fmtNum, fmtYen, lang, t, tokyoMonth } from '../i18n.ts';
 import type { PageProps } from '../session.ts';
-import { ErrorBox, Loading, Section, useLoad } from '../ui.tsx';
+import { ErrorBox, Loading, MonthPicker, Section, useLoad } from '../ui.tsx';
 
 export function Ledgers({ tenantId }: PageProps): JSX.Element {
   const l = lang();
@@ -87,14 +87,7 @@ export function Billing({ tenantId }: PageProps): JSX.Element {
   return (
     <>
       <div class="row">
-        <label for="f-month">{t('month')}</label>
-        <select id="f-month" value={month} onChange={(e) => setMonth((e.currentTarget as HTMLSelectElement).value)}>
-          {months.map((m) => (
-            <option key={m} value={m}>
-              {m}
-            </option>
-          ))}
-        </select>
+        <MonthPicker value={month} onChange={setMonth} months={months} />
         <a class="button" href={tpath(tenantId, `/billing/months/${month}/report.csv?encoding=${l === 'ja' ? 'shift_jis' : 'utf-8'}&lang=${l}`)} download data-testid="report-csv">
           {t('reportCsv')}
         </a>
