@@ -308,6 +308,7 @@ const en = {
   section_pickupGroups: "Pickup group",
   section_trunks: "Trunk",
   section_dids: "DID",
+  monthlyFee: "Monthly fee (Article 33 basis)",
 };
 
 type Dict = typeof en;
@@ -617,6 +618,7 @@ const ja: Dict = {
   section_pickupGroups: "ピックアップグループ",
   section_trunks: "局線",
   section_dids: "ダイヤルイン",
+  monthlyFee: "月額料金（第33条の補償の基準）",
 };
 
 export type MsgKey = keyof Dict;

@@ -442,3 +442,37 @@ export function TableWrap({ label, children }: { label: string; children: Compon
     </div>
   );
 }
+
+export interface Column<T> {
+  label: string;
+  cell: (row: T) => ComponentChildren;
+}
+
+/** A read table: one header per column, one row per item ('Nothing here yet' when empty). */
+export function DataTable<T>(p: { label: string; testid: string; cols: readonly Column<T>[]; rows: readonly T[]; rowKey: (r: T) => string; rowAttrs?: (r: T) => Record<string, string> }): JSX.Element {
+  if (p.rows.length === 0) return <p>{t('empty')}</p>;
+  return (
+    <TableWrap label={p.label}>
+      <table data-testid={p.testid}>
+        <thead>
+          <tr>
+            {p.cols.map((c) => (
+              <th key={c.label} scope="col">
+                {c.label}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {p.rows.map((r) => (
+            <tr key={p.rowKey(r)} {...(p.rowAttrs?.(r) ?? {})}>
+              {p.cols.map((c) => (
+                <td key={c.label}>{c.cell(r)}</td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </TableWrap>
+  );
+}

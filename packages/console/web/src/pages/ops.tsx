@@ -7,12 +7,13 @@ import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { TICKET_CHANNELS, TICKET_KINDS, TICKET_STATES, WORK_IMPACTS, WORK_STATES } from '@kumo/domain';
 import { api, tpath } from '../api.ts';
-import { fmtDate, fmtNum, lang, opts, t, tokyoMonth, word } from '../i18n.ts';
+import { fmtDate, fmtNum, fmtYen, lang, opts, t, tokyoMonth, word } from '../i18n.ts';
 import type { PageProps } from '../session.ts';
-import { ErrorBox, FormCard, TableWrap, Loading, MonthPicker, Notice, Section, toIsoJst, useConfirm, useForm, useLoad, type FieldSpec, useCursor } from '../ui.tsx';
+import { DataTable, ErrorBox, FormCard, type Column, Loading, MonthPicker, Notice, Section, toIsoJst, useConfirm, useForm, useLoad, type FieldSpec, useCursor } from '../ui.tsx';
 
 const MONTHS = (): string[] => Array.from({ length: 12 }, (_, i) => tokyoMonth(-i));
 const pct = (x: number): string => `${(x * 100).toFixed(3)} %`;
+const tenantsText = (v: 'all' | string[]): string => (v === 'all' ? t('allTenants') : v.join(', '));
 const nonEmpty = (s: string | undefined): boolean => s !== undefined && s.trim() !== '';
 
 // ---- incidents --------------------------------------------------------------------------------------
@@ -36,54 +37,32 @@ interface Availability {
   to: string;
   availability: number;
   periods: { incidentId: string; title: string; scope: string; from: string; to: string; end: string | null }[];
-  sla: { unavailableSeconds: number; compensableHours: number; compensationCeilingYen: number | null; claimDeadline: string | null };
+  sla: { monthlyFeeYen: number | null; unavailableSeconds: number; compensableHours: number; compensationCeilingYen: number | null; claimDeadline: string | null };
 }
 
 function IncidentTable({ items, operator, onPick }: { items: Incident[]; operator: boolean; onPick?: (i: Incident) => void }): JSX.Element {
-  if (items.length === 0) return <p>{t('empty')}</p>;
-  return (
-    <TableWrap label={t('incidents')}>
-      <table data-testid="incidents">
-        <thead>
-          <tr>
-            <th scope="col">{t('id')}</th>
-            <th scope="col">{t('title')}</th>
-            <th scope="col">{t('status')}</th>
-            <th scope="col">{t('incidentStart')}</th>
-            <th scope="col">{t('incidentEnd')}</th>
-            <th scope="col">{t('scope')}</th>
-            {operator && <th scope="col">{t('tenants')}</th>}
-            <th scope="col">{t('incidentActions')}</th>
-          </tr>
-        </thead>
-        <tbody>
-          {items.map((i) => (
-            <tr key={i.id} data-testid={`incident-${i.id}`} data-state={i.state}>
-              <td>{onPick !== undefined ? <button type="button" onClick={() => onPick(i)} aria-label={`${t('edit')} ${i.id}`}>{i.id}</button> : i.id}</td>
-              <td>
-                {i.title}
-                {i.cause !== '' && <div class="muted">{i.cause}</div>}
-              </td>
-              <td>{word('incident_', i.state)}</td>
-              <td>{fmtDate(i.start)}</td>
-              <td>{fmtDate(i.end)}</td>
-              <td>{word('scope_', i.impact.scope)}</td>
-              {operator && <td>{i.impact.tenants === 'all' ? t('allTenants') : i.impact.tenants.join(', ')}</td>}
-              <td>
-                <ul class="plain">
-                  {i.actions.map((a, n) => (
-                    <li key={n}>
-                      {fmtDate(a.at)} {a.text}
-                    </li>
-                  ))}
-                </ul>
-              </td>
-            </tr>
+  const cols: Column<Incident>[] = [
+    { label: t('id'), cell: (i) => (onPick !== undefined ? <button type="button" onClick={() => onPick(i)} aria-label={`${t('edit')} ${i.id}`}>{i.id}</button> : i.id) },
+    { label: t('title'), cell: (i) => <>{i.title}{i.cause !== '' && <div class="muted">{i.cause}</div>}</> },
+    { label: t('status'), cell: (i) => word('incident_', i.state) },
+    { label: t('incidentStart'), cell: (i) => fmtDate(i.start) },
+    { label: t('incidentEnd'), cell: (i) => fmtDate(i.end) },
+    { label: t('scope'), cell: (i) => word('scope_', i.impact.scope) },
+    ...(operator ? [{ label: t('tenants'), cell: (i: Incident) => tenantsText(i.impact.tenants) }] : []),
+    {
+      label: t('incidentActions'),
+      cell: (i) => (
+        <ul class="plain">
+          {i.actions.map((a, n) => (
+            <li key={n}>
+              {fmtDate(a.at)} {a.text}
+            </li>
           ))}
-        </tbody>
-      </table>
-    </TableWrap>
-  );
+        </ul>
+      ),
+    },
+  ];
+  return <DataTable label={t('incidents')} testid="incidents" cols={cols} rows={items} rowKey={(i) => i.id} rowAttrs={(i) => ({ 'data-testid': `incident-${i.id}`, 'data-state': i.state })} />;
 }
 
 /** The month as a bar: unavailable periods in red over the month (SVG, with a text alternative). */
@@ -95,7 +74,8 @@ function Timeline({ a }: { a: Availability }): JSX.Element {
   return (
     <figure class="chart" data-testid="timeline">
       <svg viewBox="0 0 600 30" role="img" aria-label={label} width="100%">
-        <rect x="0" y="5" width="600" height="20" class="tl-ok" />
+        <rect x="0" y="5" width="600" height="20" class="tl-future" />
+        <rect x="0" y="5" width={x(new Date().toISOString())} height="20" class="tl-ok" />
         {a.periods.map((p) => (
           <rect key={p.incidentId} x={x(p.from)} y="5" width={Math.max(2, x(p.to) - x(p.from))} height="20" class={p.scope === 'full' ? 'tl-down' : 'tl-partial'} />
         ))}
@@ -105,11 +85,26 @@ function Timeline({ a }: { a: Availability }): JSX.Element {
   );
 }
 
-export function Incidents({ tenantId }: PageProps): JSX.Element {
+/** The monthly fee Article 33 compensation is based on (operators set it). */
+function SlaFee({ tenantId, fee, onDone }: { tenantId: string; fee: number | null; onDone: () => void }): JSX.Element {
+  const fields: FieldSpec[] = [{ name: 'monthlyFeeYen', label: t('monthlyFee'), inputMode: 'numeric' }];
+  const form = useForm<{ monthlyFeeYen: number | null }>({
+    fields,
+    initial: { monthlyFeeYen: fee === null ? '' : String(fee) },
+    toBody: (f) => ({ monthlyFeeYen: nonEmpty(f['monthlyFeeYen']) ? Number(f['monthlyFeeYen']) : null }),
+    check: (b) => (b.monthlyFeeYen === null || (Number.isInteger(b.monthlyFeeYen) && b.monthlyFeeYen >= 0) ? { ok: true } : { ok: false, problems: [{ field: 'monthlyFeeYen', message: 'must be an integer between 0 and 1000000000000' }] }),
+    submit: (b) => api('PUT', tpath(tenantId, '/sla-settings'), b),
+    onDone,
+    doneNote: t('saved'),
+  });
+  return <FormCard form={form} fields={fields} prefix="sla-" label={t('monthlyFee')} submitLabel={t('save')} />;
+}
+
+export function Incidents({ tenantId, session }: PageProps): JSX.Element {
   const months = MONTHS();
   const [month, setMonth] = useState(months[0]!);
   const [list, error] = useLoad(() => api<{ items: Incident[] }>('GET', tpath(tenantId, '/incidents')), [tenantId]);
-  const [avail, availError] = useLoad(() => api<Availability>('GET', tpath(tenantId, `/availability/${month}`)), [tenantId, month]);
+  const [avail, availError, reloadAvail] = useLoad(() => api<Availability>('GET', tpath(tenantId, `/availability/${month}`)), [tenantId, month]);
   return (
     <>
       <div class="row">
@@ -134,8 +129,13 @@ export function Incidents({ tenantId }: PageProps): JSX.Element {
                 <dt>{t('compensableHours')}</dt>
                 <dd>{fmtNum(avail.sla.compensableHours)}</dd>
               </div>
+              <div class="stat" data-testid="sla-fee">
+                <dt>{t('monthlyFee')}</dt>
+                <dd>{avail.sla.monthlyFeeYen === null ? '—' : fmtYen(avail.sla.monthlyFeeYen)}</dd>
+              </div>
             </dl>
             <Timeline a={avail} />
+            {session.user.role === 'operator' && <SlaFee key={String(avail.sla.monthlyFeeYen)} tenantId={tenantId} fee={avail.sla.monthlyFeeYen} onDone={reloadAvail} />}
           </>
         )}
       </Section>
@@ -274,41 +274,23 @@ interface Ticket {
 }
 
 function TicketTable({ items, operator, onPick }: { items: Ticket[]; operator: boolean; onPick: (t: Ticket) => void }): JSX.Element {
-  if (items.length === 0) return <p>{t('empty')}</p>;
-  return (
-    <TableWrap label={t('tickets')}>
-      <table data-testid="tickets">
-        <thead>
-          <tr>
-            <th scope="col">{t('id')}</th>
-            {operator && <th scope="col">{t('tenant')}</th>}
-            <th scope="col">{t('ticketKind')}</th>
-            <th scope="col">{t('subject')}</th>
-            <th scope="col">{t('status')}</th>
-            <th scope="col">{t('assignee')}</th>
-            <th scope="col">{t('receivedAt')}</th>
-          </tr>
-        </thead>
-        <tbody>
-          {items.map((x) => (
-            <tr key={`${x.tenantId}/${x.id}`} data-testid={`ticket-${x.id}`} data-state={x.state}>
-              <td>
-                <button type="button" onClick={() => onPick(x)} aria-label={`${t('open')} ${x.id}`}>
-                  {x.id}
-                </button>
-              </td>
-              {operator && <td>{x.tenantId}</td>}
-              <td>{word('ticketKind_', x.kind)}</td>
-              <td>{x.subject}</td>
-              <td>{word('ticketState_', x.state)}</td>
-              <td>{x.assignee ?? '—'}</td>
-              <td>{fmtDate(x.receivedAt)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </TableWrap>
-  );
+  const cols: Column<Ticket>[] = [
+    {
+      label: t('id'),
+      cell: (x) => (
+        <button type="button" onClick={() => onPick(x)} aria-label={`${t('open')} ${x.id}`}>
+          {x.id}
+        </button>
+      ),
+    },
+    ...(operator ? [{ label: t('tenant'), cell: (x: Ticket) => x.tenantId }] : []),
+    { label: t('ticketKind'), cell: (x) => word('ticketKind_', x.kind) },
+    { label: t('subject'), cell: (x) => x.subject },
+    { label: t('status'), cell: (x) => word('ticketState_', x.state) },
+    { label: t('assignee'), cell: (x) => x.assignee ?? '—' },
+    { label: t('receivedAt'), cell: (x) => fmtDate(x.receivedAt) },
+  ];
+  return <DataTable label={t('tickets')} testid="tickets" cols={cols} rows={items} rowKey={(x) => `${x.tenantId}/${x.id}`} rowAttrs={(x) => ({ 'data-testid': `ticket-${x.id}`, 'data-state': x.state })} />;
 }
 
 /** One ticket: its text and notes; a note (everyone who may write), assignee and state (operators), close (tenant, once resolved). */
@@ -433,49 +415,29 @@ interface Work {
 }
 
 function WorkTable({ items, operator, onState }: { items: Work[]; operator: boolean; onState?: (w: Work, s: string) => void }): JSX.Element {
-  if (items.length === 0) return <p>{t('empty')}</p>;
-  return (
-    <TableWrap label={t('works')}>
-      <table data-testid="works">
-        <thead>
-          <tr>
-            <th scope="col">{t('title')}</th>
-            <th scope="col">{t('window')}</th>
-            <th scope="col">{t('impact')}</th>
-            <th scope="col">{t('status')}</th>
-            {operator && <th scope="col">{t('tenants')}</th>}
-            <th scope="col">{t('notice')}</th>
-          </tr>
-        </thead>
-        <tbody>
-          {items.map((w) => (
-            <tr key={w.id} data-testid={`work-${w.id}`} data-state={w.state}>
-              <td>{w.title}</td>
-              <td>
-                {fmtDate(w.windowStart)} – {fmtDate(w.windowEnd)}
-              </td>
-              <td>{word('workImpact_', w.impact)}</td>
-              <td>
-                {operator && onState !== undefined ? (
-                  <select aria-label={`${t('status')} ${w.title}`} value={w.state} onChange={(e) => onState(w, (e.currentTarget as HTMLSelectElement).value)}>
-                    {opts(WORK_STATES, 'workState_').map((o) => (
-                      <option key={o.value} value={o.value}>
-                        {o.label}
-                      </option>
-                    ))}
-                  </select>
-                ) : (
-                  word('workState_', w.state)
-                )}
-              </td>
-              {operator && <td>{w.tenants === 'all' ? t('allTenants') : w.tenants.join(', ')}</td>}
-              <td class="pre">{lang() === 'ja' ? w.notice.ja : w.notice.en}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </TableWrap>
-  );
+  const cols: Column<Work>[] = [
+    { label: t('title'), cell: (w) => w.title },
+    { label: t('window'), cell: (w) => `${fmtDate(w.windowStart)} – ${fmtDate(w.windowEnd)}` },
+    { label: t('impact'), cell: (w) => word('workImpact_', w.impact) },
+    {
+      label: t('status'),
+      cell: (w) =>
+        operator && onState !== undefined ? (
+          <select aria-label={`${t('status')} ${w.title}`} value={w.state} onChange={(e) => onState(w, (e.currentTarget as HTMLSelectElement).value)}>
+            {opts(WORK_STATES, 'workState_').map((o) => (
+              <option key={o.value} value={o.value}>
+                {o.label}
+              </option>
+            ))}
+          </select>
+        ) : (
+          word('workState_', w.state)
+        ),
+    },
+    ...(operator ? [{ label: t('tenants'), cell: (w: Work) => tenantsText(w.tenants) }] : []),
+    { label: t('notice'), cell: (w) => <span class="pre">{lang() === 'ja' ? w.notice.ja : w.notice.en}</span> },
+  ];
+  return <DataTable label={t('works')} testid="works" cols={cols} rows={items} rowKey={(w) => w.id} rowAttrs={(w) => ({ 'data-testid': `work-${w.id}`, 'data-state': w.state })} />;
 }
 
 export function Works({ tenantId }: PageProps): JSX.Element {
@@ -646,34 +608,21 @@ export function Reports({ tenantId }: PageProps): JSX.Element {
               <Stat label={t('busyHour')} value={tr.tenant.busyHour === null ? '—' : `${fmtDate(tr.tenant.busyHour.hour)} (${tr.tenant.busyHour.erlangs.toFixed(2)} erl)`} />
               <Stat label={t('recommendedChannels')} value={fmtNum(tr.tenant.sizing.recommendedChannels)} />
             </dl>
-            <TableWrap label={t('trafficReport')}>
-              <table data-testid="traffic-series">
-                <thead>
-                  <tr>
-                    <th scope="col">{t('dimension')}</th>
-                    <th scope="col">{t('id')}</th>
-                    <th scope="col">{t('offered')}</th>
-                    <th scope="col">{t('carried')}</th>
-                    <th scope="col">{t('blocked')}</th>
-                    <th scope="col">{t('erlangs')}</th>
-                    <th scope="col">{t('recommendedChannels')}</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {[tr.tenant, ...tr.trunks, ...tr.groups].map((x) => (
-                    <tr key={`${x.dimension}/${x.key}`}>
-                      <td>{word('dimension_', x.dimension)}</td>
-                      <td>{x.key}</td>
-                      <td>{fmtNum(x.totals.offered)}</td>
-                      <td>{fmtNum(x.totals.carried)}</td>
-                      <td>{fmtNum(x.totals.blocked)}</td>
-                      <td>{x.totals.erlangs.toFixed(2)}</td>
-                      <td>{fmtNum(x.sizing.recommendedChannels)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </TableWrap>
+            <DataTable
+              label={t('trafficReport')}
+              testid="traffic-series"
+              rows={[tr.tenant, ...tr.trunks, ...tr.groups]}
+              rowKey={(x) => `${x.dimension}/${x.key}`}
+              cols={[
+                { label: t('dimension'), cell: (x) => word('dimension_', x.dimension) },
+                { label: t('id'), cell: (x) => x.key },
+                { label: t('offered'), cell: (x) => fmtNum(x.totals.offered) },
+                { label: t('carried'), cell: (x) => fmtNum(x.totals.carried) },
+                { label: t('blocked'), cell: (x) => fmtNum(x.totals.blocked) },
+                { label: t('erlangs'), cell: (x) => x.totals.erlangs.toFixed(3) },
+                { label: t('recommendedChannels'), cell: (x) => fmtNum(x.sizing.recommendedChannels) },
+              ]}
+            />
           </>
         )}
       </Section>
