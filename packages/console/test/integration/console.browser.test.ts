@@ -406,6 +406,7 @@ describe.skipIf(!BUILT || !existsSync(CHROMIUM))('console in Chromium', () => {
     const row = op.locator('[data-testid=incidents] tr[data-state=open]', { hasText: '音声品質の低下' });
     await row.waitFor();
     expect(await axe(op)).toEqual([]);
+    await op.waitForSelector('section[aria-labelledby=h-probes]');
     await shot(op, 'operator-incidents');
     // The tenant admin sees it, with the month's availability timeline.
     await goto(admin, 'incidents');
@@ -525,6 +526,20 @@ describe.skipIf(!BUILT || !existsSync(CHROMIUM))('console in Chromium', () => {
     await op.waitForSelector('[data-testid=sla-fee] dd:has-text("50,000")');
     expect(await axe(op)).toEqual([]);
     await op.click('[data-testid=opened-tenant] button');
+    await ctx.close();
+  });
+
+  it('a read-only user sees the new pages without any write control', async () => {
+    const created = await asOperator('POST', '/v1/tenants/demo/users', { login: 'viewer@demo', name: '閲覧 太郎', role: 'tenant-viewer', password: 'viewer-password-1' });
+    expect(created.status).toBe(201);
+    const ctx = await newContext();
+    const v = await ctx.newPage();
+    await login(v, 'viewer@demo', 'viewer-password-1');
+    for (const route of ['groups', 'trunks', 'dids', 'plan', 'tickets', 'history', 'incidents']) {
+      await goto(v, route);
+      await v.waitForLoadState('networkidle');
+      expect(await v.locator('main form:visible, main button.danger:visible, main button:visible:has-text("編集")').count(), route).toBe(0);
+    }
     await ctx.close();
   });
 

@@ -309,6 +309,10 @@ const en = {
   section_trunks: "Trunk",
   section_dids: "DID",
   monthlyFee: "Monthly fee (Article 33 basis)",
+  probe: "Probe",
+  probes: "Synthetic probes",
+  since: "Since",
+  lastChecked: "Last checked",
 };
 
 type Dict = typeof en;
@@ -619,6 +623,10 @@ const ja: Dict = {
   section_trunks: "局線",
   section_dids: "ダイヤルイン",
   monthlyFee: "月額料金（第33条の補償の基準）",
+  probe: "監視対象",
+  probes: "死活監視",
+  since: "状態の開始",
+  lastChecked: "最終確認",
 };
 
 export type MsgKey = keyof Dict;

@@ -224,6 +224,38 @@ function IncidentEdit({ inc, onDone }: { inc: Incident; onDone: () => void }): J
   );
 }
 
+interface Probe {
+  key: string;
+  kind: string;
+  target: string;
+  ok: boolean;
+  since: string;
+  consecutiveFailures: number;
+  lastCheckedAt: string;
+  lastError: string | null;
+  lastMs: number | null;
+  incidentId: string | null;
+}
+
+/** The synthetic probes (engines, Redis, billing lag, trunk gateways): their state opens and closes automatic incidents. */
+function Probes(): JSX.Element {
+  const [list, error] = useLoad(() => api<{ items: Probe[] }>('GET', '/v1/ops/probes'));
+  const cols: Column<Probe>[] = [
+    { label: t('probe'), cell: (p) => `${p.kind} ${p.target}` },
+    { label: t('status'), cell: (p) => <><span class={`dot ${p.ok ? 'registered' : 'down'}`} aria-hidden="true" />{p.ok ? t('health_up') : t('health_down')}</> },
+    { label: t('since'), cell: (p) => fmtDate(p.since) },
+    { label: t('lastChecked'), cell: (p) => `${fmtDate(p.lastCheckedAt)}${p.lastMs !== null ? ` (${p.lastMs} ms)` : ''}` },
+    { label: t('error'), cell: (p) => p.lastError ?? '—' },
+    { label: t('incidents'), cell: (p) => p.incidentId ?? '—' },
+  ];
+  return (
+    <Section title={t('probes')} id="probes">
+      <ErrorBox error={error} />
+      {list === null ? error === null && <Loading /> : <DataTable label={t('probes')} testid="probes" cols={cols} rows={list.items} rowKey={(p) => p.key} rowAttrs={(p) => ({ 'data-ok': String(p.ok) })} />}
+    </Section>
+  );
+}
+
 export function OpIncidents(_p: PageProps): JSX.Element {
   const [state, setState] = useState('');
   const [list, error, reload] = useLoad(() => api<{ items: Incident[] }>('GET', `/v1/ops/incidents${state !== '' ? `?state=${state}` : ''}`), [state]);
@@ -252,6 +284,7 @@ export function OpIncidents(_p: PageProps): JSX.Element {
       {picked !== null && <IncidentEdit key={picked.id} inc={picked} onDone={() => (setPicked(null), reload())} />}
       {list === null ? <Loading /> : <IncidentTable items={list.items} operator onPick={setPicked} />}
       <FormCard form={form} fields={fields} prefix="new-inc-" title={t('openIncident')} titleId="new-incident" heading="h2" submitLabel={t('create')} />
+      <Probes />
     </>
   );
 }
