@@ -525,6 +525,16 @@ describe.skipIf(!BUILT || !existsSync(CHROMIUM))('console in Chromium', () => {
     await op.click('form[aria-label="月額料金（第33条の補償の基準）"] button[type=submit]');
     await op.waitForSelector('[data-testid=sla-fee] dd:has-text("50,000")');
     expect(await axe(op)).toEqual([]);
+    // …and the tenant's tariff override (JSON, confirmed), then removes it.
+    await goto(op, 'billing');
+    await op.fill('#f-tariff-override', '{"classes": {"mobile": {"unitSeconds": 60, "unitPrice": 1500}}}');
+    await op.click('form:has(#f-tariff-override) button[type=submit]');
+    await op.click('dialog[open] button.danger');
+    await op.waitForFunction(() => /"unitPrice": 1500/.test(document.querySelector('[data-testid=effective-tariff]')?.textContent ?? ''));
+    expect(await axe(op)).toEqual([]);
+    await op.click('button:has-text("個別料金を削除")');
+    await op.click('dialog[open] button.danger');
+    await op.waitForFunction(() => !/"unitPrice": 1500/.test(document.querySelector('[data-testid=effective-tariff]')?.textContent ?? ''));
     await op.click('[data-testid=opened-tenant] button');
     await ctx.close();
   });

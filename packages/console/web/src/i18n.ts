@@ -313,6 +313,10 @@ const en = {
   probes: "Synthetic probes",
   since: "Since",
   lastChecked: "Last checked",
+  tenantTariff: "Tariff",
+  effectiveTariff: "Prices that apply (JSON, 1/100 JPY)",
+  tariffOverride: "Tenant tariff override (JSON)",
+  removeOverride: "Remove the override",
 };
 
 type Dict = typeof en;
@@ -627,6 +631,10 @@ const ja: Dict = {
   probes: "死活監視",
   since: "状態の開始",
   lastChecked: "最終確認",
+  tenantTariff: "料金表",
+  effectiveTariff: "適用される料金（JSON、1/100円単位）",
+  tariffOverride: "テナント個別料金（JSON）",
+  removeOverride: "個別料金を削除",
 };
 
 export type MsgKey = keyof Dict;

@@ -476,3 +476,45 @@ export function DataTable<T>(p: { label: string; testid: string; cols: readonly 
     </TableWrap>
   );
 }
+
+/** A JSON document edited as text (tariffs): parsed before sending, saved after a confirmation; the server validates. */
+export function JsonEditor(p: { id: string; label: string; value: unknown; confirmText: string; save: (body: unknown) => Promise<unknown>; onDone: () => void }): JSX.Element {
+  const [text, setText] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [note, setNote] = useState<string | null>(null);
+  const [confirmEl, confirm] = useConfirm();
+  const value = text ?? JSON.stringify(p.value, null, 2);
+  const submit = (e: Event): void => {
+    e.preventDefault();
+    let body: unknown;
+    try {
+      body = JSON.parse(value);
+    } catch (err) {
+      setError(err);
+      return;
+    }
+    confirm(p.confirmText, async () => {
+      try {
+        await p.save(body);
+        setError(null);
+        setNote(t('saved'));
+        setText(null);
+        p.onDone();
+      } catch (err) {
+        setError(err);
+      }
+    });
+  };
+  return (
+    <form class="card" onSubmit={submit}>
+      {confirmEl}
+      <Notice text={note} />
+      <ErrorBox error={error} />
+      <label for={`f-${p.id}`}>{p.label}</label>
+      <textarea id={`f-${p.id}`} rows={12} spellcheck={false} value={value} onInput={(e) => setText((e.currentTarget as HTMLTextAreaElement).value)} />
+      <button type="submit" class="primary">
+        {t('save')}
+      </button>
+    </form>
+  );
+}

@@ -4,7 +4,7 @@ import { validateTenantCreate, validateTenantPatch } from '@kumo/domain';
 import { api, tpath, type Page } from '../api.ts';
 import { fmtNum, t, type MsgKey } from '../i18n.ts';
 import type { PageProps } from '../session.ts';
-import { ErrorBox, FormCard, Loading, Notice, Section, useConfirm, useForm, useLoad, type FieldSpec, useCursor } from '../ui.tsx';
+import { ErrorBox, FormCard, JsonEditor, Loading, Notice, Section, useConfirm, useForm, useLoad, type FieldSpec, useCursor } from '../ui.tsx';
 
 interface Tenant {
   id: string;
@@ -274,45 +274,6 @@ export function Platform(_p: PageProps): JSX.Element {
 /** The platform default tariff as JSON (prices in 1/100 JPY); the server validates and audits it. */
 function Tariff(): JSX.Element {
   const [tariff, error, reload] = useLoad(() => api<Record<string, unknown>>('GET', '/v1/billing/tariff'));
-  const [text, setText] = useState<string | null>(null);
-  const [opError, setOpError] = useState<unknown>(null);
-  const [note, setNote] = useState<string | null>(null);
-  const [confirmEl, confirm] = useConfirm();
   if (tariff === null) return error === null ? <Loading /> : <ErrorBox error={error} />;
-  const value = text ?? JSON.stringify(tariff, null, 2);
-  return (
-    <form
-      class="card"
-      onSubmit={(e) => {
-        e.preventDefault();
-        let body: unknown;
-        try {
-          body = JSON.parse(value);
-        } catch (err) {
-          setOpError(err);
-          return;
-        }
-        confirm(t('tariff'), async () => {
-          try {
-            await api('PUT', '/v1/billing/tariff', body);
-            setOpError(null);
-            setNote(t('saved'));
-            setText(null);
-            reload();
-          } catch (err) {
-            setOpError(err);
-          }
-        });
-      }}
-    >
-      {confirmEl}
-      <Notice text={note} />
-      <ErrorBox error={opError} />
-      <label for="f-tariff">{t('tariff')}</label>
-      <textarea id="f-tariff" rows={12} spellcheck={false} value={value} onInput={(e) => setText((e.currentTarget as HTMLTextAreaElement).value)} />
-      <button type="submit" class="primary">
-        {t('save')}
-      </button>
-    </form>
-  );
+  return <JsonEditor id="tariff" label={t('tariff')} value={tariff} confirmText={t('tariff')} save={(b) => api('PUT', '/v1/billing/tariff', b)} onDone={reload} />;
 }
