@@ -9,7 +9,7 @@ import { TICKET_CHANNELS, TICKET_KINDS, TICKET_STATES, WORK_IMPACTS, WORK_STATES
 import { api, tpath } from '../api.ts';
 import { fmtDate, fmtNum, fmtYen, lang, opts, t, tokyoMonth, word } from '../i18n.ts';
 import type { PageProps } from '../session.ts';
-import { DataTable, ErrorBox, FormCard, type Column, Loading, MonthPicker, Notice, Section, toIsoJst, useConfirm, useForm, useLoad, type FieldSpec, useCursor } from '../ui.tsx';
+import { DataTable, ErrorBox, FormCard, fromIsoJst, type Column, Loading, MonthPicker, Notice, Section, toIsoJst, useConfirm, useForm, useLoad, type FieldSpec, useCursor } from '../ui.tsx';
 
 const MONTHS = (): string[] => Array.from({ length: 12 }, (_, i) => tokyoMonth(-i));
 const pct = (x: number): string => `${(x * 100).toFixed(3)} %`;
@@ -184,11 +184,23 @@ function checkIncident(b: IncidentBody): { ok: boolean; problems: { field: strin
 }
 
 function IncidentEdit({ inc, onDone }: { inc: Incident; onDone: () => void }): JSX.Element {
-  const fields: FieldSpec[] = [{ name: 'action', label: t('incidentAction'), kind: 'textarea' }, { name: 'cause', label: t('cause'), kind: 'textarea' }];
-  const form = useForm<{ action?: string; cause: string }>({
+  const fields: FieldSpec[] = [{ name: 'action', label: t('incidentAction'), kind: 'textarea' }, ...incidentFields().filter((f) => f.name !== 'end')];
+  const form = useForm<IncidentBody & { action?: string }>({
     fields,
-    initial: { action: '', cause: inc.cause },
-    toBody: (f) => ({ ...(nonEmpty(f['action']) ? { action: f['action'] ?? '' } : {}), cause: f['cause'] ?? '' }),
+    initial: {
+      action: '',
+      title: inc.title,
+      start: fromIsoJst(inc.start),
+      scope: inc.impact.scope,
+      tenants: inc.impact.tenants === 'all' ? 'all' : inc.impact.tenants.join(', '),
+      attributable: String(inc.attributable),
+      cause: inc.cause,
+    },
+    toBody: (f) => {
+      const { end: _end, ...b } = incidentBody(f);
+      return { ...b, ...(nonEmpty(f['action']) ? { action: f['action'] ?? '' } : {}) };
+    },
+    check: checkIncident,
     submit: (b) => api('PATCH', `/v1/ops/incidents/${inc.id}`, b),
     onDone,
   });
@@ -447,9 +459,19 @@ interface Work {
   notice: { ja: string; en: string };
 }
 
-function WorkTable({ items, operator, onState }: { items: Work[]; operator: boolean; onState?: (w: Work, s: string) => void }): JSX.Element {
+function WorkTable({ items, operator, onState, onPick }: { items: Work[]; operator: boolean; onState?: (w: Work, s: string) => void; onPick?: (w: Work) => void }): JSX.Element {
   const cols: Column<Work>[] = [
-    { label: t('title'), cell: (w) => w.title },
+    {
+      label: t('title'),
+      cell: (w) =>
+        onPick !== undefined ? (
+          <button type="button" onClick={() => onPick(w)} aria-label={`${t('edit')} ${w.title}`}>
+            {w.title}
+          </button>
+        ) : (
+          w.title
+        ),
+    },
     { label: t('window'), cell: (w) => `${fmtDate(w.windowStart)} – ${fmtDate(w.windowEnd)}` },
     { label: t('impact'), cell: (w) => word('workImpact_', w.impact) },
     {
@@ -510,23 +532,49 @@ function checkWork(b: WorkBody): { ok: boolean; problems: { field: string; messa
   return { ok: problems.length === 0, problems };
 }
 
+const workBody = (f: Record<string, string>): WorkBody => ({
+  title: f['title'] ?? '',
+  description: f['description'] ?? '',
+  windowStart: toIsoJst(f['windowStart'] ?? ''),
+  windowEnd: toIsoJst(f['windowEnd'] ?? ''),
+  impact: f['impact'] ?? 'partial',
+  tenants: tenantsOf(f['tenants']),
+  notice: { ja: f['noticeJa'] ?? '', en: f['noticeEn'] ?? '' },
+});
+
+/** Change a scheduled work: its window, impact, tenants, notices. */
+function WorkEdit({ w, onDone }: { w: Work; onDone: () => void }): JSX.Element {
+  const fields = workFields();
+  const form = useForm<WorkBody>({
+    fields,
+    initial: {
+      title: w.title,
+      windowStart: fromIsoJst(w.windowStart),
+      windowEnd: fromIsoJst(w.windowEnd),
+      impact: w.impact,
+      tenants: w.tenants === 'all' ? 'all' : w.tenants.join(', '),
+      description: w.description,
+      noticeJa: w.notice.ja,
+      noticeEn: w.notice.en,
+    },
+    toBody: workBody,
+    check: checkWork,
+    submit: (b) => api('PATCH', `/v1/ops/works/${w.id}`, b),
+    onDone,
+  });
+  return <FormCard form={form} fields={fields} prefix="work-" title={`${t('edit')} ${w.title}`} titleId="edit-work" submitLabel={t('save')} onCancel={onDone} />;
+}
+
 export function OpWorks(_p: PageProps): JSX.Element {
   const [list, error, reload] = useLoad(() => api<{ items: Work[] }>('GET', '/v1/ops/works'));
+  const [picked, setPicked] = useState<Work | null>(null);
   const [opError, setOpError] = useState<unknown>(null);
   const [note, setNote] = useState<string | null>(null);
   const fields = workFields();
   const form = useForm<WorkBody>({
     fields,
     initial: { title: '', windowStart: '', windowEnd: '', impact: 'partial', tenants: 'all', description: '', noticeJa: '', noticeEn: '' },
-    toBody: (f) => ({
-      title: f['title'] ?? '',
-      description: f['description'] ?? '',
-      windowStart: toIsoJst(f['windowStart'] ?? ''),
-      windowEnd: toIsoJst(f['windowEnd'] ?? ''),
-      impact: f['impact'] ?? 'partial',
-      tenants: tenantsOf(f['tenants']),
-      notice: { ja: f['noticeJa'] ?? '', en: f['noticeEn'] ?? '' },
-    }),
+    toBody: workBody,
     check: checkWork,
     submit: (b) => api('POST', '/v1/ops/works', b),
     onDone: reload,
@@ -541,7 +589,8 @@ export function OpWorks(_p: PageProps): JSX.Element {
     <>
       <Notice text={note} />
       <ErrorBox error={error ?? opError} />
-      {list === null ? <Loading /> : <WorkTable items={list.items} operator onState={onState} />}
+      {picked !== null && <WorkEdit key={picked.id} w={picked} onDone={() => (setPicked(null), reload())} />}
+      {list === null ? <Loading /> : <WorkTable items={list.items} operator onState={onState} onPick={setPicked} />}
       <FormCard form={form} fields={fields} prefix="new-work-" title={t('newWork')} titleId="new-work" heading="h2" submitLabel={t('create')} />
     </>
   );
