@@ -1,7 +1,7 @@
 import type { ComponentChildren, JSX } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError } from './api.ts';
-import { errorMessage, problemText, t } from './i18n.ts';
+import { errorMessage, problemText, t, tokyoMonth } from './i18n.ts';
 
 export function ErrorBox({ error }: { error: unknown }): JSX.Element | null {
   if (error === null || error === undefined) return null;
@@ -517,4 +517,16 @@ export function JsonEditor(p: { id: string; label: string; value: unknown; confi
       </button>
     </form>
   );
+}
+
+/** The chosen month (the last 12 in Japan time, this one first) and its chooser row. */
+export function useMonth(): [string, JSX.Element] {
+  const months = Array.from({ length: 12 }, (_, i) => tokyoMonth(-i));
+  const [month, setMonth] = useState(months[0]!);
+  return [
+    month,
+    <div class="row" key="month">
+      <MonthPicker value={month} onChange={setMonth} months={months} />
+    </div>,
+  ];
 }

@@ -7,11 +7,10 @@ import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { TICKET_CHANNELS, TICKET_KINDS, TICKET_STATES, WORK_IMPACTS, WORK_STATES } from '@kumo/domain';
 import { api, tpath } from '../api.ts';
-import { fmtDate, fmtNum, fmtYen, lang, opts, t, tokyoMonth, word } from '../i18n.ts';
+import { fmtDate, fmtNum, fmtYen, lang, opts, t, word } from '../i18n.ts';
 import type { PageProps } from '../session.ts';
-import { DataTable, ErrorBox, FormCard, fromIsoJst, type Column, Loading, MonthPicker, Notice, Section, toIsoJst, useConfirm, useForm, useLoad, type FieldSpec, useCursor } from '../ui.tsx';
+import { DataTable, ErrorBox, FormCard, fromIsoJst, type Column, Loading, useMonth, Notice, Section, toIsoJst, useConfirm, useForm, useLoad, type FieldSpec, useCursor } from '../ui.tsx';
 
-const MONTHS = (): string[] => Array.from({ length: 12 }, (_, i) => tokyoMonth(-i));
 const pct = (x: number): string => `${(x * 100).toFixed(3)} %`;
 const tenantsText = (v: 'all' | string[]): string => (v === 'all' ? t('allTenants') : v.join(', '));
 const nonEmpty = (s: string | undefined): boolean => s !== undefined && s.trim() !== '';
@@ -101,15 +100,12 @@ function SlaFee({ tenantId, fee, onDone }: { tenantId: string; fee: number | nul
 }
 
 export function Incidents({ tenantId, session }: PageProps): JSX.Element {
-  const months = MONTHS();
-  const [month, setMonth] = useState(months[0]!);
+  const [month, monthRow] = useMonth();
   const [list, error] = useLoad(() => api<{ items: Incident[] }>('GET', tpath(tenantId, '/incidents')), [tenantId]);
   const [avail, availError, reloadAvail] = useLoad(() => api<Availability>('GET', tpath(tenantId, `/availability/${month}`)), [tenantId, month]);
   return (
     <>
-      <div class="row">
-        <MonthPicker value={month} onChange={setMonth} months={months} />
-      </div>
+      {monthRow}
       <ErrorBox error={error ?? availError} />
       <Section title={t('availability')} id="availability">
         {avail === null ? (
@@ -117,22 +113,10 @@ export function Incidents({ tenantId, session }: PageProps): JSX.Element {
         ) : (
           <>
             <dl class="stats" data-testid="availability">
-              <div class="stat">
-                <dt>{t('availability')}</dt>
-                <dd>{pct(avail.availability)}</dd>
-              </div>
-              <div class="stat">
-                <dt>{t('unavailableMinutes')}</dt>
-                <dd>{fmtNum(Math.round(avail.sla.unavailableSeconds / 60))}</dd>
-              </div>
-              <div class="stat">
-                <dt>{t('compensableHours')}</dt>
-                <dd>{fmtNum(avail.sla.compensableHours)}</dd>
-              </div>
-              <div class="stat" data-testid="sla-fee">
-                <dt>{t('monthlyFee')}</dt>
-                <dd>{avail.sla.monthlyFeeYen === null ? '—' : fmtYen(avail.sla.monthlyFeeYen)}</dd>
-              </div>
+              <Stat label={t('availability')} value={pct(avail.availability)} />
+              <Stat label={t('unavailableMinutes')} value={fmtNum(Math.round(avail.sla.unavailableSeconds / 60))} />
+              <Stat label={t('compensableHours')} value={fmtNum(avail.sla.compensableHours)} />
+              <Stat label={t('monthlyFee')} value={avail.sla.monthlyFeeYen === null ? '—' : fmtYen(avail.sla.monthlyFeeYen)} testid="sla-fee" />
             </dl>
             <Timeline a={avail} />
             {session.user.role === 'operator' && <SlaFee key={String(avail.sla.monthlyFeeYen)} tenantId={tenantId} fee={avail.sla.monthlyFeeYen} onDone={reloadAvail} />}
@@ -634,8 +618,7 @@ function Stat({ label, value, testid }: { label: string; value: string; testid?:
 }
 
 export function Reports({ tenantId }: PageProps): JSX.Element {
-  const months = MONTHS();
-  const [month, setMonth] = useState(months[0]!);
+  const [month, monthRow] = useMonth();
   const [rep, repError] = useLoad(() => api<OpReport>('GET', tpath(tenantId, `/reports/${month}`)), [tenantId, month]);
   const [tr, trError] = useLoad(() => api<Traffic>('GET', tpath(tenantId, `/traffic/${month}`)), [tenantId, month]);
   const l = lang();
@@ -643,9 +626,7 @@ export function Reports({ tenantId }: PageProps): JSX.Element {
   const base = tpath(tenantId, `/reports/${month}`);
   return (
     <>
-      <div class="row">
-        <MonthPicker value={month} onChange={setMonth} months={months} />
-      </div>
+      {monthRow}
       <ErrorBox error={repError ?? trError} />
       <Section title={t('operationReport')} id="operation-report">
         <div class="row">
