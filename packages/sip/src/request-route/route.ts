@@ -542,9 +542,9 @@ export function createInviteRoute(d: RouteDeps) {
     const tenant = ctx.tenant as Tenant;
     const r = parseReplacesHeader(h);
     if (!r) return reply(ctx, 400, 'Bad Replaces', 'bad-replaces');
-    const found = dialogs.forTenant(tenant.id).find(r);
+    const found = await dialogs.forTenant(tenant.id).find(r);
     if (found.kind === 'other-tenant') return reply(ctx, 403, 'Forbidden', 'replaces-other-tenant');
-    const taken = found.kind === 'found' ? found.leg.takeOver() : undefined;
+    const taken = found.kind === 'found' ? await found.leg.takeOver() : undefined;
     if (!taken) return reply(ctx, 481, 'Call/Transaction Does Not Exist', 'replaces-unknown');
     let mine: Leg;
     try {
