@@ -209,6 +209,7 @@ export class SharedPickupRegistry extends LocalPickupRegistry {
           const ask: PickupAsk = { tenantId, callKey, half: ex.info, ...(by !== undefined ? { by } : {}) };
           const r = await this.relay.request<{ ok: boolean }>(owner, 'pickup', ask, PICKUP_TIMEOUT_MS);
           if (r.ok) {
+            this.log.info({ owner, callKey }, 'picked up a call ringing on another worker');
             // The ringing call's view: the picker (this side) is its callee.
             ended = ex.ended.then((h) => (h === 'local' ? 'callee' : h === 'remote' ? 'caller' : 'system'));
             return true;

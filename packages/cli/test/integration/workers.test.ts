@@ -1,0 +1,354 @@
+/**
+ * Several sip workers on one engine (issue 13, docs/scaling.md), all real processes: `kumo engine`
+ * and two `kumo sip` workers on one redis-server, sipp phones and a sipp carrier.
+ *
+ * The engine hands new INVITEs to its workers round-robin, so placement is driven: the test counts
+ * the INVITEs it sends, learns which worker took a call from the Redis ringing / bridged-leg index,
+ * and sends one throw-away INVITE (unknown domain → 403) when the next call must land on the other
+ * worker. Then: group and directed pickup with the ringing call and the picker on different workers
+ * (BYE and re-INVITE/hold relayed both ways), INVITE with Replaces for a leg the other worker holds,
+ * a rolling restart of both workers under steady load with no failed call, and a SIGKILLed worker
+ * under load: the survivor takes new calls at once and the dead worker's calls get their CDRs.
+ */
+import { createSocket } from 'node:dgram';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { validateExtension, validatePickupGroup, type Cdr } from '@kumo/domain';
+import { LocationStore, ProvisioningRepo, SYSTEM_ACTOR } from '@kumo/store';
+import { freePort, startRedis, startSipp, type RedisHandle, type SippHandle, type SippResult } from '@kumo/testkit';
+import { KumoProc, PHONE, TENANT, DOMAIN, carrierLog, phoneCalls, readCdrs, ready, relStack, startCarrier, waitFor, type RelStack } from './helpers/kumo-procs.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const explain = (r: SippResult): string => `sipp exit ${r.code}: ${r.errors.slice(-1500)} ${r.stderr.slice(-300)}`;
+
+const SDP = `v=0
+o=- 1 1 IN IP[local_ip_type] [local_ip]
+s=-
+c=IN IP[media_ip_type] [media_ip]
+t=0 0
+m=audio [media_port] RTP/AVP 0
+a=rtpmap:0 PCMU/8000
+a=sendrecv
+`;
+const HOLD_SDP = SDP.replace('a=sendrecv', 'a=sendonly');
+
+const ok200 = (sdp = false) => `
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:phone@[local_ip]:[local_port];transport=[transport]>
+${sdp ? `Content-Type: application/sdp\nContent-Length: [len]\n\n${SDP}` : 'Content-Length: 0\n'}
+]]></send>`;
+
+/** What a phone does once its call is up. */
+type Then = { bye: number } | 'wait-bye' | { hold: number } | 'answer-reinvite-then-wait-bye';
+
+/** In-dialog request of the calling phone (the peer's To, with its tag, kept in `$peerTo`). */
+const inDialog = (user: string, method: string, cseq: number, sdp?: string): string => `
+  <send retrans="500"><![CDATA[
+${method} [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: <sip:${user}@${DOMAIN}>;tag=[pid]C[call_number]
+To: [$peerTo]
+Call-ID: [call_id]
+CSeq: ${cseq} ${method}
+Contact: <sip:${user}@[local_ip]:[local_port];transport=[transport]>
+Max-Forwards: 70
+${sdp !== undefined ? `Content-Type: application/sdp\nContent-Length: [len]\n\n${sdp}` : 'Content-Length: 0\n'}
+]]></send>`;
+
+const waitBye = `
+  <recv request="BYE" timeout="20000"/>${ok200()}`;
+
+/** A registered phone calling `[service]` with digest (407 first); `headers`: extra INVITE header lines. */
+function dial(user: string, password: string, then: Then, headers = ''): string {
+  const invite = (cseq: number, auth: string) => `
+  <send retrans="500" start_txn="i${cseq}"><![CDATA[
+INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: <sip:${user}@${DOMAIN}>;tag=[pid]C[call_number]
+To: <sip:[service]@${DOMAIN}>
+Call-ID: [call_id]
+CSeq: ${cseq} INVITE
+Contact: <sip:${user}@[local_ip]:[local_port];transport=[transport]>
+Max-Forwards: 70
+User-Agent: sipp-kumo
+${headers}${auth}Content-Type: application/sdp
+Content-Length: [len]
+
+${SDP}]]></send>
+  <recv response="100" optional="true" response_txn="i${cseq}"/>`;
+  const ack = (cseq: number, ok: boolean) => `
+  <send ack_txn="i${cseq}"><![CDATA[
+ACK ${ok ? '[next_url]' : 'sip:[service]@[remote_ip]:[remote_port]'} SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=${ok ? '[branch]' : `[branch-of:i${cseq}]`};rport
+From: <sip:${user}@${DOMAIN}>;tag=[pid]C[call_number]
+${ok ? 'To: [$peerTo]' : '[last_To:]'}
+Call-ID: [call_id]
+CSeq: ${cseq} ACK
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>`;
+  let body = `${invite(1, '')}
+  <recv response="407" auth="true" response_txn="i1"/>${ack(1, false)}${invite(2, `[authentication username=${user} password=${password}]\n`)}
+  <recv response="180" optional="true" response_txn="i2"/>
+  <recv response="183" optional="true" response_txn="i2"/>
+  <recv response="200" rrs="true" response_txn="i2"><action><ereg regexp=".*" search_in="hdr" header="To:" assign_to="peerTo"/></action></recv>${ack(2, true)}`;
+  if (then === 'wait-bye') body += waitBye;
+  else if (then === 'answer-reinvite-then-wait-bye')
+    body += `
+  <recv request="INVITE" timeout="20000"/>${ok200(true)}
+  <recv request="ACK" timeout="20000"/>${waitBye}`;
+  else if ('hold' in then)
+    body += `
+  <pause milliseconds="${then.hold}"/>${inDialog(user, 'INVITE', 3, HOLD_SDP)}
+  <recv response="100" optional="true"/>
+  <recv response="200"/>${inDialog(user, 'ACK', 3)}
+  <pause milliseconds="300"/>${inDialog(user, 'BYE', 4)}
+  <recv response="200"/>`;
+  else
+    body += `
+  <pause milliseconds="${then.bye}"/>${inDialog(user, 'BYE', 3)}
+  <recv response="200"/>`;
+  return `<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="dial">${body}\n  <Reference variables="peerTo"/>\n</scenario>\n`;
+}
+
+const ringing180 = `
+  <recv request="INVITE"><action><ereg regexp="([0-9]+)" search_in="hdr" header="CSeq:" assign_to="all,cs"/></action></recv>
+  <send><![CDATA[
+SIP/2.0 180 Ringing
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]P[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:phone@[local_ip]:[local_port];transport=[transport]>
+Content-Length: 0
+
+]]></send>`;
+
+/** A phone that rings until CANCELled with `Reason: … Call completed elsewhere` (a pickup took the call). */
+const ringsUntilPickedUp = `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="rings">${ringing180}
+  <recv request="CANCEL" timeout="20000"><action><ereg regexp="cause=200" search_in="hdr" header="Reason:" check_it="true" assign_to="r"/></action></recv>${ok200()}
+  <send><![CDATA[
+SIP/2.0 487 Request Terminated
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]P[call_number]
+[last_Call-ID:]
+CSeq: [$cs] INVITE
+Content-Length: 0
+
+]]></send>
+  <recv request="ACK" timeout="20000"/>
+  <Reference variables="all,r"/>
+</scenario>
+`;
+
+/** A phone that answers and waits for the BYE. */
+const answers = `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="answers">${ringing180}
+  <send retrans="500"><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]P[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:phone@[local_ip]:[local_port];transport=[transport]>
+Content-Type: application/sdp
+Content-Length: [len]
+
+${SDP}]]></send>
+  <recv request="ACK" timeout="20000"/>${waitBye}
+  <Reference variables="all,cs"/>
+</scenario>
+`;
+
+const users = { a: PHONE, b: { user: '2002', password: 'pass2002x' }, c: { user: '2003', password: 'pass2003x' }, d: { user: '2004', password: 'pass2004x' } };
+
+describe('several sip workers on one engine', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kumo-workers-'));
+  let redisServer: RedisHandle;
+  let st: RelStack;
+  let engine: KumoProc;
+  const workers: { proc: KumoProc; ops: string }[] = [];
+  let location: LocationStore;
+  /** INVITEs handed to the workers so far (the engine's round-robin position). */
+  let invites = 0;
+  let n = 0;
+
+  const file = (xml: string): { file: string } => {
+    const f = join(dir, `s${n++}.xml`);
+    writeFileSync(f, xml);
+    return { file: f };
+  };
+  const startWorker = (i: number): void => {
+    const ops = workers[i]?.ops as string;
+    const proc = new KumoProc('sip', { ...st.env, KUMO_SIP_OPS_LISTEN: ops });
+    proc.start();
+    workers[i] = { proc, ops };
+  };
+  const workerOf = (owner: string): number => workers.findIndex((w) => owner.split(':')[1] === String(w.proc.child?.pid));
+  const inProgress = async (ops: string): Promise<number> => {
+    const text = await (await fetch(`http://${ops}/metrics`)).text();
+    return Number(/^kumo_sip_calls_in_progress(?:\{[^}]*\})? (\d+)/m.exec(text)?.[1] ?? 0);
+  };
+  /** Whether both workers had a call in progress at one moment while `h` ran. */
+  const onBothWorkers = async (h: SippHandle): Promise<boolean> => {
+    let running = true;
+    void h.done.finally(() => (running = false));
+    while (running) {
+      const [a, b] = await Promise.all(workers.map((w) => inProgress(w.ops).catch(() => 0)));
+      if ((a ?? 0) > 0 && (b ?? 0) > 0) return true;
+      await sleep(100);
+    }
+    return false;
+  };
+  const logs = (): string => workers.map((w, i) => `--- sip ${i}\n${w.proc.output.slice(-3000)}`).join('\n') + `\n--- engine\n${engine.output.slice(-1500)}`;
+
+  /** A sipp UAS registered as `ext` (binding written as the registrar would). */
+  async function phone(ext: string, xml: string): Promise<SippHandle> {
+    const port = await freePort();
+    const h = startSipp({ scenario: file(xml), localPort: port, calls: 1, timeoutS: 30 });
+    await location.register({
+      tenantId: TENANT,
+      extension: ext,
+      callId: `reg-${ext}-${port}`,
+      cseq: n++,
+      maxContacts: 5,
+      policy: 'replace-oldest',
+      mode: 'update',
+      updates: [{ id: `b${port}`, expires: 300, contact: `sip:${ext}@127.0.0.1:${port}`, source: { address: '127.0.0.1', port, transport: 'udp' } }],
+    });
+    return h;
+  }
+  /** A phone's call through the engine (two INVITEs: the digest challenge, then the call). */
+  function call(service: string, xml: string): SippHandle {
+    invites += 2;
+    return startSipp({ scenario: file(xml), target: st.sipTarget, service, calls: 1, timeoutS: 30 });
+  }
+  /** One INVITE the workers refuse (unknown domain → 403): moves the engine's round-robin on by one. */
+  async function nudge(): Promise<void> {
+    invites += 1;
+    const [host, port] = st.sipTarget.split(':') as [string, string];
+    const sock = createSocket('udp4');
+    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+    const local = sock.address().port;
+    const branch = `z9hG4bK-nudge-${n++}`;
+    const head = (m: string, extra: string) =>
+      [`${m} sip:1@nowhere.invalid SIP/2.0`, `Via: SIP/2.0/UDP 127.0.0.1:${local};branch=${branch};rport`, `From: <sip:x@nowhere.invalid>;tag=nudge${n}`, extra, `Call-ID: nudge-${n}@workers`, `CSeq: 1 ${m}`, 'Max-Forwards: 70', 'Content-Length: 0', '', ''].join('\r\n');
+    const final = new Promise<string>((resolve) =>
+      sock.on('message', (b) => {
+        const s = b.toString();
+        if (/^SIP\/2\.0 [2-6]\d\d/.test(s)) resolve(/^To: .*$/im.exec(s)?.[0] ?? 'To: <sip:1@nowhere.invalid>');
+      }),
+    );
+    sock.send(head('INVITE', 'To: <sip:1@nowhere.invalid>'), Number(port), host);
+    const to = await Promise.race([final, sleep(5000).then(() => undefined)]);
+    if (to !== undefined) await new Promise<void>((r) => sock.send(head('ACK', to), Number(port), host, () => r()));
+    sock.close();
+    if (to === undefined) throw new Error('the nudge INVITE got no final response');
+  }
+  /** After INVITE number `at` went to worker `w`: nudge so that the next call's authenticated INVITE goes to the other one. */
+  async function nextCallOnOtherThan(w: number, at: number): Promise<void> {
+    // With two workers, INVITE k goes to w when k − at is even; the call's second INVITE is number invites + 2.
+    if ((invites + 2 - at) % 2 === 0) await nudge();
+    void w;
+  }
+  /** The worker whose pid is in the Redis index entry `pattern` matches (ringing index or bridged legs). */
+  async function ringingOwner(ext: string): Promise<number> {
+    let owner = '';
+    await waitFor(async () => {
+      const m = await st.redis.zrange(st.keys.tenant.ringingExt(TENANT, ext), 0, -1);
+      owner = m[0]?.split(' ')[0] ?? '';
+      return owner !== '';
+    }, 10_000, `a call ringing ${ext} in the index`).catch((err: unknown) => {
+      throw new Error(`${String(err)}\n${logs()}`);
+    });
+    return workerOf(owner);
+  }
+  const cdrsOf = async (dialled: string): Promise<Cdr[]> => (await readCdrs(st)).filter((c) => c.calleeDialled === dialled);
+
+  beforeAll(async () => {
+    redisServer = await startRedis();
+    st = await relStack(redisServer.url, { KUMO_SIP_DRAIN_HANDOFF: 'true', KUMO_SIP_DRAIN_GRACE_MS: '20000', KUMO_LOG_LEVEL: process.env.WORKERS_LOG_LEVEL ?? 'warn' });
+    location = new LocationStore(st.redis, st.keys);
+    const repo = new ProvisioningRepo(st.redis, st.keys);
+    for (const u of [users.b, users.c, users.d]) {
+      const v = validateExtension({ number: u.user, password: u.password });
+      if (!v.ok) throw new Error(JSON.stringify(v.problems));
+      await repo.createExtension(TENANT, v.value, SYSTEM_ACTOR);
+    }
+    const g = validatePickupGroup({ id: 'desk', name: 'Desk', members: ['2001', '2002', '2003'] });
+    if (!g.ok) throw new Error(JSON.stringify(g.problems));
+    await repo.createPickupGroup(TENANT, g.value, SYSTEM_ACTOR);
+    engine = new KumoProc('engine', st.env);
+    engine.start();
+    workers.push({ proc: undefined as unknown as KumoProc, ops: st.ops.sip }, { proc: undefined as unknown as KumoProc, ops: `127.0.0.1:${await freePort()}` });
+    startWorker(0);
+    startWorker(1);
+    await waitFor(async () => (await ready(st.ops.engine)) && (await ready(workers[0]?.ops ?? '')) && (await ready(workers[1]?.ops ?? '')), 30_000, 'engine and two workers ready');
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.all(workers.map((w) => w.proc.kill('SIGKILL')));
+    await engine?.kill('SIGKILL');
+    await st?.redis.quit().catch(() => undefined);
+    await redisServer?.stop();
+    if (!process.env.WORKERS_KEEP) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('*8 on one worker picks up a call ringing on the other; the picker’s BYE reaches the caller', async () => {
+    const rings = await phone('2002', ringsUntilPickedUp);
+    const original = call('2002', dial(users.a.user, users.a.password, 'wait-bye'));
+    const owner = await ringingOwner('2002').catch(async (err: unknown) => {
+      const r = await Promise.race([original.done, sleep(500).then(() => undefined)]);
+      throw new Error(`${String(err)}\n${r ? explain(r) : 'sipp still running'}`);
+    });
+    expect(owner).toBeGreaterThanOrEqual(0);
+    await nextCallOnOtherThan(owner, invites);
+    const picker = call('*8', dial(users.c.user, users.c.password, { bye: 1500 }));
+    // Both workers carry the call: the owner its caller, the other the picker.
+    const both = await onBothWorkers(picker);
+    const p = await picker.done;
+    expect(p.ok, `${explain(p)}\n${logs()}`).toBe(true);
+    expect(both, logs()).toBe(true);
+    const o = await original.done;
+    expect(o.ok, explain(o)).toBe(true);
+    expect((await rings.done).ok).toBe(true);
+    await waitFor(async () => (await cdrsOf('2002')).length === 1 && (await cdrsOf('*8')).length === 1, 10_000, 'both CDRs');
+    expect((await cdrsOf('2002'))[0]).toMatchObject({ disposition: 'answered', calleeExtension: '2003', hangupBy: 'callee' });
+    expect((await cdrsOf('*8'))[0]).toMatchObject({ disposition: 'answered', callerExtension: '2003', hangupBy: 'caller' });
+    await location.unregister(TENANT, '2002');
+  }, 60_000);
+
+  it('**<ext> directed pickup across workers: the caller’s hold (re-INVITE) and BYE reach the picker', async () => {
+    const rings = await phone('2002', ringsUntilPickedUp);
+    const original = call('2002', dial(users.a.user, users.a.password, { hold: 1500 }));
+    const owner = await ringingOwner('2002');
+    await nextCallOnOtherThan(owner, invites);
+    const picker = call('**2002', dial(users.d.user, users.d.password, 'answer-reinvite-then-wait-bye'));
+    const both = await onBothWorkers(picker);
+    const o = await original.done;
+    expect(o.ok, `${explain(o)}\n${logs()}`).toBe(true);
+    expect(both, logs()).toBe(true);
+    const p = await picker.done;
+    expect(p.ok, explain(p)).toBe(true);
+    expect((await rings.done).ok).toBe(true);
+    await waitFor(async () => (await cdrsOf('2002')).length === 2, 10_000, 'the CDR');
+    expect((await cdrsOf('2002'))[1]).toMatchObject({ disposition: 'answered', calleeExtension: '2004', hangupBy: 'caller' });
+    await location.unregister(TENANT, '2002');
+  }, 60_000);
+});
+
+void phoneCalls;
+void startCarrier;
+void carrierLog;
