@@ -51,7 +51,7 @@ type Then = { bye: number } | 'wait-bye' | { hold: number } | 'answer-reinvite-t
 
 /** In-dialog request of the calling phone (the peer's To, with its tag, kept in `$peerTo`). */
 const inDialog = (user: string, method: string, cseq: number, sdp?: string): string => `
-  <send retrans="500"><![CDATA[
+  <send${method === 'ACK' ? '' : ' retrans="500"'}><![CDATA[
 ${method} [next_url] SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
 From: <sip:${user}@${DOMAIN}>;tag=[pid]C[call_number]
@@ -177,6 +177,7 @@ const users = { a: PHONE, b: { user: '2002', password: 'pass2002x' }, c: { user:
 
 describe('several sip workers on one engine', () => {
   const dir = mkdtempSync(join(tmpdir(), 'kumo-workers-'));
+  if (process.env.WORKERS_KEEP) process.stdout.write(`workers test files in ${dir}\n`);
   let redisServer: RedisHandle;
   let st: RelStack;
   let engine: KumoProc;
@@ -218,7 +219,8 @@ describe('several sip workers on one engine', () => {
   /** A sipp UAS registered as `ext` (binding written as the registrar would). */
   async function phone(ext: string, xml: string): Promise<SippHandle> {
     const port = await freePort();
-    const h = startSipp({ scenario: file(xml), localPort: port, calls: 1, timeoutS: 30 });
+    const trace = process.env.WORKERS_KEEP ? { args: ['-trace_msg', '-message_file', join(dir, `msg-uas-${n++}.log`)] } : {};
+    const h = startSipp({ scenario: file(xml), localPort: port, calls: 1, timeoutS: 30, ...trace });
     await location.register({
       tenantId: TENANT,
       extension: ext,
@@ -234,7 +236,8 @@ describe('several sip workers on one engine', () => {
   /** A phone's call through the engine (two INVITEs: the digest challenge, then the call). */
   function call(service: string, xml: string): SippHandle {
     invites += 2;
-    return startSipp({ scenario: file(xml), target: st.sipTarget, service, calls: 1, timeoutS: 30 });
+    const trace = process.env.WORKERS_KEEP ? { args: ['-trace_msg', '-message_file', join(dir, `msg-${n++}.log`)] } : {};
+    return startSipp({ scenario: file(xml), target: st.sipTarget, service, calls: 1, timeoutS: 30, ...trace });
   }
   /** One INVITE the workers refuse (unknown domain → 403): moves the engine's round-robin on by one. */
   async function nudge(): Promise<void> {
@@ -345,6 +348,38 @@ describe('several sip workers on one engine', () => {
     expect((await rings.done).ok).toBe(true);
     await waitFor(async () => (await cdrsOf('2002')).length === 2, 10_000, 'the CDR');
     expect((await cdrsOf('2002'))[1]).toMatchObject({ disposition: 'answered', calleeExtension: '2004', hangupBy: 'caller' });
+    await location.unregister(TENANT, '2002');
+  }, 60_000);
+
+  it('INVITE with Replaces on one worker takes the place of a leg the other worker holds', async () => {
+    const callee = await phone('2002', answers);
+    const original = call('2002', dial(users.a.user, users.a.password, 'answer-reinvite-then-wait-bye'));
+    // The call's bridged legs in the Redis index: the B leg (Kumo ↔ 2002) is the one that is not the A leg's Call-ID.
+    let legs: { key: string; owner: string }[] = [];
+    await waitFor(async () => {
+      const found = await st.redis.keys(st.keys.global.bridgedLeg('*'));
+      legs = await Promise.all(found.map(async (k) => ({ key: k, owner: ((await st.redis.get(k)) ?? '').split(' ')[1] ?? '' })));
+      return legs.length === 2;
+    }, 10_000, 'the bridged legs indexed');
+    const records = await st.redis.keys(st.keys.tenant.callRecord(TENANT, '*'));
+    const aCallId = (records[0] ?? '').slice(st.keys.tenant.callRecord(TENANT, '').length).split(';')[0] as string;
+    const bLeg = legs.find((l) => !l.key.slice(st.keys.global.bridgedLeg('').length).startsWith(`${aCallId};`));
+    expect(bLeg, JSON.stringify({ legs, records })).toBeDefined();
+    const [callId, localTag, remoteTag] = (bLeg as { key: string }).key.slice(st.keys.global.bridgedLeg('').length).split(';') as [string, string, string];
+    const owner = workerOf((bLeg as { owner: string }).owner);
+    expect(owner).toBeGreaterThanOrEqual(0);
+    await nextCallOnOtherThan(owner, invites);
+    const replacing = call('2002', dial(users.d.user, users.d.password, { bye: 1200 }, `Replaces: ${callId};to-tag=${localTag};from-tag=${remoteTag}\n`));
+    const both = await onBothWorkers(replacing);
+    const r = await replacing.done;
+    expect(r.ok, `${explain(r)}\n${logs()}`).toBe(true);
+    expect(both, logs()).toBe(true);
+    const o = await original.done;
+    expect(o.ok, explain(o)).toBe(true);
+    const c = await callee.done;
+    expect(c.ok, explain(c)).toBe(true);
+    await waitFor(async () => (await cdrsOf('2002')).filter((x) => x.callerExtension === '2004').length === 1, 10_000, 'the joined call’s CDR');
+    expect((await cdrsOf('2002')).find((x) => x.callerExtension === '2004')).toMatchObject({ disposition: 'answered', hangupBy: 'caller' });
     await location.unregister(TENANT, '2002');
   }, 60_000);
 });
