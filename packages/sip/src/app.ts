@@ -305,6 +305,7 @@ export async function runSip(ctx: ProcessContext): Promise<void> {
     records,
     publishCdr: (cdr) => cdrs.publishCdr(cdr),
     admission: new AdmissionStore(redis, keys, { leaseTtlMs: cfg.admission.leaseTtlMs, floodWindowMs: cfg.admission.floodWindowMs }),
+    hunt: new HuntStateStore(redis, keys),
     // Usually the engine already hung these legs up (it does when its app goes away): do not wait long for answers.
     hangupLeg: (leg) => (engine.conn?.isConnected() ? byeLeg(engine.conn.srf as unknown as SrfLike, leg, log, 2000) : Promise.resolve(undefined)),
     log: log.child({ component: 'recovery' }),

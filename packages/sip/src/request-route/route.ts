@@ -169,6 +169,8 @@ export interface RouteContext {
   legs?: readonly LegRecord[];
   /** Set once the call is in the registry (and its record written): undoes both after the CDR is published. */
   untrack?: () => Promise<void>;
+  /** The call record was written (later updates go to it). */
+  recorded?: boolean;
 }
 
 type Step = (ctx: RouteContext) => Promise<'next' | 'done'>;
@@ -429,6 +431,7 @@ export function createInviteRoute(d: RouteDeps) {
         if (facts) {
           await records.put({ tenantId: tenant.id, callKey, startedAt: ctx.startedAt, facts, ...ticketOf(ctx) });
           recorded = true;
+          ctx.recorded = true;
         }
       } catch (err) {
         ctx.log.warn({ err }, 'call record not written (the call goes on; a crash would lose it)');
@@ -608,7 +611,14 @@ export function createInviteRoute(d: RouteDeps) {
       domain: tenant.sipDomain,
       tracker: {
         groupAnswered: (g, m) => d.hunt.groupAnswered(tenant.id, g, m),
-        callStarted: (exts) => d.hunt.callStarted(tenant.id, exts),
+        // Recorded with the call too: if this process dies, the recovery counts them idle again (docs/scaling.md).
+        callStarted: async (exts) => {
+          const records = lc?.records;
+          await Promise.all([
+            d.hunt.callStarted(tenant.id, exts),
+            records && ctx.recorded === true && exts.length > 0 ? records.busy(tenant.id, `${ctx.invite.callId};${ctx.invite.fromTag}`, exts) : undefined,
+          ]);
+        },
         callEnded: (exts) => d.hunt.callEnded(tenant.id, exts, now()),
       },
       pickups: pickups.forTenant(tenant.id),
