@@ -21,7 +21,7 @@ import type { LegRecord } from '@kumo/store';
 import { capabilityHeaders } from '../methods/methods.js';
 import type { CallRegistry } from './registry.js';
 import type { WorkerRelay } from './relay.js';
-import type { SrfDialog, SrfRequest, SrfResponse } from './srf-io.js';
+import { runSessionTimer, sessionTimerOf, type SrfDialog, type SrfRequest, type SrfResponse } from './srf-io.js';
 
 /** What a peer needs to stand in for a dialog it does not hold. */
 export interface HalfInfo {
@@ -314,6 +314,7 @@ export class RelayedDialogs {
       d.removeListener('options', options);
       for (const [ev, h] of handlers) d.removeListener(ev, h);
       this.exports.delete(halfId);
+      stopTimer?.();
       unwatch();
       untrack?.();
     };
@@ -324,6 +325,15 @@ export class RelayedDialogs {
       if (how !== 'local' && d.connected) void d.destroy().catch(() => undefined);
       resolveEnded(how);
     };
+    // A session timer the party took up with Kumo keeps running here, where the dialog is (RFC 4028).
+    const st = sessionTimerOf(d);
+    const stopTimer = st
+      ? runSessionTimer(d, st, () => done, (_d, why) => {
+          this.log.info({ callId: d.sip.callId, why }, 'relayed leg gone (session timer)');
+          void notify({ ev: 'destroy' }).catch(() => undefined);
+          finish('system');
+        }, this.log)
+      : undefined;
     const unwatch = this.relay.watch(peer, () => {
       this.log.info({ callId: d.sip.callId, peer }, 'relay peer dead: hanging up the dialog it used');
       finish('system');

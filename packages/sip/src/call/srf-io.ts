@@ -487,7 +487,7 @@ export function sessionTimerOf(d: Pick<SrfDialog, 'type' | 'res'>): SessionTimer
  * or the far end refreshes and a session not refreshed before it expires (RFC 4028 §10: the
  * interval less a third, at most 32 s) ends the call. Returns the stop function.
  */
-function runSessionTimer(d: SrfDialog, st: SessionTimer, paused: () => boolean, gone: (d: SrfDialog, why: string) => void, log: Logger): () => void {
+export function runSessionTimer(d: SrfDialog, st: SessionTimer, paused: () => boolean, gone: (d: SrfDialog, why: string) => void, log: Logger): () => void {
   const ms = st.expiresS * 1000;
   if (st.kumoRefreshes) {
     const headers = { Supported: 'timer', 'Session-Expires': `${st.expiresS};refresher=uac` };
