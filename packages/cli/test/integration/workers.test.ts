@@ -7,6 +7,7 @@
  * and sends one throw-away INVITE (unknown domain → 403) when the next call must land on the other
  * worker. Then: group and directed pickup with the ringing call and the picker on different workers
  * (BYE and re-INVITE/hold relayed both ways), INVITE with Replaces for a leg the other worker holds,
+ * attended transfer (REFER with Replaces) between calls on different workers,
  * a rolling restart of both workers under steady load with no failed call, and a SIGKILLed worker
  * under load: the survivor takes new calls at once and the dead worker's calls get their CDRs.
  */
@@ -47,7 +48,7 @@ ${sdp ? `Content-Type: application/sdp\nContent-Length: [len]\n\n${SDP}` : 'Cont
 ]]></send>`;
 
 /** What a phone does once its call is up. */
-type Then = { bye: number } | 'wait-bye' | { hold: number } | 'answer-reinvite-then-wait-bye';
+type Then = { bye: number } | 'wait-bye' | { hold: number } | 'answer-reinvite-then-wait-bye' | { reinviteThenBye: number };
 
 /** In-dialog request of the calling phone (the peer's To, with its tag, kept in `$peerTo`). */
 const inDialog = (user: string, method: string, cseq: number, sdp?: string): string => `
@@ -106,6 +107,12 @@ Content-Length: 0
     body += `
   <recv request="INVITE" timeout="20000"/>${ok200(true)}
   <recv request="ACK" timeout="20000"/>${waitBye}`;
+  else if ('reinviteThenBye' in then)
+    body += `
+  <recv request="INVITE" timeout="20000"/>${ok200(true)}
+  <recv request="ACK" timeout="20000"/>
+  <pause milliseconds="${then.reinviteThenBye}"/>${inDialog(user, 'BYE', 3)}
+  <recv response="200"/>`;
   else if ('hold' in then)
     body += `
   <pause milliseconds="${then.hold}"/>${inDialog(user, 'INVITE', 3, HOLD_SDP)}
@@ -172,6 +179,62 @@ ${SDP}]]></send>
   <Reference variables="all,cs"/>
 </scenario>
 `;
+
+/** A phone that answers, then answers the re-INVITE that joins it to someone else, then waits for the BYE. */
+const answersThenJoined = answers.replace(
+  `${waitBye}
+  <Reference`,
+  `
+  <recv request="INVITE" timeout="20000"/>${ok200(true)}
+  <recv request="ACK" timeout="20000"/>${waitBye}
+  <Reference`,
+);
+
+/**
+ * The transferor's phone in its first call: answers, then REFERs the caller with `Replaces` of its
+ * second call (RFC 3891/5589), expects 202, the NOTIFYs (the last one `SIP/2.0 200`) and the BYE that
+ * releases it.
+ */
+function transferor(replaces: string): string {
+  return `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="transferor">
+  <recv request="INVITE" rrs="true"><action><ereg regexp=".*" search_in="hdr" header="From:" assign_to="peer"/></action></recv>
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]X[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:2002@[local_ip]:[local_port];transport=[transport]>
+Content-Type: application/sdp
+Content-Length: [len]
+
+${SDP}]]></send>
+  <recv request="ACK"/>
+  <pause milliseconds="200"/>
+  <send retrans="500"><![CDATA[
+REFER [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: <sip:2002@${DOMAIN}>;tag=[pid]X[call_number]
+To: [$peer]
+Call-ID: [call_id]
+CSeq: 1 REFER
+Contact: <sip:2002@[local_ip]:[local_port];transport=[transport]>
+Refer-To: <sip:2004@${DOMAIN}?Replaces=${encodeURIComponent(replaces)}>
+Referred-By: <sip:2002@${DOMAIN}>
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <recv response="202"/>
+  <recv request="NOTIFY" timeout="20000"/>${ok200()}
+  <recv request="NOTIFY" timeout="20000"><action><ereg regexp="SIP/2.0 200" search_in="body" check_it="true" assign_to="done"/></action></recv>${ok200()}
+  <recv request="BYE" timeout="20000"/>${ok200()}
+  <Reference variables="peer,done"/>
+</scenario>
+`;
+}
 
 const users = { a: PHONE, b: { user: '2002', password: 'pass2002x' }, c: { user: '2003', password: 'pass2003x' }, d: { user: '2004', password: 'pass2004x' } };
 
@@ -381,6 +444,43 @@ describe('several sip workers on one engine', () => {
     await waitFor(async () => (await cdrsOf('2002')).filter((x) => x.callerExtension === '2004').length === 1, 10_000, 'the joined call’s CDR');
     expect((await cdrsOf('2002')).find((x) => x.callerExtension === '2004')).toMatchObject({ disposition: 'answered', hangupBy: 'caller' });
     await location.unregister(TENANT, '2002');
+  }, 60_000);
+
+  it('attended transfer across workers: REFER with Replaces in a call on one worker joins a call the other holds', async () => {
+    // Call 2 first (the transferor 2002 consults 2004), so its dialog ids can go into call 1's REFER.
+    const target = await phone('2004', answersThenJoined);
+    const consult = call('2004', dial(users.b.user, users.b.password, 'wait-bye'));
+    let legs: { key: string; owner: string }[] = [];
+    await waitFor(async () => {
+      const found = await st.redis.keys(st.keys.global.bridgedLeg('*'));
+      legs = await Promise.all(found.map(async (k) => ({ key: k.slice(st.keys.global.bridgedLeg('').length), owner: ((await st.redis.get(k)) ?? '').split(' ')[1] ?? '' })));
+      return legs.length === 2;
+    }, 10_000, 'the consultation call bridged');
+    const records = await st.redis.keys(st.keys.tenant.callRecord(TENANT, '*'));
+    const aCallId = (records[0] ?? '').slice(st.keys.tenant.callRecord(TENANT, '').length).split(';')[0] as string;
+    const mine = legs.find((l) => l.key.startsWith(`${aCallId};`));
+    expect(mine, JSON.stringify({ legs, records })).toBeDefined();
+    // As the transferor's phone knows its dialog: Call-ID, Kumo's tag (to-tag), its own (from-tag).
+    const [callId, kumoTag, phoneTag] = (mine as { key: string }).key.split(';') as [string, string, string];
+    const owner = workerOf((mine as { owner: string }).owner);
+    expect(owner).toBeGreaterThanOrEqual(0);
+    const xfer = await phone('2002', transferor(`${callId};to-tag=${kumoTag};from-tag=${phoneTag}`));
+    await nextCallOnOtherThan(owner, invites);
+    const first = call('2002', dial(users.a.user, users.a.password, { reinviteThenBye: 1500 }));
+    const both = await onBothWorkers(first);
+    const a = await first.done;
+    expect(a.ok, `${explain(a)}\n${logs()}`).toBe(true);
+    expect(both, logs()).toBe(true);
+    for (const [name, h] of [['transferor (call 1)', xfer], ['transferor (call 2)', consult], ['target', target]] as const) {
+      const r = await h.done;
+      expect(r.ok, `${name}: ${explain(r)}`).toBe(true);
+    }
+    // The joined call has its own CDR: caller the transferor's extension, callee the Refer-To user.
+    // (and call 2 its own: two answered CDRs from 2002 to 2004).
+    const joined = async () => (await readCdrs(st)).filter((c) => c.callerExtension === '2002' && c.calleeDialled === '2004' && c.disposition === 'answered');
+    await waitFor(async () => (await joined()).length === 2, 10_000, 'the joined call’s CDR');
+    await location.unregister(TENANT, '2002');
+    await location.unregister(TENANT, '2004');
   }, 60_000);
 
   /** Every call the carrier answered was hung up there and has exactly one CDR; returns those CDRs. */
