@@ -93,11 +93,11 @@ describe('worker relay', () => {
     expect(await remote.modify('v=0 other')).toBe('v=0 party-answer');
     expect((await remote.request({ method: 'OPTIONS' })).status).toBe(200);
     // The party's INFO reaches the peer's listener; its answer goes back as the holder's response.
-    remote.on('info', ((req: { body: string }, res: { send(s: number, o: object): void }) => res.send(200, { body: `got ${req.body}` })) as never);
+    remote.on('info', ((req: { body: string }, res: { send(s: number, o: object): void }) => res.send(200, { body: `got ${req.body}` })));
     const answered = new Promise<unknown[]>((resolve) => d.emit('info', { body: 'dtmf 5', get: () => undefined }, { finalResponseSent: false, send: (...a: unknown[]) => resolve(a) }));
     expect(await answered).toEqual([200, { body: 'got dtmf 5' }]);
     // The party hangs up: the peer's stand-in says so, the holder's registry lets go.
-    const gone = new Promise<void>((resolve) => remote.on('destroy', (() => resolve()) as never));
+    const gone = new Promise<void>((resolve) => remote.on('destroy', (() => resolve())));
     d.connected = false;
     d.emit('destroy');
     await gone;
