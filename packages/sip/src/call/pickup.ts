@@ -132,22 +132,21 @@ export class SharedPickupRegistry extends LocalPickupRegistry {
         const member = `${this.relay.self} ${callKey}`;
         const extKey = k.ringingExt(tenantId, extension);
         const offerKey = k.ringingOffer(tenantId, callKey);
-        const written = this.redis
-          .multi()
-          .zadd(extKey, Date.now(), member)
-          .pexpire(extKey, RINGING_TTL_MS)
-          .set(offerKey, session.callerSdp, 'PX', RINGING_TTL_MS)
-          .exec()
-          .catch((err: unknown) => this.log.warn({ err }, 'ringing call not indexed (pickup from other workers will not find it)'));
+        // Plain commands (auto-pipelined into one round trip): no MULTI on the shared client (docs/architecture.md).
+        const written = Promise.all([
+          this.redis.zadd(extKey, Date.now(), member),
+          this.redis.pexpire(extKey, RINGING_TTL_MS),
+          this.redis.set(offerKey, session.callerSdp, 'PX', RINGING_TTL_MS),
+        ]).catch((err: unknown) => this.log.warn({ err }, 'ringing call not indexed (pickup from other workers will not find it)'));
         return () => {
           off();
           const last = this.session(tenantId, callKey) === undefined;
           // After the write, so a call that stops ringing at once leaves nothing behind.
-          void written.then(() => {
-            const m = this.redis.multi().zrem(extKey, member);
-            if (last) m.del(offerKey);
-            return m.exec().catch((err: unknown) => this.log.warn({ err }, 'ringing index entry not removed (it expires)'));
-          });
+          void written.then(() =>
+            Promise.all([this.redis.zrem(extKey, member), last ? this.redis.del(offerKey) : undefined]).catch((err: unknown) =>
+              this.log.warn({ err }, 'ringing index entry not removed (it expires)'),
+            ),
+          );
         };
       },
       find: async (extensions) => {
@@ -155,9 +154,7 @@ export class SharedPickupRegistry extends LocalPickupRegistry {
         if (extensions.length === 0) return undefined;
         let lists: string[][];
         try {
-          const p = this.redis.multi();
-          for (const ext of extensions) p.zrange(k.ringingExt(tenantId, ext), 0, -1);
-          lists = ((await p.exec()) ?? []).map((r) => (r[1] as string[] | null) ?? []);
+          lists = await Promise.all(extensions.map((ext) => this.redis.zrange(k.ringingExt(tenantId, ext), 0, -1)));
         } catch (err) {
           this.log.warn({ err }, 'ringing index unreadable: pickup limited to this worker');
           return mine;

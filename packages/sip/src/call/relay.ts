@@ -115,10 +115,9 @@ export class WorkerRelay {
   async alive(peers: readonly string[]): Promise<boolean[]> {
     if (peers.length === 0) return [];
     const key = this.o.keys.global.callOwners();
-    const r = await this.o.redis.multi().time().zmscore(key, ...peers).exec();
-    const time = r?.[0]?.[1] as [string, string] | undefined;
-    const scores = (r?.[1]?.[1] ?? []) as (string | null)[];
-    const now = time ? Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000) : Date.now();
+    // Two plain commands, one round trip (auto-pipelining); no MULTI on the shared client.
+    const [time, scores] = await Promise.all([this.o.redis.time(), this.o.redis.zmscore(key, ...peers)]);
+    const now = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000);
     return peers.map((_, i) => {
       const s = scores[i];
       return s !== null && s !== undefined && now - Number(s) <= this.o.deadAfterMs;
