@@ -356,7 +356,7 @@ export async function runSip(ctx: ProcessContext): Promise<void> {
         onSystemEnd: (cause) => reliability.endedBySystem(cause),
       },
       tollGuard: createTollGuard(
-        new TollFraudStore(redis, keys, { internationalPerHour: cfg.admission.tollInternationalPerHour, premiumPerHour: cfg.admission.tollPremiumPerHour }),
+        new TollFraudStore(redis, keys, { internationalPerHour: cfg.admission.tollInternationalPerHour, premiumPerHour: cfg.admission.tollPremiumPerHour, spendPerHour: cfg.admission.tollSpendPerHour }),
         createSecurityMetrics(ctx.registry),
         log,
       ),

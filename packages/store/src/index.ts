@@ -24,6 +24,9 @@ export {
 export { ProvisioningRepo, ha1Of } from './provisioning/provisioning.js';
 export { secretBox, isSealed, type SecretBox } from './provisioning/secrets.js';
 export {
+  DIGEST_ALGORITHMS, buildDigestAuthorization, computeDigestResponse, computeHa1, digestHash, parseChallenge, quoteDigestParam, type DigestAlgorithm,
+} from './provisioning/digest.js';
+export {
   AuditRepo,
   AUDIT_GENESIS,
   DEFAULT_AUDIT_RETENTION_MS,
@@ -91,6 +94,8 @@ export {
   type NewIncident,
   type ProbeState,
 } from './ops/incidents.js';
+export { DataQuotaStore, MIN_CDR_DETAIL_DAYS, type DataQuotas } from './security/quotas.js';
+export { ensureProbeAccount, type ProbeAccount, type ProbeUser } from './ops/probe-account.js';
 export { TicketStore, WorkStore, type Ticket, type TicketNote, type NewTicket, type TicketPatch, type Work, type NewWork, type WorkPatch } from './ops/helpdesk.js';
 export { ConfigHistoryStore, CONFIG_SECTIONS, describeChange, fieldDiff, type ConfigChange, type ConfigSection, type ConfigVersion } from './ops/config-history.js';
 // console (people: users, sessions, log-in lockout)
