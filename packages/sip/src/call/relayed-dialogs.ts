@@ -21,7 +21,7 @@ import type { LegRecord } from '@kumo/store';
 import { capabilityHeaders } from '../methods/methods.js';
 import type { CallRegistry } from './registry.js';
 import type { WorkerRelay } from './relay.js';
-import { runSessionTimer, sessionTimerOf, type SrfDialog, type SrfRequest, type SrfResponse } from './srf-io.js';
+import { replayEarlyRefers, runSessionTimer, sessionTimerOf, type SrfDialog, type SrfRequest, type SrfResponse } from './srf-io.js';
 
 /** What a peer needs to stand in for a dialog it does not hold. */
 export interface HalfInfo {
@@ -109,6 +109,11 @@ export class RemoteDialog implements SrfDialog {
 
   removeListener(ev: string, cb: (...args: never[]) => void): void {
     this.events.removeListener(ev, cb as (...args: unknown[]) => void);
+  }
+
+  /** As on a drachtio dialog (srf-io.ts replays REFERs held before the bridge). */
+  emit(ev: string, ...args: unknown[]): boolean {
+    return this.events.emit(ev, ...args);
   }
 
   /** @internal */
@@ -309,6 +314,8 @@ export class RelayedDialogs {
     d.on('destroy', onDestroy);
     d.on('options', options);
     for (const [ev, h] of handlers) d.on(ev, h);
+    // REFERs its party sent before it was handed over go to the peer now.
+    replayEarlyRefers(d);
     const detach = (): void => {
       d.removeListener('destroy', onDestroy);
       d.removeListener('options', options);
