@@ -11,7 +11,7 @@ import type { Logger } from '@kumo/runtime';
 import type { KeySchema, RedisClient } from '@kumo/store';
 import type { RelayedDialogs, HalfInfo } from './relayed-dialogs.js';
 import { dialogOf, legOfDialog } from './srf-io.js';
-import type { BridgedLeg, DialogFind, DialogKey, DialogRegistry, Leg } from './types.js';
+import type { BridgedLeg, DialogFind, DialogKey, DialogRegistry, Leg, PartyIdentity } from './types.js';
 
 interface Entry {
   readonly tenantId: string;
@@ -127,9 +127,10 @@ export class SharedDialogRegistry extends LocalDialogRegistry {
         const off = local.add(a, b);
         const ka = g.bridgedLeg(dialogKey(a.key));
         const kb = g.bridgedLeg(dialogKey(b.key));
-        const v = `${tenantId} ${self}`;
+        // `<tenant> <worker>[ <the other party, JSON>]`: a Replaces from another worker tells the joined parties who they talk to.
+        const v = (l: BridgedLeg): string => `${tenantId} ${self}${l.peer ? ` ${JSON.stringify(l.peer)}` : ''}`;
         // Two keys of different slots on a Cluster: no MULTI, one pipeline each way.
-        const written = Promise.all([this.redis.set(ka, v, 'PX', BRIDGED_TTL_MS), this.redis.set(kb, v, 'PX', BRIDGED_TTL_MS)]).catch((err: unknown) =>
+        const written = Promise.all([this.redis.set(ka, v(a), 'PX', BRIDGED_TTL_MS), this.redis.set(kb, v(b), 'PX', BRIDGED_TTL_MS)]).catch((err: unknown) =>
           this.log.warn({ err }, 'bridged legs not indexed (Replaces from other workers will not find them)'),
         );
         return () => {
@@ -143,11 +144,19 @@ export class SharedDialogRegistry extends LocalDialogRegistry {
         const v = await this.redis.get(g.bridgedLeg(dialogKey({ callId: r.callId, localTag: r.toTag, remoteTag: r.fromTag }))).catch(() => null);
         if (v === null) return { kind: 'none' };
         const sp = v.indexOf(' ');
-        const owner = v.slice(sp + 1);
+        const sp2 = v.indexOf(' ', sp + 1);
+        const owner = sp2 < 0 ? v.slice(sp + 1) : v.slice(sp + 1, sp2);
         if (v.slice(0, sp) !== tenantId) return { kind: 'other-tenant' };
         if (owner === self) return { kind: 'none' };
+        let peer: PartyIdentity | undefined;
+        try {
+          peer = sp2 < 0 ? undefined : (JSON.parse(v.slice(sp2 + 1)) as PartyIdentity);
+        } catch {
+          peer = undefined;
+        }
         const leg: BridgedLeg = {
           key: { callId: r.callId, localTag: r.toTag, remoteTag: r.fromTag },
+          ...(peer ? { peer } : {}),
           takeOver: async () => {
             const ask: TakeoverAsk = { tenantId, callId: r.callId, toTag: r.toTag, fromTag: r.fromTag };
             let x: { ok: boolean; half?: HalfInfo };

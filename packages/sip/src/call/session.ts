@@ -21,18 +21,21 @@ import {
   type Stop,
   type TrunkStep,
 } from '@kumo/domain';
-import type {
-  AttendedRequest,
-  BridgeOptions,
-  CallIo,
-  CancelReason,
-  DialogRegistry,
-  DialRequest,
-  InboundInvite,
-  Leg,
-  PendingDial,
-  SystemEnd,
-  TransferRequest,
+import {
+  identityUri,
+  quoteName,
+  type AttendedRequest,
+  type BridgeOptions,
+  type CallIo,
+  type CancelReason,
+  type DialogRegistry,
+  type DialRequest,
+  type InboundInvite,
+  type Leg,
+  type PartyIdentity,
+  type PendingDial,
+  type SystemEnd,
+  type TransferRequest,
 } from './types.js';
 
 /** Call-state side effects (round-robin cursor, busy/idle); failures here never fail a call. */
@@ -94,7 +97,7 @@ export interface SessionOptions {
   readonly dialogs?: DialogRegistry;
   /** Attended transfer (REFER with Replaces). Without it (or `dialogs`) such a REFER is answered 501. */
   readonly attended?: (
-    t: AttendedRequest & { readonly transferorExtension?: string },
+    t: AttendedRequest & { readonly transferorExtension?: string; readonly transfereeParty?: PartyIdentity },
   ) => Promise<{ ok: true } | { ok: false; status: number; reason: string }>;
   /** The system may end the call (drain, engine loss, keep-alive, maximum duration); see call/registry.ts. */
   readonly control?: SystemEnd;
@@ -117,11 +120,7 @@ export interface AnsweredCall {
   readonly answeredBy?: string;
 }
 
-/** Who a party is, as phones show it (From / P-Asserted-Identity user and display name). */
-export interface PartyIdentity {
-  readonly user: string;
-  readonly displayName?: string;
-}
+export type { PartyIdentity } from './types.js';
 
 /** What happened, for the CDR (see CallFacts in @kumo/domain). */
 export interface SessionOutcome {
@@ -200,10 +199,6 @@ const SYSTEM_STOP: Stop = { status: 503, reason: 'Service Unavailable', code: 's
 
 function hostPort(address: string, port: number): string {
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
-}
-
-function quoteName(name: string): string {
-  return `"${name.replace(/["\\]/g, '')}"`;
 }
 
 export class CallSession {
@@ -355,9 +350,20 @@ export class CallSession {
       return x !== undefined ? { transferorExtension: x } : {};
     };
     const control = this.o.control;
+    // Who is on each leg: the caller as the called phone was shown it (none when withheld), the
+    // extension that answered (or what was dialled). An attended transfer later tells them to each other.
+    const pc = this.plan.caller;
+    const callerParty: PartyIdentity | undefined = this.plan.privacy ? undefined : { user: pc.user, ...(pc.displayName !== undefined ? { displayName: pc.displayName } : {}) };
+    const calleeParty: PartyIdentity = { user: r.target?.extension ?? (step.kind === 'trunk' ? step.number : this.plan.callee.dialled) };
+    const partyOf = (side: 'caller' | 'callee'): { transfereeParty?: PartyIdentity } => {
+      const p = side === 'caller' ? callerParty : calleeParty;
+      return p !== undefined ? { transfereeParty: p } : {};
+    };
     const bridgeOpts: BridgeOptions = {
       ...(this.o.dialogs ? { dialogs: this.o.dialogs } : {}),
-      ...(attended ? { attended: (t: AttendedRequest) => attended({ ...t, ...transferorOf(t.from) }) } : {}),
+      // The transferee is the side that did not send the REFER.
+      ...(attended ? { attended: (t: AttendedRequest) => attended({ ...t, ...transferorOf(t.from), ...partyOf(t.from === 'caller' ? 'callee' : 'caller') }) } : {}),
+      parties: { ...(callerParty ? { caller: callerParty } : {}), callee: calleeParty },
       ...(control ? { control } : {}),
       ...(this.o.keepAliveMs !== undefined && this.o.keepAliveMs > 0 ? { keepAliveMs: this.o.keepAliveMs } : {}),
     };
@@ -368,7 +374,6 @@ export class CallSession {
         ? (t) => {
             const transferorExtension = t.from === 'caller' ? this.plan.caller.extension : r.target?.extension;
             // Who stays on the line: the new leg shows them, not the transferor.
-            const pc = this.plan.caller;
             const transfereeIdentity: PartyIdentity =
               t.from === 'callee'
                 ? { user: pc.user, ...(pc.displayName !== undefined ? { displayName: pc.displayName } : {}) }
@@ -485,7 +490,7 @@ export class CallSession {
   private ringForks(step: RingStep): Fork[] {
     const domain = this.o.domain;
     const c = this.plan.caller;
-    const from = `${c.displayName !== undefined ? `${quoteName(c.displayName)} ` : ''}<sip:${c.user}@${domain}>`;
+    const from = identityUri(c, domain);
     return step.targets.map((target) => {
       const src = target.contact.source;
       const path = target.contact.path;

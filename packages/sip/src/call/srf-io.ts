@@ -204,7 +204,7 @@ function legOf(d: SrfDialog, userAgent?: string, proxy?: string, record = legRec
     },
     ...(userAgent !== undefined ? { userAgent } : {}),
     // Extra headers (P-Asserted-Identity after a transfer) ride on the re-INVITE; drachtio keeps the Contact.
-    reoffer: (sdp, headers) => (headers ? d.modify(sdp, { headers: { ...headers } }) : d.modify(sdp)),
+    reoffer: (sdp, headers) => (headers && Object.keys(headers).length > 0 ? d.modify(sdp, { headers: { ...headers } }) : d.modify(sdp)),
     hangup: () => {
       if (!d.connected) return Promise.resolve();
       // A BYE on a lost engine link may never be answered: give up waiting after a while.
@@ -399,15 +399,17 @@ export function srfCallIo(srf: SrfLike, log: Logger, io: SrfIoOptions = {}): Cal
             from: side,
             target,
             transferee,
-            join: async () => {
+            ...(found.leg.peer !== undefined ? { joinedParty: found.leg.peer } : {}),
+            join: async (headers) => {
               const taken = await found.leg.takeOver();
               if (!taken) return { ok: false, status: 481, reason: 'Call/Transaction Does Not Exist' };
               joined = true;
               void taken.replaced.hangup();
               try {
                 if (!transferee.reoffer || !taken.other.reoffer) throw new Error('leg cannot be re-offered');
-                const answer = await transferee.reoffer(taken.other.remoteSdp);
-                await taken.other.reoffer(answer);
+                // Each is told who it now talks to on the re-INVITE that connects it (RFC 4916-style).
+                const answer = await transferee.reoffer(taken.other.remoteSdp, headers?.transferee);
+                await taken.other.reoffer(answer, headers?.other);
                 return { ok: true, other: taken.other };
               } catch (err) {
                 log.debug({ err }, 'attended transfer re-INVITE failed');
@@ -437,8 +439,9 @@ export function srfCallIo(srf: SrfLike, log: Logger, io: SrfIoOptions = {}): Cal
           end(side, undefined);
           return side === 'caller' ? { replaced: caller, other: callee } : { replaced: callee, other: caller };
         };
-        const legA: BridgedLeg = { key: keyOf(a), takeOver: takeOver('caller') };
-        const legB: BridgedLeg = { key: keyOf(b), takeOver: takeOver('callee') };
+        const parties = opts?.parties;
+        const legA: BridgedLeg = { key: keyOf(a), takeOver: takeOver('caller'), ...(parties?.callee ? { peer: parties.callee } : {}) };
+        const legB: BridgedLeg = { key: keyOf(b), takeOver: takeOver('callee'), ...(parties?.caller ? { peer: parties.caller } : {}) };
         const relayA = relay(a, b, log, transfer('caller', callee));
         const relayB = relay(b, a, log, transfer('callee', caller));
         replayEarlyRefers(a);
@@ -688,8 +691,8 @@ export function srfInvite(req: SrfRequest, res: SrfResponse): InboundInvite {
       if (res.finalResponseSent) return;
       res.send(status, sdp !== undefined ? { body: sdp, headers: { 'Content-Type': 'application/sdp' } } : {});
     },
-    async answer(sdp) {
-      const d = await req.srf.createUAS(req, res, { localSdp: sdp, headers: { 'Content-Type': 'application/sdp' } });
+    async answer(sdp, headers) {
+      const d = await req.srf.createUAS(req, res, { localSdp: sdp, headers: { ...(headers ?? {}), 'Content-Type': 'application/sdp' } });
       return legOf(d, ua);
     },
     reject(status, reason, headers) {
