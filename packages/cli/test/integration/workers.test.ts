@@ -48,7 +48,7 @@ ${sdp ? `Content-Type: application/sdp\nContent-Length: [len]\n\n${SDP}` : 'Cont
 ]]></send>`;
 
 /** What a phone does once its call is up. */
-type Then = { bye: number } | 'wait-bye' | { hold: number } | 'answer-reinvite-then-wait-bye' | { reinviteThenBye: number };
+type Then = { bye: number } | 'wait-bye' | { hold: number } | 'answer-reinvite-then-wait-bye' | { reinviteThenBye: number; pai?: string };
 
 /** In-dialog request of the calling phone (the peer's To, with its tag, kept in `$peerTo`). */
 const inDialog = (user: string, method: string, cseq: number, sdp?: string): string => `
@@ -109,7 +109,7 @@ Content-Length: 0
   <recv request="ACK" timeout="20000"/>${waitBye}`;
   else if ('reinviteThenBye' in then)
     body += `
-  <recv request="INVITE" timeout="20000"/>${ok200(true)}
+  <recv request="INVITE" timeout="20000">${then.pai !== undefined ? `<action><ereg regexp="${then.pai}" search_in="hdr" header="P-Asserted-Identity:" check_it="true" assign_to="pai"/></action>` : ''}</recv>${ok200(true)}
   <recv request="ACK" timeout="20000"/>
   <pause milliseconds="${then.reinviteThenBye}"/>${inDialog(user, 'BYE', 3)}
   <recv response="200"/>`;
@@ -124,7 +124,8 @@ Content-Length: 0
     body += `
   <pause milliseconds="${then.bye}"/>${inDialog(user, 'BYE', 3)}
   <recv response="200"/>`;
-  return `<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="dial">${body}\n  <Reference variables="peerTo"/>\n</scenario>\n`;
+  const refs = typeof then === 'object' && 'pai' in then && then.pai !== undefined ? 'peerTo,pai' : 'peerTo';
+  return `<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="dial">${body}\n  <Reference variables="${refs}"/>\n</scenario>\n`;
 }
 
 const ringing180 = `
@@ -466,7 +467,8 @@ describe('several sip workers on one engine', () => {
     expect(owner).toBeGreaterThanOrEqual(0);
     const xfer = await phone('2002', transferor(`${callId};to-tag=${kumoTag};from-tag=${phoneTag}`));
     await nextCallOnOtherThan(owner, invites);
-    const first = call('2002', dial(users.a.user, users.a.password, { reinviteThenBye: 1500 }));
+    // The transferee is told who it now talks to (the target, known from the other worker's index entry).
+    const first = call('2002', dial(users.a.user, users.a.password, { reinviteThenBye: 1500, pai: 'sip:2004@' }));
     const both = await onBothWorkers(first);
     const a = await first.done;
     expect(a.ok, `${explain(a)}\n${logs()}`).toBe(true);
