@@ -106,6 +106,11 @@ function tenantKeys(prefix: string) {
     // call records (reliability, docs/reliability.md)
     /** HASH {owner, startedAt, answeredAt, facts, legs, ticket}: one admitted call in progress; deleted once its CDR is published. */
     callRecord: (id: string, callKey: string) => `${t(id)}:call:${callKey}`,
+    // cross-worker call state (docs/scaling.md)
+    /** ZSET `<owner> <callKey>` → ring start (ms): calls ringing this extension, oldest first (pickup across sip workers). */
+    ringingExt: (id: string, extension: string) => `${t(id)}:ringext:${extension}`,
+    /** STRING (PX): the caller's SDP offer of one ringing call (a picker on another worker is answered with it). */
+    ringingOffer: (id: string, callKey: string) => `${t(id)}:ringoffer:${callKey}`,
 
     // --- cdr / billing --------------------------------------------------------------
     /** Billing: the tenant's key base; the charge script derives the per-month keys below from it (same slot). */
@@ -233,6 +238,10 @@ function globalKeys(prefix: string) {
     callOwnerCalls: (owner: string) => `${prefix}:call:owner:${owner}`,
     /** STRING (PX): a surviving sip process is recovering this dead owner's calls. */
     callOwnerClaim: (owner: string) => `${prefix}:call:claim:${owner}`,
+    /** Pub/sub channel of one sip worker: requests from other workers and their answers (the worker relay, docs/scaling.md). */
+    relayChannel: (owner: string) => `${prefix}:relay:${owner}`,
+    /** STRING (PX) `<tenantId> <owner>`: the sip worker holding a bridged leg, by `callId;localTag;remoteTag` (Replaces across workers). */
+    bridgedLeg: (dialog: string) => `${prefix}:bleg:${dialog}`,
 
     // --- cdr / billing --------------------------------------------------------------
     /** Stream: CDRs of the tenants hashed to this shard (consumer group `billing`). Own hash tag per shard. */

@@ -45,10 +45,23 @@ export interface CallTracker {
   callEnded(extensions: readonly string[]): Promise<void>;
 }
 
+/** A ringing call a picker can take: on this worker (a CallSession) or on another (pickup.ts, through the relay). */
+export interface Pickable {
+  /** The ringing call's caller offer (the picker is answered with it). */
+  readonly callerSdp: string;
+  /** Its A-leg Call-ID (the picker's CDR names it). */
+  readonly callId: string;
+  /** Connects the answered picker in place of the ringing devices; false when the call no longer rings. */
+  pickUp(leg: Leg, byExtension?: string): Promise<boolean>;
+  /** Resolves once the picked-up call ends, with who hung up as the ringing call sees it. */
+  whenEnded(): Promise<HangupBy>;
+}
+
 /** Ringing calls that `*8` / `**<ext>` can take (see pickup.ts). */
 export interface PickupRegistry {
   ringing(extension: string, session: CallSession): () => void;
-  find(extensions: readonly string[]): CallSession | undefined;
+  /** The oldest call ringing one of `extensions` (in this order of preference). */
+  find(extensions: readonly string[]): Promise<Pickable | undefined>;
 }
 
 /**
@@ -441,7 +454,7 @@ export class CallSession {
 
   /** `*8` / `**<ext>`: answer with the ringing call's offer and take that call's place. */
   private async runPickup(extensions: readonly string[], attempts: number[], step: PlanStep): Promise<SessionOutcome | undefined> {
-    const victim = this.o.pickups?.find(extensions);
+    const victim = await this.o.pickups?.find(extensions);
     if (!victim) return undefined;
     let mine: Leg;
     try {
@@ -452,7 +465,7 @@ export class CallSession {
     }
     const answeredAt = this.io.now();
     let hangupBy: HangupBy = 'system';
-    if (victim.pickUp(mine, this.plan.caller.extension)) {
+    if (await victim.pickUp(mine, this.plan.caller.extension).catch(() => false)) {
       // From the ringing call's side the picker is the callee: turn its view around.
       const by = await victim.whenEnded();
       hangupBy = by === 'callee' ? 'caller' : by === 'caller' ? 'callee' : 'system';
@@ -467,7 +480,7 @@ export class CallSession {
       finalReason: 'OK',
       hangupBy,
       cancelledByCaller: false,
-      bLegCallId: victim.invite.callId,
+      bLegCallId: victim.callId,
       answerSdp: victim.callerSdp,
       step,
       attempts,

@@ -82,14 +82,17 @@ export interface BridgedLeg {
    * released by the caller) and the other one (to be joined). Undefined once the bridge ended
    * or is busy with a transfer.
    */
-  takeOver(): { replaced: Leg; other: Leg } | undefined;
+  takeOver(): { replaced: Leg; other: Leg } | undefined | Promise<{ replaced: Leg; other: Leg } | undefined>;
 }
+
+export type DialogFind = { kind: 'found'; leg: BridgedLeg } | { kind: 'other-tenant' } | { kind: 'none' };
 
 /** Bridged legs of one tenant (call/dialogs.ts). */
 export interface DialogRegistry {
   /** Registers both legs of a bridge; returns the function that removes them. */
   add(a: BridgedLeg, b: BridgedLeg): () => void;
-  find(r: { callId: string; toTag: string; fromTag: string }): { kind: 'found'; leg: BridgedLeg } | { kind: 'other-tenant' } | { kind: 'none' };
+  /** A leg of this worker (at once) or of another (pickup.ts: through Redis and the relay). */
+  find(r: { callId: string; toTag: string; fromTag: string }): DialogFind | Promise<DialogFind>;
 }
 
 /** An attended transfer (REFER with Replaces) asked for by one side of a bridged call. */

@@ -170,6 +170,8 @@ export interface RouteContext {
   legs?: readonly LegRecord[];
   /** Set once the call is in the registry (and its record written): undoes both after the CDR is published. */
   untrack?: () => Promise<void>;
+  /** The call record was written (later updates go to it). */
+  recorded?: boolean;
 }
 
 type Step = (ctx: RouteContext) => Promise<'next' | 'done'>;
@@ -430,6 +432,7 @@ export function createInviteRoute(d: RouteDeps) {
         if (facts) {
           await records.put({ tenantId: tenant.id, callKey, startedAt: ctx.startedAt, facts, ...ticketOf(ctx) });
           recorded = true;
+          ctx.recorded = true;
         }
       } catch (err) {
         ctx.log.warn({ err }, 'call record not written (the call goes on; a crash would lose it)');
@@ -550,9 +553,9 @@ export function createInviteRoute(d: RouteDeps) {
     const tenant = ctx.tenant as Tenant;
     const r = parseReplacesHeader(h);
     if (!r) return reply(ctx, 400, 'Bad Replaces', 'bad-replaces');
-    const found = dialogs.forTenant(tenant.id).find(r);
+    const found = await dialogs.forTenant(tenant.id).find(r);
     if (found.kind === 'other-tenant') return reply(ctx, 403, 'Forbidden', 'replaces-other-tenant');
-    const taken = found.kind === 'found' ? found.leg.takeOver() : undefined;
+    const taken = found.kind === 'found' ? await found.leg.takeOver() : undefined;
     if (!taken) return reply(ctx, 481, 'Call/Transaction Does Not Exist', 'replaces-unknown');
     // The new caller and the party it joins are told who they now talk to (RFC 4916-style): on the
     // re-INVITE to the party, on the 200 OK to the new caller.
@@ -621,7 +624,14 @@ export function createInviteRoute(d: RouteDeps) {
       domain: tenant.sipDomain,
       tracker: {
         groupAnswered: (g, m) => d.hunt.groupAnswered(tenant.id, g, m),
-        callStarted: (exts) => d.hunt.callStarted(tenant.id, exts),
+        // Recorded with the call too: if this process dies, the recovery counts them idle again (docs/scaling.md).
+        callStarted: async (exts) => {
+          const records = lc?.records;
+          await Promise.all([
+            d.hunt.callStarted(tenant.id, exts),
+            records && ctx.recorded === true && exts.length > 0 ? records.busy(tenant.id, `${ctx.invite.callId};${ctx.invite.fromTag}`, exts) : undefined,
+          ]);
+        },
         callEnded: (exts) => d.hunt.callEnded(tenant.id, exts, now()),
       },
       pickups: pickups.forTenant(tenant.id),

@@ -85,7 +85,7 @@ describe('per-call state is released after calls end', () => {
   const zero = {
     engine: { serverTransactions: 0, clientTransactions: 0, dialogs: 0 },
     srf: { dialogs: 0, pendingRequests: 0, pendingSipRequests: 0, pendingNetworkInvites: 0, pendingAckOrPrack: 0 },
-    app: { ringing: 0, bridgedLegs: 0 },
+    app: { ringing: 0, bridgedLegs: 0, relayed: 0 },
   };
 
   async function settled(): Promise<ReturnType<typeof state>> {
