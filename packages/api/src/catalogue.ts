@@ -369,7 +369,7 @@ export const ERROR_CATALOGUE = {
     ja: (d) => `CDR ${s(d.cdrId)} は別のテナントのものです`,
   },
   KUMO_ERR_BRANCH_NOT_CONFIGURED: {
-    status: 503,
+    status: 409,
     when: 'a branch endpoint while the API has no snapshot signing key (`KUMO_BRANCH_SIGNING_KEY`)',
     details: [],
     en: () => 'branch servers are not configured on this installation (no signing key)',

@@ -3,7 +3,7 @@ import { resolve, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
-import { commonSpec, ConfigError, engineSpec, readConfig, sipSpec, upSpec } from '@kumo/config';
+import { branchSpec, commonSpec, ConfigError, engineSpec, readConfig, sipSpec, upSpec } from '@kumo/config';
 import { createLogger, isKumoError, type Env, type Logger } from '@kumo/runtime';
 import { startLocalRedis, type LocalRedis } from '@kumo/store';
 import { PROCESS_NAMES, PROCESSES, READY_ENDPOINTS, type ProcessName } from './processes.js';
@@ -121,7 +121,7 @@ export async function up(env: Env, opts: UpOptions): Promise<number> {
     if (name === 'sip') {
       // Several sip workers on the one engine (docs/scaling.md); each drains on SIGTERM (KUMO_SIP_DRAIN_GRACE_MS)
       // before it lets go, handing new requests to the others.
-      for (const w of sipWorkerEnvs(childEnv, listen, sipWorkers)) {
+      for (const w of sipWorkerEnvs(childEnv, listen, sipWorkers, otherListenerPorts(childEnv))) {
         supervisor.start({ name: w.name, command: process.execPath, args: [main, name], env: w.env, stopGraceMs: cfg.sip.drainGraceMs + 15_000 });
         readyUrls.push({ name: w.name, url: `http://${w.ops}/readyz` });
       }
@@ -168,18 +168,37 @@ export function sipWorkerCount(configured: number, cores = availableParallelism(
   return configured > 0 ? configured : Math.max(1, Math.min(cores, MAX_DEFAULT_SIP_WORKERS));
 }
 
+/** Ports of Kumo's other listeners (their env or default): sip workers' ops ports skip them. */
+function otherListenerPorts(env: NodeJS.ProcessEnv): Set<number> {
+  const addrs = [
+    ...PROCESS_NAMES.filter((n) => n !== 'sip').map((n) => env[READY_ENDPOINTS[n].env] ?? READY_ENDPOINTS[n].dflt),
+    env['KUMO_BRANCH_OPS_LISTEN'] ?? branchSpec.opsListen.default,
+    env['KUMO_ENGINE_CONTROL'] ?? engineSpec.control.default,
+  ];
+  return new Set(addrs.map((a) => Number(a.slice(a.lastIndexOf(':') + 1))).filter((p) => p > 0));
+}
+
 /**
- * The environment of each sip worker: worker i serves /metrics on the ops port + i (port 0
- * stays 0: any free port). With several workers a draining worker hands new requests to the
- * others (KUMO_SIP_DRAIN_HANDOFF) unless the operator said otherwise.
+ * The environment of each sip worker: worker 1 serves /metrics on the ops port, each further
+ * worker on the next port above it that no other Kumo listener uses (`taken`: with the defaults,
+ * 9092, then 9095 past billing's 9093 and kumo branch's 9094). Port 0 stays 0: any free port.
+ * With several workers a draining worker hands new requests to the others
+ * (KUMO_SIP_DRAIN_HANDOFF) unless the operator said otherwise.
  */
-export function sipWorkerEnvs(env: NodeJS.ProcessEnv, opsListen: string, n: number): { name: string; ops: string; env: NodeJS.ProcessEnv }[] {
+export function sipWorkerEnvs(
+  env: NodeJS.ProcessEnv,
+  opsListen: string,
+  n: number,
+  taken: ReadonlySet<number> = new Set(),
+): { name: string; ops: string; env: NodeJS.ProcessEnv }[] {
   if (n <= 1) return [{ name: 'sip', ops: opsListen, env }];
   const i = opsListen.lastIndexOf(':');
   const host = opsListen.slice(0, i);
   const port = Number(opsListen.slice(i + 1));
-  return Array.from({ length: n }, (_, w) => {
-    const ops = `${host}:${port === 0 ? 0 : port + w}`;
+  const ports: number[] = [];
+  for (let p = port; ports.length < n; p++) if (port === 0 || ports.length === 0 || !taken.has(p)) ports.push(port === 0 ? 0 : p);
+  return ports.map((p, w) => {
+    const ops = `${host}:${p}`;
     return {
       name: `sip-${w + 1}`,
       ops,

@@ -38,7 +38,7 @@ export const upSpec = {
     env: 'KUMO_SIP_WORKERS',
     default: '0',
     description:
-      'How many `kumo sip` workers `kumo up` runs against its engine (the engine spreads new requests over them round-robin; cross-worker state lives in Redis, docs/scaling.md). 0 = one per CPU core, at most 8. Worker i (from 0) serves /metrics on KUMO_SIP_OPS_LISTEN port + i. `kumo sip` itself is always one process.',
+      'How many `kumo sip` workers `kumo up` runs against its engine (the engine spreads new requests over them round-robin; cross-worker state lives in Redis, docs/scaling.md). 0 = one per CPU core, at most 8. The first worker serves /metrics on KUMO_SIP_OPS_LISTEN, each further one on the next port above it that no other Kumo listener uses (defaults: 9092, 9095, 9096, ...). `kumo sip` itself is always one process.',
     parse: int(0, 64),
   },
 } satisfies Spec;

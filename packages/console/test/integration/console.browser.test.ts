@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import iconv from 'iconv-lite';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { freePort, runSipp, startSipp, uniquePrefix, type SippResult } from '@kumo/testkit';
+import { freePort, reservePorts, runSipp, startSipp, uniquePrefix, type SippResult } from '@kumo/testkit';
 
 const require = createRequire(import.meta.url);
 const MAIN = fileURLToPath(new URL('../../../cli/dist/main.js', import.meta.url));
@@ -50,7 +50,9 @@ async function startKumo(): Promise<void> {
     KUMO_SIP_LISTEN: `udp/127.0.0.1:${sipPort}`,
     KUMO_ENGINE_CONTROL: `127.0.0.1:${await freePort()}`,
     KUMO_ENGINE_OPS_LISTEN: `127.0.0.1:${await freePort()}`,
-    KUMO_SIP_OPS_LISTEN: `127.0.0.1:${await freePort()}`,
+    // Two sip workers, as `kumo up` runs on a 2-core machine: worker i serves /readyz on this port + i.
+    KUMO_SIP_WORKERS: '2',
+    KUMO_SIP_OPS_LISTEN: `127.0.0.1:${reservePorts(2)}`,
     KUMO_BILLING_OPS_LISTEN: `127.0.0.1:${await freePort()}`,
     // sipp 3.6 reads only the first challenge and knows only MD5.
     KUMO_SIP_DIGEST_MD5_FIRST_UA: '^sipp',
