@@ -1,0 +1,13 @@
+export interface ProcessCpu {
+  readonly cpuSeconds: number;
+  readonly cpuSecondsPer1000: number;
+}
+export function processCpuSeconds(pid: number | string): number;
+export function exitedChildrenCpuSeconds(): number;
+export function processRssBytes(pid: number | string): number;
+export function loadAverage(): number[];
+export function startCpuMeter(
+  pids: Readonly<Record<string, number>>,
+  opts?: { readonly exitedChildrenAs?: string },
+): { stop(ops: number): Record<string, ProcessCpu> };
+export function formatCpu(cpu: Readonly<Record<string, ProcessCpu>>, opsName?: string): string;
