@@ -32,6 +32,18 @@ export function exitedChildrenCpuSeconds() {
   return f ? (Number(f[13]) + Number(f[14])) / HZ : NaN;
 }
 
+/** Read and write system calls a live process has made so far (/proc/<pid>/io syscr + syscw); NaN when unreadable. */
+export function processSyscalls(pid) {
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+    const r = /syscr:\s+(\d+)/.exec(io);
+    const w = /syscw:\s+(\d+)/.exec(io);
+    return r && w ? Number(r[1]) + Number(w[1]) : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
 /** Resident set size of a live process in bytes (VmRSS); NaN when it is gone. */
 export function processRssBytes(pid) {
   try {
@@ -54,14 +66,19 @@ export function loadAverage() {
  */
 export function startCpuMeter(pids, opts = {}) {
   const before = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, processCpuSeconds(pid)]));
+  const callsBefore = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, processSyscalls(pid)]));
   const childBefore = exitedChildrenCpuSeconds();
   return {
     stop(ops) {
       const out = {};
-      const add = (name, seconds) => {
-        out[name] = { cpuSeconds: round(seconds, 3), cpuSecondsPer1000: ops > 0 ? round((seconds / ops) * 1000, 4) : NaN };
+      const add = (name, seconds, syscalls) => {
+        out[name] = {
+          cpuSeconds: round(seconds, 3),
+          cpuSecondsPer1000: ops > 0 ? round((seconds / ops) * 1000, 4) : NaN,
+          ...(syscalls !== undefined && Number.isFinite(syscalls) ? { syscallsPerOp: ops > 0 ? round(syscalls / ops, 1) : NaN } : {}),
+        };
       };
-      for (const [name, pid] of Object.entries(pids)) add(name, processCpuSeconds(pid) - before[name]);
+      for (const [name, pid] of Object.entries(pids)) add(name, processCpuSeconds(pid) - before[name], processSyscalls(pid) - callsBefore[name]);
       if (opts.exitedChildrenAs) add(opts.exitedChildrenAs, exitedChildrenCpuSeconds() - childBefore);
       return out;
     },
@@ -71,7 +88,7 @@ export function startCpuMeter(pids, opts = {}) {
 /** One line per process: `name 0.123 CPU-s / 1,000 ops (4.56 s)`. */
 export function formatCpu(cpu, opsName = 'ops') {
   return Object.entries(cpu)
-    .map(([name, c]) => `${name} ${c.cpuSecondsPer1000.toFixed(3)} CPU-s / 1,000 ${opsName} (${c.cpuSeconds.toFixed(2)} s)`)
+    .map(([name, c]) => `${name} ${c.cpuSecondsPer1000.toFixed(3)} CPU-s / 1,000 ${opsName} (${c.cpuSeconds.toFixed(2)} s${c.syscallsPerOp !== undefined ? `, ${c.syscallsPerOp} read/write syscalls per op` : ''})`)
     .join('; ');
 }
 
