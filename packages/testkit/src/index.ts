@@ -1,5 +1,21 @@
 export { freePort, reservePorts, testPortRange } from './ports.js';
 export { lintScenario, resolveBranchRefs, scenarioElements, type ScenarioElement } from './scenario.js';
+export {
+  SDP,
+  carrierRegistrar,
+  gatewayUas,
+  register,
+  reply,
+  scenario,
+  uacCall,
+  uasAnswer,
+  uasInDialog,
+  uasRingCancel,
+  uasTransferor,
+  type ReplyOptions,
+  type UacCall,
+  type UasAnswer,
+} from './sipp-scenarios.js';
 export { startRedis, type RedisHandle, type RedisOptions } from './redis.js';
 export { uniquePrefix } from './ids.js';
 export { runSipp, startSipp, type SippOptions, type SippResult, type SippHandle } from './sipp.js';

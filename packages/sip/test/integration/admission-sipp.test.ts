@@ -10,7 +10,7 @@ import { admissionSpec, readConfig } from '@kumo/config';
 import { validateExtension, validateTenantCreate, validateTrunk, type Cdr } from '@kumo/domain';
 import { createRegistry, silentLogger } from '@kumo/runtime';
 import { AdmissionStore, CdrStreams, ProvisioningRepo, SYSTEM_ACTOR } from '@kumo/store';
-import { freePort, runSipp, startSipp, type SippResult } from '@kumo/testkit';
+import { freePort, runSipp, startSipp, uacCall, uasAnswer, type SippResult } from '@kumo/testkit';
 import { admissionStep, createCallAdmission, type CallAdmission } from '@kumo/sip';
 import { startStack, type Stack } from '../helpers/stack.js';
 
@@ -20,125 +20,24 @@ function ok<T>(v: { ok: true; value: T } | { ok: false; problems: readonly unkno
 }
 const explain = (r: SippResult): string => `sipp exit ${r.code}: ${r.errors.slice(0, 2000)} ${r.stderr.slice(0, 500)}`;
 
-const SDP = `v=0
-o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-s=-
-c=IN IP[media_ip_type] [media_ip]
-t=0 0
-m=audio [media_port] RTP/AVP 0 8
-a=rtpmap:0 PCMU/8000
-a=rtpmap:8 PCMA/8000
-a=sendrecv
-`;
-
 /**
  * A phone calling with digest auth. `expect` 200: answer, hold, BYE. Otherwise the final status,
- * optionally checking the `X-Kumo-Reason` value and that `Retry-After` is present.
+ * optionally checking the `X-Kumo-Reason` value, the RFC 3326 Reason and that `Retry-After` is present.
  */
 function uac(o: { user: string; domain: string; password: string; expect: number; holdMs?: number; reason?: string; retryAfter?: boolean }): string {
-  const invite = (cseq: number, auth: string) => `
-  <send retrans="500" start_txn="inv${cseq}"><![CDATA[
-INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
-From: "Caller" <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
-To: <sip:[service]@${o.domain}>
-Call-ID: [call_id]
-CSeq: ${cseq} INVITE
-Contact: <sip:${o.user}@[local_ip]:[local_port];transport=[transport]>
-Max-Forwards: 70
-User-Agent: sipp-kumo
-${auth}Content-Type: application/sdp
-Content-Length: [len]
-
-${SDP}
-]]></send>
-  <recv response="100" optional="true" response_txn="inv${cseq}"/>`;
-  // ACK: for a 2xx (sent to [next_url]) a transaction of its own, new branch; for a non-2xx the INVITE's branch.
-  const ack = (cseq: number, uri: string) => `
-  <send ack_txn="inv${cseq}"><![CDATA[
-ACK ${uri} SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=${uri === '[next_url]' ? '[branch]' : `[branch-of:inv${cseq}]`};rport
-From: "Caller" <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
-[last_To:]
-Call-ID: [call_id]
-CSeq: ${cseq} ACK
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>`;
-  let body = invite(1, '');
-  body += `\n  <recv response="407" auth="true" response_txn="inv1"/>`;
-  body += ack(1, 'sip:[service]@[remote_ip]:[remote_port]');
-  body += invite(2, `[authentication username=${o.user} password=${o.password}]\n`);
-  body += `
-  <recv response="180" optional="true" response_txn="inv2"/>
-  <recv response="183" optional="true" response_txn="inv2"/>
-  <recv response="180" optional="true" response_txn="inv2"/>`;
-  if (o.expect === 200) {
-    body += `\n  <recv response="200" rrs="true" response_txn="inv2"/>`;
-    body += ack(2, '[next_url]');
-    body += `
-  <pause milliseconds="${o.holdMs ?? 200}"/>
-  <send retrans="500"><![CDATA[
-BYE [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
-From: "Caller" <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
-[last_To:]
-Call-ID: [call_id]
-CSeq: 3 BYE
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>
-  <recv response="200"/>`;
-  } else if (o.reason !== undefined) {
-    body += `
-  <recv response="${o.expect}" response_txn="inv2">
-    <action>
-      <ereg regexp="${o.reason}" search_in="hdr" header="X-Kumo-Reason:" check_it="true" assign_to="why"/>
-      <ereg regexp="SIP;cause=${o.expect};text=&quot;${o.reason}&quot;" search_in="hdr" header="Reason:" check_it="true" assign_to="rsn"/>${
-        o.retryAfter === false ? '' : '\n      <ereg regexp="[0-9]+" search_in="hdr" header="Retry-After:" check_it="true" assign_to="ra"/>'
-      }
-    </action>
-  </recv>
-  <Reference variables="${o.retryAfter === false ? 'why,rsn' : 'why,rsn,ra'}"/>${ack(2, 'sip:[service]@[remote_ip]:[remote_port]')}`;
-  } else {
-    body += `\n  <recv response="${o.expect}" response_txn="inv2"/>${ack(2, 'sip:[service]@[remote_ip]:[remote_port]')}`;
-  }
-  return `<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="uac">${body}\n</scenario>\n`;
+  const check: [string, string][] =
+    o.reason === undefined
+      ? []
+      : [
+          ['X-Kumo-Reason', o.reason],
+          ['Reason', `SIP;cause=${o.expect};text=&quot;${o.reason}&quot;`],
+          ...(o.retryAfter === false ? [] : ([['Retry-After', '[0-9]+']] as [string, string][])),
+        ];
+  return uacCall({ user: o.user, domain: o.domain, password: o.password, expect: o.expect, check, ...(o.holdMs !== undefined ? { holdMs: o.holdMs } : {}) });
 }
 
 /** A phone or gateway that answers every call and waits for the BYE. */
-const UAS = `<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="uas">
-  <recv request="INVITE"/>
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]U[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:callee@[local_ip]:[local_port];transport=[transport]>
-Content-Type: application/sdp
-Content-Length: [len]
-
-${SDP}
-]]></send>
-  <recv request="ACK"/>
-  <recv request="BYE"/>
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]></send>
-</scenario>
-`;
+const UAS = uasAnswer(200, { ring: false });
 
 describe('admission with sipp over udp', () => {
   const tenantId = 'adm-sipp';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { validateDid, validateExtension, validatePickupGroup, validateRingGroup, validateTenantCreate, validateTrunk, type Cdr } from '@kumo/domain';
 import { CdrStreams, ProvisioningRepo, SYSTEM_ACTOR } from '@kumo/store';
-import { freePort, runSipp, startSipp, type SippResult } from '@kumo/testkit';
+import { freePort, runSipp, startSipp, uacCall, uasAnswer as uas, uasInDialog, uasRingCancel, uasTransferor, type SippResult, type UacCall } from '@kumo/testkit';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 function ok<T>(v: { ok: true; value: T } | { ok: false; problems: readonly unknown[] }): T {
@@ -18,441 +18,6 @@ function ok<T>(v: { ok: true; value: T } | { ok: false; problems: readonly unkno
   return v.value;
 }
 const explain = (r: SippResult): string => `sipp exit ${r.code}: ${r.errors.slice(0, 2000)} ${r.stderr.slice(0, 500)}`;
-
-const SDP = `v=0
-o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-s=-
-c=IN IP[media_ip_type] [media_ip]
-t=0 0
-m=audio [media_port] RTP/AVP 0 8
-a=rtpmap:0 PCMU/8000
-a=rtpmap:8 PCMA/8000
-a=sendrecv
-`;
-
-/** A phone (or carrier) calling: optional digest (407 → ACK → INVITE with credentials), then `expect`. */
-interface UacOptions {
-  user: string;
-  domain: string;
-  password?: string;
-  expect: number;
-  holdMs?: number;
-  sdp?: string;
-  /** After the 200: `bye` (default) hang up after holdMs; `wait-bye` wait for the far end's BYE; `in-dialog` re-INVITE (hold) + INFO, then BYE. */
-  mode?: 'bye' | 'wait-bye' | 'in-dialog' | 'transferred';
-  /** CANCEL after the first 180 (expect 487). */
-  cancel?: boolean;
-}
-
-function uac(o: UacOptions): string {
-  const invite = (cseq: number, auth: string) => `
-  <send retrans="500" start_txn="inv${cseq}"><![CDATA[
-INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
-From: "Caller" <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
-To: <sip:[service]@${o.domain}>
-Call-ID: [call_id]
-CSeq: ${cseq} INVITE
-Contact: <sip:${o.user}@[local_ip]:[local_port];transport=[transport]>
-Max-Forwards: 70
-User-Agent: sipp-kumo
-${auth}Content-Type: application/sdp
-Content-Length: [len]
-
-${o.sdp ?? SDP}
-]]></send>
-  <recv response="100" optional="true" response_txn="inv${cseq}"/>`;
-  // The ACK for a non-2xx final response is part of the INVITE's transaction: the INVITE's branch.
-  const ackErr = (cseq: number) => `
-  <send ack_txn="inv${cseq}"><![CDATA[
-ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch-of:inv${cseq}];rport
-From: "Caller" <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
-[last_To:]
-Call-ID: [call_id]
-CSeq: ${cseq} ACK
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>`;
-  let body = '';
-  let cseq = 1;
-  if (o.password !== undefined) {
-    body += invite(1, '');
-    body += `\n  <recv response="407" auth="true" response_txn="inv1"/>`;
-    body += ackErr(1);
-    cseq = 2;
-    body += invite(2, `[authentication username=${o.user} password=${o.password}]\n`);
-  } else {
-    body += invite(1, '');
-  }
-  if (o.cancel === true) {
-    body += `
-  <recv response="180" response_txn="inv${cseq}"/>
-  <pause milliseconds="300"/>
-  <send><![CDATA[
-CANCEL sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch-of:inv${cseq}];rport
-From: "Caller" <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
-To: <sip:[service]@${o.domain}>
-Call-ID: [call_id]
-CSeq: ${cseq} CANCEL
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>
-  <recv response="200" response_txn="inv${cseq}"/>
-  <recv response="487" response_txn="inv${cseq}"/>${ackErr(cseq)}`;
-    return `<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="uac">${body}\n</scenario>\n`;
-  }
-  body += `
-  <recv response="180" optional="true" response_txn="inv${cseq}"/>
-  <recv response="183" optional="true" response_txn="inv${cseq}"/>
-  <recv response="180" optional="true" response_txn="inv${cseq}"/>`;
-  const inDialog = (method: string, seq: number, extra: string) => `
-  <send retrans="500"${method === 'INVITE' ? ' start_txn="reinv"' : ''}><![CDATA[
-${method} [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
-From: "Caller" <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
-[last_To:]
-Call-ID: [call_id]
-CSeq: ${seq} ${method}
-Contact: <sip:${o.user}@[local_ip]:[local_port];transport=[transport]>
-Max-Forwards: 70
-${extra}
-]]></send>`;
-  if (o.expect === 200 && o.mode === 'wait-bye') {
-    body += `
-  <recv response="200" rrs="true" response_txn="inv${cseq}"/>
-  <send ack_txn="inv${cseq}"><![CDATA[
-ACK [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
-From: "Caller" <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
-[last_To:]
-Call-ID: [call_id]
-CSeq: ${cseq} ACK
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>
-  <recv request="BYE"/>
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]></send>`;
-    return `<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="uac">${body}\n</scenario>\n`;
-  }
-  if (o.expect === 200 && o.mode === 'transferred') {
-    // Answer the re-INVITE that connects us to the transfer target, then hang up.
-    body += `
-  <recv response="200" rrs="true" response_txn="inv${cseq}"><action><ereg regexp=".*" search_in="hdr" header="To:" assign_to="peerTo"/></action></recv>
-  <send ack_txn="inv${cseq}"><![CDATA[
-ACK [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
-From: "Caller" <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
-To: [$peerTo]
-Call-ID: [call_id]
-CSeq: ${cseq} ACK
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>
-  <recv request="INVITE" timeout="15000"/>
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:${o.user}@[local_ip]:[local_port];transport=[transport]>
-Content-Type: application/sdp
-Content-Length: [len]
-
-${SDP}
-]]></send>
-  <recv request="ACK"/>
-  <pause milliseconds="300"/>
-  <send retrans="500"><![CDATA[
-BYE [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
-From: "Caller" <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
-To: [$peerTo]
-Call-ID: [call_id]
-CSeq: ${cseq + 1} BYE
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>
-  <recv response="200"/>`;
-    return `<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="uac">${body}\n</scenario>\n`;
-  }
-  if (o.expect === 200 && o.mode === 'in-dialog') {
-    body += `
-  <recv response="200" rrs="true" response_txn="inv${cseq}"/>
-  <send ack_txn="inv${cseq}"><![CDATA[
-ACK [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
-From: "Caller" <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
-[last_To:]
-Call-ID: [call_id]
-CSeq: ${cseq} ACK
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>`;
-    body += inDialog('INVITE', cseq + 1, `Content-Type: application/sdp
-Content-Length: [len]
-
-${SDP.replace('a=sendrecv', 'a=sendonly')}`);
-    body += `
-  <recv response="100" optional="true" response_txn="reinv"/>
-  <recv response="200" response_txn="reinv"/>
-  <send ack_txn="reinv"><![CDATA[
-ACK [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
-From: "Caller" <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
-[last_To:]
-Call-ID: [call_id]
-CSeq: ${cseq + 1} ACK
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>`;
-    body += inDialog('INFO', cseq + 2, `Content-Type: application/dtmf-relay
-Content-Length: [len]
-
-Signal=5
-Duration=160
-`);
-    body += `
-  <recv response="200"/>`;
-    // OPTIONS inside the call: answered by Kumo with its capabilities, not relayed to the callee.
-    body += inDialog('OPTIONS', cseq + 3, `Accept: application/sdp
-Content-Length: 0
-`);
-    body += `
-  <recv response="200"><action><ereg regexp="INVITE.*OPTIONS" search_in="hdr" header="Allow:" check_it="true" assign_to="allow"/><ereg regexp="replaces" search_in="hdr" header="Supported:" check_it="true" assign_to="sup"/></action></recv>
-  <Reference variables="allow,sup"/>`;
-    body += inDialog('BYE', cseq + 4, `Content-Length: 0
-`);
-    body += `
-  <recv response="200"/>`;
-    return `<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="uac">${body}\n</scenario>\n`;
-  }
-  if (o.expect === 200) {
-    body += `
-  <recv response="200" rrs="true" response_txn="inv${cseq}"/>
-  <send ack_txn="inv${cseq}"><![CDATA[
-ACK [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
-From: "Caller" <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
-[last_To:]
-Call-ID: [call_id]
-CSeq: ${cseq} ACK
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>
-  <pause milliseconds="${o.holdMs ?? 200}"/>
-  <send retrans="500"><![CDATA[
-BYE [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
-From: "Caller" <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
-[last_To:]
-Call-ID: [call_id]
-CSeq: ${cseq + 1} BYE
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>
-  <recv response="200"/>`;
-  } else {
-    body += `
-  <recv response="${o.expect}" response_txn="inv${cseq}"/>${ackErr(cseq)}`;
-  }
-  return `<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="uac">${body}\n</scenario>\n`;
-}
-
-/** A phone or gateway answering `status` (200: answer, then wait for the BYE). */
-/** A phone that rings until CANCELled. */
-function uasRingCancel(): string {
-  return `<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="uas-ring-cancel">
-  <recv request="INVITE"><action><ereg regexp="([0-9]+)" search_in="hdr" header="CSeq:" assign_to="all,cs"/></action></recv>
-  <send><![CDATA[
-SIP/2.0 180 Ringing
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]U[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:callee@[local_ip]:[local_port];transport=[transport]>
-Content-Length: 0
-
-]]></send>
-  <recv request="CANCEL" timeout="15000"/>
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]></send>
-  <send><![CDATA[
-SIP/2.0 487 Request Terminated
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]U[call_number]
-[last_Call-ID:]
-CSeq: [$cs] INVITE
-Content-Length: 0
-
-]]></send>
-  <recv request="ACK" timeout="15000"/>
-  <Reference variables="all"/>
-</scenario>
-`;
-}
-
-/** A phone that answers, then transfers the caller with REFER to `target` and expects NOTIFYs and a BYE. */
-function uasTransfer(target: string, domain: string): string {
-  const ok200 = `
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]></send>`;
-  return `<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="uas-transfer">
-  <recv request="INVITE" rrs="true"><action><ereg regexp=".*" search_in="hdr" header="From:" assign_to="peer"/></action></recv>
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]U[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:callee@[local_ip]:[local_port];transport=[transport]>
-Content-Type: application/sdp
-Content-Length: [len]
-
-${SDP}
-]]></send>
-  <recv request="ACK"/>
-  <pause milliseconds="200"/>
-  <send retrans="500"><![CDATA[
-REFER [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
-From: <sip:callee@${domain}>;tag=[pid]U[call_number]
-To: [$peer]
-Call-ID: [call_id]
-CSeq: 1 REFER
-Contact: <sip:callee@[local_ip]:[local_port];transport=[transport]>
-Refer-To: <sip:${target}@${domain}>
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>
-  <recv response="202"/>
-  <recv request="NOTIFY"/>${ok200}
-  <recv request="NOTIFY"><action><ereg regexp="SIP/2.0 200" search_in="body" check_it="true" assign_to="done"/></action></recv>${ok200}
-  <recv request="BYE"/>${ok200}
-  <Reference variables="done"/>
-</scenario>
-`;
-}
-
-/** A phone that answers, then accepts a re-INVITE and an INFO relayed from the caller, then the BYE. */
-function uasInDialog(): string {
-  const ok = (sdp: boolean) => `
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]${sdp ? '' : ''}
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:callee@[local_ip]:[local_port];transport=[transport]>
-${sdp ? `Content-Type: application/sdp\nContent-Length: [len]\n\n${SDP}` : 'Content-Length: 0\n'}
-]]></send>`;
-  return `<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="uas-in-dialog">
-  <recv request="INVITE"/>
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]U[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:callee@[local_ip]:[local_port];transport=[transport]>
-Content-Type: application/sdp
-Content-Length: [len]
-
-${SDP}
-]]></send>
-  <recv request="ACK"/>
-  <recv request="INVITE"><action><ereg regexp="a=sendonly" search_in="body" check_it="true" assign_to="held"/></action></recv>${ok(true)}
-  <recv request="ACK"/>
-  <recv request="INFO"><action><ereg regexp="Signal=5" search_in="body" check_it="true" assign_to="dtmf"/></action></recv>${ok(false)}
-  <recv request="BYE"/>${ok(false)}
-  <Reference variables="held,dtmf"/>
-</scenario>
-`;
-}
-
-function uas(status: number, o: { ringMs?: number; early?: boolean } = {}): string {
-  const reply = (code: string, sdp: boolean) => `
-  <send><![CDATA[
-SIP/2.0 ${code}
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]U[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:callee@[local_ip]:[local_port];transport=[transport]>
-${sdp ? 'Content-Type: application/sdp\n' : ''}Content-Length: [len]
-${sdp ? `\n${SDP}` : '\n'}
-]]></send>`;
-  let body = `\n  <recv request="INVITE"/>`;
-  body += reply(o.early === true ? '183 Session Progress' : '180 Ringing', o.early === true);
-  if (o.ringMs !== undefined) body += `\n  <pause milliseconds="${o.ringMs}"/>`;
-  if (status === 200) {
-    body += reply('200 OK', true);
-    body += `\n  <recv request="ACK"/>\n  <recv request="BYE"/>`;
-    body += `
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]></send>`;
-  } else {
-    const reason: Record<number, string> = { 486: 'Busy Here', 503: 'Service Unavailable', 480: 'Temporarily Unavailable' };
-    body += reply(`${status} ${reason[status] ?? 'Failed'}`, false);
-    body += `\n  <recv request="ACK"/>`;
-  }
-  return `<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="uas">${body}\n</scenario>\n`;
-}
 
 describe.each(['udp', 'tcp'] as const)('call routing with sipp over %s', (transport) => {
   const tenantId = `acme-${transport}`;
@@ -541,9 +106,9 @@ describe.each(['udp', 'tcp'] as const)('call routing with sipp over %s', (transp
     return h;
   }
   const unregister = (ext: string) => s.app.location.unregister(tenantId, ext);
-  const call = (service: string, o: Parameters<typeof uac>[0], localHost = '127.0.0.1') =>
+  const call = (service: string, o: UacCall, localHost = '127.0.0.1') =>
     runSipp({
-      scenario: file(uac(o)),
+      scenario: file(uacCall(o)),
       target: s.sipTarget,
       transport,
       service,
@@ -552,7 +117,7 @@ describe.each(['udp', 'tcp'] as const)('call routing with sipp over %s', (transp
       localHost,
       ...(process.env.KUMO_SIPP_TRACE ? { args: ['-trace_msg', '-message_file', join(dir, `msg-${n++}.log`)] } : {}),
     });
-  const caller = (expect: number, extra: Partial<Parameters<typeof uac>[0]> = {}) => ({ user: '1001', domain, password: 'pass1001x', expect, ...extra });
+  const caller = (expect: number, extra: Partial<UacCall> = {}) => ({ user: '1001', domain, password: 'pass1001x', expect, ...extra });
 
   async function cdrFor(calleeDialled: string): Promise<Cdr> {
     const key = streams.streamKey(streams.shardOf(tenantId));
@@ -703,7 +268,7 @@ describe.each(['udp', 'tcp'] as const)('call routing with sipp over %s', (transp
 
   it('caller CANCEL: 487, the ringing phone is cancelled, CDR cancelled', async () => {
     const callee = await phone('1002', uasRingCancel());
-    const r = await call('1002', caller(487, { cancel: true }));
+    const r = await call('1002', caller(487, { cancelAfterMs: 300 }));
     expect(r.ok, explain(r)).toBe(true);
     expect((await callee.done).ok).toBe(true);
     expect(await cdrFor('1002')).toMatchObject({ disposition: 'cancelled', finalStatus: 487 });
@@ -735,7 +300,7 @@ describe.each(['udp', 'tcp'] as const)('call routing with sipp over %s', (transp
   });
 
   it('blind transfer: the callee REFERs the caller to another extension (NOTIFY sipfrag, transferor released)', async () => {
-    const transferor = await phone('1002', uasTransfer('1004', domain));
+    const transferor = await phone('1002', uasTransferor({ target: '1004', domain }));
     const target = await phone('1004', uas(200));
     const r = await call('1002', caller(200, { mode: 'transferred' }));
     expect(r.ok, explain(r)).toBe(true);

@@ -10,13 +10,17 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { validateExtension, validatePickupGroup, validateRingGroup, validateTenantCreate } from '@kumo/domain';
 import { ProvisioningRepo, SYSTEM_ACTOR } from '@kumo/store';
-import { freePort, runSipp, startSipp, type SippResult } from '@kumo/testkit';
+import { freePort, runSipp, startSipp, uacCall, uasAnswer, uasRingCancel, type SippResult, type UacCall } from '@kumo/testkit';
 import { udpPortBound } from '../helpers/raw-phone.js';
-import { sippPhones } from '../helpers/sipp-phones.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 const DOMAIN = 'forks.kumo.test';
-const { caller, loser, winner } = sippPhones(DOMAIN);
+/** A phone that rings `ringMs`, then answers. */
+const winner = (ringMs: number): string => uasAnswer(200, { ringMs, user: 'phone' });
+/** A phone that loses the race; its CANCEL's Reason must be as said. */
+const loser = (reason: 'elsewhere' | 'none'): string => uasRingCancel({ reason, user: 'phone' });
+/** A phone calling with digest; ringing required unless said otherwise. */
+const caller = (o: { user: string; password: string } & Partial<UacCall>): string => uacCall({ domain: DOMAIN, display: '', expect: o.cancelAfterMs !== undefined ? 487 : 200, ring: 'required', ...o });
 const explain = (r: SippResult): string => `sipp exit ${r.code}: ${r.errors.slice(0, 1500)} ${r.stderr.slice(0, 300)}`;
 
 describe('CANCEL Reason for forks answered elsewhere', () => {
@@ -102,7 +106,7 @@ describe('CANCEL Reason for forks answered elsewhere', () => {
     const ringingPhone = await phone('1002', loser('elsewhere'));
     const original = call('1002', caller({ user: '1001', password: 'pass1001x', holdMs: 600 }));
     await new Promise((res) => setTimeout(res, 400));
-    const picker = await call('*8', caller({ user: '1003', password: 'pass1003x', waitBye: true, ring: 'optional' }));
+    const picker = await call('*8', caller({ user: '1003', password: 'pass1003x', mode: 'wait-bye', ring: 'optional' }));
     expect(picker.ok, explain(picker)).toBe(true);
     const r = await original;
     expect(r.ok, explain(r)).toBe(true);

@@ -10,8 +10,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createRegistry, createTrunkMetrics } from '@kumo/runtime';
 import { gatewayIdentity, validateExtension, validateTenantCreate, validateTrunk } from '@kumo/domain';
 import { GatewayHealthStore, ProvisioningRepo, SYSTEM_ACTOR } from '@kumo/store';
-import { freePort, runSipp, startSipp, type SippHandle, type SippResult } from '@kumo/testkit';
-import { gatewayUas, uacCall } from '../helpers/scenarios.js';
+import { freePort, gatewayUas, runSipp, startSipp, uacCall, type SippHandle, type SippResult } from '@kumo/testkit';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 function ok<T>(v: { ok: true; value: T } | { ok: false; problems: readonly unknown[] }): T {

@@ -10,13 +10,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { validateExtension, validateTenantCreate } from '@kumo/domain';
 import { ProvisioningRepo, SYSTEM_ACTOR } from '@kumo/store';
-import { freePort, runSipp, startSipp, type SippResult } from '@kumo/testkit';
+import { freePort, runSipp, startSipp, uacCall, uasAnswer, uasTransferor, type SippResult } from '@kumo/testkit';
 import { udpPortBound } from '../helpers/raw-phone.js';
-import { sippPhones } from '../helpers/sipp-phones.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 const DOMAIN = 'xfer-id.kumo.test';
-const { caller, winner, transferor } = sippPhones(DOMAIN);
 const explain = (r: SippResult): string => `sipp exit ${r.code}: ${r.errors.slice(0, 1500)} ${r.stderr.slice(0, 300)}`;
 
 describe('connected identity after a blind transfer', () => {
@@ -64,10 +62,10 @@ describe('connected identity after a blind transfer', () => {
   };
 
   it('the target sees the original caller; the caller is told it now talks to the target', async () => {
-    const target = await phone('1003', winner(200, 'Alice Caller.*sip:1001@'));
-    const xfer = await phone('1002', transferor('1003'));
+    const target = await phone('1003', uasAnswer(200, { ringMs: 200, user: 'phone', fromMatches: 'Alice Caller.*sip:1001@' }));
+    const xfer = await phone('1002', uasTransferor({ target: '1003', domain: DOMAIN }));
     const r = await runSipp({
-      scenario: file(caller({ user: '1001', password: 'pass1001x', transferred: 'Carol Target.*sip:1003@', ring: 'optional' })),
+      scenario: file(uacCall({ user: '1001', domain: DOMAIN, display: '', password: 'pass1001x', expect: 200, mode: 'transferred', transferredPai: 'Carol Target.*sip:1003@', ring: 'optional' })),
       target: s.sipTarget,
       transport: 'udp',
       service: '1002',

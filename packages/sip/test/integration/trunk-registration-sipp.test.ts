@@ -11,8 +11,7 @@ import { validateExtension, validateTenantCreate, validateTrunk } from '@kumo/do
 import { randomBytes } from 'node:crypto';
 import { createRegistry, createTrunkMetrics } from '@kumo/runtime';
 import { ProvisioningRepo, SYSTEM_ACTOR, TrunkRegistrationStore, secretBox, type TrunkRegistrationState } from '@kumo/store';
-import { freePort, runSipp, startSipp, type SippHandle, type SippResult } from '@kumo/testkit';
-import { carrierRegistrar, uacCall } from '../helpers/scenarios.js';
+import { carrierRegistrar, freePort, runSipp, startSipp, uacCall, type SippHandle, type SippResult } from '@kumo/testkit';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 function ok<T>(v: { ok: true; value: T } | { ok: false; problems: readonly unknown[] }): T {

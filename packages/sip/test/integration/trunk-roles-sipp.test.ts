@@ -10,8 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { validateDid, validateExtension, validateTenantCreate, validateTrunk, type Cdr } from '@kumo/domain';
 import { CdrStreams, ProvisioningRepo, SYSTEM_ACTOR } from '@kumo/store';
-import { freePort, runSipp, startSipp, type SippResult } from '@kumo/testkit';
-import { uacCall, uasAnswer } from '../helpers/scenarios.js';
+import { freePort, runSipp, startSipp, uacCall, uasAnswer, type SippResult } from '@kumo/testkit';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 function ok<T>(v: { ok: true; value: T } | { ok: false; problems: readonly unknown[] }): T {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { validateExtension, validateTenantCreate, validateTrunk, type Cdr } from '@kumo/domain';
 import { ProvisioningRepo, SYSTEM_ACTOR, createRedis, keySchema, type KeySchema, type RedisClient } from '@kumo/store';
-import { freePort, runSipp, startSipp, uniquePrefix, type SippHandle, type SippResult } from '@kumo/testkit';
+import { SDP, freePort, reply, runSipp, scenario, startSipp, uacCall, uniquePrefix, type SippHandle, type SippResult } from '@kumo/testkit';
 
 const MAIN = fileURLToPath(new URL('../../../dist/main.js', import.meta.url));
 
@@ -81,27 +81,7 @@ export async function ready(opsHostPort: string): Promise<boolean> {
   }
 }
 
-const SDP = `v=0
-o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-s=-
-c=IN IP[media_ip_type] [media_ip]
-t=0 0
-m=audio [media_port] RTP/AVP 0 8
-a=rtpmap:0 PCMU/8000
-a=rtpmap:8 PCMA/8000
-a=sendrecv
-`;
-
-const OK_TO_REQUEST = `<send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]></send>`;
+const OK_TO_REQUEST = reply('200 OK').trim();
 
 /**
  * A carrier gateway: answers every INVITE, logs `A <call-id> <ms>` when the ACK comes and
@@ -110,24 +90,12 @@ Content-Length: 0
  * each refresh (UPDATE, logged `U`) with `refreshStatus` (default 200).
  */
 export function carrierUas(o: { sessionExpires?: number; refreshStatus?: number } = {}): string {
-  const timer = o.sessionExpires !== undefined ? `Session-Expires: ${o.sessionExpires};refresher=uac\nRequire: timer\nAllow: INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE\n` : '';
-  const refreshAnswer = (o.refreshStatus ?? 200) === 200 ? OK_TO_REQUEST : OK_TO_REQUEST.replace('SIP/2.0 200 OK', `SIP/2.0 ${o.refreshStatus} Call/Transaction Does Not Exist`);
-  return `<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="carrier">
-  <recv request="INVITE"/>
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]C[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:carrier@[local_ip]:[local_port];transport=[transport]>
-${timer}Content-Type: application/sdp
-Content-Length: [len]
-
-${SDP}
-]]></send>
+  const timer = o.sessionExpires !== undefined ? [`Session-Expires: ${o.sessionExpires};refresher=uac`, 'Require: timer', 'Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE'] : [];
+  const refreshAnswer = (o.refreshStatus ?? 200) === 200 ? OK_TO_REQUEST : reply(`${o.refreshStatus} Call/Transaction Does Not Exist`).trim();
+  return scenario(
+    'carrier',
+    `
+  <recv request="INVITE"/>${reply('200 OK', { toTag: 'C', contact: 'carrier', headers: timer, sdp: SDP })}
   <recv request="ACK"><action><log message="A [call_id] [clock_tick]"/></action></recv>
   <label id="1"/>
   <recv request="OPTIONS" optional="true" next="2"/>
@@ -141,9 +109,8 @@ ${SDP}
   <label id="4"/>
   ${refreshAnswer}
   <nop next="1"/>
-  <label id="3"/>
-</scenario>
-`;
+  <label id="3"/>`,
+  );
 }
 
 export const CARRIER_UAS = carrierUas();
@@ -153,70 +120,7 @@ export const CARRIER_UAS = carrierUas();
  * up, or answers the BYE Kumo sends first.
  */
 export function phoneUac(o: { user: string; domain: string; password: string; holdMs: number }): string {
-  const invite = (cseq: number, auth: string) => `
-  <send retrans="500" start_txn="inv${cseq}"><![CDATA[
-INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
-From: "Caller" <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
-To: <sip:[service]@${o.domain}>
-Call-ID: [call_id]
-CSeq: ${cseq} INVITE
-Contact: <sip:${o.user}@[local_ip]:[local_port];transport=[transport]>
-Max-Forwards: 70
-User-Agent: sipp-kumo
-${auth}Content-Type: application/sdp
-Content-Length: [len]
-
-${SDP}
-]]></send>
-  <recv response="100" optional="true" response_txn="inv${cseq}"/>`;
-  return `<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="phone">${invite(1, '')}
-  <recv response="407" auth="true" response_txn="inv1"/>
-  <send ack_txn="inv1"><![CDATA[
-ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch-of:inv1];rport
-From: "Caller" <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
-[last_To:]
-Call-ID: [call_id]
-CSeq: 1 ACK
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>${invite(2, `[authentication username=${o.user} password=${o.password}]\n`)}
-  <recv response="180" optional="true" response_txn="inv2"/>
-  <recv response="183" optional="true" response_txn="inv2"/>
-  <recv response="200" rrs="true" response_txn="inv2"/>
-  <send ack_txn="inv2"><![CDATA[
-ACK [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
-From: "Caller" <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
-[last_To:]
-Call-ID: [call_id]
-CSeq: 2 ACK
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>
-  <recv request="BYE" timeout="${o.holdMs}" ontimeout="2"/>
-  ${OK_TO_REQUEST}
-  <nop next="3"/>
-  <label id="2"/>
-  <send retrans="500"><![CDATA[
-BYE [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
-From: "Caller" <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
-[last_To:]
-Call-ID: [call_id]
-CSeq: 3 BYE
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>
-  <recv response="200"/>
-  <label id="3"/>
-</scenario>
-`;
+  return uacCall({ user: o.user, domain: o.domain, password: o.password, expect: 200, mode: 'bye-or-wait', holdMs: o.holdMs });
 }
 
 /** The carrier's view: answer and hang-up times (sipp clock, ms) by Call-ID, and the session refreshes it got. */
@@ -269,27 +173,7 @@ export function phoneCalls(
 
 /** A phone call expected to be refused with `status` and a Retry-After header (sipp exits 0 when it was). */
 export function refusedUac(o: { user: string; domain: string; password: string; status: number }): string {
-  return phoneUac({ ...o, holdMs: 0 }).replace(
-    /<recv response="180"[\s\S]*$/,
-    `<recv response="180" optional="true" response_txn="inv2"/>
-  <recv response="${o.status}" response_txn="inv2">
-    <action><ereg regexp="[0-9]+" search_in="hdr" header="Retry-After:" check_it="true" assign_to="ra"/></action>
-  </recv>
-  <Reference variables="ra"/>
-  <send ack_txn="inv2"><![CDATA[
-ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch-of:inv2];rport
-From: "Caller" <sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]
-[last_To:]
-Call-ID: [call_id]
-CSeq: 2 ACK
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>
-</scenario>
-`,
-  );
+  return uacCall({ user: o.user, domain: o.domain, password: o.password, expect: o.status, check: [['Retry-After', '[0-9]+']] });
 }
 
 /** One short call (answered: sipp exits 0). */
