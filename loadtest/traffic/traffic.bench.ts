@@ -8,7 +8,9 @@
  * 1. Baseline: a raw HSCAN of the same hash (no parsing), the floor any report over Redis pays.
  * 2. The report: HSCAN + JSON parse + the accumulator (per hour, per trunk, per ring group) + Erlang-B sizing.
  * Prints wall-clock seconds, the ratio to the baseline, CPU seconds per 1,000 calls of this process and of
- * redis-server, and the load average. Results go to loadtest/results/traffic.json.
+ * redis-server, the peak heap growth while the report ran (the report streams: HSCAN pages into fixed per-hour
+ * series, so memory must not grow with the number of calls), and the load average. Results go to
+ * loadtest/results/traffic.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -33,14 +35,20 @@ async function redisCpu(): Promise<number> {
   return Number(/used_cpu_user:([\d.]+)/.exec(info)?.[1] ?? 0) + Number(/used_cpu_sys:([\d.]+)/.exec(info)?.[1] ?? 0);
 }
 
-async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; seconds: number; cpu: number; redisCpu: number }> {
+async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; seconds: number; cpu: number; redisCpu: number; peakHeapMiB: number }> {
   const r0 = await redisCpu();
+  (globalThis as { gc?: () => void }).gc?.();
+  const heap0 = process.memoryUsage().heapUsed;
+  let peak = heap0;
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().heapUsed)), 20);
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   const value = await fn();
   const seconds = (performance.now() - t0) / 1000;
   const c = process.cpuUsage(c0);
-  return { value, seconds, cpu: (c.user + c.system) / 1e6, redisCpu: (await redisCpu()) - r0 };
+  clearInterval(sampler);
+  peak = Math.max(peak, process.memoryUsage().heapUsed);
+  return { value, seconds, cpu: (c.user + c.system) / 1e6, redisCpu: (await redisCpu()) - r0, peakHeapMiB: (peak - heap0) / 1048576 };
 }
 
 beforeAll(async () => {
@@ -106,18 +114,22 @@ describe(`traffic report over ${N} calls`, () => {
     const rep = await timed(() => monthTrafficReport(redis, keys, new DirectoryRepo(redis, keys), TENANT, MONTH));
     expect(base.value).toBe(N);
     expect(rep.value.calls).toBe(N);
+    // Streaming: a million-call month must not be held in memory (a few hundred bytes per call would be ~400 MiB).
+    expect(rep.peakHeapMiB).toBeLessThan(200);
     const per1k = (cpu: number): number => Number(((cpu / N) * 1000).toFixed(4));
     Object.assign(results, {
       baselineSeconds: Number(base.seconds.toFixed(2)),
       reportSeconds: Number(rep.seconds.toFixed(2)),
       ratioToBaseline: Number((rep.seconds / base.seconds).toFixed(2)),
       cpuSecondsPer1000: { report: per1k(rep.cpu), redis: per1k(rep.redisCpu), baseline: per1k(base.cpu), baselineRedis: per1k(base.redisCpu) },
+      peakHeapGrowthMiB: Number(rep.peakHeapMiB.toFixed(1)),
       busyHour: rep.value.tenant.busyHour?.hour,
       recommendedChannels: rep.value.tenant.sizing.recommendedChannels,
     });
     console.log(
       `RESULT traffic report: ${N} calls in ${rep.seconds.toFixed(2)} s (target < 30 s); baseline HSCAN ${base.seconds.toFixed(2)} s; ` +
         `ratio ${(rep.seconds / base.seconds).toFixed(2)}; CPU-s per 1000 calls: report ${per1k(rep.cpu)}, redis ${per1k(rep.redisCpu)}; ` +
+        `peak heap growth ${rep.peakHeapMiB.toFixed(1)} MiB; ` +
         `load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`,
     );
   });

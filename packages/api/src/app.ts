@@ -2,8 +2,9 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { Registry } from 'prom-client';
+import { isProbeTenant } from '@kumo/domain';
 import { KumoError, createApiMetrics, silentLogger, type ApiMetrics } from '@kumo/runtime';
-import { ApiRateLimits, DEFAULT_BILLING_RETENTION_MS, ProvisioningRepo, pingRedis, secretBox } from '@kumo/store';
+import { ApiRateLimits, DEFAULT_BILLING_RETENTION_MS, DataQuotaStore, ProvisioningRepo, pingRedis, secretBox } from '@kumo/store';
 import type { ApiDeps, ApiRoutePlugin, RouteContext } from './context.js';
 import { errorSchema, installErrorHandling, notFound, type ErrorBody } from './errors.js';
 import { routePlugins } from './routes/index.js';
@@ -41,9 +42,12 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const repo = new ProvisioningRepo(deps.redis, deps.keys, deps.now, {
     retainBillingMs: (deps.retainBillingDays ?? DEFAULT_BILLING_RETENTION_MS / 86_400_000) * 86_400_000,
   }).useSecrets(deps.secretKey ? secretBox(deps.secretKey) : undefined);
-  const ctx: RouteContext = { redis: deps.redis, keys: deps.keys, repo, log, registry, ownSipAddresses: deps.ownSipAddresses ?? [] };
-  const consoleAuth = new ConsoleAuth(deps.redis, deps.keys, deps.console);
   const security = { ...DEFAULT_SECURITY, ...(deps.security ?? {}) };
+  const dataQuotas = new DataQuotaStore(deps.redis, deps.keys, { cdrDetailRetentionDays: security.cdrDetailRetentionMaxDays, ticketsMax: security.ticketsQuota });
+  const ctx: RouteContext = {
+    redis: deps.redis, keys: deps.keys, repo, log, registry, ownSipAddresses: deps.ownSipAddresses ?? [], dataQuotas, ticketNotesMax: security.ticketNotesMax,
+  };
+  const consoleAuth = new ConsoleAuth(deps.redis, deps.keys, deps.console);
   const limits = new ApiRateLimits(deps.redis, deps.keys);
   const authGuard = new AuthFailureGuard(limits, security, log);
 
@@ -158,7 +162,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
             const id = (req.params as { tenantId?: string }).tenantId ?? '';
             // A tenant admin cannot tell another tenant from a missing one.
             if (p.role === 'tenant-admin' && p.tenantId !== id) throw notFound('tenant', id);
-            const t = await repo.tenantById(id);
+            // The platform's probe account (docs/operations.md) is no tenant of the API's.
+            const t = isProbeTenant(id) ? null : await repo.tenantById(id);
             if (t === null) throw notFound('tenant', id);
             if (req.routeOptions.config.operatorOnly === true && p.role !== 'operator') {
               throw new KumoError('KUMO_ERR_FORBIDDEN', 'operator key required');

@@ -313,7 +313,7 @@ export const ERROR_CATALOGUE = {
   },
   KUMO_ERR_QUOTA_EXCEEDED: {
     status: 409,
-    when: "a tenant's data quota is used up (e.g. its audit trail, Article 37); operators are not limited",
+    when: "a tenant's data quota is used up (its audit trail, help-desk tickets, notes on a ticket; Article 37); operators are not limited",
     details: ['quota', 'limit', 'used'],
     en: (d) => `the tenant's ${s(d.quota)} quota is used up (${s(d.used)} of ${s(d.limit)}); ask the operator`,
     ja: (d) => `テナントの${s(d.quota)}の上限に達しました（${s(d.limit)}件中${s(d.used)}件）。オペレーターにお問い合わせください`,

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastif
 import type { Registry } from 'prom-client';
 import type { Logger } from '@kumo/runtime';
 import type { OwnAddress, Tenant } from '@kumo/domain';
-import type { ApiKeyRecord, Actor, KeySchema, ProvisioningRepo, RedisClient } from '@kumo/store';
+import type { ApiKeyRecord, Actor, DataQuotaStore, KeySchema, ProvisioningRepo, RedisClient } from '@kumo/store';
 import { KumoError } from '@kumo/runtime';
 import type { ConsoleAuthOptions } from './console/auth.js';
 import type { SecurityOptions } from './hygiene.js';
@@ -60,6 +60,10 @@ export interface RouteContext {
   readonly registry: Registry;
   /** Kumo's own SIP listen addresses (trunk gateways may not point there). */
   readonly ownSipAddresses: readonly OwnAddress[];
+  /** Per-tenant data quotas (docs/security.md, "Data quotas"). */
+  readonly dataQuotas: DataQuotaStore;
+  /** Notes one ticket may hold (a tenant admin's note beyond it is refused). */
+  readonly ticketNotesMax: number;
 }
 
 /**

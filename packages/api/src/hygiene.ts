@@ -27,6 +27,10 @@ export interface SecurityOptions {
   readonly tenantWriteRate: number;
   /** Per-tenant audit quota (entries); tenant-admin writes are refused at it. */
   readonly auditQuotaEntries: number;
+  /** Data quotas (docs/security.md, "Data quotas"): the operator maximum (and default) of CDR detail retention, tickets, notes per ticket. */
+  readonly cdrDetailRetentionMaxDays: number;
+  readonly ticketsQuota: number;
+  readonly ticketNotesMax: number;
 }
 
 export const DEFAULT_SECURITY: SecurityOptions = {
@@ -35,6 +39,9 @@ export const DEFAULT_SECURITY: SecurityOptions = {
   tenantWriteBurst: 300,
   tenantWriteRate: 20,
   auditQuotaEntries: 1_000_000,
+  cdrDetailRetentionMaxDays: 400,
+  ticketsQuota: 5000,
+  ticketNotesMax: 200,
 };
 
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);

@@ -1,6 +1,6 @@
 import { apiSpec, cdrStreamSpec, commonSpec, engineSpec, opsSpec, readConfig, ConfigError } from '@kumo/config';
 import { createOpsMetrics, type ProcessContext } from '@kumo/runtime';
-import { AuditRepo, ProvisioningRepo, TenantDataLifecycle, createRedis, keySchema, redactUrl } from '@kumo/store';
+import { AuditRepo, DataQuotaStore, ProvisioningRepo, TenantDataLifecycle, createRedis, keySchema, redactUrl, secretBox } from '@kumo/store';
 import { buildApp } from './app.js';
 import { Prober } from './ops/prober.js';
 
@@ -41,6 +41,9 @@ export async function runApi(ctx: ProcessContext): Promise<{ host: string; port:
       tenantWriteBurst: cfg.api.tenantWriteBurst,
       tenantWriteRate: cfg.api.tenantWriteRate,
       auditQuotaEntries: cfg.api.auditQuotaEntries,
+      cdrDetailRetentionMaxDays: cfg.api.cdrDetailRetentionMaxDays,
+      ticketsQuota: cfg.api.ticketsQuota,
+      ticketNotesMax: cfg.api.ticketNotesMax,
     },
   });
   ctx.lifecycle.onClose('api-http', () => app.close());
@@ -51,10 +54,11 @@ export async function runApi(ctx: ProcessContext): Promise<{ host: string; port:
   const keys = keySchema(cfg.common.redisKeyPrefix);
   const lifecycle = new TenantDataLifecycle(redis, keys, { retainBillingMs: cfg.api.retainBillingDays * 86_400_000 });
   const audit = new AuditRepo(redis, keys);
+  const quotas = new DataQuotaStore(redis, keys, { cdrDetailRetentionDays: cfg.api.cdrDetailRetentionMaxDays, ticketsMax: cfg.api.ticketsQuota });
   const sweep = (): void => {
-    Promise.all([lifecycle.sweepRetention(), lifecycle.trimAudit(audit, cfg.api.auditRetentionDays * 86_400_000)]).then(
-      ([sets, entries]) => {
-        if (sets > 0 || entries > 0) log.info({ deletedSets: sets, auditEntriesTrimmed: entries }, 'retention job done');
+    Promise.all([lifecycle.sweepRetention(), lifecycle.trimAudit(audit, cfg.api.auditRetentionDays * 86_400_000), quotas.trimCdrDetail()]).then(
+      ([sets, entries, calls]) => {
+        if (sets > 0 || entries > 0 || calls > 0) log.info({ deletedSets: sets, auditEntriesTrimmed: entries, cdrDetailTrimmed: calls }, 'retention job done');
       },
       (err: unknown) => log.warn({ err }, 'retention job failed; retried at the next run'),
     );
@@ -81,6 +85,7 @@ export async function runApi(ctx: ProcessContext): Promise<{ host: string; port:
     const prober = new Prober({
       redis: probeRedis, keys: keySchema(cfg.common.redisKeyPrefix), log: log.child({ component: 'prober' }),
       metrics: createOpsMetrics(ctx.registry), settings, cdrShards: cfg.cdr.shards,
+      secrets: cfg.common.secretKey ? secretBox(cfg.common.secretKey) : undefined,
     });
     prober.start();
     ctx.lifecycle.onClose('ops-prober', async () => {

@@ -1,6 +1,6 @@
 import { billingSpec, cdrStreamSpec, commonSpec, ConfigError, readConfig } from '@kumo/config';
 import { createBillingMetrics, startOpsServer, type ProcessContext } from '@kumo/runtime';
-import { BillingLedger, CdrStreams, createRedis, keySchema, pingRedis, redactUrl } from '@kumo/store';
+import { BillingLedger, CdrStreams, TollFraudStore, createRedis, keySchema, pingRedis, redactUrl } from '@kumo/store';
 import { hostname } from 'node:os';
 import { BillingWorker } from './worker.js';
 
@@ -26,7 +26,7 @@ export async function runBilling(ctx: ProcessContext): Promise<void> {
   const streams = new CdrStreams(redis, keys, cdr.shards);
   const ledger = new BillingLedger(redis, keys, { closeGraceMs: billing.closeGraceMs });
   const metrics = createBillingMetrics(ctx.registry);
-  const worker = new BillingWorker(redis, streams, ledger, { ...billing, consumer }, log, metrics);
+  const worker = new BillingWorker(redis, streams, ledger, { ...billing, consumer }, log, metrics, new TollFraudStore(redis, keys));
   await worker.start();
   ctx.lifecycle.onClose('billing-worker', () => worker.stop());
   const ops = await startOpsServer({ host: billing.opsListen.host, port: billing.opsListen.port, registry: ctx.registry, ready: () => pingRedis(redis) });

@@ -7,9 +7,9 @@
  * XACK. A crash anywhere before the XACK means redelivery; the script then finds the CDR
  * already booked and the entry is just acknowledged.
  */
-import { rateCdr, type CallCharge, type Cdr, type Tariff } from '@kumo/domain';
+import { isProbeTenant, rateCdr, tollClassOfCall, type CallCharge, type Cdr, type Tariff } from '@kumo/domain';
 import type { BillingMetrics, Logger } from '@kumo/runtime';
-import type { BillingLedger, CdrStreams, RedisClient, StreamEntry } from '@kumo/store';
+import type { BillingLedger, CdrStreams, RedisClient, StreamEntry, TollFraudStore } from '@kumo/store';
 import { parseCdrPayload } from './parse.js';
 
 export interface WorkerOptions {
@@ -39,6 +39,8 @@ export class BillingWorker {
     private readonly o: WorkerOptions,
     private readonly log: Logger,
     private readonly m: BillingMetrics,
+    /** Receives the rated charge of every international and premium-rate call (the toll-fraud spend limit). */
+    private readonly toll?: TollFraudStore,
   ) {}
 
   async start(): Promise<void> {
@@ -170,8 +172,14 @@ export class BillingWorker {
     const end = this.m.batchSeconds.startTimer();
     const failed: { e: StreamEntry; err: unknown }[] = [];
     const parsed: { e: StreamEntry; cdr: Cdr }[] = [];
+    const probes: string[] = [];
     for (const e of entries) {
       const p = parseCdrPayload(e.payload);
+      if (p.ok && isProbeTenant(p.cdr.tenantId)) {
+        // The ops prober's test calls (docs/operations.md, "Probe account"): never billed nor reported.
+        probes.push(e.id);
+        continue;
+      }
       if (p.ok) {
         parsed.push({ e, cdr: p.cdr });
         continue;
@@ -196,7 +204,8 @@ export class BillingWorker {
         failed.push({ e, err });
       }
     }
-    const ack: string[] = [];
+    const ack: string[] = [...probes];
+    if (probes.length > 0) this.m.cdrs.inc({ outcome: 'probe' }, probes.length);
     await Promise.all(
       [...byTenant.entries()].map(async ([tenantId, list]) => {
         try {
@@ -216,6 +225,7 @@ export class BillingWorker {
           if (charged < outcomes.length) this.m.cdrs.inc({ outcome: 'duplicate' }, outcomes.length - charged);
           if (money > 0) this.m.chargedMinor.inc(money);
           if (later.length > 0) await this.noteActivity(tenantId, later);
+          await this.addTollSpend(tenantId, list.map((x) => x.c));
           for (const x of list) ack.push(x.e.id);
         } catch (err) {
           for (const x of list) failed.push({ e: x.e, err });
@@ -242,6 +252,21 @@ export class BillingWorker {
       }
     }
     end();
+  }
+
+  /**
+   * The toll-fraud spend (docs/security.md): the rated charge of each international or premium-rate call is added to
+   * the tenant's spend of the current hour, once per CDR id; duplicates included, so a redelivery after a crash
+   * between the charge and this step still adds it (the store ignores a CDR it has seen). Calls that started more
+   * than a day ago (a dead letter replayed later) are not spend of this hour.
+   */
+  private async addTollSpend(tenantId: string, charges: readonly CallCharge[]): Promise<void> {
+    if (!this.toll) return;
+    const now = Date.now();
+    for (const c of charges) {
+      if (c.charge <= 0 || now - c.startedAt > 86_400_000 || tollClassOfCall(c) === undefined) continue;
+      await this.toll.addSpend(tenantId, c.cdrId, c.charge, now);
+    }
   }
 
   /** Tells the month-close sweep which months a tenant has calls in; remembered per process (the sets only grow). */

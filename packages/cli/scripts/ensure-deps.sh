@@ -20,6 +20,8 @@ if [[ "${1:-}" == "--with-sipp" ]]; then
   command -v baresip >/dev/null 2>&1 || need_apt+=(baresip-core)
   command -v linphonec >/dev/null 2>&1 || need_apt+=(linphone-cli)
   command -v sox >/dev/null 2>&1 || need_apt+=(sox)
+  # The SIP edge in front of several engines (infra/kamailio, packages/cli/test/integration/kamailio-edge.test.ts).
+  command -v kamailio >/dev/null 2>&1 || [[ -x /usr/sbin/kamailio ]] || need_apt+=(kamailio)
 fi
 if ((${#need_apt[@]})); then
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then

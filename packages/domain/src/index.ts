@@ -54,3 +54,4 @@ export * from './traffic/index.js';
 export * from './sla/index.js';
 // ops: help desk tickets and maintenance works
 export * from './ops/helpdesk.js';
+export * from './ops/probe-account.js';

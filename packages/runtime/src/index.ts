@@ -38,4 +38,4 @@ export {
   type CallMetrics,
   type CallEnd,
 } from './metrics/calls.js';
-export { createOpsMetrics, PROBE_KINDS, type OpsMetrics, type ProbeKind } from './metrics/ops.js';
+export { createOpsMetrics, PROBE_KINDS, REGISTRATION_STATES, REGISTRATION_TRANSPORTS, type OpsMetrics, type ProbeKind } from './metrics/ops.js';

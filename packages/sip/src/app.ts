@@ -59,6 +59,7 @@ import { methodHandlers } from './methods/methods.js';
 import { optionsPing } from './drachtio/options-ping.js';
 import { GatewayMonitor } from './trunks/gateway-monitor.js';
 import { registerClient } from './drachtio/register-client.js';
+import { throughEdge } from './edge/trusted-edge.js';
 import { TrunkRegistrant } from './trunks/registrant.js';
 
 export type SipConfig = ConfigOf<typeof sipSpec>;
@@ -112,6 +113,7 @@ export function registrarSettings(s: SipConfig, log?: Logger): RegistrarSettings
     md5OnlyUserAgents: s.digestMd5OnlyUserAgents,
     ipHostDomain: s.ipHostDomain,
     domainAliases: s.domainAliases,
+    trustedEdges: s.trustedEdges,
     bruteForce: {
       windowMs: s.bfWindowS * 1000,
       ipThreshold: s.bfIpThreshold,
@@ -260,7 +262,7 @@ export function createSipApp(d: SipAppDeps): SipApp {
       }, callHook)
     : createInviteHandler();
   return {
-    handlers: { ...methodHandlers(), REGISTER: register, INVITE: invite },
+    handlers: edgeAware({ ...methodHandlers(), REGISTER: register, INVITE: invite }, d.registrar.trustedEdges),
     location,
     guard,
     dialogs,
@@ -269,6 +271,11 @@ export function createSipApp(d: SipAppDeps): SipApp {
     calls: registry,
     stats: () => ({ ringing: pickups.size, bridgedLegs: dialogs.size }),
   };
+}
+
+/** Every handler sees requests relayed by a trusted edge with the device's source (edge/trusted-edge.ts). */
+function edgeAware(handlers: Record<string, SipHandler>, edges: ReadonlySet<string> | undefined): Record<string, SipHandler> {
+  return Object.fromEntries(Object.entries(handlers).map(([m, h]) => [m, throughEdge(h, edges)]));
 }
 
 /** How long `runSip` waits for the first engine connection before resolving anyway (it keeps retrying). */
@@ -339,7 +346,7 @@ export async function runSip(ctx: ProcessContext): Promise<void> {
         onSystemEnd: (cause) => reliability.endedBySystem(cause),
       },
       tollGuard: createTollGuard(
-        new TollFraudStore(redis, keys, { internationalPerHour: cfg.admission.tollInternationalPerHour, premiumPerHour: cfg.admission.tollPremiumPerHour }),
+        new TollFraudStore(redis, keys, { internationalPerHour: cfg.admission.tollInternationalPerHour, premiumPerHour: cfg.admission.tollPremiumPerHour, spendPerHour: cfg.admission.tollSpendPerHour }),
         createSecurityMetrics(ctx.registry),
         log,
       ),

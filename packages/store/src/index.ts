@@ -25,6 +25,9 @@ export { ProvisioningRepo, ha1Of } from './provisioning/provisioning.js';
 export { CachedDirectoryRepo, CONFIG_CACHE_FRESH_MS } from './provisioning/cached-directory.js';
 export { secretBox, isSealed, type SecretBox } from './provisioning/secrets.js';
 export {
+  DIGEST_ALGORITHMS, buildDigestAuthorization, computeDigestResponse, computeHa1, digestHash, parseChallenge, quoteDigestParam, type DigestAlgorithm,
+} from './provisioning/digest.js';
+export {
   AuditRepo,
   AUDIT_GENESIS,
   DEFAULT_AUDIT_RETENTION_MS,
@@ -92,6 +95,8 @@ export {
   type NewIncident,
   type ProbeState,
 } from './ops/incidents.js';
+export { DataQuotaStore, MIN_CDR_DETAIL_DAYS, type DataQuotas } from './security/quotas.js';
+export { ensureProbeAccount, type ProbeAccount, type ProbeUser } from './ops/probe-account.js';
 export { TicketStore, WorkStore, type Ticket, type TicketNote, type NewTicket, type TicketPatch, type Work, type NewWork, type WorkPatch } from './ops/helpdesk.js';
 export { ConfigHistoryStore, CONFIG_SECTIONS, describeChange, fieldDiff, type ConfigChange, type ConfigSection, type ConfigVersion } from './ops/config-history.js';
 // console (people: users, sessions, log-in lockout)

@@ -160,6 +160,12 @@ function tenantKeys(prefix: string) {
     tollOverride: (id: string, cls: string) => `${t(id)}:toll:override:${cls}`,
     /** String (JSON TollLimits): the tenant's own toll limits (absent = platform default). */
     tollLimits: (id: string) => `${t(id)}:toll:limits`,
+    /** String (JSON `DataQuotas`): the tenant's own data quotas (CDR detail retention days, ticket cap); absent = defaults. */
+    dataQuotas: (id: string) => `${t(id)}:quota`,
+    /** String counter (PX 2 h): money (minor units, as rated) of the tenant's toll-class calls rated in one clock hour. */
+    tollSpend: (id: string, hour: number) => `${t(id)}:toll:spend:${hour}`,
+    /** Sorted set (CDR id → rated at, ms; trimmed to 2 h): CDRs already added to the spend, so a redelivery adds nothing. */
+    tollSpendSeen: (id: string) => `${t(id)}:toll:spend:seen`,
     /** String: hash of the newest entry of the tenant's audit chain. */
     auditHead: (id: string) => `${t(id)}:audit:head`,
     /** String: hash of the newest entry trimmed by retention (the chain's anchor). */
@@ -251,6 +257,8 @@ function globalKeys(prefix: string) {
     opsProbeState: () => `${prefix}:ops:probes`,
     /** String with TTL: the prober holding the lease (one prober per installation). */
     opsProberLease: () => `${prefix}:ops:prober`,
+    /** Hash: the prober's probe account (`password`, sealed with KUMO_SECRET_KEY when set); docs/operations.md. */
+    opsProbeAccount: () => `${prefix}:ops:probe-account`,
     /** String counter: the last help-desk ticket number issued. */
     opsTicketSeq: () => `${prefix}:ops:tickets:seq`,
     /** Sorted set: `<tenantId>/<ticketId>` by reception time (the operators' view of every ticket). */

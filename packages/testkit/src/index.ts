@@ -21,3 +21,4 @@ export { uniquePrefix } from './ids.js';
 export { runSipp, startSipp, type SippOptions, type SippResult, type SippHandle } from './sipp.js';
 export { startSentinelSet, startRedisCluster, type SentinelSet, type SentinelOptions, type RedisClusterHandle } from './redis-topologies.js';
 export { bindUdp } from './udp.js';
+export { drachtioConfig, externalDrachtio, startDrachtio, type DrachtioHandle } from './drachtio.js';

@@ -46,6 +46,8 @@ export function reply(status: string, o: ReplyOptions = {}): string {
     `[last_To:]${o.toTag !== undefined ? `;tag=[pid]${o.toTag}[call_number]` : ''}`,
     '[last_Call-ID:]',
     o.cseq !== undefined ? `CSeq: ${o.cseq}` : '[last_CSeq:]',
+    // A proxy on the way (the Kamailio edge) record-routes: the UAS echoes the Record-Route (RFC 3261 §12.1.1).
+    '[last_Record-Route:]',
     ...(o.contact !== undefined ? [`Contact: <sip:${o.contact}@[local_ip]:[local_port];transport=[transport]>`] : []),
     ...(o.headers ?? []),
   ];
@@ -131,6 +133,7 @@ ${o2.to ?? '[last_To:]'}
 Call-ID: [call_id]
 CSeq: ${seq} ${method}
 ${o2.contact === true ? `${contact}\n` : ''}Max-Forwards: 70
+[routes]
 ${extra}
 ]]></send>`;
   const ackOk = (txn: string, seq: number, to?: string): string => inDialog('ACK', seq, 'Content-Length: 0\n', { attrs: ` ack_txn="${txn}"`, ...(to !== undefined ? { to } : {}) });

@@ -1,15 +1,20 @@
 /**
  * The synthetic prober (docs/operations.md, "Probes and incidents"). Runs inside `kumo api`; one prober per
  * installation holds a Redis lease, the others stand by. Each round probes every engine (SIP OPTIONS),
- * Redis (PING), the billing lag and every trunk gateway, updates the probe states, and opens or closes
- * automatic incidents. It also refreshes `kumo_admission_restricted_tenants`.
+ * Redis (PING), the billing lag and every trunk gateway (the sip pinger's state in Redis), updates the probe
+ * states, and opens or closes automatic incidents; every `deepIntervalMs` the probe account also registers
+ * (digest) and places a test call loop through each engine. It also refreshes `kumo_admission_restricted_tenants`.
  */
 import { randomBytes } from 'node:crypto';
 import type { ConfigOf, opsSpec, SipListen } from '@kumo/config';
-import type { Logger, OpsMetrics, ProbeKind } from '@kumo/runtime';
-import { BILLING_GROUP, DirectoryRepo, IncidentStore, type IncidentImpact, type KeySchema, type RedisClient } from '@kumo/store';
+import { gatewayIdentity, type Gateway } from '@kumo/domain';
+import { REGISTRATION_STATES, REGISTRATION_TRANSPORTS, type Logger, type OpsMetrics, type ProbeKind } from '@kumo/runtime';
+import {
+  BILLING_GROUP, DirectoryRepo, GatewayHealthStore, IncidentStore, LocationStore, ensureProbeAccount,
+  type IncidentImpact, type KeySchema, type ProbeAccount, type RedisClient, type SecretBox,
+} from '@kumo/store';
 import { INITIAL_STATE, nextState, type TargetState } from './probe-state.js';
-import { SipProbeClient, tcpConnect } from './sip-probe.js';
+import { SipProbeClient } from './sip-probe.js';
 
 export type ProberSettings = Omit<ConfigOf<typeof opsSpec>, 'probe'>;
 
@@ -21,6 +26,8 @@ export interface ProberOptions {
   readonly settings: ProberSettings;
   readonly cdrShards: number;
   readonly now?: () => number;
+  /** Seals the probe account's password in Redis (KUMO_SECRET_KEY); clear without. */
+  readonly secrets?: SecretBox | undefined;
 }
 
 interface Target {
@@ -37,7 +44,7 @@ interface TenantInfo {
   readonly id: string;
   readonly ports: number;
   readonly restrictionLevel: number;
-  readonly gateways: readonly { host: string; port: number; transport: string }[];
+  readonly gateways: readonly Pick<Gateway, 'host' | 'port' | 'transport'>[];
 }
 
 const withTimeout = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
@@ -56,12 +63,18 @@ const withTimeout = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
   });
 
 const streamIdMs = (id: string): number => Number(id.split('-')[0]);
+/** A binding this close to its expiry counts as `expiring` in `kumo_registrations`. */
+const EXPIRING_MS = 30_000;
 
 export class Prober {
   private readonly holder = `${process.pid}-${randomBytes(4).toString('hex')}`;
   private readonly sip = new SipProbeClient();
   private readonly store: IncidentStore;
   private readonly repo: DirectoryRepo;
+  private readonly gatewayHealth: GatewayHealthStore;
+  private readonly location: LocationStore;
+  private account: ProbeAccount | undefined;
+  private deepAt = -Infinity;
   private readonly now: () => number;
   private readonly states = new Map<string, TargetState>();
   private loaded = false;
@@ -74,6 +87,8 @@ export class Prober {
   constructor(private readonly o: ProberOptions) {
     this.store = new IncidentStore(o.redis, o.keys, o.now);
     this.repo = new DirectoryRepo(o.redis, o.keys);
+    this.gatewayHealth = new GatewayHealthStore(o.redis, o.keys);
+    this.location = new LocationStore(o.redis, o.keys);
     this.now = o.now ?? Date.now;
   }
 
@@ -121,7 +136,21 @@ export class Prober {
       this.loaded = true;
     }
     if (this.now() - this.discoveredAt >= s.discoveryMs) await this.discover();
-    const targets = [...this.engineTargets(), this.billingTarget(), ...(s.gateways ? this.gatewayTargets() : [])];
+    const deep = s.probeAccount && this.now() - this.deepAt >= s.deepIntervalMs;
+    if (deep) {
+      this.deepAt = this.now();
+      // Provisioned (idempotently) on the first deep round of each lease holder; a failure is retried next time
+      // and does not hold up the other probes.
+      this.account ??= await ensureProbeAccount(this.o.redis, this.o.keys, this.o.secrets).catch((err: unknown) => {
+        this.o.metrics.roundErrors.inc();
+        this.o.log.warn({ err }, 'could not provision the probe account; deep probes skipped this round');
+        return undefined;
+      });
+    }
+    const targets = [
+      ...this.engineTargets(), this.billingTarget(), ...(s.gateways ? this.gatewayTargets() : []),
+      ...(deep && this.account ? this.deepTargets(this.account) : []),
+    ];
     const results = [redisOk, ...(await Promise.all(targets.map((t) => this.probeOne(t))))];
     await this.apply(results);
     const open = await this.store.list({ state: 'open' });
@@ -141,10 +170,15 @@ export class Prober {
     }
   }
 
+  private count(kind: ProbeKind, ok: boolean): void {
+    this.o.metrics.results.inc({ kind, result: ok ? 'ok' : 'fail' });
+  }
+
   private async apply(results: { t: Target; ok: boolean; at: number; ms: number; error: string | null }[]): Promise<void> {
     const failing = new Map<ProbeKind, number>();
     const count = new Map<ProbeKind, number>();
     for (const r of results) {
+      this.count(r.t.kind, r.ok);
       count.set(r.t.kind, (count.get(r.t.kind) ?? 0) + 1);
       if (!r.ok) failing.set(r.t.kind, (failing.get(r.t.kind) ?? 0) + 1);
       const prev = this.states.get(r.t.key) ?? INITIAL_STATE;
@@ -206,8 +240,44 @@ export class Prober {
     };
   }
 
+  private udpEngines(): SipListen[] {
+    return this.o.settings.engines.filter((e: SipListen) => e.proto === 'udp');
+  }
+
+  /**
+   * The probe account through each engine: an authenticated REGISTER, and the test call loop (A calls B, both the
+   * prober; answered, then BYE), its setup time observed. Failing with OPTIONS passing points at the sip app or Redis.
+   */
+  private deepTargets(acct: ProbeAccount): Target[] {
+    const engines = this.udpEngines();
+    const impact = (): IncidentImpact => this.allTenants(engines.length === 1 ? 'full' : 'partial');
+    const a = { ...acct.a, domain: acct.domain };
+    const b = { ...acct.b, domain: acct.domain };
+    const timeoutMs = this.o.settings.timeoutMs;
+    return engines.flatMap((e) => [
+      {
+        key: `engine-register:${e.host}:${e.port}`, kind: 'engine-register' as const, target: `${e.host}:${e.port}`,
+        title: `SIP engine ${e.host}:${e.port}: the probe account cannot register`,
+        run: async () => {
+          await this.sip.register({ host: e.host, port: e.port }, a, { contactUser: a.user, expires: 120, timeoutMs });
+        },
+        impact,
+      },
+      {
+        key: `engine-call:${e.host}:${e.port}`, kind: 'engine-call' as const, target: `${e.host}:${e.port}`,
+        title: `SIP engine ${e.host}:${e.port}: the test call loop fails`,
+        run: async () => {
+          // Registration, call and hang-up each within the probe timeout.
+          const r = await this.sip.callLoop({ host: e.host, port: e.port }, a, b, timeoutMs);
+          this.o.metrics.callSetupSeconds.observe(r.setupMs / 1000);
+        },
+        impact,
+      },
+    ]);
+  }
+
   private engineTargets(): Target[] {
-    const engines = this.o.settings.engines.filter((e: SipListen) => e.proto === 'udp');
+    const engines = this.udpEngines();
     return engines.map((e) => ({
       key: `engine-options:${e.host}:${e.port}`,
       kind: 'engine-options' as const,
@@ -264,8 +334,13 @@ export class Prober {
     return Math.max(0, (now - oldest) / 1000);
   }
 
+  /**
+   * Trunk gateways, as the sip process's OPTIONS pinger sees them (`GatewayHealthStore`, the state routing uses):
+   * one gateway-health signal, no second set of pings. Down there → failing here (and an incident for its tenants);
+   * not pinged (yet, or a host name) → healthy.
+   */
   private gatewayTargets(): Target[] {
-    const byGw = new Map<string, { host: string; port: number; transport: string; tenants: Set<string> }>();
+    const byGw = new Map<string, Pick<Gateway, 'host' | 'port' | 'transport'> & { tenants: Set<string> }>();
     for (const t of this.tenants) {
       for (const g of t.gateways) {
         const key = `${g.transport}:${g.host}:${g.port}`;
@@ -275,20 +350,55 @@ export class Prober {
       }
     }
     const ports = new Map(this.tenants.map((t) => [t.id, t.ports]));
+    let health: Promise<Map<string, { state: string; since: number; failures: number; lastStatus?: number }>> | undefined;
+    const ids = [...byGw.values()].map((g) => gatewayIdentity(g));
     return [...byGw.entries()].map(([key, g]) => ({
       key: `gateway:${key}`,
       kind: 'gateway' as const,
       target: key,
       title: `Trunk gateway ${g.host}:${g.port} (${g.transport}) not answering`,
       run: async () => {
-        if (g.transport === 'udp') await this.sip.request({ host: g.host, port: g.port }, 'OPTIONS', this.o.settings.timeoutMs);
-        else await tcpConnect({ host: g.host, port: g.port }, this.o.settings.timeoutMs);
+        health ??= this.gatewayHealth.read(ids);
+        const h = (await health).get(gatewayIdentity(g));
+        if (h?.state === 'down') {
+          throw new Error(`down since ${new Date(h.since).toISOString()}: ${h.failures} OPTIONS pings unanswered${h.lastStatus !== undefined ? ` (last answer ${h.lastStatus})` : ''}`);
+        }
       },
       impact: () => {
-        const ids = [...g.tenants].sort();
-        return { tenants: ids, ports: ids.reduce((s, id) => s + (ports.get(id) ?? 0), 0), scope: 'partial' };
+        const ids2 = [...g.tenants].sort();
+        return { tenants: ids2, ports: ids2.reduce((s, id) => s + (ports.get(id) ?? 0), 0), scope: 'partial' };
       },
     }));
+  }
+
+  /**
+   * `kumo_registrations{state,transport}`: every live binding of every tenant, `expiring` when it is within
+   * `EXPIRING_MS` of its expiry (a device refreshes before that; one that has not is late, often gone), else
+   * `registered`. Read from the location store's per-tenant index and bindings, in the api process, so the
+   * sip processes' scrape stays cheap.
+   */
+  private async countRegistrations(tenantIds: readonly string[]): Promise<void> {
+    const now = this.now();
+    const counts = new Map<string, number>();
+    const known = new Set<string>(REGISTRATION_TRANSPORTS);
+    for (const id of tenantIds) {
+      let after: string | undefined;
+      do {
+        const page = await this.location.listTenant(id, { limit: 500, nowMs: now, ...(after !== undefined ? { after } : {}) });
+        for (const e of page.entries) {
+          for (const b of e.bindings) {
+            const state = b.expiresAt - now <= EXPIRING_MS ? 'expiring' : 'registered';
+            const t = b.source.transport.toLowerCase();
+            const k = `${state}|${known.has(t) ? t : 'other'}`;
+            counts.set(k, (counts.get(k) ?? 0) + 1);
+          }
+        }
+        after = page.next;
+      } while (after !== undefined);
+    }
+    for (const state of REGISTRATION_STATES) {
+      for (const transport of REGISTRATION_TRANSPORTS) this.o.metrics.registrations.set({ state, transport }, counts.get(`${state}|${transport}`) ?? 0);
+    }
   }
 
   /** Re-reads tenants (ports, restriction level, trunk gateways); refreshes the restricted-tenants gauge. */
@@ -311,6 +421,7 @@ export class Prober {
     }
     this.tenants = out;
     this.discoveredAt = this.now();
+    await this.countRegistrations(out.map((t) => t.id));
     for (const level of [1, 2, 3]) this.o.metrics.restrictedTenants.set({ level: String(level) }, out.filter((t) => t.restrictionLevel === level).length);
     // Forget probe states of gateways no trunk uses any more (an open incident is closed by hand).
     const live = new Set(this.gatewayTargets().map((t) => t.key));

@@ -79,12 +79,15 @@ const who = (req: FastifyRequest): string => {
 };
 const isOperator = (req: FastifyRequest): boolean => req.principal?.role === 'operator';
 
+const quotaExceeded = (quota: string, limit: number, used: number): KumoError =>
+  new KumoError('KUMO_ERR_QUOTA_EXCEEDED', `the tenant's ${quota} quota is used up (${used} of ${limit}); ask the operator`, { quota, limit, used });
+
 type NewTicketBody = { kind: TicketKind; channel?: TicketChannel; subject: string; body: string; reportedBy: string; receivedAt?: string; assignee?: string | null; incidentIds?: string[] };
 type TicketPatchBody = { state?: TicketState; assignee?: string | null; incidentIds?: string[]; subject?: string; kind?: TicketKind; note?: string };
 type WorkBody = { title: string; description?: string; windowStart: string; windowEnd: string; impact: WorkImpact; tenants: 'all' | string[]; notice: { ja: string; en: string }; state?: WorkState };
 
 /** Tenant routes: `/v1/tenants/:tenantId/tickets…`, `/works`. */
-export const helpdeskTenantRoutes = defineRoutes((app, { redis, keys }) => {
+export const helpdeskTenantRoutes = defineRoutes((app, { redis, keys, dataQuotas, ticketNotesMax }) => {
   const tickets = new TicketStore(redis, keys);
   const works = new WorkStore(redis, keys);
   const tp = obj({ tenantId: str(64) });
@@ -104,6 +107,11 @@ export const helpdeskTenantRoutes = defineRoutes((app, { redis, keys }) => {
       const op = isOperator(req);
       if (!op && (b.channel !== undefined && b.channel !== 'web')) throw new KumoError('KUMO_ERR_FORBIDDEN', 'tenant admins open tickets on the web channel');
       if (!op && (b.assignee !== undefined || b.receivedAt !== undefined)) throw new KumoError('KUMO_ERR_FORBIDDEN', 'assignee and receivedAt are set by operators');
+      // The tenant's ticket quota (docs/security.md, "Data quotas"); operators logging a phone report are not limited.
+      if (!op) {
+        const [limit, used] = await Promise.all([dataQuotas.get(tenantOf(req).id).then((q) => q.ticketsMax), redis.zcard(keys.tenant.opsTicketIndex(tenantOf(req).id))]);
+        if (used >= limit) throw quotaExceeded('tickets', limit, used);
+      }
       const t = await tickets.create(
         tenantOf(req).id,
         {
@@ -140,6 +148,10 @@ export const helpdeskTenantRoutes = defineRoutes((app, { redis, keys }) => {
           const cur = await tickets.get(tenantOf(req).id, req.params.ticketId);
           if (cur !== null && cur.state !== 'resolved' && cur.state !== 'closed') throw new KumoError('KUMO_ERR_FORBIDDEN', 'tenant admins may close a resolved ticket only');
         }
+      }
+      if (!isOperator(req) && b.note !== undefined) {
+        const cur = await tickets.get(tenantOf(req).id, req.params.ticketId);
+        if (cur !== null && cur.notes.length >= ticketNotesMax) throw quotaExceeded('ticket notes', ticketNotesMax, cur.notes.length);
       }
       const patch: TicketPatch = {
         ...(b.state !== undefined ? { state: b.state } : {}),

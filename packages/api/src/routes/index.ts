@@ -13,6 +13,7 @@ import { registrationCountRoutes, registrationRoutes } from './registrations.js'
 import { tenantRoutes } from './tenant.js';
 import { tenantsRoutes } from './tenants.js';
 import { tollFraudRoutes } from './toll-fraud.js';
+import { dataQuotaRoutes } from './data-quotas.js';
 import { trunkRoutes } from './trunks.js';
 import { trafficRoutes } from './traffic.js';
 import { incidentOperatorRoutes, incidentTenantRoutes } from './incidents.js';
@@ -49,6 +50,7 @@ export const routePlugins: readonly ApiRoutePlugin[] = [
   // --- security (operator grants of numbers and carrier gateways) ---
   { name: 'grants', scope: 'tenant', plugin: grantRoutes },
   { name: 'toll-fraud', scope: 'tenant', plugin: tollFraudRoutes },
+  { name: 'data-quotas', scope: 'tenant', plugin: dataQuotaRoutes },
   // --- ops (traffic report, incidents, help desk, works, configuration history, operation report) ---
   { name: 'traffic', scope: 'tenant', plugin: trafficRoutes },
   { name: 'incidents-operator', scope: 'operator', plugin: incidentOperatorRoutes },

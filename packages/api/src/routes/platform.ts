@@ -13,7 +13,7 @@ const levelSchema = {
 } as const;
 
 /** Operator: platform-wide settings (`/v1/platform/…`). */
-export const platformRoutes = defineRoutes((app, { repo }) => {
+export const platformRoutes = defineRoutes((app, { repo, dataQuotas }) => {
   app.get(
     '/platform/restriction',
     { schema: { tags: ['operator'], summary: 'Platform-wide restriction level', response: { 200: levelSchema, ...errors(403) } } },
@@ -84,14 +84,21 @@ export const platformRoutes = defineRoutes((app, { repo }) => {
     {
       schema: {
         tags: ['operator'],
-        summary: 'Run the retention job now (it also runs on a schedule): deletes expired retention sets',
-        response: { 200: { type: 'object', additionalProperties: false, required: ['deletedSets'], properties: { deletedSets: { type: 'integer' } } }, ...errors(403) },
+        summary: "Run the retention job now (it also runs on a schedule): deletes expired retention sets and per-call billing detail older than each tenant's CDR detail retention",
+        response: {
+          200: {
+            type: 'object', additionalProperties: false, required: ['deletedSets', 'cdrDetailTrimmed'],
+            properties: { deletedSets: { type: 'integer' }, cdrDetailTrimmed: { type: 'integer', description: 'calls whose per-call detail was deleted' } },
+          },
+          ...errors(403),
+        },
       },
     },
     async (req) => {
       const deletedSets = await repo.lifecycle.sweepRetention();
-      if (deletedSets > 0) await repo.audit.append(null, { actor: actorOf(req), action: 'retention.sweep', target: 'platform', after: { deletedSets } });
-      return { deletedSets };
+      const cdrDetailTrimmed = await dataQuotas.trimCdrDetail();
+      if (deletedSets > 0 || cdrDetailTrimmed > 0) await repo.audit.append(null, { actor: actorOf(req), action: 'retention.sweep', target: 'platform', after: { deletedSets, cdrDetailTrimmed } });
+      return { deletedSets, cdrDetailTrimmed };
     },
   );
 

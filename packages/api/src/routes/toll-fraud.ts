@@ -11,6 +11,10 @@ const limitsS = {
   properties: {
     internationalPerHour: { type: 'integer', minimum: 0, maximum: 1000000, description: 'International calls per clock hour (0 = always blocked)' },
     premiumPerHour: { type: 'integer', minimum: 0, maximum: 1000000, description: 'Premium-rate / shared-cost calls (0990, 0180, 0570) per clock hour' },
+    spendPerHour: {
+      type: 'integer', minimum: 0, maximum: 1000000000000,
+      description: 'Rated money of international and premium-rate calls together per clock hour, minor units (1/100 JPY); unset on PUT: the platform default (KUMO_TOLL_SPEND_PER_HOUR)',
+    },
   },
 } as const;
 const classS = { type: 'string', enum: ['international', 'premium'] } as const;
@@ -23,10 +27,19 @@ const statusS = {
     custom: { type: 'boolean', description: "true: the tenant's own limits; false: the platform default" },
     blocked: {
       type: 'array',
-      items: { type: 'object', additionalProperties: false, required: ['cls', 'at', 'calls', 'limit'], properties: { cls: classS, at: { type: 'integer' }, calls: { type: 'integer' }, limit: { type: 'integer' } } },
+      items: {
+        type: 'object', additionalProperties: false, required: ['cls', 'at', 'calls', 'limit'],
+        properties: {
+          cls: classS, at: { type: 'integer' }, reason: { type: 'string', enum: ['calls', 'spend'] }, calls: { type: 'integer' }, limit: { type: 'integer' },
+          spend: { type: 'integer' }, spendLimit: { type: 'integer' },
+        },
+      },
     },
     overrides: { type: 'array', items: { type: 'object', additionalProperties: false, required: ['cls', 'until'], properties: { cls: classS, until: { type: 'integer' } } } },
-    thisHour: { type: 'object', additionalProperties: false, required: ['international', 'premium'], properties: { international: { type: 'integer' }, premium: { type: 'integer' } } },
+    thisHour: {
+      type: 'object', additionalProperties: false, required: ['international', 'premium', 'spend'],
+      properties: { international: { type: 'integer' }, premium: { type: 'integer' }, spend: { type: 'integer', description: 'rated money of both classes this hour, minor units' } },
+    },
   },
 } as const;
 
@@ -40,7 +53,7 @@ export const tollFraudRoutes = defineRoutes((app, { redis, keys, repo }) => {
   app.get('/toll-fraud', { schema: { tags: ['tenant'], summary: 'Toll-fraud guard: limits, blocked classes, overrides, calls this hour', params: tenantParams, response: { 200: statusS, ...errors() } } }, async (req) =>
     store.status(tenantOf(req).id),
   );
-  app.put<{ Body: { internationalPerHour: number; premiumPerHour: number } }>(
+  app.put<{ Body: { internationalPerHour: number; premiumPerHour: number; spendPerHour?: number } }>(
     '/toll-fraud/limits',
     {
       config: { operatorOnly: true },

@@ -47,7 +47,7 @@ beforeAll(async () => {
     keys: keySchema(h.prefix),
     log: silentLogger(),
     metrics: createOpsMetrics(registry),
-    settings: { intervalMs: 500, timeoutMs: 1000, failuresToOpen: 2, engines: [{ proto: 'udp', host: '127.0.0.1', port: sipPort }], billingLagMaxS: 300, gateways: false, discoveryMs: 60_000 },
+    settings: { intervalMs: 500, timeoutMs: 1000, failuresToOpen: 2, engines: [{ proto: 'udp', host: '127.0.0.1', port: sipPort }], billingLagMaxS: 300, gateways: false, discoveryMs: 60_000, probeAccount: false, deepIntervalMs: 60_000 },
     cdrShards: 2,
   });
   prober.start();

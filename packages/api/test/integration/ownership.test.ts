@@ -120,7 +120,10 @@ describe('toll-fraud guard settings', () => {
     expect(s.json()).toMatchObject({ custom: false, blocked: [], thisHour: { international: 0, premium: 0 } });
     expect((await h.call('PUT', '/v1/tenants/own-a/toll-fraud/limits', { key, body: { internationalPerHour: 1000, premiumPerHour: 1000 } })).statusCode).toBe(403);
     const set = await h.call('PUT', '/v1/tenants/own-a/toll-fraud/limits', { body: { internationalPerHour: 5, premiumPerHour: 0 } });
-    expect(set.json()).toMatchObject({ custom: true, limits: { internationalPerHour: 5, premiumPerHour: 0 } });
+    expect(set.json()).toMatchObject({ custom: true, limits: { internationalPerHour: 5, premiumPerHour: 0, spendPerHour: 500_000 }, thisHour: { spend: 0 } });
+    const spend = await h.call('PUT', '/v1/tenants/own-a/toll-fraud/limits', { body: { internationalPerHour: 5, premiumPerHour: 0, spendPerHour: 20_000 } });
+    expect(spend.json()).toMatchObject({ limits: { spendPerHour: 20_000 } });
+    expect((await h.call('PUT', '/v1/tenants/own-a/toll-fraud/limits', { body: { internationalPerHour: 5, premiumPerHour: 0, spendPerHour: -1 } })).statusCode).toBe(400);
     expect((await h.call('POST', '/v1/tenants/own-a/toll-fraud/unblock', { body: { class: 'international' } })).json().code).toBe('KUMO_ERR_NOT_FOUND');
     const o = await h.call('POST', '/v1/tenants/own-a/toll-fraud/unblock', { body: { class: 'premium', overrideHours: 2 } });
     expect(o.json().overrides).toMatchObject([{ cls: 'premium' }]);

@@ -161,4 +161,10 @@ export const admissionSpec = {
     description: 'Premium-rate and shared-cost calls (0990, 0180, 0570) one tenant may start per clock hour, as KUMO_TOLL_INTERNATIONAL_PER_HOUR.',
     parse: int(0, 1_000_000),
   },
+  tollSpendPerHour: {
+    env: 'KUMO_TOLL_SPEND_PER_HOUR',
+    default: '500000',
+    description: "Money one tenant's international and premium-rate calls may cost per clock hour, both together, in minor units (1/100 JPY, as tariffs) as billing rates them (500000 = 5,000 JPY). Once reached, new calls of those classes are refused (403) and an alert fires until an operator lifts the block. Per-tenant: PUT /v1/tenants/{id}/toll-fraud/limits.",
+    parse: int(0, 1_000_000_000_000),
+  },
 } satisfies Spec;

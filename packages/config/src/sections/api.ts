@@ -75,10 +75,28 @@ export const apiSpec = {
     description: "Per-tenant audit quota (Article 37): when a tenant's trail holds this many entries, tenant-admin writes answer 409 KUMO_ERR_QUOTA_EXCEEDED until retention trims it or an operator raises the quota. Operators are not limited.",
     parse: int(100, 1_000_000_000),
   },
+  cdrDetailRetentionMaxDays: {
+    env: 'KUMO_CDR_DETAIL_RETENTION_MAX_DAYS',
+    default: '400',
+    description: "Per-tenant data quota (Article 37): the operator's maximum of days billing's per-call detail (callee numbers, departments) is kept, and the retention of tenants without their own (`PUT /v1/tenants/{id}/data-quotas`, 62 days at least). The retention job deletes older detail; month totals stay.",
+    parse: int(62, 36600),
+  },
+  ticketsQuota: {
+    env: 'KUMO_TICKETS_QUOTA',
+    default: '5000',
+    description: "Per-tenant data quota: help-desk tickets one tenant may store; at the quota a tenant admin's new ticket answers 409 KUMO_ERR_QUOTA_EXCEEDED (operators, who log phone reports, are not limited). Per tenant: PUT /v1/tenants/{id}/data-quotas.",
+    parse: int(1, 10_000_000),
+  },
+  ticketNotesMax: {
+    env: 'KUMO_TICKET_NOTES_MAX',
+    default: '200',
+    description: "Per-tenant data quota: notes one ticket may hold; a tenant admin's note beyond it answers 409 KUMO_ERR_QUOTA_EXCEEDED.",
+    parse: int(1, 100_000),
+  },
   retentionSweepSec: {
     env: 'KUMO_RETENTION_SWEEP_SEC',
     default: '3600',
-    description: 'How often the api process runs the retention job (deletes expired retention sets and audit entries older than their retention period).',
+    description: 'How often the api process runs the retention job (deletes expired retention sets, audit entries older than their retention period, and per-call billing detail older than each tenant\'s CDR detail retention).',
     parse: int(10, 86400),
   },
 } satisfies Spec;

@@ -42,8 +42,20 @@ export const opsSpec = {
   gateways: {
     env: 'KUMO_OPS_PROBE_GATEWAYS',
     default: 'true',
-    description: 'Probe every trunk gateway (SIP OPTIONS over UDP, a TCP connection for TCP/TLS gateways).',
+    description: 'Open incidents for trunk gateways that are down, as the sip process\'s OPTIONS pinger sees them (the one gateway-health signal, `kumo_trunk_gateways`; the prober sends no pings of its own).',
     parse: bool,
+  },
+  probeAccount: {
+    env: 'KUMO_OPS_PROBE_ACCOUNT',
+    default: 'true',
+    description: 'Provision the platform\'s probe account (an unlisted tenant with two extensions) and run the authenticated test REGISTER and the test call loop through every engine.',
+    parse: bool,
+  },
+  deepIntervalMs: {
+    env: 'KUMO_OPS_DEEP_PROBE_INTERVAL_MS',
+    default: '15000',
+    description: 'Time between the probe account\'s test REGISTER and test call loop through each engine (they run in the probe round that falls due).',
+    parse: int(200, 3_600_000),
   },
   discoveryMs: {
     env: 'KUMO_OPS_DISCOVERY_MS',

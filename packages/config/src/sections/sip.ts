@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { hostPort, int, list, oneOf, optional, str, type Parser, type Spec } from '../spec.js';
 
 const regex: Parser<RegExp> = (raw) => {
@@ -15,6 +16,16 @@ const aliasMap: Parser<ReadonlyMap<string, string>> = (raw) => {
     const m = /^([a-z0-9.:[\]-]+)=([a-z0-9.-]+)$/i.exec(part);
     if (!m) return { ok: false, error: `"${part}" is not alias=domain` };
     out.set((m[1] as string).toLowerCase(), (m[2] as string).toLowerCase());
+  }
+  return { ok: true, value: out };
+};
+
+/** `a,b,c` → the set of IP addresses (v4 or v6), each checked. */
+const ipSet: Parser<ReadonlySet<string>> = (raw) => {
+  const out = new Set<string>();
+  for (const part of raw.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+    if (isIP(part) === 0) return { ok: false, error: `"${part}" is not an IP address` };
+    out.add(part);
   }
   return { ok: true, value: out };
 };
@@ -87,6 +98,13 @@ export const sipSpec = {
     description:
       'Other host names (or addresses) phones may use as their domain, each mapped to a tenant SIP domain: `alias=domain,…` (e.g. `pbx.example.jp=acme.example.jp`). Applied the same way by the registrar and the call path, before KUMO_SIP_IP_HOST_DOMAIN.',
     parse: aliasMap,
+  },
+  trustedEdges: {
+    env: 'KUMO_SIP_TRUSTED_EDGES',
+    default: '',
+    description:
+      'IP addresses of the edge proxies (e.g. Kamailio, infra/kamailio) in front of the engines, comma-separated. A request from one of them is taken as coming from the device in the Via below the edge\'s (its received/rport), and the Path (RFC 3327) of a REGISTER it relays becomes the route to that phone. From any other address Path and Via received are ignored. Empty: no edge (docs/scaling.md).',
+    parse: ipSet,
   },
 
   // --- digest authentication ---------------------------------------------------------------------

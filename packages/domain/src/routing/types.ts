@@ -65,6 +65,8 @@ export interface ContactView {
   readonly instanceId?: string;
   /** RFC 5626 `reg-id`: the device keeps its own flow alive and re-registers it; its Contact is not dialled directly. */
   readonly regId?: number;
+  /** RFC 3327 Path recorded by a trusted edge proxy: the Route set of requests to this device (first entry = next hop). */
+  readonly path?: readonly string[];
 }
 
 /** Extension number → its registered devices. */

@@ -1,10 +1,11 @@
 /**
  * Toll-fraud guard (docs/security.md): international and premium-rate calls are counted per
- * tenant and hour; past a limit the class is blocked for the tenant (an alert fires) until an
- * operator lifts it. Counting covers every trunk leg of a plan, so a forward of an inbound call to
- * an international number counts too.
+ * tenant and hour, and the money they cost (as rated by billing) is summed per tenant and hour;
+ * past either limit the class is blocked for the tenant (an alert fires) until an operator lifts it.
+ * Counting covers every trunk leg of a plan, so a forward of an inbound call to an international
+ * number counts too.
  */
-import { classifyDestination, type Destination } from '../rating/classify.js';
+import { classifyDestination, type CalleeFacts, type Destination } from '../rating/classify.js';
 import type { RoutePlan } from '../routing/index.js';
 
 export type TollClass = 'international' | 'premium';
@@ -31,13 +32,24 @@ export function tollClassesOfPlan(plan: Pick<RoutePlan, 'steps'>): TollClass[] {
   return TOLL_CLASSES.filter((c) => found.has(c));
 }
 
+/** The toll class of a rated call (billing's view, the same rule as the call path's): international, premium or none. */
+export function tollClassOfCall(c: CalleeFacts): TollClass | undefined {
+  return tollClassOf(classifyDestination(c));
+}
+
 export interface TollLimits {
   /** Calls per tenant and clock hour; 0 = the class is always blocked. */
   readonly internationalPerHour: number;
   readonly premiumPerHour: number;
+  /**
+   * Money the tenant's international and premium-rate calls may cost per clock hour, both classes together, in
+   * minor units (1/100 JPY) as billing rates them; once reached, new calls of those classes are refused.
+   */
+  readonly spendPerHour: number;
 }
 
-export const DEFAULT_TOLL_LIMITS: TollLimits = { internationalPerHour: 30, premiumPerHour: 10 };
+/** 30 international and 10 premium-rate calls, and 5,000 JPY of them, per tenant and hour. */
+export const DEFAULT_TOLL_LIMITS: TollLimits = { internationalPerHour: 30, premiumPerHour: 10, spendPerHour: 500_000 };
 
 export function limitOf(l: TollLimits, c: TollClass): number {
   return c === 'international' ? l.internationalPerHour : l.premiumPerHour;

@@ -5,7 +5,7 @@ export function createBillingMetrics(registry: Registry) {
   return {
     cdrs: new Counter({
       name: 'kumo_billing_cdrs_total',
-      help: 'CDR stream entries handled, by outcome: charged, duplicate (already charged), dead_letter, failed (left pending for retry)',
+      help: 'CDR stream entries handled, by outcome: charged, duplicate (already charged), dead_letter, failed (left pending for retry), probe (the ops prober test calls, not billed)',
       labelNames: ['outcome'] as const,
       registers: [registry],
     }),

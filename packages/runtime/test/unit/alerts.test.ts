@@ -38,4 +38,21 @@ describe('alert rules', () => {
       expect(rules).toContain(m);
     }
   });
+
+  it('has one gateway-health signal: the sip pinger\'s kumo_trunk_gateways, not the ops prober\'s gateway probe', () => {
+    expect(alerts.filter((a) => /kind="gateway"/.test(a.expr))).toEqual([]);
+    expect(alerts.filter((a) => a.expr.includes('kumo_trunk_gateways{state="down"}) > 0') && !a.expr.includes(' and ')).map((a) => a.name)).toEqual(['KumoTrunkGatewayDown']);
+    expect(runbooks).not.toContain('### KumoGatewayDown');
+  });
+
+  it('pages on the probe account\'s REGISTER and call-loop probes (engine-register, engine-call)', () => {
+    const engine = alerts.find((a) => a.name === 'KumoEngineProbeFailing');
+    expect(engine?.expr).toBe('kumo_ops_probe_failing_targets{kind=~"engine-.*"} > 0');
+    for (const kind of ['engine-options', 'engine-register', 'engine-call']) expect(new RegExp('^engine-.*$').test(kind)).toBe(true);
+  });
+
+  it('fires on the toll-fraud spend limit (the counter the sip guard moves when a tenant reaches its hourly spend)', () => {
+    expect(alerts.find((a) => a.name === 'KumoTollSpendExceeded')?.expr).toBe('increase(kumo_toll_fraud_spend_trips_total[10m]) > 0');
+    expect(declared).toContain("'kumo_toll_fraud_spend_trips_total'");
+  });
 });

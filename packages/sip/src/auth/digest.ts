@@ -10,21 +10,11 @@
  * a nonce; an old one is answered with `stale=true`. Replays (non-increasing `nc` for one nonce) are
  * caught by the caller with the nonce-count store (Redis), since that needs shared state.
  */
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { DIGEST_ALGORITHMS, computeDigestResponse, digestHash, quoteDigestParam as quote, type DigestAlgorithm } from '@kumo/store';
 
-export type DigestAlgorithm = 'SHA-256' | 'MD5';
-export const DIGEST_ALGORITHMS: readonly DigestAlgorithm[] = ['SHA-256', 'MD5'];
-
-const HASH_OF: Record<DigestAlgorithm, string> = { 'SHA-256': 'sha256', MD5: 'md5' };
-
-export function digestHash(alg: DigestAlgorithm, s: string): string {
-  return createHash(HASH_OF[alg]).update(s, 'utf8').digest('hex');
-}
-
-/** HA1 = H(username:realm:password): what the store keeps instead of the password. */
-export function computeHa1(alg: DigestAlgorithm, username: string, realm: string, password: string): string {
-  return digestHash(alg, `${username}:${realm}:${password}`);
-}
+// The computation itself (hash, HA1, response, the client side) is one copy in @kumo/store (with ha1Of).
+export { DIGEST_ALGORITHMS, buildDigestAuthorization, computeDigestResponse, computeHa1, digestHash, parseChallenge, type DigestAlgorithm } from '@kumo/store';
 
 // ---- nonces -------------------------------------------------------------------------------------
 
@@ -66,10 +56,6 @@ export interface ChallengeOptions {
   /** In preference order; one header value per algorithm (RFC 8760: the preferred one first). */
   readonly algorithms: readonly DigestAlgorithm[];
   readonly stale?: boolean;
-}
-
-function quote(s: string): string {
-  return `"${s.replace(/["\\]/g, (c) => `\\${c}`)}"`;
 }
 
 /** The values of the `WWW-Authenticate` (or `Proxy-Authenticate`) headers, one per algorithm. */
@@ -144,22 +130,6 @@ export function parseDigestCredentials(header: string | undefined): DigestCreden
   };
 }
 
-/** The `response` value a client computes (qop=auth, or the RFC 2069 form without qop). */
-export function computeDigestResponse(o: {
-  readonly algorithm: DigestAlgorithm;
-  readonly ha1: string;
-  readonly method: string;
-  readonly uri: string;
-  readonly nonce: string;
-  readonly qop?: string | undefined;
-  readonly nc?: string | undefined;
-  readonly cnonce?: string | undefined;
-}): string {
-  const ha2 = digestHash(o.algorithm, `${o.method}:${o.uri}`);
-  if (o.qop === undefined) return digestHash(o.algorithm, `${o.ha1}:${o.nonce}:${ha2}`);
-  return digestHash(o.algorithm, `${o.ha1}:${o.nonce}:${o.nc ?? ''}:${o.cnonce ?? ''}:${o.qop}:${ha2}`);
-}
-
 /** Parses `nc` (8 hex digits); undefined when absent or malformed. */
 export function nonceCount(c: DigestCredentials): number | undefined {
   if (c.nc === undefined || !/^[0-9a-fA-F]{8}$/.test(c.nc)) return undefined;
@@ -193,36 +163,4 @@ export function verifyDigest(c: DigestCredentials, ha1: string, method: string):
  */
 export function dummyHa1(alg: DigestAlgorithm, secret: string, username: string, realm: string): string {
   return digestHash(alg, `${username}:${realm}:${createHmac('sha256', secret).update(`dummy:${username}@${realm}`).digest('hex')}`);
-}
-
-/** Client side, for tests and tools: builds an Authorization value answering one challenge. */
-export function buildDigestAuthorization(o: {
-  readonly algorithm: DigestAlgorithm;
-  readonly username: string;
-  readonly password: string;
-  readonly realm: string;
-  readonly nonce: string;
-  readonly method: string;
-  readonly uri: string;
-  readonly nc: number;
-  readonly cnonce: string;
-}): string {
-  const nc = o.nc.toString(16).padStart(8, '0');
-  const ha1 = computeHa1(o.algorithm, o.username, o.realm, o.password);
-  const response = computeDigestResponse({ ...o, ha1, qop: 'auth', nc });
-  return (
-    `Digest username=${quote(o.username)}, realm=${quote(o.realm)}, nonce=${quote(o.nonce)}, uri=${quote(o.uri)}, ` +
-    `response="${response}", algorithm=${o.algorithm}, qop=auth, nc=${nc}, cnonce=${quote(o.cnonce)}`
-  );
-}
-
-/** Parses one challenge value (`Digest realm=…, nonce=…, algorithm=…`), for tests and tools. */
-export function parseChallenge(v: string): { realm: string; nonce: string; algorithm: DigestAlgorithm; stale: boolean } | null {
-  const get = (k: string): string | undefined => new RegExp(`${k}=(?:"([^"]*)"|([^,\\s]+))`, 'i').exec(v)?.slice(1).find((x) => x !== undefined);
-  const realm = get('realm');
-  const nonce = get('nonce');
-  const alg = (get('algorithm') ?? 'MD5').toUpperCase();
-  const algorithm = DIGEST_ALGORITHMS.find((a) => a === alg);
-  if (realm === undefined || nonce === undefined || !algorithm) return null;
-  return { realm, nonce, algorithm, stale: get('stale')?.toLowerCase() === 'true' };
 }

@@ -164,6 +164,22 @@ function contactFallback(target: RingTarget, req: DialRequest): DialRequest | un
   return { ...rest, proxy: `sip:${hostPort(host, port)};transport=${src.transport}` };
 }
 
+/**
+ * Carries a registered Path to the edge. Neither engine lets an app set Route (drachtio-server drops it
+ * as an immutable header, Kumo's engine likewise), so the request goes to the Path's first hop
+ * (`proxy`) with the whole Path in this header; the edge (infra/kamailio) takes its next hop from it
+ * (the phone's received address) and removes it.
+ */
+export const PATH_HEADER = 'X-Kumo-Path';
+
+/** The next hop of a registered Path (RFC 3327, set by a trusted edge): the first entry's host, port and transport. */
+function pathHop(path: readonly string[]): string | undefined {
+  const m = /^<?sips?:(?:[^@;>]*@)?(\[[^\]]+\]|[^:;>]+)(?::(\d+))?([^>]*)>?$/i.exec(path[0] ?? '');
+  if (!m?.[1]) return undefined;
+  const t = /;transport=([a-z]+)/i.exec(m[3] ?? '')?.[1]?.toLowerCase() ?? 'udp';
+  return `sip:${m[1]}:${m[2] ?? (t === 'tls' ? '5061' : '5060')};transport=${t}`;
+}
+
 const DEFAULT_TRUNK_RING_CAP_SEC = 180;
 
 /** How an unanswered call ends when the system ends it (drain, engine loss): the caller may retry elsewhere. */
@@ -464,13 +480,15 @@ export class CallSession {
     const from = `${c.displayName !== undefined ? `${quoteName(c.displayName)} ` : ''}<sip:${c.user}@${domain}>`;
     return step.targets.map((target) => {
       const src = target.contact.source;
+      const path = target.contact.path;
+      const via = path && path.length > 0 ? pathHop(path) : undefined;
       const req: DialRequest = {
         uri: target.contact.uri,
-        ...(src ? { proxy: `sip:${hostPort(src.address, src.port)};transport=${src.transport}` } : {}),
-        headers: { From: from, To: `<sip:${target.extension}@${domain}>` },
+        ...(via ? { proxy: via } : src ? { proxy: `sip:${hostPort(src.address, src.port)};transport=${src.transport}` } : {}),
+        headers: { From: from, To: `<sip:${target.extension}@${domain}>`, ...(via && path ? { [PATH_HEADER]: path.join(', ') } : {}) },
         sdp: this.invite.sdp,
       };
-      const fallback = contactFallback(target, req);
+      const fallback = via ? undefined : contactFallback(target, req);
       return { target, req, ...(fallback ? { fallback } : {}) };
     });
   }

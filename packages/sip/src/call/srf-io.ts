@@ -34,7 +34,14 @@ export interface SrfResponse {
 interface SrfDialogRes {
   readonly status: number;
   readonly body?: string;
+  /** Empty when no peer sent the response (the SIP stack made it up: the request could not be delivered). */
+  readonly source_address?: string;
   get(name: string): string | undefined;
+}
+
+/** A 410/503 that no peer sent: the SIP stack could not deliver the request (e.g. drachtio-server after an ICMP unreachable or a closed connection). */
+function undeliverable(status: number | undefined, source: string | undefined): boolean {
+  return (status === 410 || status === 503) && !source;
 }
 
 /** The request / response a dialog was made from (drachtio-srf keeps them on the dialog). */
@@ -43,6 +50,8 @@ interface SrfMessageLike {
   readonly source_address?: string;
   readonly source_port?: number | string;
   readonly protocol?: string;
+  /** Set by edge/trusted-edge.ts when the request came through a trusted edge proxy. */
+  readonly edge?: { readonly address: string; readonly port: number | string; readonly protocol: string };
 }
 
 export interface SrfDialog {
@@ -68,6 +77,8 @@ interface SentRequest {
 interface SipErrorLike {
   status?: number;
   reason?: string;
+  /** The response (drachtio-srf sets it on a SipError); `source_address` is empty when the stack made it up. */
+  res?: { source_address?: string };
 }
 
 export interface SrfLike {
@@ -98,10 +109,12 @@ function legRecordOf(d: SrfDialog, proxy?: string): LegRecord | undefined {
     const to = req.get('To');
     const from = req.get('From');
     if (to === undefined || from === undefined) return undefined;
-    const src = req.source_address;
+    // Through a trusted edge the BYE goes back to the edge (it routes on), not to the phone directly.
+    const hop = req.edge ?? { address: req.source_address, port: req.source_port, protocol: req.protocol };
+    const src = hop.address;
     const via =
-      src !== undefined && req.source_port !== undefined
-        ? `sip:${src.includes(':') ? `[${src}]` : src}:${String(req.source_port)};transport=${(req.protocol ?? 'udp').toLowerCase()}`
+      src !== undefined && hop.port !== undefined
+        ? `sip:${src.includes(':') ? `[${src}]` : src}:${String(hop.port)};transport=${(hop.protocol ?? 'udp').toLowerCase()}`
         : undefined;
     return { side: 'caller', callId: d.sip.callId, local: withTag(to, d.sip.localTag), remote: from, target, ...(via !== undefined ? { proxy: via } : {}) };
   }
@@ -144,7 +157,34 @@ export async function byeLeg(srf: SrfLike, leg: LegRecord, log: Logger, timeoutM
 
 const dialogs = new WeakMap<Leg, SrfDialog>();
 
+/**
+ * A REFER that arrives on a leg before the call is bridged (a phone transferring the moment it
+ * answers: on drachtio-server it can come before the caller's ACK) would be answered `200` by
+ * drachtio-srf and lost, as nobody listens yet. Each leg holds such REFERs from its start until
+ * `bridge` attaches its handlers and replays them.
+ */
+const earlyRefers = new WeakMap<SrfDialog, { held: [SrfRequest, SrfResponse][]; stop(): void }>();
+
+export function holdEarlyRefers(d: SrfDialog): void {
+  const held: [SrfRequest, SrfResponse][] = [];
+  const hold: Handler = (req, res) => {
+    held.push([req, res]);
+  };
+  d.on('refer', hold);
+  earlyRefers.set(d, { held, stop: () => d.removeListener('refer', hold) });
+}
+
+/** Stops holding REFERs on `d` and hands the held ones to the listeners attached now. */
+export function replayEarlyRefers(d: SrfDialog): void {
+  const e = earlyRefers.get(d);
+  if (!e) return;
+  earlyRefers.delete(d);
+  e.stop();
+  for (const [req, res] of e.held) (d as unknown as NodeJS.EventEmitter).emit('refer', req, res);
+}
+
 function legOf(d: SrfDialog, userAgent?: string, proxy?: string): Leg {
+  holdEarlyRefers(d);
   let gone: Promise<void> | undefined;
   const record = legRecordOf(d, proxy);
   const leg: Leg = {
@@ -224,6 +264,12 @@ export function srfCallIo(srf: SrfLike, log: Logger, io: SrfIoOptions = {}): Cal
           },
           (err: unknown): DialOutcome => {
             const e = err as SipErrorLike;
+            // A 410/503 that no peer sent (no source address): the SIP stack could not deliver the request —
+            // drachtio-server answers `410 Gone` itself when a registration's TCP connection is closed.
+            if (e.res !== undefined && undeliverable(e.status, e.res.source_address)) {
+              log.debug({ status: e.status, uri: req.uri }, 'dial failed at the transport');
+              return { kind: 'failed', failure: { kind: 'transport-error' } };
+            }
             if (typeof e.status === 'number') {
               return { kind: 'failed', failure: { kind: 'response', status: e.status, ...(e.reason !== undefined ? { reason: e.reason } : {}) } };
             }
@@ -371,6 +417,8 @@ export function srfCallIo(srf: SrfLike, log: Logger, io: SrfIoOptions = {}): Cal
         const legB: BridgedLeg = { key: keyOf(b), takeOver: takeOver('callee') };
         const relayA = relay(a, b, log, transfer('caller', callee));
         const relayB = relay(b, a, log, transfer('callee', caller));
+        replayEarlyRefers(a);
+        replayEarlyRefers(b);
         const detachA = (): void => {
           a.removeListener('destroy', onA);
           relayA.detach();
@@ -526,6 +574,7 @@ async function probe(d: SrfDialog, timeoutMs: number, log: Logger): Promise<'ali
     ]);
     if (!d.connected) return 'alive';
     if (r === undefined) return 'no-answer';
+    if (undeliverable(r.status, r.source_address)) return 408;
     return r.status === 408 || r.status === 481 ? r.status : 'alive';
   } catch (err) {
     log.debug({ err }, 'keep-alive OPTIONS failed');

@@ -143,3 +143,42 @@ export function unquote(v: string): string {
   const s = v.trim();
   return s.startsWith('"') && s.endsWith('"') && s.length >= 2 ? s.slice(1, -1).replace(/\\(.)/g, '$1') : s;
 }
+
+/** One Via entry: transport, sent-by and the received / rport parameters a proxy added. */
+export interface ViaEntry {
+  readonly transport: string;
+  readonly host: string;
+  readonly port?: number;
+  readonly params: ReadonlyMap<string, string>;
+}
+
+/** The Via header(s), topmost first; null when any entry is malformed. */
+export function parseVias(header: string | undefined): ViaEntry[] | null {
+  if (header === undefined) return [];
+  const out: ViaEntry[] = [];
+  for (const part of splitOutside(header, ',')) {
+    const m = /^\s*SIP\s*\/\s*2\.0\s*\/\s*([A-Za-z]+)\s+(\[[0-9a-fA-F:.]+\]|[^\s:;]+)(?:\s*:\s*(\d{1,5}))?\s*((?:;.*)?)$/.exec(part);
+    if (!m) return null;
+    const params = parseParams(m[4] ?? '');
+    if (!params) return null;
+    out.push({
+      transport: (m[1] as string).toLowerCase(),
+      host: (m[2] as string).replace(/^\[|\]$/g, ''),
+      ...(m[3] !== undefined ? { port: Number(m[3]) } : {}),
+      params,
+    });
+  }
+  return out;
+}
+
+/** A Path (RFC 3327) or Record-Route header as a route set of `<uri>` entries; null when malformed. */
+export function parseRouteSet(header: string | undefined): string[] | null {
+  if (header === undefined || header.trim() === '') return [];
+  const out: string[] = [];
+  for (const part of splitOutside(header, ',')) {
+    const e = parseNameAddr(part);
+    if (!e) return null;
+    out.push(`<${e.uri}>`);
+  }
+  return out;
+}

@@ -5,7 +5,8 @@ import { createAuthenticator, type AuthSettings, type Authenticator } from '../a
 import { multiHeader, type SipHandler, type SipRequest, type SipResponse } from '../drachtio/types.js';
 import { tenantDomainOf } from '../tenant/identify.js';
 import type { RegistrarDirectory } from './directory.js';
-import { parseContacts, parseCSeq, parseDeltaSeconds, parseNameAddr, parseSipUri, unquote, type ContactEntry } from './headers.js';
+import type { EdgeAware } from '../edge/trusted-edge.js';
+import { parseContacts, parseCSeq, parseDeltaSeconds, parseNameAddr, parseRouteSet, parseSipUri, unquote, type ContactEntry } from './headers.js';
 
 /** The registrar's settings; the digest and brute-force ones (AuthSettings) are shared with call control. */
 export interface RegistrarSettings extends AuthSettings {
@@ -18,6 +19,8 @@ export interface RegistrarSettings extends AuthSettings {
   readonly ipHostDomain?: string | undefined;
   /** Alias host → tenant domain (tenant/identify.ts; the call path applies the same rule). */
   readonly domainAliases?: ReadonlyMap<string, string> | undefined;
+  /** Edge proxies whose Via and Path are trusted (edge/trusted-edge.ts); the sip app applies it to every request. */
+  readonly trustedEdges?: ReadonlySet<string> | undefined;
 }
 
 export interface RegistrarDeps {
@@ -59,10 +62,12 @@ type Planned =
  * Turns the Contact/Expires headers into binding updates (RFC 3261 §10.3 steps 6–7). Pure.
  */
 export function planBindings(
-  req: Pick<SipRequest, 'get' | 'source_address' | 'source_port' | 'protocol'>,
+  req: Pick<SipRequest, 'get' | 'source_address' | 'source_port' | 'protocol'> & EdgeAware,
   s: Pick<RegistrarSettings, 'minExpires' | 'maxExpires' | 'defaultExpires'>,
 ): Planned {
   const contacts = parseContacts(req.get('contact'));
+  const path = pathOf(req);
+  if (path === null) return { kind: 'error', status: 400, reason: 'Bad Path', outcome: 'bad_request' };
   const headerExpires = parseDeltaSeconds(req.get('expires'));
   if (contacts === null || headerExpires === null) return { kind: 'error', status: 400, reason: 'Bad Contact or Expires', outcome: 'bad_request' };
   if (contacts.kind === 'star') {
@@ -98,11 +103,26 @@ export function planBindings(
       ...(instanceId !== undefined ? { instanceId } : {}),
       ...(regId !== undefined ? { regId } : {}),
       ...(q !== undefined ? { q } : {}),
+      ...(path !== undefined ? { path } : {}),
     });
   }
   return { kind: 'plan', mode: 'update', updates };
 }
 
+/**
+ * The route set to reach the registering device (RFC 3327): the Path the trusted edge added, or,
+ * when an edge relayed the REGISTER without one, the edge itself. Undefined for a direct
+ * REGISTER (a Path from anyone but a trusted edge is ignored); null when malformed.
+ */
+function pathOf(req: Pick<SipRequest, 'get'> & EdgeAware): string[] | undefined | null {
+  const edge = req.edge;
+  if (!edge) return undefined;
+  const path = parseRouteSet(req.get('path'));
+  if (path === null || path.length > 8) return null;
+  if (path.length > 0) return path;
+  const host = edge.address.includes(':') ? `[${edge.address}]` : edge.address;
+  return [`<sip:${host}:${String(edge.port)};transport=${(edge.protocol || 'udp').toLowerCase()};lr>`];
+}
 function deviceParams(c: ContactEntry): { instanceId?: string; regId?: number | null; q?: number | null } {
   const inst = c.params.get('+sip.instance');
   const rid = c.params.get('reg-id');
@@ -212,6 +232,9 @@ export function createRegistrar(d: RegistrarDeps): SipHandler {
     const removing = plan.mode === 'wildcard' || (plan.mode === 'update' && plan.updates.every((u) => u.expires === 0));
     const headers: Record<string, string> = { Date: new Date(r.now).toUTCString() };
     if (r.bindings.length > 0) headers.Contact = renderContacts(r.bindings, r.now);
+    // RFC 3327 §5.3: echo the stored Path to a UA that supports it.
+    const stored = plan.mode === 'update' ? plan.updates[0]?.path : undefined;
+    if (stored && req.has('path') && /(^|,)\s*path\s*(,|$)/i.test(req.get('supported') ?? '')) headers.Path = stored.join(', ');
     send(200, 'OK', removing ? 'unregistered' : 'ok', headers);
   };
 }

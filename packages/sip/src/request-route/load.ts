@@ -44,6 +44,7 @@ export function contactOf(b: Binding): ContactView {
     ...(b.userAgent !== undefined ? { userAgent: b.userAgent } : {}),
     ...(b.instanceId !== undefined ? { instanceId: b.instanceId } : {}),
     ...(b.regId !== undefined ? { regId: b.regId } : {}),
+    ...(b.path !== undefined ? { path: b.path } : {}),
   };
 }
 

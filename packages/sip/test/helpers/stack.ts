@@ -1,7 +1,7 @@
 import { startEngine, type EngineHandle, type EngineOptions } from '@kumo/engine';
 import { createRegistry, createSipMetrics, silentLogger, type SipMetrics } from '@kumo/runtime';
 import { createRedis, keySchema, type KeySchema, type RedisClient } from '@kumo/store';
-import { freePort, uniquePrefix } from '@kumo/testkit';
+import { externalDrachtio, freePort, startDrachtio, uniquePrefix } from '@kumo/testkit';
 import {
   connectEngine,
   createSipApp,
@@ -30,7 +30,10 @@ export const TEST_SETTINGS: RegistrarSettings = {
 };
 
 export interface Stack {
+  /** Kumo's engine (throws on drachtio-server: tests of engine internals run on Kumo's engine only). */
   readonly engine: EngineHandle;
+  /** Which SIP server the test runs on: Kumo's engine, or the C++ drachtio-server (KUMO_TEST_DRACHTIO_BIN). */
+  readonly server: 'kumo' | 'drachtio';
   readonly conn: EngineConnection;
   readonly app: SipApp;
   readonly redis: RedisClient;
@@ -62,16 +65,20 @@ export async function startStack(o: {
   const log = silentLogger();
   const sipPort = o.sipPort ?? (await freePort());
   const secret = 'test-secret';
-  const engine = await startEngine({
-    listen: [
-      { proto: 'udp', host: '127.0.0.1', port: sipPort },
-      { proto: 'tcp', host: '127.0.0.1', port: sipPort },
-    ],
-    control: { host: '127.0.0.1', port: 0 },
-    secret,
-    log,
-    ...(o.timers ? { timers: o.timers } : {}),
-  });
+  // The drachtio vitest project runs the same suites on the C++ drachtio-server (docs/deploy-drachtio.md).
+  const bin = externalDrachtio();
+  const server = bin
+    ? await startDrachtio({ bin, sipPort, secret })
+    : await startEngine({
+        listen: [
+          { proto: 'udp', host: '127.0.0.1', port: sipPort },
+          { proto: 'tcp', host: '127.0.0.1', port: sipPort },
+        ],
+        control: { host: '127.0.0.1', port: 0 },
+        secret,
+        log,
+        ...(o.timers ? { timers: o.timers } : {}),
+      });
   const redis = createRedis(o.redisUrl);
   const keys = o.keys ?? keySchema(uniquePrefix('sip'));
   const registry = createRegistry('sip-test');
@@ -86,12 +93,16 @@ export async function startStack(o: {
     ...(o.calls ? { calls: o.calls } : {}),
     ...(o.secretKey ? { secretKey: o.secretKey } : {}),
   });
-  const conn = connectEngine({ host: engine.control.host, port: engine.control.port, secret, log, metrics, handlers: app.handlers });
+  const conn = connectEngine({ host: server.control.host, port: server.control.port, secret, log, metrics, handlers: app.handlers });
   await conn.connected;
   app.gatewayMonitor?.start(optionsPing(conn.srf));
   app.trunkRegistrant?.start(registerClient(conn.srf));
   return {
-    engine,
+    get engine(): EngineHandle {
+      if ('stats' in server) return server;
+      throw new Error('engine internals are not available on drachtio-server (this test belongs to Kumo\'s engine only)');
+    },
+    server: bin ? 'drachtio' : 'kumo',
     conn,
     app,
     redis,
@@ -104,7 +115,7 @@ export async function startStack(o: {
       await app.gatewayMonitor?.close();
       await app.trunkRegistrant?.close();
       await conn.close();
-      await engine.close();
+      await server.close();
       redis.disconnect();
     },
   };

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { validateExtension, validateTenantCreate, type Cdr } from '@kumo/domain';
 import { CdrStreams, ProvisioningRepo, SYSTEM_ACTOR } from '@kumo/store';
-import { freePort, startSipp } from '@kumo/testkit';
+import { externalDrachtio, freePort, startSipp } from '@kumo/testkit';
 import { RawPhone, TcpPhone, tcpPortListening } from '../helpers/raw-phone.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
@@ -97,6 +97,15 @@ describe('TCP reachability', () => {
     expect((await phone.register()).status).toBe(200);
     await phone.close();
     const r = await call('1003');
+    if (externalDrachtio()) {
+      // drachtio-server sends every INVITE for a registered user@host over the REGISTER's connection until
+      // the phone registers again, whatever the app names as destination; that connection is gone, so it
+      // answers 410 itself and Kumo tells the caller at once (docs/deploy-drachtio.md).
+      expect(r.status).toBe(480);
+      expect(r.ms).toBeLessThan(3000);
+      await uas.stop();
+      return;
+    }
     expect(r.status).toBe(486);
     expect(r.ms).toBeLessThan(5000);
     expect((await uas.done).ok).toBe(true);

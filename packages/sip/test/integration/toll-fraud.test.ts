@@ -25,7 +25,7 @@ async function metric(registry: Registry, name: string, cls: string): Promise<nu
 describe('toll-fraud guard', () => {
   it('trips on a burst of international calls, blocks the class, moves the alert metric; an operator override lifts it', async () => {
     const registry = new Registry();
-    const store = new TollFraudStore(redis, keySchema(uniquePrefix('toll')), { internationalPerHour: 30, premiumPerHour: 10 });
+    const store = new TollFraudStore(redis, keySchema(uniquePrefix('toll')), { internationalPerHour: 30, premiumPerHour: 10, spendPerHour: 1_000_000 });
     const guard = createTollGuard(store, createSecurityMetrics(registry), silentLogger());
     const verdicts = await Promise.all(Array.from({ length: 40 }, (_, i) => guard(tenant, plan(`+1415555${String(i).padStart(4, '0')}`))));
     expect(verdicts.filter((v) => v === undefined)).toHaveLength(30);
@@ -48,11 +48,34 @@ describe('toll-fraud guard', () => {
 
   it('premium-rate calls have their own limit; 0 blocks the class', async () => {
     const registry = new Registry();
-    const store = new TollFraudStore(redis, keySchema(uniquePrefix('toll')), { internationalPerHour: 0, premiumPerHour: 2 });
+    const store = new TollFraudStore(redis, keySchema(uniquePrefix('toll')), { internationalPerHour: 0, premiumPerHour: 2, spendPerHour: 1_000_000 });
     const guard = createTollGuard(store, createSecurityMetrics(registry), silentLogger());
     expect((await guard(tenant, plan('+442071234567')))?.code).toBe('toll-fraud-guard');
     const premium = [await guard(tenant, plan('0990111111')), await guard(tenant, plan('0570111111')), await guard(tenant, plan('0180111111'))];
     expect(premium.map((v) => v?.status)).toEqual([undefined, undefined, 403]);
     expect(await metric(registry, 'kumo_toll_fraud_trips_total', 'premium')).toBe(1);
+  });
+
+  it('the rated spend: added once per CDR; at the limit both toll classes trip, domestic calls go on; an override lifts it', async () => {
+    const registry = new Registry();
+    const store = new TollFraudStore(redis, keySchema(uniquePrefix('toll')), { internationalPerHour: 100, premiumPerHour: 100, spendPerHour: 5000 });
+    const guard = createTollGuard(store, createSecurityMetrics(registry), silentLogger());
+    expect(await guard(tenant, plan('+442071234567'))).toBeUndefined();
+    expect(await store.addSpend('tf', 'cdr-1', 3000)).toEqual({ added: true, spend: 3000 });
+    expect(await store.addSpend('tf', 'cdr-1', 3000)).toEqual({ added: false, spend: 3000 }); // a redelivery adds nothing
+    expect(await guard(tenant, plan('+442071234567'))).toBeUndefined(); // 3,000 < 5,000
+    expect(await store.addSpend('tf', 'cdr-2', 2000)).toEqual({ added: true, spend: 5000 });
+    const refused = await guard(tenant, plan('+442071234567'));
+    expect(refused).toMatchObject({ status: 403, headers: { 'X-Kumo-Reason': 'toll-fraud-guard' } });
+    expect(refused?.headers.Reason).toContain('hourly spend limit reached');
+    expect((await guard(tenant, plan('0990123456')))?.status).toBe(403); // the limit covers both classes
+    expect(await guard(tenant, plan('0312345678'))).toBeUndefined();
+    expect(await metric(registry, 'kumo_toll_fraud_spend_trips_total', 'international')).toBe(1);
+    expect(await metric(registry, 'kumo_toll_fraud_spend_trips_total', 'premium')).toBe(1);
+    const status = await store.status('tf');
+    expect(status.thisHour.spend).toBe(5000);
+    expect(status.blocked).toContainEqual(expect.objectContaining({ cls: 'international', reason: 'spend', spend: 5000, spendLimit: 5000 }));
+    await store.unblock('tf', 'international', 3_600_000);
+    expect(await guard(tenant, plan('+442071234567'))).toBeUndefined();
   });
 });

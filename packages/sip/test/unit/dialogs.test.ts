@@ -1,6 +1,7 @@
+import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { LocalDialogRegistry, parseReplaces } from '../../src/call/dialogs.js';
-import { sessionTimerOf } from '../../src/call/srf-io.js';
+import { holdEarlyRefers, replayEarlyRefers, sessionTimerOf, type SrfDialog } from '../../src/call/srf-io.js';
 import type { BridgedLeg } from '../../src/call/types.js';
 
 describe('parseReplaces', () => {
@@ -53,5 +54,25 @@ describe('sessionTimerOf (RFC 4028, from the 2xx of a dialog Kumo started)', () 
   });
   it('a dialog Kumo answered (the caller side) has none of its own', () => {
     expect(sessionTimerOf(dialog({ 'Session-Expires': '1800;refresher=uac' }, 'uas'))).toBeUndefined();
+  });
+});
+
+describe('REFERs before the bridge (held, then replayed)', () => {
+  it('a REFER that arrives before the transfer handler is attached reaches it once the legs are bridged', () => {
+    const d = new EventEmitter() as unknown as SrfDialog;
+    const emitter = d as unknown as EventEmitter;
+    holdEarlyRefers(d);
+    // drachtio-srf answers 200 itself when nobody listens; the hold is a listener, so it emits.
+    expect(emitter.listenerCount('refer')).toBe(1);
+    const req = { get: () => '<sip:1004@x.test>' };
+    const res = { send: () => undefined };
+    emitter.emit('refer', req, res);
+    const seen: unknown[] = [];
+    d.on('refer', (q, r) => seen.push(q, r));
+    replayEarlyRefers(d);
+    expect(seen).toEqual([req, res]);
+    expect(emitter.listenerCount('refer')).toBe(1);
+    replayEarlyRefers(d); // idempotent
+    expect(seen).toHaveLength(2);
   });
 });

@@ -1,8 +1,6 @@
-import { createHash } from 'node:crypto';
 import {
   DEFAULT_NUMBERING_PLAN,
   MAX_FORWARD_DEPTH,
-  digestA1Input,
   forwardingHops,
   forwardingProblem,
   featureCodeEntries,
@@ -36,6 +34,7 @@ import type { KeySchema } from '../keys.js';
 import { ApiKeyRepo } from './apikeys.js';
 import { gatewayIdentity, uniqueIpGateways } from './directory.js';
 import { isSealed } from './secrets.js';
+import { computeHa1 } from './digest.js';
 import { AuditRepo, type Actor } from './audit.js';
 import { DirectoryRepo } from './directory.js';
 import { DEFAULT_BILLING_RETENTION_MS, TenantDataLifecycle, type PurgeResult } from '../lifecycle/tenant-data.js';
@@ -43,11 +42,7 @@ import { provisioningScripts, type LuaReply, type ProvisioningScripts } from './
 
 /** HA1 values for digest auth: hex MD5 and SHA-256 of `user:realm:password`. */
 export function ha1Of(user: string, realm: string, password: string): { ha1Md5: string; ha1Sha256: string } {
-  const a1 = digestA1Input(user, realm, password);
-  return {
-    ha1Md5: createHash('md5').update(a1, 'utf8').digest('hex'),
-    ha1Sha256: createHash('sha256').update(a1, 'utf8').digest('hex'),
-  };
+  return { ha1Md5: computeHa1('MD5', user, realm, password), ha1Sha256: computeHa1('SHA-256', user, realm, password) };
 }
 
 type Kind = 'extension' | 'ringGroup' | '';
@@ -214,7 +209,8 @@ export class ProvisioningRepo extends DirectoryRepo {
 
   // ---- tenants ---------------------------------------------------------------------------
 
-  async createTenant(v: TenantValue, actor: Actor): Promise<Tenant> {
+  /** `listed: false` (the platform's probe account only): kept out of the tenant index, so no list, report or sweep sees it. */
+  async createTenant(v: TenantValue, actor: Actor, opts: { readonly listed?: boolean } = {}): Promise<Tenant> {
     const k = this.keys;
     const claimed = await this.redis.hsetnx(k.global.sipDomains(), v.sipDomain, v.id);
     if (claimed === 0) {
@@ -227,7 +223,7 @@ export class ProvisioningRepo extends DirectoryRepo {
     const codes = featureCodeEntries(DEFAULT_NUMBERING_PLAN.featureCodes).map(([, c]) => c);
     // Indexed first (idempotent): a crash between the two writes leaves an index entry that
     // lists skip, never a tenant that lists cannot see.
-    await this.redis.zadd(k.global.tenants(), 0, v.id);
+    if (opts.listed !== false) await this.redis.zadd(k.global.tenants(), 0, v.id);
     const r = await this.lua.kumoCreateTenant(k.tenant.record(v.id), k.tenant.numbers(v.id), String(fields.length / 2), ...fields, ...codes);
     if (r[0] !== 'OK') {
       if (claimed === 1) await this.lua.kumoHdelIf(k.global.sipDomains(), v.sipDomain, v.id);

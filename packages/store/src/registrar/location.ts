@@ -17,6 +17,8 @@ export interface Binding {
   readonly regId?: number;
   /** Contact `q` parameter, when given. */
   readonly q?: number;
+  /** RFC 3327 Path of a REGISTER that came through a trusted edge proxy: requests to this contact take it as their Route set. */
+  readonly path?: readonly string[];
   readonly expiresAt: number;
   readonly updatedAt: number;
   readonly callId: string;
@@ -34,6 +36,7 @@ export interface BindingUpdate {
   readonly instanceId?: string;
   readonly regId?: number;
   readonly q?: number;
+  readonly path?: readonly string[];
 }
 
 export type RegisterResult =
@@ -96,6 +99,7 @@ interface StoredJson {
   i?: string;
   r?: number;
   q?: number;
+  pa?: string[];
 }
 
 function encode(u: BindingUpdate): string {
@@ -104,6 +108,7 @@ function encode(u: BindingUpdate): string {
   if (u.instanceId !== undefined) j.i = u.instanceId;
   if (u.regId !== undefined) j.r = u.regId;
   if (u.q !== undefined) j.q = u.q;
+  if (u.path !== undefined && u.path.length > 0) j.pa = [...u.path];
   return JSON.stringify(j);
 }
 
@@ -121,6 +126,7 @@ export function decodeBinding(id: string, v: string): Binding | undefined {
       ...(j.i !== undefined ? { instanceId: j.i } : {}),
       ...(j.r !== undefined ? { regId: j.r } : {}),
       ...(j.q !== undefined ? { q: j.q } : {}),
+      ...(Array.isArray(j.pa) ? { path: j.pa } : {}),
       expiresAt: Number(m[1]),
       updatedAt: Number(m[2]),
       cseq: Number(m[3]),

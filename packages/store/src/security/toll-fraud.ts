@@ -1,19 +1,29 @@
 /**
- * Toll-fraud guard state (docs/security.md): per tenant and toll class, calls per clock hour, a
- * block set when the limit is passed (kept until an operator lifts it) and an operator override
- * (the class is allowed beyond its limit until it expires). One Lua script on the tenant's slot.
+ * Toll-fraud guard state (docs/security.md): per tenant and toll class, calls per clock hour; per
+ * tenant, the rated money of its toll-class calls per clock hour (added by billing, once per CDR);
+ * a block set when a limit is passed (kept until an operator lifts it) and an operator override
+ * (the class is allowed beyond its limits until it expires). Lua scripts on the tenant's slot.
  */
 import { DEFAULT_TOLL_LIMITS, type TollClass, type TollLimits } from '@kumo/domain';
 import type { RedisClient } from '../client.js';
 import type { KeySchema } from '../keys.js';
 
-/** KEYS 1 block, 2 override, 3 hour counter. ARGV 1 limit, 2 counter TTL ms, 3 block record. */
+/**
+ * KEYS 1 block, 2 override, 3 hour counter, 4 hour spend. ARGV 1 limit, 2 counter TTL ms, 3 block record,
+ * 4 spend limit, 5 spend block record (its `spend` filled in here).
+ */
 const ATTEMPT = `
 if redis.call('EXISTS', KEYS[2]) == 1 then
   local n = redis.call('INCR', KEYS[3]); redis.call('PEXPIRE', KEYS[3], ARGV[2])
   return {'override', n}
 end
 if redis.call('EXISTS', KEYS[1]) == 1 then return {'blocked', 0} end
+local spent = tonumber(redis.call('GET', KEYS[4]) or '0')
+if spent >= tonumber(ARGV[4]) then
+  local rec = cjson.decode(ARGV[5]); rec['spend'] = spent
+  redis.call('SET', KEYS[1], cjson.encode(rec))
+  return {'spent', spent}
+end
 local n = redis.call('INCR', KEYS[3]); redis.call('PEXPIRE', KEYS[3], ARGV[2])
 if n > tonumber(ARGV[1]) then
   redis.call('SET', KEYS[1], ARGV[3])
@@ -22,14 +32,31 @@ end
 return {'allow', n}
 `;
 
-export type TollAttempt = 'allow' | 'override' | 'blocked' | 'tripped';
+/** KEYS 1 seen set, 2 hour spend. ARGV 1 CDR id, 2 now ms, 3 amount, 4 TTL ms. Returns {added 0/1, spend}. */
+const ADD_SPEND = `
+if redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1]) == 0 then
+  return {0, tonumber(redis.call('GET', KEYS[2]) or '0')}
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[2]) - tonumber(ARGV[4]))
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+local n = redis.call('INCRBY', KEYS[2], ARGV[3]); redis.call('PEXPIRE', KEYS[2], ARGV[4])
+return {1, n}
+`;
+
+/** `spent`: the spend limit was reached and the class is now blocked (the spend trip). */
+export type TollAttempt = 'allow' | 'override' | 'blocked' | 'tripped' | 'spent';
 
 export interface TollBlock {
   readonly cls: TollClass;
   /** Epoch ms. */
   readonly at: number;
+  /** Which limit was passed: the call count (calls > limit) or the hour's spend (spend ≥ spendLimit). */
+  readonly reason?: 'calls' | 'spend';
   readonly calls: number;
   readonly limit: number;
+  /** For a spend block: the hour's spend and the limit, minor units. */
+  readonly spend?: number;
+  readonly spendLimit?: number;
 }
 
 export interface TollStatus {
@@ -39,12 +66,15 @@ export interface TollStatus {
   readonly blocked: readonly TollBlock[];
   /** Classes an operator allowed beyond their limit, until (epoch ms). */
   readonly overrides: readonly { readonly cls: TollClass; readonly until: number }[];
-  /** Calls of each class in the current hour. */
-  readonly thisHour: Readonly<Record<TollClass, number>>;
+  /** Calls of each class in the current hour, and the rated money of both (`spend`, minor units). */
+  readonly thisHour: Readonly<Record<TollClass | 'spend', number>>;
 }
 
 interface Scripts {
-  kumoTollAttempt(block: string, override: string, counter: string, limit: string, ttlMs: string, record: string): Promise<[TollAttempt, number]>;
+  kumoTollAttempt(
+    block: string, override: string, counter: string, spend: string, limit: string, ttlMs: string, record: string, spendLimit: string, spendRecord: string,
+  ): Promise<[TollAttempt, number]>;
+  kumoTollAddSpend(seen: string, spend: string, cdrId: string, now: string, amount: string, ttlMs: string): Promise<[number, number]>;
 }
 
 const defined = new WeakSet<RedisClient>();
@@ -60,7 +90,8 @@ export class TollFraudStore {
     private readonly defaults: TollLimits = DEFAULT_TOLL_LIMITS,
   ) {
     if (!defined.has(redis)) {
-      redis.defineCommand('kumoTollAttempt', { numberOfKeys: 3, lua: ATTEMPT });
+      redis.defineCommand('kumoTollAttempt', { numberOfKeys: 4, lua: ATTEMPT });
+      redis.defineCommand('kumoTollAddSpend', { numberOfKeys: 2, lua: ADD_SPEND });
       defined.add(redis);
     }
     this.lua = redis as unknown as Scripts;
@@ -71,25 +102,45 @@ export class TollFraudStore {
     return raw === null ? { limits: this.defaults, custom: false } : { limits: { ...this.defaults, ...(JSON.parse(raw) as Partial<TollLimits>) }, custom: true };
   }
 
-  async setLimits(tenantId: string, limits: TollLimits | null): Promise<void> {
+  /** The tenant's own limits; a field left out stays the platform default (the reader's config). */
+  async setLimits(tenantId: string, limits: Partial<TollLimits> | null): Promise<void> {
     if (limits === null) await this.redis.del(this.keys.tenant.tollLimits(tenantId));
     else await this.redis.set(this.keys.tenant.tollLimits(tenantId), JSON.stringify(limits));
   }
 
-  /** Counts one call of a toll class; says whether it may go on and whether it just tripped the block. */
-  async attempt(tenantId: string, cls: TollClass, limit: number, now = Date.now()): Promise<{ outcome: TollAttempt; calls: number }> {
+  /**
+   * Counts one call of a toll class; says whether it may go on and whether it just tripped the block (`tripped`: the
+   * call count passed `limit`; `spent`: the hour's rated spend has reached `spendLimit`, `calls` is then the spend).
+   */
+  async attempt(tenantId: string, cls: TollClass, limit: number, now = Date.now(), spendLimit = Number.MAX_SAFE_INTEGER): Promise<{ outcome: TollAttempt; calls: number }> {
     const t = this.keys.tenant;
     const hour = Math.floor(now / HOUR);
-    const record: TollBlock = { cls, at: now, calls: limit + 1, limit };
+    const record: TollBlock = { cls, at: now, reason: 'calls', calls: limit + 1, limit };
+    const spendRecord: TollBlock = { cls, at: now, reason: 'spend', calls: 0, limit, spend: 0, spendLimit };
     const [outcome, calls] = await this.lua.kumoTollAttempt(
       t.tollBlock(tenantId, cls),
       t.tollOverride(tenantId, cls),
       t.tollCount(tenantId, cls, hour),
+      t.tollSpend(tenantId, hour),
       String(limit),
       String(2 * HOUR),
       JSON.stringify(record),
+      String(spendLimit),
+      JSON.stringify(spendRecord),
     );
     return { outcome, calls: Number(calls) };
+  }
+
+  /**
+   * Billing: adds the rated charge of one toll-class call (minor units) to the tenant's spend of the current clock
+   * hour, once per CDR id (a redelivered CDR adds nothing). Returns whether it was added and the hour's spend.
+   */
+  async addSpend(tenantId: string, cdrId: string, amount: number, now = Date.now()): Promise<{ added: boolean; spend: number }> {
+    const t = this.keys.tenant;
+    const [added, spend] = await this.lua.kumoTollAddSpend(
+      t.tollSpendSeen(tenantId), t.tollSpend(tenantId, Math.floor(now / HOUR)), cdrId, String(now), String(Math.max(0, Math.trunc(amount))), String(2 * HOUR),
+    );
+    return { added: Number(added) === 1, spend: Number(spend) };
   }
 
   /** Operator: lifts a block; with `overrideMs` > 0 the class is also allowed beyond its limit for that long. */
@@ -107,7 +158,7 @@ export class TollFraudStore {
     const { limits, custom } = await this.limits(tenantId);
     const blocked: TollBlock[] = [];
     const overrides: { cls: TollClass; until: number }[] = [];
-    const thisHour = { international: 0, premium: 0 };
+    const thisHour = { international: 0, premium: 0, spend: Number((await this.redis.get(t.tollSpend(tenantId, hour))) ?? 0) };
     for (const cls of CLASSES) {
       const [b, ttl, n] = await Promise.all([this.redis.get(t.tollBlock(tenantId, cls)), this.redis.pttl(t.tollOverride(tenantId, cls)), this.redis.get(t.tollCount(tenantId, cls, hour))]);
       if (b !== null) blocked.push(JSON.parse(b) as TollBlock);

@@ -2,14 +2,17 @@
  * Real Kumo processes for reliability tests: `kumo engine`, `kumo sip`, `kumo billing` spawned
  * from the built CLI (as `kumo up` runs them), a sipp carrier that logs when each call is
  * answered and hung up (carrier-side durations), and sipp phones that call through Kumo.
+ * In the `drachtio` vitest project (KUMO_TEST_DRACHTIO_BIN) the `engine` process is the C++
+ * drachtio-server, configured from infra/drachtio/drachtio.conf.xml with the same ports and secret.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { validateExtension, validateTenantCreate, validateTrunk, type Cdr } from '@kumo/domain';
 import { ProvisioningRepo, SYSTEM_ACTOR, createRedis, keySchema, type KeySchema, type RedisClient } from '@kumo/store';
-import { SDP, freePort, reply, runSipp, scenario, startSipp, uacCall, uniquePrefix, type SippHandle, type SippResult } from '@kumo/testkit';
+import { SDP, drachtioConfig, externalDrachtio, freePort, reply, runSipp, scenario, startSipp, uacCall, uniquePrefix, type SippHandle, type SippResult } from '@kumo/testkit';
 
 const MAIN = fileURLToPath(new URL('../../../dist/main.js', import.meta.url));
 
@@ -24,7 +27,10 @@ export class KumoProc {
   ) {}
 
   start(): void {
-    const c = spawn(process.execPath, [MAIN, this.name], { env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const drachtio = this.name === 'engine' ? externalDrachtio() : undefined;
+    const c = drachtio
+      ? spawn(drachtio, ['-f', this.drachtioConf()], { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(process.execPath, [MAIN, this.name], { env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = c;
     const add = (d: Buffer): void => {
       this.output += d.toString();
@@ -33,6 +39,25 @@ export class KumoProc {
     c.stdout?.on('data', add);
     c.stderr?.on('data', add);
     this.exitP = new Promise((r) => c.once('exit', () => r()));
+  }
+
+  /** drachtio-server in place of `kumo engine`: its SIP, control and metrics ports are the engine's. */
+  private drachtioConf(): string {
+    const port = (hostPort: string | undefined): number => Number((hostPort ?? '').split(':').pop());
+    const file = join(mkdtempSync(join(tmpdir(), 'kumo-drachtio-')), 'drachtio.conf.xml');
+    const sipPort = port(this.env.KUMO_SIP_LISTEN?.split(',')[0]);
+    writeFileSync(
+      file,
+      drachtioConfig({
+        host: '127.0.0.1',
+        adminPort: port(this.env.KUMO_ENGINE_CONTROL),
+        secret: this.env.KUMO_ENGINE_SECRET ?? '',
+        sipPort,
+        metricsPort: port(this.env.KUMO_ENGINE_OPS_LISTEN),
+        ...(process.env.KUMO_TEST_DRACHTIO_LOGLEVEL ? { loglevel: process.env.KUMO_TEST_DRACHTIO_LOGLEVEL } : {}),
+      }),
+    );
+    return file;
   }
 
   get running(): boolean {
@@ -51,11 +76,14 @@ export class KumoProc {
 
   /** Sends `signal` and waits for the exit. */
   async kill(signal: NodeJS.Signals, timeoutMs = 30_000): Promise<void> {
-    if (!this.running) return;
-    this.child?.kill(signal);
-    const t = setTimeout(() => this.child?.kill('SIGKILL'), timeoutMs);
-    await this.exitP;
-    clearTimeout(t);
+    if (this.running) {
+      this.child?.kill(signal);
+      const t = setTimeout(() => this.child?.kill('SIGKILL'), timeoutMs);
+      await this.exitP;
+      clearTimeout(t);
+    }
+    // KUMO_TEST_LOG_DIR keeps each process's output (with KUMO_TEST_DRACHTIO_LOGLEVEL=debug, drachtio-server's SIP trace).
+    if (process.env.KUMO_TEST_LOG_DIR && this.child?.pid !== undefined) writeFileSync(join(process.env.KUMO_TEST_LOG_DIR, `${this.name}-${this.child.pid}.log`), this.output);
   }
 }
 
@@ -75,7 +103,10 @@ export async function waitFor(cond: () => Promise<boolean> | boolean, ms: number
 
 export async function ready(opsHostPort: string): Promise<boolean> {
   try {
-    return (await fetch(`http://${opsHostPort}/readyz`)).status === 200;
+    const status = (await fetch(`http://${opsHostPort}/readyz`)).status;
+    // drachtio-server (in place of the engine) has no /readyz: its metrics endpoint answering is its readiness.
+    if (status === 404 && externalDrachtio()) return (await fetch(`http://${opsHostPort}/metrics`)).status === 200;
+    return status === 200;
   } catch {
     return false;
   }
