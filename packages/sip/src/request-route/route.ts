@@ -237,9 +237,10 @@ export function createInviteRoute(d: RouteDeps) {
     fromTag: invite.fromTag,
     sdp: invite.sdp,
     ...(invite.userAgent !== undefined ? { userAgent: invite.userAgent } : {}),
-    progress: (status, sdp) => invite.progress(status, sdp),
-    answer: (sdp) => invite.answer(sdp),
-    onCancel: (cb) => invite.onCancel(cb),
+    // Every argument forwarded as given (a parameter added to InboundInvite reaches the real invite).
+    progress: (...a: Parameters<InboundInvite['progress']>) => invite.progress(...a),
+    answer: (...a: Parameters<InboundInvite['answer']>) => invite.answer(...a),
+    onCancel: (...a: Parameters<InboundInvite['onCancel']>) => invite.onCancel(...a),
     reject: (status, reason, headers) => {
       if (status === 401 || status === 407) {
         invite.reject(status, reason, headers);
