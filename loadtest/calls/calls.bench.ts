@@ -1,40 +1,40 @@
 /**
  * Call-routing benchmark: registered extension calls registered extension, digest on the
- * INVITE, through the whole path (engine → sip app: tenant, 407/digest, planRoute over
- * Redis, B2BUA with forking, hunt state, CDR published to Redis), against sipp calling sipp
+ * INVITE, through the whole path as production runs it — `kumo engine` and `KUMO_SIP_WORKERS`
+ * (default 1) × `kumo sip` as separate processes (tenant, 407/digest, overload gate, admission,
+ * call record, planRoute over Redis, B2BUA, CDR published to Redis) — against sipp calling sipp
  * directly in the same run as the baseline.
  *
  *   npx tsc -b && npx vitest run --config loadtest/calls/vitest.config.ts
+ *   npx tsc -b && KUMO_SIP_WORKERS=2 KUMO_BENCH_RATES=600,800,1000 npx vitest run --config loadtest/calls/vitest.config.ts
  *
- * Env: KUMO_BENCH_CALLS (default 20000) calls per run, KUMO_BENCH_RATES (default "300")
- * comma-separated call rates to try in order (calls/s), KUMO_BENCH_LIMIT (default 2000)
- * simultaneous calls. Engine and sip app run in this one Node process (one core); sipp in
- * its own processes. Results go to loadtest/results/calls.json.
+ * Env: KUMO_BENCH_CALLS (default 20000) calls per step, KUMO_BENCH_RATES (default "300")
+ * comma-separated offered rates tried in order (stops at the first step with a failed call),
+ * KUMO_BENCH_LIMIT (default 2000) simultaneous calls, KUMO_BENCH_WARMUP (default 2000) calls at
+ * 200/s first (JIT, scripts), KUMO_BENCH_LAT_RATE (default: half the highest clean achieved
+ * rate) and KUMO_BENCH_LAT_CALLS (default 30 s worth) for the INVITE→180 latency step,
+ * KUMO_SIP_WORKERS (default 1). Each step prints the calls/s, the ratio to the baseline, the
+ * CPU-seconds per 1,000 calls of every process (engine, each sip worker, redis-server, the two
+ * sipp of the step) from /proc, and the load average. Results go to loadtest/results/calls.json.
+ * Profiling: KUMO_BENCH_SIP_PROF=<dir> (see procs.ts).
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { BENCH_DOMAIN, startCallBenchStack, type CallBenchStack } from './stack.js';
-import type { EngineHandle } from '@kumo/engine';
-import { CdrStreams, type RedisClient, type KeySchema } from '@kumo/store';
-import type { EngineConnection } from '@kumo/sip';
-import { freePort, runSipp, startSipp, type SippResult } from '@kumo/testkit';
+import { BENCH_DOMAIN, startCallBenchProcs, type CallBenchProcs } from './procs.js';
+import { CdrStreams } from '@kumo/store';
+import { freePort, runSipp, startSipp, type SippOptions, type SippResult } from '@kumo/testkit';
+import { formatCpu, loadAverage, processRssBytes, startCpuMeter, type ProcessCpu } from '../lib/proc-cpu.mjs';
 
 const N = Number(process.env.KUMO_BENCH_CALLS ?? 20_000);
 const RATES = (process.env.KUMO_BENCH_RATES ?? '300').split(',').map(Number);
 const LIMIT = Number(process.env.KUMO_BENCH_LIMIT ?? 2000);
+const WARMUP = Number(process.env.KUMO_BENCH_WARMUP ?? 2000);
+const WORKERS = Number(process.env.KUMO_SIP_WORKERS ?? 1);
 const DOMAIN = BENCH_DOMAIN;
-/** Wait after a run before the settled memory figures: past 64·T1 (32 s) so transactions have ended. */
-const SETTLE_MS = Number(process.env.KUMO_BENCH_SETTLE_MS ?? 34_000);
-function gcIfExposed(): void {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (gc) {
-    gc();
-    gc();
-  }
-}
-const results: Record<string, unknown> = { loadavgAtStart: loadavg().map((x) => Number(x.toFixed(2))), calls: N, limit: LIMIT, runs: [] as unknown[] };
+const results: Record<string, unknown> = { loadavgAtStart: loadAverage(), calls: N, limit: LIMIT, sipWorkers: WORKERS, runs: [] as unknown[] };
+const say = (s: string): void => void process.stdout.write(`${s}\n`);
 
 const SDP = `v=0
 o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
@@ -121,21 +121,19 @@ Content-Length: 0
 </scenario>
 `;
 
-let stack: CallBenchStack;
-let redis: RedisClient;
-let engine: EngineHandle;
-let conn: EngineConnection;
-let sipPort = 0;
-let keys: KeySchema;
+let procs: CallBenchProcs;
 const dir = mkdtempSync(join(tmpdir(), 'kumo-bench-calls-'));
+const uacFile = join(dir, 'bench-uac-digest.xml');
 
 beforeAll(async () => {
-  stack = await startCallBenchStack({ ports: 100 });
-  ({ redis, engine, conn, sipPort, keys } = stack);
+  writeFileSync(uacFile, UAC_DIGEST);
+  procs = await startCallBenchProcs({ workers: WORKERS });
 });
 
 afterAll(async () => {
-  await stack.close();
+  results.loadavgAtEnd = loadAverage();
+  say(`load average at start ${(results.loadavgAtStart as number[]).join(' ')}, at end ${(results.loadavgAtEnd as number[]).join(' ')}`);
+  await procs?.close();
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(new URL('../results/', import.meta.url), { recursive: true });
   writeFileSync(new URL('../results/calls.json', import.meta.url), `${JSON.stringify({ at: new Date().toISOString(), ...results }, null, 2)}\n`);
@@ -149,82 +147,131 @@ function uasOn(port: number, calls: number) {
   return startSipp({ scenario: { builtin: 'uas' }, localPort: port, calls, timeoutS: 900, args: ['-l', String(LIMIT)] });
 }
 
+interface Rtd {
+  readonly n: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+function percentiles(values: number[]): Rtd {
+  const v = [...values].sort((a, b) => a - b);
+  const at = (q: number): number => v[Math.min(v.length - 1, Math.ceil(q * v.length) - 1)] ?? NaN;
+  return { n: v.length, p50: at(0.5), p99: at(0.99), max: v[v.length - 1] ?? NaN };
+}
+
+/** Runs a scenario; with `rtt`, sipp's response-time counters (`<name>_<pid>_rtt.csv` in the working directory) are read back. */
+async function runKumo(o: SippOptions & { scenario: { file: string } }, rtt: boolean): Promise<{ result: SippResult; rtd: Rtd | undefined }> {
+  const h = startSipp({ ...o, args: [...(o.args ?? []), ...(rtt ? ['-trace_rtt', '-rtt_freq', '1'] : [])] });
+  const pid = h.process.pid;
+  const result = await h.done;
+  if (!rtt) return { result, rtd: undefined };
+  // The test kit runs a copy named scenario.xml when it resolves [branch-of:…] references.
+  const name = [`${basename(o.scenario.file, '.xml')}_${pid}_rtt.csv`, `scenario_${pid}_rtt.csv`].find((f) => existsSync(f));
+  const values: number[] = [];
+  if (name !== undefined) {
+    const kept = join(dir, name);
+    renameSync(name, kept);
+    for (const line of readFileSync(kept, 'utf8').trim().split('\n').slice(1)) {
+      const [, ms, no] = line.split(';');
+      if (no === '1' && ms !== undefined) values.push(Number(ms));
+    }
+  }
+  return { result, rtd: percentiles(values) };
+}
+
+/** Redis commands served so far, by command (INFO commandstats; scripts count as evalsha). */
+async function commandStats(): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const m of (await procs.redis.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) out[m[1] as string] = Number(m[2]);
+  return out;
+}
+
+/** One step: the sipp → sipp baseline, then the same calls through Kumo, each with its CPU per process. */
+async function step(r: number, calls: number, o: { baseline: boolean; rtt: boolean }) {
+  let base: { result: SippResult; cpu: Record<string, ProcessCpu> } | undefined;
+  if (o.baseline) {
+    const bport = await freePort();
+    const meter = startCpuMeter({}, { exitedChildrenAs: 'sipp' });
+    const buas = uasOn(bport, calls);
+    const result = await runSipp({ scenario: { builtin: 'uac' }, target: `127.0.0.1:${bport}`, calls, rate: r, limit: LIMIT, timeoutS: 900 });
+    await buas.stop();
+    base = { result, cpu: meter.stop(result.successful) };
+  }
+  const uport = await freePort();
+  const uas = uasOn(uport, calls);
+  await procs.registerCallee(uport);
+  const streams = new CdrStreams(procs.redis, procs.keys, 4);
+  const stream = streams.streamKey(streams.shardOf('bench'));
+  await procs.redis.del(stream);
+  const loadBefore = loadAverage();
+  const cmdsBefore = await commandStats();
+  const meter = startCpuMeter(procs.pids(), { exitedChildrenAs: 'sipp' });
+  const { result: kumo, rtd } = await runKumo({ scenario: { file: uacFile }, target: `127.0.0.1:${procs.sipPort}`, service: '1002', calls, rate: r, limit: LIMIT, timeoutS: 900 }, o.rtt);
+  await uas.stop();
+  const cpu = meter.stop(kumo.successful);
+  const loadAfter = loadAverage();
+  // CDRs are published as the BYE is answered: give the last ones a moment.
+  let cdrs = 0;
+  for (let i = 0; i < 50 && (cdrs = await procs.redis.xlen(stream)) < kumo.successful; i++) await new Promise((res) => setTimeout(res, 100));
+  const cmdsAfter = await commandStats();
+  const redisPerCall: Record<string, number> = {};
+  for (const [c, n] of Object.entries(cmdsAfter)) {
+    const d = n - (cmdsBefore[c] ?? 0);
+    if (d > 0) redisPerCall[c] = Math.round((d / Math.max(kumo.successful, 1)) * 100) / 100;
+  }
+  const rss = Object.fromEntries(Object.entries(procs.pids()).map(([n, pid]) => [n, Math.round(processRssBytes(pid) / 2 ** 20)]));
+  return {
+    rate: r,
+    baseline: base && { successful: base.result.successful, failed: base.result.failed, callsPerSecond: rate(base.result), cpu: base.cpu },
+    kumo: { ok: kumo.ok, successful: kumo.successful, failed: kumo.failed, retransmissions: kumo.retransmissions, callsPerSecond: rate(kumo), cdrs, cpu, rssMiB: rss, redisCommandsPerCall: redisPerCall },
+    ratio: base ? Math.round((rate(kumo) / Math.max(rate(base.result), 0.1)) * 1000) / 1000 : undefined,
+    invite180: rtd,
+    loadavg: { before: loadBefore, after: loadAfter },
+  };
+}
+
+type Step = Awaited<ReturnType<typeof step>>;
+
+function print(label: string, s: Step): void {
+  const k = s.kumo;
+  say(`calls ${label} @${s.rate}/s, ${WORKERS} sip worker(s): kumo ${k.successful} ok, ${k.failed} failed, ${k.retransmissions} retransmissions, ${k.callsPerSecond} calls/s, ${k.cdrs} CDRs`);
+  if (s.baseline) say(`  baseline sipp→sipp: ${s.baseline.successful} ok, ${s.baseline.failed} failed, ${s.baseline.callsPerSecond} calls/s; ratio kumo/baseline ${s.ratio}; baseline ${formatCpu(s.baseline.cpu, 'calls')}`);
+  say(`  CPU: ${formatCpu(k.cpu, 'calls')}`);
+  if (s.invite180) say(`  INVITE→180 (digest INVITE to relayed 180): p50 ${s.invite180.p50} ms, p99 ${s.invite180.p99} ms, max ${s.invite180.max} ms over ${s.invite180.n} calls`);
+  const perCall = Object.entries(k.redisCommandsPerCall).sort((a, b) => b[1] - a[1]);
+  say(`  Redis commands per call: ${perCall.reduce((a, [, n]) => a + n, 0).toFixed(1)} (${perCall.map(([c, n]) => `${c} ${n}`).join(', ')})`);
+  say(`  load average ${s.loadavg.before.join(' ')} → ${s.loadavg.after.join(' ')}; RSS MiB ${JSON.stringify(k.rssMiB)}`);
+}
+
 describe('calls benchmark', () => {
   it('sipp → sipp baseline, then extension → extension through Kumo', async () => {
     const runs = results.runs as unknown[];
+    if (WARMUP > 0) {
+      const w = await step(Math.min(200, RATES[0] ?? 200), WARMUP, { baseline: false, rtt: false });
+      print('warm-up', w);
+      results.warmup = w;
+    }
+    let best: Step | undefined;
     for (const r of RATES) {
-      // Baseline: the same call shape (INVITE, 180, 200, ACK, BYE) sipp to sipp.
-      const bport = await freePort();
-      const buas = uasOn(bport, N);
-      const base = await runSipp({ scenario: { builtin: 'uac' }, target: `127.0.0.1:${bport}`, calls: N, rate: r, limit: LIMIT, timeoutS: 900 });
-      await buas.stop();
-
-      // Kumo: 1002 registered at a sipp UAS; 1001 calls it with digest.
-      const uport = await freePort();
-      const uas = uasOn(uport, N);
-      await redis.del(keys.tenant.regBindings('bench', '1002'));
-      const { LocationStore } = await import('@kumo/store');
-      await new LocationStore(redis, keys).register({
-        tenantId: 'bench',
-        extension: '1002',
-        callId: `bench-${uport}`,
-        cseq: 1,
-        maxContacts: 5,
-        policy: 'replace-oldest',
-        mode: 'update',
-        updates: [{ id: `b${uport}`, expires: 3600, contact: `sip:1002@127.0.0.1:${uport}`, source: { address: '127.0.0.1', port: uport, transport: 'udp' } }],
-      });
-      const f = join(dir, `uac-${r}.xml`);
-      writeFileSync(f, UAC_DIGEST);
-      const streams = new CdrStreams(redis, keys, 4);
-      const stream = streams.streamKey(streams.shardOf('bench'));
-      await redis.del(stream);
-      gcIfExposed();
-      const rssBefore = process.memoryUsage().rss;
-      const heapBefore = process.memoryUsage().heapUsed;
-      let rssPeak = rssBefore;
-      const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 1000);
-      const kumo = await runSipp({ scenario: { file: f }, target: `127.0.0.1:${sipPort}`, service: '1002', calls: N, rate: r, limit: LIMIT, timeoutS: 900 });
-      await uas.stop();
-      await new Promise((res) => setTimeout(res, 500));
-      const cdrs = await redis.xlen(stream);
-      clearInterval(sampler);
-      const rssRightAfter = process.memoryUsage().rss;
-      const inWindow = engine.stats();
-      // Transactions stay for their RFC 3261 timers (64·T1 = 32 s) after a call ends: wait them
-      // out, then collect garbage, so what remains is what finished calls really keep.
-      await new Promise((res) => setTimeout(res, SETTLE_MS));
-      gcIfExposed();
-      const settled = process.memoryUsage();
-      const mib = (b: number): number => Math.round(b / 2 ** 20);
-      const run = {
-        rate: r,
-        baseline: { ok: base.ok, successful: base.successful, failed: base.failed, callsPerSecond: rate(base) },
-        kumo: {
-          ok: kumo.ok,
-          successful: kumo.successful,
-          failed: kumo.failed,
-          retransmissions: kumo.retransmissions,
-          callsPerSecond: rate(kumo),
-          cdrs,
-          memory: {
-            rssBeforeMiB: mib(rssBefore),
-            rssPeakMiB: mib(rssPeak),
-            rssRightAfterMiB: mib(rssRightAfter),
-            engineRightAfter: inWindow,
-            rssSettledMiB: mib(settled.rss),
-            heapUsedGrowthSettledMiB: Math.round(((settled.heapUsed - heapBefore) / 2 ** 20) * 10) / 10,
-            heapUsedGrowthPerCallB: Math.round((settled.heapUsed - heapBefore) / Math.max(kumo.successful, 1)),
-            engineSettled: engine.stats(),
-            srfSettled: conn.stats(),
-            gcExposed: typeof globalThis.gc === 'function',
-          },
-        },
-        ratio: Math.round((rate(kumo) / Math.max(rate(base), 0.1)) * 1000) / 1000,
-      };
-      runs.push(run);
-      process.stdout.write(`calls benchmark @${r}/s: ${JSON.stringify(run)}\n`);
-      if (!kumo.ok || kumo.failed > 0) break;
+      const s = await step(r, N, { baseline: true, rtt: false });
+      runs.push(s);
+      print('step', s);
+      if (!s.kumo.ok || s.kumo.failed > 0) break;
+      best = s;
+    }
+    const latRate = Number(process.env.KUMO_BENCH_LAT_RATE ?? (best ? Math.max(1, Math.floor(best.kumo.callsPerSecond / 2)) : 0));
+    if (latRate > 0) {
+      const latCalls = Number(process.env.KUMO_BENCH_LAT_CALLS ?? latRate * 30);
+      const s = await step(latRate, latCalls, { baseline: false, rtt: true });
+      results.latency = s;
+      print('latency (half the highest clean rate)', s);
+    }
+    if (best) {
+      const sip = Object.entries(best.kumo.cpu).filter(([n]) => n.startsWith('sip-'));
+      const perCall = sip.reduce((a, [, c]) => a + c.cpuSecondsPer1000, 0);
+      results.summary = { highestCleanRate: best.rate, achieved: best.kumo.callsPerSecond, ratio: best.ratio, sipCpuMsPerCall: perCall, workers: WORKERS };
+      say(`RESULT calls: highest clean offered rate ${best.rate}/s (achieved ${best.kumo.callsPerSecond}/s, ratio to sipp→sipp ${best.ratio}) with ${WORKERS} sip worker(s); sip-process CPU ${perCall.toFixed(3)} ms per call (all workers)`);
     }
   });
 });

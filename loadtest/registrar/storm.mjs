@@ -1,7 +1,9 @@
 // Registrar storm benchmark: N distinct extensions of one tenant register with full MD5 challenge/response
 // through the Kumo engine (child process) and the sip app (this process) against a private redis-server;
 // then the same sipp UAC against a sipp UAS (baseline) in the same run. Prints time-to-register-all,
-// authenticated REGISTERs/s (0 failures required), the ratio to the baseline, and Redis memory per binding.
+// authenticated REGISTERs/s (0 failures required), the ratio to the baseline, Redis memory per binding, the
+// CPU-seconds per 1,000 REGISTERs of each process (engine, sip app = this process, redis-server, sipp; from
+// /proc) and the load average at the start and the end.
 //
 //   npx tsc -b && node loadtest/registrar/storm.mjs [--extensions 20000] [--rate 4000] [--limit 400] [--transport udp]
 import { spawn } from 'node:child_process';
@@ -14,6 +16,7 @@ import { createRegistry, createSipMetrics, silentLogger } from '@kumo/runtime';
 import { LocationStore, ProvisioningRepo, SYSTEM_ACTOR, createRedis, keySchema } from '@kumo/store';
 import { connectEngine, createSipApp } from '@kumo/sip';
 import { freePort, runSipp, startRedis, startSipp } from '@kumo/testkit';
+import { formatCpu, loadAverage, startCpuMeter } from '../lib/proc-cpu.mjs';
 
 const { values: a } = parseArgs({
   options: {
@@ -33,6 +36,7 @@ const DOMAIN = 'storm.kumo.test';
 const here = (f) => fileURLToPath(new URL(f, import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'kumo-storm-'));
 const log = (...x) => process.stdout.write(`${x.join(' ')}\n`);
+const loadAtStart = loadAverage();
 
 const redisH = await startRedis({ settings: { appendonly: 'no' } });
 const redis = createRedis(redisH.url);
@@ -95,7 +99,9 @@ try {
 
   // --- the storm --------------------------------------------------------------------------------------
   const sippCommon = { transport: TRANSPORT, calls: N, rate: RATE, limit: LIMIT, timeoutS: TIMEOUT_S, args: ['-inf', csv] };
+  const stormMeter = startCpuMeter({ engine: engineChild.pid, 'sip (bench process)': process.pid, 'redis-server': redisH.process.pid }, { exitedChildrenAs: 'sipp' });
   const storm = await runSipp({ scenario: { file: here('./uac-register.xml') }, target: `127.0.0.1:${sipPort}`, ...sippCommon });
+  const stormCpu = stormMeter.stop(storm.successful);
   const location = new LocationStore(redis, keys);
   const live = await location.countBindings('storm');
   const memAfter = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))[1]);
@@ -112,8 +118,10 @@ try {
   const uasPort = await freePort();
   const uas = startSipp({ scenario: { file: here('./uas-register.xml') }, transport: TRANSPORT, localPort: uasPort, calls: N, timeoutS: TIMEOUT_S + 10 });
   await new Promise((r) => setTimeout(r, 500));
+  const baseMeter = startCpuMeter({}, { exitedChildrenAs: 'sipp (uac+uas)' });
   const base = await runSipp({ scenario: { file: here('./uac-register.xml') }, target: `127.0.0.1:${uasPort}`, ...sippCommon });
   await uas.stop();
+  const baseCpu = baseMeter.stop(base.successful);
 
   const kumoRate = storm.successful / (storm.durationMs / 1000);
   const baseRate = base.successful / (base.durationMs / 1000);
@@ -123,6 +131,9 @@ try {
   log(`  redis:    ${live} live bindings; outcomes ok=${count('ok')} challenged=${count('challenged')} auth_failed=${count('auth_failed')}`);
   log(`  baseline: sipp UAS ${base.successful} ok, ${base.failed} failed, ${(base.durationMs / 1000).toFixed(2)} s -> ${baseRate.toFixed(0)} REGISTER pairs/s`);
   log(`  ratio kumo/baseline: ${(kumoRate / baseRate).toFixed(2)}`);
+  log(`  CPU (storm): ${formatCpu(stormCpu, 'REGISTERs')}`);
+  log(`  CPU (baseline): ${formatCpu(baseCpu, 'REGISTERs')}`);
+  log(`  load average at start ${loadAtStart.join(' ')}, at end ${loadAverage().join(' ')}`);
   log(`  redis memory per binding: ${((memAfter - memBefore) / N).toFixed(0)} B (used_memory delta); MEMORY USAGE: ${(sample / 200).toFixed(0)} B bindings hash + ${(idxBytes / N).toFixed(0)} B index`);
   if (storm.failed > 0 || live !== N) {
     log(`FAILED: ${storm.errors.slice(0, 2000)}`);

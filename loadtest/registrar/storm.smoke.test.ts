@@ -15,5 +15,7 @@ describe('registrar storm benchmark (smoke)', () => {
     expect(out).toMatch(/kumo: +100 registered, 0 failed/);
     expect(out).toMatch(/100 live bindings/);
     expect(out).toMatch(/ratio kumo\/baseline: \d/);
+    expect(out).toMatch(/CPU \(storm\): engine [\d.]+ CPU-s \/ 1,000 REGISTERs/);
+    expect(out).toMatch(/load average at start [\d.]+/);
   }, 60_000);
 });

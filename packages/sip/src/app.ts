@@ -17,6 +17,7 @@ import {
 import {
   AdmissionStore,
   AuthGuardStore,
+  CachedDirectoryRepo,
   CallRecordStore,
   CdrStreams,
   type CdrReplication,
@@ -209,6 +210,8 @@ export function createSipApp(d: SipAppDeps): SipApp {
   const pickups = relayed ? new SharedPickupRegistry(d.redis, d.keys, relayed, d.log.child({ component: 'relay' })) : new LocalPickupRegistry();
   // Provisioning as the call path, the gateway monitor and the trunk registrant read it (secrets opened).
   const provisioning = new DirectoryRepo(d.redis, d.keys).useSecrets(d.secretKey ? secretBox(d.secretKey) : undefined);
+  // The call path reads tenant configuration through a per-process cache versioned by the tenant's audit head.
+  const callDirectory = new CachedDirectoryRepo(d.redis, d.keys).useSecrets(d.secretKey ? secretBox(d.secretKey) : undefined);
   const gatewayHealth = new GatewayHealthStore(d.redis, d.keys);
   const gh = c?.gatewayHealth;
   const gatewayMonitor =
@@ -242,7 +245,7 @@ export function createSipApp(d: SipAppDeps): SipApp {
   const invite = c
     ? createInviteHandler({
         log: d.log.child({ component: 'calls' }),
-        directory: provisioning,
+        directory: callDirectory,
         location,
         hunt: new HuntStateStore(d.redis, d.keys),
         gatewayHealth,

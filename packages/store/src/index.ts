@@ -22,6 +22,7 @@ export {
   type TrunkMatch,
 } from './provisioning/directory.js';
 export { ProvisioningRepo, ha1Of } from './provisioning/provisioning.js';
+export { CachedDirectoryRepo, CONFIG_CACHE_FRESH_MS } from './provisioning/cached-directory.js';
 export { secretBox, isSealed, type SecretBox } from './provisioning/secrets.js';
 export {
   DIGEST_ALGORITHMS, buildDigestAuthorization, computeDigestResponse, computeHa1, digestHash, parseChallenge, quoteDigestParam, type DigestAlgorithm,

@@ -179,6 +179,13 @@ export function createAuthenticator(d: AuthenticatorDeps): Authenticator {
     async authenticate<S extends DigestSecretsLike>(r: AuthRequest<S>): Promise<AuthVerdict<S>> {
       const ip = r.source.address;
       const tenantId = r.tenant?.id;
+      const device = tenantId !== undefined ? deviceKey(r.extension, ip, r.userAgent) : undefined;
+      // One Redis round trip for what every outcome reads: the blocks, the extension's secrets and the
+      // device's algorithm state are fetched together (the latter two are not used when blocked).
+      const lookedUp = tenantId !== undefined ? r.lookup() : Promise.resolve(undefined);
+      const stateRead = device !== undefined && tenantId !== undefined ? d.guard.deviceState(tenantId, device) : Promise.resolve(undefined);
+      lookedUp.catch(() => undefined);
+      stateRead.catch(() => undefined);
       const blockedBy = await blockOf(tenantId, r.extension, ip, r.instanceId);
       if (blockedBy !== undefined) {
         m?.blockedRequests.inc({ scope: blockedBy });
@@ -186,16 +193,17 @@ export function createAuthenticator(d: AuthenticatorDeps): Authenticator {
       }
 
       // Same work whether or not the extension exists: one lookup, one hash, one compare.
-      const secrets = tenantId !== undefined ? await r.lookup() : undefined;
+      const [secrets, deviceState] = await Promise.all([lookedUp, stateRead]);
       const allowed = policyAlgorithms(secrets?.digestAlgorithms) ?? policyAlgorithms(r.tenant?.digestAlgorithms) ?? s.algorithms;
-      const device = tenantId !== undefined ? deviceKey(r.extension, ip, r.userAgent) : undefined;
       const creds = parseDigestCredentials(r.header);
       const usable = creds !== null && creds.realm.toLowerCase() === r.realm && allowed.includes(creds.algorithm);
 
+      let stateChanged = false;
       const challenge = async (outcome: 'challenged' | 'stale' | 'replay', noAnswer: boolean): Promise<AuthVerdict<S>> => {
         let learned: string | undefined;
         if (device !== undefined && tenantId !== undefined) {
-          const state = await d.guard.deviceState(tenantId, device);
+          // Read with the blocks above, unless this request already changed it (learned MD5 for a broken SHA-256).
+          const state = deviceState !== undefined && !stateChanged ? deviceState : await d.guard.deviceState(tenantId, device);
           const age = state.pending !== undefined ? now() - Number(state.pending) : -1;
           const gaveUp = noAnswer && age >= GAVE_UP_AFTER_MS && age < PENDING_MS;
           const change = learnFromGiveUp({ allowed, gaveUp });
@@ -239,6 +247,7 @@ export function createAuthenticator(d: AuthenticatorDeps): Authenticator {
           if (brokenSha256({ algorithm: creds.algorithm, response: creds.response, md5Verifies })) {
             log.info({ tenantId, extension: r.extension, ip, userAgent: r.userAgent }, 'digest: device answered SHA-256 with an MD5 hash; challenging it with MD5 from now on');
             await d.guard.setDeviceState(tenantId, device, { learned: 'MD5', pending: null }, DEVICE_STATE_MS);
+            stateChanged = true;
             // It knows the password: not a guess.
             if (md5Verifies) return challenge('challenged', false);
           }
@@ -255,7 +264,8 @@ export function createAuthenticator(d: AuthenticatorDeps): Authenticator {
       if (!(await d.guard.acceptNonceCount(nonceKey, nonceCount(creds) as number, s.nonceLifetimeMs + 60_000))) return challenge('replay', false);
       if (tenantId !== undefined && device !== undefined) {
         await Promise.all([
-          d.guard.setDeviceState(tenantId, device, { pending: null }, DEVICE_STATE_MS),
+          // It answered: a multi-challenge it was marked for is no longer pending (nothing to write when none was).
+          deviceState?.pending !== undefined ? d.guard.setDeviceState(tenantId, device, { pending: null }, DEVICE_STATE_MS) : undefined,
           r.method === 'REGISTER' ? d.guard.trustDevice(tenantId, r.extension, { ip, instanceId: r.instanceId }, trustMs, now()) : undefined,
         ]);
       }

@@ -385,20 +385,24 @@ export class CallSession {
     );
     const maxMs = this.o.maxDurationMs;
     const clearMax = control && maxMs !== undefined && maxMs > 0 ? this.io.setTimer(maxMs, () => control.end('max-duration')) : undefined;
-    if (this.o.onAnswered) {
-      try {
-        await this.o.onAnswered({
-          answeredAt,
-          legs: [caller, r.leg],
-          step,
-          bLegCallId: r.leg.callId,
-          answerSdp: r.leg.remoteSdp,
-          ...(r.target !== undefined ? { answeredBy: r.target.extension } : {}),
-        });
-      } catch (err) {
-        this.o.onError?.(err, 'call-record');
-      }
-    }
+    // The call record and the hunt state are written together (one Redis round trip, not two in series).
+    const onAnswered = this.o.onAnswered;
+    const recorded = onAnswered
+      ? (async () => {
+          try {
+            await onAnswered({
+              answeredAt,
+              legs: [caller, r.leg],
+              step,
+              bLegCallId: r.leg.callId,
+              answerSdp: r.leg.remoteSdp,
+              ...(r.target !== undefined ? { answeredBy: r.target.extension } : {}),
+            });
+          } catch (err) {
+            this.o.onError?.(err, 'call-record');
+          }
+        })()
+      : Promise.resolve();
     const parties = [this.plan.caller.extension, r.target?.extension].filter((x): x is string => x !== undefined);
     const t = this.o.tracker;
     if (t) {
@@ -411,6 +415,7 @@ export class CallSession {
         t.callStarted(parties),
       ]).catch((err: unknown) => this.o.onError?.(err, 'tracker'));
     }
+    await recorded;
     let hangupBy: HangupBy = 'system';
     try {
       hangupBy = await bridged;

@@ -103,14 +103,15 @@ export async function loadRouting(
   for (let depth = 0; depth <= MAX_FORWARD_DEPTH + 1 && frontier.length > 0; depth++) {
     const todo = frontier.filter((n) => !seen.has(n)).slice(0, MAX_RECORDS_PER_CALL - seen.size);
     for (const n of todo) seen.add(n);
-    const kinds = await Promise.all(todo.map((n) => d.directory.numberKind(tenantId, n)));
+    // A number's kind and its extension record in one round trip (most numbers a call touches are
+    // extensions); a ring group's record is read once its kind is known.
+    const [kinds, exts] = await Promise.all([
+      Promise.all(todo.map((n) => d.directory.numberKind(tenantId, n))),
+      Promise.all(todo.map((n) => d.directory.extension(tenantId, n))),
+    ]);
     const recs = await Promise.all(
       todo.map((n, i) =>
-        kinds[i] === 'extension'
-          ? d.directory.extension(tenantId, n)
-          : kinds[i] === 'ringGroup'
-            ? d.directory.ringGroup(tenantId, n)
-            : Promise.resolve(null),
+        kinds[i] === 'extension' ? Promise.resolve(exts[i] ?? null) : kinds[i] === 'ringGroup' ? d.directory.ringGroup(tenantId, n) : Promise.resolve(null),
       ),
     );
     const next: string[] = [];

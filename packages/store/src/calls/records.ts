@@ -88,13 +88,31 @@ export class CallRecordStore {
   /** Writes the record of a newly admitted call (before it is connected). */
   async put(r: Omit<CallRecord, 'owner' | 'legs' | 'answeredAt'>): Promise<void> {
     // Index first: an index entry without its record is dropped by the sweeper, a record without its index would be lost.
-    await this.redis.sadd(this.keys.global.callOwnerCalls(this.owner), `${r.tenantId}${SEP}${r.callKey}`);
-    await this.redis.hset(this.keys.tenant.callRecord(r.tenantId, r.callKey), {
-      owner: this.owner,
-      startedAt: String(r.startedAt),
-      facts: JSON.stringify(r.facts),
-      ...(r.ticket ? { ticket: JSON.stringify(r.ticket) } : {}),
-    });
+    const index = (): Promise<unknown> => this.redis.sadd(this.keys.global.callOwnerCalls(this.owner), `${r.tenantId}${SEP}${r.callKey}`);
+    const record = (): Promise<unknown> =>
+      this.redis.hset(this.keys.tenant.callRecord(r.tenantId, r.callKey), {
+        owner: this.owner,
+        startedAt: String(r.startedAt),
+        facts: JSON.stringify(r.facts),
+        ...(r.ticket ? { ticket: JSON.stringify(r.ticket) } : {}),
+      });
+    await this.inOrder(index, record);
+  }
+
+  /**
+   * Runs two writes in this order. On one connection (standalone, Sentinel) Redis executes commands in
+   * the order they were sent, so both go out at once (one round trip); on a Cluster they may reach
+   * different nodes, so the second waits for the first.
+   */
+  private async inOrder(first: () => Promise<unknown>, second: () => Promise<unknown>): Promise<void> {
+    if (this.redis.isCluster) {
+      await first();
+      await second();
+      return;
+    }
+    const a = first();
+    const b = second();
+    await Promise.all([a, b]);
   }
 
   /** The call was answered: its legs, answer time, facts and (trunk) ticket as they are now. */
@@ -114,8 +132,10 @@ export class CallRecordStore {
 
   /** The call's CDR is published: the record goes (idempotent). */
   async clear(tenantId: string, callKey: string, owner = this.owner): Promise<void> {
-    await this.redis.del(this.keys.tenant.callRecord(tenantId, callKey));
-    await this.redis.srem(this.keys.global.callOwnerCalls(owner), `${tenantId}${SEP}${callKey}`);
+    await this.inOrder(
+      () => this.redis.del(this.keys.tenant.callRecord(tenantId, callKey)),
+      () => this.redis.srem(this.keys.global.callOwnerCalls(owner), `${tenantId}${SEP}${callKey}`),
+    );
   }
 
   async read(tenantId: string, callKey: string): Promise<CallRecord | undefined> {

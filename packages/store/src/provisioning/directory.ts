@@ -262,10 +262,12 @@ export class DirectoryRepo {
   }
 
   private async gatewaysAt(host: string): Promise<GatewayMatch[]> {
-    const ids = (await this.redis.smembers(this.keys.global.trunkSourcesAt(host))).sort();
+    // Both indexes in one round trip: most requests come from phones, at no gateway's address.
+    const [members, legacyRef] = await Promise.all([this.redis.smembers(this.keys.global.trunkSourcesAt(host)), this.redis.hget(this.keys.global.trunkSources(), host)]);
+    const ids = members.sort();
     if (ids.length === 0) {
       // Index written before gateways had an identity (field = IP only): every gateway of that trunk at this IP.
-      const legacy = parse<{ tenantId: string; trunkId: string }>(await this.redis.hget(this.keys.global.trunkSources(), host));
+      const legacy = parse<{ tenantId: string; trunkId: string }>(legacyRef);
       const trunk = legacy ? await this.trunk(legacy.tenantId, legacy.trunkId) : null;
       if (!legacy || !trunk) return [];
       return trunk.gateways.filter((g) => g.host === host).map((g) => ({ tenantId: legacy.tenantId, trunk, gateway: g, exactPort: false }));

@@ -271,9 +271,26 @@ export class AuthGuardStore {
     await this.redis.del(...this.keysOf(s));
   }
 
-  /** Which of the scopes are blocked now (concurrent EXISTS: the keys live in different cluster slots). */
+  /**
+   * Which of the scopes are blocked now. A tenant's block keys (extension, extension + address) share its slot
+   * and are read with one MGET; the address's block key lives in another slot and is read concurrently.
+   */
   async blocked(scopes: readonly FailureScope[]): Promise<boolean[]> {
-    return Promise.all(scopes.map(async (s) => (await this.redis.exists(this.keysOf(s)[1])) === 1));
+    const byTenant = new Map<string, number[]>();
+    scopes.forEach((s, i) => {
+      if (s.kind !== 'ip') byTenant.set(s.tenantId, [...(byTenant.get(s.tenantId) ?? []), i]);
+    });
+    const out = scopes.map(() => false);
+    await Promise.all([
+      ...scopes.map(async (s, i) => {
+        if (s.kind === 'ip') out[i] = (await this.redis.exists(this.keysOf(s)[1])) === 1;
+      }),
+      ...[...byTenant.values()].map(async (idx) => {
+        const values = await this.redis.mget(...idx.map((i) => this.keysOf(scopes[i] as FailureScope)[1]));
+        idx.forEach((i, j) => (out[i] = values[j] !== null && values[j] !== undefined));
+      }),
+    ]);
+    return out;
   }
 
   /** Remembers a device that authenticated a REGISTER: by source address and, when it gave one, its instance id. */

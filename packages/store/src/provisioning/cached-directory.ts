@@ -1,0 +1,110 @@
+import type { NumberingPlan } from '@kumo/domain';
+import type { RedisClient } from '../client.js';
+import type { KeySchema } from '../keys.js';
+import { DirectoryRepo } from './directory.js';
+
+/** How long after its last validation a tenant's cached configuration is served without a new one, ms. */
+export const CONFIG_CACHE_FRESH_MS = 2_000;
+
+interface Generation {
+  /** The tenant's audit head this generation belongs to. */
+  readonly head: string;
+  validatedAt: number;
+  readonly entries: Map<string, Promise<unknown>>;
+}
+
+/**
+ * The call path's view of provisioning: a tenant's configuration — extensions, ring groups, the number
+ * index, numbering plan, trunk list, DIDs, pickup groups — is cached in the process and thrown away as
+ * soon as the tenant's audit head changes. Every provisioning change appends to the tenant's audit chain
+ * (`ProvisioningRepo`, awaited before the API answers), so the head is a version of the tenant's
+ * configuration. It is read with the tenant record (same slot, same round trip) whenever a request looks
+ * its tenant up (`tenantById`, `tenantByDomain`); the tenant record itself (status, contract) is never
+ * cached. A cached entry is served only within `CONFIG_CACHE_FRESH_MS` of the tenant's last validation, so
+ * work that reads configuration long after its request looked the tenant up (a transfer minutes into a
+ * call) reads Redis. A change is therefore seen by the next request after its audit entry is written.
+ */
+export class CachedDirectoryRepo extends DirectoryRepo {
+  private readonly generations = new Map<string, Generation>();
+
+  constructor(
+    redis: RedisClient,
+    keys: KeySchema,
+    private readonly limits: { readonly tenants: number; readonly entriesPerTenant: number } = { tenants: 2_000, entriesPerTenant: 20_000 },
+    private readonly now: () => number = Date.now,
+  ) {
+    super(redis, keys);
+  }
+
+  override async tenantById(tenantId: string): Promise<Awaited<ReturnType<DirectoryRepo['tenantById']>>> {
+    const [tenant, head] = await Promise.all([super.tenantById(tenantId), this.redis.get(this.keys.tenant.auditHead(tenantId))]);
+    this.validate(tenantId, tenant === null ? null : head);
+    return tenant;
+  }
+
+  override numberKind(tenantId: string, number: string): ReturnType<DirectoryRepo['numberKind']> {
+    return this.cached(tenantId, `k:${number}`, () => super.numberKind(tenantId, number));
+  }
+
+  override numberingPlan(tenantId: string): Promise<NumberingPlan> {
+    return this.cached(tenantId, 'plan', () => super.numberingPlan(tenantId));
+  }
+
+  override extension(tenantId: string, number: string): ReturnType<DirectoryRepo['extension']> {
+    return this.cached(tenantId, `e:${number}`, () => super.extension(tenantId, number));
+  }
+
+  override ringGroup(tenantId: string, number: string): ReturnType<DirectoryRepo['ringGroup']> {
+    return this.cached(tenantId, `g:${number}`, () => super.ringGroup(tenantId, number));
+  }
+
+  override pickupGroups(tenantId: string): ReturnType<DirectoryRepo['pickupGroups']> {
+    return this.cached(tenantId, 'pickup', () => super.pickupGroups(tenantId));
+  }
+
+  override trunks(tenantId: string): ReturnType<DirectoryRepo['trunks']> {
+    return this.cached(tenantId, 'trunks', () => super.trunks(tenantId));
+  }
+
+  override did(tenantId: string, number: string): ReturnType<DirectoryRepo['did']> {
+    return this.cached(tenantId, `d:${number}`, () => super.did(tenantId, number));
+  }
+
+  /** Cached tenants and entries, for tests and diagnostics. */
+  stats(): { readonly tenants: number; readonly entries: number } {
+    let entries = 0;
+    for (const g of this.generations.values()) entries += g.entries.size;
+    return { tenants: this.generations.size, entries };
+  }
+
+  private validate(tenantId: string, head: string | null): void {
+    const g = this.generations.get(tenantId);
+    if (head === null) {
+      // Never audited (or gone): nothing to version the cache by.
+      this.generations.delete(tenantId);
+      return;
+    }
+    if (g?.head === head) {
+      g.validatedAt = this.now();
+      return;
+    }
+    if (g === undefined && this.generations.size >= this.limits.tenants) this.generations.clear();
+    this.generations.set(tenantId, { head, validatedAt: this.now(), entries: new Map() });
+  }
+
+  private cached<T>(tenantId: string, key: string, load: () => Promise<T>): Promise<T> {
+    const g = this.generations.get(tenantId);
+    if (g === undefined || this.now() - g.validatedAt >= CONFIG_CACHE_FRESH_MS) return load();
+    const hit = g.entries.get(key);
+    if (hit !== undefined) return hit as Promise<T>;
+    if (g.entries.size >= this.limits.entriesPerTenant) g.entries.clear();
+    const p = load();
+    // Stored in the generation that was current when the read started: a read racing a change lands in a
+    // generation that the change's new head has already replaced.
+    g.entries.set(key, p);
+    p.catch(() => {
+      if (g.entries.get(key) === p) g.entries.delete(key);
+    });
+    return p;
+  }
+}

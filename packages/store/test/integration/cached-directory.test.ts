@@ -1,0 +1,57 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { validateExtension, validateTenantCreate } from '@kumo/domain';
+import { CachedDirectoryRepo, CONFIG_CACHE_FRESH_MS, ProvisioningRepo, SYSTEM_ACTOR, createRedis, keySchema, type KeySchema, type RedisClient } from '@kumo/store';
+import { uniquePrefix } from '@kumo/testkit';
+
+let redis: RedisClient;
+let keys: KeySchema;
+let repo: ProvisioningRepo;
+
+function ok<T>(v: { ok: true; value: T } | { ok: false; problems: readonly unknown[] }): T {
+  if (!v.ok) throw new Error(JSON.stringify(v.problems));
+  return v.value;
+}
+
+beforeAll(async () => {
+  redis = createRedis(inject('redisUrl'));
+  keys = keySchema(uniquePrefix('cdir'));
+  repo = new ProvisioningRepo(redis, keys);
+  await repo.createTenant(ok(validateTenantCreate({ id: 'tc', name: 'tc', sipDomain: 'tc.cache.test', ports: 100, trunkChannels: 10, callsPerSecond: 5 })), SYSTEM_ACTOR);
+  await repo.createExtension('tc', ok(validateExtension({ number: '1001', displayName: 'Before', password: 'secret-1001' })), SYSTEM_ACTOR);
+});
+afterAll(() => redis.disconnect());
+
+describe('CachedDirectoryRepo: tenant configuration versioned by the audit head', () => {
+  it('serves a looked-up tenant’s configuration from memory until a provisioning change, then reads it afresh', async () => {
+    let now = 1_000_000;
+    const dir = new CachedDirectoryRepo(redis, keys, undefined, () => now);
+    expect((await dir.tenantByDomain('TC.cache.test'))?.id).toBe('tc');
+    expect((await dir.extension('tc', '1001'))?.displayName).toBe('Before');
+    // Served from memory: a write that bypasses the provisioning API (no audit entry) is not seen.
+    const key = keys.tenant.extension('tc', '1001');
+    const raw = JSON.parse((await redis.get(key)) as string) as Record<string, unknown>;
+    await redis.set(key, JSON.stringify({ ...raw, displayName: 'Unaudited' }));
+    await dir.tenantById('tc');
+    expect((await dir.extension('tc', '1001'))?.displayName).toBe('Before');
+    expect((await dir.numberingPlan('tc')).outsideLinePrefix).toBeDefined();
+    expect(dir.stats()).toEqual({ tenants: 1, entries: 2 });
+
+    // A change through the provisioning API (audited): the next request's tenant lookup sees the new head.
+    await repo.replaceExtension('tc', '1001', (cur) => ({ ...cur, displayName: 'After' }), SYSTEM_ACTOR);
+    expect((await dir.extension('tc', '1001'))?.displayName).toBe('Before'); // no new lookup yet: this request's view
+    await dir.tenantById('tc');
+    expect((await dir.extension('tc', '1001'))?.displayName).toBe('After');
+
+    // Long after the last lookup (a transfer minutes into a call) configuration is read from Redis, not the cache.
+    await repo.replaceExtension('tc', '1001', (cur) => ({ ...cur, displayName: 'Later' }), SYSTEM_ACTOR);
+    now += CONFIG_CACHE_FRESH_MS;
+    expect((await dir.extension('tc', '1001'))?.displayName).toBe('Later');
+  });
+
+  it('never caches a tenant that does not exist, nor its configuration', async () => {
+    const dir = new CachedDirectoryRepo(redis, keys);
+    expect(await dir.tenantById('nope')).toBeNull();
+    expect(await dir.extension('nope', '1001')).toBeNull();
+    expect(dir.stats()).toEqual({ tenants: 0, entries: 0 });
+  });
+});
