@@ -1,7 +1,7 @@
 /**
  * The INVITE route, as named steps in the manner of a kamailio.cfg `request_route`:
  *
- *   initContext → sanity → identifyTenant → overloadGate → authenticate → checkOffer → admitCall → recordCall → replaces → planRoute → runCall
+ *   initContext → sanity → identifyTenant → drainGate → overloadGate → authenticate → checkOffer → admitCall → recordCall → replaces → planRoute → runCall
  *
  * Each step either lets the request continue or answers it (and says why). Whatever
  * happens after the caller is known (a phone that authenticated, or a trunk recognised by
@@ -26,6 +26,7 @@ import {
 } from '@kumo/domain';
 import type { Logger } from '@kumo/runtime';
 import type { AuthGuardStore, CallRecordStore, DirectoryRepo, GatewayHealthStore, HuntStateStore, LegRecord, LocationStore } from '@kumo/store';
+import type { EdgeAware } from '../edge/trusted-edge.js';
 import { createAuthenticator, type AuthSettings, type Authenticator, type BruteForceSettings } from '../auth/authenticate.js';
 import { multiHeader } from '../drachtio/types.js';
 import { LocalDialogRegistry, parseReplacesHeader } from '../call/dialogs.js';
@@ -397,12 +398,23 @@ export function createInviteRoute(d: RouteDeps) {
     return 'next';
   };
 
+  const refuseWhileDraining = (ctx: RouteContext): 'done' | undefined =>
+    lc?.registry.draining ? reply(ctx, 503, 'Service Unavailable', 'shutting-down', true, { 'Retry-After': '5', 'X-Kumo-Reason': 'shutting-down' }) : undefined;
+  /**
+   * While draining, an INVITE that came through a trusted edge (Kamailio, docs/scaling.md) is refused
+   * before authentication: the edge sends it on to another engine, whose digest check must not find the
+   * nonce count already spent here, and the call's CDR is written there. Straight from a phone the
+   * refusal comes after authentication (recordCall), with its own CDR.
+   */
+  const drainGate: Step = (ctx) => Promise.resolve(((ctx.req as EdgeAware).edge !== undefined ? refuseWhileDraining(ctx) : undefined) ?? 'next');
+
   /**
    * RELIABILITY: an admitted call joins the process's call registry and gets its call record in
    * Redis before it is connected (docs/reliability.md). While draining, new calls are refused.
    */
   const recordCall: Step = async (ctx) => {
-    if (lc?.registry.draining) return reply(ctx, 503, 'Service Unavailable', 'shutting-down', true, { 'Retry-After': '5', 'X-Kumo-Reason': 'shutting-down' });
+    const refused = refuseWhileDraining(ctx);
+    if (refused) return refused;
     await trackCall(ctx);
     return 'next';
   };
@@ -833,6 +845,7 @@ export function createInviteRoute(d: RouteDeps) {
     ['initContext', initContext],
     ['sanity', sanity],
     ['identifyTenant', identifyTenant],
+    ['drainGate', drainGate],
     ['overloadGate', overloadGate],
     ['authenticate', authenticate],
     ['checkOffer', checkOffer],
