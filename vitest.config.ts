@@ -16,6 +16,7 @@ const topologyFiles = [
   'packages/billing/test/integration/worker.test.ts',
   'packages/sip/test/integration/registrar-sipp.test.ts',
   'packages/sip/test/integration/calls-sipp.test.ts',
+  'packages/sip/test/integration/worker-relay.test.ts',
 ];
 
 /**

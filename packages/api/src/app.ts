@@ -7,6 +7,7 @@ import { KumoError, createApiMetrics, silentLogger, type ApiMetrics } from '@kum
 import { ApiRateLimits, DEFAULT_BILLING_RETENTION_MS, DataQuotaStore, ProvisioningRepo, pingRedis, secretBox } from '@kumo/store';
 import type { ApiDeps, ApiRoutePlugin, RouteContext } from './context.js';
 import { errorSchema, installErrorHandling, notFound, type ErrorBody } from './errors.js';
+import { branchLinkRoutes, branchOperatorRoutes } from './routes/sites.js';
 import { routePlugins } from './routes/index.js';
 import { configHistoryFor } from './routes/config-history.js';
 import { ConsoleAuth, registerConsole } from './console/index.js';
@@ -114,12 +115,13 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
           version: '1',
           description: 'Tenants, contracts and PBX configuration. Errors: `{code, message, details}` with stable KUMO_ERR_* codes.',
         },
-        components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'Operator or tenant-admin API key' } } },
+        components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'Operator or tenant-admin API key' }, siteCredential: { type: 'http', scheme: 'bearer', description: 'Site credential of a branch server (docs/branch.md)' } } },
         security: [{ bearer: [] }],
         tags: [
           { name: 'operator', description: 'Platform operators' },
           { name: 'tenant', description: 'Tenant admins (own tenant) and operators' },
           { name: 'ops', description: 'Health and metrics' },
+          { name: 'branch', description: 'Survivable branch servers (site credential)' },
         ],
       },
       refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
@@ -139,7 +141,14 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     reply.type(registry.contentType).send(await registry.metrics()),
   );
 
-  const all: readonly ApiRoutePlugin[] = [...routePlugins, ...(deps.plugins ?? [])];
+  const branch = { signingKey: deps.branchSigningKey, cdrShards: deps.cdrShards ?? 1 };
+  const all: readonly ApiRoutePlugin[] = [
+    ...routePlugins,
+    // Survivable branch servers (docs/branch.md): the routes a branch calls with its site credential, the operators' view.
+    { name: 'branch-link', scope: 'authenticated', plugin: branchLinkRoutes(branch) },
+    { name: 'branch-operator', scope: 'operator', plugin: branchOperatorRoutes(branch) },
+    ...(deps.plugins ?? []),
+  ];
   // Configuration history (docs/operations.md): records every successful tenant configuration change.
   configHistoryFor(ctx).install(app);
 

@@ -36,6 +36,7 @@ export const RESOURCE_NAMES: Readonly<Record<string, { en: string; ja: string }>
   registration: { en: 'registration', ja: '登録' },
   number: { en: 'number', ja: '番号' },
   feature: { en: 'feature code', ja: '特番' },
+  site: { en: 'site', ja: '拠点' },
   'extension or ring group': { en: 'extension or ring group', ja: '内線または着信グループ' },
 };
 
@@ -359,6 +360,20 @@ export const ERROR_CATALOGUE = {
     details: [],
     en: () => 'the request line and headers are larger than the limit',
     ja: () => 'リクエスト行とヘッダーが大きすぎます',
+  },
+  KUMO_ERR_BRANCH_FOREIGN_CDR: {
+    status: 403,
+    when: "a branch forwarded a CDR of a tenant other than its site's",
+    details: ['cdrId'],
+    en: (d) => `CDR ${s(d.cdrId)} belongs to another tenant`,
+    ja: (d) => `CDR ${s(d.cdrId)} は別のテナントのものです`,
+  },
+  KUMO_ERR_BRANCH_NOT_CONFIGURED: {
+    status: 503,
+    when: 'a branch endpoint while the API has no snapshot signing key (`KUMO_BRANCH_SIGNING_KEY`)',
+    details: [],
+    en: () => 'branch servers are not configured on this installation (no signing key)',
+    ja: () => 'このシステムでは拠点サーバーが設定されていません（署名鍵がありません）',
   },
   KUMO_ERR_INTERNAL: {
     status: 500,

@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Logger } from '@kumo/runtime';
@@ -49,6 +50,10 @@ export interface ApiDeps {
   readonly plugins?: readonly ApiRoutePlugin[];
   /** Kumo's own SIP listen addresses: no trunk gateway may point there (default none). */
   readonly ownSipAddresses?: readonly OwnAddress[];
+  /** Ed25519 key that signs branch snapshots (KUMO_BRANCH_SIGNING_KEY); without it the branch endpoints answer 503. */
+  readonly branchSigningKey?: KeyObject;
+  /** CDR stream shards (KUMO_CDR_SHARDS): where CDRs forwarded by branches go (default 1). */
+  readonly cdrShards?: number;
 }
 
 /** What every route plugin receives as its options. */

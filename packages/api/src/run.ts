@@ -1,6 +1,6 @@
-import { apiSpec, cdrStreamSpec, commonSpec, engineSpec, opsSpec, readConfig, ConfigError } from '@kumo/config';
+import { apiSpec, branchCloudSpec, cdrStreamSpec, commonSpec, engineSpec, opsSpec, readConfig, ConfigError } from '@kumo/config';
 import { createOpsMetrics, type ProcessContext } from '@kumo/runtime';
-import { AuditRepo, DataQuotaStore, ProvisioningRepo, TenantDataLifecycle, createRedis, keySchema, redactUrl, secretBox } from '@kumo/store';
+import { AuditRepo, DataQuotaStore, ProvisioningRepo, TenantDataLifecycle, createRedis, keySchema, loadSigningKey, redactUrl, secretBox } from '@kumo/store';
 import { buildApp } from './app.js';
 import { Prober } from './ops/prober.js';
 
@@ -11,7 +11,14 @@ import { Prober } from './ops/prober.js';
  */
 export async function runApi(ctx: ProcessContext): Promise<{ host: string; port: number; url: string }> {
   // The engine's SIP addresses too: a trunk gateway may not point at Kumo itself (and the prober pings them).
-  const cfg = readConfig({ common: commonSpec, api: apiSpec, ops: opsSpec, cdr: cdrStreamSpec, engine: engineSpec }, ctx.env);
+  const cfg = readConfig({ common: commonSpec, api: apiSpec, ops: opsSpec, cdr: cdrStreamSpec, engine: engineSpec, branch: branchCloudSpec }, ctx.env);
+  let branchSigningKey;
+  try {
+    branchSigningKey = cfg.branch.signingKey === undefined ? undefined : loadSigningKey(cfg.branch.signingKey);
+    if (branchSigningKey !== undefined && branchSigningKey.asymmetricKeyType !== 'ed25519') throw new Error('not an Ed25519 key');
+  } catch (err) {
+    throw new ConfigError([`KUMO_BRANCH_SIGNING_KEY=<redacted>: not a usable Ed25519 private key (${(err as Error).message})`]);
+  }
   const ownSipAddresses = [
     ...cfg.engine.sipListen.map((l) => ({ host: l.host, port: l.port })),
     ...(cfg.engine.sipAdvertisedHost !== undefined ? cfg.engine.sipListen.map((l) => ({ host: cfg.engine.sipAdvertisedHost ?? '', port: l.port })) : []),
@@ -33,6 +40,8 @@ export async function runApi(ctx: ProcessContext): Promise<{ host: string; port:
     docs: cfg.api.docs,
     trustProxy: cfg.api.trustProxy,
     ownSipAddresses,
+    cdrShards: cfg.cdr.shards,
+    ...(branchSigningKey ? { branchSigningKey } : {}),
     retainBillingDays: cfg.api.retainBillingDays,
     ...(cfg.common.secretKey ? { secretKey: cfg.common.secretKey } : {}),
     security: {

@@ -3,6 +3,7 @@ import { PROCESS_NAMES, PROCESSES, type ProcessName } from './processes.js';
 import { runOne } from './run-one.js';
 import { up } from './up.js';
 import { operatorKey } from './operator-key.js';
+import { branch } from './branch.js';
 
 const USAGE = `usage: kumo <command>
 
@@ -11,6 +12,7 @@ const USAGE = `usage: kumo <command>
   sip                run the SIP application (registrar, call control) alone
   api                run the provisioning API alone
   billing            run the billing worker alone
+  branch             run a survivable branch server for one site (docs/branch.md)
   config-doc         print the configuration reference (Markdown)
   operator-key NAME  issue an operator API key (production bootstrap; needs KUMO_REDIS_URL)
 
@@ -35,6 +37,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     }
     return up(process.env, { demo: rest.includes('--demo') });
   }
+  if (cmd === 'branch') return branch(process.env);
   if (cmd === 'operator-key') return operatorKey(process.env, rest);
   if (cmd === 'config-doc') {
     process.stdout.write(renderConfigDoc());

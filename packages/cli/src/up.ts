@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { commonSpec, ConfigError, engineSpec, readConfig, sipSpec, upSpec } from '@kumo/config';
 import { createLogger, isKumoError, type Env, type Logger } from '@kumo/runtime';
 import { startLocalRedis, type LocalRedis } from '@kumo/store';
@@ -17,7 +18,8 @@ export interface UpOptions {
   readonly demo: boolean;
 }
 
-async function freeLoopbackPort(): Promise<number> {
+/** A free TCP port on 127.0.0.1 (for the local redis-server of `kumo up` and `kumo branch`). */
+export async function freeLoopbackPort(): Promise<number> {
   return new Promise((res, rej) => {
     const s = createServer();
     s.once('error', rej);
@@ -109,11 +111,24 @@ export async function up(env: Env, opts: UpOptions): Promise<number> {
   });
   const main = fileURLToPath(new URL('./main.js', import.meta.url));
   const started: ProcessName[] = [];
+  const sipWorkers = sipWorkerCount(cfg.up.sipWorkers);
+  /** `/readyz` of every child (several sip workers: one each). */
+  const readyUrls: { name: string; url: string }[] = [];
   for (const name of PROCESS_NAMES) {
     if (PROCESSES[name] === undefined) continue;
-    // sip drains its calls on SIGTERM (KUMO_SIP_DRAIN_GRACE_MS) before it lets go.
-    const stopGraceMs = name === 'sip' ? cfg.sip.drainGraceMs + 15_000 : undefined;
-    supervisor.start({ name, command: process.execPath, args: [main, name], env: childEnv, ...(stopGraceMs !== undefined ? { stopGraceMs } : {}) });
+    const ep = READY_ENDPOINTS[name];
+    const listen = childEnv[ep.env] ?? ep.dflt;
+    if (name === 'sip') {
+      // Several sip workers on the one engine (docs/scaling.md); each drains on SIGTERM (KUMO_SIP_DRAIN_GRACE_MS)
+      // before it lets go, handing new requests to the others.
+      for (const w of sipWorkerEnvs(childEnv, listen, sipWorkers)) {
+        supervisor.start({ name: w.name, command: process.execPath, args: [main, name], env: w.env, stopGraceMs: cfg.sip.drainGraceMs + 15_000 });
+        readyUrls.push({ name: w.name, url: `http://${w.ops}/readyz` });
+      }
+    } else {
+      supervisor.start({ name, command: process.execPath, args: [main, name], env: childEnv });
+      readyUrls.push({ name, url: `http://${listen}/readyz` });
+    }
     started.push(name);
   }
   // Signal handlers go in before the banner: whoever reads the banner may stop us at once.
@@ -133,16 +148,44 @@ export async function up(env: Env, opts: UpOptions): Promise<number> {
     process.on('SIGTERM', () => stop('SIGTERM'));
   });
   const readiness = await Promise.all(
-    started.map(async (name) => {
-      const ep = READY_ENDPOINTS[name];
-      const ok = await waitReady(`http://${childEnv[ep.env] ?? ep.dflt}/readyz`, 30000);
+    readyUrls.map(async ({ name, url }) => {
+      const ok = await waitReady(url, 30000);
       if (!ok) log.warn({ process: name }, 'not ready after 30 s; it keeps starting in the background');
       return ok;
     }),
   );
-  if (readiness.every(Boolean)) log.info({ processes: started }, 'all processes ready');
-  process.stdout.write(banner({ env: childEnv, processes: started, demo, redisUrl, dataDir, localRedis: redis !== undefined }));
+  if (readiness.every(Boolean)) log.info({ processes: readyUrls.map((r) => r.name) }, 'all processes ready');
+  const shown = started.map((n) => (n === 'sip' && sipWorkers > 1 ? `sip ×${sipWorkers}` : n));
+  process.stdout.write(banner({ env: childEnv, processes: shown, demo, redisUrl, dataDir, localRedis: redis !== undefined }));
   return exitCode;
+}
+
+/** Most sip workers `kumo up` starts by default (one per core up to this). */
+const MAX_DEFAULT_SIP_WORKERS = 8;
+
+/** KUMO_SIP_WORKERS, 0 meaning one per CPU core (at most MAX_DEFAULT_SIP_WORKERS). */
+export function sipWorkerCount(configured: number, cores = availableParallelism()): number {
+  return configured > 0 ? configured : Math.max(1, Math.min(cores, MAX_DEFAULT_SIP_WORKERS));
+}
+
+/**
+ * The environment of each sip worker: worker i serves /metrics on the ops port + i (port 0
+ * stays 0: any free port). With several workers a draining worker hands new requests to the
+ * others (KUMO_SIP_DRAIN_HANDOFF) unless the operator said otherwise.
+ */
+export function sipWorkerEnvs(env: NodeJS.ProcessEnv, opsListen: string, n: number): { name: string; ops: string; env: NodeJS.ProcessEnv }[] {
+  if (n <= 1) return [{ name: 'sip', ops: opsListen, env }];
+  const i = opsListen.lastIndexOf(':');
+  const host = opsListen.slice(0, i);
+  const port = Number(opsListen.slice(i + 1));
+  return Array.from({ length: n }, (_, w) => {
+    const ops = `${host}:${port === 0 ? 0 : port + w}`;
+    return {
+      name: `sip-${w + 1}`,
+      ops,
+      env: { ...env, KUMO_SIP_OPS_LISTEN: ops, KUMO_SIP_DRAIN_HANDOFF: env['KUMO_SIP_DRAIN_HANDOFF'] ?? 'true' },
+    };
+  });
 }
 
 async function shutdown(

@@ -8,6 +8,7 @@ import { admissionSpec } from './sections/admission.js';
 import { apiSpec } from './sections/api.js';
 import { billingSpec, cdrStreamSpec } from './sections/billing.js';
 import { opsSpec } from './sections/ops.js';
+import { branchCloudSpec, branchSpec } from './sections/branch.js';
 
 /** Every process's settings, by section, in the order the docs show them. Add new sections here. */
 export const allSpecs: Readonly<Record<string, Spec>> = {
@@ -21,6 +22,8 @@ export const allSpecs: Readonly<Record<string, Spec>> = {
   cdr: cdrStreamSpec,
   billing: billingSpec,
   ops: opsSpec,
+  branchCloud: branchCloudSpec,
+  branch: branchSpec,
 };
 /** Markdown tables for docs/configuration.md, generated from the specs themselves. */
 export function renderConfigDoc(specs: Readonly<Record<string, Spec>> = allSpecs): string {

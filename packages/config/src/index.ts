@@ -28,5 +28,6 @@ export { apiSpec } from './sections/api.js';
 export { routingSpec } from './sections/routing.js';
 export { billingSpec, cdrStreamSpec } from './sections/billing.js';
 export { opsSpec } from './sections/ops.js';
+export { branchCloudSpec, branchSpec } from './sections/branch.js';
 export { allSpecs, renderConfigDoc } from './doc.js';
 export { isLoopbackHost, isPlaceholderSecret, placeholderSecretProblems } from './secrets.js';

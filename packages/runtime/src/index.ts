@@ -39,3 +39,5 @@ export {
   type CallEnd,
 } from './metrics/calls.js';
 export { createOpsMetrics, PROBE_KINDS, REGISTRATION_STATES, REGISTRATION_TRANSPORTS, type OpsMetrics, type ProbeKind } from './metrics/ops.js';
+// --- branch (survivable branch servers) ---
+export { createBranchCloudMetrics, createBranchMetrics, BRANCH_VIEW_STATES, type BranchCloudMetrics, type BranchSiteView } from './metrics/branch.js';

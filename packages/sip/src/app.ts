@@ -40,8 +40,10 @@ import type { Cdr } from '@kumo/domain';
 import { createInviteHandler } from './call/hook.js';
 import { createTollGuard, type TollGuard } from './security/toll-guard.js';
 import { CallMetricsHook } from './call/metrics-hook.js';
-import { LocalDialogRegistry } from './call/dialogs.js';
-import { LocalPickupRegistry } from './call/pickup.js';
+import { LocalDialogRegistry, SharedDialogRegistry } from './call/dialogs.js';
+import { LocalPickupRegistry, SharedPickupRegistry } from './call/pickup.js';
+import { WorkerRelay } from './call/relay.js';
+import { RelayedDialogs } from './call/relayed-dialogs.js';
 import type { AdmitCall, CallLifecycle, RouteDeps } from './request-route/route.js';
 import { CallRegistry, type LiveCall } from './call/registry.js';
 import { CallRecovery } from './call/recovery.js';
@@ -158,6 +160,8 @@ export interface SipAppDeps {
   readonly admission?: { readonly service: CallAdmission; readonly burstSeconds: number };
   /** Call metrics (docs/operations.md): finished calls, active calls, setup time, CDR publish failures. */
   readonly callMetrics?: CallMetrics;
+  /** The worker relay (docs/scaling.md): pickup and Replaces reach calls of the other sip workers. */
+  readonly relayed?: RelayedDialogs;
 }
 
 export interface SipApp {
@@ -173,7 +177,7 @@ export interface SipApp {
   /** Every call of this process and the work it started (drain, engine-loss reconciliation). */
   readonly calls: CallRegistry;
   /** In-process call state, for leak checks and diagnostics: all 0 once no call is ringing or bridged. */
-  stats(): { readonly ringing: number; readonly bridgedLegs: number };
+  stats(): { readonly ringing: number; readonly bridgedLegs: number; readonly relayed: number };
 }
 
 /** How long a tenant looked up by SIP domain is reused (status changes reach the registrar within this). */
@@ -199,8 +203,10 @@ export function createSipApp(d: SipAppDeps): SipApp {
   const register = adm ? registerRateCap(adm.service, registrar) : registrar;
   const c = d.calls;
   const admitCall = c?.admitCall ?? (adm ? admissionStep(adm.service, { burstSeconds: adm.burstSeconds }) : undefined);
-  const dialogs = new LocalDialogRegistry();
-  const pickups = new LocalPickupRegistry();
+  // Several workers (docs/scaling.md): ringing calls and bridged legs indexed in Redis, reached through the relay.
+  const relayed = d.relayed;
+  const dialogs = relayed ? new SharedDialogRegistry(d.redis, d.keys, relayed, d.log.child({ component: 'relay' })) : new LocalDialogRegistry();
+  const pickups = relayed ? new SharedPickupRegistry(d.redis, d.keys, relayed, d.log.child({ component: 'relay' })) : new LocalPickupRegistry();
   // Provisioning as the call path, the gateway monitor and the trunk registrant read it (secrets opened).
   const provisioning = new DirectoryRepo(d.redis, d.keys).useSecrets(d.secretKey ? secretBox(d.secretKey) : undefined);
   const gatewayHealth = new GatewayHealthStore(d.redis, d.keys);
@@ -266,7 +272,7 @@ export function createSipApp(d: SipAppDeps): SipApp {
     ...(gatewayMonitor ? { gatewayMonitor } : {}),
     ...(trunkRegistrant ? { trunkRegistrant } : {}),
     calls: registry,
-    stats: () => ({ ringing: pickups.size, bridgedLegs: dialogs.size }),
+    stats: () => ({ ringing: pickups.size, bridgedLegs: dialogs.size, relayed: relayed?.size ?? 0 }),
   };
 }
 
@@ -306,6 +312,7 @@ export async function runSip(ctx: ProcessContext): Promise<void> {
     records,
     publishCdr: (cdr) => cdrs.publishCdr(cdr),
     admission: new AdmissionStore(redis, keys, { leaseTtlMs: cfg.admission.leaseTtlMs, floodWindowMs: cfg.admission.floodWindowMs }),
+    hunt: new HuntStateStore(redis, keys),
     // Usually the engine already hung these legs up (it does when its app goes away): do not wait long for answers.
     hangupLeg: (leg) => (engine.conn?.isConnected() ? byeLeg(engine.conn.srf as unknown as SrfLike, leg, log, 2000) : Promise.resolve(undefined)),
     log: log.child({ component: 'recovery' }),
@@ -314,7 +321,20 @@ export async function runSip(ctx: ProcessContext): Promise<void> {
     onRecovered: () => reliability.endedBySystem('system-failure'),
   });
   reliability.setLiveCalls(() => calls.size);
+  // The worker relay (docs/scaling.md): its own subscriber connection; closed after the drain (closers run in reverse).
+  const relay = new WorkerRelay({
+    redis,
+    sub: redis.duplicate(),
+    keys,
+    self: owner,
+    log: log.child({ component: 'relay' }),
+    checkMs: cfg.sip.callHeartbeatMs,
+    deadAfterMs: cfg.sip.callOwnerDeadMs,
+  });
+  await relay.start();
+  ctx.lifecycle.onClose('relay', () => relay.close());
   const app = createSipApp({
+    relayed: new RelayedDialogs(relay, calls, log.child({ component: 'relay' })),
     redis,
     keys,
     log,
@@ -359,11 +379,12 @@ export async function runSip(ctx: ProcessContext): Promise<void> {
     return out;
   });
 
+  const stopping = { now: false };
   const ops = await startOpsServer({
     host: cfg.sip.opsListen.host,
     port: cfg.sip.opsListen.port,
     registry: ctx.registry,
-    ready: async () => !calls.draining && (engine.conn?.isConnected() ?? false) && (await pingRedis(redis)),
+    ready: async () => !stopping.now && !calls.draining && (engine.conn?.isConnected() ?? false) && (await pingRedis(redis)),
   });
   ctx.lifecycle.onClose('ops-server', ops.close);
   log.info({ port: ops.port }, 'ops server listening');
@@ -395,7 +416,11 @@ export async function runSip(ctx: ProcessContext): Promise<void> {
   recovery.start();
   // Closers run in reverse: this one (drain) runs before the engine link and Redis close.
   ctx.lifecycle.extendGrace(cfg.sip.drainGraceMs + 10_000);
-  ctx.lifecycle.onClose('calls', () => drain(calls, recovery, cfg.sip.drainGraceMs, log));
+  ctx.lifecycle.onClose('calls', async () => {
+    stopping.now = true;
+    if (cfg.sip.drainHandoff) await handOff(conn, log);
+    await drain(calls, recovery, cfg.sip.drainGraceMs, log);
+  });
   let timer: NodeJS.Timeout | undefined;
   const waited = await Promise.race([
     conn.connected.then(() => true),
@@ -403,6 +428,29 @@ export async function runSip(ctx: ProcessContext): Promise<void> {
   ]);
   if (timer) clearTimeout(timer);
   if (!waited) log.warn({ engine: cfg.sip.engineControl }, 'engine not reachable yet; serving once it is (retrying)');
+}
+
+/** How long a worker that removed its routes still takes the INVITEs the engine sent it before. */
+const HANDOFF_IN_FLIGHT_MS = 1000;
+
+/**
+ * Rolling restart (docs/scaling.md): the worker removes its routes from the engine (drachtio
+ * `remove_route`; the engine, like drachtio-server, drops every route of the app), so new
+ * INVITEs and REGISTERs go to the other workers of the engine while in-dialog requests of this
+ * worker's calls still reach it. INVITEs already on their way are taken for a moment, then the
+ * usual drain (503 to stragglers, calls left to end) follows.
+ */
+export async function handOff(conn: EngineConnection, log: Logger): Promise<void> {
+  if (!conn.isConnected()) return;
+  try {
+    // drachtio-srf has it, its typings do not.
+    (conn.srf as unknown as { unregisterForMessages(verb: string): void }).unregisterForMessages('invite');
+  } catch (err) {
+    log.warn({ err }, 'could not remove the routes from the engine');
+    return;
+  }
+  log.info({ inFlightMs: HANDOFF_IN_FLIGHT_MS }, 'routes removed from the engine: new requests go to the other sip workers');
+  await new Promise((r) => setTimeout(r, HANDOFF_IN_FLIGHT_MS));
 }
 
 /**

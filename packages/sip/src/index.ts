@@ -83,8 +83,10 @@ export {
 } from './request-route/route.js';
 export { loadRouting, contactOf, MAX_RECORDS_PER_CALL, type LoadedRouting } from './request-route/load.js';
 export { CallSession, type CallTracker, type PickupRegistry, type SessionOptions, type SessionOutcome } from './call/session.js';
-export { LocalPickupRegistry } from './call/pickup.js';
-export { LocalDialogRegistry, parseReplaces } from './call/dialogs.js';
+export { LocalPickupRegistry, SharedPickupRegistry } from './call/pickup.js';
+export { LocalDialogRegistry, SharedDialogRegistry, parseReplaces } from './call/dialogs.js';
+export { WorkerRelay, RelayError, type RelayOptions } from './call/relay.js';
+export { RelayedDialogs, RemoteDialog, type HalfInfo, type ExportedDialog } from './call/relayed-dialogs.js';
 export { checkSdp, sdpCodecs, type SdpCheck } from './call/sdp.js';
 export type { BridgeOptions, CallIo, DialOutcome, DialProgress, DialRequest, InboundInvite, Leg, PendingDial, SystemEnd } from './call/types.js';
 export { createTollGuard, type TollGuard, type TollRefusal } from './security/toll-guard.js';

@@ -126,3 +126,28 @@ export {
 } from './lifecycle/tenant-data.js';
 export { GrantRepo } from './security/grants.js';
 export { TollFraudStore, type TollAttempt, type TollBlock, type TollStatus } from './security/toll-fraud.js';
+// branch (survivable branch servers, docs/branch.md)
+export {
+  SiteRepo,
+  applySiteConfig,
+  BRANCH_STATES,
+  type BranchPeriod,
+  type BranchReport,
+  type BranchState,
+  type BranchStatus,
+  type SiteCredentialOwner,
+  type SiteRecord,
+  type SiteValue,
+} from './branch/sites.js';
+export {
+  loadSigningKey,
+  loadVerifyKey,
+  publicKeyText,
+  signSnapshot,
+  siteConfigHash,
+  verifySnapshot,
+  type SignedSnapshot,
+  type SiteConfig,
+  type SnapshotCheck,
+  type SnapshotPayload,
+} from './branch/snapshot.js';

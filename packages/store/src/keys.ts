@@ -106,6 +106,11 @@ function tenantKeys(prefix: string) {
     // call records (reliability, docs/reliability.md)
     /** HASH {owner, startedAt, answeredAt, facts, legs, ticket}: one admitted call in progress; deleted once its CDR is published. */
     callRecord: (id: string, callKey: string) => `${t(id)}:call:${callKey}`,
+    // cross-worker call state (docs/scaling.md)
+    /** ZSET `<owner> <callKey>` → ring start (ms): calls ringing this extension, oldest first (pickup across sip workers). */
+    ringingExt: (id: string, extension: string) => `${t(id)}:ringext:${extension}`,
+    /** STRING (PX): the caller's SDP offer of one ringing call (a picker on another worker is answered with it). */
+    ringingOffer: (id: string, callKey: string) => `${t(id)}:ringoffer:${callKey}`,
 
     // --- cdr / billing --------------------------------------------------------------
     /** Billing: the tenant's key base; the charge script derives the per-month keys below from it (same slot). */
@@ -170,6 +175,17 @@ function tenantKeys(prefix: string) {
     auditHead: (id: string) => `${t(id)}:audit:head`,
     /** String: hash of the newest entry trimmed by retention (the chain's anchor). */
     auditAnchor: (id: string) => `${t(id)}:audit:anchor`,
+    // --- branch (survivable branch servers, docs/branch.md) -------------------------
+    /** Sorted set (score 0) of the tenant's site ids. */
+    sites: (id: string) => `${t(id)}:sites`,
+    /** String: JSON `SiteRecord` (which extensions, groups and local line belong to the site). */
+    site: (id: string, siteId: string) => `${t(id)}:site:${siteId}`,
+    /** Hash {hash, version}: the content hash of the site's last snapshot and its version (monotonic). */
+    siteSync: (id: string, siteId: string) => `${t(id)}:site:${siteId}:sync`,
+    /** String (JSON `BranchStatus`): what the site's branch last reported (state, snapshot version, CDR backlog). */
+    siteStatus: (id: string, siteId: string) => `${t(id)}:site:${siteId}:status`,
+    /** List (newest first, capped) of JSON branch service periods (serving alone from, to). */
+    sitePeriods: (id: string, siteId: string) => `${t(id)}:site:${siteId}:periods`,
   };
 }
 
@@ -222,6 +238,10 @@ function globalKeys(prefix: string) {
     callOwnerCalls: (owner: string) => `${prefix}:call:owner:${owner}`,
     /** STRING (PX): a surviving sip process is recovering this dead owner's calls. */
     callOwnerClaim: (owner: string) => `${prefix}:call:claim:${owner}`,
+    /** Pub/sub channel of one sip worker: requests from other workers and their answers (the worker relay, docs/scaling.md). */
+    relayChannel: (owner: string) => `${prefix}:relay:${owner}`,
+    /** STRING (PX) `<tenantId> <owner>`: the sip worker holding a bridged leg, by `callId;localTag;remoteTag` (Replaces across workers). */
+    bridgedLeg: (dialog: string) => `${prefix}:bleg:${dialog}`,
 
     // --- cdr / billing --------------------------------------------------------------
     /** Stream: CDRs of the tenants hashed to this shard (consumer group `billing`). Own hash tag per shard. */
@@ -298,6 +318,13 @@ function globalKeys(prefix: string) {
     retention: () => `${prefix}:retention`,
     /** A key of one retention set (own hash tag `{r:<id>}`; `meta` = JSON RetentionRecord). Operator-only. */
     retained: (retentionId: string, suffix: string) => `${prefix}:{r:${retentionId}}:${suffix}`,
+    // --- branch (survivable branch servers, docs/branch.md) -------------------------
+    /** Hash: SHA-256 (hex) of a site credential → JSON `{ tenantId, siteId, credentialId }` (never stored in clear). */
+    branchCredentials: () => `${prefix}:branch:creds`,
+    /** Sorted set `<tenantId>/<siteId>` (score 0): every site, for the operators' view and the metric. */
+    branchSites: () => `${prefix}:branch:sites`,
+    /** On a branch: the snapshot it serves (JSON envelope as received, signature included). */
+    branchSnapshot: () => `${prefix}:branch:snapshot`,
   };
 }
 

@@ -4,6 +4,7 @@ export {
   SDP,
   carrierRegistrar,
   gatewayUas,
+  optionsPing,
   register,
   reply,
   scenario,

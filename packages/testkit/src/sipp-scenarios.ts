@@ -58,6 +58,11 @@ ${lines.join('\n')}
 ${body}]]></send>`;
 }
 
+/** A `<pause>` (none for 0 ms). */
+function pause(ms: number): string {
+  return ms > 0 ? `\n  <pause milliseconds="${ms}"/>` : '';
+}
+
 /** `<ereg>` checks on a received message's headers, and the `<Reference>` that keeps sipp quiet about them. */
 function checks(list: readonly (readonly [header: string, regexp: string])[], prefix: string): { action: string; reference: string } {
   if (list.length === 0) return { action: '', reference: '' };
@@ -163,8 +168,7 @@ Content-Length: 0
     return scenario(
       'uac',
       `${body}
-  <recv response="180" response_txn="inv${cseq}"/>
-  <pause milliseconds="${o.cancelAfterMs}"/>
+  <recv response="180" response_txn="inv${cseq}"/>${pause(o.cancelAfterMs)}
   <send><![CDATA[
 CANCEL ${ruri} SIP/2.0
 ${via(`[branch-of:inv${cseq}]`)}
@@ -197,8 +201,7 @@ Content-Length: 0
     body += `
   <recv response="200" rrs="true" response_txn="inv${cseq}"><action><ereg regexp=".*" search_in="hdr" header="To:" assign_to="peerTo"/></action></recv>${ackOk(`inv${cseq}`, cseq, 'To: [$peerTo]')}
   <recv request="INVITE" timeout="15000">${pai.action}</recv>${reply('200 OK', { contact: o.user, sdp: SDP })}
-  <recv request="ACK" timeout="15000"/>
-  <pause milliseconds="${o.holdMs ?? 300}"/>${bye(cseq + 1, 'To: [$peerTo]')}
+  <recv request="ACK" timeout="15000"/>${pause(o.holdMs ?? 300)}${bye(cseq + 1, 'To: [$peerTo]')}
   <Reference variables="peerTo"/>${pai.reference}`;
     return scenario('uac', body);
   }
@@ -228,7 +231,7 @@ Content-Length: 0
   <Reference variables="allow,sup"/>`;
     body += bye(cseq + 4);
   } else {
-    body += `\n  <pause milliseconds="${o.holdMs ?? 200}"/>${bye(cseq + 1)}`;
+    body += `${pause(o.holdMs ?? 200)}${bye(cseq + 1)}`;
   }
   return scenario('uac', body);
 }
@@ -253,7 +256,7 @@ export function uasAnswer(status: number, o: UasAnswer = {}): string {
   let body = `\n  <recv request="INVITE">${from.action}</recv>`;
   if (o.ring === 'early') body += reply('183 Session Progress', { toTag: 'U', contact: user, sdp: SDP });
   else if (o.ring !== false) body += reply('180 Ringing', { toTag: 'U', contact: user });
-  if (o.ringMs !== undefined) body += `\n  <pause milliseconds="${o.ringMs}"/>`;
+  body += pause(o.ringMs ?? 0);
   if (status === 200) {
     body += `${reply('200 OK', { toTag: 'U', contact: user, sdp: SDP, attrs: ' retrans="500"' })}
   <recv request="ACK"/>
@@ -332,6 +335,32 @@ export function uasInDialog(): string {
   <recv request="INFO"><action><ereg regexp="Signal=5" search_in="body" check_it="true" assign_to="dtmf"/></action></recv>${reply('200 OK', { contact: 'callee' })}
   <recv request="BYE"/>${reply('200 OK', { contact: 'callee' })}
   <Reference variables="held,dtmf"/>`,
+  );
+}
+
+/**
+ * An OPTIONS ping (a carrier's health check, a phone's keep-alive) to `ruri` (default the target's
+ * address): expects 200 with an `Allow` that matches `allow`.
+ */
+export function optionsPing(o: { user: string; domain: string; ruri?: string; allow?: string }): string {
+  return scenario(
+    'options',
+    `
+  <send retrans="500"><![CDATA[
+OPTIONS ${o.ruri ?? 'sip:[remote_ip]:[remote_port]'} SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: <sip:${o.user}@${o.domain}>;tag=[pid]O[call_number]
+To: <${o.ruri ?? 'sip:[remote_ip]:[remote_port]'}>
+Call-ID: [call_id]
+CSeq: 1 OPTIONS
+Max-Forwards: 70
+Accept: application/sdp
+User-Agent: sipp-kumo
+Content-Length: 0
+
+]]></send>
+  <recv response="200"><action><ereg regexp="${o.allow ?? 'INVITE'}" search_in="hdr" header="Allow:" check_it="true" assign_to="allow"/></action></recv>
+  <Reference variables="allow"/>`,
   );
 }
 

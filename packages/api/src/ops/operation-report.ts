@@ -24,6 +24,7 @@ import {
   type Incident,
   type KeySchema,
   type ProvisioningRepo,
+  SiteRepo,
   type RedisClient,
   type Ticket,
   type Work,
@@ -47,6 +48,8 @@ export interface OperationReport {
   readonly traffic: { readonly offered: number; readonly carried: number; readonly blocked: number; readonly busyHour: string | null; readonly busyHourErlangs: number; readonly recommendedChannels: number };
   readonly tickets: readonly Ticket[];
   readonly works: readonly Work[];
+  /** Periods a site's branch server served the site alone (docs/branch.md), ended in the month. */
+  readonly branchPeriods: readonly { readonly siteId: string; readonly from: string; readonly to: string }[];
 }
 
 export async function buildOperationReport(redis: RedisClient, keys: KeySchema, repo: ProvisioningRepo, tenantId: string, month: string, now = Date.now()): Promise<OperationReport> {
@@ -67,6 +70,8 @@ export async function buildOperationReport(redis: RedisClient, keys: KeySchema, 
     new LocationStore(redis, keys).countBindings(tenantId),
   ]);
   const t = traffic.report(capacity).tenant;
+  const sites = new SiteRepo(redis, keys, repo);
+  const branchPeriods = (await Promise.all((await sites.list(tenantId)).map(async (site) => (await sites.periods(tenantId, site.id, from, to)).map((p) => ({ siteId: site.id, ...p }))))).flat();
   return {
     tenantId,
     tenantName: tenant.name,
@@ -85,6 +90,7 @@ export async function buildOperationReport(redis: RedisClient, keys: KeySchema, 
     },
     tickets: [...tickets].reverse(),
     works,
+    branchPeriods,
   };
 }
 

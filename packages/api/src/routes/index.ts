@@ -20,6 +20,7 @@ import { incidentOperatorRoutes, incidentTenantRoutes } from './incidents.js';
 import { helpdeskOperatorRoutes, helpdeskTenantRoutes } from './helpdesk.js';
 import { configHistoryRoutes } from './config-history.js';
 import { operationReportRoutes } from './operation-report.js';
+import { siteRoutes } from './sites.js';
 import { liveRoutes, operatorUserRoutes, searchRoutes, tenantUserRoutes } from '../console/index.js';
 
 /**
@@ -59,6 +60,8 @@ export const routePlugins: readonly ApiRoutePlugin[] = [
   { name: 'helpdesk', scope: 'tenant', plugin: helpdeskTenantRoutes },
   { name: 'config-history', scope: 'tenant', plugin: configHistoryRoutes },
   { name: 'operation-report', scope: 'tenant', plugin: operationReportRoutes },
+  // --- branch (sites served by survivable branch servers; the branch-facing routes are added in app.ts) ---
+  { name: 'sites', scope: 'tenant', plugin: siteRoutes },
   // --- console (people: users, live feed) ---
   { name: 'users', scope: 'tenant', plugin: tenantUserRoutes },
   { name: 'operator-users', scope: 'operator', plugin: operatorUserRoutes },

@@ -26,7 +26,7 @@ describe('OpenAPI document', () => {
 describe('OpenAPI: one update model', () => {
   it('every item resource has PUT and PATCH; each PATCH body says it is a merge patch and has examples', async () => {
     const doc = (await h.call('GET', '/docs/json', { key: null })).json();
-    const items = ['extensions/{number}', 'ring-groups/{number}', 'pickup-groups/{id}', 'trunks/{id}', 'dids/{number}'].map((p) => `/v1/tenants/{tenantId}/${p}`);
+    const items = ['extensions/{number}', 'ring-groups/{number}', 'pickup-groups/{id}', 'trunks/{id}', 'dids/{number}', 'sites/{siteId}'].map((p) => `/v1/tenants/{tenantId}/${p}`);
     for (const path of [...items, '/v1/tenants/{tenantId}/numbering-plan']) {
       expect(doc.paths[path], path).toHaveProperty('put');
       const media = doc.paths[path].patch.requestBody.content['application/json'];

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from '@kumo/testkit';
+import { freePort, reservePorts } from '@kumo/testkit';
 
 const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 const dirs: string[] = [];
@@ -63,13 +63,15 @@ describe('kumo up', () => {
       KUMO_SIP_LISTEN: `udp/127.0.0.1:${sipPort},tcp/127.0.0.1:${sipPort}`,
       KUMO_ENGINE_CONTROL: `127.0.0.1:${await freePort()}`,
       KUMO_ENGINE_OPS_LISTEN: `127.0.0.1:${await freePort()}`,
-      KUMO_SIP_OPS_LISTEN: `127.0.0.1:${await freePort()}`,
+      // Two sip workers (docs/scaling.md): worker i serves /readyz on this port + i.
+      KUMO_SIP_WORKERS: '2',
+      KUMO_SIP_OPS_LISTEN: `127.0.0.1:${reservePorts(2)}`,
       KUMO_BILLING_OPS_LISTEN: `127.0.0.1:${await freePort()}`,
     };
     const first = run(['up', '--demo'], env, /Kumo is up/);
     await first.seen;
     expect(first.output()).toMatch(/Tenant key +kumo_/);
-    expect(first.output()).toMatch(/processes +engine, sip, api, billing/);
+    expect(first.output()).toMatch(/processes +engine, sip ×2, api, billing/);
     expect(first.output()).not.toMatch(/not ready after/);
     const credsFile = join(dir, 'demo-credentials.json');
     expect(statSync(credsFile).mode & 0o077).toBe(0);
@@ -113,6 +115,7 @@ describe('kumo up supervises redis-server', () => {
       KUMO_SIP_LISTEN: `udp/127.0.0.1:${await freePort()}`,
       KUMO_ENGINE_CONTROL: `127.0.0.1:${await freePort()}`,
       KUMO_ENGINE_OPS_LISTEN: `127.0.0.1:${await freePort()}`,
+      KUMO_SIP_WORKERS: '1',
       KUMO_SIP_OPS_LISTEN: sipOps,
       KUMO_BILLING_OPS_LISTEN: `127.0.0.1:${await freePort()}`,
       KUMO_SIP_DRAIN_GRACE_MS: '2000',

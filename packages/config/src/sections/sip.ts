@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { hostPort, int, list, oneOf, optional, str, type Parser, type Spec } from '../spec.js';
+import { bool, hostPort, int, list, oneOf, optional, str, type Parser, type Spec } from '../spec.js';
 
 const regex: Parser<RegExp> = (raw) => {
   try {
@@ -194,6 +194,13 @@ export const sipSpec = {
     description:
       'On SIGTERM/SIGINT the sip process refuses new calls (503 + Retry-After) and lets established calls go on this long; then it ends what is left, CDRs written before the engine link closes. Replaces KUMO_SHUTDOWN_GRACE_MS for sip (its hard stop is this + 10 s).',
     parse: int(0, 3600000),
+  },
+  drainHandoff: {
+    env: 'KUMO_SIP_DRAIN_HANDOFF',
+    default: 'false',
+    description:
+      'On SIGTERM, hand new requests to the other sip workers of the engine instead of refusing them: the worker removes its routes from the engine (drachtio remove_route) so new INVITEs and REGISTERs go to the others, takes the INVITEs already on their way, and lets its calls end (rolling restart with no failed call). Only where another worker serves the same engine; `kumo up` sets it when it runs several.',
+    parse: bool,
   },
   keepAliveS: {
     env: 'KUMO_SIP_KEEPALIVE_S',

@@ -34,4 +34,11 @@ export const upSpec = {
       'fsync policy of the local redis-server (AOF): always = an acknowledged write (a published CDR, a charge) is on disk before Redis answers; everysec loses up to about a second of them if the host (not just redis-server) crashes. See docs/reliability.md.',
     parse: oneOf('always', 'everysec'),
   },
+  sipWorkers: {
+    env: 'KUMO_SIP_WORKERS',
+    default: '0',
+    description:
+      'How many `kumo sip` workers `kumo up` runs against its engine (the engine spreads new requests over them round-robin; cross-worker state lives in Redis, docs/scaling.md). 0 = one per CPU core, at most 8. Worker i (from 0) serves /metrics on KUMO_SIP_OPS_LISTEN port + i. `kumo sip` itself is always one process.',
+    parse: int(0, 64),
+  },
 } satisfies Spec;

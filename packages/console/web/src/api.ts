@@ -1,3 +1,5 @@
+import { lang } from './i18n.ts';
+
 /** The console's client of the Kumo API: the session cookie authenticates, writes carry the CSRF token. */
 export class ApiError extends Error {
   constructor(
@@ -28,7 +30,7 @@ export function setOnUnauthorized(fn: () => void): void {
 }
 
 export async function api<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json' };
+  const headers: Record<string, string> = { accept: 'application/json', 'accept-language': lang() };
   if (method !== 'GET') headers['x-csrf-token'] = csrf;
   if (body !== undefined) headers['content-type'] = 'application/json';
   let res: Response;

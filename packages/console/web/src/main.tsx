@@ -1,4 +1,4 @@
-import { render, type JSX } from 'preact';
+import { h, render, type JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import './style.css';
 import { api, setCsrf, setOnUnauthorized, tpath } from './api.ts';
@@ -11,12 +11,40 @@ import { Groups, Trunks, Dids, Plan } from './pages/config.tsx';
 import { Ledgers, Billing } from './pages/billing.tsx';
 import { ApiKeys, Users, Account } from './pages/people.tsx';
 import { Tenants, Platform } from './pages/operator.tsx';
+import { Loading } from './ui.tsx';
+
+/**
+ * A page whose code loads on first use (its own chunk): the operations pages are not needed to log in or to
+ * manage extensions, so the first load stays small.
+ */
+function lazyPage(load: () => Promise<(p: PageProps) => JSX.Element>): (p: PageProps) => JSX.Element {
+  let loaded: ((p: PageProps) => JSX.Element) | null = null;
+  return function LazyPage(p: PageProps): JSX.Element {
+    const [page, setPage] = useState(() => loaded);
+    useEffect(() => {
+      if (page === null) void load().then((x) => ((loaded = x), setPage(() => x)));
+    }, []);
+    return page === null ? <Loading /> : h(page, p);
+  };
+}
+const ops = (): Promise<typeof import('./pages/ops.tsx')> => import('./pages/ops.tsx');
+const Reports = lazyPage(async () => (await ops()).Reports);
+const Incidents = lazyPage(async () => (await ops()).Incidents);
+const Tickets = lazyPage(async () => (await ops()).Tickets);
+const Works = lazyPage(async () => (await ops()).Works);
+const History = lazyPage(async () => (await ops()).History);
+const OpIncidents = lazyPage(async () => (await ops()).OpIncidents);
+const OpTickets = lazyPage(async () => (await ops()).OpTickets);
+const OpWorks = lazyPage(async () => (await ops()).OpWorks);
 
 type Route = { path: string; label: MsgKey; page: (p: PageProps) => JSX.Element; who: 'tenant' | 'operator' | 'all'; adminOnly?: boolean };
 
 const ROUTES: Route[] = [
   { path: 'tenants', label: 'tenants', page: Tenants, who: 'operator' },
   { path: 'platform', label: 'platform', page: Platform, who: 'operator' },
+  { path: 'op-incidents', label: 'incidentsOp', page: OpIncidents, who: 'operator' },
+  { path: 'op-tickets', label: 'ticketsOp', page: OpTickets, who: 'operator' },
+  { path: 'op-works', label: 'worksOp', page: OpWorks, who: 'operator' },
   { path: 'dashboard', label: 'dashboard', page: Dashboard, who: 'tenant' },
   { path: 'extensions', label: 'extensions', page: Extensions, who: 'tenant' },
   { path: 'groups', label: 'groups', page: Groups, who: 'tenant' },
@@ -25,6 +53,11 @@ const ROUTES: Route[] = [
   { path: 'plan', label: 'plan', page: Plan, who: 'tenant' },
   { path: 'ledgers', label: 'ledgers', page: Ledgers, who: 'tenant' },
   { path: 'billing', label: 'billing', page: Billing, who: 'tenant' },
+  { path: 'reports', label: 'reports', page: Reports, who: 'tenant' },
+  { path: 'incidents', label: 'incidents', page: Incidents, who: 'tenant' },
+  { path: 'tickets', label: 'tickets', page: Tickets, who: 'tenant' },
+  { path: 'works', label: 'works', page: Works, who: 'tenant' },
+  { path: 'history', label: 'history', page: History, who: 'tenant' },
   { path: 'api-keys', label: 'apiKeys', page: ApiKeys, who: 'tenant', adminOnly: true },
   { path: 'users', label: 'users', page: Users, who: 'all', adminOnly: true },
   { path: 'account', label: 'account', page: Account, who: 'all' },

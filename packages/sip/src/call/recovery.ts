@@ -8,7 +8,7 @@
  */
 import { buildCdr, type CallFacts } from '@kumo/domain';
 import type { Logger } from '@kumo/runtime';
-import type { AdmissionStore, CallRecord, CallRecordStore, LegRecord } from '@kumo/store';
+import type { AdmissionStore, CallRecord, CallRecordStore, HuntStateStore, LegRecord } from '@kumo/store';
 import type { PublishCdr } from '../request-route/route.js';
 
 export interface CallRecoveryOptions {
@@ -16,6 +16,8 @@ export interface CallRecoveryOptions {
   readonly publishCdr: PublishCdr;
   /** Releases the admission leases of recovered calls. */
   readonly admission?: Pick<AdmissionStore, 'release' | 'releaseByCallId'>;
+  /** Hunt state: the extensions a recovered call kept busy become idle again. */
+  readonly hunt?: Pick<HuntStateStore, 'callEnded'>;
   /** Sends a BYE for a recovered leg (through this process's engine link); undefined when no engine is reachable. */
   readonly hangupLeg?: (leg: LegRecord) => Promise<unknown>;
   readonly log: Logger;
@@ -129,6 +131,10 @@ export class CallRecovery {
     if (t && this.o.admission) {
       await this.o.admission.releaseByCallId(t.tenantId, t.callId);
       if (t.trunkId !== undefined) await this.o.admission.release(t);
+    }
+    if (rec.busy && rec.busy.length > 0 && this.o.hunt) {
+      await this.o.hunt.callEnded(tenantId, rec.busy, lastSeen);
+      await records.busy(tenantId, callKey, []); // once, even if this recovery is retried
     }
     await this.o.publishCdr(buildCdr(recoveredFacts(rec, lastSeen)));
     await records.clear(tenantId, callKey, owner);

@@ -21,18 +21,21 @@ import {
   type Stop,
   type TrunkStep,
 } from '@kumo/domain';
-import type {
-  AttendedRequest,
-  BridgeOptions,
-  CallIo,
-  CancelReason,
-  DialogRegistry,
-  DialRequest,
-  InboundInvite,
-  Leg,
-  PendingDial,
-  SystemEnd,
-  TransferRequest,
+import {
+  identityUri,
+  quoteName,
+  type AttendedRequest,
+  type BridgeOptions,
+  type CallIo,
+  type CancelReason,
+  type DialogRegistry,
+  type DialRequest,
+  type InboundInvite,
+  type Leg,
+  type PartyIdentity,
+  type PendingDial,
+  type SystemEnd,
+  type TransferRequest,
 } from './types.js';
 
 /** Call-state side effects (round-robin cursor, busy/idle); failures here never fail a call. */
@@ -42,10 +45,23 @@ export interface CallTracker {
   callEnded(extensions: readonly string[]): Promise<void>;
 }
 
+/** A ringing call a picker can take: on this worker (a CallSession) or on another (pickup.ts, through the relay). */
+export interface Pickable {
+  /** The ringing call's caller offer (the picker is answered with it). */
+  readonly callerSdp: string;
+  /** Its A-leg Call-ID (the picker's CDR names it). */
+  readonly callId: string;
+  /** Connects the answered picker in place of the ringing devices; false when the call no longer rings. */
+  pickUp(leg: Leg, byExtension?: string): Promise<boolean>;
+  /** Resolves once the picked-up call ends, with who hung up as the ringing call sees it. */
+  whenEnded(): Promise<HangupBy>;
+}
+
 /** Ringing calls that `*8` / `**<ext>` can take (see pickup.ts). */
 export interface PickupRegistry {
   ringing(extension: string, session: CallSession): () => void;
-  find(extensions: readonly string[]): CallSession | undefined;
+  /** The oldest call ringing one of `extensions` (in this order of preference). */
+  find(extensions: readonly string[]): Promise<Pickable | undefined>;
 }
 
 /**
@@ -81,7 +97,7 @@ export interface SessionOptions {
   readonly dialogs?: DialogRegistry;
   /** Attended transfer (REFER with Replaces). Without it (or `dialogs`) such a REFER is answered 501. */
   readonly attended?: (
-    t: AttendedRequest & { readonly transferorExtension?: string },
+    t: AttendedRequest & { readonly transferorExtension?: string; readonly transfereeParty?: PartyIdentity },
   ) => Promise<{ ok: true } | { ok: false; status: number; reason: string }>;
   /** The system may end the call (drain, engine loss, keep-alive, maximum duration); see call/registry.ts. */
   readonly control?: SystemEnd;
@@ -104,11 +120,7 @@ export interface AnsweredCall {
   readonly answeredBy?: string;
 }
 
-/** Who a party is, as phones show it (From / P-Asserted-Identity user and display name). */
-export interface PartyIdentity {
-  readonly user: string;
-  readonly displayName?: string;
-}
+export type { PartyIdentity } from './types.js';
 
 /** What happened, for the CDR (see CallFacts in @kumo/domain). */
 export interface SessionOutcome {
@@ -187,10 +199,6 @@ const SYSTEM_STOP: Stop = { status: 503, reason: 'Service Unavailable', code: 's
 
 function hostPort(address: string, port: number): string {
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
-}
-
-function quoteName(name: string): string {
-  return `"${name.replace(/["\\]/g, '')}"`;
 }
 
 export class CallSession {
@@ -342,9 +350,20 @@ export class CallSession {
       return x !== undefined ? { transferorExtension: x } : {};
     };
     const control = this.o.control;
+    // Who is on each leg: the caller as the called phone was shown it (none when withheld), the
+    // extension that answered (or what was dialled). An attended transfer later tells them to each other.
+    const pc = this.plan.caller;
+    const callerParty: PartyIdentity | undefined = this.plan.privacy ? undefined : { user: pc.user, ...(pc.displayName !== undefined ? { displayName: pc.displayName } : {}) };
+    const calleeParty: PartyIdentity = { user: r.target?.extension ?? (step.kind === 'trunk' ? step.number : this.plan.callee.dialled) };
+    const partyOf = (side: 'caller' | 'callee'): { transfereeParty?: PartyIdentity } => {
+      const p = side === 'caller' ? callerParty : calleeParty;
+      return p !== undefined ? { transfereeParty: p } : {};
+    };
     const bridgeOpts: BridgeOptions = {
       ...(this.o.dialogs ? { dialogs: this.o.dialogs } : {}),
-      ...(attended ? { attended: (t: AttendedRequest) => attended({ ...t, ...transferorOf(t.from) }) } : {}),
+      // The transferee is the side that did not send the REFER.
+      ...(attended ? { attended: (t: AttendedRequest) => attended({ ...t, ...transferorOf(t.from), ...partyOf(t.from === 'caller' ? 'callee' : 'caller') }) } : {}),
+      parties: { ...(callerParty ? { caller: callerParty } : {}), callee: calleeParty },
       ...(control ? { control } : {}),
       ...(this.o.keepAliveMs !== undefined && this.o.keepAliveMs > 0 ? { keepAliveMs: this.o.keepAliveMs } : {}),
     };
@@ -355,7 +374,6 @@ export class CallSession {
         ? (t) => {
             const transferorExtension = t.from === 'caller' ? this.plan.caller.extension : r.target?.extension;
             // Who stays on the line: the new leg shows them, not the transferor.
-            const pc = this.plan.caller;
             const transfereeIdentity: PartyIdentity =
               t.from === 'callee'
                 ? { user: pc.user, ...(pc.displayName !== undefined ? { displayName: pc.displayName } : {}) }
@@ -436,7 +454,7 @@ export class CallSession {
 
   /** `*8` / `**<ext>`: answer with the ringing call's offer and take that call's place. */
   private async runPickup(extensions: readonly string[], attempts: number[], step: PlanStep): Promise<SessionOutcome | undefined> {
-    const victim = this.o.pickups?.find(extensions);
+    const victim = await this.o.pickups?.find(extensions);
     if (!victim) return undefined;
     let mine: Leg;
     try {
@@ -447,7 +465,7 @@ export class CallSession {
     }
     const answeredAt = this.io.now();
     let hangupBy: HangupBy = 'system';
-    if (victim.pickUp(mine, this.plan.caller.extension)) {
+    if (await victim.pickUp(mine, this.plan.caller.extension).catch(() => false)) {
       // From the ringing call's side the picker is the callee: turn its view around.
       const by = await victim.whenEnded();
       hangupBy = by === 'callee' ? 'caller' : by === 'caller' ? 'callee' : 'system';
@@ -462,7 +480,7 @@ export class CallSession {
       finalReason: 'OK',
       hangupBy,
       cancelledByCaller: false,
-      bLegCallId: victim.invite.callId,
+      bLegCallId: victim.callId,
       answerSdp: victim.callerSdp,
       step,
       attempts,
@@ -472,7 +490,7 @@ export class CallSession {
   private ringForks(step: RingStep): Fork[] {
     const domain = this.o.domain;
     const c = this.plan.caller;
-    const from = `${c.displayName !== undefined ? `${quoteName(c.displayName)} ` : ''}<sip:${c.user}@${domain}>`;
+    const from = identityUri(c, domain);
     return step.targets.map((target) => {
       const src = target.contact.source;
       const path = target.contact.path;

@@ -13,7 +13,7 @@ import type { Logger } from '@kumo/runtime';
 import { capabilityHeaders } from '../methods/methods.js';
 import { parseReplaces } from './dialogs.js';
 import type { LegRecord } from '@kumo/store';
-import { CANCEL_REASON_HEADER, type BridgedLeg, type CallIo, type DialOutcome, type InboundInvite, type Leg, type PendingDial } from './types.js';
+import { CANCEL_REASON_HEADER, type BridgedLeg, type BridgeOptions, type CallIo, type DialogFind, type DialOutcome, type InboundInvite, type Leg, type PendingDial } from './types.js';
 
 /** drachtio-srf request as seen by an app (the members used here). */
 export interface SrfRequest {
@@ -157,6 +157,16 @@ export async function byeLeg(srf: SrfLike, leg: LegRecord, log: Logger, timeoutM
 
 const dialogs = new WeakMap<Leg, SrfDialog>();
 
+/** The dialog behind a leg made here (undefined for test doubles): the worker relay exports it (relayed-dialogs.ts). */
+export function dialogOf(leg: Leg): SrfDialog | undefined {
+  return dialogs.get(leg);
+}
+
+/** A leg over any dialog, also one another worker holds (relayed-dialogs.ts), with its record given. */
+export function legOfDialog(d: SrfDialog, record?: LegRecord): Leg {
+  return legOf(d, undefined, undefined, record);
+}
+
 /**
  * A REFER that arrives on a leg before the call is bridged (a phone transferring the moment it
  * answers: on drachtio-server it can come before the caller's ACK) would be answered `200` by
@@ -183,10 +193,9 @@ export function replayEarlyRefers(d: SrfDialog): void {
   for (const [req, res] of e.held) (d as unknown as NodeJS.EventEmitter).emit('refer', req, res);
 }
 
-function legOf(d: SrfDialog, userAgent?: string, proxy?: string): Leg {
+function legOf(d: SrfDialog, userAgent?: string, proxy?: string, record = legRecordOf(d, proxy)): Leg {
   holdEarlyRefers(d);
   let gone: Promise<void> | undefined;
-  const record = legRecordOf(d, proxy);
   const leg: Leg = {
     callId: d.sip.callId,
     ...(record !== undefined ? { dialog: record } : {}),
@@ -195,7 +204,7 @@ function legOf(d: SrfDialog, userAgent?: string, proxy?: string): Leg {
     },
     ...(userAgent !== undefined ? { userAgent } : {}),
     // Extra headers (P-Asserted-Identity after a transfer) ride on the re-INVITE; drachtio keeps the Contact.
-    reoffer: (sdp, headers) => (headers ? d.modify(sdp, { headers: { ...headers } }) : d.modify(sdp)),
+    reoffer: (sdp, headers) => (headers && Object.keys(headers).length > 0 ? d.modify(sdp, { headers: { ...headers } }) : d.modify(sdp)),
     hangup: () => {
       if (!d.connected) return Promise.resolve();
       // A BYE on a lost engine link may never be answered: give up waiting after a while.
@@ -355,7 +364,22 @@ export function srfCallIo(srf: SrfLike, log: Logger, io: SrfIoOptions = {}): Cal
           if (!r) return res.send(400, 'Bad Replaces');
           const m = /<?sips?:([^@;>?]+)@/i.exec(referTo);
           const target = m?.[1] !== undefined ? decodeURIComponent(m[1]) : '';
-          const found = dialogs.find(r);
+          void Promise.resolve(dialogs.find(r)).then(
+            (found) => attendedFound(found, side, transferee, target, res, handler),
+            (err: unknown) => {
+              log.warn({ err }, 'Replaces lookup failed');
+              if (!res.finalResponseSent) res.send(500);
+            },
+          );
+        };
+        const attendedFound = (
+          found: DialogFind,
+          side: 'caller' | 'callee',
+          transferee: Leg,
+          target: string,
+          res: SrfResponse,
+          handler: NonNullable<BridgeOptions['attended']>,
+        ): void => {
           if (found.kind === 'other-tenant') return res.send(403, 'Forbidden');
           const transferor = side === 'caller' ? a : b;
           const mine = (side === 'caller' ? legA : legB).key;
@@ -375,15 +399,17 @@ export function srfCallIo(srf: SrfLike, log: Logger, io: SrfIoOptions = {}): Cal
             from: side,
             target,
             transferee,
-            join: async () => {
-              const taken = found.leg.takeOver();
+            ...(found.leg.peer !== undefined ? { joinedParty: found.leg.peer } : {}),
+            join: async (headers) => {
+              const taken = await found.leg.takeOver();
               if (!taken) return { ok: false, status: 481, reason: 'Call/Transaction Does Not Exist' };
               joined = true;
               void taken.replaced.hangup();
               try {
                 if (!transferee.reoffer || !taken.other.reoffer) throw new Error('leg cannot be re-offered');
-                const answer = await transferee.reoffer(taken.other.remoteSdp);
-                await taken.other.reoffer(answer);
+                // Each is told who it now talks to on the re-INVITE that connects it (RFC 4916-style).
+                const answer = await transferee.reoffer(taken.other.remoteSdp, headers?.transferee);
+                await taken.other.reoffer(answer, headers?.other);
                 return { ok: true, other: taken.other };
               } catch (err) {
                 log.debug({ err }, 'attended transfer re-INVITE failed');
@@ -413,8 +439,9 @@ export function srfCallIo(srf: SrfLike, log: Logger, io: SrfIoOptions = {}): Cal
           end(side, undefined);
           return side === 'caller' ? { replaced: caller, other: callee } : { replaced: callee, other: caller };
         };
-        const legA: BridgedLeg = { key: keyOf(a), takeOver: takeOver('caller') };
-        const legB: BridgedLeg = { key: keyOf(b), takeOver: takeOver('callee') };
+        const parties = opts?.parties;
+        const legA: BridgedLeg = { key: keyOf(a), takeOver: takeOver('caller'), ...(parties?.callee ? { peer: parties.callee } : {}) };
+        const legB: BridgedLeg = { key: keyOf(b), takeOver: takeOver('callee'), ...(parties?.caller ? { peer: parties.caller } : {}) };
         const relayA = relay(a, b, log, transfer('caller', callee));
         const relayB = relay(b, a, log, transfer('callee', caller));
         replayEarlyRefers(a);
@@ -511,7 +538,7 @@ export function sessionTimerOf(d: Pick<SrfDialog, 'type' | 'res'>): SessionTimer
  * or the far end refreshes and a session not refreshed before it expires (RFC 4028 §10: the
  * interval less a third, at most 32 s) ends the call. Returns the stop function.
  */
-function runSessionTimer(d: SrfDialog, st: SessionTimer, paused: () => boolean, gone: (d: SrfDialog, why: string) => void, log: Logger): () => void {
+export function runSessionTimer(d: SrfDialog, st: SessionTimer, paused: () => boolean, gone: (d: SrfDialog, why: string) => void, log: Logger): () => void {
   const ms = st.expiresS * 1000;
   if (st.kumoRefreshes) {
     const headers = { Supported: 'timer', 'Session-Expires': `${st.expiresS};refresher=uac` };
@@ -664,8 +691,8 @@ export function srfInvite(req: SrfRequest, res: SrfResponse): InboundInvite {
       if (res.finalResponseSent) return;
       res.send(status, sdp !== undefined ? { body: sdp, headers: { 'Content-Type': 'application/sdp' } } : {});
     },
-    async answer(sdp) {
-      const d = await req.srf.createUAS(req, res, { localSdp: sdp, headers: { 'Content-Type': 'application/sdp' } });
+    async answer(sdp, headers) {
+      const d = await req.srf.createUAS(req, res, { localSdp: sdp, headers: { ...(headers ?? {}), 'Content-Type': 'application/sdp' } });
       return legOf(d, ua);
     },
     reject(status, reason, headers) {

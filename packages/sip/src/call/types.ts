@@ -55,23 +55,44 @@ export interface DialogKey {
   readonly remoteTag: string;
 }
 
+/** Who a party is, as phones show it (From / P-Asserted-Identity user and display name). */
+export interface PartyIdentity {
+  readonly user: string;
+  readonly displayName?: string;
+}
+
+/** A display name as a quoted string (quotes and backslashes dropped). */
+export function quoteName(name: string): string {
+  return `"${name.replace(/["\\]/g, '')}"`;
+}
+
+/** `"Name" <sip:user@domain>`: a party as From or P-Asserted-Identity names it. */
+export function identityUri(p: PartyIdentity, domain: string): string {
+  return `${p.displayName !== undefined ? `${quoteName(p.displayName)} ` : ''}<sip:${p.user}@${domain}>`;
+}
+
 /** One leg of a live bridge, findable by its dialog (attended transfer). */
 export interface BridgedLeg {
   readonly key: DialogKey;
+  /** Who is on the other leg of this bridge: the party a Replaces of this leg joins (when known). */
+  readonly peer?: PartyIdentity;
   /**
    * Takes the leg's bridge apart for an attended transfer: the bridge ends (its call's CDR
    * says the side of this leg hung up) without hanging anything up; returns this leg (to be
    * released by the caller) and the other one (to be joined). Undefined once the bridge ended
    * or is busy with a transfer.
    */
-  takeOver(): { replaced: Leg; other: Leg } | undefined;
+  takeOver(): { replaced: Leg; other: Leg } | undefined | Promise<{ replaced: Leg; other: Leg } | undefined>;
 }
+
+export type DialogFind = { kind: 'found'; leg: BridgedLeg } | { kind: 'other-tenant' } | { kind: 'none' };
 
 /** Bridged legs of one tenant (call/dialogs.ts). */
 export interface DialogRegistry {
   /** Registers both legs of a bridge; returns the function that removes them. */
   add(a: BridgedLeg, b: BridgedLeg): () => void;
-  find(r: { callId: string; toTag: string; fromTag: string }): { kind: 'found'; leg: BridgedLeg } | { kind: 'other-tenant' } | { kind: 'none' };
+  /** A leg of this worker (at once) or of another (pickup.ts: through Redis and the relay). */
+  find(r: { callId: string; toTag: string; fromTag: string }): DialogFind | Promise<DialogFind>;
 }
 
 /** An attended transfer (REFER with Replaces) asked for by one side of a bridged call. */
@@ -80,11 +101,17 @@ export interface AttendedRequest {
   /** User part of the Refer-To URI (for the joined call's CDR). */
   readonly target: string;
   readonly transferee: Leg;
+  /** Who the transferee is joined to: the other party of the replaced call (when known). */
+  readonly joinedParty?: PartyIdentity;
   /**
    * Takes the replaced call over and connects the transferee to its other party (re-INVITEs
-   * both with each other's SDP). On failure both are hung up.
+   * both with each other's SDP; `headers` ride on them: each party's connected identity, RFC
+   * 4916-style). On failure both are hung up.
    */
-  join(): Promise<{ ok: true; other: Leg } | { ok: false; status: number; reason: string }>;
+  join(headers?: {
+    readonly transferee?: Readonly<Record<string, string>>;
+    readonly other?: Readonly<Record<string, string>>;
+  }): Promise<{ ok: true; other: Leg } | { ok: false; status: number; reason: string }>;
 }
 
 export type AttendedHandler = (t: AttendedRequest) => Promise<{ ok: true } | { ok: false; status: number; reason: string }>;
@@ -99,6 +126,8 @@ export interface BridgeOptions {
   readonly control?: SystemEnd;
   /** In-dialog OPTIONS to each leg this often; a 408/481 or no answer ends the call (`keepalive-timeout`). 0/undefined: off. */
   readonly keepAliveMs?: number;
+  /** Who is on each leg (a later attended transfer tells the joined parties who they talk to). */
+  readonly parties?: { readonly caller?: PartyIdentity; readonly callee?: PartyIdentity };
 }
 
 /** The part of a call's control the bridge and the session use (call/registry.ts). */
@@ -141,8 +170,8 @@ export interface InboundInvite {
   readonly userAgent?: string;
   /** 180/183 to the caller (183 with SDP: early media). */
   progress(status: 180 | 183, sdp?: string): void;
-  /** 200 OK with `sdp`; resolves with the caller's dialog. Rejects when the caller is gone. */
-  answer(sdp: string): Promise<Leg>;
+  /** 200 OK with `sdp` (and `headers`, e.g. the connected party's P-Asserted-Identity); resolves with the caller's dialog. Rejects when the caller is gone. */
+  answer(sdp: string, headers?: Readonly<Record<string, string>>): Promise<Leg>;
   reject(status: number, reason: string, headers?: Readonly<Record<string, string>>): void;
   /** Called once if the caller CANCELs before the final response. */
   onCancel(cb: () => void): void;

@@ -36,6 +36,7 @@ import { CallControl, type CallRegistry, type LiveCall } from '../call/registry.
 import { CallSession, type AnsweredCall, type SessionOptions, type SessionOutcome, type TrunkGate } from '../call/session.js';
 import type { AttendedRequest, CallIo, InboundInvite, Leg, TransferRequest } from '../call/types.js';
 import type { PartyIdentity } from '../call/session.js';
+import { identityUri } from '../call/types.js';
 import { tenantDomainOf, type TenantHostSettings } from '../tenant/identify.js';
 import { loadRouting } from './load.js';
 import { codeOf, defaultRefusalCode, logRefusal, refusalHeaders } from './refusal.js';
@@ -170,6 +171,8 @@ export interface RouteContext {
   legs?: readonly LegRecord[];
   /** Set once the call is in the registry (and its record written): undoes both after the CDR is published. */
   untrack?: () => Promise<void>;
+  /** The call record was written (later updates go to it). */
+  recorded?: boolean;
 }
 
 type Step = (ctx: RouteContext) => Promise<'next' | 'done'>;
@@ -406,14 +409,16 @@ export function createInviteRoute(d: RouteDeps) {
    * nonce count already spent here, and the call's CDR is written there. Straight from a phone the
    * refusal comes after authentication (recordCall), with its own CDR.
    */
-  const drainGate: Step = (ctx) => Promise.resolve(((ctx.req as EdgeAware).edge !== undefined ? refuseWhileDraining(ctx) : undefined) ?? 'next');
+  const fromEdge = (ctx: RouteContext): boolean => (ctx.req as EdgeAware).edge !== undefined;
+  const drainGate: Step = (ctx) => Promise.resolve((fromEdge(ctx) ? refuseWhileDraining(ctx) : undefined) ?? 'next');
 
   /**
    * RELIABILITY: an admitted call joins the process's call registry and gets its call record in
    * Redis before it is connected (docs/reliability.md). While draining, new calls are refused.
    */
   const recordCall: Step = async (ctx) => {
-    const refused = refuseWhileDraining(ctx);
+    // One that came through an edge was decided at the drain gate (refused now, its nonce spent, the edge would fail it).
+    const refused = fromEdge(ctx) ? undefined : refuseWhileDraining(ctx);
     if (refused) return refused;
     await trackCall(ctx);
     return 'next';
@@ -441,6 +446,7 @@ export function createInviteRoute(d: RouteDeps) {
         if (facts) {
           await records.put({ tenantId: tenant.id, callKey, startedAt: ctx.startedAt, facts, ...ticketOf(ctx) });
           recorded = true;
+          ctx.recorded = true;
         }
       } catch (err) {
         ctx.log.warn({ err }, 'call record not written (the call goes on; a crash would lose it)');
@@ -542,6 +548,13 @@ export function createInviteRoute(d: RouteDeps) {
     }
   };
 
+  /** A party with its display name: the extension's own when the party is one of the tenant's extensions and has none yet. */
+  const named = async (tenant: Tenant, p: PartyIdentity | undefined): Promise<PartyIdentity | undefined> => {
+    if (p === undefined || p.displayName !== undefined) return p;
+    const rec = await d.directory.extension(tenant.id, p.user).catch(() => null);
+    return rec?.displayName !== undefined ? { ...p, displayName: rec.displayName } : p;
+  };
+
   /**
    * INVITE with Replaces (RFC 3891) naming a bridged leg of this tenant: the new caller takes
    * that leg's place. The other party is re-INVITEd with the caller's offer, its answer answers
@@ -554,15 +567,19 @@ export function createInviteRoute(d: RouteDeps) {
     const tenant = ctx.tenant as Tenant;
     const r = parseReplacesHeader(h);
     if (!r) return reply(ctx, 400, 'Bad Replaces', 'bad-replaces');
-    const found = dialogs.forTenant(tenant.id).find(r);
+    const found = await dialogs.forTenant(tenant.id).find(r);
     if (found.kind === 'other-tenant') return reply(ctx, 403, 'Forbidden', 'replaces-other-tenant');
-    const taken = found.kind === 'found' ? found.leg.takeOver() : undefined;
+    const taken = found.kind === 'found' ? await found.leg.takeOver() : undefined;
     if (!taken) return reply(ctx, 481, 'Call/Transaction Does Not Exist', 'replaces-unknown');
+    // The new caller and the party it joins are told who they now talk to (RFC 4916-style): on the
+    // re-INVITE to the party, on the 200 OK to the new caller.
+    const callerExt = ctx.caller?.kind === 'extension' ? ctx.caller.extension : undefined;
+    const [newParty, joinedParty] = await Promise.all([named(tenant, callerExt !== undefined ? { user: callerExt } : undefined), named(tenant, found.kind === 'found' ? found.leg.peer : undefined)]);
     let mine: Leg;
     try {
       if (!taken.other.reoffer) throw new Error('leg cannot be re-offered');
-      const answer = await taken.other.reoffer(ctx.invite.sdp);
-      mine = await ctx.invite.answer(answer);
+      const answer = await taken.other.reoffer(ctx.invite.sdp, newParty ? { 'P-Asserted-Identity': identityUri(newParty, tenant.sipDomain) } : undefined);
+      mine = await ctx.invite.answer(answer, joinedParty ? { 'P-Asserted-Identity': identityUri(joinedParty, tenant.sipDomain) } : undefined);
     } catch (err) {
       ctx.log.info({ err }, 'INVITE with Replaces: joining failed');
       await Promise.all([taken.other.hangup(), taken.replaced.hangup()]).catch(() => undefined);
@@ -579,6 +596,7 @@ export function createInviteRoute(d: RouteDeps) {
         dialogs: dialogs.forTenant(tenant.id),
         ...(ctx.control ? { control: ctx.control } : {}),
         ...(lc?.keepAliveMs ? { keepAliveMs: lc.keepAliveMs } : {}),
+        parties: { ...(newParty ? { caller: newParty } : {}), ...(joinedParty ? { callee: joinedParty } : {}) },
       });
     } catch (err) {
       ctx.log.warn({ err }, 'replacing call failed');
@@ -620,7 +638,14 @@ export function createInviteRoute(d: RouteDeps) {
       domain: tenant.sipDomain,
       tracker: {
         groupAnswered: (g, m) => d.hunt.groupAnswered(tenant.id, g, m),
-        callStarted: (exts) => d.hunt.callStarted(tenant.id, exts),
+        // Recorded with the call too: if this process dies, the recovery counts them idle again (docs/scaling.md).
+        callStarted: async (exts) => {
+          const records = lc?.records;
+          await Promise.all([
+            d.hunt.callStarted(tenant.id, exts),
+            records && ctx.recorded === true && exts.length > 0 ? records.busy(tenant.id, `${ctx.invite.callId};${ctx.invite.fromTag}`, exts) : undefined,
+          ]);
+        },
         callEnded: (exts) => d.hunt.callEnded(tenant.id, exts, now()),
       },
       pickups: pickups.forTenant(tenant.id),
@@ -647,7 +672,7 @@ export function createInviteRoute(d: RouteDeps) {
   const attendedTransfer = async (
     ctx: RouteContext,
     tenant: Tenant,
-    t: AttendedRequest & { readonly transferorExtension?: string },
+    t: AttendedRequest & { readonly transferorExtension?: string; readonly transfereeParty?: PartyIdentity },
   ): Promise<{ ok: true } | { ok: false; status: number; reason: string }> => {
     const ext = t.transferorExtension;
     if (ext === undefined) return { ok: false, status: 403, reason: 'Forbidden' };
@@ -682,7 +707,12 @@ export function createInviteRoute(d: RouteDeps) {
     if (!adm.admit) return { ok: false, status: adm.status, reason: adm.reason };
     xctx.admissionId = `${invite.callId};${fromTag}`;
     bindAdmission(xctx, tenant, adm);
-    const j = await t.join();
+    // Each party is told who it now talks to, on the re-INVITE that connects it (RFC 4916-style).
+    const [transfereeParty, joinedParty] = await Promise.all([named(tenant, t.transfereeParty), named(tenant, t.joinedParty)]);
+    const j = await t.join({
+      ...(joinedParty ? { transferee: { 'P-Asserted-Identity': identityUri(joinedParty, tenant.sipDomain) } } : {}),
+      ...(transfereeParty ? { other: { 'P-Asserted-Identity': identityUri(transfereeParty, tenant.sipDomain) } } : {}),
+    });
     if (!j.ok) {
       await xctx.release?.().catch((err: unknown) => xctx.log.warn({ err }, 'admission release failed'));
       return j;
@@ -703,6 +733,7 @@ export function createInviteRoute(d: RouteDeps) {
           dialogs: dialogs.forTenant(tenant.id),
           ...(xctx.control ? { control: xctx.control } : {}),
           ...(lc?.keepAliveMs ? { keepAliveMs: lc.keepAliveMs } : {}),
+          parties: { ...(transfereeParty ? { caller: transfereeParty } : {}), ...(joinedParty ? { callee: joinedParty } : {}) },
         });
       } catch (err) {
         xctx.log.warn({ err }, 'joined call failed');
@@ -752,7 +783,7 @@ export function createInviteRoute(d: RouteDeps) {
       : planned;
     // The transferee is told who it now talks to (RFC 4916-style connected identity).
     const targetName = loaded.view.extensions.get(t.target)?.displayName ?? loaded.view.groups.get(t.target)?.name;
-    const connected = `${targetName ? `"${targetName.replace(/["\\]/g, '')}" ` : ''}<sip:${t.target}@${tenant.sipDomain}>`;
+    const connected = identityUri({ user: t.target, ...(targetName ? { displayName: targetName } : {}) }, tenant.sipDomain);
     let decide!: (r: { ok: true } | { ok: false; status: number; reason: string }) => void;
     const decided = new Promise<{ ok: true } | { ok: false; status: number; reason: string }>((r) => (decide = r));
     const invite: InboundInvite = {
@@ -874,6 +905,9 @@ export function createInviteRoute(d: RouteDeps) {
       callerCodecs: [],
     };
     let at = '';
+    // A drain waits for every INVITE in the route, not only for those already recorded as calls.
+    let routed: (() => void) | undefined;
+    lc?.registry.track(new Promise<void>((r) => (routed = r)), () => undefined);
     try {
       for (const [name, step] of steps) {
         at = name;
@@ -885,6 +919,7 @@ export function createInviteRoute(d: RouteDeps) {
       if (!ctx.outcome && !ctx.answered) reply(ctx, 500, 'Server Internal Error', 'internal-error', false);
     } finally {
       await finishCall(ctx);
+      routed?.();
     }
     return ctx;
   };

@@ -80,11 +80,22 @@ export class Baresip {
 
   /**
    * Starts baresip with one account. `tone`: a WAV played into every call (aufile); what the far end
-   * sends is written by sndfile into `dir` (`dump-*-dec.wav`). Calls are answered automatically.
+   * sends is written by sndfile into `dir` (`dump-*-dec.wav`). Calls are answered automatically
+   * unless `answer` is `manual` (then `accept`). `more`: further accounts (user agents) of the same
+   * process, like a phone with several lines. `trace`: baresip's own SIP trace (`-s`) in `output`, what
+   * the client received.
    */
-  static async start(o: { account: PhoneAccount; sipPort: number; ctrlPort: number; rtpPorts: [number, number]; tone: string }): Promise<Baresip> {
+  static async start(o: {
+    account: PhoneAccount;
+    more?: readonly PhoneAccount[];
+    answer?: 'auto' | 'manual';
+    trace?: boolean;
+    sipPort: number;
+    ctrlPort: number;
+    rtpPorts: [number, number];
+    tone: string;
+  }): Promise<Baresip> {
     const dir = mkdtempSync(join(tmpdir(), 'kumo-baresip-'));
-    const a = o.account;
     writeFileSync(
       join(dir, 'config'),
       [
@@ -108,12 +119,11 @@ export class Baresip {
         '',
       ].join('\n'),
     );
-    // A plain account as a user would type it: AOR, password, Kumo as outbound proxy, auto answer.
-    writeFileSync(
-      join(dir, 'accounts'),
-      `<sip:${a.user}@${a.domain};transport=${a.transport}>;auth_pass=${a.password};outbound="sip:${a.proxy.host}:${a.proxy.port};transport=${a.transport}";answermode=auto\n`,
-    );
-    const proc = spawn('baresip', ['-f', dir], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOME: dir } });
+    // A plain account as a user would type it: AOR, password, Kumo as outbound proxy, answer mode.
+    const line = (a: PhoneAccount): string =>
+      `<sip:${a.user}@${a.domain};transport=${a.transport}>;auth_pass=${a.password};outbound="sip:${a.proxy.host}:${a.proxy.port};transport=${a.transport}";answermode=${o.answer ?? 'auto'}\n`;
+    writeFileSync(join(dir, 'accounts'), [o.account, ...(o.more ?? [])].map(line).join(''));
+    const proc = spawn('baresip', ['-f', dir, ...(o.trace === true ? ['-s'] : [])], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOME: dir } });
     let output = '';
     proc.stdout?.on('data', (d: Buffer) => (output += d.toString()));
     proc.stderr?.on('data', (d: Buffer) => (output += d.toString()));
@@ -225,6 +235,33 @@ export class Linphone {
       if (Date.now() > end) throw new Error(`linphonec did not register\n${this.output.slice(-3000)}`);
       await new Promise((r) => setTimeout(r, 50));
     }
+  }
+
+  /** Waits until linphonec has no call left (`calls` answers `No active call`). */
+  async idle(ms = 10_000): Promise<void> {
+    const end = Date.now() + ms;
+    for (;;) {
+      const mark = this.output.length;
+      this.send('calls');
+      const idle = await until(() => /No active calls?\.?\n|Call states|\d+\s*\|/.test(this.output.slice(mark)), 2000, 'linphonec calls').then(
+        () => /No active calls?/.test(this.output.slice(mark)),
+        () => false,
+      );
+      if (idle) return;
+      if (Date.now() > end) throw new Error(`linphonec still has a call\n${this.output.slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /**
+   * The call history as linphonec prints it (`call-logs`: per call its direction, From, To and
+   * `Status:` — `success`, `missed`, `answered elsewhere`, …), once it lists at least `calls` entries.
+   */
+  async callLogs(calls = 1): Promise<string> {
+    const mark = this.output.length;
+    this.send('call-logs');
+    await until(() => (this.output.slice(mark).match(/Status:[^\n]*\n/g) ?? []).length >= calls, 5000, 'linphonec call-logs');
+    return this.output.slice(mark);
   }
 
   async close(): Promise<void> {

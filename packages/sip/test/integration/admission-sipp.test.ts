@@ -12,6 +12,7 @@ import { createRegistry, silentLogger } from '@kumo/runtime';
 import { AdmissionStore, CdrStreams, ProvisioningRepo, SYSTEM_ACTOR } from '@kumo/store';
 import { freePort, runSipp, startSipp, uacCall, uasAnswer, type SippResult } from '@kumo/testkit';
 import { admissionStep, createCallAdmission, type CallAdmission } from '@kumo/sip';
+import { bindPhone } from '../helpers/bind-phone.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 function ok<T>(v: { ok: true; value: T } | { ok: false; problems: readonly unknown[] }): T {
@@ -100,16 +101,7 @@ describe('admission with sipp over udp', () => {
   async function phone(ext: string, calls: number) {
     const port = await freePort();
     const h = startSipp({ scenario: file(UAS), transport, localPort: port, calls, timeoutS: 40 });
-    await s.app.location.register({
-      tenantId,
-      extension: ext,
-      callId: `reg-${ext}-${port}`,
-      cseq: n++,
-      maxContacts: 5,
-      policy: 'replace-oldest',
-      mode: 'update',
-      updates: [{ id: `b${port}`, expires: 300, contact: `sip:${ext}@127.0.0.1:${port}`, source: { address: '127.0.0.1', port, transport } }],
-    });
+    await bindPhone(s, { tenantId, ext, port, transport });
     return h;
   }
   const me = (user: string, expect: number, extra: Partial<Parameters<typeof uac>[0]> = {}) => ({ user, domain, password: `pass${user}x`, expect, ...extra });

@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { validateExtension, validateTenantCreate, type Cdr } from '@kumo/domain';
 import { CdrStreams, ProvisioningRepo, SYSTEM_ACTOR } from '@kumo/store';
-import { freePort, runSipp, startSipp, type SippResult } from '@kumo/testkit';
+import { freePort, reply, runSipp, scenario, startSipp, type SippResult } from '@kumo/testkit';
+import { bindPhone } from '../helpers/bind-phone.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 const explain = (r: SippResult): string => `sipp exit ${r.code}: ${r.errors.slice(0, 2000)} ${r.stderr.slice(0, 500)}`;
@@ -30,20 +31,11 @@ a=rtpmap:0 PCMU/8000
 a=sendrecv
 `;
 
-const ok200 = (body = '') => `
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:phone@[local_ip]:[local_port];transport=[transport]>
-${body === '' ? 'Content-Length: 0\n' : `Content-Type: application/sdp\nContent-Length: [len]\n\n${body}`}
-]]></send>`;
+/** 200 OK to the last request (with `body`: an SDP answer, and a Contact). */
+const ok200 = (body = ''): string => reply('200 OK', { contact: 'phone', ...(body !== '' ? { sdp: body } : {}) });
 
 /** A phone calling `[service]` with digest and a fixed Call-ID; after the 200 it runs `then`. */
-function caller(o: { user: string; domain: string; name: string; then: string; headers?: string; final?: number; answerOf?: string }): string {
+function caller(o: { user: string; domain: string; name: string; then: string; headers?: string; final?: number; answerOf?: string; connectedTo?: string }): string {
   const invite = (cseq: number, auth: string) => `
   <send retrans="500" start_txn="inv${cseq}"><![CDATA[
 INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
@@ -84,16 +76,24 @@ Content-Length: 0
       : `
   <recv response="200" rrs="true" response_txn="inv2"><action><ereg regexp=".*" search_in="hdr" header="To:" assign_to="peerTo"/>${
     o.answerOf !== undefined ? `<ereg regexp="s=${o.answerOf}" search_in="body" check_it="true" assign_to="answer"/>` : ''
-  }</action></recv>${ack(2, 'To: [$peerTo]', '[next_url]')}
-${o.then.replaceAll('@FROM@', `<sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]`)}${o.answerOf !== undefined ? '\n  <Reference variables="answer"/>' : ''}`
+  }${o.connectedTo !== undefined ? pai(o.connectedTo, 'peerId') : ''}</action></recv>${ack(2, 'To: [$peerTo]', '[next_url]')}
+${o.then.replaceAll('@FROM@', `<sip:${o.user}@${o.domain}>;tag=[pid]T[call_number]`)}${o.answerOf !== undefined ? '\n  <Reference variables="answer"/>' : ''}${
+    o.connectedTo !== undefined ? '\n  <Reference variables="peerId"/>' : ''
+  }`
   }
 </scenario>
 `;
 }
 
-/** A's part after the 200: the re-INVITE that joins it to C (C's SDP), then hang up. */
-const transferee = (expectSdpOf: string, mine: string) => `
-  <recv request="INVITE" timeout="15000"><action><ereg regexp="s=${expectSdpOf}" search_in="body" check_it="true" assign_to="joined"/></action></recv>${ok200(sdp(mine))}
+/** `<ereg>` that a header must match (the connected identity a party is told). */
+const pai = (regexp: string, name: string) => `<ereg regexp="${regexp}" search_in="hdr" header="P-Asserted-Identity:" check_it="true" assign_to="${name}"/>`;
+
+/**
+ * A's part after the 200: the re-INVITE that joins it to C (C's SDP, and C's identity in
+ * P-Asserted-Identity: `connectedTo`), then hang up.
+ */
+const transferee = (expectSdpOf: string, mine: string, connectedTo: string) => `
+  <recv request="INVITE" timeout="15000"><action><ereg regexp="s=${expectSdpOf}" search_in="body" check_it="true" assign_to="joined"/>${pai(connectedTo, 'who')}</action></recv>${ok200(sdp(mine))}
   <recv request="ACK"/>
   <pause milliseconds="300"/>
   <send retrans="500"><![CDATA[
@@ -108,37 +108,24 @@ Content-Length: 0
 
 ]]></send>
   <recv response="200"/>
-  <Reference variables="joined"/>`;
+  <Reference variables="joined,who"/>`;
 
 /** After the 200: wait for the far end's BYE. */
 const waitBye = `
   <recv request="BYE" timeout="15000"/>${ok200()}`;
 
-/** C: answers, accepts the re-INVITE with A's SDP, then the BYE. */
-function target(mine: string, expectSdpOf: string): string {
-  return `<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="target">
-  <recv request="INVITE"/>
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]U[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:phone@[local_ip]:[local_port];transport=[transport]>
-Content-Type: application/sdp
-Content-Length: [len]
-
-${sdp(mine)}
-]]></send>
+/** C: answers, accepts the re-INVITE with A's SDP (and A's identity: `connectedTo`), then the BYE. */
+function target(mine: string, expectSdpOf: string, connectedTo: string): string {
+  return scenario(
+    'target',
+    `
+  <recv request="INVITE"/>${reply('200 OK', { toTag: 'U', contact: 'phone', sdp: sdp(mine) })}
   <recv request="ACK"/>
-  <recv request="INVITE" timeout="15000"><action><ereg regexp="s=${expectSdpOf}" search_in="body" check_it="true" assign_to="joined"/></action></recv>${ok200(sdp(mine))}
+  <recv request="INVITE" timeout="15000"><action><ereg regexp="s=${expectSdpOf}" search_in="body" check_it="true" assign_to="joined"/>${pai(connectedTo, 'who')}</action></recv>${ok200(sdp(mine))}
   <recv request="ACK"/>
   <recv request="BYE" timeout="15000"/>${ok200()}
-  <Reference variables="joined"/>
-</scenario>
-`;
+  <Reference variables="joined,who"/>`,
+  );
 }
 
 /**
@@ -150,20 +137,7 @@ function transferor(domain: string, final: 200 | 481, fixed?: string): string {
   <recv request="NOTIFY" timeout="10000"><action><ereg regexp="SIP/2.0 ${check}" search_in="body" check_it="true" assign_to="n${check}"/></action></recv>${ok200()}`;
   return `<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="transferor">
-  <recv request="INVITE" rrs="true"><action><ereg regexp=".*" search_in="hdr" header="From:" assign_to="peer"/></action></recv>
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]U[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:1002@[local_ip]:[local_port];transport=[transport]>
-Content-Type: application/sdp
-Content-Length: [len]
-
-${sdp('phoneB')}
-]]></send>
+  <recv request="INVITE" rrs="true"><action><ereg regexp=".*" search_in="hdr" header="From:" assign_to="peer"/></action></recv>${reply('200 OK', { toTag: 'U', contact: '1002', sdp: sdp('phoneB') })}
   <recv request="ACK"/>
 ${
   fixed === undefined
@@ -248,16 +222,7 @@ describe.each(['udp', 'tcp'] as const)('attended transfer (Replaces) with sipp o
   async function phone(ext: string, xml: string) {
     const port = await freePort();
     const h = startSipp({ scenario: file(xml), transport, localPort: port, calls: 1, timeoutS: 20, args: trace(`uas${ext}`) });
-    await s.app.location.register({
-      tenantId,
-      extension: ext,
-      callId: `reg-${ext}-${port}`,
-      cseq: n++,
-      maxContacts: 5,
-      policy: 'replace-oldest',
-      mode: 'update',
-      updates: [{ id: `b${port}`, expires: 300, contact: `sip:${ext}@127.0.0.1:${port}`, source: { address: '127.0.0.1', port, transport } }],
-    });
+    await bindPhone(s, { tenantId, ext, port, transport });
     return { h, port };
   }
   /** The Call-ID is `<callId>-1` (sipp's -cid_str) so the test can find the call. */
@@ -294,9 +259,10 @@ describe.each(['udp', 'tcp'] as const)('attended transfer (Replaces) with sipp o
     const u = `${Date.now().toString(36)}`;
     const callA = `call1-${u}-1`;
     const call2 = `call2-${u}-1`;
-    const c = await phone('1004', target('phoneC', 'phoneA'));
+    // Each is told who it now talks to: C learns A (1001), A learns C (1004).
+    const c = await phone('1004', target('phoneC', 'phoneA', 'User 1001.*sip:1001@'));
     const b = await phone('1002', transferor(domain, 200));
-    const a = dial('1002', caller({ user: '1001', domain, name: 'phoneA', then: transferee('phoneC', 'phoneA') }), `call1-${u}`);
+    const a = dial('1002', caller({ user: '1001', domain, name: 'phoneA', then: transferee('phoneC', 'phoneA', 'User 1004.*sip:1004@') }), `call1-${u}`);
     const aEntry = await waitFor('call 1 bridged', () => entry(callA));
     const b2 = dial('1004', caller({ user: '1002', domain, name: 'phoneB2', then: waitBye }), `call2-${u}`);
     const replaced = await waitFor('call 2 bridged', () => entry(call2));
@@ -363,37 +329,19 @@ describe.each(['udp', 'tcp'] as const)('attended transfer (Replaces) with sipp o
   });
 
   /** A phone that answers and waits for the BYE. */
-  const answerWaitBye = `<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="answer">
-  <recv request="INVITE"/>
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]U[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:phone@[local_ip]:[local_port];transport=[transport]>
-Content-Type: application/sdp
-Content-Length: [len]
-
-${sdp('phoneB')}
-]]></send>
-  <recv request="ACK"/>${waitBye}
-</scenario>
-`;
+  const answerWaitBye = scenario('answer', `\n  <recv request="INVITE"/>${reply('200 OK', { toTag: 'U', contact: 'phone', sdp: sdp('phoneB') })}\n  <recv request="ACK"/>${waitBye}`);
 
   it('INVITE with Replaces takes a bridged leg’s place: the other party is re-INVITEd, the replaced leg gets a BYE', async () => {
     const u = `${Date.now().toString(36)}`;
     const callA = `call1-${u}-1`;
     const b = await phone('1002', answerWaitBye);
-    const a = dial('1002', caller({ user: '1001', domain, name: 'phoneA', then: transferee('phoneX', 'phoneA') }), `call1-${u}`);
+    const a = dial('1002', caller({ user: '1001', domain, name: 'phoneA', then: transferee('phoneX', 'phoneA', 'User 1004.*sip:1004@') }), `call1-${u}`);
     const aEntry = await waitFor('call 1 bridged', () => entry(callA));
     // B's leg as B sees it: Call-ID, to-tag = Kumo's tag (local here), from-tag = B's.
     const [cid, localTag, remoteTag] = aEntry.peerKey.split(';') as [string, string, string];
     const xp = dial(
       '1002',
-      caller({ user: '1004', domain, name: 'phoneX', then: waitBye, answerOf: 'phoneA', headers: `Replaces: ${cid};to-tag=${localTag};from-tag=${remoteTag}\n` }),
+      caller({ user: '1004', domain, name: 'phoneX', then: waitBye, answerOf: 'phoneA', connectedTo: 'User 1001.*sip:1001@', headers: `Replaces: ${cid};to-tag=${localTag};from-tag=${remoteTag}\n` }),
       `callx-${u}`,
     );
     // Another tenant's phone naming the new leg of the same call: 403, nothing changes.

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DEFAULT_ADMISSION_POLICY, isAdmissionPlan, planAdmission, type CallFacts, type Cdr } from '@kumo/domain';
 import { silentLogger } from '@kumo/runtime';
-import { AdmissionStore, CallRecordStore, createRedis, keySchema, type LegRecord, type RedisClient } from '@kumo/store';
+import { AdmissionStore, CallRecordStore, HuntStateStore, createRedis, keySchema, type LegRecord, type RedisClient } from '@kumo/store';
 import { uniquePrefix } from '@kumo/testkit';
 import { CallRecovery } from '@kumo/sip';
 
@@ -77,6 +77,10 @@ describe('call recovery', () => {
       facts: { ...facts('c-answered', t0), answeredAt: t0 + 100, finalStatus: 200, bLegCallId: 'b1' },
       legs: [leg('c-answered', 'caller'), leg('b1', 'callee')],
     });
+    // The answered call keeps two extensions busy for hunting (the recovery makes them idle again).
+    const hunt = new HuntStateStore(redis, keys);
+    await hunt.callStarted('t1', ['2001', '2002']);
+    await dead.busy('t1', 'c-answered;ft', ['2001', '2002']);
     const lastSeen = await dead.heartbeat();
     expect((await admission.counters('t1', { trunkId: 'tr1', now: Date.now() })).activeCalls).toBe(2);
 
@@ -91,6 +95,7 @@ describe('call recovery', () => {
             return Promise.resolve();
           },
           admission,
+          hunt,
           hangupLeg: (l) => {
             byes.push(l.callId);
             return Promise.resolve(200);
@@ -116,6 +121,7 @@ describe('call recovery', () => {
     const counters = await admission.counters('t1', { trunkId: 'tr1', now: Date.now() });
     expect(counters.activeCalls).toBe(0);
     expect(counters.trunkChannels).toBe(0);
+    expect([...(await hunt.read('t1', ['2001', '2002'], [])).busy]).toEqual([]);
     expect(await dead.callsOf('dead-owner')).toEqual([]);
     expect(await dead.read('t1', 'c-answered;ft')).toBeUndefined();
     expect(await redis.zscore(keys.global.callOwners(), 'dead-owner')).toBeNull();

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { validateExtension, validateTenantCreate } from '@kumo/domain';
 import { ProvisioningRepo, SYSTEM_ACTOR } from '@kumo/store';
-import { freePort, runSipp, startSipp, type SippResult } from '@kumo/testkit';
+import { freePort, runSipp, startSipp, uacCall, uasAnswer, uasRingCancel, type SippResult } from '@kumo/testkit';
+import { bindPhone } from '../helpers/bind-phone.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 const tenantId = 'leak';
@@ -19,105 +20,16 @@ const domain = 'leak.kumo.test';
 const T1 = 20;
 const explain = (r: SippResult): string => `sipp exit ${r.code}: ${r.errors.slice(0, 1500)} ${r.stderr.slice(0, 300)}`;
 
-const SDP = `v=0
-o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-s=-
-c=IN IP[media_ip_type] [media_ip]
-t=0 0
-m=audio [media_port] RTP/AVP 0
-a=rtpmap:0 PCMU/8000
-`;
-
-const hdrs = (cseq: number, method: string, to = '[last_To:]', branch = '[branch]') => `Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=${branch};rport
-From: <sip:1001@${domain}>;tag=[pid]T[call_number]
-${to}
-Call-ID: [call_id]
-CSeq: ${cseq} ${method}
-Max-Forwards: 70`;
-
-const invite = (cseq: number, auth: string) => `
-  <send retrans="500" start_txn="inv${cseq}"><![CDATA[
-INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-${hdrs(cseq, 'INVITE', `To: <sip:[service]@${domain}>`)}
-Contact: <sip:1001@[local_ip]:[local_port];transport=[transport]>
-User-Agent: sipp-leak
-${auth}Content-Type: application/sdp
-Content-Length: [len]
-
-${SDP}
-]]></send>
-  <recv response="100" optional="true" response_txn="inv${cseq}"/>`;
-
-/** ACK: for a 2xx a transaction of its own (new branch), for a non-2xx part of the INVITE's (its branch). */
-const ack = (cseq: number, uri: string, to2xx = false) => `
-  <send ack_txn="inv${cseq}"><![CDATA[
-ACK ${uri} SIP/2.0
-${hdrs(cseq, 'ACK', '[last_To:]', to2xx ? '[branch]' : `[branch-of:inv${cseq}]`)}
-Content-Length: 0
-
-]]></send>`;
-
 /** 1001 calls with digest, then: `answer` (ACK, BYE), `cancel` (CANCEL after 180) or a final status. */
 function uac(outcome: 'answer' | 'cancel' | number): string {
-  let body = invite(1, '');
-  body += `\n  <recv response="407" auth="true" response_txn="inv1"/>`;
-  body += ack(1, 'sip:[service]@[remote_ip]:[remote_port]');
-  body += invite(2, '[authentication username=1001 password=pass1001x]\n');
-  if (outcome === 'answer') {
-    body += `
-  <recv response="180" optional="true" response_txn="inv2"/>
-  <recv response="200" rrs="true" response_txn="inv2"/>${ack(2, '[next_url]', true)}
-  <send retrans="500"><![CDATA[
-BYE [next_url] SIP/2.0
-${hdrs(3, 'BYE')}
-Content-Length: 0
-
-]]></send>
-  <recv response="200"/>`;
-  } else if (outcome === 'cancel') {
-    body += `
-  <recv response="180" response_txn="inv2"/>
-  <send><![CDATA[
-CANCEL sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-${hdrs(2, 'CANCEL', `To: <sip:[service]@${domain}>`, '[branch-of:inv2]')}
-Content-Length: 0
-
-]]></send>
-  <recv response="200" response_txn="inv2"/>
-  <recv response="487" response_txn="inv2"/>${ack(2, 'sip:[service]@[remote_ip]:[remote_port]')}`;
-  } else {
-    body += `
-  <recv response="180" optional="true" response_txn="inv2"/>
-  <recv response="${outcome}" response_txn="inv2"/>${ack(2, 'sip:[service]@[remote_ip]:[remote_port]')}`;
-  }
-  return `<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="uac">${body}\n</scenario>\n`;
+  const me = { user: '1001', domain, password: 'pass1001x', display: '' } as const;
+  if (outcome === 'answer') return uacCall({ ...me, expect: 200, holdMs: 0 });
+  if (outcome === 'cancel') return uacCall({ ...me, expect: 487, cancelAfterMs: 0 });
+  return uacCall({ ...me, expect: outcome });
 }
-
-const reply = (code: string, cseq = '[last_CSeq:]') => `
-  <send><![CDATA[
-SIP/2.0 ${code}
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]U[call_number]
-[last_Call-ID:]
-${cseq}
-Contact: <sip:callee@[local_ip]:[local_port];transport=[transport]>
-Content-Length: 0
-
-]]></send>`;
 
 /** The callee's phone: rings then answers 486, or rings until CANCELled (200 + 487). */
-function uas(kind: 'busy' | 'ring'): string {
-  if (kind === 'busy') {
-    const body = `\n  <recv request="INVITE"/>${reply('180 Ringing')}${reply('486 Busy Here')}\n  <recv request="ACK"/>`;
-    return `<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="uas-busy">${body}\n</scenario>\n`;
-  }
-  let body = `\n  <recv request="INVITE"><action><ereg regexp="([0-9]+)" search_in="hdr" header="CSeq:" assign_to="all,cs"/></action></recv>`;
-  body += reply('180 Ringing');
-  body += `\n  <recv request="CANCEL"/>${reply('200 OK')}${reply('487 Request Terminated', 'CSeq: [$cs] INVITE')}`;
-  body += `\n  <recv request="ACK"/>\n  <Reference variables="all"/>`;
-  return `<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="uas-ring">${body}\n</scenario>\n`;
-}
+const uas = (kind: 'busy' | 'ring'): string => (kind === 'busy' ? uasAnswer(486) : uasRingCancel());
 
 describe('per-call state is released after calls end', () => {
   let s: Stack;
@@ -154,16 +66,7 @@ describe('per-call state is released after calls end', () => {
   async function phone(ext: string, scenario: { file: string } | { builtin: string }, transport: 'udp' | 'tcp', calls: number) {
     const port = await freePort();
     const h = startSipp({ scenario, transport, localPort: port, calls, timeoutS: 30, args: ['-l', '100'] });
-    await s.app.location.register({
-      tenantId,
-      extension: ext,
-      callId: `reg-${ext}-${port}`,
-      cseq: n++,
-      maxContacts: 5,
-      policy: 'replace-oldest',
-      mode: 'update',
-      updates: [{ id: `b${port}`, expires: 300, contact: `sip:${ext}@127.0.0.1:${port}`, source: { address: '127.0.0.1', port, transport } }],
-    });
+    await bindPhone(s, { tenantId, ext, port, transport });
     return h;
   }
   const calls = async (service: string, outcome: 'answer' | 'cancel' | number, transport: 'udp' | 'tcp', count: number) =>
@@ -182,7 +85,7 @@ describe('per-call state is released after calls end', () => {
   const zero = {
     engine: { serverTransactions: 0, clientTransactions: 0, dialogs: 0 },
     srf: { dialogs: 0, pendingRequests: 0, pendingSipRequests: 0, pendingNetworkInvites: 0, pendingAckOrPrack: 0 },
-    app: { ringing: 0, bridgedLegs: 0 },
+    app: { ringing: 0, bridgedLegs: 0, relayed: 0 },
   };
 
   async function settled(): Promise<ReturnType<typeof state>> {

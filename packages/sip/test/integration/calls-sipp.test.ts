@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { validateDid, validateExtension, validatePickupGroup, validateRingGroup, validateTenantCreate, validateTrunk, type Cdr } from '@kumo/domain';
 import { CdrStreams, ProvisioningRepo, SYSTEM_ACTOR } from '@kumo/store';
 import { freePort, runSipp, startSipp, uacCall, uasAnswer as uas, uasInDialog, uasRingCancel, uasTransferor, type SippResult, type UacCall } from '@kumo/testkit';
+import { bindPhone } from '../helpers/bind-phone.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 function ok<T>(v: { ok: true; value: T } | { ok: false; problems: readonly unknown[] }): T {
@@ -93,16 +94,7 @@ describe.each(['udp', 'tcp'] as const)('call routing with sipp over %s', (transp
       timeoutS: 20,
       ...(process.env.KUMO_SIPP_TRACE ? { args: ['-trace_msg', '-message_file', join(dir, `msg-uas-${n++}.log`)] } : {}),
     });
-    await s.app.location.register({
-      tenantId,
-      extension: ext,
-      callId: `reg-${ext}-${port}`,
-      cseq: n++,
-      maxContacts: 5,
-      policy: 'replace-oldest',
-      mode: 'update',
-      updates: [{ id: `b${port}`, expires: 300, contact: `sip:${ext}@127.0.0.1:${port}`, source: { address: '127.0.0.1', port, transport } }],
-    });
+    await bindPhone(s, { tenantId, ext, port, transport });
     return h;
   }
   const unregister = (ext: string) => s.app.location.unregister(tenantId, ext);
@@ -118,6 +110,13 @@ describe.each(['udp', 'tcp'] as const)('call routing with sipp over %s', (transp
       ...(process.env.KUMO_SIPP_TRACE ? { args: ['-trace_msg', '-message_file', join(dir, `msg-${n++}.log`)] } : {}),
     });
   const caller = (expect: number, extra: Partial<UacCall> = {}) => ({ user: '1001', domain, password: 'pass1001x', expect, ...extra });
+  /** A refusal says why on the wire (issue 12 item 8): `Reason` (RFC 3326) and `X-Kumo-Reason`. */
+  const saysWhy = (status: number, reason: string): Partial<UacCall> => ({
+    check: [
+      ['X-Kumo-Reason', `^ *${reason}$`],
+      ['Reason', `SIP;cause=${status};text=&quot;${reason}&quot;`],
+    ],
+  });
 
   async function cdrFor(calleeDialled: string): Promise<Cdr> {
     const key = streams.streamKey(streams.shardOf(tenantId));
@@ -157,7 +156,7 @@ describe.each(['udp', 'tcp'] as const)('call routing with sipp over %s', (transp
   });
 
   it('nothing registered → 480, CDR no-answer', async () => {
-    const r = await call('1004', caller(480));
+    const r = await call('1004', caller(480, saysWhy(480, 'not-registered')));
     expect(r.ok, explain(r)).toBe(true);
     expect(await cdrFor('1004')).toMatchObject({ disposition: 'no-answer', finalStatus: 480, rejectionReason: null });
   });
@@ -175,10 +174,10 @@ describe.each(['udp', 'tcp'] as const)('call routing with sipp over %s', (transp
   });
 
   it('unknown number → 404 rejected; international without permission → 403', async () => {
-    let r = await call('1999', caller(404));
+    let r = await call('1999', caller(404, saysWhy(404, 'not-found')));
     expect(r.ok, explain(r)).toBe(true);
     expect(await cdrFor('1999')).toMatchObject({ disposition: 'rejected', rejectionReason: 'not-found' });
-    r = await call('001014155550100', caller(403));
+    r = await call('001014155550100', caller(403, saysWhy(403, 'permission-denied')));
     expect(r.ok, explain(r)).toBe(true);
     expect(await cdrFor('001014155550100')).toMatchObject({ disposition: 'rejected', rejectionReason: 'permission-denied', direction: 'outbound' });
   });
@@ -219,10 +218,10 @@ describe.each(['udp', 'tcp'] as const)('call routing with sipp over %s', (transp
       calleeExtension: '1002',
       callerE164: '+819011112222',
     });
-    r = await call('0312349999', { user: '09011112222', domain: '127.0.0.2', expect: 404 }, '127.0.0.2');
+    r = await call('0312349999', { user: '09011112222', domain: '127.0.0.2', expect: 404, ...saysWhy(404, 'unknown-did') }, '127.0.0.2');
     expect(r.ok, explain(r)).toBe(true);
     expect(await cdrFor('0312349999')).toMatchObject({ direction: 'inbound', rejectionReason: 'unknown-did' });
-    r = await call('0312340002', { user: '09011112222', domain: 'nowhere.test', expect: 403 }, '127.0.0.9');
+    r = await call('0312340002', { user: '09011112222', domain: 'nowhere.test', expect: 403, ...saysWhy(403, 'unknown-source') }, '127.0.0.9');
     expect(r.ok, explain(r)).toBe(true);
     await unregister('1002');
   });

@@ -12,6 +12,7 @@ import { validateExtension, validatePickupGroup, validateRingGroup, validateTena
 import { ProvisioningRepo, SYSTEM_ACTOR } from '@kumo/store';
 import { freePort, runSipp, startSipp, uacCall, uasAnswer, uasRingCancel, type SippResult, type UacCall } from '@kumo/testkit';
 import { udpPortBound } from '../helpers/raw-phone.js';
+import { bindPhone } from '../helpers/bind-phone.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 const DOMAIN = 'forks.kumo.test';
@@ -64,16 +65,7 @@ describe('CANCEL Reason for forks answered elsewhere', () => {
     const port = await freePort();
     const h = startSipp({ scenario: file(xml), transport: 'udp', localPort: port, calls: 1, timeoutS: 20, ...trace('phone') });
     await udpPortBound(port);
-    await s.app.location.register({
-      tenantId: 'forks',
-      extension: ext,
-      callId: `reg-${ext}-${port}`,
-      cseq: 1,
-      maxContacts: 5,
-      policy: 'replace-oldest',
-      mode: 'update',
-      updates: [{ id: `b${port}`, expires: 300, contact: `sip:${ext}@127.0.0.1:${port}`, source: { address: '127.0.0.1', port, transport: 'udp' } }],
-    });
+    await bindPhone(s, { tenantId: 'forks', ext, port, transport: 'udp' });
     return h;
   };
   const call = async (service: string, xml: string) =>

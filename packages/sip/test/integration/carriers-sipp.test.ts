@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { validateDid, validateExtension, validateTenantCreate, validateTrunk, type Cdr } from '@kumo/domain';
 import { CdrStreams, ProvisioningRepo, SYSTEM_ACTOR } from '@kumo/store';
 import { freePort, register, runSipp, startSipp, uacCall, uasAnswer, type SippResult } from '@kumo/testkit';
+import { bindPhone } from '../helpers/bind-phone.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 function ok<T>(v: { ok: true; value: T } | { ok: false; problems: readonly unknown[] }): T {
@@ -62,16 +63,7 @@ describe.each(['udp', 'tcp'] as const)('phones and carriers told apart, over %s'
   async function phone(ext: string, status = 200) {
     const port = await freePort();
     const h = startSipp({ scenario: file(uasAnswer(status)), transport, localPort: port, calls: 1, timeoutS: 20 });
-    await s.app.location.register({
-      tenantId,
-      extension: ext,
-      callId: `reg-${ext}-${port}`,
-      cseq: 1,
-      maxContacts: 5,
-      policy: 'replace-oldest',
-      mode: 'update',
-      updates: [{ id: `b${port}`, expires: 300, contact: `sip:${ext}@127.0.0.1:${port}`, source: { address: '127.0.0.1', port, transport } }],
-    });
+    await bindPhone(s, { tenantId, ext, port, transport });
     return h;
   }
   const unregister = (ext: string) => s.app.location.unregister(tenantId, ext);

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createRegistry, createTrunkMetrics } from '@kumo/runtime';
 import { gatewayIdentity, validateExtension, validateTenantCreate, validateTrunk } from '@kumo/domain';
 import { GatewayHealthStore, ProvisioningRepo, SYSTEM_ACTOR } from '@kumo/store';
-import { freePort, gatewayUas, runSipp, startSipp, uacCall, type SippHandle, type SippResult } from '@kumo/testkit';
+import { freePort, gatewayUas, optionsPing, runSipp, startSipp, uacCall, type SippHandle, type SippResult } from '@kumo/testkit';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 function ok<T>(v: { ok: true; value: T } | { ok: false; problems: readonly unknown[] }): T {
@@ -99,5 +99,16 @@ describe('trunk gateway health by OPTIONS', () => {
     gateway(gw.a);
     await until('gateway A up', async () => (await state(gw.a)) === 'up');
     expect((await health.read([id(gw.a)])).get(id(gw.a))).toMatchObject({ state: 'up', failures: 0, lastStatus: 200 });
+  });
+
+  it("the carrier's own OPTIONS ping, from its gateway's address, is answered 200 with Allow", async () => {
+    const r = await runSipp({
+      scenario: file(optionsPing({ user: 'ping', domain: gw.b.host, allow: 'INVITE.*OPTIONS' })),
+      target: s.sipTarget,
+      localHost: gw.b.host,
+      calls: 1,
+      timeoutS: 6,
+    });
+    expect(r.ok, explain(r)).toBe(true);
   });
 });

@@ -12,6 +12,7 @@ import { validateExtension, validateTenantCreate } from '@kumo/domain';
 import { ProvisioningRepo, SYSTEM_ACTOR } from '@kumo/store';
 import { freePort, runSipp, startSipp, uacCall, uasAnswer, uasTransferor, type SippResult } from '@kumo/testkit';
 import { udpPortBound } from '../helpers/raw-phone.js';
+import { bindPhone } from '../helpers/bind-phone.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 const DOMAIN = 'xfer-id.kumo.test';
@@ -48,16 +49,7 @@ describe('connected identity after a blind transfer', () => {
     const port = await freePort();
     const h = startSipp({ scenario: file(xml), transport: 'udp', localPort: port, calls: 1, timeoutS: 20 });
     await udpPortBound(port);
-    await s.app.location.register({
-      tenantId: 'xferid',
-      extension: ext,
-      callId: `reg-${ext}-${port}`,
-      cseq: 1,
-      maxContacts: 5,
-      policy: 'replace-oldest',
-      mode: 'update',
-      updates: [{ id: `b${port}`, expires: 300, contact: `sip:${ext}@127.0.0.1:${port}`, source: { address: '127.0.0.1', port, transport: 'udp' } }],
-    });
+    await bindPhone(s, { tenantId: 'xferid', ext, port, transport: 'udp' });
     return h;
   };
 

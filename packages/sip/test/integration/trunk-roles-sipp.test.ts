@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { validateDid, validateExtension, validateTenantCreate, validateTrunk, type Cdr } from '@kumo/domain';
 import { CdrStreams, ProvisioningRepo, SYSTEM_ACTOR } from '@kumo/store';
 import { freePort, runSipp, startSipp, uacCall, uasAnswer, type SippResult } from '@kumo/testkit';
+import { bindPhone } from '../helpers/bind-phone.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 function ok<T>(v: { ok: true; value: T } | { ok: false; problems: readonly unknown[] }): T {
@@ -85,16 +86,7 @@ describe('trunk roles and two trunks on one carrier IP', () => {
     for (const trunkId of ['main', 'sos'] as const) {
       const phonePort = await freePort();
       const phone = startSipp({ scenario: file(uasAnswer(200)), localPort: phonePort, calls: 1, timeoutS: 20 });
-      await s.app.location.register({
-        tenantId,
-        extension: '1001',
-        callId: `reg-${phonePort}`,
-        cseq: 1,
-        maxContacts: 5,
-        policy: 'replace-oldest',
-        mode: 'update',
-        updates: [{ id: `b${phonePort}`, expires: 300, contact: `sip:1001@127.0.0.1:${phonePort}`, source: { address: '127.0.0.1', port: phonePort, transport: 'udp' } }],
-      });
+      await bindPhone(s, { tenantId, ext: '1001', port: phonePort, transport: 'udp' });
       const c = callArgs();
       const r = await runSipp({
         scenario: file(uacCall({ user: '0901234567', domain: IP, ruriHost: domain, expect: 200 })),

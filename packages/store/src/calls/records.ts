@@ -39,6 +39,8 @@ export interface CallRecord {
   readonly facts: CallFacts;
   readonly legs: readonly LegRecord[];
   readonly ticket?: AdmissionTicket;
+  /** Extensions this call counts as busy in the hunt state (a recovery gives them back: counters do not drift). */
+  readonly busy?: readonly string[];
 }
 
 export interface OwnerBeat {
@@ -105,6 +107,11 @@ export class CallRecordStore {
     });
   }
 
+  /** The call counts these extensions as busy (hunt state): a process recovering it counts them idle again. */
+  async busy(tenantId: string, callKey: string, extensions: readonly string[]): Promise<void> {
+    await this.redis.hset(this.keys.tenant.callRecord(tenantId, callKey), { busy: JSON.stringify(extensions) });
+  }
+
   /** The call's CDR is published: the record goes (idempotent). */
   async clear(tenantId: string, callKey: string, owner = this.owner): Promise<void> {
     await this.redis.del(this.keys.tenant.callRecord(tenantId, callKey));
@@ -123,6 +130,7 @@ export class CallRecordStore {
       facts: JSON.parse(h.facts) as CallFacts,
       legs: h.legs !== undefined ? (JSON.parse(h.legs) as LegRecord[]) : [],
       ...(h.ticket !== undefined ? { ticket: JSON.parse(h.ticket) as AdmissionTicket } : {}),
+      ...(h.busy !== undefined ? { busy: JSON.parse(h.busy) as string[] } : {}),
     };
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { carrierRegistrar, gatewayUas, lintScenario, register, scenarioElements, uacCall, uasAnswer, uasInDialog, uasRingCancel, uasTransferor } from '@kumo/testkit';
+import { carrierRegistrar, gatewayUas, lintScenario, optionsPing, register, scenarioElements, uacCall, uasAnswer, uasInDialog, uasRingCancel, uasTransferor } from '@kumo/testkit';
 
 const base = { user: '1001', domain: 'acme.kumo.test', password: 'secret' } as const;
 
@@ -20,6 +20,7 @@ describe('the shared sipp scenario builders', () => {
     ['transferor', uasTransferor({ target: '1003', domain: 'd' })],
     ['in-dialog phone', uasInDialog()],
     ['register', register(base)],
+    ['OPTIONS ping', optionsPing({ user: 'ping', domain: '127.0.0.2' })],
     ['gateway', gatewayUas()],
     ['carrier registrar', carrierRegistrar({ username: 'u', realm: 'r', expiresSec: 60 })],
   ])('%s: well formed and RFC-correct', (_name, xml) => {

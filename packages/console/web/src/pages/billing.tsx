@@ -3,7 +3,7 @@ import { useState } from 'preact/hooks';
 import { api, tpath, type Page } from '../api.ts';
 import { fmtDate, fmtMinor, fmtNum, fmtYen, lang, t, tokyoMonth } from '../i18n.ts';
 import type { PageProps } from '../session.ts';
-import { ErrorBox, Loading, Section, useLoad } from '../ui.tsx';
+import { ErrorBox, JsonEditor, Loading, MonthPicker, Section, useConfirm, useLoad } from '../ui.tsx';
 
 export function Ledgers({ tenantId }: PageProps): JSX.Element {
   const l = lang();
@@ -78,7 +78,39 @@ function BarChart({ rows, title }: { rows: Row[]; title: string }): JSX.Element 
   );
 }
 
-export function Billing({ tenantId }: PageProps): JSX.Element {
+/** The tenant's tariff: the effective prices for everyone; operators edit or remove the tenant's override. */
+function TenantTariff({ tenantId, operator }: { tenantId: string; operator: boolean }): JSX.Element {
+  const [tariff, error, reload] = useLoad(() => api<{ platform: unknown; override: unknown; effective: unknown }>('GET', tpath(tenantId, '/billing/tariff')), [tenantId]);
+  const [confirmEl, confirm] = useConfirm();
+  const [opError, setOpError] = useState<unknown>(null);
+  if (tariff === null) return error === null ? <Loading /> : <ErrorBox error={error} />;
+  return (
+    <Section title={t('tenantTariff')} id="tenant-tariff">
+      {confirmEl}
+      <ErrorBox error={opError} />
+      <details>
+        <summary>{t('effectiveTariff')}</summary>
+        <pre class="pre" data-testid="effective-tariff">{JSON.stringify(tariff.effective, null, 2)}</pre>
+      </details>
+      {operator && (
+        <>
+          <JsonEditor id="tariff-override" label={t('tariffOverride')} value={tariff.override ?? {}} confirmText={t('tariffOverride')} save={(b) => api('PUT', tpath(tenantId, '/billing/tariff'), b)} onDone={reload} />
+          {tariff.override !== null && (
+            <button
+              type="button"
+              class="danger"
+              onClick={() => confirm(t('confirmDelete', { what: t('tariffOverride') }), () => void api('DELETE', tpath(tenantId, '/billing/tariff')).then(reload, setOpError))}
+            >
+              {t('removeOverride')}
+            </button>
+          )}
+        </>
+      )}
+    </Section>
+  );
+}
+
+export function Billing({ tenantId, session }: PageProps): JSX.Element {
   const months = Array.from({ length: 12 }, (_, i) => tokyoMonth(-i));
   const [month, setMonth] = useState(months[0]!);
   const [report, error] = useLoad(() => api<Report>('GET', tpath(tenantId, `/billing/months/${month}`)), [tenantId, month]);
@@ -87,14 +119,7 @@ export function Billing({ tenantId }: PageProps): JSX.Element {
   return (
     <>
       <div class="row">
-        <label for="f-month">{t('month')}</label>
-        <select id="f-month" value={month} onChange={(e) => setMonth((e.currentTarget as HTMLSelectElement).value)}>
-          {months.map((m) => (
-            <option key={m} value={m}>
-              {m}
-            </option>
-          ))}
-        </select>
+        <MonthPicker value={month} onChange={setMonth} months={months} />
         <a class="button" href={tpath(tenantId, `/billing/months/${month}/report.csv?encoding=${l === 'ja' ? 'shift_jis' : 'utf-8'}&lang=${l}`)} download data-testid="report-csv">
           {t('reportCsv')}
         </a>
@@ -165,6 +190,7 @@ export function Billing({ tenantId }: PageProps): JSX.Element {
           </div>
         )}
       </Section>
+      <TenantTariff tenantId={tenantId} operator={session.user.role === 'operator'} />
     </>
   );
 }

@@ -1,11 +1,11 @@
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { validateExtension, validateExtensionPatch, PERMISSION_CLASSES, type ExtensionInput, type NumberingPlan } from '@kumo/domain';
-import { api, ApiError, tpath, type Page } from '../api.ts';
+import { api, tpath, type ApiError, type Page } from '../api.ts';
 import { decodeCsv, headerField, parseCsv } from '../csv.ts';
 import { lang, t } from '../i18n.ts';
 import type { PageProps } from '../session.ts';
-import { ErrorBox, Field, Notice, useConfirm, useLoad } from '../ui.tsx';
+import { ErrorBox, FormCard, Notice, useConfirm, useForm, useLoad, type FieldSpec, useCursor } from '../ui.tsx';
 
 interface Extension {
   number: string;
@@ -17,113 +17,54 @@ interface Extension {
 
 const PAGE = 50;
 
-/** Client-side problems with the API's own validator, as field → message. */
-function problemsOf(v: { ok: boolean; problems?: readonly { field: string; message: string }[] }): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (!v.ok) for (const p of v.problems ?? []) out[p.field] = p.message;
-  return out;
-}
+const newFields = (): FieldSpec[] => [
+  { name: 'number', label: t('number'), inputMode: 'numeric', required: true },
+  { name: 'displayName', label: t('name'), required: true },
+  { name: 'password', label: t('sipPassword'), kind: 'password', autocomplete: 'new-password', required: true },
+  { name: 'department', label: t('department') },
+  { name: 'permissionClass', label: t('permission'), kind: 'select', options: PERMISSION_CLASSES },
+];
 
 function CreateForm({ tenantId, plan, onDone }: { tenantId: string; plan: NumberingPlan | null; onDone: () => void }): JSX.Element {
-  const [f, setF] = useState({ number: '', displayName: '', password: '', department: '', permissionClass: 'national' });
-  const [errs, setErrs] = useState<Record<string, string>>({});
-  const [error, setError] = useState<unknown>(null);
-  const [note, setNote] = useState<string | null>(null);
-  const set = (k: keyof typeof f) => (v: string) => setF({ ...f, [k]: v });
-  const submit = async (e: Event): Promise<void> => {
-    e.preventDefault();
-    setNote(null);
-    const input = { ...f, permissionClass: f.permissionClass as NonNullable<ExtensionInput['permissionClass']> };
-    const v = validateExtension(input, plan ?? undefined);
-    const p = problemsOf(v);
-    setErrs(p);
-    if (Object.keys(p).length > 0) return;
-    try {
-      await api('POST', tpath(tenantId, '/extensions'), input);
-      setError(null);
-      setNote(t('created'));
-      setF({ number: '', displayName: '', password: '', department: '', permissionClass: 'national' });
-      onDone();
-    } catch (err) {
-      setError(err);
-      if (err instanceof ApiError) setErrs(err.problems());
-    }
-  };
-  return (
-    <form class="card" onSubmit={(e) => void submit(e)} aria-labelledby="new-ext" noValidate>
-      <h2 id="new-ext">{t('newExtension')}</h2>
-      <ErrorBox error={error} />
-      <Notice text={note} />
-      <div class="grid">
-        <Field label={t('number')} name="number" value={f.number} onInput={set('number')} error={errs['number']} inputMode="numeric" required />
-        <Field label={t('name')} name="displayName" value={f.displayName} onInput={set('displayName')} error={errs['displayName']} required />
-        <Field label={t('sipPassword')} name="password" type="password" value={f.password} onInput={set('password')} error={errs['password']} autocomplete="new-password" required />
-        <Field label={t('department')} name="department" value={f.department} onInput={set('department')} error={errs['department']} />
-        <div class="field">
-          <label for="f-permissionClass">{t('permission')}</label>
-          <select id="f-permissionClass" value={f.permissionClass} onChange={(e) => set('permissionClass')((e.currentTarget as HTMLSelectElement).value)}>
-            {PERMISSION_CLASSES.map((c) => (
-              <option key={c} value={c}>
-                {c}
-              </option>
-            ))}
-          </select>
-        </div>
-      </div>
-      <button type="submit" class="primary">
-        {t('create')}
-      </button>
-    </form>
-  );
+  const fields = newFields();
+  const form = useForm<ExtensionInput>({
+    fields,
+    initial: { number: '', displayName: '', password: '', department: '', permissionClass: 'national' },
+    toBody: (f) => ({ ...(f as unknown as ExtensionInput), permissionClass: f['permissionClass'] as NonNullable<ExtensionInput['permissionClass']> }),
+    check: (b) => validateExtension(b, plan ?? undefined),
+    submit: (b) => api('POST', tpath(tenantId, '/extensions'), b),
+    onDone,
+    doneNote: t('created'),
+  });
+  return <FormCard form={form} fields={fields} title={t('newExtension')} titleId="new-ext" heading="h2" submitLabel={t('create')} />;
 }
 
+const editFields = (): FieldSpec[] => [
+  { name: 'displayName', label: t('name') },
+  { name: 'department', label: t('department') },
+  { name: 'fwd-u', label: t('forwardAlways'), paths: ['forwarding/unconditional'] },
+  { name: 'fwd-b', label: t('forwardBusy'), paths: ['forwarding/busy'] },
+  { name: 'fwd-n', label: t('forwardNoAnswer'), paths: ['forwarding/noAnswer'] },
+];
+
 function EditRow({ tenantId, ext, onDone }: { tenantId: string; ext: Extension; onDone: () => void }): JSX.Element {
-  const [f, setF] = useState({
-    displayName: ext.displayName,
-    department: ext.department,
-    unconditional: ext.forwarding.unconditional ?? '',
-    busy: ext.forwarding.busy ?? '',
-    noAnswer: ext.forwarding.noAnswer ?? '',
+  const fields = editFields();
+  const form = useForm({
+    fields,
+    initial: { displayName: ext.displayName, department: ext.department, 'fwd-u': ext.forwarding.unconditional ?? '', 'fwd-b': ext.forwarding.busy ?? '', 'fwd-n': ext.forwarding.noAnswer ?? '' },
+    toBody: (f) => ({
+      displayName: f['displayName'] ?? '',
+      department: f['department'] ?? '',
+      forwarding: Object.fromEntries(Object.entries({ unconditional: f['fwd-u'], busy: f['fwd-b'], noAnswer: f['fwd-n'] }).filter(([, v]) => v !== undefined && v !== '')),
+    }),
+    check: validateExtensionPatch,
+    submit: (patch) => api('PATCH', tpath(tenantId, `/extensions/${ext.number}`), patch),
+    onDone,
   });
-  const [errs, setErrs] = useState<Record<string, string>>({});
-  const [error, setError] = useState<unknown>(null);
-  const set = (k: keyof typeof f) => (v: string) => setF({ ...f, [k]: v });
-  const save = async (e: Event): Promise<void> => {
-    e.preventDefault();
-    const forwarding = Object.fromEntries(Object.entries({ unconditional: f.unconditional, busy: f.busy, noAnswer: f.noAnswer }).filter(([, v]) => v !== ''));
-    const patch = { displayName: f.displayName, department: f.department, forwarding };
-    const p = problemsOf(validateExtensionPatch(patch));
-    setErrs(p);
-    if (Object.keys(p).length > 0) return;
-    try {
-      await api('PATCH', tpath(tenantId, `/extensions/${ext.number}`), patch);
-      onDone();
-    } catch (err) {
-      setError(err);
-      if (err instanceof ApiError) setErrs(err.problems());
-    }
-  };
   return (
     <tr>
       <td colSpan={5}>
-        <form class="card" onSubmit={(e) => void save(e)} aria-label={`${t('edit')} ${ext.number}`} noValidate>
-          <ErrorBox error={error} />
-          <div class="grid">
-            <Field label={t('name')} name="edit-displayName" value={f.displayName} onInput={set('displayName')} error={errs['displayName']} />
-            <Field label={t('department')} name="edit-department" value={f.department} onInput={set('department')} error={errs['department']} />
-            <Field label={t('forwardAlways')} name="edit-fwd-u" value={f.unconditional} onInput={set('unconditional')} error={errs['forwarding/unconditional']} />
-            <Field label={t('forwardBusy')} name="edit-fwd-b" value={f.busy} onInput={set('busy')} error={errs['forwarding/busy']} />
-            <Field label={t('forwardNoAnswer')} name="edit-fwd-n" value={f.noAnswer} onInput={set('noAnswer')} error={errs['forwarding/noAnswer']} />
-          </div>
-          <div class="row">
-            <button type="submit" class="primary">
-              {t('save')}
-            </button>
-            <button type="button" onClick={onDone}>
-              {t('cancel')}
-            </button>
-          </div>
-        </form>
+        <FormCard form={form} fields={fields} prefix="edit-" label={`${t('edit')} ${ext.number}`} submitLabel={t('save')} onCancel={onDone} />
       </td>
     </tr>
   );
@@ -231,12 +172,12 @@ function Import({ tenantId, plan, onDone }: { tenantId: string; plan: NumberingP
 export function Extensions({ tenantId, readOnly, live }: PageProps): JSX.Element {
   const [q, setQ] = useState('');
   const [query, setQuery] = useState('');
-  const [cursors, setCursors] = useState<string[]>(['']);
+  const paging = useCursor();
   const [editing, setEditing] = useState<string | null>(null);
   const [note, setNote] = useState<string | null>(null);
   const [opError, setOpError] = useState<unknown>(null);
   const [confirmEl, confirm] = useConfirm();
-  const after = cursors[cursors.length - 1] ?? '';
+  const after = paging.cursor;
   const [plan] = useLoad(() => api<NumberingPlan>('GET', tpath(tenantId, '/numbering-plan')), [tenantId]);
   const [page, error, reload] = useLoad(
     () => api<Page<Extension>>('GET', tpath(tenantId, `/extension-search?limit=${PAGE}&q=${encodeURIComponent(query)}${after !== '' ? `&after=${encodeURIComponent(after)}` : ''}`)),
@@ -264,7 +205,7 @@ export function Extensions({ tenantId, readOnly, live }: PageProps): JSX.Element
         onSubmit={(e) => {
           e.preventDefault();
           setQuery(q);
-          setCursors(['']);
+          paging.reset();
         }}
       >
         <label for="f-q">{t('search')}</label>
@@ -323,14 +264,7 @@ export function Extensions({ tenantId, readOnly, live }: PageProps): JSX.Element
           </tbody>
         </table>
       </div>
-      <div class="row pager">
-        <button type="button" disabled={cursors.length <= 1} onClick={() => setCursors([''])}>
-          {t('first')}
-        </button>
-        <button type="button" disabled={page?.next == null} onClick={() => page?.next != null && setCursors([...cursors, page.next])}>
-          {t('next')}
-        </button>
-      </div>
+      {paging.pager(page?.next)}
       {!readOnly && (
         <>
           <CreateForm tenantId={tenantId} plan={plan} onDone={reload} />

@@ -1,10 +1,10 @@
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { validateTenantCreate, validateTenantPatch } from '@kumo/domain';
-import { api, ApiError, tpath, type Page } from '../api.ts';
+import { api, tpath, type Page } from '../api.ts';
 import { fmtNum, t, type MsgKey } from '../i18n.ts';
 import type { PageProps } from '../session.ts';
-import { ErrorBox, Field, Loading, Notice, Section, useConfirm, useLoad } from '../ui.tsx';
+import { ErrorBox, FormCard, JsonEditor, Loading, Notice, Section, useConfirm, useForm, useLoad, type FieldSpec, useCursor } from '../ui.tsx';
 
 interface Tenant {
   id: string;
@@ -17,89 +17,48 @@ interface Tenant {
   restrictionLevel: number;
 }
 
+const num = (v: string | undefined): number => (v === undefined || v.trim() === '' ? Number.NaN : Number(v));
+const contractFields = (): FieldSpec[] => [
+  { name: 'ports', label: t('contractPorts'), inputMode: 'numeric' },
+  { name: 'channels', label: t('trunkChannelsL'), inputMode: 'numeric', paths: ['trunkChannels'] },
+  { name: 'cps', label: t('cps'), inputMode: 'numeric', paths: ['callsPerSecond'] },
+];
+const contractOf = (f: Record<string, string>) => ({ ports: num(f['ports']), trunkChannels: num(f['channels']), callsPerSecond: num(f['cps']) });
+
 function NewTenant({ onDone }: { onDone: () => void }): JSX.Element {
-  const [f, setF] = useState({ id: '', name: '', sipDomain: '', ports: '100', trunkChannels: '10', callsPerSecond: '5' });
-  const [errs, setErrs] = useState<Record<string, string>>({});
-  const [error, setError] = useState<unknown>(null);
-  const set = (k: keyof typeof f) => (v: string) => setF({ ...f, [k]: v });
-  const submit = async (e: Event): Promise<void> => {
-    e.preventDefault();
-    const body = { id: f.id, name: f.name, sipDomain: f.sipDomain, ports: Number(f.ports), trunkChannels: Number(f.trunkChannels), callsPerSecond: Number(f.callsPerSecond) };
-    const v = validateTenantCreate(body);
-    if (!v.ok) {
-      setErrs(Object.fromEntries(v.problems.map((p) => [p.field, p.message])));
-      return;
-    }
-    try {
-      await api('POST', '/v1/tenants', body);
-      setErrs({});
-      setError(null);
-      onDone();
-    } catch (err) {
-      setError(err);
-      if (err instanceof ApiError) setErrs(err.problems());
-    }
-  };
-  return (
-    <form class="card" onSubmit={(e) => void submit(e)} aria-labelledby="new-tenant" noValidate>
-      <h2 id="new-tenant">{t('newTenant')}</h2>
-      <ErrorBox error={error} />
-      <div class="grid">
-        <Field label={t('id')} name="t-id" value={f.id} onInput={set('id')} error={errs['id']} required />
-        <Field label={t('name')} name="t-name" value={f.name} onInput={set('name')} error={errs['name']} required />
-        <Field label={t('sipDomain')} name="t-domain" value={f.sipDomain} onInput={set('sipDomain')} error={errs['sipDomain']} required />
-        <Field label={t('contractPorts')} name="t-ports" value={f.ports} onInput={set('ports')} error={errs['ports']} inputMode="numeric" />
-        <Field label={t('trunkChannelsL')} name="t-channels" value={f.trunkChannels} onInput={set('trunkChannels')} error={errs['trunkChannels']} inputMode="numeric" />
-        <Field label={t('cps')} name="t-cps" value={f.callsPerSecond} onInput={set('callsPerSecond')} error={errs['callsPerSecond']} inputMode="numeric" />
-      </div>
-      <button type="submit" class="primary">
-        {t('create')}
-      </button>
-    </form>
-  );
+  const fields: FieldSpec[] = [
+    { name: 'id', label: t('id'), required: true },
+    { name: 'name', label: t('name'), required: true },
+    { name: 'domain', label: t('sipDomain'), required: true, paths: ['sipDomain'] },
+    ...contractFields(),
+  ];
+  const form = useForm({
+    fields,
+    initial: { id: '', name: '', domain: '', ports: '100', channels: '10', cps: '5' },
+    toBody: (f) => ({ id: f['id'] ?? '', name: f['name'] ?? '', sipDomain: f['domain'] ?? '', ...contractOf(f) }),
+    check: validateTenantCreate,
+    submit: (b) => api('POST', '/v1/tenants', b),
+    onDone,
+    doneNote: t('created'),
+  });
+  return <FormCard form={form} fields={fields} prefix="t-" title={t('newTenant')} titleId="new-tenant" heading="h2" submitLabel={t('create')} />;
 }
 
 /** The contract of one tenant (ports, trunk channels, calls per second), validated like the API does. */
 function ContractRow({ tn, onDone }: { tn: Tenant; onDone: () => void }): JSX.Element {
-  const [f, setF] = useState({ ports: String(tn.ports), trunkChannels: String(tn.trunkChannels), callsPerSecond: String(tn.callsPerSecond) });
-  const [errs, setErrs] = useState<Record<string, string>>({});
-  const [error, setError] = useState<unknown>(null);
-  const set = (k: keyof typeof f) => (v: string) => setF({ ...f, [k]: v });
-  const save = async (e: Event): Promise<void> => {
-    e.preventDefault();
-    const patch = { ports: Number(f.ports), trunkChannels: Number(f.trunkChannels), callsPerSecond: Number(f.callsPerSecond) };
-    const v = validateTenantPatch(patch);
-    if (!v.ok) {
-      setErrs(Object.fromEntries(v.problems.map((p) => [p.field, p.message])));
-      return;
-    }
-    try {
-      await api('PATCH', tpath(tn.id), patch);
-      onDone();
-    } catch (err) {
-      setError(err);
-      if (err instanceof ApiError) setErrs(err.problems());
-    }
-  };
+  const fields = contractFields();
+  const form = useForm({
+    fields,
+    initial: { ports: String(tn.ports), channels: String(tn.trunkChannels), cps: String(tn.callsPerSecond) },
+    toBody: contractOf,
+    check: validateTenantPatch,
+    submit: (patch) => api('PATCH', tpath(tn.id), patch),
+    onDone,
+  });
   return (
     <tr>
       <td colSpan={6}>
-        <form class="card" onSubmit={(e) => void save(e)} aria-label={`${t('contract')} ${tn.id}`} noValidate>
-          <ErrorBox error={error} />
-          <div class="grid">
-            <Field label={t('contractPorts')} name="c-ports" value={f.ports} onInput={set('ports')} error={errs['ports']} inputMode="numeric" />
-            <Field label={t('trunkChannelsL')} name="c-channels" value={f.trunkChannels} onInput={set('trunkChannels')} error={errs['trunkChannels']} inputMode="numeric" />
-            <Field label={t('cps')} name="c-cps" value={f.callsPerSecond} onInput={set('callsPerSecond')} error={errs['callsPerSecond']} inputMode="numeric" />
-          </div>
-          <div class="row">
-            <button type="submit" class="primary">
-              {t('save')}
-            </button>
-            <button type="button" onClick={onDone}>
-              {t('cancel')}
-            </button>
-          </div>
-        </form>
+        <FormCard form={form} fields={fields} prefix="c-" label={`${t('contract')} ${tn.id}`} submitLabel={t('save')} onCancel={onDone} />
       </td>
     </tr>
   );
@@ -107,8 +66,8 @@ function ContractRow({ tn, onDone }: { tn: Tenant; onDone: () => void }): JSX.El
 
 export function Tenants({ openTenant }: PageProps): JSX.Element {
   const [editing, setEditing] = useState<string | null>(null);
-  const [cursors, setCursors] = useState<string[]>(['']);
-  const after = cursors[cursors.length - 1] ?? '';
+  const paging = useCursor();
+  const after = paging.cursor;
   const [page, error, reload] = useLoad(() => api<Page<Tenant>>('GET', `/v1/tenants?limit=50${after !== '' ? `&after=${encodeURIComponent(after)}` : ''}`), [after]);
   const [opError, setOpError] = useState<unknown>(null);
   const [note, setNote] = useState<string | null>(null);
@@ -192,14 +151,7 @@ export function Tenants({ openTenant }: PageProps): JSX.Element {
           </tbody>
         </table>
       </div>
-      <div class="row pager">
-        <button type="button" disabled={cursors.length <= 1} onClick={() => setCursors([''])}>
-          {t('first')}
-        </button>
-        <button type="button" disabled={page?.next == null} onClick={() => page?.next != null && setCursors([...cursors, page.next])}>
-          {t('next')}
-        </button>
-      </div>
+      {paging.pager(page?.next)}
       <NewTenant onDone={reload} />
     </>
   );
@@ -322,45 +274,6 @@ export function Platform(_p: PageProps): JSX.Element {
 /** The platform default tariff as JSON (prices in 1/100 JPY); the server validates and audits it. */
 function Tariff(): JSX.Element {
   const [tariff, error, reload] = useLoad(() => api<Record<string, unknown>>('GET', '/v1/billing/tariff'));
-  const [text, setText] = useState<string | null>(null);
-  const [opError, setOpError] = useState<unknown>(null);
-  const [note, setNote] = useState<string | null>(null);
-  const [confirmEl, confirm] = useConfirm();
   if (tariff === null) return error === null ? <Loading /> : <ErrorBox error={error} />;
-  const value = text ?? JSON.stringify(tariff, null, 2);
-  return (
-    <form
-      class="card"
-      onSubmit={(e) => {
-        e.preventDefault();
-        let body: unknown;
-        try {
-          body = JSON.parse(value);
-        } catch (err) {
-          setOpError(err);
-          return;
-        }
-        confirm(t('tariff'), async () => {
-          try {
-            await api('PUT', '/v1/billing/tariff', body);
-            setOpError(null);
-            setNote(t('saved'));
-            setText(null);
-            reload();
-          } catch (err) {
-            setOpError(err);
-          }
-        });
-      }}
-    >
-      {confirmEl}
-      <Notice text={note} />
-      <ErrorBox error={opError} />
-      <label for="f-tariff">{t('tariff')}</label>
-      <textarea id="f-tariff" rows={12} spellcheck={false} value={value} onInput={(e) => setText((e.currentTarget as HTMLTextAreaElement).value)} />
-      <button type="submit" class="primary">
-        {t('save')}
-      </button>
-    </form>
-  );
+  return <JsonEditor id="tariff" label={t('tariff')} value={tariff} confirmText={t('tariff')} save={(b) => api('PUT', '/v1/billing/tariff', b)} onDone={reload} />;
 }

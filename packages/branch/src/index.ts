@@ -1,0 +1,1 @@
+export { BranchAgent, type BranchAgentOptions, type BranchView } from './agent.js';

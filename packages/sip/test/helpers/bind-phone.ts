@@ -1,0 +1,18 @@
+import type { Stack } from './stack.js';
+
+/**
+ * Binds extension `ext` of `tenantId` to a phone listening on 127.0.0.1:`port` (a sipp UAS), straight
+ * into the location store as its REGISTER would: one binding per port, added to the extension's others.
+ */
+export function bindPhone(s: Stack, o: { tenantId: string; ext: string; port: number; transport: 'udp' | 'tcp' }): ReturnType<Stack['app']['location']['register']> {
+  return s.app.location.register({
+    tenantId: o.tenantId,
+    extension: o.ext,
+    callId: `reg-${o.ext}-${o.port}`,
+    cseq: 1,
+    maxContacts: 5,
+    policy: 'replace-oldest',
+    mode: 'update',
+    updates: [{ id: `b${o.port}`, expires: 300, contact: `sip:${o.ext}@127.0.0.1:${o.port}`, source: { address: '127.0.0.1', port: o.port, transport: o.transport } }],
+  });
+}
