@@ -191,6 +191,26 @@ describe('infra/compose', () => {
   });
 });
 
+describe('infra/prometheus', () => {
+  const jobs = (file: string): string[] =>
+    (parse(read(file)) as { scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[] }).scrape_configs
+      .filter((j) => j.job_name.startsWith('kumo-'))
+      .flatMap((j) => j.static_configs.flatMap((c) => c.targets.map((t) => `${j.job_name} ${t}`)))
+      .sort();
+  const single = ['engine', 'sip', 'api', 'billing'].map((cmd) => `kumo-${cmd} 127.0.0.1:${listens(cmd, {}).ops}`);
+
+  it('the single-node scrape config: every Kumo process on its default ops port, nothing that does not exist', () => {
+    expect(jobs('prometheus/prometheus.yml')).toEqual([...single].sort());
+  });
+
+  it('on drachtio-server: its metrics port from drachtio.conf.xml in place of the engine', () => {
+    const port = /<prometheus port="(\d+)">([^<]+)</.exec(read('drachtio/drachtio.conf.xml'));
+    expect(port).not.toBeNull();
+    const want = [...single.filter((t) => !t.startsWith('kumo-engine ')), `kumo-drachtio ${port?.[2]}:${port?.[1]}`].sort();
+    expect(jobs('prometheus/prometheus.drachtio.yml')).toEqual(want);
+  });
+});
+
 interface K8sContainer {
   name: string;
   image?: string;
