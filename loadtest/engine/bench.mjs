@@ -61,6 +61,26 @@ function sipp(argv, label) {
         const last = lines[lines.length - 1].split(';');
         const col = (n) => Number(last[h.indexOf(n)] ?? 0) || 0;
         s = { ok: col('SuccessfulCall(C)'), failed: col('FailedCall(C)'), retrans: col('Retransmissions(C)'), elapsed: last[h.indexOf('ElapsedTime(C)')] };
+        // why calls failed (sipp's own counters), e.g. unexpected=503 shed, maxRetrans/timeout=an admitted call lost
+        // the offering window: the first stat row where every call was created
+        const created = h.indexOf('TotalCallCreated');
+        const okc = h.indexOf('SuccessfulCall(C)');
+        const epoch = (v) => Number(String(v).split('\t').pop());
+        const startCol = h.indexOf('StartTime');
+        const curCol = h.indexOf('CurrentTime');
+        const total = Number(last[created]);
+        for (const line of lines.slice(1)) {
+          const r = line.split(';');
+          if (Number(r[created]) >= total) {
+            s.window = { ok: Number(r[okc]), seconds: Math.max(0.1, epoch(r[curCol]) - epoch(r[startCol])) };
+            break;
+          }
+        }
+        s.why = Object.fromEntries(
+          [['unexpected', 'FailedUnexpectedMessage(C)'], ['maxRetrans', 'FailedMaxUDPRetrans(C)'], ['timeoutRecv', 'FailedTimeoutOnRecv(C)'], ['timeoutSend', 'FailedTimeoutOnSend(C)'], ['rejected', 'FailedCallRejected(C)'], ['callTimeout', 'FailedCallTimeout(C)'], ['deadCallMsgs', 'DeadCallMsgs(C)'], ['outOfCallMsgs', 'OutOfCallMsgs(C)']]
+            .map(([k, n]) => [k, col(n)])
+            .filter(([, v]) => v > 0),
+        );
       }
       rmSync(dir, { recursive: true, force: true });
       resolve({ code, ...s, err: err.slice(-500), label });
@@ -70,7 +90,9 @@ function sipp(argv, label) {
 }
 
 function startChild(file, argv) {
-  const c = fork(join(here, file), argv, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: ['--expose-gc'] });
+  // KUMO_BENCH_PROF=<dir>: a CPU profile of the engine process (written when it exits)
+  const prof = process.env.KUMO_BENCH_PROF && file === 'engine-proc.mjs' ? ['--cpu-prof', '--cpu-prof-dir', process.env.KUMO_BENCH_PROF] : [];
+  const c = fork(join(here, file), argv, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: ['--expose-gc', ...prof] });
   return new Promise((resolve, reject) => {
     c.once('message', (m) => (m.ready ? resolve(c) : reject(new Error('bad ready'))));
     c.once('exit', (code) => reject(new Error(`${file} exited ${code}`)));
@@ -79,6 +101,11 @@ function startChild(file, argv) {
 const ask = (c) => new Promise((resolve) => {
   c.once('message', resolve);
   c.send('stats');
+});
+/** The engine's stats right after a full GC in it (`--expose-gc` is on for the children). */
+const gcStats = () => new Promise((resolve) => {
+  engine.once('message', resolve);
+  engine.send('gc');
 });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -165,35 +192,43 @@ if (overloadS > 0 && best > 0) {
   const r = await step(rate, rate * overloadS, sipPort);
   const c1 = await cpuNow();
   const shed = c1.stats.shed - c0.stats.shed;
-  overloadLine = `overload: offered ${rate}/s (2× ${best}) for ${overloadS} s: ok ${r.ok} (${(r.ok / r.seconds).toFixed(0)} calls/s = ${((r.ok / r.seconds / bestAchieved) * 100).toFixed(0)} % of capacity), shed with 503 ${shed}, admitted calls failed ${Math.max(0, r.failed - shed)}, retrans ${r.retrans}; engine ${perK(c1.engine - c0.engine, r.ok)} CPU-s, apps ${perK(c1.apps - c0.apps, r.ok)} CPU-s per 1,000 calls; load average ${load()}`;
+  // every new INVITE the engine admitted (handed to an app) is one call; those that did not end as a successful sipp
+  // call are the admitted calls that failed. Shed INVITEs (retransmissions of one included) are counted apart.
+  const admitted = c1.stats.admitted - c0.stats.admitted;
+  const admittedFailed = admitted - r.ok;
+  // achieved over the offering window (sipp's stat rows), not the tail of stragglers after it
+  const win = r.window ?? { ok: r.ok, seconds: r.seconds };
+  const achieved = win.ok / win.seconds;
+  overloadLine = `overload: offered ${rate}/s (2× ${best}) for ${overloadS} s: ok ${r.ok}, ${achieved.toFixed(0)} calls/s completed while offering (${win.seconds.toFixed(1)} s) = ${((achieved / bestAchieved) * 100).toFixed(0)} % of capacity; admitted ${admitted}, admitted calls failed ${admittedFailed}; shed with 503 ${shed} INVITEs; retrans ${r.retrans}; sipp failure reasons ${JSON.stringify(r.why)}; engine ${perK(c1.engine - c0.engine, r.ok)} CPU-s, apps ${perK(c1.apps - c0.apps, r.ok)} CPU-s per 1,000 calls; load average ${load()}`;
   console.log(overloadLine);
 }
 
 if (burstCalls > 0 && best > 0) {
   await sleep(5000);
-  const idle = await new Promise((resolve) => {
-    engine.once('message', resolve);
-    engine.send('gc');
-  });
+  const idle = await gcStats();
   const r = await step(best, burstCalls, sipPort);
   await sleep(60000);
-  const after = await new Promise((resolve) => {
-    engine.once('message', resolve);
-    engine.send('gc');
-  });
-  console.log(`burst: ${r.ok}/${burstCalls} calls at ${best}/s; engine RSS idle ${(idle.rss / 1e6).toFixed(1)} MB → ${(after.rss / 1e6).toFixed(1)} MB a minute after (${((after.rss - idle.rss) / 1e6).toFixed(1)} MB above idle); heap ${(idle.heap / 1e6).toFixed(1)} → ${(after.heap / 1e6).toFixed(1)} MB`);
+  const after = await gcStats();
+  console.log(`burst: ${r.ok}/${burstCalls} calls at ${best}/s; engine RSS idle ${(idle.rss / 1e6).toFixed(1)} MB → ${(after.rss / 1e6).toFixed(1)} MB a minute after (${((after.rss - idle.rss) / 1e6).toFixed(1)} MB above idle; goal ≤ 50 MB); heap ${(idle.heap / 1e6).toFixed(1)} → ${(after.heap / 1e6).toFixed(1)} MB`);
 }
 
 if (memoryCalls > 0) {
   await sleep(3000);
-  const idle = await ask(engine);
+  const idle = await gcStats();
   const memRate = 300;
-  const hold = Math.ceil(memoryCalls / memRate) * 1000 + 15000;
+  const hold = Math.ceil(memoryCalls / memRate) * 1000 + 60000;
   const uac = sipp(['-sn', 'uac', `127.0.0.1:${sipPort}`, '-p', String(await freePort()), '-r', String(memRate), '-m', String(memoryCalls), '-d', String(hold), '-l', String(memoryCalls + 10), '-timeout', `${Math.ceil(hold / 1000) * 2 + 60}s`], 'uac');
-  await sleep(Math.ceil(memoryCalls / memRate) * 1000 + 5000);
-  if (global.gc) global.gc();
-  const full = await ask(engine);
-  console.log(`memory: ${full.stats.dialogs} engine dialogs; engine RSS ${(idle.rss / 1e6).toFixed(1)} MB idle → ${(full.rss / 1e6).toFixed(1)} MB; heap ${(idle.heap / 1e6).toFixed(1)} → ${(full.heap / 1e6).toFixed(1)} MB; ≈ ${((full.rss - idle.rss) / Math.max(1, full.stats.dialogs)).toFixed(0)} B RSS (${((full.heap - idle.heap) / Math.max(1, full.stats.dialogs)).toFixed(0)} B heap) per dialog (2 dialogs per B2BUA call)`);
+  await sleep(Math.ceil(memoryCalls / memRate) * 1000 + 3000);
+  // the set-up transactions end with their timers (RFC 6026 Accepted: 64·T1 = 32 s): wait for them, so what is left is
+  // what an active call costs
+  for (let i = 0; i < 45; i++) {
+    const s = (await ask(engine)).stats;
+    if (s.serverTransactions + s.clientTransactions <= memoryCalls / 100) break;
+    await sleep(1000);
+  }
+  const full = await gcStats(); // a full GC in the engine first: live memory, not garbage
+  const calls = Math.max(1, full.stats.dialogs / 2);
+  console.log(`memory: ${full.stats.dialogs} engine dialogs (${calls} active B2BUA calls, 2 dialogs each); engine RSS ${(idle.rss / 1e6).toFixed(1)} MB idle → ${(full.rss / 1e6).toFixed(1)} MB; heap ${(idle.heap / 1e6).toFixed(1)} → ${(full.heap / 1e6).toFixed(1)} MB; ≈ ${((full.rss - idle.rss) / calls / 1000).toFixed(1)} KB RSS (${((full.heap - idle.heap) / calls / 1000).toFixed(1)} KB heap) per active call (goal ≤ 10 KB; ${full.stats.serverTransactions + full.stats.clientTransactions} transactions still live); load average ${load()}`);
   uac.child.kill('SIGTERM');
   await uac.done;
 }

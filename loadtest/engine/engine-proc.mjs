@@ -9,8 +9,17 @@ const engine = await startEngine({
   secret: 'cymru',
   log: createLogger({ level: 'warn', name: 'engine' }),
   maxServerTransactions: 1000000,
+  // as `kumo engine` reads it: KUMO_ENGINE_SHED_ANSWER_MS=0 runs with the backstops only (the old guard), to compare
+  ...(process.env.KUMO_ENGINE_SHED_ANSWER_MS !== undefined ? { overload: { latencyHighMs: Number(process.env.KUMO_ENGINE_SHED_ANSWER_MS) } } : {}),
 });
 process.send?.({ ready: true });
+// KUMO_BENCH_TRACE=1: the admission controller's state once a second (limit 0 = not limiting)
+if (process.env.KUMO_BENCH_TRACE === '1') {
+  setInterval(() => {
+    const s = engine.stats();
+    console.log(`engine: limit ${s.admissionLimit}/s answer ${s.answerMs} ms elu ${s.elu} admitted ${s.admitted} shed ${s.shed} server txns ${s.serverTransactions} dialogs ${s.dialogs}`);
+  }, 1000).unref();
+}
 process.on('message', (m) => {
   if (m === 'gc') globalThis.gc?.();
   if (m === 'stats' || m === 'gc') process.send?.({ stats: engine.stats(), rss: process.memoryUsage().rss, heap: process.memoryUsage().heapUsed, cpu: process.cpuUsage() });

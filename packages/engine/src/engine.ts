@@ -1,37 +1,36 @@
-import { randomUUID } from 'node:crypto';
 import { metricMethod, statusClass, type EngineMetrics, type Logger } from '@kumo/runtime';
 import { ControlBridge, metaTokens, toApp } from './control/bridge.js';
 import { ControlServer, type AppConnection } from './control/server.js';
 import { DEFAULT_OVERLOAD, OverloadGuard, type OverloadOptions } from './overload.js';
 import type { Dialog } from './dialog/dialog.js';
 import { DialogTable } from './dialog/table.js';
-import { buildInDialog, confirmUacDialog, dialogDest, uacDialog, uasDialog } from './dialog/ua.js';
+import { buildInDialog, dialogDest } from './dialog/ua.js';
 import {
   SipHeaders,
-  SipRequest,
-  SipResponse,
   StreamFramer,
   createErrorResponse,
-  formatVia,
   isKeepAlive,
   parseMessage,
-  parseVia,
-  reasonPhrase,
   serialize,
   type ParseResult,
   type ParserLimits,
   type SipMessage,
+  type SipRequest,
+  type SipResponse,
   type ValidationPolicy,
-  validateRequest,
 } from './sip/index.js';
-import { ClientTransaction, type ClientTimeout } from './transaction/client.js';
+import type { ClientTransaction } from './transaction/client.js';
 import { realClock, type Clock } from './transaction/clock.js';
-import { ServerTransaction } from './transaction/server.js';
+import type { ServerTransaction } from './transaction/server.js';
+import { buildResponse } from './transaction/requests.js';
+import { TransactionTable } from './transaction/table.js';
 import { DEFAULT_TIMERS, type SipTimers } from './transaction/timers.js';
 import type { Dest, TxnTransport } from './transaction/types.js';
 import { Transports, type TlsSettings } from './transport/transports.js';
-import { bareHost, hostport, isStream, type ListenSpec, type LocalPoint, type Peer } from './transport/types.js';
-import { newBranch, newTag } from './util.js';
+import { hostport, isStream, type ListenSpec, type LocalPoint, type Peer } from './transport/types.js';
+import { UacSide } from './uac.js';
+import { SHED_TAG_PARAM, UasSide } from './uas.js';
+import { newBranch } from './util.js';
 
 export interface EngineCoreOptions {
   readonly listen: readonly ListenSpec[];
@@ -58,7 +57,12 @@ export interface EngineCoreOptions {
   readonly overload?: Partial<OverloadOptions> | undefined;
   /** Certificate and key for `tls/` listen points and outbound TLS. */
   readonly tls?: TlsSettings | undefined;
+  /** Request-URI users whose INVITEs load shedding never refuses (default `DEFAULT_NEVER_SHED`). */
+  readonly neverShedUsers?: readonly string[] | undefined;
 }
+
+/** Japan's emergency numbers (police, coast guard, fire/ambulance), also behind the outside-line prefix 0. */
+export const DEFAULT_NEVER_SHED: readonly string[] = Object.freeze(['110', '118', '119', '0110', '0118', '0119']);
 
 /** What the engine (the TU) keeps with a server transaction. */
 export interface ServerTu {
@@ -74,8 +78,8 @@ export interface ServerTu {
   formedDialogId: string;
   toTag: string;
   cancelled: boolean;
-  /** A new INVITE handed to an app that has not answered it yet (counted by the overload guard). */
-  awaitingApp: boolean;
+  /** When a new INVITE was handed to an app that has not answered it yet (counted by the overload guard); 0 otherwise. */
+  awaitingSince: number;
 }
 
 /** What the engine keeps with a client transaction. */
@@ -97,15 +101,6 @@ export type ClientTxn = ClientTransaction<ClientTu>;
 /** Option tags the engine and Kumo's sip app serve (100rel/PRACK is not supported). */
 export const DEFAULT_SUPPORTED: readonly string[] = Object.freeze(['replaces']);
 
-/** Methods of RFC 3261 and its extensions: an unrouted one gets 405 with Allow, any other method 501. */
-const KNOWN_METHODS = new Set(['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'REGISTER', 'PRACK', 'SUBSCRIBE', 'NOTIFY', 'PUBLISH', 'INFO', 'REFER', 'MESSAGE', 'UPDATE']);
-
-/** How long an INVITE may stay in Proceeding (ringing) before the engine gives up (RFC 3261 timer C, > 3 min). */
-const TIMER_C_MS = 181000;
-
-/** Upper bound on a server transaction the app keeps in Proceeding (state is dropped after it). */
-const PROCEEDING_LIMIT_MS = 600000;
-
 /**
  * The Kumo SIP engine core: transports, transactions and dialogs, and the drachtio-server side of
  * the control protocol. One instance serves any number of drachtio-srf apps.
@@ -126,14 +121,14 @@ export class EngineCore {
   /** The transport as the transaction and dialog layers see it. */
   private readonly txp: TxnTransport;
 
-  private readonly serverTxns = new Map<string, ServerTxn>(); // key → txn
-  private readonly serverById = new Map<string, ServerTxn>();
-  /** INVITE server transactions by Call-ID|CSeq|From-tag: ACK matching for UAs that give a non-2xx ACK a new branch. */
-  private readonly inviteByDialogKey = new Map<string, ServerTxn>();
-  private readonly clientTxns = new Map<string, ClientTxn>(); // branch|method → txn
-  private readonly clientById = new Map<string, ClientTxn>();
+  /** The transaction layer's tables (matching keys and ids). */
+  private readonly txns = new TransactionTable<ServerTxn, ClientTxn>();
   /** The app side of the control protocol; it owns the map of which app a transaction belongs to. */
   private readonly bridge: ControlBridge;
+  /** The UAS half: requests from the network and the server transactions. */
+  private readonly uas: UasSide;
+  /** The UAC half: client transactions and the responses to them. */
+  private readonly uac: UacSide;
   readonly dialogs: DialogTable;
   readonly overload: OverloadGuard;
   private closed = false;
@@ -174,6 +169,29 @@ export class EngineCore {
       tls: o.tls,
     });
     this.bridge = new ControlBridge(this);
+    this.uas = new UasSide(this, {
+      metrics: this.m,
+      timers: this.t,
+      clock: this.clock,
+      txns: this.txns,
+      owner: this.bridge.owner,
+      txp: this.txp,
+      policy: this.policy,
+      maxServerTxns: this.maxServerTxns,
+      appTimeoutMs: this.appTimeoutMs,
+      advertisedHost: o.advertisedHost,
+      neverShedUsers: new Set(o.neverShedUsers ?? DEFAULT_NEVER_SHED),
+      send: (d, bytes) => this.sendBytes(d, bytes),
+    });
+    this.uac = new UacSide(this, {
+      metrics: this.m,
+      timers: this.t,
+      clock: this.clock,
+      txns: this.txns,
+      owner: this.bridge.owner,
+      send: (d, bytes) => this.sendBytes(d, bytes),
+      retransmitted: () => this.txp.retransmitted(),
+    });
     this.control = new ControlServer({
       host: o.control.host,
       port: o.control.port,
@@ -198,15 +216,8 @@ export class EngineCore {
     if (this.closed) return;
     this.closed = true;
     this.overload.stop();
-    for (const t of this.serverTxns.values()) t.stop();
-    for (const t of this.serverById.values()) t.stop();
-    for (const t of this.clientById.values()) t.stop();
+    this.txns.clear();
     this.bridge.owner.clear();
-    this.serverTxns.clear();
-    this.serverById.clear();
-    this.inviteByDialogKey.clear();
-    this.clientTxns.clear();
-    this.clientById.clear();
     this.dialogs.clear();
     await this.control.close();
     await this.transports.close();
@@ -214,17 +225,27 @@ export class EngineCore {
 
   /** A live server transaction by id (the drachtio transactionId). */
   serverTxn(id: string): ServerTxn | undefined {
-    return this.serverById.get(id);
+    return this.txns.serverById(id);
   }
 
   /** A live client transaction by id. */
   clientTxn(id: string): ClientTxn | undefined {
-    return this.clientById.get(id);
+    return this.txns.clientById(id);
   }
 
-  get stats(): { serverTransactions: number; clientTransactions: number; dialogs: number; shedding: boolean; shed: number } {
+  get stats(): { serverTransactions: number; clientTransactions: number; dialogs: number; shedding: boolean; shed: number; admitted: number; admissionLimit: number; answerMs: number; elu: number } {
     const o = this.overload.state;
-    return { serverTransactions: this.serverById.size, clientTransactions: this.clientById.size, dialogs: this.dialogs.size, shedding: o.shedding, shed: o.shed };
+    return {
+      serverTransactions: this.txns.serverCount,
+      clientTransactions: this.txns.clientCount,
+      dialogs: this.dialogs.size,
+      shedding: o.shedding,
+      shed: o.shed,
+      admitted: o.admitted,
+      admissionLimit: o.limit,
+      answerMs: o.latencyMs,
+      elu: o.elu,
+    };
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -246,16 +267,6 @@ export class EngineCore {
 
   viaFor(l: LocalPoint, branch: string): string {
     return `SIP/2.0/${l.proto.toUpperCase()} ${this.advertised(l)};rport;branch=${branch}`;
-  }
-
-  /** RFC 3261 §18.2.2 / RFC 3581: where responses to `req` from `peer` go. */
-  private responseDest(req: SipRequest, peer: Peer): Dest {
-    if (isStream(peer.proto)) return { proto: peer.proto, addr: peer.addr, port: peer.port, conn: peer.conn };
-    const v = req.topVia;
-    if (v && v.rport === undefined) {
-      return { proto: 'udp', addr: peer.addr, port: v.port ?? 5060 };
-    }
-    return { proto: 'udp', addr: peer.addr, port: peer.port };
   }
 
   localFor(d: Dest): LocalPoint | undefined {
@@ -285,6 +296,8 @@ export class EngineCore {
   private onNetwork(data: Buffer, peer: Peer, parsed?: ParseResult): void {
     if (this.closed) return;
     if (!parsed && isKeepAlive(data)) return; // UDP keep-alive (RFC 5626)
+    // The ACK of a 503 that shed an INVITE matches nothing: dropped unparsed, so shedding stays cheap.
+    if (data[0] === 0x41 && data[1] === 0x43 && data[2] === 0x4b && data[3] === 0x20 && data.indexOf(SHED_TAG_PARAM) > 0) return;
     let r: ParseResult;
     try {
       r = parsed ?? parseMessage(data, { limits: this.limits });
@@ -310,592 +323,59 @@ export class EngineCore {
     }
     const msg = r.msg;
     try {
-      if (msg.isResponse) this.onNetworkResponse(msg, peer, data);
-      else this.onNetworkRequest(msg, peer);
+      if (msg.isResponse) this.uac.onResponse(msg, peer);
+      else this.uas.onRequest(msg, peer);
     } catch (err) {
       this.log.error({ err }, 'error handling a SIP message');
     }
   }
 
-  /** Adds `received` / fills `rport` on the top Via (RFC 3261 §18.2.1, RFC 3581). */
-  private stampVia(req: SipRequest, peer: Peer): boolean {
-    const first = req.headers.get('via');
-    if (first === undefined) return false;
-    const vias = parseVia(first);
-    const v = vias?.[0];
-    if (!vias || !v) return false;
-    let changed = false;
-    if (bareHost(v.host) !== peer.addr) {
-      v.params.received = peer.addr;
-      v.received = peer.addr;
-      changed = true;
-    }
-    if (v.rport === null) {
-      v.params.rport = String(peer.port);
-      v.rport = peer.port;
-      changed = true;
-    }
-    if (changed) req.headers.replaceAt('via', 0, vias.map((x) => formatVia(x)).join(', '));
-    return changed;
-  }
-
-  private serverKey(req: SipRequest, method: string): string {
-    const v = req.topVia;
-    const b = v?.branch;
-    if (b !== undefined && b.startsWith('z9hG4bK')) return `${b}|${v?.host ?? ''}|${method}`;
-    return `${req.callId ?? ''}|${req.cseq?.seq ?? ''}|${req.from?.tag ?? ''}|${method}`;
-  }
-
-  private onNetworkRequest(req: SipRequest, peer: Peer): void {
-    const method = req.method;
-    this.m?.requestsIn.inc({ method: metricMethod(method), transport: peer.proto });
-    if (this.stampVia(req, peer)) req.raw = undefined; // re-serialized for the app
-    if (method === 'ACK') return this.onNetworkAck(req, peer);
-    if (method === 'CANCEL') return this.onNetworkCancel(req, peer);
-
-    // retransmission of a request we know
-    const key = this.serverKey(req, method);
-    const existing = this.serverTxns.get(key);
-    if (existing) {
-      this.m?.retransmissions.inc({ direction: 'in' });
-      existing.onRequestRetransmission();
-      return;
-    }
-    const dest = this.responseDest(req, peer);
-    // Overload: refuse new calls cheaply, statelessly, before any app sees them; what was admitted goes on.
-    if (method === 'INVITE' && req.to?.tag === undefined && this.overload.shouldShed()) {
-      this.m?.shedInvites.inc();
-      return this.statelessReply(req, dest, 503, [['Retry-After', String(this.overload.o.retryAfterS)]], 'Service Unavailable');
-    }
-    const v = validateRequest(req, this.policy);
-    if (!v.ok) {
-      this.m?.parseErrors.inc({ transport: peer.proto });
-      return this.statelessReply(req, dest, v.status, v.headers, v.status === 400 ? v.reason : undefined);
-    }
-
-    const callId = req.callId ?? '';
-    const toTag = req.to?.tag;
-    const fromTag = req.from?.tag ?? '';
-    let dialog: Dialog | undefined;
-    if (toTag !== undefined) {
-      dialog = this.dialogs.find(callId, fromTag, toTag);
-      if (!dialog) return this.statelessReply(req, dest, 481);
-      const seq = req.cseq?.seq ?? 0;
-      if (dialog.remoteSeq > 0 && seq < dialog.remoteSeq) return this.statelessReply(req, dest, 500, [], 'CSeq Out of Order');
-      if (seq > dialog.remoteSeq) dialog.remoteSeq = seq;
-    }
-
-    let app: AppConnection | undefined;
-    if (dialog) {
-      app = dialog.app;
-      if (!app || app.closed) {
-        if (method === 'BYE') {
-          this.statelessReply(req, dest, 200);
-          this.removeDialog(dialog);
-          return;
-        }
-        return this.statelessReply(req, dest, 503);
-      }
-    } else {
-      app = this.control.pick(method.toLowerCase());
-      if (!app) return this.noAppFor(req, dest);
-    }
-    if (this.serverById.size >= this.maxServerTxns) return this.statelessReply(req, dest, 503, [['Retry-After', '5']]);
-
-    const txn = this.newServerTxn(key, method, dest, {
-      req,
-      peer,
-      ackKey: method === 'INVITE' ? this.ackKey(req) : '',
-      cseq: req.cseq?.seq ?? 0,
-      dialogId: dialog?.id ?? '',
-      formedDialogId: '',
-      toTag: toTag ?? '',
-      cancelled: false,
-      awaitingApp: method === 'INVITE' && !dialog,
-    });
-    this.bridge.owner.set(txn.id, app);
-    if (txn.tu.awaitingApp) this.overload.delivered();
-    if (method === 'INVITE') {
-      // 100 Trying at once, before the app sees the request (controller.cpp 1651-1662)
-      const trying = this.buildResponse(req, 100, 'Trying');
-      txn.sendTrying(serialize(trying));
-      this.countOut(trying, peer.proto);
-      if (dialog) dialog.inviteTxnId = txn.id;
-    }
-
-    const text = req.raw ?? serialize(req);
-    const meta = metaTokens('network', text.length, peer.proto, peer.addr, peer.port);
-    if (dialog) {
-      toApp(app, `sip|${meta}|${txn.id}|${dialog.id}|`, text);
-    } else {
-      toApp(app, `sip|${meta}|${txn.id}||${this.advertisedHostOnly(peer.local)}|${peer.local.port}|`, text);
-    }
-  }
-
-  /**
-   * No app routed this method. With no app at all, 503 with Retry-After (drachtio-server answers 503 in both cases);
-   * with apps connected, 405 with Allow for a known method and 501 for an unknown one (RFC 3261 §8.2.1, §21.5.2).
-   */
-  private noAppFor(req: SipRequest, dest: Dest): void {
-    const allow = this.control.routedMethods();
-    if (allow.length === 0) return this.statelessReply(req, dest, 503, [['Retry-After', '5']], 'Service Unavailable');
-    if (!KNOWN_METHODS.has(req.method)) return this.statelessReply(req, dest, 501);
-    if (!allow.includes('ACK')) allow.push('ACK');
-    if (allow.includes('INVITE') && !allow.includes('CANCEL')) allow.push('CANCEL');
-    return this.statelessReply(req, dest, 405, [['Allow', allow.join(', ')]]);
-  }
-
-  private advertisedHostOnly(l: LocalPoint): string {
-    const h = this.o.advertisedHost ?? l.host;
-    return h;
-  }
-
-  /**
-   * A server transaction for a request from the network. The TU timer (drachtio CLIENT_TIMEOUT) drops the state
-   * silently when the app never answers. A CANCEL's transaction is kept by key only (it is never the app's).
-   */
-  private newServerTxn(key: string, method: string, dest: Dest, tu: ServerTu): ServerTxn {
-    const tracked = method !== 'CANCEL';
-    const txn: ServerTxn = new ServerTransaction(
-      {
-        id: randomUUID(),
-        key,
-        method,
-        dest,
-        timers: this.t,
-        clock: this.clock,
-        transport: this.txp,
-        tuTimeoutMs: this.appTimeoutMs,
-        proceedingLimitMs: PROCEEDING_LIMIT_MS,
-        onTerminated: () => {
-          this.settle(txn);
-          if (this.serverTxns.get(key) === txn) this.serverTxns.delete(key);
-          if (!tracked) return;
-          this.serverById.delete(txn.id);
-          this.bridge.owner.delete(txn.id);
-          if (tu.ackKey !== '' && this.inviteByDialogKey.get(tu.ackKey) === txn) this.inviteByDialogKey.delete(tu.ackKey);
-          this.m?.activeServerTransactions.set(this.serverById.size);
-        },
-      },
-      tu,
-    );
-    this.serverTxns.set(key, txn);
-    if (tracked) {
-      this.serverById.set(txn.id, txn);
-      if (tu.ackKey !== '') this.inviteByDialogKey.set(tu.ackKey, txn);
-      this.m?.activeServerTransactions.set(this.serverById.size);
-    }
-    return txn;
-  }
-
-  /** Builds a response to a network request, copying Via/From/To/Call-ID/CSeq (RFC 3261 §8.2.6). */
-  buildResponse(req: SipRequest, status: number, reason?: string, toTag?: string, extra: [string, string][] = []): SipResponse {
-    const h = new SipHeaders();
-    for (const v of req.headers.getAll('via')) h.append('Via', v);
-    const from = req.headers.get('from');
-    if (from !== undefined) h.append('From', from);
-    let to = req.headers.get('to');
-    if (to !== undefined && status > 100 && req.to?.tag === undefined) to = `${to};tag=${toTag ?? newTag()}`;
-    if (to !== undefined) h.append('To', to);
-    const cid = req.headers.get('call-id');
-    if (cid !== undefined) h.append('Call-ID', cid);
-    const cseq = req.headers.get('cseq');
-    if (cseq !== undefined) h.append('CSeq', cseq);
-    for (const [k, v] of extra) h.append(k, v);
-    h.append('Content-Length', '0');
-    return new SipResponse(status, reason ?? reasonPhrase(status), h);
-  }
-
-  private statelessReply(req: SipRequest, dest: Dest, status: number, extra: [string, string][] = [], reason?: string): void {
-    if (req.method === 'ACK') return;
-    const res = this.buildResponse(req, status, reason, undefined, extra);
-    this.sendBytes(dest, serialize(res));
-    this.countOut(res, dest.proto);
-  }
-
-  private ackKey(req: SipRequest): string {
-    return `${req.callId ?? ''}|${req.cseq?.seq ?? ''}|${req.from?.tag ?? ''}`;
-  }
-
-  private onNetworkAck(ack: SipRequest, peer: Peer): void {
-    // ACK for a non-2xx final: same branch as the INVITE (or, leniently, same Call-ID/CSeq/From-tag)
-    let st = this.serverTxns.get(this.serverKey(ack, 'INVITE'));
-    if (!st) {
-      const alt = this.inviteByDialogKey.get(this.ackKey(ack));
-      if (alt && alt.finalStatus >= 300) st = alt;
-    }
-    if (st && st.onAck()) return; // Completed → Confirmed (timer I), or a retransmitted ACK
-    // ACK for a 2xx: a new transaction inside the dialog
-    const d = this.dialogs.find(ack.callId ?? '', ack.from?.tag ?? '', ack.to?.tag ?? '');
-    if (!d) return; // a UAC dialog also waits for ACKs: to the 2xx of a re-INVITE it received
-    const w = d.ackWait;
-    if (!w || (ack.cseq?.seq ?? -1) !== w.cseq) return; // retransmitted or stray ACK
-    this.dialogs.stopAckWait(d);
-    if (ack.headers.get('contact') !== undefined) {
-      const c = ack.contact;
-      const t = c && !c.star ? c.contacts[0]?.uriText : undefined;
-      if (t !== undefined) d.remoteTarget = t;
-    }
-    const text = ack.raw ?? serialize(ack);
-    // the ACK carries the INVITE's transaction id (captured: proto token empty)
-    toApp(d.app, `sip|${metaTokens('network', text.length, '', peer.addr, peer.port)}|${w.txnId}|${d.id}|`, text);
-    if (d.byeAfterAck) this.engineBye(d, true);
-  }
-
-  private onNetworkCancel(c: SipRequest, peer: Peer): void {
-    const dest = this.responseDest(c, peer);
-    const ckey = this.serverKey(c, 'CANCEL');
-    const prior = this.serverTxns.get(ckey);
-    if (prior) {
-      prior.onRequestRetransmission();
-      return;
-    }
-    const inv = this.serverTxns.get(this.serverKey(c, 'INVITE'));
-    const respond = (status: number): void => {
-      // a small CANCEL server transaction answers its retransmissions (timer J)
-      const res = this.buildResponse(c, status);
-      const t = this.newServerTxn(ckey, 'CANCEL', dest, {
-        req: undefined, peer, ackKey: '', cseq: 0, dialogId: '', formedDialogId: '', toTag: '', cancelled: false, awaitingApp: false,
-      });
-      t.sendFinal(status, serialize(res));
-      this.countOut(res, peer.proto);
-    };
-    if (!inv) return respond(481);
-    if (inv.pending && inv.tu.req) {
-      respond(200);
-      inv.tu.cancelled = true;
-      this.sendFinal(inv, this.buildResponse(inv.tu.req, 487, undefined, inv.tu.toTag || newTag()));
-      const text = serialize(c);
-      const meta = metaTokens('network', text.length, peer.proto, peer.addr, peer.port);
-      const did = inv.tu.dialogId || inv.tu.formedDialogId;
-      toApp(this.bridge.owner.get(inv.id), `sip|${meta}|${inv.id}|${did}|`, text);
-      const d = inv.tu.formedDialogId ? this.dialogs.get(inv.tu.formedDialogId) : undefined;
-      if (d && d.state === 'early') this.removeDialog(d);
-      return;
-    }
-    // final already sent
-    if (inv.state === 'accepted' && inv.tu.formedDialogId) {
-      // CANCEL racing our 200: 481, then hang up once the ACK arrives (sip-dialog-controller.cpp 1640-1712)
-      respond(481);
-      const d = this.dialogs.get(inv.tu.formedDialogId);
-      if (d && d.state === 'confirmed') {
-        if (d.ackWait) d.byeAfterAck = true;
-        else this.engineBye(d, true);
-      }
-      return;
-    }
-    respond(200);
-  }
-
-  /**
-   * Sends a final response on a server transaction (which runs its completion timers) and drops the parsed
-   * request: from now on only the matching key and the response bytes are needed.
-   */
-  /** The app answered a new INVITE, or it ended unanswered: no longer part of the apps' backlog. */
-  settle(t: ServerTxn): void {
-    if (!t.tu.awaitingApp) return;
-    t.tu.awaitingApp = false;
-    this.overload.settled();
-  }
-
-  sendFinal(t: ServerTxn, res: SipResponse): Buffer {
-    this.settle(t);
-    const bytes = serialize(res);
-    t.sendFinal(res.status, bytes);
-    t.tu.req = undefined;
-    this.countOut(res, t.dest.proto);
-    return bytes;
-  }
-
   // ---------------------------------------------------------------------------------------------
-  // responses from the network (to our client transactions)
+  // the UAS half (server transactions): uas.ts
 
-  private onNetworkResponse(res: SipResponse, peer: Peer, _raw: Buffer): void {
-    const via = res.topVia;
-    const method = res.cseq?.method ?? '';
-    this.m?.responsesIn.inc({ method: metricMethod(method), status: statusClass(res.status), transport: peer.proto });
-    if (!via?.branch) return;
-    const t = this.clientTxns.get(`${via.branch}|${method}`);
-    if (!t) {
-      // a 2xx retransmission after the INVITE transaction ended: re-send our ACK
-      if (method === 'INVITE' && res.status >= 200 && res.status < 300) this.resendAckFor(res);
-      return;
-    }
-    // A CANCEL's client transaction completes on its final response like any non-INVITE one (no retransmissions
-    // after it); it has no app, so the response is never reported (drachtio-agent.js 319-326).
-    if (t.isInvite) this.onInviteResponse(t, res, peer);
-    else this.onNonInviteResponse(t, res, peer);
+  /** Builds a response to a network request (RFC 3261 §8.2.6). */
+  buildResponse(req: SipRequest, status: number, reason?: string, toTag?: string, extra: [string, string][] = []): SipResponse {
+    return buildResponse(req, status, reason, toTag, extra);
   }
 
-  private resendAckFor(res: SipResponse): void {
-    const callId = res.callId ?? '';
-    // our request: From-tag is ours; the dialog id holds our tag (UAC dialog) or the peer's (UAS dialog)
-    const d = this.dialogs.forResponse(callId, res.from?.tag ?? '', res.to?.tag ?? '');
-    if (d && d.lastAck && d.lastAck.cseq === res.cseq?.seq) {
-      this.sendBytes(d.lastAck.dest, d.lastAck.bytes);
-      this.m?.retransmissions.inc({ direction: 'out' });
-    }
+  /** The app answered a new INVITE, or it ended unanswered: no longer part of the apps' backlog. */
+  settle(t: ServerTxn, answered = true): void {
+    this.uas.settle(t, answered);
   }
 
-  private deliverResponse(t: ClientTxn, res: SipResponse, peer: Peer, dialogId: string): void {
-    const text = serialize(res);
-    const meta = metaTokens('network', text.length, peer.proto, peer.addr, peer.port);
-    toApp(this.bridge.owner.get(t.id), `sip|${meta}|${t.id}|${dialogId}|`, text);
+  /** Sends a final response on a server transaction and drops its parsed request. */
+  sendFinal(t: ServerTxn, res: SipResponse): Buffer {
+    return this.uas.sendFinal(t, res);
   }
 
-  private onInviteResponse(t: ClientTxn, res: SipResponse, peer: Peer): void {
-    const s = res.status;
-    const toTag = res.to?.tag;
-    const callId = res.callId ?? '';
-    const localTag = res.from?.tag ?? '';
-    const inDialog = t.tu.dialogId !== '';
-    const dialogId = inDialog ? t.tu.dialogId : toTag !== undefined ? `${callId};from-tag=${localTag}` : '';
-    // the transaction absorbs retransmissions and ACKs a non-2xx final itself (RFC 3261 §17.1.1.3)
-    const outcome = t.receive(s, () => serialize(this.buildNon2xxAck(t, res)));
-    if (s < 200) {
-      if (outcome === 'retransmission') return;
-      if (t.tu.cancelPending && !t.tu.cancelSent) this.sendCancel(t);
-      if (t.tu.orphan) {
-        this.sendCancel(t);
-        return;
-      }
-      if (!inDialog && toTag !== undefined && s > 100 && !this.dialogs.has(dialogId)) {
-        this.createUacDialog(t, res, dialogId, 'early');
-      }
-      if (s === 100) return; // drachtio/sofia do not report 100 Trying to the app
-      this.deliverResponse(t, res, peer, dialogId);
-      return;
-    }
-    if (s < 300) {
-      if (outcome === 'retransmission') {
-        this.resendAckFor(res);
-        return;
-      }
-      let d = this.dialogs.get(dialogId);
-      if (!inDialog) {
-        if (!d || d.role !== 'uac') d = this.createUacDialog(t, res, dialogId, 'confirmed');
-        else confirmUacDialog(d, res);
-      } else if (d) {
-        const c = res.contact;
-        const target = c && !c.star ? c.contacts[0]?.uriText : undefined;
-        if (target !== undefined) d.remoteTarget = target;
-      }
-      t.tu.req = undefined; // Accepted: 2xx retransmissions are answered from the dialog
-      const app = this.bridge.owner.get(t.id);
-      if (t.tu.orphan || !app || app.closed) {
-        if (d) {
-          this.sendDialogAck(d, undefined);
-          this.engineBye(d, false);
-        }
-        return;
-      }
-      this.deliverResponse(t, res, peer, dialogId);
-      return;
-    }
-    // 300-699: the transaction sent the ACK (timer D) and re-sends it on retransmissions
-    if (outcome === 'retransmission') return;
-    t.tu.req = undefined;
-    const d = dialogId ? this.dialogs.get(dialogId) : undefined;
-    if (!inDialog && d && d.role === 'uac' && d.state === 'early') {
-      d.state = 'failed';
-      // keep briefly so the app's ACK gets drachtio's NOK, then forget it
-      this.clock.set(2000, () => this.dialogs.get(d.id) === d && d.state === 'failed' && this.removeDialog(d));
-    }
-    if (!t.tu.orphan) this.deliverResponse(t, res, peer, dialogId);
+  ensureUasDialog(t: ServerTxn, req: SipRequest, res: SipResponse, id: string, state: 'early' | 'confirmed'): void {
+    this.uas.ensureUasDialog(t, req, res, id, state);
   }
 
-  private onNonInviteResponse(t: ClientTxn, res: SipResponse, peer: Peer): void {
-    const outcome = t.receive(res.status);
-    if (outcome === 'retransmission') return;
-    if (outcome === 'final') t.tu.req = undefined;
-    if (outcome === 'final' && t.method === 'BYE' && t.tu.dialogId) {
-      const d = this.dialogs.get(t.tu.dialogId);
-      if (d) this.removeDialog(d);
-    }
-    if (!t.tu.orphan) this.deliverResponse(t, res, peer, t.tu.dialogId);
-  }
-
-  private createUacDialog(t: ClientTxn, res: SipResponse, id: string, state: 'early' | 'confirmed'): Dialog {
-    const d = uacDialog(this.reqOf(t), res, id, state, t.dest, this.bridge.owner.get(t.id));
-    this.addDialog(d);
-    return d;
-  }
-
-  private addDialog(d: Dialog): void {
-    this.dialogs.add(d);
+  /** 2xx to INVITE: retransmit (UDP) until the ACK; BYE after 64·T1 without one. */
+  startAckWait(t: ServerTxn, dialogId: string, bytes: Buffer): void {
+    this.uas.startAckWait(t, dialogId, bytes);
   }
 
   removeDialog(d: Dialog): void {
     this.dialogs.remove(d);
   }
 
-  /** The request of a client transaction that has not had its final response yet. */
-  private reqOf(t: ClientTxn): SipRequest {
-    const req = t.tu.req;
-    if (!req) throw new Error(`client transaction ${t.id}: request already released`);
-    return req;
-  }
-
-  private buildNon2xxAck(t: ClientTxn, res: SipResponse): SipRequest {
-    const req = this.reqOf(t);
-    const h = new SipHeaders();
-    h.append('Via', req.headers.get('via') ?? '');
-    for (const r of req.headers.getAll('route')) h.append('Route', r);
-    h.append('Max-Forwards', '70');
-    h.append('From', req.headers.get('from') ?? '');
-    h.append('To', res.headers.get('to') ?? req.headers.get('to') ?? '');
-    h.append('Call-ID', req.headers.get('call-id') ?? '');
-    h.append('CSeq', `${req.cseq?.seq ?? 1} ACK`);
-    h.append('Content-Length', '0');
-    return new SipRequest('ACK', req.uri, h);
-  }
-
-  private buildCancel(t: ClientTxn, reason?: string): Buffer {
-    const req = this.reqOf(t);
-    const h = new SipHeaders();
-    h.append('Via', req.headers.get('via') ?? '');
-    for (const r of req.headers.getAll('route')) h.append('Route', r);
-    h.append('Max-Forwards', '70');
-    h.append('From', req.headers.get('from') ?? '');
-    h.append('To', req.headers.get('to') ?? '');
-    h.append('Call-ID', req.headers.get('call-id') ?? '');
-    h.append('CSeq', `${req.cseq?.seq ?? 1} CANCEL`);
-    // The app's Reason (RFC 3326), e.g. "Call completed elsewhere" for a fork answered elsewhere.
-    if (reason !== undefined && reason !== '') h.append('Reason', reason);
-    h.append('Content-Length', '0');
-    return serialize(new SipRequest('CANCEL', req.uri, h));
-  }
+  // ---------------------------------------------------------------------------------------------
+  // the UAC half (client transactions): uac.ts
 
   /** Sends (or schedules, before any provisional) a CANCEL for an INVITE client transaction. */
   sendCancel(t: ClientTxn, reason?: string): Buffer {
-    const bytes = t.tu.cancelPending ?? this.buildCancel(t, reason);
-    t.tu.cancelPending = bytes;
-    if (t.state === 'proceeding' && !t.tu.cancelSent) {
-      t.tu.cancelSent = true;
-      // CANCEL is its own non-INVITE transaction (RFC 3261 §9.1): sent once, retransmitted over UDP until its final
-      // response, and complete on it.
-      this.startClient(this.newClientTxn('CANCEL', t.branch, this.reqOf(t), bytes, t.dest, undefined, ''));
-    }
-    return bytes;
+    return this.uac.sendCancel(t, reason);
   }
-
-  // ---------------------------------------------------------------------------------------------
-  // client transactions
 
   newClientTxn(method: string, branch: string, req: SipRequest, bytes: Buffer, dest: Dest, app: AppConnection | undefined, dialogId: string): ClientTxn {
-    const t: ClientTxn = new ClientTransaction(
-      {
-        id: randomUUID(),
-        branch,
-        method,
-        dest,
-        bytes,
-        timers: this.t,
-        clock: this.clock,
-        // Its own transport view: a request that cannot be sent at all (no TCP connection could be made) fails at once.
-        transport: { send: (d, b) => this.sendClientBytes(t, d, b), retransmitted: () => this.txp.retransmitted() },
-        timerCMs: TIMER_C_MS,
-        onTimeout: (timer) => this.clientTimeout(t, timer),
-        onTerminated: () => {
-          if (this.clientTxns.get(t.key) === t) this.clientTxns.delete(t.key);
-          this.clientById.delete(t.id);
-          this.bridge.owner.delete(t.id);
-          this.m?.activeClientTransactions.set(this.clientById.size);
-        },
-      },
-      { req, dialogId, orphan: false, cancelPending: undefined, cancelSent: false },
-    );
-    if (app) this.bridge.owner.set(t.id, app);
-    return t;
+    return this.uac.newClientTxn(method, branch, req, bytes, dest, app, dialogId);
   }
 
-  /**
-   * Sends a client transaction's bytes. A transport failure (no TCP connection could be made) is reported to the app at
-   * once as 503 (RFC 3261 §8.1.3.1), not after timer B: the app can try another contact or tell the caller.
-   */
-  private sendClientBytes(t: ClientTxn, d: Dest, bytes: Buffer): void {
-    const r = this.transports.send(d.proto, d.addr, d.port, bytes, d.conn, d.host);
-    const failed = (): void => {
-      if (t.state === 'terminated' || t.state === 'completed' || t.state === 'accepted' || this.clientById.get(t.id) !== t) return;
-      this.log.debug({ dest: d, method: t.method }, 'transport error: request not sent');
-      if (t.method !== 'CANCEL') this.failClient(t, 503, 'Service Unavailable');
-      t.terminate();
-    };
-    if (r === false) queueMicrotask(failed);
-    else if (r !== true) void r.then((ok) => (ok ? undefined : failed()));
-  }
-
-  /** Registers and sends a client transaction, with timers A/B or E/F (retransmissions only over UDP). */
+  /** Registers and sends a client transaction. */
   startClient(t: ClientTxn): void {
-    this.clientTxns.set(t.key, t);
-    this.clientById.set(t.id, t);
-    this.m?.activeClientTransactions.set(this.clientById.size);
-    this.m?.requestsOut.inc({ method: metricMethod(t.method), transport: t.dest.proto });
-    t.start();
-  }
-
-  private clientTimeout(t: ClientTxn, timer: ClientTimeout): void {
-    if (timer === 'C' && !t.tu.orphan) {
-      // timer C: report 408 now, CANCEL the ringing callee, and keep the transaction to ACK what comes back
-      this.failClient(t, 408, 'Request Timeout');
-      t.tu.orphan = true;
-      this.sendCancel(t);
-      t.holdFor(64 * this.t.T1);
-      return;
-    }
-    if (t.method !== 'CANCEL' && !t.tu.orphan) this.failClient(t, 408, 'Request Timeout');
-    else this.failClient(t, 0, '');
-    t.terminate();
-  }
-
-  /**
-   * Ends what a failed client transaction leaves (a BYE's dialog, an INVITE's early dialog) and reports a locally
-   * generated final response (408 timeout; `status` 0: none) to its app.
-   */
-  private failClient(t: ClientTxn, status: number, reason: string): void {
-    if (t.method === 'BYE' && t.tu.dialogId) {
-      const d = this.dialogs.get(t.tu.dialogId);
-      if (d) this.removeDialog(d);
-    }
-    const req = t.tu.req;
-    if (!req) return; // a final response was handled: nothing left to fail
-    if (t.method === 'INVITE' && !t.tu.dialogId) {
-      const d = this.dialogs.get(`${req.callId ?? ''};from-tag=${req.from?.tag ?? ''}`);
-      if (d && d.state === 'early') this.removeDialog(d);
-    }
-    const app = this.bridge.owner.get(t.id);
-    if (status === 0 || !app || t.tu.orphan) return;
-    const h = new SipHeaders();
-    h.append('Via', req.headers.get('via') ?? '');
-    h.append('From', req.headers.get('from') ?? '');
-    h.append('To', req.headers.get('to') ?? '');
-    h.append('Call-ID', req.headers.get('call-id') ?? '');
-    h.append('CSeq', req.headers.get('cseq') ?? '');
-    h.append('Content-Length', '0');
-    const res = new SipResponse(status, reason, h);
-    const text = serialize(res);
-    const meta = metaTokens('network', text.length, t.dest.proto, t.dest.addr, t.dest.port);
-    toApp(app, `sip|${meta}|${t.id}|${t.tu.dialogId}|`, text);
-  }
-
-  ensureUasDialog(t: ServerTxn, req: SipRequest, res: SipResponse, id: string, state: 'early' | 'confirmed'): void {
-    const d = this.dialogs.get(id);
-    if (d && d.role === 'uas') {
-      if (state === 'confirmed') d.state = 'confirmed';
-      return;
-    }
-    const localContact = res.headers.get('contact') ?? this.localContact(t.tu.peer.local);
-    this.addDialog(uasDialog(req, id, state, { localTag: t.tu.toTag, localContact, inviteTxnId: t.id, dest: t.dest, app: this.bridge.owner.get(t.id) }));
-  }
-
-  /** 2xx to INVITE: retransmit (UDP) until the ACK; BYE after 64·T1 without one (RFC 6026, drachtio timer G/H). */
-  startAckWait(t: ServerTxn, dialogId: string, bytes: Buffer): void {
-    const d = this.dialogs.get(dialogId);
-    if (!d) return;
-    this.dialogs.startAckWait(d, t.id, t.tu.cseq, bytes, t.dest, () => {
-      this.log.info({ dialogId: d.id }, 'no ACK for 2xx; sending BYE');
-      this.engineBye(d, true);
-    });
+    this.uac.startClient(t);
   }
 
   /** The engine hangs up a dialog itself; `tellApp` reports it as an `unsolicited` BYE. */

@@ -32,6 +32,8 @@ export interface EngineOptions {
   readonly supported?: readonly string[];
   /** Load shedding of new INVITEs: event-loop lag and unanswered-INVITE limits, Retry-After. */
   readonly overload?: Partial<OverloadOptions>;
+  /** Request-URI users whose INVITEs are never shed (default 110, 118, 119 and with the outside-line prefix 0). */
+  readonly neverShedUsers?: readonly string[] | undefined;
   /** PEM certificate and key for `tls/` listen points; `verify` checks peers on outbound TLS (default true). */
   readonly tls?: TlsSettings;
 }
@@ -42,7 +44,7 @@ export interface EngineHandle {
   /** Bound control address. */
   readonly control: { host: string; port: number };
   /** Live counts (transactions, dialogs), for tests and diagnostics. */
-  stats(): { serverTransactions: number; clientTransactions: number; dialogs: number; apps: number; tcpConnections: number; shedding: boolean; shed: number };
+  stats(): { serverTransactions: number; clientTransactions: number; dialogs: number; apps: number; tcpConnections: number; shedding: boolean; shed: number; admitted: number; admissionLimit: number; answerMs: number; elu: number };
   /** Idempotent. */
   close(): Promise<void>;
 }
@@ -65,6 +67,7 @@ export async function startEngine(o: EngineOptions): Promise<EngineHandle> {
     advertisedHost: o.advertisedHost,
     supported: o.supported?.filter((t) => t.toLowerCase() !== '100rel'),
     overload: o.overload,
+    neverShedUsers: o.neverShedUsers,
     tls: o.tls,
   });
   try {
@@ -110,7 +113,8 @@ export async function runEngine(ctx: ProcessContext): Promise<void> {
     tcpMaxPerSource: cfg.tcpMaxPerSource,
     tcpMaxConnections: cfg.tcpMaxConnections,
     supported: cfg.sipSupported,
-    overload: { lagHighMs: cfg.shedLagMs, pendingHigh: cfg.shedPendingInvites, retryAfterS: cfg.shedRetryAfterSeconds },
+    overload: { lagHighMs: cfg.shedLagMs, pendingHigh: cfg.shedPendingInvites, retryAfterS: cfg.shedRetryAfterSeconds, latencyHighMs: cfg.shedAnswerMs },
+    neverShedUsers: cfg.shedNeverUsers,
     ...(tls ? { tls } : {}),
     ...(cfg.sipAdvertisedHost !== undefined ? { advertisedHost: cfg.sipAdvertisedHost } : {}),
   });

@@ -101,6 +101,20 @@ export const engineSpec = {
       'Load shedding: new INVITEs handed to the apps and not yet answered (not even 1xx) above which new INVITEs are answered 503; shedding stops under half of it.',
     parse: int(10, 1000000),
   },
+  shedAnswerMs: {
+    env: 'KUMO_ENGINE_SHED_ANSWER_MS',
+    default: '150',
+    description:
+      "Load shedding: the apps' answer time to new INVITEs (ms, the quickest per 100 ms) above which, three intervals in a row, the engine's admission controller limits new INVITEs to 90 % of the rate the apps answered and refuses the rest with 503 (0 = backstops only).",
+    parse: int(0, 10000),
+  },
+  shedNeverUsers: {
+    env: 'KUMO_ENGINE_SHED_NEVER_USERS',
+    default: '110,118,119,0110,0118,0119',
+    description:
+      'Load shedding: Request-URI users whose new INVITEs are never refused, comma-separated (emergency numbers, also behind the outside-line prefix); an INVITE with an RFC 4412 Resource-Priority in the esnet namespace is never refused either.',
+    parse: list(str({ min: 1, max: 64, pattern: /^[A-Za-z0-9+*#._-]+$/ })),
+  },
   shedRetryAfterSeconds: {
     env: 'KUMO_ENGINE_SHED_RETRY_AFTER_SECONDS',
     default: '5',

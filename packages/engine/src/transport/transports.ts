@@ -61,6 +61,11 @@ function normAddr(a: string | undefined): string {
   return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
 }
 
+/** IP family of an address literal (or a host name: 4), without a regular expression on every send. */
+function familyOf(addr: string): 4 | 6 {
+  return addr.includes(':') ? 6 : 4;
+}
+
 /**
  * UDP, TCP and TLS SIP transports (TLS is TCP with a TLS socket: same framing, limits and reuse). Messages in go to `onMessage` with the peer they came from;
  * `send` writes to a peer, reusing a TCP connection to that address when one exists
@@ -213,7 +218,7 @@ export class Transports {
 
   /** The local point to use for sending to `addr` over `proto` (matching IP family). */
   localFor(proto: Proto, addr: string): LocalPoint | undefined {
-    const fam = isIPv6(addr) ? 6 : 4;
+    const fam = familyOf(addr);
     const list = proto === 'udp' ? this.udp.map((u) => u.local) : this.tcpServers.filter((t) => t.local.proto === proto).map((t) => t.local);
     return list.find((l) => l.family === fam) ?? list[0];
   }
@@ -233,7 +238,7 @@ export class Transports {
     // Never hand a socket an unusable port: dgram throws ERR_SOCKET_BAD_PORT synchronously.
     if (!Number.isInteger(port) || port < 1 || port > 65535) return false;
     if (proto === 'udp') {
-      const fam = isIPv6(addr) ? 6 : 4;
+      const fam = familyOf(addr);
       const u = this.udp.find((p) => p.local.family === fam) ?? this.udp[0];
       if (!u) return false;
       try {

@@ -11,10 +11,10 @@ import { startEngine, type EngineHandle } from '../../src/index.js';
 import { connectSrf, disconnectSrf, installUas, newCounters, type AppCounters } from '../apps/srf-apps.js';
 import { waitFor } from './harness.js';
 
-function invite(port: number, n: number, sipPort: number): Buffer {
+function invite(port: number, n: number, sipPort: number, user = 'silent'): Buffer {
   return Buffer.from(
     [
-      `INVITE sip:silent@127.0.0.1:${sipPort} SIP/2.0`,
+      `INVITE sip:${user}@127.0.0.1:${sipPort} SIP/2.0`,
       `Via: SIP/2.0/UDP 127.0.0.1:${port};rport;branch=z9hG4bK-shed-${n}`,
       'Max-Forwards: 70',
       `From: <sip:a@127.0.0.1>;tag=f${n}`,
@@ -47,6 +47,8 @@ describe('load shedding', () => {
       secret: 'cymru',
       log: silentLogger(),
       appResponseTimeoutMs: 1500,
+      // the answered emergency call's transaction (RFC 6026 Accepted, 64·T1) ends within the test
+      timers: { T1: 50 },
       overload: { pendingHigh: 3, lagHighMs: 5000 },
     });
     srf = await connectSrf(engine.control.port);
@@ -64,7 +66,7 @@ describe('load shedding', () => {
   });
 
   const sipPort = (): number => engine.sip[0]!.port;
-  const send = (n: number): void => sock.send(invite(sock.address().port, n, sipPort()), sipPort(), '127.0.0.1');
+  const send = (n: number, user?: string): void => sock.send(invite(sock.address().port, n, sipPort(), user), sipPort(), '127.0.0.1');
   const answers = (n: number): string[] => inbox.filter((m) => m.startsWith('SIP/2.0') && header(m, 'Call-ID') === `shed-${n}`);
 
   it('sheds new INVITEs past the backlog limit, keeps absorbing admitted ones, and admits again once it drains', async () => {
@@ -83,15 +85,21 @@ describe('load shedding', () => {
     await waitFor(() => answers(1).length === before + 1);
     expect(answers(1).every((m) => m.startsWith('SIP/2.0 100 '))).toBe(true);
     expect(engine.stats().shed).toBe(1);
+    // an emergency call is never shed: 119 reaches the app while everything else is refused
+    send(7, '119');
+    await waitFor(() => c.invites === 5);
+    expect(answers(7)[0]).toMatch(/^SIP\/2\.0 100 /);
+    expect(engine.stats().shed).toBe(1);
+    await waitFor(() => answers(7).some((m) => m.startsWith('SIP/2.0 180 '))); // answered: out of the backlog
     const text = await registry.metrics();
     expect(text).toMatch(/^kumo_engine_shed_invites_total\{[^}]*\} 1$/m);
     expect(text).toMatch(/^kumo_engine_overloaded\{[^}]*\} 1$/m);
     expect(text).toMatch(/^kumo_engine_pending_invites\{[^}]*\} 4$/m);
     // the app never answers: the app-response timeout settles the backlog and calls are admitted again
-    await waitFor(() => engine.stats().serverTransactions === 0, 5000);
+    await waitFor(() => engine.stats().serverTransactions === 0, 10_000);
     expect(engine.stats().shedding).toBe(false);
     send(6);
-    await waitFor(() => c.invites === 5);
+    await waitFor(() => c.invites === 6);
     expect(answers(6)[0]).toMatch(/^SIP\/2\.0 100 /);
   });
 });

@@ -2,11 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { OverloadGuard } from '../../src/overload.js';
 import { FakeClock } from './txn-fakes.js';
 
-describe('OverloadGuard', () => {
+describe('OverloadGuard backstops', () => {
+  let seq = 0;
   const guard = (pendingHigh = 4, lagHighMs = 100) => {
     const clock = new FakeClock();
     let now = 0;
-    const g = new OverloadGuard({ lagHighMs, pendingHigh, retryAfterS: 5, sampleMs: 20 }, clock, () => now);
+    const g = new OverloadGuard({ lagHighMs, pendingHigh, retryAfterS: 5, sampleMs: 20, latencyHighMs: 0 }, clock, () => now);
     const tick = (ms: number): void => {
       now += ms;
       clock.advance(ms);
@@ -17,15 +18,15 @@ describe('OverloadGuard', () => {
   it('sheds above the unanswered-INVITE limit and stops under half of it (hysteresis)', () => {
     const { g } = guard(4);
     for (let i = 0; i < 4; i++) g.delivered();
-    expect(g.shouldShed()).toBe(false);
+    expect(g.shouldShed(`k${++seq}`)).toBe(false);
     g.delivered(); // 5 > 4
-    expect(g.shouldShed()).toBe(true);
+    expect(g.shouldShed(`k${++seq}`)).toBe(true);
     g.settled();
     g.settled();
     g.settled(); // 2: not under half yet
-    expect(g.shouldShed()).toBe(true);
+    expect(g.shouldShed(`k${++seq}`)).toBe(true);
     g.settled(); // 1 < 2
-    expect(g.shouldShed()).toBe(false);
+    expect(g.shouldShed(`k${++seq}`)).toBe(false);
     expect(g.state).toMatchObject({ shedding: false, pendingInvites: 1, shed: 2 });
   });
 
@@ -47,18 +48,152 @@ describe('OverloadGuard', () => {
     expect(g.state.lagMs).toBe(50);
     late(500);
     tick(20);
-    expect(g.shouldShed()).toBe(false);
+    expect(g.shouldShed(`k${++seq}`)).toBe(false);
     // the loop keeps running 300 ms late
     for (let i = 0; i < 8; i++) {
       late(300);
       tick(20);
     }
-    expect(g.shouldShed()).toBe(true);
+    expect(g.shouldShed(`k${++seq}`)).toBe(true);
     // back on time: lag decays under 50 ms and shedding stops
     for (let i = 0; i < 30; i++) tick(20);
     expect(g.state.lagMs).toBeLessThan(50);
-    expect(g.shouldShed()).toBe(false);
+    expect(g.shouldShed(`k${++seq}`)).toBe(false);
     g.stop();
+    expect(clock.pending).toBe(0);
+  });
+});
+
+describe('OverloadGuard admission controller', () => {
+  /** A guard on a fake clock: `run(ms, offered/s, answerMs)` offers INVITEs evenly, the app answers each at once after `answerMs`. */
+  const setup = (elu = 0.5) => {
+    const clock = new FakeClock();
+    let e = elu;
+    const g = new OverloadGuard({ lagHighMs: 250, pendingHigh: 100000, retryAfterS: 5, latencyHighMs: 100, eluHigh: 0.98, sampleMs: 20, intervalMs: 100 }, clock, () => clock.now, undefined, () => e);
+    g.start();
+    let n = 0;
+    const run = (ms: number, rate: number, answerMs: number): { admitted: number; shed: number } => {
+      const out = { admitted: 0, shed: 0 };
+      const step = 1000 / rate;
+      for (let t = 0; t < ms; t += step) {
+        clock.advance(step);
+        if (g.shouldShed(`b${++n}`)) out.shed++;
+        else {
+          out.admitted++;
+          g.delivered();
+          g.settled(answerMs);
+        }
+      }
+      return out;
+    };
+    return { g, clock, run, setElu: (x: number) => (e = x) };
+  };
+
+  it('admits everything while answers are quick', () => {
+    const { g, run } = setup();
+    expect(run(3000, 2000, 20)).toEqual({ admitted: 6000, shed: 0 });
+    expect(g.state).toMatchObject({ shedding: false, limit: 0, admitted: 6000, shed: 0 });
+  });
+
+  it('jitter is not congestion: one quick answer in an interval means no standing backlog', () => {
+    const { g, clock, run } = setup();
+    run(500, 1000, 10);
+    for (let i = 0; i < 1000; i++) {
+      clock.advance(1);
+      if (!g.shouldShed(`j${i}`)) {
+        g.delivered();
+        g.settled(i % 20 === 0 ? 5 : 400); // most answers slow, some quick
+      }
+    }
+    expect(g.state).toMatchObject({ limit: 0, shed: 0 });
+  });
+
+  it('never limits a light load, however slow its answers (a few calls on a busy test machine)', () => {
+    const { g, run } = setup(1);
+    expect(run(5000, 50, 2000)).toEqual({ admitted: 250, shed: 0 });
+    expect(g.state.limit).toBe(0);
+  });
+
+  it('two intervals of slow answers (a stall) do not cut; three in a row cut the limit to 90 % of the rate answered', () => {
+    const { g, run } = setup();
+    run(1000, 1000, 10);
+    run(250, 1000, 300); // at most two intervals with only slow answers
+    run(100, 1000, 10);
+    expect(g.state.limit).toBe(0);
+    run(400, 1000, 300); // three in a row
+    expect(g.state.limit).toBeGreaterThanOrEqual(850);
+    expect(g.state.limit).toBeLessThanOrEqual(950);
+    expect(g.state.shedding).toBe(true);
+  });
+
+  it('under sustained congestion admits about the limit, spread evenly, and refuses the rest with no burst', () => {
+    const { g, run } = setup();
+    run(1000, 1000, 10);
+    run(400, 1000, 300);
+    const limit = g.state.limit;
+    // offered twice the rate while congestion persists: about `limit` per second is admitted
+    const r = run(1000, 2000, 300);
+    expect(r.admitted + r.shed).toBe(2000);
+    expect(r.admitted).toBeLessThan(limit * 1.05 + 100);
+    expect(r.shed).toBeGreaterThan(800);
+  });
+
+  it('probes back up while answers are quick, and lifts the limit after 5 s without shedding', () => {
+    const { g, run } = setup();
+    run(1000, 1000, 10);
+    run(400, 1000, 300);
+    const cut = g.state.limit;
+    run(300, 2000, 40); // quick answers while shedding: +2 % per interval
+    expect(g.state.limit).toBeGreaterThan(cut * 1.03);
+    expect(g.state.limit).toBeLessThan(cut * 1.1);
+    const slow = g.state.limit;
+    run(300, 2000, 5); // immediate answers (no backlog at all): +10 % per interval
+    expect(g.state.limit).toBeGreaterThan(slow * 1.25);
+    run(2500, 100, 10); // demand falls: nothing shed, limit still set
+    expect(g.state.limit).toBeGreaterThan(0);
+    run(3000, 100, 10);
+    expect(g.state).toMatchObject({ limit: 0, shedding: false });
+  });
+
+  it('a stall answers few: the limit is at most halved per interval', () => {
+    const { g, run, clock } = setup();
+    run(1000, 1000, 10);
+    run(400, 1000, 300);
+    const cut = g.state.limit;
+    // 200 ms in which one INVITE is answered, very late
+    clock.advance(100);
+    g.delivered();
+    g.settled(2000);
+    clock.advance(100);
+    g.delivered();
+    g.settled(2000);
+    expect(g.state.limit).toBeGreaterThanOrEqual(Math.floor(cut / 2));
+  });
+
+  it('event-loop utilisation above eluHigh counts as congestion (when set; off by default)', () => {
+    const { g, run, setElu } = setup();
+    run(500, 1000, 10);
+    setElu(1);
+    run(300, 1000, 10);
+    expect(g.state.limit).toBeGreaterThan(0);
+    expect(g.state.elu).toBe(1);
+  });
+
+  it('a refused INVITE stays refused (its retransmissions), for 4 to 8 s', () => {
+    const clock = new FakeClock();
+    const h = new OverloadGuard({ lagHighMs: 250, pendingHigh: 1, retryAfterS: 5, latencyHighMs: 100, sampleMs: 20, intervalMs: 100 }, clock, () => clock.now, undefined, () => 0);
+    h.start();
+    h.delivered();
+    h.delivered(); // backstop on
+    expect(h.shouldShed('x')).toBe(true);
+    h.settled();
+    h.settled(); // backstop off
+    expect(h.shouldShed('y')).toBe(false);
+    expect(h.shouldShed('x')).toBe(true); // the retransmission of a refused INVITE
+    expect(h.state.shed).toBe(1); // counted once
+    clock.advance(8100);
+    expect(h.shouldShed('x')).toBe(false);
+    h.stop();
     expect(clock.pending).toBe(0);
   });
 });
