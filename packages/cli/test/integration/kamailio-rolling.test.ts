@@ -16,7 +16,7 @@ import { CALLEE, KAMAILIO, SIPP, counter, startEdge, type EdgeSetup, type Engine
 if (!KAMAILIO || !SIPP) process.stdout.write('kamailio-rolling: skipped — kamailio or sipp is not installed (apt-get install kamailio sip-tester; packages/cli/scripts/ensure-deps.sh)\n');
 
 /** Calls placed, per second, and how long each is held (ms). */
-const CALLS = 45;
+const CALLS = 60;
 const RATE = 3;
 const HOLD_MS = 2500;
 
