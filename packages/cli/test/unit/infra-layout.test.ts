@@ -272,9 +272,12 @@ describe('infra/k8s', () => {
       }
       expect(dupes(all), `${where}: ports`).toEqual([]);
     }
-    // The SIP node: an engine and two sip workers per pod.
+    // The SIP node: an engine and two sip workers per pod; the engine outlives the workers' drain.
     const node = kumoPods.find((p) => p.w.kind === 'StatefulSet');
     expect(node?.containers.map((c) => c.args?.[0])).toEqual(['engine', 'sip', 'sip']);
+    const engine = node?.containers.find((c) => c.args?.[0] === 'engine') as K8sContainer & { lifecycle?: { preStop?: { exec?: { command?: string[] } } } };
+    const waitsFor = engine.lifecycle?.preStop?.exec?.command?.join(' ') ?? '';
+    for (const c of node?.containers.filter((x) => x.args?.[0] === 'sip') ?? []) expect(waitsFor, `engine preStop waits for ${c.name}`).toContain(String(listens('sip', envOf(c)).ops));
   });
 
   it('the edges: two kamailio replicas whose dispatcher list names every SIP node by its stable DNS name', () => {
