@@ -268,7 +268,7 @@ export function createSipApp(d: SipAppDeps): SipApp {
       }, callHook)
     : createInviteHandler();
   return {
-    handlers: edgeAware({ ...methodHandlers(), REGISTER: register, INVITE: invite }, d.registrar.trustedEdges),
+    handlers: edgeAware({ ...methodHandlers(() => registry.draining), REGISTER: register, INVITE: invite }, d.registrar.trustedEdges),
     location,
     guard,
     dialogs,

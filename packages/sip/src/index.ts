@@ -59,7 +59,7 @@ export { connectEngine, type EngineConnection, type EngineConnectionOptions, typ
 export { multiHeader, type SendOptions, type SipHandler, type SipRequest, type SipResponse } from './drachtio/types.js';
 
 // OPTIONS, 405/481/501 for what Kumo does not serve.
-export { ACCEPTED_TYPES, ALLOWED_METHODS, KNOWN_METHODS, NOT_SERVED_METHODS, SUPPORTED_OPTIONS, answerOptions, capabilityHeaders, methodHandlers, refuseMethod } from './methods/methods.js';
+export { ACCEPTED_TYPES, ALLOWED_METHODS, KNOWN_METHODS, NOT_SERVED_METHODS, SUPPORTED_OPTIONS, answerOptions, capabilityHeaders, drainAwareOptions, methodHandlers, refuseMethod } from './methods/methods.js';
 
 // Trunk gateway health (OPTIONS pings).
 export { GatewayMonitor, type GatewayMonitorOptions, type GatewayPing } from './trunks/gateway-monitor.js';

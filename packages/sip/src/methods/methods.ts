@@ -61,13 +61,28 @@ export function refuseMethod(req: SipRequest, res: SipResponse): void {
   else res.send(405, 'Method Not Allowed', { headers: refusalHeaders(405, 'method-not-allowed', allow) });
 }
 
-/** Handlers for the methods the app routes besides REGISTER and INVITE. */
-export function methodHandlers(): Record<string, SipHandler> {
+/**
+ * OPTIONS while the process drains (SIGTERM): `503` + `Retry-After` out of dialog, so a load balancer probing
+ * with OPTIONS (Kamailio's dispatcher, infra/kamailio) stops sending new calls here before the process goes
+ * (docs/scaling.md, rolling restart). In-dialog OPTIONS are the calls' own and are answered as usual.
+ */
+export function drainAwareOptions(draining: () => boolean): SipHandler {
+  return (req, res) => {
+    if (draining() && !hasToTag(req)) {
+      res.send(503, 'Service Unavailable', { headers: refusalHeaders(503, 'shutting-down', { 'Retry-After': '5', 'X-Kumo-Reason': 'shutting-down' }) });
+      return Promise.resolve();
+    }
+    return answerOptions(req, res);
+  };
+}
+
+/** Handlers for the methods the app routes besides REGISTER and INVITE; `draining` makes OPTIONS answer 503 during a drain. */
+export function methodHandlers(draining?: () => boolean): Record<string, SipHandler> {
   const refuse: SipHandler = (req, res) => {
     refuseMethod(req, res);
     return Promise.resolve();
   };
-  const out: Record<string, SipHandler> = { OPTIONS: answerOptions };
+  const out: Record<string, SipHandler> = { OPTIONS: draining ? drainAwareOptions(draining) : answerOptions };
   for (const m of [...NOT_SERVED_METHODS, 'INFO', 'UPDATE', 'NOTIFY']) out[m] = refuse;
   return out;
 }

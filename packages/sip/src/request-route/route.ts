@@ -1,7 +1,7 @@
 /**
  * The INVITE route, as named steps in the manner of a kamailio.cfg `request_route`:
  *
- *   initContext → sanity → identifyTenant → overloadGate → authenticate → checkOffer → admitCall → recordCall → replaces → planRoute → runCall
+ *   initContext → sanity → identifyTenant → drainGate → overloadGate → authenticate → checkOffer → admitCall → recordCall → replaces → planRoute → runCall
  *
  * Each step either lets the request continue or answers it (and says why). Whatever
  * happens after the caller is known (a phone that authenticated, or a trunk recognised by
@@ -26,6 +26,7 @@ import {
 } from '@kumo/domain';
 import type { Logger } from '@kumo/runtime';
 import type { AuthGuardStore, CallRecordStore, DirectoryRepo, GatewayHealthStore, HuntStateStore, LegRecord, LocationStore } from '@kumo/store';
+import type { EdgeAware } from '../edge/trusted-edge.js';
 import { createAuthenticator, type AuthSettings, type Authenticator, type BruteForceSettings } from '../auth/authenticate.js';
 import { multiHeader } from '../drachtio/types.js';
 import { LocalDialogRegistry, parseReplacesHeader } from '../call/dialogs.js';
@@ -410,12 +411,25 @@ export function createInviteRoute(d: RouteDeps) {
     return 'next';
   };
 
+  const refuseWhileDraining = (ctx: RouteContext): 'done' | undefined =>
+    lc?.registry.draining ? reply(ctx, 503, 'Service Unavailable', 'shutting-down', true, { 'Retry-After': '5', 'X-Kumo-Reason': 'shutting-down' }) : undefined;
+  /**
+   * While draining, an INVITE that came through a trusted edge (Kamailio, docs/scaling.md) is refused
+   * before authentication: the edge sends it on to another engine, whose digest check must not find the
+   * nonce count already spent here, and the call's CDR is written there. Straight from a phone the
+   * refusal comes after authentication (recordCall), with its own CDR.
+   */
+  const fromEdge = (ctx: RouteContext): boolean => (ctx.req as EdgeAware).edge !== undefined;
+  const drainGate: Step = (ctx) => Promise.resolve((fromEdge(ctx) ? refuseWhileDraining(ctx) : undefined) ?? 'next');
+
   /**
    * RELIABILITY: an admitted call joins the process's call registry and gets its call record in
    * Redis before it is connected (docs/reliability.md). While draining, new calls are refused.
    */
   const recordCall: Step = (ctx) => {
-    if (lc?.registry.draining) return Promise.resolve(reply(ctx, 503, 'Service Unavailable', 'shutting-down', true, { 'Retry-After': '5', 'X-Kumo-Reason': 'shutting-down' }));
+    // One that came through an edge was decided at the drain gate (refused now, its nonce spent, the edge would fail it).
+    const refused = fromEdge(ctx) ? undefined : refuseWhileDraining(ctx);
+    if (refused) return Promise.resolve(refused);
     // The record is written while the route is planned (planRoute awaits both): it is in Redis before
     // anything is connected, without a Redis round trip of its own on the way to the callee.
     ctx.tracking = trackCall(ctx);
@@ -879,6 +893,7 @@ export function createInviteRoute(d: RouteDeps) {
     ['initContext', initContext],
     ['sanity', sanity],
     ['identifyTenant', identifyTenant],
+    ['drainGate', drainGate],
     ['overloadGate', overloadGate],
     ['authenticate', authenticate],
     ['checkOffer', checkOffer],
@@ -907,6 +922,9 @@ export function createInviteRoute(d: RouteDeps) {
       callerCodecs: [],
     };
     let at = '';
+    // A drain waits for every INVITE in the route, not only for those already recorded as calls.
+    let routed: (() => void) | undefined;
+    lc?.registry.track(new Promise<void>((r) => (routed = r)), () => undefined);
     try {
       for (const [name, step] of steps) {
         at = name;
@@ -918,6 +936,7 @@ export function createInviteRoute(d: RouteDeps) {
       if (!ctx.outcome && !ctx.answered) reply(ctx, 500, 'Server Internal Error', 'internal-error', false);
     } finally {
       await finishCall(ctx);
+      routed?.();
     }
     return ctx;
   };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { answerOptions, refuseMethod, type SipRequest, type SipResponse } from '@kumo/sip';
+import { answerOptions, drainAwareOptions, refuseMethod, type SipRequest, type SipResponse } from '@kumo/sip';
 
-function call(method: string, to = '<sip:1001@acme.test>'): { status?: number; reason?: string; headers: Record<string, string> } {
+function call(method: string, to = '<sip:1001@acme.test>', draining?: boolean): { status?: number; reason?: string; headers: Record<string, string> } {
   const out: { status?: number; reason?: string; headers: Record<string, string> } = { headers: {} };
   const req: SipRequest = {
     method,
@@ -20,7 +20,7 @@ function call(method: string, to = '<sip:1001@acme.test>'): { status?: number; r
       Object.assign(out.headers, opts.headers ?? {});
     },
   };
-  if (method === 'OPTIONS') void answerOptions(req, res);
+  if (method === 'OPTIONS') void (draining === undefined ? answerOptions : drainAwareOptions(() => draining))(req, res);
   else refuseMethod(req, res);
   return out;
 }
@@ -55,5 +55,14 @@ describe('methods Kumo answers itself', () => {
 
   it('ACK is never answered', () => {
     expect(call('ACK').status).toBeUndefined();
+  });
+
+  it('while draining, an out-of-dialog OPTIONS (a load balancer probe) gets 503 + Retry-After; in-dialog OPTIONS do not', () => {
+    const probe = call('OPTIONS', undefined, true);
+    expect(probe.status).toBe(503);
+    expect(probe.headers['Retry-After']).toBe('5');
+    expect(probe.headers['X-Kumo-Reason']).toBe('shutting-down');
+    expect(call('OPTIONS', '<sip:1001@acme.test>;tag=x', true).status).toBe(481);
+    expect(call('OPTIONS', undefined, false).status).toBe(200);
   });
 });
