@@ -5,7 +5,7 @@ export const branchCloudSpec = {
   signingKey: {
     env: 'KUMO_BRANCH_SIGNING_KEY',
     description:
-      'Ed25519 private key (PKCS#8 PEM, or base64 of the DER) that signs the configuration snapshots branch servers fetch. Unset: the /v1/branch endpoints answer 503. `GET /v1/branch-signing-key` shows the public half for the branches. See docs/branch.md.',
+      'Ed25519 private key (PKCS#8 PEM, or base64 of the DER) that signs the configuration snapshots branch servers fetch. Unset: the /v1/branch endpoints answer 409 `KUMO_ERR_BRANCH_NOT_CONFIGURED`. `GET /v1/branch-signing-key` shows the public half for the branches. See docs/branch.md.',
     parse: optional(str({ min: 40 })),
     secret: true,
   },
