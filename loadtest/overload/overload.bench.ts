@@ -21,122 +21,20 @@ import { admissionSpec, readConfig } from '@kumo/config';
 import { validateExtension, validateTenantCreate, validateTrunk, type Cdr } from '@kumo/domain';
 import { createRegistry, silentLogger } from '@kumo/runtime';
 import { CdrStreams, ProvisioningRepo, SYSTEM_ACTOR } from '@kumo/store';
-import { freePort, runSipp, startRedis, startSipp, type RedisHandle } from '@kumo/testkit';
+import { freePort, runSipp, startRedis, startSipp, uacCall, uasAnswer, type RedisHandle } from '@kumo/testkit';
 import { admissionStep, createCallAdmission, overloadGateStep, type CallAdmission } from '@kumo/sip';
+import { bindPhone } from '../../packages/sip/test/helpers/bind-phone.js';
 import { startStack, type Stack } from '../../packages/sip/test/helpers/stack.js';
 
 const OVERLOAD_S = Math.min(120, Number(process.env.KUMO_BENCH_OVL_S ?? 20));
 const CAPACITY_CALLS = Math.min(5000, Number(process.env.KUMO_BENCH_OVL_CAPACITY_CALLS ?? 1000));
 const results: Record<string, unknown> = { loadavgAtStart: loadavg().map((x) => Number(x.toFixed(2))), overloadSeconds: OVERLOAD_S };
 
-const SDP = `v=0
-o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-s=-
-c=IN IP[media_ip_type] [media_ip]
-t=0 0
-m=audio [media_port] RTP/AVP 0
-a=rtpmap:0 PCMU/8000
-`;
-
 /** Digest-authenticated call: answered → short hold → BYE; a 503/403 refusal is ACKed and ends the call. */
-function uac(user: string, domain: string, holdMs: number): string {
-  const inv = (cseq: number, auth: string) => `
-  <send retrans="500" start_txn="inv${cseq}"><![CDATA[
-INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
-From: <sip:${user}@${domain}>;tag=[pid]T[call_number]
-To: <sip:[service]@${domain}>
-Call-ID: [call_id]
-CSeq: ${cseq} INVITE
-Contact: <sip:${user}@[local_ip]:[local_port]>
-Max-Forwards: 70
-User-Agent: sipp-bench
-${auth}Content-Type: application/sdp
-Content-Length: [len]
+const uac = (user: string, domain: string, holdMs: number): string =>
+  uacCall({ user, domain, password: `pass${user}x`, expect: 200, holdMs, refusals: [503, 403] });
 
-${SDP}
-]]></send>
-  <recv response="100" optional="true" response_txn="inv${cseq}"/>`;
-  // ACK: for a 2xx (sent to [next_url]) a transaction of its own, new branch; for a non-2xx the INVITE's branch.
-  const ack = (cseq: number, uri: string) => `
-  <send ack_txn="inv${cseq}"><![CDATA[
-ACK ${uri} SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=${uri === '[next_url]' ? '[branch]' : `[branch-of:inv${cseq}]`};rport
-From: <sip:${user}@${domain}>;tag=[pid]T[call_number]
-[last_To:]
-Call-ID: [call_id]
-CSeq: ${cseq} ACK
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>`;
-  return `<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="bench-uac">${inv(1, '')}
-  <recv response="407" auth="true" response_txn="inv1"/>${ack(1, 'sip:[service]@[remote_ip]:[remote_port]')}${inv(2, `[authentication username=${user} password=pass${user}x]\n`)}
-  <recv response="180" optional="true" response_txn="inv2"/>
-  <recv response="503" optional="true" response_txn="inv2" next="refused"/>
-  <recv response="403" optional="true" response_txn="inv2" next="refused"/>
-  <recv response="200" rrs="true" response_txn="inv2"/>${ack(2, '[next_url]')}
-  <pause milliseconds="${holdMs}"/>
-  <send retrans="500"><![CDATA[
-BYE [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
-From: <sip:${user}@${domain}>;tag=[pid]T[call_number]
-[last_To:]
-Call-ID: [call_id]
-CSeq: 3 BYE
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>
-  <recv response="200" next="done"/>
-  <label id="refused"/>${ack(2, 'sip:[service]@[remote_ip]:[remote_port]')}
-  <label id="done"/>
-</scenario>
-`;
-}
-
-const UAS = `<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="bench-uas">
-  <recv request="INVITE"/>
-  <send><![CDATA[
-SIP/2.0 180 Ringing
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]U[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:callee@[local_ip]:[local_port]>
-Content-Length: 0
-
-]]></send>
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]U[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:callee@[local_ip]:[local_port]>
-Content-Type: application/sdp
-Content-Length: [len]
-
-${SDP}
-]]></send>
-  <recv request="ACK"/>
-  <recv request="BYE"/>
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]></send>
-</scenario>
-`;
+const UAS = uasAnswer(200);
 
 const tenantId = 'ovl';
 const domain = 'ovl.kumo.test';
@@ -200,19 +98,6 @@ function validOk<T>(v: { ok: true; value: T } | { ok: false; problems: readonly 
   return v.value;
 }
 
-async function registerPhone(ext: string, port: number): Promise<void> {
-  await s.app.location.register({
-    tenantId,
-    extension: ext,
-    callId: `reg-${ext}-${port}`,
-    cseq: n++,
-    maxContacts: 5,
-    policy: 'replace-oldest',
-    mode: 'update',
-    updates: [{ id: `b${port}`, expires: 3600, contact: `sip:${ext}@127.0.0.1:${port}`, source: { address: '127.0.0.1', port, transport: 'udp' } }],
-  });
-}
-
 /** Admission decisions by outcome/reason/priority from this process's metrics. */
 async function decisions(): Promise<Record<string, number>> {
   const m = (await registry.getSingleMetric('kumo_admission_decisions_total')?.get())?.values ?? [];
@@ -232,7 +117,7 @@ describe('overload at twice the capacity', () => {
   it('admitted calls complete, emergency calls connect, the process stays responsive', async () => {
     const phonePort = await freePort();
     const callee = startSipp({ scenario: file(UAS), transport: 'udp', localPort: phonePort, calls: 1_000_000, timeoutS: OVERLOAD_S + 240 });
-    await registerPhone('1002', phonePort);
+    await bindPhone(s, { tenantId, ext: '1002', port: phonePort, transport: 'udp', expires: 3600 });
 
     // 1. capacity: closed loop, 100 calls in flight, no hold (CPU-bound, not latency-bound)
     const cap = await runSipp({ scenario: file(uac('1001', domain, 0)), target: s.sipTarget, transport: 'udp', service: '1002', calls: CAPACITY_CALLS, rate: 10_000, limit: 100, timeoutS: 120 });

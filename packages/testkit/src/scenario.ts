@@ -194,7 +194,7 @@ export function lintScenario(xml: string): string[] {
   return problems;
 }
 
-/** The final response codes an ACK can follow: the recvs before it since the INVITE, and recvs jumping to its labels. */
+/** The final response codes an ACK can follow: the recvs before it since the INVITE that fall through to it, and recvs jumping to its labels. */
 function ackedCodes(els: readonly ScenarioElement[], msgs: readonly ScenarioElement[], ack: ScenarioElement, inviteIndex: number): number[] {
   const codes: number[] = [];
   const code = (e: ScenarioElement): number | undefined => {
@@ -202,13 +202,20 @@ function ackedCodes(els: readonly ScenarioElement[], msgs: readonly ScenarioElem
     return e.tag === 'recv' && r !== undefined && Number(r) >= 200 ? Number(r) : undefined;
   };
   for (let k = ack.index - 1; k > inviteIndex; k--) {
-    const c = code(msgs[k] as ScenarioElement);
+    const m = msgs[k] as ScenarioElement;
+    const optional = m.attrs.get('optional') === 'true';
+    // An element with `next` jumps away (an optional one when it matches): it reaches the ACK only through its labels (below).
+    if (m.attrs.has('next')) {
+      if (!optional) break;
+      continue;
+    }
+    const c = code(m);
     if (c !== undefined) {
       codes.push(c);
       // Optional responses before it may also lead here; a mandatory one is the one acknowledged.
-      if ((msgs[k] as ScenarioElement).attrs.get('optional') !== 'true') break;
+      if (!optional) break;
     }
-    if (msgs[k]?.tag === 'send') break;
+    if (m.tag === 'send') break;
   }
   for (const l of ack.labels) {
     for (const e of els) {

@@ -93,9 +93,11 @@ export interface UacCall {
    * `bye-or-wait` answer a BYE that comes within `holdMs`, else hang up; `in-dialog` hold (re-INVITE
    * sendonly), INFO DTMF, OPTIONS (checking Allow/Supported), BYE; `transferred` answer the re-INVITE
    * that connects us to a transfer target (its P-Asserted-Identity matching `transferredPai` when
-   * given), then hang up after `holdMs`.
+   * given), then hang up after `holdMs`; `joined` answer a re-INVITE (a pickup or Replaces joining us
+   * to someone else), then wait for the far end's BYE; `hold` after `holdMs` put the call on hold
+   * (re-INVITE sendonly), then hang up 300 ms later.
    */
-  readonly mode?: 'bye' | 'wait-bye' | 'bye-or-wait' | 'in-dialog' | 'transferred';
+  readonly mode?: 'bye' | 'wait-bye' | 'bye-or-wait' | 'in-dialog' | 'transferred' | 'joined' | 'hold';
   readonly holdMs?: number;
   /** A regexp the re-INVITE's P-Asserted-Identity must match (mode `transferred`). */
   readonly transferredPai?: string;
@@ -103,6 +105,8 @@ export interface UacCall {
   readonly cancelAfterMs?: number;
   /** Regexps the final (non-2xx) response's headers must match: `[header, regexp]` (XML-escaped). */
   readonly check?: readonly (readonly [string, string])[];
+  /** With `expect: 200`: final responses also taken as a refusal (ACKed, the call ends without error), e.g. 503 under overload. */
+  readonly refusals?: readonly number[];
 }
 
 /** A phone or carrier calling `[service]`: INVITE (with digest when `password`), then `expect` and `mode`. */
@@ -193,6 +197,9 @@ Content-Length: 0
     const c = checks(o.check ?? [], 'c');
     return scenario('uac', `${body}\n  <recv response="${o.expect}" response_txn="inv${cseq}">${c.action}</recv>${c.reference}${ackErr(cseq)}`);
   }
+  // Refusals jump to their own ACK (the INVITE's branch) after the call's end.
+  for (const code of o.refusals ?? []) body += `\n  <recv response="${code}" optional="true" response_txn="inv${cseq}" next="refused"/>`;
+  const refused = o.refusals?.length ? `\n  <nop next="done"/>\n  <label id="refused"/>${ackErr(cseq)}\n  <label id="done"/>` : '';
   const mode = o.mode ?? 'bye';
   const ok200 = reply('200 OK');
   if (mode === 'transferred') {
@@ -203,7 +210,7 @@ Content-Length: 0
   <recv request="INVITE" timeout="15000">${pai.action}</recv>${reply('200 OK', { contact: o.user, sdp: SDP })}
   <recv request="ACK" timeout="15000"/>${pause(o.holdMs ?? 300)}${bye(cseq + 1, 'To: [$peerTo]')}
   <Reference variables="peerTo"/>${pai.reference}`;
-    return scenario('uac', body);
+    return scenario('uac', body + refused);
   }
   body += `\n  <recv response="200" rrs="true" response_txn="inv${cseq}"/>${ackOk(`inv${cseq}`, cseq)}`;
   if (mode === 'wait-bye') {
@@ -214,6 +221,20 @@ Content-Length: 0
   <nop next="3"/>
   <label id="2"/>${bye(cseq + 1)}
   <label id="3"/>`;
+  } else if (mode === 'joined') {
+    body += `
+  <recv request="INVITE" timeout="15000"/>${reply('200 OK', { contact: o.user, sdp: SDP })}
+  <recv request="ACK" timeout="15000"/>
+  <recv request="BYE" timeout="15000"/>${ok200}`;
+  } else if (mode === 'hold') {
+    body += pause(o.holdMs ?? 200);
+    body += inDialog('INVITE', cseq + 1, `Content-Type: application/sdp\nContent-Length: [len]\n\n${(o.sdp ?? SDP).replace('a=sendrecv', 'a=sendonly')}`, {
+      attrs: ' retrans="500" start_txn="reinv"',
+      contact: true,
+    });
+    body += `
+  <recv response="100" optional="true" response_txn="reinv"/>
+  <recv response="200" response_txn="reinv"/>${ackOk('reinv', cseq + 1)}${pause(300)}${bye(cseq + 2)}`;
   } else if (mode === 'in-dialog') {
     body += inDialog('INVITE', cseq + 1, `Content-Type: application/sdp\nContent-Length: [len]\n\n${(o.sdp ?? SDP).replace('a=sendrecv', 'a=sendonly')}`, {
       attrs: ' retrans="500" start_txn="reinv"',
@@ -233,7 +254,7 @@ Content-Length: 0
   } else {
     body += `${pause(o.holdMs ?? 200)}${bye(cseq + 1)}`;
   }
-  return scenario('uac', body);
+  return scenario('uac', body + refused);
 }
 
 export interface UasAnswer {
@@ -245,6 +266,8 @@ export interface UasAnswer {
   readonly user?: string;
   /** A regexp the INVITE's From must match (who the phone shows as calling). */
   readonly fromMatches?: string;
+  /** Once answered, accept a re-INVITE (e.g. the one that joins it to a transfer's other party) before the BYE. */
+  readonly reinvite?: boolean;
 }
 
 const REASON_PHRASES: Record<number, string> = { 486: 'Busy Here', 503: 'Service Unavailable', 480: 'Temporarily Unavailable' };
@@ -259,7 +282,7 @@ export function uasAnswer(status: number, o: UasAnswer = {}): string {
   body += pause(o.ringMs ?? 0);
   if (status === 200) {
     body += `${reply('200 OK', { toTag: 'U', contact: user, sdp: SDP, attrs: ' retrans="500"' })}
-  <recv request="ACK"/>
+  <recv request="ACK"/>${o.reinvite === true ? `\n  <recv request="INVITE"/>${reply('200 OK', { contact: user, sdp: SDP })}\n  <recv request="ACK"/>` : ''}
   <recv request="BYE"/>${reply('200 OK')}`;
   } else {
     body += `${reply(`${status} ${REASON_PHRASES[status] ?? 'Refused'}`, { toTag: 'U', contact: user })}\n  <recv request="ACK"/>`;
@@ -291,11 +314,16 @@ export function uasRingCancel(o: { reason?: 'elsewhere' | 'none'; user?: string 
 }
 
 /**
- * A phone that answers, then transfers the caller (blind, REFER to `target` in `domain`), expects
- * the NOTIFYs (the last one `SIP/2.0 200`) and the BYE that releases it.
+ * A phone that answers, then transfers the caller (REFER to `target` in `domain`: blind, or attended
+ * with `replaces`, the Replaces value of its consultation call, RFC 3891/5589), expects the NOTIFYs
+ * (the last one `SIP/2.0 200`) and the BYE that releases it.
  */
-export function uasTransferor(o: { target: string; domain: string; user?: string }): string {
+export function uasTransferor(o: { target: string; domain: string; user?: string; replaces?: string }): string {
   const user = o.user ?? 'callee';
+  const refer =
+    o.replaces === undefined
+      ? `Refer-To: <sip:${o.target}@${o.domain}>`
+      : `Refer-To: <sip:${o.target}@${o.domain}?Replaces=${encodeURIComponent(o.replaces)}>\nReferred-By: <sip:${user}@${o.domain}>`;
   return scenario(
     'uas-transfer',
     `
@@ -310,7 +338,7 @@ To: [$peer]
 Call-ID: [call_id]
 CSeq: 1 REFER
 Contact: <sip:${user}@[local_ip]:[local_port];transport=[transport]>
-Refer-To: <sip:${o.target}@${o.domain}>
+${refer}
 Max-Forwards: 70
 Content-Length: 0
 

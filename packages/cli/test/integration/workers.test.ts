@@ -18,224 +18,27 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateExtension, validatePickupGroup, type Cdr } from '@kumo/domain';
 import { LocationStore, ProvisioningRepo, SYSTEM_ACTOR } from '@kumo/store';
-import { freePort, startRedis, startSipp, type RedisHandle, type SippHandle, type SippResult } from '@kumo/testkit';
+import { freePort, startRedis, startSipp, uacCall, uasAnswer, uasRingCancel, uasTransferor, type RedisHandle, type SippHandle, type SippResult, type UacCall } from '@kumo/testkit';
 import { KumoProc, PHONE, TENANT, DOMAIN, carrierLog, oneCall, phoneCalls, readCdrs, ready, relStack, startCarrier, waitFor, type RelStack } from './helpers/kumo-procs.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const explain = (r: SippResult): string => `sipp exit ${r.code}: ${r.errors.slice(-1500)} ${r.stderr.slice(-300)}`;
 
-const SDP = `v=0
-o=- 1 1 IN IP[local_ip_type] [local_ip]
-s=-
-c=IN IP[media_ip_type] [media_ip]
-t=0 0
-m=audio [media_port] RTP/AVP 0
-a=rtpmap:0 PCMU/8000
-a=sendrecv
-`;
-const HOLD_SDP = SDP.replace('a=sendrecv', 'a=sendonly');
-
-const ok200 = (sdp = false) => `
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:phone@[local_ip]:[local_port];transport=[transport]>
-${sdp ? `Content-Type: application/sdp\nContent-Length: [len]\n\n${SDP}` : 'Content-Length: 0\n'}
-]]></send>`;
-
-/** What a phone does once its call is up. */
-type Then = { bye: number } | 'wait-bye' | { hold: number } | 'answer-reinvite-then-wait-bye' | { reinviteThenBye: number; pai?: string };
-
-/** In-dialog request of the calling phone (the peer's To, with its tag, kept in `$peerTo`). */
-const inDialog = (user: string, method: string, cseq: number, sdp?: string): string => `
-  <send${method === 'ACK' ? '' : ' retrans="500"'}><![CDATA[
-${method} [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
-From: <sip:${user}@${DOMAIN}>;tag=[pid]C[call_number]
-To: [$peerTo]
-Call-ID: [call_id]
-CSeq: ${cseq} ${method}
-Contact: <sip:${user}@[local_ip]:[local_port];transport=[transport]>
-Max-Forwards: 70
-${sdp !== undefined ? `Content-Type: application/sdp\nContent-Length: [len]\n\n${sdp}` : 'Content-Length: 0\n'}
-]]></send>`;
-
-const waitBye = `
-  <recv request="BYE" timeout="20000"/>${ok200()}`;
-
-/** A registered phone calling `[service]` with digest (407 first); `headers`: extra INVITE header lines. */
-function dial(user: string, password: string, then: Then, headers = ''): string {
-  const invite = (cseq: number, auth: string) => `
-  <send retrans="500" start_txn="i${cseq}"><![CDATA[
-INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
-From: <sip:${user}@${DOMAIN}>;tag=[pid]C[call_number]
-To: <sip:[service]@${DOMAIN}>
-Call-ID: [call_id]
-CSeq: ${cseq} INVITE
-Contact: <sip:${user}@[local_ip]:[local_port];transport=[transport]>
-Max-Forwards: 70
-User-Agent: sipp-kumo
-${headers}${auth}Content-Type: application/sdp
-Content-Length: [len]
-
-${SDP}]]></send>
-  <recv response="100" optional="true" response_txn="i${cseq}"/>`;
-  const ack = (cseq: number, ok: boolean) => `
-  <send ack_txn="i${cseq}"><![CDATA[
-ACK ${ok ? '[next_url]' : 'sip:[service]@[remote_ip]:[remote_port]'} SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=${ok ? '[branch]' : `[branch-of:i${cseq}]`};rport
-From: <sip:${user}@${DOMAIN}>;tag=[pid]C[call_number]
-${ok ? 'To: [$peerTo]' : '[last_To:]'}
-Call-ID: [call_id]
-CSeq: ${cseq} ACK
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>`;
-  let body = `${invite(1, '')}
-  <recv response="407" auth="true" response_txn="i1"/>${ack(1, false)}${invite(2, `[authentication username=${user} password=${password}]\n`)}
-  <recv response="180" optional="true" response_txn="i2"/>
-  <recv response="183" optional="true" response_txn="i2"/>
-  <recv response="200" rrs="true" response_txn="i2"><action><ereg regexp=".*" search_in="hdr" header="To:" assign_to="peerTo"/></action></recv>${ack(2, true)}`;
-  if (then === 'wait-bye') body += waitBye;
-  else if (then === 'answer-reinvite-then-wait-bye')
-    body += `
-  <recv request="INVITE" timeout="20000"/>${ok200(true)}
-  <recv request="ACK" timeout="20000"/>${waitBye}`;
-  else if ('reinviteThenBye' in then)
-    body += `
-  <recv request="INVITE" timeout="20000">${then.pai !== undefined ? `<action><ereg regexp="${then.pai}" search_in="hdr" header="P-Asserted-Identity:" check_it="true" assign_to="pai"/></action>` : ''}</recv>${ok200(true)}
-  <recv request="ACK" timeout="20000"/>
-  <pause milliseconds="${then.reinviteThenBye}"/>${inDialog(user, 'BYE', 3)}
-  <recv response="200"/>`;
-  else if ('hold' in then)
-    body += `
-  <pause milliseconds="${then.hold}"/>${inDialog(user, 'INVITE', 3, HOLD_SDP)}
-  <recv response="100" optional="true"/>
-  <recv response="200"/>${inDialog(user, 'ACK', 3)}
-  <pause milliseconds="300"/>${inDialog(user, 'BYE', 4)}
-  <recv response="200"/>`;
-  else
-    body += `
-  <pause milliseconds="${then.bye}"/>${inDialog(user, 'BYE', 3)}
-  <recv response="200"/>`;
-  const refs = typeof then === 'object' && 'pai' in then && then.pai !== undefined ? 'peerTo,pai' : 'peerTo';
-  return `<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="dial">${body}\n  <Reference variables="${refs}"/>\n</scenario>\n`;
-}
-
-const ringing180 = `
-  <recv request="INVITE"><action><ereg regexp="([0-9]+)" search_in="hdr" header="CSeq:" assign_to="all,cs"/></action></recv>
-  <send><![CDATA[
-SIP/2.0 180 Ringing
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]P[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:phone@[local_ip]:[local_port];transport=[transport]>
-Content-Length: 0
-
-]]></send>`;
+/** A registered phone calling `[service]` with digest (407 first), then `mode`; `more`: e.g. extra INVITE headers. */
+const dial = (u: { user: string; password: string }, mode: NonNullable<UacCall['mode']>, more: Partial<UacCall> = {}): string =>
+  uacCall({ user: u.user, password: u.password, domain: DOMAIN, expect: 200, mode, ...more });
 
 /** A phone that rings until CANCELled with `Reason: … Call completed elsewhere` (a pickup took the call). */
-const ringsUntilPickedUp = `<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="rings">${ringing180}
-  <recv request="CANCEL" timeout="20000"><action><ereg regexp="cause=200" search_in="hdr" header="Reason:" check_it="true" assign_to="r"/></action></recv>${ok200()}
-  <send><![CDATA[
-SIP/2.0 487 Request Terminated
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]P[call_number]
-[last_Call-ID:]
-CSeq: [$cs] INVITE
-Content-Length: 0
-
-]]></send>
-  <recv request="ACK" timeout="20000"/>
-  <Reference variables="all,r"/>
-</scenario>
-`;
+const ringsUntilPickedUp = uasRingCancel({ reason: 'elsewhere', user: 'phone' });
 
 /** A phone that answers and waits for the BYE. */
-const answers = `<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="answers">${ringing180}
-  <send retrans="500"><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]P[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:phone@[local_ip]:[local_port];transport=[transport]>
-Content-Type: application/sdp
-Content-Length: [len]
-
-${SDP}]]></send>
-  <recv request="ACK" timeout="20000"/>${waitBye}
-  <Reference variables="all,cs"/>
-</scenario>
-`;
+const answers = uasAnswer(200, { user: 'phone' });
 
 /** A phone that answers, then answers the re-INVITE that joins it to someone else, then waits for the BYE. */
-const answersThenJoined = answers.replace(
-  `${waitBye}
-  <Reference`,
-  `
-  <recv request="INVITE" timeout="20000"/>${ok200(true)}
-  <recv request="ACK" timeout="20000"/>${waitBye}
-  <Reference`,
-);
+const answersThenJoined = uasAnswer(200, { user: 'phone', reinvite: true });
 
-/**
- * The transferor's phone in its first call: answers, then REFERs the caller with `Replaces` of its
- * second call (RFC 3891/5589), expects 202, the NOTIFYs (the last one `SIP/2.0 200`) and the BYE that
- * releases it.
- */
-function transferor(replaces: string): string {
-  return `<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="transferor">
-  <recv request="INVITE" rrs="true"><action><ereg regexp=".*" search_in="hdr" header="From:" assign_to="peer"/></action></recv>
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]X[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:2002@[local_ip]:[local_port];transport=[transport]>
-Content-Type: application/sdp
-Content-Length: [len]
-
-${SDP}]]></send>
-  <recv request="ACK"/>
-  <pause milliseconds="200"/>
-  <send retrans="500"><![CDATA[
-REFER [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
-From: <sip:2002@${DOMAIN}>;tag=[pid]X[call_number]
-To: [$peer]
-Call-ID: [call_id]
-CSeq: 1 REFER
-Contact: <sip:2002@[local_ip]:[local_port];transport=[transport]>
-Refer-To: <sip:2004@${DOMAIN}?Replaces=${encodeURIComponent(replaces)}>
-Referred-By: <sip:2002@${DOMAIN}>
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>
-  <recv response="202"/>
-  <recv request="NOTIFY" timeout="20000"/>${ok200()}
-  <recv request="NOTIFY" timeout="20000"><action><ereg regexp="SIP/2.0 200" search_in="body" check_it="true" assign_to="done"/></action></recv>${ok200()}
-  <recv request="BYE" timeout="20000"/>${ok200()}
-  <Reference variables="peer,done"/>
-</scenario>
-`;
-}
+/** A bridged leg: its dialog ids (Call-ID, Kumo's tag, the far end's tag) and the index of the worker holding it. */
+type Leg = { ids: [string, string, string]; worker: number };
 
 const users = { a: PHONE, b: { user: '2002', password: 'pass2002x' }, c: { user: '2003', password: 'pass2003x' }, d: { user: '2004', password: 'pass2004x' } };
 
@@ -277,6 +80,13 @@ describe('several sip workers on one engine', () => {
       await sleep(100);
     }
     return false;
+  };
+  /** Waits for `h`: its calls succeed, and both workers had a call in progress at one moment meanwhile. */
+  const succeedsOnBothWorkers = async (h: SippHandle): Promise<void> => {
+    const both = await onBothWorkers(h);
+    const r = await h.done;
+    expect(r.ok, `${explain(r)}\n${logs()}`).toBe(true);
+    expect(both, logs()).toBe(true);
   };
   const logs = (): string => workers.map((w, i) => `--- sip ${i}\n${w.proc.output.slice(-3000)}`).join('\n') + `\n--- engine\n${engine.output.slice(-1500)}`;
 
@@ -343,6 +153,25 @@ describe('several sip workers on one engine', () => {
     });
     return workerOf(owner);
   }
+  /**
+   * The Redis bridged-leg index of the one call up: `a` the caller's leg (its Call-ID is the call
+   * record's), `b` Kumo's leg to the callee; `detail` what was found, for a failure message.
+   */
+  async function bridgedLegs(what: string): Promise<{ a?: Leg; b?: Leg; detail: string }> {
+    let legs: { key: string; owner: string }[] = [];
+    await waitFor(async () => {
+      const found = await st.redis.keys(st.keys.global.bridgedLeg('*'));
+      legs = await Promise.all(found.map(async (k) => ({ key: k.slice(st.keys.global.bridgedLeg('').length), owner: ((await st.redis.get(k)) ?? '').split(' ')[1] ?? '' })));
+      return legs.length === 2;
+    }, 10_000, what);
+    const records = await st.redis.keys(st.keys.tenant.callRecord(TENANT, '*'));
+    const aCallId = (records[0] ?? '').slice(st.keys.tenant.callRecord(TENANT, '').length).split(';')[0] as string;
+    const leg = (l: { key: string; owner: string } | undefined): Leg | undefined =>
+      l && { ids: l.key.split(';') as [string, string, string], worker: workerOf(l.owner) };
+    const a = leg(legs.find((l) => l.key.startsWith(`${aCallId};`)));
+    const b = leg(legs.find((l) => !l.key.startsWith(`${aCallId};`)));
+    return { ...(a ? { a } : {}), ...(b ? { b } : {}), detail: JSON.stringify({ legs, records }) };
+  }
   const cdrsOf = async (dialled: string): Promise<Cdr[]> => (await readCdrs(st)).filter((c) => c.calleeDialled === dialled);
 
   beforeAll(async () => {
@@ -375,19 +204,16 @@ describe('several sip workers on one engine', () => {
 
   it('*8 on one worker picks up a call ringing on the other; the picker’s BYE reaches the caller', async () => {
     const rings = await phone('2002', ringsUntilPickedUp);
-    const original = call('2002', dial(users.a.user, users.a.password, 'wait-bye'));
+    const original = call('2002', dial(users.a, 'wait-bye'));
     const owner = await ringingOwner('2002').catch(async (err: unknown) => {
       const r = await Promise.race([original.done, sleep(500).then(() => undefined)]);
       throw new Error(`${String(err)}\n${r ? explain(r) : 'sipp still running'}`);
     });
     expect(owner).toBeGreaterThanOrEqual(0);
     await nextCallOnOtherThan(owner, invites);
-    const picker = call('*8', dial(users.c.user, users.c.password, { bye: 1500 }));
+    const picker = call('*8', dial(users.c, 'bye', { holdMs: 1500 }));
     // Both workers carry the call: the owner its caller, the other the picker.
-    const both = await onBothWorkers(picker);
-    const p = await picker.done;
-    expect(p.ok, `${explain(p)}\n${logs()}`).toBe(true);
-    expect(both, logs()).toBe(true);
+    await succeedsOnBothWorkers(picker);
     const o = await original.done;
     expect(o.ok, explain(o)).toBe(true);
     expect((await rings.done).ok).toBe(true);
@@ -399,16 +225,13 @@ describe('several sip workers on one engine', () => {
 
   it('**<ext> directed pickup across workers: the caller’s hold (re-INVITE) and BYE reach the picker', async () => {
     const rings = await phone('2002', ringsUntilPickedUp);
-    const original = call('2002', dial(users.a.user, users.a.password, { hold: 1500 }));
+    const original = call('2002', dial(users.a, 'hold', { holdMs: 1500 }));
     const owner = await ringingOwner('2002');
     await nextCallOnOtherThan(owner, invites);
-    const picker = call('**2002', dial(users.d.user, users.d.password, 'answer-reinvite-then-wait-bye'));
-    const both = await onBothWorkers(picker);
+    const picker = call('**2002', dial(users.d, 'joined'));
+    await succeedsOnBothWorkers(picker);
     const o = await original.done;
     expect(o.ok, `${explain(o)}\n${logs()}`).toBe(true);
-    expect(both, logs()).toBe(true);
-    const p = await picker.done;
-    expect(p.ok, explain(p)).toBe(true);
     expect((await rings.done).ok).toBe(true);
     await waitFor(async () => (await cdrsOf('2002')).length === 2, 10_000, 'the CDR');
     expect((await cdrsOf('2002'))[1]).toMatchObject({ disposition: 'answered', calleeExtension: '2004', hangupBy: 'caller' });
@@ -417,27 +240,15 @@ describe('several sip workers on one engine', () => {
 
   it('INVITE with Replaces on one worker takes the place of a leg the other worker holds', async () => {
     const callee = await phone('2002', answers);
-    const original = call('2002', dial(users.a.user, users.a.password, 'answer-reinvite-then-wait-bye'));
+    const original = call('2002', dial(users.a, 'joined'));
     // The call's bridged legs in the Redis index: the B leg (Kumo ↔ 2002) is the one that is not the A leg's Call-ID.
-    let legs: { key: string; owner: string }[] = [];
-    await waitFor(async () => {
-      const found = await st.redis.keys(st.keys.global.bridgedLeg('*'));
-      legs = await Promise.all(found.map(async (k) => ({ key: k, owner: ((await st.redis.get(k)) ?? '').split(' ')[1] ?? '' })));
-      return legs.length === 2;
-    }, 10_000, 'the bridged legs indexed');
-    const records = await st.redis.keys(st.keys.tenant.callRecord(TENANT, '*'));
-    const aCallId = (records[0] ?? '').slice(st.keys.tenant.callRecord(TENANT, '').length).split(';')[0] as string;
-    const bLeg = legs.find((l) => !l.key.slice(st.keys.global.bridgedLeg('').length).startsWith(`${aCallId};`));
-    expect(bLeg, JSON.stringify({ legs, records })).toBeDefined();
-    const [callId, localTag, remoteTag] = (bLeg as { key: string }).key.slice(st.keys.global.bridgedLeg('').length).split(';') as [string, string, string];
-    const owner = workerOf((bLeg as { owner: string }).owner);
+    const legs = await bridgedLegs('the bridged legs indexed');
+    expect(legs.b, legs.detail).toBeDefined();
+    const { ids: [callId, localTag, remoteTag], worker: owner } = legs.b as Leg;
     expect(owner).toBeGreaterThanOrEqual(0);
     await nextCallOnOtherThan(owner, invites);
-    const replacing = call('2002', dial(users.d.user, users.d.password, { bye: 1200 }, `Replaces: ${callId};to-tag=${localTag};from-tag=${remoteTag}\n`));
-    const both = await onBothWorkers(replacing);
-    const r = await replacing.done;
-    expect(r.ok, `${explain(r)}\n${logs()}`).toBe(true);
-    expect(both, logs()).toBe(true);
+    const replacing = call('2002', dial(users.d, 'bye', { holdMs: 1200, headers: [`Replaces: ${callId};to-tag=${localTag};from-tag=${remoteTag}`] }));
+    await succeedsOnBothWorkers(replacing);
     const o = await original.done;
     expect(o.ok, explain(o)).toBe(true);
     const c = await callee.done;
@@ -450,29 +261,17 @@ describe('several sip workers on one engine', () => {
   it('attended transfer across workers: REFER with Replaces in a call on one worker joins a call the other holds', async () => {
     // Call 2 first (the transferor 2002 consults 2004), so its dialog ids can go into call 1's REFER.
     const target = await phone('2004', answersThenJoined);
-    const consult = call('2004', dial(users.b.user, users.b.password, 'wait-bye'));
-    let legs: { key: string; owner: string }[] = [];
-    await waitFor(async () => {
-      const found = await st.redis.keys(st.keys.global.bridgedLeg('*'));
-      legs = await Promise.all(found.map(async (k) => ({ key: k.slice(st.keys.global.bridgedLeg('').length), owner: ((await st.redis.get(k)) ?? '').split(' ')[1] ?? '' })));
-      return legs.length === 2;
-    }, 10_000, 'the consultation call bridged');
-    const records = await st.redis.keys(st.keys.tenant.callRecord(TENANT, '*'));
-    const aCallId = (records[0] ?? '').slice(st.keys.tenant.callRecord(TENANT, '').length).split(';')[0] as string;
-    const mine = legs.find((l) => l.key.startsWith(`${aCallId};`));
-    expect(mine, JSON.stringify({ legs, records })).toBeDefined();
+    const consult = call('2004', dial(users.b, 'wait-bye'));
+    const legs = await bridgedLegs('the consultation call bridged');
+    expect(legs.a, legs.detail).toBeDefined();
     // As the transferor's phone knows its dialog: Call-ID, Kumo's tag (to-tag), its own (from-tag).
-    const [callId, kumoTag, phoneTag] = (mine as { key: string }).key.split(';') as [string, string, string];
-    const owner = workerOf((mine as { owner: string }).owner);
+    const { ids: [callId, kumoTag, phoneTag], worker: owner } = legs.a as Leg;
     expect(owner).toBeGreaterThanOrEqual(0);
-    const xfer = await phone('2002', transferor(`${callId};to-tag=${kumoTag};from-tag=${phoneTag}`));
+    const xfer = await phone('2002', uasTransferor({ target: '2004', domain: DOMAIN, user: '2002', replaces: `${callId};to-tag=${kumoTag};from-tag=${phoneTag}` }));
     await nextCallOnOtherThan(owner, invites);
     // The transferee is told who it now talks to (the target, known from the other worker's index entry).
-    const first = call('2002', dial(users.a.user, users.a.password, { reinviteThenBye: 1500, pai: 'sip:2004@' }));
-    const both = await onBothWorkers(first);
-    const a = await first.done;
-    expect(a.ok, `${explain(a)}\n${logs()}`).toBe(true);
-    expect(both, logs()).toBe(true);
+    const first = call('2002', dial(users.a, 'transferred', { holdMs: 1500, transferredPai: 'sip:2004@' }));
+    await succeedsOnBothWorkers(first);
     for (const [name, h] of [['transferor (call 1)', xfer], ['transferor (call 2)', consult], ['target', target]] as const) {
       const r = await h.done;
       expect(r.ok, `${name}: ${explain(r)}`).toBe(true);

@@ -2,9 +2,10 @@ import type { Stack } from './stack.js';
 
 /**
  * Binds extension `ext` of `tenantId` to a phone listening on 127.0.0.1:`port` (a sipp UAS), straight
- * into the location store as its REGISTER would: one binding per port, added to the extension's others.
+ * into the location store as its REGISTER would: one binding per port, added to the extension's others,
+ * for `expires` seconds (default 300).
  */
-export function bindPhone(s: Stack, o: { tenantId: string; ext: string; port: number; transport: 'udp' | 'tcp' }): ReturnType<Stack['app']['location']['register']> {
+export function bindPhone(s: Stack, o: { tenantId: string; ext: string; port: number; transport: 'udp' | 'tcp'; expires?: number }): ReturnType<Stack['app']['location']['register']> {
   return s.app.location.register({
     tenantId: o.tenantId,
     extension: o.ext,
@@ -13,6 +14,6 @@ export function bindPhone(s: Stack, o: { tenantId: string; ext: string; port: nu
     maxContacts: 5,
     policy: 'replace-oldest',
     mode: 'update',
-    updates: [{ id: `b${o.port}`, expires: 300, contact: `sip:${o.ext}@127.0.0.1:${o.port}`, source: { address: '127.0.0.1', port: o.port, transport: o.transport } }],
+    updates: [{ id: `b${o.port}`, expires: o.expires ?? 300, contact: `sip:${o.ext}@127.0.0.1:${o.port}`, source: { address: '127.0.0.1', port: o.port, transport: o.transport } }],
   });
 }

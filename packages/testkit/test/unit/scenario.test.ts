@@ -23,6 +23,12 @@ describe('lintScenario: the RFC 3261 transaction rules Kumo’s engine is lenien
     ['CANCEL with [last_Via:]', sc(invite(), '<recv response="180"/>', `<send><![CDATA[\nCANCEL sip:x@h SIP/2.0\n[last_Via:]\nCSeq: 1 CANCEL\n\n]]></send>`), ['[last_Via:]', 'CANCEL has the branch']],
     ['CANCEL on the INVITE’s branch', sc(invite(), '<recv response="180"/>', `<send>${req('CANCEL sip:x@h SIP/2.0', '[branch-2]', '1 CANCEL')}</send>`), []],
     ['a BYE reusing the INVITE’s branch', sc(invite(), '<recv response="200"/>', ack('[branch]'), `<send>${req('BYE sip:x@h SIP/2.0', '[branch-3]', '2 BYE')}</send>`), ['reuses the branch']],
+    [
+      'a refusal’s ACK behind a jump past it',
+      sc(invite('inv'), '<recv response="503" optional="true" next="r"/>', '<recv response="200"/>', ack('[branch]'), '<nop next="d"/>', '<label id="r"/>', ack('[branch-of:inv]', '1 ACK', ' ack_txn="inv"'), '<label id="d"/>'),
+      [],
+    ],
+    ['a refusal’s ACK on a new branch', sc(invite('inv'), '<recv response="503" optional="true" next="r"/>', '<recv response="200"/>', ack('[branch]'), '<nop next="d"/>', '<label id="r"/>', ack('[branch]'), '<label id="d"/>'), ['non-2xx response (503) has the INVITE']],
     ['labels and pauses count like sipp counts them', sc(invite(), '<pause milliseconds="10"/>', '<label id="1"/>', '<recv response="603"/>', ack('[branch-3]')), []],
   ])('%s', (_name, xml, expected) => {
     const problems = lintScenario(xml);
