@@ -192,8 +192,8 @@ describe('several sip workers on one engine', () => {
     workers.push({ proc: undefined as unknown as KumoProc, ops: st.ops.sip }, { proc: undefined as unknown as KumoProc, ops: `127.0.0.1:${await freePort()}` });
     startWorker(0);
     startWorker(1);
-    await waitFor(async () => (await ready(st.ops.engine)) && (await ready(workers[0]?.ops ?? '')) && (await ready(workers[1]?.ops ?? '')), 30_000, 'engine and two workers ready');
-  }, 60_000);
+    await waitFor(async () => (await ready(st.ops.engine)) && (await ready(workers[0]?.ops ?? '')) && (await ready(workers[1]?.ops ?? '')), 60_000, 'engine and two workers ready');
+  }, 90_000);
   afterAll(async () => {
     await Promise.all(workers.map((w) => w.proc.kill('SIGKILL')));
     await engine?.kill('SIGKILL');
