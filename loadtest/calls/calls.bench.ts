@@ -172,6 +172,8 @@ async function runKumo(o: SippOptions & { scenario: { file: string } }, rtt: boo
   if (name !== undefined) {
     const kept = join(dir, name);
     renameSync(name, kept);
+    // KUMO_BENCH_PROC_LOG=<dir>: keep the per-call timings (date_ms;response_time_ms;rtd) to line stalls up with the processes' logs.
+    if (process.env.KUMO_BENCH_PROC_LOG) writeFileSync(join(process.env.KUMO_BENCH_PROC_LOG, 'invite-180-rtt.csv'), readFileSync(kept));
     for (const line of readFileSync(kept, 'utf8').trim().split('\n').slice(1)) {
       const [, ms, no] = line.split(';');
       if (no === '1' && ms !== undefined) values.push(Number(ms));

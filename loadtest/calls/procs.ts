@@ -7,9 +7,13 @@
  *
  * KUMO_BENCH_LOG=info (default warn) is the processes' log level; KUMO_BENCH_SIP_PROF=<dir> starts each
  * sip worker with `--cpu-prof --cpu-prof-dir=<dir>` (the profile is written when the worker exits);
- * KUMO_BENCH_ENGINE_PROF=<dir> the same for the engine.
+ * KUMO_BENCH_ENGINE_PROF=<dir> the same for the engine. Diagnosing stalls: KUMO_BENCH_SIP_NODE_ARGS /
+ * KUMO_BENCH_ENGINE_NODE_ARGS add node flags (e.g. `--trace-gc`), KUMO_BENCH_PROC_LOG=<dir> appends
+ * each process's output to `<dir>/<name>.log`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { validateExtension, validateTenantCreate } from '@kumo/domain';
 import { LocationStore, ProvisioningRepo, SYSTEM_ACTOR, createRedis, keySchema, type KeySchema, type RedisClient } from '@kumo/store';
@@ -40,10 +44,13 @@ export interface CallBenchProcs {
 }
 
 function start(name: string, cmd: 'engine' | 'sip', env: NodeJS.ProcessEnv, profDir: string | undefined): BenchProc {
-  const args = [...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), MAIN, cmd];
+  const extra = (cmd === 'sip' ? process.env.KUMO_BENCH_SIP_NODE_ARGS : process.env.KUMO_BENCH_ENGINE_NODE_ARGS)?.split(' ').filter(Boolean) ?? [];
+  const args = [...extra, ...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), MAIN, cmd];
   const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const p: BenchProc = { name, child, pid: child.pid as number, output: '' };
+  const logDir = process.env.KUMO_BENCH_PROC_LOG;
   const add = (d: Buffer): void => {
+    if (logDir) appendFileSync(join(logDir, `${name}.log`), d);
     p.output += d.toString();
     if (p.output.length > 200_000) p.output = p.output.slice(-100_000);
   };
