@@ -23,6 +23,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { BENCH_DOMAIN, startCallBenchProcs, type CallBenchProcs } from './procs.js';
+import { percentiles, type Rtd } from './bench-tenant.js';
 import { CdrStreams } from '@kumo/store';
 import { freePort, runSipp, startSipp, type SippOptions, type SippResult } from '@kumo/testkit';
 import { formatCpu, loadAverage, processRssBytes, startCpuMeter, type ProcessCpu } from '../lib/proc-cpu.mjs';
@@ -145,19 +146,6 @@ function rate(r: SippResult): number {
 
 function uasOn(port: number, calls: number) {
   return startSipp({ scenario: { builtin: 'uas' }, localPort: port, calls, timeoutS: 900, args: ['-l', String(LIMIT)] });
-}
-
-interface Rtd {
-  readonly n: number;
-  readonly p50: number;
-  readonly p99: number;
-  readonly max: number;
-}
-
-function percentiles(values: number[]): Rtd {
-  const v = [...values].sort((a, b) => a - b);
-  const at = (q: number): number => v[Math.min(v.length - 1, Math.ceil(q * v.length) - 1)] ?? NaN;
-  return { n: v.length, p50: at(0.5), p99: at(0.99), max: v[v.length - 1] ?? NaN };
 }
 
 /** Runs a scenario; with `rtt`, sipp's response-time counters (`<name>_<pid>_rtt.csv` in the working directory) are read back. */

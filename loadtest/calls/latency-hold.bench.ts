@@ -22,6 +22,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { BENCH_DOMAIN, startCallBenchStack, type CallBenchStack } from './stack.js';
+import { percentiles, type Rtd } from './bench-tenant.js';
 import { CdrStreams, LocationStore, type RedisClient, type KeySchema } from '@kumo/store';
 import type { SipApp } from '@kumo/sip';
 import { freePort, startSipp, type SippOptions, type SippResult } from '@kumo/testkit';
@@ -162,19 +163,6 @@ afterAll(async () => {
   mkdirSync(new URL('../results/', import.meta.url), { recursive: true });
   writeFileSync(new URL('../results/calls-latency-hold.json', import.meta.url), `${JSON.stringify({ at: new Date().toISOString(), ...results }, null, 2)}\n`);
 });
-
-interface Rtd {
-  readonly n: number;
-  readonly p50: number;
-  readonly p99: number;
-  readonly max: number;
-}
-
-function percentiles(values: number[]): Rtd {
-  const v = [...values].sort((a, b) => a - b);
-  const at = (q: number): number => v[Math.min(v.length - 1, Math.ceil(q * v.length) - 1)] ?? NaN;
-  return { n: v.length, p50: at(0.5), p99: at(0.99), max: v[v.length - 1] ?? NaN };
-}
 
 /** Runs a scenario file with `-trace_rtt -rtt_freq 1`; sipp writes `<name>_<pid>_rtt.csv` in its working directory. */
 async function runWithRtt(o: SippOptions & { scenario: { file: string } }): Promise<{ result: SippResult; rtd: Record<string, Rtd>; steady: Record<string, Rtd> }> {

@@ -15,11 +15,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { validateExtension, validateTenantCreate } from '@kumo/domain';
-import { LocationStore, ProvisioningRepo, SYSTEM_ACTOR, createRedis, keySchema, type KeySchema, type RedisClient } from '@kumo/store';
+import { seedBenchTenant } from './bench-tenant.js';
+import { LocationStore, createRedis, keySchema, type KeySchema, type RedisClient } from '@kumo/store';
 import { freePort, startRedis } from '@kumo/testkit';
 
-export const BENCH_DOMAIN = 'bench.kumo.test';
+export { BENCH_DOMAIN } from './bench-tenant.js';
 const MAIN = fileURLToPath(new URL('../../packages/cli/dist/main.js', import.meta.url));
 
 export interface BenchProc {
@@ -86,15 +86,7 @@ export async function startCallBenchProcs(o: { workers: number }): Promise<CallB
   const rh = await startRedis({ settings: { appendonly: 'no' } });
   const redis = createRedis(rh.url);
   const keys = keySchema('bench');
-  const repo = new ProvisioningRepo(redis, keys);
-  const tenant = validateTenantCreate({ id: 'bench', name: 'Bench', sipDomain: BENCH_DOMAIN, ports: 5000, trunkChannels: 10, callsPerSecond: 1000 });
-  if (!tenant.ok) throw new Error('tenant');
-  await repo.createTenant(tenant.value, SYSTEM_ACTOR);
-  for (const number of ['1001', '1002']) {
-    const e = validateExtension({ number, displayName: number, password: `pass${number}x` });
-    if (!e.ok) throw new Error('ext');
-    await repo.createExtension('bench', e.value, SYSTEM_ACTOR);
-  }
+  await seedBenchTenant(redis, keys, 5000);
   const sipPort = await freePort();
   const env: NodeJS.ProcessEnv = {
     KUMO_LOG_LEVEL: process.env.KUMO_BENCH_LOG ?? 'warn',

@@ -5,13 +5,13 @@
  * KUMO_BENCH_LOG=warn (or error, debug…) shows the engine's and the sip app's logs.
  */
 import { startEngine, type EngineHandle } from '@kumo/engine';
-import { validateExtension, validateTenantCreate } from '@kumo/domain';
+import { seedBenchTenant } from './bench-tenant.js';
 import { createLogger, silentLogger } from '@kumo/runtime';
-import { ProvisioningRepo, SYSTEM_ACTOR, createRedis, keySchema, type KeySchema, type RedisClient } from '@kumo/store';
+import { createRedis, keySchema, type KeySchema, type RedisClient } from '@kumo/store';
 import { connectEngine, createSipApp, type EngineConnection, type SipApp } from '@kumo/sip';
 import { freePort, startRedis } from '@kumo/testkit';
 
-export const BENCH_DOMAIN = 'bench.kumo.test';
+export { BENCH_DOMAIN } from './bench-tenant.js';
 
 export interface CallBenchStack {
   readonly redis: RedisClient;
@@ -51,15 +51,7 @@ export async function startCallBenchStack(o: { ports: number }): Promise<CallBen
   });
   const conn = connectEngine({ host: '127.0.0.1', port: engine.control.port, secret: 's', log, handlers: app.handlers });
   await conn.connected;
-  const repo = new ProvisioningRepo(redis, keys);
-  const tenant = validateTenantCreate({ id: 'bench', name: 'Bench', sipDomain: BENCH_DOMAIN, ports: o.ports, trunkChannels: 10, callsPerSecond: 1000 });
-  if (!tenant.ok) throw new Error('tenant');
-  await repo.createTenant(tenant.value, SYSTEM_ACTOR);
-  for (const number of ['1001', '1002']) {
-    const e = validateExtension({ number, displayName: number, password: `pass${number}x` });
-    if (!e.ok) throw new Error('ext');
-    await repo.createExtension('bench', e.value, SYSTEM_ACTOR);
-  }
+  await seedBenchTenant(redis, keys, o.ports);
   return {
     redis,
     keys,

@@ -1,0 +1,31 @@
+/** What the call benchmarks share: the bench tenant with its two extensions, and latency percentiles. */
+import { validateExtension, validateTenantCreate } from '@kumo/domain';
+import { ProvisioningRepo, SYSTEM_ACTOR, type KeySchema, type RedisClient } from '@kumo/store';
+
+export const BENCH_DOMAIN = 'bench.kumo.test';
+
+/** Tenant `bench` (`ports` contract ports) with extensions 1001 and 1002, password `pass<ext>x`. */
+export async function seedBenchTenant(redis: RedisClient, keys: KeySchema, ports: number): Promise<void> {
+  const repo = new ProvisioningRepo(redis, keys);
+  const tenant = validateTenantCreate({ id: 'bench', name: 'Bench', sipDomain: BENCH_DOMAIN, ports, trunkChannels: 10, callsPerSecond: 1000 });
+  if (!tenant.ok) throw new Error('tenant');
+  await repo.createTenant(tenant.value, SYSTEM_ACTOR);
+  for (const number of ['1001', '1002']) {
+    const e = validateExtension({ number, displayName: number, password: `pass${number}x` });
+    if (!e.ok) throw new Error('ext');
+    await repo.createExtension('bench', e.value, SYSTEM_ACTOR);
+  }
+}
+
+export interface Rtd {
+  readonly n: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+export function percentiles(values: number[]): Rtd {
+  const v = [...values].sort((a, b) => a - b);
+  const at = (q: number): number => v[Math.min(v.length - 1, Math.ceil(q * v.length) - 1)] ?? NaN;
+  return { n: v.length, p50: at(0.5), p99: at(0.99), max: v[v.length - 1] ?? NaN };
+}
