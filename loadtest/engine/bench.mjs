@@ -107,6 +107,16 @@ const gcStats = () => new Promise((resolve) => {
   engine.once('message', resolve);
   engine.send('gc');
 });
+/** The kernel's UDP RcvbufErrors (datagrams dropped because a socket's receive buffer was full; Linux), or NaN. */
+function rcvbufErrors() {
+  try {
+    const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'));
+    const h = lines[0].split(/\s+/);
+    return Number(lines[1].split(/\s+/)[h.indexOf('RcvbufErrors')]);
+  } catch {
+    return NaN;
+  }
+}
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function step(rate, calls, targetPort, extra = []) {
@@ -122,7 +132,7 @@ const uasPort = await freePort();
 const engine = await startChild('engine-proc.mjs', [String(sipPort), String(controlPort), transport]);
 const apps = [];
 for (let i = 0; i < appCount; i++) apps.push(await startChild('b2b-app.mjs', [String(controlPort), String(uasPort), transport]));
-console.log(`transport ${transport}; engine sip ${sipPort}, control ${controlPort}; uas ${uasPort}; ${appCount} app process(es); load average ${load()}`);
+console.log(`transport ${transport}; engine sip ${sipPort}, control ${controlPort}; uas ${uasPort}; ${appCount} app process(es); engine UDP receive buffer granted ${(await ask(engine)).stats.udpRecvBuffer} bytes; load average ${load()}`);
 
 /** CPU-seconds of the engine and of all apps, and the engine's stats. */
 async function cpuNow() {
@@ -150,12 +160,14 @@ let bestRetrans = 0;
 let bestCpu = '';
 for (const rate of rates) {
   const c0 = await cpuNow();
+  const k0 = rcvbufErrors();
   const r = await step(rate, CALLS, sipPort);
   const c1 = await cpuNow();
+  const drops = rcvbufErrors() - k0;
   const achieved = r.ok / r.seconds;
   const clean = r.code === 0 && r.failed === 0 && r.ok === CALLS;
   const cpu = `engine ${perK(c1.engine - c0.engine, r.ok)} CPU-s, apps ${perK(c1.apps - c0.apps, r.ok)} CPU-s per 1,000 calls`;
-  console.log(`B2BUA offered ${rate} calls/s × ${CALLS}: ok ${r.ok} failed ${r.failed} retrans ${r.retrans} in ${r.seconds.toFixed(1)} s (${achieved.toFixed(0)} calls/s achieved) exit ${r.code} → ${clean ? (r.retrans === 0 ? 'clean' : 'no failures, with retransmissions') : 'FAILED'}; ${cpu}; shed ${c1.stats.shed - c0.stats.shed}; load average ${load()}`);
+  console.log(`B2BUA offered ${rate} calls/s × ${CALLS}: ok ${r.ok} failed ${r.failed} retrans ${r.retrans} in ${r.seconds.toFixed(1)} s (${achieved.toFixed(0)} calls/s achieved) exit ${r.code} → ${clean ? (r.retrans === 0 ? 'clean' : 'no failures, with retransmissions') : 'FAILED'}; ${cpu}; shed ${c1.stats.shed - c0.stats.shed}; kernel UDP RcvbufErrors +${drops}; load average ${load()}`);
   if (!clean) break;
   best = rate;
   bestAchieved = achieved;
@@ -189,8 +201,10 @@ if (overloadS > 0 && best > 0) {
   await sleep(3000);
   const rate = best * 2;
   const c0 = await cpuNow();
+  const k0 = rcvbufErrors();
   const r = await step(rate, rate * overloadS, sipPort);
   const c1 = await cpuNow();
+  const drops = rcvbufErrors() - k0;
   const shed = c1.stats.shed - c0.stats.shed;
   // every new INVITE the engine admitted (handed to an app) is one call; those that did not end as a successful sipp
   // call are the admitted calls that failed. Shed INVITEs (retransmissions of one included) are counted apart.
@@ -199,7 +213,7 @@ if (overloadS > 0 && best > 0) {
   // achieved over the offering window (sipp's stat rows), not the tail of stragglers after it
   const win = r.window ?? { ok: r.ok, seconds: r.seconds };
   const achieved = win.ok / win.seconds;
-  overloadLine = `overload: offered ${rate}/s (2× ${best}) for ${overloadS} s: ok ${r.ok}, ${achieved.toFixed(0)} calls/s completed while offering (${win.seconds.toFixed(1)} s) = ${((achieved / bestAchieved) * 100).toFixed(0)} % of capacity; admitted ${admitted}, admitted calls failed ${admittedFailed}; shed with 503 ${shed} INVITEs; retrans ${r.retrans}; sipp failure reasons ${JSON.stringify(r.why)}; engine ${perK(c1.engine - c0.engine, r.ok)} CPU-s, apps ${perK(c1.apps - c0.apps, r.ok)} CPU-s per 1,000 calls; load average ${load()}`;
+  overloadLine = `overload: offered ${rate}/s (2× ${best}) for ${overloadS} s: ok ${r.ok}, ${achieved.toFixed(0)} calls/s completed while offering (${win.seconds.toFixed(1)} s) = ${((achieved / bestAchieved) * 100).toFixed(0)} % of capacity; admitted ${admitted}, admitted calls failed ${admittedFailed}; shed with 503 ${shed} INVITEs; retrans ${r.retrans}; sipp failure reasons ${JSON.stringify(r.why)}; engine ${perK(c1.engine - c0.engine, r.ok)} CPU-s, apps ${perK(c1.apps - c0.apps, r.ok)} CPU-s per 1,000 calls; kernel UDP RcvbufErrors +${drops}; load average ${load()}`;
   console.log(overloadLine);
 }
 

@@ -17,7 +17,7 @@ process.send?.({ ready: true });
 if (process.env.KUMO_BENCH_TRACE === '1') {
   setInterval(() => {
     const s = engine.stats();
-    console.log(`engine: limit ${s.admissionLimit}/s answer ${s.answerMs} ms elu ${s.elu} admitted ${s.admitted} shed ${s.shed} server txns ${s.serverTransactions} dialogs ${s.dialogs}`);
+    console.log(`engine: limit ${s.admissionLimit}/s answer ${s.answerMs} ms elu ${s.elu} queue ${s.queueMs} ms admitted ${s.admitted} shed ${s.shed} server txns ${s.serverTransactions} dialogs ${s.dialogs}`);
   }, 1000).unref();
 }
 process.on('message', (m) => {

@@ -1,4 +1,5 @@
 import { metricMethod, statusClass, type EngineMetrics, type Logger } from '@kumo/runtime';
+import { scanNewInvite } from './fastshed.js';
 import { ControlBridge, metaTokens, toApp } from './control/bridge.js';
 import { ControlServer, type AppConnection } from './control/server.js';
 import { DEFAULT_OVERLOAD, OverloadGuard, type OverloadOptions } from './overload.js';
@@ -29,8 +30,8 @@ import type { Dest, TxnTransport } from './transaction/types.js';
 import { Transports, type TlsSettings } from './transport/transports.js';
 import { hostport, isStream, type ListenSpec, type LocalPoint, type Peer } from './transport/types.js';
 import { UacSide } from './uac.js';
-import { SHED_TAG_PARAM, UasSide } from './uas.js';
-import { newBranch } from './util.js';
+import { SHED_TAG, SHED_TAG_PARAM, UasSide } from './uas.js';
+import { newBranch, newTag } from './util.js';
 
 export interface EngineCoreOptions {
   readonly listen: readonly ListenSpec[];
@@ -131,6 +132,8 @@ export class EngineCore {
   private readonly uac: UacSide;
   readonly dialogs: DialogTable;
   readonly overload: OverloadGuard;
+  /** Request-URI users whose INVITEs are never shed. */
+  private readonly neverShedUsers: ReadonlySet<string>;
   private closed = false;
 
   constructor(private readonly o: EngineCoreOptions) {
@@ -145,10 +148,18 @@ export class EngineCore {
       send: (d, bytes) => this.sendBytes(d, bytes),
       retransmitted: () => this.m?.retransmissions.inc({ direction: 'out' }),
     };
-    this.overload = new OverloadGuard({ ...DEFAULT_OVERLOAD, ...o.overload }, this.clock, undefined, (st) => {
-      this.m?.overloaded.set(st.shedding ? 1 : 0);
-      this.m?.pendingInvites.set(st.pendingInvites);
-    });
+    this.overload = new OverloadGuard(
+      { ...DEFAULT_OVERLOAD, ...o.overload },
+      this.clock,
+      undefined,
+      (st) => {
+        this.m?.overloaded.set(st.shedding ? 1 : 0);
+        this.m?.pendingInvites.set(st.pendingInvites);
+      },
+      undefined,
+      (sentAt) => this.transports.probe(sentAt),
+    );
+    this.neverShedUsers = new Set(o.neverShedUsers ?? DEFAULT_NEVER_SHED);
     this.dialogs = new DialogTable({ clock: this.clock, timers: this.t, transport: this.txp, onSize: (n) => this.m?.activeDialogs.set(n) });
     this.policy = {
       supported: o.supported ?? DEFAULT_SUPPORTED,
@@ -166,6 +177,7 @@ export class EngineCore {
       newSplitter: () => new StreamFramer(this.limits),
       onMessage: (data, peer, parsed) => this.onNetwork(data, peer, parsed),
       onConnCount: (n) => this.m?.tcpConnections.set(n),
+      onProbe: (sentAt) => this.overload.probeReturned(sentAt),
       tls: o.tls,
     });
     this.bridge = new ControlBridge(this);
@@ -180,7 +192,7 @@ export class EngineCore {
       maxServerTxns: this.maxServerTxns,
       appTimeoutMs: this.appTimeoutMs,
       advertisedHost: o.advertisedHost,
-      neverShedUsers: new Set(o.neverShedUsers ?? DEFAULT_NEVER_SHED),
+      neverShedUsers: this.neverShedUsers,
       send: (d, bytes) => this.sendBytes(d, bytes),
     });
     this.uac = new UacSide(this, {
@@ -233,7 +245,7 @@ export class EngineCore {
     return this.txns.clientById(id);
   }
 
-  get stats(): { serverTransactions: number; clientTransactions: number; dialogs: number; shedding: boolean; shed: number; admitted: number; admissionLimit: number; answerMs: number; elu: number } {
+  get stats(): { serverTransactions: number; clientTransactions: number; dialogs: number; shedding: boolean; shed: number; admitted: number; admissionLimit: number; answerMs: number; elu: number; queueMs: number; udpRecvBuffer: number } {
     const o = this.overload.state;
     return {
       serverTransactions: this.txns.serverCount,
@@ -245,6 +257,8 @@ export class EngineCore {
       admissionLimit: o.limit,
       answerMs: o.latencyMs,
       elu: o.elu,
+      queueMs: o.queueMs,
+      udpRecvBuffer: this.transports.udpRecvBuffer,
     };
   }
 
@@ -298,6 +312,22 @@ export class EngineCore {
     if (!parsed && isKeepAlive(data)) return; // UDP keep-alive (RFC 5626)
     // The ACK of a 503 that shed an INVITE matches nothing: dropped unparsed, so shedding stays cheap.
     if (data[0] === 0x41 && data[1] === 0x43 && data[2] === 0x4b && data[3] === 0x20 && data.indexOf(SHED_TAG_PARAM) > 0) return;
+    // While new INVITEs are being refused, a plain new one is decided on its raw header lines: a refused one is answered
+    // without a parse, so the engine keeps up with the responses and ACKs of the calls it admitted (fastshed.ts).
+    let admitted = false;
+    if (!parsed && data[0] === 0x49 && peer.proto === 'udp' && this.overload.limiting) {
+      const raw = scanNewInvite(data, peer.addr, peer.port, this.neverShedUsers);
+      if (raw && !this.txns.server(raw.key)) {
+        if (this.overload.shouldShed(raw.key)) {
+          this.m?.requestsIn.inc({ method: 'INVITE', transport: 'udp' });
+          this.m?.shedInvites.inc();
+          this.sendBytes({ proto: 'udp', addr: peer.addr, port: raw.port }, raw.response(`${SHED_TAG}${newTag()}`, this.overload.o.retryAfterS));
+          this.m?.responsesOut.inc({ method: 'INVITE', status: statusClass(503), transport: 'udp' });
+          return;
+        }
+        admitted = true;
+      }
+    }
     let r: ParseResult;
     try {
       r = parsed ?? parseMessage(data, { limits: this.limits });
@@ -324,7 +354,7 @@ export class EngineCore {
     const msg = r.msg;
     try {
       if (msg.isResponse) this.uac.onResponse(msg, peer);
-      else this.uas.onRequest(msg, peer);
+      else this.uas.onRequest(msg, peer, admitted);
     } catch (err) {
       this.log.error({ err }, 'error handling a SIP message');
     }

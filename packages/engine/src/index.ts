@@ -44,7 +44,7 @@ export interface EngineHandle {
   /** Bound control address. */
   readonly control: { host: string; port: number };
   /** Live counts (transactions, dialogs), for tests and diagnostics. */
-  stats(): { serverTransactions: number; clientTransactions: number; dialogs: number; apps: number; tcpConnections: number; shedding: boolean; shed: number; admitted: number; admissionLimit: number; answerMs: number; elu: number };
+  stats(): { serverTransactions: number; clientTransactions: number; dialogs: number; apps: number; tcpConnections: number; shedding: boolean; shed: number; admitted: number; admissionLimit: number; answerMs: number; elu: number; queueMs: number; udpRecvBuffer: number };
   /** Idempotent. */
   close(): Promise<void>;
 }

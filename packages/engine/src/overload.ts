@@ -25,6 +25,13 @@ export interface OverloadOptions {
    * congestion (1: never, the default).
    */
   readonly eluHigh?: number;
+  /**
+   * Admission controller: the UDP receive-queue delay (ms) above which the path is congested. Measured with a probe
+   * datagram the engine sends to its own UDP socket every sample: the time it waits behind what arrived before it is
+   * how stale every request and response the engine reads is — a queue neither the loop lag nor the apps' answer time
+   * sees. 0: off.
+   */
+  readonly queueHighMs?: number;
   /** How often the event-loop lag is sampled (ms). */
   readonly sampleMs?: number;
   /** Control interval of the admission controller (ms). */
@@ -36,6 +43,7 @@ export const DEFAULT_OVERLOAD: OverloadOptions = {
   pendingHigh: 2000,
   retryAfterS: 5,
   latencyHighMs: 150,
+  queueHighMs: 300,
   // off by default: on a shared machine the loop counts as busy while the process waits for a core
   eluHigh: 1,
   sampleMs: 20,
@@ -55,6 +63,8 @@ const CONFIRM = 3;
 const MIN_STEP = 10;
 /** The lowest admission rate (calls/s) the controller goes down to. */
 const MIN_RATE = 10;
+/** The limit grows only while the receive queue is under this share of `queueHighMs` (no standing queue). */
+const QUEUE_CALM = 0.2;
 /** The limit is lifted after this long without congestion once it sheds nothing. */
 const RELEASE_MS = 5000;
 /** Answered plus pending new INVITEs in an interval below which the controller never limits (not a load). */
@@ -63,6 +73,16 @@ const MIN_LOAD = 20;
 const RECALL_MS = 4000;
 /** Token bucket depth in seconds of the limit (a burst this long is admitted at once). */
 const BURST_S = 0.1;
+
+/**
+ * Calls that are never shed (the one rule, for the parsed and the raw path): to a Request-URI user in `users`
+ * (emergency numbers: 110/118/119, also dialled behind the outside-line prefix), or with an RFC 4412
+ * Resource-Priority in the `esnet` namespace.
+ */
+export function isNeverShed(user: string | undefined, resourcePriority: string | undefined, users: ReadonlySet<string>): boolean {
+  if (user !== undefined && users.has(user)) return true;
+  return resourcePriority !== undefined && /(^|[\s,])esnet\./i.test(resourcePriority);
+}
 
 /** What the engine's event loop did since the last call (injectable for tests): utilisation 0–1. */
 export type EluSampler = () => number;
@@ -83,10 +103,11 @@ function realElu(): EluSampler {
  *
  * - **Admission controller** (on a rate, AIMD-like): every 100 ms it looks at the apps' answer time for the new
  *   INVITEs they answered (handed over → first response; the quickest of the interval, so jitter does not count, a
- *   standing backlog does), the engine's event-loop lag and (optionally) utilisation. Congested two
- *   intervals in a row → the limit becomes 90 % of the rate the apps answered in the last interval (while backlogged
+ *   standing backlog does), the engine's UDP receive-queue delay (a self-addressed probe), its event-loop lag and
+ *   (optionally) utilisation. Congested three intervals in a row → the limit becomes 90 % of the rate the apps answered in the last interval (while backlogged
  *   that is what the path carries, so the backlog drains; at most halved at once, so a stall does not zero it); not
- *   congested while the limit sheds → it grows by 10 % per interval while answers are immediate, 2 % while quick; lifted after 5 s without
+ *   congested while the limit sheds and no receive queue stands → it grows by 10 % per interval while answers are
+ *   immediate, 2 % while quick; lifted after 5 s without
  *   congestion once it sheds nothing. A token bucket (0.1 s deep) applies the limit per INVITE, so admitted calls
  *   are spread evenly.
  * - **Backstops** with hysteresis: a sustained event-loop lag or a backlog of unanswered INVITEs (a stalled app)
@@ -117,6 +138,11 @@ export class OverloadGuard {
   private latN = 0;
   private lastLatency = 0;
   private lastElu = 0;
+  /** Receive-queue delay: the largest sample of the interval and the last interval's. */
+  private queueMaxI = 0;
+  private lastQueue = 0;
+  /** When the oldest probe still on its way was sent (0: none). */
+  private probeSentAt = 0;
   /** INVITEs refused so far (retransmissions of a refused one not counted again). */
   shed = 0;
   /**
@@ -136,8 +162,29 @@ export class OverloadGuard {
     /** Told whenever the shedding state or the backlog changes (metrics). */
     private readonly onChange?: (s: { shedding: boolean; pendingInvites: number }) => void,
     elu?: EluSampler,
+    /** Sends one receive-queue probe stamped `sentAt` (the `now()` clock); its arrival is reported to `probeReturned`. */
+    private readonly probe?: (sentAt: number) => void,
   ) {
     this.elu = elu;
+  }
+
+  /**
+   * A probe sent at `sentAt` came back through the receive queue: its delay is a queue sample. A probe still out when
+   * the next is due counts as at least that late (one the kernel dropped ends the wait at the next arrival).
+   */
+  probeReturned(sentAt: number): void {
+    this.sampleQueue(this.now() - sentAt);
+    if (sentAt >= this.probeSentAt) this.probeSentAt = 0;
+  }
+
+  /** One receive-queue delay sample (ms). */
+  sampleQueue(ms: number): void {
+    if (ms > this.queueMaxI) this.queueMaxI = ms;
+  }
+
+  /** Whether new INVITEs are being refused at all (a limit or a backstop): the raw path (fastshed.ts) is worth trying. */
+  get limiting(): boolean {
+    return this.on || this.limit !== Infinity;
   }
 
   /** Starts sampling the event-loop lag (a timer that fires late measures how far behind the loop is) and the controller. */
@@ -148,6 +195,11 @@ export class OverloadGuard {
       const t = this.now();
       this.sampleLag(Math.max(0, t - this.lastTick - every));
       this.lastTick = t;
+      if (this.probe && (this.o.queueHighMs ?? 0) > 0) {
+        if (this.probeSentAt > 0) this.sampleQueue(t - this.probeSentAt);
+        else this.probeSentAt = t;
+        this.probe(t);
+      }
       this.lagTimer = this.clock.set(every, tick);
     };
     this.lagTimer = this.clock.set(every, tick);
@@ -243,7 +295,12 @@ export class OverloadGuard {
     this.lastElu = elu;
     // a handful of slow calls (a test machine, one slow database lookup) is not overload: only a real load counts
     const busy = this.latN + this.pending >= MIN_LOAD;
-    const signal = busy && (latency > high || elu > (this.o.eluHigh ?? 1) || this.lagEwma > this.o.lagHighMs / 2);
+    // a standing receive queue delays every response and ACK of the admitted calls too
+    const queue = this.queueMaxI;
+    this.lastQueue = queue;
+    this.queueMaxI = 0;
+    const qHigh = this.o.queueHighMs ?? 0;
+    const signal = busy && (latency > high || elu > (this.o.eluHigh ?? 1) || this.lagEwma > this.o.lagHighMs / 2 || (qHigh > 0 && queue > qHigh));
     // CONFIRM intervals in a row, so that a GC pause or the machine stalling for a moment does not cut the rate
     this.signalRun = signal ? this.signalRun + 1 : 0;
     const congested = this.signalRun >= CONFIRM;
@@ -260,9 +317,10 @@ export class OverloadGuard {
       }
     } else if (this.limit !== Infinity) {
       // probe upwards while the limit is what sheds: fast while answers are immediate (no backlog at all: spare
-      // capacity, e.g. after a stall), slowly while they are quick
-      if (this.shedI > 0 && latency <= high / 4) this.limit += Math.max(MIN_STEP, this.limit * FAST_STEP);
-      else if (this.shedI > 0 && latency <= high / 2) this.limit += Math.max(MIN_STEP, this.limit * STEP);
+      // capacity, e.g. after a stall), slowly while they are quick; never while a receive queue stands (still draining)
+      const qCalm = qHigh <= 0 || queue <= qHigh * QUEUE_CALM;
+      if (this.shedI > 0 && qCalm && latency <= high / 4) this.limit += Math.max(MIN_STEP, this.limit * FAST_STEP);
+      else if (this.shedI > 0 && qCalm && latency <= high / 2) this.limit += Math.max(MIN_STEP, this.limit * STEP);
       if (this.shedI === 0 && t - this.calmSince >= RELEASE_MS) this.limit = Infinity;
     }
     this.shedI = 0;
@@ -275,7 +333,7 @@ export class OverloadGuard {
     this.latN = 0;
   }
 
-  get state(): { shedding: boolean; lagMs: number; pendingInvites: number; shed: number; admitted: number; limit: number; latencyMs: number; elu: number } {
+  get state(): { shedding: boolean; lagMs: number; pendingInvites: number; shed: number; admitted: number; limit: number; latencyMs: number; elu: number; queueMs: number } {
     return {
       shedding: this.on || this.limit !== Infinity,
       lagMs: Math.round(this.lagEwma),
@@ -285,6 +343,7 @@ export class OverloadGuard {
       limit: this.limit === Infinity ? 0 : Math.round(this.limit),
       latencyMs: Math.round(this.lastLatency),
       elu: Math.round(this.lastElu * 100) / 100,
+      queueMs: Math.round(this.lastQueue),
     };
   }
 

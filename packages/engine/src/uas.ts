@@ -13,6 +13,7 @@ import { ackKey, serverKey, type TransactionTable } from './transaction/table.js
 import type { SipTimers } from './transaction/timers.js';
 import type { Dest, TxnTransport } from './transaction/types.js';
 import { bareHost, isStream, type LocalPoint, type Peer } from './transport/types.js';
+import { isNeverShed } from './overload.js';
 import { newTag } from './util.js';
 import type { ClientTxn, EngineCore, ServerTu, ServerTxn } from './engine.js';
 
@@ -20,7 +21,7 @@ import type { ClientTxn, EngineCore, ServerTu, ServerTxn } from './engine.js';
 const KNOWN_METHODS = new Set(['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'REGISTER', 'PRACK', 'SUBSCRIBE', 'NOTIFY', 'PUBLISH', 'INFO', 'REFER', 'MESSAGE', 'UPDATE']);
 
 /** To-tag prefix of the stateless 503 that sheds a new INVITE, so that its ACK is recognised before parsing. */
-const SHED_TAG = 'kshed';
+export const SHED_TAG = 'kshed';
 export const SHED_TAG_PARAM = Buffer.from(`tag=${SHED_TAG}`);
 
 /** Upper bound on a server transaction the app keeps in Proceeding (state is dropped after it). */
@@ -65,9 +66,8 @@ export class UasSide {
   private neverShed(req: SipRequest): boolean {
     const u = req.requestUri;
     const user = u === undefined ? undefined : 'number' in u ? u.number : 'user' in u ? u.user : undefined;
-    if (user !== undefined && this.c.neverShedUsers.has(user)) return true;
-    const rp = req.headers.get('resource-priority');
-    return rp !== undefined && /(^|[\s,])esnet\./i.test(rp);
+    const h = req.headers;
+    return isNeverShed(user, h.has('resource-priority') ? h.getAll('resource-priority').join(', ') : undefined, this.c.neverShedUsers);
   }
 
   /** RFC 3261 §18.2.2 / RFC 3581: where responses to `req` from `peer` go. */
@@ -105,8 +105,11 @@ export class UasSide {
     return changed;
   }
 
-  /** A request from the network (already parsed): verdicts, admission, matching, a transaction, the app. */
-  onRequest(req: SipRequest, peer: Peer): void {
+  /**
+   * A request from the network (already parsed): verdicts, admission, matching, a transaction, the app. `admitted`:
+   * the raw path (fastshed.ts) already let this new INVITE through and took its token.
+   */
+  onRequest(req: SipRequest, peer: Peer, admitted = false): void {
     const method = req.method;
     this.c.metrics?.requestsIn.inc({ method: metricMethod(method), transport: peer.proto });
     if (this.stampVia(req, peer)) req.raw = undefined; // re-serialized for the app
@@ -123,7 +126,7 @@ export class UasSide {
     }
     const dest = this.responseDest(req, peer);
     // Overload: refuse new calls cheaply, statelessly, before any app sees them; what was admitted goes on.
-    if (method === 'INVITE' && req.to?.tag === undefined && !this.neverShed(req) && this.s.overload.shouldShed(key)) {
+    if (method === 'INVITE' && !admitted && req.to?.tag === undefined && !this.neverShed(req) && this.s.overload.shouldShed(key)) {
       this.c.metrics?.shedInvites.inc();
       const res = buildResponse(req, 503, 'Service Unavailable', `${SHED_TAG}${newTag()}`, [['Retry-After', String(this.s.overload.o.retryAfterS)]]);
       this.c.send(dest, serialize(res));

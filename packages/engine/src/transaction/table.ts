@@ -16,8 +16,13 @@ export interface TableTxn {
 export function serverKey(req: SipRequest, method: string): string {
   const v = req.topVia;
   const b = v?.branch;
-  if (b !== undefined && b.startsWith('z9hG4bK')) return `${b}|${v?.host ?? ''}|${method}`;
+  if (b !== undefined && b.startsWith('z9hG4bK')) return branchKey(b, v?.host ?? '', method);
   return `${req.callId ?? ''}|${req.cseq?.seq ?? ''}|${req.from?.tag ?? ''}|${method}`;
+}
+
+/** The key of a request with an RFC 3261 branch: branch, sent-by host, method (also read from raw lines: fastshed.ts). */
+export function branchKey(branch: string, host: string, method: string): string {
+  return `${branch}|${host}|${method}`;
 }
 
 /** Call-ID|CSeq|From-tag: the lenient match of a non-2xx ACK that carries a new branch to its INVITE. */

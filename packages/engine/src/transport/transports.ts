@@ -34,6 +34,8 @@ export interface TransportOptions {
   /** A message arrived; `parsed` is set when the transport already parsed it (TCP). */
   readonly onMessage: (data: Buffer, peer: Peer, parsed?: ParseResult) => void;
   readonly onConnCount?: (n: number) => void;
+  /** A receive-queue probe (see `probe`) came back; `sentAt` is the stamp it was sent with. */
+  readonly onProbe?: (sentAt: number) => void;
   /** Needed for `tls/` listen points and outbound TLS. */
   readonly tls?: TlsSettings | undefined;
 }
@@ -41,6 +43,10 @@ export interface TransportOptions {
 interface UdpPoint {
   readonly local: LocalPoint;
   readonly sock: UdpSocket;
+  /** Where the socket reaches itself (receive-queue probes). */
+  readonly self: string;
+  /** The receive buffer the kernel granted (bytes, as getsockopt reports it). */
+  readonly recvBuffer: number;
 }
 
 class TcpConn implements StreamConn {
@@ -59,6 +65,19 @@ class TcpConn implements StreamConn {
 function normAddr(a: string | undefined): string {
   if (!a) return '';
   return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
+}
+
+/** SO_RCVBUF / SO_SNDBUF asked for each UDP socket: room for a burst of a second or so at capacity. */
+const UDP_BUFFER = 8 * 1024 * 1024;
+
+/** Length of a receive-queue probe datagram: a NUL byte (no SIP message starts with one) and a double. */
+const PROBE_LEN = 9;
+
+/** The address a socket bound to `host` reaches itself at (the loopback address for a wildcard bind). */
+function selfAddr(host: string, family: 4 | 6): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::') return '::1';
+  return family === 6 && host.startsWith('[') ? host.slice(1, -1) : host;
 }
 
 /** IP family of an address literal (or a host name: 4), without a regular expression on every send. */
@@ -84,6 +103,11 @@ export class Transports {
 
   constructor(private readonly o: TransportOptions) {}
 
+  /** The smallest receive buffer the kernel granted a UDP socket (bytes; 0 without UDP). */
+  get udpRecvBuffer(): number {
+    return this.udp.length === 0 ? 0 : Math.min(...this.udp.map((u) => u.recvBuffer));
+  }
+
   get locals(): LocalPoint[] {
     return [...this.udp.map((u) => u.local), ...this.tcpServers.map((t) => t.local)];
   }
@@ -99,7 +123,7 @@ export class Transports {
 
   private async bindUdp(spec: ListenSpec): Promise<void> {
     const family = isIPv6(spec.host) ? 6 : 4;
-    const sock = createSocket({ type: family === 6 ? 'udp6' : 'udp4', recvBufferSize: 8 * 1024 * 1024, sendBufferSize: 8 * 1024 * 1024 });
+    const sock = createSocket({ type: family === 6 ? 'udp6' : 'udp4', recvBufferSize: UDP_BUFFER, sendBufferSize: UDP_BUFFER });
     await new Promise<void>((resolve, reject) => {
       sock.once('error', reject);
       sock.bind(spec.port, spec.host, () => {
@@ -108,18 +132,32 @@ export class Transports {
       });
     });
     try {
-      sock.setRecvBufferSize(8 * 1024 * 1024);
-      sock.setSendBufferSize(8 * 1024 * 1024);
+      sock.setRecvBufferSize(UDP_BUFFER);
+      sock.setSendBufferSize(UDP_BUFFER);
     } catch {
       /* best effort */
     }
+    // Linux caps SO_RCVBUF at net.core.rmem_max and reports twice what it grants (bookkeeping included)
+    let granted = 0;
+    try {
+      granted = sock.getRecvBufferSize();
+    } catch {
+      /* not bound */
+    }
+    if (granted < UDP_BUFFER) this.o.log.warn({ granted, asked: UDP_BUFFER }, 'udp receive buffer smaller than asked: raise net.core.rmem_max');
     const local: LocalPoint = { proto: 'udp', host: spec.host, port: sock.address().port, family };
     sock.on('error', (err) => this.o.log.warn({ err }, 'udp socket error'));
+    const self = normAddr(selfAddr(spec.host, family));
     sock.on('message', (data, rinfo) => {
       if (data.length > this.o.maxMessageSize) return;
+      if (data.length === PROBE_LEN && data[0] === 0) {
+        // our own probe: how long it queued behind everything that arrived before it
+        if (rinfo.port === local.port && normAddr(rinfo.address) === self) this.o.onProbe?.(data.readDoubleLE(1));
+        return;
+      }
       this.o.onMessage(data, { proto: 'udp', addr: normAddr(rinfo.address), port: rinfo.port, local });
     });
-    this.udp.push({ local, sock });
+    this.udp.push({ local, sock, self, recvBuffer: granted });
   }
 
   private async listenStream(spec: ListenSpec): Promise<void> {
@@ -233,6 +271,24 @@ export class Transports {
    * Sends bytes to a peer. Over TCP, reuses `peer.conn` or any connection to addr:port, else connects.
    * Resolves false when it could not be sent (no transport, connect failure).
    */
+  /**
+   * Sends a receive-queue probe to each UDP socket from itself: a 9-byte datagram (NUL, then `sentAt` as a double)
+   * that queues behind whatever arrived before it, so its delay is the queue's (reported through `onProbe`).
+   */
+  probe(sentAt: number): void {
+    if (this.closed) return;
+    for (const u of this.udp) {
+      const b = Buffer.allocUnsafe(PROBE_LEN);
+      b[0] = 0;
+      b.writeDoubleLE(sentAt, 1);
+      try {
+        u.sock.send(b, u.local.port, u.self);
+      } catch {
+        /* closing */
+      }
+    }
+  }
+
   send(proto: Proto, addr: string, port: number, data: Buffer, conn?: StreamConn, servername?: string): boolean | Promise<boolean> {
     if (this.closed) return false;
     // Never hand a socket an unusable port: dgram throws ERR_SOCKET_BAD_PORT synchronously.

@@ -78,6 +78,9 @@ describe('load shedding', () => {
     await waitFor(() => answers(5).length === 1);
     expect(answers(5)[0]).toMatch(/^SIP\/2\.0 503 /);
     expect(header(answers(5)[0]!, 'Retry-After')).toBe('5');
+    // answered from its raw lines (no parse while shedding): the empty rport filled in, a kshed To-tag for its ACK
+    expect(header(answers(5)[0]!, 'Via')).toBe(`SIP/2.0/UDP 127.0.0.1:${sock.address().port};rport=${sock.address().port};branch=z9hG4bK-shed-5`);
+    expect(header(answers(5)[0]!, 'To')).toMatch(/^<sip:silent@127\.0\.0\.1>;tag=kshed\w+$/);
     expect(c.invites).toBe(4);
     // a retransmission of an admitted INVITE is absorbed as before: its 100 Trying again, never a 503
     const before = answers(1).length;

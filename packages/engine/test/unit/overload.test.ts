@@ -197,3 +197,91 @@ describe('OverloadGuard admission controller', () => {
     expect(clock.pending).toBe(0);
   });
 });
+
+describe('OverloadGuard receive-queue probe', () => {
+  /**
+   * A guard whose probes come back through a receive queue `queueMs` long (`lose` drops them: a full buffer), and
+   * `run(ms, offered/s, answerMs)` as above.
+   */
+  const setup = () => {
+    const clock = new FakeClock();
+    let queueMs = 5;
+    let lose = false;
+    const g: OverloadGuard = new OverloadGuard(
+      { lagHighMs: 250, pendingHigh: 100000, retryAfterS: 5, latencyHighMs: 100, queueHighMs: 300, sampleMs: 20, intervalMs: 100 },
+      clock,
+      () => clock.now,
+      undefined,
+      () => 0,
+      (sentAt) => {
+        if (!lose) clock.set(queueMs, () => g.probeReturned(sentAt));
+      },
+    );
+    g.start();
+    let n = 0;
+    const run = (ms: number, rate: number, answerMs: number): { admitted: number; shed: number } => {
+      const out = { admitted: 0, shed: 0 };
+      const step = 1000 / rate;
+      for (let t = 0; t < ms; t += step) {
+        clock.advance(step);
+        if (g.shouldShed(`q${++n}`)) out.shed++;
+        else {
+          out.admitted++;
+          g.delivered();
+          g.settled(answerMs);
+        }
+      }
+      return out;
+    };
+    return { g, clock, run, setQueue: (ms: number) => (queueMs = ms), setLose: (x: boolean) => (lose = x) };
+  };
+
+  it('reports the queue delay and does not limit while it stays short, however high the rate', () => {
+    const { g, run, setQueue } = setup();
+    setQueue(40);
+    expect(run(2000, 2000, 10)).toEqual({ admitted: 4000, shed: 0 });
+    expect(g.state).toMatchObject({ limit: 0, shedding: false, queueMs: 40 });
+  });
+
+  it('a standing queue cuts the limit even while the apps answer quickly; a brief one (a pause) does not', () => {
+    const { g, run, setQueue } = setup();
+    run(1000, 1000, 10);
+    setQueue(350);
+    run(100, 1000, 10); // what queued in 100 ms is late for about two intervals
+    setQueue(20);
+    run(600, 1000, 10);
+    expect(g.state.limit).toBe(0);
+    setQueue(450);
+    run(800, 1000, 10); // sustained
+    expect(g.state.limit).toBeGreaterThan(0);
+    expect(g.limiting).toBe(true);
+  });
+
+  it('a probe the kernel dropped counts as late as it has been out', () => {
+    const { g, run, setLose } = setup();
+    run(500, 1000, 10);
+    setLose(true);
+    run(800, 1000, 10);
+    expect(g.state.queueMs).toBeGreaterThan(300);
+    expect(g.state.limit).toBeGreaterThan(0);
+    setLose(false);
+    run(300, 1000, 10);
+    expect(g.state.queueMs).toBeLessThan(50);
+  });
+
+  it('the limit grows only once the queue has drained', () => {
+    const { g, run, setQueue } = setup();
+    run(1000, 1000, 10);
+    setQueue(450);
+    run(800, 1000, 10);
+    expect(g.state.limit).toBeGreaterThan(0);
+    setQueue(150); // under the threshold but still standing: no growth although answers are immediate
+    run(1000, 2000, 5);
+    const held = g.state.limit;
+    run(500, 2000, 5);
+    expect(g.state.limit).toBe(held);
+    setQueue(10); // drained: +10 % per interval
+    run(500, 2000, 5);
+    expect(g.state.limit).toBeGreaterThan(held * 1.3);
+  });
+});
