@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { metricMethod, statusClass, type EngineMetrics } from '@kumo/runtime';
 import { metaTokens, toApp } from './control/bridge.js';
 import type { AppConnection } from './control/server.js';
@@ -12,6 +11,7 @@ import type { TransactionTable } from './transaction/table.js';
 import type { SipTimers } from './transaction/timers.js';
 import type { Dest } from './transaction/types.js';
 import type { Peer } from './transport/types.js';
+import { newId } from './util.js';
 import type { ClientTxn, EngineCore, ServerTxn } from './engine.js';
 
 /** How long an INVITE may stay in Proceeding (ringing) before the engine gives up (RFC 3261 timer C, > 3 min). */
@@ -176,7 +176,7 @@ export class UacSide {
   newClientTxn(method: string, branch: string, req: SipRequest, bytes: Buffer, dest: Dest, app: AppConnection | undefined, dialogId: string): ClientTxn {
     const t: ClientTxn = new ClientTransaction(
       {
-        id: randomUUID(),
+        id: newId(),
         branch,
         method,
         dest,

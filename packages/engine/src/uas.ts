@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { metricMethod, type EngineMetrics } from '@kumo/runtime';
 import { metaTokens, toApp } from './control/bridge.js';
 import type { AppConnection } from './control/server.js';
@@ -14,7 +13,7 @@ import type { SipTimers } from './transaction/timers.js';
 import type { Dest, TxnTransport } from './transaction/types.js';
 import { bareHost, isStream, type LocalPoint, type Peer } from './transport/types.js';
 import { isNeverShed } from './overload.js';
-import { newTag } from './util.js';
+import { newId, newTag } from './util.js';
 import type { ClientTxn, EngineCore, ServerTu, ServerTxn } from './engine.js';
 
 /** Methods of RFC 3261 and its extensions: an unrouted one gets 405 with Allow, any other method 501. */
@@ -224,7 +223,7 @@ export class UasSide {
     const tracked = method !== 'CANCEL';
     const txn: ServerTxn = new ServerTransaction(
       {
-        id: randomUUID(),
+        id: newId(),
         key,
         method,
         dest,

@@ -51,3 +51,18 @@ function formatStackTime(d: Date): string {
 export function randomCSeq(): number {
   return 1 + Math.floor(Math.random() * 100000000);
 }
+
+// Ids of frames, transactions and dialogs on the control link: UUID-shaped (version 4 layout, as drachtio-server's)
+// from a random per-process head and a counter as the last group: unique in the process and cheap (no crypto call
+// per frame; the link is authenticated, the ids need not be unguessable).
+const idHead = (() => {
+  const h = randomBytes(8).toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(12, 15)}-${'89ab'[parseInt(h.slice(15, 16), 16) % 4] ?? '8'}${randomBytes(2).toString('hex').slice(0, 3)}-`;
+})();
+let idCounter = Math.floor(Math.random() * 0x100000000);
+
+/** A new control-link id, `xxxxxxxx-xxxx-4xxx-yxxx-cccccccccccc` (the last group a counter). */
+export function newId(): string {
+  idCounter = (idCounter + 1) % 0x1000000000000;
+  return `${idHead}${idCounter.toString(16).padStart(12, '0')}`;
+}

@@ -17,7 +17,7 @@ import {
 } from '../sip/index.js';
 import type { Dest } from '../transaction/types.js';
 import { bareHost, isStream, type LocalPoint, type Proto } from '../transport/types.js';
-import { newBranch, newTag, randomCSeq, stackTime } from '../util.js';
+import { newBranch, newId, newTag, randomCSeq, stackTime } from '../util.js';
 import { parseAppMessage } from './app-message.js';
 import type { AppConnection } from './server.js';
 
@@ -39,7 +39,7 @@ export function metaTokens(source: string, bytes: number, proto: string, addr: s
 /** Sends a `sip` frame (leader + CRLF + message) to an app, if it is still there. */
 export function toApp(app: AppConnection | undefined, leader: string, msg: Buffer | string): void {
   if (!app || app.closed) return;
-  app.send(`${leader}\r\n${typeof msg === 'string' ? msg : msg.toString('utf8')}`);
+  app.send(`${leader}\r\n`, typeof msg === 'string' ? Buffer.from(msg, 'utf8') : msg);
 }
 
 /**
@@ -192,7 +192,7 @@ export class ControlBridge {
       }
     }
     const meta = metaTokens('application', bytes.length, t.dest.proto, t.dest.addr, t.dest.port);
-    conn.respond(msgId, `OK|${meta}|${t.id}|${dialogId}||Msg sent:|\r\n${bytes.toString('utf8')}`);
+    conn.respond(msgId, `OK|${meta}|${t.id}|${dialogId}||Msg sent:|\r\n`, bytes);
   }
 
   private appInDialog(conn: AppConnection, msgId: string, dialogId: string, app: SipRequest): void {
@@ -206,7 +206,7 @@ export class ControlBridge {
       const bytes = this.s.sendDialogAck(d, app.body, app.headers.get('content-type'));
       const dest = d.lastAck?.dest ?? d.dest;
       const meta = metaTokens('application', bytes.length, dest.proto, dest.addr, dest.port);
-      conn.respond(msgId, `OK|${meta}|${randomUUID()}|Msg sent:|\r\n${bytes.toString('utf8')}`);
+      conn.respond(msgId, `OK|${meta}|${newId()}|Msg sent:|\r\n`, bytes);
       if (d.byeAfterAck) this.s.engineBye(d, true);
       return;
     }
@@ -247,7 +247,7 @@ export class ControlBridge {
     const t = this.s.newClientTxn(method, branch, req, bytes, dest, conn, d.id);
     this.s.startClient(t);
     const meta = metaTokens('application', bytes.length, dest.proto, dest.addr, dest.port);
-    conn.respond(msgId, `OK|${meta}|${t.id}|Msg sent:|\r\n${bytes.toString('utf8')}`);
+    conn.respond(msgId, `OK|${meta}|${t.id}|Msg sent:|\r\n`, bytes);
   }
 
   private appCancel(conn: AppConnection, msgId: string, txnId: string, app: SipRequest): void {
@@ -263,7 +263,7 @@ export class ControlBridge {
     // The app's Reason (RFC 3326) goes on the CANCEL, e.g. "Call completed elsewhere" for a fork answered elsewhere.
     const bytes = this.s.sendCancel(t, app.headers.get('reason'));
     const meta = metaTokens('application', bytes.length, t.dest.proto, t.dest.addr, t.dest.port);
-    conn.respond(msgId, `OK|${meta}|${randomUUID()}|Msg sent:|\r\n${bytes.toString('utf8')}`);
+    conn.respond(msgId, `OK|${meta}|${newId()}|Msg sent:|\r\n`, bytes);
   }
 
   /**
@@ -333,7 +333,7 @@ export class ControlBridge {
     const t = this.s.newClientTxn(method, branch, req, bytes, dest, conn, '');
     this.s.startClient(t);
     const meta = metaTokens('application', bytes.length, dest.proto, dest.addr, dest.port);
-    conn.respond(msgId, `OK|${meta}|${t.id}|Msg sent:|\r\n${bytes.toString('utf8')}`);
+    conn.respond(msgId, `OK|${meta}|${t.id}|Msg sent:|\r\n`, bytes);
   }
 
   /** An app went away: answer what it left unanswered, CANCEL its pending INVITEs, hang up its calls. */

@@ -1,7 +1,8 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { Logger } from '@kumo/runtime';
-import { FrameReader, encodeFrame, splitPayload, type FrameError } from './framing.js';
+import { newId } from '../util.js';
+import { FrameReader, splitPayload, type FrameError } from './framing.js';
 
 /** What drachtio-srf sees as the server version (srf pings only when ≥ v0.8.2). */
 export const SERVER_VERSION = 'v0.9.10-kumo';
@@ -24,17 +25,26 @@ export class AppConnection {
     return `${this.socket.remoteAddress ?? '?'}:${this.socket.remotePort ?? 0}`;
   }
 
-  private pending: string[] = [];
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
   private flushScheduled = false;
 
   /**
-   * Sends `⟨new msgId⟩|rest`; returns the msgId. Frames are queued and written together once per event-loop
-   * turn (one syscall for many frames under load; order is kept).
+   * Sends `⟨new msgId⟩|rest` followed by `body` (a SIP message's bytes, as they are: never decoded and re-encoded);
+   * returns the msgId. Frames are queued and written together once per event-loop turn (one syscall for many frames
+   * under load; order is kept).
    */
-  send(rest: string): string {
-    const id = randomUUID();
+  send(rest: string, body?: Buffer): string {
+    const id = newId();
     if (this.closed || this.socket.destroyed) return id;
-    this.pending.push(encodeFrame(`${id}|${rest}`));
+    const head = Buffer.from(`${id}|${rest}`, 'utf8');
+    const len = Buffer.from(`${head.length + (body?.length ?? 0)}#`, 'latin1');
+    this.pending.push(len, head);
+    this.pendingBytes += len.length + head.length;
+    if (body !== undefined && body.length > 0) {
+      this.pending.push(body);
+      this.pendingBytes += body.length;
+    }
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => this.flush());
@@ -45,14 +55,15 @@ export class AppConnection {
   flush(): void {
     this.flushScheduled = false;
     if (this.pending.length === 0) return;
-    const data = this.pending.length === 1 ? (this.pending[0] as string) : this.pending.join('');
+    const data = Buffer.concat(this.pending, this.pendingBytes);
     this.pending = [];
+    this.pendingBytes = 0;
     if (!this.closed && !this.socket.destroyed) this.socket.write(data);
   }
 
-  /** Sends a `response` frame to the app's frame `rid`. */
-  respond(rid: string, rest: string): void {
-    this.send(`response|${rid}|${rest}`);
+  /** Sends a `response` frame to the app's frame `rid` (`body`: a SIP message after the leader's CRLF). */
+  respond(rid: string, rest: string, body?: Buffer): void {
+    this.send(`response|${rid}|${rest}`, body);
   }
 }
 

@@ -1,4 +1,5 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
 import { createConnection, createServer, isIP, isIPv6, type Server, type Socket } from 'node:net';
 import { connect as tlsConnect, createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import type { Logger } from '@kumo/runtime';
@@ -80,6 +81,17 @@ function selfAddr(host: string, family: 4 | 6): string {
   return family === 6 && host.startsWith('[') ? host.slice(1, -1) : host;
 }
 
+/**
+ * The resolver of the UDP sockets: dgram passes every destination through `dns.lookup`, which answers even an address
+ * literal a tick later (a closure and a tick per datagram sent); a literal is answered at once here, so the datagram
+ * leaves within `send()`. Names still go to `dns.lookup`.
+ */
+function literalLookup(host: string, opts: LookupOneOptions, cb: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
+  const fam = isIP(host);
+  if (fam !== 0) cb(null, host, fam);
+  else dnsLookup(host, opts, cb);
+}
+
 /** IP family of an address literal (or a host name: 4), without a regular expression on every send. */
 function familyOf(addr: string): 4 | 6 {
   return addr.includes(':') ? 6 : 4;
@@ -123,7 +135,7 @@ export class Transports {
 
   private async bindUdp(spec: ListenSpec): Promise<void> {
     const family = isIPv6(spec.host) ? 6 : 4;
-    const sock = createSocket({ type: family === 6 ? 'udp6' : 'udp4', recvBufferSize: UDP_BUFFER, sendBufferSize: UDP_BUFFER });
+    const sock = createSocket({ type: family === 6 ? 'udp6' : 'udp4', recvBufferSize: UDP_BUFFER, sendBufferSize: UDP_BUFFER, lookup: literalLookup });
     await new Promise<void>((resolve, reject) => {
       sock.once('error', reject);
       sock.bind(spec.port, spec.host, () => {
