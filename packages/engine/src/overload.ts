@@ -29,7 +29,8 @@ export interface OverloadOptions {
    * Admission controller: the UDP receive-queue delay (ms) above which the path is congested. Measured with a probe
    * datagram the engine sends to its own UDP socket every sample: the time it waits behind what arrived before it is
    * how stale every request and response the engine reads is — a queue neither the loop lag nor the apps' answer time
-   * sees. 0: off.
+   * sees. It cuts a limit already set (and the limit grows only while the queue is short), but never sets the first.
+   * 0: off.
    */
   readonly queueHighMs?: number;
   /** How often the event-loop lag is sampled (ms). */
@@ -295,12 +296,15 @@ export class OverloadGuard {
     this.lastElu = elu;
     // a handful of slow calls (a test machine, one slow database lookup) is not overload: only a real load counts
     const busy = this.latN + this.pending >= MIN_LOAD;
-    // a standing receive queue delays every response and ACK of the admitted calls too
+    // a standing receive queue delays every response and ACK of the admitted calls too. It holds the limit down once
+    // one is set, but never sets the first: a process descheduled for a moment on a busy machine finds its socket
+    // queued the whole time (the answer time, measured from the read, does not), which is not overload
     const queue = this.queueMaxI;
     this.lastQueue = queue;
     this.queueMaxI = 0;
     const qHigh = this.o.queueHighMs ?? 0;
-    const signal = busy && (latency > high || elu > (this.o.eluHigh ?? 1) || this.lagEwma > this.o.lagHighMs / 2 || (qHigh > 0 && queue > qHigh));
+    const queued = qHigh > 0 && queue > qHigh && this.limit !== Infinity;
+    const signal = busy && (latency > high || elu > (this.o.eluHigh ?? 1) || this.lagEwma > this.o.lagHighMs / 2 || queued);
     // CONFIRM intervals in a row, so that a GC pause or the machine stalling for a moment does not cut the rate
     this.signalRun = signal ? this.signalRun + 1 : 0;
     const congested = this.signalRun >= CONFIRM;
