@@ -142,7 +142,7 @@ async function cpuNow() {
     const s = await ask(p);
     a += (s.cpu.user + s.cpu.system) / 1e6;
   }
-  return { engine: (e.cpu.user + e.cpu.system) / 1e6, apps: a, stats: e.stats };
+  return { engine: (e.cpu.user + e.cpu.system) / 1e6, apps: a, stats: e.stats, syscw: e.io?.syscw ?? NaN };
 }
 const perK = (sec, calls) => (calls > 0 ? ((sec * 1000) / calls).toFixed(3) : 'n/a');
 // one sipp uas behind the B2BUA for the whole run
@@ -167,7 +167,7 @@ for (const rate of rates) {
   const achieved = r.ok / r.seconds;
   const clean = r.code === 0 && r.failed === 0 && r.ok === CALLS;
   const cpu = `engine ${perK(c1.engine - c0.engine, r.ok)} CPU-s, apps ${perK(c1.apps - c0.apps, r.ok)} CPU-s per 1,000 calls`;
-  console.log(`B2BUA offered ${rate} calls/s × ${CALLS}: ok ${r.ok} failed ${r.failed} retrans ${r.retrans} in ${r.seconds.toFixed(1)} s (${achieved.toFixed(0)} calls/s achieved) exit ${r.code} → ${clean ? (r.retrans === 0 ? 'clean' : 'no failures, with retransmissions') : 'FAILED'}; ${cpu}; shed ${c1.stats.shed - c0.stats.shed}; kernel UDP RcvbufErrors +${drops}; load average ${load()}`);
+  console.log(`B2BUA offered ${rate} calls/s × ${CALLS}: ok ${r.ok} failed ${r.failed} retrans ${r.retrans} in ${r.seconds.toFixed(1)} s (${achieved.toFixed(0)} calls/s achieved) exit ${r.code} → ${clean ? (r.retrans === 0 ? 'clean' : 'no failures, with retransmissions') : 'FAILED'}; ${cpu}; shed ${c1.stats.shed - c0.stats.shed}; engine write syscalls (control link) per call ${((c1.syscw - c0.syscw) / Math.max(1, r.ok)).toFixed(2)}; kernel UDP RcvbufErrors +${drops}; load average ${load()}`);
   if (!clean) break;
   best = rate;
   bestAchieved = achieved;

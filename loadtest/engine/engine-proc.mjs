@@ -1,4 +1,5 @@
 // The engine alone in its own process (as `kumo engine` runs it), for the benchmark.
+import { readFileSync } from 'node:fs';
 import { startEngine } from '../../packages/engine/dist/index.js';
 import { createLogger } from '../../packages/runtime/dist/index.js';
 
@@ -20,9 +21,18 @@ if (process.env.KUMO_BENCH_TRACE === '1') {
     console.log(`engine: limit ${s.admissionLimit}/s answer ${s.answerMs} ms elu ${s.elu} queue ${s.queueMs} ms admitted ${s.admitted} shed ${s.shed} server txns ${s.serverTransactions} dialogs ${s.dialogs}`);
   }, 1000).unref();
 }
+/** read/write syscalls so far (Linux /proc/self/io: write and writev count, UDP sendto does not), or undefined. */
+function procIo() {
+  try {
+    const t = readFileSync('/proc/self/io', 'utf8');
+    return { syscr: Number(/^syscr: (\d+)/m.exec(t)?.[1]), syscw: Number(/^syscw: (\d+)/m.exec(t)?.[1]) };
+  } catch {
+    return undefined;
+  }
+}
 process.on('message', (m) => {
   if (m === 'gc') globalThis.gc?.();
-  if (m === 'stats' || m === 'gc') process.send?.({ stats: engine.stats(), rss: process.memoryUsage().rss, heap: process.memoryUsage().heapUsed, cpu: process.cpuUsage() });
+  if (m === 'stats' || m === 'gc') process.send?.({ stats: engine.stats(), rss: process.memoryUsage().rss, heap: process.memoryUsage().heapUsed, cpu: process.cpuUsage(), io: procIo() });
 });
 process.on('SIGTERM', () => void engine.close().then(() => process.exit(0)));
 process.on('SIGINT', () => void engine.close().then(() => process.exit(0)));
