@@ -7,10 +7,6 @@ import { FrameReader, splitPayload, type FrameError } from './framing.js';
 /** What drachtio-srf sees as the server version (srf pings only when ≥ v0.8.2). */
 export const SERVER_VERSION = 'v0.9.10-kumo';
 
-/** Loop turns that frames to an app may wait for more under load, and the frames (×3 buffers each) that end the wait. */
-const COALESCE_TURNS = 3;
-const COALESCE_FRAMES = 16;
-
 /** One connected drachtio app (inbound mode). */
 export class AppConnection {
   authenticated = false;
@@ -32,20 +28,6 @@ export class AppConnection {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private flushScheduled = false;
-  /** When the last write went out (performance.now()), and the loop turns the pending frames have waited. */
-  private lastWrite = -Infinity;
-  private waited = 0;
-  private readonly onTurn = (): void => {
-    // Under load (the last write went out under 1 ms ago) the frames wait a few more loop turns for the frames those
-    // turns produce: one write syscall for several turns (each costs about as much as a frame's own work on loopback).
-    // A turn under load is well under a millisecond; a lone frame after a quiet spell goes at once.
-    if (this.waited < COALESCE_TURNS && this.pending.length < COALESCE_FRAMES * 3 && performance.now() - this.lastWrite < 1) {
-      this.waited++;
-      setImmediate(this.onTurn);
-      return;
-    }
-    this.flush();
-  };
 
   /**
    * Sends `⟨new msgId⟩|rest` followed by `body` (a SIP message's bytes, as they are: never decoded and re-encoded);
@@ -65,8 +47,7 @@ export class AppConnection {
     }
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      this.waited = 0;
-      setImmediate(this.onTurn);
+      setImmediate(() => this.flush());
     }
     return id;
   }
@@ -77,7 +58,6 @@ export class AppConnection {
     const data = Buffer.concat(this.pending, this.pendingBytes);
     this.pending = [];
     this.pendingBytes = 0;
-    this.lastWrite = performance.now();
     if (!this.closed && !this.socket.destroyed) this.socket.write(data);
   }
 
