@@ -10,6 +10,8 @@
  *                         achieved rate, calls shed with 503 and admitted calls that failed
  *   --memory N            engine memory per active call with N held calls
  *   --burst N             N calls at the highest clean rate, then the engine's RSS a minute later vs idle
+ *   --overload-rate R     offer R calls/s in the overload step instead of 2× the highest clean rate (e.g. the same
+ *                         absolute load for two builds whose clean rate differs on a busy machine)
  *
  *   npx tsc -b && node --expose-gc loadtest/engine/bench.mjs [--rates 1000,1500,2000] [--calls 20000] [--tcp]
  *     [--apps 2] [--overload 60] [--memory 10000] [--burst 20000]
@@ -32,6 +34,7 @@ const transport = args.includes('--tcp') ? 'tcp' : 'udp';
 const memoryCalls = args.includes('--memory') ? Number(opt('memory', '10000')) : 0;
 const appCount = Math.max(1, Number(opt('apps', '1')));
 const overloadS = args.includes('--overload') ? Number(/^\d+$/.test(String(opt('overload', ''))) ? opt('overload') : 60) : 0;
+const overloadRate = Number(opt('overload-rate', '0')) || 0;
 const burstCalls = args.includes('--burst') ? Number(opt('burst', '20000')) : 0;
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 const here = new URL('.', import.meta.url).pathname;
@@ -199,7 +202,7 @@ uasDirect.child.kill('SIGTERM');
 let overloadLine = '';
 if (overloadS > 0 && best > 0) {
   await sleep(3000);
-  const rate = best * 2;
+  const rate = overloadRate > 0 ? overloadRate : best * 2;
   const c0 = await cpuNow();
   const k0 = rcvbufErrors();
   const r = await step(rate, rate * overloadS, sipPort);
@@ -213,7 +216,7 @@ if (overloadS > 0 && best > 0) {
   // achieved over the offering window (sipp's stat rows), not the tail of stragglers after it
   const win = r.window ?? { ok: r.ok, seconds: r.seconds };
   const achieved = win.ok / win.seconds;
-  overloadLine = `overload: offered ${rate}/s (2× ${best}) for ${overloadS} s: ok ${r.ok}, ${achieved.toFixed(0)} calls/s completed while offering (${win.seconds.toFixed(1)} s) = ${((achieved / bestAchieved) * 100).toFixed(0)} % of capacity; admitted ${admitted}, admitted calls failed ${admittedFailed}; shed with 503 ${shed} INVITEs; retrans ${r.retrans}; sipp failure reasons ${JSON.stringify(r.why)}; engine ${perK(c1.engine - c0.engine, r.ok)} CPU-s, apps ${perK(c1.apps - c0.apps, r.ok)} CPU-s per 1,000 calls; kernel UDP RcvbufErrors +${drops}; load average ${load()}`;
+  overloadLine = `overload: offered ${rate}/s (${overloadRate > 0 ? `${(rate / best).toFixed(1)}×` : '2×'} ${best}) for ${overloadS} s: ok ${r.ok}, ${achieved.toFixed(0)} calls/s completed while offering (${win.seconds.toFixed(1)} s) = ${((achieved / bestAchieved) * 100).toFixed(0)} % of capacity; admitted ${admitted}, admitted calls failed ${admittedFailed}; shed with 503 ${shed} INVITEs; retrans ${r.retrans}; sipp failure reasons ${JSON.stringify(r.why)}; engine ${perK(c1.engine - c0.engine, r.ok)} CPU-s, apps ${perK(c1.apps - c0.apps, r.ok)} CPU-s per 1,000 calls; kernel UDP RcvbufErrors +${drops}; load average ${load()}`;
   console.log(overloadLine);
 }
 
