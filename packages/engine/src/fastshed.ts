@@ -33,8 +33,41 @@ const SP = 0x20;
 const HTAB = 0x09;
 const INVITE_SP = Buffer.from('INVITE ');
 const SIP20 = ' SIP/2.0';
-/** Compact forms (RFC 3261 §7.3.3) of the headers the scan reads. */
-const COMPACT: Readonly<Record<string, string>> = { v: 'via', f: 'from', t: 'to', i: 'call-id' };
+const H_OTHER = 0;
+const H_VIA = 1;
+const H_FROM = 2;
+const H_TO = 3;
+const H_CALL_ID = 4;
+const H_CSEQ = 5;
+const H_PRIORITY = 6;
+
+/** Whether `data[at, at + name.length)` is `name` (lower case ASCII) in any case. */
+function nameIs(data: Buffer, at: number, name: string): boolean {
+  for (let k = 0; k < name.length; k++) if (((data[at + k] as number) | 0x20) !== name.charCodeAt(k)) return false;
+  return true;
+}
+
+/** Which of the headers the scan reads `data[start, end)` names, compact forms (RFC 3261 §7.3.3) included. */
+function headerOf(data: Buffer, start: number, end: number): number {
+  switch (end - start) {
+    case 1: {
+      const c = (data[start] as number) | 0x20;
+      return c === 0x76 ? H_VIA : c === 0x66 ? H_FROM : c === 0x74 ? H_TO : c === 0x69 ? H_CALL_ID : H_OTHER;
+    }
+    case 2:
+      return nameIs(data, start, 'to') ? H_TO : H_OTHER;
+    case 3:
+      return nameIs(data, start, 'via') ? H_VIA : H_OTHER;
+    case 4:
+      return nameIs(data, start, 'from') ? H_FROM : nameIs(data, start, 'cseq') ? H_CSEQ : H_OTHER;
+    case 7:
+      return nameIs(data, start, 'call-id') ? H_CALL_ID : H_OTHER;
+    case 17:
+      return nameIs(data, start, 'resource-priority') ? H_PRIORITY : H_OTHER;
+    default:
+      return H_OTHER;
+  }
+}
 const TOP_VIA = /^SIP[ \t]*\/[ \t]*2\.0[ \t]*\/[ \t]*UDP[ \t]+(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})(?::(\d{1,5}))?[ \t]*((?:;[^;]*)*)$/i;
 const CSEQ_INVITE = /^\d{1,10}[ \t]+INVITE$/;
 /** A user part (or tel number) the parser reads as written: no escapes, no parameters, no visual separators. */
@@ -72,11 +105,17 @@ function text(data: Buffer, from: number, to: number): string {
  * belongs to a live transaction (a retransmission) is the caller's question.
  */
 export function scanNewInvite(data: Buffer, peerAddr: string, peerPort: number, neverShedUsers: ReadonlySet<string>): RawInvite | undefined {
-  if (data.length < 32 || data.compare(INVITE_SP, 0, 7, 0, 7) !== 0) return undefined;
-  const end = data.indexOf('\r\n\r\n');
-  if (end < 0) return undefined;
-  const e0 = data.indexOf('\r\n');
-  const first = data.toString('latin1', 7, e0);
+  const n = data.length;
+  if (n < 32 || data.compare(INVITE_SP, 0, 7, 0, 7) !== 0) return undefined;
+  // One pass over the header bytes in JavaScript (no native call per line): line ends, the colon, bare CR/LF, folding;
+  // only the five headers read are decoded.
+  let i = 7;
+  while (i < n && data[i] !== CR) {
+    if (data[i] === LF) return undefined;
+    i++;
+  }
+  if (i + 1 >= n || data[i + 1] !== LF) return undefined;
+  const first = data.toString('latin1', 7, i);
   if (!first.endsWith(SIP20)) return undefined;
   const uri = first.slice(0, first.length - SIP20.length);
   if (uri.length === 0 || uri.includes(' ')) return undefined;
@@ -89,46 +128,53 @@ export function scanNewInvite(data: Buffer, peerAddr: string, peerPort: number, 
   let callId: string | undefined;
   let cseq: string | undefined;
   let priority: string | undefined;
-  let pos = e0 + 2;
-  while (pos < end) {
-    let eol = data.indexOf(CR, pos);
-    if (eol < 0 || eol > end) eol = end;
-    if (data[eol + 1] !== LF) return undefined; // a bare CR
-    const c0 = data[pos];
+  i += 2;
+  for (;;) {
+    if (i + 1 >= n) return undefined; // no end of the headers
+    const c0 = data[i];
+    if (c0 === CR) {
+      if (data[i + 1] !== LF) return undefined;
+      break; // the empty line
+    }
     if (c0 === SP || c0 === HTAB) return undefined; // folded header
-    const colon = data.indexOf(COLON, pos);
-    if (colon <= pos || colon >= eol) return undefined;
-    // a bare LF inside the line: the parser's business
-    const lf = data.indexOf(LF, pos);
-    if (lf >= 0 && lf < eol) return undefined;
-    let name = text(data, pos, colon).toLowerCase();
-    name = COMPACT[name] ?? name;
-    switch (name) {
-      case 'via':
-        vias.push(text(data, colon + 1, eol));
+    const start = i;
+    let colon = -1;
+    while (i < n) {
+      const c = data[i];
+      if (c === CR) break;
+      if (c === LF) return undefined; // a bare LF: the parser's business
+      if (c === COLON && colon < 0) colon = i;
+      i++;
+    }
+    if (i + 1 >= n || data[i + 1] !== LF || colon <= start) return undefined;
+    let nameEnd = colon;
+    while (nameEnd > start && (data[nameEnd - 1] === SP || data[nameEnd - 1] === HTAB)) nameEnd--;
+    switch (headerOf(data, start, nameEnd)) {
+      case H_VIA:
+        vias.push(text(data, colon + 1, i));
         break;
-      case 'from':
+      case H_FROM:
         if (from !== undefined) return undefined;
-        from = text(data, colon + 1, eol);
+        from = text(data, colon + 1, i);
         break;
-      case 'to':
+      case H_TO:
         if (to !== undefined) return undefined;
-        to = text(data, colon + 1, eol);
+        to = text(data, colon + 1, i);
         break;
-      case 'call-id':
+      case H_CALL_ID:
         if (callId !== undefined) return undefined;
-        callId = text(data, colon + 1, eol);
+        callId = text(data, colon + 1, i);
         break;
-      case 'cseq':
+      case H_CSEQ:
         if (cseq !== undefined) return undefined;
-        cseq = text(data, colon + 1, eol);
+        cseq = text(data, colon + 1, i);
         break;
-      case 'resource-priority':
-        priority = priority === undefined ? text(data, colon + 1, eol) : `${priority}, ${text(data, colon + 1, eol)}`;
+      case H_PRIORITY:
+        priority = priority === undefined ? text(data, colon + 1, i) : `${priority}, ${text(data, colon + 1, i)}`;
         break;
       default:
     }
-    pos = eol + 2;
+    i += 2;
   }
   if (vias.length === 0 || from === undefined || to === undefined || callId === undefined || cseq === undefined) return undefined;
   if (from === '' || to === '' || callId === '' || !CSEQ_INVITE.test(cseq)) return undefined;
