@@ -68,8 +68,14 @@ function normAddr(a: string | undefined): string {
   return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
 }
 
-/** SO_RCVBUF / SO_SNDBUF asked for each UDP socket: room for a burst of a second or so at capacity. */
-const UDP_BUFFER = 8 * 1024 * 1024;
+/**
+ * SO_RCVBUF asked for each UDP socket: room for the engine being descheduled or busy for a moment under overload (a
+ * datagram the kernel drops for want of room may be an admitted call's 180/200). Linux grants at most
+ * `net.core.rmem_max` (and reports twice that); less than UDP_RCVBUF_MIN granted is worth a warning.
+ */
+const UDP_RCVBUF = 32 * 1024 * 1024;
+const UDP_RCVBUF_MIN = 8 * 1024 * 1024;
+const UDP_SNDBUF = 8 * 1024 * 1024;
 
 /** Length of a receive-queue probe datagram: a NUL byte (no SIP message starts with one) and a double. */
 const PROBE_LEN = 9;
@@ -135,7 +141,7 @@ export class Transports {
 
   private async bindUdp(spec: ListenSpec): Promise<void> {
     const family = isIPv6(spec.host) ? 6 : 4;
-    const sock = createSocket({ type: family === 6 ? 'udp6' : 'udp4', recvBufferSize: UDP_BUFFER, sendBufferSize: UDP_BUFFER, lookup: literalLookup });
+    const sock = createSocket({ type: family === 6 ? 'udp6' : 'udp4', recvBufferSize: UDP_RCVBUF, sendBufferSize: UDP_SNDBUF, lookup: literalLookup });
     await new Promise<void>((resolve, reject) => {
       sock.once('error', reject);
       sock.bind(spec.port, spec.host, () => {
@@ -144,8 +150,8 @@ export class Transports {
       });
     });
     try {
-      sock.setRecvBufferSize(UDP_BUFFER);
-      sock.setSendBufferSize(UDP_BUFFER);
+      sock.setRecvBufferSize(UDP_RCVBUF);
+      sock.setSendBufferSize(UDP_SNDBUF);
     } catch {
       /* best effort */
     }
@@ -156,7 +162,7 @@ export class Transports {
     } catch {
       /* not bound */
     }
-    if (granted < UDP_BUFFER) this.o.log.warn({ granted, asked: UDP_BUFFER }, 'udp receive buffer smaller than asked: raise net.core.rmem_max');
+    if (granted < UDP_RCVBUF_MIN) this.o.log.warn({ granted, asked: UDP_RCVBUF }, 'udp receive buffer under 8 MiB: raise net.core.rmem_max');
     const local: LocalPoint = { proto: 'udp', host: spec.host, port: sock.address().port, family };
     sock.on('error', (err) => this.o.log.warn({ err }, 'udp socket error'));
     const self = normAddr(selfAddr(spec.host, family));
