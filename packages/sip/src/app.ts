@@ -31,6 +31,7 @@ import {
   createRedis,
   keySchema,
   pingRedis,
+  SiteRepo,
   type KeySchema,
   type LegRecord,
   type RedisClient,
@@ -227,6 +228,7 @@ export function createSipApp(d: SipAppDeps): SipApp {
         })
       : undefined;
   const tr = c?.trunkRegistration;
+  const sites = new SiteRepo(d.redis, d.keys, provisioning);
   const trunkRegistrant = tr
     ? new TrunkRegistrant({
         directory: provisioning,
@@ -237,6 +239,7 @@ export function createSipApp(d: SipAppDeps): SipApp {
         retryMaxMs: tr.retryMaxMs,
         ...(tr.metrics ? { metrics: tr.metrics } : {}),
         ...(tr.retryBaseMs !== undefined ? { retryBaseMs: tr.retryBaseMs } : {}),
+        siteLines: async (tenantId) => new Set((await sites.list(tenantId)).map((site) => site.trunkId)),
       })
     : undefined;
   const registry = c?.lifecycle?.registry ?? new CallRegistry();
