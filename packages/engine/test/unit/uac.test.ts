@@ -51,7 +51,7 @@ function setup() {
   const clock = new FakeClock();
   const wire = new FakeTransport(clock);
   const frames: string[] = [];
-  const app = { closed: false, send: (rest: string) => (frames.push(rest), 'id') } as unknown as AppConnection;
+  const app = { closed: false, send: (rest: string, body?: Buffer) => (frames.push(rest + (body?.toString('utf8') ?? '')), 'id') } as unknown as AppConnection;
   const dialogs = new DialogTable({ clock, timers: TIMERS, transport: wire });
   const txns = new TransactionTable<ServerTxn, ClientTxn>();
   const acks: string[] = [];

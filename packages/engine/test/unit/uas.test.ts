@@ -40,7 +40,7 @@ function setup(o: { pendingHigh?: number } = {}) {
   const clock = new FakeClock();
   const wire = new FakeTransport(clock);
   const frames: string[] = [];
-  const app = { closed: false, send: (rest: string) => (frames.push(rest), 'id') } as unknown as AppConnection;
+  const app = { closed: false, send: (rest: string, body?: Buffer) => (frames.push(rest + (body?.toString('utf8') ?? '')), 'id') } as unknown as AppConnection;
   const overload = new OverloadGuard({ lagHighMs: 250, pendingHigh: o.pendingHigh ?? 1000, retryAfterS: 7, latencyHighMs: 0 }, clock, () => clock.now);
   const dialogs = new DialogTable({ clock, timers: TIMERS, transport: wire });
   const txns = new TransactionTable<ServerTxn, ClientTxn>();
