@@ -23,9 +23,16 @@ interface Generation {
  * cached. A cached entry is served only within `CONFIG_CACHE_FRESH_MS` of the tenant's last validation, so
  * work that reads configuration long after its request looked the tenant up (a transfer minutes into a
  * call) reads Redis. A change is therefore seen by the next request after its audit entry is written.
+ *
+ * The SIP domain → tenant id index is cached too (`tenantByDomain`): a tenant's domain never changes while
+ * the tenant exists (it is claimed at creation and freed when the tenant is purged), and a cached id is used
+ * only when the tenant record read for the request still names that domain, so a phone's request costs one
+ * round trip (tenant record + audit head) instead of two in series. Unknown domains are not cached.
  */
 export class CachedDirectoryRepo extends DirectoryRepo {
   private readonly generations = new Map<string, Generation>();
+  /** SIP domain (lower case) → tenant id, as last found in the domain index. */
+  private readonly domains = new Map<string, string>();
 
   constructor(
     redis: RedisClient,
@@ -39,6 +46,23 @@ export class CachedDirectoryRepo extends DirectoryRepo {
   override async tenantById(tenantId: string): Promise<Awaited<ReturnType<DirectoryRepo['tenantById']>>> {
     const [tenant, head] = await Promise.all([super.tenantById(tenantId), this.redis.get(this.keys.tenant.auditHead(tenantId))]);
     this.validate(tenantId, tenant === null ? null : head);
+    return tenant;
+  }
+
+  override async tenantByDomain(domain: string): Promise<Awaited<ReturnType<DirectoryRepo['tenantByDomain']>>> {
+    const d = domain.trim().toLowerCase();
+    const id = this.domains.get(d);
+    if (id !== undefined) {
+      const tenant = await this.tenantById(id);
+      // The record is the authority: a purged tenant (or a branch snapshot that moved the domain) falls through to the index.
+      if (tenant !== null && tenant.sipDomain.toLowerCase() === d) return tenant;
+      this.domains.delete(d);
+    }
+    const tenant = await super.tenantByDomain(d);
+    if (tenant !== null && tenant.sipDomain.toLowerCase() === d) {
+      if (this.domains.size >= this.limits.tenants) this.domains.clear();
+      this.domains.set(d, tenant.id);
+    }
     return tenant;
   }
 

@@ -54,4 +54,27 @@ describe('CachedDirectoryRepo: tenant configuration versioned by the audit head'
     expect(await dir.extension('nope', '1001')).toBeNull();
     expect(dir.stats()).toEqual({ tenants: 0, entries: 0 });
   });
+
+  it('caches a domain’s tenant id, trusting it only while the tenant record names that domain; unknown domains are read each time', async () => {
+    const dir = new CachedDirectoryRepo(redis, keys);
+    expect(await dir.tenantByDomain('td.cache.test')).toBeNull();
+    // Not cached while unknown: a tenant created with the domain is found by the next request.
+    await repo.createTenant(ok(validateTenantCreate({ id: 'td', name: 'td', sipDomain: 'td.cache.test', ports: 100, trunkChannels: 1, callsPerSecond: 5 })), SYSTEM_ACTOR);
+    expect((await dir.tenantByDomain('td.cache.test'))?.id).toBe('td');
+    // Served by the cached id: the index entry is not read again (removed here behind the cache's back).
+    await redis.hdel(keys.global.sipDomains(), 'td.cache.test');
+    expect((await dir.tenantByDomain('TD.cache.test'))?.status).toBe('active');
+    // Status is never cached: the record is read on every lookup.
+    await redis.hset(keys.tenant.record('td'), 'status', 'suspended');
+    expect((await dir.tenantByDomain('td.cache.test'))?.status).toBe('suspended');
+    // A record that no longer names the domain (or is gone) sends the lookup back to the index.
+    await redis.hset(keys.tenant.record('td'), 'sipDomain', 'other.cache.test');
+    expect(await dir.tenantByDomain('td.cache.test')).toBeNull();
+    await redis.hset(keys.global.sipDomains(), 'td.cache.test', 'td');
+    await redis.hset(keys.tenant.record('td'), 'sipDomain', 'td.cache.test');
+    expect((await dir.tenantByDomain('td.cache.test'))?.id).toBe('td');
+    await redis.del(keys.tenant.record('td'));
+    await redis.hdel(keys.global.sipDomains(), 'td.cache.test');
+    expect(await dir.tenantByDomain('td.cache.test')).toBeNull();
+  });
 });
