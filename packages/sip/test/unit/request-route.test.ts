@@ -92,6 +92,7 @@ function setup(o: { tenantHosts?: { ipHostDomain?: string; domainAliases?: Reado
       blocked: (s: unknown[]) => Promise.resolve(s.map(() => false)),
       recordFailure: () => Promise.resolve({ count: 1, blocked: false }),
       deviceState: () => Promise.resolve({}),
+      authState: () => Promise.resolve({ ip: false, aor: false, pair: false, device: {} }),
       setDeviceState: () => Promise.resolve(),
       trustDevice: () => Promise.resolve(),
       isTrusted: () => Promise.resolve(false),

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { RedisClient } from '../client.js';
 import type { KeySchema } from '../keys.js';
-import { FAIL_LUA, NONCE_COUNT_LUA, REGISTER_LUA } from './lua.js';
+import { AUTH_STATE_LUA, FAIL_LUA, NONCE_COUNT_LUA, REGISTER_LUA } from './lua.js';
 
 /** One registered contact of an extension (RFC 3261 §10 binding). */
 export interface Binding {
@@ -84,6 +84,7 @@ class Script {
 const registerScript = new Script(REGISTER_LUA);
 const failScript = new Script(FAIL_LUA);
 const nonceCountScript = new Script(NONCE_COUNT_LUA);
+const authStateScript = new Script(AUTH_STATE_LUA);
 
 /** Call-IDs never contain `|` (RFC 3261 `word`), but a hostile one must not break the record format. */
 function safeCallId(s: string): string {
@@ -291,6 +292,27 @@ export class AuthGuardStore {
       }),
     ]);
     return out;
+  }
+
+  /**
+   * What authenticating one request reads: the blocks of the source address, the extension and the pair, and the
+   * device's digest state — the address's EXISTS and one script in the tenant's slot (two commands, one round trip).
+   */
+  async authState(tenantId: string, extension: string, ip: string, device: string): Promise<{ ip: boolean; aor: boolean; pair: boolean; device: { learned?: string; pending?: string } }> {
+    const k = this.keys.tenant;
+    const [ipBlocked, r] = await Promise.all([
+      this.redis.exists(this.keys.global.regBlockIp(ip)),
+      authStateScript.run(this.redis, [k.regBlockAor(tenantId, extension), k.regBlockPair(tenantId, extension, ip), k.authDevice(tenantId, device)], []) as Promise<
+        [number, number, string | null, string | null]
+      >,
+    ]);
+    const [aor, pair, learned, pending] = r;
+    return {
+      ip: ipBlocked === 1,
+      aor: aor === 1,
+      pair: pair === 1,
+      device: { ...(learned !== null && learned !== undefined ? { learned } : {}), ...(pending !== null && pending !== undefined ? { pending } : {}) },
+    };
   }
 
   /** Remembers a device that authenticated a REGISTER: by source address and, when it gave one, its instance id. */

@@ -131,6 +131,20 @@ describe('AuthGuardStore', () => {
     expect(await guard.recordFailure({ kind: 'aor', tenantId: 'acme', extension: '1001' }, o)).toEqual({ count: 1, blocked: false });
   });
 
+  it('authState: the three blocks and the device’s digest state, read together', async () => {
+    const { guard } = setup();
+    const o = { windowMs: 10_000, threshold: 1, blockMs: 5_000 };
+    expect(await guard.authState('acme', '1001', '198.51.100.7', 'dev1')).toEqual({ ip: false, aor: false, pair: false, device: {} });
+    await guard.recordFailure({ kind: 'pair', tenantId: 'acme', extension: '1001', ip: '198.51.100.7' }, o);
+    await guard.setDeviceState('acme', 'dev1', { learned: 'MD5', pending: '123' }, 60_000);
+    expect(await guard.authState('acme', '1001', '198.51.100.7', 'dev1')).toEqual({ ip: false, aor: false, pair: true, device: { learned: 'MD5', pending: '123' } });
+    await guard.recordFailure({ kind: 'aor', tenantId: 'acme', extension: '1001' }, o);
+    await guard.recordFailure({ kind: 'ip', ip: '198.51.100.7' }, o);
+    await guard.setDeviceState('acme', 'dev1', { pending: null }, 60_000);
+    expect(await guard.authState('acme', '1001', '198.51.100.7', 'dev1')).toEqual({ ip: true, aor: true, pair: true, device: { learned: 'MD5' } });
+    expect(await guard.authState('acme', '1002', '198.51.100.8', 'dev2')).toEqual({ ip: false, aor: false, pair: false, device: {} });
+  });
+
   it('accepts only increasing nonce counts', async () => {
     const { guard } = setup();
     expect(await guard.acceptNonceCount('n1', 1, 10_000)).toBe(true);
