@@ -57,6 +57,7 @@ export async function branch(env: NodeJS.ProcessEnv): Promise<number> {
         dir: join(dataDir, 'redis'),
         bin: cfg.up.redisBin,
         settings: { appendonly: 'yes', appendfsync: cfg.up.redisAppendfsync, save: '', 'maxmemory-policy': 'noeviction' },
+        onAofRepair: (r) => log.warn(r, 'redis AOF: cut a write torn by a crash (its client never got an answer) before loading'),
       });
     } catch (err) {
       process.stderr.write(`kumo branch: cannot start redis-server: ${(err as Error).message}\n`);

@@ -1,6 +1,6 @@
 export { createRedis, pingRedis, redactUrl, type RedisClient } from './client.js';
 export { keySchema, type KeySchema } from './keys.js';
-export { startLocalRedis, type LocalRedis, type LocalRedisOptions } from './local-server.js';
+export { repairAofTail, startLocalRedis, type AofRepair, type LocalRedis, type LocalRedisOptions } from './local-server.js';
 export {
   AdmissionStore,
   type AdmissionEvent,

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createConnection } from 'node:net';
+import { join } from 'node:path';
 import { KumoError } from '@kumo/runtime';
 
 export interface LocalRedisOptions {
@@ -11,6 +13,15 @@ export interface LocalRedisOptions {
   /** Extra `--key value` settings, e.g. `{ appendonly: 'yes', appendfsync: 'everysec' }`. */
   readonly settings?: Readonly<Record<string, string>>;
   readonly startTimeoutMs?: number;
+  /** Called when a start had to cut a torn tail off the AOF first (see `repairAofTail`). */
+  readonly onAofRepair?: (repair: AofRepair) => void;
+}
+
+/** What `redis-check-aof --fix` cut off the AOF before a start. */
+export interface AofRepair {
+  readonly file: string;
+  readonly fromBytes: number;
+  readonly toBytes: number;
 }
 
 export interface LocalRedis {
@@ -47,17 +58,60 @@ function waitForPong(host: string, port: number, timeoutMs: number): Promise<voi
 }
 
 /**
+ * Cuts a torn tail off the AOF before redis-server loads it, at the start of the transaction it tore.
+ *
+ * A SIGKILL (or power loss) can tear Redis' write of a `MULTI … EXEC` block — every Lua script's effects are
+ * one such block, e.g. a billing charge batch. With `aof-load-truncated yes` (the default) Redis 7.0 then
+ * loads the file, drops the torn block, but truncates the file *inside* it, after its last whole command:
+ * the AOF keeps a `MULTI` without `EXEC`, new writes are appended after it, and at the next restart the torn
+ * half of the script is applied together with the next transaction (half a charge batch booked: calls
+ * recorded, some counters not). `redis-check-aof --fix` instead truncates before the `MULTI`, which is right:
+ * the client of a torn write never got an answer. It is the same binary as redis-server, chosen by `argv[0]`.
+ * Returns what was cut, or null when the AOF was whole (or absent). Rejects when the AOF is damaged in a way
+ * a tail cut cannot fix (Redis would refuse it too).
+ */
+export async function repairAofTail(o: { bin?: string | undefined; dir: string; settings?: Readonly<Record<string, string>> | undefined }): Promise<AofRepair | null> {
+  const s = o.settings ?? {};
+  if (s['appendonly'] !== 'yes') return null;
+  const manifest = join(o.dir, s['appenddirname'] ?? 'appendonlydir', `${s['appendfilename'] ?? 'appendonly.aof'}.manifest`);
+  if (!existsSync(manifest)) return null;
+  const bin = o.bin ?? 'redis-server';
+  const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+    const c = spawn(bin, ['--fix', manifest], { argv0: 'redis-check-aof', cwd: o.dir, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    const collect = (d: Buffer): void => {
+      if (out.length < 65536) out += d.toString();
+    };
+    c.stdout.on('data', collect);
+    c.stderr.on('data', collect);
+    c.once('error', (err) => reject(new KumoError('KUMO_ERR_REDIS_START', `cannot run ${bin} as redis-check-aof: ${err.message}`)));
+    c.once('close', (exitCode) => resolve({ code: exitCode, output: out }));
+    // it asks before it truncates
+    c.stdin.end('y\n');
+  });
+  const tail = output.split('\n').slice(-8).join('\n');
+  if (code !== 0) throw new KumoError('KUMO_ERR_REDIS_START', `the AOF under ${o.dir} is damaged beyond a torn tail; redis-check-aof could not fix it`, { output: tail });
+  const m = /shrink the AOF (\S+) from (\d+) bytes, with \d+ bytes, to (\d+) bytes/.exec(output);
+  return m ? { file: m[1] as string, fromBytes: Number(m[2]), toBytes: Number(m[3]) } : null;
+}
+
+/**
  * Runs a `redis-server` child on loopback: used by `kumo up` (AOF on, data under
- * `.kumo/redis`) and by the test kit. Rejects with `KUMO_ERR_REDIS_START` and the
+ * `.kumo/redis`) and by the test kit. Every start, restarts included, first repairs a torn AOF tail
+ * (`repairAofTail`), and Redis runs with `aof-load-truncated no`, so a tail that was not repaired stops it
+ * instead of being half-applied. Rejects with `KUMO_ERR_REDIS_START` and the
  * server's own words when it cannot start.
  */
 export async function startLocalRedis(o: LocalRedisOptions): Promise<LocalRedis> {
   const bind = o.bind ?? '127.0.0.1';
   const args = ['--port', String(o.port), '--bind', bind, '--dir', o.dir, '--protected-mode', 'yes', '--daemonize', 'no'];
-  for (const [k, v] of Object.entries(o.settings ?? {})) args.push(`--${k}`, v);
+  const settings: Record<string, string> = { ...(o.settings?.['appendonly'] === 'yes' ? { 'aof-load-truncated': 'no' } : {}), ...o.settings };
+  for (const [k, v] of Object.entries(settings)) args.push(`--${k}`, v);
   let child!: ChildProcess;
 
   const launch = async (): Promise<void> => {
+    const repair = await repairAofTail({ bin: o.bin, dir: o.dir, settings: o.settings });
+    if (repair) o.onAofRepair?.(repair);
     const c = spawn(o.bin ?? 'redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     child = c;
     let output = '';

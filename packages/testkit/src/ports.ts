@@ -96,8 +96,32 @@ function releaseAll(): void {
 }
 
 /**
- * Reserves `count` consecutive ports (machine-wide, for the life of this process) without
- * checking that they can be bound; `freePort` also checks. Synchronous, for launchers that
+ * Local ports bound right now by any process (Linux: /proc/net/{tcp,udp}{,6}, read synchronously);
+ * empty where /proc is not there. Catches what lock files cannot: a process outside the test kit,
+ * or a child (sipp) that outlived the test process which reserved its ports.
+ */
+function boundPorts(): Set<number> {
+  const out = new Set<number>();
+  for (const f of ['tcp', 'tcp6', 'udp', 'udp6']) {
+    let text: string;
+    try {
+      text = readFileSync(`/proc/net/${f}`, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      // "  sl  local_address rem_address ...": local_address is HEXIP:HEXPORT
+      const local = line.trim().split(/\s+/)[1];
+      const colon = local?.lastIndexOf(':') ?? -1;
+      if (local && colon > 0) out.add(parseInt(local.slice(colon + 1), 16));
+    }
+  }
+  return out;
+}
+
+/**
+ * Reserves `count` consecutive ports (machine-wide, for the life of this process) that no socket
+ * is bound to right now (`boundPorts`); `freePort` also binds them once to be sure. Synchronous, for launchers that
  * must spawn at once (sipp's `-p` and `-mp`).
  */
 export function reservePorts(count = 1): number {
@@ -110,12 +134,13 @@ export function reservePorts(count = 1): number {
   }
   // Start at a random place so concurrent processes rarely even contend for a lock file.
   cursor ??= Math.floor(Math.random() * span);
+  const bound = boundPorts();
   for (let tried = 0; tried < span; tried += count) {
     const base = lo + (cursor % span);
     cursor += count;
     const got: number[] = [];
     for (let i = 0; i < count; i++) {
-      if (mine.has(base + i) || !lock(base + i)) break;
+      if (mine.has(base + i) || bound.has(base + i) || !lock(base + i)) break;
       got.push(base + i);
       mine.add(base + i);
     }

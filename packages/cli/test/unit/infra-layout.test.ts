@@ -84,6 +84,7 @@ interface ComposeService {
   networks?: Record<string, { ipv4_address?: string } | null>;
   ports?: string[];
   volumes?: string[];
+  volumes?: string[];
 }
 
 function envFile(p: string): Record<string, string> {
@@ -124,6 +125,18 @@ function composeChecks(file: string, prometheusFile: string, commands: Set<strin
     const engine = kumo.find((e) => e.cmd === 'engine' && (host === '127.0.0.1' ? e.netns === k.netns : e.name === host || e.address === host));
     expect(engine, `${file} ${k.name}: engine at ${host}:${port}`).toBeDefined();
     expect(portOf(setting((engine as (typeof kumo)[number]).env, 'KUMO_ENGINE_CONTROL'))).toBe(Number(port));
+  }
+  // Every Redis data server cuts a torn AOF tail before it starts (infra/redis/README.md, "Torn writes"),
+  // with its data in the volume it mounts.
+  const dataServers = Object.entries(services).filter(([, s]) => (s.volumes ?? []).some((v) => v.startsWith('../redis/redis.conf:')));
+  expect(dataServers.length).toBeGreaterThan(0);
+  for (const [name, s] of dataServers) {
+    const cmd = s.command?.join(' ') ?? '';
+    const script = (s.volumes ?? []).find((v) => v.startsWith('../redis/repair-aof-tail.sh:'))?.split(':')[1];
+    const data = (s.volumes ?? []).find((v) => !v.startsWith('../'))?.split(':')[1];
+    expect(script, `${file} ${name}: mounts repair-aof-tail.sh`).toBeDefined();
+    expect(cmd, `${file} ${name}`).toContain(`sh ${script} ${data} && exec redis-server`);
+    expect(cmd, `${file} ${name}`).toContain(`--dir ${data}`);
   }
   // Prometheus scrapes every Kumo process on its ops port, and nothing else under a kumo-* job.
   const prom = parse(read(prometheusFile)) as { scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[] };

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,6 +51,45 @@ describe('test ports', () => {
       }
     } finally {
       other.kill();
+    }
+  });
+
+  it('bound by a process the locks do not know (an orphaned sipp, a stale lock) are skipped', async () => {
+    const dead = spawn('true', [], { stdio: 'ignore' });
+    await new Promise((r) => dead.once('exit', r));
+    const probe = reservePorts(1);
+    const { lo, hi } = testPortRange();
+    // the ports the allocator tries next, in its order (it wraps around its range), not held by a live process
+    const liveOwner = (p: number): boolean => {
+      if (!existsSync(lockOf(p))) return false;
+      try {
+        process.kill(Number(readFileSync(lockOf(p), 'utf8')), 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const targets = Array.from({ length: 8 }, (_, i) => lo + ((probe - lo + 1 + i) % (hi - lo - 1))).filter((p) => !liveOwner(p));
+    // each target has a stale lock (its owner is dead) but a live socket bound to it
+    const sockets = await Promise.all(
+      targets.map(
+        (p) =>
+          new Promise<ReturnType<typeof createSocket> | null>((resolve) => {
+            const s = createSocket('udp4');
+            s.once('error', () => resolve(null));
+            s.bind(p, '127.0.0.1', () => resolve(s));
+          }),
+      ),
+    );
+    const bound = targets.filter((_, i) => sockets[i] !== null);
+    for (const p of bound) writeFileSync(lockOf(p), String(dead.pid));
+    try {
+      const got: number[] = [];
+      for (let i = 0; i < 20; i++) got.push(reservePorts(1));
+      expect(bound.length).toBeGreaterThan(0);
+      for (const p of bound) expect(got).not.toContain(p);
+    } finally {
+      for (const s of sockets) s?.close();
     }
   });
 });
