@@ -85,7 +85,7 @@ function setup(o: { tenantHosts?: { ipHostDomain?: string; domainAliases?: Reado
     ...(o.tenantHosts ? { tenantHosts: o.tenantHosts } : {}),
     log: o.log ?? silentLogger(),
     directory,
-    location: { contactsFor: () => Promise.resolve([]) } as unknown as LocationStore,
+    location: { contactsFor: () => Promise.resolve([]), contactsOf: (_t: string, e: readonly string[]) => Promise.resolve(e.map(() => [])) } as unknown as LocationStore,
     hunt: { read: () => Promise.resolve({ busy: new Set(), idleSince: new Map(), lastAnswered: new Map() }) } as unknown as HuntStateStore,
     guard: {
       acceptNonceCount: () => Promise.resolve(true),

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { RedisClient } from '../client.js';
 import type { KeySchema } from '../keys.js';
-import { AUTH_STATE_LUA, FAIL_LUA, NONCE_COUNT_LUA, REGISTER_LUA } from './lua.js';
+import { AUTH_STATE_LUA, BINDINGS_OF_LUA, FAIL_LUA, NONCE_COUNT_LUA, REGISTER_LUA } from './lua.js';
 
 /** One registered contact of an extension (RFC 3261 §10 binding). */
 export interface Binding {
@@ -85,6 +85,7 @@ const registerScript = new Script(REGISTER_LUA);
 const failScript = new Script(FAIL_LUA);
 const nonceCountScript = new Script(NONCE_COUNT_LUA);
 const authStateScript = new Script(AUTH_STATE_LUA);
+const bindingsOfScript = new Script(BINDINGS_OF_LUA);
 
 /** Call-IDs never contain `|` (RFC 3261 `word`), but a hostile one must not break the record format. */
 function safeCallId(s: string): string {
@@ -111,6 +112,16 @@ function encode(u: BindingUpdate): string {
   if (u.q !== undefined) j.q = u.q;
   if (u.path !== undefined && u.path.length > 0) j.pa = [...u.path];
   return JSON.stringify(j);
+}
+
+/** The unexpired bindings among stored (id, value) pairs, highest q first, then the most recently refreshed. */
+function liveBindings(entries: readonly [string, string][], nowMs: number): Binding[] {
+  const out: Binding[] = [];
+  for (const [id, v] of entries) {
+    const b = decodeBinding(id, v);
+    if (b && b.expiresAt > nowMs) out.push(b);
+  }
+  return out.sort((a, b) => (b.q ?? 0) - (a.q ?? 0) || b.updatedAt - a.updatedAt);
 }
 
 /** Decodes one stored binding; undefined when malformed. */
@@ -179,12 +190,24 @@ export class LocationStore {
   /** Live bindings of one extension (for call control: where to send an INVITE). */
   async contactsFor(tenantId: string, extension: string, nowMs = Date.now()): Promise<Binding[]> {
     const raw = await this.redis.hgetall(this.keys.tenant.regBindings(tenantId, extension));
-    const out: Binding[] = [];
-    for (const [id, v] of Object.entries(raw)) {
-      const b = decodeBinding(id, v);
-      if (b && b.expiresAt > nowMs) out.push(b);
-    }
-    return out.sort((a, b) => (b.q ?? 0) - (a.q ?? 0) || b.updatedAt - a.updatedAt);
+    return liveBindings(Object.entries(raw), nowMs);
+  }
+
+  /** `contactsFor` of several extensions of one tenant, in one command (a script over their hashes, one slot). */
+  async contactsOf(tenantId: string, extensions: readonly string[], nowMs = Date.now()): Promise<Binding[][]> {
+    if (extensions.length === 0) return [];
+    if (extensions.length === 1) return [await this.contactsFor(tenantId, extensions[0] as string, nowMs)];
+    const raw = (await bindingsOfScript.run(
+      this.redis,
+      extensions.map((e) => this.keys.tenant.regBindings(tenantId, e)),
+      [],
+    )) as string[][];
+    return extensions.map((_e, i) => {
+      const flat = raw[i] ?? [];
+      const entries: [string, string][] = [];
+      for (let j = 0; j + 1 < flat.length; j += 2) entries.push([flat[j] as string, flat[j + 1] as string]);
+      return liveBindings(entries, nowMs);
+    });
   }
 
   /** Removes some (ids) or all bindings of an extension, e.g. an admin's force-unregister. Returns how many were live. */

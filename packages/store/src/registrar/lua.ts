@@ -139,3 +139,10 @@ export const AUTH_STATE_LUA = `
 local d = redis.call('HMGET', KEYS[3], 'learned', 'pending')
 return { redis.call('EXISTS', KEYS[1]), redis.call('EXISTS', KEYS[2]), d[1], d[2] }
 `;
+
+/** The bindings of several extensions of one tenant in one command. KEYS: their bindings hashes. Returns one HGETALL reply per key. */
+export const BINDINGS_OF_LUA = `
+local out = {}
+for i = 1, #KEYS do out[i] = redis.call('HGETALL', KEYS[i]) end
+return out
+`;

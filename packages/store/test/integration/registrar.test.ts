@@ -91,6 +91,19 @@ describe('LocationStore', () => {
     expect(await loc.countBindings('acme')).toBe(1);
   });
 
+  it('contactsOf reads several extensions’ live bindings in one command, as contactsFor does one by one', async () => {
+    const { loc } = setup();
+    await loc.register(reqOf({ extension: '1001', updates: [upd('a', 60), upd('b', 60, { q: 0.9 })] }));
+    await loc.register(reqOf({ extension: '1002', updates: [upd('c', 60)] }));
+    const exts = ['1001', '1002', '1003'];
+    const many = await loc.contactsOf('acme', exts);
+    expect(many).toEqual(await Promise.all(exts.map((e) => loc.contactsFor('acme', e))));
+    expect(many.map((b) => b.map((x) => x.id))).toEqual([['b', 'a'], ['c'], []]);
+    // Expired bindings are left out (the clock moved past their expiry).
+    expect(await loc.contactsOf('acme', exts, Date.now() + 120_000)).toEqual([[], [], []]);
+    expect(await loc.contactsOf('acme', [])).toEqual([]);
+  });
+
   it('keeps a binding under 1 KB of Redis memory', async () => {
     const { loc, keys } = setup();
     const n = 500;
