@@ -1,7 +1,13 @@
 import type { NumberingPlan } from '@kumo/domain';
 import type { RedisClient } from '../client.js';
 import type { KeySchema } from '../keys.js';
-import { DirectoryRepo } from './directory.js';
+import { defineScripts, runScript } from '../admission/scripts.js';
+import { DirectoryRepo, tenantFromHash } from './directory.js';
+
+/** KEYS: tenant record, audit head. Returns { HGETALL of the record, the head }. */
+const TENANT_WITH_HEAD_LUA = `
+return { redis.call('HGETALL', KEYS[1]), redis.call('GET', KEYS[2]) }
+`;
 
 /** How long after its last validation a tenant's cached configuration is served without a new one, ms. */
 export const CONFIG_CACHE_FRESH_MS = 2_000;
@@ -41,10 +47,19 @@ export class CachedDirectoryRepo extends DirectoryRepo {
     private readonly now: () => number = Date.now,
   ) {
     super(redis, keys);
+    defineScripts(redis, { kumoTenantWithHead: TENANT_WITH_HEAD_LUA });
   }
 
   override async tenantById(tenantId: string): Promise<Awaited<ReturnType<DirectoryRepo['tenantById']>>> {
-    const [tenant, head] = await Promise.all([super.tenantById(tenantId), this.redis.get(this.keys.tenant.auditHead(tenantId))]);
+    const k = this.keys.tenant;
+    // The record and the audit head in one command (same slot).
+    const [flat, head] = (await runScript(this.redis, 'kumoTenantWithHead', TENANT_WITH_HEAD_LUA, [k.record(tenantId), k.auditHead(tenantId)], [])) as [
+      string[],
+      string | null,
+    ];
+    const h: Record<string, string> = {};
+    for (let i = 0; i + 1 < flat.length; i += 2) h[flat[i] as string] = flat[i + 1] as string;
+    const tenant = tenantFromHash(h);
     this.validate(tenantId, tenant === null ? null : head);
     return tenant;
   }
