@@ -205,6 +205,11 @@ function globalKeys(prefix: string) {
     trunkSources: () => `${prefix}:idx:trunksrc`,
     /** Set: the gateway identities (fields of `trunkSources`) at one IP literal. */
     trunkSourcesAt: (ip: string) => `${prefix}:idx:trunksrc:at:${ip}`,
+    /**
+     * Counter: moved (INCR) by every write to `trunkSources` / `trunkSourcesAt`, after the write. The sip
+     * workers' per-process cache of the trunk-source lookup is valid while it has not moved.
+     */
+    trunkSourcesVersion: () => `${prefix}:idx:trunksrc:version`,
     /** Hash: SHA-256 (hex) of an API key → JSON `ApiKeyRecord`. Keys are never stored in clear. */
     apiKeys: () => `${prefix}:apikeys`,
     /** Hash: API key id → SHA-256 (hex) of the key (for revoke / list by id). */

@@ -329,6 +329,8 @@ export async function applySiteConfig(redis: RedisClient, keys: KeySchema, tenan
       m.sadd(gk.trunkSourcesAt(g.host), gatewayIdentity(g));
     }
   }
+  // The trunk-source index was rewritten: cached lookups of it are stale (CachedDirectoryRepo).
+  m.incr(gk.trunkSourcesVersion());
   for (const d of c.dids) {
     m.zadd(tk.dids(tenantId), 0, d.number);
     m.set(tk.did(tenantId, d.number), JSON.stringify(d));

@@ -130,6 +130,7 @@ export class TenantDataLifecycle {
     n += await this.hdelWhere(g.sipDomains(), (_f, v) => v === tenantId);
     n += await this.hdelWhere(g.dids(), (_f, v) => v === tenantId);
     n += await this.hdelWhere(g.trunkSources(), this.jsonTenantIs(tenantId));
+    await this.redis.incr(g.trunkSourcesVersion());
     // API keys: the hash → record index, then the id → hash index of those ids.
     const keyIds: string[] = [];
     n += await this.hdelWhere(g.apiKeys(), (f, v) => {

@@ -2,7 +2,7 @@ import type { NumberingPlan } from '@kumo/domain';
 import type { RedisClient } from '../client.js';
 import type { KeySchema } from '../keys.js';
 import { defineScripts, runScript } from '../admission/scripts.js';
-import { DirectoryRepo, tenantFromHash } from './directory.js';
+import { DirectoryRepo, tenantFromHash, type GatewayRef } from './directory.js';
 
 /** KEYS: tenant record, audit head. Returns { HGETALL of the record, the head }. */
 const TENANT_WITH_HEAD_LUA = `
@@ -33,12 +33,16 @@ interface Generation {
  * The SIP domain → tenant id index is cached too (`tenantByDomain`): a tenant's domain never changes while
  * the tenant exists (it is claimed at creation and freed when the tenant is purged), and a cached id is used
  * only when the tenant record read for the request still names that domain, so a phone's request costs one
- * round trip (tenant record + audit head) instead of two in series. Unknown domains are not cached.
+ * round trip (tenant record + audit head) instead of two in series. Unknown domains are not cached. The
+ * trunk-source index (which trunk gateways sit at a request's source address) is cached per address, versioned
+ * by a counter every write to that index moves (`gatewayRefsAt`).
  */
 export class CachedDirectoryRepo extends DirectoryRepo {
   private readonly generations = new Map<string, Generation>();
   /** SIP domain (lower case) → tenant id, as last found in the domain index. */
   private readonly domains = new Map<string, string>();
+  /** IP literal → its trunk-source index entries, as read under one value of the index's version counter. */
+  private readonly sources = new Map<string, { readonly version: string; readonly refs: Promise<readonly GatewayRef[]> }>();
 
   constructor(
     redis: RedisClient,
@@ -79,6 +83,26 @@ export class CachedDirectoryRepo extends DirectoryRepo {
       this.domains.set(d, tenant.id);
     }
     return tenant;
+  }
+
+  /**
+   * The trunk-source index at an address, cached per process while the index's version counter (moved by every
+   * write to the index, after the write) has not moved: a request costs one GET instead of the index's two reads.
+   * The counter is read before the index, so what is cached under a value is never older than that value.
+   */
+  protected override async gatewayRefsAt(host: string): Promise<readonly GatewayRef[]> {
+    const version = await this.redis.get(this.keys.global.trunkSourcesVersion());
+    // Never written (a fresh or restored Redis): nothing to version the cache by.
+    if (version === null) return super.gatewayRefsAt(host);
+    const hit = this.sources.get(host);
+    if (hit?.version === version) return hit.refs;
+    if (this.sources.size >= this.limits.entriesPerTenant) this.sources.clear();
+    const refs = super.gatewayRefsAt(host);
+    this.sources.set(host, { version, refs });
+    refs.catch(() => {
+      if (this.sources.get(host)?.refs === refs) this.sources.delete(host);
+    });
+    return refs;
   }
 
   override numberKind(tenantId: string, number: string): ReturnType<DirectoryRepo['numberKind']> {

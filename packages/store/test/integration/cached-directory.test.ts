@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { validateExtension, validateTenantCreate } from '@kumo/domain';
+import { validateExtension, validateTenantCreate, validateTrunk, type TrunkInput } from '@kumo/domain';
 import { CachedDirectoryRepo, CONFIG_CACHE_FRESH_MS, ProvisioningRepo, SYSTEM_ACTOR, createRedis, keySchema, type KeySchema, type RedisClient } from '@kumo/store';
 import { uniquePrefix } from '@kumo/testkit';
 
@@ -76,5 +76,27 @@ describe('CachedDirectoryRepo: tenant configuration versioned by the audit head'
     await redis.del(keys.tenant.record('td'));
     await redis.hdel(keys.global.sipDomains(), 'td.cache.test');
     expect(await dir.tenantByDomain('td.cache.test')).toBeNull();
+  });
+
+  it('caches the trunk-source lookup per address until the index’s version counter moves (every write to the index moves it)', async () => {
+    const trunk = (id: string, gateways: TrunkInput['gateways']) => ok(validateTrunk({ id, name: id, gateways, channelLimit: 2 }));
+    const dir = new CachedDirectoryRepo(redis, keys);
+    await repo.createTrunk('tc', trunk('other', [{ host: '198.51.100.21', port: 5060 }]), SYSTEM_ACTOR);
+    expect(await dir.trunksAtSource('198.51.100.20', 5060, 'udp')).toEqual([]);
+    // Served from memory: an index entry written behind the counter's back is not seen…
+    await redis.hset(keys.global.trunkSources(), 'udp|198.51.100.20|5060', JSON.stringify({ tenantId: 'tc', trunkId: 'other' }));
+    await redis.sadd(keys.global.trunkSourcesAt('198.51.100.20'), 'udp|198.51.100.20|5060');
+    expect(await dir.trunksAtSource('198.51.100.20', 5060, 'udp')).toEqual([]);
+    // …until the next write through the provisioning API moves the counter.
+    await repo.createTrunk('tc', trunk('carrier', [{ host: '198.51.100.20', port: 5070 }]), SYSTEM_ACTOR);
+    expect((await dir.trunksAtSource('198.51.100.20', 5060, 'udp')).map((m) => [m.trunk.id, m.gateway.port, m.exactPort])).toEqual([
+      ['other', 5060, true],
+      ['carrier', 5070, false],
+    ]);
+    await repo.deleteTrunk('tc', 'carrier', SYSTEM_ACTOR);
+    expect((await dir.trunksAtSource('198.51.100.20', 5070, 'udp')).map((m) => m.trunk.id)).toEqual(['other']);
+    // The trunk records themselves are read per request (a changed gateway list is seen at once).
+    await repo.replaceTrunk('tc', 'other', (t) => ({ ...t, name: 'renamed' }), SYSTEM_ACTOR);
+    expect((await dir.trunksAtSource('198.51.100.21', 5060, 'udp')).map((m) => m.trunk.name)).toEqual(['renamed']);
   });
 });
