@@ -189,6 +189,11 @@ function tenantKeys(prefix: string) {
   };
 }
 
+/** A fresh value for an index version key (`trunkSourcesVersion`). */
+export function newIndexVersion(): string {
+  return `${Date.now().toString(36)}.${Math.random().toString(36).slice(2, 12)}`;
+}
+
 function globalKeys(prefix: string) {
   return {
     // --- provisioning (api) ---------------------------------------------------
@@ -206,8 +211,10 @@ function globalKeys(prefix: string) {
     /** Set: the gateway identities (fields of `trunkSources`) at one IP literal. */
     trunkSourcesAt: (ip: string) => `${prefix}:idx:trunksrc:at:${ip}`,
     /**
-     * Counter: moved (INCR) by every write to `trunkSources` / `trunkSourcesAt`, after the write. The sip
-     * workers' per-process cache of the trunk-source lookup is valid while it has not moved.
+     * String: a random token, replaced by every write to `trunkSources` / `trunkSourcesAt` (after the write;
+     * `newIndexVersion()`). The sip workers' per-process cache of the trunk-source lookup is valid while it is
+     * unchanged. Random rather than a counter: after a failover to a replica that missed the last writes, a
+     * counter could come back to a value a worker cached under for another state of the index.
      */
     trunkSourcesVersion: () => `${prefix}:idx:trunksrc:version`,
     /** Hash: SHA-256 (hex) of an API key → JSON `ApiKeyRecord`. Keys are never stored in clear. */

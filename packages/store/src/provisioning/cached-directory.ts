@@ -35,13 +35,13 @@ interface Generation {
  * only when the tenant record read for the request still names that domain, so a phone's request costs one
  * round trip (tenant record + audit head) instead of two in series. Unknown domains are not cached. The
  * trunk-source index (which trunk gateways sit at a request's source address) is cached per address, versioned
- * by a counter every write to that index moves (`gatewayRefsAt`).
+ * by a token every write to that index replaces (`gatewayRefsAt`).
  */
 export class CachedDirectoryRepo extends DirectoryRepo {
   private readonly generations = new Map<string, Generation>();
   /** SIP domain (lower case) → tenant id, as last found in the domain index. */
   private readonly domains = new Map<string, string>();
-  /** IP literal → its trunk-source index entries, as read under one value of the index's version counter. */
+  /** IP literal → its trunk-source index entries, as read under one value of the index's version. */
   private readonly sources = new Map<string, { readonly version: string; readonly refs: Promise<readonly GatewayRef[]> }>();
 
   constructor(
@@ -86,14 +86,13 @@ export class CachedDirectoryRepo extends DirectoryRepo {
   }
 
   /**
-   * The trunk-source index at an address, cached per process while the index's version counter (moved by every
-   * write to the index, after the write) has not moved: a request costs one GET instead of the index's two reads.
-   * The counter is read before the index, so what is cached under a value is never older than that value.
+   * The trunk-source index at an address, cached per process while the index's version (replaced by every write
+   * to the index, after the write) is unchanged: a request costs one GET instead of the index's two reads. The
+   * version is read before the index, so what is cached under a value is never older than that value.
    */
   protected override async gatewayRefsAt(host: string): Promise<readonly GatewayRef[]> {
-    const version = await this.redis.get(this.keys.global.trunkSourcesVersion());
-    // Never written (a fresh or restored Redis): nothing to version the cache by.
-    if (version === null) return super.gatewayRefsAt(host);
+    // Never written (no trunk since the index got its version, or a fresh Redis): a version of its own.
+    const version = (await this.redis.get(this.keys.global.trunkSourcesVersion())) ?? '';
     const hit = this.sources.get(host);
     if (hit?.version === version) return hit.refs;
     if (this.sources.size >= this.limits.entriesPerTenant) this.sources.clear();

@@ -78,16 +78,16 @@ describe('CachedDirectoryRepo: tenant configuration versioned by the audit head'
     expect(await dir.tenantByDomain('td.cache.test')).toBeNull();
   });
 
-  it('caches the trunk-source lookup per address until the index’s version counter moves (every write to the index moves it)', async () => {
+  it('caches the trunk-source lookup per address until the index’s version changes (every write to the index replaces it)', async () => {
     const trunk = (id: string, gateways: TrunkInput['gateways']) => ok(validateTrunk({ id, name: id, gateways, channelLimit: 2 }));
     const dir = new CachedDirectoryRepo(redis, keys);
     await repo.createTrunk('tc', trunk('other', [{ host: '198.51.100.21', port: 5060 }]), SYSTEM_ACTOR);
     expect(await dir.trunksAtSource('198.51.100.20', 5060, 'udp')).toEqual([]);
-    // Served from memory: an index entry written behind the counter's back is not seen…
+    // Served from memory: an index entry written behind the version's back is not seen…
     await redis.hset(keys.global.trunkSources(), 'udp|198.51.100.20|5060', JSON.stringify({ tenantId: 'tc', trunkId: 'other' }));
     await redis.sadd(keys.global.trunkSourcesAt('198.51.100.20'), 'udp|198.51.100.20|5060');
     expect(await dir.trunksAtSource('198.51.100.20', 5060, 'udp')).toEqual([]);
-    // …until the next write through the provisioning API moves the counter.
+    // …until the next write through the provisioning API replaces the version.
     await repo.createTrunk('tc', trunk('carrier', [{ host: '198.51.100.20', port: 5070 }]), SYSTEM_ACTOR);
     expect((await dir.trunksAtSource('198.51.100.20', 5060, 'udp')).map((m) => [m.trunk.id, m.gateway.port, m.exactPort])).toEqual([
       ['other', 5060, true],
