@@ -1,7 +1,8 @@
 import { billingSpec, cdrStreamSpec, commonSpec, ConfigError, readConfig } from '@kumo/config';
 import { createBillingMetrics, startOpsServer, type ProcessContext } from '@kumo/runtime';
-import { BillingLedger, CdrStreams, TollFraudStore, createRedis, keySchema, pingRedis, redactUrl } from '@kumo/store';
+import { BillingLedger, CallRecordStore, CdrStreams, TollFraudStore, createRedis, keySchema, pingRedis, redactUrl } from '@kumo/store';
 import { hostname } from 'node:os';
+import { TollMeter } from './toll-meter.js';
 import { BillingWorker } from './worker.js';
 
 /** `kumo billing`: reads its config, starts the worker loops and the ops server, resolves when serving. */
@@ -26,9 +27,14 @@ export async function runBilling(ctx: ProcessContext): Promise<void> {
   const streams = new CdrStreams(redis, keys, cdr.shards);
   const ledger = new BillingLedger(redis, keys, { closeGraceMs: billing.closeGraceMs });
   const metrics = createBillingMetrics(ctx.registry);
-  const worker = new BillingWorker(redis, streams, ledger, { ...billing, consumer }, log, metrics, new TollFraudStore(redis, keys));
+  const toll = new TollFraudStore(redis, keys);
+  const worker = new BillingWorker(redis, streams, ledger, { ...billing, consumer }, log, metrics, toll);
   await worker.start();
   ctx.lifecycle.onClose('billing-worker', () => worker.stop());
+  // Calls in progress count against the toll spend limit before their CDR (docs/security.md); the records are only read.
+  const meter = new TollMeter({ records: new CallRecordStore(redis, keys, `billing:${consumer}`), ledger, toll, intervalMs: billing.tollMeterMs, log: log.child({ component: 'toll-meter' }) });
+  meter.start();
+  ctx.lifecycle.onClose('toll-meter', () => meter.close());
   const ops = await startOpsServer({ host: billing.opsListen.host, port: billing.opsListen.port, registry: ctx.registry, ready: () => pingRedis(redis) });
   ctx.lifecycle.onClose('ops-server', ops.close);
   log.info({ consumer, shards: cdr.shards, redis: redactUrl(common.redisUrl), ops: `${billing.opsListen.host}:${ops.port}` }, 'billing worker started');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildCdr, cdrIdFor, dispositionOf, type CallFacts } from './index.js';
+import { buildCdr, cdrIdFor, dispositionOf, factsEndedAt, type CallFacts } from './index.js';
 
 const base: CallFacts = {
   tenantId: 'demo',
@@ -44,3 +44,19 @@ describe('buildCdr', () => {
     expect(dispositionOf(facts)).toBe(expected);
   });
 });
+
+describe('factsEndedAt: a call in progress as if it ended at a moment', () => {
+  const t0 = base.startedAt;
+  it.each([
+    { name: 'answered: a 200 call up to the moment', answeredAt: t0 + 2000, at: t0 + 62_500, want: { disposition: 'answered', finalStatus: 200, billableSeconds: 61, endedAt: t0 + 62_500 } },
+    { name: 'answered a moment ago: never ends before its answer', answeredAt: t0 + 2000, at: t0 + 1000, want: { disposition: 'answered', finalStatus: 200, billableSeconds: 0, endedAt: t0 + 2000 } },
+    { name: 'not answered: a failed call, nothing billable', answeredAt: undefined, at: t0 + 9000, want: { disposition: 'failed', finalStatus: 500, billableSeconds: 0, endedAt: t0 + 9000 } },
+  ])('$name', ({ answeredAt, at, want }) => {
+    // what the record held: the caller had cancelled, a refusal reason, a stale answer time — none of it is the end
+    const recorded: CallFacts = { ...base, cancelledByCaller: true, rejectionReason: 'stale', answeredAt: t0 + 99_000 };
+    const cdr = buildCdr(factsEndedAt(recorded, answeredAt, at));
+    expect(cdr).toMatchObject(want);
+    expect(cdr.cdrId).toBe(buildCdr(base).cdrId); // the call's own id: its final CDR replaces what was priced
+  });
+});
+

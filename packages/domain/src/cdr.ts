@@ -113,6 +113,23 @@ export function dispositionOf(f: Pick<CallFacts, 'answeredAt' | 'finalStatus' | 
   return 'failed';
 }
 
+/**
+ * The facts of a call still in progress as if it ended at `at`: answered (at `answeredAt`) it is a 200 call up to
+ * `at`, otherwise a 500. What a recovered call's CDR is built from (with its end cause), and what the toll meter
+ * prices a running call by (docs/security.md).
+ */
+export function factsEndedAt(f: CallFacts, answeredAt: number | undefined, at: number): CallFacts {
+  const { rejectionReason: _r, cancelledByCaller: _c, answeredAt: _a, ...rest } = f;
+  const answered = answeredAt !== undefined;
+  return {
+    ...rest,
+    ...(answered ? { answeredAt } : {}),
+    endedAt: Math.max(at, answeredAt ?? f.startedAt),
+    finalStatus: answered ? 200 : 500,
+    finalReason: answered ? 'OK' : 'Server Internal Error',
+  };
+}
+
 export function buildCdr(f: CallFacts): Cdr {
   const endedAt = Math.max(f.endedAt, f.startedAt);
   const answeredAt = f.answeredAt === undefined ? null : Math.min(Math.max(f.answeredAt, f.startedAt), endedAt);

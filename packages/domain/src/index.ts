@@ -2,6 +2,7 @@ export { stableId } from './hash.js';
 export {
   buildCdr,
   cdrIdFor,
+  factsEndedAt,
   dispositionOf,
   type CallDirection,
   type CallFacts,

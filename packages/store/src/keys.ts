@@ -171,6 +171,11 @@ function tenantKeys(prefix: string) {
     tollSpend: (id: string, hour: number) => `${t(id)}:toll:spend:${hour}`,
     /** Sorted set (CDR id → rated at, ms; trimmed to 2 h): CDRs already added to the spend, so a redelivery adds nothing. */
     tollSpendSeen: (id: string) => `${t(id)}:toll:spend:seen`,
+    /**
+     * Hash (CDR id → minor units; PX 1 day, refreshed by every write): what the toll meter already added to the spend
+     * for each toll-class call still in progress; the CDR's final charge adds only the rest and removes the field.
+     */
+    tollSpendRunning: (id: string) => `${t(id)}:toll:spend:running`,
     /** String: hash of the newest entry of the tenant's audit chain. */
     auditHead: (id: string) => `${t(id)}:audit:head`,
     /** String: hash of the newest entry trimmed by retention (the chain's anchor). */

@@ -3,9 +3,11 @@
  * carrier. A burst of international calls is answered and held; billing rates them and adds their charges to the
  * tenant's hourly spend (once per CDR); once it reaches the tenant's limit the next international call is refused on
  * the wire (403, X-Kumo-Reason: toll-fraud-guard), domestic calls still pass, the spend-trip metric behind the
- * KumoTollSpendExceeded alert moves, and an operator override lets the class through again.
+ * KumoTollSpendExceeded alert moves, and an operator override lets the class through again. Then, with billing's toll
+ * meter on, long calls count while they are still up: the limit refuses the next call before they end, and their
+ * CDRs add nothing twice.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -43,7 +45,8 @@ describe('toll-fraud guard: spend per hour', () => {
     // The operator's per-tenant limits: plenty of calls, little money.
     await toll.setLimits(TENANT, { internationalPerHour: 100, premiumPerHour: 10, spendPerHour: SPEND_LIMIT });
     for (const name of ['engine', 'sip', 'billing'] as const) {
-      const p = new KumoProc(name, st.env);
+      // First without the toll meter: the burst below is counted only when it is rated.
+      const p = new KumoProc(name, name === 'billing' ? { ...st.env, KUMO_BILLING_TOLL_METER_MS: '0' } : st.env);
       procs.push(p);
       p.start();
       await waitFor(() => ready(st.ops[name]), 30_000, `${name} ready`);
@@ -86,4 +89,38 @@ describe('toll-fraud guard: spend per hour', () => {
     expect(again.ok, again.errors).toBe(true);
     await carrier.sipp.stop();
   }, 150_000);
+
+  it('with the toll meter, long calls count while they are up: the next one is refused before they end; no charge is counted twice', async () => {
+    const toHour = 3_600_000 - (Date.now() % 3_600_000);
+    if (toHour < 40_000) await new Promise((r) => setTimeout(r, toHour + 500));
+    // A fresh hour's spend and no block or override from the test above; billing restarted with a fast meter.
+    await toll.unblock(TENANT, 'international', 0);
+    await st.redis.del(st.keys.tenant.tollSpend(TENANT, Math.floor(Date.now() / 3_600_000)));
+    const billing = procs.find((p) => p.name === 'billing') as KumoProc;
+    await billing.kill('SIGTERM');
+    const metered = new KumoProc('billing', { ...st.env, KUMO_BILLING_TOLL_METER_MS: '300' });
+    procs.push(metered);
+    metered.start();
+    await waitFor(() => ready(st.ops.billing), 30_000, 'billing ready');
+    const sub = join(dir, 'meter');
+    mkdirSync(sub);
+    const carrier = startCarrier(sub, st.carrierPort, 3, 60);
+    // Two international calls held 8 s: one started minute each (1,200) is 2,400 ≥ the 2,000 limit while both are up.
+    const long = phoneCalls(sub, { ...INTL, target: st.sipTarget, service: UK, calls: 2, rate: 10, holdMs: 8000, timeoutS: 30, name: 'long' });
+    let ended = false;
+    const done = long.done.finally(() => (ended = true));
+    await waitFor(async () => (await toll.status(TENANT)).thisHour.spend >= 2 * 1200, 6000, 'the running calls metered into the spend');
+    expect(ended).toBe(false);
+    const file = join(sub, 'refused.xml');
+    writeFileSync(file, uacCall({ ...INTL, expect: 403, check: [['X-Kumo-Reason', 'toll-fraud-guard']] }));
+    const refused = await startSipp({ scenario: { file }, target: st.sipTarget, service: UK, calls: 1, timeoutS: 10 }).done;
+    expect(refused.ok, refused.errors).toBe(true);
+    expect(ended, 'the refusal came while the long calls were still up').toBe(false);
+    const result = await done;
+    expect(result.successful, result.errors.slice(0, 2000)).toBe(2);
+    // Their CDRs are rated: the final charges replace what was metered (one started minute each), nothing twice.
+    await waitFor(async () => (await st.redis.hlen(st.keys.tenant.tollSpendRunning(TENANT))) === 0, 20_000, 'the CDRs rated');
+    expect((await toll.status(TENANT)).thisHour.spend).toBe(2 * 1200);
+    await carrier.sipp.stop();
+  }, 90_000);
 });

@@ -84,6 +84,13 @@ export const billingSpec = {
     description: 'How often the worker trims the shard streams (and refreshes the pending / dead-letter gauges).',
     parse: int(100, 86400000),
   },
+  tollMeterMs: {
+    env: 'KUMO_BILLING_TOLL_METER_MS',
+    default: '30000',
+    description:
+      "How often the toll meter prices the answered international and premium-rate calls in progress and adds what they cost so far to their tenant's hourly toll spend (so a long call counts against KUMO_TOLL_SPEND_PER_HOUR before it ends); 0 = off (calls count when their CDR is rated).",
+    parse: int(0, 3600000),
+  },
   opsListen: {
     env: 'KUMO_BILLING_OPS_LISTEN',
     default: '127.0.0.1:9093',

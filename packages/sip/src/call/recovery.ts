@@ -6,7 +6,7 @@
  * cause `system-failure` and billable time up to the owner's last heartbeat. The record goes
  * only after its CDR is published; the CDR id is the call's, so a retried recovery is charged once.
  */
-import { buildCdr, type CallFacts } from '@kumo/domain';
+import { buildCdr, factsEndedAt, type CallFacts } from '@kumo/domain';
 import type { Logger } from '@kumo/runtime';
 import type { AdmissionStore, CallRecord, CallRecordStore, HuntStateStore, LegRecord } from '@kumo/store';
 import type { PublishCdr } from '../request-route/route.js';
@@ -146,15 +146,9 @@ export class CallRecovery {
 
 /** The CDR facts of a call whose process died: it ended at the owner's last heartbeat. */
 export function recoveredFacts(rec: CallRecord, lastSeen: number): CallFacts {
-  const answered = rec.answeredAt !== undefined;
-  const { rejectionReason: _r, cancelledByCaller: _c, ...facts } = rec.facts;
   return {
-    ...facts,
-    ...(answered ? { answeredAt: rec.answeredAt } : {}),
-    endedAt: Math.max(lastSeen, rec.answeredAt ?? rec.startedAt),
-    finalStatus: answered ? 200 : 500,
-    finalReason: answered ? 'OK' : 'Server Internal Error',
-    ...(answered ? { hangupBy: 'system' as const } : {}),
+    ...factsEndedAt(rec.facts, rec.answeredAt, lastSeen),
+    ...(rec.answeredAt !== undefined ? { hangupBy: 'system' as const } : {}),
     endCause: 'system-failure',
   };
 }

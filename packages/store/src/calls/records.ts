@@ -178,6 +178,11 @@ export class CallRecordStore {
     return (await this.redis.set(this.keys.global.callOwnerClaim(owner), this.owner, 'PX', ttlMs, 'NX')) === 'OK';
   }
 
+  /** Every owner in the heartbeat set, alive or not (the toll meter reads all calls in progress). */
+  async owners(): Promise<string[]> {
+    return this.redis.zrange(this.keys.global.callOwners(), 0, -1);
+  }
+
   /** The calls an owner still has records of. */
   async callsOf(owner: string): Promise<{ tenantId: string; callKey: string }[]> {
     const members = await this.redis.smembers(this.keys.global.callOwnerCalls(owner));

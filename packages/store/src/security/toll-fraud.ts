@@ -32,15 +32,34 @@ end
 return {'allow', n}
 `;
 
-/** KEYS 1 seen set, 2 hour spend. ARGV 1 CDR id, 2 now ms, 3 amount, 4 TTL ms. Returns {added 0/1, spend}. */
+/**
+ * KEYS 1 seen set, 2 hour spend, 3 running hash. ARGV 1 CDR id, 2 now ms, 3 amount, 4 TTL ms. Adds the amount less
+ * what the toll meter already added for the call (the delta may be negative when the final charge is lower).
+ * Returns {added 0/1, spend}.
+ */
 const ADD_SPEND = `
 if redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1]) == 0 then
   return {0, tonumber(redis.call('GET', KEYS[2]) or '0')}
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[2]) - tonumber(ARGV[4]))
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
-local n = redis.call('INCRBY', KEYS[2], ARGV[3]); redis.call('PEXPIRE', KEYS[2], ARGV[4])
+local prior = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0')
+if prior ~= 0 then redis.call('HDEL', KEYS[3], ARGV[1]) end
+local n = redis.call('INCRBY', KEYS[2], tonumber(ARGV[3]) - prior); redis.call('PEXPIRE', KEYS[2], ARGV[4])
 return {1, n}
+`;
+
+/**
+ * KEYS 1 seen set, 2 hour spend, 3 running hash. ARGV 1 CDR id, 2 charge so far, 3 spend TTL ms, 4 running TTL ms.
+ * Adds what the running call cost since the last reading, unless its CDR was already rated. Returns {added, spend}.
+ */
+const ADD_RUNNING = `
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then return {0, tonumber(redis.call('GET', KEYS[2]) or '0')} end
+local d = tonumber(ARGV[2]) - tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0')
+if d <= 0 then return {0, tonumber(redis.call('GET', KEYS[2]) or '0')} end
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[2]); redis.call('PEXPIRE', KEYS[3], ARGV[4])
+local n = redis.call('INCRBY', KEYS[2], d); redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return {d, n}
 `;
 
 /** `spent`: the spend limit was reached and the class is now blocked (the spend trip). */
@@ -74,7 +93,8 @@ interface Scripts {
   kumoTollAttempt(
     block: string, override: string, counter: string, spend: string, limit: string, ttlMs: string, record: string, spendLimit: string, spendRecord: string,
   ): Promise<[TollAttempt, number]>;
-  kumoTollAddSpend(seen: string, spend: string, cdrId: string, now: string, amount: string, ttlMs: string): Promise<[number, number]>;
+  kumoTollAddSpend(seen: string, spend: string, running: string, cdrId: string, now: string, amount: string, ttlMs: string): Promise<[number, number]>;
+  kumoTollAddRunning(seen: string, spend: string, running: string, cdrId: string, soFar: string, spendTtlMs: string, runningTtlMs: string): Promise<[number, number]>;
 }
 
 const defined = new WeakSet<RedisClient>();
@@ -91,7 +111,8 @@ export class TollFraudStore {
   ) {
     if (!defined.has(redis)) {
       redis.defineCommand('kumoTollAttempt', { numberOfKeys: 4, lua: ATTEMPT });
-      redis.defineCommand('kumoTollAddSpend', { numberOfKeys: 2, lua: ADD_SPEND });
+      redis.defineCommand('kumoTollAddSpend', { numberOfKeys: 3, lua: ADD_SPEND });
+      redis.defineCommand('kumoTollAddRunning', { numberOfKeys: 3, lua: ADD_RUNNING });
       defined.add(redis);
     }
     this.lua = redis as unknown as Scripts;
@@ -133,14 +154,30 @@ export class TollFraudStore {
 
   /**
    * Billing: adds the rated charge of one toll-class call (minor units) to the tenant's spend of the current clock
-   * hour, once per CDR id (a redelivered CDR adds nothing). Returns whether it was added and the hour's spend.
+   * hour, once per CDR id (a redelivered CDR adds nothing), less what `addRunning` already added while the call was
+   * in progress. Returns whether it was added and the hour's spend.
    */
   async addSpend(tenantId: string, cdrId: string, amount: number, now = Date.now()): Promise<{ added: boolean; spend: number }> {
     const t = this.keys.tenant;
     const [added, spend] = await this.lua.kumoTollAddSpend(
-      t.tollSpendSeen(tenantId), t.tollSpend(tenantId, Math.floor(now / HOUR)), cdrId, String(now), String(Math.max(0, Math.trunc(amount))), String(2 * HOUR),
+      t.tollSpendSeen(tenantId), t.tollSpend(tenantId, Math.floor(now / HOUR)), t.tollSpendRunning(tenantId),
+      cdrId, String(now), String(Math.max(0, Math.trunc(amount))), String(2 * HOUR),
     );
     return { added: Number(added) === 1, spend: Number(spend) };
+  }
+
+  /**
+   * The toll meter: a toll-class call in progress has cost `soFar` (minor units, rated as if it ended now); what it
+   * cost since the last reading is added to the spend of the current hour. Nothing once its CDR was rated. Returns
+   * what was added and the hour's spend.
+   */
+  async addRunning(tenantId: string, cdrId: string, soFar: number, now = Date.now()): Promise<{ added: number; spend: number }> {
+    const t = this.keys.tenant;
+    const [added, spend] = await this.lua.kumoTollAddRunning(
+      t.tollSpendSeen(tenantId), t.tollSpend(tenantId, Math.floor(now / HOUR)), t.tollSpendRunning(tenantId),
+      cdrId, String(Math.max(0, Math.trunc(soFar))), String(2 * HOUR), String(24 * HOUR),
+    );
+    return { added: Number(added), spend: Number(spend) };
   }
 
   /** Operator: lifts a block; with `overrideMs` > 0 the class is also allowed beyond its limit for that long. */
