@@ -6,6 +6,7 @@
  */
 import type { RedisClient } from '../client.js';
 import type { KeySchema } from '../keys.js';
+import { LuaScript } from '../script.js';
 
 export interface HuntState {
   readonly busy: ReadonlySet<string>;
@@ -56,32 +57,15 @@ return { inCall, idle, last }
 
 type Fields = (string | null)[];
 
-interface Scripted {
-  kumoHuntEnded(k1: string, k2: string, ...args: (string | number)[]): Promise<unknown>;
-  kumoHuntStarted(k1: string, ...args: (string | number)[]): Promise<unknown>;
-  kumoHuntRead(k1: string, k2: string, k3: string, ...args: (string | number)[]): Promise<[Fields, Fields, Fields]>;
-}
-
-const defined = new WeakSet<object>();
-function scripted(redis: RedisClient): Scripted {
-  if (!defined.has(redis)) {
-    redis.defineCommand('kumoHuntEnded', { numberOfKeys: 2, lua: CALL_ENDED_LUA });
-    redis.defineCommand('kumoHuntStarted', { numberOfKeys: 1, lua: CALL_STARTED_LUA });
-    redis.defineCommand('kumoHuntRead', { numberOfKeys: 3, lua: READ_LUA });
-    defined.add(redis);
-  }
-  return redis as unknown as Scripted;
-}
+const callEnded = new LuaScript(CALL_ENDED_LUA);
+const callStarted = new LuaScript(CALL_STARTED_LUA);
+const readState = new LuaScript(READ_LUA);
 
 export class HuntStateStore {
   constructor(
     private readonly redis: RedisClient,
     private readonly keys: KeySchema,
-  ) {
-    // Define the script now, before traffic: ioredis auto-pipelining cannot run a command defined
-    // while a pipeline is pending ("pipeline[functionName] is not a function").
-    scripted(redis);
-  }
+  ) {}
 
   /** The state of the given extensions and groups (three HMGETs in one script: one command, one round trip). */
   async read(tenantId: string, extensions: readonly string[], groups: readonly string[]): Promise<HuntState> {
@@ -89,7 +73,11 @@ export class HuntStateStore {
     const [inCall, idle, last] =
       extensions.length + groups.length === 0
         ? [[], [], []]
-        : await scripted(this.redis).kumoHuntRead(k.inCall(tenantId), k.idleSince(tenantId), k.huntLast(tenantId), extensions.length, ...extensions, ...groups);
+        : ((await readState.run(this.redis, [k.inCall(tenantId), k.idleSince(tenantId), k.huntLast(tenantId)], [extensions.length, ...extensions, ...groups])) as [
+            Fields,
+            Fields,
+            Fields,
+          ]);
     const busy = new Set<string>();
     const idleSince = new Map<string, number>();
     const lastAnswered = new Map<string, string>();
@@ -114,12 +102,12 @@ export class HuntStateStore {
 
   async callStarted(tenantId: string, extensions: readonly string[]): Promise<void> {
     if (extensions.length === 0) return;
-    await scripted(this.redis).kumoHuntStarted(this.keys.tenant.inCall(tenantId), STATE_TTL_MS, ...extensions);
+    await callStarted.run(this.redis, [this.keys.tenant.inCall(tenantId)], [STATE_TTL_MS, ...extensions]);
   }
 
   async callEnded(tenantId: string, extensions: readonly string[], nowMs = Date.now()): Promise<void> {
     if (extensions.length === 0) return;
     const k = this.keys.tenant;
-    await scripted(this.redis).kumoHuntEnded(k.inCall(tenantId), k.idleSince(tenantId), nowMs, STATE_TTL_MS, ...extensions);
+    await callEnded.run(this.redis, [k.inCall(tenantId), k.idleSince(tenantId)], [nowMs, STATE_TTL_MS, ...extensions]);
   }
 }

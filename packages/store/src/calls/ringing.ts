@@ -5,6 +5,7 @@
  */
 import type { RedisClient } from '../client.js';
 import type { KeySchema } from '../keys.js';
+import { LuaScript } from '../script.js';
 
 /** KEYS: ringingExt, ringingOffer. ARGV: member, ring start ms, ttl ms, caller SDP. */
 const RING_LUA = `
@@ -21,39 +22,24 @@ if ARGV[2] == '1' then redis.call('DEL', KEYS[2]) end
 return 1
 `;
 
-interface Scripted {
-  kumoRing(k1: string, k2: string, member: string, at: number, ttlMs: number, sdp: string): Promise<unknown>;
-  kumoUnring(k1: string, k2: string, member: string, dropOffer: string): Promise<unknown>;
-}
-
-const defined = new WeakSet<object>();
-function scripted(redis: RedisClient): Scripted {
-  if (!defined.has(redis)) {
-    redis.defineCommand('kumoRing', { numberOfKeys: 2, lua: RING_LUA });
-    redis.defineCommand('kumoUnring', { numberOfKeys: 2, lua: UNRING_LUA });
-    defined.add(redis);
-  }
-  return redis as unknown as Scripted;
-}
+const ringScript = new LuaScript(RING_LUA);
+const unringScript = new LuaScript(UNRING_LUA);
 
 export class RingingIndex {
   constructor(
     private readonly redis: RedisClient,
     private readonly keys: KeySchema,
-  ) {
-    // Defined before traffic: ioredis auto-pipelining cannot run a command defined while a pipeline is pending.
-    scripted(redis);
-  }
+  ) {}
 
   /** A call (`member` = `<owner> <callKey>`) rings `extension`; its entry and the caller's offer live `ttlMs`. */
   async ring(tenantId: string, extension: string, callKey: string, member: string, callerSdp: string, ttlMs: number, at = Date.now()): Promise<void> {
     const k = this.keys.tenant;
-    await scripted(this.redis).kumoRing(k.ringingExt(tenantId, extension), k.ringingOffer(tenantId, callKey), member, at, ttlMs, callerSdp);
+    await ringScript.run(this.redis, [k.ringingExt(tenantId, extension), k.ringingOffer(tenantId, callKey)], [member, at, ttlMs, callerSdp]);
   }
 
   /** The call stopped ringing `extension`; `last`: it rings nowhere else any more, its offer goes too. */
   async unring(tenantId: string, extension: string, callKey: string, member: string, last: boolean): Promise<void> {
     const k = this.keys.tenant;
-    await scripted(this.redis).kumoUnring(k.ringingExt(tenantId, extension), k.ringingOffer(tenantId, callKey), member, last ? '1' : '0');
+    await unringScript.run(this.redis, [k.ringingExt(tenantId, extension), k.ringingOffer(tenantId, callKey)], [member, last ? '1' : '0']);
   }
 }

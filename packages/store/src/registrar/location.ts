@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import type { RedisClient } from '../client.js';
 import type { KeySchema } from '../keys.js';
+import { LuaScript } from '../script.js';
 import { AUTH_STATE_LUA, BINDINGS_OF_LUA, FAIL_LUA, NONCE_COUNT_LUA, REGISTER_LUA } from './lua.js';
 
 /** One registered contact of an extension (RFC 3261 §10 binding). */
@@ -61,31 +61,11 @@ export interface RegistrationListEntry {
   readonly bindings: readonly Binding[];
 }
 
-/**
- * EVALSHA with a fallback to EVAL on NOSCRIPT (fresh or flushed Redis, failover). Plain commands rather
- * than ioredis `defineCommand`: custom commands inside auto-pipelines crashed ioredis 5 under
- * concurrent load ("results[i] is not iterable") while their scripts were not yet cached.
- */
-class Script {
-  private readonly sha: string;
-  constructor(private readonly lua: string) {
-    this.sha = createHash('sha1').update(lua).digest('hex');
-  }
-  async run(redis: RedisClient, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
-    try {
-      return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
-    } catch (err) {
-      if (err instanceof Error && err.message.startsWith('NOSCRIPT')) return redis.eval(this.lua, keys.length, ...keys, ...args);
-      throw err;
-    }
-  }
-}
-
-const registerScript = new Script(REGISTER_LUA);
-const failScript = new Script(FAIL_LUA);
-const nonceCountScript = new Script(NONCE_COUNT_LUA);
-const authStateScript = new Script(AUTH_STATE_LUA);
-const bindingsOfScript = new Script(BINDINGS_OF_LUA);
+const registerScript = new LuaScript(REGISTER_LUA);
+const failScript = new LuaScript(FAIL_LUA);
+const nonceCountScript = new LuaScript(NONCE_COUNT_LUA);
+const authStateScript = new LuaScript(AUTH_STATE_LUA);
+const bindingsOfScript = new LuaScript(BINDINGS_OF_LUA);
 
 /** Call-IDs never contain `|` (RFC 3261 `word`), but a hostile one must not break the record format. */
 function safeCallId(s: string): string {
