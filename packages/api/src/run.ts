@@ -86,10 +86,10 @@ export async function runApi(ctx: ProcessContext): Promise<{ host: string; port:
   if (cfg.ops.probe) {
     const probeRedis = createRedis(redisUrl, { commandTimeout: cfg.ops.timeoutMs });
     const { probe: _probe, ...rest } = cfg.ops;
-    // Default targets: the engine's own UDP listen addresses (a wildcard bind is probed on loopback).
+    // Default targets: the engine's own UDP and TCP listen addresses (a wildcard bind is probed on loopback).
     const engines = rest.engines.length > 0
       ? rest.engines
-      : cfg.engine.sipListen.filter((l) => l.proto === 'udp').map((l) => ({ ...l, host: l.host === '0.0.0.0' ? '127.0.0.1' : l.host === '::' ? '::1' : l.host }));
+      : cfg.engine.sipListen.filter((l) => l.proto === 'udp' || l.proto === 'tcp').map((l) => ({ ...l, host: l.host === '0.0.0.0' ? '127.0.0.1' : l.host === '::' ? '::1' : l.host }));
     const settings = { ...rest, engines };
     const prober = new Prober({
       redis: probeRedis, keys: keySchema(cfg.common.redisKeyPrefix), log: log.child({ component: 'prober' }),

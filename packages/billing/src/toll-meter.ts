@@ -6,15 +6,21 @@
  * charge — and adds what it cost since the last reading to the spend of the current hour. The final charge then
  * adds only the rest (`TollFraudStore.addSpend`), so nothing is counted twice. Several billing workers may meter at
  * once: a reading only ever raises a call's metered amount.
+ *
+ * When a reading finds a tenant's spend at its limit, the tenant's toll-class calls in progress are ended (`cut`:
+ * the sip process that owns each call hangs it up, CDR `endCause: toll-fraud`), except a class an operator override
+ * lets past the limit; every later reading repeats it for calls still up (a lost message is repeated, not missed).
  */
-import { buildCdr, factsEndedAt, ratingInputOf, rateCdr, tollClassOfCall } from '@kumo/domain';
+import { buildCdr, factsEndedAt, ratingInputOf, rateCdr, tollClassOfCall, type TollClass } from '@kumo/domain';
 import type { Logger } from '@kumo/runtime';
 import type { BillingLedger, CallRecordStore, TollFraudStore } from '@kumo/store';
 
 export interface TollMeterOptions {
   readonly records: Pick<CallRecordStore, 'owners' | 'callsOf' | 'read'>;
   readonly ledger: Pick<BillingLedger, 'tariffFor'>;
-  readonly toll: Pick<TollFraudStore, 'addRunning'>;
+  readonly toll: Pick<TollFraudStore, 'addRunning' | 'overSpend'>;
+  /** Ends one toll-class call in progress (the spend limit is reached); absent: calls are metered, never ended. */
+  readonly cut?: (tenantId: string, callKey: string) => Promise<void>;
   /** How often calls in progress are priced (ms); 0 turns the meter off. */
   readonly intervalMs: number;
   readonly log: Logger;
@@ -27,6 +33,8 @@ export interface MeterReading {
   readonly toll: number;
   /** Minor units added to spends by this reading. */
   readonly added: number;
+  /** Calls told to end (their tenant's spend reached its limit). */
+  readonly cut: number;
 }
 
 /** Records read at once. */
@@ -56,19 +64,38 @@ export class TollMeter {
     const calls = (await Promise.all((await records.owners()).map((owner) => records.callsOf(owner)))).flat();
     let priced = 0;
     let added = 0;
+    const running = new Map<string, { callKey: string; cls: TollClass }[]>(); // tenant → its priced toll calls
     for (let i = 0; i < calls.length && !this.closed; i += BATCH) {
       const recs = await Promise.all(calls.slice(i, i + BATCH).map((c) => records.read(c.tenantId, c.callKey)));
       for (const rec of recs) {
         if (rec?.answeredAt === undefined) continue;
         const cdr = buildCdr(factsEndedAt(rec.facts, rec.answeredAt, now));
-        if (tollClassOfCall(ratingInputOf(cdr)) === undefined) continue;
+        const cls = tollClassOfCall(ratingInputOf(cdr));
+        if (cls === undefined) continue;
         const charge = rateCdr(cdr, await ledger.tariffFor(rec.tenantId, now));
         if (charge.charge <= 0) continue;
         priced += 1;
         added += (await toll.addRunning(rec.tenantId, charge.cdrId, charge.charge, now)).added;
+        running.set(rec.tenantId, [...(running.get(rec.tenantId) ?? []), { callKey: rec.callKey, cls }]);
       }
     }
-    return { calls: calls.length, toll: priced, added };
+    return { calls: calls.length, toll: priced, added, cut: await this.cutOverSpent(running, now) };
+  }
+
+  /** Ends the toll calls of every tenant whose spend reached its limit (classes without an override). */
+  private async cutOverSpent(running: ReadonlyMap<string, readonly { callKey: string; cls: TollClass }[]>, now: number): Promise<number> {
+    const cut = this.o.cut;
+    if (!cut) return 0;
+    let n = 0;
+    for (const [tenantId, calls] of running) {
+      const classes = new Set(await this.o.toll.overSpend(tenantId, now));
+      const victims = calls.filter((c) => classes.has(c.cls));
+      if (victims.length === 0) continue;
+      this.o.log.warn({ tenant: tenantId, calls: victims.length, classes: [...classes] }, 'TOLL SPEND LIMIT REACHED: ending the tenant’s toll calls in progress');
+      for (const v of victims) await cut(tenantId, v.callKey);
+      n += victims.length;
+    }
+    return n;
   }
 
   /** Stops the meter and waits for a reading in progress. Idempotent. */

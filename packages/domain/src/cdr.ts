@@ -13,7 +13,7 @@ export type HangupBy = 'caller' | 'callee' | 'system';
  * Why Kumo itself ended a call (absent: the call ended normally, by a party's BYE or a final
  * response). See docs/reliability.md.
  */
-export type EndCause = 'system-failure' | 'engine-lost' | 'shutdown' | 'keepalive-timeout' | 'max-duration';
+export type EndCause = 'system-failure' | 'engine-lost' | 'shutdown' | 'keepalive-timeout' | 'max-duration' | 'toll-fraud';
 
 export interface PartyFacts {
   /** Exactly what was dialled or presented (request-URI user / From user). */
@@ -94,7 +94,7 @@ export interface Cdr {
   readonly codecs: readonly string[];
   readonly userAgent: string | null;
   readonly privacy: boolean;
-  /** Present only when Kumo ended the call because something failed: `system-failure`, `engine-lost`, `shutdown`, `keepalive-timeout`, `max-duration`. */
+  /** Present only when Kumo ended the call itself: `system-failure`, `engine-lost`, `shutdown`, `keepalive-timeout`, `max-duration`, `toll-fraud` (the tenant's hourly toll spend limit was reached while it ran). */
   readonly endCause?: EndCause;
 }
 

@@ -31,6 +31,7 @@ import {
   createRedis,
   keySchema,
   pingRedis,
+  SiteRepo,
   type KeySchema,
   type LegRecord,
   type RedisClient,
@@ -40,6 +41,7 @@ import type { DigestAlgorithm } from './auth/digest.js';
 import type { Cdr } from '@kumo/domain';
 import { createInviteHandler } from './call/hook.js';
 import { createTollGuard, type TollGuard } from './security/toll-guard.js';
+import { startTollCutoff } from './security/toll-cutoff.js';
 import { CallMetricsHook } from './call/metrics-hook.js';
 import { LocalDialogRegistry, SharedDialogRegistry } from './call/dialogs.js';
 import { LocalPickupRegistry, SharedPickupRegistry } from './call/pickup.js';
@@ -227,6 +229,7 @@ export function createSipApp(d: SipAppDeps): SipApp {
         })
       : undefined;
   const tr = c?.trunkRegistration;
+  const sites = new SiteRepo(d.redis, d.keys, provisioning);
   const trunkRegistrant = tr
     ? new TrunkRegistrant({
         directory: provisioning,
@@ -237,6 +240,7 @@ export function createSipApp(d: SipAppDeps): SipApp {
         retryMaxMs: tr.retryMaxMs,
         ...(tr.metrics ? { metrics: tr.metrics } : {}),
         ...(tr.retryBaseMs !== undefined ? { retryBaseMs: tr.retryBaseMs } : {}),
+        siteLines: async (tenantId) => new Set((await sites.list(tenantId)).map((site) => site.trunkId)),
       })
     : undefined;
   const registry = c?.lifecycle?.registry ?? new CallRegistry();
@@ -336,6 +340,9 @@ export async function runSip(ctx: ProcessContext): Promise<void> {
   });
   await relay.start();
   ctx.lifecycle.onClose('relay', () => relay.close());
+  // Billing's toll meter tells which calls to end when a tenant's toll spend reaches its limit (docs/security.md).
+  const closeTollCutoff = await startTollCutoff({ sub: redis.duplicate(), channel: keys.global.tollCutChannel(), calls, log: log.child({ component: 'toll-cutoff' }) });
+  ctx.lifecycle.onClose('toll-cutoff', closeTollCutoff);
   const app = createSipApp({
     relayed: new RelayedDialogs(relay, calls, log.child({ component: 'relay' })),
     redis,

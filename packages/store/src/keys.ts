@@ -257,6 +257,8 @@ function globalKeys(prefix: string) {
     callOwnerClaim: (owner: string) => `${prefix}:call:claim:${owner}`,
     /** Pub/sub channel of one sip worker: requests from other workers and their answers (the worker relay, docs/scaling.md). */
     relayChannel: (owner: string) => `${prefix}:relay:${owner}`,
+    /** Pub/sub channel: `{tenantId, callKey}` of a toll-class call in progress to end now (spend limit reached; docs/security.md). */
+    tollCutChannel: () => `${prefix}:toll:cut`,
     /** STRING (PX) `<tenantId> <owner>`: the sip worker holding a bridged leg, by `callId;localTag;remoteTag` (Replaces across workers). */
     bridgedLeg: (dialog: string) => `${prefix}:bleg:${dialog}`,
 

@@ -86,7 +86,9 @@ export async function repairAofTail(o: { bin?: string | undefined; dir: string; 
     c.stderr.on('data', collect);
     c.once('error', (err) => reject(new KumoError('KUMO_ERR_REDIS_START', `cannot run ${bin} as redis-check-aof: ${err.message}`)));
     c.once('close', (exitCode) => resolve({ code: exitCode, output: out }));
-    // it asks before it truncates
+    // It asks before it truncates, and reads the answer only then: a whole AOF exits without reading, so a
+    // write to the closed pipe (EPIPE) is expected and harmless.
+    c.stdin.on('error', () => undefined);
     c.stdin.end('y\n');
   });
   const tail = output.split('\n').slice(-8).join('\n');

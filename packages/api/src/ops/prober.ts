@@ -240,8 +240,9 @@ export class Prober {
     };
   }
 
-  private udpEngines(): SipListen[] {
-    return this.o.settings.engines.filter((e: SipListen) => e.proto === 'udp');
+  /** The engines' UDP and TCP listeners (TLS is not probed). */
+  private probedEngines(): (SipListen & { proto: 'udp' | 'tcp' })[] {
+    return this.o.settings.engines.filter((e: SipListen): e is SipListen & { proto: 'udp' | 'tcp' } => e.proto === 'udp' || e.proto === 'tcp');
   }
 
   /**
@@ -249,26 +250,26 @@ export class Prober {
    * prober; answered, then BYE), its setup time observed. Failing with OPTIONS passing points at the sip app or Redis.
    */
   private deepTargets(acct: ProbeAccount): Target[] {
-    const engines = this.udpEngines();
-    const impact = (): IncidentImpact => this.allTenants(engines.length === 1 ? 'full' : 'partial');
+    const engines = this.probedEngines();
+    const impact = (): IncidentImpact => this.allTenants(engineCount(engines) === 1 ? 'full' : 'partial');
     const a = { ...acct.a, domain: acct.domain };
     const b = { ...acct.b, domain: acct.domain };
     const timeoutMs = this.o.settings.timeoutMs;
     return engines.flatMap((e) => [
       {
-        key: `engine-register:${e.host}:${e.port}`, kind: 'engine-register' as const, target: `${e.host}:${e.port}`,
-        title: `SIP engine ${e.host}:${e.port}: the probe account cannot register`,
+        key: `engine-register:${listenerKey(e)}`, kind: 'engine-register' as const, target: listenerKey(e),
+        title: `SIP engine ${listenerName(e)}: the probe account cannot register`,
         run: async () => {
-          await this.sip.register({ host: e.host, port: e.port }, a, { contactUser: a.user, expires: 120, timeoutMs });
+          await this.sip.register({ host: e.host, port: e.port, transport: e.proto }, a, { contactUser: a.user, expires: 120, timeoutMs });
         },
         impact,
       },
       {
-        key: `engine-call:${e.host}:${e.port}`, kind: 'engine-call' as const, target: `${e.host}:${e.port}`,
-        title: `SIP engine ${e.host}:${e.port}: the test call loop fails`,
+        key: `engine-call:${listenerKey(e)}`, kind: 'engine-call' as const, target: listenerKey(e),
+        title: `SIP engine ${listenerName(e)}: the test call loop fails`,
         run: async () => {
           // Registration, call and hang-up each within the probe timeout.
-          const r = await this.sip.callLoop({ host: e.host, port: e.port }, a, b, timeoutMs);
+          const r = await this.sip.callLoop({ host: e.host, port: e.port, transport: e.proto }, a, b, timeoutMs);
           this.o.metrics.callSetupSeconds.observe(r.setupMs / 1000);
         },
         impact,
@@ -277,17 +278,17 @@ export class Prober {
   }
 
   private engineTargets(): Target[] {
-    const engines = this.udpEngines();
+    const engines = this.probedEngines();
     return engines.map((e) => ({
-      key: `engine-options:${e.host}:${e.port}`,
+      key: `engine-options:${listenerKey(e)}`,
       kind: 'engine-options' as const,
-      target: `${e.host}:${e.port}`,
-      title: `SIP engine ${e.host}:${e.port} not answering OPTIONS`,
+      target: listenerKey(e),
+      title: `SIP engine ${listenerName(e)} not answering OPTIONS`,
       run: async () => {
-        await this.sip.request({ host: e.host, port: e.port }, 'OPTIONS', this.o.settings.timeoutMs);
+        await this.sip.request({ host: e.host, port: e.port, transport: e.proto }, 'OPTIONS', this.o.settings.timeoutMs);
       },
       // With one engine every tenant is cut off; with several, the others still serve.
-      impact: () => this.allTenants(engines.length === 1 ? 'full' : 'partial'),
+      impact: () => this.allTenants(engineCount(engines) === 1 ? 'full' : 'partial'),
     }));
   }
 
@@ -432,4 +433,21 @@ export class Prober {
       }
     }
   }
+}
+
+/**
+ * A probed listener in probe keys and targets: `host:port` for UDP (as before TCP was probed), `tcp:host:port` for
+ * TCP, so both listeners of one engine have probes of their own.
+ */
+function listenerKey(e: SipListen): string {
+  return e.proto === 'udp' ? `${e.host}:${e.port}` : `${e.proto}:${e.host}:${e.port}`;
+}
+
+function listenerName(e: SipListen): string {
+  return `${e.host}:${e.port} (${e.proto.toUpperCase()})`;
+}
+
+/** Engines, not listeners: one engine usually listens on UDP and TCP at one address. */
+function engineCount(engines: readonly SipListen[]): number {
+  return new Set(engines.map((e) => `${e.host}:${e.port}`)).size;
 }

@@ -1,7 +1,8 @@
 /**
- * A minimal SIP user agent for synthetic probes (UDP). Client transactions retransmit per RFC 3261 timer A until the
- * first response (INVITE) or the final one, and resolve with the final response or throw on timeout; the ACK for a
- * non-2xx final response to INVITE goes on the INVITE's branch (§17.1.1.3).
+ * A minimal SIP user agent for synthetic probes, over UDP or TCP. Over UDP client transactions retransmit per RFC 3261
+ * timer A until the first response (INVITE) or the final one; over TCP (one connection per target, messages framed by
+ * Content-Length, §18.3) nothing is retransmitted. Each resolves with the final response or throws on timeout; the
+ * ACK for a non-2xx final response to INVITE goes on the INVITE's branch (§17.1.1.3).
  *
  * Besides OPTIONS it plays the probe account (docs/operations.md, "Probe account"): an authenticated REGISTER
  * (digest, answering the challenge with the shared computation in @kumo/store), and the test call loop, where it is
@@ -10,12 +11,22 @@
  */
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
-import { isIPv6 } from 'node:net';
+import { connect, isIPv6, type Socket } from 'node:net';
 import { buildDigestAuthorization, parseChallenge } from '@kumo/store';
 
 export interface SipTarget {
   readonly host: string;
   readonly port: number;
+  /** Default udp. */
+  readonly transport?: 'udp' | 'tcp';
+}
+
+/** How one target is reached: where replies come back, and whether the transport is reliable (no retransmissions). */
+interface Link {
+  readonly proto: 'UDP' | 'TCP';
+  readonly localHost: string;
+  readonly localPort: number;
+  send(msg: Buffer): void;
 }
 
 export interface ProbeAnswer {
@@ -47,6 +58,24 @@ type Family = 'udp4' | 'udp6';
 const rand = (n = 8): string => randomBytes(n).toString('hex');
 const hostOf = (h: string): string => (isIPv6(h) ? `[${h}]` : h);
 const familyOf = (h: string): Family => (isIPv6(h) ? 'udp6' : 'udp4');
+const isTcp = (t: SipTarget): boolean => t.transport === 'tcp';
+
+/** Whole SIP messages at the front of a TCP stream (framed by Content-Length), and what is left (§18.3). */
+export function takeMessages(buf: Buffer): { messages: string[]; rest: Buffer } {
+  const messages: string[] = [];
+  let b = buf;
+  for (;;) {
+    while (b.length >= 2 && b[0] === 0x0d && b[1] === 0x0a) b = b.subarray(2); // keep-alive CRLFs
+    const end = b.indexOf('\r\n\r\n');
+    if (end < 0) break;
+    const head = b.subarray(0, end).toString('utf8');
+    const len = Number(/^(?:content-length|l)[ \t]*:[ \t]*(\d+)/im.exec(head)?.[1] ?? 0);
+    if (b.length < end + 4 + len) break;
+    messages.push(b.subarray(0, end + 4 + len).toString('utf8'));
+    b = b.subarray(end + 4 + len);
+  }
+  return { messages, rest: b };
+}
 
 /** All values of one header (compact forms too), in order. */
 function headers(raw: string, name: string, compact?: string): string[] {
@@ -64,6 +93,7 @@ const uriIn = (v: string): string => /<([^>]+)>/.exec(v)?.[1] ?? v.split(';')[0]
 
 export class SipProbeClient {
   private readonly sockets = new Map<Family, Promise<dgram.Socket>>();
+  private readonly conns = new Map<string, Promise<Socket>>();
   private readonly pending = new Map<string, Pending>();
   private readonly localHosts = new Map<string, Promise<string>>();
   /** Contact user → contact host:port, for the INVITEs the call loop currently expects (probe B's bindings). */
@@ -73,13 +103,51 @@ export class SipProbeClient {
     let p = this.sockets.get(family);
     if (!p) {
       const s = dgram.createSocket(family);
-      s.on('message', (buf, rinfo) => this.onMessage(s, buf.toString('utf8'), rinfo));
+      s.on('message', (buf, rinfo) => this.onMessage(buf.toString('utf8'), rinfo.address, (m) => s.send(m, rinfo.port, rinfo.address)));
       s.on('error', () => undefined);
       s.unref();
       p = new Promise((resolve) => s.bind(0, family === 'udp4' ? '0.0.0.0' : '::', () => resolve(s)));
       this.sockets.set(family, p);
     }
     return p;
+  }
+
+  /** The TCP connection to `t` (opened on first use, dropped when it closes); requests for probe B come back on it. */
+  private conn(t: SipTarget): Promise<Socket> {
+    const key = `${t.host}:${t.port}`;
+    let p = this.conns.get(key);
+    if (!p) {
+      p = new Promise<Socket>((resolve, reject) => {
+        const c = connect({ host: t.host, port: t.port });
+        let buf: Buffer = Buffer.alloc(0);
+        c.setNoDelay(true);
+        c.once('connect', () => resolve(c));
+        c.on('data', (d: Buffer) => {
+          const { messages, rest } = takeMessages(buf.length === 0 ? d : Buffer.concat([buf, d]));
+          buf = rest;
+          for (const m of messages) this.onMessage(m, c.remoteAddress ?? t.host, (out) => c.write(out));
+        });
+        c.on('error', (err) => reject(err));
+        c.on('close', () => {
+          if (this.conns.get(key) === p) this.conns.delete(key);
+        });
+        c.unref();
+      });
+      p.catch(() => {
+        if (this.conns.get(key) === p) this.conns.delete(key);
+      });
+      this.conns.set(key, p);
+    }
+    return p;
+  }
+
+  private async link(t: SipTarget): Promise<Link> {
+    if (isTcp(t)) {
+      const c = await this.conn(t);
+      return { proto: 'TCP', localHost: c.localAddress ?? '127.0.0.1', localPort: c.localPort ?? 0, send: (m) => void c.write(m) };
+    }
+    const sock = await this.socket(familyOf(t.host));
+    return { proto: 'UDP', localHost: await this.localHost(t), localPort: sock.address().port, send: (m) => sock.send(m, t.port, t.host) };
   }
 
   /** The local address the kernel routes towards `t` (what the engine can send back to). */
@@ -103,10 +171,10 @@ export class SipProbeClient {
     return p;
   }
 
-  private onMessage(sock: dgram.Socket, raw: string, rinfo: dgram.RemoteInfo): void {
+  private onMessage(raw: string, peer: string, respond: (msg: Buffer) => void): void {
     const m = /^SIP\/2\.0 (\d{3})/.exec(raw);
     if (!m) {
-      this.onRequest(sock, raw, rinfo);
+      this.onRequest(raw, peer, respond);
       return;
     }
     const branch = /;branch=([^;,\s]+)/.exec(header(raw, 'Via', 'v') ?? '')?.[1];
@@ -122,7 +190,7 @@ export class SipProbeClient {
   }
 
   /** Probe B's side: answers the INVITE the engine forwards (180, 200 with SDP), BYE, OPTIONS and CANCEL. */
-  private onRequest(sock: dgram.Socket, raw: string, rinfo: dgram.RemoteInfo): void {
+  private onRequest(raw: string, peer: string, respond: (msg: Buffer) => void): void {
     const line = /^([A-Z]+) (\S+) SIP\/2\.0\r\n/.exec(raw);
     if (!line) return;
     const [, method, ruri] = line as unknown as [string, string, string];
@@ -143,7 +211,7 @@ export class SipProbeClient {
         '',
         body,
       ].join('\r\n');
-      sock.send(Buffer.from(msg), rinfo.port, rinfo.address);
+      respond(Buffer.from(msg));
     };
     if (method !== 'INVITE') {
       reply(200, 'OK');
@@ -157,21 +225,22 @@ export class SipProbeClient {
     }
     const contact = `Contact: <sip:${user}@${at}>`;
     reply(180, 'Ringing', [contact]);
-    reply(200, 'OK', [contact, 'Content-Type: application/sdp'], sdp(rinfo.address));
+    reply(200, 'OK', [contact, 'Content-Type: application/sdp'], sdp(peer));
   }
 
   /** One client transaction: sends what `build` makes for the branch (retransmitting), resolves with the final response. */
   private async transact(t: SipTarget, build: (via: string) => string, invite: boolean, timeoutMs: number, what: string): Promise<Final & { via: string }> {
-    const sock = await this.socket(familyOf(t.host));
-    const local = await this.localHost(t);
+    const l = await this.link(t);
     const branch = `z9hG4bK${rand()}`;
-    const via = `SIP/2.0/UDP ${hostOf(local)}:${sock.address().port};branch=${branch};rport`;
+    const via = `SIP/2.0/${l.proto} ${hostOf(l.localHost)}:${l.localPort};branch=${branch};rport`;
     const msg = Buffer.from(build(via));
     return new Promise((resolve, reject) => {
       let interval = 500;
       let timer: NodeJS.Timeout | undefined;
+      // Timer A over UDP only: a reliable transport delivers the one copy (§17.1.1.2).
       const retransmit = (): void => {
-        sock.send(msg, t.port, t.host);
+        l.send(msg);
+        if (l.proto === 'TCP') return;
         interval = Math.min(interval * 2, 4000);
         timer = setTimeout(retransmit, interval);
       };
@@ -197,8 +266,7 @@ export class SipProbeClient {
   }
 
   private async sendOnce(t: SipTarget, msg: string): Promise<void> {
-    const sock = await this.socket(familyOf(t.host));
-    sock.send(Buffer.from(msg), t.port, t.host);
+    (await this.link(t)).send(Buffer.from(msg));
   }
 
   /** One out-of-dialog request (OPTIONS, or an unauthenticated REGISTER/INVITE); resolves with the final status. */
@@ -216,11 +284,10 @@ export class SipProbeClient {
    */
   async register(t: SipTarget, c: ProbeCredentials, o: { contactUser: string; expires: number; timeoutMs: number }): Promise<ProbeAnswer> {
     const started = performance.now();
-    const sock = await this.socket(familyOf(t.host));
-    const local = await this.localHost(t);
+    const l = await this.link(t);
     const aor = `<sip:${c.user}@${c.domain}>`;
     const d = new Dialog(`sip:${c.domain}`, aor, aor);
-    const extra = [`Contact: <sip:${o.contactUser}@${hostOf(local)}:${sock.address().port}>`, `Expires: ${o.expires}`];
+    const extra = [`Contact: <sip:${o.contactUser}@${contactAt(l)}>`, `Expires: ${o.expires}`];
     const f = await this.authenticated(t, d, 'REGISTER', c, extra, '', o.timeoutMs, started);
     if (f.status !== 200) throw new Error(`REGISTER ${c.user}@${c.domain} answered ${f.status}`);
     return { status: f.status, ms: performance.now() - started };
@@ -233,16 +300,15 @@ export class SipProbeClient {
    */
   async callLoop(t: SipTarget, a: ProbeCredentials, b: ProbeCredentials, timeoutMs: number): Promise<{ setupMs: number }> {
     const contactUser = `${b.user}-${rand(4)}`;
-    const sock = await this.socket(familyOf(t.host));
-    const local = await this.localHost(t);
-    this.callees.set(contactUser, `${hostOf(local)}:${sock.address().port}`);
+    const l = await this.link(t);
+    this.callees.set(contactUser, contactAt(l));
     try {
       await this.register(t, b, { contactUser, expires: 60, timeoutMs });
       try {
         const started = performance.now();
         const d = new Dialog(`sip:${b.user}@${b.domain}`, `<sip:${a.user}@${a.domain}>`, `<sip:${b.user}@${b.domain}>`);
-        const extra = [`Contact: <sip:${a.user}@${hostOf(local)}:${sock.address().port}>`, 'Content-Type: application/sdp'];
-        const f = await this.authenticated(t, d, 'INVITE', a, extra, sdp(local), timeoutMs, started);
+        const extra = [`Contact: <sip:${a.user}@${contactAt(l)}>`, 'Content-Type: application/sdp'];
+        const f = await this.authenticated(t, d, 'INVITE', a, extra, sdp(l.localHost), timeoutMs, started);
         if (f.status !== 200) throw new Error(`test call ${a.user} → ${b.user} answered ${f.status}`);
         const setupMs = performance.now() - started;
         d.established(f);
@@ -283,6 +349,8 @@ export class SipProbeClient {
   close(): void {
     for (const p of this.sockets.values()) void p.then((s) => s.close());
     this.sockets.clear();
+    for (const p of this.conns.values()) p.then((c) => c.destroy(), () => undefined);
+    this.conns.clear();
     for (const p of this.pending.values()) p.reject(new Error('probe client closed'));
     this.pending.clear();
   }
@@ -338,6 +406,11 @@ class Dialog {
     this.remoteTarget = uriIn(header(f.raw, 'Contact', 'm') ?? this.ruri);
     this.routes = headers(f.raw, 'Record-Route').flatMap((v) => v.split(/,(?=\s*<)/)).map((r) => r.trim()).reverse();
   }
+}
+
+/** host:port of a Contact on this link (`;transport=tcp` over TCP: the engine reaches it over the same connection). */
+function contactAt(l: Link): string {
+  return `${hostOf(l.localHost)}:${l.localPort}${l.proto === 'TCP' ? ';transport=tcp' : ''}`;
 }
 
 function toTagOf(callId: string): string {

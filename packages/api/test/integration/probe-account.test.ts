@@ -44,7 +44,7 @@ beforeAll(async () => {
     KUMO_LOG_LEVEL: 'warn',
     KUMO_REDIS_URL: inject('redisUrl'),
     KUMO_REDIS_PREFIX: h.prefix,
-    KUMO_SIP_LISTEN: `udp/127.0.0.1:${sipPort}`,
+    KUMO_SIP_LISTEN: `udp/127.0.0.1:${sipPort},tcp/127.0.0.1:${sipPort}`,
     KUMO_ENGINE_CONTROL: `127.0.0.1:${await freePort()}`,
     KUMO_ENGINE_SECRET: 'probe-secret',
     KUMO_NONCE_SECRET: 'p'.repeat(32),
@@ -64,7 +64,7 @@ beforeAll(async () => {
     log: silentLogger(),
     metrics: createOpsMetrics(registry),
     settings: {
-      intervalMs: 500, timeoutMs: 2000, failuresToOpen: 2, engines: [{ proto: 'udp', host: '127.0.0.1', port: sipPort }], billingLagMaxS: 300,
+      intervalMs: 500, timeoutMs: 2000, failuresToOpen: 2, engines: [{ proto: 'udp', host: '127.0.0.1', port: sipPort }, { proto: 'tcp', host: '127.0.0.1', port: sipPort }], billingLagMaxS: 300,
       gateways: false, discoveryMs: 60_000, probeAccount: true, deepIntervalMs: 500,
     },
     cdrShards: 2,
@@ -88,13 +88,15 @@ type Inc = { id: string; probe: string | null; state: string; impact: { tenants:
 const probes = async (): Promise<Probe[]> => (await h.call('GET', '/v1/ops/probes')).json<{ items: Probe[] }>().items;
 
 describe('probe account: authenticated REGISTER and the test call loop through the engine', () => {
-  it('both pass against a healthy stack; the probe tenant stays out of tenant lists and its calls leave CDRs', async () => {
-    const reg = `engine-register:127.0.0.1:${sipPort}`;
-    const call = `engine-call:127.0.0.1:${sipPort}`;
+  it('both pass against a healthy stack, over UDP and over TCP; the probe tenant stays out of tenant lists and its calls leave CDRs', async () => {
+    const want = ['udp', 'tcp'].flatMap((t) => {
+      const at = t === 'udp' ? `127.0.0.1:${sipPort}` : `tcp:127.0.0.1:${sipPort}`;
+      return [`engine-options:${at}`, `engine-register:${at}`, `engine-call:${at}`];
+    });
     try {
-      await until('both deep probes to pass', async () => {
+      await until('every probe over both transports to pass', async () => {
         const p = await probes();
-        return p.find((x) => x.key === reg)?.ok && p.find((x) => x.key === call)?.ok ? true : undefined;
+        return want.every((k) => p.find((x) => x.key === k)?.ok) ? true : undefined;
       }, 30_000);
     } catch (e) {
       throw new Error(`${(e as Error).message}: ${JSON.stringify(await probes())}\n${sipOutput}`);

@@ -56,7 +56,7 @@ describe('toll meter', () => {
 
     // 30 s into the call: one started minute of the UK call; the domestic call and the unanswered one cost nothing here.
     const first = await meter.read(t0 + 32_000);
-    expect(first).toEqual({ calls: 3, toll: 1, added: price(t0 + 32_000) });
+    expect(first).toEqual({ calls: 3, toll: 1, added: price(t0 + 32_000), cut: 0 });
     expect(price(t0 + 32_000)).toBeGreaterThan(0);
     expect(await spend()).toBe(price(t0 + 32_000));
     // A reading at the same moment (another billing worker) adds nothing; three minutes in, the difference.
@@ -75,4 +75,30 @@ describe('toll meter', () => {
     expect((await toll.addSpend(T, final.cdrId, final.charge, t0 + 250_000)).added).toBe(false);
     expect(await spend()).toBe(final.charge);
   });
+
+  it('at the limit it has the tenant’s toll calls ended, except a class an operator override lets through', async () => {
+    const keys = keySchema(uniquePrefix('meter'));
+    const sip = new CallRecordStore(redis, keys, 'sip-a');
+    const toll = new TollFraudStore(redis, keys);
+    const ledger = new BillingLedger(redis, keys, { closeGraceMs: 172_800_000 });
+    const cut: string[] = [];
+    const meter = new TollMeter({ records: sip, ledger, toll, intervalMs: 0, log: silentLogger(), cut: (t, k) => Promise.resolve(void cut.push(`${t}/${k}`)) });
+    const t0 = Math.floor(Date.now() / HOUR) * HOUR + 5 * 60_000;
+    await toll.setLimits(T, { spendPerHour: 2000 });
+    await sip.heartbeat();
+    const calls = [facts('uk-1', { dialled: '0010442071234567', e164: '+442071234567' }, t0), facts('uk-2', { dialled: '0010442071234568', e164: '+442071234568' }, t0), facts('dom', { dialled: '00312345678', e164: '+81312345678' }, t0)];
+    for (const f of calls) {
+      await sip.put({ tenantId: T, callKey: f.aLegCallId, startedAt: t0, facts: f });
+      await sip.answered(T, f.aLegCallId, { answeredAt: t0 + 1000, facts: f, legs: [] });
+    }
+    // One started minute each: 1,200 — under the limit after the first, at it after the second (both in one reading).
+    const r = await meter.read(t0 + 5000);
+    expect(r).toMatchObject({ toll: 2, cut: 2 });
+    expect(cut.sort()).toEqual([`${T}/uk-1`, `${T}/uk-2`]); // the domestic call is no toll call
+    // The operator lets international calls past the limit: the next reading ends none.
+    await toll.unblock(T, 'international', 3_600_000);
+    expect((await meter.read(t0 + 6000)).cut).toBe(0);
+    expect(cut).toHaveLength(2);
+  });
 });
+

@@ -4,8 +4,8 @@
  * tenant's hourly spend (once per CDR); once it reaches the tenant's limit the next international call is refused on
  * the wire (403, X-Kumo-Reason: toll-fraud-guard), domestic calls still pass, the spend-trip metric behind the
  * KumoTollSpendExceeded alert moves, and an operator override lets the class through again. Then, with billing's toll
- * meter on, long calls count while they are still up: the limit refuses the next call before they end, and their
- * CDRs add nothing twice.
+ * meter on, long calls count while they are still up: at the limit they are ended (CDR endCause toll-fraud), the next
+ * one is refused, and their CDRs add nothing twice.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { validateExtension } from '@kumo/domain';
 import { ProvisioningRepo, SYSTEM_ACTOR, TollFraudStore } from '@kumo/store';
 import { startSipp, uacCall } from '@kumo/testkit';
-import { DOMAIN, KumoProc, TENANT, carrierLog, oneCall, phoneCalls, ready, relStack, startCarrier, waitFor, type RelStack } from './helpers/kumo-procs.js';
+import { DOMAIN, KumoProc, TENANT, carrierLog, oneCall, phoneCalls, readCdrs, ready, relStack, startCarrier, waitFor, type RelStack } from './helpers/kumo-procs.js';
 
 /** The extension allowed to call abroad. */
 const INTL = { user: '2002', domain: DOMAIN, password: 'pass2002x' };
@@ -87,10 +87,12 @@ describe('toll-fraud guard: spend per hour', () => {
     await toll.unblock(TENANT, 'international', 3_600_000);
     const again = await oneCall(dir, { ...INTL, target: st.sipTarget, service: UK, name: 'override' });
     expect(again.ok, again.errors).toBe(true);
+    // Settled: that call is rated into the spend too (the next test starts from a clean hour).
+    await waitFor(async () => (await toll.status(TENANT)).thisHour.spend === 4 * 1200, 20_000, 'the override call rated');
     await carrier.sipp.stop();
   }, 150_000);
 
-  it('with the toll meter, long calls count while they are up: the next one is refused before they end; no charge is counted twice', async () => {
+  it('with the toll meter, long calls count while they are up: at the limit they are ended and the next one refused; nothing counted twice', async () => {
     const toHour = 3_600_000 - (Date.now() % 3_600_000);
     if (toHour < 40_000) await new Promise((r) => setTimeout(r, toHour + 500));
     // A fresh hour's spend and no block or override from the test above; billing restarted with a fast meter.
@@ -105,20 +107,24 @@ describe('toll-fraud guard: spend per hour', () => {
     const sub = join(dir, 'meter');
     mkdirSync(sub);
     const carrier = startCarrier(sub, st.carrierPort, 3, 60);
-    // Two international calls held 8 s: one started minute each (1,200) is 2,400 ≥ the 2,000 limit while both are up.
-    const long = phoneCalls(sub, { ...INTL, target: st.sipTarget, service: UK, calls: 2, rate: 10, holdMs: 8000, timeoutS: 30, name: 'long' });
-    let ended = false;
-    const done = long.done.finally(() => (ended = true));
-    await waitFor(async () => (await toll.status(TENANT)).thisHour.spend >= 2 * 1200, 6000, 'the running calls metered into the spend');
-    expect(ended).toBe(false);
+    const started = Date.now();
+    // Two international calls meant to last 20 s: one started minute each (1,200) is 2,400 ≥ the 2,000 limit while
+    // both are up, so the meter counts them and then has them ended (BYE to both sides).
+    const long = phoneCalls(sub, { ...INTL, target: st.sipTarget, service: UK, calls: 2, rate: 10, holdMs: 20_000, timeoutS: 40, name: 'long' });
+    const result = await long.done;
+    expect(result.successful, result.errors.slice(0, 2000)).toBe(2); // each answered Kumo's BYE
+    expect(Date.now() - started).toBeLessThan(15_000);
+    await waitFor(() => carrierLog(carrier.log).ended.size === 2, 10_000, 'the carrier legs ended');
     const file = join(sub, 'refused.xml');
     writeFileSync(file, uacCall({ ...INTL, expect: 403, check: [['X-Kumo-Reason', 'toll-fraud-guard']] }));
     const refused = await startSipp({ scenario: { file }, target: st.sipTarget, service: UK, calls: 1, timeoutS: 10 }).done;
     expect(refused.ok, refused.errors).toBe(true);
-    expect(ended, 'the refusal came while the long calls were still up').toBe(false);
-    const result = await done;
-    expect(result.successful, result.errors.slice(0, 2000)).toBe(2);
-    // Their CDRs are rated: the final charges replace what was metered (one started minute each), nothing twice.
+    // Their CDRs say why they ended and are rated: the final charges replace what was metered, nothing twice.
+    await waitFor(async () => (await readCdrs(st)).filter((c) => c.endCause === 'toll-fraud').length === 2, 10_000, 'two toll-fraud CDRs');
+    for (const c of (await readCdrs(st)).filter((x) => x.endCause === 'toll-fraud')) {
+      expect(c).toMatchObject({ disposition: 'answered', hangupBy: 'system', calleeDialled: UK });
+      expect(c.billableMs).toBeLessThan(15_000);
+    }
     await waitFor(async () => (await st.redis.hlen(st.keys.tenant.tollSpendRunning(TENANT))) === 0, 20_000, 'the CDRs rated');
     expect((await toll.status(TENANT)).thisHour.spend).toBe(2 * 1200);
     await carrier.sipp.stop();

@@ -331,8 +331,11 @@ describe('several sip workers on one engine', () => {
   it('SIGKILL of a worker under load: the survivor takes new calls at once, the dead worker’s calls end with CDRs', async () => {
     const carrier = startCarrier(dir, st.carrierPort, 100_000, 120);
     const traffic = phoneCalls(dir, { ...PHONE, target: st.sipTarget, service: '00312345678', calls: 24, rate: 4, holdMs: 3000, timeoutS: 60, name: 'kill' });
-    await sleep(2500);
     const victim = workers[0] as { proc: KumoProc; ops: string };
+    // Kill it while it holds calls (a fixed delay was not enough on a starved machine: sometimes none had connected yet);
+    // half a second more, and the carrier has answered them (it answers at once).
+    await waitFor(async () => (await inProgress(victim.ops)) >= 2, 20_000, 'worker 0 holds calls');
+    await sleep(500);
     const killedAt = Date.now();
     await victim.proc.kill('SIGKILL');
     // A call placed after the kill (from its first INVITE) is taken by the survivor: measured from the kill to the start

@@ -1,4 +1,4 @@
-import { hostPort, int, str, type Spec } from '../spec.js';
+import { bool, hostPort, int, str, type Spec } from '../spec.js';
 
 /** The CDR stream shape, shared by whoever publishes CDRs (sip) and the billing workers. */
 export const cdrStreamSpec = {
@@ -90,6 +90,13 @@ export const billingSpec = {
     description:
       "How often the toll meter prices the answered international and premium-rate calls in progress and adds what they cost so far to their tenant's hourly toll spend (so a long call counts against KUMO_TOLL_SPEND_PER_HOUR before it ends); 0 = off (calls count when their CDR is rated).",
     parse: int(0, 3600000),
+  },
+  tollCutOff: {
+    env: 'KUMO_BILLING_TOLL_CUT_OFF',
+    default: 'true',
+    description:
+      "Whether the toll meter ends a tenant's international and premium-rate calls in progress once its hourly toll spend reaches the limit (CDR endCause toll-fraud; a class an operator override lets through is spared). false: the limit only refuses new calls.",
+    parse: bool,
   },
   opsListen: {
     env: 'KUMO_BILLING_OPS_LISTEN',

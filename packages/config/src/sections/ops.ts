@@ -30,7 +30,7 @@ export const opsSpec = {
   engines: {
     env: 'KUMO_OPS_ENGINES',
     default: '',
-    description: 'SIP addresses of every engine to probe with OPTIONS, comma-separated `udp/host:port`. Empty: the UDP addresses of `KUMO_SIP_LISTEN` (the all-in-one engine; 0.0.0.0/:: probed on loopback).',
+    description: 'SIP listeners of every engine to probe (OPTIONS, and the probe account when on), comma-separated `udp/host:port` or `tcp/host:port`. Empty: the UDP and TCP addresses of `KUMO_SIP_LISTEN` (the all-in-one engine; 0.0.0.0/:: probed on loopback).',
     parse: list(sipListen),
   },
   billingLagMaxS: {

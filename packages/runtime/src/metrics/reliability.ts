@@ -1,7 +1,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 
 /** Why Kumo itself ended calls (the CDR's `endCause`, docs/reliability.md): a fixed set, so labels stay bounded. */
-export const SYSTEM_END_CAUSES = ['system-failure', 'engine-lost', 'shutdown', 'keepalive-timeout', 'max-duration'] as const;
+export const SYSTEM_END_CAUSES = ['system-failure', 'engine-lost', 'shutdown', 'keepalive-timeout', 'max-duration', 'toll-fraud'] as const;
 
 export interface ReliabilityMetrics {
   /** A call ended by the system, by cause (recovered calls count as `system-failure`). */

@@ -3,7 +3,8 @@
  * credentials, answering the carrier's 401/407 (drachtio-srf's `auth`), refreshes the binding before it
  * expires (at 80 % of the granted time) and, when a REGISTER fails or goes unanswered, retries with an
  * exponential backoff (5 s doubling up to `retryMaxMs`). One sip worker registers (Redis lock); the
- * state is shared in Redis (`TrunkRegistrationStore`) for the api (`GET …/trunks/:id/status`).
+ * state is shared in Redis (`TrunkRegistrationStore`) for the api (`GET …/trunks/:id/status`). A site's local line
+ * is left to the site's branch (`siteLines`).
  */
 import { randomBytes } from 'node:crypto';
 import type { Gateway, TrunkRegistration } from '@kumo/domain';
@@ -34,6 +35,11 @@ export interface TrunkRegistrantOptions {
   readonly retryMaxMs: number;
   readonly metrics?: TrunkMetrics;
   readonly now?: () => number;
+  /**
+   * The trunks of a tenant that are a site's local line in this installation (docs/branch.md): their branch registers
+   * them from the site, so this registrant leaves them alone. A branch's own store holds no sites: it registers them.
+   */
+  readonly siteLines?: (tenantId: string) => Promise<ReadonlySet<string>>;
 }
 
 export class TrunkRegistrant {
@@ -69,10 +75,12 @@ export class TrunkRegistrant {
     do {
       const page = await this.o.directory.listTenants({ limit: 500, ...(after !== undefined ? { after } : {}) });
       for (const t of page.items) {
-        for (const trunk of await this.o.directory.trunks(t.id)) {
+        const trunks = (await this.o.directory.trunks(t.id)).filter((trunk) => trunk.registration && trunk.gateways[0]);
+        const siteLines = trunks.length > 0 && this.o.siteLines ? await this.o.siteLines(t.id) : undefined;
+        for (const trunk of trunks) {
           const reg = trunk.registration;
           const gw = trunk.gateways[0];
-          if (!reg || !gw) continue;
+          if (!reg || !gw || siteLines?.has(trunk.id)) continue;
           keep.add(`${t.id}/${trunk.id}`);
           const prev = await this.o.store.get(t.id, trunk.id);
           const cur = prev && now() < prev.nextAt ? prev : await this.register(t.id, trunk.id, gw, reg, prev, send, now);

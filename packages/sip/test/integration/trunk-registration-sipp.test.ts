@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { validateExtension, validateTenantCreate, validateTrunk } from '@kumo/domain';
 import { randomBytes } from 'node:crypto';
 import { createRegistry, createTrunkMetrics } from '@kumo/runtime';
-import { ProvisioningRepo, SYSTEM_ACTOR, TrunkRegistrationStore, secretBox, type TrunkRegistrationState } from '@kumo/store';
+import { ProvisioningRepo, SYSTEM_ACTOR, SiteRepo, TrunkRegistrationStore, secretBox, type TrunkRegistrationState } from '@kumo/store';
 import { carrierRegistrar, freePort, runSipp, startSipp, uacCall, type SippHandle, type SippResult } from '@kumo/testkit';
 import { startStack, type Stack } from '../helpers/stack.js';
 
@@ -92,6 +92,16 @@ describe('registration-based trunk against a sipp carrier', () => {
 
     const r = await runSipp({ scenario: file(uacCall({ user: '1001', domain, password: 'pass1001x', expect: 200 })), target: s.sipTarget, service: '00312345678', calls: 1, timeoutS: 10 });
     expect(r.ok, explain(r)).toBe(true);
+
+    // Made a site's local line, the trunk is the site branch's to register (docs/branch.md): the cloud stops (its
+    // state is dropped, no REGISTER refreshes it any more); without the site it registers again.
+    const sites = new SiteRepo(s.redis, s.keys, repo);
+    await sites.create(tenantId, { id: 'hq', name: 'HQ', extensions: ['1001'], ringGroups: [], pickupGroups: [], trunkId: 'reg' });
+    await until('left to the branch', async () => (await store.get(tenantId, 'reg')) ?? ({ state: 'gone' } as unknown as TrunkRegistrationState), (x) => (x.state as string) === 'gone');
+    await new Promise((res) => setTimeout(res, 2500)); // longer than the 2 s the carrier grants: a refresh would be due
+    expect(await store.get(tenantId, 'reg')).toBeUndefined();
+    await sites.delete(tenantId, 'hq');
+    await until('registered again', () => store.get(tenantId, 'reg'), (x) => x.state === 'registered');
   });
 
   it('a carrier that does not answer: failed, retried with a doubling backoff', async () => {

@@ -182,6 +182,21 @@ export class TollFraudStore {
     return { added: Number(added), spend: Number(spend) };
   }
 
+  /**
+   * The toll classes whose calls in progress must end now: the tenant's spend of the current hour has reached its
+   * limit, and no operator override lets the class past it. Empty while under the limit.
+   */
+  async overSpend(tenantId: string, now = Date.now()): Promise<TollClass[]> {
+    const t = this.keys.tenant;
+    const [{ limits }, spend, ...overridden] = await Promise.all([
+      this.limits(tenantId),
+      this.redis.get(t.tollSpend(tenantId, Math.floor(now / HOUR))),
+      ...CLASSES.map((cls) => this.redis.exists(t.tollOverride(tenantId, cls))),
+    ]);
+    if (Number(spend ?? 0) < limits.spendPerHour) return [];
+    return CLASSES.filter((_, i) => overridden[i] === 0);
+  }
+
   /** Operator: lifts a block; with `overrideMs` > 0 the class is also allowed beyond its limit for that long. */
   async unblock(tenantId: string, cls: TollClass, overrideMs: number): Promise<boolean> {
     const t = this.keys.tenant;
