@@ -17,6 +17,8 @@ const topologyFiles = [
   'packages/sip/test/integration/registrar-sipp.test.ts',
   'packages/sip/test/integration/calls-sipp.test.ts',
   'packages/sip/test/integration/worker-relay.test.ts',
+  'packages/store/test/integration/cached-directory.test.ts',
+  'packages/store/test/integration/hunt-state.test.ts',
 ];
 
 /**

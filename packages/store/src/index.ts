@@ -77,6 +77,7 @@ export {
 } from './registrar/location.js';
 // call routing (hunt state shared by sip processes)
 export { HuntStateStore, STATE_TTL_MS, type HuntState } from './calls/hunt.js';
+export { RingingIndex } from './calls/ringing.js';
 export { GatewayHealthStore, type GatewayHealth } from './calls/gateway-health.js';
 export { TrunkRegistrationStore, type TrunkRegistrationState } from './calls/trunk-registration.js';
 // call records (reliability: recovery of calls of a dead sip process)

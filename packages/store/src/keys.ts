@@ -194,6 +194,11 @@ function tenantKeys(prefix: string) {
   };
 }
 
+/** A fresh value for an index version key (`trunkSourcesVersion`). */
+export function newIndexVersion(): string {
+  return `${Date.now().toString(36)}.${Math.random().toString(36).slice(2, 12)}`;
+}
+
 function globalKeys(prefix: string) {
   return {
     // --- provisioning (api) ---------------------------------------------------
@@ -210,6 +215,13 @@ function globalKeys(prefix: string) {
     trunkSources: () => `${prefix}:idx:trunksrc`,
     /** Set: the gateway identities (fields of `trunkSources`) at one IP literal. */
     trunkSourcesAt: (ip: string) => `${prefix}:idx:trunksrc:at:${ip}`,
+    /**
+     * String: a random token, replaced by every write to `trunkSources` / `trunkSourcesAt` (after the write;
+     * `newIndexVersion()`). The sip workers' per-process cache of the trunk-source lookup is valid while it is
+     * unchanged. Random rather than a counter: after a failover to a replica that missed the last writes, a
+     * counter could come back to a value a worker cached under for another state of the index.
+     */
+    trunkSourcesVersion: () => `${prefix}:idx:trunksrc:version`,
     /** Hash: SHA-256 (hex) of an API key → JSON `ApiKeyRecord`. Keys are never stored in clear. */
     apiKeys: () => `${prefix}:apikeys`,
     /** Hash: API key id → SHA-256 (hex) of the key (for revoke / list by id). */

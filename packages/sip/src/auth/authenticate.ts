@@ -141,9 +141,14 @@ export function createAuthenticator(d: AuthenticatorDeps): Authenticator {
     return live.some((b) => b.source.address === ip);
   };
 
-  /** The block that refuses this request, if any. */
-  const blockOf = async (tenantId: string | undefined, extension: string, ip: string, instanceId: string | undefined): Promise<BlockScope | undefined> => {
-    const [ipBlocked = false, aorBlocked = false, pairBlocked = false] = await d.guard.blocked(scopesOf(tenantId, extension, ip));
+  /** The block that refuses this request, if any, from which of its scopes are blocked. */
+  const blockOf = async (
+    [ipBlocked, aorBlocked, pairBlocked]: readonly [boolean, boolean, boolean],
+    tenantId: string | undefined,
+    extension: string,
+    ip: string,
+    instanceId: string | undefined,
+  ): Promise<BlockScope | undefined> => {
     if (pairBlocked) return 'pair';
     if (!ipBlocked && !aorBlocked) return undefined;
     if (tenantId !== undefined && (await isKnownDevice(tenantId, extension, ip, instanceId))) return undefined;
@@ -181,19 +186,28 @@ export function createAuthenticator(d: AuthenticatorDeps): Authenticator {
       const tenantId = r.tenant?.id;
       const device = tenantId !== undefined ? deviceKey(r.extension, ip, r.userAgent) : undefined;
       // One Redis round trip for what every outcome reads: the blocks, the extension's secrets and the
-      // device's algorithm state are fetched together (the latter two are not used when blocked).
+      // device's algorithm state are fetched together (the latter two are not used when blocked); the
+      // tenant's blocks and the device state are one script (AuthGuardStore.authState).
       const lookedUp = tenantId !== undefined ? r.lookup() : Promise.resolve(undefined);
-      const stateRead = device !== undefined && tenantId !== undefined ? d.guard.deviceState(tenantId, device) : Promise.resolve(undefined);
       lookedUp.catch(() => undefined);
-      stateRead.catch(() => undefined);
-      const blockedBy = await blockOf(tenantId, r.extension, ip, r.instanceId);
+      let deviceState: { learned?: string; pending?: string } | undefined;
+      let flags: [boolean, boolean, boolean];
+      if (tenantId !== undefined && device !== undefined) {
+        const st = await d.guard.authState(tenantId, r.extension, ip, device);
+        deviceState = st.device;
+        flags = [st.ip, st.aor, st.pair];
+      } else {
+        const [ipBlocked = false, aorBlocked = false, pairBlocked = false] = await d.guard.blocked(scopesOf(tenantId, r.extension, ip));
+        flags = [ipBlocked, aorBlocked, pairBlocked];
+      }
+      const blockedBy = await blockOf(flags, tenantId, r.extension, ip, r.instanceId);
       if (blockedBy !== undefined) {
         m?.blockedRequests.inc({ scope: blockedBy });
         return { kind: 'blocked', scope: blockedBy, drop: r.method === 'REGISTER' && bf.action === 'drop' };
       }
 
       // Same work whether or not the extension exists: one lookup, one hash, one compare.
-      const [secrets, deviceState] = await Promise.all([lookedUp, stateRead]);
+      const secrets = await lookedUp;
       const allowed = policyAlgorithms(secrets?.digestAlgorithms) ?? policyAlgorithms(r.tenant?.digestAlgorithms) ?? s.algorithms;
       const creds = parseDigestCredentials(r.header);
       const usable = creds !== null && creds.realm.toLowerCase() === r.realm && allowed.includes(creds.algorithm);

@@ -135,7 +135,8 @@ export class SharedDialogRegistry extends LocalDialogRegistry {
         );
         return () => {
           off();
-          void written.then(() => Promise.all([this.redis.del(ka), this.redis.del(kb)]).catch(() => undefined));
+          // One DEL for both where one node holds every key; on a Cluster the two keys may live on different nodes.
+          void written.then(() => (this.redis.isCluster ? Promise.all([this.redis.del(ka), this.redis.del(kb)]).then(() => undefined) : this.redis.del(ka, kb)).catch(() => undefined));
         };
       },
       find: async (r): Promise<DialogFind> => {

@@ -42,6 +42,14 @@ const cdr = (tenantId: string, extra: Partial<Parameters<typeof buildCdr>[0]> = 
   });
 
 describe('call metrics hook', () => {
+  it('forwards the answer’s headers (the connected party’s P-Asserted-Identity on the 200)', async () => {
+    const hook = new CallMetricsHook(createCallMetrics(new Registry()), () => 0);
+    const seen: unknown[] = [];
+    const inv: InboundInvite = { ...invite(), answer: (...a) => (seen.push(a), Promise.resolve(leg)) };
+    await hook.track(inv, (w) => w.answer('v=0', { 'P-Asserted-Identity': '<sip:1002@d>' }));
+    expect(seen).toEqual([['v=0', { 'P-Asserted-Identity': '<sip:1002@d>' }]]);
+  });
+
   it('active calls by state, setup time at the first 180/183/200, and back to 0 when the route ends', async () => {
     const registry = new Registry();
     let t = 0;

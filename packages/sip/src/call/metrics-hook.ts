@@ -36,12 +36,13 @@ export class CallMetricsHook {
       fromTag: inv.fromTag,
       sdp: inv.sdp,
       ...(inv.userAgent !== undefined ? { userAgent: inv.userAgent } : {}),
-      progress: (status, sdp) => {
+      progress: (...a: Parameters<InboundInvite['progress']>) => {
         setupDone();
-        inv.progress(status, sdp);
+        inv.progress(...a);
       },
-      answer: async (sdp): Promise<Leg> => {
-        const leg = await inv.answer(sdp);
+      // Every argument forwarded as given (the 200's headers: the connected party's P-Asserted-Identity).
+      answer: async (...a: Parameters<InboundInvite['answer']>): Promise<Leg> => {
+        const leg = await inv.answer(...a);
         setupDone();
         if (state === 'ringing') {
           state = 'answered';

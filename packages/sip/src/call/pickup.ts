@@ -10,7 +10,7 @@
  */
 import type { HangupBy } from '@kumo/domain';
 import type { Logger } from '@kumo/runtime';
-import type { KeySchema, RedisClient } from '@kumo/store';
+import { RingingIndex, type KeySchema, type RedisClient } from '@kumo/store';
 import type { CallSession, Pickable, PickupRegistry } from './session.js';
 import type { Leg } from './types.js';
 import type { WorkerRelay } from './relay.js';
@@ -99,6 +99,8 @@ interface PickupAsk {
 
 /** Pickup across the sip workers of an installation: the ringing index in Redis, the connection through the relay. */
 export class SharedPickupRegistry extends LocalPickupRegistry {
+  private readonly ringingIndex: RingingIndex;
+
   constructor(
     private readonly redis: RedisClient,
     private readonly keys: KeySchema,
@@ -106,6 +108,7 @@ export class SharedPickupRegistry extends LocalPickupRegistry {
     private readonly log: Logger,
   ) {
     super();
+    this.ringingIndex = new RingingIndex(redis, keys);
     // Another worker's picker asks for one of our ringing calls.
     dialogs.relay.on('pickup', (b, from) => {
       const a = b as PickupAsk;
@@ -130,22 +133,16 @@ export class SharedPickupRegistry extends LocalPickupRegistry {
         const off = local.ringing(extension, session);
         const callKey = callKeyOf(session);
         const member = `${this.relay.self} ${callKey}`;
-        const extKey = k.ringingExt(tenantId, extension);
-        const offerKey = k.ringingOffer(tenantId, callKey);
-        // Plain commands (auto-pipelined into one round trip): no MULTI on the shared client (docs/architecture.md).
-        const written = Promise.all([
-          this.redis.zadd(extKey, Date.now(), member),
-          this.redis.pexpire(extKey, RINGING_TTL_MS),
-          this.redis.set(offerKey, session.callerSdp, 'PX', RINGING_TTL_MS),
-        ]).catch((err: unknown) => this.log.warn({ err }, 'ringing call not indexed (pickup from other workers will not find it)'));
+        // One script each way (the index entry and the caller's offer), not three and two commands.
+        const written = this.ringingIndex
+          .ring(tenantId, extension, callKey, member, session.callerSdp, RINGING_TTL_MS)
+          .catch((err: unknown) => this.log.warn({ err }, 'ringing call not indexed (pickup from other workers will not find it)'));
         return () => {
           off();
           const last = this.session(tenantId, callKey) === undefined;
           // After the write, so a call that stops ringing at once leaves nothing behind.
           void written.then(() =>
-            Promise.all([this.redis.zrem(extKey, member), last ? this.redis.del(offerKey) : undefined]).catch((err: unknown) =>
-              this.log.warn({ err }, 'ringing index entry not removed (it expires)'),
-            ),
+            this.ringingIndex.unring(tenantId, extension, callKey, member, last).catch((err: unknown) => this.log.warn({ err }, 'ringing index entry not removed (it expires)')),
           );
         };
       },

@@ -118,6 +118,11 @@ export interface AnsweredCall {
   readonly bLegCallId: string;
   readonly answerSdp: string;
   readonly answeredBy?: string;
+  /**
+   * The extensions the call counts as busy from now on (the tracker's `callStarted`), written with the
+   * answer in one call-record write, so a process recovering the call counts them idle again.
+   */
+  readonly busy?: readonly string[];
 }
 
 export type { PartyIdentity } from './types.js';
@@ -386,6 +391,8 @@ export class CallSession {
     const maxMs = this.o.maxDurationMs;
     const clearMax = control && maxMs !== undefined && maxMs > 0 ? this.io.setTimer(maxMs, () => control.end('max-duration')) : undefined;
     // The call record and the hunt state are written together (one Redis round trip, not two in series).
+    const parties = [this.plan.caller.extension, r.target?.extension].filter((x): x is string => x !== undefined);
+    const t = this.o.tracker;
     const onAnswered = this.o.onAnswered;
     const recorded = onAnswered
       ? (async () => {
@@ -397,14 +404,13 @@ export class CallSession {
               bLegCallId: r.leg.callId,
               answerSdp: r.leg.remoteSdp,
               ...(r.target !== undefined ? { answeredBy: r.target.extension } : {}),
+              ...(t && parties.length > 0 ? { busy: parties } : {}),
             });
           } catch (err) {
             this.o.onError?.(err, 'call-record');
           }
         })()
       : Promise.resolve();
-    const parties = [this.plan.caller.extension, r.target?.extension].filter((x): x is string => x !== undefined);
-    const t = this.o.tracker;
     if (t) {
       const ring = step.kind === 'ring' ? step : undefined;
       const member = r.target?.extension;

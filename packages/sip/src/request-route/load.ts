@@ -127,7 +127,7 @@ export async function loadRouting(
   const extNumbers = [...extensions.keys()];
   const gatewayIds = d.gatewayHealth ? trunks.flatMap((t) => t.gateways.map(gatewayIdentity)) : [];
   const [bindings, hunt, downGateways] = await Promise.all([
-    Promise.all(extNumbers.map((e) => d.location.contactsFor(tenantId, e))),
+    d.location.contactsOf(tenantId, extNumbers),
     d.hunt.read(tenantId, extNumbers, [...groups.keys()]),
     d.gatewayHealth && gatewayIds.length > 0 ? d.gatewayHealth.down(gatewayIds) : Promise.resolve(new Set<string>()),
   ]);

@@ -502,12 +502,13 @@ export function createInviteRoute(d: RouteDeps) {
       ...(a.answeredBy !== undefined ? { answeredBy: a.answeredBy } : {}),
       attempts: [],
     };
-    const facts = callFacts({ ...ctx, outcome }, a.answeredAt);
+    const facts = callFacts(ctx, a.answeredAt, outcome);
     if (!facts) return;
     await records.answered((ctx.tenant as Tenant).id, `${ctx.invite.callId};${ctx.invite.fromTag}`, {
       answeredAt: a.answeredAt,
       facts,
       legs: ctx.legs,
+      ...(a.busy !== undefined && a.busy.length > 0 && ctx.recorded === true ? { busy: a.busy } : {}),
       ...ticketOf(ctx, a.step?.kind === 'trunk' ? a.step.trunkId : ctx.trunk?.id),
     });
   };
@@ -655,14 +656,8 @@ export function createInviteRoute(d: RouteDeps) {
       domain: tenant.sipDomain,
       tracker: {
         groupAnswered: (g, m) => d.hunt.groupAnswered(tenant.id, g, m),
-        // Recorded with the call too: if this process dies, the recovery counts them idle again (docs/scaling.md).
-        callStarted: async (exts) => {
-          const records = lc?.records;
-          await Promise.all([
-            d.hunt.callStarted(tenant.id, exts),
-            records && ctx.recorded === true && exts.length > 0 ? records.busy(tenant.id, `${ctx.invite.callId};${ctx.invite.fromTag}`, exts) : undefined,
-          ]);
-        },
+        // Recorded with the call's answer too (`AnsweredCall.busy`): if this process dies, the recovery counts them idle again (docs/scaling.md).
+        callStarted: (exts) => d.hunt.callStarted(tenant.id, exts),
         callEnded: (exts) => d.hunt.callEnded(tenant.id, exts, now()),
       },
       pickups: pickups.forTenant(tenant.id),
@@ -909,11 +904,15 @@ export function createInviteRoute(d: RouteDeps) {
     // eslint-disable-next-line prefer-const -- the refusal wrapper reads the context it is part of
     let ctx: RouteContext;
     const refusable = refusing(() => ctx, invite);
+    // The call's logger is made when something is logged: most calls log nothing at the default level.
+    let log: Logger | undefined;
     ctx = {
       req,
       invite: refusable,
       io,
-      log: d.log.child({ callId: invite.callId }),
+      get log(): Logger {
+        return (log ??= d.log.child({ callId: invite.callId }));
+      },
       startedAt: now(),
       dialled: '',
       fromUser: '',
@@ -961,13 +960,13 @@ export async function retrying(fn: () => Promise<unknown>, onError: (err: unknow
 }
 
 /** The CDR facts of a routed (or refused) call; undefined before a tenant and caller are known. */
-export function callFacts(ctx: RouteContext, endedAt: number): CallFacts | undefined {
+export function callFacts(ctx: RouteContext, endedAt: number, outcome: SessionOutcome | undefined = ctx.outcome): CallFacts | undefined {
   const tenant = ctx.tenant;
   const caller = ctx.caller;
   if (!tenant || !caller) return undefined;
   if (ctx.answered?.code === 'auth-blocked' || ctx.answered?.code === 'auth-failed') return undefined;
   const plan = ctx.plan;
-  const o = ctx.outcome;
+  const o = outcome;
   const step = o?.step;
   const trunkStep = step?.kind === 'trunk' ? step : undefined;
   const ringStep = step?.kind === 'ring' ? step : undefined;

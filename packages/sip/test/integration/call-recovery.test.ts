@@ -76,11 +76,11 @@ describe('call recovery', () => {
       answeredAt: t0 + 100,
       facts: { ...facts('c-answered', t0), answeredAt: t0 + 100, finalStatus: 200, bLegCallId: 'b1' },
       legs: [leg('c-answered', 'caller'), leg('b1', 'callee')],
+      // The answered call keeps two extensions busy for hunting (the recovery makes them idle again).
+      busy: ['2001', '2002'],
     });
-    // The answered call keeps two extensions busy for hunting (the recovery makes them idle again).
     const hunt = new HuntStateStore(redis, keys);
     await hunt.callStarted('t1', ['2001', '2002']);
-    await dead.busy('t1', 'c-answered;ft', ['2001', '2002']);
     const lastSeen = await dead.heartbeat();
     expect((await admission.counters('t1', { trunkId: 'tr1', now: Date.now() })).activeCalls).toBe(2);
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { planRoute, type ContactView, type ExtensionView, type HangupBy, type RingGroupView, type TenantRoutingView } from '@kumo/domain';
 import {
+  type AnsweredCall,
   CallControl,
   CallRegistry,
   CallSession,
@@ -188,6 +189,28 @@ describe('CallSession', () => {
     expect(io.dials[1]!.cancelled).toBe(false);
     expect(invite.answeredWith).toBe('v=0 B2');
     expect(o).toMatchObject({ finalStatus: 200, hangupBy: 'callee', answeredBy: '1002', answeredAt: 1_000_000, attempts: [0] });
+  });
+
+  it('the answer is recorded with the extensions the call now counts busy (one call-record write), and the hunt state is told', async () => {
+    const plan = planRoute('1002', me, tenant, regs);
+    const io = new FakeIo();
+    const answered: AnsweredCall[] = [];
+    const started: string[][] = [];
+    const s = new CallSession(plan, new FakeInvite(), io, {
+      domain: 'acme.kumo.test',
+      onAnswered: (a) => void answered.push(a),
+      tracker: {
+        groupAnswered: () => Promise.resolve(),
+        callStarted: (e) => Promise.resolve(void started.push([...e])),
+        callEnded: () => Promise.resolve(),
+      },
+    });
+    const run = s.run();
+    await tick();
+    io.dials[0]!.answer('v=0 B');
+    await run;
+    expect(answered.map((a) => ({ busy: a.busy, answeredBy: a.answeredBy }))).toEqual([{ busy: ['1001', '1002'], answeredBy: '1002' }]);
+    expect(started).toEqual([['1001', '1002']]);
   });
 
   it('every device busy → busy forwarding', async () => {

@@ -1,47 +1,32 @@
 import type { RedisClient } from '../client.js';
+import { LuaScript } from '../script.js';
 
-type ScriptFn = (numKeys: number, ...args: (string | number)[]) => Promise<unknown>;
+const scripts = new Map<string, LuaScript>();
 
-const defined = new WeakMap<RedisClient, Set<string>>();
-
-/**
- * Runs a Lua script by EVALSHA (ioredis `defineCommand` loads it on NOSCRIPT), defining it
- * on the client the first time. Works for standalone, Sentinel and Cluster clients.
- */
-export function defineScripts(redis: RedisClient, scripts: Readonly<Record<string, string>>): void {
-  let names = defined.get(redis);
-  if (!names) {
-    names = new Set();
-    defined.set(redis, names);
+function scriptOf(lua: string): LuaScript {
+  let s = scripts.get(lua);
+  if (s === undefined) {
+    s = new LuaScript(lua);
+    scripts.set(lua, s);
   }
-  for (const [name, lua] of Object.entries(scripts)) {
-    if (names.has(name)) continue;
-    redis.defineCommand(name, { lua });
-    names.add(name);
-  }
+  return s;
+}
+
+/** Prepares the named scripts (their SHA-1s) ahead of traffic. Nothing is defined on the client (see LuaScript). */
+export function defineScripts(_redis: RedisClient, named: Readonly<Record<string, string>>): void {
+  for (const lua of Object.values(named)) scriptOf(lua);
 }
 
 /**
- * Call `defineScripts` for every script first (at construction): ioredis auto-pipelining
- * batches created before a command is defined do not know it.
+ * Runs a Lua script by EVALSHA, falling back to EVAL on NOSCRIPT (LuaScript). `name` names the script in
+ * callers' code only. Works for standalone, Sentinel and Cluster clients.
  */
 export function runScript(
   redis: RedisClient,
-  name: string,
+  _name: string,
   lua: string,
   keys: readonly string[],
   args: readonly (string | number)[],
 ): Promise<unknown> {
-  let names = defined.get(redis);
-  if (!names) {
-    names = new Set();
-    defined.set(redis, names);
-  }
-  if (!names.has(name)) {
-    redis.defineCommand(name, { lua });
-    names.add(name);
-  }
-  const fn = (redis as unknown as Record<string, ScriptFn>)[name];
-  if (typeof fn !== 'function') throw new Error(`script ${name} not defined`);
-  return fn.call(redis, keys.length, ...keys, ...args);
+  return scriptOf(lua).run(redis, keys, args);
 }

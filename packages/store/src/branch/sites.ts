@@ -2,7 +2,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Did, ExtensionRecord, PickupGroup, RingGroup, TrunkRecord } from '@kumo/domain';
 import { KumoError } from '@kumo/runtime';
 import type { RedisClient } from '../client.js';
-import type { KeySchema } from '../keys.js';
+import { newIndexVersion, type KeySchema } from '../keys.js';
 import { gatewayIdentity, uniqueIpGateways, type DirectoryRepo } from '../provisioning/directory.js';
 import { hashApiKey } from '../provisioning/apikeys.js';
 import type { Actor, AuditRepo } from '../provisioning/audit.js';
@@ -329,6 +329,8 @@ export async function applySiteConfig(redis: RedisClient, keys: KeySchema, tenan
       m.sadd(gk.trunkSourcesAt(g.host), gatewayIdentity(g));
     }
   }
+  // The trunk-source index was rewritten: cached lookups of it are stale (CachedDirectoryRepo).
+  m.set(gk.trunkSourcesVersion(), newIndexVersion());
   for (const d of c.dids) {
     m.zadd(tk.dids(tenantId), 0, d.number);
     m.set(tk.did(tenantId, d.number), JSON.stringify(d));

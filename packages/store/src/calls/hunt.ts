@@ -6,6 +6,7 @@
  */
 import type { RedisClient } from '../client.js';
 import type { KeySchema } from '../keys.js';
+import { LuaScript } from '../script.js';
 
 export interface HuntState {
   readonly busy: ReadonlySet<string>;
@@ -27,37 +28,56 @@ redis.call('PEXPIRE', KEYS[2], ARGV[2])
 return 1
 `;
 
-interface Scripted {
-  kumoHuntEnded(k1: string, k2: string, ...args: (string | number)[]): Promise<unknown>;
-}
+/** KEYS: inCall. ARGV: ttl ms, extensions… One more call for each. */
+const CALL_STARTED_LUA = `
+for i = 2, #ARGV do
+  redis.call('HINCRBY', KEYS[1], ARGV[i], 1)
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1
+`;
 
-const defined = new WeakSet<object>();
-function scripted(redis: RedisClient): Scripted {
-  if (!defined.has(redis)) {
-    redis.defineCommand('kumoHuntEnded', { numberOfKeys: 2, lua: CALL_ENDED_LUA });
-    defined.add(redis);
-  }
-  return redis as unknown as Scripted;
-}
+/**
+ * KEYS: inCall, idleSince, huntLast. ARGV: number of extensions, extensions…, groups…
+ * Returns { inCall values, idleSince values, huntLast values } (false → nil for a missing field).
+ */
+const READ_LUA = `
+local n = tonumber(ARGV[1])
+local exts, groups = {}, {}
+for i = 2, n + 1 do exts[#exts + 1] = ARGV[i] end
+for i = n + 2, #ARGV do groups[#groups + 1] = ARGV[i] end
+local inCall, idle, last = {}, {}, {}
+if #exts > 0 then
+  inCall = redis.call('HMGET', KEYS[1], unpack(exts))
+  idle = redis.call('HMGET', KEYS[2], unpack(exts))
+end
+if #groups > 0 then last = redis.call('HMGET', KEYS[3], unpack(groups)) end
+return { inCall, idle, last }
+`;
+
+type Fields = (string | null)[];
+
+const callEnded = new LuaScript(CALL_ENDED_LUA);
+const callStarted = new LuaScript(CALL_STARTED_LUA);
+const readState = new LuaScript(READ_LUA);
 
 export class HuntStateStore {
   constructor(
     private readonly redis: RedisClient,
     private readonly keys: KeySchema,
-  ) {
-    // Define the script now, before traffic: ioredis auto-pipelining cannot run a command defined
-    // while a pipeline is pending ("pipeline[functionName] is not a function").
-    scripted(redis);
-  }
+  ) {}
 
-  /** The state of the given extensions and groups (three HMGETs, one round trip with pipelining). */
+  /** The state of the given extensions and groups (three HMGETs in one script: one command, one round trip). */
   async read(tenantId: string, extensions: readonly string[], groups: readonly string[]): Promise<HuntState> {
     const k = this.keys.tenant;
-    const [inCall, idle, last] = await Promise.all([
-      extensions.length > 0 ? this.redis.hmget(k.inCall(tenantId), ...extensions) : Promise.resolve([]),
-      extensions.length > 0 ? this.redis.hmget(k.idleSince(tenantId), ...extensions) : Promise.resolve([]),
-      groups.length > 0 ? this.redis.hmget(k.huntLast(tenantId), ...groups) : Promise.resolve([]),
-    ]);
+    const [inCall, idle, last] =
+      extensions.length + groups.length === 0
+        ? [[], [], []]
+        : ((await readState.run(this.redis, [k.inCall(tenantId), k.idleSince(tenantId), k.huntLast(tenantId)], [extensions.length, ...extensions, ...groups])) as [
+            Fields,
+            Fields,
+            Fields,
+          ]);
     const busy = new Set<string>();
     const idleSince = new Map<string, number>();
     const lastAnswered = new Map<string, string>();
@@ -82,13 +102,12 @@ export class HuntStateStore {
 
   async callStarted(tenantId: string, extensions: readonly string[]): Promise<void> {
     if (extensions.length === 0) return;
-    const key = this.keys.tenant.inCall(tenantId);
-    await Promise.all([...extensions.map((e) => this.redis.hincrby(key, e, 1)), this.redis.pexpire(key, STATE_TTL_MS)]);
+    await callStarted.run(this.redis, [this.keys.tenant.inCall(tenantId)], [STATE_TTL_MS, ...extensions]);
   }
 
   async callEnded(tenantId: string, extensions: readonly string[], nowMs = Date.now()): Promise<void> {
     if (extensions.length === 0) return;
     const k = this.keys.tenant;
-    await scripted(this.redis).kumoHuntEnded(k.inCall(tenantId), k.idleSince(tenantId), nowMs, STATE_TTL_MS, ...extensions);
+    await callEnded.run(this.redis, [k.inCall(tenantId), k.idleSince(tenantId)], [nowMs, STATE_TTL_MS, ...extensions]);
   }
 }

@@ -115,17 +115,25 @@ export class CallRecordStore {
     await Promise.all([a, b]);
   }
 
-  /** The call was answered: its legs, answer time, facts and (trunk) ticket as they are now. */
-  async answered(tenantId: string, callKey: string, a: { answeredAt: number; facts: CallFacts; legs: readonly LegRecord[]; ticket?: AdmissionTicket }): Promise<void> {
+  /**
+   * The call was answered: its legs, answer time, facts and (trunk) ticket as they are now, and the
+   * extensions it counts as busy (hunt state), which a process recovering it counts idle again. One write.
+   */
+  async answered(
+    tenantId: string,
+    callKey: string,
+    a: { answeredAt: number; facts: CallFacts; legs: readonly LegRecord[]; ticket?: AdmissionTicket; busy?: readonly string[] },
+  ): Promise<void> {
     await this.redis.hset(this.keys.tenant.callRecord(tenantId, callKey), {
       answeredAt: String(a.answeredAt),
       facts: JSON.stringify(a.facts),
       legs: JSON.stringify(a.legs),
       ...(a.ticket ? { ticket: JSON.stringify(a.ticket) } : {}),
+      ...(a.busy !== undefined && a.busy.length > 0 ? { busy: JSON.stringify(a.busy) } : {}),
     });
   }
 
-  /** The call counts these extensions as busy (hunt state): a process recovering it counts them idle again. */
+  /** Sets the extensions the call counts as busy (a recovery empties it once it gave them back). */
   async busy(tenantId: string, callKey: string, extensions: readonly string[]): Promise<void> {
     await this.redis.hset(this.keys.tenant.callRecord(tenantId, callKey), { busy: JSON.stringify(extensions) });
   }

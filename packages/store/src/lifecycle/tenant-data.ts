@@ -17,7 +17,7 @@
 import { randomBytes } from 'node:crypto';
 import { Cluster } from 'ioredis';
 import type { RedisClient } from '../client.js';
-import type { KeySchema } from '../keys.js';
+import { newIndexVersion, type KeySchema } from '../keys.js';
 import type { AuditRepo } from '../provisioning/audit.js';
 
 export interface RetentionRecord {
@@ -130,6 +130,7 @@ export class TenantDataLifecycle {
     n += await this.hdelWhere(g.sipDomains(), (_f, v) => v === tenantId);
     n += await this.hdelWhere(g.dids(), (_f, v) => v === tenantId);
     n += await this.hdelWhere(g.trunkSources(), this.jsonTenantIs(tenantId));
+    await this.redis.set(g.trunkSourcesVersion(), newIndexVersion());
     // API keys: the hash → record index, then the id → hash index of those ids.
     const keyIds: string[] = [];
     n += await this.hdelWhere(g.apiKeys(), (f, v) => {

@@ -39,6 +39,14 @@ export interface TrunkMatch {
   readonly trunk: TrunkRecord;
 }
 
+/** One entry of the trunk-source index at an address (`gatewayRefsAt`). */
+export interface GatewayRef {
+  readonly tenantId: string;
+  readonly trunkId: string;
+  /** The gateway's identity at that address; absent for a legacy entry (every gateway of the trunk there). */
+  readonly gateway?: Pick<Gateway, 'port' | 'transport'>;
+}
+
 /** A trunk gateway a request may have come from (`trunksAtSource`). */
 export interface GatewayMatch extends TrunkMatch {
   readonly gateway: Pick<Gateway, 'host' | 'port' | 'transport'>;
@@ -262,27 +270,40 @@ export class DirectoryRepo {
   }
 
   private async gatewaysAt(host: string): Promise<GatewayMatch[]> {
+    const refs = await this.gatewayRefsAt(host);
+    if (refs.length === 0) return [];
+    const out: GatewayMatch[] = [];
+    const trunks = new Map<string, Promise<TrunkRecord | null>>();
+    for (const ref of refs) {
+      const k = `${ref.tenantId}/${ref.trunkId}`;
+      if (!trunks.has(k)) trunks.set(k, this.trunk(ref.tenantId, ref.trunkId));
+      const trunk = await trunks.get(k);
+      if (!trunk) continue;
+      if (ref.gateway) out.push({ tenantId: ref.tenantId, trunk, gateway: { host, ...ref.gateway }, exactPort: false });
+      // Index written before gateways had an identity (field = IP only): every gateway of that trunk at this IP.
+      else for (const g of trunk.gateways) if (g.host === host) out.push({ tenantId: ref.tenantId, trunk, gateway: g, exactPort: false });
+    }
+    return out;
+  }
+
+  /**
+   * The trunk-source index at one IP literal: the trunks with a gateway there, by identity (in identity
+   * order), or the legacy entry (no `gateway`: every gateway of that trunk at this IP).
+   */
+  protected async gatewayRefsAt(host: string): Promise<readonly GatewayRef[]> {
     // Both indexes in one round trip: most requests come from phones, at no gateway's address.
     const [members, legacyRef] = await Promise.all([this.redis.smembers(this.keys.global.trunkSourcesAt(host)), this.redis.hget(this.keys.global.trunkSources(), host)]);
     const ids = members.sort();
     if (ids.length === 0) {
-      // Index written before gateways had an identity (field = IP only): every gateway of that trunk at this IP.
       const legacy = parse<{ tenantId: string; trunkId: string }>(legacyRef);
-      const trunk = legacy ? await this.trunk(legacy.tenantId, legacy.trunkId) : null;
-      if (!legacy || !trunk) return [];
-      return trunk.gateways.filter((g) => g.host === host).map((g) => ({ tenantId: legacy.tenantId, trunk, gateway: g, exactPort: false }));
+      return legacy ? [{ tenantId: legacy.tenantId, trunkId: legacy.trunkId }] : [];
     }
     const refs = await this.redis.hmget(this.keys.global.trunkSources(), ...ids);
-    const out: GatewayMatch[] = [];
-    const trunks = new Map<string, Promise<TrunkRecord | null>>();
+    const out: GatewayRef[] = [];
     for (let i = 0; i < ids.length; i++) {
       const ref = parse<{ tenantId: string; trunkId: string }>(refs[i] ?? null);
       const [transport = '', , port = ''] = (ids[i] as string).split('|');
-      if (ref === null) continue;
-      const k = `${ref.tenantId}/${ref.trunkId}`;
-      if (!trunks.has(k)) trunks.set(k, this.trunk(ref.tenantId, ref.trunkId));
-      const trunk = await trunks.get(k);
-      if (trunk) out.push({ tenantId: ref.tenantId, trunk, gateway: { host, port: Number(port), transport: transport as Gateway['transport'] }, exactPort: false });
+      if (ref !== null) out.push({ tenantId: ref.tenantId, trunkId: ref.trunkId, gateway: { port: Number(port), transport: transport as Gateway['transport'] } });
     }
     return out;
   }

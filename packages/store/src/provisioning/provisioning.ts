@@ -30,7 +30,7 @@ import {
 } from '@kumo/domain';
 import { KumoError } from '@kumo/runtime';
 import type { RedisClient } from '../client.js';
-import type { KeySchema } from '../keys.js';
+import { newIndexVersion, type KeySchema } from '../keys.js';
 import { ApiKeyRepo } from './apikeys.js';
 import { gatewayIdentity, uniqueIpGateways } from './directory.js';
 import { isSealed } from './secrets.js';
@@ -682,6 +682,8 @@ export class ProvisioningRepo extends DirectoryRepo {
       if (ok === 1 || (await this.redis.hget(this.keys.global.trunkSources(), id)) === ref) {
         if (ok === 1) claimed.push(g);
         await this.redis.sadd(this.keys.global.trunkSourcesAt(g.host), id);
+        // After the write: the sip workers' cached lookups of this address are stale from here.
+        await this.redis.set(this.keys.global.trunkSourcesVersion(), newIndexVersion());
         continue;
       }
       await this.releaseSources(tenantId, trunkId, claimed);
@@ -700,6 +702,7 @@ export class ProvisioningRepo extends DirectoryRepo {
       const id = gatewayIdentity(g);
       if ((await this.lua.kumoHdelIf(this.keys.global.trunkSources(), id, ref)) === 1) await this.redis.srem(this.keys.global.trunkSourcesAt(g.host), id);
     }
+    if (gateways.length > 0) await this.redis.set(this.keys.global.trunkSourcesVersion(), newIndexVersion());
   }
 
   /** The registration password sealed with the secret key (when one is configured), as stored. */

@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import type { RedisClient } from '../client.js';
 import type { KeySchema } from '../keys.js';
-import { FAIL_LUA, NONCE_COUNT_LUA, REGISTER_LUA } from './lua.js';
+import { LuaScript } from '../script.js';
+import { AUTH_STATE_LUA, BINDINGS_OF_LUA, FAIL_LUA, NONCE_COUNT_LUA, REGISTER_LUA } from './lua.js';
 
 /** One registered contact of an extension (RFC 3261 §10 binding). */
 export interface Binding {
@@ -61,29 +61,11 @@ export interface RegistrationListEntry {
   readonly bindings: readonly Binding[];
 }
 
-/**
- * EVALSHA with a fallback to EVAL on NOSCRIPT (fresh or flushed Redis, failover). Plain commands rather
- * than ioredis `defineCommand`: custom commands inside auto-pipelines crashed ioredis 5 under
- * concurrent load ("results[i] is not iterable") while their scripts were not yet cached.
- */
-class Script {
-  private readonly sha: string;
-  constructor(private readonly lua: string) {
-    this.sha = createHash('sha1').update(lua).digest('hex');
-  }
-  async run(redis: RedisClient, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
-    try {
-      return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
-    } catch (err) {
-      if (err instanceof Error && err.message.startsWith('NOSCRIPT')) return redis.eval(this.lua, keys.length, ...keys, ...args);
-      throw err;
-    }
-  }
-}
-
-const registerScript = new Script(REGISTER_LUA);
-const failScript = new Script(FAIL_LUA);
-const nonceCountScript = new Script(NONCE_COUNT_LUA);
+const registerScript = new LuaScript(REGISTER_LUA);
+const failScript = new LuaScript(FAIL_LUA);
+const nonceCountScript = new LuaScript(NONCE_COUNT_LUA);
+const authStateScript = new LuaScript(AUTH_STATE_LUA);
+const bindingsOfScript = new LuaScript(BINDINGS_OF_LUA);
 
 /** Call-IDs never contain `|` (RFC 3261 `word`), but a hostile one must not break the record format. */
 function safeCallId(s: string): string {
@@ -110,6 +92,16 @@ function encode(u: BindingUpdate): string {
   if (u.q !== undefined) j.q = u.q;
   if (u.path !== undefined && u.path.length > 0) j.pa = [...u.path];
   return JSON.stringify(j);
+}
+
+/** The unexpired bindings among stored (id, value) pairs, highest q first, then the most recently refreshed. */
+function liveBindings(entries: readonly [string, string][], nowMs: number): Binding[] {
+  const out: Binding[] = [];
+  for (const [id, v] of entries) {
+    const b = decodeBinding(id, v);
+    if (b && b.expiresAt > nowMs) out.push(b);
+  }
+  return out.sort((a, b) => (b.q ?? 0) - (a.q ?? 0) || b.updatedAt - a.updatedAt);
 }
 
 /** Decodes one stored binding; undefined when malformed. */
@@ -178,12 +170,24 @@ export class LocationStore {
   /** Live bindings of one extension (for call control: where to send an INVITE). */
   async contactsFor(tenantId: string, extension: string, nowMs = Date.now()): Promise<Binding[]> {
     const raw = await this.redis.hgetall(this.keys.tenant.regBindings(tenantId, extension));
-    const out: Binding[] = [];
-    for (const [id, v] of Object.entries(raw)) {
-      const b = decodeBinding(id, v);
-      if (b && b.expiresAt > nowMs) out.push(b);
-    }
-    return out.sort((a, b) => (b.q ?? 0) - (a.q ?? 0) || b.updatedAt - a.updatedAt);
+    return liveBindings(Object.entries(raw), nowMs);
+  }
+
+  /** `contactsFor` of several extensions of one tenant, in one command (a script over their hashes, one slot). */
+  async contactsOf(tenantId: string, extensions: readonly string[], nowMs = Date.now()): Promise<Binding[][]> {
+    if (extensions.length === 0) return [];
+    if (extensions.length === 1) return [await this.contactsFor(tenantId, extensions[0] as string, nowMs)];
+    const raw = (await bindingsOfScript.run(
+      this.redis,
+      extensions.map((e) => this.keys.tenant.regBindings(tenantId, e)),
+      [],
+    )) as string[][];
+    return extensions.map((_e, i) => {
+      const flat = raw[i] ?? [];
+      const entries: [string, string][] = [];
+      for (let j = 0; j + 1 < flat.length; j += 2) entries.push([flat[j] as string, flat[j + 1] as string]);
+      return liveBindings(entries, nowMs);
+    });
   }
 
   /** Removes some (ids) or all bindings of an extension, e.g. an admin's force-unregister. Returns how many were live. */
@@ -291,6 +295,27 @@ export class AuthGuardStore {
       }),
     ]);
     return out;
+  }
+
+  /**
+   * What authenticating one request reads: the blocks of the source address, the extension and the pair, and the
+   * device's digest state — the address's EXISTS and one script in the tenant's slot (two commands, one round trip).
+   */
+  async authState(tenantId: string, extension: string, ip: string, device: string): Promise<{ ip: boolean; aor: boolean; pair: boolean; device: { learned?: string; pending?: string } }> {
+    const k = this.keys.tenant;
+    const [ipBlocked, r] = await Promise.all([
+      this.redis.exists(this.keys.global.regBlockIp(ip)),
+      authStateScript.run(this.redis, [k.regBlockAor(tenantId, extension), k.regBlockPair(tenantId, extension, ip), k.authDevice(tenantId, device)], []) as Promise<
+        [number, number, string | null, string | null]
+      >,
+    ]);
+    const [aor, pair, learned, pending] = r;
+    return {
+      ip: ipBlocked === 1,
+      aor: aor === 1,
+      pair: pair === 1,
+      device: { ...(learned !== null && learned !== undefined ? { learned } : {}), ...(pending !== null && pending !== undefined ? { pending } : {}) },
+    };
   }
 
   /** Remembers a device that authenticated a REGISTER: by source address and, when it gave one, its instance id. */

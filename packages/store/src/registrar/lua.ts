@@ -129,3 +129,20 @@ if nc <= last then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', tonumber(ARGV[2]))
 return 1
 `;
+
+/**
+ * What authenticating a request of one tenant's extension reads, in one command: whether the extension's
+ * block and the (extension, address) block are set, and the device's digest state.
+ * KEYS: aor block, pair block, device state. Returns { aor blocked 0/1, pair blocked 0/1, learned, pending }.
+ */
+export const AUTH_STATE_LUA = `
+local d = redis.call('HMGET', KEYS[3], 'learned', 'pending')
+return { redis.call('EXISTS', KEYS[1]), redis.call('EXISTS', KEYS[2]), d[1], d[2] }
+`;
+
+/** The bindings of several extensions of one tenant in one command. KEYS: their bindings hashes. Returns one HGETALL reply per key. */
+export const BINDINGS_OF_LUA = `
+local out = {}
+for i = 1, #KEYS do out[i] = redis.call('HGETALL', KEYS[i]) end
+return out
+`;

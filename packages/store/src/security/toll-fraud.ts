@@ -7,6 +7,7 @@
 import { DEFAULT_TOLL_LIMITS, type TollClass, type TollLimits } from '@kumo/domain';
 import type { RedisClient } from '../client.js';
 import type { KeySchema } from '../keys.js';
+import { LuaScript } from '../script.js';
 
 /**
  * KEYS 1 block, 2 override, 3 hour counter, 4 hour spend. ARGV 1 limit, 2 counter TTL ms, 3 block record,
@@ -97,7 +98,10 @@ interface Scripts {
   kumoTollAddRunning(seen: string, spend: string, running: string, cdrId: string, soFar: string, spendTtlMs: string, runningTtlMs: string): Promise<[number, number]>;
 }
 
-const defined = new WeakSet<RedisClient>();
+// Plain EVALSHA (LuaScript), not ioredis custom commands: see script.ts.
+const ATTEMPT_SCRIPT = new LuaScript(ATTEMPT);
+const ADD_SPEND_SCRIPT = new LuaScript(ADD_SPEND);
+const ADD_RUNNING_SCRIPT = new LuaScript(ADD_RUNNING);
 const HOUR = 3_600_000;
 const CLASSES: readonly TollClass[] = ['international', 'premium'];
 
@@ -109,13 +113,11 @@ export class TollFraudStore {
     private readonly keys: KeySchema,
     private readonly defaults: TollLimits = DEFAULT_TOLL_LIMITS,
   ) {
-    if (!defined.has(redis)) {
-      redis.defineCommand('kumoTollAttempt', { numberOfKeys: 4, lua: ATTEMPT });
-      redis.defineCommand('kumoTollAddSpend', { numberOfKeys: 3, lua: ADD_SPEND });
-      redis.defineCommand('kumoTollAddRunning', { numberOfKeys: 3, lua: ADD_RUNNING });
-      defined.add(redis);
-    }
-    this.lua = redis as unknown as Scripts;
+    this.lua = {
+      kumoTollAttempt: ATTEMPT_SCRIPT.bind(redis, 4),
+      kumoTollAddSpend: ADD_SPEND_SCRIPT.bind(redis, 3),
+      kumoTollAddRunning: ADD_RUNNING_SCRIPT.bind(redis, 3),
+    };
   }
 
   async limits(tenantId: string): Promise<{ limits: TollLimits; custom: boolean }> {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { validateExtension, validateTenantCreate } from '@kumo/domain';
+import { validateExtension, validateTenantCreate, validateTrunk, type TrunkInput } from '@kumo/domain';
 import { CachedDirectoryRepo, CONFIG_CACHE_FRESH_MS, ProvisioningRepo, SYSTEM_ACTOR, createRedis, keySchema, type KeySchema, type RedisClient } from '@kumo/store';
 import { uniquePrefix } from '@kumo/testkit';
 
@@ -53,5 +53,50 @@ describe('CachedDirectoryRepo: tenant configuration versioned by the audit head'
     expect(await dir.tenantById('nope')).toBeNull();
     expect(await dir.extension('nope', '1001')).toBeNull();
     expect(dir.stats()).toEqual({ tenants: 0, entries: 0 });
+  });
+
+  it('caches a domain’s tenant id, trusting it only while the tenant record names that domain; unknown domains are read each time', async () => {
+    const dir = new CachedDirectoryRepo(redis, keys);
+    expect(await dir.tenantByDomain('td.cache.test')).toBeNull();
+    // Not cached while unknown: a tenant created with the domain is found by the next request.
+    await repo.createTenant(ok(validateTenantCreate({ id: 'td', name: 'td', sipDomain: 'td.cache.test', ports: 100, trunkChannels: 1, callsPerSecond: 5 })), SYSTEM_ACTOR);
+    expect((await dir.tenantByDomain('td.cache.test'))?.id).toBe('td');
+    // Served by the cached id: the index entry is not read again (removed here behind the cache's back).
+    await redis.hdel(keys.global.sipDomains(), 'td.cache.test');
+    expect((await dir.tenantByDomain('TD.cache.test'))?.status).toBe('active');
+    // Status is never cached: the record is read on every lookup.
+    await redis.hset(keys.tenant.record('td'), 'status', 'suspended');
+    expect((await dir.tenantByDomain('td.cache.test'))?.status).toBe('suspended');
+    // A record that no longer names the domain (or is gone) sends the lookup back to the index.
+    await redis.hset(keys.tenant.record('td'), 'sipDomain', 'other.cache.test');
+    expect(await dir.tenantByDomain('td.cache.test')).toBeNull();
+    await redis.hset(keys.global.sipDomains(), 'td.cache.test', 'td');
+    await redis.hset(keys.tenant.record('td'), 'sipDomain', 'td.cache.test');
+    expect((await dir.tenantByDomain('td.cache.test'))?.id).toBe('td');
+    await redis.del(keys.tenant.record('td'));
+    await redis.hdel(keys.global.sipDomains(), 'td.cache.test');
+    expect(await dir.tenantByDomain('td.cache.test')).toBeNull();
+  });
+
+  it('caches the trunk-source lookup per address until the index’s version changes (every write to the index replaces it)', async () => {
+    const trunk = (id: string, gateways: TrunkInput['gateways']) => ok(validateTrunk({ id, name: id, gateways, channelLimit: 2 }));
+    const dir = new CachedDirectoryRepo(redis, keys);
+    await repo.createTrunk('tc', trunk('other', [{ host: '198.51.100.21', port: 5060 }]), SYSTEM_ACTOR);
+    expect(await dir.trunksAtSource('198.51.100.20', 5060, 'udp')).toEqual([]);
+    // Served from memory: an index entry written behind the version's back is not seen…
+    await redis.hset(keys.global.trunkSources(), 'udp|198.51.100.20|5060', JSON.stringify({ tenantId: 'tc', trunkId: 'other' }));
+    await redis.sadd(keys.global.trunkSourcesAt('198.51.100.20'), 'udp|198.51.100.20|5060');
+    expect(await dir.trunksAtSource('198.51.100.20', 5060, 'udp')).toEqual([]);
+    // …until the next write through the provisioning API replaces the version.
+    await repo.createTrunk('tc', trunk('carrier', [{ host: '198.51.100.20', port: 5070 }]), SYSTEM_ACTOR);
+    expect((await dir.trunksAtSource('198.51.100.20', 5060, 'udp')).map((m) => [m.trunk.id, m.gateway.port, m.exactPort])).toEqual([
+      ['other', 5060, true],
+      ['carrier', 5070, false],
+    ]);
+    await repo.deleteTrunk('tc', 'carrier', SYSTEM_ACTOR);
+    expect((await dir.trunksAtSource('198.51.100.20', 5070, 'udp')).map((m) => m.trunk.id)).toEqual(['other']);
+    // The trunk records themselves are read per request (a changed gateway list is seen at once).
+    await repo.replaceTrunk('tc', 'other', (t) => ({ ...t, name: 'renamed' }), SYSTEM_ACTOR);
+    expect((await dir.trunksAtSource('198.51.100.21', 5060, 'udp')).map((m) => m.trunk.name)).toEqual(['renamed']);
   });
 });

@@ -91,6 +91,19 @@ describe('LocationStore', () => {
     expect(await loc.countBindings('acme')).toBe(1);
   });
 
+  it('contactsOf reads several extensions’ live bindings in one command, as contactsFor does one by one', async () => {
+    const { loc } = setup();
+    await loc.register(reqOf({ extension: '1001', updates: [upd('a', 60), upd('b', 60, { q: 0.9 })] }));
+    await loc.register(reqOf({ extension: '1002', updates: [upd('c', 60)] }));
+    const exts = ['1001', '1002', '1003'];
+    const many = await loc.contactsOf('acme', exts);
+    expect(many).toEqual(await Promise.all(exts.map((e) => loc.contactsFor('acme', e))));
+    expect(many.map((b) => b.map((x) => x.id))).toEqual([['b', 'a'], ['c'], []]);
+    // Expired bindings are left out (the clock moved past their expiry).
+    expect(await loc.contactsOf('acme', exts, Date.now() + 120_000)).toEqual([[], [], []]);
+    expect(await loc.contactsOf('acme', [])).toEqual([]);
+  });
+
   it('keeps a binding under 1 KB of Redis memory', async () => {
     const { loc, keys } = setup();
     const n = 500;
@@ -129,6 +142,20 @@ describe('AuthGuardStore', () => {
     await guard.recordFailure({ kind: 'aor', tenantId: 'acme', extension: '1001' }, o);
     await new Promise((r) => setTimeout(r, 350));
     expect(await guard.recordFailure({ kind: 'aor', tenantId: 'acme', extension: '1001' }, o)).toEqual({ count: 1, blocked: false });
+  });
+
+  it('authState: the three blocks and the device’s digest state, read together', async () => {
+    const { guard } = setup();
+    const o = { windowMs: 10_000, threshold: 1, blockMs: 5_000 };
+    expect(await guard.authState('acme', '1001', '198.51.100.7', 'dev1')).toEqual({ ip: false, aor: false, pair: false, device: {} });
+    await guard.recordFailure({ kind: 'pair', tenantId: 'acme', extension: '1001', ip: '198.51.100.7' }, o);
+    await guard.setDeviceState('acme', 'dev1', { learned: 'MD5', pending: '123' }, 60_000);
+    expect(await guard.authState('acme', '1001', '198.51.100.7', 'dev1')).toEqual({ ip: false, aor: false, pair: true, device: { learned: 'MD5', pending: '123' } });
+    await guard.recordFailure({ kind: 'aor', tenantId: 'acme', extension: '1001' }, o);
+    await guard.recordFailure({ kind: 'ip', ip: '198.51.100.7' }, o);
+    await guard.setDeviceState('acme', 'dev1', { pending: null }, 60_000);
+    expect(await guard.authState('acme', '1001', '198.51.100.7', 'dev1')).toEqual({ ip: true, aor: true, pair: true, device: { learned: 'MD5' } });
+    expect(await guard.authState('acme', '1002', '198.51.100.8', 'dev2')).toEqual({ ip: false, aor: false, pair: false, device: {} });
   });
 
   it('accepts only increasing nonce counts', async () => {
