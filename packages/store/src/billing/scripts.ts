@@ -5,7 +5,7 @@
  * `:tot:<M>`), so they share the slot. The `#!lua` shebang makes Redis refuse the script up
  * front when out of memory, instead of failing after a partial write.
  */
-import { LuaScript } from './lua.js';
+import { LuaScript } from '../script.js';
 
 const MONTH_HELPERS = `
 local function days_from_civil(y, m, d)
