@@ -2,6 +2,28 @@ import { describe, expect, it } from 'vitest';
 import { OverloadGuard } from '../../src/overload.js';
 import { FakeClock } from './txn-fakes.js';
 
+/**
+ * `run(ms, offered/s, answerMs)`: offers new INVITEs to `g` evenly on `clock` (branch keys `<tag>1`, `<tag>2`, …); the
+ * app answers each admitted one at once after `answerMs`. Returns how many were admitted and shed.
+ */
+function offered(g: OverloadGuard, clock: FakeClock, tag: string): (ms: number, rate: number, answerMs: number) => { admitted: number; shed: number } {
+  let n = 0;
+  return (ms, rate, answerMs) => {
+    const out = { admitted: 0, shed: 0 };
+    const step = 1000 / rate;
+    for (let t = 0; t < ms; t += step) {
+      clock.advance(step);
+      if (g.shouldShed(`${tag}${++n}`)) out.shed++;
+      else {
+        out.admitted++;
+        g.delivered();
+        g.settled(answerMs);
+      }
+    }
+    return out;
+  };
+}
+
 describe('OverloadGuard backstops', () => {
   let seq = 0;
   const guard = (pendingHigh = 4, lagHighMs = 100) => {
@@ -71,21 +93,7 @@ describe('OverloadGuard admission controller', () => {
     let e = elu;
     const g = new OverloadGuard({ lagHighMs: 250, pendingHigh: 100000, retryAfterS: 5, latencyHighMs: 100, eluHigh: 0.98, sampleMs: 20, intervalMs: 100 }, clock, () => clock.now, undefined, () => e);
     g.start();
-    let n = 0;
-    const run = (ms: number, rate: number, answerMs: number): { admitted: number; shed: number } => {
-      const out = { admitted: 0, shed: 0 };
-      const step = 1000 / rate;
-      for (let t = 0; t < ms; t += step) {
-        clock.advance(step);
-        if (g.shouldShed(`b${++n}`)) out.shed++;
-        else {
-          out.admitted++;
-          g.delivered();
-          g.settled(answerMs);
-        }
-      }
-      return out;
-    };
+    const run = offered(g, clock, 'b');
     return { g, clock, run, setElu: (x: number) => (e = x) };
   };
 
@@ -218,21 +226,7 @@ describe('OverloadGuard receive-queue probe', () => {
       },
     );
     g.start();
-    let n = 0;
-    const run = (ms: number, rate: number, answerMs: number): { admitted: number; shed: number } => {
-      const out = { admitted: 0, shed: 0 };
-      const step = 1000 / rate;
-      for (let t = 0; t < ms; t += step) {
-        clock.advance(step);
-        if (g.shouldShed(`q${++n}`)) out.shed++;
-        else {
-          out.admitted++;
-          g.delivered();
-          g.settled(answerMs);
-        }
-      }
-      return out;
-    };
+    const run = offered(g, clock, 'q');
     return { g, clock, run, setQueue: (ms: number) => (queueMs = ms), setLose: (x: boolean) => (lose = x) };
   };
 
