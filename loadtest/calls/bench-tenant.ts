@@ -1,6 +1,6 @@
-/** What the call benchmarks share: the bench tenant with its two extensions, and latency percentiles. */
+/** What the call benchmarks share: the bench tenant with its two extensions, the callee's binding, and latency percentiles. */
 import { validateExtension, validateTenantCreate } from '@kumo/domain';
-import { ProvisioningRepo, SYSTEM_ACTOR, type KeySchema, type RedisClient } from '@kumo/store';
+import { LocationStore, ProvisioningRepo, SYSTEM_ACTOR, type KeySchema, type RedisClient } from '@kumo/store';
 
 export const BENCH_DOMAIN = 'bench.kumo.test';
 
@@ -15,6 +15,21 @@ export async function seedBenchTenant(redis: RedisClient, keys: KeySchema, ports
     if (!e.ok) throw new Error('ext');
     await repo.createExtension('bench', e.value, SYSTEM_ACTOR);
   }
+}
+
+/** The callee 1002 bound to the sipp UAS on `port` (UDP), replacing any earlier binding. */
+export async function registerCallee(redis: RedisClient, keys: KeySchema, port: number): Promise<void> {
+  await redis.del(keys.tenant.regBindings('bench', '1002'));
+  await new LocationStore(redis, keys).register({
+    tenantId: 'bench',
+    extension: '1002',
+    callId: `bench-${port}`,
+    cseq: 1,
+    maxContacts: 5,
+    policy: 'replace-oldest',
+    mode: 'update',
+    updates: [{ id: `b${port}`, expires: 3600, contact: `sip:1002@127.0.0.1:${port}`, source: { address: '127.0.0.1', port, transport: 'udp' } }],
+  });
 }
 
 export interface Rtd {

@@ -22,8 +22,8 @@ import { loadavg, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { BENCH_DOMAIN, startCallBenchStack, type CallBenchStack } from './stack.js';
-import { percentiles, type Rtd } from './bench-tenant.js';
-import { CdrStreams, LocationStore, type RedisClient, type KeySchema } from '@kumo/store';
+import { percentiles, registerCallee, type Rtd } from './bench-tenant.js';
+import { CdrStreams, type RedisClient, type KeySchema } from '@kumo/store';
 import type { SipApp } from '@kumo/sip';
 import { freePort, startSipp, type SippOptions, type SippResult } from '@kumo/testkit';
 
@@ -189,20 +189,6 @@ async function runWithRtt(o: SippOptions & { scenario: { file: string } }): Prom
   return { result, rtd: pct(rtd), steady: pct(steady) };
 }
 
-async function registerCallee(uport: number): Promise<void> {
-  await redis.del(keys.tenant.regBindings('bench', '1002'));
-  await new LocationStore(redis, keys).register({
-    tenantId: 'bench',
-    extension: '1002',
-    callId: `bench-${uport}`,
-    cseq: 1,
-    maxContacts: 5,
-    policy: 'replace-oldest',
-    mode: 'update',
-    updates: [{ id: `b${uport}`, expires: 3600, contact: `sip:1002@127.0.0.1:${uport}`, source: { address: '127.0.0.1', port: uport, transport: 'udp' } }],
-  });
-}
-
 /** Resident memory of a process (sipp) from /proc, in KiB; 0 when gone. */
 function rssKiB(pid: number | undefined): number {
   if (pid === undefined) return 0;
@@ -240,7 +226,7 @@ describe.skipIf(!PHASES.includes('latency'))('INVITE→180 relay latency', () =>
 
     const uport = await freePort();
     const uas = uasOn(uport, LAT_CALLS);
-    await registerCallee(uport);
+    await registerCallee(redis, keys, uport);
     const stream = await cdrStream();
     const kf = join(dir, 'lat-digest.xml');
     writeFileSync(kf, uacDigest(0));
@@ -282,7 +268,7 @@ describe.skipIf(!PHASES.includes('hold'))('hold time', () => {
 
     const uport = await freePort();
     const uas = uasOn(uport, HOLD_CALLS);
-    await registerCallee(uport);
+    await registerCallee(redis, keys, uport);
     const stream = await cdrStream();
     const kf = join(dir, 'hold-digest.xml');
     writeFileSync(kf, uacDigest(holdMs));

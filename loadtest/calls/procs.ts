@@ -15,8 +15,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { seedBenchTenant } from './bench-tenant.js';
-import { LocationStore, createRedis, keySchema, type KeySchema, type RedisClient } from '@kumo/store';
+import { registerCallee, seedBenchTenant } from './bench-tenant.js';
+import { createRedis, keySchema, type KeySchema, type RedisClient } from '@kumo/store';
 import { freePort, startRedis } from '@kumo/testkit';
 
 export { BENCH_DOMAIN } from './bench-tenant.js';
@@ -128,19 +128,7 @@ export async function startCallBenchProcs(o: { workers: number }): Promise<CallB
       for (const w of workers) out[w.name] = w.pid;
       return out;
     },
-    async registerCallee(port: number) {
-      await redis.del(keys.tenant.regBindings('bench', '1002'));
-      await new LocationStore(redis, keys).register({
-        tenantId: 'bench',
-        extension: '1002',
-        callId: `bench-${port}`,
-        cseq: 1,
-        maxContacts: 5,
-        policy: 'replace-oldest',
-        mode: 'update',
-        updates: [{ id: `b${port}`, expires: 3600, contact: `sip:1002@127.0.0.1:${port}`, source: { address: '127.0.0.1', port, transport: 'udp' } }],
-      });
-    },
+    registerCallee: (port: number) => registerCallee(redis, keys, port),
     async close() {
       await Promise.all(workers.map(stop));
       await stop(engine);
