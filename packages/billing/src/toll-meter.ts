@@ -76,7 +76,9 @@ export class TollMeter {
         if (charge.charge <= 0) continue;
         priced += 1;
         added += (await toll.addRunning(rec.tenantId, charge.cdrId, charge.charge, now)).added;
-        running.set(rec.tenantId, [...(running.get(rec.tenantId) ?? []), { callKey: rec.callKey, cls }]);
+        const mine = running.get(rec.tenantId);
+        if (mine) mine.push({ callKey: rec.callKey, cls });
+        else running.set(rec.tenantId, [{ callKey: rec.callKey, cls }]);
       }
     }
     return { calls: calls.length, toll: priced, added, cut: await this.cutOverSpent(running, now) };
