@@ -76,6 +76,18 @@ export interface AuthRequest<S extends DigestSecretsLike> {
   readonly instanceId?: string | undefined;
   /** The extension's digest secrets (and its record), looked up once; undefined when it does not exist. */
   readonly lookup: () => Promise<S | undefined>;
+  /** What `Authenticator.prefetch` started for this request, if anything; used when it was for the same tenant and device. */
+  readonly prefetched?: AuthPrefetch | undefined;
+}
+
+/** The reads of the authentication step, started before the tenant record is back (`Authenticator.prefetch`). */
+export interface AuthPrefetch {
+  readonly key: string;
+  readonly state: Promise<AuthStateRead>;
+}
+interface AuthStateRead {
+  readonly device: DeviceState | undefined;
+  readonly flags: Flags;
 }
 
 export type AuthVerdict<S> =
@@ -119,6 +131,11 @@ const nonceKeyOf = (nonce: string): string => nonce.slice(0, nonce.lastIndexOf('
 
 export interface Authenticator {
   authenticate<S extends DigestSecretsLike>(r: AuthRequest<S>): Promise<AuthVerdict<S>>;
+  /**
+   * Starts the step's reads (blocks, device state) for a tenant the caller expects, in the same Redis
+   * write as the tenant lookup; `authenticate` uses them when the tenant turns out to be that one.
+   */
+  prefetch(r: { readonly tenantId: string; readonly extension: string; readonly source: { readonly address: string }; readonly userAgent?: string | undefined }): AuthPrefetch;
 }
 
 export function createAuthenticator(d: AuthenticatorDeps): Authenticator {
@@ -185,7 +202,19 @@ export function createAuthenticator(d: AuthenticatorDeps): Authenticator {
     }
   };
 
+  const readState = (tenantId: string, extension: string, ip: string, device: string): Promise<AuthStateRead> =>
+    d.guard.authState(tenantId, extension, ip, device).then((st) => ({ device: st.device, flags: [st.ip, st.aor, st.pair] }));
+  // The device key already names the extension, the address and the User-Agent.
+  const prefetchKey = (tenantId: string, device: string): string => `${tenantId}\u0000${device}`;
+
   return {
+    prefetch(r) {
+      const device = deviceKey(r.extension, r.source.address, r.userAgent);
+      const state = readState(r.tenantId, r.extension, r.source.address, device);
+      state.catch(() => undefined);
+      return { key: prefetchKey(r.tenantId, device), state };
+    },
+
     async authenticate<S extends DigestSecretsLike>(r: AuthRequest<S>): Promise<AuthVerdict<S>> {
       const ip = r.source.address;
       const tenantId = r.tenant?.id;
@@ -197,8 +226,10 @@ export function createAuthenticator(d: AuthenticatorDeps): Authenticator {
       lookedUp.catch(() => undefined);
       const state =
         tenantId !== undefined && device !== undefined
-          ? d.guard.authState(tenantId, r.extension, ip, device).then((st) => ({ device: st.device as DeviceState | undefined, flags: [st.ip, st.aor, st.pair] as Flags }))
-          : d.guard.blocked(scopesOf(tenantId, r.extension, ip)).then(([a = false, b = false, c = false]) => ({ device: undefined, flags: [a, b, c] as Flags }));
+          ? r.prefetched?.key === prefetchKey(tenantId, device)
+            ? r.prefetched.state
+            : readState(tenantId, r.extension, ip, device)
+          : d.guard.blocked(scopesOf(tenantId, r.extension, ip)).then(([a = false, b = false, c = false]): AuthStateRead => ({ device: undefined, flags: [a, b, c] }));
       state.catch(() => undefined);
 
       // Same work whether or not the extension exists: one lookup, one hash, one compare. The answer is

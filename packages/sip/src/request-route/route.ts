@@ -27,7 +27,7 @@ import {
 import type { Logger } from '@kumo/runtime';
 import type { AuthGuardStore, CallRecordStore, DirectoryRepo, GatewayHealthStore, HuntStateStore, LegRecord, LocationStore } from '@kumo/store';
 import type { EdgeAware } from '../edge/trusted-edge.js';
-import { createAuthenticator, type AuthSettings, type Authenticator, type BruteForceSettings } from '../auth/authenticate.js';
+import { createAuthenticator, type AuthPrefetch, type AuthSettings, type Authenticator, type BruteForceSettings } from '../auth/authenticate.js';
 import { multiHeader } from '../drachtio/types.js';
 import { LocalDialogRegistry, parseReplacesHeader } from '../call/dialogs.js';
 import { LocalPickupRegistry } from '../call/pickup.js';
@@ -158,6 +158,8 @@ export interface RouteContext {
   outcome?: SessionOutcome;
   /** Set when the route itself answered the INVITE. */
   answered?: { status: number; reason: string; code: string; rejected: boolean };
+  /** The authentication step's reads, started with the tenant lookup (identifyTenant). */
+  authPrefetch?: AuthPrefetch;
   /** The step running now (named in the refusal log line). */
   step?: string;
   /** Trunk credentials (registration-based trunks), from the trunks loaded for this call. */
@@ -315,6 +317,12 @@ export function createInviteRoute(d: RouteDeps) {
   /** Trunks by gateway identity and called DID; phones by their SIP domain, as the registrar does. */
   const identifyTenant: Step = async (ctx) => {
     const hosts = d.tenantHosts ?? {};
+    // A phone of a tenant this process has seen: the authentication step's reads go out with the tenant
+    // lookup (one Redis write, one round trip). Used only if the lookup names that tenant.
+    const knownId = d.directory.knownTenantIdOf(tenantDomainOf(ctx.fromHost, hosts));
+    if (knownId !== undefined && ctx.fromUser !== '') {
+      ctx.authPrefetch = authenticator.prefetch({ tenantId: knownId, extension: ctx.fromUser, source: { address: ctx.req.source_address }, userAgent: ctx.req.get('user-agent') });
+    }
     const phoneTenant = async (): Promise<Tenant | null> =>
       (await d.directory.tenantByDomain(tenantDomainOf(ctx.fromHost, hosts))) ?? (await d.directory.tenantByDomain(tenantDomainOf(hostOf(ctx.req.uri), hosts)));
     // Both lookups at once (one Redis round trip, not two in series); a carrier match wins.
@@ -360,6 +368,7 @@ export function createInviteRoute(d: RouteDeps) {
       source: { address: ctx.req.source_address },
       userAgent: ctx.req.get('user-agent'),
       lookup: () => d.directory.extension(tenant.id, ctx.fromUser).then((r) => r ?? undefined),
+      prefetched: ctx.authPrefetch,
     });
     switch (v.kind) {
       case 'challenge':
