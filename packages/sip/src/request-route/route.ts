@@ -158,6 +158,8 @@ export interface RouteContext {
   outcome?: SessionOutcome;
   /** Set when the route itself answered the INVITE. */
   answered?: { status: number; reason: string; code: string; rejected: boolean };
+  /** The hunt state's end-of-call write (the session's `callEnded`), awaited before the call record is cleared. */
+  huntEnded?: Promise<void>;
   /** The authentication step's reads, started with the tenant lookup (identifyTenant). */
   authPrefetch?: AuthPrefetch;
   /** The step running now (named in the refusal log line). */
@@ -528,12 +530,17 @@ export function createInviteRoute(d: RouteDeps) {
    */
   const finishCall = async (ctx: RouteContext): Promise<void> => {
     await ctx.tracking;
-    try {
-      if (ctx.outcome?.answeredAt !== undefined) await ctx.admissionAnswered?.();
-      await ctx.release?.();
-    } catch (err) {
-      ctx.log.warn({ err }, 'admission release failed');
-    }
+    // The admission release, the hunt state's end (`callEnded`) and the CDR go out together (one Redis
+    // write); the call record is cleared only after all three, so a recovering process can still redo any.
+    const released = (async () => {
+      try {
+        if (ctx.outcome?.answeredAt !== undefined) await ctx.admissionAnswered?.();
+        await ctx.release?.();
+      } catch (err) {
+        ctx.log.warn({ err }, 'admission release failed');
+      }
+    })();
+    const settled = (): Promise<unknown> => Promise.all([released, ctx.huntEnded]);
     if (ctx.control?.endCause !== undefined) lc?.onSystemEnd?.(ctx.control.endCause);
     const facts = callFacts(ctx, now());
     if (facts) {
@@ -550,11 +557,14 @@ export function createInviteRoute(d: RouteDeps) {
       if (!published) {
         ctx.log.error({ cdr }, 'CDR publish abandoned; the call record is left for recovery');
         delete ctx.untrack;
+        await settled();
         return;
       }
     }
+    await settled();
     await ctx.untrack?.();
   };
+
 
   /** Hands an admitted call's release, answered and trunk-channel hooks to the context. */
   const bindAdmission = (ctx: RouteContext, tenant: Tenant, r: Extract<AdmissionAnswer, { admit: true }>): void => {
@@ -667,7 +677,14 @@ export function createInviteRoute(d: RouteDeps) {
         groupAnswered: (g, m) => d.hunt.groupAnswered(tenant.id, g, m),
         // Recorded with the call's answer too (`AnsweredCall.busy`): if this process dies, the recovery counts them idle again (docs/scaling.md).
         callStarted: (exts) => d.hunt.callStarted(tenant.id, exts),
-        callEnded: (exts) => d.hunt.callEnded(tenant.id, exts, now()),
+        // Not awaited by the session: written with the admission release and the CDR, and awaited by
+        // finishCall before the call record is cleared.
+        callEnded: (exts) => {
+          const ended = d.hunt.callEnded(tenant.id, exts, now()).catch((err: unknown) => ctx.log.warn({ err, where: 'tracker' }, 'call session error'));
+          const before = ctx.huntEnded;
+          ctx.huntEnded = before ? Promise.all([before, ended]).then(() => undefined) : ended;
+          return Promise.resolve();
+        },
       },
       pickups: pickups.forTenant(tenant.id),
       ...(ctx.trunkGate ? { trunkGate: ctx.trunkGate } : {}),
