@@ -82,7 +82,11 @@ export interface AuthRequest<S extends DigestSecretsLike> {
 
 /** The reads of the authentication step, started before the tenant record is back (`Authenticator.prefetch`). */
 export interface AuthPrefetch {
-  readonly key: string;
+  readonly tenantId: string;
+  readonly extension: string;
+  readonly address: string;
+  readonly userAgent: string | undefined;
+  readonly device: string;
   readonly state: Promise<AuthStateRead>;
 }
 interface AuthStateRead {
@@ -204,21 +208,22 @@ export function createAuthenticator(d: AuthenticatorDeps): Authenticator {
 
   const readState = (tenantId: string, extension: string, ip: string, device: string): Promise<AuthStateRead> =>
     d.guard.authState(tenantId, extension, ip, device).then((st) => ({ device: st.device, flags: [st.ip, st.aor, st.pair] }));
-  // The device key already names the extension, the address and the User-Agent.
-  const prefetchKey = (tenantId: string, device: string): string => `${tenantId}\u0000${device}`;
 
   return {
     prefetch(r) {
       const device = deviceKey(r.extension, r.source.address, r.userAgent);
       const state = readState(r.tenantId, r.extension, r.source.address, device);
       state.catch(() => undefined);
-      return { key: prefetchKey(r.tenantId, device), state };
+      return { tenantId: r.tenantId, extension: r.extension, address: r.source.address, userAgent: r.userAgent, device, state };
     },
 
     async authenticate<S extends DigestSecretsLike>(r: AuthRequest<S>): Promise<AuthVerdict<S>> {
       const ip = r.source.address;
       const tenantId = r.tenant?.id;
-      const device = tenantId !== undefined ? deviceKey(r.extension, ip, r.userAgent) : undefined;
+      const pre = r.prefetched;
+      // The prefetch was for this tenant and device (its key already hashed): its reads are this request's.
+      const hit = pre !== undefined && pre.tenantId === tenantId && pre.extension === r.extension && pre.address === ip && pre.userAgent === r.userAgent;
+      const device = tenantId === undefined ? undefined : hit ? pre.device : deviceKey(r.extension, ip, r.userAgent);
       // One Redis round trip for what every outcome reads: the blocks, the extension's secrets and the
       // device's algorithm state are fetched together (the latter two are not used when blocked); the
       // tenant's blocks and the device state are one script (AuthGuardStore.authState).
@@ -226,8 +231,8 @@ export function createAuthenticator(d: AuthenticatorDeps): Authenticator {
       lookedUp.catch(() => undefined);
       const state =
         tenantId !== undefined && device !== undefined
-          ? r.prefetched?.key === prefetchKey(tenantId, device)
-            ? r.prefetched.state
+          ? hit
+            ? pre.state
             : readState(tenantId, r.extension, ip, device)
           : d.guard.blocked(scopesOf(tenantId, r.extension, ip)).then(([a = false, b = false, c = false]): AuthStateRead => ({ device: undefined, flags: [a, b, c] }));
       state.catch(() => undefined);
