@@ -59,7 +59,7 @@ const batched = new WeakSet<object>();
  * 200 by Kumo a few promise continuations later, which run after `nextTick` callbacks; both leave together
  * now. Nothing waits for more input: the write goes before the loop polls again.
  */
-function batchSrfWrites(srf: Srf): void {
+export function batchSrfWrites(srf: Srf): void {
   const sockets = (srf as unknown as SrfInternals)._app?.client?.mapServer?.keys() ?? [];
   for (const socket of sockets) {
     const sock = socket as { write?: unknown; cork?: unknown; uncork?: unknown };
