@@ -4,6 +4,7 @@
 #   kumo-local/debian:bookworm   Debian bookworm minbase (debootstrap from the host's Debian mirror default)
 #   kumo-local/node:20           that + this host's Node.js (20 or later: node and npm) + a `node` user (uid 1000)
 #   kumo-local/redis:7           that + Debian's redis-server (7.0) and redis-check-aof; redis-sentinel is redis-server
+#   kumo-local/prometheus:2      that + Debian's prometheus (2.42), started as the official image starts it
 #   kumo:latest                  infra/compose/Dockerfile      FROM kumo-local/node:20
 #   kumo-edge:latest             infra/compose/Dockerfile.kamailio FROM kumo-local/debian:bookworm
 # Real deployments build the Dockerfiles from their default bases instead (node:20-bookworm-slim,
@@ -66,6 +67,20 @@ EOF
   docker build -q --network host -t kumo-local/redis:7 "$work/redis" >/dev/null
 fi
 
+if ! have kumo-local/prometheus:2; then
+  mkdir -p "$work/prometheus"
+  cat >"$work/prometheus/Dockerfile" <<'EOF'
+FROM kumo-local/debian:bookworm
+RUN apt-get update && apt-get install -y --no-install-recommends prometheus && rm -rf /var/lib/apt/lists/* \
+ && mkdir -p /prometheus && chown nobody /prometheus
+USER nobody
+WORKDIR /prometheus
+ENTRYPOINT ["/usr/bin/prometheus"]
+CMD ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus"]
+EOF
+  docker build -q --network host -t kumo-local/prometheus:2 "$work/prometheus" >/dev/null
+fi
+
 if [ "${KUMO_LOCAL_IMAGES_REBUILD:-}" = 1 ] || ! have kumo:latest; then
   say "building kumo:latest (npm ci + tsc inside) ..."
   docker build -q --network host --build-arg NODE_IMAGE=kumo-local/node:20 -t kumo:latest -f "$repo/infra/compose/Dockerfile" "$repo" >/dev/null
@@ -74,4 +89,4 @@ if [ "${KUMO_LOCAL_IMAGES_REBUILD:-}" = 1 ] || ! have kumo-edge:latest; then
   say "building kumo-edge:latest ..."
   docker build -q --network host --build-arg DEBIAN_IMAGE=kumo-local/debian:bookworm -t kumo-edge:latest -f "$repo/infra/compose/Dockerfile.kamailio" "$repo/infra/compose" >/dev/null
 fi
-say "images ready: kumo:latest kumo-edge:latest kumo-local/redis:7"
+say "images ready: kumo:latest kumo-edge:latest kumo-local/redis:7 kumo-local/prometheus:2"

@@ -2,15 +2,17 @@
  * infra/compose/multi-host.yml on a real Docker daemon (issue 13, docs/scaling.md "The multi-host layout"):
  * 2 Kamailio edges, 2 SIP nodes (engine + 2 sip workers each), api, billing and Redis Sentinel
  * (1 master, 1 replica, 3 sentinels), as the Compose file describes them (same images, commands, env,
- * addresses); only the test's secrets, Redis key prefix and test knobs are added by an override file.
+ * addresses) and Prometheus; only the test's secrets, Redis key prefix and test knobs are added by an
+ * override file.
  * Two sipp phones on the Docker host register through different edges and call each other (a CDR for
  * each call); one engine's process is SIGKILLed and new calls succeed within 2 s through the other
- * node; the killed engine comes back (restart: always) and its sip workers serve again.
+ * node; the killed engine comes back (restart: always) and its sip workers serve again. Prometheus has
+ * every Kumo process as an `up` target and the alert rules loaded, none firing.
  *
  * Opt-in: KUMO_TEST_COMPOSE=1 and a reachable Docker daemon (DOCKER_HOST as usual), docker-compose
  * (v1 or the `docker compose` plugin) and sipp. Images: infra/compose/local-images.sh builds those that
- * are missing from Debian packages and the npm registry (KUMO_REDIS_IMAGE picks the Redis image, default
- * the one it builds). Everything else skips with the reason. How it was run: docs/scaling.md.
+ * are missing from Debian packages and the npm registry (KUMO_REDIS_IMAGE and KUMO_PROMETHEUS_IMAGE pick
+ * others; default the ones it builds). Everything else skips with the reason. How it was run: docs/scaling.md.
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -76,7 +78,7 @@ describe.skipIf(skip !== undefined)('infra/compose/multi-host.yml on Docker', ()
   const compose = composeCmd();
   const dir = mkdtempSync(join(tmpdir(), 'kumo-compose-'));
   const override = join(dir, 'override.yml');
-  const env = { KUMO_REDIS_IMAGE: process.env.KUMO_REDIS_IMAGE ?? 'kumo-local/redis:7' };
+  const env = { KUMO_REDIS_IMAGE: process.env.KUMO_REDIS_IMAGE ?? 'kumo-local/redis:7', KUMO_PROMETHEUS_IMAGE: process.env.KUMO_PROMETHEUS_IMAGE ?? 'kumo-local/prometheus:2' };
   const dc = (args: string[], timeoutMs = 180_000): { ok: boolean; out: string } =>
     run(compose[0] as string, [...compose.slice(1), '-p', PROJECT, '-f', FILE, '-f', override, ...args], { timeoutMs, env });
   let st: RelStack;
@@ -122,7 +124,7 @@ describe.skipIf(skip !== undefined)('infra/compose/multi-host.yml on Docker', ()
       KUMO_LOG_LEVEL: 'info',
     };
     writeFileSync(override, JSON.stringify({ version: '3.9', services: Object.fromEntries(kumo.map(([name]) => [name, { environment: extra }])) }));
-    const up = dc(['up', '-d', '--no-build', ...Object.keys(services).filter((n) => n !== 'prometheus')]);
+    const up = dc(['up', '-d', '--no-build']);
     expect(up.ok, up.out).toBe(true);
     const ops = kumo.map(([name, s]) => `${addr(name)}:${opsPort(s)}`);
     await waitFor(async () => (await Promise.all(ops.map(ready))).every(Boolean), 120_000, `every Kumo process ready (${ops.join(', ')})`);
@@ -192,6 +194,20 @@ describe.skipIf(skip !== undefined)('infra/compose/multi-host.yml on Docker', ()
     const cdrs = (await readCdrs(st)).slice(before);
     expect(cdrs.map((c) => `${c.callerExtension}→${c.calleeExtension} ${c.disposition}`)).toEqual(['2001→2002 answered', '2002→2001 answered', '2001→2002 answered', '2002→2001 answered']);
   }, 120_000);
+
+  it('Prometheus scrapes every Kumo process (all kumo-* targets up) and loads the alert rules, none firing', async () => {
+    const prom = `http://${addr('prometheus')}:9090`;
+    type Target = { labels: { job: string; instance: string }; health: string; lastError: string };
+    const targets = async (): Promise<Target[]> => ((await (await fetch(`${prom}/api/v1/targets`)).json()) as { data: { activeTargets: Target[] } }).data.activeTargets.filter((t) => t.labels.job.startsWith('kumo-'));
+    const want = kumo.map(([name, s]) => `kumo-${s.command?.[0]} ${addr(name)}:${opsPort(s)}`).sort();
+    // The first scrape of each target comes within one scrape interval (15 s).
+    await waitFor(async () => (await targets()).filter((t) => t.health === 'up').length === want.length, 60_000, 'every kumo-* target up');
+    const got = await targets();
+    expect(got.map((t) => `${t.labels.job} ${t.labels.instance}`).sort()).toEqual(want);
+    const rules = ((await (await fetch(`${prom}/api/v1/rules`)).json()) as { data: { groups: { rules: { name: string; state?: string }[] }[] } }).data.groups.flatMap((g) => g.rules);
+    expect(rules.map((r) => r.name)).toContain('KumoProcessDown');
+    expect(rules.filter((r) => r.state === 'firing').map((r) => r.name)).toEqual([]);
+  }, 90_000);
 
   it("one engine's process SIGKILLed: new calls succeed within 2 s; it restarts and its node serves again", async () => {
     const restarts = Number(inspect('engine-a', '{{.RestartCount}}'));
