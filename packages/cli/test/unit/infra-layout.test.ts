@@ -116,6 +116,8 @@ function composeChecks(file: string, prometheusFile: string, commands: Set<strin
   expect(kumo.length).toBeGreaterThan(0);
   expect(kumo.flatMap((k) => envProblems(`${file} ${k.name}`, k.env))).toEqual([]);
   for (const k of kumo) expect(commands, `${file} ${k.name}: kumo ${k.cmd}`).toContain(k.cmd);
+  // Docker checks each process's readiness as the Kubernetes readinessProbe does: GET /readyz on its ops port.
+  for (const k of kumo) expect(services[k.name]?.healthcheck?.test?.join(' '), `${file} ${k.name}: healthcheck`).toContain('/readyz');
   // Published host ports, and what the processes of one network namespace listen on, never clash.
   expect(dupes(Object.values(services).flatMap((s) => (s.ports ?? []).map((p) => (p.includes('/') ? p : `${p}/tcp`).replace(/:[0-9]+\//, '/'))))).toEqual([]);
   for (const ns of new Set(kumo.map((k) => k.netns))) {
@@ -139,6 +141,8 @@ function composeChecks(file: string, prometheusFile: string, commands: Set<strin
     expect(script, `${file} ${name}: mounts repair-aof-tail.sh`).toBeDefined();
     expect(cmd, `${file} ${name}`).toContain(`sh ${script} ${data} && exec redis-server`);
     expect(cmd, `${file} ${name}`).toContain(`--dir ${data}`);
+    // The shipped redis.conf binds a host's address, which no container has: Redis would not start (seen on Docker).
+    expect(cmd, `${file} ${name}: listens on the stack's network`).toContain('--bind 0.0.0.0');
   }
   // Prometheus scrapes every Kumo process on its ops port, and nothing else under a kumo-* job.
   const prom = parse(read(prometheusFile)) as { scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[] };
