@@ -17,7 +17,7 @@
  * are missing from Debian packages and the npm registry (KUMO_REDIS_IMAGE and KUMO_PROMETHEUS_IMAGE pick
  * others; default the ones it builds). Everything else skips with the reason. How it was run: docs/scaling.md.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -86,6 +86,15 @@ function composeStack(compose: string, project: string, o: { redisServices: stri
   const env = { KUMO_REDIS_IMAGE: process.env.KUMO_REDIS_IMAGE ?? 'kumo-local/redis:7', KUMO_PROMETHEUS_IMAGE: process.env.KUMO_PROMETHEUS_IMAGE ?? 'kumo-local/prometheus:2' };
   const dc = (args: string[], timeoutMs = 180_000): { ok: boolean; out: string } =>
     run(cmd[0] as string, [...cmd.slice(1), '-p', project, '-f', path, '-f', override, ...args], { timeoutMs, env });
+  /** `dc` without blocking the event loop (calls go on meanwhile). */
+  const dcAsync = (args: string[]): Promise<{ ok: boolean; out: string }> =>
+    new Promise((resolve) => {
+      const child = spawn(cmd[0] as string, [...cmd.slice(1), '-p', project, '-f', path, '-f', override, ...args], { env: { ...process.env, ...env } });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      child.on('close', (code) => resolve({ ok: code === 0, out }));
+    });
   /** A service's container (docker-compose v1 and v2 name them differently). */
   const containerOf = (svc: string): string => [`${project}_${svc}_1`, `${project}-${svc}-1`].find((c) => run('docker', ['inspect', c]).ok) ?? svc;
   const inspect = (svc: string, f: string): string => run('docker', ['inspect', '-f', f, containerOf(svc)]).out.trim();
@@ -115,6 +124,7 @@ function composeStack(compose: string, project: string, o: { redisServices: stri
     services,
     kumo,
     dc,
+    dcAsync,
     addr,
     opsOf,
     inspect,
@@ -284,6 +294,35 @@ describe.skipIf(skip !== undefined)('infra/compose/multi-host.yml on Docker', ()
       expect(r.ok, r.detail).toBe(true);
     }
   }, 120_000);
+
+  it('rolling restart of both SIP nodes as docs/operations.md says, under a steady stream of calls: 0 failed calls', async () => {
+    let stop = false;
+    const results: { ok: boolean; detail: string }[] = [];
+    const caller = (async () => {
+      for (let n = 0; !stop; n++) results.push(await s.call(n, n + 1, `roll-${n}`));
+    })();
+    const steps: string[] = [];
+    for (const x of ['a', 'b']) {
+      const node = s.kumo.filter(([name]) => s.addr(name) === s.addr(`engine-${x}`)).map(([name]) => s.opsOf(name));
+      const t0 = Date.now();
+      // 2-3: SIGTERM the workers and wait until they have drained and exited; 4: restart the engine, then the workers.
+      for (const args of [['stop', `sip-${x}1`, `sip-${x}2`], ['restart', `engine-${x}`], ['start', `sip-${x}1`, `sip-${x}2`]]) {
+        const r = await s.dcAsync(args);
+        expect(r.ok, r.out).toBe(true);
+      }
+      // 5: the node is ready again before the next one goes.
+      await waitFor(async () => (await Promise.all(node.map(ready))).every(Boolean), 60_000, `node ${x} ready again`);
+      steps.push(`node ${x} ${Date.now() - t0} ms`);
+    }
+    // Give the edges' probes a moment to take the last node back, with calls still running.
+    const n0 = results.length;
+    await waitFor(() => results.length >= n0 + 3, 30_000, 'three more calls');
+    stop = true;
+    await caller;
+    process.stdout.write(`compose-multi-host: rolling restart (${steps.join(', ')}): ${results.filter((r) => r.ok).length}/${results.length} calls connected\n`);
+    expect(results.filter((r) => !r.ok).map((r) => r.detail)).toEqual([]);
+    expect(results.length).toBeGreaterThan(10);
+  }, 240_000);
 });
 
 describe.skipIf(skip !== undefined)('infra/compose/docker-compose.yml (single site) on Docker', () => {
