@@ -25,10 +25,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { validateExtension } from '@kumo/domain';
+import { validateExtension, type Cdr } from '@kumo/domain';
 import { LocationStore, ProvisioningRepo, SYSTEM_ACTOR, createRedis } from '@kumo/store';
 import { register, runSipp, startSipp, uasAnswer, reservePorts, type SippHandle } from '@kumo/testkit';
-import { PHONE, phoneUac, readCdrs, ready, relStack, waitFor, type RelStack } from './helpers/kumo-procs.js';
+import { PHONE, TENANT, phoneUac, readCdrs, ready, relStack, waitFor, type RelStack } from './helpers/kumo-procs.js';
 import { CALLEE, OPTIONS_XML, counter } from './helpers/kamailio-edge.js';
 
 const COMPOSE_DIR = fileURLToPath(new URL('../../../../infra/compose/', import.meta.url));
@@ -150,7 +150,7 @@ function composeStack(compose: string, project: string, o: { redisServices: stri
       stack.st = await relStack(url);
       const ext = validateExtension({ number: CALLEE.user, displayName: 'Second desk', password: CALLEE.password, permissionClass: 'mobile' });
       if (!ext.ok) throw new Error(JSON.stringify(ext.problems));
-      await new ProvisioningRepo(stack.st.redis, stack.st.keys).createExtension('rel', ext.value, SYSTEM_ACTOR);
+      await new ProvisioningRepo(stack.st.redis, stack.st.keys).createExtension(TENANT, ext.value, SYSTEM_ACTOR);
       stack.host = inspect(o.redisServices[0] as string, '{{range .NetworkSettings.Networks}}{{.Gateway}}{{end}}');
       expect(stack.host).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
 
@@ -206,13 +206,15 @@ function composeStack(compose: string, project: string, o: { redisServices: stri
     },
     /** Four calls, alternately 2001 → 2002 and back, each answered and with its CDR. */
     async callBothWays(why: () => string): Promise<void> {
-      const before = (await readCdrs(stack.st)).length;
+      // The tenant's CDRs only: the api's prober places synthetic calls of its own (KUMO_OPS_ENGINES).
+      const ours = async (): Promise<Cdr[]> => (await readCdrs(stack.st)).filter((c) => c.tenantId === TENANT);
+      const before = (await ours()).length;
       for (let n = 0; n < 4; n++) {
         const r = await stack.call(n, n + 1, `call-${n}`);
         expect(r.ok, `${r.detail}\n${why()}`).toBe(true);
       }
-      await waitFor(async () => (await readCdrs(stack.st)).length >= before + 4, 15_000, 'a CDR for each call');
-      const cdrs = (await readCdrs(stack.st)).slice(before);
+      await waitFor(async () => (await ours()).length >= before + 4, 15_000, 'a CDR for each call');
+      const cdrs = (await ours()).slice(before);
       expect(cdrs.map((c) => `${c.callerExtension}→${c.calleeExtension} ${c.disposition}`)).toEqual(['2001→2002 answered', '2002→2001 answered', '2001→2002 answered', '2002→2001 answered']);
     },
     /** Prometheus has every Kumo process of the file as an `up` target under its kumo-* job (and no other), the alert rules loaded, none firing. */
@@ -253,7 +255,7 @@ describe.skipIf(skip !== undefined)('infra/compose/multi-host.yml on Docker', ()
     await s.register([edge1, edge2]);
     const location = new LocationStore(s.st.redis, s.st.keys);
     for (const p of s.phones) {
-      const [b] = await location.contactsFor('rel', p.user);
+      const [b] = await location.contactsFor(TENANT, p.user);
       expect(b?.source, p.user).toEqual({ address: s.host, port: p.port, transport: 'udp' });
       // The Path names the edge the phone registered through, with the phone's own address.
       const dots = (x: string): string => x.replace(/\./g, '\\.');
@@ -267,6 +269,14 @@ describe.skipIf(skip !== undefined)('infra/compose/multi-host.yml on Docker', ()
   }, 90_000);
 
   it("one engine's process SIGKILLed: new calls succeed within 2 s; it restarts and its node serves again", async () => {
+    // A whole sipp call's own duration here (process start, digest, 200 ms hold, BYE), before the kill.
+    const before: number[] = [];
+    for (let n = 0; n < 2; n++) {
+      const r = await s.call(n, n + 1, `before-${n}`);
+      expect(r.ok, r.detail).toBe(true);
+      before.push(r.ms);
+    }
+    const usual = Math.max(...before);
     const restarts = Number(s.inspect('engine-a', '{{.RestartCount}}'));
     const pid = Number(s.inspect('engine-a', '{{.State.Pid}}'));
     expect(pid).toBeGreaterThan(1);
@@ -280,7 +290,8 @@ describe.skipIf(skip !== undefined)('infra/compose/multi-host.yml on Docker', ()
       after.push({ at, ms: r.ms });
     }
     process.stdout.write(`compose-multi-host: calls after engine-a SIGKILL (start ms → duration ms): ${after.map((a) => `${a.at}→${a.ms}`).join(', ')}\n`);
-    expect(after[0]?.ms ?? 99_999).toBeLessThan(4000);
+    // What the kill adds to the first call (at most one failover after the edge's 1 s transaction timer) stays under 2 s.
+    expect((after[0]?.ms ?? 99_999) - usual).toBeLessThan(2000);
     // restart: always brings engine-a back; its sip workers (same network namespace) reconnect and the node is ready again.
     const node = s.kumo.filter(([name]) => s.addr(name) === s.addr('engine-a')).map(([name]) => s.opsOf(name));
     await waitFor(() => Number(s.inspect('engine-a', '{{.RestartCount}}')) > restarts, 30_000, 'engine-a restarted by Docker');
