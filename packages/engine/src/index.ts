@@ -36,6 +36,8 @@ export interface EngineOptions {
   readonly neverShedUsers?: readonly string[] | undefined;
   /** PEM certificate and key for `tls/` listen points; `verify` checks peers on outbound TLS (default true). */
   readonly tls?: TlsSettings;
+  /** How long a new INVITE's 100 Trying waits for the app's first response (default 100 ms; 0 = at once; ≤ 200). */
+  readonly tryingDelayMs?: number | undefined;
 }
 
 export interface EngineHandle {
@@ -69,6 +71,7 @@ export async function startEngine(o: EngineOptions): Promise<EngineHandle> {
     overload: o.overload,
     neverShedUsers: o.neverShedUsers,
     tls: o.tls,
+    tryingDelayMs: o.tryingDelayMs,
   });
   try {
     await core.start();
@@ -115,6 +118,7 @@ export async function runEngine(ctx: ProcessContext): Promise<void> {
     supported: cfg.sipSupported,
     overload: { lagHighMs: cfg.shedLagMs, pendingHigh: cfg.shedPendingInvites, retryAfterS: cfg.shedRetryAfterSeconds, latencyHighMs: cfg.shedAnswerMs },
     neverShedUsers: cfg.shedNeverUsers,
+    tryingDelayMs: cfg.tryingDelayMs,
     ...(tls ? { tls } : {}),
     ...(cfg.sipAdvertisedHost !== undefined ? { advertisedHost: cfg.sipAdvertisedHost } : {}),
   });
