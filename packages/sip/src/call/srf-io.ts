@@ -188,7 +188,12 @@ const earlyRequests = new WeakMap<SrfDialog, { held: [HeldEvent, SrfRequest, Srf
 export function holdEarlyRequests(d: SrfDialog): void {
   if (earlyRequests.has(d)) return;
   const held: [HeldEvent, SrfRequest, SrfResponse][] = [];
-  const holds = HELD_EVENTS.map((ev) => [ev, ((req, res) => held.push([ev, req, res])) as Handler] as const);
+  const holds = HELD_EVENTS.map((ev) => {
+    const h: Handler = (req, res) => {
+      held.push([ev, req, res]);
+    };
+    return [ev, h] as const;
+  });
   for (const [ev, h] of holds) d.on(ev, h);
   earlyRequests.set(d, {
     held,
@@ -719,7 +724,7 @@ export function srfInvite(req: SrfRequest, res: SrfResponse): InboundInvite {
       const d = await new Promise<SrfDialog>((resolve, reject) => {
         req.srf.createUAS(req, res, { localSdp: sdp, headers: { ...(headers ?? {}), 'Content-Type': 'application/sdp' } }, (err, dialog) => {
           if (err || !dialog) {
-            reject(err ?? new Error('createUAS gave no dialog'));
+            reject(err instanceof Error ? err : new Error('createUAS failed without an error'));
             return;
           }
           holdEarlyRequests(dialog);

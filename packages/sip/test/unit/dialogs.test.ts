@@ -87,8 +87,8 @@ describe('in-dialog requests before the bridge (held, then replayed)', () => {
     emitter.emit('modify', 'reinvite', reinvite.res);
     emitter.emit('refer', 'refer', refer.res);
     const seen: string[] = [];
-    d.on('modify', (q) => seen.push(`modify:${String(q)}`));
-    d.on('refer', (q) => seen.push(`refer:${String(q)}`));
+    d.on('modify', (q: string) => seen.push(`modify:${q}`));
+    d.on('refer', (q: string) => seen.push(`refer:${q}`));
     replayEarlyRequests(d);
     expect(seen).toEqual(['modify:reinvite', 'refer:refer']);
   });
