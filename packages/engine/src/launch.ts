@@ -11,12 +11,13 @@ import { readFileSync } from 'node:fs';
  * response bytes, the 8 KiB Buffer pool slabs), its heap grows, and free() never gives the free pages in the middle of
  * it back (only malloc_trim() would): a minute after a 20,000-call burst the engine held ~250 MB of free malloc memory
  * with a JS heap of 11 MB. jemalloc returns freed pages to the kernel after `dirty_decay_ms`, from a background
- * thread, whether or not the engine is busy. Where libjemalloc2 is not installed the loader prints one line and the
- * engine runs on glibc as before.
+ * thread, whether or not the engine is busy; `tcache_max:65536` lets its thread cache keep the 64 KiB read buffers
+ * (its default stops at 32 KiB, and sending each through the arena cost ~6 % of the engine's CPU). Where
+ * libjemalloc2 is not installed the loader prints one line and the engine runs on glibc as before.
  */
 export const ENGINE_PROCESS_ENV: Readonly<Record<string, string>> = Object.freeze({
   LD_PRELOAD: 'libjemalloc.so.2',
-  MALLOC_CONF: 'background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0',
+  MALLOC_CONF: 'background_thread:true,dirty_decay_ms:5000,muzzy_decay_ms:0,tcache_max:65536',
 });
 
 /** `env` with ENGINE_PROCESS_ENV added; a variable the operator set keeps the operator's value. */
