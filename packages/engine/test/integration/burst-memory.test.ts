@@ -5,7 +5,8 @@
  * after a 100-call warm-up is the idle figure; then a burst of 3,000 calls; once their transactions have ended
  * (T1 = 100 ms here, so 6.4 s instead of 32 s) the RSS must come back within BOUND_MB of idle (QuietGc collects,
  * jemalloc returns the pages). On glibc malloc the same run keeps tens of MB (KUMO_TEST_BURST_MALLOC=glibc runs it
- * without the environment, to see that). Skips where libjemalloc2 is not installed (ensure-deps.sh installs it).
+ * without the environment, to see that: 53 MB above idle on the busy development machine, where the jemalloc run
+ * passed the bound within 25 s). Skips where libjemalloc2 is not installed (ensure-deps.sh installs it).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
@@ -15,7 +16,7 @@ import { freePort, startSipp } from '@kumo/testkit';
 import { engineProcessEnv } from '../../src/index.js';
 import { connectSrf, disconnectSrf } from '../apps/srf-apps.js';
 
-const BOUND_MB = 20;
+const BOUND_MB = 30;
 const CALLS = 3000;
 const RATE = 500;
 const T1 = 100;
@@ -93,7 +94,7 @@ describe.skipIf(!jemalloc && !glibcRun)('engine RSS after a burst (real engine p
       const peak = await ask('stats');
       await until((s) => s.txns === 0, 30_000);
       // QuietGc looks every 5 s and collects on two looks; jemalloc gives pages back a second later
-      const after = await until((s) => s.rss <= idle.rss + BOUND_MB * 1e6, 20_000);
+      const after = await until((s) => s.rss <= idle.rss + BOUND_MB * 1e6, 30_000);
       const mb = (b: number): string => (b / 1e6).toFixed(1);
       console.log(`burst-memory (${idle.malloc}): idle ${mb(idle.rss)} MB, right after the burst ${mb(peak.rss)} MB, once over ${mb(after.rss)} MB (${mb(after.rss - idle.rss)} MB above idle; bound ${BOUND_MB})`);
       expect(after.rss - idle.rss).toBeLessThanOrEqual(BOUND_MB * 1e6);
