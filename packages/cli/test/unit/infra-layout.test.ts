@@ -77,13 +77,15 @@ const dupes = (xs: readonly string[]): string[] => xs.filter((x, i) => xs.indexO
 interface ComposeService {
   build?: { dockerfile?: string };
   image?: string;
+  entrypoint?: string[];
   command?: string[];
   environment?: Record<string, string>;
   env_file?: string;
+  restart?: string;
+  healthcheck?: { test?: string[] };
   network_mode?: string;
   networks?: Record<string, { ipv4_address?: string } | null>;
   ports?: string[];
-  volumes?: string[];
   volumes?: string[];
 }
 
@@ -96,11 +98,11 @@ function envFile(p: string): Record<string, string> {
   return out;
 }
 
-/** A Compose file's Kumo processes with their network namespace (the service whose network they use) and address. */
+/** A Compose file's Kumo processes (the Kumo image running a `kumo` command, not a namespace holder) with their network namespace (the service whose network they use) and address. */
 function composeKumo(file: string): { services: Record<string, ComposeService>; kumo: { name: string; cmd: string; env: Record<string, string>; netns: string; address: string }[] } {
   const services = (parse(read(file), { merge: true }) as { services: Record<string, ComposeService> }).services;
   const kumo = Object.entries(services)
-    .filter(([, s]) => s.build?.dockerfile === 'infra/compose/Dockerfile')
+    .filter(([, s]) => s.build?.dockerfile === 'infra/compose/Dockerfile' && s.entrypoint === undefined)
     .map(([name, s]) => {
       const netns = s.network_mode?.startsWith('service:') ? s.network_mode.slice('service:'.length) : name;
       const address = Object.values(services[netns]?.networks ?? {})[0]?.ipv4_address ?? netns;
@@ -114,6 +116,8 @@ function composeChecks(file: string, prometheusFile: string, commands: Set<strin
   expect(kumo.length).toBeGreaterThan(0);
   expect(kumo.flatMap((k) => envProblems(`${file} ${k.name}`, k.env))).toEqual([]);
   for (const k of kumo) expect(commands, `${file} ${k.name}: kumo ${k.cmd}`).toContain(k.cmd);
+  // Docker checks each process's readiness as the Kubernetes readinessProbe does: GET /readyz on its ops port.
+  for (const k of kumo) expect(services[k.name]?.healthcheck?.test?.join(' '), `${file} ${k.name}: healthcheck`).toContain('/readyz');
   // Published host ports, and what the processes of one network namespace listen on, never clash.
   expect(dupes(Object.values(services).flatMap((s) => (s.ports ?? []).map((p) => (p.includes('/') ? p : `${p}/tcp`).replace(/:[0-9]+\//, '/'))))).toEqual([]);
   for (const ns of new Set(kumo.map((k) => k.netns))) {
@@ -137,6 +141,8 @@ function composeChecks(file: string, prometheusFile: string, commands: Set<strin
     expect(script, `${file} ${name}: mounts repair-aof-tail.sh`).toBeDefined();
     expect(cmd, `${file} ${name}`).toContain(`sh ${script} ${data} && exec redis-server`);
     expect(cmd, `${file} ${name}`).toContain(`--dir ${data}`);
+    // The shipped redis.conf binds a host's address, which no container has: Redis would not start (seen on Docker).
+    expect(cmd, `${file} ${name}: listens on the stack's network`).toContain('--bind 0.0.0.0');
   }
   // Prometheus scrapes every Kumo process on its ops port, and nothing else under a kumo-* job.
   const prom = parse(read(prometheusFile)) as { scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[] };
@@ -156,7 +162,17 @@ describe('infra/compose', () => {
     const { services, kumo } = composeKumo(file);
     const engines = kumo.filter((k) => k.cmd === 'engine');
     expect(engines).toHaveLength(2);
-    for (const e of engines) expect(kumo.filter((k) => k.cmd === 'sip' && k.netns === e.name), `sip workers of ${e.name}`).toHaveLength(2);
+    for (const e of engines) expect(kumo.filter((k) => k.cmd === 'sip' && k.netns === e.netns), `sip workers of ${e.name}`).toHaveLength(2);
+    // A SIP node's network namespace is held by a container that only waits (a pod's "pause" container), never
+    // by the engine: Docker restarts a crashed engine in a new namespace, which would strand its sip workers in
+    // the old one with nothing but loopback (seen on Docker, compose-multi-host.test.ts and docs/scaling.md).
+    for (const e of engines) {
+      const holder = services[e.netns];
+      expect(e.netns, `${e.name} joins a node's namespace`).not.toBe(e.name);
+      expect(holder?.entrypoint?.join(' '), `${e.netns} only waits`).toMatch(/sleep infinity/);
+      expect(holder?.restart, e.netns).toBe('always');
+      expect(new Set(kumo.filter((k) => k.netns === e.netns).map((k) => k.cmd))).toEqual(new Set(['engine', 'sip']));
+    }
     expect(kumo.filter((k) => k.cmd === 'api')).toHaveLength(1);
     expect(kumo.filter((k) => k.cmd === 'billing')).toHaveLength(1);
     for (const k of kumo.filter((x) => x.cmd === 'sip')) expect(k.env.KUMO_SIP_DRAIN_HANDOFF, k.name).toBe('true');
@@ -228,6 +244,7 @@ interface K8sContainer {
   name: string;
   image?: string;
   args?: string[];
+  readinessProbe?: { httpGet?: { path?: string; port?: number | string } };
   env?: { name: string; value?: string; valueFrom?: unknown }[];
   ports?: { name?: string; containerPort: number; protocol?: string }[];
 }
@@ -291,6 +308,33 @@ describe('infra/k8s', () => {
     const engine = node?.containers.find((c) => c.args?.[0] === 'engine') as K8sContainer & { lifecycle?: { preStop?: { exec?: { command?: string[] } } } };
     const waitsFor = engine.lifecycle?.preStop?.exec?.command?.join(' ') ?? '';
     for (const c of node?.containers.filter((x) => x.args?.[0] === 'sip') ?? []) expect(waitsFor, `engine preStop waits for ${c.name}`).toContain(String(listens('sip', envOf(c)).ops));
+  });
+
+  it('the same layout as compose/multi-host.yml: images, commands, SIP-node settings, edge command, readiness', () => {
+    const { services, kumo } = composeKumo('compose/multi-host.yml');
+    // Images: Compose names what it builds as Kubernetes runs it.
+    const k8sImages = new Set(workloads.flatMap((w) => (w.spec?.template?.spec.containers ?? []).map((c) => c.image)));
+    for (const k of kumo) expect(k8sImages, k.name).toContain(services[k.name]?.image);
+    const edgeImage = Object.values(services).find((s) => s.command?.[0] === 'kamailio')?.image;
+    expect(k8sImages).toContain(edgeImage);
+    // A SIP node: the same processes, with the same settings but the site's addresses (Redis, edges, own host).
+    const siteKeys = new Set(['KUMO_REDIS_URL', 'KUMO_SIP_TRUSTED_EDGES', 'KUMO_SIP_ADVERTISED_HOST', 'KUMO_ENGINE_SECRET', 'KUMO_NONCE_SECRET', 'KUMO_LOG_LEVEL']);
+    const own = (env: Record<string, string>): Record<string, string> => Object.fromEntries(Object.entries(env).filter(([k]) => !siteKeys.has(k)));
+    const node = kumoPods.find((p) => p.w.kind === 'StatefulSet')?.containers ?? [];
+    const nodeA = kumo.filter((k) => k.netns === kumo.find((e) => e.cmd === 'engine')?.netns);
+    expect(node.map((c) => `${c.args?.[0]} ${JSON.stringify(own(envOf(c)))}`).sort()).toEqual(nodeA.map((k) => `${k.cmd} ${JSON.stringify(own(k.env))}`).sort());
+    // The api and billing run the same commands; the edges the same kamailio command (listen addresses aside).
+    for (const cmd of ['api', 'billing']) expect(kumoPods.some((p) => p.containers.some((c) => c.args?.[0] === cmd)), cmd).toBe(true);
+    const edgeCmd = (args: string[] | undefined): string => (args ?? []).join(' ').replace(/ -l \S+/g, '');
+    const k8sEdge = workloads.flatMap((w) => w.spec?.template?.spec.containers ?? []).find((c) => c.args?.[0] === 'kamailio');
+    for (const s of Object.values(services).filter((x) => x.command?.[0] === 'kamailio')) expect(edgeCmd(s.command)).toBe(edgeCmd(k8sEdge?.args));
+    // Readiness: every Compose Kumo service checks /readyz on its ops port, as every Kubernetes Kumo container's readinessProbe.
+    for (const k of kumo) expect(services[k.name]?.healthcheck?.test?.join(' '), k.name).toContain('/readyz');
+    for (const { containers } of kumoPods) {
+      for (const c of containers) {
+        expect(c.readinessProbe?.httpGet, c.name).toEqual({ path: '/readyz', port: listens(c.args?.[0] ?? '', envOf(c)).ops });
+      }
+    }
   });
 
   it('the edges: two kamailio replicas whose dispatcher list names every SIP node by its stable DNS name', () => {
