@@ -17,6 +17,8 @@
  * KUMO_BENCH_MALLOC=glibc starts it without (glibc malloc), for a same-machine comparison.
  *   --overload-rate R     offer R calls/s in the overload step instead of 2× the highest clean rate (e.g. the same
  *                         absolute load for two builds whose clean rate differs on a busy machine)
+ *   KUMO_BENCH_STRACE=1   count the engine's system calls per call in each rate step (`strace -f -c` attached to the
+ *                         engine for the step; it slows the engine, so the CPU figures of such a run are not figures)
  *
  *   npx tsc -b && node --expose-gc loadtest/engine/bench.mjs [--rates 1000,1500,2000] [--calls 20000] [--tcp]
  *     [--apps 2] [--overload 60] [--memory 10000] [--burst 20000 [--burst-rate 1500]]
@@ -173,6 +175,36 @@ function memText(m) {
   return `RSS ${mb(m.rss)} MB (anonymous ${mb(p.RssAnon)}: malloc [heap] ${mb(p.brkHeap)}, other anonymous mappings ${mb(p.anonMaps)}; files ${mb(p.RssFile)}); V8 heap used ${mb(m.mem?.heapUsed)} of ${mb(m.mem?.heapTotal)} MB; external ${mb(m.mem?.external)} MB (ArrayBuffers ${mb(m.mem?.arrayBuffers)})`;
 }
 
+/**
+ * KUMO_BENCH_STRACE=1: `strace -f -c` attached to the engine (all its threads) for one step; `stop(calls)` detaches it
+ * and returns the system calls per call by name, most frequent first (load-insensitive, unlike CPU time).
+ */
+function straceEngine() {
+  if (process.env.KUMO_BENCH_STRACE !== '1') return undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'kumo-strace-'));
+  const out = join(dir, 'summary.txt');
+  const child = spawn('strace', ['-f', '-c', '-o', out, '-p', String(engine.pid)], { stdio: 'ignore' });
+  const exited = new Promise((r) => child.once('exit', r));
+  return {
+    ready: sleep(500),
+    async stop(calls) {
+      child.kill('SIGINT');
+      await exited;
+      const rows = [];
+      let total = 0;
+      for (const line of (existsSync(out) ? readFileSync(out, 'utf8') : '').split('\n')) {
+        const m = /^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)(?:\s+\d+)?\s+(\w+)\s*$/.exec(line);
+        if (m && m[2] !== 'total') rows.push([m[2], Number(m[1])]);
+        const t = /^\s*100\.00\s+[\d.]+\s+\d+\s+(\d+)(?:\s+\d+)?\s+total/.exec(line);
+        if (t) total = Number(t[1]);
+      }
+      rmSync(dir, { recursive: true, force: true });
+      const per = (n) => (n / Math.max(1, calls)).toFixed(2);
+      return `engine syscalls per call ${per(total)}: ${rows.filter(([, n]) => n / calls >= 0.05).map(([k, n]) => `${k} ${per(n)}`).join(', ')}`;
+    },
+  };
+}
+
 async function step(rate, calls, targetPort, extra = []) {
   const uac = sipp(['-sn', 'uac', `127.0.0.1:${targetPort}`, '-p', String(await freePort()), '-r', String(rate), '-m', String(calls), '-l', String(Math.max(rate * 4, 2000)), '-timeout', `${Math.ceil(calls / rate) * 3 + 30}s`, '-timeout_error', ...extra], 'uac');
   const t0 = Date.now();
@@ -236,13 +268,16 @@ let bestCpu = '';
 for (const rate of rates) {
   const c0 = await cpuNow();
   const k0 = rcvbufErrors();
+  const st = straceEngine();
+  await st?.ready;
   const r = await step(rate, CALLS, sipPort);
+  const sys = st ? `; ${await st.stop(r.ok)}` : '';
   const c1 = await cpuNow();
   const drops = rcvbufErrors() - k0;
   const achieved = r.ok / r.seconds;
   const clean = r.code === 0 && r.failed === 0 && r.ok === CALLS;
   const cpu = `engine ${perK(c1.engine - c0.engine, r.ok)} CPU-s, apps ${perK(c1.apps - c0.apps, r.ok)} CPU-s per 1,000 calls`;
-  console.log(`B2BUA offered ${rate} calls/s × ${CALLS}: ok ${r.ok} failed ${r.failed} retrans ${r.retrans} in ${r.seconds.toFixed(1)} s (${achieved.toFixed(0)} calls/s achieved) exit ${r.code} → ${clean ? (r.retrans === 0 ? 'clean' : 'no failures, with retransmissions') : 'FAILED'}; ${cpu}; shed ${c1.stats.shed - c0.stats.shed}; engine write syscalls (control link) per call ${((c1.syscw - c0.syscw) / Math.max(1, r.ok)).toFixed(2)}; kernel UDP RcvbufErrors +${drops}; load average ${load()}`);
+  console.log(`B2BUA offered ${rate} calls/s × ${CALLS}: ok ${r.ok} failed ${r.failed} retrans ${r.retrans} in ${r.seconds.toFixed(1)} s (${achieved.toFixed(0)} calls/s achieved) exit ${r.code} → ${clean ? (r.retrans === 0 ? 'clean' : 'no failures, with retransmissions') : 'FAILED'}; ${cpu}; shed ${c1.stats.shed - c0.stats.shed}; engine write syscalls (control link) per call ${((c1.syscw - c0.syscw) / Math.max(1, r.ok)).toFixed(2)}; kernel UDP RcvbufErrors +${drops}; load average ${load()}${sys}`);
   if (!clean) break;
   best = rate;
   bestAchieved = achieved;

@@ -12,6 +12,8 @@ const engine = await startEngine({
   maxServerTransactions: 1000000,
   // as `kumo engine` reads it: KUMO_ENGINE_SHED_ANSWER_MS=0 runs with the backstops only (the old guard), to compare
   ...(process.env.KUMO_ENGINE_SHED_ANSWER_MS !== undefined ? { overload: { latencyHighMs: Number(process.env.KUMO_ENGINE_SHED_ANSWER_MS) } } : {}),
+  // KUMO_ENGINE_TRYING_DELAY_MS=0: the 100 Trying at once (drachtio's way), to compare with the delayed one
+  ...(process.env.KUMO_ENGINE_TRYING_DELAY_MS !== undefined ? { tryingDelayMs: Number(process.env.KUMO_ENGINE_TRYING_DELAY_MS) } : {}),
 });
 const malloc = mallocInUse();
 process.send?.({ ready: true });

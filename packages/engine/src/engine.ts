@@ -61,7 +61,15 @@ export interface EngineCoreOptions {
   readonly tls?: TlsSettings | undefined;
   /** Request-URI users whose INVITEs load shedding never refuses (default `DEFAULT_NEVER_SHED`). */
   readonly neverShedUsers?: readonly string[] | undefined;
+  /**
+   * How long a new INVITE's 100 Trying waits for the app's first response (RFC 3261 §17.2.1 needs none when the TU
+   * answers within 200 ms): default `DEFAULT_TRYING_DELAY_MS`; 0 sends it at once, as drachtio-server does.
+   */
+  readonly tryingDelayMs?: number | undefined;
 }
+
+/** A fast app's 180/200 replaces the 100 Trying (one datagram less per call); a slow one still gets it long before timer A. */
+export const DEFAULT_TRYING_DELAY_MS = 100;
 
 /** Japan's emergency numbers (police, coast guard, fire/ambulance), also behind the outside-line prefix 0. */
 export const DEFAULT_NEVER_SHED: readonly string[] = Object.freeze(['110', '118', '119', '0110', '0118', '0119']);
@@ -196,6 +204,7 @@ export class EngineCore {
       appTimeoutMs: this.appTimeoutMs,
       advertisedHost: o.advertisedHost,
       neverShedUsers: this.neverShedUsers,
+      tryingDelayMs: Math.min(200, Math.max(0, o.tryingDelayMs ?? DEFAULT_TRYING_DELAY_MS)),
       send: (d, bytes) => this.sendBytes(d, bytes),
     });
     this.uac = new UacSide(this, {

@@ -38,6 +38,8 @@ export interface EngineOptions {
   readonly neverShedUsers?: readonly string[] | undefined;
   /** PEM certificate and key for `tls/` listen points; `verify` checks peers on outbound TLS (default true). */
   readonly tls?: TlsSettings;
+  /** How long a new INVITE's 100 Trying waits for the app's first response (default 100 ms; 0 = at once; ≤ 200). */
+  readonly tryingDelayMs?: number | undefined;
 }
 
 export interface EngineHandle {
@@ -71,6 +73,7 @@ export async function startEngine(o: EngineOptions): Promise<EngineHandle> {
     overload: o.overload,
     neverShedUsers: o.neverShedUsers,
     tls: o.tls,
+    tryingDelayMs: o.tryingDelayMs,
   });
   try {
     await core.start();
@@ -117,6 +120,7 @@ export async function runEngine(ctx: ProcessContext): Promise<void> {
     supported: cfg.sipSupported,
     overload: { lagHighMs: cfg.shedLagMs, pendingHigh: cfg.shedPendingInvites, retryAfterS: cfg.shedRetryAfterSeconds, latencyHighMs: cfg.shedAnswerMs },
     neverShedUsers: cfg.shedNeverUsers,
+    tryingDelayMs: cfg.tryingDelayMs,
     ...(tls ? { tls } : {}),
     ...(cfg.sipAdvertisedHost !== undefined ? { advertisedHost: cfg.sipAdvertisedHost } : {}),
   });

@@ -43,14 +43,19 @@ export interface UasContext {
   readonly advertisedHost: string | undefined;
   /** Request-URI users whose INVITEs are never shed (emergency numbers). */
   readonly neverShedUsers: ReadonlySet<string>;
+  /**
+   * How long a new INVITE's 100 Trying waits for the app's own first response (RFC 3261 §17.2.1: not needed when the
+   * TU answers within 200 ms); 0 sends it at once, before the app sees the request (drachtio-server's way).
+   */
+  readonly tryingDelayMs?: number | undefined;
   send(d: Dest, bytes: Buffer): void;
 }
 
 /**
  * The UAS half of the TU: every request from the network goes through its steps in order (Via stamping, ACK and
  * CANCEL to their own handling, retransmissions absorbed by their transaction, the admission decision for new
- * INVITEs, the wire verdicts, in-dialog matching, an app chosen, a server transaction with 100 Trying, the request
- * handed to the app), and the server transactions' final responses and UAS dialogs.
+ * INVITEs, the wire verdicts, in-dialog matching, an app chosen, a server transaction (its 100 Trying at once or, with
+ * `tryingDelayMs`, only when the app has not answered by then), the request handed to the app), and the server transactions' final responses and UAS dialogs.
  */
 export class UasSide {
   constructor(
@@ -167,6 +172,15 @@ export class UasSide {
     }
     if (this.c.txns.serverCount >= this.c.maxServerTxns) return this.statelessReply(req, dest, 503, [['Retry-After', '5']]);
 
+    // INVITE: 100 Trying, unless the app answers first (within tryingDelayMs); built only if it is sent
+    const trying =
+      method === 'INVITE'
+        ? (): Buffer => {
+            const res = buildResponse(req, 100, 'Trying');
+            this.s.countOut(res, peer.proto);
+            return serialize(res);
+          }
+        : undefined;
     const txn = this.newServerTxn(key, method, dest, {
       req,
       peer,
@@ -177,16 +191,10 @@ export class UasSide {
       toTag: toTag ?? '',
       cancelled: false,
       awaitingSince: method === 'INVITE' && !dialog ? performance.now() : 0,
-    });
+    }, trying);
     this.c.owner.set(txn.id, app);
     if (txn.tu.awaitingSince !== 0) this.s.overload.delivered();
-    if (method === 'INVITE') {
-      // 100 Trying at once, before the app sees the request (controller.cpp 1651-1662)
-      const trying = buildResponse(req, 100, 'Trying');
-      txn.sendTrying(serialize(trying));
-      this.s.countOut(trying, peer.proto);
-      if (dialog) dialog.inviteTxnId = txn.id;
-    }
+    if (method === 'INVITE' && dialog) dialog.inviteTxnId = txn.id;
 
     const text = req.raw ?? serialize(req);
     const meta = metaTokens('network', text.length, peer.proto, peer.addr, peer.port);
@@ -219,7 +227,7 @@ export class UasSide {
    * A server transaction for a request from the network. The TU timer (drachtio CLIENT_TIMEOUT) drops the state
    * silently when the app never answers. A CANCEL's transaction is kept by key only (it is never the app's).
    */
-  private newServerTxn(key: string, method: string, dest: Dest, tu: ServerTu): ServerTxn {
+  private newServerTxn(key: string, method: string, dest: Dest, tu: ServerTu, trying?: () => Buffer): ServerTxn {
     const tracked = method !== 'CANCEL';
     const txn: ServerTxn = new ServerTransaction(
       {
@@ -232,6 +240,8 @@ export class UasSide {
         transport: this.c.txp,
         tuTimeoutMs: this.c.appTimeoutMs,
         proceedingLimitMs: PROCEEDING_LIMIT_MS,
+        trying,
+        tryingDelayMs: this.c.tryingDelayMs,
         onTerminated: () => {
           this.settle(txn, false);
           this.c.txns.removeServer(txn, tu.ackKey);

@@ -121,6 +121,13 @@ export const engineSpec = {
     description: 'Retry-After (seconds) of the 503 sent to a shed INVITE.',
     parse: int(1, 3600),
   },
+  tryingDelayMs: {
+    env: 'KUMO_ENGINE_TRYING_DELAY_MS',
+    default: '100',
+    description:
+      "How long (ms) a new INVITE's 100 Trying waits for the app's own first response: an app answering sooner makes it unnecessary (RFC 3261 §17.2.1), one datagram less per call; a retransmitted INVITE gets it at once. 0 = at once, as drachtio-server does; at most 200.",
+    parse: int(0, 200),
+  },
   sipTlsCert: {
     env: 'KUMO_SIP_TLS_CERT',
     default: '',

@@ -24,6 +24,13 @@ export interface ServerTxnOptions {
   readonly tuTimeoutMs: number;
   /** Upper bound on Proceeding once the TU sent a provisional (a call may ring for minutes). */
   readonly proceedingLimitMs: number;
+  /**
+   * INVITE: the stack's own 100 Trying (§17.2.1), built when it is sent. RFC 3261 lets a server transaction skip it
+   * when the TU answers within 200 ms, so it goes out only after `tryingDelayMs` without a response from the TU (0:
+   * at once), or at once when the request is retransmitted before that.
+   */
+  readonly trying?: (() => Buffer) | undefined;
+  readonly tryingDelayMs?: number | undefined;
   readonly onTerminated: () => void;
 }
 
@@ -38,6 +45,8 @@ export class ServerTransaction<TU = unknown> {
   finalStatus = 0;
   private timer: TimerHandle | undefined;
   private readonly retrans: Retransmitter;
+  /** The 100 Trying not sent yet (INVITE in Trying with a delay); dropped once any response goes out. */
+  private trying: (() => Buffer) | undefined;
 
   constructor(
     private readonly o: ServerTxnOptions,
@@ -48,7 +57,23 @@ export class ServerTransaction<TU = unknown> {
       this.o.transport.send(this.o.dest, this.lastResponse);
       this.o.transport.retransmitted();
     });
-    this.timer = o.clock.set(o.tuTimeoutMs, () => this.terminate());
+    const delay = o.tryingDelayMs ?? 0;
+    if (o.trying !== undefined && delay > 0) {
+      // one timer either way: the delayed 100 first, then the rest of the TU timer
+      this.trying = o.trying;
+      this.timer = o.clock.set(delay, () => this.tryingDue(o.tuTimeoutMs - delay));
+    } else {
+      this.timer = o.clock.set(o.tuTimeoutMs, () => this.terminate());
+      if (o.trying !== undefined) this.sendTrying(o.trying());
+    }
+  }
+
+  /** The TU has not answered: the 100 Trying now, and the TU timer runs on for `restMs`. */
+  private tryingDue(restMs: number): void {
+    const build = this.trying;
+    this.timer = this.o.clock.clear(this.timer);
+    this.timer = this.o.clock.set(Math.max(0, restMs), () => this.terminate());
+    if (build !== undefined) this.sendTrying(build());
   }
 
   get id(): string {
@@ -78,6 +103,7 @@ export class ServerTransaction<TU = unknown> {
   /** The stack's own 100 Trying for an INVITE (§17.2.1): Proceeding, the TU timer keeps running. */
   sendTrying(bytes: Buffer): void {
     if (this.state !== 'trying') return;
+    this.trying = undefined;
     this.state = 'proceeding';
     this.lastResponse = bytes;
     this.o.transport.send(this.o.dest, bytes);
@@ -86,6 +112,7 @@ export class ServerTransaction<TU = unknown> {
   /** A TU provisional: Proceeding; the TU has answered, so only the Proceeding limit bounds the wait. */
   sendProvisional(bytes: Buffer): void {
     if (!this.pending) return;
+    this.trying = undefined;
     this.state = 'proceeding';
     this.lastResponse = bytes;
     this.timer = this.o.clock.clear(this.timer);
@@ -99,6 +126,7 @@ export class ServerTransaction<TU = unknown> {
    */
   sendFinal(status: number, bytes: Buffer): void {
     if (!this.pending) return;
+    this.trying = undefined;
     this.lastResponse = bytes;
     this.finalStatus = status;
     this.timer = this.o.clock.clear(this.timer);
@@ -117,8 +145,15 @@ export class ServerTransaction<TU = unknown> {
     }
   }
 
-  /** A retransmission of the request: the last response again, unless none was sent. True when one was sent. */
+  /**
+   * A retransmission of the request: the last response again; an INVITE whose delayed 100 Trying is still due gets it
+   * now (the client's timer A fired: the TU is slow). Nothing when no response was sent. True when one was sent.
+   */
   onRequestRetransmission(): boolean {
+    if (this.state === 'trying' && this.trying !== undefined) {
+      this.tryingDue(this.o.tuTimeoutMs);
+      return true;
+    }
     if (this.state === 'trying' || this.state === 'terminated' || this.lastResponse === undefined) return false;
     this.o.transport.send(this.o.dest, this.lastResponse);
     this.o.transport.retransmitted();
@@ -143,6 +178,7 @@ export class ServerTransaction<TU = unknown> {
   terminate(): void {
     if (this.state === 'terminated') return;
     this.state = 'terminated';
+    this.trying = undefined;
     this.stop();
     this.o.onTerminated();
   }

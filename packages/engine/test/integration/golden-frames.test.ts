@@ -128,7 +128,7 @@ describe('golden frames (drachtio-protocol.md §1.5)', () => {
   const callId = '1-29586@127.0.0.1';
   const fromTag = '29586SIPpTag001';
 
-  it('new INVITE: 100 Trying first, then the sip frame with receivedOn tokens', async () => {
+  it('new INVITE: the sip frame with receivedOn tokens, and the 100 Trying (the app has not answered within the delay)', async () => {
     const body = SDP.replace(/\n/g, CRLF);
     peer.send(
       `INVITE sip:service@127.0.0.1:${stack.sipPort} SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.1:${peer.port};branch=z9hG4bK-29586-1-0;rport\nFrom: sipp <sip:sipp@127.0.0.1:${peer.port}>;tag=${fromTag}\nTo: service <sip:service@127.0.0.1:${stack.sipPort}>\nCall-ID: ${callId}\nCSeq: 1 INVITE\nContact: sip:sipp@127.0.0.1:${peer.port}\nMax-Forwards: 70\nContent-Type: application/sdp\nContent-Length: ${body.length}\n\n${SDP}`,

@@ -20,6 +20,20 @@ function server(method: string, dest: Dest = UDP) {
   return { t, clock, tp, terminated: () => terminated };
 }
 
+/** An INVITE server transaction whose stack 100 Trying waits `delay` ms for the TU (RFC 3261 §17.2.1). */
+function delayedInvite(delay: number, dest: Dest = UDP) {
+  const clock = new FakeClock();
+  const tp = new FakeTransport(clock);
+  let terminated = 0;
+  let built = 0;
+  const trying = (): Buffer => (built++, B('100'));
+  const t = new ServerTransaction(
+    { id: 'st', key: 'k', method: 'INVITE', dest, timers: TIMERS, clock, transport: tp, tuTimeoutMs: 64000, proceedingLimitMs: 600000, trying, tryingDelayMs: delay, onTerminated: () => terminated++ },
+    {},
+  );
+  return { t, clock, tp, terminated: () => terminated, built: () => built };
+}
+
 function client(method: string, dest: Dest = UDP) {
   const clock = new FakeClock();
   const tp = new FakeTransport(clock);
@@ -62,6 +76,73 @@ describe('INVITE server transaction', () => {
     expect(t.state).toBe('terminated');
     expect(terminated()).toBe(1);
     expect(tp.sent).toHaveLength(2); // no response when the app never answered
+  });
+
+  it('delayed 100 Trying: a TU answering within the delay makes it unnecessary (one datagram less, never built)', () => {
+    const { t, clock, tp, built } = delayedInvite(100);
+    expect(clock.pending).toBe(1); // one timer, as without the delay
+    clock.advance(99);
+    t.sendProvisional(B('180'));
+    clock.advance(1000);
+    expect(tp.sent.map((s) => s.text)).toEqual(['180']);
+    expect(built()).toBe(0);
+    t.sendFinal(200, B('200'));
+    expect(tp.sent.map((s) => s.text)).toEqual(['180', '200']);
+    const f = delayedInvite(100);
+    f.clock.advance(50);
+    f.t.sendFinal(486, B('486')); // a quick final: no 100 either
+    f.clock.advance(200);
+    expect(f.tp.times('100')).toEqual([]);
+    expect(f.built()).toBe(0);
+  });
+
+  it('delayed 100 Trying: sent after the delay when the TU is slow, well before timer A; the TU timer still ends a silent app at 64 s', () => {
+    const { t, clock, tp, terminated, built } = delayedInvite(100);
+    clock.advance(99);
+    expect(t.state).toBe('trying');
+    expect(tp.sent).toHaveLength(0);
+    clock.advance(1);
+    expect(t.state).toBe('proceeding');
+    expect(tp.times('100')).toEqual([100]);
+    expect(clock.pending).toBe(1);
+    expect(t.onRequestRetransmission()).toBe(true); // a retransmission now gets the 100 again
+    expect(tp.times('100')).toEqual([100, 100]);
+    expect(tp.retransmissions).toBe(1);
+    clock.advance(64000 - 101);
+    expect(terminated()).toBe(0);
+    clock.advance(1);
+    expect(terminated()).toBe(1);
+    expect(built()).toBe(1);
+    expect(tp.sent).toHaveLength(2);
+  });
+
+  it('delayed 100 Trying: a retransmission before it is absorbed and answered with the 100 at once (the UAC timer A fired)', () => {
+    const { t, clock, tp, built } = delayedInvite(200);
+    clock.advance(50);
+    expect(t.onRequestRetransmission()).toBe(true);
+    expect(t.state).toBe('proceeding');
+    expect(tp.times('100')).toEqual([50]);
+    clock.advance(1000); // the delay timer is gone: no second 100
+    expect(tp.times('100')).toEqual([50]);
+    expect(built()).toBe(1);
+    t.sendProvisional(B('180'));
+    expect(t.onRequestRetransmission()).toBe(true); // then the latest provisional, as always
+    expect(tp.sent.map((s) => s.text)).toEqual(['100', '180', '180']);
+  });
+
+  it('delayed 100 Trying over TCP too, and delay 0 sends it at once; CANCEL-style termination leaves nothing due', () => {
+    const c = delayedInvite(100, TCP);
+    c.clock.advance(100);
+    expect(c.tp.times('100')).toEqual([100]);
+    const z = delayedInvite(0);
+    expect(z.tp.times('100')).toEqual([0]);
+    expect(z.t.state).toBe('proceeding');
+    const x = delayedInvite(100);
+    x.clock.advance(10);
+    x.t.terminate();
+    x.clock.advance(100000);
+    expect(x.tp.sent).toHaveLength(0);
+    expect(x.clock.pending).toBe(0);
   });
 
   it('a TU provisional replaces the TU timer by the proceeding limit', () => {

@@ -9,6 +9,8 @@ import { DialogTable } from '../../src/dialog/table.js';
 import type { EngineCore, ClientTxn, ServerTxn } from '../../src/engine.js';
 import { parseMessage, type SipRequest } from '../../src/index.js';
 import { OverloadGuard } from '../../src/overload.js';
+import { buildResponse } from '../../src/transaction/requests.js';
+import { serverKey } from '../../src/transaction/table.js';
 import { TransactionTable } from '../../src/transaction/table.js';
 import type { LocalPoint, Peer } from '../../src/transport/types.js';
 import { UasSide } from '../../src/uas.js';
@@ -36,7 +38,7 @@ function req(method: string, opts: { user?: string; branch?: string; toTag?: str
   return r.msg;
 }
 
-function setup(o: { pendingHigh?: number } = {}) {
+function setup(o: { pendingHigh?: number; tryingDelayMs?: number } = {}) {
   const clock = new FakeClock();
   const wire = new FakeTransport(clock);
   const frames: string[] = [];
@@ -66,6 +68,7 @@ function setup(o: { pendingHigh?: number } = {}) {
     appTimeoutMs: 64000,
     advertisedHost: undefined,
     neverShedUsers: new Set(['119']),
+    tryingDelayMs: o.tryingDelayMs,
     send: (d, b) => wire.send(d, b),
   });
   const out = (): string[] => wire.sent.map((s) => s.text.split('\r\n')[0] ?? '');
@@ -89,6 +92,44 @@ describe('UasSide', () => {
     expect(out()).toEqual(['SIP/2.0 100 Trying', 'SIP/2.0 100 Trying']);
     expect(frames).toHaveLength(1);
     expect(txns.serverCount).toBe(1);
+  });
+
+  it('with a trying delay: an app answering within it gets no 100 Trying from the stack (one datagram less per call)', () => {
+    const { uas, frames, txns, out, clock } = setup({ tryingDelayMs: 100 });
+    const r = req('INVITE');
+    uas.onRequest(r, PEER);
+    expect(out()).toEqual([]); // the app sees the request first
+    expect(frames).toHaveLength(1);
+    clock.advance(40);
+    const t = txns.server(serverKey(r, 'INVITE'));
+    if (!t?.tu.req) throw new Error('no transaction');
+    uas.sendFinal(t, buildResponse(t.tu.req, 486, undefined, 'tt'));
+    clock.advance(400); // past the delay, before timer G re-sends the 486
+    expect(out()).toEqual(['SIP/2.0 486 Busy Here']);
+  });
+
+  it('with a trying delay: a slow app still gets the 100 after the delay; a retransmission before it is answered with it at once', () => {
+    const slow = setup({ tryingDelayMs: 100 });
+    slow.uas.onRequest(req('INVITE'), PEER);
+    slow.clock.advance(99);
+    expect(slow.out()).toEqual([]);
+    slow.clock.advance(1);
+    expect(slow.wire.sent.map((x) => [x.at, x.text.split('\r\n')[0]])).toEqual([[100, 'SIP/2.0 100 Trying']]);
+    expect(slow.wire.sent[0]?.text).toMatch(/\r\nTo: <sip:bob@127\.0\.0\.1>\r\n/); // no To-tag on a 100
+    const re = setup({ tryingDelayMs: 100 });
+    re.uas.onRequest(req('INVITE'), PEER);
+    re.clock.advance(30);
+    re.uas.onRequest(req('INVITE'), PEER); // retransmitted (timer A) before the delay ran out
+    expect(re.wire.sent.map((x) => [x.at, x.text.split('\r\n')[0]])).toEqual([[30, 'SIP/2.0 100 Trying']]);
+    expect(re.frames).toHaveLength(1);
+    re.clock.advance(1000);
+    expect(re.out()).toEqual(['SIP/2.0 100 Trying']); // not sent twice
+    // CANCEL before the 100: 200 and 487, and no 100 afterwards
+    const c = setup({ tryingDelayMs: 100 });
+    c.uas.onRequest(req('INVITE'), PEER);
+    c.uas.onRequest(req('CANCEL'), PEER);
+    c.clock.advance(400);
+    expect(c.out()).toEqual(['SIP/2.0 200 OK', 'SIP/2.0 487 Request Terminated']);
   });
 
   it('shedding: a new INVITE gets a stateless 503 with Retry-After and a kshed To-tag; no transaction, no app', () => {

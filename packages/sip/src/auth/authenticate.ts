@@ -76,6 +76,22 @@ export interface AuthRequest<S extends DigestSecretsLike> {
   readonly instanceId?: string | undefined;
   /** The extension's digest secrets (and its record), looked up once; undefined when it does not exist. */
   readonly lookup: () => Promise<S | undefined>;
+  /** What `Authenticator.prefetch` started for this request, if anything; used when it was for the same tenant and device. */
+  readonly prefetched?: AuthPrefetch | undefined;
+}
+
+/** The reads of the authentication step, started before the tenant record is back (`Authenticator.prefetch`). */
+export interface AuthPrefetch {
+  readonly tenantId: string;
+  readonly extension: string;
+  readonly address: string;
+  readonly userAgent: string | undefined;
+  readonly device: string;
+  readonly state: Promise<AuthStateRead>;
+}
+interface AuthStateRead {
+  readonly device: DeviceState | undefined;
+  readonly flags: Flags;
 }
 
 export type AuthVerdict<S> =
@@ -112,8 +128,18 @@ export function deviceKey(extension: string, address: string, userAgent: string 
   return createHash('sha256').update(`${extension}\u0000${address}\u0000${userAgent ?? ''}`).digest('hex').slice(0, 24);
 }
 
+type Flags = [boolean, boolean, boolean];
+type DeviceState = { learned?: string; pending?: string };
+/** The nonce is ours (checked before): its time and random parts identify it; the MAC adds nothing. */
+const nonceKeyOf = (nonce: string): string => nonce.slice(0, nonce.lastIndexOf('.'));
+
 export interface Authenticator {
   authenticate<S extends DigestSecretsLike>(r: AuthRequest<S>): Promise<AuthVerdict<S>>;
+  /**
+   * Starts the step's reads (blocks, device state) for a tenant the caller expects, in the same Redis
+   * write as the tenant lookup; `authenticate` uses them when the tenant turns out to be that one.
+   */
+  prefetch(r: { readonly tenantId: string; readonly extension: string; readonly source: { readonly address: string }; readonly userAgent?: string | undefined }): AuthPrefetch;
 }
 
 export function createAuthenticator(d: AuthenticatorDeps): Authenticator {
@@ -180,37 +206,64 @@ export function createAuthenticator(d: AuthenticatorDeps): Authenticator {
     }
   };
 
+  const readState = (tenantId: string, extension: string, ip: string, device: string): Promise<AuthStateRead> =>
+    d.guard.authState(tenantId, extension, ip, device).then((st) => ({ device: st.device, flags: [st.ip, st.aor, st.pair] }));
+
   return {
+    prefetch(r) {
+      const device = deviceKey(r.extension, r.source.address, r.userAgent);
+      const state = readState(r.tenantId, r.extension, r.source.address, device);
+      state.catch(() => undefined);
+      return { tenantId: r.tenantId, extension: r.extension, address: r.source.address, userAgent: r.userAgent, device, state };
+    },
+
     async authenticate<S extends DigestSecretsLike>(r: AuthRequest<S>): Promise<AuthVerdict<S>> {
       const ip = r.source.address;
       const tenantId = r.tenant?.id;
-      const device = tenantId !== undefined ? deviceKey(r.extension, ip, r.userAgent) : undefined;
+      const pre = r.prefetched;
+      // The prefetch was for this tenant and device (its key already hashed): its reads are this request's.
+      const hit = pre !== undefined && pre.tenantId === tenantId && pre.extension === r.extension && pre.address === ip && pre.userAgent === r.userAgent;
+      const device = tenantId === undefined ? undefined : hit ? pre.device : deviceKey(r.extension, ip, r.userAgent);
       // One Redis round trip for what every outcome reads: the blocks, the extension's secrets and the
       // device's algorithm state are fetched together (the latter two are not used when blocked); the
       // tenant's blocks and the device state are one script (AuthGuardStore.authState).
       const lookedUp = tenantId !== undefined ? r.lookup() : Promise.resolve(undefined);
       lookedUp.catch(() => undefined);
-      let deviceState: { learned?: string; pending?: string } | undefined;
-      let flags: [boolean, boolean, boolean];
-      if (tenantId !== undefined && device !== undefined) {
-        const st = await d.guard.authState(tenantId, r.extension, ip, device);
-        deviceState = st.device;
-        flags = [st.ip, st.aor, st.pair];
-      } else {
-        const [ipBlocked = false, aorBlocked = false, pairBlocked = false] = await d.guard.blocked(scopesOf(tenantId, r.extension, ip));
-        flags = [ipBlocked, aorBlocked, pairBlocked];
-      }
+      const state =
+        tenantId !== undefined && device !== undefined
+          ? hit
+            ? pre.state
+            : readState(tenantId, r.extension, ip, device)
+          : d.guard.blocked(scopesOf(tenantId, r.extension, ip)).then(([a = false, b = false, c = false]): AuthStateRead => ({ device: undefined, flags: [a, b, c] }));
+      state.catch(() => undefined);
+
+      // Same work whether or not the extension exists: one lookup, one hash, one compare. The answer is
+      // checked while the blocks are on their way (the secrets are usually cached: no round trip); it
+      // is not acted on before the blocks are known.
+      const secrets = await lookedUp;
+      const allowed = policyAlgorithms(secrets?.digestAlgorithms) ?? policyAlgorithms(r.tenant?.digestAlgorithms) ?? s.algorithms;
+      const creds = parseDigestCredentials(r.header);
+      const usable = creds !== null && creds.realm.toLowerCase() === r.realm && allowed.includes(creds.algorithm);
+      const nonceState = usable ? checkNonce(creds.nonce, { secret: s.nonceSecret, realm: r.realm, nowMs: now(), lifetimeMs: s.nonceLifetimeMs }) : undefined;
+      const answerOk =
+        usable && nonceState === 'valid'
+          ? verifyDigest(creds, secrets ? (creds.algorithm === 'MD5' ? secrets.ha1Md5 : secrets.ha1Sha256) : dummyHa1(creds.algorithm, s.nonceSecret, r.extension, r.realm), r.method)
+          : false;
+      // A right answer's nonce count goes out with the blocks (the same pipeline write): one round trip
+      // less per authenticated request. A blocked request still gets no answer from it; spending the
+      // count of a nonce that request carried lets no other request in.
+      const counted =
+        answerOk && r.tenant !== undefined && secrets !== undefined && creds?.username === r.extension
+          ? d.guard.acceptNonceCount(nonceKeyOf(creds.nonce), nonceCount(creds) as number, s.nonceLifetimeMs + 60_000)
+          : undefined;
+      counted?.catch(() => undefined);
+
+      const { device: deviceState, flags } = await state;
       const blockedBy = await blockOf(flags, tenantId, r.extension, ip, r.instanceId);
       if (blockedBy !== undefined) {
         m?.blockedRequests.inc({ scope: blockedBy });
         return { kind: 'blocked', scope: blockedBy, drop: r.method === 'REGISTER' && bf.action === 'drop' };
       }
-
-      // Same work whether or not the extension exists: one lookup, one hash, one compare.
-      const secrets = await lookedUp;
-      const allowed = policyAlgorithms(secrets?.digestAlgorithms) ?? policyAlgorithms(r.tenant?.digestAlgorithms) ?? s.algorithms;
-      const creds = parseDigestCredentials(r.header);
-      const usable = creds !== null && creds.realm.toLowerCase() === r.realm && allowed.includes(creds.algorithm);
 
       let stateChanged = false;
       const challenge = async (outcome: 'challenged' | 'stale' | 'replay', noAnswer: boolean): Promise<AuthVerdict<S>> => {
@@ -240,11 +293,8 @@ export function createAuthenticator(d: AuthenticatorDeps): Authenticator {
         buildChallenges({ realm: r.realm, nonce: createNonce({ secret: s.nonceSecret, realm: r.realm, nowMs: now() }), algorithms: offer, stale });
 
       if (!usable) return challenge('challenged', creds === null || (creds.realm.toLowerCase() === r.realm && !allowed.includes(creds.algorithm)));
-      const nonceState = checkNonce(creds.nonce, { secret: s.nonceSecret, realm: r.realm, nowMs: now(), lifetimeMs: s.nonceLifetimeMs });
       if (nonceState !== 'valid') return challenge(nonceState === 'stale' ? 'stale' : 'challenged', false);
 
-      const ha1 = secrets ? (creds.algorithm === 'MD5' ? secrets.ha1Md5 : secrets.ha1Sha256) : dummyHa1(creds.algorithm, s.nonceSecret, r.extension, r.realm);
-      const answerOk = verifyDigest(creds, ha1, r.method);
       const failure: AuthFailureReason | undefined = !r.tenant
         ? 'unknown_domain'
         : !secrets
@@ -273,9 +323,7 @@ export function createAuthenticator(d: AuthenticatorDeps): Authenticator {
         ]);
         return { kind: 'failed', reason };
       }
-      // The nonce is ours (checked above): its time and random parts identify it; the MAC adds nothing.
-      const nonceKey = creds.nonce.slice(0, creds.nonce.lastIndexOf('.'));
-      if (!(await d.guard.acceptNonceCount(nonceKey, nonceCount(creds) as number, s.nonceLifetimeMs + 60_000))) return challenge('replay', false);
+      if (!(await (counted as Promise<boolean>))) return challenge('replay', false);
       if (tenantId !== undefined && device !== undefined) {
         await Promise.all([
           // It answered: a multi-challenge it was marked for is no longer pending (nothing to write when none was).

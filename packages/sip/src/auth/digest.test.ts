@@ -44,6 +44,15 @@ describe('digest: nonces', () => {
   });
 });
 
+describe('digest: nonce randomness', () => {
+  it('never repeats across refills of the random pool (2,000 nonces in one millisecond: 4 refills)', () => {
+    const o = { secret: 's'.repeat(32), realm: 'acme.test', nowMs: 5 };
+    const seen = new Set(Array.from({ length: 2000 }, () => createNonce(o).split('.')[1]));
+    expect(seen.size).toBe(2000);
+    for (const r of seen) expect(r).toMatch(/^[0-9a-f]{16}$/);
+  });
+});
+
 describe('digest: challenge and answer round trip', () => {
   const realm = 'demo.kumo.test';
   it('offers SHA-256 first, then MD5, qop=auth, stale when asked', () => {

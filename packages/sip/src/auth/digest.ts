@@ -10,7 +10,7 @@
  * a nonce; an old one is answered with `stale=true`. Replays (non-increasing `nc` for one nonce) are
  * caught by the caller with the nonce-count store (Redis), since that needs shared state.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomFillSync, timingSafeEqual } from 'node:crypto';
 import { DIGEST_ALGORITHMS, computeDigestResponse, digestHash, quoteDigestParam as quote, type DigestAlgorithm } from '@kumo/store';
 
 // The computation itself (hash, HA1, response, the client side) is one copy in @kumo/store (with ha1Of).
@@ -28,9 +28,23 @@ function nonceMac(secret: string, ts: string, rnd: string, realm: string): strin
   return createHmac('sha256', secret).update(`${ts}:${rnd}:${realm.toLowerCase()}`).digest('hex').slice(0, 32);
 }
 
+/** Nonce randomness from the CSPRNG, drawn 4 KiB at a time (one call into it per 512 challenges, not per challenge). */
+const pool = Buffer.alloc(4096);
+let poolAt = pool.length;
+function random8Hex(): string {
+  if (poolAt + 8 > pool.length) {
+    randomFillSync(pool);
+    poolAt = 0;
+  }
+  // Each byte is used once: the cursor only moves forward until the next refill.
+  const hex = pool.toString('hex', poolAt, poolAt + 8);
+  poolAt += 8;
+  return hex;
+}
+
 export function createNonce(o: NonceOptions): string {
   const ts = Math.floor(o.nowMs).toString(16);
-  const rnd = randomBytes(8).toString('hex');
+  const rnd = random8Hex();
   return `${ts}.${rnd}.${nonceMac(o.secret, ts, rnd, o.realm)}`;
 }
 

@@ -21,7 +21,7 @@ import type { LegRecord } from '@kumo/store';
 import { capabilityHeaders } from '../methods/methods.js';
 import type { CallRegistry } from './registry.js';
 import type { WorkerRelay } from './relay.js';
-import { replayEarlyRefers, runSessionTimer, sessionTimerOf, type SrfDialog, type SrfRequest, type SrfResponse } from './srf-io.js';
+import { replayEarlyRequests, runSessionTimer, sessionTimerOf, type SrfDialog, type SrfRequest, type SrfResponse } from './srf-io.js';
 
 /** What a peer needs to stand in for a dialog it does not hold. */
 export interface HalfInfo {
@@ -315,7 +315,7 @@ export class RelayedDialogs {
     d.on('options', options);
     for (const [ev, h] of handlers) d.on(ev, h);
     // REFERs its party sent before it was handed over go to the peer now.
-    replayEarlyRefers(d);
+    replayEarlyRequests(d);
     const detach = (): void => {
       d.removeListener('destroy', onDestroy);
       d.removeListener('options', options);

@@ -88,6 +88,7 @@ export interface SrfLike {
     progress: { cbRequest: (err: unknown, req?: SentRequest) => void; cbProvisional: (res: SrfDialogRes) => void },
   ): Promise<SrfDialog>;
   createUAS(req: SrfRequest, res: SrfResponse, opts: { localSdp: string; headers?: Record<string, string> }): Promise<SrfDialog>;
+  createUAS(req: SrfRequest, res: SrfResponse, opts: { localSdp: string; headers?: Record<string, string> }, callback: (err: unknown, dialog?: SrfDialog) => void): unknown;
   request?(uri: string, opts: { method: string; headers?: Record<string, string>; proxy?: string }): Promise<SentOutOfDialog>;
 }
 
@@ -168,33 +169,54 @@ export function legOfDialog(d: SrfDialog, record?: LegRecord): Leg {
 }
 
 /**
- * A REFER that arrives on a leg before the call is bridged (a phone transferring the moment it
- * answers: on drachtio-server it can come before the caller's ACK) would be answered `200` by
- * drachtio-srf and lost, as nobody listens yet. Each leg holds such REFERs from its start until
- * `bridge` attaches its handlers and replays them.
+ * In-dialog requests that can arrive on a leg before the call is bridged, which drachtio-srf would
+ * answer itself (and lose) as nobody listens yet:
+ * - a REFER (a phone transferring the moment it answers: on drachtio-server it can come before the
+ *   caller's ACK);
+ * - a re-INVITE (a phone putting the call on hold right after its ACK): srf answers a re-INVITE
+ *   nobody listens to at once, while the frame is read. The engine may deliver the caller's ACK and
+ *   that re-INVITE in the same read as the answer's own confirmation, before the promise continuation
+ *   that bridges the call has run.
+ * Each leg holds them from the moment its dialog exists (the caller's: synchronously in createUAS's
+ * callback) until `bridge` attaches its handlers and replays them. (srf itself defers INFO, UPDATE,
+ * MESSAGE and OPTIONS to `setImmediate` for the same reason.)
  */
-const earlyRefers = new WeakMap<SrfDialog, { held: [SrfRequest, SrfResponse][]; stop(): void }>();
+const HELD_EVENTS = ['refer', 'modify'] as const;
+type HeldEvent = (typeof HELD_EVENTS)[number];
+const earlyRequests = new WeakMap<SrfDialog, { held: [HeldEvent, SrfRequest, SrfResponse][]; stop(): void }>();
 
-export function holdEarlyRefers(d: SrfDialog): void {
-  const held: [SrfRequest, SrfResponse][] = [];
-  const hold: Handler = (req, res) => {
-    held.push([req, res]);
-  };
-  d.on('refer', hold);
-  earlyRefers.set(d, { held, stop: () => d.removeListener('refer', hold) });
+export function holdEarlyRequests(d: SrfDialog): void {
+  if (earlyRequests.has(d)) return;
+  const held: [HeldEvent, SrfRequest, SrfResponse][] = [];
+  const holds = HELD_EVENTS.map((ev) => [ev, ((req, res) => held.push([ev, req, res])) as Handler] as const);
+  for (const [ev, h] of holds) d.on(ev, h);
+  earlyRequests.set(d, {
+    held,
+    stop: () => {
+      for (const [ev, h] of holds) d.removeListener(ev, h);
+    },
+  });
 }
 
-/** Stops holding REFERs on `d` and hands the held ones to the listeners attached now. */
-export function replayEarlyRefers(d: SrfDialog): void {
-  const e = earlyRefers.get(d);
+/**
+ * Stops holding on `d` and hands the held requests, in order, to the listeners attached now; one
+ * nobody listens to is answered as drachtio-srf would have (200, a re-INVITE with the current SDP).
+ */
+export function replayEarlyRequests(d: SrfDialog): void {
+  const e = earlyRequests.get(d);
   if (!e) return;
-  earlyRefers.delete(d);
+  earlyRequests.delete(d);
   e.stop();
-  for (const [req, res] of e.held) (d as unknown as NodeJS.EventEmitter).emit('refer', req, res);
+  const em = d as unknown as NodeJS.EventEmitter;
+  for (const [ev, req, res] of e.held) {
+    if (em.listenerCount(ev) > 0) em.emit(ev, req, res);
+    else if (ev === 'modify') res.send(200, { body: d.local.sdp, headers: { 'Content-Type': 'application/sdp' } });
+    else res.send(200);
+  }
 }
 
 function legOf(d: SrfDialog, userAgent?: string, proxy?: string, record = legRecordOf(d, proxy)): Leg {
-  holdEarlyRefers(d);
+  holdEarlyRequests(d);
   let gone: Promise<void> | undefined;
   const leg: Leg = {
     callId: d.sip.callId,
@@ -444,8 +466,8 @@ export function srfCallIo(srf: SrfLike, log: Logger, io: SrfIoOptions = {}): Cal
         const legB: BridgedLeg = { key: keyOf(b), takeOver: takeOver('callee'), ...(parties?.caller ? { peer: parties.caller } : {}) };
         const relayA = relay(a, b, log, transfer('caller', callee));
         const relayB = relay(b, a, log, transfer('callee', caller));
-        replayEarlyRefers(a);
-        replayEarlyRefers(b);
+        replayEarlyRequests(a);
+        replayEarlyRequests(b);
         const detachA = (): void => {
           a.removeListener('destroy', onA);
           relayA.detach();
@@ -692,7 +714,18 @@ export function srfInvite(req: SrfRequest, res: SrfResponse): InboundInvite {
       res.send(status, sdp !== undefined ? { body: sdp, headers: { 'Content-Type': 'application/sdp' } } : {});
     },
     async answer(sdp, headers) {
-      const d = await req.srf.createUAS(req, res, { localSdp: sdp, headers: { ...(headers ?? {}), 'Content-Type': 'application/sdp' } });
+      // The callback form: srf calls it as the 200 is confirmed, in the same turn, so the early-request
+      // hold is in place before any later frame of that read (the promise form resolves a turn later).
+      const d = await new Promise<SrfDialog>((resolve, reject) => {
+        req.srf.createUAS(req, res, { localSdp: sdp, headers: { ...(headers ?? {}), 'Content-Type': 'application/sdp' } }, (err, dialog) => {
+          if (err || !dialog) {
+            reject(err ?? new Error('createUAS gave no dialog'));
+            return;
+          }
+          holdEarlyRequests(dialog);
+          resolve(dialog);
+        });
+      });
       return legOf(d, ua);
     },
     reject(status, reason, headers) {

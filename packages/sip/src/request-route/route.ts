@@ -27,7 +27,7 @@ import {
 import type { Logger } from '@kumo/runtime';
 import type { AuthGuardStore, CallRecordStore, DirectoryRepo, GatewayHealthStore, HuntStateStore, LegRecord, LocationStore } from '@kumo/store';
 import type { EdgeAware } from '../edge/trusted-edge.js';
-import { createAuthenticator, type AuthSettings, type Authenticator, type BruteForceSettings } from '../auth/authenticate.js';
+import { createAuthenticator, type AuthPrefetch, type AuthSettings, type Authenticator, type BruteForceSettings } from '../auth/authenticate.js';
 import { multiHeader } from '../drachtio/types.js';
 import { LocalDialogRegistry, parseReplacesHeader } from '../call/dialogs.js';
 import { LocalPickupRegistry } from '../call/pickup.js';
@@ -158,6 +158,10 @@ export interface RouteContext {
   outcome?: SessionOutcome;
   /** Set when the route itself answered the INVITE. */
   answered?: { status: number; reason: string; code: string; rejected: boolean };
+  /** The hunt state's end-of-call write (the session's `callEnded`), awaited before the call record is cleared. */
+  huntEnded?: Promise<void>;
+  /** The authentication step's reads, started with the tenant lookup (identifyTenant). */
+  authPrefetch?: AuthPrefetch;
   /** The step running now (named in the refusal log line). */
   step?: string;
   /** Trunk credentials (registration-based trunks), from the trunks loaded for this call. */
@@ -315,6 +319,12 @@ export function createInviteRoute(d: RouteDeps) {
   /** Trunks by gateway identity and called DID; phones by their SIP domain, as the registrar does. */
   const identifyTenant: Step = async (ctx) => {
     const hosts = d.tenantHosts ?? {};
+    // A phone of a tenant this process has seen: the authentication step's reads go out with the tenant
+    // lookup (one Redis write, one round trip). Used only if the lookup names that tenant.
+    const knownId = d.directory.knownTenantIdOf(tenantDomainOf(ctx.fromHost, hosts));
+    if (knownId !== undefined && ctx.fromUser !== '') {
+      ctx.authPrefetch = authenticator.prefetch({ tenantId: knownId, extension: ctx.fromUser, source: { address: ctx.req.source_address }, userAgent: ctx.req.get('user-agent') });
+    }
     const phoneTenant = async (): Promise<Tenant | null> =>
       (await d.directory.tenantByDomain(tenantDomainOf(ctx.fromHost, hosts))) ?? (await d.directory.tenantByDomain(tenantDomainOf(hostOf(ctx.req.uri), hosts)));
     // Both lookups at once (one Redis round trip, not two in series); a carrier match wins.
@@ -360,6 +370,7 @@ export function createInviteRoute(d: RouteDeps) {
       source: { address: ctx.req.source_address },
       userAgent: ctx.req.get('user-agent'),
       lookup: () => d.directory.extension(tenant.id, ctx.fromUser).then((r) => r ?? undefined),
+      prefetched: ctx.authPrefetch,
     });
     switch (v.kind) {
       case 'challenge':
@@ -519,12 +530,17 @@ export function createInviteRoute(d: RouteDeps) {
    */
   const finishCall = async (ctx: RouteContext): Promise<void> => {
     await ctx.tracking;
-    try {
-      if (ctx.outcome?.answeredAt !== undefined) await ctx.admissionAnswered?.();
-      await ctx.release?.();
-    } catch (err) {
-      ctx.log.warn({ err }, 'admission release failed');
-    }
+    // The admission release, the hunt state's end (`callEnded`) and the CDR go out together (one Redis
+    // write); the call record is cleared only after all three, so a recovering process can still redo any.
+    const released = (async () => {
+      try {
+        if (ctx.outcome?.answeredAt !== undefined) await ctx.admissionAnswered?.();
+        await ctx.release?.();
+      } catch (err) {
+        ctx.log.warn({ err }, 'admission release failed');
+      }
+    })();
+    const settled = (): Promise<unknown> => Promise.all([released, ctx.huntEnded]);
     if (ctx.control?.endCause !== undefined) lc?.onSystemEnd?.(ctx.control.endCause);
     const facts = callFacts(ctx, now());
     if (facts) {
@@ -541,11 +557,14 @@ export function createInviteRoute(d: RouteDeps) {
       if (!published) {
         ctx.log.error({ cdr }, 'CDR publish abandoned; the call record is left for recovery');
         delete ctx.untrack;
+        await settled();
         return;
       }
     }
+    await settled();
     await ctx.untrack?.();
   };
+
 
   /** Hands an admitted call's release, answered and trunk-channel hooks to the context. */
   const bindAdmission = (ctx: RouteContext, tenant: Tenant, r: Extract<AdmissionAnswer, { admit: true }>): void => {
@@ -658,7 +677,14 @@ export function createInviteRoute(d: RouteDeps) {
         groupAnswered: (g, m) => d.hunt.groupAnswered(tenant.id, g, m),
         // Recorded with the call's answer too (`AnsweredCall.busy`): if this process dies, the recovery counts them idle again (docs/scaling.md).
         callStarted: (exts) => d.hunt.callStarted(tenant.id, exts),
-        callEnded: (exts) => d.hunt.callEnded(tenant.id, exts, now()),
+        // Not awaited by the session: written with the admission release and the CDR, and awaited by
+        // finishCall before the call record is cleared.
+        callEnded: (exts) => {
+          const ended = d.hunt.callEnded(tenant.id, exts, now()).catch((err: unknown) => ctx.log.warn({ err, where: 'tracker' }, 'call session error'));
+          const before = ctx.huntEnded;
+          ctx.huntEnded = before ? Promise.all([before, ended]).then(() => undefined) : ended;
+          return Promise.resolve();
+        },
       },
       pickups: pickups.forTenant(tenant.id),
       ...(ctx.trunkGate ? { trunkGate: ctx.trunkGate } : {}),

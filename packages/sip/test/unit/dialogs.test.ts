@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { LocalDialogRegistry, parseReplaces } from '../../src/call/dialogs.js';
-import { holdEarlyRefers, replayEarlyRefers, sessionTimerOf, type SrfDialog } from '../../src/call/srf-io.js';
+import { holdEarlyRequests, replayEarlyRequests, sessionTimerOf, type SrfDialog } from '../../src/call/srf-io.js';
 import type { BridgedLeg } from '../../src/call/types.js';
 
 describe('parseReplaces', () => {
@@ -57,11 +57,11 @@ describe('sessionTimerOf (RFC 4028, from the 2xx of a dialog Kumo started)', () 
   });
 });
 
-describe('REFERs before the bridge (held, then replayed)', () => {
+describe('in-dialog requests before the bridge (held, then replayed)', () => {
   it('a REFER that arrives before the transfer handler is attached reaches it once the legs are bridged', () => {
     const d = new EventEmitter() as unknown as SrfDialog;
     const emitter = d as unknown as EventEmitter;
-    holdEarlyRefers(d);
+    holdEarlyRequests(d);
     // drachtio-srf answers 200 itself when nobody listens; the hold is a listener, so it emits.
     expect(emitter.listenerCount('refer')).toBe(1);
     const req = { get: () => '<sip:1004@x.test>' };
@@ -69,10 +69,37 @@ describe('REFERs before the bridge (held, then replayed)', () => {
     emitter.emit('refer', req, res);
     const seen: unknown[] = [];
     d.on('refer', (q, r) => seen.push(q, r));
-    replayEarlyRefers(d);
+    replayEarlyRequests(d);
     expect(seen).toEqual([req, res]);
     expect(emitter.listenerCount('refer')).toBe(1);
-    replayEarlyRefers(d); // idempotent
+    replayEarlyRequests(d); // idempotent
     expect(seen).toHaveLength(2);
+  });
+
+  it('a re-INVITE right after the ACK (srf answers one nobody listens to at once) waits for the relay, in order with a REFER', () => {
+    const d = Object.assign(new EventEmitter(), { local: { sdp: 'v=0 local' } }) as unknown as SrfDialog;
+    const emitter = d as unknown as EventEmitter;
+    holdEarlyRequests(d);
+    holdEarlyRequests(d); // once
+    expect(emitter.listenerCount('modify')).toBe(1);
+    const reinvite = { res: { send: () => undefined } };
+    const refer = { res: { send: () => undefined } };
+    emitter.emit('modify', 'reinvite', reinvite.res);
+    emitter.emit('refer', 'refer', refer.res);
+    const seen: string[] = [];
+    d.on('modify', (q) => seen.push(`modify:${String(q)}`));
+    d.on('refer', (q) => seen.push(`refer:${String(q)}`));
+    replayEarlyRequests(d);
+    expect(seen).toEqual(['modify:reinvite', 'refer:refer']);
+  });
+
+  it('one nobody listens to after the replay is answered as srf would have: 200, a re-INVITE with the current SDP', () => {
+    const d = Object.assign(new EventEmitter(), { local: { sdp: 'v=0 local' } }) as unknown as SrfDialog;
+    holdEarlyRequests(d);
+    const sent: unknown[][] = [];
+    (d as unknown as EventEmitter).emit('modify', {}, { send: (...a: unknown[]) => sent.push(a) });
+    (d as unknown as EventEmitter).emit('refer', {}, { send: (...a: unknown[]) => sent.push(a) });
+    replayEarlyRequests(d);
+    expect(sent).toEqual([[200, { body: 'v=0 local', headers: { 'Content-Type': 'application/sdp' } }], [200]]);
   });
 });

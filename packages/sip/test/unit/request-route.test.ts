@@ -44,6 +44,7 @@ const ext = (number: string): ExtensionRecord => ({
 const carrierTrunk = { id: 'carrier', gateways: [{ host: '192.0.2.1', port: 5060, transport: 'udp', priority: 1 }], numberFormat: 'national', channelLimit: 1, emergency: false, name: '', createdAt: '', updatedAt: '' };
 // A registration-based trunk: Kumo registered `kumo-trunk` to the carrier at 192.0.2.2.
 const regTrunk = { ...carrierTrunk, id: 'registered', gateways: [{ host: '192.0.2.2', port: 5060, transport: 'udp', priority: 1 }], registration: { username: 'kumo-trunk', password: 'pw', expiresSec: 3600 } };
+const knownDomains = new Map<string, string>();
 const directory = {
   // The carrier's gateway is 192.0.2.1:5060/udp; the tenant's one DID is +81312340002.
   trunksAtSource: (ip: string, port: number, transport: string) =>
@@ -56,6 +57,8 @@ const directory = {
     ),
   tenantById: () => Promise.resolve(tenant),
   tenantByDomain: (d: string) => Promise.resolve(d === 'acme.test' ? tenant : null),
+  // What a caching directory remembers of earlier lookups (`knownDomains` is set by a test).
+  knownTenantIdOf: (d: string) => knownDomains.get(d),
   did: (_t: string, n: string) => Promise.resolve(['0312340002', '+81312340002'].includes(n) ? { number: '+81312340002', target: { type: 'extension', number: '1002' } } : null),
   extension: (_t: string, n: string) => Promise.resolve(['1001', '1002'].includes(n) ? ext(n) : null),
   numberingPlan: () => Promise.resolve({ extensionLength: 4, outsideLinePrefix: '0', featureCodes: { pickup: '*8', directedPickup: '**' } }),
@@ -79,7 +82,7 @@ function capture(): { log: Logger; lines: { obj: Record<string, unknown>; msg: s
   return { log: log as unknown as Logger, lines };
 }
 
-function setup(o: { tenantHosts?: { ipHostDomain?: string; domainAliases?: ReadonlyMap<string, string> }; log?: Logger } = {}) {
+function setup(o: { tenantHosts?: { ipHostDomain?: string; domainAliases?: ReadonlyMap<string, string> }; log?: Logger; guard?: Partial<AuthGuardStore> } = {}) {
   const cdrs: Cdr[] = [];
   const route = createInviteRoute({
     ...(o.tenantHosts ? { tenantHosts: o.tenantHosts } : {}),
@@ -96,6 +99,7 @@ function setup(o: { tenantHosts?: { ipHostDomain?: string; domainAliases?: Reado
       setDeviceState: () => Promise.resolve(),
       trustDevice: () => Promise.resolve(),
       isTrusted: () => Promise.resolve(false),
+      ...o.guard,
     } as unknown as AuthGuardStore,
     publishCdr: (c) => {
       cdrs.push(c);
@@ -167,6 +171,36 @@ describe('request route', () => {
     await route(req, inv, io);
     expect(sent[0]?.status).toBe(status);
     expect(cdrs).toHaveLength(0);
+  });
+
+  it.each([
+    ['the tenant it expected', 'acme', 1],
+    ['another tenant (a stale hint): read again for the right one', 'gone', 2],
+    ['no tenant (first request from the domain)', undefined, 1],
+  ])('authentication reads started with the tenant lookup are used for %s', async (_what, known, reads) => {
+    if (known !== undefined) knownDomains.set('acme.test', known);
+    try {
+      const asked: string[] = [];
+      const { route, cdrs } = setup({
+        guard: {
+          // The pair (1001 from 127.0.0.1) is locked in tenant acme only.
+          authState: (t: string) => {
+            asked.push(t);
+            return Promise.resolve({ ip: false, aor: false, pair: t === 'acme', device: {} });
+          },
+        },
+      });
+      const req = request({ From: from('1001'), To: '<sip:1002@acme.test>' });
+      const { inv, sent } = invite(req);
+      await route(req, inv, io);
+      expect(sent[0]?.status).toBe(403);
+      expect(sent[0]?.headers?.['X-Kumo-Reason']).toBe('auth-blocked');
+      expect(asked).toEqual(known === 'gone' ? ['gone', 'acme'] : ['acme']);
+      expect(asked).toHaveLength(reads);
+      expect(cdrs).toHaveLength(0);
+    } finally {
+      knownDomains.clear();
+    }
   });
 
   it('unknown source → 403, no CDR', async () => {

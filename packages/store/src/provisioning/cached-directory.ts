@@ -68,6 +68,10 @@ export class CachedDirectoryRepo extends DirectoryRepo {
     return tenant;
   }
 
+  override knownTenantIdOf(domain: string): string | undefined {
+    return this.domains.get(domain.trim().toLowerCase());
+  }
+
   override async tenantByDomain(domain: string): Promise<Awaited<ReturnType<DirectoryRepo['tenantByDomain']>>> {
     const d = domain.trim().toLowerCase();
     const id = this.domains.get(d);

@@ -163,6 +163,14 @@ export class DirectoryRepo {
     return id === null ? null : this.tenantById(id);
   }
 
+  /**
+   * The tenant id this process last found for a SIP domain, without a round trip, or undefined. Only a
+   * hint for reads that may go out early (the authentication step's): `tenantByDomain` is the authority.
+   */
+  knownTenantIdOf(_domain: string): string | undefined {
+    return undefined;
+  }
+
   async listTenants(q: PageQuery = {}): Promise<Page<Tenant>> {
     const limit = pageLimit(q);
     const ids = await this.redis.zrangebylex(this.keys.global.tenants(), lexFrom(q.after), '+', 'LIMIT', 0, limit);
