@@ -9,14 +9,19 @@
  *   --overload [SECONDS]  after the capacity search, offer 2× the highest clean rate for SECONDS (default 60): the
  *                         achieved rate, calls shed with 503 and admitted calls that failed
  *   --memory N            engine memory per active call with N held calls
- *   --burst N             N calls at the highest clean rate, then the engine's RSS a minute later vs idle
+ *   --burst N             the engine's RSS idle (fresh engine, apps connected, a 200-call warm-up, before any rate
+ *                         step), then N calls at the highest clean rate (or --burst-rate), then its RSS a minute
+ *                         later, with where the RSS is (malloc heap, V8 heap, other anonymous memory, files)
+ *   --burst-rate R        the burst's rate (calls/s) instead of the highest clean rate (e.g. with --rates none)
+ * The engine runs with ENGINE_PROCESS_ENV (packages/engine/src/launch.ts: jemalloc), as `kumo up` starts it;
+ * KUMO_BENCH_MALLOC=glibc starts it without (glibc malloc), for a same-machine comparison.
  *   --overload-rate R     offer R calls/s in the overload step instead of 2× the highest clean rate (e.g. the same
  *                         absolute load for two builds whose clean rate differs on a busy machine)
  *   KUMO_BENCH_STRACE=1   count the engine's system calls per call in each rate step (`strace -f -c` attached to the
  *                         engine for the step; it slows the engine, so the CPU figures of such a run are not figures)
  *
  *   npx tsc -b && node --expose-gc loadtest/engine/bench.mjs [--rates 1000,1500,2000] [--calls 20000] [--tcp]
- *     [--apps 2] [--overload 60] [--memory 10000] [--burst 20000]
+ *     [--apps 2] [--overload 60] [--memory 10000] [--burst 20000 [--burst-rate 1500]]
  */
 import { fork, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
@@ -24,6 +29,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { loadavg } from 'node:os';
+import { engineProcessEnv } from '../../packages/engine/dist/index.js';
 
 const args = process.argv.slice(2);
 const opt = (name, def) => {
@@ -38,6 +44,7 @@ const appCount = Math.max(1, Number(opt('apps', '1')));
 const overloadS = args.includes('--overload') ? Number(/^\d+$/.test(String(opt('overload', ''))) ? opt('overload') : 60) : 0;
 const overloadRate = Number(opt('overload-rate', '0')) || 0;
 const burstCalls = args.includes('--burst') ? Number(opt('burst', '20000')) : 0;
+const burstRate = Number(opt('burst-rate', '0')) || 0;
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 const here = new URL('.', import.meta.url).pathname;
 
@@ -97,7 +104,10 @@ function sipp(argv, label) {
 function startChild(file, argv) {
   // KUMO_BENCH_PROF=<dir>: a CPU profile of the engine process (written when it exits)
   const prof = process.env.KUMO_BENCH_PROF && file === 'engine-proc.mjs' ? ['--cpu-prof', '--cpu-prof-dir', process.env.KUMO_BENCH_PROF] : [];
-  const c = fork(join(here, file), argv, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: ['--expose-gc', ...prof] });
+  // the engine with the environment `kumo up` and the unit files give it (its allocator: ENGINE_PROCESS_ENV);
+  // KUMO_BENCH_MALLOC=glibc: without it, to compare
+  const env = file === 'engine-proc.mjs' && process.env.KUMO_BENCH_MALLOC !== 'glibc' ? engineProcessEnv(process.env) : process.env;
+  const c = fork(join(here, file), argv, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: ['--expose-gc', ...prof], env });
   return new Promise((resolve, reject) => {
     c.once('message', (m) => (m.ready ? resolve(c) : reject(new Error('bad ready'))));
     c.once('exit', (code) => reject(new Error(`${file} exited ${code}`)));
@@ -123,6 +133,47 @@ function rcvbufErrors() {
   }
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Where a process's resident memory is (Linux /proc): RssAnon/RssFile from status, and from smaps the resident part
+ * of the main malloc arena (`[heap]`, grown with brk), of the other anonymous mappings (V8's heap pages, the malloc
+ * arenas of other threads, large mmapped malloc chunks) and of files (the node binary, libraries). Bytes; {} off Linux.
+ */
+function procMem(pid) {
+  const out = {};
+  try {
+    const st = readFileSync(`/proc/${pid}/status`, 'utf8');
+    for (const k of ['VmRSS', 'RssAnon', 'RssFile', 'RssShmem']) out[k] = Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(st)?.[1] ?? NaN) * 1024;
+    let kind = 'file';
+    out.brkHeap = 0;
+    out.anonMaps = 0;
+    out.fileMaps = 0;
+    for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+      const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+      if (head) {
+        const name = head[1];
+        kind = name === '[heap]' ? 'brkHeap' : name === '' ? 'anonMaps' : name.startsWith('[') ? 'other' : 'fileMaps';
+        continue;
+      }
+      const rss = /^Rss:\s+(\d+) kB/.exec(line);
+      if (rss && kind !== 'other') out[kind] += Number(rss[1]) * 1024;
+    }
+  } catch {
+    /* not Linux */
+  }
+  return out;
+}
+const mb = (b) => (Number.isFinite(b) ? (b / 1e6).toFixed(1) : 'n/a');
+/** One reading of the engine's memory: its own process.memoryUsage() (after a full GC in it when `gc`) and /proc. */
+async function engineMem(gc) {
+  const s = gc ? await gcStats() : await ask(engine);
+  return { ...s, proc: procMem(engine.pid) };
+}
+/** "RSS … MB (anon …: malloc heap …, other anon …; files …); V8 heap used/total …; external … (ArrayBuffers …)". */
+function memText(m) {
+  const p = m.proc;
+  return `RSS ${mb(m.rss)} MB (anonymous ${mb(p.RssAnon)}: malloc [heap] ${mb(p.brkHeap)}, other anonymous mappings ${mb(p.anonMaps)}; files ${mb(p.RssFile)}); V8 heap used ${mb(m.mem?.heapUsed)} of ${mb(m.mem?.heapTotal)} MB; external ${mb(m.mem?.external)} MB (ArrayBuffers ${mb(m.mem?.arrayBuffers)})`;
+}
 
 /**
  * KUMO_BENCH_STRACE=1: `strace -f -c` attached to the engine (all its threads) for one step; `stop(calls)` detaches it
@@ -167,7 +218,8 @@ const uasPort = await freePort();
 const engine = await startChild('engine-proc.mjs', [String(sipPort), String(controlPort), transport]);
 const apps = [];
 for (let i = 0; i < appCount; i++) apps.push(await startChild('b2b-app.mjs', [String(controlPort), String(uasPort), transport]));
-console.log(`transport ${transport}; engine sip ${sipPort}, control ${controlPort}; uas ${uasPort}; ${appCount} app process(es); engine UDP receive buffer granted ${(await ask(engine)).stats.udpRecvBuffer} bytes; load average ${load()}`);
+const first = await ask(engine);
+console.log(`transport ${transport}; engine sip ${sipPort}, control ${controlPort}; uas ${uasPort}; ${appCount} app process(es); engine UDP receive buffer granted ${first.stats.udpRecvBuffer} bytes; engine malloc ${first.malloc}; load average ${load()}`);
 
 /** CPU-seconds of the engine and of all apps, and the engine's stats. */
 async function cpuNow() {
@@ -183,6 +235,26 @@ const perK = (sec, calls) => (calls > 0 ? ((sec * 1000) / calls).toFixed(3) : 'n
 // one sipp uas behind the B2BUA for the whole run
 const uasMain = sipp(['-sn', 'uas', '-p', String(uasPort), '-m', '100000000'], 'uas');
 await sleep(2000);
+
+/** Waits (at most `maxS` seconds) until the engine holds no transaction and no dialog. */
+async function engineQuiet(maxS) {
+  for (let i = 0; i < maxS; i++) {
+    const s = (await ask(engine)).stats;
+    if (s.serverTransactions + s.clientTransactions + s.dialogs === 0) return true;
+    await sleep(1000);
+  }
+  return false;
+}
+
+// --burst: the engine's idle memory on a fresh engine (apps connected, 200 calls through it, their transactions
+// ended), before any rate step raises it
+let burstIdle;
+if (burstCalls > 0) {
+  const w = await step(100, 200, sipPort);
+  await engineQuiet(45);
+  burstIdle = await engineMem(true);
+  console.log(`burst idle (fresh engine, ${w.ok}/200 warm-up calls, their transactions ended, after a GC): ${memText(burstIdle)}; load average ${load()}`);
+}
 
 if (rates.length > 0) {
   const warm = await step(300, 3000, sipPort);
@@ -255,13 +327,24 @@ if (overloadS > 0 && best > 0) {
   console.log(overloadLine);
 }
 
-if (burstCalls > 0 && best > 0) {
-  await sleep(5000);
-  const idle = await gcStats();
-  const r = await step(best, burstCalls, sipPort);
-  await sleep(60000);
-  const after = await gcStats();
-  console.log(`burst: ${r.ok}/${burstCalls} calls at ${best}/s; engine RSS idle ${(idle.rss / 1e6).toFixed(1)} MB → ${(after.rss / 1e6).toFixed(1)} MB a minute after (${((after.rss - idle.rss) / 1e6).toFixed(1)} MB above idle; goal ≤ 50 MB); heap ${(idle.heap / 1e6).toFixed(1)} → ${(after.heap / 1e6).toFixed(1)} MB`);
+const burstAt = burstRate > 0 ? burstRate : best;
+if (burstCalls > 0 && burstAt > 0) {
+  await sleep(3000);
+  const c0 = await cpuNow();
+  const r = await step(burstAt, burstCalls, sipPort);
+  const c1 = await cpuNow();
+  // how the RSS falls over the minute after the burst (no GC forced), then a reading after a full GC in the engine
+  const trace = [];
+  for (let t = 0; t <= 60; t += 10) {
+    if (t > 0) await sleep(10000);
+    trace.push(`${t} s ${mb((await engineMem(false)).rss)}`);
+  }
+  const after = await engineMem(false);
+  const afterGc = await engineMem(true);
+  const idle = burstIdle;
+  console.log(`burst: ${r.ok}/${burstCalls} calls at ${burstAt}/s (failed ${r.failed}, retrans ${r.retrans}); engine ${perK(c1.engine - c0.engine, r.ok)} CPU-s per 1,000 calls; RSS after the burst (MB, no GC forced): ${trace.join(', ')}; load average ${load()}`);
+  console.log(`burst memory a minute after: ${memText(after)}; after a full GC: ${memText(afterGc)}`);
+  console.log(`burst: engine RSS idle ${mb(idle.rss)} MB → ${mb(after.rss)} MB a minute after (${mb(after.rss - idle.rss)} MB above idle; goal ≤ 50 MB), ${mb(afterGc.rss)} MB after a forced GC; heap ${mb(idle.heap)} → ${mb(afterGc.heap)} MB`);
 }
 
 if (memoryCalls > 0) {

@@ -1,6 +1,6 @@
 // The engine alone in its own process (as `kumo engine` runs it), for the benchmark.
 import { readFileSync } from 'node:fs';
-import { startEngine } from '../../packages/engine/dist/index.js';
+import { mallocInUse, startEngine } from '../../packages/engine/dist/index.js';
 import { createLogger } from '../../packages/runtime/dist/index.js';
 
 const [sipPort, controlPort, transport = 'udp'] = process.argv.slice(2).map(String);
@@ -15,6 +15,7 @@ const engine = await startEngine({
   // KUMO_ENGINE_TRYING_DELAY_MS=0: the 100 Trying at once (drachtio's way), to compare with the delayed one
   ...(process.env.KUMO_ENGINE_TRYING_DELAY_MS !== undefined ? { tryingDelayMs: Number(process.env.KUMO_ENGINE_TRYING_DELAY_MS) } : {}),
 });
+const malloc = mallocInUse();
 process.send?.({ ready: true });
 // KUMO_BENCH_TRACE=1: the admission controller's state once a second (limit 0 = not limiting)
 if (process.env.KUMO_BENCH_TRACE === '1') {
@@ -34,7 +35,10 @@ function procIo() {
 }
 process.on('message', (m) => {
   if (m === 'gc') globalThis.gc?.();
-  if (m === 'stats' || m === 'gc') process.send?.({ stats: engine.stats(), rss: process.memoryUsage().rss, heap: process.memoryUsage().heapUsed, cpu: process.cpuUsage(), io: procIo() });
+  if (m === 'stats' || m === 'gc') {
+    const mem = process.memoryUsage();
+    process.send?.({ stats: engine.stats(), rss: mem.rss, heap: mem.heapUsed, mem, malloc, cpu: process.cpuUsage(), io: procIo() });
+  }
 });
 process.on('SIGTERM', () => void engine.close().then(() => process.exit(0)));
 process.on('SIGINT', () => void engine.close().then(() => process.exit(0)));

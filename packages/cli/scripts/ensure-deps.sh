@@ -6,6 +6,11 @@ cd "$(dirname "$0")/../../.."
 
 need_apt=()
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+# jemalloc for the engine process (packages/engine/src/launch.ts, docs/engine.md "Memory after a burst"); optional:
+# without it the engine runs on glibc malloc, so it is only installed where apt-get can be run
+if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1 && ! compgen -G '/usr/lib/*/libjemalloc.so.2' >/dev/null; then
+  need_apt+=(libjemalloc2)
+fi
 if [[ "${1:-}" == "--with-sipp" ]]; then
   command -v sipp >/dev/null 2>&1 || need_apt+=(sip-tester)
   # the engine's TLS test makes a throw-away self-signed certificate

@@ -32,6 +32,7 @@ import { hostport, isStream, type ListenSpec, type LocalPoint, type Peer } from 
 import { UacSide } from './uac.js';
 import { SHED_TAG, SHED_TAG_PARAM, UasSide } from './uas.js';
 import { newBranch, newTag } from './util.js';
+import { QuietGc, collectGarbage } from './memory.js';
 
 export interface EngineCoreOptions {
   readonly listen: readonly ListenSpec[];
@@ -132,6 +133,8 @@ export class EngineCore {
 
   /** The transaction layer's tables (matching keys and ids). */
   private readonly txns = new TransactionTable<ServerTxn, ClientTxn>();
+  /** One full GC when the live transactions fall to a tenth of their peak (memory.ts). */
+  private readonly quietGc = new QuietGc({ load: () => this.txns.serverCount + this.txns.clientCount, gc: collectGarbage, intervalMs: 5000, minPeak: 1000 });
   /** The app side of the control protocol; it owns the map of which app a transaction belongs to. */
   private readonly bridge: ControlBridge;
   /** The UAS half: requests from the network and the server transactions. */
@@ -231,12 +234,14 @@ export class EngineCore {
     await this.transports.start();
     await this.control.listen();
     this.overload.start();
+    this.quietGc.start();
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.overload.stop();
+    this.quietGc.stop();
     this.txns.clear();
     this.bridge.owner.clear();
     this.dialogs.clear();

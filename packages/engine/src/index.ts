@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError, commonSpec, engineSpec, placeholderSecretProblems, readConfig } from '@kumo/config';
 import { createEngineMetrics, startOpsServer, type EngineMetrics, type Logger, type ProcessContext } from '@kumo/runtime';
 import { EngineCore } from './engine.js';
+import { ENGINE_PROCESS_ENV, mallocInUse } from './launch.js';
 import type { OverloadOptions } from './overload.js';
 import type { TlsSettings } from './transport/transports.js';
 import type { SipTimers } from './transaction/timers.js';
@@ -11,6 +12,7 @@ export * from './sip/index.js';
 export { parseListenSpec, type ListenSpec } from './transport/types.js';
 export { SERVER_VERSION } from './control/server.js';
 export { FrameReader, encodeFrame, splitPayload, FrameError, MAX_LENGTH_DIGITS } from './control/framing.js';
+export { ENGINE_PROCESS_ENV, engineProcessEnv, mallocInUse } from './launch.js';
 
 export interface EngineOptions {
   /** SIP listen points; port 0 picks a free port (see the returned addresses). */
@@ -125,8 +127,11 @@ export async function runEngine(ctx: ProcessContext): Promise<void> {
   ctx.lifecycle.onClose('engine', () => engine.close());
   const ops = await startOpsServer({ host: cfg.opsListen.host, port: cfg.opsListen.port, registry: ctx.registry });
   ctx.lifecycle.onClose('engine-ops', () => ops.close());
+  const malloc = mallocInUse();
   log.info(
-    { sip: engine.sip.map((s) => `${s.proto}/${s.host}:${s.port}`), control: `${engine.control.host}:${engine.control.port}`, ops: ops.port },
+    { sip: engine.sip.map((s) => `${s.proto}/${s.host}:${s.port}`), control: `${engine.control.host}:${engine.control.port}`, ops: ops.port, malloc },
     'engine serving',
   );
+  // started without ENGINE_PROCESS_ENV (or libjemalloc2 missing): it works, but gives memory back slowly after a burst
+  if (malloc === 'glibc') log.warn({ want: ENGINE_PROCESS_ENV }, 'engine runs on glibc malloc: RSS stays high after a burst; install libjemalloc2 and start it with this environment (docs/engine.md)');
 }
