@@ -364,6 +364,9 @@ if (memoryCalls > 0) {
   const full = await gcStats(); // a full GC in the engine first: live memory, not garbage
   const calls = Math.max(1, full.stats.dialogs / 2);
   console.log(`memory: ${full.stats.dialogs} engine dialogs (${calls} active B2BUA calls, 2 dialogs each); engine RSS ${(idle.rss / 1e6).toFixed(1)} MB idle → ${(full.rss / 1e6).toFixed(1)} MB; heap ${(idle.heap / 1e6).toFixed(1)} → ${(full.heap / 1e6).toFixed(1)} MB; ≈ ${((full.rss - idle.rss) / calls / 1000).toFixed(1)} KB RSS (${((full.heap - idle.heap) / calls / 1000).toFixed(1)} KB heap) per active call (goal ≤ 10 KB; ${full.stats.serverTransactions + full.stats.clientTransactions} transactions still live); load average ${load()}`);
+  // Where the growth is: V8's committed heap, memory outside it (Buffers and other external), ArrayBuffers.
+  const mbs = (a, b) => `${mb(a)} → ${mb(b)} MB`;
+  console.log(`memory breakdown: V8 heap committed ${mbs(idle.mem.heapTotal, full.mem.heapTotal)}; external ${mbs(idle.mem.external, full.mem.external)} (ArrayBuffers ${mbs(idle.mem.arrayBuffers, full.mem.arrayBuffers)}); malloc ${full.malloc ?? 'unknown'}`);
   uac.child.kill('SIGTERM');
   await uac.done;
 }

@@ -31,7 +31,7 @@ import { Transports, type TlsSettings } from './transport/transports.js';
 import { hostport, isStream, type ListenSpec, type LocalPoint, type Peer } from './transport/types.js';
 import { UacSide } from './uac.js';
 import { SHED_TAG, SHED_TAG_PARAM, UasSide } from './uas.js';
-import { newBranch, newTag } from './util.js';
+import { newBranch, newTag, ownedCopy } from './util.js';
 import { QuietGc, collectGarbage } from './memory.js';
 
 export interface EngineCoreOptions {
@@ -448,7 +448,8 @@ export class EngineCore {
     const l = this.localFor(dest);
     req.headers.prepend('Via', l ? this.viaFor(l, newBranch()) : '');
     const bytes = serialize(req);
-    d.lastAck = { cseq: d.inviteCSeq, bytes, dest };
+    // Kept for the call's life (a retransmitted 2xx is answered with it): not a view of a pool slab.
+    d.lastAck = { cseq: d.inviteCSeq, bytes: ownedCopy(bytes), dest };
     this.sendBytes(dest, bytes);
     this.countOut(req, dest.proto);
     return bytes;
