@@ -119,6 +119,16 @@ function boundPorts(): Set<number> {
   return out;
 }
 
+/** How many blocks of `count` ports start in [lo, hi): lo … hi - count, so the last one ends on hi - 1. */
+export function blockStarts(lo: number, hi: number, count: number): number {
+  return hi - lo - count + 1;
+}
+
+/** The first port of the block the allocator's `cursor` points at (it wraps around the range). */
+export function blockBase(lo: number, hi: number, count: number, cursor: number): number {
+  return lo + (cursor % blockStarts(lo, hi, count));
+}
+
 /**
  * Reserves `count` consecutive ports (machine-wide, for the life of this process) that no socket
  * is bound to right now (`boundPorts`); `freePort` also binds them once to be sure. Synchronous, for launchers that
@@ -126,7 +136,7 @@ function boundPorts(): Set<number> {
  */
 export function reservePorts(count = 1): number {
   const { lo, hi } = testPortRange();
-  const span = hi - lo - count;
+  const span = blockStarts(lo, hi, count);
   mkdirSync(LOCK_DIR, { recursive: true });
   if (!exitHook) {
     exitHook = true;
@@ -136,7 +146,7 @@ export function reservePorts(count = 1): number {
   cursor ??= Math.floor(Math.random() * span);
   const bound = boundPorts();
   for (let tried = 0; tried < span; tried += count) {
-    const base = lo + (cursor % span);
+    const base = blockBase(lo, hi, count, cursor);
     cursor += count;
     const got: number[] = [];
     for (let i = 0; i < count; i++) {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort, reservePorts, testPortRange } from '@kumo/testkit';
+import { blockBase } from '../../src/ports.js';
 
 const lockOf = (p: number): string => join(tmpdir(), 'kumo-test-ports', String(p));
 
@@ -18,6 +19,16 @@ describe('test ports', () => {
       expect(p).toBeLessThan(hi);
       expect(readFileSync(lockOf(p), 'utf8')).toBe(String(process.pid));
     }
+  });
+
+  it.each([
+    [1, 'a single port'],
+    [4, 'a block of four'],
+  ])('cover the whole range, its top port included (%s)', (count) => {
+    const [lo, hi] = [20000, 20010];
+    const bases = Array.from({ length: 40 }, (_, c) => blockBase(lo, hi, count, c));
+    expect(Math.min(...bases)).toBe(lo);
+    expect(Math.max(...bases) + count - 1).toBe(hi - 1);
   });
 
   it('are never handed out twice within a process', async () => {
@@ -69,7 +80,7 @@ describe('test ports', () => {
         return false;
       }
     };
-    const targets = Array.from({ length: 8 }, (_, i) => lo + ((probe - lo + 1 + i) % (hi - lo - 1))).filter((p) => !liveOwner(p));
+    const targets = Array.from({ length: 8 }, (_, i) => lo + ((probe - lo + 1 + i) % (hi - lo))).filter((p) => !liveOwner(p));
     // each target has a stale lock (its owner is dead) but a live socket bound to it
     const sockets = await Promise.all(
       targets.map(
