@@ -169,7 +169,7 @@ export function createAuthenticator(d: AuthenticatorDeps): Authenticator {
 
   /** The block that refuses this request, if any, from which of its scopes are blocked. */
   const blockOf = async (
-    [ipBlocked, aorBlocked, pairBlocked]: readonly [boolean, boolean, boolean],
+    [ipBlocked, aorBlocked, pairBlocked]: Flags,
     tenantId: string | undefined,
     extension: string,
     ip: string,
@@ -249,11 +249,21 @@ export function createAuthenticator(d: AuthenticatorDeps): Authenticator {
         usable && nonceState === 'valid'
           ? verifyDigest(creds, secrets ? (creds.algorithm === 'MD5' ? secrets.ha1Md5 : secrets.ha1Sha256) : dummyHa1(creds.algorithm, s.nonceSecret, r.extension, r.realm), r.method)
           : false;
+      // Why a checked answer fails (undefined: it is right); only read once the answer was checked.
+      const failure: AuthFailureReason | undefined = !r.tenant
+        ? 'unknown_domain'
+        : !secrets
+          ? 'unknown_user'
+          : !answerOk
+            ? 'bad_response'
+            : creds?.username !== r.extension
+              ? 'username_mismatch'
+              : undefined;
       // A right answer's nonce count goes out with the blocks (the same pipeline write): one round trip
       // less per authenticated request. A blocked request still gets no answer from it; spending the
       // count of a nonce that request carried lets no other request in.
       const counted =
-        answerOk && r.tenant !== undefined && secrets !== undefined && creds?.username === r.extension
+        failure === undefined && creds !== null
           ? d.guard.acceptNonceCount(nonceKeyOf(creds.nonce), nonceCount(creds) as number, s.nonceLifetimeMs + 60_000)
           : undefined;
       counted?.catch(() => undefined);
@@ -295,15 +305,6 @@ export function createAuthenticator(d: AuthenticatorDeps): Authenticator {
       if (!usable) return challenge('challenged', creds === null || (creds.realm.toLowerCase() === r.realm && !allowed.includes(creds.algorithm)));
       if (nonceState !== 'valid') return challenge(nonceState === 'stale' ? 'stale' : 'challenged', false);
 
-      const failure: AuthFailureReason | undefined = !r.tenant
-        ? 'unknown_domain'
-        : !secrets
-          ? 'unknown_user'
-          : !answerOk
-            ? 'bad_response'
-            : creds.username !== r.extension
-              ? 'username_mismatch'
-              : undefined;
       if (failure !== undefined || !secrets) {
         const reason = failure ?? 'unknown_user';
         if (reason === 'bad_response' && secrets && device !== undefined && tenantId !== undefined && allowed.includes('MD5') && creds.algorithm === 'SHA-256') {
