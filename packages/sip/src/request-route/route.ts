@@ -321,12 +321,13 @@ export function createInviteRoute(d: RouteDeps) {
     const hosts = d.tenantHosts ?? {};
     // A phone of a tenant this process has seen: the authentication step's reads go out with the tenant
     // lookup (one Redis write, one round trip). Used only if the lookup names that tenant.
-    const knownId = d.directory.knownTenantIdOf(tenantDomainOf(ctx.fromHost, hosts));
+    const fromDomain = tenantDomainOf(ctx.fromHost, hosts);
+    const knownId = d.directory.knownTenantIdOf(fromDomain);
     if (knownId !== undefined && ctx.fromUser !== '') {
       ctx.authPrefetch = authenticator.prefetch({ tenantId: knownId, extension: ctx.fromUser, source: { address: ctx.req.source_address }, userAgent: ctx.req.get('user-agent') });
     }
     const phoneTenant = async (): Promise<Tenant | null> =>
-      (await d.directory.tenantByDomain(tenantDomainOf(ctx.fromHost, hosts))) ?? (await d.directory.tenantByDomain(tenantDomainOf(hostOf(ctx.req.uri), hosts)));
+      (await d.directory.tenantByDomain(fromDomain)) ?? (await d.directory.tenantByDomain(tenantDomainOf(hostOf(ctx.req.uri), hosts)));
     // Both lookups at once (one Redis round trip, not two in series); a carrier match wins.
     const [carrier, phone] = await Promise.all([carrierCall(ctx), phoneTenant()]);
     const byDomain = carrier?.match ? null : phone;
@@ -564,7 +565,6 @@ export function createInviteRoute(d: RouteDeps) {
     await settled();
     await ctx.untrack?.();
   };
-
 
   /** Hands an admitted call's release, answered and trunk-channel hooks to the context. */
   const bindAdmission = (ctx: RouteContext, tenant: Tenant, r: Extract<AdmissionAnswer, { admit: true }>): void => {
