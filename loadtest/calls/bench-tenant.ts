@@ -1,4 +1,6 @@
 /** What the call benchmarks share: the bench tenant with its two extensions, the callee's binding, and latency percentiles. */
+import { existsSync, renameSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { validateExtension, validateTenantCreate } from '@kumo/domain';
 import { LocationStore, ProvisioningRepo, SYSTEM_ACTOR, type KeySchema, type RedisClient } from '@kumo/store';
 
@@ -43,4 +45,17 @@ export function percentiles(values: number[]): Rtd {
   const v = [...values].sort((a, b) => a - b);
   const at = (q: number): number => v[Math.min(v.length - 1, Math.ceil(q * v.length) - 1)] ?? NaN;
   return { n: v.length, p50: at(0.5), p99: at(0.99), max: v[v.length - 1] ?? NaN };
+}
+
+/**
+ * Moves the response-time file of a sipp run with `-trace_rtt` (`<scenario>_<pid>_rtt.csv`, written in the working
+ * directory; `scenario_<pid>_rtt.csv` when the test kit ran a resolved copy named scenario.xml) into `dir`, and
+ * returns its new path (undefined when sipp wrote none). Nothing is left in the working directory.
+ */
+export function takeRttCsv(scenarioFile: string, pid: number | undefined, dir: string): string | undefined {
+  const name = [`${basename(scenarioFile, '.xml')}_${pid}_rtt.csv`, `scenario_${pid}_rtt.csv`].find((f) => existsSync(f));
+  if (name === undefined) return undefined;
+  const kept = join(dir, name);
+  renameSync(name, kept);
+  return kept;
 }

@@ -18,12 +18,12 @@
  * sipp of the step) from /proc, and the load average. Results go to loadtest/results/calls.json.
  * Profiling: KUMO_BENCH_SIP_PROF=<dir> (see procs.ts).
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { BENCH_DOMAIN, startCallBenchProcs, type CallBenchProcs } from './procs.js';
-import { percentiles, type Rtd } from './bench-tenant.js';
+import { percentiles, takeRttCsv, type Rtd } from './bench-tenant.js';
 import { CdrStreams } from '@kumo/store';
 import { freePort, runSipp, startSipp, type SippOptions, type SippResult } from '@kumo/testkit';
 import { formatCpu, loadAverage, processRssBytes, startCpuMeter, type ProcessCpu } from '../lib/proc-cpu.mjs';
@@ -154,12 +154,9 @@ async function runKumo(o: SippOptions & { scenario: { file: string } }, rtt: boo
   const pid = h.process.pid;
   const result = await h.done;
   if (!rtt) return { result, rtd: undefined };
-  // The test kit runs a copy named scenario.xml when it resolves [branch-of:…] references.
-  const name = [`${basename(o.scenario.file, '.xml')}_${pid}_rtt.csv`, `scenario_${pid}_rtt.csv`].find((f) => existsSync(f));
+  const kept = takeRttCsv(o.scenario.file, pid, dir);
   const values: number[] = [];
-  if (name !== undefined) {
-    const kept = join(dir, name);
-    renameSync(name, kept);
+  if (kept !== undefined) {
     // KUMO_BENCH_PROC_LOG=<dir>: keep the per-call timings (date_ms;response_time_ms;rtd) to line stalls up with the processes' logs.
     if (process.env.KUMO_BENCH_PROC_LOG) writeFileSync(join(process.env.KUMO_BENCH_PROC_LOG, 'invite-180-rtt.csv'), readFileSync(kept));
     for (const line of readFileSync(kept, 'utf8').trim().split('\n').slice(1)) {

@@ -17,12 +17,12 @@
  *   failed calls, and RSS/heap growth at the peak divided by the concurrent calls.
  * Results go to loadtest/results/calls-latency-hold.json.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { BENCH_DOMAIN, startCallBenchStack, type CallBenchStack } from './stack.js';
-import { percentiles, registerCallee, type Rtd } from './bench-tenant.js';
+import { percentiles, registerCallee, takeRttCsv, type Rtd } from './bench-tenant.js';
 import { CdrStreams, type RedisClient, type KeySchema } from '@kumo/store';
 import type { SipApp } from '@kumo/sip';
 import { freePort, startSipp, type SippOptions, type SippResult } from '@kumo/testkit';
@@ -169,13 +169,11 @@ async function runWithRtt(o: SippOptions & { scenario: { file: string } }): Prom
   const h = startSipp({ ...o, args: [...(o.args ?? []), '-trace_rtt', '-rtt_freq', '1'] });
   const pid = h.process.pid;
   const result = await h.done;
-  const name = `${basename(o.scenario.file, '.xml')}_${pid}_rtt.csv`;
+  const kept = takeRttCsv(o.scenario.file, pid, dir);
   const rtd: Record<string, number[]> = {};
   const steady: Record<string, number[]> = {};
   let firstAt = NaN;
-  if (existsSync(name)) {
-    const kept = join(dir, name);
-    renameSync(name, kept);
+  if (kept !== undefined) {
     for (const line of readFileSync(kept, 'utf8').trim().split('\n').slice(1)) {
       const [at, ms, no] = line.split(';');
       if (at === undefined || ms === undefined || no === undefined) continue;
