@@ -3,7 +3,9 @@
  * Engine benchmark: sipp uac → Kumo engine (own process) → drachtio-srf B2BUA app (own process) → sipp uas,
  * all on loopback. Finds the highest call rate with 0 failed calls and 0 retransmissions over CALLS calls per
  * step (after a warm-up), then runs sipp uac → sipp uas directly at that rate as the baseline and prints the ratio.
- * Each step prints the engine's and the apps' CPU-seconds per 1,000 calls and the load average.
+ * Each step prints the engine's and the apps' CPU-seconds per 1,000 calls and the load average, and a CPU budget line:
+ * CPU-ms per call of the engine (user/system), the apps, the sipp uac and uas (/proc), their total, the call rate that
+ * total allows on this machine's cores, and the machine-wide busy time per call (meaningful on an idle machine only).
  * Options:
  *   --apps N              N B2BUA app processes (the engine round-robins INVITEs over them); default 1
  *   --overload [SECONDS]  after the capacity search, offer 2× the highest clean rate for SECONDS (default 60): the
@@ -17,6 +19,7 @@
  * KUMO_BENCH_MALLOC=glibc starts it without (glibc malloc), for a same-machine comparison.
  *   --overload-rate R     offer R calls/s in the overload step instead of 2× the highest clean rate (e.g. the same
  *                         absolute load for two builds whose clean rate differs on a busy machine)
+ *   KUMO_BENCH_ENGINE_ARGS='--trace-gc …'  more node flags for the engine process only
  *   KUMO_BENCH_STRACE=1   count the engine's system calls per call in each rate step (`strace -f -c` attached to the
  *                         engine for the step; it slows the engine, so the CPU figures of such a run are not figures)
  *
@@ -28,7 +31,7 @@ import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
-import { loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { engineProcessEnv } from '../../packages/engine/dist/index.js';
 
 const args = process.argv.slice(2);
@@ -107,7 +110,9 @@ function startChild(file, argv) {
   // the engine with the environment `kumo up` and the unit files give it (its allocator: ENGINE_PROCESS_ENV);
   // KUMO_BENCH_MALLOC=glibc: without it, to compare
   const env = file === 'engine-proc.mjs' && process.env.KUMO_BENCH_MALLOC !== 'glibc' ? engineProcessEnv(process.env) : process.env;
-  const c = fork(join(here, file), argv, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: ['--expose-gc', ...prof], env });
+  // KUMO_BENCH_ENGINE_ARGS: more node flags for the engine process only (e.g. `--trace-gc`, `--max-semi-space-size=32`)
+  const more = file === 'engine-proc.mjs' ? (process.env.KUMO_BENCH_ENGINE_ARGS ?? '').split(' ').filter((a) => a !== '') : [];
+  const c = fork(join(here, file), argv, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: ['--expose-gc', ...prof, ...more], env });
   return new Promise((resolve, reject) => {
     c.once('message', (m) => (m.ready ? resolve(c) : reject(new Error('bad ready'))));
     c.once('exit', (code) => reject(new Error(`${file} exited ${code}`)));
@@ -221,7 +226,42 @@ for (let i = 0; i < appCount; i++) apps.push(await startChild('b2b-app.mjs', [St
 const first = await ask(engine);
 console.log(`transport ${transport}; engine sip ${sipPort}, control ${controlPort}; uas ${uasPort}; ${appCount} app process(es); engine UDP receive buffer granted ${first.stats.udpRecvBuffer} bytes; engine malloc ${first.malloc}; load average ${load()}`);
 
-/** CPU-seconds of the engine and of all apps, and the engine's stats. */
+/**
+ * CPU-seconds from /proc (Linux; NaN elsewhere), in clock ticks of 10 ms (USER_HZ 100 on Linux): `procCpu(pid)` a
+ * process's user + system time (fields 14–15 of /proc/<pid>/stat); `reapedCpu()` the time of this process's children
+ * that have exited and been reaped (cutime + cstime of /proc/self/stat: a step's sipp uac, which ends within the step);
+ * `machineCpu()` every CPU's busy time (all processes and the kernel's network work wherever it ran — a figure only
+ * on an otherwise idle machine).
+ */
+const TICK_S = 0.01;
+function statFields(pid) {
+  try {
+    const t = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return t.slice(t.lastIndexOf(')') + 2).split(' ').map(Number); // [0] is field 3 (state)
+  } catch {
+    return undefined;
+  }
+}
+const procCpu = (pid) => {
+  const f = statFields(pid);
+  return f ? (f[11] + f[12]) * TICK_S : NaN;
+};
+const reapedCpu = () => {
+  const f = statFields('self');
+  return f ? (f[13] + f[14]) * TICK_S : NaN;
+};
+function machineCpu() {
+  // wall time × cores − idle (idle and iowait are kept exactly on a tickless kernel; the busy columns are tick samples,
+  // which miss the short bursts of a loaded SIP path)
+  try {
+    const v = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    return (performance.now() / 1000) * availableParallelism() - (v[3] + v[4]) * TICK_S;
+  } catch {
+    return NaN;
+  }
+}
+
+/** CPU-seconds of the engine (user and system apart), of all apps and of the sipp processes, and the engine's stats. */
 async function cpuNow() {
   const e = await ask(engine);
   let a = 0;
@@ -229,9 +269,37 @@ async function cpuNow() {
     const s = await ask(p);
     a += (s.cpu.user + s.cpu.system) / 1e6;
   }
-  return { engine: (e.cpu.user + e.cpu.system) / 1e6, apps: a, stats: e.stats, syscw: e.io?.syscw ?? NaN };
+  return {
+    engine: (e.cpu.user + e.cpu.system) / 1e6,
+    engineUser: e.cpu.user / 1e6,
+    engineSys: e.cpu.system / 1e6,
+    apps: a,
+    uas: procCpu(uasMain.child.pid),
+    reaped: reapedCpu(),
+    machine: machineCpu(),
+    stats: e.stats,
+    syscw: e.io?.syscw ?? NaN,
+  };
 }
 const perK = (sec, calls) => (calls > 0 ? ((sec * 1000) / calls).toFixed(3) : 'n/a');
+/**
+ * The CPU budget of a step: CPU-ms per call of every process on the call's path (engine, apps, the sipp uac — the
+ * step's own process, reaped when it ends — and the sipp uas), their sum, and the call rate that sum allows on this
+ * machine's cores (availableParallelism × 1000 / ms per call), with the machine-wide busy time per call beside it.
+ */
+function budget(c0, c1, calls) {
+  const ms = (sec) => (calls > 0 ? (sec * 1000) / calls : NaN);
+  const eng = ms(c1.engine - c0.engine);
+  const app = ms(c1.apps - c0.apps);
+  const uac = ms(c1.reaped - c0.reaped);
+  const uas = ms(c1.uas - c0.uas);
+  const total = eng + app + uac + uas;
+  const cores = availableParallelism();
+  const ceiling = (t) => (Number.isFinite(t) && t > 0 ? ((cores * 1000) / t).toFixed(0) : 'n/a');
+  const machine = ms(c1.machine - c0.machine);
+  const f = (x) => (Number.isFinite(x) ? x.toFixed(3) : 'n/a');
+  return `CPU budget per call (ms): engine ${f(eng)} (user ${f(ms(c1.engineUser - c0.engineUser))}, system ${f(ms(c1.engineSys - c0.engineSys))}) + apps ${f(app)} + sipp uac ${f(uac)} + sipp uas ${f(uas)} = ${f(total)} → ceiling ${ceiling(total)} calls/s on ${cores} cores; machine-wide busy ${f(machine)} ms per call (→ ${ceiling(machine)} calls/s; includes whatever else ran)`;
+}
 // one sipp uas behind the B2BUA for the whole run
 const uasMain = sipp(['-sn', 'uas', '-p', String(uasPort), '-m', '100000000'], 'uas');
 await sleep(2000);
@@ -271,13 +339,15 @@ for (const rate of rates) {
   const st = straceEngine();
   await st?.ready;
   const r = await step(rate, CALLS, sipPort);
+  const uacReaped = reapedCpu(); // before strace (also a reaped child) ends
   const sys = st ? `; ${await st.stop(r.ok)}` : '';
-  const c1 = await cpuNow();
+  const c1 = { ...(await cpuNow()), reaped: uacReaped };
   const drops = rcvbufErrors() - k0;
   const achieved = r.ok / r.seconds;
   const clean = r.code === 0 && r.failed === 0 && r.ok === CALLS;
   const cpu = `engine ${perK(c1.engine - c0.engine, r.ok)} CPU-s, apps ${perK(c1.apps - c0.apps, r.ok)} CPU-s per 1,000 calls`;
   console.log(`B2BUA offered ${rate} calls/s × ${CALLS}: ok ${r.ok} failed ${r.failed} retrans ${r.retrans} in ${r.seconds.toFixed(1)} s (${achieved.toFixed(0)} calls/s achieved) exit ${r.code} → ${clean ? (r.retrans === 0 ? 'clean' : 'no failures, with retransmissions') : 'FAILED'}; ${cpu}; shed ${c1.stats.shed - c0.stats.shed}; engine write syscalls (control link) per call ${((c1.syscw - c0.syscw) / Math.max(1, r.ok)).toFixed(2)}; kernel UDP RcvbufErrors +${drops}; load average ${load()}${sys}`);
+  console.log(`  ${budget(c0, c1, r.ok)}`);
   if (!clean) break;
   best = rate;
   bestAchieved = achieved;
@@ -294,9 +364,11 @@ if (rates.length === 0) rates.push(); // nothing to compare
 const uasDirect = sipp(['-sn', 'uas', '-p', String(directUas), '-m', '100000000'], 'uas');
 await sleep(1000);
 for (const rate of rates) {
+  const b0 = { uac: reapedCpu(), uas: procCpu(uasDirect.child.pid) };
   const r = await step(rate, CALLS, directUas);
   const clean = r.code === 0 && r.failed === 0 && r.ok === CALLS;
-  console.log(`baseline sipp→sipp offered ${rate}/s × ${CALLS}: ok ${r.ok} failed ${r.failed} retrans ${r.retrans} in ${r.seconds.toFixed(1)} s (${(r.ok / r.seconds).toFixed(0)} calls/s achieved)`);
+  const sippMs = (((reapedCpu() - b0.uac) + (procCpu(uasDirect.child.pid) - b0.uas)) * 1000) / Math.max(1, r.ok);
+  console.log(`baseline sipp→sipp offered ${rate}/s × ${CALLS}: ok ${r.ok} failed ${r.failed} retrans ${r.retrans} in ${r.seconds.toFixed(1)} s (${(r.ok / r.seconds).toFixed(0)} calls/s achieved); sipp uac + uas ${Number.isFinite(sippMs) ? sippMs.toFixed(3) : 'n/a'} CPU-ms per call`);
   if (!clean) break;
   baseBest = rate;
   baseAchieved = r.ok / r.seconds;
