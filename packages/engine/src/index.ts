@@ -11,7 +11,7 @@ import type { ListenSpec } from './transport/types.js';
 export * from './sip/index.js';
 export { parseListenSpec, type ListenSpec } from './transport/types.js';
 export { SERVER_VERSION } from './control/server.js';
-export { FrameReader, encodeFrame, splitPayload, FrameError, MAX_LENGTH_DIGITS } from './control/framing.js';
+export { FrameReader, encodeFrame, splitFrame, splitPayload, FrameError, MAX_LENGTH_DIGITS } from './control/framing.js';
 export { ENGINE_PROCESS_ENV, engineProcessEnv, mallocInUse } from './launch.js';
 
 export interface EngineOptions {

@@ -61,10 +61,21 @@ const idHead = (() => {
 })();
 let idCounter = Math.floor(Math.random() * 0x100000000);
 
+/** The 3 low hex digits of the counter, from a table: a number-to-hex conversion per id cost ~0.2 µs (~20 ids a call). */
+const HEX3 = Array.from({ length: 4096 }, (_, i) => i.toString(16).padStart(3, '0'));
+/** `idHead` and the counter's 9 high hex digits, rebuilt when they change (every 4,096 ids). */
+let idHigh = -1;
+let idPrefix = '';
+
 /** A new control-link id, `xxxxxxxx-xxxx-4xxx-yxxx-cccccccccccc` (the last group a counter). */
 export function newId(): string {
   idCounter = (idCounter + 1) % 0x1000000000000;
-  return `${idHead}${idCounter.toString(16).padStart(12, '0')}`;
+  const high = Math.floor(idCounter / 4096);
+  if (high !== idHigh) {
+    idHigh = high;
+    idPrefix = `${idHead}${high.toString(16).padStart(9, '0')}`;
+  }
+  return idPrefix + (HEX3[idCounter % 4096] as string);
 }
 
 /**

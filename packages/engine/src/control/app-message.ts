@@ -5,7 +5,7 @@ import { parseMessage, type SipMessage } from '../sip/index.js';
  * no Via, an app's INVITE may have only a From and a Contact), so the parser's lenient mode is used: mandatory
  * header checks are skipped and the body is everything after the empty line.
  */
-export function parseAppMessage(text: string): SipMessage | undefined {
-  const r = parseMessage(Buffer.from(text, 'utf8'), { lenient: true, limits: { maxMessageSize: 1048576 } });
+export function parseAppMessage(bytes: Buffer | string): SipMessage | undefined {
+  const r = parseMessage(typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes, { lenient: true, limits: { maxMessageSize: 1048576 } });
   return r.ok ? r.msg : undefined;
 }

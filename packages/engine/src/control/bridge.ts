@@ -55,12 +55,12 @@ export class ControlBridge {
   constructor(private readonly s: EngineCore) {}
 
   /** A `sip` frame from an app: a response, an in-dialog request, a CANCEL of its INVITE, or a new request. */
-  onAppSip(conn: AppConnection, tokens: readonly string[], text: string): void {
+  onAppSip(conn: AppConnection, tokens: readonly string[], bytes: Buffer): void {
     const msgId = tokens[0] ?? '';
     const txnId = tokens[2] ?? '';
     const dialogId = tokens[3] ?? '';
     const routeUrl = tokens[4] ?? '';
-    const msg = parseAppMessage(text);
+    const msg = parseAppMessage(bytes);
     if (!msg) {
       conn.respond(msgId, 'NOK|could not parse the SIP message');
       return;

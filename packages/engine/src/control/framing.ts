@@ -17,8 +17,16 @@ export class FrameReader {
 
   /** Feeds bytes; returns the complete payloads (as UTF-8 strings) now available. Throws FrameError. */
   push(chunk: Buffer): string[] {
+    return this.pushBytes(chunk).map((b) => b.toString('utf8'));
+  }
+
+  /**
+   * Feeds bytes; returns the complete payloads now available as they were read: views of the chunks (no copy, not
+   * decoded), so a SIP message in a frame reaches the parser as the app's bytes. Throws FrameError.
+   */
+  pushBytes(chunk: Buffer): Buffer[] {
     this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
-    const out: string[] = [];
+    const out: Buffer[] = [];
     let off = 0;
     for (;;) {
       // read length digits
@@ -38,7 +46,7 @@ export class FrameReader {
       const start = i + 1;
       const end = start + len;
       if (end > this.buf.length) break;
-      out.push(this.buf.toString('utf8', start, end));
+      out.push(this.buf.subarray(start, end));
       off = end;
     }
     this.buf = off === 0 ? this.buf : this.buf.subarray(off);
@@ -54,6 +62,23 @@ export class FrameReader {
 /** Encodes one frame. */
 export function encodeFrame(payload: string): string {
   return `${Buffer.byteLength(payload, 'utf8')}#${payload}`;
+}
+
+/**
+ * Splits a payload as read (`FrameReader.pushBytes`) into its leader tokens (UTF-8) and the bytes after the first
+ * CRLF (the SIP message, a view), if any. Only the leader is decoded.
+ */
+export function splitFrame(payload: Buffer): { tokens: string[]; body: Buffer | undefined } {
+  const n = payload.length;
+  let pos = -1;
+  for (let i = 0; i + 1 < n; i++) {
+    if (payload[i] === 0x0d && payload[i + 1] === 0x0a) {
+      pos = i;
+      break;
+    }
+  }
+  const leader = payload.toString('utf8', 0, pos === -1 ? n : pos);
+  return { tokens: leader.split('|'), body: pos === -1 ? undefined : payload.subarray(pos + 2) };
 }
 
 /** Splits a payload into its leader tokens and the text after the first CRLF (the SIP message), if any. */

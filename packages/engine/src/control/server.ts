@@ -2,7 +2,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
 import type { Logger } from '@kumo/runtime';
 import { newId } from '../util.js';
-import { FrameReader, splitPayload, type FrameError } from './framing.js';
+import { FrameReader, splitFrame, type FrameError } from './framing.js';
 
 /** What drachtio-srf sees as the server version (srf pings only when ≥ v0.8.2). */
 export const SERVER_VERSION = 'v0.9.10-kumo';
@@ -35,7 +35,8 @@ export class AppConnection {
     return `${this.socket.remoteAddress ?? '?'}:${this.socket.remotePort ?? 0}`;
   }
 
-  private pending: Buffer[] = [];
+  /** Frames queued: each one's `length#msgId|rest` text, then its message bytes when it has any. */
+  private pending: (string | Buffer)[] = [];
   private pendingBytes = 0;
   private flushScheduled = false;
   /** When the last write went out (performance.now()). */
@@ -51,13 +52,16 @@ export class AppConnection {
   send(rest: string, body?: Buffer): string {
     const id = newId();
     if (this.closed || this.socket.destroyed) return id;
-    const head = Buffer.from(`${id}|${rest}`, 'utf8');
-    const len = Buffer.from(`${head.length + (body?.length ?? 0)}#`, 'latin1');
-    this.pending.push(len, head);
-    this.pendingBytes += len.length + head.length;
-    if (body !== undefined && body.length > 0) {
+    // the frame's text is kept as a string until the flush writes every queued frame into one Buffer
+    const head = `${id}|${rest}`;
+    const headBytes = Buffer.byteLength(head, 'utf8');
+    const bodyBytes = body?.length ?? 0;
+    const lead = `${headBytes + bodyBytes}#`;
+    this.pending.push(lead + head);
+    this.pendingBytes += lead.length + headBytes;
+    if (body !== undefined && bodyBytes > 0) {
       this.pending.push(body);
-      this.pendingBytes += body.length;
+      this.pendingBytes += bodyBytes;
     }
     if (this.pendingBytes >= COALESCE_MAX_BYTES) {
       this.flush();
@@ -72,7 +76,9 @@ export class AppConnection {
   flush(): void {
     this.flushScheduled = false;
     if (this.pending.length === 0) return;
-    const data = Buffer.concat(this.pending, this.pendingBytes);
+    const data = Buffer.allocUnsafe(this.pendingBytes);
+    let off = 0;
+    for (const p of this.pending) off += typeof p === 'string' ? data.write(p, off, 'utf8') : p.copy(data, off);
     this.pending = [];
     this.pendingBytes = 0;
     this.lastWrite = performance.now();
@@ -86,8 +92,8 @@ export class AppConnection {
 }
 
 export interface ControlHandlers {
-  /** A `sip` frame from an authenticated app. `tokens` are the leader tokens. */
-  onSip(conn: AppConnection, tokens: readonly string[], sip: string): void;
+  /** A `sip` frame from an authenticated app. `tokens` are the leader tokens; `sip` the message's bytes as read. */
+  onSip(conn: AppConnection, tokens: readonly string[], sip: Buffer): void;
   /** The app connection went away (after routes were removed). */
   onDisconnect(conn: AppConnection): void;
   /** Called after authentication to learn the advertised SIP addresses. */
@@ -179,9 +185,9 @@ export class ControlServer {
     this.apps.add(conn);
     this.o.log.info({ app: conn.id, remote: conn.remote }, 'app connected');
     socket.on('data', (chunk: Buffer) => {
-      let frames: string[];
+      let frames: Buffer[];
       try {
-        frames = conn.reader.push(chunk);
+        frames = conn.reader.pushBytes(chunk);
       } catch (err) {
         this.o.log.warn({ app: conn.id, err: (err as FrameError).message }, 'control framing error; closing app connection');
         socket.destroy();
@@ -228,8 +234,8 @@ export class ControlServer {
     }
   }
 
-  private onFrame(conn: AppConnection, payload: string): void {
-    const { tokens, body } = splitPayload(payload);
+  private onFrame(conn: AppConnection, payload: Buffer): void {
+    const { tokens, body } = splitFrame(payload);
     const msgId = tokens[0] ?? '';
     const type = tokens[1];
     if (!conn.authenticated && type !== 'authenticate') {

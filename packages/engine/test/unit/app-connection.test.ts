@@ -34,6 +34,16 @@ describe('AppConnection frame writes', () => {
     expect(Buffer.byteLength(`${a}|sip|a|\r\nINVITE x SIP/2.0\r\n\r\n`)).toBe(len);
   });
 
+  it('a frame with non-ASCII text counts its UTF-8 bytes, with or without a message after it', async () => {
+    const { c, writes } = conn();
+    const body = Buffer.from('MESSAGE sip:x SIP/2.0\r\nSubject: 日本\r\n\r\n', 'utf8');
+    const a = c.send('sip|é|\r\n', body);
+    const b = c.send('response|r2|NOK|ünknown');
+    await turn();
+    const w = writes[0] ?? '';
+    expect(w).toBe(`${Buffer.byteLength(`${a}|sip|é|\r\n`) + body.length}#${a}|sip|é|\r\n${body.toString('utf8')}${Buffer.byteLength(`${b}|response|r2|NOK|ünknown`)}#${b}|response|r2|NOK|ünknown`);
+  });
+
   it(`under load (last write under ${COALESCE_MS} ms ago) frames wait for the timer: one write for several turns, order kept`, () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'setImmediate', 'performance'] });
     const { c, writes } = conn();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FrameError, FrameReader, encodeFrame, splitPayload } from '../../src/control/framing.js';
+import { FrameError, FrameReader, encodeFrame, splitFrame, splitPayload } from '../../src/control/framing.js';
 
 describe('control framing', () => {
   it('reads coalesced frames and frames split anywhere, even inside the length', () => {
@@ -29,6 +29,20 @@ describe('control framing', () => {
   it('rejects garbage and zero lengths', () => {
     expect(() => new FrameReader().push(Buffer.from('abc'))).toThrow(FrameError);
     expect(() => new FrameReader().push(Buffer.from('0#'))).toThrow(FrameError);
+  });
+
+  it('reads payloads as bytes (views, not decoded) and splits off the SIP message as bytes', () => {
+    const sip = Buffer.concat([Buffer.from('SIP/2.0 200 OK\r\nX: é\r\n\r\n', 'utf8'), Buffer.from([0xff, 0xfe])]);
+    const all = Buffer.concat([Buffer.from(encodeFrame('id1|ping')), Buffer.from(`${Buffer.byteLength('id3|sip|t|é|\r\n') + sip.length}#id3|sip|t|é|\r\n`), sip]);
+    for (let cut = 1; cut < all.length; cut++) {
+      const r = new FrameReader();
+      const out = [...r.pushBytes(all.subarray(0, cut)), ...r.pushBytes(all.subarray(cut))];
+      expect(out.map((b) => splitFrame(b))).toEqual([
+        { tokens: ['id1', 'ping'], body: undefined },
+        { tokens: ['id3', 'sip', 't', 'é', ''], body: sip },
+      ]);
+    }
+    expect(splitFrame(Buffer.from('a|sip|\r\n'))).toEqual({ tokens: ['a', 'sip', ''], body: Buffer.alloc(0) });
   });
 
   it('splits the leader and keeps empty tokens', () => {
