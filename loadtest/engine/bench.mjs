@@ -20,14 +20,16 @@
  *   --overload-rate R     offer R calls/s in the overload step instead of 2× the highest clean rate (e.g. the same
  *                         absolute load for two builds whose clean rate differs on a busy machine)
  *   KUMO_BENCH_ENGINE_ARGS='--trace-gc …'  more node flags for the engine process only
+ *   KUMO_BENCH_PERF=<dir> `perf record` of the engine's CPU samples per rate step, and where they fell (kernel by
+ *                         system call, user space, GC); perf's own cost is small but present in that run's CPU figures
  *   KUMO_BENCH_STRACE=1   count the engine's system calls per call in each rate step (`strace -f -c` attached to the
  *                         engine for the step; it slows the engine, so the CPU figures of such a run are not figures)
  *
  *   npx tsc -b && node --expose-gc loadtest/engine/bench.mjs [--rates 1000,1500,2000] [--calls 20000] [--tcp]
  *     [--apps 2] [--overload 60] [--memory 10000] [--burst 20000 [--burst-rate 1500]]
  */
-import { fork, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { fork, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
@@ -112,6 +114,8 @@ function startChild(file, argv) {
   const env = file === 'engine-proc.mjs' && process.env.KUMO_BENCH_MALLOC !== 'glibc' ? engineProcessEnv(process.env) : process.env;
   // KUMO_BENCH_ENGINE_ARGS: more node flags for the engine process only (e.g. `--trace-gc`, `--max-semi-space-size=32`)
   const more = file === 'engine-proc.mjs' ? (process.env.KUMO_BENCH_ENGINE_ARGS ?? '').split(' ').filter((a) => a !== '') : [];
+  // KUMO_BENCH_PERF: JIT frames named in perf's samples (/tmp/perf-<pid>.map)
+  if (file === 'engine-proc.mjs' && process.env.KUMO_BENCH_PERF) more.push('--perf-basic-prof-only-functions');
   const c = fork(join(here, file), argv, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: ['--expose-gc', ...prof, ...more], env });
   return new Promise((resolve, reject) => {
     c.once('message', (m) => (m.ready ? resolve(c) : reject(new Error('bad ready'))));
@@ -206,6 +210,54 @@ function straceEngine() {
       rmSync(dir, { recursive: true, force: true });
       const per = (n) => (n / Math.max(1, calls)).toFixed(2);
       return `engine syscalls per call ${per(total)}: ${rows.filter(([, n]) => n / calls >= 0.05).map(([k, n]) => `${k} ${per(n)}`).join(', ')}`;
+    },
+  };
+}
+
+/**
+ * KUMO_BENCH_PERF=<dir>: `perf record -e cpu-clock -g` attached to the engine for each rate step (<dir>/engine-<rate>.data),
+ * and a line with where its CPU samples fell: the kernel's share, split by system call and entry (the UDP sends, the
+ * control link's writes and reads, epoll, page faults, scheduling), and user space. CPU samples, unlike the V8
+ * profile (KUMO_BENCH_PROF), whose ticks are wall time: there a send that wakes the receiver and is preempted by it
+ * counts its waiting too. Look further with `perf report -i <file>` (JIT frames named).
+ */
+function perfEngine(rate) {
+  const dir = process.env.KUMO_BENCH_PERF;
+  if (!dir) return undefined;
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `engine-${rate}.data`);
+  const child = spawn('perf', ['record', '-q', '-e', 'cpu-clock', '-F', '999', '-g', '-o', file, '-p', String(engine.pid)], { stdio: 'ignore' });
+  child.once('error', () => undefined);
+  const exited = new Promise((r) => child.once('exit', r));
+  return {
+    ready: sleep(500),
+    async stop() {
+      child.kill('SIGINT');
+      await exited;
+      const report = (...a) => spawnSync('perf', ['report', '-i', file, '--stdio', '-g', 'none', ...a], { encoding: 'utf8', maxBuffer: 64 << 20 }).stdout ?? '';
+      const share = (text, re) => {
+        let sum = 0;
+        for (const line of text.split('\n')) {
+          const m = /^\s*([\d.]+)%\s+(?:[\d.]+%\s+)?(.*)$/.exec(line);
+          if (m && re.test(m[2])) sum += Number(m[1]);
+        }
+        return sum;
+      };
+      const dso = report('--no-children', '--sort', 'dso');
+      const kernel = share(dso, /\[kernel/);
+      if (kernel === 0 && !dso.includes('%')) return 'perf: no samples (is perf installed, and may it attach?)';
+      const kids = report('--children', '--sort', 'sym');
+      const parts = [
+        ['UDP sendmsg', /\[k\] __sys_sendmsg$/],
+        ['recvmsg', /\[k\] __sys_recvmsg$/],
+        ['control-link write', /\[k\] ksys_write$/],
+        ['control-link read', /\[k\] ksys_read$/],
+        ['epoll', /\[k\] __x64_sys_epoll_pwait$/],
+        ['page faults', /\[k\] asm_exc_page_fault$/],
+        ['futex', /\[k\] __x64_sys_futex$/],
+      ].map(([k, re]) => `${k} ${share(kids, re).toFixed(1)}`);
+      const gc = share(report('--no-children', '--sort', 'sym'), /Scaveng|MarkCompact|Marking|Sweep|Evacuat|\bHeap::/);
+      return `engine CPU samples (perf, ${file}): kernel ${kernel.toFixed(1)} % (${parts.join(', ')} %, the rest scheduling and interrupts), user space ${(100 - kernel).toFixed(1)} % (V8 GC ${gc.toFixed(1)} %)`;
     },
   };
 }
@@ -337,10 +389,13 @@ for (const rate of rates) {
   const c0 = await cpuNow();
   const k0 = rcvbufErrors();
   const st = straceEngine();
+  const pf = perfEngine(rate);
   await st?.ready;
+  await pf?.ready;
   const r = await step(rate, CALLS, sipPort);
-  const uacReaped = reapedCpu(); // before strace (also a reaped child) ends
+  const uacReaped = reapedCpu(); // before strace or perf (also reaped children) end
   const sys = st ? `; ${await st.stop(r.ok)}` : '';
+  const perfLine = pf ? await pf.stop() : '';
   const c1 = { ...(await cpuNow()), reaped: uacReaped };
   const drops = rcvbufErrors() - k0;
   const achieved = r.ok / r.seconds;
@@ -348,6 +403,7 @@ for (const rate of rates) {
   const cpu = `engine ${perK(c1.engine - c0.engine, r.ok)} CPU-s, apps ${perK(c1.apps - c0.apps, r.ok)} CPU-s per 1,000 calls`;
   console.log(`B2BUA offered ${rate} calls/s × ${CALLS}: ok ${r.ok} failed ${r.failed} retrans ${r.retrans} in ${r.seconds.toFixed(1)} s (${achieved.toFixed(0)} calls/s achieved) exit ${r.code} → ${clean ? (r.retrans === 0 ? 'clean' : 'no failures, with retransmissions') : 'FAILED'}; ${cpu}; shed ${c1.stats.shed - c0.stats.shed}; engine write syscalls (control link) per call ${((c1.syscw - c0.syscw) / Math.max(1, r.ok)).toFixed(2)}; kernel UDP RcvbufErrors +${drops}; load average ${load()}${sys}`);
   console.log(`  ${budget(c0, c1, r.ok)}`);
+  if (perfLine) console.log(`  ${perfLine}`);
   if (!clean) break;
   best = rate;
   bestAchieved = achieved;
