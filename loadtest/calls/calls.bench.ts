@@ -16,8 +16,11 @@
  * KUMO_SIP_WORKERS (default 1). Each step prints the calls/s, the ratio to the baseline, the
  * CPU-seconds per 1,000 calls of every process (engine, each sip worker, redis-server, the two
  * sipp of the step) from /proc, and the load average. Results go to loadtest/results/calls.json.
- * Profiling: KUMO_BENCH_SIP_PROF=<dir> (see procs.ts).
+ * Profiling: KUMO_BENCH_SIP_PROF=<dir> (see procs.ts). KUMO_BENCH_PCAP=<file> captures the latency
+ * step on loopback (dumpcap) for `node loadtest/calls/pcap-latency.mjs <file>`, which splits every
+ * INVITE→180 into its hops (the caller's SDP session id is its call number, to pair the two legs).
  */
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,7 +41,7 @@ const results: Record<string, unknown> = { loadavgAtStart: loadAverage(), calls:
 const say = (s: string): void => void process.stdout.write(`${s}\n`);
 
 const SDP = `v=0
-o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+o=user1 [call_number] 2353687637 IN IP[local_ip_type] [local_ip]
 s=-
 c=IN IP[media_ip_type] [media_ip]
 t=0 0
@@ -150,9 +153,11 @@ function uasOn(port: number, calls: number) {
 
 /** Runs a scenario; with `rtt`, sipp's response-time counters (`<name>_<pid>_rtt.csv` in the working directory) are read back. */
 async function runKumo(o: SippOptions & { scenario: { file: string } }, rtt: boolean): Promise<{ result: SippResult; rtd: Rtd | undefined }> {
+  // KUMO_BENCH_PCAP=<file>: capture the latency step on loopback for pcap-latency.mjs (which hop the time goes to).
+  const capture = rtt && process.env.KUMO_BENCH_PCAP ? await startCapture(process.env.KUMO_BENCH_PCAP) : undefined;
   const h = startSipp({ ...o, args: [...(o.args ?? []), ...(rtt ? ['-trace_rtt', '-rtt_freq', '1'] : [])] });
   const pid = h.process.pid;
-  const result = await h.done;
+  const result = await h.done.finally(() => capture?.stop());
   if (!rtt) return { result, rtd: undefined };
   const kept = takeRttCsv(o.scenario.file, pid, dir);
   const values: number[] = [];
@@ -165,6 +170,23 @@ async function runKumo(o: SippOptions & { scenario: { file: string } }, rtt: boo
     }
   }
   return { result, rtd: percentiles(values) };
+}
+
+/** dumpcap on the loopback interface, writing classic pcap to `file`, until stop(). */
+async function startCapture(file: string): Promise<{ stop(): Promise<void> }> {
+  const child = spawn('dumpcap', ['-q', '-i', 'lo', '-P', '-B', '64', '-w', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  // dumpcap says "Capturing on 'Loopback: lo'" once it is capturing.
+  for (let i = 0; i < 100 && !/Capturing on/.test(err) && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));
+  if (child.exitCode !== null) throw new Error(`dumpcap exited ${child.exitCode}: ${err}`);
+  return {
+    async stop() {
+      child.kill('SIGINT');
+      await exited;
+    },
+  };
 }
 
 /** Redis commands served so far, by command (INFO commandstats; scripts count as evalsha). */
