@@ -9,7 +9,8 @@
  * session id, which the bench's caller sets to its call number. For every call the hops are:
  *
  *   engine in     UDP INVITE reaches the engine → the engine's `sip|network` frame to the app
- *   sip (A)       that frame → the app's frame carrying the B leg's INVITE (auth, admission, routing: Redis)
+ *   sip: to record  that frame → the first write to Redis naming the call (its record): tenant, digest, admission
+ *   sip: record→B   that write → the app's frame carrying the B leg's INVITE (record, routing, ringing state)
  *   engine out    the app's B INVITE frame → the INVITE leaves over UDP to the callee
  *   callee        INVITE sent → its 180 arrives (sipp UAS)
  *   engine in 180 180 reaches the engine → frame to the app
@@ -95,6 +96,8 @@ const enginePort = [...portCount.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
 
 /** @type {{ t: number, where: 'udp-in'|'udp-out'|'to-app'|'from-app', f: ReturnType<typeof sipFacts> }[]} */
 const events = [];
+/** Commands to Redis (a write may carry several), in capture order: the sip hop is split at the first that names the call. */
+const redisWrites = [];
 const streams = new Map();
 const FRAME = /^(\d+)#/;
 for (const p of packets) {
@@ -106,6 +109,10 @@ for (const p of packets) {
     continue;
   }
   const key = `${p.sport}>${p.dport}`;
+  if (p.payload[0] === 0x2a /* '*': a RESP command to Redis */) {
+    redisWrites.push({ t: p.t, text: p.payload.toString('latin1') });
+    continue;
+  }
   let s = streams.get(key);
   if (!s) {
     if (!FRAME.test(p.payload.toString('latin1', 0, 12))) continue; // not (or not yet at a boundary of) the control link
@@ -157,7 +164,20 @@ for (const e of events) {
   if (e.where === 'udp-out' && e.f.callId && !bLegBySession.has(e.f.session)) bLegBySession.set(e.f.session, e.f.callId);
 }
 
-const HOPS = ['engine in', 'sip (A)', 'engine out', 'callee', 'engine in 180', 'sip (180)', 'engine out 180', 'wire total'];
+/** When the first write to Redis naming `callId` (its call record) went out after `after`. */
+function firstRedisWrite(callId, after) {
+  let lo = 0;
+  let hi = redisWrites.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (redisWrites[mid].t < after) lo = mid + 1;
+    else hi = mid;
+  }
+  for (let i = lo; i < redisWrites.length && redisWrites[i].t < after + 1000; i++) if (redisWrites[i].text.includes(`${callId};`)) return redisWrites[i].t;
+  return undefined;
+}
+
+const HOPS = ['engine in', 'sip: to record', 'sip: record→B', 'engine out', 'callee', 'engine in 180', 'sip (180)', 'engine out 180', 'wire total'];
 const samples = Object.fromEntries(HOPS.map((h) => [h, []]));
 const slow = [];
 for (const [, l] of byCall) {
@@ -175,7 +195,9 @@ for (const [, l] of byCall) {
   const t3 = first(b, (e) => e.where === 'udp-in' && e.f.status === 180);
   const t3a = first(b, (e) => e.where === 'to-app' && e.f.status === 180);
   if ([t2, t2o, t3, t3a].includes(undefined)) continue;
-  const hops = [t1 - t0, t2 - t1, t2o - t2, t3 - t2o, t3a - t3, t4 - t3a, t5 - t4, t5 - t0];
+  const tr = firstRedisWrite(inv.f.callId, t1);
+  if (tr === undefined || tr > t2) continue;
+  const hops = [t1 - t0, tr - t1, t2 - tr, t2o - t2, t3 - t2o, t3a - t3, t4 - t3a, t5 - t4, t5 - t0];
   hops.forEach((v, i) => samples[HOPS[i]].push(v));
   if (t5 - t0 > SLOW) slow.push({ t0, hops });
 }
