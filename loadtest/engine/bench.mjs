@@ -404,6 +404,9 @@ for (const rate of rates) {
   console.log(`B2BUA offered ${rate} calls/s × ${CALLS}: ok ${r.ok} failed ${r.failed} retrans ${r.retrans} in ${r.seconds.toFixed(1)} s (${achieved.toFixed(0)} calls/s achieved) exit ${r.code} → ${clean ? (r.retrans === 0 ? 'clean' : 'no failures, with retransmissions') : 'FAILED'}; ${cpu}; shed ${c1.stats.shed - c0.stats.shed}; engine write syscalls (control link) per call ${((c1.syscw - c0.syscw) / Math.max(1, r.ok)).toFixed(2)}; kernel UDP RcvbufErrors +${drops}; load average ${load()}${sys}`);
   console.log(`  ${budget(c0, c1, r.ok)}`);
   if (perfLine) console.log(`  ${perfLine}`);
+  // what the engine holds right after the step, its transactions still within their timers (RFC 6026: 32 s)
+  const held = await gcStats();
+  console.log(`  engine heap right after the step, after a full GC: ${mb(held.mem?.heapUsed)} MB used with ${held.stats.serverTransactions} server and ${held.stats.clientTransactions} client transactions live (${((held.mem?.heapUsed ?? 0) / Math.max(1, held.stats.serverTransactions + held.stats.clientTransactions) / 1000).toFixed(2)} KB per transaction); RSS ${mb(held.rss)} MB`);
   if (!clean) break;
   best = rate;
   bestAchieved = achieved;

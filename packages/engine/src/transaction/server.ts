@@ -47,11 +47,14 @@ export class ServerTransaction<TU = unknown> {
   private readonly retrans: Retransmitter;
   /** The 100 Trying not sent yet (INVITE in Trying with a delay); dropped once any response goes out. */
   private trying: (() => Buffer) | undefined;
+  /** The options, without `trying`: its builder holds the request, which must not live as long as the transaction. */
+  private readonly o: ServerTxnOptions;
 
   constructor(
-    private readonly o: ServerTxnOptions,
+    o: ServerTxnOptions,
     readonly tu: TU,
   ) {
+    this.o = o.trying === undefined ? o : { ...o, trying: undefined };
     this.retrans = new Retransmitter(o.clock, () => {
       if (this.lastResponse === undefined) return;
       this.o.transport.send(this.o.dest, this.lastResponse);
@@ -61,7 +64,7 @@ export class ServerTransaction<TU = unknown> {
     if (o.trying !== undefined && delay > 0) {
       // one timer either way: the delayed 100 first, then the rest of the TU timer
       this.trying = o.trying;
-      this.timer = o.clock.set(delay, () => this.tryingDue(o.tuTimeoutMs - delay));
+      this.timer = this.o.clock.set(delay, () => this.tryingDue(this.o.tuTimeoutMs - delay));
     } else {
       this.timer = o.clock.set(o.tuTimeoutMs, () => this.terminate());
       if (o.trying !== undefined) this.sendTrying(o.trying());

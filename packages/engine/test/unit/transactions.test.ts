@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Dialog } from '../../src/dialog/dialog.js';
 import { DialogTable } from '../../src/dialog/table.js';
 import { ClientTransaction, type ClientTimeout } from '../../src/transaction/client.js';
+import { collectGarbage } from '../../src/memory.js';
 import { Retransmitter } from '../../src/transaction/retransmit.js';
 import { ServerTransaction } from '../../src/transaction/server.js';
 import type { Dest } from '../../src/transaction/types.js';
@@ -223,6 +224,31 @@ describe('INVITE server transaction', () => {
     t.sendProvisional(B('180'));
     expect(tp.sent.map((s) => s.text)).toEqual(['486']);
     expect(t.finalStatus).toBe(486);
+  });
+});
+
+describe('INVITE server transaction memory', () => {
+  it('lets go of the delayed 100 Trying builder (and the request it holds) once a response went out', async () => {
+    const clock = new FakeClock();
+    const tp = new FakeTransport(clock);
+    let ref: WeakRef<object> | undefined;
+    // as in uas.ts: the builder is made where the request is, the transaction (and its callbacks) elsewhere
+    const txn = (trying: () => Buffer): ServerTransaction =>
+      new ServerTransaction(
+        { id: 'st', key: 'k', method: 'INVITE', dest: UDP, timers: TIMERS, clock, transport: tp, tuTimeoutMs: 64000, proceedingLimitMs: 600000, trying, tryingDelayMs: 100, onTerminated: () => undefined },
+        {},
+      );
+    const make = (): ServerTransaction => {
+      const req = { headers: new Array(1000).fill('x') };
+      ref = new WeakRef(req);
+      return txn((): Buffer => B(`100 ${req.headers.length}`));
+    };
+    const t = make();
+    t.sendFinal(200, B('200'));
+    expect(t.state).toBe('accepted'); // timer L: the transaction lives on for 64·T1
+    await new Promise((r) => setImmediate(r)); // a WeakRef's target is kept until the end of the job that made it
+    collectGarbage();
+    expect(ref?.deref()).toBeUndefined();
   });
 });
 
