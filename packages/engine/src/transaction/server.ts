@@ -1,3 +1,4 @@
+import { ownedCopy } from '../util.js';
 import type { Clock, TimerHandle } from './clock.js';
 import { Retransmitter } from './retransmit.js';
 import type { SipTimers } from './timers.js';
@@ -130,7 +131,9 @@ export class ServerTransaction<TU = unknown> {
   sendFinal(status: number, bytes: Buffer): void {
     if (!this.pending) return;
     this.trying = undefined;
-    this.lastResponse = bytes;
+    // kept for the timer window (32 s over UDP): a copy of its own when it is a view of a shared 8 KiB pool slab,
+    // which it would keep alive with everything else in it (util.ts ownedCopy)
+    this.lastResponse = bytes.byteOffset !== 0 || bytes.buffer.byteLength !== bytes.length ? ownedCopy(bytes) : bytes;
     this.finalStatus = status;
     this.timer = this.o.clock.clear(this.timer);
     this.o.transport.send(this.o.dest, bytes);

@@ -250,6 +250,16 @@ describe('INVITE server transaction memory', () => {
     collectGarbage();
     expect(ref?.deref()).toBeUndefined();
   });
+
+  it('keeps its final response in memory of its own, not as a view of a shared pool slab', () => {
+    const { t, tp } = server('INVITE');
+    const pooled = B('SIP/2.0 486 Busy Here\r\nContent-Length: 0\r\n\r\n'); // small: a view of Node's 8 KiB pool
+    expect(pooled.buffer.byteLength).toBeGreaterThan(pooled.length);
+    t.sendFinal(486, pooled);
+    expect(tp.sent.map((x) => x.text)).toEqual([pooled.toString()]);
+    expect(t.lastResponse?.equals(pooled)).toBe(true);
+    expect(t.lastResponse?.buffer.byteLength).toBe(pooled.length);
+  });
 });
 
 describe('non-INVITE server transaction', () => {
