@@ -324,7 +324,17 @@ export function createInviteRoute(d: RouteDeps) {
     const fromDomain = tenantDomainOf(ctx.fromHost, hosts);
     const knownId = d.directory.knownTenantIdOf(fromDomain);
     if (knownId !== undefined && ctx.fromUser !== '') {
-      ctx.authPrefetch = authenticator.prefetch({ tenantId: knownId, extension: ctx.fromUser, source: { address: ctx.req.source_address }, userAgent: ctx.req.get('user-agent') });
+      // With credentials and the caller's secrets in this process's cache, the answer is checked now and a
+      // right one's nonce count goes out in the same write (authenticate uses it; no round trip of its own).
+      const header = ctx.req.get('proxy-authorization');
+      const secrets = header !== undefined ? d.directory.cachedExtension(knownId, ctx.fromUser) : undefined;
+      ctx.authPrefetch = authenticator.prefetch({
+        tenantId: knownId,
+        extension: ctx.fromUser,
+        source: { address: ctx.req.source_address },
+        userAgent: ctx.req.get('user-agent'),
+        ...(header !== undefined && secrets !== undefined ? { answer: { method: 'INVITE', header, realm: fromDomain, secrets } } : {}),
+      });
     }
     const phoneTenant = async (): Promise<Tenant | null> =>
       (await d.directory.tenantByDomain(fromDomain)) ?? (await d.directory.tenantByDomain(tenantDomainOf(hostOf(ctx.req.uri), hosts)));

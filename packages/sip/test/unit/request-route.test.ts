@@ -45,6 +45,10 @@ const carrierTrunk = { id: 'carrier', gateways: [{ host: '192.0.2.1', port: 5060
 // A registration-based trunk: Kumo registered `kumo-trunk` to the carrier at 192.0.2.2.
 const regTrunk = { ...carrierTrunk, id: 'registered', gateways: [{ host: '192.0.2.2', port: 5060, transport: 'udp', priority: 1 }], registration: { username: 'kumo-trunk', password: 'pw', expiresSec: 3600 } };
 const knownDomains = new Map<string, string>();
+/** Extensions whose records a caching directory holds (`cachedExtension`; set by a test). */
+const cachedExtensions = new Set<string>();
+/** While set, domain lookups wait for it (a test looks at what went out before the tenant record is back). */
+let tenantGate: Promise<void> | undefined;
 const directory = {
   // The carrier's gateway is 192.0.2.1:5060/udp; the tenant's one DID is +81312340002.
   trunksAtSource: (ip: string, port: number, transport: string) =>
@@ -56,9 +60,13 @@ const directory = {
           : [],
     ),
   tenantById: () => Promise.resolve(tenant),
-  tenantByDomain: (d: string) => Promise.resolve(d === 'acme.test' ? tenant : null),
+  tenantByDomain: async (d: string) => {
+    await tenantGate;
+    return d === 'acme.test' ? tenant : null;
+  },
   // What a caching directory remembers of earlier lookups (`knownDomains` is set by a test).
   knownTenantIdOf: (d: string) => knownDomains.get(d),
+  cachedExtension: (_t: string, n: string) => (cachedExtensions.has(n) ? Promise.resolve(ext(n)) : undefined),
   did: (_t: string, n: string) => Promise.resolve(['0312340002', '+81312340002'].includes(n) ? { number: '+81312340002', target: { type: 'extension', number: '1002' } } : null),
   extension: (_t: string, n: string) => Promise.resolve(['1001', '1002'].includes(n) ? ext(n) : null),
   numberingPlan: () => Promise.resolve({ extensionLength: 4, outsideLinePrefix: '0', featureCodes: { pickup: '*8', directedPickup: '**' } }),
@@ -200,6 +208,48 @@ describe('request route', () => {
       expect(cdrs).toHaveLength(0);
     } finally {
       knownDomains.clear();
+    }
+  });
+
+  it.each([
+    ['held by the process: checked and its nonce count spent before the tenant record is back', true, true, 480],
+    ['not held: spent by the authentication step', false, true, 480],
+    ['held, the nonce count already used: a replay, challenged again', true, false, 407],
+  ])('a right answer, the caller’s secrets %s', async (_what, cached, fresh, status) => {
+    knownDomains.set('acme.test', 'acme');
+    if (cached) cachedExtensions.add('1001');
+    try {
+      const spent: string[] = [];
+      const h = { From: from('1001'), To: '<sip:1002@acme.test>' };
+      const first = setup();
+      const c = invite(request(h));
+      await first.route(request(h), c.inv, io);
+      const challenge = c.sent[0]?.headers?.['Proxy-Authenticate']?.split('\r\n')[0] ?? '';
+      const { route, cdrs } = setup({
+        guard: {
+          acceptNonceCount: (nonce: string) => {
+            spent.push(nonce);
+            return Promise.resolve(fresh);
+          },
+        },
+      });
+      let open!: () => void;
+      tenantGate = new Promise<void>((r) => (open = r));
+      const req = request(authorized('1001', h, challenge));
+      const x = invite(req);
+      const routed = route(req, x.inv, io);
+      await new Promise((r) => setImmediate(r));
+      // Cached: the count went out with the tenant lookup (the same Redis write), not after it.
+      expect(spent).toHaveLength(cached ? 1 : 0);
+      open();
+      await routed;
+      expect(spent).toHaveLength(1);
+      expect(x.sent[0]?.status).toBe(status);
+      expect(cdrs).toHaveLength(status === 480 ? 1 : 0);
+    } finally {
+      tenantGate = undefined;
+      knownDomains.clear();
+      cachedExtensions.clear();
     }
   });
 
