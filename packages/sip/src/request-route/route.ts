@@ -72,6 +72,11 @@ export const admitEverything: AdmitCall = () => Promise.resolve({ admit: true, r
 
 /** Publishes one CDR, awaited (from @kumo/store's CdrStreams). */
 export type PublishCdr = (cdr: ReturnType<typeof buildCdr>) => Promise<unknown>;
+/**
+ * Publishes one CDR and clears the call's record in the same Redis write (`CallRecordStore.publishAndClear`);
+ * a failed publish leaves the record. Given only where the stores allow it (one Redis, no replica wait).
+ */
+export type PublishCdrClearing = (cdr: ReturnType<typeof buildCdr>, record: { readonly tenantId: string; readonly callKey: string }) => Promise<unknown>;
 
 export interface RouteDeps {
   readonly log: Logger;
@@ -82,6 +87,8 @@ export interface RouteDeps {
   readonly gatewayHealth?: Pick<GatewayHealthStore, 'down'>;
   readonly guard: AuthGuardStore;
   readonly publishCdr: PublishCdr;
+  /** With call records (`lifecycle.records`): the CDR and the record's clear in one write; else the record is cleared after the publish. */
+  readonly publishCdrClearing?: PublishCdrClearing;
   readonly admitCall?: AdmitCall;
   /** Toll-fraud guard (docs/security.md): international / premium-rate calls per tenant and hour. */
   readonly tollGuard?: TollGuard;
@@ -179,6 +186,8 @@ export interface RouteContext {
   tracking?: Promise<void>;
   /** The call record was written (later updates go to it). */
   recorded?: boolean;
+  /** The call record went with the CDR (`publishCdrClearing`): `untrack` does not clear it again. */
+  recordCleared?: boolean;
 }
 
 type Step = (ctx: RouteContext) => Promise<'next' | 'done'>;
@@ -487,7 +496,7 @@ export function createInviteRoute(d: RouteDeps) {
       }
     }
     ctx.untrack = async () => {
-      if (recorded && records) {
+      if (recorded && records && ctx.recordCleared !== true) {
         const cleared = await retrying(
           () => records.clear(tenant.id, callKey),
           (err, first) => {
@@ -543,11 +552,16 @@ export function createInviteRoute(d: RouteDeps) {
     await ctx.tracking;
     // The admission release, the hunt state's end (`callEnded`) and the CDR go out together (one Redis
     // write); the call record is cleared only after all three, so a recovering process can still redo any.
+    let releaseSent!: () => void;
+    const releaseIssued = new Promise<void>((r) => (releaseSent = r));
     const released = (async () => {
       try {
         if (ctx.outcome?.answeredAt !== undefined) await ctx.admissionAnswered?.();
-        await ctx.release?.();
+        const release = ctx.release?.();
+        releaseSent();
+        await release;
       } catch (err) {
+        releaseSent();
         ctx.log.warn({ err }, 'admission release failed');
       }
     })();
@@ -556,10 +570,15 @@ export function createInviteRoute(d: RouteDeps) {
     const facts = callFacts(ctx, now());
     if (facts) {
       const cdr = buildCdr(facts);
+      // The record's clear goes with the CDR (one script) when the stores allow it; sent after the admission
+      // release and the hunt state's end (the same Redis write, executed in order), as a clear after them would be.
+      const clearing = d.publishCdrClearing !== undefined && ctx.recorded === true && ctx.untrack !== undefined ? d.publishCdrClearing : undefined;
+      const record = { tenantId: facts.tenantId, callKey: `${ctx.invite.callId};${ctx.invite.fromTag}` };
+      if (clearing) await releaseIssued;
       // Redis may be restarting: keep trying (the call stays in the registry meanwhile). If this
       // process dies first, the call record stays and a recovering process publishes the CDR.
       const published = await retrying(
-        () => d.publishCdr(cdr),
+        () => (clearing ? clearing(cdr, record) : d.publishCdr(cdr)),
         (err, first) => {
           // The billing-relevant write failed: log loudly with the whole record so it can be replayed.
           if (first) ctx.log.error({ err, cdr }, 'CDR publish failed; retrying');
@@ -571,6 +590,7 @@ export function createInviteRoute(d: RouteDeps) {
         await settled();
         return;
       }
+      if (clearing) ctx.recordCleared = true;
     }
     await settled();
     await ctx.untrack?.();
