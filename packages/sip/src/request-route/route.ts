@@ -38,7 +38,7 @@ import type { AttendedRequest, CallIo, InboundInvite, Leg, TransferRequest } fro
 import type { PartyIdentity } from '../call/session.js';
 import { identityUri } from '../call/types.js';
 import { tenantDomainOf, type TenantHostSettings } from '../tenant/identify.js';
-import { loadRouting } from './load.js';
+import { loadRouting, type LoadedRouting } from './load.js';
 import { codeOf, defaultRefusalCode, logRefusal, refusalHeaders } from './refusal.js';
 import type { TollGuard } from '../security/toll-guard.js';
 
@@ -182,8 +182,10 @@ export interface RouteContext {
   legs?: readonly LegRecord[];
   /** Set once the call is in the registry (and its record written): undoes both after the CDR is published. */
   untrack?: () => Promise<void>;
-  /** The call record being written (recordCall); awaited before the call is connected or finished. */
+  /** The call record being written (recordCall); awaited before the caller is answered and before the call is finished. */
   tracking?: Promise<void>;
+  /** What planRoute reads (`loadRouting`), started with the admission decision (admitCall). */
+  routing?: Promise<LoadedRouting>;
   /** The call record was written (later updates go to it). */
   recorded?: boolean;
   /** The call record went with the CDR (`publishCdrClearing`): `untrack` does not clear it again. */
@@ -253,7 +255,11 @@ export function createInviteRoute(d: RouteDeps) {
     ...(invite.userAgent !== undefined ? { userAgent: invite.userAgent } : {}),
     // Every argument forwarded as given (a parameter added to InboundInvite reaches the real invite).
     progress: (...a: Parameters<InboundInvite['progress']>) => invite.progress(...a),
-    answer: (...a: Parameters<InboundInvite['answer']>) => invite.answer(...a),
+    // The call record is in Redis before the caller is answered (written while the callee rings; recordCall).
+    answer: async (...a: Parameters<InboundInvite['answer']>) => {
+      await context().tracking;
+      return invite.answer(...a);
+    },
     onCancel: (...a: Parameters<InboundInvite['onCancel']>) => invite.onCancel(...a),
     reject: (status, reason, headers) => {
       if (status === 401 || status === 407) {
@@ -427,6 +433,12 @@ export function createInviteRoute(d: RouteDeps) {
   const admitCall: Step = async (ctx) => {
     const tenant = ctx.tenant as Tenant;
     const emergency = ctx.caller?.kind === 'extension' && parseDialled(ctx.dialled).type === 'emergency';
+    // The route's reads (no writes) go out with the admission decision: one Redis round trip, not two in
+    // series; a refused call does not use them. An INVITE with Replaces plans no route.
+    if (ctx.req.get('replaces') === undefined) {
+      ctx.routing = loadRouting(d, tenant.id, ctx.dialled, ctx.caller as RouteCaller, { ...(ctx.callerRecord ? { callerRecord: ctx.callerRecord } : {}) });
+      ctx.routing.catch(() => undefined);
+    }
     const r = await admit({
       tenant,
       callId: ctx.invite.callId,
@@ -461,8 +473,9 @@ export function createInviteRoute(d: RouteDeps) {
     // One that came through an edge was decided at the drain gate (refused now, its nonce spent, the edge would fail it).
     const refused = fromEdge(ctx) ? undefined : refuseWhileDraining(ctx);
     if (refused) return Promise.resolve(refused);
-    // The record is written while the route is planned (planRoute awaits both): it is in Redis before
-    // anything is connected, without a Redis round trip of its own on the way to the callee.
+    // The record is written while the callee is called (the same Redis write as the ringing index): it is in
+    // Redis before the caller is answered (the route's `answer` awaits it) and before the call is finished,
+    // without a Redis round trip of its own on the way to the callee.
     ctx.tracking = trackCall(ctx);
     return Promise.resolve('next');
   };
@@ -683,12 +696,10 @@ export function createInviteRoute(d: RouteDeps) {
   /** Load what the call can touch, then the pure planRoute decides. */
   const planRouteStep: Step = async (ctx) => {
     const tenant = ctx.tenant as Tenant;
-    const [loaded] = await Promise.all([
+    const loaded = await (ctx.routing ??
       loadRouting(d, tenant.id, ctx.dialled, ctx.caller as RouteCaller, {
         ...(ctx.callerRecord ? { callerRecord: ctx.callerRecord } : {}),
-      }),
-      ctx.tracking,
-    ]);
+      }));
     ctx.trunkAuth = trunkCredentials(loaded.view.trunks);
     ctx.plan = planRoute(ctx.dialled, ctx.caller as RouteCaller, loaded.view, loaded.registrations, {
       hunt: loaded.hunt,

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { Cdr, ExtensionRecord, Tenant } from '@kumo/domain';
 import { silentLogger, type Logger } from '@kumo/runtime';
-import type { AuthGuardStore, DirectoryRepo, HuntStateStore, LocationStore } from '@kumo/store';
+import type { AuthGuardStore, CallRecordStore, DirectoryRepo, HuntStateStore, LocationStore } from '@kumo/store';
 import {
   buildDigestAuthorization,
   computeHa1,
+  CallRegistry,
   createInviteRoute,
   parseChallenge,
   type CallIo,
@@ -90,7 +91,9 @@ function capture(): { log: Logger; lines: { obj: Record<string, unknown>; msg: s
   return { log: log as unknown as Logger, lines };
 }
 
-function setup(o: { tenantHosts?: { ipHostDomain?: string; domainAliases?: ReadonlyMap<string, string> }; log?: Logger; guard?: Partial<AuthGuardStore> } = {}) {
+function setup(
+  o: { tenantHosts?: { ipHostDomain?: string; domainAliases?: ReadonlyMap<string, string> }; log?: Logger; guard?: Partial<AuthGuardStore>; deps?: Partial<Parameters<typeof createInviteRoute>[0]> } = {},
+) {
   const cdrs: Cdr[] = [];
   const route = createInviteRoute({
     ...(o.tenantHosts ? { tenantHosts: o.tenantHosts } : {}),
@@ -114,6 +117,7 @@ function setup(o: { tenantHosts?: { ipHostDomain?: string; domainAliases?: Reado
       return Promise.resolve();
     },
     auth: { nonceSecret: 'x'.repeat(32), nonceLifetimeMs: 30_000, algorithms: ['SHA-256', 'MD5'] },
+    ...o.deps,
   });
   return { route, cdrs };
 }
@@ -251,6 +255,74 @@ describe('request route', () => {
       knownDomains.clear();
       cachedExtensions.clear();
     }
+  });
+
+  it('the route’s reads go out with the admission decision; the callee is called while the call record is written, the caller answered once it is in', async () => {
+    const events: string[] = [];
+    let admitted!: () => void;
+    let recorded!: () => void;
+    const admissionGate = new Promise<void>((r) => (admitted = r));
+    const recordGate = new Promise<void>((r) => (recorded = r));
+    const h = { From: from('1001'), To: '<sip:1002@acme.test>' };
+    const s = await challenged(h);
+    const leg = (callId: string): Leg => ({ callId, remoteSdp: SDP, hangup: () => Promise.resolve() });
+    const { route, cdrs } = setup({
+      deps: {
+        location: {
+          contactsFor: () => Promise.resolve([]),
+          contactsOf: (_t: string, e: readonly string[]) => {
+            events.push('routing read');
+            return Promise.resolve(e.map((x) => (x === '1002' ? [{ id: 'b', contact: 'sip:1002@127.0.0.1:6000', source: { address: '127.0.0.1', port: 6000, transport: 'udp' }, expiresAt: 9e15, updatedAt: 0 }] : [])));
+          },
+        } as unknown as LocationStore,
+        hunt: {
+          read: () => Promise.resolve({ busy: new Set(), idleSince: new Map(), lastAnswered: new Map() }),
+          callStarted: () => Promise.resolve(),
+          callEnded: () => Promise.resolve(),
+          groupAnswered: () => Promise.resolve(),
+        } as unknown as HuntStateStore,
+        admitCall: async () => {
+          events.push('admission');
+          await admissionGate;
+          return { admit: true, release: () => Promise.resolve() };
+        },
+        lifecycle: {
+          registry: new CallRegistry(),
+          records: {
+            put: async () => {
+              events.push('record write');
+              await recordGate;
+              events.push('record in');
+            },
+            answered: () => Promise.resolve(),
+            clear: () => Promise.resolve(),
+          } as unknown as CallRecordStore,
+        },
+      },
+    });
+    const callIo: CallIo = {
+      ...io,
+      dial: () => {
+        events.push('callee called');
+        return { outcome: Promise.resolve({ kind: 'answered', leg: leg('b-leg') }), cancel: () => undefined };
+      },
+    };
+    const req = request(authorized('1001', h, s.challenge));
+    const x = invite(req);
+    const answered = { ...x.inv, answer: () => Promise.resolve(void events.push('caller answered')).then(() => leg('cid-1')) };
+    const routed = route(req, answered, callIo);
+    const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+    await turn();
+    expect(events.sort()).toEqual(['admission', 'routing read']);
+    events.length = 0;
+    admitted();
+    await turn();
+    // Called at once; the callee's answer waits for the record.
+    expect(events).toEqual(['record write', 'callee called']);
+    recorded();
+    await routed;
+    expect(events).toEqual(['record write', 'callee called', 'record in', 'caller answered']);
+    expect(cdrs[0]).toMatchObject({ disposition: 'answered', calleeExtension: '1002' });
   });
 
   it('unknown source → 403, no CDR', async () => {
