@@ -12,12 +12,16 @@
  * comma-separated offered rates tried in order (stops at the first step with a failed call),
  * KUMO_BENCH_LIMIT (default 2000) simultaneous calls, KUMO_BENCH_WARMUP (default 2000) calls at
  * 200/s first (JIT, scripts), KUMO_BENCH_LAT_RATE (default: half the highest clean achieved
- * rate) and KUMO_BENCH_LAT_CALLS (default 30 s worth) for the INVITE→180 latency step,
+ * rate) and KUMO_BENCH_LAT_CALLS (default 30 s worth) for the INVITE→180 latency step, which
+ * starts KUMO_BENCH_LAT_SETTLE_S (default 35) after the rate steps end,
  * KUMO_SIP_WORKERS (default 1). Each step prints the calls/s, the ratio to the baseline, the
  * CPU-seconds per 1,000 calls of every process (engine, each sip worker, redis-server, the two
  * sipp of the step) from /proc, and the load average. Results go to loadtest/results/calls.json.
- * Profiling: KUMO_BENCH_SIP_PROF=<dir> (see procs.ts).
+ * Profiling: KUMO_BENCH_SIP_PROF=<dir> (see procs.ts). KUMO_BENCH_PCAP=<file> captures the latency
+ * step on loopback (dumpcap) for `node loadtest/calls/pcap-latency.mjs <file>`, which splits every
+ * INVITE→180 into its hops (the caller's SDP session id is its call number, to pair the two legs).
  */
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,12 +37,13 @@ const RATES = (process.env.KUMO_BENCH_RATES ?? '300').split(',').map(Number);
 const LIMIT = Number(process.env.KUMO_BENCH_LIMIT ?? 2000);
 const WARMUP = Number(process.env.KUMO_BENCH_WARMUP ?? 2000);
 const WORKERS = Number(process.env.KUMO_SIP_WORKERS ?? 1);
+const SETTLE_S = Number(process.env.KUMO_BENCH_LAT_SETTLE_S ?? 35);
 const DOMAIN = BENCH_DOMAIN;
 const results: Record<string, unknown> = { loadavgAtStart: loadAverage(), calls: N, limit: LIMIT, sipWorkers: WORKERS, runs: [] as unknown[] };
 const say = (s: string): void => void process.stdout.write(`${s}\n`);
 
 const SDP = `v=0
-o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+o=user1 [call_number] 2353687637 IN IP[local_ip_type] [local_ip]
 s=-
 c=IN IP[media_ip_type] [media_ip]
 t=0 0
@@ -150,9 +155,11 @@ function uasOn(port: number, calls: number) {
 
 /** Runs a scenario; with `rtt`, sipp's response-time counters (`<name>_<pid>_rtt.csv` in the working directory) are read back. */
 async function runKumo(o: SippOptions & { scenario: { file: string } }, rtt: boolean): Promise<{ result: SippResult; rtd: Rtd | undefined }> {
+  // KUMO_BENCH_PCAP=<file>: capture the latency step on loopback for pcap-latency.mjs (which hop the time goes to).
+  const capture = rtt && process.env.KUMO_BENCH_PCAP ? await startCapture(process.env.KUMO_BENCH_PCAP) : undefined;
   const h = startSipp({ ...o, args: [...(o.args ?? []), ...(rtt ? ['-trace_rtt', '-rtt_freq', '1'] : [])] });
   const pid = h.process.pid;
-  const result = await h.done;
+  const result = await h.done.finally(() => capture?.stop());
   if (!rtt) return { result, rtd: undefined };
   const kept = takeRttCsv(o.scenario.file, pid, dir);
   const values: number[] = [];
@@ -165,6 +172,23 @@ async function runKumo(o: SippOptions & { scenario: { file: string } }, rtt: boo
     }
   }
   return { result, rtd: percentiles(values) };
+}
+
+/** dumpcap on the loopback interface, writing classic pcap to `file`, until stop(). */
+async function startCapture(file: string): Promise<{ stop(): Promise<void> }> {
+  const child = spawn('dumpcap', ['-q', '-i', 'lo', '-P', '-B', '64', '-w', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  // dumpcap says "Capturing on 'Loopback: lo'" once it is capturing.
+  for (let i = 0; i < 100 && !/Capturing on/.test(err) && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));
+  if (child.exitCode !== null) throw new Error(`dumpcap exited ${child.exitCode}: ${err}`);
+  return {
+    async stop() {
+      child.kill('SIGINT');
+      await exited;
+    },
+  };
 }
 
 /** Redis commands served so far, by command (INFO commandstats; scripts count as evalsha). */
@@ -250,6 +274,13 @@ describe('calls benchmark', () => {
     const latRate = Number(process.env.KUMO_BENCH_LAT_RATE ?? (best ? Math.max(1, Math.floor(best.kumo.callsPerSecond / 2)) : 0));
     if (latRate > 0) {
       const latCalls = Number(process.env.KUMO_BENCH_LAT_CALLS ?? latRate * 30);
+      // The latency step measures its own rate's steady state, not the tail of the faster step before it: the
+      // engine keeps each INVITE transaction 32 s after its 2xx (RFC 6026 Timer L, 64×T1), and collecting that
+      // much state while the latency step runs would be measured as its latency.
+      if (SETTLE_S > 0 && runs.length > 0) {
+        say(`  settling ${SETTLE_S} s before the latency step (the previous step's transactions end)`);
+        await new Promise((r) => setTimeout(r, SETTLE_S * 1000));
+      }
       const s = await step(latRate, latCalls, { baseline: false, rtt: true });
       results.latency = s;
       print('latency (half the highest clean rate)', s);

@@ -9,13 +9,15 @@
  * sip worker with `--cpu-prof --cpu-prof-dir=<dir>` (the profile is written when the worker exits);
  * KUMO_BENCH_ENGINE_PROF=<dir> the same for the engine. Diagnosing stalls: KUMO_BENCH_SIP_NODE_ARGS /
  * KUMO_BENCH_ENGINE_NODE_ARGS add node flags (e.g. `--trace-gc`), KUMO_BENCH_PROC_LOG=<dir> appends
- * each process's output to `<dir>/<name>.log`.
+ * each process's output to `<dir>/<name>.log`. The engine runs on jemalloc as `kumo up` starts it
+ * (ENGINE_PROCESS_ENV); KUMO_BENCH_MALLOC=glibc starts it on glibc malloc instead.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { registerCallee, seedBenchTenant } from './bench-tenant.js';
+import { engineProcessEnv } from '@kumo/engine';
 import { createRedis, keySchema, type KeySchema, type RedisClient } from '@kumo/store';
 import { freePort, startRedis } from '@kumo/testkit';
 
@@ -46,7 +48,9 @@ export interface CallBenchProcs {
 function start(name: string, cmd: 'engine' | 'sip', env: NodeJS.ProcessEnv, profDir: string | undefined): BenchProc {
   const extra = (cmd === 'sip' ? process.env.KUMO_BENCH_SIP_NODE_ARGS : process.env.KUMO_BENCH_ENGINE_NODE_ARGS)?.split(' ').filter(Boolean) ?? [];
   const args = [...extra, ...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), MAIN, cmd];
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // The engine as production starts it (jemalloc: ENGINE_PROCESS_ENV, docs/engine.md); KUMO_BENCH_MALLOC=glibc leaves it out.
+  const procEnv = { ...process.env, ...env };
+  const child = spawn(process.execPath, args, { env: cmd === 'engine' && process.env.KUMO_BENCH_MALLOC !== 'glibc' ? engineProcessEnv(procEnv) : procEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   const p: BenchProc = { name, child, pid: child.pid as number, output: '' };
   const logDir = process.env.KUMO_BENCH_PROC_LOG;
   const add = (d: Buffer): void => {
