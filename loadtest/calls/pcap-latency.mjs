@@ -10,7 +10,8 @@
  *
  *   engine in     UDP INVITE reaches the engine → the engine's `sip|network` frame to the app
  *   sip: to record  that frame → the first write to Redis naming the call (its record): tenant, digest, admission
- *   sip: record→B   that write → the app's frame carrying the B leg's INVITE (record, routing, ringing state)
+ *                   with the route's reads (the record's write leaves in the same turn as the B leg's INVITE)
+ *   sip: record→B   that write → the app's frame carrying the B leg's INVITE (the same turn: CPU only)
  *   engine out    the app's B INVITE frame → the INVITE leaves over UDP to the callee
  *   callee        INVITE sent → its 180 arrives (sipp UAS)
  *   engine in 180 180 reaches the engine → frame to the app
