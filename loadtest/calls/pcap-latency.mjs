@@ -3,7 +3,7 @@
  * Where an INVITE→180 goes: splits each call of the calls benchmark's latency step into the hops it takes,
  * from a loopback capture (`KUMO_BENCH_PCAP=<file>` makes the bench capture its latency step with dumpcap).
  *
- *   node loadtest/calls/pcap-latency.mjs <capture.pcap> [--slow-ms 20]
+ *   node loadtest/calls/pcap-latency.mjs <capture.pcap> [--slow-ms 20] [--csv <file>]
  *
  * The A leg is the caller's authenticated INVITE (CSeq 2); the B leg is matched to it through the SDP
  * session id, which the bench's caller sets to its call number. For every call the hops are:
@@ -24,14 +24,16 @@
  * Ethernet/loopback/Linux-cooked link types, IPv4 UDP and TCP; the control link is recognised by its
  * `<length>#` framing and reassembled in order per direction (loopback neither drops nor reorders).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 
 const args = process.argv.slice(2);
-const file = args.find((a) => !a.startsWith('--'));
+const file = args.find((a, i) => !a.startsWith('--') && !['--slow-ms', '--csv'].includes(args[i - 1] ?? ''));
 const slowIdx = args.indexOf('--slow-ms');
 const SLOW = slowIdx >= 0 ? Number(args[slowIdx + 1]) : 20;
+const csvIdx = args.indexOf('--csv');
+const CSV = csvIdx >= 0 ? args[csvIdx + 1] : undefined;
 if (!file) {
-  process.stderr.write('usage: pcap-latency.mjs <capture.pcap> [--slow-ms 20]\n');
+  process.stderr.write('usage: pcap-latency.mjs <capture.pcap> [--slow-ms 20] [--csv <file>]\n');
   process.exit(2);
 }
 
@@ -181,6 +183,8 @@ function firstRedisWrite(callId, after) {
 const HOPS = ['engine in', 'sip: to record', 'sip: record→B', 'engine out', 'callee', 'engine in 180', 'sip (180)', 'engine out 180', 'wire total'];
 const samples = Object.fromEntries(HOPS.map((h) => [h, []]));
 const slow = [];
+/** --csv: one line per call, the caller's INVITE arrival (epoch ms) and every hop, to line calls up with other traces. */
+const rows = [];
 for (const [, l] of byCall) {
   const isInv2 = (e) => e.f.method === 'INVITE' && e.f.cseq?.startsWith('2 ');
   const t0 = first(l, (e) => e.where === 'udp-in' && isInv2(e));
@@ -201,6 +205,7 @@ for (const [, l] of byCall) {
   const hops = [t1 - t0, tr - t1, t2 - tr, t2o - t2, t3 - t2o, t3a - t3, t4 - t3a, t5 - t4, t5 - t0];
   hops.forEach((v, i) => samples[HOPS[i]].push(v));
   if (t5 - t0 > SLOW) slow.push({ t0, hops });
+  if (CSV) rows.push(`${t0.toFixed(3)},${hops.map((h) => h.toFixed(3)).join(',')}`);
 }
 
 const pct = (a, q) => {
@@ -236,3 +241,4 @@ if (slow.length) {
   for (const s of slow) perSecond.set(Math.floor((s.t0 - t00) / 1000), (perSecond.get(Math.floor((s.t0 - t00) / 1000)) ?? 0) + 1);
   process.stdout.write(`slow calls per second of the capture: ${[...perSecond.entries()].sort((a, b) => a[0] - b[0]).map(([k, v]) => `${k}s:${v}`).join(' ')}\n`);
 }
+if (CSV) writeFileSync(CSV, `t0_ms,${HOPS.join(',')}\n${rows.join('\n')}\n`);
