@@ -10,7 +10,9 @@
  *
  *   engine in     UDP INVITE reaches the engine → the engine's `sip|network` frame to the app
  *   sip: to record  that frame → the first write to Redis naming the call (its record): tenant, digest, admission
- *   sip: record→B   that write → the app's frame carrying the B leg's INVITE (record, routing, ringing state)
+ *                   with the route's reads (the record's write leaves in the same turn as the B leg's INVITE:
+ *                   when it leaves after that INVITE, the INVITE's frame ends this hop)
+ *   sip: record→B   that write → the app's frame carrying the B leg's INVITE (the same turn: CPU only)
  *   engine out    the app's B INVITE frame → the INVITE leaves over UDP to the callee
  *   callee        INVITE sent → its 180 arrives (sipp UAS)
  *   engine in 180 180 reaches the engine → frame to the app
@@ -199,8 +201,10 @@ for (const [, l] of byCall) {
   const t3 = first(b, (e) => e.where === 'udp-in' && e.f.status === 180);
   const t3a = first(b, (e) => e.where === 'to-app' && e.f.status === 180);
   if ([t2, t2o, t3, t3a].includes(undefined)) continue;
-  const tr = firstRedisWrite(inv.f.callId, t1);
-  if (tr === undefined || tr > t2) continue;
+  // The record's write and the B leg's INVITE leave in the same event-loop turn: whichever goes first ends "to record".
+  const written = firstRedisWrite(inv.f.callId, t1);
+  if (written === undefined) continue;
+  const tr = Math.min(written, t2);
   const hops = [t1 - t0, tr - t1, t2 - tr, t2o - t2, t3 - t2o, t3a - t3, t4 - t3a, t5 - t4, t5 - t0];
   hops.forEach((v, i) => samples[HOPS[i]].push(v));
   if (t5 - t0 > SLOW) slow.push({ t0, hops });

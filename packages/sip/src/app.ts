@@ -254,9 +254,18 @@ export function createSipApp(d: SipAppDeps): SipApp {
         hunt: new HuntStateStore(d.redis, d.keys),
         gatewayHealth,
         guard,
-        publishCdr: ((streams) => {
+        ...((streams) => {
           const publish = (cdr: Cdr): Promise<string> => streams.publishCdr(cdr);
-          return callHook ? callHook.publisher(publish) : publish;
+          // With call records on one Redis: the CDR and the record's clear in one script (one write).
+          const records = lifecycle.records;
+          const clearing =
+            records?.clearsWithCdr(streams) === true
+              ? (cdr: Cdr, r: { readonly tenantId: string; readonly callKey: string }): Promise<string> => records.publishAndClear(streams, cdr, r.tenantId, r.callKey)
+              : undefined;
+          return {
+            publishCdr: callHook ? callHook.publisher(publish) : publish,
+            ...(clearing ? { publishCdrClearing: callHook ? callHook.publisher(clearing) : clearing } : {}),
+          };
         })(new CdrStreams(d.redis, d.keys, c.cdrShards, c.cdrReplication)),
         pickups,
         dialogs,

@@ -78,6 +78,7 @@ export {
   type CallToAdmit,
   type InviteRequest,
   type PublishCdr,
+  type PublishCdrClearing,
   type RouteContext,
   type RouteDeps,
 } from './request-route/route.js';

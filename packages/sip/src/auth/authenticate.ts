@@ -88,6 +88,30 @@ export interface AuthPrefetch {
   readonly userAgent: string | undefined;
   readonly device: string;
   readonly state: Promise<AuthStateRead>;
+  /** The credentials header the early check read (`AuthEarlyAnswer`); its nonce count is this request's. */
+  readonly header?: string;
+  /** An answer found right against cached secrets, its nonce count spent with the prefetch's reads. */
+  readonly early?: Promise<EarlyCheck | undefined>;
+}
+
+/**
+ * What the prefetch may check before the tenant record is back: the request's credentials against the
+ * extension's secrets as this process already holds them (`DirectoryRepo.cachedExtension`). A right answer's
+ * nonce count is then spent in the same Redis write as the tenant lookup and the step's reads.
+ */
+export interface AuthEarlyAnswer {
+  readonly method: string;
+  readonly header: string;
+  /** The realm the caller's domain names (the tenant's SIP domain when the hint is right). */
+  readonly realm: string;
+  readonly secrets: Promise<DigestSecretsLike | null | undefined>;
+}
+interface EarlyCheck {
+  readonly method: string;
+  readonly realm: string;
+  /** The secrets the answer was checked against (`authenticate` reuses the check when it looks up the same). */
+  readonly secrets: DigestSecretsLike;
+  readonly counted: Promise<boolean>;
 }
 interface AuthStateRead {
   readonly device: DeviceState | undefined;
@@ -139,7 +163,13 @@ export interface Authenticator {
    * Starts the step's reads (blocks, device state) for a tenant the caller expects, in the same Redis
    * write as the tenant lookup; `authenticate` uses them when the tenant turns out to be that one.
    */
-  prefetch(r: { readonly tenantId: string; readonly extension: string; readonly source: { readonly address: string }; readonly userAgent?: string | undefined }): AuthPrefetch;
+  prefetch(r: {
+    readonly tenantId: string;
+    readonly extension: string;
+    readonly source: { readonly address: string };
+    readonly userAgent?: string | undefined;
+    readonly answer?: AuthEarlyAnswer | undefined;
+  }): AuthPrefetch;
 }
 
 export function createAuthenticator(d: AuthenticatorDeps): Authenticator {
@@ -209,12 +239,38 @@ export function createAuthenticator(d: AuthenticatorDeps): Authenticator {
   const readState = (tenantId: string, extension: string, ip: string, device: string): Promise<AuthStateRead> =>
     d.guard.authState(tenantId, extension, ip, device).then((st) => ({ device: st.device, flags: [st.ip, st.aor, st.pair] }));
 
+  /**
+   * The early check of an answer (prefetch): only a right answer from the user it claims to be, with a
+   * valid nonce, spends its nonce count. Spending the count of a nonce the request carried lets no other
+   * request in, whatever `authenticate` then decides (blocked, another tenant, an algorithm not allowed).
+   */
+  const checkEarly = async (a: AuthEarlyAnswer, extension: string): Promise<EarlyCheck | undefined> => {
+    const creds = parseDigestCredentials(a.header);
+    if (creds === null || creds.username !== extension || creds.realm.toLowerCase() !== a.realm) return undefined;
+    if (checkNonce(creds.nonce, { secret: s.nonceSecret, realm: a.realm, nowMs: now(), lifetimeMs: s.nonceLifetimeMs }) !== 'valid') return undefined;
+    const secrets = await a.secrets;
+    if (!secrets || !verifyDigest(creds, creds.algorithm === 'MD5' ? secrets.ha1Md5 : secrets.ha1Sha256, a.method)) return undefined;
+    const counted = d.guard.acceptNonceCount(nonceKeyOf(creds.nonce), nonceCount(creds) as number, s.nonceLifetimeMs + 60_000);
+    counted.catch(() => undefined);
+    return { method: a.method, realm: a.realm, secrets, counted };
+  };
+
   return {
     prefetch(r) {
       const device = deviceKey(r.extension, r.source.address, r.userAgent);
       const state = readState(r.tenantId, r.extension, r.source.address, device);
       state.catch(() => undefined);
-      return { tenantId: r.tenantId, extension: r.extension, address: r.source.address, userAgent: r.userAgent, device, state };
+      const early = r.answer !== undefined ? checkEarly(r.answer, r.extension) : undefined;
+      early?.catch(() => undefined);
+      return {
+        tenantId: r.tenantId,
+        extension: r.extension,
+        address: r.source.address,
+        userAgent: r.userAgent,
+        device,
+        state,
+        ...(r.answer !== undefined && early !== undefined ? { header: r.answer.header, early } : {}),
+      };
     },
 
     async authenticate<S extends DigestSecretsLike>(r: AuthRequest<S>): Promise<AuthVerdict<S>> {
@@ -241,13 +297,17 @@ export function createAuthenticator(d: AuthenticatorDeps): Authenticator {
       // checked while the blocks are on their way (the secrets are usually cached: no round trip); it
       // is not acted on before the blocks are known.
       const secrets = await lookedUp;
+      // The prefetch's early check of this very header (its nonce count is this request's, whichever tenant).
+      const early = pre?.early !== undefined && r.header !== undefined && pre.header === r.header ? await pre.early.catch(() => undefined) : undefined;
       const allowed = policyAlgorithms(secrets?.digestAlgorithms) ?? policyAlgorithms(r.tenant?.digestAlgorithms) ?? s.algorithms;
       const creds = parseDigestCredentials(r.header);
       const usable = creds !== null && creds.realm.toLowerCase() === r.realm && allowed.includes(creds.algorithm);
       const nonceState = usable ? checkNonce(creds.nonce, { secret: s.nonceSecret, realm: r.realm, nowMs: now(), lifetimeMs: s.nonceLifetimeMs }) : undefined;
       const answerOk =
         usable && nonceState === 'valid'
-          ? verifyDigest(creds, secrets ? (creds.algorithm === 'MD5' ? secrets.ha1Md5 : secrets.ha1Sha256) : dummyHa1(creds.algorithm, s.nonceSecret, r.extension, r.realm), r.method)
+          ? // Checked by the prefetch against these same secrets, realm and method: right (the check is not redone).
+            (secrets !== undefined && early?.secrets === secrets && early.realm === r.realm && early.method === r.method) ||
+            verifyDigest(creds, secrets ? (creds.algorithm === 'MD5' ? secrets.ha1Md5 : secrets.ha1Sha256) : dummyHa1(creds.algorithm, s.nonceSecret, r.extension, r.realm), r.method)
           : false;
       // Why a checked answer fails (undefined: it is right); only read once the answer was checked.
       const failure: AuthFailureReason | undefined = !r.tenant
@@ -260,11 +320,12 @@ export function createAuthenticator(d: AuthenticatorDeps): Authenticator {
               ? 'username_mismatch'
               : undefined;
       // A right answer's nonce count goes out with the blocks (the same pipeline write): one round trip
-      // less per authenticated request. A blocked request still gets no answer from it; spending the
+      // less per authenticated request; when the prefetch found the answer right, it went out with the
+      // tenant lookup (and is not spent twice). A blocked request still gets no answer from it; spending the
       // count of a nonce that request carried lets no other request in.
       const counted =
         failure === undefined && creds !== null
-          ? d.guard.acceptNonceCount(nonceKeyOf(creds.nonce), nonceCount(creds) as number, s.nonceLifetimeMs + 60_000)
+          ? (early?.counted ?? d.guard.acceptNonceCount(nonceKeyOf(creds.nonce), nonceCount(creds) as number, s.nonceLifetimeMs + 60_000))
           : undefined;
       counted?.catch(() => undefined);
 

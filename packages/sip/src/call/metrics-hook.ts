@@ -63,10 +63,10 @@ export class CallMetricsHook {
   }
 
   /** Wraps the CDR publisher: every published CDR counts one finished call; failures are counted and rethrown. */
-  publisher<R>(publish: (cdr: Cdr) => Promise<R>): (cdr: Cdr) => Promise<R> {
-    return async (cdr) => {
+  publisher<R, A extends unknown[] = []>(publish: (cdr: Cdr, ...rest: A) => Promise<R>): (cdr: Cdr, ...rest: A) => Promise<R> {
+    return async (cdr, ...rest) => {
       try {
-        return await publish(cdr);
+        return await publish(cdr, ...rest);
       } catch (err) {
         this.m.cdrPublishFailed();
         throw err;

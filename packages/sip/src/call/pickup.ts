@@ -137,11 +137,13 @@ export class SharedPickupRegistry extends LocalPickupRegistry {
         const written = this.ringingIndex
           .ring(tenantId, extension, callKey, member, session.callerSdp, RINGING_TTL_MS)
           .catch((err: unknown) => this.log.warn({ err }, 'ringing call not indexed (pickup from other workers will not find it)'));
-        return () => {
+        return (after) => {
           off();
           const last = this.session(tenantId, callKey) === undefined;
-          // After the write, so a call that stops ringing at once leaves nothing behind.
-          void written.then(() =>
+          // After the write, so a call that stops ringing at once leaves nothing behind; an answered call's
+          // entry goes with the answer's writes (`after`). Meanwhile a picker on another worker that finds it
+          // is told no by this worker (the session no longer rings), as when the removal is on its way.
+          void Promise.all([written, after]).then(() =>
             this.ringingIndex.unring(tenantId, extension, callKey, member, last).catch((err: unknown) => this.log.warn({ err }, 'ringing index entry not removed (it expires)')),
           );
         };

@@ -59,7 +59,12 @@ export interface Pickable {
 
 /** Ringing calls that `*8` / `**<ext>` can take (see pickup.ts). */
 export interface PickupRegistry {
-  ringing(extension: string, session: CallSession): () => void;
+  /**
+   * The session rings `extension`; the function returned ends that. Given `after` (the call was answered:
+   * resolved once the answer's Redis writes are issued), state shared with other workers is updated with
+   * those writes (one Redis write instead of two); what this worker itself sees changes at once.
+   */
+  ringing(extension: string, session: CallSession): (after?: Promise<void>) => void;
   /** The oldest call ringing one of `extensions` (in this order of preference). */
   find(extensions: readonly string[]): Promise<Pickable | undefined>;
 }
@@ -214,6 +219,9 @@ export class CallSession {
   private ringingSent = false;
   private readonly ended: Promise<HangupBy>;
   private resolveEnded!: (by: HangupBy) => void;
+  /** Resolved once an answered call's writes (record, hunt state, bridged legs) are issued; made when something waits for it. */
+  private answerWrites: { readonly issued: Promise<void>; readonly resolve: () => void } | undefined;
+  private answerWritesIssued = false;
 
   constructor(
     readonly plan: RoutePlan,
@@ -245,6 +253,22 @@ export class CallSession {
 
   whenEnded(): Promise<HangupBy> {
     return this.ended;
+  }
+
+  /** What waits for the answer's writes (`PickupRegistry.ringing`): undefined when they are already issued. */
+  private afterAnswerWrites(): Promise<void> | undefined {
+    if (this.answerWritesIssued) return undefined;
+    if (this.answerWrites === undefined) {
+      let resolve!: () => void;
+      const issued = new Promise<void>((r) => (resolve = r));
+      this.answerWrites = { issued, resolve };
+    }
+    return this.answerWrites.issued;
+  }
+
+  private answerWritesDone(): void {
+    this.answerWritesIssued = true;
+    this.answerWrites?.resolve();
   }
 
   async run(): Promise<SessionOutcome> {
@@ -328,12 +352,22 @@ export class CallSession {
   }
 
   private async connect(step: PlanStep, r: Extract<StepResult, { kind: 'answered' }>, attempts: number[]): Promise<SessionOutcome> {
+    try {
+      return await this.connectAnswered(step, r, attempts);
+    } finally {
+      // Whatever happened, nothing waits for the answer's writes any longer (issued when the call was connected).
+      this.answerWritesDone();
+    }
+  }
+
+  private async connectAnswered(step: PlanStep, r: Extract<StepResult, { kind: 'answered' }>, attempts: number[]): Promise<SessionOutcome> {
     let caller: Leg;
     try {
       caller = await this.invite.answer(r.leg.remoteSdp);
     } catch (err) {
       // The caller went away while the callee answered: hang the callee up.
       this.o.onError?.(err, 'answer');
+      this.answerWritesDone();
       await r.leg.hangup().catch(() => undefined);
       this.resolveEnded('caller');
       return {
@@ -414,13 +448,16 @@ export class CallSession {
     if (t) {
       const ring = step.kind === 'ring' ? step : undefined;
       const member = r.target?.extension;
-      await Promise.all([
+      const started = Promise.all([
         ring?.group !== undefined && ring.strategy === 'round-robin' && member !== undefined
           ? t.groupAnswered(ring.group, member)
           : Promise.resolve(),
         t.callStarted(parties),
       ]).catch((err: unknown) => this.o.onError?.(err, 'tracker'));
+      this.answerWritesDone();
+      await started;
     }
+    this.answerWritesDone();
     await recorded;
     let hangupBy: HangupBy = 'system';
     try {
@@ -538,7 +575,7 @@ export class CallSession {
       const pending: PendingDial[] = [];
       const failures: AttemptFailure[] = [];
       const clears: (() => void)[] = [];
-      const unregister: (() => void)[] = [];
+      const unregister: ((after?: Promise<void>) => void)[] = [];
       let settled = false;
       let provisional = false;
       let early = false;
@@ -546,7 +583,9 @@ export class CallSession {
         if (settled) return;
         settled = true;
         for (const c of clears) c();
-        for (const u of unregister) u();
+        // An answered call's shared ringing entries go with the answer's writes (connect).
+        const after = r.kind === 'answered' && unregister.length > 0 ? this.afterAnswerWrites() : undefined;
+        for (const u of unregister) u(after);
         this.abortStep = undefined;
         this.pickupHook = undefined;
         resolve(r);

@@ -38,7 +38,7 @@ import type { AttendedRequest, CallIo, InboundInvite, Leg, TransferRequest } fro
 import type { PartyIdentity } from '../call/session.js';
 import { identityUri } from '../call/types.js';
 import { tenantDomainOf, type TenantHostSettings } from '../tenant/identify.js';
-import { loadRouting } from './load.js';
+import { loadRouting, type LoadedRouting } from './load.js';
 import { codeOf, defaultRefusalCode, logRefusal, refusalHeaders } from './refusal.js';
 import type { TollGuard } from '../security/toll-guard.js';
 
@@ -72,6 +72,11 @@ export const admitEverything: AdmitCall = () => Promise.resolve({ admit: true, r
 
 /** Publishes one CDR, awaited (from @kumo/store's CdrStreams). */
 export type PublishCdr = (cdr: ReturnType<typeof buildCdr>) => Promise<unknown>;
+/**
+ * Publishes one CDR and clears the call's record in the same Redis write (`CallRecordStore.publishAndClear`);
+ * a failed publish leaves the record. Given only where the stores allow it (one Redis, no replica wait).
+ */
+export type PublishCdrClearing = (cdr: ReturnType<typeof buildCdr>, record: { readonly tenantId: string; readonly callKey: string }) => Promise<unknown>;
 
 export interface RouteDeps {
   readonly log: Logger;
@@ -82,6 +87,8 @@ export interface RouteDeps {
   readonly gatewayHealth?: Pick<GatewayHealthStore, 'down'>;
   readonly guard: AuthGuardStore;
   readonly publishCdr: PublishCdr;
+  /** With call records (`lifecycle.records`): the CDR and the record's clear in one write; else the record is cleared after the publish. */
+  readonly publishCdrClearing?: PublishCdrClearing;
   readonly admitCall?: AdmitCall;
   /** Toll-fraud guard (docs/security.md): international / premium-rate calls per tenant and hour. */
   readonly tollGuard?: TollGuard;
@@ -175,10 +182,14 @@ export interface RouteContext {
   legs?: readonly LegRecord[];
   /** Set once the call is in the registry (and its record written): undoes both after the CDR is published. */
   untrack?: () => Promise<void>;
-  /** The call record being written (recordCall); awaited before the call is connected or finished. */
+  /** The call record being written (recordCall); awaited before the caller is answered and before the call is finished. */
   tracking?: Promise<void>;
+  /** What planRoute reads (`loadRouting`), started with the admission decision (admitCall). */
+  routing?: Promise<LoadedRouting>;
   /** The call record was written (later updates go to it). */
   recorded?: boolean;
+  /** The call record went with the CDR (`publishCdrClearing`): `untrack` does not clear it again. */
+  recordCleared?: boolean;
 }
 
 type Step = (ctx: RouteContext) => Promise<'next' | 'done'>;
@@ -244,7 +255,11 @@ export function createInviteRoute(d: RouteDeps) {
     ...(invite.userAgent !== undefined ? { userAgent: invite.userAgent } : {}),
     // Every argument forwarded as given (a parameter added to InboundInvite reaches the real invite).
     progress: (...a: Parameters<InboundInvite['progress']>) => invite.progress(...a),
-    answer: (...a: Parameters<InboundInvite['answer']>) => invite.answer(...a),
+    // The call record is in Redis before the caller is answered (written while the callee rings; recordCall).
+    answer: async (...a: Parameters<InboundInvite['answer']>) => {
+      await context().tracking;
+      return invite.answer(...a);
+    },
     onCancel: (...a: Parameters<InboundInvite['onCancel']>) => invite.onCancel(...a),
     reject: (status, reason, headers) => {
       if (status === 401 || status === 407) {
@@ -324,7 +339,17 @@ export function createInviteRoute(d: RouteDeps) {
     const fromDomain = tenantDomainOf(ctx.fromHost, hosts);
     const knownId = d.directory.knownTenantIdOf(fromDomain);
     if (knownId !== undefined && ctx.fromUser !== '') {
-      ctx.authPrefetch = authenticator.prefetch({ tenantId: knownId, extension: ctx.fromUser, source: { address: ctx.req.source_address }, userAgent: ctx.req.get('user-agent') });
+      // With credentials and the caller's secrets in this process's cache, the answer is checked now and a
+      // right one's nonce count goes out in the same write (authenticate uses it; no round trip of its own).
+      const header = ctx.req.get('proxy-authorization');
+      const secrets = header !== undefined ? d.directory.cachedExtension(knownId, ctx.fromUser) : undefined;
+      ctx.authPrefetch = authenticator.prefetch({
+        tenantId: knownId,
+        extension: ctx.fromUser,
+        source: { address: ctx.req.source_address },
+        userAgent: ctx.req.get('user-agent'),
+        ...(header !== undefined && secrets !== undefined ? { answer: { method: 'INVITE', header, realm: fromDomain, secrets } } : {}),
+      });
     }
     const phoneTenant = async (): Promise<Tenant | null> =>
       (await d.directory.tenantByDomain(fromDomain)) ?? (await d.directory.tenantByDomain(tenantDomainOf(hostOf(ctx.req.uri), hosts)));
@@ -408,6 +433,12 @@ export function createInviteRoute(d: RouteDeps) {
   const admitCall: Step = async (ctx) => {
     const tenant = ctx.tenant as Tenant;
     const emergency = ctx.caller?.kind === 'extension' && parseDialled(ctx.dialled).type === 'emergency';
+    // The route's reads (no writes) go out with the admission decision: one Redis round trip, not two in
+    // series; a refused call does not use them. An INVITE with Replaces plans no route.
+    if (ctx.req.get('replaces') === undefined) {
+      ctx.routing = loadRouting(d, tenant.id, ctx.dialled, ctx.caller as RouteCaller, { ...(ctx.callerRecord ? { callerRecord: ctx.callerRecord } : {}) });
+      ctx.routing.catch(() => undefined);
+    }
     const r = await admit({
       tenant,
       callId: ctx.invite.callId,
@@ -442,8 +473,9 @@ export function createInviteRoute(d: RouteDeps) {
     // One that came through an edge was decided at the drain gate (refused now, its nonce spent, the edge would fail it).
     const refused = fromEdge(ctx) ? undefined : refuseWhileDraining(ctx);
     if (refused) return Promise.resolve(refused);
-    // The record is written while the route is planned (planRoute awaits both): it is in Redis before
-    // anything is connected, without a Redis round trip of its own on the way to the callee.
+    // The record is written while the callee is called (the same Redis write as the ringing index): it is in
+    // Redis before the caller is answered (the route's `answer` awaits it) and before the call is finished,
+    // without a Redis round trip of its own on the way to the callee.
     ctx.tracking = trackCall(ctx);
     return Promise.resolve('next');
   };
@@ -477,7 +509,7 @@ export function createInviteRoute(d: RouteDeps) {
       }
     }
     ctx.untrack = async () => {
-      if (recorded && records) {
+      if (recorded && records && ctx.recordCleared !== true) {
         const cleared = await retrying(
           () => records.clear(tenant.id, callKey),
           (err, first) => {
@@ -533,11 +565,16 @@ export function createInviteRoute(d: RouteDeps) {
     await ctx.tracking;
     // The admission release, the hunt state's end (`callEnded`) and the CDR go out together (one Redis
     // write); the call record is cleared only after all three, so a recovering process can still redo any.
+    let releaseSent!: () => void;
+    const releaseIssued = new Promise<void>((r) => (releaseSent = r));
     const released = (async () => {
       try {
         if (ctx.outcome?.answeredAt !== undefined) await ctx.admissionAnswered?.();
-        await ctx.release?.();
+        const release = ctx.release?.();
+        releaseSent();
+        await release;
       } catch (err) {
+        releaseSent();
         ctx.log.warn({ err }, 'admission release failed');
       }
     })();
@@ -546,10 +583,15 @@ export function createInviteRoute(d: RouteDeps) {
     const facts = callFacts(ctx, now());
     if (facts) {
       const cdr = buildCdr(facts);
+      // The record's clear goes with the CDR (one script) when the stores allow it; sent after the admission
+      // release and the hunt state's end (the same Redis write, executed in order), as a clear after them would be.
+      const clearing = d.publishCdrClearing !== undefined && ctx.recorded === true && ctx.untrack !== undefined ? d.publishCdrClearing : undefined;
+      const record = { tenantId: facts.tenantId, callKey: `${ctx.invite.callId};${ctx.invite.fromTag}` };
+      if (clearing) await releaseIssued;
       // Redis may be restarting: keep trying (the call stays in the registry meanwhile). If this
       // process dies first, the call record stays and a recovering process publishes the CDR.
       const published = await retrying(
-        () => d.publishCdr(cdr),
+        () => (clearing ? clearing(cdr, record) : d.publishCdr(cdr)),
         (err, first) => {
           // The billing-relevant write failed: log loudly with the whole record so it can be replayed.
           if (first) ctx.log.error({ err, cdr }, 'CDR publish failed; retrying');
@@ -561,6 +603,7 @@ export function createInviteRoute(d: RouteDeps) {
         await settled();
         return;
       }
+      if (clearing) ctx.recordCleared = true;
     }
     await settled();
     await ctx.untrack?.();
@@ -653,12 +696,10 @@ export function createInviteRoute(d: RouteDeps) {
   /** Load what the call can touch, then the pure planRoute decides. */
   const planRouteStep: Step = async (ctx) => {
     const tenant = ctx.tenant as Tenant;
-    const [loaded] = await Promise.all([
+    const loaded = await (ctx.routing ??
       loadRouting(d, tenant.id, ctx.dialled, ctx.caller as RouteCaller, {
         ...(ctx.callerRecord ? { callerRecord: ctx.callerRecord } : {}),
-      }),
-      ctx.tracking,
-    ]);
+      }));
     ctx.trunkAuth = trunkCredentials(loaded.view.trunks);
     ctx.plan = planRoute(ctx.dialled, ctx.caller as RouteCaller, loaded.view, loaded.registrations, {
       hunt: loaded.hunt,

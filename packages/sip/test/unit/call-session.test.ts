@@ -6,6 +6,7 @@ import {
   CallRegistry,
   CallSession,
   LocalPickupRegistry,
+  type PickupRegistry,
   type BridgeOptions,
   type CallIo,
   type DialOutcome,
@@ -211,6 +212,43 @@ describe('CallSession', () => {
     await run;
     expect(answered.map((a) => ({ busy: a.busy, answeredBy: a.answeredBy }))).toEqual([{ busy: ['1001', '1002'], answeredBy: '1002' }]);
     expect(started).toEqual([['1001', '1002']]);
+  });
+
+  it('an answered call stops ringing for other workers with the answer’s writes (one Redis write); a cancelled one at once', async () => {
+    const events: string[] = [];
+    const pickups: PickupRegistry = {
+      ringing: (ext) => (after) => {
+        events.push(`stop ${ext} ${after ? 'after' : 'now'}`);
+        void after?.then(() => events.push('shared entry removed'));
+      },
+      find: () => Promise.resolve(undefined),
+    };
+    const start = (): { io: FakeIo; invite: FakeInvite; run: Promise<unknown> } => {
+      const io = new FakeIo();
+      const invite = new FakeInvite();
+      const s = new CallSession(planRoute('1003', me, tenant, regs), invite, io, {
+        domain: 'acme.kumo.test',
+        pickups,
+        onAnswered: () => void events.push('call record'),
+        tracker: {
+          groupAnswered: () => Promise.resolve(),
+          callStarted: () => Promise.resolve(void events.push('hunt state')),
+          callEnded: () => Promise.resolve(),
+        },
+      });
+      return { io, invite, run: s.run() };
+    };
+    const a = start();
+    await tick();
+    a.io.dials[0]!.answer('v=0 B');
+    await a.run;
+    expect(events).toEqual(['stop 1003 after', 'call record', 'hunt state', 'shared entry removed']);
+    events.length = 0;
+    const c = start();
+    await tick();
+    c.invite.cancel();
+    await c.run;
+    expect(events).toEqual(['stop 1003 now']);
   });
 
   it('every device busy → busy forwarding', async () => {

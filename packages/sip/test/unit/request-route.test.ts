@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { Cdr, ExtensionRecord, Tenant } from '@kumo/domain';
 import { silentLogger, type Logger } from '@kumo/runtime';
-import type { AuthGuardStore, DirectoryRepo, HuntStateStore, LocationStore } from '@kumo/store';
+import type { AuthGuardStore, CallRecordStore, DirectoryRepo, HuntStateStore, LocationStore } from '@kumo/store';
 import {
   buildDigestAuthorization,
   computeHa1,
+  CallRegistry,
   createInviteRoute,
   parseChallenge,
   type CallIo,
@@ -45,6 +46,10 @@ const carrierTrunk = { id: 'carrier', gateways: [{ host: '192.0.2.1', port: 5060
 // A registration-based trunk: Kumo registered `kumo-trunk` to the carrier at 192.0.2.2.
 const regTrunk = { ...carrierTrunk, id: 'registered', gateways: [{ host: '192.0.2.2', port: 5060, transport: 'udp', priority: 1 }], registration: { username: 'kumo-trunk', password: 'pw', expiresSec: 3600 } };
 const knownDomains = new Map<string, string>();
+/** Extensions whose records a caching directory holds (`cachedExtension`; set by a test). */
+const cachedExtensions = new Set<string>();
+/** While set, domain lookups wait for it (a test looks at what went out before the tenant record is back). */
+let tenantGate: Promise<void> | undefined;
 const directory = {
   // The carrier's gateway is 192.0.2.1:5060/udp; the tenant's one DID is +81312340002.
   trunksAtSource: (ip: string, port: number, transport: string) =>
@@ -56,9 +61,13 @@ const directory = {
           : [],
     ),
   tenantById: () => Promise.resolve(tenant),
-  tenantByDomain: (d: string) => Promise.resolve(d === 'acme.test' ? tenant : null),
+  tenantByDomain: async (d: string) => {
+    await tenantGate;
+    return d === 'acme.test' ? tenant : null;
+  },
   // What a caching directory remembers of earlier lookups (`knownDomains` is set by a test).
   knownTenantIdOf: (d: string) => knownDomains.get(d),
+  cachedExtension: (_t: string, n: string) => (cachedExtensions.has(n) ? Promise.resolve(ext(n)) : undefined),
   did: (_t: string, n: string) => Promise.resolve(['0312340002', '+81312340002'].includes(n) ? { number: '+81312340002', target: { type: 'extension', number: '1002' } } : null),
   extension: (_t: string, n: string) => Promise.resolve(['1001', '1002'].includes(n) ? ext(n) : null),
   numberingPlan: () => Promise.resolve({ extensionLength: 4, outsideLinePrefix: '0', featureCodes: { pickup: '*8', directedPickup: '**' } }),
@@ -82,7 +91,9 @@ function capture(): { log: Logger; lines: { obj: Record<string, unknown>; msg: s
   return { log: log as unknown as Logger, lines };
 }
 
-function setup(o: { tenantHosts?: { ipHostDomain?: string; domainAliases?: ReadonlyMap<string, string> }; log?: Logger; guard?: Partial<AuthGuardStore> } = {}) {
+function setup(
+  o: { tenantHosts?: { ipHostDomain?: string; domainAliases?: ReadonlyMap<string, string> }; log?: Logger; guard?: Partial<AuthGuardStore>; deps?: Partial<Parameters<typeof createInviteRoute>[0]> } = {},
+) {
   const cdrs: Cdr[] = [];
   const route = createInviteRoute({
     ...(o.tenantHosts ? { tenantHosts: o.tenantHosts } : {}),
@@ -106,6 +117,7 @@ function setup(o: { tenantHosts?: { ipHostDomain?: string; domainAliases?: Reado
       return Promise.resolve();
     },
     auth: { nonceSecret: 'x'.repeat(32), nonceLifetimeMs: 30_000, algorithms: ['SHA-256', 'MD5'] },
+    ...o.deps,
   });
   return { route, cdrs };
 }
@@ -201,6 +213,116 @@ describe('request route', () => {
     } finally {
       knownDomains.clear();
     }
+  });
+
+  it.each([
+    ['held by the process: checked and its nonce count spent before the tenant record is back', true, true, 480],
+    ['not held: spent by the authentication step', false, true, 480],
+    ['held, the nonce count already used: a replay, challenged again', true, false, 407],
+  ])('a right answer, the caller’s secrets %s', async (_what, cached, fresh, status) => {
+    knownDomains.set('acme.test', 'acme');
+    if (cached) cachedExtensions.add('1001');
+    try {
+      const spent: string[] = [];
+      const h = { From: from('1001'), To: '<sip:1002@acme.test>' };
+      const first = setup();
+      const c = invite(request(h));
+      await first.route(request(h), c.inv, io);
+      const challenge = c.sent[0]?.headers?.['Proxy-Authenticate']?.split('\r\n')[0] ?? '';
+      const { route, cdrs } = setup({
+        guard: {
+          acceptNonceCount: (nonce: string) => {
+            spent.push(nonce);
+            return Promise.resolve(fresh);
+          },
+        },
+      });
+      let open!: () => void;
+      tenantGate = new Promise<void>((r) => (open = r));
+      const req = request(authorized('1001', h, challenge));
+      const x = invite(req);
+      const routed = route(req, x.inv, io);
+      await new Promise((r) => setImmediate(r));
+      // Cached: the count went out with the tenant lookup (the same Redis write), not after it.
+      expect(spent).toHaveLength(cached ? 1 : 0);
+      open();
+      await routed;
+      expect(spent).toHaveLength(1);
+      expect(x.sent[0]?.status).toBe(status);
+      expect(cdrs).toHaveLength(status === 480 ? 1 : 0);
+    } finally {
+      tenantGate = undefined;
+      knownDomains.clear();
+      cachedExtensions.clear();
+    }
+  });
+
+  it('the route’s reads go out with the admission decision; the callee is called while the call record is written, the caller answered once it is in', async () => {
+    const events: string[] = [];
+    let admitted!: () => void;
+    let recorded!: () => void;
+    const admissionGate = new Promise<void>((r) => (admitted = r));
+    const recordGate = new Promise<void>((r) => (recorded = r));
+    const h = { From: from('1001'), To: '<sip:1002@acme.test>' };
+    const s = await challenged(h);
+    const leg = (callId: string): Leg => ({ callId, remoteSdp: SDP, hangup: () => Promise.resolve() });
+    const { route, cdrs } = setup({
+      deps: {
+        location: {
+          contactsFor: () => Promise.resolve([]),
+          contactsOf: (_t: string, e: readonly string[]) => {
+            events.push('routing read');
+            return Promise.resolve(e.map((x) => (x === '1002' ? [{ id: 'b', contact: 'sip:1002@127.0.0.1:6000', source: { address: '127.0.0.1', port: 6000, transport: 'udp' }, expiresAt: 9e15, updatedAt: 0 }] : [])));
+          },
+        } as unknown as LocationStore,
+        hunt: {
+          read: () => Promise.resolve({ busy: new Set(), idleSince: new Map(), lastAnswered: new Map() }),
+          callStarted: () => Promise.resolve(),
+          callEnded: () => Promise.resolve(),
+          groupAnswered: () => Promise.resolve(),
+        } as unknown as HuntStateStore,
+        admitCall: async () => {
+          events.push('admission');
+          await admissionGate;
+          return { admit: true, release: () => Promise.resolve() };
+        },
+        lifecycle: {
+          registry: new CallRegistry(),
+          records: {
+            put: async () => {
+              events.push('record write');
+              await recordGate;
+              events.push('record in');
+            },
+            answered: () => Promise.resolve(),
+            clear: () => Promise.resolve(),
+          } as unknown as CallRecordStore,
+        },
+      },
+    });
+    const callIo: CallIo = {
+      ...io,
+      dial: () => {
+        events.push('callee called');
+        return { outcome: Promise.resolve({ kind: 'answered', leg: leg('b-leg') }), cancel: () => undefined };
+      },
+    };
+    const req = request(authorized('1001', h, s.challenge));
+    const x = invite(req);
+    const answered = { ...x.inv, answer: () => Promise.resolve(void events.push('caller answered')).then(() => leg('cid-1')) };
+    const routed = route(req, answered, callIo);
+    const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+    await turn();
+    expect(events.sort()).toEqual(['admission', 'routing read']);
+    events.length = 0;
+    admitted();
+    await turn();
+    // Called at once; the callee's answer waits for the record.
+    expect(events).toEqual(['record write', 'callee called']);
+    recorded();
+    await routed;
+    expect(events).toEqual(['record write', 'callee called', 'record in', 'caller answered']);
+    expect(cdrs[0]).toMatchObject({ disposition: 'answered', calleeExtension: '1002' });
   });
 
   it('unknown source → 403, no CDR', async () => {

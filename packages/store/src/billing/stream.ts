@@ -94,7 +94,7 @@ export class CdrStreams {
     private readonly redis: RedisClient,
     private readonly keys: KeySchema,
     readonly shards: number,
-    private readonly replication: CdrReplication = { minReplicas: 0, timeoutMs: 0 },
+    readonly replication: CdrReplication = { minReplicas: 0, timeoutMs: 0 },
   ) {
     if (!Number.isInteger(shards) || shards < 1) throw new KumoError('KUMO_ERR_CONFIG', `shard count must be >= 1, got ${shards}`);
   }
@@ -139,6 +139,16 @@ export class CdrStreams {
       this.unreplicatedUntil = Date.now() + UNREPLICATED_RETRY_MS;
     }
     return added[1];
+  }
+
+  /**
+   * The stream entry a CDR is published as, for a publish that is one command among others of a script
+   * (`CallRecordStore.publishAndClear`); undefined when publishes wait for replicas (`WAIT` after the `XADD`,
+   * on its own connection) and must go through `publishCdr`.
+   */
+  entryOf(cdr: Cdr): { readonly key: string; readonly payload: string } | undefined {
+    if (this.replication.minReplicas > 0) return undefined;
+    return { key: this.streamKey(this.shardOf(cdr.tenantId)), payload: JSON.stringify(cdr) };
   }
 
   /** Closes the replicated-publish connection, if one was opened. Idempotent. */

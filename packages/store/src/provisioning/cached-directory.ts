@@ -120,6 +120,13 @@ export class CachedDirectoryRepo extends DirectoryRepo {
     return this.cached(tenantId, `e:${number}`, () => super.extension(tenantId, number));
   }
 
+  /** The cached record while the tenant's generation is fresh; never reads Redis. */
+  override cachedExtension(tenantId: string, number: string): ReturnType<DirectoryRepo['extension']> | undefined {
+    const g = this.generations.get(tenantId);
+    if (g === undefined || this.now() - g.validatedAt >= CONFIG_CACHE_FRESH_MS) return undefined;
+    return g.entries.get(`e:${number}`) as ReturnType<DirectoryRepo['extension']> | undefined;
+  }
+
   override ringGroup(tenantId: string, number: string): ReturnType<DirectoryRepo['ringGroup']> {
     return this.cached(tenantId, `g:${number}`, () => super.ringGroup(tenantId, number));
   }

@@ -171,6 +171,14 @@ export class DirectoryRepo {
     return undefined;
   }
 
+  /**
+   * An extension record this process already holds (a cache), without a round trip, or undefined. Only a
+   * hint, like `knownTenantIdOf`: what the authentication step may check early; `extension` is the authority.
+   */
+  cachedExtension(_tenantId: string, _number: string): Promise<ExtensionRecord | null> | undefined {
+    return undefined;
+  }
+
   async listTenants(q: PageQuery = {}): Promise<Page<Tenant>> {
     const limit = pageLimit(q);
     const ids = await this.redis.zrangebylex(this.keys.global.tenants(), lexFrom(q.after), '+', 'LIMIT', 0, limit);

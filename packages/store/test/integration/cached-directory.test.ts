@@ -48,6 +48,19 @@ describe('CachedDirectoryRepo: tenant configuration versioned by the audit head'
     expect((await dir.extension('tc', '1001'))?.displayName).toBe('Later');
   });
 
+  it('hands out an extension it holds without a round trip while the tenant is fresh (cachedExtension), never reading Redis for it', async () => {
+    let now = 2_000_000;
+    const dir = new CachedDirectoryRepo(redis, keys, undefined, () => now);
+    expect(dir.cachedExtension('tc', '1001')).toBeUndefined();
+    await dir.tenantById('tc');
+    expect(dir.cachedExtension('tc', '1001')).toBeUndefined(); // not read yet: nothing to hand out
+    const read = await dir.extension('tc', '1001');
+    expect(await dir.cachedExtension('tc', '1001')).toBe(read);
+    expect(dir.stats().entries).toBe(1);
+    now += CONFIG_CACHE_FRESH_MS;
+    expect(dir.cachedExtension('tc', '1001')).toBeUndefined();
+  });
+
   it('never caches a tenant that does not exist, nor its configuration', async () => {
     const dir = new CachedDirectoryRepo(redis, keys);
     expect(await dir.tenantById('nope')).toBeNull();
