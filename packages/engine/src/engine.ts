@@ -313,9 +313,13 @@ export class EngineCore {
 
   countOut(msg: SipMessage, proto: string): void {
     if (!this.m) return;
-    if (msg.isResponse) {
-      this.m.responsesOut.inc({ method: metricMethod(msg.cseq?.method ?? ''), status: statusClass(msg.status), transport: proto });
-    } else this.m.requestsOut.inc({ method: metricMethod(msg.method), transport: proto });
+    if (msg.isResponse) this.countResponseOut(msg.cseq?.method ?? '', msg.status, proto);
+    else this.m.requestsOut.inc({ method: metricMethod(msg.method), transport: proto });
+  }
+
+  /** `countOut` for a response sent as bytes only (its CSeq method and status). */
+  countResponseOut(method: string, status: number, proto: string): void {
+    this.m?.responsesOut.inc({ method: metricMethod(method), status: statusClass(status), transport: proto });
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -392,8 +396,14 @@ export class EngineCore {
     return this.uas.sendFinal(t, res);
   }
 
-  ensureUasDialog(t: ServerTxn, req: SipRequest, res: SipResponse, id: string, state: 'early' | 'confirmed'): void {
-    this.uas.ensureUasDialog(t, req, res, id, state);
+  /** `sendFinal` for a response already written as bytes. */
+  sendFinalBytes(t: ServerTxn, status: number, bytes: Buffer): void {
+    this.uas.sendFinalBytes(t, status, bytes);
+  }
+
+  /** `contact`: the Contact of the response that forms the dialog, if it has one. */
+  ensureUasDialog(t: ServerTxn, req: SipRequest, contact: string | undefined, id: string, state: 'early' | 'confirmed'): void {
+    this.uas.ensureUasDialog(t, req, contact, id, state);
   }
 
   /** 2xx to INVITE: retransmit (UDP) until the ACK; BYE after 64·T1 without one. */

@@ -70,7 +70,8 @@ export class UacSide {
   }
 
   private deliverResponse(t: ClientTxn, res: SipResponse, peer: Peer, dialogId: string): void {
-    const text = serialize(res);
+    // as it came (the parser checked it; nothing on this path edits a response), as requests go to the app
+    const text = res.raw ?? serialize(res);
     const meta = metaTokens('network', text.length, peer.proto, peer.addr, peer.port);
     toApp(this.c.owner.get(t.id), `sip|${meta}|${t.id}|${dialogId}|`, text);
   }

@@ -344,21 +344,27 @@ export class UasSide {
    * request: from now on only the matching key and the response bytes are needed.
    */
   sendFinal(t: ServerTxn, res: SipResponse): Buffer {
-    this.settle(t);
     const bytes = serialize(res);
-    t.sendFinal(res.status, bytes);
-    t.tu.req = undefined;
-    this.s.countOut(res, t.dest.proto);
+    this.sendFinalBytes(t, res.status, bytes);
     return bytes;
   }
 
-  ensureUasDialog(t: ServerTxn, req: SipRequest, res: SipResponse, id: string, state: 'early' | 'confirmed'): void {
+  /** `sendFinal` for a response already written as bytes (the app's answers, built straight into text). */
+  sendFinalBytes(t: ServerTxn, status: number, bytes: Buffer): void {
+    this.settle(t);
+    t.sendFinal(status, bytes);
+    t.tu.req = undefined;
+    this.s.countResponseOut(t.method, status, t.dest.proto);
+  }
+
+  /** `contact`: the Contact of the response that forms the dialog (the engine's own when it has none). */
+  ensureUasDialog(t: ServerTxn, req: SipRequest, contact: string | undefined, id: string, state: 'early' | 'confirmed'): void {
     const d = this.s.dialogs.get(id);
     if (d && d.role === 'uas') {
       if (state === 'confirmed') d.state = 'confirmed';
       return;
     }
-    const localContact = res.headers.get('contact') ?? this.s.localContact(t.tu.peer.local);
+    const localContact = contact ?? this.s.localContact(t.tu.peer.local);
     this.s.dialogs.add(uasDialog(req, id, state, { localTag: t.tu.toTag, localContact, inviteTxnId: t.id, dest: t.dest, app: this.c.owner.get(t.id) }));
   }
 

@@ -6,13 +6,14 @@ import { buildInDialog, dialogDest, stripTag } from '../dialog/ua.js';
 import {
   SipHeaders,
   SipRequest,
-  SipResponse,
+  finishMessage,
   formatNameAddr,
   parseNameAddr,
   parseUri,
   prettyHeaderName,
   reasonPhrase,
   serialize,
+  type SipResponse,
   type SipUri,
 } from '../sip/index.js';
 import type { Dest } from '../transaction/types.js';
@@ -131,38 +132,62 @@ export class ControlBridge {
     if (appToTag !== undefined && req.to?.tag === undefined) t.tu.toTag = appToTag;
     if (t.tu.toTag === '' && status > 100) t.tu.toTag = newTag();
 
-    const h = new SipHeaders();
-    for (const v of req.headers.getAll('via')) h.append('Via', v);
+    // The response is written straight into text (no header objects, no second pass): the request's Vias (and its
+    // Record-Routes when the response forms a dialog), From, To with our tag, Call-ID, CSeq, the Contact, the app's
+    // own headers but those the stack writes, Content-Type, Content-Length (serialize's layout, byte for byte).
+    let head = `SIP/2.0 ${status} ${app.reason || reasonPhrase(status)}`;
     const forming = isDialogForming(t.method) && status > 100 && status < 300 && t.tu.dialogId === '';
-    if (forming || (t.tu.dialogId === '' && t.method === 'INVITE' && status > 100 && status < 300)) {
-      for (const rr of req.headers.getAll('record-route')) h.append('Record-Route', rr);
+    const withRr = forming || (t.tu.dialogId === '' && t.method === 'INVITE' && status > 100 && status < 300);
+    let reqFrom: string | undefined;
+    let reqTo: string | undefined;
+    let reqCallId: string | undefined;
+    let reqCSeq: string | undefined;
+    for (const f of req.headers) {
+      switch (f.key) {
+        case 'via':
+          head += `\r\nVia: ${f.value}`;
+          break;
+        case 'from':
+          reqFrom ??= f.value;
+          break;
+        case 'to':
+          reqTo ??= f.value;
+          break;
+        case 'call-id':
+          reqCallId ??= f.value;
+          break;
+        case 'cseq':
+          reqCSeq ??= f.value;
+          break;
+      }
     }
-    h.append('From', req.headers.get('from') ?? app.headers.get('from') ?? '');
-    let to = req.headers.get('to') ?? appTo ?? '';
+    if (withRr) for (const f of req.headers) if (f.key === 'record-route') head += `\r\nRecord-Route: ${f.value}`;
+    head += `\r\nFrom: ${reqFrom ?? app.headers.get('from') ?? ''}`;
+    let to = reqTo ?? appTo ?? '';
     if (status > 100 && req.to?.tag === undefined) to = `${stripTag(to)};tag=${t.tu.toTag}`;
-    h.append('To', to);
-    h.append('Call-ID', req.headers.get('call-id') ?? '');
-    h.append('CSeq', req.headers.get('cseq') ?? '');
+    head += `\r\nTo: ${to}\r\nCall-ID: ${reqCallId ?? ''}\r\nCSeq: ${reqCSeq ?? ''}`;
     const appContact = app.headers.get('contact');
-    if (appContact !== undefined) h.append('Contact', this.normAddr(appContact, l));
-    else if (status > 100 && status < 300 && (isDialogForming(t.method) || t.method === 'REFER')) h.append('Contact', this.s.localContact(l));
+    let contact: string | undefined;
+    if (appContact !== undefined) contact = this.normAddr(appContact, l);
+    else if (status > 100 && status < 300 && (isDialogForming(t.method) || t.method === 'REFER')) contact = this.s.localContact(l);
+    if (contact !== undefined) head += `\r\nContact: ${contact}`;
     for (const f of app.headers) {
       if (APP_FORBIDDEN.has(f.key) || RESP_CORE.has(f.key)) continue;
-      h.append(prettyHeaderName(f.name), f.key === 'p-asserted-identity' ? this.fixLocalhost(f.value, l) : f.value);
+      head += `\r\n${prettyHeaderName(f.name)}: ${f.key === 'p-asserted-identity' ? this.fixLocalhost(f.value, l) : f.value}`;
     }
     const ct = app.headers.get('content-type');
     if (app.body.length > 0) {
-      if (ct !== undefined) h.append('Content-Type', ct);
-      else if (app.body.subarray(0, 3).toString('latin1') === 'v=0') h.append('Content-Type', 'application/sdp');
+      if (ct !== undefined) head += `\r\nContent-Type: ${ct}`;
+      else if (app.body.subarray(0, 3).toString('latin1') === 'v=0') head += '\r\nContent-Type: application/sdp';
     }
-    const res = new SipResponse(status, app.reason || reasonPhrase(status), h, app.body);
+    const bytes = finishMessage(head, app.body);
 
     // dialog bookkeeping
     let dialogId = t.tu.dialogId;
     if (t.method === 'INVITE' && status > 100 && t.tu.dialogId === '') {
       dialogId = `${req.callId ?? ''};from-tag=${req.from?.tag ?? ''}`;
       t.tu.formedDialogId = dialogId;
-      if (status < 300) this.s.ensureUasDialog(t, req, res, dialogId, status < 200 ? 'early' : 'confirmed');
+      if (status < 300) this.s.ensureUasDialog(t, req, contact, dialogId, status < 200 ? 'early' : 'confirmed');
       else {
         const d = this.s.dialogs.get(dialogId);
         if (d && d.role === 'uas' && d.state === 'early') this.s.removeDialog(d);
@@ -170,25 +195,20 @@ export class ControlBridge {
     } else if (t.method === 'SUBSCRIBE' && status >= 200 && status < 300 && t.tu.dialogId === '') {
       dialogId = `${req.callId ?? ''};from-tag=${req.from?.tag ?? ''}`;
       t.tu.formedDialogId = dialogId;
-      this.s.ensureUasDialog(t, req, res, dialogId, 'confirmed');
+      this.s.ensureUasDialog(t, req, contact, dialogId, 'confirmed');
     }
 
-    let bytes: Buffer;
     if (status < 200) {
-      bytes = serialize(res);
       // the app has answered: the 64 s app-response timeout no longer applies (a call may ring for minutes)
       this.s.settle(t);
       t.sendProvisional(bytes);
-      this.s.countOut(res, t.dest.proto);
+      this.s.countResponseOut(t.method, status, t.dest.proto);
     } else {
-      bytes = this.s.sendFinal(t, res);
+      this.s.sendFinalBytes(t, status, bytes);
       if (t.isInvite && status < 300) this.s.startAckWait(t, dialogId, bytes);
       if (t.method === 'BYE' && t.tu.dialogId) {
         const d = this.s.dialogs.get(t.tu.dialogId);
         if (d) this.s.removeDialog(d);
-      }
-      if (t.method === 'INVITE' && status >= 300 && t.tu.dialogId) {
-        // a failed re-INVITE leaves the dialog as it was
       }
     }
     const meta = metaTokens('application', bytes.length, t.dest.proto, t.dest.addr, t.dest.port);

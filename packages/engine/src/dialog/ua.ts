@@ -10,6 +10,7 @@ import type { Dialog } from './dialog.js';
 
 /** A From/To value without its tag, as a dialog's local/remote URI. */
 export function stripTag(value: string): string {
+  if (!/tag/i.test(value)) return value; // no tag parameter can be there: no parse (a new request's To)
   const na = parseNameAddr(value);
   if (!na || na.tag === undefined) return value;
   const params = { ...na.params };

@@ -20,7 +20,7 @@ export { parseNameAddr, parseNameAddrList, formatNameAddr } from './nameaddr.js'
 export { parseVia, formatVia } from './via.js';
 export { parseMessage, isKeepAlive, type ParseResult, type ParseOptions, type PartialMessage } from './parser.js';
 export { StreamFramer, type FramedItem } from './framer.js';
-export { serialize, startLine } from './serialize.js';
+export { finishMessage, serialize, startLine } from './serialize.js';
 export {
   createResponse,
   createErrorResponse,

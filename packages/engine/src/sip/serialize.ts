@@ -22,8 +22,21 @@ export function serialize(msg: SipMessage): Buffer {
     }
     head += `\r\n${f.name}: ${f.value}`;
   }
-  if (!clDone) head += `\r\nContent-Length: ${body.length}`;
+  if (!clDone) return finishMessage(head, body);
   head += '\r\n\r\n';
+  return encode(head, body);
+}
+
+/**
+ * The wire bytes of a message whose start line and header fields (`name: value`, CRLF-separated, no Content-Length)
+ * are already written as `head`: a Content-Length equal to the body's byte length, CRLF, body. For the engine's own
+ * messages built straight into text, without header objects.
+ */
+export function finishMessage(head: string, body: Buffer): Buffer {
+  return encode(`${head}\r\nContent-Length: ${body.length}\r\n\r\n`, body);
+}
+
+function encode(head: string, body: Buffer): Buffer {
   if (body.length === 0) return Buffer.from(head, 'utf8');
   const hb = Buffer.byteLength(head, 'utf8');
   const out = Buffer.allocUnsafe(hb + body.length);

@@ -45,7 +45,8 @@ export class ServerTransaction<TU = unknown> {
   lastResponse: Buffer | undefined;
   finalStatus = 0;
   private timer: TimerHandle | undefined;
-  private readonly retrans: Retransmitter;
+  /** Timer G's schedule, made only for an INVITE's non-2xx final over UDP (most transactions never retransmit). */
+  private retrans: Retransmitter | undefined;
   /** The 100 Trying not sent yet (INVITE in Trying with a delay); dropped once any response goes out. */
   private trying: (() => Buffer) | undefined;
   /** The options, without `trying`: its builder holds the request, which must not live as long as the transaction. */
@@ -56,11 +57,6 @@ export class ServerTransaction<TU = unknown> {
     readonly tu: TU,
   ) {
     this.o = o.trying === undefined ? o : { ...o, trying: undefined };
-    this.retrans = new Retransmitter(o.clock, () => {
-      if (this.lastResponse === undefined) return;
-      this.o.transport.send(this.o.dest, this.lastResponse);
-      this.o.transport.retransmitted();
-    });
     const delay = o.tryingDelayMs ?? 0;
     if (o.trying !== undefined && delay > 0) {
       // one timer either way: the delayed 100 first, then the rest of the TU timer
@@ -143,7 +139,14 @@ export class ServerTransaction<TU = unknown> {
       this.timer = this.o.clock.set(64 * T1, () => this.terminate()); // timer L
     } else if (this.isInvite) {
       this.state = 'completed';
-      if (this.udp) this.retrans.start(T1, T2); // timer G
+      if (this.udp) {
+        this.retrans ??= new Retransmitter(this.o.clock, () => {
+          if (this.lastResponse === undefined) return;
+          this.o.transport.send(this.o.dest, this.lastResponse);
+          this.o.transport.retransmitted();
+        });
+        this.retrans.start(T1, T2); // timer G
+      }
       this.timer = this.o.clock.set(64 * T1, () => this.terminate()); // timer H
     } else {
       this.state = 'completed';
@@ -174,7 +177,7 @@ export class ServerTransaction<TU = unknown> {
     if (this.state === 'confirmed') return true;
     if (this.state !== 'completed' || !this.isInvite) return false;
     this.state = 'confirmed';
-    this.retrans.stop();
+    this.retrans?.stop();
     this.timer = this.o.clock.clear(this.timer);
     this.timer = this.o.clock.set(this.udp ? this.o.timers.T4 : 0, () => this.terminate()); // timer I
     return true;
@@ -191,7 +194,7 @@ export class ServerTransaction<TU = unknown> {
 
   /** Stops every timer without reporting (engine shutdown). */
   stop(): void {
-    this.retrans.stop();
+    this.retrans?.stop();
     this.timer = this.o.clock.clear(this.timer);
   }
 }

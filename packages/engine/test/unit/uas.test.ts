@@ -52,6 +52,7 @@ function setup(o: { pendingHigh?: number; tryingDelayMs?: number } = {}) {
     dialogs,
     control: { pick: () => app, routedMethods: () => ['INVITE', 'BYE'] },
     countOut: () => undefined,
+    countResponseOut: () => undefined,
     removeDialog: (d: never) => dialogs.remove(d),
     engineBye: () => undefined,
     localContact: () => '<sip:127.0.0.1:5060>',
