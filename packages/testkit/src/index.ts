@@ -1,4 +1,4 @@
-export { freePort, reservePorts, testPortRange } from './ports.js';
+export { freePort, reservePorts, testPortRange, waitPortBound } from './ports.js';
 export { lintScenario, resolveBranchRefs, scenarioElements, type ScenarioElement } from './scenario.js';
 export {
   SDP,

@@ -192,3 +192,31 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
   }
   throw new Error('no free port found');
 }
+
+/**
+ * Waits until something on this machine listens on `port` (TCP, state LISTEN) or has it bound (UDP), read from
+ * /proc/net without connecting to it: a freshly spawned sipp UAS takes a moment to open its socket, and a call
+ * routed to it before then fails as unreachable. Throws after `ms`.
+ */
+export async function waitPortBound(port: number, transport: 'udp' | 'tcp', ms = 10_000): Promise<void> {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const files = transport === 'tcp' ? ['/proc/net/tcp', '/proc/net/tcp6'] : ['/proc/net/udp', '/proc/net/udp6'];
+  const bound = (): boolean =>
+    files.some((f) => {
+      let text = '';
+      try {
+        text = readFileSync(f, 'utf8');
+      } catch {
+        return false;
+      }
+      return text.split('\n').some((line) => {
+        const cols = line.trim().split(/\s+/);
+        return (cols[1] ?? '').endsWith(hex) && (transport === 'udp' || cols[3] === '0A');
+      });
+    });
+  const end = Date.now() + ms;
+  while (!bound()) {
+    if (Date.now() > end) throw new Error(`nothing bound to ${transport} port ${port} after ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

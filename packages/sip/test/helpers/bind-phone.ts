@@ -1,11 +1,14 @@
+import { waitPortBound } from '@kumo/testkit';
 import type { Stack } from './stack.js';
 
 /**
  * Binds extension `ext` of `tenantId` to a phone listening on 127.0.0.1:`port` (a sipp UAS), straight
  * into the location store as its REGISTER would: one binding per port, added to the extension's others,
- * for `expires` seconds (default 300).
+ * for `expires` seconds (default 300). Waits first until the phone has its socket open, so that a call made
+ * right after does not find it unreachable.
  */
-export function bindPhone(s: Stack, o: { tenantId: string; ext: string; port: number; transport: 'udp' | 'tcp'; expires?: number }): ReturnType<Stack['app']['location']['register']> {
+export async function bindPhone(s: Stack, o: { tenantId: string; ext: string; port: number; transport: 'udp' | 'tcp'; expires?: number }): ReturnType<Stack['app']['location']['register']> {
+  await waitPortBound(o.port, o.transport);
   return s.app.location.register({
     tenantId: o.tenantId,
     extension: o.ext,
