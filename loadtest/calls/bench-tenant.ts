@@ -3,6 +3,7 @@ import { existsSync, renameSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { validateExtension, validateTenantCreate } from '@kumo/domain';
 import { LocationStore, ProvisioningRepo, SYSTEM_ACTOR, type KeySchema, type RedisClient } from '@kumo/store';
+import { quantile } from '../lib/quantile.mjs';
 
 export const BENCH_DOMAIN = 'bench.kumo.test';
 
@@ -43,8 +44,7 @@ export interface Rtd {
 
 export function percentiles(values: number[]): Rtd {
   const v = [...values].sort((a, b) => a - b);
-  const at = (q: number): number => v[Math.min(v.length - 1, Math.ceil(q * v.length) - 1)] ?? NaN;
-  return { n: v.length, p50: at(0.5), p99: at(0.99), max: v[v.length - 1] ?? NaN };
+  return { n: v.length, p50: quantile(v, 0.5), p99: quantile(v, 0.99), max: v[v.length - 1] ?? NaN };
 }
 
 /**

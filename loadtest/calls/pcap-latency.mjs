@@ -26,6 +26,7 @@
  * `<length>#` framing and reassembled in order per direction (loopback neither drops nor reorders).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { quantile } from '../lib/quantile.mjs';
 
 const args = process.argv.slice(2);
 const file = args.find((a, i) => !a.startsWith('--') && !['--slow-ms', '--csv'].includes(args[i - 1] ?? ''));
@@ -211,18 +212,15 @@ for (const [, l] of byCall) {
   if (CSV) rows.push(`${t0.toFixed(3)},${hops.map((h) => h.toFixed(3)).join(',')}`);
 }
 
-const pct = (a, q) => {
-  const s = [...a].sort((x, y) => x - y);
-  return s.length ? s[Math.min(s.length - 1, Math.floor(q * s.length))] : NaN;
-};
+
 const fmt = (v) => (Number.isFinite(v) ? v.toFixed(2).padStart(8) : '       -');
 const n = samples['wire total'].length;
 process.stdout.write(`${n} calls matched (engine UDP port ${enginePort}); times in ms\n`);
 process.stdout.write(`${'hop'.padEnd(16)}     p50      p90      p99      max     mean\n`);
 for (const h of HOPS) {
-  const a = samples[h];
+  const a = [...samples[h]].sort((x, y) => x - y);
   const mean = a.reduce((x, y) => x + y, 0) / (a.length || 1);
-  process.stdout.write(`${h.padEnd(16)}${fmt(pct(a, 0.5))} ${fmt(pct(a, 0.9))} ${fmt(pct(a, 0.99))} ${fmt(Math.max(...a))} ${fmt(mean)}\n`);
+  process.stdout.write(`${h.padEnd(16)}${fmt(quantile(a, 0.5))} ${fmt(quantile(a, 0.9))} ${fmt(quantile(a, 0.99))} ${fmt(a[a.length - 1] ?? NaN)} ${fmt(mean)}\n`);
 }
 process.stdout.write(`\n${slow.length} calls over ${SLOW} ms on the wire; mean time per hop in them, and how often each hop was the largest:\n`);
 const largest = new Array(HOPS.length - 1).fill(0);

@@ -1,0 +1,1 @@
+export declare function quantile(sorted: readonly number[], q: number): number;
