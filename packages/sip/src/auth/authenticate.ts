@@ -14,7 +14,6 @@
  *   cannot be found by guessing on (the guesser gets no signal);
  * - algorithm policy and per-device learning: policy.ts.
  */
-import { createHash } from 'node:crypto';
 import type { DigestPolicy } from '@kumo/domain';
 import type { AuthFailureReason, BlockScope, Logger, SipMetrics } from '@kumo/runtime';
 import type { AuthGuardStore, FailureScope, LocationStore } from '@kumo/store';
@@ -22,6 +21,7 @@ import {
   buildChallenges,
   checkNonce,
   createNonce,
+  digestHash,
   dummyHa1,
   nonceCount,
   parseDigestCredentials,
@@ -111,6 +111,8 @@ interface EarlyCheck {
   readonly realm: string;
   /** The secrets the answer was checked against (`authenticate` reuses the check when it looks up the same). */
   readonly secrets: DigestSecretsLike;
+  /** The credentials as parsed from the header, their nonce found valid for `realm` (not parsed or checked again). */
+  readonly creds: DigestCredentials;
   readonly counted: Promise<boolean>;
 }
 interface AuthStateRead {
@@ -149,7 +151,7 @@ const GAVE_UP_AFTER_MS = 3_000;
 
 /** A device, before it authenticated: the extension it claims, its address and its User-Agent. */
 export function deviceKey(extension: string, address: string, userAgent: string | undefined): string {
-  return createHash('sha256').update(`${extension}\u0000${address}\u0000${userAgent ?? ''}`).digest('hex').slice(0, 24);
+  return digestHash('SHA-256', `${extension}\u0000${address}\u0000${userAgent ?? ''}`).slice(0, 24);
 }
 
 type Flags = [boolean, boolean, boolean];
@@ -252,7 +254,7 @@ export function createAuthenticator(d: AuthenticatorDeps): Authenticator {
     if (!secrets || !verifyDigest(creds, creds.algorithm === 'MD5' ? secrets.ha1Md5 : secrets.ha1Sha256, a.method)) return undefined;
     const counted = d.guard.acceptNonceCount(nonceKeyOf(creds.nonce), nonceCount(creds) as number, s.nonceLifetimeMs + 60_000);
     counted.catch(() => undefined);
-    return { method: a.method, realm: a.realm, secrets, counted };
+    return { method: a.method, realm: a.realm, secrets, creds, counted };
   };
 
   return {
@@ -300,9 +302,15 @@ export function createAuthenticator(d: AuthenticatorDeps): Authenticator {
       // The prefetch's early check of this very header (its nonce count is this request's, whichever tenant).
       const early = pre?.early !== undefined && r.header !== undefined && pre.header === r.header ? await pre.early.catch(() => undefined) : undefined;
       const allowed = policyAlgorithms(secrets?.digestAlgorithms) ?? policyAlgorithms(r.tenant?.digestAlgorithms) ?? s.algorithms;
-      const creds = parseDigestCredentials(r.header);
+      // The early check parsed this very header and found its nonce valid for the realm it checked against (when
+      // the request arrived): neither is done again for that realm.
+      const creds = early !== undefined ? early.creds : parseDigestCredentials(r.header);
       const usable = creds !== null && creds.realm.toLowerCase() === r.realm && allowed.includes(creds.algorithm);
-      const nonceState = usable ? checkNonce(creds.nonce, { secret: s.nonceSecret, realm: r.realm, nowMs: now(), lifetimeMs: s.nonceLifetimeMs }) : undefined;
+      const nonceState = usable
+        ? early?.realm === r.realm
+          ? 'valid'
+          : checkNonce(creds.nonce, { secret: s.nonceSecret, realm: r.realm, nowMs: now(), lifetimeMs: s.nonceLifetimeMs })
+        : undefined;
       const answerOk =
         usable && nonceState === 'valid'
           ? // Checked by the prefetch against these same secrets, realm and method: right (the check is not redone).

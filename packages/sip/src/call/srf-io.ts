@@ -235,13 +235,15 @@ function legOf(d: SrfDialog, userAgent?: string, proxy?: string, record = legRec
     hangup: () => {
       if (!d.connected) return Promise.resolve();
       // A BYE on a lost engine link may never be answered: give up waiting after a while.
-      gone ??= Promise.race([
-        d.destroy().then(
-          () => undefined,
-          () => undefined,
-        ),
-        new Promise<void>((r) => setTimeout(r, 10_000).unref()),
-      ]);
+      // The timer goes once the BYE is answered: not one live 10 s timer per ended call.
+      gone ??= new Promise<void>((r) => {
+        const t = setTimeout(r, 10_000).unref();
+        const done = (): void => {
+          clearTimeout(t);
+          r();
+        };
+        d.destroy().then(done, done);
+      });
       return gone;
     },
   };

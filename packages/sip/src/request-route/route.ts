@@ -174,6 +174,8 @@ export interface RouteContext {
   /** Trunk credentials (registration-based trunks), from the trunks loaded for this call. */
   trunkAuth?: ReadonlyMap<string, { readonly username: string; readonly password: string }>;
   callerCodecs: readonly string[];
+  /** The answer's codecs, parsed once for the SDP they came from (the record's answer and the CDR both read them). */
+  answerCodecs?: { readonly sdp: string; readonly codecs: readonly string[] };
   /** The call id admission leased under (the A-leg Call-ID; `callId;fromTag` for transfers). */
   admissionId?: string;
   /** Lets the system end the call (drain, engine loss, keep-alive, maximum duration); its cause goes into the CDR. */
@@ -1027,6 +1029,12 @@ export async function retrying(fn: () => Promise<unknown>, onError: (err: unknow
 }
 
 /** The CDR facts of a routed (or refused) call; undefined before a tenant and caller are known. */
+/** The codecs of an answer's SDP, parsed once per SDP (an answered call's facts are built for its record and for its CDR). */
+function answerCodecs(ctx: RouteContext, sdp: string): string[] {
+  if (ctx.answerCodecs?.sdp !== sdp) ctx.answerCodecs = { sdp, codecs: sdpCodecs(sdp) };
+  return [...ctx.answerCodecs.codecs];
+}
+
 export function callFacts(ctx: RouteContext, endedAt: number, outcome: SessionOutcome | undefined = ctx.outcome): CallFacts | undefined {
   const tenant = ctx.tenant;
   const caller = ctx.caller;
@@ -1040,7 +1048,7 @@ export function callFacts(ctx: RouteContext, endedAt: number, outcome: SessionOu
   const direction: CallDirection =
     trunkStep?.direction ?? plan?.direction ?? (caller.kind === 'trunk' ? 'inbound' : parseDialled(ctx.dialled).type === 'emergency' ? 'emergency' : 'internal');
   const rec = ctx.callerRecord;
-  const codecs = o?.answerSdp !== undefined ? sdpCodecs(o.answerSdp) : [...ctx.callerCodecs];
+  const codecs = o?.answerSdp !== undefined ? answerCodecs(ctx, o.answerSdp) : [...ctx.callerCodecs];
   const calleeExt = o?.answeredBy ?? plan?.callee.extension;
   const group = ringStep?.group ?? plan?.callee.group;
   const trunkId = trunkStep?.trunkId ?? ctx.trunk?.id;

@@ -4,7 +4,7 @@
  * prober's probe account, test phones), and for the HA1 that provisioning stores (`ha1Of`). Pure functions over
  * strings plus node:crypto (which is why they live here and not in the I/O-free domain package).
  */
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import { digestA1Input } from '@kumo/domain';
 
 export type DigestAlgorithm = 'SHA-256' | 'MD5';
@@ -12,8 +12,11 @@ export const DIGEST_ALGORITHMS: readonly DigestAlgorithm[] = ['SHA-256', 'MD5'];
 
 const HASH_OF: Record<DigestAlgorithm, string> = { 'SHA-256': 'sha256', MD5: 'md5' };
 
+/** One-shot hashing (Node ≥ 20.12: no Hash object per digest, half the time); older Node 20 releases build the object. */
+const oneShot = (crypto as { hash?: typeof crypto.hash }).hash;
+
 export function digestHash(alg: DigestAlgorithm, s: string): string {
-  return createHash(HASH_OF[alg]).update(s, 'utf8').digest('hex');
+  return oneShot !== undefined ? oneShot(HASH_OF[alg], s, 'hex') : crypto.createHash(HASH_OF[alg]).update(s, 'utf8').digest('hex');
 }
 
 /** HA1 = H(username:realm:password): what the store keeps instead of the password. */
