@@ -140,6 +140,15 @@ local d = redis.call('HMGET', KEYS[3], 'learned', 'pending')
 return { redis.call('EXISTS', KEYS[1]), redis.call('EXISTS', KEYS[2]), d[1], d[2] }
 `;
 
+/**
+ * The same with the source address's block (a global key, KEYS[4]) read in the script too: one command where
+ * one Redis holds every key (not on a Cluster, where the address's block is in another slot).
+ */
+export const AUTH_STATE_WITH_IP_LUA = `
+local d = redis.call('HMGET', KEYS[3], 'learned', 'pending')
+return { redis.call('EXISTS', KEYS[1]), redis.call('EXISTS', KEYS[2]), d[1], d[2], redis.call('EXISTS', KEYS[4]) }
+`;
+
 /** The bindings of several extensions of one tenant in one command. KEYS: their bindings hashes. Returns one HGETALL reply per key. */
 export const BINDINGS_OF_LUA = `
 local out = {}
