@@ -79,8 +79,11 @@ export interface ServerTu {
   /** The parsed request, dropped once the final response is sent (retransmissions match by key). */
   req: SipRequest | undefined;
   readonly peer: Peer;
-  /** Call-ID|CSeq|From-tag: lenient matching of a non-2xx ACK with another branch. */
-  readonly ackKey: string;
+  /**
+   * Call-ID|CSeq|From-tag: lenient matching of a non-2xx ACK with another branch; set (and indexed) when an INVITE's
+   * 3xx–6xx is sent, '' before and for every other transaction.
+   */
+  ackKey: string;
   readonly cseq: number;
   /** Dialog id of an in-dialog request ('' for a dialog-creating or out-of-dialog request). */
   readonly dialogId: string;

@@ -184,7 +184,7 @@ export class UasSide {
     const txn = this.newServerTxn(key, method, dest, {
       req,
       peer,
-      ackKey: method === 'INVITE' ? ackKey(req) : '',
+      ackKey: '',
       cseq: req.cseq?.seq ?? 0,
       dialogId: dialog?.id ?? '',
       formedDialogId: '',
@@ -244,7 +244,7 @@ export class UasSide {
         tryingDelayMs: this.c.tryingDelayMs,
         onTerminated: () => {
           this.settle(txn, false);
-          this.c.txns.removeServer(txn, tu.ackKey);
+          this.c.txns.removeServer(txn, txn.tu.ackKey);
           if (!tracked) return;
           this.c.owner.delete(txn.id);
           this.c.metrics?.activeServerTransactions.set(this.c.txns.serverCount);
@@ -252,7 +252,7 @@ export class UasSide {
       },
       tu,
     );
-    this.c.txns.addServer(txn, tracked, tu.ackKey);
+    this.c.txns.addServer(txn, tracked, '');
     if (tracked) this.c.metrics?.activeServerTransactions.set(this.c.txns.serverCount);
     return txn;
   }
@@ -267,7 +267,7 @@ export class UasSide {
   private onNetworkAck(ack: SipRequest, peer: Peer): void {
     // ACK for a non-2xx final: same branch as the INVITE (or, leniently, same Call-ID/CSeq/From-tag)
     let st = this.c.txns.server(serverKey(ack, 'INVITE'));
-    if (!st) {
+    if (!st && this.c.txns.ackIndexed > 0) {
       const alt = this.c.txns.inviteByAck(ackKey(ack));
       if (alt && alt.finalStatus >= 300) st = alt;
     }
@@ -352,6 +352,12 @@ export class UasSide {
   /** `sendFinal` for a response already written as bytes (the app's answers, built straight into text). */
   sendFinalBytes(t: ServerTxn, status: number, bytes: Buffer): void {
     this.settle(t);
+    const req = t.tu.req;
+    if (status >= 300 && t.isInvite && req && t.tu.ackKey === '' && t.pending) {
+      // its ACK may come with another branch (RFC 2543 peers): matched leniently by Call-ID|CSeq|From-tag
+      t.tu.ackKey = ackKey(req);
+      this.c.txns.indexAck(t, t.tu.ackKey);
+    }
     t.sendFinal(status, bytes);
     t.tu.req = undefined;
     this.s.countResponseOut(t.method, status, t.dest.proto);

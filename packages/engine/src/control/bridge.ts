@@ -91,6 +91,10 @@ export class ControlBridge {
   /** Name-addr form of a From/To/Contact value, `@localhost` rewritten. */
   private normAddr(value: string, l: LocalPoint): string {
     const v = this.fixLocalhost(value, l);
+    // Already a name-addr when it opens with `<` or a quoted display name (which must be followed by one): parsing
+    // could only confirm it or fail, and either way the text is kept as it is.
+    const c = v.charCodeAt(v.length - v.trimStart().length);
+    if (c === 0x3c /* < */ || c === 0x22 /* " */) return v;
     const na = parseNameAddr(v);
     if (!na) return v;
     if (na.bracketed) return v;
@@ -128,8 +132,11 @@ export class ControlBridge {
     const l = t.tu.peer.local;
     // To-tag: the app may choose it; otherwise one per transaction
     const appTo = app.headers.get('to');
-    const appToTag = appTo !== undefined ? parseNameAddr(appTo)?.tag : undefined;
-    if (appToTag !== undefined && req.to?.tag === undefined) t.tu.toTag = appToTag;
+    // the app's To is parsed only when its tag can matter (a request without one) and the text can hold one
+    if (appTo !== undefined && req.to?.tag === undefined && /tag/i.test(appTo)) {
+      const appToTag = parseNameAddr(appTo)?.tag;
+      if (appToTag !== undefined) t.tu.toTag = appToTag;
+    }
     if (t.tu.toTag === '' && status > 100) t.tu.toTag = newTag();
 
     // The response is written straight into text (no header objects, no second pass): the request's Vias (and its
