@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import type { AppConnection } from '../control/server.js';
-import { SipHeaders, SipRequest, formatNameAddr, parseNameAddr, parseUri, type SipResponse } from '../sip/index.js';
+import { SipHeaders, SipRequest, formatNameAddr, newParams, parseNameAddr, parseUri, type NameAddr, type SipResponse } from '../sip/index.js';
 import type { Dest } from '../transaction/types.js';
 import { bareHost, isStream, type Proto } from '../transport/types.js';
 import { randomCSeq } from '../util.js';
@@ -8,19 +8,29 @@ import type { Dialog } from './dialog.js';
 
 /** Pure dialog-state functions of the UA core (RFC 3261 §12): creating dialogs and building in-dialog requests. */
 
-/** A From/To value without its tag, as a dialog's local/remote URI. */
-export function stripTag(value: string): string {
+/**
+ * A From/To value without its tag, as a dialog's local/remote URI. `parsed`: the message's own parse of this very
+ * value (its `from`/`to`), so that it is not parsed twice.
+ */
+export function stripTag(value: string, parsed?: NameAddr): string {
   if (!/tag/i.test(value)) return value; // no tag parameter can be there: no parse (a new request's To)
-  const na = parseNameAddr(value);
+  const na = parsed ?? parseNameAddr(value);
   if (!na || na.tag === undefined) return value;
-  const params = { ...na.params };
-  delete params.tag;
+  // the other parameters, in order, into a fresh set (a `delete` would turn the object into a slow dictionary)
+  const params = newParams();
+  for (const k in na.params) if (k !== 'tag') params[k] = na.params[k] ?? null;
   return formatNameAddr({ ...na, params, tag: undefined, bracketed: true });
 }
 
 function firstContact(m: SipRequest | SipResponse): string | undefined {
   const c = m.contact;
   return c && !c.star ? c.contacts[0]?.uriText : undefined;
+}
+
+/** The remote URI of a UAC dialog: the response's To (the request's when it has none), without its tag. */
+function remoteOf(res: SipResponse, req: SipRequest): string {
+  const to = res.headers.get('to');
+  return to !== undefined ? stripTag(to, res.to) : stripTag(req.headers.get('to') ?? '', req.to);
 }
 
 /** UAC dialog from our INVITE and a 1xx-with-tag or 2xx (§12.1.2): route set = Record-Route reversed. */
@@ -31,8 +41,8 @@ export function uacDialog(req: SipRequest, res: SipResponse, id: string, state: 
     callId: req.callId ?? '',
     localTag: req.from?.tag ?? '',
     remoteTag: res.to?.tag ?? '',
-    localUri: stripTag(req.headers.get('from') ?? ''),
-    remoteUri: stripTag(res.headers.get('to') ?? req.headers.get('to') ?? ''),
+    localUri: stripTag(req.headers.get('from') ?? '', req.from),
+    remoteUri: remoteOf(res, req),
     remoteTarget: firstContact(res) ?? req.uri,
     routeSet: res.headers.values('record-route').reverse(),
     localSeq: req.cseq?.seq ?? 1,
@@ -47,6 +57,7 @@ export function uacDialog(req: SipRequest, res: SipResponse, id: string, state: 
     inviteCSeq: req.cseq?.seq ?? 1,
     lastAck: undefined,
     byeAfterAck: false,
+    hop: undefined,
     created: Date.now(),
   };
 }
@@ -73,8 +84,8 @@ export function uasDialog(
     callId: req.callId ?? '',
     localTag: o.localTag,
     remoteTag: req.from?.tag ?? '',
-    localUri: stripTag(req.headers.get('to') ?? ''),
-    remoteUri: stripTag(req.headers.get('from') ?? ''),
+    localUri: stripTag(req.headers.get('to') ?? '', req.to),
+    remoteUri: stripTag(req.headers.get('from') ?? '', req.from),
     remoteTarget: firstContact(req) ?? '',
     routeSet: req.headers.values('record-route'),
     localSeq: randomCSeq(),
@@ -89,6 +100,7 @@ export function uasDialog(
     inviteCSeq: 0,
     lastAck: undefined,
     byeAfterAck: false,
+    hop: undefined,
     created: Date.now(),
   };
 }
@@ -96,8 +108,13 @@ export function uasDialog(
 /** Where in-dialog requests go: first route (loose routing) or the remote target; reuse the TCP connection. */
 export function dialogDest(d: Dialog): Dest {
   const first = d.routeSet[0];
-  const target = first !== undefined ? parseNameAddr(first)?.uri : parseUri(d.remoteTarget);
-  const u = target && target.kind === 'sip' ? target : undefined;
+  let hop = d.hop;
+  if (hop === undefined || hop.route !== first || hop.target !== d.remoteTarget) {
+    const target = first !== undefined ? parseNameAddr(first)?.uri : parseUri(d.remoteTarget);
+    hop = { route: first, target: d.remoteTarget, uri: target && target.kind === 'sip' ? target : undefined };
+    d.hop = hop;
+  }
+  const u = hop.uri;
   if (!u) return d.dest;
   const tp = (u.params.transport ?? '').toLowerCase();
   const proto: Proto = u.scheme === 'sips' || tp === 'tls' ? 'tls' : tp === 'tcp' ? 'tcp' : d.dest.proto;
