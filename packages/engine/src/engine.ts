@@ -125,6 +125,8 @@ export class EngineCore {
   private readonly m: EngineMetrics | undefined;
   private readonly t: SipTimers;
   private readonly limits: Partial<ParserLimits>;
+  /** The parser's options for every datagram (one object: the parser works out the full limits once per object). */
+  private readonly parseOpts: { readonly limits: Partial<ParserLimits> };
   private readonly maxServerTxns: number;
   private readonly appTimeoutMs: number;
   /** What `validateRequest` checks on every request from the network (RFC 3261 §8.2, §16.3). */
@@ -155,6 +157,7 @@ export class EngineCore {
     this.m = o.metrics;
     this.t = { ...DEFAULT_TIMERS, ...o.timers };
     this.limits = o.limits ?? {};
+    this.parseOpts = { limits: this.limits };
     this.maxServerTxns = o.maxServerTransactions ?? 50000;
     this.appTimeoutMs = o.appResponseTimeoutMs ?? 64000;
     this.clock = o.clock ?? realClock;
@@ -351,7 +354,7 @@ export class EngineCore {
     }
     let r: ParseResult;
     try {
-      r = parsed ?? parseMessage(data, { limits: this.limits });
+      r = parsed ?? parseMessage(data, this.parseOpts);
     } catch (err) {
       this.log.warn({ err }, 'parser threw');
       this.m?.parseErrors.inc({ transport: peer.proto });

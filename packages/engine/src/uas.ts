@@ -265,18 +265,22 @@ export class UasSide {
   }
 
   private onNetworkAck(ack: SipRequest, peer: Peer): void {
-    // ACK for a non-2xx final: same branch as the INVITE (or, leniently, same Call-ID/CSeq/From-tag)
-    let st = this.c.txns.server(serverKey(ack, 'INVITE'));
-    if (!st && this.c.txns.ackIndexed > 0) {
-      const alt = this.c.txns.inviteByAck(ackKey(ack));
-      if (alt && alt.finalStatus >= 300) st = alt;
-    }
-    if (st && st.onAck()) return; // Completed → Confirmed (timer I), or a retransmitted ACK
-    // ACK for a 2xx: a new transaction inside the dialog
+    // The usual ACK, of a 2xx its dialog waits for (same CSeq), is looked for first: it is a new transaction with a
+    // branch of its own, which no server transaction would match (and the INVITE with that CSeq got a 2xx, so it is no
+    // non-2xx ACK). A UAC dialog also waits for ACKs: to the 2xx of a re-INVITE it received.
     const d = this.s.dialogs.find(ack.callId ?? '', ack.from?.tag ?? '', ack.to?.tag ?? '');
-    if (!d) return; // a UAC dialog also waits for ACKs: to the 2xx of a re-INVITE it received
-    const w = d.ackWait;
-    if (!w || (ack.cseq?.seq ?? -1) !== w.cseq) return; // retransmitted or stray ACK
+    const w = d?.ackWait;
+    if (!d || !w || (ack.cseq?.seq ?? -1) !== w.cseq) {
+      // ACK for a non-2xx final: same branch as the INVITE (or, leniently, same Call-ID/CSeq/From-tag); the
+      // transaction goes Completed → Confirmed (timer I) or absorbs a retransmitted ACK. Anything else: stray.
+      let st = this.c.txns.server(serverKey(ack, 'INVITE'));
+      if (!st && this.c.txns.ackIndexed > 0) {
+        const alt = this.c.txns.inviteByAck(ackKey(ack));
+        if (alt && alt.finalStatus >= 300) st = alt;
+      }
+      st?.onAck();
+      return;
+    }
     this.s.dialogs.stopAckWait(d);
     if (ack.headers.get('contact') !== undefined) {
       const c = ack.contact;
