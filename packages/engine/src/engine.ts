@@ -5,7 +5,7 @@ import { ControlServer, type AppConnection } from './control/server.js';
 import { DEFAULT_OVERLOAD, OverloadGuard, type OverloadOptions } from './overload.js';
 import type { Dialog } from './dialog/dialog.js';
 import { DialogTable } from './dialog/table.js';
-import { buildInDialog, dialogDest } from './dialog/ua.js';
+import { buildInDialog, dialogAckBytes, dialogDest } from './dialog/ua.js';
 import {
   SipHeaders,
   StreamFramer,
@@ -31,7 +31,7 @@ import { Transports, type TlsSettings } from './transport/transports.js';
 import { hostport, isStream, type ListenSpec, type LocalPoint, type Peer } from './transport/types.js';
 import { UacSide } from './uac.js';
 import { SHED_TAG, SHED_TAG_PARAM, UasSide } from './uas.js';
-import { newBranch, newTag, ownedCopy } from './util.js';
+import { newBranch, newTag } from './util.js';
 import { QuietGc, collectGarbage } from './memory.js';
 
 export interface EngineCoreOptions {
@@ -67,6 +67,8 @@ export interface EngineCoreOptions {
    */
   readonly tryingDelayMs?: number | undefined;
 }
+
+const EMPTY_BODY = Buffer.alloc(0);
 
 /** A fast app's 180/200 replaces the 100 Trying (one datagram less per call); a slow one still gets it long before timer A. */
 export const DEFAULT_TRYING_DELAY_MS = 100;
@@ -457,17 +459,13 @@ export class EngineCore {
   }
 
   sendDialogAck(d: Dialog, body: Buffer | undefined, contentType?: string): Buffer {
-    const h = new SipHeaders();
-    if (body && body.length > 0) h.append('Content-Type', contentType ?? 'application/sdp');
-    const req = buildInDialog(d, 'ACK', undefined, h, body ?? Buffer.alloc(0), d.inviteCSeq);
     const dest = dialogDest(d);
     const l = this.localFor(dest);
-    req.headers.prepend('Via', l ? this.viaFor(l, newBranch()) : '');
-    const bytes = serialize(req);
-    // Kept for the call's life (a retransmitted 2xx is answered with it): not a view of a pool slab.
-    d.lastAck = { cseq: d.inviteCSeq, bytes: ownedCopy(bytes), dest };
+    // written straight into bytes of their own: kept for the call's life (a retransmitted 2xx is answered with it)
+    const bytes = dialogAckBytes(d, l ? this.viaFor(l, newBranch()) : '', body ?? EMPTY_BODY, contentType);
+    d.lastAck = { cseq: d.inviteCSeq, bytes, dest };
     this.sendBytes(dest, bytes);
-    this.countOut(req, dest.proto);
+    this.m?.requestsOut.inc({ method: 'ACK', transport: dest.proto });
     return bytes;
   }
 

@@ -7,7 +7,7 @@ import {
   SipHeaders,
   SipRequest,
   finishMessage,
-  formatNameAddr,
+  bracketed,
   parseNameAddr,
   parseUri,
   prettyHeaderName,
@@ -90,15 +90,7 @@ export class ControlBridge {
 
   /** Name-addr form of a From/To/Contact value, `@localhost` rewritten. */
   private normAddr(value: string, l: LocalPoint): string {
-    const v = this.fixLocalhost(value, l);
-    // Already a name-addr when it opens with `<` or a quoted display name (which must be followed by one): parsing
-    // could only confirm it or fail, and either way the text is kept as it is.
-    const c = v.charCodeAt(v.length - v.trimStart().length);
-    if (c === 0x3c /* < */ || c === 0x22 /* " */) return v;
-    const na = parseNameAddr(v);
-    if (!na) return v;
-    if (na.bracketed) return v;
-    return formatNameAddr({ ...na, bracketed: true });
+    return bracketed(this.fixLocalhost(value, l));
   }
 
   private appResponse(conn: AppConnection, msgId: string, txnId: string, app: SipResponse): void {

@@ -37,10 +37,11 @@ export interface Dialog {
   inviteCSeq: number;
   lastAck: { cseq: number; bytes: Buffer; dest: Dest } | undefined;
   /**
-   * The first hop's URI as last parsed (first route, else remote target) and the texts it was parsed from: in-dialog
-   * requests parse it again only when the route set or the target changed (dialogDest).
+   * The first hop's URI as last parsed (first route, else remote target), whether its host is an address literal, and
+   * the texts it was parsed from: in-dialog requests parse it again only when the route set or the target changed
+   * (dialogDest).
    */
-  hop?: { route: string | undefined; target: string; uri: SipUri | undefined } | undefined;
+  hop?: { route: string | undefined; target: string; uri: SipUri | undefined; ip: boolean } | undefined;
   /** A CANCEL crossed our 2xx: hang up once the ACK comes (drachtio behaviour). */
   byeAfterAck: boolean;
   created: number;

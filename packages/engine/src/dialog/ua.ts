@@ -111,7 +111,8 @@ export function dialogDest(d: Dialog): Dest {
   let hop = d.hop;
   if (hop === undefined || hop.route !== first || hop.target !== d.remoteTarget) {
     const target = first !== undefined ? parseNameAddr(first)?.uri : parseUri(d.remoteTarget);
-    hop = { route: first, target: d.remoteTarget, uri: target && target.kind === 'sip' ? target : undefined };
+    const u = target && target.kind === 'sip' ? target : undefined;
+    hop = { route: first, target: d.remoteTarget, uri: u, ip: u !== undefined && isIP(bareHost(u.host)) !== 0 };
     d.hop = hop;
   }
   const u = hop.uri;
@@ -121,29 +122,33 @@ export function dialogDest(d: Dialog): Dest {
   const addr = bareHost(u.host);
   const port = u.port ?? (proto === 'tls' ? 5061 : 5060);
   if (d.dest.conn && !d.dest.conn.closed && isStream(proto)) return d.dest; // connection reuse
-  if (isIP(addr) === 0) return d.dest; // no DNS for in-dialog targets: use where the dialog came from
+  if (!hop.ip) return d.dest; // no DNS for in-dialog targets: use where the dialog came from
   return { proto, addr, port };
 }
 
 /**
- * Builds an in-dialog request (§12.2.1.1), without Via: Request-URI = remote target (or the app's, unless it is
- * drachtio's `sip:placeholder`), the route set (strict routing when the first route has no `lr`), From/To/Call-ID
- * from the dialog, the next local CSeq unless `cseq` is given (the ACK reuses the INVITE's).
+ * Request-URI and Route values of an in-dialog request (§12.2.1.1): the remote target (or the app's URI, unless it is
+ * drachtio's `sip:placeholder`) with the route set; strict routing when the first route has no `lr` (its URI becomes
+ * the Request-URI and the remote target the last route).
  */
-export function buildInDialog(d: Dialog, method: string, uri: string | undefined, extra: SipHeaders, body: Buffer, cseq?: number): SipRequest {
-  const h = new SipHeaders();
-  let ruri = uri !== undefined && uri !== 'sip:placeholder' && method !== 'ACK' ? uri : d.remoteTarget;
-  const routes = [...d.routeSet];
-  const first = routes[0];
+function inDialogTarget(d: Dialog, method: string, uri: string | undefined): { ruri: string; routes: readonly string[] } {
+  const ruri = uri !== undefined && uri !== 'sip:placeholder' && method !== 'ACK' ? uri : d.remoteTarget;
+  const first = d.routeSet[0];
   if (first !== undefined) {
     const na = parseNameAddr(first);
     const fu = na?.uri;
-    if (fu && fu.kind === 'sip' && !('lr' in fu.params)) {
-      routes.shift();
-      routes.push(`<${ruri}>`);
-      ruri = na.uriText;
-    }
+    if (na && fu && fu.kind === 'sip' && !('lr' in fu.params)) return { ruri: na.uriText, routes: [...d.routeSet.slice(1), `<${ruri}>`] };
   }
+  return { ruri, routes: d.routeSet };
+}
+
+/**
+ * Builds an in-dialog request (§12.2.1.1), without Via: Request-URI and route set as `inDialogTarget` says,
+ * From/To/Call-ID from the dialog, the next local CSeq unless `cseq` is given (the ACK reuses the INVITE's).
+ */
+export function buildInDialog(d: Dialog, method: string, uri: string | undefined, extra: SipHeaders, body: Buffer, cseq?: number): SipRequest {
+  const h = new SipHeaders();
+  const { ruri, routes } = inDialogTarget(d, method, uri);
   for (const r of routes) h.append('Route', r);
   h.append('Max-Forwards', '70');
   h.append('From', `${d.localUri};tag=${d.localTag}`);
@@ -157,4 +162,24 @@ export function buildInDialog(d: Dialog, method: string, uri: string | undefined
   h.append('CSeq', `${seq} ${method}`);
   for (const f of extra) h.append(f.name, f.value);
   return new SipRequest(method, ruri, h, body);
+}
+
+/**
+ * The ACK of the dialog's last INVITE 2xx (§13.2.2.4) as wire bytes, written straight into text (the fields and their
+ * order are those of `buildInDialog` + `serialize`, with `via` first), in memory of its own: the dialog keeps it for
+ * the call's life to answer retransmitted 2xx, so it must not be a view of a shared pool slab (util.ts ownedCopy).
+ */
+export function dialogAckBytes(d: Dialog, via: string, body: Buffer, contentType: string | undefined): Buffer {
+  const { ruri, routes } = inDialogTarget(d, 'ACK', undefined);
+  let head = `ACK ${ruri} SIP/2.0\r\nVia: ${via}`;
+  for (const r of routes) head += `\r\nRoute: ${r}`;
+  head += `\r\nMax-Forwards: 70\r\nFrom: ${d.localUri};tag=${d.localTag}\r\nTo: ${d.remoteTag ? `${d.remoteUri};tag=${d.remoteTag}` : d.remoteUri}`;
+  head += `\r\nCall-ID: ${d.callId}\r\nCSeq: ${d.inviteCSeq} ACK`;
+  if (body.length > 0) head += `\r\nContent-Type: ${contentType ?? 'application/sdp'}`;
+  head += `\r\nContent-Length: ${body.length}\r\n\r\n`;
+  const hb = Buffer.byteLength(head, 'utf8');
+  const out = Buffer.allocUnsafeSlow(hb + body.length);
+  out.write(head, 0, 'utf8');
+  body.copy(out, hb);
+  return out;
 }
