@@ -99,7 +99,10 @@ export interface ServerTu {
 
 /** What the engine keeps with a client transaction. */
 export interface ClientTu {
-  /** The request as built, released once a final response was handled (the dialog keeps what it needs). */
+  /**
+   * The request as built, released once a final response was handled (the dialog keeps what it needs). An in-dialog
+   * non-INVITE request written straight into bytes has none: a local failure reads it back from the bytes.
+   */
   req: SipRequest | undefined;
   /** Dialog id of an in-dialog request ('' for out-of-dialog). */
   readonly dialogId: string;
@@ -431,7 +434,7 @@ export class EngineCore {
     return this.uac.sendCancel(t, reason);
   }
 
-  newClientTxn(method: string, branch: string, req: SipRequest, bytes: Buffer, dest: Dest, app: AppConnection | undefined, dialogId: string): ClientTxn {
+  newClientTxn(method: string, branch: string, req: SipRequest | undefined, bytes: Buffer, dest: Dest, app: AppConnection | undefined, dialogId: string): ClientTxn {
     return this.uac.newClientTxn(method, branch, req, bytes, dest, app, dialogId);
   }
 

@@ -2,7 +2,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { EngineCore } from '../engine.js';
-import { buildInDialog, dialogDest, stripTag } from '../dialog/ua.js';
+import { buildInDialog, dialogDest, inDialogBytes, stripTag } from '../dialog/ua.js';
 import {
   SipHeaders,
   SipRequest,
@@ -239,26 +239,41 @@ export class ControlBridge {
       conn.respond(msgId, 'NOK|no transport for the dialog');
       return;
     }
-    const extra = new SipHeaders();
+    // the app's own header fields, but those the dialog and the stack write
+    const extra: [string, string][] = [];
+    let hasContact = false;
+    let hasType = false;
     for (const f of app.headers) {
       if (APP_FORBIDDEN.has(f.key) || f.key === 'from' || f.key === 'to' || f.key === 'call-id' || f.key === 'cseq' || f.key === 'max-forwards') continue;
       if (f.key === 'contact') {
-        extra.append('Contact', this.normAddr(f.value, l));
+        extra.push(['Contact', this.normAddr(f.value, l)]);
+        hasContact = true;
         continue;
       }
-      extra.append(prettyHeaderName(f.name), f.key === 'p-asserted-identity' ? this.fixLocalhost(f.value, l) : f.value);
+      if (f.key === 'content-type') hasType = true;
+      extra.push([prettyHeaderName(f.name), f.key === 'p-asserted-identity' ? this.fixLocalhost(f.value, l) : f.value]);
     }
-    if ((method === 'INVITE' || method === 'UPDATE' || method === 'SUBSCRIBE' || method === 'REFER') && !extra.has('contact')) {
-      extra.append('Contact', d.localContact || this.s.localContact(l));
+    if ((method === 'INVITE' || method === 'UPDATE' || method === 'SUBSCRIBE' || method === 'REFER') && !hasContact) {
+      extra.push(['Contact', d.localContact || this.s.localContact(l)]);
     }
-    if (app.body.length > 0 && !extra.has('content-type') && app.body.subarray(0, 3).toString('latin1') === 'v=0') {
-      extra.append('Content-Type', 'application/sdp');
+    if (app.body.length > 0 && !hasType && app.body.subarray(0, 3).toString('latin1') === 'v=0') {
+      extra.push(['Content-Type', 'application/sdp']);
     }
-    const req = buildInDialog(d, method, app.uri, extra, app.body);
     const branch = newBranch();
-    req.headers.prepend('Via', this.s.viaFor(l, branch));
-    if (method === 'INVITE') d.inviteCSeq = req.cseq?.seq ?? d.localSeq;
-    const bytes = serialize(req);
+    const via = this.s.viaFor(l, branch);
+    let req: SipRequest | undefined;
+    let bytes: Buffer;
+    if (method === 'INVITE') {
+      // a re-INVITE's client transaction keeps the request (its CANCEL, the ACK of a non-2xx)
+      req = buildInDialog(d, method, app.uri, new SipHeaders(extra), app.body);
+      req.headers.prepend('Via', via);
+      d.inviteCSeq = req.cseq?.seq ?? d.localSeq;
+      bytes = serialize(req);
+    } else {
+      // written straight into text: a non-INVITE client transaction needs its request only to report a local
+      // failure, and then reads it back from these bytes
+      bytes = inDialogBytes(d, method, app.uri, via, extra, app.body);
+    }
     const t = this.s.newClientTxn(method, branch, req, bytes, dest, conn, d.id);
     this.s.startClient(t);
     const meta = metaTokens('application', bytes.length, dest.proto, dest.addr, dest.port);

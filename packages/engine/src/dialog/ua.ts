@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import type { AppConnection } from '../control/server.js';
-import { SipHeaders, SipRequest, formatNameAddr, newParams, parseNameAddr, parseUri, type NameAddr, type SipResponse } from '../sip/index.js';
+import { SipHeaders, SipRequest, finishMessage, formatNameAddr, newParams, parseNameAddr, parseUri, type NameAddr, type SipResponse } from '../sip/index.js';
 import type { Dest } from '../transaction/types.js';
 import { bareHost, isStream, type Proto } from '../transport/types.js';
 import { randomCSeq } from '../util.js';
@@ -165,21 +165,46 @@ export function buildInDialog(d: Dialog, method: string, uri: string | undefined
 }
 
 /**
- * The ACK of the dialog's last INVITE 2xx (§13.2.2.4) as wire bytes, written straight into text (the fields and their
- * order are those of `buildInDialog` + `serialize`, with `via` first), in memory of its own: the dialog keeps it for
- * the call's life to answer retransmitted 2xx, so it must not be a view of a shared pool slab (util.ts ownedCopy).
+ * An in-dialog request as wire bytes, written straight into text: `via` first, then what `buildInDialog` writes (the
+ * route set, Max-Forwards, From, To, Call-ID, CSeq: the next local one unless `cseq` is given) and the `extra` header
+ * fields in order, Content-Length and the body; byte for byte `buildInDialog` + `serialize` (a unit test compares
+ * them). `owned`: in memory of its own rather than a view of a shared pool slab, for bytes kept for the call's life.
  */
-export function dialogAckBytes(d: Dialog, via: string, body: Buffer, contentType: string | undefined): Buffer {
-  const { ruri, routes } = inDialogTarget(d, 'ACK', undefined);
-  let head = `ACK ${ruri} SIP/2.0\r\nVia: ${via}`;
+export function inDialogBytes(
+  d: Dialog,
+  method: string,
+  uri: string | undefined,
+  via: string,
+  extra: readonly (readonly [string, string])[],
+  body: Buffer,
+  cseq?: number,
+  owned = false,
+): Buffer {
+  const { ruri, routes } = inDialogTarget(d, method, uri);
+  let seq = cseq;
+  if (seq === undefined) {
+    d.localSeq += 1;
+    seq = d.localSeq;
+  }
+  let head = `${method} ${ruri} SIP/2.0\r\nVia: ${via}`;
   for (const r of routes) head += `\r\nRoute: ${r}`;
   head += `\r\nMax-Forwards: 70\r\nFrom: ${d.localUri};tag=${d.localTag}\r\nTo: ${d.remoteTag ? `${d.remoteUri};tag=${d.remoteTag}` : d.remoteUri}`;
-  head += `\r\nCall-ID: ${d.callId}\r\nCSeq: ${d.inviteCSeq} ACK`;
-  if (body.length > 0) head += `\r\nContent-Type: ${contentType ?? 'application/sdp'}`;
+  head += `\r\nCall-ID: ${d.callId}\r\nCSeq: ${seq} ${method}`;
+  for (const [name, value] of extra) head += `\r\n${name}: ${value}`;
+  if (!owned) return finishMessage(head, body);
   head += `\r\nContent-Length: ${body.length}\r\n\r\n`;
   const hb = Buffer.byteLength(head, 'utf8');
   const out = Buffer.allocUnsafeSlow(hb + body.length);
   out.write(head, 0, 'utf8');
   body.copy(out, hb);
   return out;
+}
+
+/**
+ * The ACK of the dialog's last INVITE 2xx (§13.2.2.4) as wire bytes of their own: the dialog keeps it for the call's
+ * life to answer retransmitted 2xx, so it must not be a view of a shared pool slab (util.ts ownedCopy).
+ */
+export function dialogAckBytes(d: Dialog, via: string, body: Buffer, contentType: string | undefined): Buffer {
+  const extra: [string, string][] = body.length > 0 ? [['Content-Type', contentType ?? 'application/sdp']] : [];
+  return inDialogBytes(d, 'ACK', undefined, via, extra, body, d.inviteCSeq, true);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildInDialog, confirmUacDialog, dialogAckBytes, dialogDest, stripTag, uacDialog, uasDialog } from '../../src/dialog/ua.js';
+import { buildInDialog, confirmUacDialog, dialogAckBytes, dialogDest, inDialogBytes, stripTag, uacDialog, uasDialog } from '../../src/dialog/ua.js';
 import { SipHeaders, parseMessage, serialize, type SipRequest, type SipResponse } from '../../src/index.js';
 import type { Dest } from '../../src/transaction/types.js';
 
@@ -93,6 +93,23 @@ describe('dialog UA functions (RFC 3261 §12)', () => {
         const b = dialogAckBytes(d, via, body, ct);
         expect(b.toString('utf8')).toBe(built(d, body, ct));
         expect(b.buffer.byteLength).toBe(b.length); // memory of its own, not a pool slab
+      }
+    }
+  });
+
+  it('in-dialog requests written straight into bytes are byte for byte the built ones, and count the CSeq up alike', () => {
+    const via = 'SIP/2.0/UDP 192.0.2.1:5060;rport;branch=z9hG4bKbye';
+    const extra: [string, string][] = [['X-Call', 'abc'], ['Content-Type', 'application/dtmf-relay']];
+    const body = Buffer.from('Signal=1\r\nDuration=100\r\n');
+    for (const routes of [undefined, ['<sip:p1.example>', '<sip:p2.example;lr>'], []]) {
+      for (const [method, uri] of [['BYE', undefined], ['INFO', 'sip:placeholder'], ['NOTIFY', 'sip:bob@192.0.2.30']] as const) {
+        const a = uacDialog(invite, ok, 'c1;from-tag=a1', 'confirmed', UDP, undefined);
+        const b = uacDialog(invite, ok, 'c1;from-tag=a1', 'confirmed', UDP, undefined);
+        if (routes) a.routeSet = b.routeSet = routes;
+        const req = buildInDialog(a, method, uri, new SipHeaders(extra), body);
+        req.headers.prepend('Via', via);
+        expect(inDialogBytes(b, method, uri, via, extra, body).toString('utf8')).toBe(serialize(req).toString('utf8'));
+        expect(b.localSeq).toBe(a.localSeq);
       }
     }
   });
