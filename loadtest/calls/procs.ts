@@ -10,14 +10,15 @@
  * KUMO_BENCH_ENGINE_PROF=<dir> the same for the engine. Diagnosing stalls: KUMO_BENCH_SIP_NODE_ARGS /
  * KUMO_BENCH_ENGINE_NODE_ARGS add node flags (e.g. `--trace-gc`), KUMO_BENCH_PROC_LOG=<dir> appends
  * each process's output to `<dir>/<name>.log`. The engine runs on jemalloc as `kumo up` starts it
- * (ENGINE_PROCESS_ENV); KUMO_BENCH_MALLOC=glibc starts it on glibc malloc instead.
+ * (ENGINE_PROCESS_ENV) with its node flags (ENGINE_NODE_ARGS); KUMO_BENCH_MALLOC=glibc starts it on glibc malloc
+ * instead, KUMO_BENCH_ENGINE_DEFAULT_GC=1 without the flags.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { registerCallee, seedBenchTenant } from './bench-tenant.js';
-import { engineProcessEnv } from '@kumo/engine';
+import { ENGINE_NODE_ARGS, engineProcessEnv } from '@kumo/engine';
 import { createRedis, keySchema, type KeySchema, type RedisClient } from '@kumo/store';
 import { freePort, startRedis } from '@kumo/testkit';
 
@@ -47,8 +48,10 @@ export interface CallBenchProcs {
 
 function start(name: string, cmd: 'engine' | 'sip', env: NodeJS.ProcessEnv, profDir: string | undefined): BenchProc {
   const extra = (cmd === 'sip' ? process.env.KUMO_BENCH_SIP_NODE_ARGS : process.env.KUMO_BENCH_ENGINE_NODE_ARGS)?.split(' ').filter(Boolean) ?? [];
-  const args = [...extra, ...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), MAIN, cmd];
-  // The engine as production starts it (jemalloc: ENGINE_PROCESS_ENV, docs/engine.md); KUMO_BENCH_MALLOC=glibc leaves it out.
+  // The engine as production starts it: its node flags (ENGINE_NODE_ARGS; KUMO_BENCH_ENGINE_DEFAULT_GC=1 leaves them
+  // out, to compare) and jemalloc (ENGINE_PROCESS_ENV, docs/engine.md; KUMO_BENCH_MALLOC=glibc leaves it out).
+  const own = cmd === 'engine' && process.env.KUMO_BENCH_ENGINE_DEFAULT_GC !== '1' ? ENGINE_NODE_ARGS : [];
+  const args = [...own, ...extra, ...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), MAIN, cmd];
   const procEnv = { ...process.env, ...env };
   const child = spawn(process.execPath, args, { env: cmd === 'engine' && process.env.KUMO_BENCH_MALLOC !== 'glibc' ? engineProcessEnv(procEnv) : procEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   const p: BenchProc = { name, child, pid: child.pid as number, output: '' };

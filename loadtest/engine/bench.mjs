@@ -16,7 +16,8 @@
  *                         later, with where the RSS is (malloc heap, V8 heap, other anonymous memory, files)
  *   --burst-rate R        the burst's rate (calls/s) instead of the highest clean rate (e.g. with --rates none)
  * The engine runs with ENGINE_PROCESS_ENV (packages/engine/src/launch.ts: jemalloc), as `kumo up` starts it;
- * KUMO_BENCH_MALLOC=glibc starts it without (glibc malloc), for a same-machine comparison.
+ * KUMO_BENCH_MALLOC=glibc starts it without (glibc malloc), for a same-machine comparison. Its node flags are
+ * ENGINE_NODE_ARGS (the GC floor, docs/engine.md "GC slack"); KUMO_BENCH_ENGINE_DEFAULT_GC=1 leaves them out.
  *   --overload-rate R     offer R calls/s in the overload step instead of 2× the highest clean rate (e.g. the same
  *                         absolute load for two builds whose clean rate differs on a busy machine)
  *   KUMO_BENCH_ENGINE_ARGS='--trace-gc …'  more node flags for the engine process only
@@ -34,7 +35,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { availableParallelism, loadavg } from 'node:os';
-import { engineProcessEnv } from '../../packages/engine/dist/index.js';
+import { ENGINE_NODE_ARGS, engineProcessEnv } from '../../packages/engine/dist/index.js';
 
 const args = process.argv.slice(2);
 const opt = (name, def) => {
@@ -112,8 +113,10 @@ function startChild(file, argv) {
   // the engine with the environment `kumo up` and the unit files give it (its allocator: ENGINE_PROCESS_ENV);
   // KUMO_BENCH_MALLOC=glibc: without it, to compare
   const env = file === 'engine-proc.mjs' && process.env.KUMO_BENCH_MALLOC !== 'glibc' ? engineProcessEnv(process.env) : process.env;
+  // the engine's node flags as production sets them (ENGINE_NODE_ARGS; KUMO_BENCH_ENGINE_DEFAULT_GC=1 leaves them out);
   // KUMO_BENCH_ENGINE_ARGS: more node flags for the engine process only (e.g. `--trace-gc`, `--max-semi-space-size=32`)
-  const more = file === 'engine-proc.mjs' ? (process.env.KUMO_BENCH_ENGINE_ARGS ?? '').split(' ').filter((a) => a !== '') : [];
+  const own = file === 'engine-proc.mjs' && process.env.KUMO_BENCH_ENGINE_DEFAULT_GC !== '1' ? [...ENGINE_NODE_ARGS] : [];
+  const more = file === 'engine-proc.mjs' ? [...own, ...(process.env.KUMO_BENCH_ENGINE_ARGS ?? '').split(' ').filter((a) => a !== '')] : [];
   // KUMO_BENCH_PERF: JIT frames named in perf's samples (/tmp/perf-<pid>.map)
   if (file === 'engine-proc.mjs' && process.env.KUMO_BENCH_PERF) more.push('--perf-basic-prof-only-functions');
   const c = fork(join(here, file), argv, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: ['--expose-gc', ...prof, ...more], env });

@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import { branchSpec, commonSpec, ConfigError, engineSpec, readConfig, sipSpec, upSpec } from '@kumo/config';
 import { createLogger, isKumoError, type Env, type Logger } from '@kumo/runtime';
 import { startLocalRedis, type LocalRedis } from '@kumo/store';
-import { engineProcessEnv } from '@kumo/engine';
+import { ENGINE_NODE_ARGS, engineProcessEnv } from '@kumo/engine';
 import { PROCESS_NAMES, PROCESSES, READY_ENDPOINTS, type ProcessName } from './processes.js';
 import { waitReady } from './ready.js';
 import { loadOrCreateSecrets } from './secrets.js';
@@ -128,8 +128,9 @@ export async function up(env: Env, opts: UpOptions): Promise<number> {
         readyUrls.push({ name: w.name, url: `http://${w.ops}/readyz` });
       }
     } else {
-      // the engine with its allocator settings (packages/engine/src/launch.ts, docs/engine.md)
-      supervisor.start({ name, command: process.execPath, args: [main, name], env: name === 'engine' ? engineProcessEnv(childEnv) : childEnv });
+      // the engine with its allocator settings and node flags (packages/engine/src/launch.ts, docs/engine.md)
+      const engine = name === 'engine';
+      supervisor.start({ name, command: process.execPath, args: [...(engine ? ENGINE_NODE_ARGS : []), main, name], env: engine ? engineProcessEnv(childEnv) : childEnv });
       readyUrls.push({ name, url: `http://${listen}/readyz` });
     }
     started.push(name);

@@ -5,7 +5,7 @@ import { ControlServer, type AppConnection } from './control/server.js';
 import { DEFAULT_OVERLOAD, OverloadGuard, type OverloadOptions } from './overload.js';
 import type { Dialog } from './dialog/dialog.js';
 import { DialogTable } from './dialog/table.js';
-import { buildInDialog, dialogDest } from './dialog/ua.js';
+import { buildInDialog, dialogAckBytes, dialogDest } from './dialog/ua.js';
 import {
   SipHeaders,
   StreamFramer,
@@ -31,7 +31,7 @@ import { Transports, type TlsSettings } from './transport/transports.js';
 import { hostport, isStream, type ListenSpec, type LocalPoint, type Peer } from './transport/types.js';
 import { UacSide } from './uac.js';
 import { SHED_TAG, SHED_TAG_PARAM, UasSide } from './uas.js';
-import { newBranch, newTag, ownedCopy } from './util.js';
+import { newBranch, newTag } from './util.js';
 import { QuietGc, collectGarbage } from './memory.js';
 
 export interface EngineCoreOptions {
@@ -68,6 +68,8 @@ export interface EngineCoreOptions {
   readonly tryingDelayMs?: number | undefined;
 }
 
+const EMPTY_BODY = Buffer.alloc(0);
+
 /** A fast app's 180/200 replaces the 100 Trying (one datagram less per call); a slow one still gets it long before timer A. */
 export const DEFAULT_TRYING_DELAY_MS = 100;
 
@@ -79,8 +81,11 @@ export interface ServerTu {
   /** The parsed request, dropped once the final response is sent (retransmissions match by key). */
   req: SipRequest | undefined;
   readonly peer: Peer;
-  /** Call-ID|CSeq|From-tag: lenient matching of a non-2xx ACK with another branch. */
-  readonly ackKey: string;
+  /**
+   * Call-ID|CSeq|From-tag: lenient matching of a non-2xx ACK with another branch; set (and indexed) when an INVITE's
+   * 3xx–6xx is sent, '' before and for every other transaction.
+   */
+  ackKey: string;
   readonly cseq: number;
   /** Dialog id of an in-dialog request ('' for a dialog-creating or out-of-dialog request). */
   readonly dialogId: string;
@@ -94,7 +99,10 @@ export interface ServerTu {
 
 /** What the engine keeps with a client transaction. */
 export interface ClientTu {
-  /** The request as built, released once a final response was handled (the dialog keeps what it needs). */
+  /**
+   * The request as built, released once a final response was handled (the dialog keeps what it needs). An in-dialog
+   * non-INVITE request written straight into bytes has none: a local failure reads it back from the bytes.
+   */
   req: SipRequest | undefined;
   /** Dialog id of an in-dialog request ('' for out-of-dialog). */
   readonly dialogId: string;
@@ -122,6 +130,8 @@ export class EngineCore {
   private readonly m: EngineMetrics | undefined;
   private readonly t: SipTimers;
   private readonly limits: Partial<ParserLimits>;
+  /** The parser's options for every datagram (one object: the parser works out the full limits once per object). */
+  private readonly parseOpts: { readonly limits: Partial<ParserLimits> };
   private readonly maxServerTxns: number;
   private readonly appTimeoutMs: number;
   /** What `validateRequest` checks on every request from the network (RFC 3261 §8.2, §16.3). */
@@ -152,6 +162,7 @@ export class EngineCore {
     this.m = o.metrics;
     this.t = { ...DEFAULT_TIMERS, ...o.timers };
     this.limits = o.limits ?? {};
+    this.parseOpts = { limits: this.limits };
     this.maxServerTxns = o.maxServerTransactions ?? 50000;
     this.appTimeoutMs = o.appResponseTimeoutMs ?? 64000;
     this.clock = o.clock ?? realClock;
@@ -348,7 +359,7 @@ export class EngineCore {
     }
     let r: ParseResult;
     try {
-      r = parsed ?? parseMessage(data, { limits: this.limits });
+      r = parsed ?? parseMessage(data, this.parseOpts);
     } catch (err) {
       this.log.warn({ err }, 'parser threw');
       this.m?.parseErrors.inc({ transport: peer.proto });
@@ -423,7 +434,7 @@ export class EngineCore {
     return this.uac.sendCancel(t, reason);
   }
 
-  newClientTxn(method: string, branch: string, req: SipRequest, bytes: Buffer, dest: Dest, app: AppConnection | undefined, dialogId: string): ClientTxn {
+  newClientTxn(method: string, branch: string, req: SipRequest | undefined, bytes: Buffer, dest: Dest, app: AppConnection | undefined, dialogId: string): ClientTxn {
     return this.uac.newClientTxn(method, branch, req, bytes, dest, app, dialogId);
   }
 
@@ -451,17 +462,13 @@ export class EngineCore {
   }
 
   sendDialogAck(d: Dialog, body: Buffer | undefined, contentType?: string): Buffer {
-    const h = new SipHeaders();
-    if (body && body.length > 0) h.append('Content-Type', contentType ?? 'application/sdp');
-    const req = buildInDialog(d, 'ACK', undefined, h, body ?? Buffer.alloc(0), d.inviteCSeq);
     const dest = dialogDest(d);
     const l = this.localFor(dest);
-    req.headers.prepend('Via', l ? this.viaFor(l, newBranch()) : '');
-    const bytes = serialize(req);
-    // Kept for the call's life (a retransmitted 2xx is answered with it): not a view of a pool slab.
-    d.lastAck = { cseq: d.inviteCSeq, bytes: ownedCopy(bytes), dest };
+    // written straight into bytes of their own: kept for the call's life (a retransmitted 2xx is answered with it)
+    const bytes = dialogAckBytes(d, l ? this.viaFor(l, newBranch()) : '', body ?? EMPTY_BODY, contentType);
+    d.lastAck = { cseq: d.inviteCSeq, bytes, dest };
     this.sendBytes(dest, bytes);
-    this.countOut(req, dest.proto);
+    this.m?.requestsOut.inc({ method: 'ACK', transport: dest.proto });
     return bytes;
   }
 

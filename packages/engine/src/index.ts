@@ -12,7 +12,7 @@ export * from './sip/index.js';
 export { parseListenSpec, type ListenSpec } from './transport/types.js';
 export { SERVER_VERSION } from './control/server.js';
 export { FrameReader, encodeFrame, splitFrame, splitPayload, FrameError, MAX_LENGTH_DIGITS } from './control/framing.js';
-export { ENGINE_PROCESS_ENV, engineProcessEnv, mallocInUse } from './launch.js';
+export { ENGINE_NODE_ARGS, ENGINE_PROCESS_ENV, engineProcessEnv, mallocInUse } from './launch.js';
 
 export interface EngineOptions {
   /** SIP listen points; port 0 picks a free port (see the returned addresses). */

@@ -20,6 +20,24 @@ export const ENGINE_PROCESS_ENV: Readonly<Record<string, string>> = Object.freez
   MALLOC_CONF: 'background_thread:true,dirty_decay_ms:5000,muzzy_decay_ms:0,tcache_max:65536',
 });
 
+/**
+ * The node flags the engine process is started with (docs/engine.md, "GC slack"): the one place they are written.
+ * `kumo up` puts them before the script when it starts the engine child; the systemd unit, the Compose files and the
+ * Kubernetes manifest carry the same flags (a unit test compares them with this); the benchmarks use them too.
+ *
+ * Why: a transaction lives 32 s after its final response (timers J, L and M), so under steady load the engine's old
+ * generation is mostly transactions waiting out their timers, promoted and dying at the same rate. After each full
+ * collection V8 sets the next one's trigger at a small multiple of what survived, and for the 60–120 MB the engine
+ * holds at 400 calls/s that meant a full mark every 6–7 s; its concurrent marking takes both cores of a small host
+ * from the sip workers, and the calls set up meanwhile were most of the INVITE→180 tail (docs/benchmarks.md).
+ * `--initial-old-space-size` puts a floor under that trigger (V8 keeps the configured initial size as the smallest
+ * limit, as a JVM keeps -Xms): below 512 MB of old generation the engine does not mark at all, above it V8's own rule
+ * applies. A floor, not a cap: memory in use is what it was (QuietGc still collects when the load falls; the memory
+ * per call and the RSS after a burst are measured after a collection). Node accepts the flag only on its command
+ * line, not in NODE_OPTIONS.
+ */
+export const ENGINE_NODE_ARGS: readonly string[] = Object.freeze(['--initial-old-space-size=512']);
+
 /** `env` with ENGINE_PROCESS_ENV added; a variable the operator set keeps the operator's value. */
 export function engineProcessEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = { ...env };

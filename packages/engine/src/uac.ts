@@ -3,7 +3,7 @@ import { metaTokens, toApp } from './control/bridge.js';
 import type { AppConnection } from './control/server.js';
 import type { Dialog } from './dialog/dialog.js';
 import { confirmUacDialog, uacDialog } from './dialog/ua.js';
-import { serialize, type SipRequest, type SipResponse } from './sip/index.js';
+import { parseMessage, serialize, type SipRequest, type SipResponse } from './sip/index.js';
 import { ClientTransaction, type ClientTimeout } from './transaction/client.js';
 import type { Clock } from './transaction/clock.js';
 import { buildCancel, buildLocalFailure, buildNon2xxAck } from './transaction/requests.js';
@@ -154,6 +154,16 @@ export class UacSide {
     return d;
   }
 
+  /**
+   * The request of a pending client transaction that was sent as bytes only (an in-dialog non-INVITE request), read
+   * back from them; undefined once a final response was handled (the bytes are released then).
+   */
+  private sentRequest(t: ClientTxn): SipRequest | undefined {
+    if (!t.pending || t.bytes.length === 0) return undefined;
+    const r = parseMessage(t.bytes);
+    return r.ok && !r.msg.isResponse ? r.msg : undefined;
+  }
+
   /** The request of a client transaction that has not had its final response yet. */
   private reqOf(t: ClientTxn): SipRequest {
     const req = t.tu.req;
@@ -174,7 +184,7 @@ export class UacSide {
     return bytes;
   }
 
-  newClientTxn(method: string, branch: string, req: SipRequest, bytes: Buffer, dest: Dest, app: AppConnection | undefined, dialogId: string): ClientTxn {
+  newClientTxn(method: string, branch: string, req: SipRequest | undefined, bytes: Buffer, dest: Dest, app: AppConnection | undefined, dialogId: string): ClientTxn {
     const t: ClientTxn = new ClientTransaction(
       {
         id: newId(),
@@ -247,7 +257,7 @@ export class UacSide {
       const d = this.s.dialogs.get(t.tu.dialogId);
       if (d) this.s.removeDialog(d);
     }
-    const req = t.tu.req;
+    const req = t.tu.req ?? this.sentRequest(t);
     if (!req) return; // a final response was handled: nothing left to fail
     if (t.method === 'INVITE' && !t.tu.dialogId) {
       const d = this.s.dialogs.get(`${req.callId ?? ''};from-tag=${req.from?.tag ?? ''}`);

@@ -184,7 +184,7 @@ export class UasSide {
     const txn = this.newServerTxn(key, method, dest, {
       req,
       peer,
-      ackKey: method === 'INVITE' ? ackKey(req) : '',
+      ackKey: '',
       cseq: req.cseq?.seq ?? 0,
       dialogId: dialog?.id ?? '',
       formedDialogId: '',
@@ -244,7 +244,7 @@ export class UasSide {
         tryingDelayMs: this.c.tryingDelayMs,
         onTerminated: () => {
           this.settle(txn, false);
-          this.c.txns.removeServer(txn, tu.ackKey);
+          this.c.txns.removeServer(txn, txn.tu.ackKey);
           if (!tracked) return;
           this.c.owner.delete(txn.id);
           this.c.metrics?.activeServerTransactions.set(this.c.txns.serverCount);
@@ -252,7 +252,7 @@ export class UasSide {
       },
       tu,
     );
-    this.c.txns.addServer(txn, tracked, tu.ackKey);
+    this.c.txns.addServer(txn, tracked, '');
     if (tracked) this.c.metrics?.activeServerTransactions.set(this.c.txns.serverCount);
     return txn;
   }
@@ -265,18 +265,22 @@ export class UasSide {
   }
 
   private onNetworkAck(ack: SipRequest, peer: Peer): void {
-    // ACK for a non-2xx final: same branch as the INVITE (or, leniently, same Call-ID/CSeq/From-tag)
-    let st = this.c.txns.server(serverKey(ack, 'INVITE'));
-    if (!st) {
-      const alt = this.c.txns.inviteByAck(ackKey(ack));
-      if (alt && alt.finalStatus >= 300) st = alt;
-    }
-    if (st && st.onAck()) return; // Completed → Confirmed (timer I), or a retransmitted ACK
-    // ACK for a 2xx: a new transaction inside the dialog
+    // The usual ACK, of a 2xx its dialog waits for (same CSeq), is looked for first: it is a new transaction with a
+    // branch of its own, which no server transaction would match (and the INVITE with that CSeq got a 2xx, so it is no
+    // non-2xx ACK). A UAC dialog also waits for ACKs: to the 2xx of a re-INVITE it received.
     const d = this.s.dialogs.find(ack.callId ?? '', ack.from?.tag ?? '', ack.to?.tag ?? '');
-    if (!d) return; // a UAC dialog also waits for ACKs: to the 2xx of a re-INVITE it received
-    const w = d.ackWait;
-    if (!w || (ack.cseq?.seq ?? -1) !== w.cseq) return; // retransmitted or stray ACK
+    const w = d?.ackWait;
+    if (!d || !w || (ack.cseq?.seq ?? -1) !== w.cseq) {
+      // ACK for a non-2xx final: same branch as the INVITE (or, leniently, same Call-ID/CSeq/From-tag); the
+      // transaction goes Completed → Confirmed (timer I) or absorbs a retransmitted ACK. Anything else: stray.
+      let st = this.c.txns.server(serverKey(ack, 'INVITE'));
+      if (!st && this.c.txns.ackIndexed > 0) {
+        const alt = this.c.txns.inviteByAck(ackKey(ack));
+        if (alt && alt.finalStatus >= 300) st = alt;
+      }
+      st?.onAck();
+      return;
+    }
     this.s.dialogs.stopAckWait(d);
     if (ack.headers.get('contact') !== undefined) {
       const c = ack.contact;
@@ -352,6 +356,12 @@ export class UasSide {
   /** `sendFinal` for a response already written as bytes (the app's answers, built straight into text). */
   sendFinalBytes(t: ServerTxn, status: number, bytes: Buffer): void {
     this.settle(t);
+    const req = t.tu.req;
+    if (status >= 300 && t.isInvite && req && t.tu.ackKey === '' && t.pending) {
+      // its ACK may come with another branch (RFC 2543 peers): matched leniently by Call-ID|CSeq|From-tag
+      t.tu.ackKey = ackKey(req);
+      this.c.txns.indexAck(t, t.tu.ackKey);
+    }
     t.sendFinal(status, bytes);
     t.tu.req = undefined;
     this.s.countResponseOut(t.method, status, t.dest.proto);

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ENGINE_NODE_ARGS, ENGINE_PROCESS_ENV } from '@kumo/engine';
 import { freePort, reservePorts } from '@kumo/testkit';
 
 const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
@@ -73,6 +74,15 @@ describe('kumo up', () => {
     expect(first.output()).toMatch(/Tenant key +kumo_/);
     expect(first.output()).toMatch(/processes +engine, sip ×2, api, billing/);
     expect(first.output()).not.toMatch(/not ready after/);
+    // the engine child as production starts it: its node flags before the script, its allocator in its environment
+    // (ENGINE_NODE_ARGS, ENGINE_PROCESS_ENV: packages/engine/src/launch.ts), read from the running process
+    const kids = execFileSync('pgrep', ['-P', String(first.child.pid)]).toString().trim().split('\n').map(Number);
+    const argvOf = (pid: number): string[] => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a !== '');
+    const enginePid = kids.find((p) => argvOf(p).at(-1) === 'engine');
+    expect(enginePid).toBeDefined();
+    expect(argvOf(enginePid as number)).toEqual([process.execPath, ...ENGINE_NODE_ARGS, MAIN, 'engine']);
+    const engineEnv = readFileSync(`/proc/${String(enginePid)}/environ`, 'utf8').split('\0');
+    for (const [k, v] of Object.entries(ENGINE_PROCESS_ENV)) expect(engineEnv, k).toContain(`${k}=${v}`);
     const credsFile = join(dir, 'demo-credentials.json');
     expect(statSync(credsFile).mode & 0o077).toBe(0);
     const creds = JSON.parse(readFileSync(credsFile, 'utf8')) as { tenantAdminKey: string; extensions: Record<string, string> };

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { ENGINE_PROCESS_ENV, engineProcessEnv } from '@kumo/engine';
+import { ENGINE_NODE_ARGS, ENGINE_PROCESS_ENV, engineProcessEnv } from '@kumo/engine';
 
 const INFRA = fileURLToPath(new URL('../../../../infra/', import.meta.url));
 const read = (p: string): string => readFileSync(INFRA + p, 'utf8');
@@ -53,5 +53,42 @@ describe('the engine process environment (one place: ENGINE_PROCESS_ENV)', () =>
 
   it('the image installs the preloaded library', () => {
     if (ENGINE_PROCESS_ENV['LD_PRELOAD']?.includes('jemalloc')) expect(read('compose/Dockerfile')).toMatch(/apt-get install[^\n]*libjemalloc2/);
+  });
+});
+
+/**
+ * The engine's node flags (its GC floor: packages/engine/src/launch.ts, docs/engine.md "GC slack") are written once,
+ * as ENGINE_NODE_ARGS; node takes them only on its command line, so every launcher puts them between `node` and the
+ * script: `kumo up` (up.ts; its integration test reads the running engine's command line), the systemd unit, the engine services of both Compose files and the engine containers of
+ * the Kubernetes manifest, whose command is the image's entrypoint with the flags added.
+ */
+describe('the engine node flags (one place: ENGINE_NODE_ARGS)', () => {
+  const flags = [...ENGINE_NODE_ARGS];
+  const entrypoint = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(read('compose/Dockerfile'))?.[1] ?? '[]') as string[];
+  const withFlags = [entrypoint[0], ...flags, ...entrypoint.slice(1)];
+
+  it('names a flag at all, and the image has an entrypoint to add them to', () => {
+    expect(flags.length).toBeGreaterThan(0);
+    expect(entrypoint[0]).toBe('node');
+  });
+
+  it('the systemd unit', () => {
+    const exec = read('systemd/kumo-engine.service').split('\n').find((l) => l.startsWith('ExecStart='));
+    expect(exec?.slice('ExecStart='.length).split(' ')).toEqual(['/usr/bin/node', ...flags, '/opt/kumo/packages/cli/dist/main.js', 'engine']);
+  });
+
+  it('every engine service of both Compose files', () => {
+    for (const f of ['compose/docker-compose.yml', 'compose/multi-host.yml']) {
+      const doc = parse(read(f)) as { services: Record<string, { command?: string[]; entrypoint?: string[] }> };
+      for (const [name, s] of Object.entries(doc.services).filter(([, x]) => x.command?.[0] === 'engine')) expect(s.entrypoint, `${f} ${name}`).toEqual(withFlags);
+    }
+  });
+
+  it('every engine container of the Kubernetes manifest', () => {
+    type C = { args?: string[]; command?: string[] };
+    const docs = parseAllDocuments(read('k8s/kumo.yaml')).map((d) => d.toJS() as { spec?: { template?: { spec: { containers: C[] } } } });
+    const engines = docs.flatMap((d) => d.spec?.template?.spec.containers ?? []).filter((c) => c.args?.[0] === 'engine');
+    expect(engines.length).toBeGreaterThan(0);
+    for (const c of engines) expect(c.command).toEqual(withFlags);
   });
 });

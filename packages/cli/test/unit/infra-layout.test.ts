@@ -98,11 +98,15 @@ function envFile(p: string): Record<string, string> {
   return out;
 }
 
-/** A Compose file's Kumo processes (the Kumo image running a `kumo` command, not a namespace holder) with their network namespace (the service whose network they use) and address. */
+/**
+ * A Compose file's Kumo processes (the Kumo image running a `kumo` command — with the image's entrypoint, or with node
+ * flags of its own as the engine has, docs/engine.md "GC slack" — not a namespace holder) with their network namespace
+ * (the service whose network they use) and address.
+ */
 function composeKumo(file: string): { services: Record<string, ComposeService>; kumo: { name: string; cmd: string; env: Record<string, string>; netns: string; address: string }[] } {
   const services = (parse(read(file), { merge: true }) as { services: Record<string, ComposeService> }).services;
   const kumo = Object.entries(services)
-    .filter(([, s]) => s.build?.dockerfile === 'infra/compose/Dockerfile' && s.entrypoint === undefined)
+    .filter(([, s]) => s.build?.dockerfile === 'infra/compose/Dockerfile' && (s.entrypoint === undefined || s.entrypoint.at(-1)?.endsWith('/cli/dist/main.js') === true))
     .map(([name, s]) => {
       const netns = s.network_mode?.startsWith('service:') ? s.network_mode.slice('service:'.length) : name;
       const address = Object.values(services[netns]?.networks ?? {})[0]?.ipv4_address ?? netns;

@@ -5,7 +5,9 @@ import { parseMessage, type SipMessage } from '../sip/index.js';
  * no Via, an app's INVITE may have only a From and a Contact), so the parser's lenient mode is used: mandatory
  * header checks are skipped and the body is everything after the empty line.
  */
+const APP_PARSE = { lenient: true, limits: { maxMessageSize: 1048576 } } as const;
+
 export function parseAppMessage(bytes: Buffer | string): SipMessage | undefined {
-  const r = parseMessage(typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes, { lenient: true, limits: { maxMessageSize: 1048576 } });
+  const r = parseMessage(typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes, APP_PARSE);
   return r.ok ? r.msg : undefined;
 }

@@ -1,6 +1,7 @@
 import type { AppConnection } from '../control/server.js';
 import type { TimerHandle } from '../transaction/clock.js';
 import type { Retransmitter } from '../transaction/retransmit.js';
+import type { SipUri } from '../sip/index.js';
 import type { Dest } from '../transaction/types.js';
 
 /** A SIP dialog (RFC 3261 §12) as the engine tracks it for one app. */
@@ -35,6 +36,12 @@ export interface Dialog {
   /** UAC: CSeq of the last INVITE we sent, and the ACK we sent for its 2xx (resent on retransmitted 2xx). */
   inviteCSeq: number;
   lastAck: { cseq: number; bytes: Buffer; dest: Dest } | undefined;
+  /**
+   * The first hop's URI as last parsed (first route, else remote target), whether its host is an address literal, and
+   * the texts it was parsed from: in-dialog requests parse it again only when the route set or the target changed
+   * (dialogDest).
+   */
+  hop?: { route: string | undefined; target: string; uri: SipUri | undefined; ip: boolean } | undefined;
   /** A CANCEL crossed our 2xx: hang up once the ACK comes (drachtio behaviour). */
   byeAfterAck: boolean;
   created: number;

@@ -142,8 +142,10 @@ export class StreamFramer {
 }
 
 /** A failed ParseResult for a head that cannot be framed, carrying whatever headers were legible. */
+const UNBOUNDED = { limits: { maxMessageSize: Number.MAX_SAFE_INTEGER } };
+
 function headFailure(head: Buffer, status: number, reason: string): ParseResult {
-  const r = parseMessage(head, { limits: { maxMessageSize: Number.MAX_SAFE_INTEGER } });
+  const r = parseMessage(head, UNBOUNDED);
   if (!r.ok) return { ...r, status, reason };
   const m = r.msg;
   return {

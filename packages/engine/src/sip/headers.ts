@@ -47,8 +47,20 @@ export function headerKey(name: string): string {
   return lower;
 }
 
+/** Spellings already worked out, by the name as written (bounded: names are the peers' and apps' choice). */
+const prettyCache = new Map<string, string>();
+const PRETTY_CACHE_MAX = 1024;
+
 /** The conventional spelling of a header name (`call-id` → `Call-ID`, `i` → `Call-ID`). */
 export function prettyHeaderName(name: string): string {
+  const hit = prettyCache.get(name);
+  if (hit !== undefined) return hit;
+  const p = spell(name);
+  if (prettyCache.size < PRETTY_CACHE_MAX) prettyCache.set(name, p);
+  return p;
+}
+
+function spell(name: string): string {
   const key = headerKey(name);
   const p = PRETTY[key];
   if (p !== undefined) return p;

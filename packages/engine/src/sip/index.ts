@@ -16,7 +16,7 @@ export { SipHeaders, COMPACT_FORMS, headerKey, prettyHeaderName, splitHeaderValu
 export { SipMessageBase, SipRequest, SipResponse, type SipMessage } from './message.js';
 export { newParams, unquote, quote, isToken, parseCSeq, parseUInt } from './grammar.js';
 export { parseUri, parseSipUri, formatUri, unescapeUri, formatParams, uriHostPort } from './uri.js';
-export { parseNameAddr, parseNameAddrList, formatNameAddr } from './nameaddr.js';
+export { parseNameAddr, parseNameAddrList, formatNameAddr, bracketed } from './nameaddr.js';
 export { parseVia, formatVia } from './via.js';
 export { parseMessage, isKeepAlive, type ParseResult, type ParseOptions, type PartialMessage } from './parser.js';
 export { StreamFramer, type FramedItem } from './framer.js';

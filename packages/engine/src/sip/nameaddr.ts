@@ -121,3 +121,26 @@ export function formatNameAddr(na: NameAddr): string {
   const dn = na.displayName === undefined ? '' : `${displayText(na.displayName)} `;
   return `${dn}<${na.uriText}>${formatParams(na.params)}`;
 }
+
+/**
+ * A From/To/Contact value in name-addr form (`<uri>;params`): an addr-spec is rewritten with angle brackets; a
+ * name-addr, or text that is neither, is returned as it is. Without a parse when the text already opens with a
+ * quoted display name (which must be followed by `<`) or has a `<` with neither `"` nor `;` before it (an addr-spec's
+ * parameters could hold one only inside a quoted string): parsing could then only confirm it or fail.
+ */
+export function bracketed(v: string): string {
+  const c = v.charCodeAt(v.length - v.trimStart().length);
+  if (c === 0x22 /* " */) return v;
+  const lt = v.indexOf('<');
+  if (lt >= 0) {
+    let plain = true;
+    for (let k = 0; k < lt && plain; k++) {
+      const ch = v.charCodeAt(k);
+      plain = ch !== 0x22 && ch !== 0x3b;
+    }
+    if (plain) return v;
+  }
+  const na = parseNameAddr(v);
+  if (!na || na.bracketed) return v;
+  return formatNameAddr({ ...na, bracketed: true });
+}

@@ -95,10 +95,23 @@ export function isKeepAlive(buf: Buffer): boolean {
   return true;
 }
 
+/**
+ * The limits with the defaults filled in, worked out once per limits object: callers pass the same one with every
+ * message (the engine's configured limits, the app frames' size limit), and a spread per message was a slow clone.
+ */
+const merged = new WeakMap<Partial<ParserLimits>, ParserLimits>();
+function fullLimits(l: Partial<ParserLimits>): ParserLimits {
+  let m = merged.get(l);
+  if (m === undefined) {
+    m = { ...DEFAULT_LIMITS, ...l };
+    merged.set(l, m);
+  }
+  return m;
+}
+
 /** Parse one SIP message from a datagram (or a frame cut by `StreamFramer`). Never throws. */
 export function parseMessage(buf: Buffer, opts?: ParseOptions): ParseResult {
-  const limits: ParserLimits =
-    opts?.limits === undefined ? DEFAULT_LIMITS : { ...DEFAULT_LIMITS, ...opts.limits };
+  const limits: ParserLimits = opts?.limits === undefined ? DEFAULT_LIMITS : fullLimits(opts.limits);
   try {
     return parseInner(buf, limits, opts?.stream === true, opts?.lenient === true);
   } catch {

@@ -45,11 +45,14 @@ export class ClientTransaction<TU = unknown> {
   private reqBytes: Buffer | undefined;
 
   private readonly o: ClientTxnOptions;
+  /** `branch|method`: how responses find it (§17.1.3); one string, hashed once by the tables. */
+  readonly key: string;
 
   constructor(
     o: ClientTxnOptions,
     readonly tu: TU,
   ) {
+    this.key = `${o.branch}|${o.method}`;
     this.reqBytes = o.bytes;
     this.o = { ...o, bytes: EMPTY };
     this.retrans = new Retransmitter(o.clock, () => {
@@ -67,10 +70,6 @@ export class ClientTransaction<TU = unknown> {
   }
   get method(): string {
     return this.o.method;
-  }
-  /** `branch|method`: how responses find it (§17.1.3). */
-  get key(): string {
-    return `${this.o.branch}|${this.o.method}`;
   }
   get dest(): Dest {
     return this.o.dest;

@@ -50,6 +50,19 @@ export class TransactionTable<S extends TableTxn, C extends TableTxn> {
     if (ackKeyOf !== '') this.inviteByAckKey.set(ackKeyOf, t);
   }
 
+  /**
+   * Indexes an INVITE server transaction by its `ackKey` later than `addServer`: only one that sent a 3xx–6xx needs
+   * it (the ACK of a 2xx is matched by its dialog), so the engine indexes it when it sends one.
+   */
+  indexAck(t: S, ackKeyOf: string): void {
+    this.inviteByAckKey.set(ackKeyOf, t);
+  }
+
+  /** INVITE server transactions indexed by `ackKey` (none: no lenient ACK lookup is needed). */
+  get ackIndexed(): number {
+    return this.inviteByAckKey.size;
+  }
+
   removeServer(t: S, ackKeyOf: string): void {
     if (this.serverByKey.get(t.key) === t) this.serverByKey.delete(t.key);
     if (this.serverIds.get(t.id) === t) this.serverIds.delete(t.id);

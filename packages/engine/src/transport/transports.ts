@@ -274,9 +274,22 @@ export class Transports {
 
   /** The local point to use for sending to `addr` over `proto` (matching IP family). */
   localFor(proto: Proto, addr: string): LocalPoint | undefined {
+    // the first point of that family, else the first of the protocol (no arrays built: once per request sent)
     const fam = familyOf(addr);
-    const list = proto === 'udp' ? this.udp.map((u) => u.local) : this.tcpServers.filter((t) => t.local.proto === proto).map((t) => t.local);
-    return list.find((l) => l.family === fam) ?? list[0];
+    let any: LocalPoint | undefined;
+    if (proto === 'udp') {
+      for (const u of this.udp) {
+        if (u.local.family === fam) return u.local;
+        any ??= u.local;
+      }
+      return any;
+    }
+    for (const t of this.tcpServers) {
+      if (t.local.proto !== proto) continue;
+      if (t.local.family === fam) return t.local;
+      any ??= t.local;
+    }
+    return any;
   }
 
   /** Existing TCP/TLS connection to addr:port, if any. */

@@ -1,7 +1,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-return -- drachtio-srf ships no usable types */
 /**
  * The engine's memory comes back after a burst (issue 19; docs/engine.md "Memory after a burst"): a real engine
- * process started with ENGINE_PROCESS_ENV (jemalloc), an unmodified drachtio-srf B2BUA, sipp on both sides. Its RSS
+ * process started with ENGINE_PROCESS_ENV (jemalloc) and ENGINE_NODE_ARGS (its GC floor), an unmodified drachtio-srf B2BUA, sipp on both sides. Its RSS
  * after a 100-call warm-up is the idle figure; then a burst of 3,000 calls; once their transactions have ended
  * (T1 = 100 ms here, so 6.4 s instead of 32 s) the RSS must come back within BOUND_MB of idle (QuietGc collects,
  * jemalloc returns the pages). On glibc malloc the same run keeps tens of MB (KUMO_TEST_BURST_MALLOC=glibc runs it
@@ -13,7 +13,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort, startSipp } from '@kumo/testkit';
-import { engineProcessEnv } from '../../src/index.js';
+import { ENGINE_NODE_ARGS, engineProcessEnv } from '../../src/index.js';
 import { connectSrf, disconnectSrf } from '../apps/srf-apps.js';
 
 const BOUND_MB = 30;
@@ -61,7 +61,7 @@ describe.skipIf(!jemalloc && !glibcRun)('engine RSS after a burst (real engine p
     const script = fileURLToPath(new URL('../apps/engine-child.mjs', import.meta.url));
     const c = fork(script, [String(sipPort), String(controlPort), String(T1)], {
       env: glibcRun ? process.env : engineProcessEnv(process.env),
-      execArgv: ['--expose-gc'],
+      execArgv: ['--expose-gc', ...ENGINE_NODE_ARGS],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     child = c;

@@ -55,6 +55,10 @@ describe.each(['udp', 'tcp'] as const)('unmodified drachtio-srf as UAC, sipp as 
     expect(r.successful).toBe(1);
   });
 
+  it('createUAC to a destination the engine cannot send to: the app gets NOK with the reason, at once', async () => {
+    await expect(srf.createUAC('sip:service@127.0.0.1:5060;transport=ws', { localSdp: ANSWER_SDP })).rejects.toThrow(/transport ws is not supported/);
+  });
+
   it('createUAC: 486 is reported and ACKed by the engine', async () => {
     const { port, sipp } = await uas('uas-busy-expect-ack.xml');
     await expect(srf.createUAC(`sip:service@127.0.0.1:${port}${tp}`, { localSdp: ANSWER_SDP })).rejects.toMatchObject({ status: 486 });

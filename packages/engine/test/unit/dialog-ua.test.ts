@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildInDialog, confirmUacDialog, dialogDest, stripTag, uacDialog, uasDialog } from '../../src/dialog/ua.js';
-import { SipHeaders, parseMessage, type SipRequest, type SipResponse } from '../../src/index.js';
+import { buildInDialog, confirmUacDialog, dialogAckBytes, dialogDest, inDialogBytes, stripTag, uacDialog, uasDialog } from '../../src/dialog/ua.js';
+import { SipHeaders, parseMessage, serialize, type SipRequest, type SipResponse } from '../../src/index.js';
 import type { Dest } from '../../src/transaction/types.js';
 
 const UDP: Dest = { proto: 'udp', addr: '192.0.2.1', port: 5060 };
@@ -74,6 +74,44 @@ describe('dialog UA functions (RFC 3261 §12)', () => {
     const info = buildInDialog(d, 'INFO', undefined, new SipHeaders(), Buffer.alloc(0));
     expect(info.uri).toBe('sip:strict.example');
     expect(info.headers.getAll('route')).toEqual(['<sip:p2.example;lr>', '<sip:bob@192.0.2.20:5080;transport=tcp>']);
+  });
+
+  it('the 2xx ACK written straight into bytes is byte for byte the built ACK (loose and strict routing, no route, with a body)', () => {
+    const via = 'SIP/2.0/UDP 192.0.2.1:5060;rport;branch=z9hG4bKack';
+    const built = (d: ReturnType<typeof uacDialog>, body: Buffer, ct?: string): string => {
+      const h = new SipHeaders();
+      if (body.length > 0) h.append('Content-Type', ct ?? 'application/sdp');
+      const req = buildInDialog(d, 'ACK', undefined, h, body, d.inviteCSeq);
+      req.headers.prepend('Via', via);
+      return serialize(req).toString('utf8');
+    };
+    const sdp = Buffer.from('v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\n');
+    for (const routes of [undefined, ['<sip:p1.example>', '<sip:p2.example;lr>'], []]) {
+      const d = uacDialog(invite, ok, 'c1;from-tag=a1', 'confirmed', UDP, undefined);
+      if (routes) d.routeSet = routes;
+      for (const [body, ct] of [[Buffer.alloc(0), undefined], [sdp, undefined], [sdp, 'application/sdp;x=1']] as const) {
+        const b = dialogAckBytes(d, via, body, ct);
+        expect(b.toString('utf8')).toBe(built(d, body, ct));
+        expect(b.buffer.byteLength).toBe(b.length); // memory of its own, not a pool slab
+      }
+    }
+  });
+
+  it('in-dialog requests written straight into bytes are byte for byte the built ones, and count the CSeq up alike', () => {
+    const via = 'SIP/2.0/UDP 192.0.2.1:5060;rport;branch=z9hG4bKbye';
+    const extra: [string, string][] = [['X-Call', 'abc'], ['Content-Type', 'application/dtmf-relay']];
+    const body = Buffer.from('Signal=1\r\nDuration=100\r\n');
+    for (const routes of [undefined, ['<sip:p1.example>', '<sip:p2.example;lr>'], []]) {
+      for (const [method, uri] of [['BYE', undefined], ['INFO', 'sip:placeholder'], ['NOTIFY', 'sip:bob@192.0.2.30']] as const) {
+        const a = uacDialog(invite, ok, 'c1;from-tag=a1', 'confirmed', UDP, undefined);
+        const b = uacDialog(invite, ok, 'c1;from-tag=a1', 'confirmed', UDP, undefined);
+        if (routes) a.routeSet = b.routeSet = routes;
+        const req = buildInDialog(a, method, uri, new SipHeaders(extra), body);
+        req.headers.prepend('Via', via);
+        expect(inDialogBytes(b, method, uri, via, extra, body).toString('utf8')).toBe(serialize(req).toString('utf8'));
+        expect(b.localSeq).toBe(a.localSeq);
+      }
+    }
   });
 
   it('destination: the first route, else the remote target; transport from the URI; hostnames fall back to where the dialog came from', () => {

@@ -133,4 +133,29 @@ describe('UacSide', () => {
     expect(frames[0]).toMatch(/\r\nSIP\/2\.0 408 Request Timeout\r\n/);
     expect(txns.clientCount).toBe(0);
   });
+
+  it('an in-dialog BYE sent as bytes only (no request kept): timer F still reports a 408 built from those bytes', () => {
+    const { uac, clock, frames, txns } = setup();
+    clock.advance(64 * 500 + 1); // the INVITE's own 408 first
+    const bye = [
+      'BYE sip:bob@127.0.0.1:5080 SIP/2.0',
+      'Via: SIP/2.0/UDP 127.0.0.1:5060;rport;branch=z9hG4bK-bye-1',
+      'Max-Forwards: 70',
+      'From: <sip:alice@127.0.0.1>;tag=la',
+      'To: <sip:bob@127.0.0.1>;tag=rb',
+      'Call-ID: uac-unit-1',
+      'CSeq: 2 BYE',
+      'Content-Length: 0',
+      '',
+      '',
+    ].join('\r\n');
+    const app = { closed: false, send: (rest: string, body?: Buffer) => (frames.push(rest + (body?.toString('utf8') ?? '')), 'id') } as unknown as AppConnection;
+    const t = uac.newClientTxn('BYE', 'z9hG4bK-bye-1', undefined, Buffer.from(bye), DEST, app, '');
+    uac.startClient(t);
+    clock.advance(64 * 500 + 1);
+    expect(frames).toHaveLength(2);
+    expect(frames[1]).toMatch(/\r\nSIP\/2\.0 408 Request Timeout\r\nVia: SIP\/2\.0\/UDP 127\.0\.0\.1:5060;rport;branch=z9hG4bK-bye-1\r\n/);
+    expect(frames[1]).toMatch(/\r\nCSeq: 2 BYE\r\n/);
+    expect(txns.clientCount).toBe(0);
+  });
 });

@@ -133,6 +133,23 @@ describe('UasSide', () => {
     expect(c.out()).toEqual(['SIP/2.0 200 OK', 'SIP/2.0 487 Request Terminated']);
   });
 
+  it('a non-2xx ACK with another branch (RFC 2543 peer) ends timer G: the INVITE is indexed by Call-ID|CSeq|From-tag only once it sent its 3xx-6xx', () => {
+    const { uas, txns, out, clock } = setup();
+    const r = req('INVITE', { branch: 'z9hG4bK-inv' });
+    uas.onRequest(r, PEER);
+    expect(txns.ackIndexed).toBe(0); // a call answered 2xx never needs the lenient match
+    const t = txns.server(serverKey(r, 'INVITE'));
+    if (!t?.tu.req) throw new Error('no transaction');
+    uas.sendFinal(t, buildResponse(t.tu.req, 486, undefined, 'tt'));
+    expect(txns.ackIndexed).toBe(1);
+    uas.onRequest(req('ACK', { branch: 'z9hG4bK-ack-other', toTag: 'tt' }), PEER);
+    expect(t.state).toBe('confirmed');
+    clock.advance(2000); // no timer G retransmission after the ACK
+    expect(out()).toEqual(['SIP/2.0 100 Trying', 'SIP/2.0 486 Busy Here']);
+    clock.advance(64000);
+    expect(txns.ackIndexed).toBe(0); // forgotten with the transaction
+  });
+
   it('shedding: a new INVITE gets a stateless 503 with Retry-After and a kshed To-tag; no transaction, no app', () => {
     const { uas, frames, txns, overload, wire } = setup({ pendingHigh: 0 });
     overload.delivered(); // backlog over the limit: the backstop sheds

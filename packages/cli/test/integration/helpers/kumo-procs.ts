@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { engineProcessEnv } from '@kumo/engine';
+import { ENGINE_NODE_ARGS, engineProcessEnv } from '@kumo/engine';
 import { validateExtension, validateTenantCreate, validateTrunk, type Cdr } from '@kumo/domain';
 import { ProvisioningRepo, SYSTEM_ACTOR, createRedis, keySchema, type KeySchema, type RedisClient } from '@kumo/store';
 import { SDP, drachtioConfig, externalDrachtio, freePort, reply, runSipp, scenario, startSipp, uacCall, uniquePrefix, type SippHandle, type SippResult } from '@kumo/testkit';
@@ -31,7 +31,7 @@ export class KumoProc {
     const drachtio = this.name === 'engine' ? externalDrachtio() : undefined;
     const c = drachtio
       ? spawn(drachtio, ['-f', this.drachtioConf()], { stdio: ['ignore', 'pipe', 'pipe'] })
-      : spawn(process.execPath, [MAIN, this.name], { env: this.name === 'engine' ? engineProcessEnv({ ...process.env, ...this.env }) : { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      : spawn(process.execPath, [...(this.name === 'engine' ? ENGINE_NODE_ARGS : []), MAIN, this.name], { env: this.name === 'engine' ? engineProcessEnv({ ...process.env, ...this.env }) : { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = c;
     const add = (d: Buffer): void => {
       this.output += d.toString();
