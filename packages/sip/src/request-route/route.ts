@@ -1028,13 +1028,13 @@ export async function retrying(fn: () => Promise<unknown>, onError: (err: unknow
   }
 }
 
-/** The CDR facts of a routed (or refused) call; undefined before a tenant and caller are known. */
 /** The codecs of an answer's SDP, parsed once per SDP (an answered call's facts are built for its record and for its CDR). */
 function answerCodecs(ctx: RouteContext, sdp: string): string[] {
   if (ctx.answerCodecs?.sdp !== sdp) ctx.answerCodecs = { sdp, codecs: sdpCodecs(sdp) };
   return [...ctx.answerCodecs.codecs];
 }
 
+/** The CDR facts of a routed (or refused) call; undefined before a tenant and caller are known. */
 export function callFacts(ctx: RouteContext, endedAt: number, outcome: SessionOutcome | undefined = ctx.outcome): CallFacts | undefined {
   const tenant = ctx.tenant;
   const caller = ctx.caller;
