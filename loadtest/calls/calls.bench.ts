@@ -298,8 +298,10 @@ describe('calls benchmark', () => {
     if (best) {
       const sip = Object.entries(best.kumo.cpu).filter(([n]) => n.startsWith('sip-'));
       const perCall = sip.reduce((a, [, c]) => a + c.cpuSecondsPer1000, 0);
-      results.summary = { highestCleanRate: best.rate, achieved: best.kumo.callsPerSecond, ratio: best.ratio, sipCpuMsPerCall: perCall, workers: WORKERS };
-      say(`RESULT calls: highest clean offered rate ${best.rate}/s (achieved ${best.kumo.callsPerSecond}/s, ratio to sipp→sipp ${best.ratio}) with ${WORKERS} sip worker(s); sip-process CPU ${perCall.toFixed(3)} ms per call (all workers)`);
+      // what one core of sip workers carries at that rate: the scaling figure, comparable across machines and worker counts
+      const perSipCore = perCall > 0 ? Math.round(1000 / perCall) : 0;
+      results.summary = { highestCleanRate: best.rate, achieved: best.kumo.callsPerSecond, ratio: best.ratio, sipCpuMsPerCall: perCall, callsPerSipCore: perSipCore, workers: WORKERS };
+      say(`RESULT calls: highest clean offered rate ${best.rate}/s (achieved ${best.kumo.callsPerSecond}/s, ratio to sipp→sipp ${best.ratio}) with ${WORKERS} sip worker(s); sip-process CPU ${perCall.toFixed(3)} ms per call (all workers) = ${perSipCore} calls/s per sip core`);
     }
   });
 });
