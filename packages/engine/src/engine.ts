@@ -325,7 +325,12 @@ export class EngineCore {
   countOut(msg: SipMessage, proto: string): void {
     if (!this.m) return;
     if (msg.isResponse) this.countResponseOut(msg.cseq?.method ?? '', msg.status, proto);
-    else this.m.requestsOut.inc({ method: metricMethod(msg.method), transport: proto });
+    else this.countRequestOut(msg.method, proto);
+  }
+
+  /** `countOut` for a request sent as bytes only (its method). */
+  countRequestOut(method: string, proto: string): void {
+    this.m?.requestsOut.inc({ method: metricMethod(method), transport: proto });
   }
 
   /** `countOut` for a response sent as bytes only (its CSeq method and status). */
@@ -468,7 +473,7 @@ export class EngineCore {
     const bytes = dialogAckBytes(d, l ? this.viaFor(l, newBranch()) : '', body ?? EMPTY_BODY, contentType);
     d.lastAck = { cseq: d.inviteCSeq, bytes, dest };
     this.sendBytes(dest, bytes);
-    this.m?.requestsOut.inc({ method: 'ACK', transport: dest.proto });
+    this.countRequestOut('ACK', dest.proto);
     return bytes;
   }
 

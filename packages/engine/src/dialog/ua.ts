@@ -191,13 +191,7 @@ export function inDialogBytes(
   head += `\r\nMax-Forwards: 70\r\nFrom: ${d.localUri};tag=${d.localTag}\r\nTo: ${d.remoteTag ? `${d.remoteUri};tag=${d.remoteTag}` : d.remoteUri}`;
   head += `\r\nCall-ID: ${d.callId}\r\nCSeq: ${seq} ${method}`;
   for (const [name, value] of extra) head += `\r\n${name}: ${value}`;
-  if (!owned) return finishMessage(head, body);
-  head += `\r\nContent-Length: ${body.length}\r\n\r\n`;
-  const hb = Buffer.byteLength(head, 'utf8');
-  const out = Buffer.allocUnsafeSlow(hb + body.length);
-  out.write(head, 0, 'utf8');
-  body.copy(out, hb);
-  return out;
+  return finishMessage(head, body, owned);
 }
 
 /**

@@ -141,9 +141,10 @@ export class StreamFramer {
   }
 }
 
-/** A failed ParseResult for a head that cannot be framed, carrying whatever headers were legible. */
+/** Parser options without a size bound (one object: the parser works out the full limits once per object). */
 const UNBOUNDED = { limits: { maxMessageSize: Number.MAX_SAFE_INTEGER } };
 
+/** A failed ParseResult for a head that cannot be framed, carrying whatever headers were legible. */
 function headFailure(head: Buffer, status: number, reason: string): ParseResult {
   const r = parseMessage(head, UNBOUNDED);
   if (!r.ok) return { ...r, status, reason };

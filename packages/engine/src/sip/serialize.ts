@@ -30,16 +30,17 @@ export function serialize(msg: SipMessage): Buffer {
 /**
  * The wire bytes of a message whose start line and header fields (`name: value`, CRLF-separated, no Content-Length)
  * are already written as `head`: a Content-Length equal to the body's byte length, CRLF, body. For the engine's own
- * messages built straight into text, without header objects.
+ * messages built straight into text, without header objects. `owned`: in memory of its own, never a view of Node's
+ * shared pool slab (bytes kept for a call's life: util.ts ownedCopy says why).
  */
-export function finishMessage(head: string, body: Buffer): Buffer {
-  return encode(`${head}\r\nContent-Length: ${body.length}\r\n\r\n`, body);
+export function finishMessage(head: string, body: Buffer, owned = false): Buffer {
+  return encode(`${head}\r\nContent-Length: ${body.length}\r\n\r\n`, body, owned);
 }
 
-function encode(head: string, body: Buffer): Buffer {
-  if (body.length === 0) return Buffer.from(head, 'utf8');
+function encode(head: string, body: Buffer, owned = false): Buffer {
+  if (body.length === 0 && !owned) return Buffer.from(head, 'utf8');
   const hb = Buffer.byteLength(head, 'utf8');
-  const out = Buffer.allocUnsafe(hb + body.length);
+  const out = owned ? Buffer.allocUnsafeSlow(hb + body.length) : Buffer.allocUnsafe(hb + body.length);
   out.write(head, 0, 'utf8');
   body.copy(out, hb);
   return out;
