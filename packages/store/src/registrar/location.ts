@@ -1,7 +1,7 @@
 import type { RedisClient } from '../client.js';
 import type { KeySchema } from '../keys.js';
 import { LuaScript } from '../script.js';
-import { AUTH_STATE_LUA, AUTH_STATE_WITH_IP_LUA, BINDINGS_OF_LUA, FAIL_LUA, NONCE_COUNT_LUA, REGISTER_LUA } from './lua.js';
+import { AUTH_STATE_LUA, BINDINGS_OF_LUA, FAIL_LUA, NONCE_COUNT_LUA, REGISTER_LUA } from './lua.js';
 
 /** One registered contact of an extension (RFC 3261 §10 binding). */
 export interface Binding {
@@ -65,7 +65,6 @@ const registerScript = new LuaScript(REGISTER_LUA);
 const failScript = new LuaScript(FAIL_LUA);
 const nonceCountScript = new LuaScript(NONCE_COUNT_LUA);
 const authStateScript = new LuaScript(AUTH_STATE_LUA);
-const authStateWithIpScript = new LuaScript(AUTH_STATE_WITH_IP_LUA);
 const bindingsOfScript = new LuaScript(BINDINGS_OF_LUA);
 
 /** Call-IDs never contain `|` (RFC 3261 `word`), but a hostile one must not break the record format. */
@@ -306,14 +305,10 @@ export class AuthGuardStore {
     const k = this.keys.tenant;
     const tenantKeys = [k.regBlockAor(tenantId, extension), k.regBlockPair(tenantId, extension, ip), k.authDevice(tenantId, device)];
     // One Redis: the address's block is read by the same script (one command, not two). A Cluster keeps it in another slot.
+    type State = [number, number, string | null, string | null, number];
     const [ipBlocked, r] = this.redis.isCluster
-      ? await Promise.all([
-          this.redis.exists(this.keys.global.regBlockIp(ip)),
-          authStateScript.run(this.redis, tenantKeys, []) as Promise<[number, number, string | null, string | null]>,
-        ])
-      : await (authStateWithIpScript.run(this.redis, [...tenantKeys, this.keys.global.regBlockIp(ip)], []) as Promise<
-          [number, number, string | null, string | null, number]
-        >).then((x) => [x[4], x] as const);
+      ? await Promise.all([this.redis.exists(this.keys.global.regBlockIp(ip)), authStateScript.run(this.redis, tenantKeys, []) as Promise<State>])
+      : await (authStateScript.run(this.redis, [...tenantKeys, this.keys.global.regBlockIp(ip)], []) as Promise<State>).then((x) => [x[4], x] as const);
     const [aor, pair, learned, pending] = r;
     return {
       ip: ipBlocked === 1,

@@ -132,21 +132,17 @@ return 1
 
 /**
  * What authenticating a request of one tenant's extension reads, in one command: whether the extension's
- * block and the (extension, address) block are set, and the device's digest state.
- * KEYS: aor block, pair block, device state. Returns { aor blocked 0/1, pair blocked 0/1, learned, pending }.
+ * block and the (extension, address) block are set, and the device's digest state; with a fourth key (the source
+ * address's block, a global key: given only where one Redis holds every key, not on a Cluster where it is in another
+ * slot), whether that is set too.
+ * KEYS: aor block, pair block, device state[, address block]. Returns { aor blocked 0/1, pair blocked 0/1, learned,
+ * pending, address blocked 0/1 (0 without the fourth key) }.
  */
 export const AUTH_STATE_LUA = `
 local d = redis.call('HMGET', KEYS[3], 'learned', 'pending')
-return { redis.call('EXISTS', KEYS[1]), redis.call('EXISTS', KEYS[2]), d[1], d[2] }
-`;
-
-/**
- * The same with the source address's block (a global key, KEYS[4]) read in the script too: one command where
- * one Redis holds every key (not on a Cluster, where the address's block is in another slot).
- */
-export const AUTH_STATE_WITH_IP_LUA = `
-local d = redis.call('HMGET', KEYS[3], 'learned', 'pending')
-return { redis.call('EXISTS', KEYS[1]), redis.call('EXISTS', KEYS[2]), d[1], d[2], redis.call('EXISTS', KEYS[4]) }
+local ip = 0
+if #KEYS >= 4 then ip = redis.call('EXISTS', KEYS[4]) end
+return { redis.call('EXISTS', KEYS[1]), redis.call('EXISTS', KEYS[2]), d[1], d[2], ip }
 `;
 
 /** The bindings of several extensions of one tenant in one command. KEYS: their bindings hashes. Returns one HGETALL reply per key. */
