@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Clock, TimerHandle } from './transaction/clock.js';
+import { detached } from './util.js';
 
 export interface OverloadOptions {
   /**
@@ -282,7 +283,8 @@ export class OverloadGuard {
       this.refused = new Set();
       this.refusedAt = t;
     }
-    this.refused.add(key);
+    // kept 4–8 s: a copy of its own, not a view of the refused request's text (util.ts detached)
+    this.refused.add(detached(key));
     return true;
   }
 
