@@ -21,6 +21,8 @@
  *   --overload-rate R     offer R calls/s in the overload step instead of 2× the highest clean rate (e.g. the same
  *                         absolute load for two builds whose clean rate differs on a busy machine)
  *   KUMO_BENCH_ENGINE_ARGS='--trace-gc …'  more node flags for the engine process only
+ *   KUMO_BENCH_COUNTS=1   the engine's SIP message counters (its Prometheus metrics) per completed call, per step
+ *   KUMO_BENCH_TRACE=1    the admission controller's state once a second (engine-proc.mjs)
  *   KUMO_BENCH_PERF=<dir> `perf record` of the engine's CPU samples per rate step, and where they fell (kernel by
  *                         system call, user space, GC); perf's own cost is small but present in that run's CPU figures
  *   KUMO_BENCH_STRACE=1   count the engine's system calls per call in each rate step (`strace -f -c` attached to the
@@ -334,7 +336,19 @@ async function cpuNow() {
     machine: machineCpu(),
     stats: e.stats,
     syscw: e.io?.syscw ?? NaN,
+    counts: e.counts,
   };
+}
+
+/** KUMO_BENCH_COUNTS=1: the engine's SIP message counters over a step, per completed call (those above 0.005). */
+function countsLine(c0, c1, calls) {
+  if (!c1.counts) return '';
+  const parts = [];
+  for (const [k, v] of Object.entries(c1.counts)) {
+    const d = (v - (c0.counts?.[k] ?? 0)) / Math.max(1, calls);
+    if (d >= 0.005) parts.push(`${k} ${d.toFixed(2)}`);
+  }
+  return `engine messages per completed call: ${parts.join(', ')}`;
 }
 const perK = (sec, calls) => (calls > 0 ? ((sec * 1000) / calls).toFixed(3) : 'n/a');
 /**
@@ -406,6 +420,7 @@ for (const rate of rates) {
   const cpu = `engine ${perK(c1.engine - c0.engine, r.ok)} CPU-s, apps ${perK(c1.apps - c0.apps, r.ok)} CPU-s per 1,000 calls`;
   console.log(`B2BUA offered ${rate} calls/s × ${CALLS}: ok ${r.ok} failed ${r.failed} retrans ${r.retrans} in ${r.seconds.toFixed(1)} s (${achieved.toFixed(0)} calls/s achieved) exit ${r.code} → ${clean ? (r.retrans === 0 ? 'clean' : 'no failures, with retransmissions') : 'FAILED'}; ${cpu}; shed ${c1.stats.shed - c0.stats.shed}; engine write syscalls (control link) per call ${((c1.syscw - c0.syscw) / Math.max(1, r.ok)).toFixed(2)}; kernel UDP RcvbufErrors +${drops}; load average ${load()}${sys}`);
   console.log(`  ${budget(c0, c1, r.ok)}`);
+  if (c1.counts) console.log(`  ${countsLine(c0, c1, r.ok)}`);
   if (perfLine) console.log(`  ${perfLine}`);
   // what the engine holds right after the step, its transactions still within their timers (RFC 6026: 32 s)
   const held = await gcStats();
@@ -459,6 +474,7 @@ if (overloadS > 0 && best > 0) {
   const achieved = win.ok / win.seconds;
   overloadLine = `overload: offered ${rate}/s (${overloadRate > 0 ? `${(rate / best).toFixed(1)}×` : '2×'} ${best}) for ${overloadS} s: ok ${r.ok}, ${achieved.toFixed(0)} calls/s completed while offering (${win.seconds.toFixed(1)} s) = ${((achieved / bestAchieved) * 100).toFixed(0)} % of capacity; admitted ${admitted}, admitted calls failed ${admittedFailed}; shed with 503 ${shed} INVITEs; retrans ${r.retrans}; sipp failure reasons ${JSON.stringify(r.why)}; engine ${perK(c1.engine - c0.engine, r.ok)} CPU-s, apps ${perK(c1.apps - c0.apps, r.ok)} CPU-s per 1,000 calls; kernel UDP RcvbufErrors +${drops}; load average ${load()}`;
   console.log(overloadLine);
+  if (c1.counts) console.log(`  ${countsLine(c0, c1, r.ok)}`);
 }
 
 const burstAt = burstRate > 0 ? burstRate : best;

@@ -118,7 +118,7 @@ export async function runEngine(ctx: ProcessContext): Promise<void> {
     tcpMaxPerSource: cfg.tcpMaxPerSource,
     tcpMaxConnections: cfg.tcpMaxConnections,
     supported: cfg.sipSupported,
-    overload: { lagHighMs: cfg.shedLagMs, pendingHigh: cfg.shedPendingInvites, retryAfterS: cfg.shedRetryAfterSeconds, latencyHighMs: cfg.shedAnswerMs },
+    overload: { lagHighMs: cfg.shedLagMs, pendingHigh: cfg.shedPendingInvites, retryAfterS: cfg.shedRetryAfterSeconds, latencyHighMs: cfg.shedAnswerMs, queueHighMs: cfg.shedQueueMs },
     neverShedUsers: cfg.shedNeverUsers,
     tryingDelayMs: cfg.tryingDelayMs,
     ...(tls ? { tls } : {}),

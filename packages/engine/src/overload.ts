@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Clock, TimerHandle } from './transaction/clock.js';
+import { detached } from './util.js';
 
 export interface OverloadOptions {
   /**
@@ -31,6 +32,13 @@ export interface OverloadOptions {
    * how stale every request and response the engine reads is — a queue neither the loop lag nor the apps' answer time
    * sees. It cuts a limit already set (and the limit grows only while the queue is short), but never sets the first.
    * 0: off.
+   *
+   * The default (40 ms) keeps the queue near empty, not merely under T1: every admitted call's messages wait in it, so
+   * a standing queue makes each call cost the engine more — its delayed 100 Trying falls due (the INVITE and the
+   * callee's provisional cross the queue twice), the transaction timers on both legs start retransmitting, and the
+   * call's short-lived objects live long enough to be promoted and collected by the full GC. At 2× overload on the
+   * 2-core bench machine, 300 ms left the engine at 0.36 CPU-s per 1,000 calls and 81–92 % of capacity carried;
+   * 40 ms, 0.30–0.32 and 95–103 % (docs/benchmarks.md).
    */
   readonly queueHighMs?: number;
   /** How often the event-loop lag is sampled (ms). */
@@ -44,7 +52,7 @@ export const DEFAULT_OVERLOAD: OverloadOptions = {
   pendingHigh: 2000,
   retryAfterS: 5,
   latencyHighMs: 150,
-  queueHighMs: 300,
+  queueHighMs: 40,
   // off by default: on a shared machine the loop counts as busy while the process waits for a core
   eluHigh: 1,
   sampleMs: 20,
@@ -275,7 +283,8 @@ export class OverloadGuard {
       this.refused = new Set();
       this.refusedAt = t;
     }
-    this.refused.add(key);
+    // kept 4–8 s: a copy of its own, not a view of the refused request's text (util.ts detached)
+    this.refused.add(detached(key));
     return true;
   }
 

@@ -282,6 +282,7 @@ export class UasSide {
       return;
     }
     this.s.dialogs.stopAckWait(d);
+    this.c.txns.serverById(w.txnId)?.acknowledged();
     if (ack.headers.get('contact') !== undefined) {
       const c = ack.contact;
       const t = c && !c.star ? c.contacts[0]?.uriText : undefined;

@@ -108,6 +108,13 @@ export const engineSpec = {
       "Load shedding: the apps' answer time to new INVITEs (ms, the quickest per 100 ms) above which, three intervals in a row, the engine's admission controller limits new INVITEs to 90 % of the rate the apps answered and refuses the rest with 503 (0 = backstops only).",
     parse: int(0, 10000),
   },
+  shedQueueMs: {
+    env: 'KUMO_ENGINE_SHED_QUEUE_MS',
+    default: '40',
+    description:
+      "Load shedding: the engine's UDP receive-queue delay (ms, measured by a probe datagram to itself every 20 ms) above which, three intervals in a row, an admission limit already set is cut; the limit grows only while the queue is under a fifth of it. Low on purpose: every admitted call's messages wait in that queue, and a standing one makes each call cost the engine more (0 = off).",
+    parse: int(0, 10000),
+  },
   shedNeverUsers: {
     env: 'KUMO_ENGINE_SHED_NEVER_USERS',
     default: '110,118,119,0110,0118,0119',

@@ -38,7 +38,11 @@ export interface ClientTxnOptions {
 export class ClientTransaction<TU = unknown> {
   state: ClientState = 'calling';
   private timer: TimerHandle | undefined;
-  private readonly retrans: Retransmitter;
+  /**
+   * Timer A/E's schedule: made when the request is sent over UDP and dropped at the final response, so a transaction
+   * waiting out timer M or K (32 s / 5 s) holds no schedule and its closures.
+   */
+  private retrans: Retransmitter | undefined;
   /** The ACK for a non-2xx final, re-sent on its retransmissions. */
   private ackBytes: Buffer | undefined;
   /** The request as sent, for retransmissions; released at the final response. */
@@ -55,11 +59,22 @@ export class ClientTransaction<TU = unknown> {
     this.key = `${o.branch}|${o.method}`;
     this.reqBytes = o.bytes;
     this.o = { ...o, bytes: EMPTY };
-    this.retrans = new Retransmitter(o.clock, () => {
+  }
+
+  /** (Re)starts timer A or E. */
+  private retransmit(first: number, cap: number): void {
+    this.retrans ??= new Retransmitter(this.o.clock, () => {
       if (this.reqBytes === undefined) return;
       this.o.transport.send(this.o.dest, this.reqBytes);
       this.o.transport.retransmitted();
     });
+    this.retrans.start(first, cap);
+  }
+
+  /** Stops timer A or E for good (a response came, or the transaction ends). */
+  private stopRetransmitting(): void {
+    this.retrans?.stop();
+    this.retrans = undefined;
   }
 
   get id(): string {
@@ -94,7 +109,7 @@ export class ClientTransaction<TU = unknown> {
   start(): void {
     if (this.reqBytes) this.o.transport.send(this.o.dest, this.reqBytes);
     const { T1, T2 } = this.o.timers;
-    if (this.udp) this.retrans.start(T1, this.isInvite ? Infinity : T2);
+    if (this.udp) this.retransmit(T1, this.isInvite ? Infinity : T2);
     this.timer = this.o.clock.set(64 * T1, () => this.o.onTimeout(this.isInvite ? 'B' : 'F'));
   }
 
@@ -111,7 +126,7 @@ export class ClientTransaction<TU = unknown> {
       if (this.state === 'calling') {
         // Timer B runs only in Calling (§17.1.1.2); timer C then bounds the ringing.
         this.state = 'proceeding';
-        this.retrans.stop();
+        this.stopRetransmitting();
         this.timer = this.o.clock.clear(this.timer);
         this.timer = this.o.clock.set(this.o.timerCMs, () => this.o.onTimeout('C'));
       }
@@ -121,7 +136,7 @@ export class ClientTransaction<TU = unknown> {
       if (!this.pending) return 'retransmission'; // the 2xx again: the dialog re-sends its ACK
       this.state = 'accepted';
       this.reqBytes = undefined;
-      this.retrans.stop();
+      this.stopRetransmitting();
       this.timer = this.o.clock.clear(this.timer);
       this.timer = this.o.clock.set(64 * T1, () => this.terminate()); // timer M
       return 'final';
@@ -133,7 +148,7 @@ export class ClientTransaction<TU = unknown> {
     if (!this.pending) return 'retransmission';
     this.state = 'completed';
     this.reqBytes = undefined;
-    this.retrans.stop();
+    this.stopRetransmitting();
     this.timer = this.o.clock.clear(this.timer);
     this.ackBytes = ack?.();
     if (this.ackBytes) this.o.transport.send(this.o.dest, this.ackBytes);
@@ -145,13 +160,13 @@ export class ClientTransaction<TU = unknown> {
     if (!this.pending) return 'retransmission';
     const { T2, T4 } = this.o.timers;
     if (status < 200) {
-      if (this.state === 'calling' && this.udp) this.retrans.start(T2, T2); // Proceeding: every T2
+      if (this.state === 'calling' && this.udp) this.retransmit(T2, T2); // Proceeding: every T2
       this.state = 'proceeding';
       return 'provisional';
     }
     this.state = 'completed';
     this.reqBytes = undefined;
-    this.retrans.stop();
+    this.stopRetransmitting();
     this.timer = this.o.clock.clear(this.timer);
     this.timer = this.o.clock.set(this.udp ? T4 : 0, () => this.terminate()); // timer K
     return 'final';
@@ -159,7 +174,7 @@ export class ClientTransaction<TU = unknown> {
 
   /** Keeps the transaction (to absorb what still comes back) for `ms`, then terminates it; no more timeouts. */
   holdFor(ms: number): void {
-    this.retrans.stop();
+    this.stopRetransmitting();
     this.timer = this.o.clock.clear(this.timer);
     this.timer = this.o.clock.set(ms, () => this.terminate());
   }
@@ -174,7 +189,7 @@ export class ClientTransaction<TU = unknown> {
 
   /** Stops every timer without reporting (engine shutdown). */
   stop(): void {
-    this.retrans.stop();
+    this.stopRetransmitting();
     this.timer = this.o.clock.clear(this.timer);
   }
 }

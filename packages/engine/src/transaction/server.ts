@@ -1,4 +1,4 @@
-import { ownedCopy } from '../util.js';
+import { detached, ownedCopy } from '../util.js';
 import type { Clock, TimerHandle } from './clock.js';
 import { Retransmitter } from './retransmit.js';
 import type { SipTimers } from './timers.js';
@@ -56,7 +56,8 @@ export class ServerTransaction<TU = unknown> {
     o: ServerTxnOptions,
     readonly tu: TU,
   ) {
-    this.o = o.trying === undefined ? o : { ...o, trying: undefined };
+    // its own copy of the key: the one computed from the parsed request views the request's text (util.ts detached)
+    this.o = { ...o, key: detached(o.key), trying: undefined };
     const delay = o.tryingDelayMs ?? 0;
     if (o.trying !== undefined && delay > 0) {
       // one timer either way: the delayed 100 first, then the rest of the TU timer
@@ -181,6 +182,14 @@ export class ServerTransaction<TU = unknown> {
     this.timer = this.o.clock.clear(this.timer);
     this.timer = this.o.clock.set(this.udp ? this.o.timers.T4 : 0, () => this.terminate()); // timer I
     return true;
+  }
+
+  /**
+   * The dialog got the ACK of this INVITE's 2xx: the caller has the 2xx, so in Accepted the transaction lets go of it
+   * and absorbs a late retransmitted INVITE without an answer (RFC 6026 §7.1) for the rest of timer L.
+   */
+  acknowledged(): void {
+    if (this.state === 'accepted') this.lastResponse = undefined;
   }
 
   /** Ends the transaction now (idempotent); `onTerminated` runs once. */

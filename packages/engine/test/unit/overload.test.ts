@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { OverloadGuard } from '../../src/overload.js';
+import { engineSpec, readConfig } from '@kumo/config';
+import { DEFAULT_TRYING_DELAY_MS } from '../../src/engine.js';
+import { DEFAULT_OVERLOAD, OverloadGuard, type OverloadOptions } from '../../src/overload.js';
 import { FakeClock } from './txn-fakes.js';
 
 /**
@@ -211,12 +213,12 @@ describe('OverloadGuard receive-queue probe', () => {
    * A guard whose probes come back through a receive queue `queueMs` long (`lose` drops them: a full buffer), and
    * `run(ms, offered/s, answerMs)` as above.
    */
-  const setup = () => {
+  const setup = (o: OverloadOptions = { lagHighMs: 250, pendingHigh: 100000, retryAfterS: 5, latencyHighMs: 100, queueHighMs: 300, sampleMs: 20, intervalMs: 100 }) => {
     const clock = new FakeClock();
     let queueMs = 5;
     let lose = false;
     const g: OverloadGuard = new OverloadGuard(
-      { lagHighMs: 250, pendingHigh: 100000, retryAfterS: 5, latencyHighMs: 100, queueHighMs: 300, sampleMs: 20, intervalMs: 100 },
+      o,
       clock,
       () => clock.now,
       undefined,
@@ -277,6 +279,41 @@ describe('OverloadGuard receive-queue probe', () => {
     setLose(false);
     run(300, 2000, 10);
     expect(g.state.queueMs).toBeLessThan(50);
+  });
+
+  it('with the defaults, a queue standing at a small fraction of T1 already cuts, and the limit grows once it is near empty', () => {
+    const { g, run, setQueue } = setup(DEFAULT_OVERLOAD);
+    run(1000, 1000, 10);
+    run(400, 1000, 300); // slow answers set the first limit
+    expect(g.limiting).toBe(true);
+    const cut = g.state.limit;
+    setQueue(60); // answers quick, but every message waits 60 ms: each admitted call costs the engine more
+    run(800, 2000, 10);
+    expect(g.state.limit).toBeLessThan(cut);
+    setQueue(20); // still standing, under the target: held
+    run(300, 2000, 10);
+    const held = g.state.limit;
+    run(500, 2000, 10);
+    expect(g.state.limit).toBe(held);
+    setQueue(2); // drained: it grows again
+    run(500, 2000, 10);
+    expect(g.state.limit).toBeGreaterThan(held * 1.3);
+  });
+
+  it("the default queue target lets an INVITE and its callee's provisional both cross the queue before the delayed 100 Trying", () => {
+    expect(2 * (DEFAULT_OVERLOAD.queueHighMs ?? 0)).toBeLessThan(DEFAULT_TRYING_DELAY_MS);
+  });
+
+  it('the engine config defaults are the guard defaults (`kumo engine` and `startEngine` shed alike)', () => {
+    const cfg = readConfig({ engine: engineSpec }, {}).engine;
+    expect({ lagHighMs: cfg.shedLagMs, pendingHigh: cfg.shedPendingInvites, retryAfterS: cfg.shedRetryAfterSeconds, latencyHighMs: cfg.shedAnswerMs, queueHighMs: cfg.shedQueueMs }).toEqual({
+      lagHighMs: DEFAULT_OVERLOAD.lagHighMs,
+      pendingHigh: DEFAULT_OVERLOAD.pendingHigh,
+      retryAfterS: DEFAULT_OVERLOAD.retryAfterS,
+      latencyHighMs: DEFAULT_OVERLOAD.latencyHighMs,
+      queueHighMs: DEFAULT_OVERLOAD.queueHighMs,
+    });
+    expect(cfg.tryingDelayMs).toBe(DEFAULT_TRYING_DELAY_MS);
   });
 
   it('the limit grows only once the queue has drained', () => {

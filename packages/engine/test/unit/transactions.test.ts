@@ -217,6 +217,25 @@ describe('INVITE server transaction', () => {
     expect(t.state).toBe('terminated');
   });
 
+  it('2xx acknowledged (its dialog got the ACK): the 2xx is let go and a late retransmitted INVITE is absorbed', () => {
+    const { t, clock, tp } = server('INVITE');
+    t.sendFinal(200, B('200'));
+    t.acknowledged();
+    expect(t.lastResponse).toBeUndefined();
+    expect(t.onRequestRetransmission()).toBe(false);
+    expect(tp.times('200')).toEqual([0]);
+    expect(t.state).toBe('accepted'); // timer L still runs
+    clock.advance(64 * 500);
+    expect(t.state).toBe('terminated');
+  });
+
+  it('acknowledged() outside Accepted changes nothing (a non-2xx keeps its response for timer G)', () => {
+    const { t } = server('INVITE');
+    t.sendFinal(486, B('486'));
+    t.acknowledged();
+    expect(t.lastResponse?.toString()).toBe('486');
+  });
+
   it('a final response is sent once; later ones are ignored', () => {
     const { t, tp } = server('INVITE');
     t.sendFinal(486, B('486'));
@@ -249,6 +268,29 @@ describe('INVITE server transaction memory', () => {
     await new Promise((r) => setImmediate(r)); // a WeakRef's target is kept until the end of the job that made it
     collectGarbage();
     expect(ref?.deref()).toBeUndefined();
+  });
+
+  it("keeps a key of its own, not a view of the request's text (1,000 keys cut from 64 KB texts)", async () => {
+    const clock = new FakeClock();
+    const tp = new FakeTransport(clock);
+    collectGarbage();
+    const before = process.memoryUsage().heapUsed;
+    const kept: ServerTransaction[] = [];
+    for (let i = 0; i < 1000; i++) {
+      // as serverKey makes it: the branch cut out of the decoded request (a V8 view of it), joined with host and method
+      const text = `INVITE sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK-${i}-abcdefgh\r\n${'x'.repeat(65536)}`;
+      const at = text.indexOf('branch=') + 7;
+      const key = `${text.slice(at, text.indexOf('\r\n', at))}|192.0.2.1|INVITE`;
+      kept.push(
+        new ServerTransaction({ id: `st${i}`, key, method: 'INVITE', dest: UDP, timers: TIMERS, clock, transport: tp, tuTimeoutMs: 64000, proceedingLimitMs: 600000, onTerminated: () => undefined }, {}),
+      );
+    }
+    await new Promise((r) => setImmediate(r));
+    collectGarbage();
+    const grown = process.memoryUsage().heapUsed - before;
+    expect(kept[999]?.key).toBe('z9hG4bK-999-abcdefgh|192.0.2.1|INVITE');
+    expect(grown).toBeLessThan(16 * 1024 * 1024); // the texts: 64 MB
+    for (const t of kept) t.stop();
   });
 
   it('keeps its final response in memory of its own, not as a view of a shared pool slab', () => {
