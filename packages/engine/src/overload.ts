@@ -38,7 +38,7 @@ export interface OverloadOptions {
    * callee's provisional cross the queue twice), the transaction timers on both legs start retransmitting, and the
    * call's short-lived objects live long enough to be promoted and collected by the full GC. At 2× overload on the
    * 2-core bench machine, 300 ms left the engine at 0.36 CPU-s per 1,000 calls and 81–92 % of capacity carried;
-   * 40 ms, 0.30–0.32 and 95–103 % (docs/benchmarks.md).
+   * 40 ms, 0.30–0.32 and 91–103 % (docs/benchmarks.md).
    */
   readonly queueHighMs?: number;
   /** How often the event-loop lag is sampled (ms). */
