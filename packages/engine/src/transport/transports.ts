@@ -71,10 +71,11 @@ function normAddr(a: string | undefined): string {
 /**
  * SO_RCVBUF asked for each UDP socket: room for the engine being descheduled or busy for a moment under overload (a
  * datagram the kernel drops for want of room may be an admitted call's 180/200). Linux grants at most
- * `net.core.rmem_max` (and reports twice that); less than UDP_RCVBUF_MIN granted is worth a warning.
+ * `net.core.rmem_max` (and reports twice that); less than UDP_RCVBUF reported (`rmem_max` under 16 MiB) is worth a
+ * warning: with the 8 MiB that a 4 MiB `rmem_max` gives, 2× overload of the 2,500/s capacity still lost 4,027 datagrams
+ * and 264 admitted calls (docs/benchmarks.md, 2026-12-04), none with 32 MiB.
  */
 const UDP_RCVBUF = 32 * 1024 * 1024;
-const UDP_RCVBUF_MIN = 8 * 1024 * 1024;
 const UDP_SNDBUF = 8 * 1024 * 1024;
 
 /** Length of a receive-queue probe datagram: a NUL byte (no SIP message starts with one) and a double. */
@@ -162,7 +163,7 @@ export class Transports {
     } catch {
       /* not bound */
     }
-    if (granted < UDP_RCVBUF_MIN) this.o.log.warn({ granted, asked: UDP_RCVBUF }, 'udp receive buffer under 8 MiB: raise net.core.rmem_max');
+    if (granted < UDP_RCVBUF) this.o.log.warn({ granted, asked: UDP_RCVBUF }, 'udp receive buffer under the 32 MiB asked: raise net.core.rmem_max to 16 MiB or more (infra/sysctl)');
     const local: LocalPoint = { proto: 'udp', host: spec.host, port: sock.address().port, family };
     sock.on('error', (err) => this.o.log.warn({ err }, 'udp socket error'));
     const self = normAddr(selfAddr(spec.host, family));
