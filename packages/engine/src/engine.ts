@@ -22,6 +22,7 @@ import {
 } from './sip/index.js';
 import type { ClientTransaction } from './transaction/client.js';
 import { realClock, type Clock } from './transaction/clock.js';
+import { LingerQueue, type Lingers } from './transaction/linger.js';
 import type { ServerTransaction } from './transaction/server.js';
 import { buildResponse } from './transaction/requests.js';
 import { TransactionTable } from './transaction/table.js';
@@ -138,6 +139,8 @@ export class EngineCore {
   private readonly policy: ValidationPolicy;
 
   private readonly clock: Clock;
+  /** The waits of transactions after their final response (timers J, K, L, M), one queue per length. */
+  private readonly linger: Lingers;
   /** The transport as the transaction and dialog layers see it. */
   private readonly txp: TxnTransport;
 
@@ -183,6 +186,7 @@ export class EngineCore {
     );
     this.neverShedUsers = new Set(o.neverShedUsers ?? DEFAULT_NEVER_SHED);
     this.dialogs = new DialogTable({ clock: this.clock, timers: this.t, transport: this.txp, onSize: (n) => this.m?.activeDialogs.set(n) });
+    this.linger = { long: new LingerQueue(this.clock, 64 * this.t.T1), short: new LingerQueue(this.clock, this.t.T4) };
     this.policy = {
       supported: o.supported ?? DEFAULT_SUPPORTED,
       // a B2BUA forwards what it accepts: Max-Forwards 0 → 483; it answers INVITEs with SDP → 406 otherwise
@@ -207,6 +211,7 @@ export class EngineCore {
       metrics: this.m,
       timers: this.t,
       clock: this.clock,
+      linger: this.linger,
       txns: this.txns,
       owner: this.bridge.owner,
       txp: this.txp,
@@ -222,6 +227,7 @@ export class EngineCore {
       metrics: this.m,
       timers: this.t,
       clock: this.clock,
+      linger: this.linger,
       txns: this.txns,
       owner: this.bridge.owner,
       send: (d, bytes) => this.sendBytes(d, bytes),
@@ -254,6 +260,8 @@ export class EngineCore {
     this.overload.stop();
     this.quietGc.stop();
     this.txns.clear();
+    this.linger.long.clear();
+    this.linger.short.clear();
     this.bridge.owner.clear();
     this.dialogs.clear();
     await this.control.close();

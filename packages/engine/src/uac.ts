@@ -13,6 +13,7 @@ import type { Dest } from './transaction/types.js';
 import type { Peer } from './transport/types.js';
 import { newId } from './util.js';
 import type { ClientTxn, EngineCore, ServerTxn } from './engine.js';
+import type { Lingers } from './transaction/linger.js';
 
 /** How long an INVITE may stay in Proceeding (ringing) before the engine gives up (RFC 3261 timer C, > 3 min). */
 const TIMER_C_MS = 181000;
@@ -22,6 +23,8 @@ export interface UacContext {
   readonly metrics: EngineMetrics | undefined;
   readonly timers: SipTimers;
   readonly clock: Clock;
+  /** Shared queues for the transactions' waits after their final response. */
+  readonly linger?: Lingers | undefined;
   readonly txns: TransactionTable<ServerTxn, ClientTxn>;
   /** The control bridge's map of which app a transaction belongs to. */
   readonly owner: Map<string, AppConnection>;
@@ -194,6 +197,7 @@ export class UacSide {
         bytes,
         timers: this.c.timers,
         clock: this.c.clock,
+        linger: this.c.linger,
         // Its own transport view: a request that cannot be sent at all (no TCP connection could be made) fails at once.
         transport: { send: (d, b) => this.sendClientBytes(t, d, b), retransmitted: () => this.c.retransmitted() },
         timerCMs: TIMER_C_MS,

@@ -15,6 +15,7 @@ import { bareHost, isStream, type LocalPoint, type Peer } from './transport/type
 import { isNeverShed } from './overload.js';
 import { newId, newTag } from './util.js';
 import type { ClientTxn, EngineCore, ServerTu, ServerTxn } from './engine.js';
+import type { Lingers } from './transaction/linger.js';
 
 /** Methods of RFC 3261 and its extensions: an unrouted one gets 405 with Allow, any other method 501. */
 const KNOWN_METHODS = new Set(['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'REGISTER', 'PRACK', 'SUBSCRIBE', 'NOTIFY', 'PUBLISH', 'INFO', 'REFER', 'MESSAGE', 'UPDATE']);
@@ -31,6 +32,8 @@ export interface UasContext {
   readonly metrics: EngineMetrics | undefined;
   readonly timers: SipTimers;
   readonly clock: Clock;
+  /** Shared queues for the transactions' waits after their final response. */
+  readonly linger?: Lingers | undefined;
   readonly txns: TransactionTable<ServerTxn, ClientTxn>;
   /** The control bridge's map of which app a transaction belongs to. */
   readonly owner: Map<string, AppConnection>;
@@ -237,6 +240,7 @@ export class UasSide {
         dest,
         timers: this.c.timers,
         clock: this.c.clock,
+        linger: this.c.linger,
         transport: this.c.txp,
         tuTimeoutMs: this.c.appTimeoutMs,
         proceedingLimitMs: PROCEEDING_LIMIT_MS,

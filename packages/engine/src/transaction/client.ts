@@ -1,4 +1,5 @@
 import type { Clock, TimerHandle } from './clock.js';
+import { endAfter, type Lingering, type Lingers } from './linger.js';
 import { Retransmitter } from './retransmit.js';
 import type { SipTimers } from './timers.js';
 import type { Dest, TxnTransport } from './types.js';
@@ -28,6 +29,8 @@ export interface ClientTxnOptions {
   readonly timerCMs: number;
   readonly onTimeout: (timer: ClientTimeout) => void;
   readonly onTerminated: () => void;
+  /** Shared queues for the waits after a final response (timers M and K); without them, a timer each. */
+  readonly linger?: Lingers | undefined;
 }
 
 /**
@@ -35,7 +38,7 @@ export interface ClientTxnOptions {
  * (timers A/E over UDP only), times it out (B/F, and C once an INVITE rings), ACKs a non-2xx final itself (§17.1.1.3)
  * and absorbs retransmitted responses (timers D, K, M). `tu` holds the TU's own data for it (never the app).
  */
-export class ClientTransaction<TU = unknown> {
+export class ClientTransaction<TU = unknown> implements Lingering {
   state: ClientState = 'calling';
   private timer: TimerHandle | undefined;
   /**
@@ -138,7 +141,7 @@ export class ClientTransaction<TU = unknown> {
       this.reqBytes = undefined;
       this.stopRetransmitting();
       this.timer = this.o.clock.clear(this.timer);
-      this.timer = this.o.clock.set(64 * T1, () => this.terminate()); // timer M
+      this.timer = endAfter(this, 64 * T1, this.o.linger?.long, this.o.clock); // timer M
       return 'final';
     }
     if (this.state === 'completed') {
@@ -168,7 +171,7 @@ export class ClientTransaction<TU = unknown> {
     this.reqBytes = undefined;
     this.stopRetransmitting();
     this.timer = this.o.clock.clear(this.timer);
-    this.timer = this.o.clock.set(this.udp ? T4 : 0, () => this.terminate()); // timer K
+    this.timer = this.udp ? endAfter(this, T4, this.o.linger?.short, this.o.clock) : this.o.clock.set(0, () => this.terminate()); // timer K
     return 'final';
   }
 
@@ -177,6 +180,11 @@ export class ClientTransaction<TU = unknown> {
     this.stopRetransmitting();
     this.timer = this.o.clock.clear(this.timer);
     this.timer = this.o.clock.set(ms, () => this.terminate());
+  }
+
+  /** Its wait after the final response (timer M or K) is over. */
+  lingerOver(): void {
+    this.terminate();
   }
 
   /** Ends the transaction now (idempotent); `onTerminated` runs once. */

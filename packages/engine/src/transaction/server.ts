@@ -1,5 +1,6 @@
 import { detached, ownedCopy } from '../util.js';
 import type { Clock, TimerHandle } from './clock.js';
+import { endAfter, type Lingering, type Lingers } from './linger.js';
 import { Retransmitter } from './retransmit.js';
 import type { SipTimers } from './timers.js';
 import type { Dest, TxnTransport } from './types.js';
@@ -33,13 +34,15 @@ export interface ServerTxnOptions {
   readonly trying?: (() => Buffer) | undefined;
   readonly tryingDelayMs?: number | undefined;
   readonly onTerminated: () => void;
+  /** Shared queues for the waits after a final response (timers L and J); without them, a timer each. */
+  readonly linger?: Lingers | undefined;
 }
 
 /**
  * One server transaction, INVITE or non-INVITE, as an explicit state machine. It only sends bytes and runs
  * timers; what the responses say is the TU's business. `tu` holds the TU's own data for it (never the app).
  */
-export class ServerTransaction<TU = unknown> {
+export class ServerTransaction<TU = unknown> implements Lingering {
   state: ServerState = 'trying';
   /** The last response sent, re-sent on a request retransmission. */
   lastResponse: Buffer | undefined;
@@ -137,7 +140,7 @@ export class ServerTransaction<TU = unknown> {
     const { T1, T2 } = this.o.timers;
     if (this.isInvite && status < 300) {
       this.state = 'accepted';
-      this.timer = this.o.clock.set(64 * T1, () => this.terminate()); // timer L
+      this.timer = endAfter(this, 64 * T1, this.o.linger?.long, this.o.clock); // timer L
     } else if (this.isInvite) {
       this.state = 'completed';
       if (this.udp) {
@@ -151,8 +154,13 @@ export class ServerTransaction<TU = unknown> {
       this.timer = this.o.clock.set(64 * T1, () => this.terminate()); // timer H
     } else {
       this.state = 'completed';
-      this.timer = this.o.clock.set(this.udp ? 64 * T1 : 0, () => this.terminate()); // timer J
+      this.timer = this.udp ? endAfter(this, 64 * T1, this.o.linger?.long, this.o.clock) : this.o.clock.set(0, () => this.terminate()); // timer J
     }
+  }
+
+  /** Its wait after the final response (timer L or J) is over. */
+  lingerOver(): void {
+    this.terminate();
   }
 
   /**
