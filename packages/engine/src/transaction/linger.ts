@@ -7,10 +7,12 @@ export interface Lingering {
 
 /**
  * Many waits of one length on one clock timer, for transactions that only absorb retransmissions until a timer ends
- * them: RFC 3261 timers J and K, RFC 6026 timers L and M. At 2,500 calls/s about 300,000 transactions wait out their
- * 32 s; one Node `Timeout`, its closure and the closure's context each came to ~15 % of the heap a full GC marks.
+ * them: RFC 3261 timers J and K, RFC 6026 timers L and M. At 2,500 calls/s about 250,000 transactions wait out
+ * timers L, J and M (32 s); a Node `Timeout`, its closure and the closure's context for each came to ~15 % of the heap
+ * a full GC marks.
  * Waits that begin within one slot (1/64 of the length) end together, at one tick: between `ms` and `ms` + a slot
- * after they began (RFC timer values are lower bounds). While nothing waits, no timer runs.
+ * after they began (RFC timer values are lower bounds). While nothing waits, no timer runs. A transaction ended
+ * early (`terminate`) stays queued until its wait is over, and `lingerOver` then finds it already terminated.
  */
 export class LingerQueue {
   /** Waits that began since the last tick. */
